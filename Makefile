@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: MIT
+#
+# Khien build. Plain GNU make; Kconfig (.config) is the single source of
+# build-time truth. Objects live under $(O) (build/, or build/san with
+# SANITIZE=1), dependencies are tracked with -MMD, and every rule is
+# parallel-safe. `make help` lists the targets.
+
+PYTHON   := /usr/bin/python3
+KCONFIG  := $(PYTHON) scripts/kconfig.py
+V        ?= 0
+SANITIZE ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+ifeq ($(SANITIZE),1)
+O ?= build/san
+else
+O ?= build
+endif
+
+# Goals that must not need a generated configuration first.
+NOCONFIG_GOALS := %_defconfig menuconfig savedefconfig olddefconfig clean distclean help \
+		  format format-check deps
+ifeq ($(MAKECMDGOALS),)
+NEED_CONFIG := 1
+else
+NEED_CONFIG := $(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS))
+endif
+
+KCONFIG_FILES := Kconfig $(wildcard */Kconfig)
+CONFIG_MK     := $(O)/config.mk
+AUTOCONF      := $(O)/include/generated/autoconf.h
+
+ifneq ($(NEED_CONFIG),)
+-include $(CONFIG_MK)
+endif
+
+# ---- flags ----
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wcast-align -Wformat=2 -Wvla -Wundef -Wwrite-strings \
+	-Wimplicit-fallthrough -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+SANFLAGS :=
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
+KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+CRYPTO_LIBS := -lmbedcrypto
+LIBS := $(CRYPTO_LIBS) -lcjson -lm
+
+# ---- sources ----
+LIB_SRCS    := lib/err.c lib/log.c
+CRYPTO_SRCS := crypto/crypto.c
+INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c
+CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
+POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
+	       platform/posix/log.c
+PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c
+PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c
+COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+
+LIBCORE     := $(O)/libkhien.a
+LIBPLAT     := $(O)/libplat-linux.a
+LIBPLATTEST := $(O)/libplat-test.a
+LIBCOMPILE  := $(O)/libkhien-compile.a
+
+PROGRAMS :=
+ifeq ($(CONFIG_TOOL_POLICY),y)
+PROGRAMS += $(O)/khien-policy
+endif
+
+ifeq ($(CONFIG_PLATFORM_LINUX),y)
+ALL_TARGETS := $(LIBCORE) $(LIBPLAT) $(PROGRAMS)
+else
+# lwIP profile: the portable modules build against it; the backend and the
+# lwIP khiend come with platform/lwip.
+ALL_TARGETS := $(LIBCORE)
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all test bench fuzz demo clean distclean help deps menuconfig savedefconfig \
+	olddefconfig format format-check unit-tests fuzz-replay
+.DELETE_ON_ERROR:
+
+all: $(ALL_TARGETS)
+ifeq ($(CONFIG_PLATFORM_LWIP),y)
+	@echo "lwIP profile: built $(LIBCORE) (portable modules). The lwIP backend is not part of this tree yet."
+endif
+
+# ---- configuration ----
+.config:
+	$(Q)scripts/deps.sh build
+	$(Q)$(KCONFIG) defconfig configs/linux_defconfig
+
+$(CONFIG_MK): .config $(KCONFIG_FILES)
+	$(Q)scripts/deps.sh build
+	$(Q)$(KCONFIG) genconfig $(AUTOCONF) $(CONFIG_MK)
+
+%_defconfig: configs/%_defconfig
+	$(Q)$(KCONFIG) defconfig $<
+
+menuconfig:
+	$(Q)$(KCONFIG) menuconfig
+
+olddefconfig:
+	$(Q)$(KCONFIG) olddefconfig
+
+savedefconfig:
+	$(Q)$(KCONFIG) savedefconfig defconfig
+
+deps:
+	$(Q)scripts/deps.sh all
+
+# ---- compile ----
+$(O)/obj/%.o: %.c | $(CONFIG_MK)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KH_CFLAGS) -c -o $@ $<
+
+$(O)/%.a:
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBCORE): $(call obj,$(CORE_SRCS))
+$(LIBPLAT): $(call obj,$(PLAT_LINUX_SRCS))
+$(LIBPLATTEST): $(call obj,$(PLAT_TEST_SRCS))
+$(LIBCOMPILE): $(call obj,$(COMPILE_SRCS))
+
+define link
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(KH_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) \
+		-Wl,--end-group $(LIBS)
+endef
+
+$(O)/khien-policy: $(call obj,policy/khien_policy.c) $(LIBCOMPILE) $(LIBCORE) $(LIBPLAT)
+	$(link)
+
+# ---- tests ----
+UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists
+UNIT_LINUX := test_loop_linux
+UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
+
+$(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
+		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+	$(link)
+$(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
+	$(link)
+$(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
+	$(link)
+
+FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
+FUZZ_REPLAY  := $(addprefix $(O)/fuzz/,$(addsuffix -replay,$(FUZZ_TARGETS)))
+$(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o \
+		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+	$(link)
+
+unit-tests: $(UNIT_BINS)
+fuzz-replay: $(FUZZ_REPLAY)
+
+test: all unit-tests fuzz-replay
+	$(Q)scripts/deps.sh test
+	$(Q)tests/run.sh $(O)
+
+# libFuzzer builds: clang, whole program in one step, separate from $(O).
+FUZZ_CC := clang
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(O)/include
+fuzz: | $(CONFIG_MK)
+	$(Q)scripts/deps.sh fuzz
+	$(Q)mkdir -p $(O)/fuzz
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		echo "  FUZZ    $(O)/fuzz/$$t"; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -o $(O)/fuzz/$$t tests/fuzz/$$t/fuzz.c \
+			$(CORE_SRCS) $(COMPILE_SRCS) $(PLAT_TEST_SRCS) $(LIBS) || exit 1; \
+	done
+	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
+
+bench: all
+	$(Q)scripts/deps.sh bench
+	$(Q)tests/bench/run.sh $(O)
+
+demo: all
+	$(Q)scripts/deps.sh test
+	$(Q)scripts/demo.sh $(O)
+
+# ---- housekeeping ----
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: clean"
+
+clean:
+	rm -rf build
+distclean: clean
+	rm -f .config .config.old defconfig
+
+help:
+	@echo "Targets:"
+	@echo "  all (default)     build what .config enables into $(O)/"
+	@echo "  <name>_defconfig  load configs/<name>_defconfig (linux, lwip, tiny)"
+	@echo "  menuconfig        edit .config interactively (kconfiglib)"
+	@echo "  savedefconfig     write a minimal ./defconfig from .config"
+	@echo "  test              unit + integration tests + fuzz corpora; SANITIZE=1 for ASan+UBSan"
+	@echo "  bench             benchmarks (never part of pass/fail), see docs/PERFORMANCE.md"
+	@echo "  fuzz              libFuzzer binaries with clang"
+	@echo "  demo              local demo on loopback"
+	@echo "  format, format-check, clean, distclean, deps"
+	@echo "Variables: V=1 (show commands), SANITIZE=1, O=dir, CC=..."
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files and persistent store. Everything the agent keeps across reboots goes
+ * through here, so that an RTOS backend can map the same calls onto flash
+ * slots. Writes are atomic: a reader (or a reboot) sees the old content or
+ * the new one, never a mix.
+ */
+#ifndef KHIEN_PLATFORM_FS_H
+#define KHIEN_PLATFORM_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Read a whole file into a new heap buffer (NUL-terminated for convenience,
+ * the NUL not counted in *len). Files larger than max bytes are refused with
+ * -E2BIG before they are read in full. The caller frees *buf with free().
+ * -ENOENT if missing, other negative errno on I/O errors.
+ */
+int kh_fs_read(const char *path, size_t max, uint8_t **buf, size_t *len);
+
+/*
+ * Replace path with data atomically and durably: write a temporary file in
+ * the same directory, fsync it, rename it over path, fsync the directory.
+ * mode is the permission of the new file (e.g. 0600 for keys).
+ */
+int kh_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/* A read-only view of a whole file: mmap where available, else a copy. */
+struct kh_fs_map {
+	const uint8_t *data;
+	size_t len;
+	int mapped; /* private: 1 if data is an mmap */
+};
+
+/*
+ * Map path read-only. Files larger than max are refused with -E2BIG; empty
+ * files with -EBADMSG. Release with kh_fs_unmap(), which accepts a zeroed
+ * or already-released map.
+ */
+int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map);
+void kh_fs_unmap(struct kh_fs_map *map);
+
+/* Remove a file; a missing file is not an error. */
+int kh_fs_remove(const char *path);
+
+/* Create a directory and its parents with the given mode; existing is fine. */
+int kh_fs_mkdir_p(const char *path, unsigned mode);
+
+#endif

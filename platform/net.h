@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sockets. The only way modules reach the network: Linux implements it on
+ * BSD sockets, the lwIP backend on lwip_* calls. All sockets are
+ * non-blocking and are driven by the event loop (platform/loop.h). A socket
+ * is a small int handle (kh_sock) that the loop can watch.
+ *
+ * Return values: >= 0 success (a byte count where it says so), -EAGAIN when
+ * the call would block, other negative errno on failure.
+ */
+#ifndef KHIEN_PLATFORM_NET_H
+#define KHIEN_PLATFORM_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int kh_sock;
+
+/* An IPv4 or IPv6 address with port, in network-neutral form. */
+struct kh_addr {
+	uint8_t family; /* KH_AF_INET or KH_AF_INET6 */
+	uint16_t port;	/* host byte order */
+	uint8_t ip[16]; /* 4 or 16 bytes used, network order */
+};
+
+#define KH_AF_INET 4
+#define KH_AF_INET6 6
+/* "[ffff:...:ffff]:65535" plus NUL */
+#define KH_ADDR_STRLEN 48
+
+/*
+ * Parse "1.2.3.4:53", "[::1]:53", or, when default_port is non-zero, an
+ * address without port. Returns 0 or -EINVAL.
+ */
+int kh_addr_parse(const char *s, uint16_t default_port, struct kh_addr *out);
+/* Parse a bare IP ("1.2.3.4" or "::1") without port. 0 or -EINVAL. */
+int kh_addr_parse_ip(const char *s, struct kh_addr *out);
+/* Format as "1.2.3.4:53" / "[::1]:53" into buf (KH_ADDR_STRLEN bytes). */
+void kh_addr_format(const struct kh_addr *a, char *buf, size_t len);
+/* 1 if same family, ip and port. */
+int kh_addr_equal(const struct kh_addr *a, const struct kh_addr *b);
+
+/* UDP socket bound to addr (port 0 = ephemeral, random by the stack). */
+int kh_net_udp_open(const struct kh_addr *bind_addr, kh_sock *out);
+int kh_net_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to);
+int kh_net_recvfrom(kh_sock s, void *buf, size_t len, struct kh_addr *from);
+
+/* TCP: listen, accept (-EAGAIN when none pending), connect (in progress ok). */
+int kh_net_tcp_listen(const struct kh_addr *addr, int backlog, kh_sock *out);
+int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer);
+int kh_net_tcp_connect(const struct kh_addr *to, kh_sock *out);
+int kh_net_send(kh_sock s, const void *buf, size_t len);
+/* Returns bytes read; 0 means the peer closed. */
+int kh_net_recv(kh_sock s, void *buf, size_t len);
+
+/* Local address of a socket (to learn an ephemeral port). */
+int kh_net_local_addr(kh_sock s, struct kh_addr *out);
+void kh_net_close(kh_sock s);
+
+#endif

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * POSIX files: bounded whole-file reads, atomic durable replacement
+ * (temp + fsync + rename + directory fsync) and read-only maps.
+ */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "platform/fs.h"
+
+static int read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	size_t cap, n = 0;
+	uint8_t *b;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return -E2BIG;
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	b = malloc(cap);
+	if (!b)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+		if (n + 1 >= cap) {
+			uint8_t *nb;
+			if (cap > max)
+				goto too_big;
+			cap *= 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n - 1);
+		if (r < 0) {
+			int err = -errno;
+			if (errno == EINTR)
+				continue;
+			free(b);
+			return err;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			goto too_big;
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+too_big:
+	free(b);
+	return -E2BIG;
+}
+
+int kh_fs_read(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = read_fd(fd, max, buf, len);
+	close(fd);
+	return err;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, err = 0;
+
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else {
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = 0;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int kh_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	char tmp[PATH_MAX];
+	const uint8_t *p = data;
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		err = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	return fsync_dir_of(path);
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return err;
+}
+
+int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	memset(map, 0, sizeof(*map));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		err = -EBADMSG;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		err = -E2BIG;
+		goto out;
+	}
+	if (IS_ENABLED(CONFIG_FS_MMAP)) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			err = -errno;
+			goto out;
+		}
+		map->data = p;
+		map->len = (size_t)st.st_size;
+		map->mapped = 1;
+	} else {
+		uint8_t *buf;
+		size_t len;
+		err = read_fd(fd, max, &buf, &len);
+		if (err)
+			goto out;
+		map->data = buf;
+		map->len = len;
+	}
+out:
+	close(fd);
+	return err;
+}
+
+void kh_fs_unmap(struct kh_fs_map *map)
+{
+	if (!map || !map->data)
+		return;
+	if (map->mapped)
+		munmap((void *)(uintptr_t)map->data, map->len);
+	else
+		free((void *)(uintptr_t)map->data);
+	memset(map, 0, sizeof(*map));
+}
+
+int kh_fs_remove(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int kh_fs_mkdir_p(const char *path, unsigned mode)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * BSD-socket implementation of platform/net.h. Every socket is
+ * non-blocking and close-on-exec; listening sockets set SO_REUSEADDR so a
+ * restarted daemon can bind again at once.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "platform/net.h"
+
+static socklen_t to_sockaddr(const struct kh_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == KH_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(a->port);
+	memcpy(&s4->sin_addr, a->ip, 4);
+	return sizeof(*s4);
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct kh_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		a->family = KH_AF_INET6;
+		a->port = ntohs(s6->sin6_port);
+		memcpy(a->ip, &s6->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a->family = KH_AF_INET;
+		a->port = ntohs(s4->sin_port);
+		memcpy(a->ip, &s4->sin_addr, 4);
+	}
+}
+
+int kh_addr_parse_ip(const char *s, struct kh_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, out->ip) == 1) {
+		out->family = KH_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out->ip) == 1) {
+		out->family = KH_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int kh_addr_parse(const char *s, uint16_t default_port, struct kh_addr *out)
+{
+	char host[64];
+	const char *port = NULL;
+	size_t n;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || (size_t)(end - s - 1) >= sizeof(host))
+			return -EINVAL;
+		n = (size_t)(end - s - 1);
+		memcpy(host, s + 1, n);
+		host[n] = 0;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != 0)
+			return -EINVAL;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') == colon) {
+			n = (size_t)(colon - s);
+			port = colon + 1;
+		} else {
+			n = strlen(s); /* bare IPv4 or bare IPv6 */
+		}
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, n);
+		host[n] = 0;
+	}
+	if (kh_addr_parse_ip(host, out) < 0)
+		return -EINVAL;
+	if (port) {
+		char *end;
+		unsigned long p = strtoul(port, &end, 10);
+		if (!*port || *end || p > 65535 || port[0] == '-' || port[0] == '+')
+			return -EINVAL;
+		out->port = (uint16_t)p;
+	} else {
+		if (!default_port)
+			return -EINVAL;
+		out->port = default_port;
+	}
+	return 0;
+}
+
+void kh_addr_format(const struct kh_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (a->family == KH_AF_INET6) {
+		inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, a->port);
+	} else {
+		inet_ntop(AF_INET, a->ip, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, a->port);
+	}
+}
+
+int kh_addr_equal(const struct kh_addr *a, const struct kh_addr *b)
+{
+	size_t n = a->family == KH_AF_INET6 ? 16 : 4;
+
+	return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, n) == 0;
+}
+
+static int sock_new(int family, int type, kh_sock *out)
+{
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	*out = fd;
+	return 0;
+}
+
+static int sock_bind(kh_sock fd, const struct kh_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, &ss);
+	int one = 1;
+
+	if (a->family == KH_AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		return -errno;
+	return 0;
+}
+
+int kh_net_udp_open(const struct kh_addr *bind_addr, kh_sock *out)
+{
+	int err = sock_new(bind_addr->family == KH_AF_INET6 ? AF_INET6 : AF_INET, SOCK_DGRAM, out);
+
+	if (err)
+		return err;
+	err = sock_bind(*out, bind_addr);
+	if (err) {
+		close(*out);
+		*out = -1;
+	}
+	return err;
+}
+
+int kh_net_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(to, &ss);
+	ssize_t n = sendto(s, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (int)n;
+}
+
+int kh_net_recvfrom(kh_sock s, void *buf, size_t len, struct kh_addr *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t n = recvfrom(s, buf, len, 0, (struct sockaddr *)&ss, &sl);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (from)
+		from_sockaddr(&ss, from);
+	return (int)n;
+}
+
+int kh_net_tcp_listen(const struct kh_addr *addr, int backlog, kh_sock *out)
+{
+	int one = 1, err;
+
+	err = sock_new(addr->family == KH_AF_INET6 ? AF_INET6 : AF_INET, SOCK_STREAM, out);
+	if (err)
+		return err;
+	setsockopt(*out, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	err = sock_bind(*out, addr);
+	if (!err && listen(*out, backlog) < 0)
+		err = -errno;
+	if (err) {
+		close(*out);
+		*out = -1;
+	}
+	return err;
+}
+
+int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = accept4(listener, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int one = 1;
+
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (peer)
+		from_sockaddr(&ss, peer);
+	*out = fd;
+	return 0;
+}
+
+int kh_net_tcp_connect(const struct kh_addr *to, kh_sock *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(to, &ss);
+	int err = sock_new(to->family == KH_AF_INET6 ? AF_INET6 : AF_INET, SOCK_STREAM, out);
+
+	if (err)
+		return err;
+	if (connect(*out, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		err = -errno;
+		close(*out);
+		*out = -1;
+	}
+	return err;
+}
+
+int kh_net_send(kh_sock s, const void *buf, size_t len)
+{
+	ssize_t n = send(s, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (int)n;
+}
+
+int kh_net_recv(kh_sock s, void *buf, size_t len)
+{
+	ssize_t n = recv(s, buf, len, 0);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (int)n;
+}
+
+int kh_net_local_addr(kh_sock s, struct kh_addr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(s, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	from_sockaddr(&ss, out);
+	return 0;
+}
+
+void kh_net_close(kh_sock s)
+{
+	if (s >= 0)
+		close(s);
+}

@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsers for the blocklist formats ISP teams hold: plain domains, hosts,
+ * the AdBlock DNS subset, dnsmasq, unbound local-zone and RPZ zone files.
+ * Each line is handled on its own (RPZ keeps $ORIGIN and the last owner);
+ * invalid lines are reported with a reason and skipped, never guessed at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "platform/net.h"
+#include "policy/index_format.h"
+#include "policy/lists.h"
+#include "policy/punycode.h"
+
+struct ctx {
+	const struct kh_list_sink *sink;
+	struct kh_list_stats *st;
+	unsigned line;
+	int err;
+	/* RPZ state */
+	char origin[KH_NAME_MAX + 1];
+	size_t origin_len;
+	char owner[KH_NAME_MAX + 2];
+	size_t owner_len;
+	unsigned paren_lines;
+};
+
+static const char *const fmt_names[] = {"auto",	   "domains", "hosts", "adblock",
+					"dnsmasq", "unbound", "rpz"};
+
+const char *kh_list_format_name(enum kh_list_format f)
+{
+	return (unsigned)f < KH_ARRAY_SIZE(fmt_names) ? fmt_names[f] : "?";
+}
+
+int kh_list_format_parse(const char *s)
+{
+	for (size_t i = 0; i < KH_ARRAY_SIZE(fmt_names); i++)
+		if (strcmp(s, fmt_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+static int is_sp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int ieq(const char *a, size_t n, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < n && b[i]; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return i == n && b[i] == 0;
+}
+
+/* 1 if the n bytes at s contain needle (s need not be NUL-terminated). */
+static int has_sub(const char *s, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(s + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+static int starts(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+/* Next whitespace-separated token of [*p, end); returns its length (0 at end). */
+static size_t next_tok(const char **p, const char *end, const char **tok)
+{
+	const char *s = *p;
+
+	while (s < end && is_sp(*s))
+		s++;
+	*tok = s;
+	while (s < end && !is_sp(*s))
+		s++;
+	*p = s;
+	return (size_t)(s - *tok);
+}
+
+static void problem(struct ctx *c, int unsupported, const char *reason, const char *text, size_t n)
+{
+	char buf[96];
+
+	if (n > sizeof(buf) - 4) {
+		memcpy(buf, text, sizeof(buf) - 4);
+		memcpy(buf + sizeof(buf) - 4, "...", 4);
+	} else {
+		memcpy(buf, text, n);
+		buf[n] = 0;
+	}
+	for (char *q = buf; *q; q++)
+		if ((unsigned char)*q < 0x20)
+			*q = '?';
+	if (unsupported)
+		c->st->unsupported++;
+	else
+		c->st->rejected++;
+	if (c->sink->problem)
+		c->sink->problem(c->sink->arg, c->line, unsupported, reason, buf);
+}
+
+static void emit_name(struct ctx *c, const char *tok, size_t n, uint8_t scope, uint8_t action,
+		      int allow)
+{
+	char canon[KH_NAME_MAX + 1], reason[80], bad = 0;
+	struct kh_list_entry e;
+	size_t len;
+	enum kh_name_err ne;
+
+	if (n >= 2 && tok[0] == '*' && tok[1] == '.') {
+		tok += 2;
+		n -= 2;
+		scope = KH_SCOPE_SUBS;
+	}
+	ne = kh_name_from_text(tok, n, canon, &len, &bad);
+	if (ne != KH_NAME_OK) {
+		if (ne == KH_NAME_BAD_CHAR && bad == '*') {
+			problem(c, 1,
+				"wildcard '*' inside a name is not supported (only a leading '*.')",
+				tok, n);
+			return;
+		}
+		if (ne == KH_NAME_BAD_CHAR && (unsigned char)bad >= 0x20 &&
+		    (unsigned char)bad < 0x7f)
+			snprintf(reason, sizeof(reason), "bad character '%c' in name", bad);
+		else if (ne == KH_NAME_BAD_CHAR)
+			snprintf(reason, sizeof(reason), "bad character 0x%02x in name",
+				 (unsigned char)bad);
+		else
+			snprintf(reason, sizeof(reason), "%s", kh_name_strerror(ne));
+		problem(c, 0, reason, tok, n);
+		return;
+	}
+	e.name = canon;
+	e.len = len;
+	e.scope = scope;
+	e.action = action;
+	e.allow = (uint8_t)allow;
+	if (allow)
+		c->st->allows++;
+	else
+		c->st->entries++;
+	if (c->sink->entry && !c->err)
+		c->err = c->sink->entry(c->sink->arg, &e, c->line);
+}
+
+/* Cut a comment starting at the first ch (outside quotes). */
+static size_t cut_comment(const char *s, size_t n, char ch)
+{
+	int q = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			q = !q;
+		else if (s[i] == ch && !q)
+			return i;
+	}
+	return n;
+}
+
+static size_t rtrim(const char *s, size_t n)
+{
+	while (n > 0 && (is_sp(s[n - 1]) || s[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
+/* ---- plain domains ---- */
+static void parse_domains(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *end, *t, *t2;
+	size_t tl;
+
+	n = rtrim(s, cut_comment(s, n, '#'));
+	end = s + n;
+	tl = next_tok(&p, end, &t);
+	if (tl == 0 || t[0] == '!' || t[0] == ';')
+		return;
+	if (next_tok(&p, end, &t2) > 0) {
+		problem(c, 0, "unexpected text after the name (is this a hosts file?)", s, n);
+		return;
+	}
+	if (t[0] == '.' && tl > 1) {
+		t++;
+		tl--;
+	}
+	emit_name(c, t, tl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, 0);
+}
+
+/* ---- hosts ---- */
+static int hosts_ignored(const char *t, size_t n)
+{
+	static const char *const names[] = {"localhost",
+					    "localhost.localdomain",
+					    "local",
+					    "broadcasthost",
+					    "ip6-localhost",
+					    "ip6-loopback",
+					    "ip6-localnet",
+					    "ip6-mcastprefix",
+					    "ip6-allnodes",
+					    "ip6-allrouters",
+					    "ip6-allhosts",
+					    "0.0.0.0",
+					    "localhost4",
+					    "localhost6",
+					    "localhost4.localdomain4",
+					    "localhost6.localdomain6"};
+
+	for (size_t i = 0; i < KH_ARRAY_SIZE(names); i++)
+		if (ieq(t, n, names[i]))
+			return 1;
+	return 0;
+}
+
+static void parse_hosts(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *end, *t;
+	char ip[64];
+	struct kh_addr a;
+	size_t tl;
+	int names = 0;
+
+	n = rtrim(s, cut_comment(s, n, '#'));
+	end = s + n;
+	tl = next_tok(&p, end, &t);
+	if (tl == 0 || t[0] == '!' || t[0] == ';')
+		return;
+	if (tl < sizeof(ip)) {
+		memcpy(ip, t, tl);
+		ip[tl] = 0;
+	}
+	if (tl >= sizeof(ip) || kh_addr_parse_ip(ip, &a) < 0) {
+		problem(c, 0, "expected an IP address before the names", s, n);
+		return;
+	}
+	while ((tl = next_tok(&p, end, &t)) > 0) {
+		names++;
+		if (hosts_ignored(t, tl)) {
+			c->st->ignored++;
+			continue;
+		}
+		emit_name(c, t, tl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, 0);
+	}
+	if (!names)
+		problem(c, 0, "no name after the address", s, n);
+}
+
+/* ---- AdBlock DNS subset ---- */
+static void parse_adblock(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *name, *q;
+	int allow = 0;
+	size_t nl;
+
+	while (n > 0 && is_sp(*p))
+		p++, n--;
+	n = rtrim(p, n);
+	s = p;
+	if (n == 0 || s[0] == '!' || s[0] == '[')
+		return;
+	if (has_sub(s, n, "##") || has_sub(s, n, "#@#") || has_sub(s, n, "#?#") ||
+	    has_sub(s, n, "#$#")) {
+		problem(c, 1, "cosmetic (element hiding) rule; not a DNS rule", s, n);
+		return;
+	}
+	if (s[0] == '#')
+		return;
+	if (starts(s, n, "@@")) {
+		allow = 1;
+		s += 2;
+		n -= 2;
+	}
+	if (!starts(s, n, "||")) {
+		if (n > 0 && s[0] == '/')
+			problem(c, 1, "regular-expression rule not supported", s, n);
+		else
+			problem(c, 1, "only ||name^ rules are applied", s, n);
+		return;
+	}
+	name = s + 2;
+	for (q = name; q < s + n && *q != '^' && *q != '$' && *q != '|' && *q != '/'; q++)
+		;
+	nl = (size_t)(q - name);
+	if (q == s + n || *q != '^') {
+		problem(c, 1, "rule without '^' after the name would match more than the domain", s,
+			n);
+		return;
+	}
+	q++;
+	if (q < s + n && *q == '|')
+		q++;
+	if (q < s + n && *q == '$') {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "modifier '%.*s' not supported; rule skipped",
+			 (int)KH_MIN((size_t)(s + n - q), (size_t)40), q);
+		problem(c, 1, reason, s, n);
+		return;
+	}
+	if (q != s + n) {
+		problem(c, 1, "text after '^' (a path or pattern) is not a DNS rule", s, n);
+		return;
+	}
+	emit_name(c, name, nl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, allow);
+}
+
+/* ---- dnsmasq ---- */
+static void parse_dnsmasq(struct ctx *c, const char *s, size_t n)
+{
+	const char *eq, *v, *end, *f[130];
+	size_t nf = 0;
+	int is_addr;
+
+	while (n > 0 && is_sp(*s))
+		s++, n--;
+	n = rtrim(s, n);
+	if (n == 0 || s[0] == '#')
+		return;
+	eq = memchr(s, '=', n);
+	if (!eq) {
+		problem(c, 1, "dnsmasq option without '=' is not a blocking rule", s, n);
+		return;
+	}
+	is_addr = ieq(s, (size_t)(eq - s), "address");
+	if (!is_addr && !ieq(s, (size_t)(eq - s), "server") && !ieq(s, (size_t)(eq - s), "local")) {
+		problem(c, 1, "dnsmasq option is not a blocking rule (address=, server=, local=)",
+			s, n);
+		return;
+	}
+	v = eq + 1;
+	end = s + n;
+	if (v >= end || *v != '/') {
+		problem(c, 0, "expected /name/ after '='", s, n);
+		return;
+	}
+	/* Split "/d1/d2/.../target" at '/'. */
+	for (const char *p = v + 1; nf < KH_ARRAY_SIZE(f); p++) {
+		f[nf++] = p;
+		p = memchr(p, '/', (size_t)(end - p));
+		if (!p)
+			break;
+	}
+	if (nf < 2) {
+		problem(c, 0, "expected /name/ followed by a target", s, n);
+		return;
+	}
+	{
+		const char *target = f[nf - 1];
+		size_t tl = (size_t)(end - target);
+		int allow = 0;
+		if (!is_addr && tl > 0) {
+			if (tl == 1 && target[0] == '#')
+				allow = 1; /* "use the standard servers": an exception */
+			else {
+				problem(c, 1,
+					"forwarding rule (server=/name/upstream), not a block", s,
+					n);
+				return;
+			}
+		}
+		for (size_t i = 0; i + 1 < nf; i++) {
+			const char *d = f[i];
+			size_t dl = (size_t)(f[i + 1] - 1 - d);
+			if (dl == 1 && d[0] == '#') {
+				problem(c, 1, "'#' (every domain) is not a blocklist entry", s, n);
+				continue;
+			}
+			if (dl > 1 && d[0] == '.')
+				d++, dl--;
+			if (dl == 0) {
+				problem(c, 0, "empty name between '/'", s, n);
+				continue;
+			}
+			emit_name(c, d, dl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, allow);
+		}
+	}
+}
+
+/* ---- unbound local-zone ---- */
+static void parse_unbound(struct ctx *c, const char *s, size_t n)
+{
+	static const char *const block[] = {
+		"deny",		 "refuse",	"static",      "redirect",    "always_nxdomain",
+		"always_refuse", "always_null", "always_deny", "inform_deny", "noview"};
+	static const char *const allow[] = {"transparent", "typetransparent", "always_transparent",
+					    "inform", "nodefault"};
+	const char *p, *end, *t, *name;
+	size_t tl, nl;
+
+	n = rtrim(s, cut_comment(s, n, '#'));
+	end = s + n;
+	p = s;
+	tl = next_tok(&p, end, &t);
+	if (tl == 0 || ieq(t, tl, "server:"))
+		return;
+	if (!ieq(t, tl, "local-zone:")) {
+		if (ieq(t, tl, "local-data:") || ieq(t, tl, "local-data-ptr:"))
+			problem(c, 1, "local-data is not applied (only local-zone)", s, n);
+		else
+			problem(c, 1, "unbound option is not a blocking rule (local-zone:)", s, n);
+		return;
+	}
+	while (p < end && is_sp(*p))
+		p++;
+	if (p < end && *p == '"') {
+		name = ++p;
+		while (p < end && *p != '"')
+			p++;
+		if (p == end) {
+			problem(c, 0, "unterminated quoted zone name", s, n);
+			return;
+		}
+		nl = (size_t)(p - name);
+		p++;
+	} else {
+		nl = next_tok(&p, end, &name);
+	}
+	tl = next_tok(&p, end, &t);
+	if (nl == 0 || tl == 0) {
+		problem(c, 0, "expected local-zone: \"name.\" type", s, n);
+		return;
+	}
+	for (size_t i = 0; i < KH_ARRAY_SIZE(block); i++)
+		if (ieq(t, tl, block[i])) {
+			emit_name(c, name, nl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, 0);
+			return;
+		}
+	for (size_t i = 0; i < KH_ARRAY_SIZE(allow); i++)
+		if (ieq(t, tl, allow[i])) {
+			emit_name(c, name, nl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, 1);
+			return;
+		}
+	problem(c, 0, "unknown local-zone type", t, tl);
+}
+
+/* ---- RPZ ---- */
+
+/* "32.4.3.2.1" (IPv4) or "64.zz.1.db8.2001" (IPv6), labels reversed. */
+static int rpz_ip(const char *s, size_t n, struct kh_list_ip *t)
+{
+	const char *lab[17];
+	size_t ll[17], nl = 0, i;
+	unsigned long v;
+	char *endp, tmp[8];
+
+	for (const char *p = s; p <= s + n && nl < 17;) {
+		const char *e = memchr(p, '.', (size_t)(s + n - p));
+		if (!e)
+			e = s + n;
+		lab[nl] = p;
+		ll[nl++] = (size_t)(e - p);
+		p = e + 1;
+	}
+	if (nl < 2)
+		return -EINVAL;
+	for (i = 0; i < nl; i++)
+		if (ll[i] == 0 || ll[i] > 4)
+			return -EINVAL;
+	memcpy(tmp, lab[0], ll[0]);
+	tmp[ll[0]] = 0;
+	v = strtoul(tmp, &endp, 10);
+	if (*endp)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	t->prefix = (uint8_t)v;
+	if (nl == 5 && v <= 32) {
+		int ok = 1;
+		for (i = 0; i < 4 && ok; i++) {
+			memcpy(tmp, lab[4 - i], ll[4 - i]);
+			tmp[ll[4 - i]] = 0;
+			unsigned long o = strtoul(tmp, &endp, 10);
+			ok = !*endp && o <= 255;
+			t->ip[i] = (uint8_t)o;
+		}
+		if (ok) {
+			t->family = 4;
+			return 0;
+		}
+		memset(t->ip, 0, sizeof(t->ip)); /* not decimal: an IPv6 trigger */
+	}
+	if (v > 128)
+		return -EINVAL;
+	t->family = 6;
+	{
+		uint16_t g[8] = {0};
+		size_t ng = nl - 1, zz = 0, at = 0;
+		for (i = 1; i < nl; i++)
+			zz += ll[i] == 2 && lab[i][0] == 'z' && lab[i][1] == 'z';
+		if (zz > 1 || (zz == 0 && ng != 8) || ng > 8)
+			return -EINVAL;
+		/* Walk groups from most significant (last label) to least. */
+		for (i = nl - 1; i >= 1; i--) {
+			if (ll[i] == 2 && lab[i][0] == 'z' && lab[i][1] == 'z') {
+				at += 8 - (ng - 1);
+				continue;
+			}
+			memcpy(tmp, lab[i], ll[i]);
+			tmp[ll[i]] = 0;
+			unsigned long x = strtoul(tmp, &endp, 16);
+			if (*endp || x > 0xffff || at >= 8)
+				return -EINVAL;
+			g[at++] = (uint16_t)x;
+		}
+		if (at != 8)
+			return -EINVAL;
+		for (i = 0; i < 8; i++) {
+			t->ip[2 * i] = (uint8_t)(g[i] >> 8);
+			t->ip[2 * i + 1] = (uint8_t)g[i];
+		}
+	}
+	return 0;
+}
+
+static int is_ttl(const char *t, size_t n)
+{
+	if (n == 0 || t[0] < '0' || t[0] > '9')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || strchr("smhdwSMHDW", t[i])))
+			return 0;
+	return 1;
+}
+
+static void parse_rpz(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *end, *t, *owner, *rd;
+	size_t tl, ol, rl;
+	char rel[KH_NAME_MAX + 2];
+	size_t rlen;
+	int act, allow = 0;
+
+	n = rtrim(s, cut_comment(s, n, ';'));
+	end = s + n;
+	if (c->paren_lines) {
+		if (memchr(s, ')', n))
+			c->paren_lines = 0;
+		else if (++c->paren_lines > 64) {
+			problem(c, 0, "unterminated '(' in record", s, n);
+			c->paren_lines = 0;
+		}
+		return;
+	}
+	if (n == 0)
+		return;
+	if (memchr(s, '(', n) && !memchr(s, ')', n)) {
+		c->paren_lines = 1; /* multi-line record (SOA): not a trigger */
+		return;
+	}
+	if (s[0] == '$') {
+		tl = next_tok(&p, end, &t);
+		if (ieq(t, tl, "$ORIGIN")) {
+			char canon[KH_NAME_MAX + 1];
+			size_t len;
+			tl = next_tok(&p, end, &t);
+			if (kh_name_canon(t, tl, canon, &len, NULL) != KH_NAME_OK) {
+				problem(c, 0, "invalid $ORIGIN name", s, n);
+				return;
+			}
+			memcpy(c->origin, canon, len + 1);
+			c->origin_len = len;
+		} else if (!ieq(t, tl, "$TTL")) {
+			problem(c, 1, "zone-file directive not supported", s, n);
+		}
+		return;
+	}
+	if (is_sp(s[0])) {
+		if (!c->owner_len) {
+			problem(c, 0, "record without an owner name", s, n);
+			return;
+		}
+		owner = c->owner;
+		ol = c->owner_len;
+	} else {
+		ol = next_tok(&p, end, &owner);
+		if (ol > KH_NAME_MAX + 1) {
+			problem(c, 0, "owner name longer than 253 octets", s, n);
+			return;
+		}
+		memcpy(c->owner, owner, ol);
+		c->owner[ol] = 0;
+		c->owner_len = ol;
+		owner = c->owner;
+	}
+	/* [ttl] [class] type, in either order */
+	for (int k = 0; k < 2; k++) {
+		const char *save = p;
+		tl = next_tok(&p, end, &t);
+		if (!(is_ttl(t, tl) || ieq(t, tl, "IN") || ieq(t, tl, "CH") || ieq(t, tl, "HS"))) {
+			p = save;
+			break;
+		}
+	}
+	tl = next_tok(&p, end, &t);
+	if (tl == 0) {
+		problem(c, 0, "expected a record type", s, n);
+		return;
+	}
+	if (ieq(t, tl, "SOA") || ieq(t, tl, "NS"))
+		return;
+	if (!ieq(t, tl, "CNAME")) {
+		problem(c, 1, "local-data policy (a record other than CNAME) not applied", s, n);
+		return;
+	}
+	rl = next_tok(&p, end, &rd);
+	if (rl == 0) {
+		problem(c, 0, "CNAME without a target", s, n);
+		return;
+	}
+	/* Owner, relative to the origin. */
+	if (ol == 1 && owner[0] == '@') {
+		problem(c, 0, "trigger at the zone apex", s, n);
+		return;
+	}
+	if (owner[ol - 1] == '.') {
+		size_t k = c->origin_len;
+		if (k && !(ol > k + 2 && owner[ol - k - 2] == '.' &&
+			   ieq(owner + ol - k - 1, k, c->origin))) {
+			problem(c, 0, "owner name outside the zone origin", s, n);
+			return;
+		}
+		rlen = k ? ol - k - 2 : ol - 1;
+	} else {
+		rlen = ol;
+	}
+	memcpy(rel, owner, rlen);
+	rel[rlen] = 0;
+
+	if (ieq(rd, rl, "."))
+		act = KH_ACT_NXDOMAIN;
+	else if (ieq(rd, rl, "*."))
+		act = KH_ACT_NODATA;
+	else if (ieq(rd, rl, "rpz-drop."))
+		act = KH_ACT_DROP;
+	else if (ieq(rd, rl, "rpz-passthru.")) {
+		act = KH_ACT_DEFAULT;
+		allow = 1;
+	} else if (ieq(rd, rl, "rpz-tcp-only.")) {
+		problem(c, 1, "rpz-tcp-only action not supported", s, n);
+		return;
+	} else {
+		problem(c, 1, "CNAME redirect to a walled garden not applied", s, n);
+		return;
+	}
+
+	{
+		const char *lastdot = NULL;
+		for (size_t i = 0; i < rlen; i++)
+			if (rel[i] == '.')
+				lastdot = rel + i;
+		const char *last = lastdot ? lastdot + 1 : rel;
+		size_t lastlen = (size_t)(rel + rlen - last);
+		if (ieq(last, lastlen, "rpz-ip")) {
+			struct kh_list_ip ipt;
+			if (!lastdot || rpz_ip(rel, (size_t)(lastdot - rel), &ipt) < 0) {
+				problem(c, 0, "malformed rpz-ip trigger", s, n);
+				return;
+			}
+			ipt.action = (uint8_t)act;
+			ipt.allow = (uint8_t)allow;
+			c->st->ips++;
+			if (c->sink->ip && !c->err)
+				c->err = c->sink->ip(c->sink->arg, &ipt, c->line);
+			return;
+		}
+		if (ieq(last, lastlen, "rpz-nsdname") || ieq(last, lastlen, "rpz-nsip") ||
+		    ieq(last, lastlen, "rpz-client-ip")) {
+			problem(c, 1, "NSDNAME/NSIP/client-IP triggers not supported", s, n);
+			return;
+		}
+	}
+	emit_name(c, rel, rlen, KH_SCOPE_SELF, (uint8_t)act, allow);
+}
+
+enum kh_list_format kh_list_detect(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	int seen = 0;
+
+	while (p < end && seen < 500) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end, *q = p, *t, *t2;
+		size_t n, tl, t2l;
+		char ip[64];
+		struct kh_addr a;
+
+		while (q < e && is_sp(*q))
+			q++;
+		n = rtrim(q, (size_t)(e - q));
+		p = nl ? nl + 1 : end;
+		if (n == 0)
+			continue;
+		if (starts(q, n, "[Adblock") || starts(q, n, "||") || starts(q, n, "@@"))
+			return KH_FMT_ADBLOCK;
+		if (starts(q, n, "$ORIGIN") || starts(q, n, "$TTL"))
+			return KH_FMT_RPZ;
+		if (starts(q, n, "local-zone:") || starts(q, n, "server:"))
+			return KH_FMT_UNBOUND;
+		if (starts(q, n, "address=/") || starts(q, n, "server=/") ||
+		    starts(q, n, "local=/"))
+			return KH_FMT_DNSMASQ;
+		if (q[0] == '#' || q[0] == '!' || q[0] == ';')
+			continue;
+		seen++;
+		{
+			const char *r = q;
+			tl = next_tok(&r, q + n, &t);
+			t2l = next_tok(&r, q + n, &t2);
+			if (t2l && (ieq(t2, t2l, "CNAME") || ieq(t2, t2l, "SOA")))
+				return KH_FMT_RPZ;
+			if (t2l) {
+				const char *r2 = r, *t3;
+				size_t t3l = next_tok(&r2, q + n, &t3);
+				if (t3l && (ieq(t3, t3l, "CNAME") || ieq(t3, t3l, "SOA")))
+					return KH_FMT_RPZ;
+			}
+			if (t2l && tl < sizeof(ip)) {
+				memcpy(ip, t, tl);
+				ip[tl] = 0;
+				if (kh_addr_parse_ip(ip, &a) == 0)
+					return KH_FMT_HOSTS;
+			}
+		}
+	}
+	return KH_FMT_DOMAINS;
+}
+
+int kh_list_parse(const char *buf, size_t len, enum kh_list_format f,
+		  const struct kh_list_sink *sink, struct kh_list_stats *st)
+{
+	struct ctx c;
+	const char *p = buf, *end = buf + len;
+
+	memset(&c, 0, sizeof(c));
+	c.sink = sink;
+	c.st = st;
+	if (f == KH_FMT_AUTO)
+		f = kh_list_detect(buf, len);
+	/* A UTF-8 byte-order mark is not part of the first line. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end && !c.err) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		size_t n = (size_t)(e - p);
+
+		c.line++;
+		st->lines++;
+		if (n > KH_LIST_LINE_MAX)
+			problem(&c, 0, "line longer than 4096 bytes", p, 40);
+		else if (memchr(p, 0, n))
+			problem(&c, 0, "NUL byte in line", p, n);
+		else {
+			switch (f) {
+			case KH_FMT_HOSTS:
+				parse_hosts(&c, p, n);
+				break;
+			case KH_FMT_ADBLOCK:
+				parse_adblock(&c, p, n);
+				break;
+			case KH_FMT_DNSMASQ:
+				parse_dnsmasq(&c, p, n);
+				break;
+			case KH_FMT_UNBOUND:
+				parse_unbound(&c, p, n);
+				break;
+			case KH_FMT_RPZ:
+				parse_rpz(&c, p, n);
+				break;
+			default:
+				parse_domains(&c, p, n);
+				break;
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return c.err;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# khien-policy as a user runs it: compile every sample format, look names up,
+# read stats, and the failure paths (bad lists, bad index, usage errors).
+. "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
+L=$FIX/lists
+SEED=000102030405060708090a0b0c0d0e0f
+compile_all() {
+	"$P" compile -q --seed $SEED -o "$1" \
+		--list gambling=$L/gambling.txt --list malware=$L/malware.hosts \
+		--list ads=$L/ads.adblock --list phishing=$L/phishing.unbound \
+		--list authority=$L/authority.rpz --list adult=$L/adult.dnsmasq \
+		--allow $L/allow.txt
+}
+
+expect_rc "compile all sample formats" 0 compile_all "$T/idx"
+cp "$T/out" "$T/summary"
+grep -q "^wrote $T/idx: 17 domains" "$T/summary" && ok "summary counts domains" || {
+	fail "summary counts domains"; sed 's/^/#   /' "$T/summary"; }
+grep -q "lines rejected: 1; rules skipped as unsupported: 1" "$T/summary" &&
+	ok "summary counts rejected and unsupported" || fail "summary counts rejected and unsupported"
+grep -q "^gambling.txt:5: empty label: bad..entry$" "$T/err" &&
+	ok "rejected line reported as FILE:LINE: reason" || { fail "rejected line reported"; cat "$T/err"; }
+grep -q "^ads.adblock:4: skipped: modifier '\$third-party' not supported" "$T/err" &&
+	ok "unsupported modifier reported" || fail "unsupported modifier reported"
+
+out=$("$P" lookup "$T/idx" casino-example.com www.casino-example.com safe.casino-example.com \
+	Lucky-Spin.Example malware-c2.example payload.example localhost x.ads.example \
+	good.ads.example tracker.example login-bank-example.com banned-site.example \
+	a.banned-site.example exact-only.example x.exact-only.example subs-only.example \
+	x.subs-only.example xn--c-cc-5na85j946j.vn xxx-sample.net example.org 198.18.0.9 bad..name)
+expect_eq "lookup verdicts" "$out" "casino-example.com blocked gambling casino-example.com
+www.casino-example.com blocked gambling *.casino-example.com
+safe.casino-example.com allowed
+Lucky-Spin.Example blocked gambling lucky-spin.example
+malware-c2.example blocked malware malware-c2.example
+payload.example blocked malware payload.example
+localhost allowed
+x.ads.example blocked ads *.ads.example
+good.ads.example allowed
+tracker.example allowed
+login-bank-example.com blocked phishing login-bank-example.com
+banned-site.example blocked authority banned-site.example
+a.banned-site.example blocked authority *.banned-site.example
+exact-only.example blocked authority exact-only.example
+x.exact-only.example allowed
+subs-only.example allowed
+x.subs-only.example blocked authority *.subs-only.example
+xn--c-cc-5na85j946j.vn blocked gambling xn--c-cc-5na85j946j.vn
+xxx-sample.net blocked adult xxx-sample.net
+example.org allowed
+198.18.0.9 blocked authority 198.18.0.9/24
+bad..name invalid not a valid domain name"
+
+"$P" lookup --json "$T/idx" www.casino-example.com > "$T/j"
+expect_eq "lookup --json explains the rule" \
+	"$(json_get "$T/j" '(d["verdict"], d["category"], d["rule"], d["source"], d["scope"])')" \
+	"('blocked', 'gambling', '*.casino-example.com', 'gambling.txt', 'self+subdomains')"
+
+"$P" stats "$T/idx" > "$T/stats"
+expect_eq "stats JSON" \
+	"$(json_get "$T/stats" '(d["format_version"], d["entries"], d["categories"]["gambling"], d["categories"]["authority"], d["allow_entries"], d["ip_triggers"], len(d["build_id"]))')" \
+	"(1, 17, 4, 3, 2, 1, 32)"
+
+compile_all "$T/idx2" >/dev/null 2>&1
+check "same inputs and seed give identical indexes" cmp -s "$T/idx" "$T/idx2"
+
+printf 'bad..one\n-- not a domain --\n' > "$T/allbad.txt"
+echo "keep me" > "$T/existing"
+expect_rc "wholly invalid list is an error" 1 "$P" compile -q -o "$T/existing" --list x=$T/allbad.txt
+expect_eq "previous output kept after a failed compile" "$(cat "$T/existing")" "keep me"
+: > "$T/empty.txt"
+expect_rc "empty list is an error" 1 "$P" compile -q -o "$T/o" --list x=$T/empty.txt
+expect_rc "unreadable list is an error" 1 "$P" compile -q -o "$T/o" --list x=$T/missing.txt
+grep -q "cannot read $T/missing.txt: No such file or directory" "$T/err" &&
+	ok "unreadable list names the errno text" || fail "unreadable list names the errno text"
+expect_rc "bad --list syntax is a usage error" 2 "$P" compile -o "$T/o" --list nocategory
+expect_rc "bad category name is a usage error" 2 "$P" compile -o "$T/o" --list "Bad Cat=$L/gambling.txt"
+expect_rc "unknown format is a usage error" 2 "$P" compile -o "$T/o" --format csv --list x=$L/gambling.txt
+expect_rc "unknown command" 2 "$P" frobnicate
+expect_rc "--help" 0 "$P" --help
+expect_rc "compile --help" 0 "$P" compile --help
+expect_rc "lookup --help" 0 "$P" lookup --help
+
+cp "$T/idx" "$T/corrupt"
+printf '\x55' | dd of="$T/corrupt" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_rc "corrupt index refused by lookup" 1 "$P" lookup "$T/corrupt" example.com
+grep -q "invalid index: checksum mismatch" "$T/err" && ok "corrupt index reason" || fail "corrupt index reason"
+head -c 100 "$T/idx" > "$T/short"
+expect_rc "truncated index refused by stats" 1 "$P" stats "$T/short"
+
+"$P" compile -q --json --seed $SEED -o "$T/idx3" --format rpz --list authority=$L/authority.rpz > "$T/cj"
+expect_eq "--format applies, --json summary" \
+	"$(json_get "$T/cj" '(d["lists"][0]["format"], d["domains"], d["ip_triggers"])')" "('rpz', 3, 1)"
+done_testing
