@@ -181,7 +181,11 @@ fuzz: | $(CONFIG_MK)
 	done
 	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
 
-bench: all
+BENCH_BINS := $(O)/bench/bench_index
+$(O)/bench/bench_index: $(call obj,tests/bench/bench_index.c) $(LIBCORE) $(LIBPLAT)
+	$(link)
+
+bench: all $(BENCH_BINS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 

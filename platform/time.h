@@ -16,6 +16,9 @@
 /* Milliseconds from an arbitrary origin; non-decreasing. */
 uint64_t kh_time_mono_ms(void);
 
+/* Nanoseconds from an arbitrary origin, for measurements; non-decreasing. */
+uint64_t kh_time_mono_ns(void);
+
 /* Seconds since 1970-01-01T00:00:00Z as the platform believes it. */
 int64_t kh_time_wall(void);
 

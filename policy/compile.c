@@ -61,6 +61,7 @@ struct kh_compiler {
 	struct ip_rec *ips;
 	size_t nips, capips;
 	uint32_t order;
+	int force_bucket_bits;
 	uint32_t cat_counts[256];
 	/* during parse */
 	int cur_src;
@@ -92,6 +93,7 @@ int kh_compiler_new(struct kh_compiler **out, const uint64_t *seed)
 
 	if (!c)
 		return -ENOMEM;
+	c->force_bucket_bits = -1;
 	if (seed) {
 		c->seed[0] = seed[0];
 		c->seed[1] = seed[1];
@@ -250,6 +252,11 @@ int kh_compiler_parse(struct kh_compiler *c, int src, const char *buf, size_t le
 	c->report_arg = arg;
 	memset(st, 0, sizeof(*st));
 	return kh_list_parse(buf, len, fmt, &sink, st);
+}
+
+void kh_compiler_force_bucket_bits(struct kh_compiler *c, int bits)
+{
+	c->force_bucket_bits = bits >= 0 && bits <= 31 ? bits : -1;
 }
 
 const uint32_t *kh_compiler_category_counts(const struct kh_compiler *c, unsigned *n)
@@ -504,8 +511,10 @@ int kh_compiler_build(struct kh_compiler *c, int64_t created, uint8_t **out, siz
 			double need = 50.0 + log2((double)probes * (load > 0 ? load : 1e-9));
 			unsigned r = need < 1 ? 1 : (unsigned)ceil(need);
 			uint64_t bits;
-			if ((1ull << b) > 2 * (uint64_t)nent + 2)
+			if ((1ull << b) > 2 * (uint64_t)nent + 2 && c->force_bucket_bits < 0)
 				break;
+			if (c->force_bucket_bits >= 0 && (int)b != c->force_bucket_bits)
+				continue;
 			if (r + mb > 64)
 				r = 64 - mb;
 			bits = (uint64_t)nent * (r + mb) + nent + (1ull << b) +
@@ -588,7 +597,7 @@ int kh_compiler_build(struct kh_compiler *c, int64_t created, uint8_t **out, siz
 		cnt[KH_SECT_SAMPLES] = (uint32_t)nsamples;
 		sz[KH_SECT_UNARY] = align8((unary_bits + 7) / 8 + 8);
 		cnt[KH_SECT_UNARY] = (uint32_t)unary_bits;
-		sz[KH_SECT_ENTRIES] = align8(((uint64_t)nent * w + 7) / 8 + 8);
+		sz[KH_SECT_ENTRIES] = align8((((uint64_t)nent + 2) * w + 7) / 8 + 8);
 		cnt[KH_SECT_ENTRIES] = (uint32_t)nent;
 		sz[KH_SECT_ALLOW] = (uint64_t)KH_IDX_ALLOW_LEN * nallow;
 		cnt[KH_SECT_ALLOW] = (uint32_t)nallow;

@@ -64,6 +64,12 @@ int kh_compiler_parse(struct kh_compiler *c, int src, const char *buf, size_t le
 enum kh_list_format kh_compiler_source_format(const struct kh_compiler *c, int src);
 
 /*
+ * Force the number of bucket bits instead of choosing the smallest layout
+ * (tests use it to build huge buckets). -1 restores the automatic choice.
+ */
+void kh_compiler_force_bucket_bits(struct kh_compiler *c, int bits);
+
+/*
  * Build the index; created is the timestamp recorded in it. On success *out
  * is a malloc'd buffer of *out_len bytes owned by the caller. -ENODATA if no
  * list contributed a single entry.

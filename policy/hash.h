@@ -24,8 +24,14 @@ struct kh_suffix_hasher {
 };
 
 void kh_suffix_hasher_init(struct kh_suffix_hasher *h, const uint64_t seed[2]);
-/* Absorb the next label to the left (1..63 bytes, canonical). */
+/* Absorb the next label to the left (1..63 bytes, canonical: every byte < 0x80). */
 void kh_suffix_hasher_push(struct kh_suffix_hasher *h, const char *label, size_t len);
+/*
+ * Same result as kh_suffix_hasher_push(), for a label followed by at least
+ * 8 readable bytes (the lookup's padded name buffer): reads whole words and
+ * masks the tail instead of copying it.
+ */
+void kh_suffix_hasher_push_padded(struct kh_suffix_hasher *h, const char *label, size_t len);
 /* Hash of the suffix absorbed so far; the hasher can keep going. */
 struct kh_hash128 kh_suffix_hasher_value(const struct kh_suffix_hasher *h);
 

@@ -14,10 +14,18 @@
 #include "policy/hash.h"
 #include "policy/index.h"
 #include "policy/name.h"
+#include "policy/select_table.h"
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Builtin only with a hardware instruction: without one GCC calls a slow libgcc routine. */
 static inline unsigned popcount64(uint64_t x)
 {
-#if defined(__GNUC__)
+#if defined(__POPCNT__) || defined(__ARM_NEON) || defined(__aarch64__)
 	return (unsigned)__builtin_popcountll(x);
 #else
 	x = x - ((x >> 1) & 0x5555555555555555ull);
@@ -41,34 +49,40 @@ static inline unsigned ctz64(uint64_t x) /* x != 0 */
 #endif
 }
 
-/* 64 bits of a little-endian bitstream starting at bit pos (needs 8 bytes of slack). */
+/* 64 bits of a little-endian bitstream starting at bit pos (needs 9 bytes readable). */
 static inline uint64_t bits64(const uint8_t *p, uint64_t pos)
 {
 	const uint8_t *b = p + (pos >> 3);
 	unsigned s = (unsigned)(pos & 7);
-	uint64_t v = kh_le64(b);
 
-	if (s)
-		v = (v >> s) | ((uint64_t)b[8] << (64 - s));
-	return v;
+	/* (x << 1) << (63 - s) is x << (64 - s) without the undefined shift by 64 when s == 0. */
+	return (kh_le64(b) >> s) | (((uint64_t)b[8] << 1) << (63 - s));
 }
 
-/* Index (0-based) of the z-th (1-based) set bit of x; x has at least z set bits. */
-static inline unsigned select64(uint64_t x, unsigned z)
+/*
+ * Position of the k-th (0-based) set bit of x, which has more than k set
+ * bits. Broadword select (Vigna, "Broadword implementation of rank/select
+ * queries"): byte-wise prefix popcounts find the byte without branches, a
+ * table finishes inside it. Branch-free, because a lookup runs it once per
+ * probe and mispredicted loop exits used to dominate the lookup time.
+ */
+static inline unsigned select64(uint64_t x, unsigned k)
 {
-	unsigned base = 0;
+	const uint64_t L8 = 0x0101010101010101ull, H8 = 0x8080808080808080ull;
+	uint64_t s = x - ((x >> 1) & 0x5555555555555555ull), t;
+	unsigned byte, before;
 
-	for (;;) {
-		unsigned c = popcount64(x & 0xff);
-		if (c >= z)
-			break;
-		z -= c;
-		x >>= 8;
-		base += 8;
-	}
-	while (--z)
-		x &= x - 1;
-	return base + ctz64(x);
+	s = (s & 0x3333333333333333ull) + ((s >> 2) & 0x3333333333333333ull);
+	s = ((s + (s >> 4)) & 0x0f0f0f0f0f0f0f0full) * L8; /* byte i: bits in bytes 0..i */
+	t = ((((uint64_t)k * L8) | H8) - s) & H8;	   /* bytes whose prefix is <= k */
+	byte = (unsigned)(((t >> 7) * L8) >> 56);
+	before = (unsigned)(((s << 8) >> (8 * byte)) & 0xff);
+	return 8 * byte + kh_select_in_byte[(x >> (8 * byte)) & 0xff][k - before];
+}
+
+static inline int depth_in(const uint64_t mask[2], unsigned d)
+{
+	return (int)((mask[(d - 1) >> 6] >> ((d - 1) & 63)) & 1);
 }
 
 static int str_ok(const struct kh_index *idx, uint32_t off)
@@ -103,7 +117,7 @@ static int check_unary(const struct kh_index *idx, const char **why)
 		while (next_sample < idx->n_samples &&
 		       (uint64_t)next_sample * KH_IDX_SAMPLE_EVERY <= zeros + zc) {
 			uint64_t need = (uint64_t)next_sample * KH_IDX_SAMPLE_EVERY - zeros;
-			uint64_t at = pos + select64(z, (unsigned)need) + 1;
+			uint64_t at = pos + select64(z, (unsigned)need - 1) + 1;
 			if (kh_le32(idx->samples + 4 * next_sample) != at) {
 				*why = "bucket sample does not match the bucket bitvector";
 				return -EBADMSG;
@@ -249,7 +263,8 @@ int kh_index_open(struct kh_index *idx, const void *data, size_t len, const char
 			break;
 		case KH_SECT_ENTRIES:
 			idx->entries = at;
-			w_bits = (uint64_t)idx->n_entries * (idx->rem_bits + idx->meta_bits);
+			/* Two spare entries: lookups read a bucket's first two unconditionally. */
+			w_bits = ((uint64_t)idx->n_entries + 2) * (idx->rem_bits + idx->meta_bits);
 			if (count != idx->n_entries || slen % 8 || (uint64_t)slen * 8 < w_bits + 64)
 				goto bad_count;
 			break;
@@ -301,6 +316,15 @@ int kh_index_open(struct kh_index *idx, const void *data, size_t len, const char
 		    t[2] >= idx->n_classes)
 			goto bad_ref;
 	}
+	/* The range of suffix depths worth probing: outside it no entry can match. */
+	idx->depth_min = 1;
+	idx->depth_max = 0;
+	for (unsigned d = KH_LABELS_MAX; d >= 1; d--)
+		if (depth_in(idx->depths_block, d) || depth_in(idx->depths_allow, d)) {
+			if (!idx->depth_max)
+				idx->depth_max = (uint8_t)d;
+			idx->depth_min = (uint8_t)d;
+		}
 	B = 1ull << idx->bucket_bits;
 	if (idx->n_samples != (B / KH_IDX_SAMPLE_EVERY) + 1 ||
 	    idx->unary_bits != (uint64_t)idx->n_entries + B) {
@@ -317,23 +341,32 @@ bad_ref:
 	return -EBADMSG;
 }
 
-static inline int depth_in(const uint64_t mask[2], unsigned d)
+/*
+ * A block probe in three steps, so that a lookup can start every probe's
+ * memory accesses before it waits for any (the 2-6 probes of a name then
+ * overlap their cache misses instead of paying them one after another).
+ */
+struct probe {
+	uint64_t j, rem, pos;
+};
+
+static inline void probe_start(const struct kh_index *idx, struct kh_hash128 h, struct probe *p)
 {
-	return (int)((mask[(d - 1) >> 6] >> ((d - 1) & 63)) & 1);
+	unsigned bb = idx->bucket_bits;
+	uint64_t x = bb ? (h.hi << bb) | (h.lo >> (64 - bb)) : h.hi;
+
+	p->j = bb ? h.hi >> (64 - bb) : 0;
+	p->rem = x >> (64 - idx->rem_bits);
+	p->pos = kh_le32(idx->samples + 4 * (p->j / KH_IDX_SAMPLE_EVERY));
+	PREFETCH(idx->unary + (p->pos >> 3));
 }
 
-/* Block entry matching hash h with a scope in need; -1 if none. */
-static int64_t probe_block(const struct kh_index *idx, struct kh_hash128 h, unsigned need,
-			   uint8_t *cls_out)
+/* Skip to the bucket's run of ones; prefetch its first entry. */
+static inline void probe_locate(const struct kh_index *idx, struct probe *p)
 {
-	unsigned bb = idx->bucket_bits, rb = idx->rem_bits, mb = idx->meta_bits;
-	unsigned w = rb + mb;
-	uint64_t j = bb ? h.hi >> (64 - bb) : 0;
-	uint64_t x = bb ? (h.hi << bb) | (h.lo >> (64 - bb)) : h.hi;
-	uint64_t rem = x >> (64 - rb), pos, start;
-	unsigned z = (unsigned)(j % KH_IDX_SAMPLE_EVERY);
+	unsigned z = (unsigned)(p->j % KH_IDX_SAMPLE_EVERY);
+	uint64_t pos = p->pos;
 
-	pos = kh_le32(idx->samples + 4 * (j / KH_IDX_SAMPLE_EVERY));
 	while (z) {
 		uint64_t zw = ~bits64(idx->unary, pos);
 		unsigned c = popcount64(zw);
@@ -341,33 +374,70 @@ static int64_t probe_block(const struct kh_index *idx, struct kh_hash128 h, unsi
 			z -= c;
 			pos += 64;
 		} else {
-			pos += select64(zw, z) + 1;
+			pos += select64(zw, z - 1) + 1;
 			z = 0;
 		}
 	}
-	start = pos - j;
-	for (;;) {
-		uint64_t ones = ~bits64(idx->unary, pos);
-		unsigned run = ones ? ctz64(ones) : 64;
-		for (unsigned k = 0; k < run; k++) {
-			uint64_t e = bits64(idx->entries, (start + k) * w);
-			uint64_t erem, cls;
-			if (w < 64)
-				e &= (1ull << w) - 1;
-			erem = e >> mb;
-			if (erem > rem)
+	p->pos = pos;
+	PREFETCH(idx->entries + (((pos - p->j) * (idx->rem_bits + idx->meta_bits)) >> 3));
+}
+
+static inline uint64_t entry_at(const struct kh_index *idx, uint64_t i, unsigned w)
+{
+	uint64_t e = bits64(idx->entries, i * w);
+	return w < 64 ? e & ((1ull << w) - 1) : e;
+}
+
+static inline int entry_ok(const struct kh_index *idx, uint64_t e, uint64_t rem, unsigned need)
+{
+	unsigned mb = idx->meta_bits, cls = (unsigned)(e & ((1u << mb) - 1));
+	unsigned scope = cls < idx->n_classes ? idx->classes[cls * KH_IDX_CLASS_LEN + 2] : 0;
+
+	return ((e >> mb) == rem) & ((scope & need) != 0);
+}
+
+/* Block entry matching the probe with a scope in need; -1 if none. */
+static int64_t probe_finish(const struct kh_index *idx, const struct probe *p, unsigned need,
+			    uint8_t *cls_out)
+{
+	unsigned mb = idx->meta_bits, w = idx->rem_bits + mb;
+	uint64_t pos = p->pos, start = pos - p->j, ones = ~bits64(idx->unary, pos), e0, e1;
+	uint64_t run = ones ? ctz64(ones) : 64;
+	int m0, m1, full = ones == 0;
+
+	/*
+	 * Almost every bucket holds 0-2 entries: test the first two without
+	 * branching on the run length (the file keeps two entries of padding,
+	 * so reading them is always in bounds), and loop only for longer runs.
+	 */
+	e0 = entry_at(idx, start, w);
+	e1 = entry_at(idx, start + 1, w);
+	m0 = (run > 0) & entry_ok(idx, e0, p->rem, need);
+	m1 = (run > 1) & entry_ok(idx, e1, p->rem, need);
+	if (m0 | m1) {
+		uint64_t e = m0 ? e0 : e1;
+		*cls_out = (uint8_t)(e & ((1u << mb) - 1));
+		return (int64_t)(start + (m0 ? 0 : 1));
+	}
+	for (uint64_t k = 2;; k++) {
+		if (k >= run) {
+			if (!full)
 				return -1;
-			cls = e & ((1u << mb) - 1);
-			if (erem == rem && cls < idx->n_classes &&
-			    (idx->classes[cls * KH_IDX_CLASS_LEN + 2] & need)) {
-				*cls_out = (uint8_t)cls;
-				return (int64_t)(start + k);
-			}
+			/* The run filled its word: it goes on in the next one. */
+			pos += 64;
+			ones = ~bits64(idx->unary, pos);
+			full = ones == 0;
+			run += ones ? ctz64(ones) : 64;
+			if (k >= run)
+				return -1;
 		}
-		if (run < 64)
+		uint64_t e = entry_at(idx, start + k, w);
+		if ((e >> mb) > p->rem)
 			return -1;
-		pos += 64;
-		start += 64;
+		if (entry_ok(idx, e, p->rem, need)) {
+			*cls_out = (uint8_t)(e & ((1u << mb) - 1));
+			return (int64_t)(start + k);
+		}
 	}
 }
 
@@ -398,29 +468,40 @@ static int64_t probe_allow(const struct kh_index *idx, struct kh_hash128 h, cons
 int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, struct kh_match *m)
 {
 	struct kh_hash128 hv[KH_LABELS_MAX + 1];
+	struct probe pr[KH_LABELS_MAX + 1];
+	uint8_t starts[KH_NAME_MAX + 2];
 	uint16_t off[KH_LABELS_MAX + 1];
 	struct kh_suffix_hasher hs;
 	size_t n, end;
-	unsigned d = 0, L;
+	unsigned d = 0, L, k, prev = 0;
 
 	memset(m, 0, offsetof(struct kh_match, name));
-	if (len > KH_NAME_MAX + 1 || kh_name_canon(name, len, m->name, &n, NULL) != KH_NAME_OK)
+	if (len > KH_NAME_MAX + 1 ||
+	    kh_name_canon_split(name, len, m->name, &n, starts, &k, NULL) != KH_NAME_OK)
 		return -EINVAL;
 	kh_suffix_hasher_init(&hs, idx->seed);
 	end = n;
-	while (end > 0) {
-		size_t start = end;
-		while (start > 0 && m->name[start - 1] != '.')
-			start--;
-		kh_suffix_hasher_push(&hs, m->name + start, end - start);
+	while (k > 0) {
+		size_t start = starts[--k];
+		kh_suffix_hasher_push_padded(&hs, m->name + start, end - start);
 		d++;
 		off[d] = (uint16_t)start;
 		if (depth_in(idx->depths_block, d) || depth_in(idx->depths_allow, d))
 			hv[d] = kh_suffix_hasher_value(&hs);
+		if (depth_in(idx->depths_block, d)) {
+			/* Pipelined: locate the previous probe while this one's line arrives. */
+			probe_start(idx, hv[d], &pr[d]);
+			if (prev)
+				probe_locate(idx, &pr[prev]);
+			prev = d;
+		}
 		end = start ? start - 1 : 0;
 	}
+	if (prev)
+		probe_locate(idx, &pr[prev]);
 	L = d;
-	for (d = L; d >= 1; d--) {
+	/* Most specific suffix first; at one suffix an allow entry beats a block entry. */
+	for (d = KH_MIN(L, idx->depth_max); d >= idx->depth_min; d--) {
 		unsigned need = d == L ? KH_SCOPE_SELF : KH_SCOPE_SUBS;
 		int64_t r;
 		uint8_t cls;
@@ -435,7 +516,7 @@ int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, st
 			goto found;
 		}
 		if (depth_in(idx->depths_block, d) &&
-		    (r = probe_block(idx, hv[d], need, &cls)) >= 0) {
+		    (r = probe_finish(idx, &pr[d], need, &cls)) >= 0) {
 			const uint8_t *c = idx->classes + cls * KH_IDX_CLASS_LEN;
 			m->verdict = KH_BLOCKED;
 			m->category = c[0];

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "policy/index_format.h"
+#include "policy/name.h"
 
 struct kh_index {
 	const uint8_t *base;
@@ -25,6 +26,7 @@ struct kh_index {
 	uint32_t n_entries, n_domains;
 	uint8_t bucket_bits, rem_bits, meta_bits;
 	uint64_t depths_block[2], depths_allow[2];
+	uint8_t depth_min, depth_max; /* suffix depths that can match (from the masks) */
 	const uint8_t *strings;
 	uint32_t strings_len;
 	const uint8_t *categories, *sources, *classes, *samples, *unary, *entries, *allow, *iptrig;

@@ -9,7 +9,7 @@
  *
  * Block entries are 128-bit suffix hashes split Elias-Fano style: the top
  * bucket_bits select a bucket (stored implicitly by a unary bucket-size
- * bitvector with a sampled position every 128 buckets), the next rem_bits
+ * bitvector with a sampled position every 32 buckets), the next rem_bits
  * are stored, followed by meta_bits of class id, packed back to back.
  */
 #ifndef KHIEN_POLICY_INDEX_FORMAT_H
@@ -21,7 +21,7 @@
 #define KH_IDX_VERSION 1
 #define KH_IDX_HEADER_LEN 128
 #define KH_IDX_SECTION_LEN 16
-#define KH_IDX_SAMPLE_EVERY 128 /* buckets per position sample */
+#define KH_IDX_SAMPLE_EVERY 32 /* buckets per position sample */
 
 /* Header field offsets. */
 #define KH_IDX_OFF_MAGIC 0	   /* 8 bytes */

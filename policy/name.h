@@ -42,6 +42,16 @@ const char *kh_name_strerror(enum kh_name_err e);
 enum kh_name_err kh_name_canon(const char *in, size_t len, char *out, size_t *out_len,
 			       char *bad_char);
 
+/*
+ * kh_name_canon() that also returns where each label starts, left to right:
+ * starts[0] = 0, starts[i] = offset of label i; *nlabels gets the count,
+ * and starts[*nlabels] = len + 1 (as if a dot followed the name).
+ * starts must hold KH_NAME_MAX + 2 entries. This is the DNS hot path:
+ * branch-free per byte, branches only per label.
+ */
+enum kh_name_err kh_name_canon_split(const char *in, size_t len, char *out, size_t *out_len,
+				     uint8_t *starts, unsigned *nlabels, char *bad_char);
+
 /* Number of labels of a canonical name (0 for ""). */
 unsigned kh_name_labels(const char *name, size_t len);
 

@@ -16,6 +16,11 @@ uint64_t kh_time_mono_ms(void)
 	return g_mono;
 }
 
+uint64_t kh_time_mono_ns(void)
+{
+	return g_mono * 1000000u;
+}
+
 int64_t kh_time_wall(void)
 {
 	return g_wall + (int64_t)((g_mono - 1000) / 1000);

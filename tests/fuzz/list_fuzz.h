@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAMES_MAX 64
 static char names[NAMES_MAX][KH_NAME_MAX + 1];
-static uint8_t scopes[NAMES_MAX], allows[NAMES_MAX];
-static int nnames;
+static uint8_t scopes[NAMES_MAX];
+static int nnames, any_allow;
 
 static int collect(void *arg, const struct kh_list_entry *e, unsigned line)
 {
@@ -28,11 +28,11 @@ static int collect(void *arg, const struct kh_list_entry *e, unsigned line)
 	(void)line;
 	if (kh_name_canon(e->name, e->len, again, &n, NULL) != KH_NAME_OK || n != e->len ||
 	    memcmp(again, e->name, n) != 0)
-		abort(); /* a parser emitted a non-canonical name */
+		abort();       /* a parser emitted a non-canonical name */
+	any_allow |= e->allow; /* counted even past NAMES_MAX: an allow can cover any name */
 	if (nnames < NAMES_MAX) {
 		memcpy(names[nnames], e->name, e->len + 1);
 		scopes[nnames] = e->scope;
-		allows[nnames] = e->allow;
 		nnames++;
 	}
 	return 0;
@@ -48,11 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kh_index idx;
 	uint8_t *out = NULL;
 	size_t len;
-	int any_allow = 0;
 
 	if (size > 1 << 20)
 		return 0;
 	nnames = 0;
+	any_allow = 0;
 	memset(&st, 0, sizeof(st));
 	kh_list_parse((const char *)data, size, FUZZ_FORMAT, &sink, &st);
 	if (kh_compiler_new(&c, seed) < 0)
@@ -62,8 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kh_compiler_build(c, 0, &out, &len, &res) == 0) {
 		if (kh_index_open(&idx, out, len, NULL) != 0)
 			abort(); /* the compiler wrote an index its reader refuses */
-		for (int i = 0; i < nnames; i++)
-			any_allow |= allows[i];
 		for (int i = 0; i < nnames && !any_allow; i++) {
 			struct kh_match m;
 			if (!(scopes[i] & KH_SCOPE_SELF))

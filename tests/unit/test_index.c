@@ -23,6 +23,8 @@ struct src {
 
 static const uint64_t seed[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
 
+static int force_bits = -1;
+
 static uint8_t *build_n(const struct src *s, size_t n, size_t *len, struct kh_compile_result *r)
 {
 	struct kh_compiler *c;
@@ -31,6 +33,7 @@ static uint8_t *build_n(const struct src *s, size_t n, size_t *len, struct kh_co
 
 	if (kh_compiler_new(&c, seed) < 0)
 		return NULL;
+	kh_compiler_force_bucket_bits(c, force_bits);
 	for (size_t i = 0; i < n; i++) {
 		struct kh_list_stats st;
 		int id = kh_compiler_add_source(c, s[i].cat, s[i].cat ? s[i].cat : "allow",
@@ -429,6 +432,37 @@ static void test_no_false_positives_on_unlisted(void)
 	free(b);
 }
 
+/* One list crafted into a few huge buckets: runs longer than 64 and 128 entries. */
+static void test_long_bucket_runs(void)
+{
+	static char text[3000 * 24];
+	struct src s[1] = {{"malware", text, KH_FMT_DOMAINS}};
+	struct kh_compile_result r;
+	size_t len, off = 0;
+	uint8_t *b;
+
+	for (int i = 0; i < 3000; i++)
+		off += (size_t)sprintf(text + off, "r%d.example\n", i);
+	for (int bits = 0; bits <= 3; bits++) {
+		int missing = 0, wrong = 0;
+		force_bits = bits; /* 3000 entries in 1..8 buckets: runs of 375-3000 */
+		b = build_n(s, 1, &len, &r);
+		force_bits = -1;
+		KT_EQ(r.bucket_bits, bits);
+		OPEN(b, len);
+		for (int i = 0; i < 3000; i++) {
+			char q[32];
+			sprintf(q, "r%d.example", i);
+			missing += strncmp(look(q), "blocked", 7) != 0;
+			sprintf(q, "q%d.example", i);
+			wrong += strcmp(look(q), "allowed") != 0;
+		}
+		KT_EQ(missing, 0);
+		KT_EQ(wrong, 0);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	KT_RUN(test_subdomains_case_and_dots);
@@ -441,5 +475,6 @@ int main(void)
 	KT_RUN(test_hostile_resealed_index);
 	KT_RUN(test_property_against_reference);
 	KT_RUN(test_no_false_positives_on_unlisted);
+	KT_RUN(test_long_bucket_runs);
 	return KT_DONE();
 }
