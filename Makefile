@@ -58,9 +58,10 @@ INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
-PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c
-PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c
+PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
+PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -68,10 +69,14 @@ LIBCORE     := $(O)/libkhien.a
 LIBPLAT     := $(O)/libplat-linux.a
 LIBPLATTEST := $(O)/libplat-test.a
 LIBCOMPILE  := $(O)/libkhien-compile.a
+LIBAGENT    := $(O)/libkhien-agent.a
 
 PROGRAMS :=
 ifeq ($(CONFIG_TOOL_POLICY),y)
 PROGRAMS += $(O)/khien-policy
+endif
+ifeq ($(CONFIG_AGENT),y)
+PROGRAMS += $(O)/khiend $(O)/khienctl
 endif
 
 ifeq ($(CONFIG_PLATFORM_LINUX),y)
@@ -131,6 +136,7 @@ $(LIBCORE): $(call obj,$(CORE_SRCS))
 $(LIBPLAT): $(call obj,$(PLAT_LINUX_SRCS))
 $(LIBPLATTEST): $(call obj,$(PLAT_TEST_SRCS))
 $(LIBCOMPILE): $(call obj,$(COMPILE_SRCS))
+$(LIBAGENT): $(call obj,$(AGENT_SRCS))
 
 define link
 	@mkdir -p $(@D)
@@ -140,6 +146,10 @@ define link
 endef
 
 $(O)/khien-policy: $(call obj,policy/khien_policy.c) $(LIBCOMPILE) $(LIBCORE) $(LIBPLAT)
+	$(link)
+$(O)/khiend: $(call obj,agent/khiend.c) $(LIBAGENT) $(LIBCORE) $(LIBPLAT)
+	$(link)
+$(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
@@ -161,7 +171,11 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 
-unit-tests: $(UNIT_BINS)
+TEST_TOOLS := $(O)/tests/khien-testdns
+$(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCORE) $(LIBPLAT)
+	$(link)
+
+unit-tests: $(UNIT_BINS) $(TEST_TOOLS)
 fuzz-replay: $(FUZZ_REPLAY)
 
 test: all unit-tests fuzz-replay

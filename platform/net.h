@@ -53,6 +53,33 @@ int kh_net_send(kh_sock s, const void *buf, size_t len);
 /* Returns bytes read; 0 means the peer closed. */
 int kh_net_recv(kh_sock s, void *buf, size_t len);
 
+/*
+ * Batched datagrams: one system call for many packets where the platform
+ * can (Linux recvmmsg/sendmmsg), a loop elsewhere. For receive, set buf and
+ * cap of each element; len and peer are filled in. Returns the number of
+ * datagrams (>= 1), -EAGAIN when none is pending, or negative errno.
+ */
+struct kh_dgram {
+	void *buf;
+	size_t cap;
+	size_t len;
+	struct kh_addr peer;
+};
+
+int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n);
+int kh_net_send_batch(kh_sock s, const struct kh_dgram *v, unsigned n);
+
+/*
+ * Local stream sockets for the control channel (Unix domain on POSIX).
+ * kh_net_local_listen() replaces a stale socket file, sets its mode and,
+ * if group is not NULL, its group, so only root and that group can connect.
+ * kh_net_local_connect() returns a blocking socket (for command-line tools).
+ * kh_net_peer_cred() gives the connecting process's uid and gid.
+ */
+int kh_net_local_listen(const char *path, unsigned mode, const char *group, kh_sock *out);
+int kh_net_local_connect(const char *path, kh_sock *out);
+int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid);
+
 /* Local address of a socket (to learn an ephemeral port). */
 int kh_net_local_addr(kh_sock s, struct kh_addr *out);
 void kh_net_close(kh_sock s);

@@ -467,6 +467,12 @@ static int64_t probe_allow(const struct kh_index *idx, struct kh_hash128 h, cons
 
 int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, struct kh_match *m)
 {
+	return kh_index_lookup_ex(idx, name, len, 0, m);
+}
+
+int kh_index_lookup_ex(const struct kh_index *idx, const char *name, size_t len, unsigned flags,
+		       struct kh_match *m)
+{
 	struct kh_hash128 hv[KH_LABELS_MAX + 1];
 	struct probe pr[KH_LABELS_MAX + 1];
 	uint8_t starts[KH_NAME_MAX + 2];
@@ -502,7 +508,8 @@ int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, st
 	L = d;
 	/* Most specific suffix first; at one suffix an allow entry beats a block entry. */
 	for (d = KH_MIN(L, idx->depth_max); d >= idx->depth_min; d--) {
-		unsigned need = d == L ? KH_SCOPE_SELF : KH_SCOPE_SUBS;
+		unsigned need =
+			d == L && !(flags & KH_LOOKUP_SUBDOMAIN) ? KH_SCOPE_SELF : KH_SCOPE_SUBS;
 		int64_t r;
 		uint8_t cls;
 
@@ -530,7 +537,7 @@ int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, st
 	m->verdict = KH_ALLOWED;
 	return 0;
 found:
-	m->exact = d == L;
+	m->exact = d == L && !(flags & KH_LOOKUP_SUBDOMAIN);
 	m->suffix_off = off[d];
 	return 0;
 }

@@ -67,6 +67,15 @@ int kh_index_open(struct kh_index *idx, const void *data, size_t len, const char
  */
 int kh_index_lookup(const struct kh_index *idx, const char *name, size_t len, struct kh_match *m);
 
+/*
+ * The name given is only the canonical suffix of a longer query name (whose
+ * leading labels hold bytes no list can contain): match it as a subdomain,
+ * so entries that cover only the name itself do not apply.
+ */
+#define KH_LOOKUP_SUBDOMAIN 0x1
+int kh_index_lookup_ex(const struct kh_index *idx, const char *name, size_t len, unsigned flags,
+		       struct kh_match *m);
+
 /* Check an IP address (4 or 16 bytes) against RPZ IP triggers: 1 and *m if hit. */
 int kh_index_lookup_ip(const struct kh_index *idx, int family, const uint8_t *ip,
 		       struct kh_match *m);

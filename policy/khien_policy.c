@@ -137,7 +137,7 @@ static int cmd_compile(int argc, char **argv)
 	uint8_t *image = NULL;
 	size_t image_len;
 	unsigned long total_rejected = 0, total_unsupported = 0, total_lines = 0;
-	cJSON *jl = cJSON_CreateArray();
+	cJSON *jl = NULL;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:l:a:f:qh", opts, NULL)) != -1) {
@@ -215,6 +215,7 @@ static int cmd_compile(int argc, char **argv)
 		if (lists[i].fmt == KH_FMT_AUTO)
 			lists[i].fmt = fmt;
 
+	jl = cJSON_CreateArray(); /* after option parsing: usage errors return early */
 	if ((err = kh_compiler_new(&c, have_seed ? seed : NULL)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, kh_strerror(err));
 		goto out;

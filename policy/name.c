@@ -33,7 +33,7 @@ const char *kh_name_strerror(enum kh_name_err e)
  * canonical byte for letters, digits, '-' and '_', '.' for dots, 0 for
  * anything else.
  */
-static const char canon_map[256] = {
+const char kh_name_canon_map[256] = {
 	['-'] = '-', ['.'] = '.', ['_'] = '_', ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3',
 	['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 #define L(c) [c] = c, [c - 32] = c
@@ -59,7 +59,7 @@ enum kh_name_err kh_name_canon_split(const char *in, size_t len, char *out, size
 	starts[0] = 0;
 	/* Per byte: map, store, note a dot. No branch depends on the bytes. */
 	for (i = 0; i < len; i++) {
-		char c = canon_map[(unsigned char)in[i]];
+		char c = kh_name_canon_map[(unsigned char)in[i]];
 		out[i] = c;
 		zero |= c == 0;
 		starts[k] = (uint8_t)(i + 1);

@@ -29,6 +29,12 @@ enum kh_name_err {
 	KH_NAME_BAD_IDN,
 };
 
+/*
+ * Canonical form of one byte: lowercase letter, digit, '-', '_' or '.', and
+ * 0 for a byte that cannot appear in a canonical name.
+ */
+extern const char kh_name_canon_map[256];
+
 /* Human-readable reason for a kh_name_err. */
 const char *kh_name_strerror(enum kh_name_err e);
 

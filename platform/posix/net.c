@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -258,6 +261,139 @@ int kh_net_recv(kh_sock s, void *buf, size_t len)
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return (int)n;
+}
+
+#define BATCH_MAX 64
+
+int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n)
+{
+	struct mmsghdr mm[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	struct sockaddr_storage ss[BATCH_MAX];
+	int got;
+
+	if (n > BATCH_MAX)
+		n = BATCH_MAX;
+	memset(mm, 0, n * sizeof(mm[0]));
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].buf;
+		iov[i].iov_len = v[i].cap;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &ss[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(ss[i]);
+	}
+	got = recvmmsg(s, mm, n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (int i = 0; i < got; i++) {
+		v[i].len = mm[i].msg_len;
+		/* A datagram larger than the buffer is cut: report it as full. */
+		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+			v[i].len = v[i].cap;
+		from_sockaddr(&ss[i], &v[i].peer);
+	}
+	return got;
+}
+
+int kh_net_send_batch(kh_sock s, const struct kh_dgram *v, unsigned n)
+{
+	struct mmsghdr mm[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	struct sockaddr_storage ss[BATCH_MAX];
+	int sent;
+
+	if (n > BATCH_MAX)
+		n = BATCH_MAX;
+	memset(mm, 0, n * sizeof(mm[0]));
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].buf;
+		iov[i].iov_len = v[i].len;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &ss[i];
+		mm[i].msg_hdr.msg_namelen = to_sockaddr(&v[i].peer, &ss[i]);
+	}
+	sent = sendmmsg(s, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return sent;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+int kh_net_local_listen(const char *path, unsigned mode, const char *group, kh_sock *out)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	if ((err = unix_addr(path, &sun)) < 0)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path); /* a stale socket from a previous run */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0)
+		goto fail;
+	if (group) {
+		struct group *gr = getgrnam(group);
+		if (!gr) {
+			err = -ENOENT;
+			close(fd);
+			unlink(path);
+			return err;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
+			goto fail;
+	}
+	if (chmod(path, mode) < 0)
+		goto fail;
+	*out = fd;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	unlink(path);
+	return err;
+}
+
+int kh_net_local_connect(const char *path, kh_sock *out)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	if ((err = unix_addr(path, &sun)) < 0)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	*uid = cr.uid;
+	*gid = cr.gid;
+	return 0;
 }
 
 int kh_net_local_addr(kh_sock s, struct kh_addr *out)

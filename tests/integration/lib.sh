@@ -8,7 +8,7 @@ KHIEN_TOP=${KHIEN_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KHIEN_BUILD=${KHIEN_BUILD:-$KHIEN_TOP/build}
 FIX=$KHIEN_TOP/tests/fixtures
 T=$(mktemp -d /tmp/khien-it.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+
 _failed=0
 
 ok() { echo "ok - $*"; }
@@ -47,3 +47,39 @@ json_get() { # FILE EXPR: print a value from a JSON file with python
 }
 
 done_testing() { exit $_failed; }
+
+# ---- DNS helpers (khiend + test upstream on 127.0.0.1, random ports) ----
+PIDS=()
+cleanup_pids() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap 'cleanup_pids; rm -rf "$T"' EXIT
+chmod 755 "$T" # khiend drops to nobody and must still read the index
+
+rand_port() { echo $((20000 + RANDOM % 40000)); }
+
+# start_upstream PORT ID [args...]: the scripted test upstream
+start_upstream() {
+	local port=$1 id=$2
+	shift 2
+	"$KHIEN_BUILD/tests/khien-testdns" --listen 127.0.0.1:$port --id $id "$@" >"$T/up$id.log" 2>&1 &
+	PIDS+=($!)
+	UP_PID=$!
+	for _ in $(seq 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port ready.test >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "# upstream on $port did not start"; cat "$T/up$id.log"; return 1
+}
+
+# start_khiend ARGS...: runs khiend in the foreground (background job), waits for its control socket
+start_khiend() {
+	CTL=$T/ctl.sock
+	"$KHIEN_BUILD/khiend" -f --control "$CTL" --state-dir "$T/state" "$@" >"$T/khiend.log" 2>&1 &
+	KPID=$!
+	PIDS+=($KPID)
+	for _ in $(seq 100); do
+		"$KHIEN_BUILD/khienctl" --control "$CTL" status >/dev/null 2>&1 && return 0
+		kill -0 $KPID 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# khiend did not start:"; sed 's/^/#   /' "$T/khiend.log"; return 1
+}
+
+stop_khiend() { kill $KPID 2>/dev/null; wait $KPID 2>/dev/null; }
+ctl() { "$KHIEN_BUILD/khienctl" --control "$CTL" "$@"; }

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/* khiend configuration file parsing and validation (see config.h, docs/CONFIG.md). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/config.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "platform/fs.h"
+
+#define CONFIG_FILE_MAX (64 * 1024)
+
+static const char *const action_names[] = {"nxdomain",	"nodata",  "null",
+					   "blockpage", "refused", "drop"};
+
+int kh_config_action(const char *s)
+{
+	for (size_t i = 0; i < KH_ARRAY_SIZE(action_names); i++)
+		if (strcmp(s, action_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *kh_config_action_name(int action)
+{
+	return action >= 0 && (size_t)action < KH_ARRAY_SIZE(action_names) ? action_names[action]
+									   : "?";
+}
+
+void kh_config_defaults(struct kh_agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	kh_addr_parse("127.0.0.1:53", 0, &c->listen[0]);
+	c->nlisten = 1;
+	strcpy(c->control, "/run/khien/khiend.sock");
+	strcpy(c->state_dir, "/var/lib/khien");
+	strcpy(c->user, "nobody");
+	c->blocked_ttl = 60;
+	c->default_action = KH_DNS_ACT_NXDOMAIN;
+	c->canaries = 1;
+	c->cache = CONFIG_DNS_CACHE_ENTRIES > 0;
+	c->client_id_hash = 1;
+	c->timeout_ms = 1500;
+	c->log_level = KH_LOG_INFO;
+}
+
+struct ctx {
+	const char *origin;
+	char *err;
+	size_t errlen;
+	char path[128];
+};
+
+static int fail(struct ctx *x, const char *fmt, ...) KH_PRINTF(2, 3);
+
+static int fail(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(x->err, x->errlen, "%s: %s: ", x->origin, x->path);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < x->errlen)
+		vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Push a path component (".key" or "[i]"); returns the length to restore. */
+static size_t enter(struct ctx *x, const char *key, int index)
+{
+	size_t n = strlen(x->path);
+
+	if (key)
+		snprintf(x->path + n, sizeof(x->path) - n, "%s%s", n ? "." : "", key);
+	else
+		snprintf(x->path + n, sizeof(x->path) - n, "[%d]", index);
+	return n;
+}
+
+static void leave(struct ctx *x, size_t n)
+{
+	x->path[n] = 0;
+}
+
+static int get_string(struct ctx *x, const cJSON *v, char *out, size_t cap)
+{
+	if (!cJSON_IsString(v))
+		return fail(x, "expected a string");
+	if (strlen(v->valuestring) >= cap)
+		return fail(x, "longer than %zu characters", cap - 1);
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+static int get_bool(struct ctx *x, const cJSON *v, int *out)
+{
+	if (!cJSON_IsBool(v))
+		return fail(x, "expected true or false");
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int get_uint(struct ctx *x, const cJSON *v, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
+	    v->valuedouble < lo || v->valuedouble > hi)
+		return fail(x, "expected a whole number from %u to %u", lo, hi);
+	*out = (uint32_t)v->valuedouble;
+	return 0;
+}
+
+static int get_addrs(struct ctx *x, const cJSON *v, struct kh_addr *out, unsigned max, unsigned *n,
+		     uint16_t default_port)
+{
+	const cJSON *e;
+	int i = 0;
+
+	if (!cJSON_IsArray(v))
+		return fail(x, "expected an array of \"IP:PORT\" strings");
+	if (cJSON_GetArraySize(v) > (int)max)
+		return fail(x, "at most %u entries (CONFIG)", max);
+	*n = 0;
+	cJSON_ArrayForEach(e, v)
+	{
+		size_t save = enter(x, NULL, i++);
+		if (!cJSON_IsString(e) || kh_addr_parse(e->valuestring, default_port, &out[*n]) < 0)
+			return fail(x, "not an address (expected IP:PORT, IPv6 as [IP]:PORT)");
+		(*n)++;
+		leave(x, save);
+	}
+	return 0;
+}
+
+static int ede_code(const char *s)
+{
+	if (strcmp(s, "blocked") == 0)
+		return KH_EDE_BLOCKED;
+	if (strcmp(s, "censored") == 0)
+		return KH_EDE_CENSORED;
+	if (strcmp(s, "filtered") == 0)
+		return KH_EDE_FILTERED;
+	if (strcmp(s, "none") == 0)
+		return 0;
+	return -1;
+}
+
+static int parse_category(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+{
+	struct kh_cat_policy *p = NULL;
+	const cJSON *f;
+
+	if (strlen(v->string) > KH_CAT_NAME_MAX)
+		return fail(x, "category name longer than %d characters", KH_CAT_NAME_MAX);
+	if (!cJSON_IsObject(v))
+		return fail(x, "expected an object with action, ede, event");
+	for (unsigned i = 0; i < c->ncats; i++)
+		if (strcmp(c->cats[i].name, v->string) == 0)
+			p = &c->cats[i];
+	if (!p) {
+		if (c->ncats >= KH_ARRAY_SIZE(c->cats))
+			return fail(x, "too many categories (CONFIG_INDEX_MAX_CATEGORIES)");
+		p = &c->cats[c->ncats++];
+		strcpy(p->name, v->string);
+		p->action = p->ede = p->event = -1;
+	}
+	cJSON_ArrayForEach(f, v)
+	{
+		size_t save = enter(x, f->string, -1);
+		if (strcmp(f->string, "action") == 0) {
+			if (!cJSON_IsString(f) ||
+			    (p->action = kh_config_action(f->valuestring)) < 0)
+				return fail(x, "expected nxdomain, nodata, null, blockpage, "
+					       "refused or drop");
+		} else if (strcmp(f->string, "ede") == 0) {
+			if (!cJSON_IsString(f) || (p->ede = ede_code(f->valuestring)) < 0)
+				return fail(x, "expected blocked, censored, filtered or none");
+		} else if (strcmp(f->string, "event") == 0) {
+			if (get_bool(x, f, &p->event))
+				return -EINVAL;
+		} else {
+			return fail(x, "unknown key");
+		}
+		leave(x, save);
+	}
+	return 0;
+}
+
+static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsObject(dns))
+		return fail(x, "expected an object");
+	cJSON_ArrayForEach(v, dns)
+	{
+		size_t save = enter(x, v->string, -1);
+		const char *k = v->string;
+		int err = 0;
+
+		if (strcmp(k, "listen") == 0)
+			err = get_addrs(x, v, c->listen, CONFIG_DNS_MAX_LISTENERS, &c->nlisten, 53);
+		else if (strcmp(k, "upstreams") == 0)
+			err = get_addrs(x, v, c->upstream, CONFIG_DNS_MAX_UPSTREAMS, &c->nupstream,
+					53);
+		else if (strcmp(k, "index") == 0)
+			err = get_string(x, v, c->index, sizeof(c->index));
+		else if (strcmp(k, "blocked_ttl") == 0)
+			err = get_uint(x, v, 0, 86400, &c->blocked_ttl);
+		else if (strcmp(k, "timeout_ms") == 0)
+			err = get_uint(x, v, 100, 10000, &c->timeout_ms);
+		else if (strcmp(k, "canaries") == 0)
+			err = get_bool(x, v, &c->canaries);
+		else if (strcmp(k, "cache") == 0)
+			err = get_bool(x, v, &c->cache);
+		else if (strcmp(k, "default_action") == 0) {
+			if (!cJSON_IsString(v) ||
+			    (c->default_action = kh_config_action(v->valuestring)) < 0)
+				err = fail(x, "expected nxdomain, nodata, null, blockpage, refused "
+					      "or drop");
+		} else if (strcmp(k, "client_id") == 0) {
+			if (!cJSON_IsString(v) || (strcmp(v->valuestring, "hash") != 0 &&
+						   strcmp(v->valuestring, "address") != 0))
+				err = fail(x, "expected \"hash\" (default, Decree 13/2023) or "
+					      "\"address\"");
+			else
+				c->client_id_hash = strcmp(v->valuestring, "hash") == 0;
+		} else if (strcmp(k, "blockpage") == 0) {
+			const cJSON *b;
+			if (!cJSON_IsObject(v))
+				err = fail(x, "expected {\"ipv4\": ..., \"ipv6\": ...}");
+			cJSON_ArrayForEach(b, v)
+			{
+				size_t s2 = enter(x, b->string, -1);
+				struct kh_addr a;
+				int v6 = strcmp(b->string, "ipv6") == 0;
+				if (!v6 && strcmp(b->string, "ipv4") != 0)
+					return fail(x, "unknown key");
+				if (!cJSON_IsString(b) ||
+				    kh_addr_parse_ip(b->valuestring, &a) < 0 ||
+				    a.family != (v6 ? KH_AF_INET6 : KH_AF_INET))
+					return fail(x, "not an IPv%d address", v6 ? 6 : 4);
+				if (v6) {
+					memcpy(c->page6, a.ip, 16);
+					c->has_page6 = 1;
+				} else {
+					memcpy(c->page4, a.ip, 4);
+					c->has_page4 = 1;
+				}
+				leave(x, s2);
+			}
+		} else if (strcmp(k, "categories") == 0) {
+			const cJSON *cat;
+			if (!cJSON_IsObject(v))
+				err = fail(x, "expected an object of categories");
+			cJSON_ArrayForEach(cat, v)
+			{
+				size_t s2 = enter(x, cat->string, -1);
+				if (parse_category(x, c, cat))
+					return -EINVAL;
+				leave(x, s2);
+			}
+		} else {
+			err = fail(x, "unknown key");
+		}
+		if (err)
+			return err;
+		leave(x, save);
+	}
+	return 0;
+}
+
+int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
+		    char *err, size_t errlen)
+{
+	struct ctx x = {origin, err, errlen, ""};
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0), *v;
+	int rc = 0;
+
+	if (!root) {
+		unsigned line = 1;
+		const char *at = end ? end : cJSON_GetErrorPtr();
+		for (const char *p = json; at && p < at && p < json + len; p++)
+			line += *p == '\n';
+		snprintf(err, errlen, "%s:%u: invalid JSON near '%.20s'", origin, line,
+			 at && at < json + len ? at : "end of file");
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = fail(&x, "expected a JSON object at the top");
+		goto out;
+	}
+	cJSON_ArrayForEach(v, root)
+	{
+		size_t save = enter(&x, v->string, -1);
+		const char *k = v->string;
+
+		if (strcmp(k, "dns") == 0)
+			rc = parse_dns(&x, c, v);
+		else if (strcmp(k, "state_dir") == 0)
+			rc = get_string(&x, v, c->state_dir, sizeof(c->state_dir));
+		else if (strcmp(k, "user") == 0) {
+			rc = get_string(&x, v, c->user, sizeof(c->user));
+			c->user_set = 1;
+		} else if (strcmp(k, "log_level") == 0) {
+			if (!cJSON_IsString(v) ||
+			    (c->log_level = kh_log_parse_level(v->valuestring)) < 0)
+				rc = fail(&x, "expected error, warn, notice, info or debug");
+		} else if (strcmp(k, "control") == 0) {
+			const cJSON *f;
+			if (!cJSON_IsObject(v)) {
+				rc = fail(&x, "expected {\"socket\": ..., \"group\": ...}");
+				goto out;
+			}
+			cJSON_ArrayForEach(f, v)
+			{
+				size_t s2 = enter(&x, f->string, -1);
+				if (strcmp(f->string, "socket") == 0)
+					rc = get_string(&x, f, c->control, sizeof(c->control));
+				else if (strcmp(f->string, "group") == 0)
+					rc = get_string(&x, f, c->control_group,
+							sizeof(c->control_group));
+				else
+					rc = fail(&x, "unknown key");
+				if (rc)
+					goto out;
+				leave(&x, s2);
+			}
+		} else {
+			rc = fail(&x, "unknown key");
+		}
+		if (rc)
+			goto out;
+		leave(&x, save);
+	}
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = kh_fs_read(path, CONFIG_FILE_MAX, &buf, &len);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, kh_strerror(rc));
+		return rc;
+	}
+	rc = kh_config_parse(c, (const char *)buf, len, path, err, errlen);
+	free(buf);
+	return rc;
+}

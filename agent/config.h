@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khiend configuration: a JSON file (schema in docs/CONFIG.md) merged over
+ * built-in defaults, then command-line overrides. Every unknown key and bad
+ * value is reported with its path ("dns.upstreams[1]: not an address") and
+ * the daemon refuses to start; nothing is silently ignored.
+ */
+#ifndef KHIEN_AGENT_CONFIG_H
+#define KHIEN_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/dns_wire.h"
+#include "lib/compiler.h"
+#include "platform/net.h"
+
+#define KH_CFG_PATH_MAX 256
+#define KH_CAT_NAME_MAX 32
+
+/* Per-category policy; -1 in a field means "use the default". */
+struct kh_cat_policy {
+	char name[KH_CAT_NAME_MAX + 1];
+	int action; /* enum kh_dns_action */
+	int ede;    /* RFC 8914 code, 0 = none */
+	int event;  /* 1: blocked hits become events */
+};
+
+struct kh_agent_config {
+	struct kh_addr listen[CONFIG_DNS_MAX_LISTENERS];
+	unsigned nlisten;
+	struct kh_addr upstream[CONFIG_DNS_MAX_UPSTREAMS];
+	unsigned nupstream;
+	char index[KH_CFG_PATH_MAX];
+	char state_dir[KH_CFG_PATH_MAX];
+	char control[108];
+	char control_group[33];
+	char user[33];
+	int user_set;
+	uint32_t blocked_ttl;
+	int default_action;
+	struct kh_cat_policy cats[CONFIG_INDEX_MAX_CATEGORIES];
+	unsigned ncats;
+	int has_page4, has_page6;
+	uint8_t page4[4], page6[16];
+	int canaries, cache, client_id_hash;
+	uint32_t timeout_ms;
+	int log_level;
+};
+
+/* Built-in defaults (docs/CONFIG.md). */
+void kh_config_defaults(struct kh_agent_config *c);
+
+/*
+ * Parse JSON text over c. origin names the source in messages (a file
+ * name). On error returns -EINVAL and writes "origin: path: reason" (or
+ * "origin:LINE: ..." for syntax errors) into err.
+ */
+int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
+		    char *err, size_t errlen);
+
+/* Read and parse a file (at most 64 KiB). */
+int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_t errlen);
+
+/* Parse an action name ("nxdomain", "nodata", "null", "blockpage", "refused", "drop"). */
+int kh_config_action(const char *s);
+const char *kh_config_action_name(int action);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control socket server (see control.h). A connection carries one request:
+ * read until newline (at most KH_CONTROL_REQ_MAX bytes, else an error), run
+ * the handler, write the answer, close. Slow or silent clients are dropped
+ * after a timeout so they cannot hold a slot.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/control.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/fs.h"
+#include "platform/net.h"
+
+#define MAX_CLIENTS 4
+#define CLIENT_TIMEOUT_MS 5000
+
+struct client {
+	int fd, used;
+	char buf[KH_CONTROL_REQ_MAX + 1];
+	size_t len;
+	char *out;
+	size_t out_len, out_off;
+	struct kh_timer timer;
+	struct kh_control *c;
+};
+
+struct kh_control {
+	struct kh_loop *loop;
+	kh_sock fd;
+	char path[108];
+	kh_control_fn fn;
+	void *arg;
+	uint32_t uid, gid;
+	struct client cl[MAX_CLIENTS];
+};
+
+static void client_close(struct client *cl)
+{
+	kh_timer_cancel(cl->c->loop, &cl->timer);
+	kh_loop_fd_del(cl->c->loop, cl->fd);
+	kh_net_close(cl->fd);
+	free(cl->out);
+	cl->out = NULL;
+	cl->used = 0;
+}
+
+static void client_timeout(struct kh_loop *loop, void *arg)
+{
+	(void)loop;
+	client_close(arg);
+}
+
+static void respond(struct client *cl, cJSON *resp)
+{
+	char *s = cJSON_PrintUnformatted(resp);
+	size_t n = s ? strlen(s) : 0;
+
+	cl->out = s ? realloc(s, n + 2) : NULL;
+	if (!cl->out) {
+		free(s);
+		client_close(cl);
+		return;
+	}
+	cl->out[n] = '\n';
+	cl->out_len = n + 1;
+	cl->out_off = 0;
+	kh_loop_fd_mod(cl->c->loop, cl->fd, KH_EV_WRITE);
+}
+
+static void client_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)loop;
+	if (cl->out) {
+		int n = kh_net_send(fd, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		if (n == -EAGAIN)
+			return;
+		if (n > 0)
+			cl->out_off += (size_t)n;
+		if (n <= 0 || cl->out_off == cl->out_len)
+			client_close(cl);
+		return;
+	}
+	if (!(ev & KH_EV_READ))
+		return;
+	int n = kh_net_recv(fd, cl->buf + cl->len, KH_CONTROL_REQ_MAX - cl->len);
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = 0;
+	char *nl = memchr(cl->buf, '\n', cl->len);
+	if (!nl && cl->len < KH_CONTROL_REQ_MAX)
+		return;
+	cJSON *resp = cJSON_CreateObject();
+	cJSON *req = nl ? cJSON_ParseWithLength(cl->buf, (size_t)(nl - cl->buf)) : NULL;
+	if (!req || !cJSON_IsObject(req) || !cJSON_IsString(cJSON_GetObjectItem(req, "cmd"))) {
+		cJSON_AddBoolToObject(resp, "ok", 0);
+		cJSON_AddStringToObject(resp, "error",
+					nl ? "expected a JSON object with \"cmd\""
+					   : "request longer than 4096 bytes");
+	} else {
+		cl->c->fn(cl->c->arg, req, resp);
+	}
+	cJSON_Delete(req);
+	respond(cl, resp);
+	cJSON_Delete(resp);
+}
+
+static void accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
+{
+	struct kh_control *c = arg;
+	kh_sock s;
+
+	(void)ev;
+	while (kh_net_tcp_accept(fd, &s, NULL) == 0) {
+		struct client *cl = NULL;
+		uint32_t uid, gid;
+
+		if (kh_net_peer_cred(s, &uid, &gid) < 0 ||
+		    !(uid == 0 || uid == c->uid || gid == c->gid)) {
+			log_warn("control: refused a client (uid %u)", uid);
+			kh_net_close(s);
+			continue;
+		}
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (!c->cl[i].used)
+				cl = &c->cl[i];
+		if (!cl || kh_loop_fd_add(loop, s, KH_EV_READ, client_cb, cl) < 0) {
+			kh_net_close(s);
+			continue;
+		}
+		cl->used = 1;
+		cl->fd = s;
+		cl->len = 0;
+		kh_timer_arm(loop, &cl->timer, CLIENT_TIMEOUT_MS);
+	}
+}
+
+int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh_control_fn fn,
+		   void *arg, struct kh_control **out)
+{
+	struct kh_control *c = calloc(1, sizeof(*c));
+	char dir[108];
+	char *slash;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->fn = fn;
+	c->arg = arg;
+	c->uid = c->gid = 0;
+	kh_strlcpy(c->path, path, sizeof(c->path));
+	kh_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		kh_fs_mkdir_p(dir, 0755);
+	}
+	err = kh_net_local_listen(path, 0660, group && *group ? group : NULL, &c->fd);
+	if (err < 0) {
+		free(c);
+		return err;
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		c->cl[i].c = c;
+		kh_timer_init(&c->cl[i].timer, client_timeout, &c->cl[i]);
+	}
+	err = kh_loop_fd_add(loop, c->fd, KH_EV_READ, accept_cb, c);
+	if (err < 0) {
+		kh_control_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void kh_control_allow(struct kh_control *c, uint32_t uid, uint32_t gid)
+{
+	c->uid = uid;
+	c->gid = gid;
+}
+
+void kh_control_free(struct kh_control *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (c->cl[i].used)
+			client_close(&c->cl[i]);
+	kh_loop_fd_del(c->loop, c->fd);
+	kh_net_close(c->fd);
+	kh_fs_remove(c->path);
+	free(c);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's local control channel: khienctl connects to a Unix socket,
+ * sends one JSON request line ({"cmd": "status"}) and reads one JSON answer
+ * line. The socket file is mode 0660 (owner root or the daemon, group from
+ * the config) and every peer's credentials are checked again on accept.
+ */
+#ifndef KHIEN_AGENT_CONTROL_H
+#define KHIEN_AGENT_CONTROL_H
+
+#include <stdint.h>
+
+#include "platform/loop.h"
+
+struct cJSON;
+struct kh_control;
+
+#define KH_CONTROL_REQ_MAX 4096
+
+/*
+ * Handle one request; fill resp (an object). The request object is owned by
+ * the caller. Set "ok": false and "error" in resp for failures.
+ */
+typedef void (*kh_control_fn)(void *arg, const struct cJSON *req, struct cJSON *resp);
+
+/*
+ * Listen on path. group may be NULL. allow_uid/allow_gid: besides root, the
+ * identities that may connect (the daemon's own, the control group).
+ */
+int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh_control_fn fn,
+		   void *arg, struct kh_control **out);
+/* Who may connect, once privileges are dropped. */
+void kh_control_allow(struct kh_control *c, uint32_t uid, uint32_t gid);
+void kh_control_free(struct kh_control *c);
+
+#endif

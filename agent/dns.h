@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DNS filter: khiend's forwarding resolver that enforces the blocklist
+ * index. It answers blocked names itself (per-category action, RFC 8914
+ * Extended DNS Error saying why), answers bypass canaries, serves allowed
+ * names from a small TTL cache or forwards them to upstream resolvers with
+ * failover, and inspects every forwarded answer (CNAME chains, owner names,
+ * RPZ IP triggers) against the same index. Runs on the event loop; memory
+ * is allocated once at start and stays bounded under any load.
+ */
+#ifndef KHIEN_AGENT_DNS_H
+#define KHIEN_AGENT_DNS_H
+
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "platform/loop.h"
+
+struct kh_dns;
+struct cJSON;
+
+/*
+ * Open the listeners and upstream sockets named in cfg (which must outlive
+ * the filter) and start serving on loop. key: 32 bytes for the keyed hash
+ * that identifies clients in events. Returns 0 or negative errno; *why gets
+ * a static description of what failed.
+ */
+int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const uint8_t key[32],
+	       struct kh_dns **out, const char **why);
+void kh_dns_free(struct kh_dns *d);
+
+/*
+ * Map and validate the index at path and make it current. Queries already
+ * being forwarded finish on the index they started with; the old index is
+ * unmapped when the last of them completes. On failure the current index
+ * stays and *why says what was wrong.
+ */
+int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
+
+/* Status (counters, upstream health, index) into a JSON object. */
+void kh_dns_status(struct kh_dns *d, struct cJSON *out);
+/* The live verdict for name, with the rule and action, into a JSON object. */
+void kh_dns_check(struct kh_dns *d, const char *name, struct cJSON *out);
+/* Queued events with sequence number > since, into a JSON array. */
+void kh_dns_events(struct kh_dns *d, uint64_t since, struct cJSON *out);
+
+#endif

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khienctl: talk to a running khiend over its control socket.
+ *
+ * Exit codes: 0 ok; 1 the daemon reported a failure (or the name is
+ * blocked, for check --exit-status); 2 usage error; 3 cannot reach the
+ * daemon.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/err.h"
+#include "platform/net.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define RESP_MAX (1 << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: khienctl [--control PATH] [--json] <command>\n"
+		"\n"
+		"commands:\n"
+		"  status              daemon status as JSON (uptime, index, counters, upstreams)\n"
+		"  check NAME          the live verdict for NAME and why\n"
+		"  reload              re-open the blocklist index\n"
+		"  events [--since N]  queued security events as JSON\n"
+		"\n"
+		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
+		"                      /run/khien/khiend.sock)\n"
+		"  --json              print the daemon's JSON answer for every command\n"
+		"\n"
+		"Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon unreachable.\n");
+}
+
+static int call(const char *path, cJSON *req, cJSON **resp)
+{
+	char *line = cJSON_PrintUnformatted(req), *buf = malloc(RESP_MAX + 1);
+	size_t len = 0;
+	kh_sock s;
+	int err;
+
+	if (!line || !buf) {
+		free(line);
+		free(buf);
+		return -ENOMEM;
+	}
+	err = kh_net_local_connect(path, &s);
+	if (err < 0) {
+		fprintf(stderr, "khienctl: cannot reach khiend at %s: %s\n", path,
+			kh_strerror(err));
+		free(line);
+		free(buf);
+		return err;
+	}
+	size_t n = strlen(line);
+	line[n] = '\n'; /* the NUL becomes the newline: send n + 1 bytes */
+	for (size_t off = 0; off < n + 1;) {
+		int w = kh_net_send(s, line + off, n + 1 - off);
+		if (w <= 0) {
+			err = w < 0 ? w : -EIO;
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	for (;;) {
+		int r = kh_net_recv(s, buf + len, RESP_MAX - len);
+		if (r < 0) {
+			err = r;
+			goto out;
+		}
+		if (r == 0 || (len += (size_t)r) >= RESP_MAX || memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = 0;
+	*resp = cJSON_Parse(buf);
+	err = *resp ? 0 : -EBADMSG;
+out:
+	if (err < 0)
+		fprintf(stderr, "khienctl: talking to %s: %s\n", path, kh_strerror(err));
+	kh_net_close(s);
+	free(line);
+	free(buf);
+	return err;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int main(int argc, char **argv)
+{
+	const char *path =
+		getenv("KHIEN_CONTROL") ? getenv("KHIEN_CONTROL") : "/run/khien/khiend.sock";
+	int json = 0, i = 1, rc;
+	cJSON *req, *resp = NULL;
+	const char *cmd;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[i++];
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	if (strcmp(cmd, "check") == 0) {
+		if (i + 1 != argc) {
+			fprintf(stderr, "usage: khienctl check NAME\n");
+			return EXIT_USAGE;
+		}
+		cJSON_AddStringToObject(req, "name", argv[i]);
+	} else if (strcmp(cmd, "events") == 0) {
+		if (i + 2 == argc && strcmp(argv[i], "--since") == 0)
+			cJSON_AddNumberToObject(req, "since", strtod(argv[i + 1], NULL));
+		else if (i != argc) {
+			fprintf(stderr, "usage: khienctl events [--since N]\n");
+			return EXIT_USAGE;
+		}
+	} else if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0) || i != argc) {
+		fprintf(stderr, "khienctl: unknown command or extra arguments: %s\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (call(path, req, &resp) < 0) {
+		cJSON_Delete(req);
+		return EXIT_UNREACHABLE;
+	}
+	rc = cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")) ? 0 : EXIT_FAILED;
+	if (json || strcmp(cmd, "status") == 0 || strcmp(cmd, "events") == 0) {
+		char *s = cJSON_Print(resp);
+		puts(s);
+		free(s);
+	} else if (rc) {
+		fprintf(stderr, "khienctl: %s: %s\n", cmd, str(resp, "error"));
+	} else if (strcmp(cmd, "check") == 0) {
+		const char *v = str(resp, "verdict");
+		if (strcmp(v, "blocked") == 0 && *str(resp, "rule"))
+			printf("%s blocked %s %s (%s, list %s)\n", str(resp, "name"),
+			       str(resp, "category"), str(resp, "rule"), str(resp, "action"),
+			       str(resp, "source"));
+		else if (*str(resp, "rule"))
+			printf("%s %s by %s (%s)\n", str(resp, "name"), v, str(resp, "rule"),
+			       str(resp, "source"));
+		else
+			printf("%s %s (%s)\n", str(resp, "name"), v, str(resp, "reason"));
+	} else if (strcmp(cmd, "reload") == 0) {
+		const cJSON *ix = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "dns"), "index");
+		printf("reloaded %s: %d entries, build %s\n", str(ix, "path"),
+		       cJSON_GetObjectItem(ix, "entries")
+			       ? cJSON_GetObjectItem(ix, "entries")->valueint
+			       : 0,
+		       str(ix, "build_id"));
+	}
+	cJSON_Delete(req);
+	cJSON_Delete(resp);
+	return rc;
+}

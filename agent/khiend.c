@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khiend: the Khien agent daemon. Reads its configuration, binds the DNS
+ * listeners and the control socket while it still has the privileges to,
+ * then drops to an unprivileged user and serves from one event loop.
+ *
+ * Exit codes: 0 stopped by a signal; 1 configuration error; 2 usage error;
+ * 3 runtime failure (cannot bind, cannot drop privileges, no entropy).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/config.h"
+#include "agent/control.h"
+#include "agent/dns.h"
+#include "crypto/crypto.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/fs.h"
+#include "platform/log.h"
+#include "platform/loop.h"
+#include "platform/proc.h"
+#include "platform/rand.h"
+#include "platform/time.h"
+
+#define KHIEN_VERSION "0.1.0"
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 3
+
+struct agent {
+	struct kh_agent_config cfg;
+	struct kh_loop *loop;
+	struct kh_dns *dns;
+	struct kh_control *ctl;
+	uint64_t started;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: khiend [options]\n"
+		   "\n"
+		   "  -c, --config FILE      JSON configuration (docs/CONFIG.md)\n"
+		   "  -f, --foreground       stay in the foreground, log to stderr\n"
+		   "  -l, --listen ADDR:PORT DNS listen address, UDP and TCP (repeatable)\n"
+		   "  -u, --upstream ADDR:PORT  upstream resolver (repeatable, in order of "
+		   "preference)\n"
+		   "  -i, --index FILE       blocklist index (khien-policy compile)\n"
+		   "  -s, --state-dir DIR    persistent state (client-hash key, later policy)\n"
+		   "      --control PATH     control socket (default /run/khien/khiend.sock,\n"
+		   "                         or $KHIEN_CONTROL)\n"
+		   "      --user USER        run as USER after binding (\"\" keeps root)\n"
+		   "      --log-level LEVEL  error, warn, notice, info, debug\n"
+		   "      --check-config     validate the configuration and exit\n"
+		   "  -h, --help             this text\n"
+		   "\n"
+		   "Command-line options override the configuration file. Signals: SIGHUP\n"
+		   "reloads the blocklist, SIGTERM/SIGINT stop. Exit codes: 0 stopped,\n"
+		   "1 configuration error, 2 usage error, 3 runtime failure.\n");
+}
+
+static void on_stop(struct kh_loop *loop, int signo, void *arg)
+{
+	(void)arg;
+	log_notice("signal %d: stopping", signo);
+	kh_loop_stop(loop);
+}
+
+static int reload(struct agent *a, const char *path, const char **why)
+{
+	int err;
+
+	if (!path || !*path) {
+		*why = "no index configured (dns.index or --index)";
+		return -ENOENT;
+	}
+	err = kh_dns_load_index(a->dns, path, why);
+	if (err < 0)
+		log_error("index %s not loaded, keeping the current one: %s", path, *why);
+	else
+		log_notice("index %s loaded", path);
+	return err;
+}
+
+static void on_hup(struct kh_loop *loop, int signo, void *arg)
+{
+	struct agent *a = arg;
+	const char *why;
+
+	(void)loop;
+	(void)signo;
+	reload(a, a->cfg.index, &why);
+}
+
+static void control(void *arg, const cJSON *req, cJSON *resp)
+{
+	struct agent *a = arg;
+	const char *cmd = cJSON_GetObjectItem(req, "cmd")->valuestring;
+
+	if (strcmp(cmd, "status") == 0) {
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		cJSON_AddStringToObject(resp, "version", KHIEN_VERSION);
+		cJSON_AddNumberToObject(resp, "pid", getpid());
+		cJSON_AddNumberToObject(resp, "uptime_s",
+					(double)(kh_time_mono_ms() - a->started) / 1000.0);
+		kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
+	} else if (strcmp(cmd, "check") == 0) {
+		const cJSON *n = cJSON_GetObjectItem(req, "name");
+		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "check needs \"name\"");
+			return;
+		}
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		kh_dns_check(a->dns, n->valuestring, resp);
+	} else if (strcmp(cmd, "reload") == 0) {
+		const char *why;
+		int err = reload(a, a->cfg.index, &why);
+		cJSON_AddBoolToObject(resp, "ok", err == 0);
+		if (err)
+			cJSON_AddStringToObject(resp, "error", why);
+		else
+			kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
+	} else if (strcmp(cmd, "events") == 0) {
+		const cJSON *since = cJSON_GetObjectItem(req, "since");
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		kh_dns_events(a->dns, cJSON_IsNumber(since) ? (uint64_t)since->valuedouble : 0,
+			      cJSON_AddArrayToObject(resp, "events"));
+	} else {
+		cJSON_AddBoolToObject(resp, "ok", 0);
+		cJSON_AddStringToObject(resp, "error", "unknown command");
+	}
+}
+
+/* The key that turns client addresses into stable pseudonyms (Decree 13/2023). */
+static int client_key(const struct kh_agent_config *cfg, uint8_t key[32])
+{
+	char path[KH_CFG_PATH_MAX + 16];
+	uint8_t *buf;
+	size_t len;
+	int err;
+
+	if (!cfg->state_dir[0])
+		return kh_rand_bytes(key, 32);
+	snprintf(path, sizeof(path), "%s/client.key", cfg->state_dir);
+	if (kh_fs_read(path, 64, &buf, &len) == 0) {
+		if (len == 32) {
+			memcpy(key, buf, 32);
+			free(buf);
+			return 0;
+		}
+		free(buf);
+	}
+	if ((err = kh_rand_bytes(key, 32)) < 0)
+		return err;
+	if ((err = kh_fs_mkdir_p(cfg->state_dir, 0700)) < 0 ||
+	    (err = kh_fs_write_atomic(path, key, 32, 0600)) < 0)
+		log_warn_err(err, "cannot keep the client key in %s (ids change on restart)",
+			     cfg->state_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+					     {"foreground", no_argument, 0, 'f'},
+					     {"listen", required_argument, 0, 'l'},
+					     {"upstream", required_argument, 0, 'u'},
+					     {"index", required_argument, 0, 'i'},
+					     {"state-dir", required_argument, 0, 's'},
+					     {"control", required_argument, 0, 'C'},
+					     {"user", required_argument, 0, 'U'},
+					     {"log-level", required_argument, 0, 'L'},
+					     {"check-config", no_argument, 0, 'K'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	static struct agent a;
+	const char *config = NULL, *why;
+	char err_text[512];
+	int foreground = 0, check_only = 0, opt, rc = EXIT_RUNTIME, err, nl = 0, nu = 0;
+	int log_level = -1;
+	uint8_t key[32];
+	uint32_t uid = 0, gid = 0;
+
+	kh_log_set_ident("khiend");
+	kh_config_defaults(&a.cfg);
+	/* First pass: find the config file, so the other options can override it. */
+	while ((opt = getopt_long(argc, argv, "c:fl:u:i:s:h", opts, NULL)) != -1) {
+		if (opt == 'c')
+			config = optarg;
+		else if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (opt == '?') {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "khiend: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (getenv("KHIEN_CONTROL"))
+		kh_strlcpy(a.cfg.control, getenv("KHIEN_CONTROL"), sizeof(a.cfg.control));
+	if (config && kh_config_load(&a.cfg, config, err_text, sizeof(err_text)) < 0) {
+		fprintf(stderr, "khiend: %s\n", err_text);
+		return EXIT_CONFIG;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:fl:u:i:s:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+		case 'u': {
+			struct kh_addr *list = opt == 'l' ? a.cfg.listen : a.cfg.upstream;
+			unsigned *n = opt == 'l' ? &a.cfg.nlisten : &a.cfg.nupstream;
+			int *seen = opt == 'l' ? &nl : &nu;
+			unsigned max =
+				opt == 'l' ? CONFIG_DNS_MAX_LISTENERS : CONFIG_DNS_MAX_UPSTREAMS;
+			if (!(*seen)++)
+				*n = 0; /* the command line replaces the file's list */
+			if (*n >= max || kh_addr_parse(optarg, 53, &list[*n]) < 0) {
+				fprintf(stderr, "khiend: --%s %s: %s\n",
+					opt == 'l' ? "listen" : "upstream", optarg,
+					*n >= max ? "too many" : "not an address (IP:PORT)");
+				return EXIT_USAGE;
+			}
+			(*n)++;
+			break;
+		}
+		case 'i':
+			kh_strlcpy(a.cfg.index, optarg, sizeof(a.cfg.index));
+			break;
+		case 's':
+			kh_strlcpy(a.cfg.state_dir, optarg, sizeof(a.cfg.state_dir));
+			break;
+		case 'C':
+			kh_strlcpy(a.cfg.control, optarg, sizeof(a.cfg.control));
+			break;
+		case 'U':
+			kh_strlcpy(a.cfg.user, optarg, sizeof(a.cfg.user));
+			a.cfg.user_set = 1;
+			break;
+		case 'L':
+			if ((log_level = kh_log_parse_level(optarg)) < 0) {
+				fprintf(stderr, "khiend: --log-level: error, warn, notice, info or "
+						"debug\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			check_only = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	kh_log_set_level((enum kh_log_level)(log_level >= 0 ? log_level : a.cfg.log_level));
+	if (a.cfg.nupstream == 0) {
+		fprintf(stderr, "khiend: %s: dns.upstreams: at least one upstream is required\n",
+			config ? config : "configuration");
+		return EXIT_CONFIG;
+	}
+	if (check_only) {
+		printf("configuration ok\n");
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if (client_key(&a.cfg, key) < 0) {
+		log_error("no entropy for the client key");
+		return EXIT_RUNTIME;
+	}
+	if ((err = kh_loop_new(&a.loop)) < 0)
+		goto out;
+	a.started = kh_time_mono_ms();
+	if ((err = kh_dns_new(a.loop, &a.cfg, key, &a.dns, &why)) < 0) {
+		log_error_err(err, "dns: %s", why);
+		goto out;
+	}
+	kh_memzero(key, sizeof(key));
+	if (a.cfg.index[0])
+		reload(&a, a.cfg.index, &why);
+	else
+		log_warn("no blocklist index configured: nothing is blocked");
+	if ((err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a,
+				  &a.ctl)) < 0) {
+		log_error_err(err, "control socket %s", a.cfg.control);
+		goto out;
+	}
+	kh_loop_signal_add(a.loop, SIGTERM, on_stop, &a);
+	kh_loop_signal_add(a.loop, SIGINT, on_stop, &a);
+	kh_loop_signal_add(a.loop, SIGHUP, on_hup, &a);
+
+	if (kh_proc_is_root() && a.cfg.user[0] && kh_proc_user_ids(a.cfg.user, &uid, &gid) < 0) {
+		log_error("user %s does not exist", a.cfg.user);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	kh_control_allow(a.ctl, uid, gid);
+	if (!foreground) {
+		if ((err = kh_proc_daemonize()) < 0)
+			goto out;
+		kh_platform_log_use_syslog("khiend");
+	}
+	/* Sockets are bound: nothing below needs root. */
+	if ((err = kh_proc_drop_privileges(kh_proc_is_root() ? a.cfg.user : NULL)) < 0) {
+		log_error_err(err, "cannot drop privileges to %s", a.cfg.user);
+		goto out;
+	}
+	log_notice("khiend %s ready: %u listener(s), %u upstream(s)%s%s", KHIEN_VERSION,
+		   a.cfg.nlisten, a.cfg.nupstream, kh_proc_is_root() ? "" : ", running as ",
+		   kh_proc_is_root() ? "" : (a.cfg.user[0] ? a.cfg.user : "the invoking user"));
+	err = kh_loop_run(a.loop);
+	rc = err < 0 ? EXIT_RUNTIME : 0;
+out:
+	kh_control_free(a.ctl);
+	kh_dns_free(a.dns);
+	kh_loop_free(a.loop);
+	return rc;
+}
