@@ -203,7 +203,7 @@ bench: all $(BENCH_BINS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 
-demo: all
+demo: all $(TEST_TOOLS)
 	$(Q)scripts/deps.sh test
 	$(Q)scripts/demo.sh $(O)
 
