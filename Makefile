@@ -168,7 +168,7 @@ $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBP
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
 FUZZ_REPLAY  := $(addprefix $(O)/fuzz/,$(addsuffix -replay,$(FUZZ_TARGETS)))
 $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o \
-		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+		$(LIBAGENT) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 
 TEST_TOOLS := $(O)/tests/khien-testdns
@@ -191,7 +191,7 @@ fuzz: | $(CONFIG_MK)
 	$(Q)for t in $(FUZZ_TARGETS); do \
 		echo "  FUZZ    $(O)/fuzz/$$t"; \
 		$(FUZZ_CC) $(FUZZ_FLAGS) -o $(O)/fuzz/$$t tests/fuzz/$$t/fuzz.c \
-			$(CORE_SRCS) $(COMPILE_SRCS) $(PLAT_TEST_SRCS) $(LIBS) || exit 1; \
+			$(CORE_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(PLAT_TEST_SRCS) $(LIBS) || exit 1; \
 	done
 	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
 

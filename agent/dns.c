@@ -36,6 +36,7 @@
 #include "policy/index.h"
 
 #define BATCH 32
+#define DRAIN_BATCHES 8	    /* batches read per wake-up before polling again */
 #define UDP_ANSWER_MAX 4096 /* largest answer read from an upstream over UDP */
 #define SMALL_MAX 512	    /* answers built locally or served from the cache */
 #define SOCKET_USES 256	    /* upstream socket replaced after this many queries */
@@ -722,11 +723,16 @@ static void on_timeout(struct kh_loop *loop, void *arg)
 
 static int up_tcp_start(struct kh_dns *d, struct pending *p);
 
-/*
- * Check an upstream answer for p. Returns 1 if it was consumed (relayed,
- * blocked or handed to TCP), 0 if it must be ignored (not for this query).
- */
-static int handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size_t len, int tcp)
+/* What became of an upstream answer. */
+enum answer_fate {
+	ANSWER_IGNORED = 0, /* not an answer to this query: keep waiting */
+	ANSWER_DONE,	    /* the client was answered: free the pending query */
+	ANSWER_TO_TCP,	    /* truncated: the upstream TCP fetch now owns the query */
+};
+
+/* Check an upstream answer for p and answer the client if it is the one. */
+static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size_t len,
+				      int tcp)
 {
 	struct kh_dns_answer a;
 	struct kh_dns_rr rr;
@@ -740,11 +746,11 @@ static int handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size
 	if (kh_dns_parse_answer(pkt, len, p->pkt, p->q.question_end, &a) < 0) {
 		d->st.spoofed++;
 		d->up[p->up].bad++;
-		return 0;
+		return ANSWER_IGNORED;
 	}
 	upstream_ok(&d->up[p->up], kh_time_mono_ms() - p->sent_at);
 	if ((a.flags & KH_DNS_F_TC) && !tcp && p->listener < 0 && up_tcp_start(d, p) == 0)
-		return 1; /* a TCP client gets the whole answer: fetch it over TCP */
+		return ANSWER_TO_TCP; /* a TCP client gets the whole answer: fetch it over TCP */
 
 	/* Inspect every record: a blocked owner, CNAME target or address blocks the answer. */
 	off = a.an_off;
@@ -783,7 +789,7 @@ static int handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size
 	    (a.rcode == KH_DNS_RC_NOERROR || a.rcode == KH_DNS_RC_NXDOMAIN) && nrr > 0)
 		cache_put(d, &p->q, pkt, len, ttl_off, nttl, min_ttl == UINT32_MAX ? 0 : min_ttl);
 	reply_client(d, p, pkt, len);
-	return 1;
+	return ANSWER_DONE;
 
 blocked : {
 	uint8_t out[SMALL_MAX];
@@ -795,11 +801,11 @@ blocked : {
 		kh_put_be16(out, p->q.id);
 		reply_client(d, p, out, (size_t)n);
 	}
-	return 1;
+	return ANSWER_DONE;
 }
 servfail:
 	reply_error(d, p, KH_DNS_RC_SERVFAIL);
-	return 1;
+	return ANSWER_DONE;
 }
 
 static void upstream_sock_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
@@ -818,24 +824,29 @@ static void upstream_sock_cb(struct kh_loop *loop, int fd, unsigned ev, void *ar
 		return;
 	for (int i = 0; i < BATCH; i++)
 		v[i] = (struct kh_dgram){bufs[i], sizeof(bufs[i]), 0, {0}};
-	n = kh_net_recv_batch(fd, v, BATCH);
-	for (int i = 0; i < n; i++) {
-		struct pending *p;
-		if (v[i].len < KH_DNS_HDR_LEN) {
-			d->st.spoofed++;
-			continue;
+	for (int round = 0; round < DRAIN_BATCHES; round++) {
+		n = kh_net_recv_batch(fd, v, BATCH);
+		for (int i = 0; i < n; i++) {
+			struct pending *p;
+			if (v[i].len < KH_DNS_HDR_LEN) {
+				d->st.spoofed++;
+				continue;
+			}
+			p = hash_find(d, si, kh_be16(v[i].buf));
+			/* Right socket and ID, but it must also come from where the query went. */
+			if (!p || !kh_addr_equal(&v[i].peer, &d->up[p->up].addr)) {
+				d->st.spoofed++;
+				continue;
+			}
+			if (handle_answer(d, p, v[i].buf, v[i].len, 0) == ANSWER_DONE)
+				pending_free(d, p);
+			if (d->socks[si].fd != fd)
+				goto out; /* the socket was rotated */
 		}
-		p = hash_find(d, si, kh_be16(v[i].buf));
-		/* Right socket and ID, but it must also come from where the query went. */
-		if (!p || !kh_addr_equal(&v[i].peer, &d->up[p->up].addr)) {
-			d->st.spoofed++;
-			continue;
-		}
-		if (handle_answer(d, p, v[i].buf, v[i].len, 0))
-			pending_free(d, p);
-		if (d->socks[si].fd != fd)
-			break; /* the socket was rotated */
+		if (n < BATCH)
+			break;
 	}
+out:
 	arm_timeout(d);
 }
 
@@ -885,9 +896,9 @@ static void up_tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			goto fail;
 		if (u->have >= want + 2) {
 			struct pending *p = u->p;
-			kh_put_be16(u->buf + 2, p->up_id); /* compared below like a UDP answer */
-			if (kh_be16(u->buf + 2) == p->up_id &&
-			    handle_answer(d, p, u->buf + 2, want, 1)) {
+			/* The connection is ours alone: its ID is the query's. */
+			kh_put_be16(u->buf + 2, p->up_id);
+			if (handle_answer(d, p, u->buf + 2, want, 1) == ANSWER_DONE) {
 				up_tcp_close(d, u);
 				pending_free(d, p);
 				arm_timeout(d);
@@ -1030,22 +1041,33 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	(void)ev;
 	for (int i = 0; i < BATCH; i++)
 		v[i] = (struct kh_dgram){in[i], sizeof(in[i]), 0, {0}};
-	n = kh_net_recv_batch(fd, v, BATCH);
-	d->nout = 0;
-	for (int i = 0; i < n; i++) {
-		int r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
-				     d->outbuf[d->nout], SMALL_MAX);
-		if (r > 0) {
-			d->out[d->nout] = (struct kh_dgram){d->outbuf[d->nout], SMALL_MAX,
-							    (size_t)r, v[i].peer};
-			d->nout++;
+	/*
+	 * Drain the socket (a bounded number of batches) before returning to
+	 * poll: under load this saves a wake-up per batch, which costs more
+	 * than the queries themselves.
+	 */
+	for (int round = 0; round < DRAIN_BATCHES; round++) {
+		n = kh_net_recv_batch(fd, v, BATCH);
+		if (n <= 0)
+			break;
+		d->nout = 0;
+		for (int i = 0; i < n; i++) {
+			int r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
+					     d->outbuf[d->nout], SMALL_MAX);
+			if (r > 0) {
+				d->out[d->nout] = (struct kh_dgram){d->outbuf[d->nout], SMALL_MAX,
+								    (size_t)r, v[i].peer};
+				d->nout++;
+			}
 		}
-	}
-	for (unsigned sent = 0; sent < d->nout;) {
-		int r = kh_net_send_batch(fd, d->out + sent, d->nout - sent);
-		if (r <= 0)
-			break; /* a full socket buffer drops answers, as UDP may */
-		sent += (unsigned)r;
+		for (unsigned sent = 0; sent < d->nout;) {
+			int r = kh_net_send_batch(fd, d->out + sent, d->nout - sent);
+			if (r <= 0)
+				break; /* a full socket buffer drops answers, as UDP may */
+			sent += (unsigned)r;
+		}
+		if (n < BATCH)
+			break;
 	}
 	arm_timeout(d);
 }
@@ -1245,6 +1267,7 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 			goto fail;
 		}
 		d->nlst++;
+		kh_net_set_rcvbuf(l->udp, CONFIG_DNS_UDP_RCVBUF_KB * 1024);
 		if ((err = kh_loop_fd_add(loop, l->udp, KH_EV_READ, udp_cb, l)) < 0 ||
 		    (err = kh_loop_fd_add(loop, l->tcp, KH_EV_READ, tcp_accept_cb, l)) < 0) {
 			*why = "event loop full (CONFIG_LOOP_MAX_FDS)";

@@ -80,6 +80,13 @@ int kh_net_local_listen(const char *path, unsigned mode, const char *group, kh_s
 int kh_net_local_connect(const char *path, kh_sock *out);
 int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid);
 
+/*
+ * Ask for a receive buffer of bytes for s (bursts of datagrams queue there
+ * instead of being dropped). Uses the privileged override when the process
+ * may, else whatever the system maximum allows. Returns the size granted.
+ */
+int kh_net_set_rcvbuf(kh_sock s, int bytes);
+
 /* Local address of a socket (to learn an ephemeral port). */
 int kh_net_local_addr(kh_sock s, struct kh_addr *out);
 void kh_net_close(kh_sock s);

@@ -10,7 +10,7 @@ set -euo pipefail
 
 build=(make gcc libc6-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
        liblwip-dev libsqlite3-dev pkg-config)
-test=("${build[@]}" dnsutils iproute2 procps)
+test=("${build[@]}" dnsutils dnsperf iproute2 procps)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc)
 fuzz=("${build[@]}" clang llvm)
 all=("${bench[@]}" clang llvm clang-format)

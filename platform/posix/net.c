@@ -396,6 +396,17 @@ int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid)
 	return 0;
 }
 
+int kh_net_set_rcvbuf(kh_sock s, int bytes)
+{
+	socklen_t len = sizeof(bytes);
+
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	if (getsockopt(s, SOL_SOCKET, SO_RCVBUF, &bytes, &len) < 0)
+		return -errno;
+	return bytes;
+}
+
 int kh_net_local_addr(kh_sock s, struct kh_addr *out)
 {
 	struct sockaddr_storage ss;

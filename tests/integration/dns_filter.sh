@@ -89,6 +89,9 @@ expect_eq "answer address inside an RPZ IP trigger is blocked" "$($D x.iptrigger
 expect_eq "TCP query blocked" "$($D +tcp www.casino-example.com | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 n=$($D +tcp x.tc.test | grep -cP '\tIN\tA\t')
 expect_eq "TCP client gets a truncated answer in full (upstream over TCP)" "$n" "40"
+for i in 1 2 3 4 5; do $D +tcp t$i.tc.test > /dev/null; $D a$i.example.org > /dev/null; done
+expect_eq "in-flight table consistent after TCP fetches (regression: double free)" \
+	"$(ctl status | json_get /dev/stdin 'd["dns"]["queries"]["inflight"]')" "0"
 out=$($D +notcp +ignore x.tc.test)
 echo "$out" | grep -q "flags: qr.* tc" && ok "UDP client gets TC for a truncated answer" || { fail "UDP TC"; echo "$out" | sed 's/^/#  /' | head; }
 out=$($D +dnssec +bufsize=1400 www.casino-example.com)
@@ -183,6 +186,19 @@ expect_eq "corrupt index: the previous one stays" "$($D newly-bad.example | grep
 cp "$T/good" "$T/idx.tmp"; mv "$T/idx.tmp" "$T/idx"
 kill -HUP $KPID; sleep 0.2
 expect_eq "SIGHUP reloads" "$(ctl status | json_get /dev/stdin 'd["dns"]["index"]["reloads"]')" "3"
+
+# --- reload under load: dnsperf (rate-limited) while the index is swapped 10 times
+{ awk 'NR>1 && $1 !~ /^#/ {print $2" A"}' $L/malware.hosts; for i in $(seq 200); do echo "load$i.example.org A"; done; } > "$T/load.txt"
+before=$(ctl status | json_get /dev/stdin 'd["dns"]["index"]["reloads"]')
+( sleep 0.5; for i in $(seq 10); do ctl reload >/dev/null || echo "reload failed" >> "$T/reload.err"; sleep 0.25; done ) &
+rl=$!
+dnsperf -s 127.0.0.1 -p $DNS -d "$T/load.txt" -l 4 -Q 3000 -t 3 > "$T/perf.txt" 2>&1
+wait $rl
+after=$(ctl status | json_get /dev/stdin 'd["dns"]["index"]["reloads"]')
+sent=$(awk '/Queries sent:/ {print $3}' "$T/perf.txt"); lost=$(awk '/Queries lost:/ {print $3}' "$T/perf.txt")
+expect_eq "10 index swaps under load" "$((after - before)) $( [ -f "$T/reload.err" ] && echo errors || echo clean)" "10 clean"
+[ "${sent:-0}" -gt 1000 ] && [ "$lost" = "0" ] && ok "no query lost during the swaps ($sent sent)" ||
+	{ fail "queries lost during swaps (sent $sent, lost $lost)"; sed 's/^/#  /' "$T/perf.txt" | tail -15; }
 
 # --- failover: the first upstream dies, the second answers
 kill $UP1_PID; wait $UP1_PID 2>/dev/null
