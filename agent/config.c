@@ -231,7 +231,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 		} else if (strcmp(k, "blockpage") == 0) {
 			const cJSON *b;
 			if (!cJSON_IsObject(v))
-				err = fail(x, "expected {\"ipv4\": ..., \"ipv6\": ...}");
+				return fail(x, "expected {\"ipv4\": ..., \"ipv6\": ...}");
 			cJSON_ArrayForEach(b, v)
 			{
 				size_t s2 = enter(x, b->string, -1);
@@ -255,7 +255,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 		} else if (strcmp(k, "categories") == 0) {
 			const cJSON *cat;
 			if (!cJSON_IsObject(v))
-				err = fail(x, "expected an object of categories");
+				return fail(x, "expected an object of categories");
 			cJSON_ArrayForEach(cat, v)
 			{
 				size_t s2 = enter(x, cat->string, -1);
@@ -286,8 +286,12 @@ int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, con
 		const char *at = end ? end : cJSON_GetErrorPtr();
 		for (const char *p = json; at && p < at && p < json + len; p++)
 			line += *p == '\n';
-		snprintf(err, errlen, "%s:%u: invalid JSON near '%.20s'", origin, line,
-			 at && at < json + len ? at : "end of file");
+		/* The text need not be NUL-terminated: quote at most what is left of it. */
+		if (at && at >= json && at < json + len)
+			snprintf(err, errlen, "%s:%u: invalid JSON near '%.*s'", origin, line,
+				 (int)KH_MIN((size_t)20, (size_t)(json + len - at)), at);
+		else
+			snprintf(err, errlen, "%s:%u: invalid JSON near the end", origin, line);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(root)) {

@@ -119,6 +119,7 @@ enum kh_dns_parse kh_dns_parse_query(const uint8_t *pkt, size_t len, struct kh_d
 
 	memset(q, 0, offsetof(struct kh_dns_query, qname));
 	q->qname.len = 0;
+	q->qname.labels = q->qname.canon_labels = 0;
 	q->qname.text[0] = 0;
 	q->question_end = KH_DNS_HDR_LEN;
 	q->edns = 0;
