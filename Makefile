@@ -160,6 +160,11 @@ UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
+UNIT_AGENT := test_dns_wire test_config
+UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
+$(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
+		$(LIBAGENT) $(LIBCORE) $(LIBPLATTEST)
+	$(link)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)

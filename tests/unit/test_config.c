@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* khiend configuration: defaults, a full valid file, and errors that name their path. */
+#include "agent/config.h"
+#include "kt.h"
+#include "lib/err.h"
+
+static char err[512];
+
+static int parse(struct kh_agent_config *c, const char *json)
+{
+	kh_config_defaults(c);
+	err[0] = 0;
+	return kh_config_parse(c, json, strlen(json), "t.json", err, sizeof(err));
+}
+
+static void test_defaults(void)
+{
+	struct kh_agent_config c;
+
+	kh_config_defaults(&c);
+	KT_EQ(c.nlisten, 1);
+	KT_EQ(c.listen[0].port, 53);
+	KT_EQ(c.nupstream, 0);
+	KT_EQ(c.blocked_ttl, 60);
+	KT_EQ(c.default_action, KH_DNS_ACT_NXDOMAIN);
+	KT_STREQ(c.user, "nobody");
+	KT_CHECK(c.canaries && c.client_id_hash);
+}
+
+static void test_full_config(void)
+{
+	struct kh_agent_config c;
+
+	KT_EQ(parse(&c,
+		    "{\"dns\": {\"listen\": [\"0.0.0.0:53\", \"[::]:5353\"],"
+		    "\"upstreams\": [\"198.18.0.1\"], \"index\": \"/x.idx\", \"blocked_ttl\": 10,"
+		    "\"default_action\": \"null\", \"canaries\": false, \"cache\": false,"
+		    "\"timeout_ms\": 900, \"client_id\": \"address\","
+		    "\"blockpage\": {\"ipv4\": \"198.18.0.80\", \"ipv6\": \"2001:db8::80\"},"
+		    "\"categories\": {\"adult\": {\"action\": \"blockpage\", \"ede\": \"none\", "
+		    "\"event\": true}}},"
+		    "\"control\": {\"socket\": \"/tmp/k.sock\", \"group\": \"khien\"},"
+		    "\"state_dir\": \"/tmp/st\", \"user\": \"\", \"log_level\": \"debug\"}"),
+	      0);
+	KT_EQ(c.nlisten, 2);
+	KT_EQ(c.listen[1].port, 5353);
+	KT_EQ(c.upstream[0].port, 53); /* port 53 when omitted */
+	KT_EQ(c.default_action, KH_DNS_ACT_NULL);
+	KT_EQ(c.ncats, 1);
+	KT_EQ(c.cats[0].action, KH_DNS_ACT_BLOCKPAGE);
+	KT_EQ(c.cats[0].ede, 0);
+	KT_EQ(c.cats[0].event, 1);
+	KT_CHECK(c.has_page4 && c.has_page6 && !c.canaries && !c.cache && !c.client_id_hash);
+	KT_STREQ(c.user, "");
+	KT_EQ(c.log_level, 4);
+}
+
+static void test_errors_name_the_path(void)
+{
+	struct kh_agent_config c;
+
+	KT_EQ(parse(&c, "{\"dns\": {\"upstreams\": [\"1.2.3.4\", 7]}}"), -EINVAL);
+	KT_STREQ(err,
+		 "t.json: dns.upstreams[1]: not an address (expected IP:PORT, IPv6 as [IP]:PORT)");
+	KT_EQ(parse(&c, "{\"dns\": {\"blockpage\": {\"ipv4\": \"::1\"}}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.blockpage.ipv4: not an IPv4 address");
+	KT_EQ(parse(&c, "{\"dns\": {\"categories\": {\"x\": {\"colour\": 1}}}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.categories.x.colour: unknown key");
+	KT_EQ(parse(&c, "{\"dns\": {\"blockpage\": [1]}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.blockpage: expected {\"ipv4\": ..., \"ipv6\": ...}");
+	KT_EQ(parse(&c, "{\"dns\": {\"timeout_ms\": 1.5}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.timeout_ms: expected a whole number from 100 to 10000");
+	KT_EQ(parse(&c, "[1, 2]"), -EINVAL);
+	KT_STREQ(err, "t.json: : expected a JSON object at the top");
+	KT_EQ(parse(&c, "{\n\n\"dns\": }"), -EINVAL);
+	KT_STREQ(err, "t.json:3: invalid JSON near '}'");
+	KT_EQ(kh_config_parse(&c, "{\"dns", 5, "t.json", err, sizeof(err)), -EINVAL);
+	KT_STREQ(err, "t.json:1: invalid JSON near 'dns'"); /* the unterminated string */
+}
+
+int main(void)
+{
+	KT_RUN(test_defaults);
+	KT_RUN(test_full_config);
+	KT_RUN(test_errors_name_the_path);
+	return KT_DONE();
+}
