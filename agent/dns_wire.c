@@ -390,6 +390,24 @@ int kh_dns_build_error(uint8_t *out, size_t cap, const uint8_t *pkt, size_t pkt_
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
 
+int kh_dns_put_name(uint8_t *out, const char *name)
+{
+	size_t o = 0;
+
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t n = dot ? (size_t)(dot - name) : strlen(name);
+		if (n == 0 || n > 63 || o + n + 2 > 255)
+			return -EINVAL;
+		out[o++] = (uint8_t)n;
+		memcpy(out + o, name, n);
+		o += n;
+		name += n + (dot ? 1 : 0);
+	}
+	out[o++] = 0;
+	return (int)o;
+}
+
 const char *kh_dns_type_name(uint16_t type, char *buf, size_t cap)
 {
 	static const struct {

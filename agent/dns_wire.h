@@ -164,6 +164,13 @@ int kh_dns_build_block(uint8_t *out, size_t cap, const uint8_t *pkt, const struc
 int kh_dns_build_error(uint8_t *out, size_t cap, const uint8_t *pkt, size_t pkt_len,
 		       const struct kh_dns_query *q, int rcode);
 
+/*
+ * Write a dotted name ("www.example.com", "" for the root) in wire form,
+ * uncompressed, into out (at least 256 bytes). Returns the length, or
+ * -EINVAL for an empty label or one over 63 octets, or a name over 255.
+ */
+int kh_dns_put_name(uint8_t *out, const char *name);
+
 /* Name of a query type for logs and events ("A", "HTTPS", "TYPE123"). */
 const char *kh_dns_type_name(uint16_t type, char *buf, size_t cap);
 

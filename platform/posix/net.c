@@ -265,56 +265,56 @@ int kh_net_recv(kh_sock s, void *buf, size_t len)
 
 #define BATCH_MAX 64
 
-int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n)
-{
+struct mmsg_set {
 	struct mmsghdr mm[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	struct sockaddr_storage ss[BATCH_MAX];
-	int got;
+};
 
+/* Point one message header per datagram at its buffer and address slot. */
+static unsigned mmsg_prepare(struct mmsg_set *m, const struct kh_dgram *v, unsigned n, int send)
+{
 	if (n > BATCH_MAX)
 		n = BATCH_MAX;
-	memset(mm, 0, n * sizeof(mm[0]));
+	memset(m->mm, 0, n * sizeof(m->mm[0]));
 	for (unsigned i = 0; i < n; i++) {
-		iov[i].iov_base = v[i].buf;
-		iov[i].iov_len = v[i].cap;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &ss[i];
-		mm[i].msg_hdr.msg_namelen = sizeof(ss[i]);
+		m->iov[i].iov_base = v[i].buf;
+		m->iov[i].iov_len = send ? v[i].len : v[i].cap;
+		m->mm[i].msg_hdr.msg_iov = &m->iov[i];
+		m->mm[i].msg_hdr.msg_iovlen = 1;
+		m->mm[i].msg_hdr.msg_name = &m->ss[i];
+		m->mm[i].msg_hdr.msg_namelen =
+			send ? to_sockaddr(&v[i].peer, &m->ss[i]) : sizeof(m->ss[i]);
 	}
-	got = recvmmsg(s, mm, n, MSG_DONTWAIT, NULL);
+	return n;
+}
+
+int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n)
+{
+	struct mmsg_set m;
+	int got;
+
+	n = mmsg_prepare(&m, v, n, 0);
+	got = recvmmsg(s, m.mm, n, MSG_DONTWAIT, NULL);
 	if (got < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	for (int i = 0; i < got; i++) {
-		v[i].len = mm[i].msg_len;
+		v[i].len = m.mm[i].msg_len;
 		/* A datagram larger than the buffer is cut: report it as full. */
-		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+		if (m.mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 			v[i].len = v[i].cap;
-		from_sockaddr(&ss[i], &v[i].peer);
+		from_sockaddr(&m.ss[i], &v[i].peer);
 	}
 	return got;
 }
 
 int kh_net_send_batch(kh_sock s, const struct kh_dgram *v, unsigned n)
 {
-	struct mmsghdr mm[BATCH_MAX];
-	struct iovec iov[BATCH_MAX];
-	struct sockaddr_storage ss[BATCH_MAX];
+	struct mmsg_set m;
 	int sent;
 
-	if (n > BATCH_MAX)
-		n = BATCH_MAX;
-	memset(mm, 0, n * sizeof(mm[0]));
-	for (unsigned i = 0; i < n; i++) {
-		iov[i].iov_base = v[i].buf;
-		iov[i].iov_len = v[i].len;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &ss[i];
-		mm[i].msg_hdr.msg_namelen = to_sockaddr(&v[i].peer, &ss[i]);
-	}
-	sent = sendmmsg(s, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = mmsg_prepare(&m, v, n, 1);
+	sent = sendmmsg(s, m.mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (sent < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return sent;

@@ -64,24 +64,9 @@ static uint32_t fnv(const char *s)
 	return h;
 }
 
-static size_t put_name(uint8_t *p, const char *name)
-{
-	size_t o = 0;
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t n = dot ? (size_t)(dot - name) : strlen(name);
-		p[o++] = (uint8_t)n;
-		memcpy(p + o, name, n);
-		o += n;
-		name += n + (dot ? 1 : 0);
-	}
-	p[o++] = 0;
-	return o;
-}
-
 static size_t put_rr(uint8_t *p, const char *owner, uint16_t type, const void *rdata, size_t rdlen)
 {
-	size_t o = put_name(p, owner);
+	size_t o = (size_t)kh_dns_put_name(p, owner);
 	kh_put_be16(p + o, type);
 	kh_put_be16(p + o + 2, 1);
 	p[o + 4] = 0;
@@ -127,7 +112,8 @@ static size_t answer(const uint8_t *pkt, const struct kh_dns_query *q, int tcp, 
 			uint8_t rd[256];
 			if (!to)
 				break;
-			o += put_rr(out + o, cur, KH_DNS_T_CNAME, rd, put_name(rd, to));
+			o += put_rr(out + o, cur, KH_DNS_T_CNAME, rd,
+				    (size_t)kh_dns_put_name(rd, to));
 			an++;
 			kh_strlcpy(cur, to, sizeof(cur));
 		}

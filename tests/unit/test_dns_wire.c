@@ -17,15 +17,7 @@ static size_t mkq(uint8_t *p, const char *name, uint16_t type, int edns, int do_
 	kh_put_be16(p + 2, 0x0100);
 	kh_put_be16(p + 4, 1);
 	kh_put_be16(p + 10, edns ? 1 : 0);
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t n = dot ? (size_t)(dot - name) : strlen(name);
-		p[o++] = (uint8_t)n;
-		memcpy(p + o, name, n);
-		o += n;
-		name += n + (dot ? 1 : 0);
-	}
-	p[o++] = 0;
+	o += (size_t)kh_dns_put_name(p + o, name);
 	kh_put_be16(p + o, type);
 	kh_put_be16(p + o + 2, 1);
 	o += 4;
@@ -104,6 +96,17 @@ static void test_compression_rules(void)
 	off = 62;
 	m[62] = 5; /* label runs off the end */
 	KT_EQ(kh_dns_read_name(m, sizeof(m), &off, &nm), -EBADMSG);
+	{
+		uint8_t w[256];
+		KT_EQ(kh_dns_put_name(w, "www.example.com"), 17);
+		KT_MEMEQ(w,
+			 "\x03www\x07"
+			 "example\x03"
+			 "com",
+			 17);
+		KT_EQ(kh_dns_put_name(w, ""), 1);
+		KT_EQ(kh_dns_put_name(w, "a..b"), -EINVAL);
+	}
 }
 
 static void test_answer_must_match_question(void)
