@@ -54,13 +54,13 @@ LIBS := $(CRYPTO_LIBS) -lcjson -lm
 # ---- sources ----
 LIB_SRCS    := lib/err.c lib/log.c
 CRYPTO_SRCS := crypto/crypto.c
-INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c
+INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
-COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c
+COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
@@ -145,7 +145,8 @@ define link
 		-Wl,--end-group $(LIBS)
 endef
 
-$(O)/khien-policy: $(call obj,policy/khien_policy.c) $(LIBCOMPILE) $(LIBCORE) $(LIBPLAT)
+$(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c) $(LIBCOMPILE) $(LIBCORE) \
+		$(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,agent/khiend.c) $(LIBAGENT) $(LIBCORE) $(LIBPLAT)
 	$(link)

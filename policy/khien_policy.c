@@ -25,6 +25,7 @@
 #include "policy/compile.h"
 #include "policy/index.h"
 #include "policy/name.h"
+#include "policy/tool.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -43,6 +44,10 @@ static void usage(FILE *f)
 		   "                      compile blocklists into an on-device index\n"
 		   "  lookup INDEX NAME...  verdict for each name (or IP, for RPZ IP triggers)\n"
 		   "  stats INDEX           index statistics as JSON\n"
+		   "  keygen -o NAME        new ECDSA P-256 key pair (NAME.key, NAME.pub)\n"
+		   "  root init|sign ...    create and sign the trust root\n"
+		   "  bundle ...            assemble and sign a policy bundle\n"
+		   "  verify --root R B     check a bundle as a device would\n"
 		   "\n"
 		   "Run 'khien-policy <command> --help' for a command's options.\n"
 		   "Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");
@@ -580,6 +585,14 @@ int main(int argc, char **argv)
 		return cmd_lookup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return kh_tool_keygen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "root") == 0)
+		return kh_tool_root(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bundle") == 0)
+		return kh_tool_bundle(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return kh_tool_verify(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* khien-policy subcommands implemented outside khien_policy.c (signed policy). */
+#ifndef KHIEN_POLICY_TOOL_H
+#define KHIEN_POLICY_TOOL_H
+
+#include <stdint.h>
+
+int kh_tool_keygen(int argc, char **argv);
+int kh_tool_root(int argc, char **argv);
+int kh_tool_bundle(int argc, char **argv);
+int kh_tool_verify(int argc, char **argv);
+/* "YYYY-MM-DD[THH:MM:SSZ]", "+30d" (s, m, h, d, w) relative to now, or Unix seconds. */
+int kh_tool_parse_time(const char *s, int64_t now, int64_t *out);
+
+#endif

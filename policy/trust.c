@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Keys, trust roots and policy bundles (see trust.h). Documents are parsed
+ * with cJSON and then checked field by field against a closed schema:
+ * an unknown field anywhere in a signed document is a refusal, never
+ * ignored. Signatures cover SHA-256 of a domain-separation tag and the
+ * canonical bytes, so a root signature can never pass as a bundle one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/endian.h"
+#include "lib/err.h"
+#include "lib/hex.h"
+#include "policy/canon.h"
+#include "policy/trust.h"
+
+#define ROOT_TAG "khien-root-v1"
+#define BUNDLE_TAG "khien-bundle-v1"
+
+void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN])
+{
+	uint8_t d[KH_SHA256_LEN];
+
+	kh_sha256(pub->q, sizeof(pub->q), d);
+	memcpy(id, d, KH_KEYID_LEN);
+}
+
+static void tagged_digest(const char *tag, const char *bytes, size_t len, uint8_t out[32])
+{
+	struct kh_sha256 c;
+
+	kh_sha256_init(&c);
+	kh_sha256_update(&c, tag, strlen(tag) + 1); /* with its NUL: unambiguous */
+	kh_sha256_update(&c, bytes, len);
+	kh_sha256_final(&c, out);
+}
+
+/* Every key of object o must be in allowed (NULL-terminated). */
+static const char *unknown_key(const cJSON *o, const char *const *allowed)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, o)
+	{
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(c->string, *a) == 0;
+		if (!ok)
+			return c->string;
+	}
+	return NULL;
+}
+
+static int get_u64(const cJSON *o, const char *k, uint64_t min, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > 9.0e15 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return -1;
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int hex_field(const cJSON *o, const char *k, uint8_t *out, size_t n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 2 * n)
+		return -1;
+	return kh_hex_decode(v->valuestring, out, n);
+}
+
+int kh_key_parse(const char *text, size_t len, struct kh_pubkey *pub, struct kh_ecdsa_priv *priv,
+		 const char **why)
+{
+	static const char *const allowed[] = {"type", "keyid", "public", "private", NULL};
+	cJSON *j = cJSON_ParseWithLength(text, len);
+	const cJSON *t;
+	uint8_t id[KH_KEYID_LEN];
+	int rc = -EINVAL;
+
+	*why = "not a key file (JSON object with type, keyid, public)";
+	if (!cJSON_IsObject(j) || unknown_key(j, allowed))
+		goto out;
+	t = cJSON_GetObjectItemCaseSensitive(j, "type");
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "ecdsa-p256") != 0) {
+		*why = "key type is not ecdsa-p256";
+		goto out;
+	}
+	if (hex_field(j, "public", pub->pub.q, sizeof(pub->pub.q)) < 0 ||
+	    kh_ecdsa_pub_check(&pub->pub) < 0) {
+		*why = "public key is not a P-256 point";
+		goto out;
+	}
+	kh_keyid(&pub->pub, pub->id);
+	if (hex_field(j, "keyid", id, sizeof(id)) < 0 || memcmp(id, pub->id, sizeof(id)) != 0) {
+		*why = "keyid does not match the public key";
+		goto out;
+	}
+	if (priv) {
+		struct kh_ecdsa_pub derived;
+		if (hex_field(j, "private", priv->d, sizeof(priv->d)) < 0) {
+			*why = "no private key in this file";
+			goto out;
+		}
+		if (kh_ecdsa_public(priv, &derived) < 0 ||
+		    memcmp(derived.q, pub->pub.q, sizeof(derived.q)) != 0) {
+			*why = "private key does not match the public key";
+			kh_ecdsa_priv_free(priv);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* ---- signatures ---- */
+
+struct sigs {
+	uint8_t keyid[KH_TRUST_MAX_SIGS][KH_KEYID_LEN];
+	uint8_t sig[KH_TRUST_MAX_SIGS][KH_ECDSA_SIG_LEN];
+	unsigned n;
+};
+
+static int parse_sigs(const cJSON *arr, struct sigs *s, const char **why)
+{
+	static const char *const allowed[] = {"keyid", "sig", NULL};
+	const cJSON *e;
+
+	s->n = 0;
+	if (!cJSON_IsArray(arr)) {
+		*why = "signatures: expected an array";
+		return -EBADMSG;
+	}
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (s->n >= KH_TRUST_MAX_SIGS) {
+			*why = "signatures: more than 32";
+			return -EBADMSG;
+		}
+		if (!cJSON_IsObject(e) || unknown_key(e, allowed) ||
+		    hex_field(e, "keyid", s->keyid[s->n], KH_KEYID_LEN) < 0 ||
+		    hex_field(e, "sig", s->sig[s->n], KH_ECDSA_SIG_LEN) < 0) {
+			*why = "signatures: each must be {\"keyid\": 16 hex, \"sig\": 128 hex}";
+			return -EBADMSG;
+		}
+		s->n++;
+	}
+	return 0;
+}
+
+static const struct kh_pubkey *find_key(const struct kh_root *r, const uint8_t *id)
+{
+	for (unsigned i = 0; i < r->nkeys; i++)
+		if (memcmp(r->keys[i].id, id, KH_KEYID_LEN) == 0)
+			return &r->keys[i];
+	return NULL;
+}
+
+/* Distinct keys of role (keys from r) with a valid signature over digest. */
+static unsigned count_valid(const struct kh_root *r, const struct kh_role *role,
+			    const struct sigs *s, const uint8_t digest[32])
+{
+	unsigned n = 0;
+	int counted[KH_TRUST_MAX_KEYS] = {0};
+
+	for (unsigned i = 0; i < s->n; i++)
+		for (unsigned k = 0; k < role->nkeys; k++) {
+			const struct kh_pubkey *pk;
+			if (counted[k] || memcmp(role->keyids[k], s->keyid[i], KH_KEYID_LEN) != 0)
+				continue;
+			pk = find_key(r, role->keyids[k]);
+			if (pk && kh_ecdsa_verify(&pk->pub, digest, s->sig[i]) == 0) {
+				counted[k] = 1;
+				n++;
+			}
+		}
+	return n;
+}
+
+/* ---- roots ---- */
+
+static int parse_role(const cJSON *o, const struct kh_root *r, struct kh_role *role,
+		      const char **why)
+{
+	static const char *const allowed[] = {"keyids", "threshold", NULL};
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "keyids"), *e;
+	uint64_t th;
+
+	memset(role, 0, sizeof(*role));
+	if (!cJSON_IsObject(o) || unknown_key(o, allowed) || !cJSON_IsArray(ids) ||
+	    get_u64(o, "threshold", 1, &th) < 0) {
+		*why = "root: a role must be {\"keyids\": [...], \"threshold\": N >= 1}";
+		return -EBADMSG;
+	}
+	cJSON_ArrayForEach(e, ids)
+	{
+		if (role->nkeys >= KH_TRUST_MAX_KEYS || !cJSON_IsString(e) ||
+		    strlen(e->valuestring) != 2 * KH_KEYID_LEN ||
+		    kh_hex_decode(e->valuestring, role->keyids[role->nkeys], KH_KEYID_LEN) < 0 ||
+		    !find_key(r, role->keyids[role->nkeys])) {
+			*why = "root: a role names a key that is not in \"keys\"";
+			return -EBADMSG;
+		}
+		for (unsigned k = 0; k < role->nkeys; k++)
+			if (memcmp(role->keyids[k], role->keyids[role->nkeys], KH_KEYID_LEN) == 0) {
+				*why = "root: a role lists a key twice";
+				return -EBADMSG;
+			}
+		role->nkeys++;
+	}
+	if (th > role->nkeys) {
+		*why = "root: a role's threshold is larger than its number of keys";
+		return -EBADMSG;
+	}
+	role->threshold = (unsigned)th;
+	return 0;
+}
+
+static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **why)
+{
+	static const char *const allowed[] = {"_type", "version", "expires", "keys", "roles", NULL};
+	static const char *const roles_allowed[] = {"root", "policy", NULL};
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(sg, "_type");
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(sg, "keys");
+	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(sg, "roles"), *k;
+	const char *bad;
+	uint64_t exp;
+
+	memset(r, 0, sizeof(*r));
+	if (!cJSON_IsObject(sg)) {
+		*why = "root: \"signed\" must be an object";
+		return -EBADMSG;
+	}
+	if ((bad = unknown_key(sg, allowed))) {
+		*why = "root: unknown field in \"signed\" (refused: it could change the meaning)";
+		return -EBADMSG;
+	}
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-root") != 0 ||
+	    get_u64(sg, "version", 1, &r->version) < 0 || get_u64(sg, "expires", 0, &exp) < 0) {
+		*why = "root: needs _type \"khien-root\", version >= 1 and expires (Unix time)";
+		return -EBADMSG;
+	}
+	r->expires = (int64_t)exp;
+	if (!cJSON_IsObject(keys) || !cJSON_IsObject(roles) || unknown_key(roles, roles_allowed)) {
+		*why = "root: needs \"keys\" and \"roles\" {root, policy}";
+		return -EBADMSG;
+	}
+	cJSON_ArrayForEach(k, keys)
+	{
+		static const char *const kallowed[] = {"public", NULL};
+		struct kh_pubkey *pk = &r->keys[r->nkeys];
+		uint8_t id[KH_KEYID_LEN];
+		if (r->nkeys >= KH_TRUST_MAX_KEYS) {
+			*why = "root: more than 16 keys";
+			return -EBADMSG;
+		}
+		if (!cJSON_IsObject(k) || unknown_key(k, kallowed) ||
+		    hex_field(k, "public", pk->pub.q, sizeof(pk->pub.q)) < 0 ||
+		    kh_ecdsa_pub_check(&pk->pub) < 0) {
+			*why = "root: a key is not {\"public\": P-256 point in hex}";
+			return -EBADMSG;
+		}
+		kh_keyid(&pk->pub, pk->id);
+		if (strlen(k->string) != 2 * KH_KEYID_LEN ||
+		    kh_hex_decode(k->string, id, sizeof(id)) < 0 ||
+		    memcmp(id, pk->id, sizeof(id))) {
+			*why = "root: a key's id does not match its public key";
+			return -EBADMSG;
+		}
+		r->nkeys++;
+	}
+	if (parse_role(cJSON_GetObjectItemCaseSensitive(roles, "root"), r, &r->root, why) < 0 ||
+	    parse_role(cJSON_GetObjectItemCaseSensitive(roles, "policy"), r, &r->policy, why) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Parse root text: fills r and the digest of its canonical signed part, and its signatures. */
+static int root_load(const char *text, size_t len, struct kh_root *r, uint8_t digest[32],
+		     struct sigs *s, const char **why)
+{
+	static const char *const allowed[] = {"signed", "signatures", NULL};
+	cJSON *j;
+	char *canon = NULL;
+	size_t clen;
+	int rc = -EBADMSG;
+
+	if (len > KH_ROOT_MAX_BYTES) {
+		*why = "root: larger than 64 KiB";
+		return -E2BIG;
+	}
+	j = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(j) || unknown_key(j, allowed)) {
+		*why = "root: not a JSON object {\"signed\": ..., \"signatures\": [...]}";
+		goto out;
+	}
+	if (parse_root_signed(cJSON_GetObjectItemCaseSensitive(j, "signed"), r, why) < 0 ||
+	    parse_sigs(cJSON_GetObjectItemCaseSensitive(j, "signatures"), s, why) < 0)
+		goto out;
+	if (kh_canon_json(cJSON_GetObjectItemCaseSensitive(j, "signed"), &canon, &clen) < 0) {
+		*why = "root: \"signed\" has no canonical form";
+		goto out;
+	}
+	tagged_digest(ROOT_TAG, canon, clen, digest);
+	rc = 0;
+out:
+	free(canon);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int kh_root_parse(const char *text, size_t len, struct kh_root *r, const char **why)
+{
+	uint8_t d[32];
+	struct sigs s;
+
+	return root_load(text, len, r, d, &s, why);
+}
+
+int kh_root_verify_self(const char *text, size_t len, struct kh_root *r, char *why, size_t whylen)
+{
+	uint8_t d[32];
+	struct sigs s;
+	const char *w;
+	unsigned n;
+
+	if (root_load(text, len, r, d, &s, &w) < 0) {
+		snprintf(why, whylen, "%s", w);
+		return -EBADMSG;
+	}
+	n = count_valid(r, &r->root, &s, d);
+	if (n < r->root.threshold) {
+		snprintf(why, whylen, "root v%llu: %u valid root signature(s), %u needed",
+			 (unsigned long long)r->version, n, r->root.threshold);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
+			struct kh_root *next, char *why, size_t whylen)
+{
+	uint8_t d[32];
+	struct sigs s;
+	const char *w;
+	unsigned old_n, new_n;
+
+	if (root_load(text, len, next, d, &s, &w) < 0) {
+		snprintf(why, whylen, "%s", w);
+		return -EBADMSG;
+	}
+	if (next->version != cur->version + 1) {
+		snprintf(why, whylen, "root v%llu does not follow the trusted root v%llu",
+			 (unsigned long long)next->version, (unsigned long long)cur->version);
+		return -ESTALE;
+	}
+	old_n = count_valid(cur, &cur->root, &s, d);
+	new_n = count_valid(next, &next->root, &s, d);
+	if (old_n < cur->root.threshold || new_n < next->root.threshold) {
+		snprintf(why, whylen,
+			 "root v%llu: signed by %u of the old root keys (%u needed) and %u of its "
+			 "own "
+			 "(%u needed)",
+			 (unsigned long long)next->version, old_n, cur->root.threshold, new_n,
+			 next->root.threshold);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* ---- bundles ---- */
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > KH_BUNDLE_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
+{
+	static const char *const allowed[] = {"_type", "version", "expires",	"created",
+					      "reset", "targets", "components", NULL};
+	static const char *const callowed[] = {"name", "length", "sha256", NULL};
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components");
+	const cJSON *reset = cJSON_GetObjectItemCaseSensitive(m, "reset"), *e;
+	uint64_t exp, created;
+
+	if (!cJSON_IsObject(m)) {
+		*why = "manifest: not a JSON object";
+		return -EBADMSG;
+	}
+	if (unknown_key(m, allowed)) {
+		*why = "manifest: unknown field (refused: it could change the meaning)";
+		return -EBADMSG;
+	}
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0 ||
+	    get_u64(m, "version", 1, &b->version) < 0 || get_u64(m, "expires", 0, &exp) < 0 ||
+	    get_u64(m, "created", 0, &created) < 0 || !cJSON_IsBool(reset) ||
+	    !cJSON_IsArray(targets) || !cJSON_IsArray(comps)) {
+		*why = "manifest: needs _type, version, expires, created, reset, targets, "
+		       "components";
+		return -EBADMSG;
+	}
+	b->expires = (int64_t)exp;
+	b->created = (int64_t)created;
+	b->reset = cJSON_IsTrue(reset);
+	cJSON_ArrayForEach(e, targets)
+	{
+		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
+		    strlen(e->valuestring) == 0 || strlen(e->valuestring) > KH_HWID_MAX) {
+			*why = "manifest: targets must be at most 64 strings of 1-64 characters";
+			return -EBADMSG;
+		}
+		strcpy(b->targets[b->ntargets++], e->valuestring);
+	}
+	cJSON_ArrayForEach(e, comps)
+	{
+		struct kh_component *c = &b->comp[b->ncomp];
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+		if (b->ncomp >= KH_BUNDLE_MAX_COMPONENTS) {
+			*why = "manifest: more than 16 components";
+			return -EBADMSG;
+		}
+		if (!cJSON_IsObject(e) || unknown_key(e, callowed) || !cJSON_IsString(n) ||
+		    !valid_name(n->valuestring) || get_u64(e, "length", 0, &c->length) < 0 ||
+		    hex_field(e, "sha256", c->sha256, sizeof(c->sha256)) < 0) {
+			*why = "manifest: a component must be {name [a-z0-9._-]{1,32}, length, "
+			       "sha256}";
+			return -EBADMSG;
+		}
+		strcpy(c->name, n->valuestring);
+		for (unsigned k = 0; k < b->ncomp; k++)
+			if (strcmp(b->comp[k].name, c->name) == 0) {
+				*why = "manifest: two components with the same name";
+				return -EBADMSG;
+			}
+		b->ncomp++;
+	}
+	if (b->ncomp == 0) {
+		*why = "manifest: no component";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name)
+{
+	for (unsigned i = 0; i < b->ncomp; i++)
+		if (strcmp(b->comp[i].name, name) == 0)
+			return &b->comp[i];
+	return NULL;
+}
+
+/* Walk root components "root.N" in version order from ctx->root. */
+static int walk_roots(const uint8_t *data, const struct kh_bundle *b, const struct kh_root *start,
+		      struct kh_root *out, char *why, size_t whylen)
+{
+	struct kh_root cur = *start;
+
+	for (;;) {
+		char want[KH_BUNDLE_NAME_MAX + 1];
+		const struct kh_component *c;
+		struct kh_root next;
+		int err;
+
+		snprintf(want, sizeof(want), "root.%llu", (unsigned long long)cur.version + 1);
+		c = kh_bundle_component(b, want);
+		if (!c)
+			break;
+		err = kh_root_verify_next(&cur, (const char *)data + c->offset, c->length, &next,
+					  why, whylen);
+		if (err < 0)
+			return err;
+		cur = next;
+	}
+	*out = cur;
+	return 0;
+}
+
+void kh_fmt_utc(int64_t t, char *buf, size_t cap)
+{
+	/* Civil date from Unix time without the C library's time zone machinery. */
+	int64_t days, secs, y, m, d, era, doe, yoe, doy, mp;
+
+	t = t < 0 ? 0 : t > 253402300799 ? 253402300799 : t; /* 1970 .. 9999 */
+	days = t / 86400;
+	secs = t % 86400;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp + (mp < 10 ? 3 : -9);
+	y += m <= 2;
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)(y % 10000), (int)m, (int)d,
+		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
+		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
+{
+	uint32_t m_len, s_len;
+	uint64_t off, total;
+	cJSON *man = NULL, *sg = NULL;
+	struct sigs sigs;
+	const char *w = NULL;
+	uint8_t digest[32];
+	unsigned n;
+	int rc = -EBADMSG;
+
+	memset(b, 0, sizeof(*b));
+	if (len < KH_BUNDLE_HEADER_LEN || memcmp(data, KH_BUNDLE_MAGIC, 8) != 0) {
+		snprintf(why, whylen, "bundle: not a Khien bundle or truncated before its header");
+		return -EBADMSG;
+	}
+	if (kh_le32(data + 8) != 1 || kh_le32(data + 20) != 0) {
+		snprintf(why, whylen, "bundle: unsupported format version or reserved field set");
+		return -EBADMSG;
+	}
+	m_len = kh_le32(data + 12);
+	s_len = kh_le32(data + 16);
+	if (m_len > KH_BUNDLE_MANIFEST_MAX || s_len > KH_BUNDLE_SIGS_MAX) {
+		snprintf(why, whylen, "bundle: manifest or signatures over their size limits");
+		return -E2BIG;
+	}
+	if ((uint64_t)KH_BUNDLE_HEADER_LEN + m_len + s_len > len) {
+		snprintf(why, whylen, "bundle: truncated (manifest or signatures cut short)");
+		return -EBADMSG;
+	}
+	b->manifest_off = KH_BUNDLE_HEADER_LEN;
+	b->manifest_len = m_len;
+	man = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN, m_len, &w);
+	if (!man) {
+		snprintf(why, whylen, "manifest: %s", w);
+		goto out;
+	}
+	if (parse_manifest(man, b, &w) < 0) {
+		snprintf(why, whylen, "%s", w);
+		goto out;
+	}
+	sg = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN + m_len, s_len, &w);
+	if (!sg) {
+		snprintf(why, whylen, "signatures: %s", w);
+		goto out;
+	}
+	if (parse_sigs(sg, &sigs, &w) < 0) {
+		snprintf(why, whylen, "%s", w);
+		goto out;
+	}
+	/* Lay the components out; the file must end exactly after the last one. */
+	off = (uint64_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
+	for (unsigned i = 0; i < b->ncomp; i++) {
+		if (ctx->max_component && b->comp[i].length > ctx->max_component) {
+			snprintf(why, whylen, "component %s: %llu bytes, over the limit of %llu",
+				 b->comp[i].name, (unsigned long long)b->comp[i].length,
+				 (unsigned long long)ctx->max_component);
+			rc = -E2BIG;
+			goto out;
+		}
+		b->comp[i].offset = off;
+		off += b->comp[i].length;
+		if (off > len) {
+			snprintf(why, whylen, "bundle: truncated (component %s cut short)",
+				 b->comp[i].name);
+			goto out;
+		}
+	}
+	total = off;
+	if (total != len) {
+		snprintf(why, whylen,
+			 "bundle: %llu bytes of trailing data after the last component",
+			 (unsigned long long)(len - total));
+		goto out;
+	}
+	/* Root components first: they are verified by the chain, not by the manifest. */
+	for (unsigned i = 0; i < b->ncomp; i++) {
+		uint8_t h[32];
+		if (strncmp(b->comp[i].name, "root.", 5) != 0)
+			continue;
+		kh_sha256(data + b->comp[i].offset, b->comp[i].length, h);
+		if (memcmp(h, b->comp[i].sha256, 32) != 0) {
+			snprintf(why, whylen,
+				 "component %s: SHA-256 mismatch (tampered or swapped)",
+				 b->comp[i].name);
+			goto out;
+		}
+	}
+	rc = walk_roots(data, b, ctx->root, new_root, why, whylen);
+	if (rc < 0)
+		goto out;
+	rc = -EPERM;
+	if (new_root->expires <= ctx->now) {
+		char t[48];
+		kh_fmt_utc(new_root->expires, t, sizeof(t));
+		snprintf(why, whylen, "trust root v%llu expired at %s (freeze)",
+			 (unsigned long long)new_root->version, t);
+		rc = -ESTALE;
+		goto out;
+	}
+	tagged_digest(BUNDLE_TAG, (const char *)data + KH_BUNDLE_HEADER_LEN, m_len, digest);
+	{
+		const struct kh_role *role = b->reset ? &new_root->root : &new_root->policy;
+		n = count_valid(new_root, role, &sigs, digest);
+		if (n < role->threshold) {
+			snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
+				 b->reset ? "root (reset)" : "policy", role->threshold);
+			goto out;
+		}
+	}
+	rc = -ESTALE;
+	if (!b->reset && b->version <= ctx->active_version) {
+		snprintf(why, whylen,
+			 "version %llu is not newer than the active version %llu (rollback)",
+			 (unsigned long long)b->version, (unsigned long long)ctx->active_version);
+		goto out;
+	}
+	if (b->expires <= ctx->now) {
+		char t[48];
+		kh_fmt_utc(b->expires, t, sizeof(t));
+		snprintf(why, whylen, "bundle v%llu expired at %s (freeze)",
+			 (unsigned long long)b->version, t);
+		goto out;
+	}
+	rc = -EPERM;
+	if (b->ntargets) {
+		unsigned i;
+		for (i = 0; i < b->ntargets; i++)
+			if (ctx->hwid && strcmp(ctx->hwid, b->targets[i]) == 0)
+				break;
+		if (i == b->ntargets) {
+			snprintf(why, whylen, "bundle is for other hardware (this device: %s)",
+				 ctx->hwid ? ctx->hwid : "no hardware id");
+			goto out;
+		}
+	}
+	rc = -EBADMSG;
+	for (unsigned i = 0; i < b->ncomp; i++) {
+		uint8_t h[32];
+		kh_sha256(data + b->comp[i].offset, b->comp[i].length, h);
+		if (!kh_ct_memeq(h, b->comp[i].sha256, 32)) {
+			snprintf(why, whylen,
+				 "component %s: SHA-256 mismatch (tampered or swapped)",
+				 b->comp[i].name);
+			goto out;
+		}
+	}
+	rc = 0;
+	snprintf(why, whylen, "ok");
+out:
+	cJSON_Delete(man);
+	cJSON_Delete(sg);
+	return rc;
+}

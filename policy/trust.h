@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signed policy: keys, the trust root and policy bundles (docs/POLICY.md).
+ * Follows TUF/Uptane: a root document names the keys and thresholds of two
+ * roles, "root" (signs the next root, and explicit rollback resets) and
+ * "policy" (signs bundles); a new root needs a threshold of signatures from
+ * the old root's root keys and from its own. A bundle's manifest lists every
+ * component with its length and SHA-256, and carries version, expiry,
+ * creation time and hardware targets, all inside the signed bytes (canonical
+ * JSON, policy/canon.h). The same code runs in khien-policy and on devices.
+ *
+ * Every parser here bounds what it reads (sizes below) and every refusal
+ * comes with a precise reason.
+ */
+#ifndef KHIEN_POLICY_TRUST_H
+#define KHIEN_POLICY_TRUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+#define KH_KEYID_LEN 8 /* first 8 bytes of SHA-256(public key), shown as 16 hex digits */
+#define KH_TRUST_MAX_KEYS 16
+#define KH_TRUST_MAX_SIGS 32
+#define KH_BUNDLE_MAX_COMPONENTS 16
+#define KH_BUNDLE_MAX_TARGETS 64
+#define KH_BUNDLE_NAME_MAX 32
+#define KH_HWID_MAX 64
+#define KH_ROOT_MAX_BYTES (64 * 1024)
+#define KH_BUNDLE_MANIFEST_MAX (64 * 1024)
+#define KH_BUNDLE_SIGS_MAX (16 * 1024)
+#define KH_BUNDLE_HEADER_LEN 24
+#define KH_BUNDLE_MAGIC "KHIENBDL"
+
+struct kh_pubkey {
+	uint8_t id[KH_KEYID_LEN];
+	struct kh_ecdsa_pub pub;
+};
+
+struct kh_role {
+	uint8_t keyids[KH_TRUST_MAX_KEYS][KH_KEYID_LEN];
+	unsigned nkeys, threshold;
+};
+
+struct kh_root {
+	uint64_t version;
+	int64_t expires;
+	struct kh_pubkey keys[KH_TRUST_MAX_KEYS];
+	unsigned nkeys;
+	struct kh_role root, policy;
+};
+
+struct kh_component {
+	char name[KH_BUNDLE_NAME_MAX + 1];
+	uint64_t length, offset; /* offset in the bundle file */
+	uint8_t sha256[KH_SHA256_LEN];
+};
+
+struct kh_bundle {
+	uint64_t version;
+	int64_t expires, created;
+	int reset;
+	unsigned ntargets;
+	char targets[KH_BUNDLE_MAX_TARGETS][KH_HWID_MAX + 1];
+	struct kh_component comp[KH_BUNDLE_MAX_COMPONENTS];
+	unsigned ncomp;
+	size_t manifest_off, manifest_len;
+};
+
+/* What the device knows when it checks a bundle. */
+struct kh_verify_ctx {
+	const struct kh_root *root; /* the device's trusted root */
+	uint64_t active_version;    /* 0: nothing applied yet */
+	int64_t now;		    /* trusted time (see docs/POLICY.md) */
+	const char *hwid;	    /* this device's hardware id, or NULL */
+	uint64_t max_component;	    /* bytes; 0 = no limit beyond the file's */
+};
+
+void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
+
+/*
+ * Key files are small JSON objects: {"keyid": "...", "public": "04..."}
+ * and {"keyid": "...", "private": "...", "public": "..."}. Parse either;
+ * priv may be NULL. 0 or -EINVAL with *why.
+ */
+int kh_key_parse(const char *text, size_t len, struct kh_pubkey *pub, struct kh_ecdsa_priv *priv,
+		 const char **why);
+
+/*
+ * Parse root.json ({"signed": {...}, "signatures": [...]}) without checking
+ * signatures. On error *why says what is wrong. 0 or -EBADMSG.
+ */
+int kh_root_parse(const char *text, size_t len, struct kh_root *r, const char **why);
+
+/*
+ * Check a root's own signatures (threshold of its root role). For the
+ * first root a device is given (trust on first use, from the firmware).
+ */
+int kh_root_verify_self(const char *text, size_t len, struct kh_root *r, char *why, size_t whylen);
+
+/*
+ * Check that text is the next root after cur: version cur+1, a threshold of
+ * cur's root keys AND of its own root keys signed it. Fills next.
+ */
+int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
+			struct kh_root *next, char *why, size_t whylen);
+
+/*
+ * Verify a whole bundle file (data, len) against ctx: structure and sizes,
+ * canonical manifest, signatures (policy role; root role for a reset),
+ * version (newer than active unless reset), expiry, targets, and every
+ * component's length and SHA-256. Root components ("root.N") are walked
+ * first: the bundle is then checked with the newest root, returned in
+ * *new_root (equal to *ctx->root when the bundle carries none).
+ * Returns 0, or -EBADMSG / -EPERM / -ESTALE / -E2BIG with why filled.
+ */
+int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
+		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen);
+
+/* "2026-11-21T13:30:00Z" for Unix time t (clamped to years 1970-9999); cap >= 48. */
+void kh_fmt_utc(int64_t t, char *buf, size_t cap);
+
+/* Find a component by name; NULL if absent. */
+const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name);
+
+#endif
