@@ -61,7 +61,7 @@ POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 

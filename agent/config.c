@@ -314,6 +314,31 @@ int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, con
 			if (!cJSON_IsString(v) ||
 			    (c->log_level = kh_log_parse_level(v->valuestring)) < 0)
 				rc = fail(&x, "expected error, warn, notice, info or debug");
+		} else if (strcmp(k, "policy") == 0) {
+			const cJSON *f;
+			if (!cJSON_IsObject(v)) {
+				rc = fail(&x,
+					  "expected {\"trust_root\", \"hardware_id\", \"bundle\"}");
+				goto out;
+			}
+			cJSON_ArrayForEach(f, v)
+			{
+				size_t s2 = enter(&x, f->string, -1);
+				if (strcmp(f->string, "trust_root") == 0)
+					rc = get_string(&x, f, c->trust_root,
+							sizeof(c->trust_root));
+				else if (strcmp(f->string, "hardware_id") == 0)
+					rc = get_string(&x, f, c->hardware_id,
+							sizeof(c->hardware_id));
+				else if (strcmp(f->string, "bundle") == 0)
+					rc = get_string(&x, f, c->first_bundle,
+							sizeof(c->first_bundle));
+				else
+					rc = fail(&x, "unknown key");
+				if (rc)
+					goto out;
+				leave(&x, s2);
+			}
 		} else if (strcmp(k, "control") == 0) {
 			const cJSON *f;
 			if (!cJSON_IsObject(v)) {

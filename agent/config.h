@@ -46,6 +46,10 @@ struct kh_agent_config {
 	int canaries, cache, client_id_hash;
 	uint32_t timeout_ms;
 	int log_level;
+	/* signed policy (docs/POLICY.md) */
+	char trust_root[KH_CFG_PATH_MAX];
+	char hardware_id[65];
+	char first_bundle[KH_CFG_PATH_MAX];
 };
 
 /* Built-in defaults (docs/CONFIG.md). */

@@ -1335,6 +1335,11 @@ void kh_dns_free(struct kh_dns *d)
 
 /* ---------------------------------------------------------------- introspection */
 
+int kh_dns_has_index(const struct kh_dns *d)
+{
+	return d->cur != NULL;
+}
+
 void kh_dns_status(struct kh_dns *d, cJSON *out)
 {
 	cJSON *q = cJSON_AddObjectToObject(out, "queries");

@@ -37,6 +37,9 @@ void kh_dns_free(struct kh_dns *d);
  */
 int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
 
+/* 1 if an index is loaded. */
+int kh_dns_has_index(const struct kh_dns *d);
+
 /* Status (counters, upstream health, index) into a JSON object. */
 void kh_dns_status(struct kh_dns *d, struct cJSON *out);
 /* The live verdict for name, with the rule and action, into a JSON object. */

@@ -14,6 +14,9 @@
 
 #include <cjson/cJSON.h>
 
+#include <errno.h>
+#include <limits.h>
+
 #include "lib/err.h"
 #include "platform/net.h"
 
@@ -32,6 +35,7 @@ static void usage(FILE *f)
 		"  check NAME          the live verdict for NAME and why\n"
 		"  reload              re-open the blocklist index\n"
 		"  events [--since N]  queued security events as JSON\n"
+		"  policy apply BUNDLE verify and apply a signed policy bundle\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
@@ -138,6 +142,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: khienctl events [--since N]\n");
 			return EXIT_USAGE;
 		}
+	} else if (strcmp(cmd, "policy") == 0) {
+		char full[4096];
+		if (i + 2 != argc || strcmp(argv[i], "apply") != 0) {
+			fprintf(stderr, "usage: khienctl policy apply BUNDLE\n");
+			return EXIT_USAGE;
+		}
+		if (!realpath(argv[i + 1], full)) {
+			fprintf(stderr, "khienctl: %s: %s\n", argv[i + 1], strerror(errno));
+			return EXIT_FAILED;
+		}
+		cJSON_ReplaceItemInObject(req, "cmd", cJSON_CreateString("policy-apply"));
+		cJSON_AddStringToObject(req, "path", full);
 	} else if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0) || i != argc) {
 		fprintf(stderr, "khienctl: unknown command or extra arguments: %s\n", cmd);
 		usage(stderr);
@@ -165,6 +181,8 @@ int main(int argc, char **argv)
 			       str(resp, "source"));
 		else
 			printf("%s %s (%s)\n", str(resp, "name"), v, str(resp, "reason"));
+	} else if (strcmp(cmd, "policy") == 0) {
+		printf("%s\n", str(resp, "result"));
 	} else if (strcmp(cmd, "reload") == 0) {
 		const cJSON *ix = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "dns"), "index");
 		printf("reloaded %s: %d entries, build %s\n", str(ix, "path"),

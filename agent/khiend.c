@@ -20,6 +20,7 @@
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/dns.h"
+#include "agent/policy.h"
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -41,30 +42,35 @@ struct agent {
 	struct kh_loop *loop;
 	struct kh_dns *dns;
 	struct kh_control *ctl;
+	struct kh_policy *policy;
 	uint64_t started;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: khiend [options]\n"
-		   "\n"
-		   "  -c, --config FILE      JSON configuration (docs/CONFIG.md)\n"
-		   "  -f, --foreground       stay in the foreground, log to stderr\n"
-		   "  -l, --listen ADDR:PORT DNS listen address, UDP and TCP (repeatable)\n"
-		   "  -u, --upstream ADDR:PORT  upstream resolver (repeatable, in order of "
-		   "preference)\n"
-		   "  -i, --index FILE       blocklist index (khien-policy compile)\n"
-		   "  -s, --state-dir DIR    persistent state (client-hash key, later policy)\n"
-		   "      --control PATH     control socket (default /run/khien/khiend.sock,\n"
-		   "                         or $KHIEN_CONTROL)\n"
-		   "      --user USER        run as USER after binding (\"\" keeps root)\n"
-		   "      --log-level LEVEL  error, warn, notice, info, debug\n"
-		   "      --check-config     validate the configuration and exit\n"
-		   "  -h, --help             this text\n"
-		   "\n"
-		   "Command-line options override the configuration file. Signals: SIGHUP\n"
-		   "reloads the blocklist, SIGTERM/SIGINT stop. Exit codes: 0 stopped,\n"
-		   "1 configuration error, 2 usage error, 3 runtime failure.\n");
+	fprintf(f,
+		"usage: khiend [options]\n"
+		"\n"
+		"  -c, --config FILE      JSON configuration (docs/CONFIG.md)\n"
+		"  -f, --foreground       stay in the foreground, log to stderr\n"
+		"  -l, --listen ADDR:PORT DNS listen address, UDP and TCP (repeatable)\n"
+		"  -u, --upstream ADDR:PORT  upstream resolver (repeatable, in order of "
+		"preference)\n"
+		"  -i, --index FILE       blocklist index (khien-policy compile)\n"
+		"  -s, --state-dir DIR    persistent state (policy slots, trust root, client key)\n"
+		"      --trust-root FILE  root of trust for signed policy (first use / rotation)\n"
+		"      --hardware-id ID   this device's hardware id, for targeted bundles\n"
+		"      --bundle FILE      apply this signed policy bundle at start (first boot)\n"
+		"      --control PATH     control socket (default /run/khien/khiend.sock,\n"
+		"                         or $KHIEN_CONTROL)\n"
+		"      --user USER        run as USER after binding (\"\" keeps root)\n"
+		"      --log-level LEVEL  error, warn, notice, info, debug\n"
+		"      --check-config     validate the configuration and exit\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Command-line options override the configuration file. Signals: SIGHUP\n"
+		"reloads the blocklist, SIGTERM/SIGINT stop. Exit codes: 0 stopped,\n"
+		"1 configuration error, 2 usage error, 3 runtime failure.\n");
 }
 
 static void on_stop(struct kh_loop *loop, int signo, void *arg)
@@ -72,6 +78,13 @@ static void on_stop(struct kh_loop *loop, int signo, void *arg)
 	(void)arg;
 	log_notice("signal %d: stopping", signo);
 	kh_loop_stop(loop);
+}
+
+/* The blocklist in force: the active signed policy's, else dns.index. */
+static const char *index_path(struct agent *a)
+{
+	const char *p = a->policy ? kh_policy_component(a->policy, "blocklist") : NULL;
+	return p ? p : a->cfg.index;
 }
 
 static int reload(struct agent *a, const char *path, const char **why)
@@ -97,7 +110,37 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 
 	(void)loop;
 	(void)signo;
-	reload(a, a->cfg.index, &why);
+	reload(a, index_path(a), &why);
+}
+
+/* Verify and apply a bundle file; on success the DNS filter switches to its index. */
+static int apply_bundle(struct agent *a, const char *path, char *why, size_t whylen)
+{
+	uint8_t *buf;
+	size_t len;
+	const char *w;
+	int err;
+
+	if (!a->policy) {
+		snprintf(why, whylen,
+			 "signed policy is not set up (no state directory or trust root)");
+		return -ENOENT;
+	}
+	err = kh_fs_read(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
+	if (err < 0) {
+		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
+		return err;
+	}
+	err = kh_policy_apply(a->policy, buf, len, why, whylen);
+	free(buf);
+	if (err < 0) {
+		log_error("policy %s refused: %s", path, why);
+		return err;
+	}
+	log_notice("policy %s: %s", path, why);
+	if (kh_policy_component(a->policy, "blocklist") && reload(a, index_path(a), &w) < 0)
+		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
+	return 0;
 }
 
 static void control(void *arg, const cJSON *req, cJSON *resp)
@@ -112,6 +155,10 @@ static void control(void *arg, const cJSON *req, cJSON *resp)
 		cJSON_AddNumberToObject(resp, "uptime_s",
 					(double)(kh_time_mono_ms() - a->started) / 1000.0);
 		kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
+		if (a->policy)
+			kh_policy_status(a->policy, cJSON_AddObjectToObject(resp, "policy"));
+		else
+			cJSON_AddNullToObject(resp, "policy");
 	} else if (strcmp(cmd, "check") == 0) {
 		const cJSON *n = cJSON_GetObjectItem(req, "name");
 		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
@@ -123,12 +170,26 @@ static void control(void *arg, const cJSON *req, cJSON *resp)
 		kh_dns_check(a->dns, n->valuestring, resp);
 	} else if (strcmp(cmd, "reload") == 0) {
 		const char *why;
-		int err = reload(a, a->cfg.index, &why);
+		int err = reload(a, index_path(a), &why);
 		cJSON_AddBoolToObject(resp, "ok", err == 0);
 		if (err)
 			cJSON_AddStringToObject(resp, "error", why);
 		else
 			kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
+	} else if (strcmp(cmd, "policy-apply") == 0) {
+		const cJSON *path = cJSON_GetObjectItem(req, "path");
+		char why[512];
+		int err;
+		if (!cJSON_IsString(path)) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "policy-apply needs \"path\"");
+			return;
+		}
+		err = apply_bundle(a, path->valuestring, why, sizeof(why));
+		cJSON_AddBoolToObject(resp, "ok", err == 0);
+		cJSON_AddStringToObject(resp, err ? "error" : "result", why);
+		if (a->policy)
+			kh_policy_status(a->policy, cJSON_AddObjectToObject(resp, "policy"));
 	} else if (strcmp(cmd, "events") == 0) {
 		const cJSON *since = cJSON_GetObjectItem(req, "since");
 		cJSON_AddBoolToObject(resp, "ok", 1);
@@ -179,6 +240,9 @@ int main(int argc, char **argv)
 					     {"control", required_argument, 0, 'C'},
 					     {"user", required_argument, 0, 'U'},
 					     {"log-level", required_argument, 0, 'L'},
+					     {"trust-root", required_argument, 0, 'T'},
+					     {"hardware-id", required_argument, 0, 'H'},
+					     {"bundle", required_argument, 0, 'B'},
 					     {"check-config", no_argument, 0, 'K'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
@@ -261,6 +325,15 @@ int main(int argc, char **argv)
 		case 'K':
 			check_only = 1;
 			break;
+		case 'T':
+			kh_strlcpy(a.cfg.trust_root, optarg, sizeof(a.cfg.trust_root));
+			break;
+		case 'H':
+			kh_strlcpy(a.cfg.hardware_id, optarg, sizeof(a.cfg.hardware_id));
+			break;
+		case 'B':
+			kh_strlcpy(a.cfg.first_bundle, optarg, sizeof(a.cfg.first_bundle));
+			break;
 		default:
 			break;
 		}
@@ -289,10 +362,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kh_memzero(key, sizeof(key));
-	if (a.cfg.index[0])
-		reload(&a, a.cfg.index, &why);
+	if (a.cfg.state_dir[0]) {
+		char pwhy[512];
+		err = kh_policy_open(a.cfg.state_dir, a.cfg.trust_root, a.cfg.hardware_id,
+				     &a.policy, pwhy, sizeof(pwhy));
+		if (err == -ENOENT)
+			log_notice("signed policy off: %s", pwhy);
+		else if (err < 0)
+			log_error("policy store %s: %s", a.cfg.state_dir, pwhy);
+		if (a.policy && a.cfg.first_bundle[0] &&
+		    apply_bundle(&a, a.cfg.first_bundle, pwhy, sizeof(pwhy)) < 0 &&
+		    kh_policy_version(a.policy) == 0)
+			log_error("first-boot bundle refused and no policy installed");
+	}
+	if (kh_dns_has_index(a.dns))
+		; /* the first-boot bundle installed one */
+	else if (index_path(&a)[0])
+		reload(&a, index_path(&a), &why);
 	else
-		log_warn("no blocklist index configured: nothing is blocked");
+		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
 	if ((err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a,
 				  &a.ctl)) < 0) {
 		log_error_err(err, "control socket %s", a.cfg.control);
@@ -308,6 +396,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kh_control_allow(a.ctl, uid, gid);
+	if (a.policy && kh_proc_is_root() && uid) {
+		/* The unprivileged daemon must be able to stage and commit policy. */
+		const char *dirs[4];
+		kh_policy_dirs(a.policy, dirs);
+		for (int i = 0; i < 4; i++)
+			kh_fs_chown(dirs[i], uid, gid);
+	}
 	if (!foreground) {
 		if ((err = kh_proc_daemonize()) < 0)
 			goto out;
@@ -325,6 +420,7 @@ int main(int argc, char **argv)
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
 	kh_control_free(a.ctl);
+	kh_policy_free(a.policy);
 	kh_dns_free(a.dns);
 	kh_loop_free(a.loop);
 	return rc;

@@ -44,6 +44,9 @@ void kh_fs_unmap(struct kh_fs_map *map);
 /* Remove a file; a missing file is not an error. */
 int kh_fs_remove(const char *path);
 
+/* Give path to uid:gid (a daemon's state before it drops root). */
+int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid);
+
 /* Create a directory and its parents with the given mode; existing is fine. */
 int kh_fs_mkdir_p(const char *path, unsigned mode);
 

@@ -460,6 +460,24 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 	return 0;
 }
 
+int kh_bundle_parse_manifest(const char *text, size_t len, struct kh_bundle *b, const char **why)
+{
+	cJSON *m;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (len > KH_BUNDLE_MANIFEST_MAX) {
+		*why = "manifest: over 64 KiB";
+		return -E2BIG;
+	}
+	m = kh_canon_parse(text, len, why);
+	if (!m)
+		return -EBADMSG;
+	rc = parse_manifest(m, b, why);
+	cJSON_Delete(m);
+	return rc;
+}
+
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name)
 {
 	for (unsigned i = 0; i < b->ncomp; i++)

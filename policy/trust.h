@@ -121,6 +121,12 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 /* "2026-11-21T13:30:00Z" for Unix time t (clamped to years 1970-9999); cap >= 48. */
 void kh_fmt_utc(int64_t t, char *buf, size_t cap);
 
+/*
+ * Parse a stored manifest (canonical JSON) into b, without signatures or
+ * components: for a device re-reading the policy it applied earlier.
+ */
+int kh_bundle_parse_manifest(const char *text, size_t len, struct kh_bundle *b, const char **why);
+
 /* Find a component by name; NULL if absent. */
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name);
 

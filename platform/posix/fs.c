@@ -218,6 +218,11 @@ int kh_fs_remove(const char *path)
 	return 0;
 }
 
+int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid)
+{
+	return chown(path, (uid_t)uid, (gid_t)gid) < 0 ? -errno : 0;
+}
+
 int kh_fs_mkdir_p(const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];
