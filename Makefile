@@ -48,7 +48,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
-CRYPTO_LIBS := -lmbedcrypto
+CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm
 
 # ---- sources ----
@@ -61,7 +61,11 @@ POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
+	       agent/queue.c agent/report.c
+# The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
+COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
+SERVER_SRCS := server/store_sqlite.c server/api.c server/admin.c server/srv_net.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -70,6 +74,8 @@ LIBPLAT     := $(O)/libplat-linux.a
 LIBPLATTEST := $(O)/libplat-test.a
 LIBCOMPILE  := $(O)/libkhien-compile.a
 LIBAGENT    := $(O)/libkhien-agent.a
+LIBCOMM     := $(O)/libkhien-comm.a
+LIBSERVER   := $(O)/libkhien-server.a
 
 PROGRAMS :=
 ifeq ($(CONFIG_TOOL_POLICY),y)
@@ -77,6 +83,9 @@ PROGRAMS += $(O)/khien-policy
 endif
 ifeq ($(CONFIG_AGENT),y)
 PROGRAMS += $(O)/khiend $(O)/khienctl
+endif
+ifeq ($(CONFIG_TOOL_SERVER),y)
+PROGRAMS += $(O)/khien-server
 endif
 
 ifeq ($(CONFIG_PLATFORM_LINUX),y)
@@ -137,6 +146,8 @@ $(LIBPLAT): $(call obj,$(PLAT_LINUX_SRCS))
 $(LIBPLATTEST): $(call obj,$(PLAT_TEST_SRCS))
 $(LIBCOMPILE): $(call obj,$(COMPILE_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_SRCS))
+$(LIBCOMM): $(call obj,$(COMM_SRCS))
+$(LIBSERVER): $(call obj,$(SERVER_SRCS))
 
 define link
 	@mkdir -p $(@D)
@@ -148,37 +159,45 @@ endef
 $(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c) $(LIBCOMPILE) $(LIBCORE) \
 		$(LIBPLAT)
 	$(link)
-$(O)/khiend: $(call obj,agent/khiend.c) $(LIBAGENT) $(LIBCORE) $(LIBPLAT)
+$(O)/khiend: $(call obj,agent/khiend.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
+$(O)/khien-server: $(call obj,server/khien_server.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
+		$(LIBCORE) $(LIBPLAT)
+	$(link) -lsqlite3
 $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
-UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists
-UNIT_LINUX := test_loop_linux
+UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http
+UNIT_LINUX := test_loop_linux test_tls
 UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
-		$(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+		$(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
-UNIT_AGENT := test_dns_wire test_config
+UNIT_AGENT := test_dns_wire test_config test_queue
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
 $(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
-		$(LIBAGENT) $(LIBCORE) $(LIBPLATTEST)
+		$(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
+$(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
 FUZZ_REPLAY  := $(addprefix $(O)/fuzz/,$(addsuffix -replay,$(FUZZ_TARGETS)))
 $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o \
-		$(LIBAGENT) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
-	$(link)
+		$(LIBSERVER) $(LIBAGENT) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+	$(link) -lsqlite3
 
-TEST_TOOLS := $(O)/tests/khien-testdns
-$(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCORE) $(LIBPLAT)
+TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps
+$(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+	$(link)
+$(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) \
+		$(LIBPLAT)
 	$(link)
 
 unit-tests: $(UNIT_BINS) $(TEST_TOOLS)
@@ -197,7 +216,8 @@ fuzz: | $(CONFIG_MK)
 	$(Q)for t in $(FUZZ_TARGETS); do \
 		echo "  FUZZ    $(O)/fuzz/$$t"; \
 		$(FUZZ_CC) $(FUZZ_FLAGS) -o $(O)/fuzz/$$t tests/fuzz/$$t/fuzz.c \
-			$(CORE_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(PLAT_TEST_SRCS) $(LIBS) || exit 1; \
+			$(CORE_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(COMM_SRCS) $(SERVER_SRCS) \
+			$(PLAT_TEST_SRCS) $(LIBS) -lsqlite3 || exit 1; \
 	done
 	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
 

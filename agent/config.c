@@ -10,6 +10,8 @@
 #include "agent/config.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/str.h"
+#include "lib/version.h"
 #include "platform/fs.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
@@ -46,6 +48,10 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->client_id_hash = 1;
 	c->timeout_ms = 1500;
 	c->log_level = KH_LOG_INFO;
+	c->report_interval_s = 300;
+	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
+	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
+	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
 }
 
 struct ctx {
@@ -53,6 +59,7 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	char path[128];
+	const char *base; /* directory relative paths are taken from, or NULL */
 };
 
 static int fail(struct ctx *x, const char *fmt, ...) KH_PRINTF(2, 3);
@@ -94,6 +101,19 @@ static int get_string(struct ctx *x, const cJSON *v, char *out, size_t cap)
 		return fail(x, "longer than %zu characters", cap - 1);
 	strcpy(out, v->valuestring);
 	return 0;
+}
+
+/* A file path; a relative one is taken from the configuration file's directory. */
+static int get_path(struct ctx *x, const cJSON *v, char *out, size_t cap)
+{
+	if (!cJSON_IsString(v))
+		return fail(x, "expected a path");
+	if (v->valuestring[0] != '/' && x->base && v->valuestring[0]) {
+		if ((size_t)snprintf(out, cap, "%s/%s", x->base, v->valuestring) >= cap)
+			return fail(x, "path longer than %zu characters", cap - 1);
+		return 0;
+	}
+	return get_string(x, v, out, cap);
 }
 
 static int get_bool(struct ctx *x, const cJSON *v, int *out)
@@ -207,7 +227,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_addrs(x, v, c->upstream, CONFIG_DNS_MAX_UPSTREAMS, &c->nupstream,
 					53);
 		else if (strcmp(k, "index") == 0)
-			err = get_string(x, v, c->index, sizeof(c->index));
+			err = get_path(x, v, c->index, sizeof(c->index));
 		else if (strcmp(k, "blocked_ttl") == 0)
 			err = get_uint(x, v, 0, 86400, &c->blocked_ttl);
 		else if (strcmp(k, "timeout_ms") == 0)
@@ -273,10 +293,61 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 	return 0;
 }
 
+static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+{
+	const cJSON *f;
+	int rc = 0;
+
+	if (!cJSON_IsObject(v))
+		return fail(x, "expected {\"url\", \"server_ca\", \"cert\", \"key\", ...}");
+	cJSON_ArrayForEach(f, v)
+	{
+		size_t s2 = enter(x, f->string, -1);
+		const char *k = f->string;
+		struct kh_addr a;
+		if (strcmp(k, "url") == 0) {
+			rc = get_string(x, f, c->report_url, sizeof(c->report_url));
+			if (!rc && strncmp(c->report_url, "https://", 8) != 0)
+				rc = fail(x, "expected https://HOST:PORT");
+		} else if (strcmp(k, "connect") == 0) {
+			rc = get_string(x, f, c->report_connect, sizeof(c->report_connect));
+			if (!rc && kh_addr_parse(c->report_connect, 0, &a) < 0)
+				rc = fail(x, "expected IP:PORT");
+		} else if (strcmp(k, "serial") == 0)
+			rc = get_string(x, f, c->report_serial, sizeof(c->report_serial));
+		else if (strcmp(k, "server_ca") == 0)
+			rc = get_path(x, f, c->report_ca, sizeof(c->report_ca));
+		else if (strcmp(k, "cert") == 0)
+			rc = get_path(x, f, c->report_cert, sizeof(c->report_cert));
+		else if (strcmp(k, "key") == 0)
+			rc = get_path(x, f, c->report_key, sizeof(c->report_key));
+		else if (strcmp(k, "interval_s") == 0)
+			rc = get_uint(x, f, 10, 86400, &c->report_interval_s);
+		else if (strcmp(k, "queue_events") == 0)
+			rc = get_uint(x, f, 16, 1000000, &c->report_queue_events);
+		else if (strcmp(k, "queue_kb") == 0)
+			rc = get_uint(x, f, 16, 1048576, &c->report_queue_kb);
+		else if (strcmp(k, "firmware") == 0)
+			rc = get_string(x, f, c->firmware, sizeof(c->firmware));
+		else
+			rc = fail(x, "unknown key");
+		if (rc)
+			return rc;
+		leave(x, s2);
+	}
+	return 0;
+}
+
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
 		    char *err, size_t errlen)
 {
-	struct ctx x = {origin, err, errlen, ""};
+	return kh_config_parse_in(c, json, len, origin, NULL, err, errlen);
+}
+
+int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
+		       const char *base, char *err, size_t errlen)
+{
+	struct ctx x = {origin, err, errlen, "", base};
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0), *v;
 	int rc = 0;
@@ -306,7 +377,7 @@ int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, con
 		if (strcmp(k, "dns") == 0)
 			rc = parse_dns(&x, c, v);
 		else if (strcmp(k, "state_dir") == 0)
-			rc = get_string(&x, v, c->state_dir, sizeof(c->state_dir));
+			rc = get_path(&x, v, c->state_dir, sizeof(c->state_dir));
 		else if (strcmp(k, "user") == 0) {
 			rc = get_string(&x, v, c->user, sizeof(c->user));
 			c->user_set = 1;
@@ -325,20 +396,21 @@ int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, con
 			{
 				size_t s2 = enter(&x, f->string, -1);
 				if (strcmp(f->string, "trust_root") == 0)
-					rc = get_string(&x, f, c->trust_root,
-							sizeof(c->trust_root));
+					rc = get_path(&x, f, c->trust_root, sizeof(c->trust_root));
 				else if (strcmp(f->string, "hardware_id") == 0)
 					rc = get_string(&x, f, c->hardware_id,
 							sizeof(c->hardware_id));
 				else if (strcmp(f->string, "bundle") == 0)
-					rc = get_string(&x, f, c->first_bundle,
-							sizeof(c->first_bundle));
+					rc = get_path(&x, f, c->first_bundle,
+						      sizeof(c->first_bundle));
 				else
 					rc = fail(&x, "unknown key");
 				if (rc)
 					goto out;
 				leave(&x, s2);
 			}
+		} else if (strcmp(k, "report") == 0) {
+			rc = parse_report(&x, c, v);
 		} else if (strcmp(k, "control") == 0) {
 			const cJSON *f;
 			if (!cJSON_IsObject(v)) {
@@ -381,7 +453,17 @@ int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_
 		snprintf(err, errlen, "%s: cannot read: %s", path, kh_strerror(rc));
 		return rc;
 	}
-	rc = kh_config_parse(c, (const char *)buf, len, path, err, errlen);
+	{
+		char base[KH_CFG_PATH_MAX];
+		const char *slash = strrchr(path, '/');
+		if (!slash)
+			kh_strlcpy(base, ".", sizeof(base));
+		else if (slash == path)
+			kh_strlcpy(base, "/", sizeof(base));
+		else
+			snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
+		rc = kh_config_parse_in(c, (const char *)buf, len, path, base, err, errlen);
+	}
 	free(buf);
 	return rc;
 }

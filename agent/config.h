@@ -50,6 +50,14 @@ struct kh_agent_config {
 	char trust_root[KH_CFG_PATH_MAX];
 	char hardware_id[65];
 	char first_bundle[KH_CFG_PATH_MAX];
+	/* reporting to the central server (docs/PROTOCOL.md) */
+	char report_url[256];
+	char report_connect[KH_ADDR_STRLEN]; /* address to dial when the URL names a host */
+	char report_serial[65];
+	char report_ca[KH_CFG_PATH_MAX], report_cert[KH_CFG_PATH_MAX], report_key[KH_CFG_PATH_MAX];
+	uint32_t report_interval_s;
+	uint32_t report_queue_events, report_queue_kb;
+	char firmware[65];
 };
 
 /* Built-in defaults (docs/CONFIG.md). */
@@ -62,8 +70,15 @@ void kh_config_defaults(struct kh_agent_config *c);
  */
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
 		    char *err, size_t errlen);
+/* The same, with relative paths taken from directory base (NULL: as written). */
+int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
+		       const char *base, char *err, size_t errlen);
 
-/* Read and parse a file (at most 64 KiB). */
+/*
+ * Read and parse a file (at most 64 KiB). Relative paths in it (index,
+ * state_dir, policy.*, report.*) are taken relative to the file's directory,
+ * so a provisioned directory can be installed anywhere.
+ */
 int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_t errlen);
 
 /* Parse an action name ("nxdomain", "nodata", "null", "blockpage", "refused", "drop"). */

@@ -179,6 +179,8 @@ struct kh_dns {
 	unsigned ncounters;
 
 	struct event *events;
+	kh_dns_event_fn ev_fn;
+	void *ev_arg;
 	unsigned ev_head, ev_count;
 	uint64_t ev_seq, ev_dropped;
 
@@ -382,6 +384,20 @@ static void record_event(struct kh_dns *d, struct idx_gen *g, const struct kh_ma
 	rule_text(m, e->rule, sizeof(e->rule));
 	kh_strlcpy(e->source, kh_index_source_name(&g->idx, m->source), sizeof(e->source));
 	client_id(d, client, e->client, sizeof(e->client));
+	if (d->ev_fn) {
+		char tb[16];
+		struct kh_dns_event x = {
+			e->time,     e->name, kh_dns_type_name(qtype, tb, sizeof(tb)),
+			e->category, e->rule, e->source,
+			e->client};
+		d->ev_fn(d->ev_arg, &x);
+	}
+}
+
+void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg)
+{
+	d->ev_fn = fn;
+	d->ev_arg = arg;
 }
 
 /* Build the blocked answer for verdict v; counts and records the event. */
@@ -1338,6 +1354,16 @@ void kh_dns_free(struct kh_dns *d)
 int kh_dns_has_index(const struct kh_dns *d)
 {
 	return d->cur != NULL;
+}
+
+void kh_dns_health(struct kh_dns *d, cJSON *out)
+{
+	cJSON_AddNumberToObject(out, "queries", (double)d->st.queries);
+	cJSON_AddNumberToObject(out, "blocked", (double)d->st.blocked);
+	cJSON_AddNumberToObject(out, "forwarded", (double)d->st.forwarded);
+	cJSON_AddNumberToObject(out, "cached", (double)d->st.cached);
+	cJSON_AddNumberToObject(out, "servfail", (double)d->st.servfail);
+	cJSON_AddNumberToObject(out, "index_entries", d->cur ? (double)d->cur->idx.n_domains : 0);
 }
 
 void kh_dns_status(struct kh_dns *d, cJSON *out)

@@ -42,8 +42,21 @@ int kh_dns_has_index(const struct kh_dns *d);
 
 /* Status (counters, upstream health, index) into a JSON object. */
 void kh_dns_status(struct kh_dns *d, struct cJSON *out);
+/* A few counters for check-ins: queries, blocked, forwarded, servfail, cached. */
+void kh_dns_health(struct kh_dns *d, struct cJSON *out);
 /* The live verdict for name, with the rule and action, into a JSON object. */
 void kh_dns_check(struct kh_dns *d, const char *name, struct cJSON *out);
+/*
+ * A blocked hit in a category that produces events, as it happens: for
+ * the reporting module. Strings are valid during the call only.
+ */
+struct kh_dns_event {
+	int64_t time;
+	const char *name, *qtype, *category, *rule, *source, *client;
+};
+typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);
+void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg);
+
 /* Queued events with sequence number > since, into a JSON array. */
 void kh_dns_events(struct kh_dns *d, uint64_t since, struct cJSON *out);
 

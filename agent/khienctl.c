@@ -19,6 +19,7 @@
 
 #include "lib/err.h"
 #include "platform/net.h"
+#include "platform/time.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"  reload              re-open the blocklist index\n"
 		"  events [--since N]  queued security events as JSON\n"
 		"  policy apply BUNDLE verify and apply a signed policy bundle\n"
+		"  sync [--no-wait]    check in with the server and upload events now;\n"
+		"                      waits (up to 90 s) and prints how the sync went\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
@@ -101,11 +104,47 @@ static const char *str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/*
+ * Poll status until sync number target has finished; *out gets the
+ * "report" object with "ok" set from how it went.
+ */
+static int wait_sync(const char *path, double target, cJSON **out)
+{
+	for (int i = 0; i < 900; i++) {
+		cJSON *req = cJSON_CreateObject(), *st = NULL, *rep;
+		double done;
+		cJSON_AddStringToObject(req, "cmd", "status");
+		if (call(path, req, &st) < 0) {
+			cJSON_Delete(req);
+			return EXIT_UNREACHABLE;
+		}
+		cJSON_Delete(req);
+		rep = cJSON_GetObjectItem(st, "report");
+		done = cJSON_GetNumberValue(cJSON_GetObjectItem(rep, "syncs"));
+		if (done >= target) {
+			int ok = cJSON_GetNumberValue(
+					 cJSON_GetObjectItem(rep, "failures_in_a_row")) == 0;
+			*out = cJSON_DetachItemFromObject(st, "report");
+			cJSON_AddBoolToObject(*out, "ok", ok);
+			if (!ok)
+				cJSON_AddStringToObject(*out, "error", str(*out, "last_result"));
+			cJSON_Delete(st);
+			return ok ? 0 : EXIT_FAILED;
+		}
+		cJSON_Delete(st);
+		kh_time_sleep_ms(100);
+	}
+	*out = cJSON_CreateObject();
+	cJSON_AddBoolToObject(*out, "ok", 0);
+	cJSON_AddStringToObject(*out, "error", "no answer from the server within 90 s");
+	return EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path =
 		getenv("KHIEN_CONTROL") ? getenv("KHIEN_CONTROL") : "/run/khien/khiend.sock";
-	int json = 0, i = 1, rc;
+	int json = 0, i = 1, rc, nowait = 0;
 	cJSON *req, *resp = NULL;
 	const char *cmd;
 
@@ -154,6 +193,13 @@ int main(int argc, char **argv)
 		}
 		cJSON_ReplaceItemInObject(req, "cmd", cJSON_CreateString("policy-apply"));
 		cJSON_AddStringToObject(req, "path", full);
+	} else if (strcmp(cmd, "sync") == 0) {
+		if (i < argc && strcmp(argv[i], "--no-wait") == 0)
+			nowait = 1, i++;
+		if (i != argc) {
+			fprintf(stderr, "usage: khienctl sync [--no-wait]\n");
+			return EXIT_USAGE;
+		}
 	} else if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0) || i != argc) {
 		fprintf(stderr, "khienctl: unknown command or extra arguments: %s\n", cmd);
 		usage(stderr);
@@ -164,6 +210,16 @@ int main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	rc = cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")) ? 0 : EXIT_FAILED;
+	if (rc == 0 && strcmp(cmd, "sync") == 0 && !nowait) {
+		double target = cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "sync"));
+		cJSON_Delete(resp);
+		resp = NULL;
+		rc = wait_sync(path, target, &resp);
+		if (rc == EXIT_UNREACHABLE) {
+			cJSON_Delete(req);
+			return rc;
+		}
+	}
 	if (json || strcmp(cmd, "status") == 0 || strcmp(cmd, "events") == 0) {
 		char *s = cJSON_Print(resp);
 		puts(s);
@@ -183,6 +239,8 @@ int main(int argc, char **argv)
 			printf("%s %s (%s)\n", str(resp, "name"), v, str(resp, "reason"));
 	} else if (strcmp(cmd, "policy") == 0) {
 		printf("%s\n", str(resp, "result"));
+	} else if (strcmp(cmd, "sync") == 0) {
+		printf("%s\n", nowait ? "sync requested" : str(resp, "last_result"));
 	} else if (strcmp(cmd, "reload") == 0) {
 		const cJSON *ix = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "dns"), "index");
 		printf("reloaded %s: %d entries, build %s\n", str(ix, "path"),

@@ -21,6 +21,7 @@
 #include "agent/control.h"
 #include "agent/dns.h"
 #include "agent/policy.h"
+#include "agent/report.h"
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -32,7 +33,7 @@
 #include "platform/rand.h"
 #include "platform/time.h"
 
-#define KHIEN_VERSION "0.1.0"
+#include "lib/version.h"
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 3
@@ -43,6 +44,7 @@ struct agent {
 	struct kh_dns *dns;
 	struct kh_control *ctl;
 	struct kh_policy *policy;
+	struct kh_report *report;
 	uint64_t started;
 };
 
@@ -113,11 +115,14 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 	reload(a, index_path(a), &why);
 }
 
-/* Verify and apply a bundle file; on success the DNS filter switches to its index. */
-static int apply_bundle(struct agent *a, const char *path, char *why, size_t whylen)
+/*
+ * Verify and apply a bundle (from a file, the server or the factory); on
+ * success the DNS filter switches to its index. The one path every bundle
+ * takes, whoever delivered it.
+ */
+static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, const char *from,
+			      char *why, size_t whylen)
 {
-	uint8_t *buf;
-	size_t len;
 	const char *w;
 	int err;
 
@@ -126,21 +131,91 @@ static int apply_bundle(struct agent *a, const char *path, char *why, size_t why
 			 "signed policy is not set up (no state directory or trust root)");
 		return -ENOENT;
 	}
+	err = kh_policy_apply(a->policy, buf, len, why, whylen);
+	if (err < 0) {
+		log_error("policy from %s refused: %s", from, why);
+		return err;
+	}
+	log_notice("policy from %s: %s", from, why);
+	if (kh_policy_component(a->policy, "blocklist") && reload(a, index_path(a), &w) < 0)
+		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
+	return 0;
+}
+
+static int apply_bundle(struct agent *a, const char *path, char *why, size_t whylen)
+{
+	uint8_t *buf;
+	size_t len;
+	int err;
+
 	err = kh_fs_read(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
 	if (err < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
 		return err;
 	}
-	err = kh_policy_apply(a->policy, buf, len, why, whylen);
+	err = apply_bundle_bytes(a, buf, len, path, why, whylen);
 	free(buf);
-	if (err < 0) {
-		log_error("policy %s refused: %s", path, why);
-		return err;
-	}
-	log_notice("policy %s: %s", path, why);
-	if (kh_policy_component(a->policy, "blocklist") && reload(a, index_path(a), &w) < 0)
-		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
-	return 0;
+	return err;
+}
+
+/* ---- what reporting needs from the agent ---- */
+
+static uint64_t hook_policy_version(void *arg)
+{
+	struct agent *a = arg;
+	return a->policy ? kh_policy_version(a->policy) : 0;
+}
+
+static uint64_t hook_root_version(void *arg)
+{
+	struct agent *a = arg;
+	return a->policy ? kh_policy_root_version(a->policy) : 0;
+}
+
+static int hook_apply(void *arg, const uint8_t *bundle, size_t len, char *why, size_t whylen)
+{
+	return apply_bundle_bytes(arg, bundle, len, "server", why, whylen);
+}
+
+static void hook_health(void *arg, cJSON *out)
+{
+	struct agent *a = arg;
+
+	cJSON_AddNumberToObject(out, "uptime_s", (double)(kh_time_mono_ms() - a->started) / 1000.0);
+	kh_dns_health(a->dns, out);
+}
+
+/* Security-relevant categories weigh more: the ISP must warn those customers first. */
+static enum kh_severity category_severity(const char *cat)
+{
+	static const char *const high[] = {"malware", "botnet",	 "c2",		 "ransomware",
+					   "exploit", "spyware", "cryptojacking"};
+	static const char *const medium[] = {"phishing", "scam", "fraud", "threat", "security"};
+
+	for (size_t i = 0; i < KH_ARRAY_SIZE(high); i++)
+		if (strcmp(cat, high[i]) == 0)
+			return KH_SEV_HIGH;
+	for (size_t i = 0; i < KH_ARRAY_SIZE(medium); i++)
+		if (strcmp(cat, medium[i]) == 0)
+			return KH_SEV_MEDIUM;
+	return KH_SEV_LOW;
+}
+
+static void on_dns_event(void *arg, const struct kh_dns_event *e)
+{
+	struct agent *a = arg;
+	cJSON *o = cJSON_CreateObject();
+	char key[KH_NAME_MAX + KH_ADDR_STRLEN + 8];
+
+	cJSON_AddStringToObject(o, "name", e->name);
+	cJSON_AddStringToObject(o, "qtype", e->qtype);
+	cJSON_AddStringToObject(o, "category", e->category);
+	cJSON_AddStringToObject(o, "rule", e->rule);
+	cJSON_AddStringToObject(o, "source", e->source);
+	cJSON_AddStringToObject(o, "client", e->client);
+	snprintf(key, sizeof(key), "%s|%s", e->client, e->name);
+	kh_report_event(a->report, category_severity(e->category), "dns_blocked", key, o);
+	cJSON_Delete(o);
 }
 
 static void control(void *arg, const cJSON *req, cJSON *resp)
@@ -159,6 +234,19 @@ static void control(void *arg, const cJSON *req, cJSON *resp)
 			kh_policy_status(a->policy, cJSON_AddObjectToObject(resp, "policy"));
 		else
 			cJSON_AddNullToObject(resp, "policy");
+		if (a->report)
+			kh_report_status(a->report, cJSON_AddObjectToObject(resp, "report"));
+		else
+			cJSON_AddNullToObject(resp, "report");
+	} else if (strcmp(cmd, "sync") == 0) {
+		if (!a->report) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error",
+						"reporting is not configured (no report.url)");
+			return;
+		}
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		cJSON_AddNumberToObject(resp, "sync", (double)kh_report_sync_now(a->report));
 	} else if (strcmp(cmd, "check") == 0) {
 		const cJSON *n = cJSON_GetObjectItem(req, "name");
 		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
@@ -396,6 +484,28 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kh_control_allow(a.ctl, uid, gid);
+	if (IS_ENABLED(CONFIG_REPORT)) {
+		struct kh_report_hooks h = {&a, hook_policy_version, hook_root_version, hook_apply,
+					    hook_health};
+		char rwhy[512];
+		/* Keys and certificates are read now, while the files are readable. */
+		err = kh_report_new(a.loop, &a.cfg, &h, &a.report, rwhy, sizeof(rwhy));
+		if (err == -ENOENT)
+			log_notice("reporting off (no report.url)");
+		else if (err < 0) {
+			log_error("reporting: %s", rwhy);
+			rc = EXIT_CONFIG;
+			goto out;
+		} else {
+			kh_dns_set_event_hook(a.dns, on_dns_event, &a);
+			log_notice("reporting to %s", a.cfg.report_url);
+		}
+	}
+	if (a.report && kh_proc_is_root() && uid) {
+		char jp[KH_CFG_PATH_MAX + 32];
+		snprintf(jp, sizeof(jp), "%s/events.journal", a.cfg.state_dir);
+		kh_fs_chown(jp, uid, gid);
+	}
 	if (a.policy && kh_proc_is_root() && uid) {
 		/* The unprivileged daemon must be able to stage and commit policy. */
 		const char *dirs[4];
@@ -419,6 +529,7 @@ int main(int argc, char **argv)
 	err = kh_loop_run(a.loop);
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
+	kh_report_free(a.report);
 	kh_control_free(a.ctl);
 	kh_policy_free(a.policy);
 	kh_dns_free(a.dns);

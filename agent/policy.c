@@ -271,6 +271,11 @@ uint64_t kh_policy_version(const struct kh_policy *p)
 	return p->active >= 0 ? p->man.version : 0;
 }
 
+uint64_t kh_policy_root_version(const struct kh_policy *p)
+{
+	return p->root.version;
+}
+
 void kh_policy_dirs(const struct kh_policy *p, const char *dirs[4])
 {
 	dirs[0] = p->dir;

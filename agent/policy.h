@@ -39,6 +39,8 @@ int kh_policy_apply(struct kh_policy *p, const uint8_t *data, size_t len, char *
 const char *kh_policy_component(struct kh_policy *p, const char *name);
 
 uint64_t kh_policy_version(const struct kh_policy *p);
+/* Version of the trusted root. */
+uint64_t kh_policy_root_version(const struct kh_policy *p);
 
 /* Directories a daemon must own to apply policy after dropping root. */
 void kh_policy_dirs(const struct kh_policy *p, const char *dirs[4]);

@@ -47,6 +47,19 @@ int kh_fs_remove(const char *path);
 /* Give path to uid:gid (a daemon's state before it drops root). */
 int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid);
 
+/*
+ * Append-only files, for journals (the report queue) and downloads that
+ * resume. kh_fs_append_open() creates path if missing and reports its
+ * current size; kh_fs_append() writes all of len or fails; kh_fs_sync()
+ * makes what was appended durable. Close accepts NULL. Replace a journal
+ * as a whole with kh_fs_write_atomic() after closing it.
+ */
+struct kh_fs_file;
+int kh_fs_append_open(const char *path, unsigned mode, struct kh_fs_file **out, uint64_t *size);
+int kh_fs_append(struct kh_fs_file *f, const void *data, size_t len);
+int kh_fs_sync(struct kh_fs_file *f);
+void kh_fs_close(struct kh_fs_file *f);
+
 /* Create a directory and its parents with the given mode; existing is fine. */
 int kh_fs_mkdir_p(const char *path, unsigned mode);
 

@@ -49,6 +49,8 @@ int kh_net_recvfrom(kh_sock s, void *buf, size_t len, struct kh_addr *from);
 int kh_net_tcp_listen(const struct kh_addr *addr, int backlog, kh_sock *out);
 int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer);
 int kh_net_tcp_connect(const struct kh_addr *to, kh_sock *out);
+/* Once a connecting socket is writable: 0 if connected, else why not (-ECONNREFUSED, ...). */
+int kh_net_tcp_connect_result(kh_sock s);
 int kh_net_send(kh_sock s, const void *buf, size_t len);
 /* Returns bytes read; 0 means the peer closed. */
 int kh_net_recv(kh_sock s, void *buf, size_t len);

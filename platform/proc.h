@@ -24,6 +24,12 @@ int kh_proc_daemonize(void);
 /* 1 if the process runs with root privileges. */
 int kh_proc_is_root(void);
 
+/*
+ * Raise the open-file limit towards want (a server's connections); returns
+ * the limit now in force, which may be lower when the hard limit is.
+ */
+unsigned kh_proc_raise_fd_limit(unsigned want);
+
 /* uid and gid of a user name; -ENOENT if unknown. */
 int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid);
 

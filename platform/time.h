@@ -19,6 +19,9 @@ uint64_t kh_time_mono_ms(void);
 /* Nanoseconds from an arbitrary origin, for measurements; non-decreasing. */
 uint64_t kh_time_mono_ns(void);
 
+/* Block the calling thread for ms milliseconds (command-line tools only; daemons use timers). */
+void kh_time_sleep_ms(uint32_t ms);
+
 /* Seconds since 1970-01-01T00:00:00Z as the platform believes it. */
 int64_t kh_time_wall(void);
 

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "platform/proc.h"
@@ -14,6 +15,20 @@
 int kh_proc_is_root(void)
 {
 	return geteuid() == 0;
+}
+
+unsigned kh_proc_raise_fd_limit(unsigned want)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return 0;
+	if (r.rlim_cur < want) {
+		r.rlim_cur = r.rlim_max != RLIM_INFINITY && r.rlim_max < want ? r.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+			getrlimit(RLIMIT_NOFILE, &r);
+	}
+	return r.rlim_cur > 0xffffffffu ? 0xffffffffu : (unsigned)r.rlim_cur;
 }
 
 int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid)

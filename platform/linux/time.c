@@ -22,6 +22,14 @@ uint64_t kh_time_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void kh_time_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
 int64_t kh_time_wall(void)
 {
 	struct timespec ts;

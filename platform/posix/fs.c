@@ -223,6 +223,61 @@ int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid)
 	return chown(path, (uid_t)uid, (gid_t)gid) < 0 ? -errno : 0;
 }
 
+struct kh_fs_file {
+	int fd;
+};
+
+int kh_fs_append_open(const char *path, unsigned mode, struct kh_fs_file **out, uint64_t *size)
+{
+	struct kh_fs_file *f = malloc(sizeof(*f));
+	struct stat st;
+
+	if (!f)
+		return -ENOMEM;
+	f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+		int err = -errno;
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f);
+		return err;
+	}
+	if (size)
+		*size = (uint64_t)st.st_size;
+	*out = f;
+	return 0;
+}
+
+int kh_fs_append(struct kh_fs_file *f, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(f->fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int kh_fs_sync(struct kh_fs_file *f)
+{
+	return fdatasync(f->fd) < 0 ? -errno : 0;
+}
+
+void kh_fs_close(struct kh_fs_file *f)
+{
+	if (!f)
+		return;
+	close(f->fd);
+	free(f);
+}
+
 int kh_fs_mkdir_p(const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];

@@ -26,6 +26,11 @@ int64_t kh_time_wall(void)
 	return g_wall + (int64_t)((g_mono - 1000) / 1000);
 }
 
+void kh_time_sleep_ms(uint32_t ms)
+{
+	g_mono += ms;
+}
+
 void kh_test_clock_advance(uint64_t ms)
 {
 	g_mono += ms;

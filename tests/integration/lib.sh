@@ -46,6 +46,10 @@ json_get() { # FILE EXPR: print a value from a JSON file with python
 	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+py() { # EXPR: print a Python expression (json imported)
+	/usr/bin/python3 -c "import json,sys; print($1)"
+}
+
 done_testing() { exit $_failed; }
 
 # ---- DNS helpers (khiend + test upstream on 127.0.0.1, random ports) ----
@@ -83,3 +87,50 @@ start_khiend() {
 
 stop_khiend() { kill $KPID 2>/dev/null; wait $KPID 2>/dev/null; }
 ctl() { "$KHIEN_BUILD/khienctl" --control "$CTL" "$@"; }
+
+# ---- central server helpers (khien-server on 127.0.0.1, random port) ----
+SRV=$KHIEN_BUILD/khien-server
+HTTPS=$KHIEN_BUILD/tests/khien-testhttps
+
+# init_server DIR PORT [init args...]: a new instance for https://127.0.0.1:PORT
+init_server() {
+	local dir=$1 port=$2
+	shift 2
+	"$SRV" init --dir "$dir" --url "https://127.0.0.1:$port" "$@" >"$T/init.log" 2>&1 ||
+		{ echo "# khien-server init failed:"; sed 's/^/#   /' "$T/init.log"; return 1; }
+}
+
+# start_server DIR: run it in the background until it answers TLS; sets SPID
+start_server() {
+	local dir=$1 port
+	port=$(json_get "$dir/server.json" 'd["url"].rsplit(":",1)[1]')
+	"$SRV" run --dir "$dir" --log-level info >>"$T/server.log" 2>&1 &
+	SPID=$!
+	PIDS+=($SPID)
+	for _ in $(seq 100); do
+		"$HTTPS" --connect 127.0.0.1:$port --host 127.0.0.1 --ca "$dir/server-ca.pem" \
+			GET /v1/checkin >/dev/null 2>&1 && return 0
+		kill -0 $SPID 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# khien-server did not start:"; sed 's/^/#   /' "$T/server.log" | tail -20; return 1
+}
+stop_server() { kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; }
+
+# operator DIR METHOD PATH [testhttps args...]: the operator API with the instance's token
+operator() {
+	local dir=$1 m=$2 p=$3 port
+	shift 3
+	port=$(json_get "$dir/server.json" 'd["url"].rsplit(":",1)[1]')
+	"$HTTPS" --connect 127.0.0.1:$port --host 127.0.0.1 --ca "$dir/server-ca.pem" \
+		--header "Authorization: Bearer $(cat "$dir/operator.token")" "$@" "$m" "$p"
+}
+
+# as_device DIR DEVDIR METHOD PATH [args...]: a request with a device's identity
+as_device() {
+	local dir=$1 dev=$2 m=$3 p=$4 port
+	shift 4
+	port=$(json_get "$dir/server.json" 'd["url"].rsplit(":",1)[1]')
+	"$HTTPS" --connect 127.0.0.1:$port --host 127.0.0.1 --ca "$dev/server-ca.pem" \
+		--cert "$dev/device.pem" --key "$dev/device.key" "$@" "$m" "$p"
+}

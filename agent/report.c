@@ -1,0 +1,983 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reporting (see report.h, docs/PROTOCOL.md). One sync is a sequence of
+ * HTTP/1.1 requests over one TLS connection:
+ *
+ *   POST /v1/checkin          -> assigned policy, commands, events_acked
+ *   POST /v1/events  (k times) -> acked: the queue forgets up to it
+ *   GET  /v1/policy/N (Range)  -> bundle bytes into STATE/policy.download
+ *   POST /v1/checkin          (again, after a new policy was applied)
+ *
+ * The connection is a state machine on the event loop (connect, handshake,
+ * send, receive head, receive body) with a deadline on the whole sync.
+ * Response bodies are bounded: JSON answers to 64 KiB, bundles to
+ * CONFIG_POLICY_MAX_BUNDLE_MB and streamed to the state directory, so a
+ * partial download resumes on the next sync (Range + If-Range on the
+ * bundle's SHA-256).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/report.h"
+#include "crypto/crypto.h"
+#include "crypto/tls.h"
+#include "lib/err.h"
+#include "lib/hex.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/fs.h"
+#include "platform/net.h"
+#include "platform/rand.h"
+#include "platform/time.h"
+
+#define JSON_MAX (64 * 1024)
+#define HEAD_CAP (KH_HTTP_HEAD_MAX + 512)
+#define REQ_MAX (256 * 1024) /* largest request body: one batch of events */
+#define BATCH_EVENTS 200
+#define BATCHES_PER_SYNC 50
+#define SYNC_DEADLINE_MS 60000
+#define BACKOFF_BASE_S 10
+#define BACKOFF_CAP_S 3600
+#define URGENT_DELAY_MS 2000 /* a high-severity event is sent this soon */
+#define DEDUP_SLOTS 256
+#define DEDUP_WINDOW_S 60
+
+enum rstate { R_IDLE, R_CONNECT, R_HANDSHAKE, R_SEND, R_HEAD, R_BODY };
+enum step { S_CHECKIN, S_EVENTS, S_POLICY, S_CHECKIN_AGAIN, S_DONE };
+
+struct dedup {
+	uint64_t key;
+	int64_t last;
+	uint32_t repeats;
+};
+
+struct kh_report {
+	struct kh_loop *loop;
+	const struct kh_agent_config *cfg;
+	struct kh_report_hooks hooks;
+	struct kh_queue *queue;
+	struct kh_tls_conf *tls_conf;
+	struct kh_tls_session *session;
+	char host[256];
+	struct kh_addr server;
+	struct kh_drbg rng;
+	char dl_path[KH_CFG_PATH_MAX + 48];
+
+	/* scheduling */
+	struct kh_timer next, deadline, flush;
+	uint64_t next_at; /* monotonic ms of the next sync */
+	uint32_t interval_s;
+	unsigned failures;
+	uint64_t syncs_started, syncs_done, syncs_ok;
+	int64_t last_ok, last_attempt;
+	char last_result[200];
+	int again; /* a sync was asked for while one ran */
+
+	/* the running sync */
+	enum rstate st;
+	enum step step;
+	kh_sock fd;
+	struct kh_tls *tls;
+	char *req; /* head + body */
+	size_t req_len, req_off;
+	char head[HEAD_CAP];
+	size_t head_len;
+	struct kh_http_resp resp;
+	uint8_t *body;
+	size_t body_len, body_need;
+	struct kh_fs_file *dl;
+	uint64_t dl_have;
+	unsigned batches;
+	uint64_t sent_upto;
+	int resumed;
+
+	/* what the server told us */
+	uint64_t assigned_version, assigned_size;
+	char assigned_sha[65];
+	char rejected_sha[65]; /* a bundle that failed verification: not again */
+	uint64_t acked;
+
+	struct dedup dd[DEDUP_SLOTS];
+	uint64_t suppressed;
+};
+
+static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINTF(3, 4);
+static void step_next(struct kh_report *r);
+
+/* ---------------------------------------------------------------- scheduling */
+
+static uint64_t rnd_below(struct kh_report *r, uint64_t n)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return 0;
+	kh_drbg_generate(&r->rng, &v, sizeof(v));
+	return v % n;
+}
+
+static void schedule(struct kh_report *r, uint64_t ms)
+{
+	r->next_at = kh_time_mono_ms() + ms;
+	kh_timer_arm(r->loop, &r->next, ms);
+}
+
+/*
+ * After a sync: the interval with +-10% jitter when it worked; otherwise
+ * full jitter over an exponentially growing, capped window.
+ */
+static void schedule_after(struct kh_report *r, int ok)
+{
+	uint64_t ms;
+
+	if (ok) {
+		uint64_t base = (uint64_t)r->interval_s * 1000;
+		ms = base - base / 10 + rnd_below(r, base / 5 + 1);
+	} else {
+		unsigned n = r->failures < 20 ? r->failures : 20;
+		uint64_t window = (uint64_t)BACKOFF_BASE_S << n;
+		if (window > BACKOFF_CAP_S)
+			window = BACKOFF_CAP_S;
+		ms = 1000 + rnd_below(r, window * 1000);
+	}
+	if (r->again) {
+		r->again = 0;
+		ms = 0;
+	}
+	schedule(r, ms);
+}
+
+static void close_conn(struct kh_report *r)
+{
+	if (r->tls) {
+		if (r->st > R_HANDSHAKE)
+			kh_tls_close_notify(r->tls);
+		kh_tls_free(r->tls);
+		r->tls = NULL;
+	}
+	if (r->fd >= 0) {
+		kh_loop_fd_del(r->loop, r->fd);
+		kh_net_close(r->fd);
+		r->fd = -1;
+	}
+	free(r->req);
+	r->req = NULL;
+	free(r->body);
+	r->body = NULL;
+	kh_fs_close(r->dl);
+	r->dl = NULL;
+	kh_timer_cancel(r->loop, &r->deadline);
+	r->st = R_IDLE;
+}
+
+static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	close_conn(r);
+	va_start(ap, fmt);
+	vsnprintf(r->last_result, sizeof(r->last_result), fmt, ap);
+	va_end(ap);
+	r->syncs_done++;
+	if (ok) {
+		r->syncs_ok++;
+		r->failures = 0;
+		r->last_ok = kh_time_wall();
+		log_info("sync: %s", r->last_result);
+	} else {
+		r->failures++;
+		log_warn("sync failed: %s", r->last_result);
+	}
+	kh_queue_sync(r->queue);
+	schedule_after(r, ok);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static int set_request(struct kh_report *r, const char *method, const char *target,
+		       const char *body, const char *extra)
+{
+	size_t blen = body ? strlen(body) : 0;
+	char head[1024];
+	int n = kh_http_format_request(head, sizeof(head), method, target, r->host,
+				       body ? "application/json" : NULL, blen, extra);
+
+	if (n < 0)
+		return n;
+	free(r->req);
+	r->req = malloc((size_t)n + blen);
+	if (!r->req)
+		return -ENOMEM;
+	memcpy(r->req, head, (size_t)n);
+	if (blen)
+		memcpy(r->req + n, body, blen);
+	r->req_len = (size_t)n + blen;
+	r->req_off = 0;
+	r->head_len = 0;
+	r->st = R_SEND;
+	return 0;
+}
+
+static int send_json(struct kh_report *r, const char *target, cJSON *o)
+{
+	char *t = cJSON_PrintUnformatted(o);
+	int err;
+
+	cJSON_Delete(o);
+	if (!t)
+		return -ENOMEM;
+	err = set_request(r, "POST", target, t, NULL);
+	free(t);
+	return err;
+}
+
+static int req_checkin(struct kh_report *r)
+{
+	cJSON *o = cJSON_CreateObject(), *p, *e, *h;
+	struct kh_queue_stats qs;
+	uint64_t dropped = 0;
+
+	kh_queue_stats(r->queue, &qs);
+	for (int i = 0; i < KH_SEV_COUNT; i++)
+		dropped += qs.dropped[i];
+	cJSON_AddStringToObject(o, "firmware", r->cfg->firmware);
+	cJSON_AddStringToObject(o, "hardware_id", r->cfg->hardware_id);
+	p = cJSON_AddObjectToObject(o, "policy");
+	cJSON_AddNumberToObject(p, "version", (double)r->hooks.policy_version(r->hooks.arg));
+	cJSON_AddNumberToObject(p, "root_version", (double)r->hooks.root_version(r->hooks.arg));
+	e = cJSON_AddObjectToObject(o, "events");
+	cJSON_AddNumberToObject(e, "pending", qs.count);
+	cJSON_AddNumberToObject(e, "next_seq", (double)qs.next_seq);
+	cJSON_AddNumberToObject(e, "dropped", (double)dropped);
+	h = cJSON_AddObjectToObject(o, "status");
+	if (r->hooks.health)
+		r->hooks.health(r->hooks.arg, h);
+	cJSON_AddNumberToObject(h, "events_suppressed", (double)r->suppressed);
+	return send_json(r, "/v1/checkin", o);
+}
+
+/* One batch of queued events after what the server acknowledged. */
+static int req_events(struct kh_report *r)
+{
+	struct kh_queue_event ev[BATCH_EVENTS];
+	struct kh_queue_stats qs;
+	unsigned n = kh_queue_peek(r->queue, r->acked, ev, BATCH_EVENTS), i;
+	uint64_t dropped = 0;
+	size_t bytes = 0;
+	cJSON *o, *arr;
+
+	if (n == 0)
+		return -ENOENT;
+	/*
+	 * What the server may acknowledge must be on flash first: an event sent,
+	 * then lost in a power cut, would see its number issued again.
+	 */
+	kh_queue_sync(r->queue);
+	kh_queue_stats(r->queue, &qs);
+	for (i = 0; i < KH_SEV_COUNT; i++)
+		dropped += qs.dropped[i];
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, "events");
+	for (i = 0; i < n && bytes < REQ_MAX / 2; i++) {
+		cJSON *e = cJSON_CreateObject(), *d = cJSON_Parse(ev[i].payload);
+		cJSON_AddNumberToObject(e, "seq", (double)ev[i].seq);
+		cJSON_AddNumberToObject(e, "time", (double)(ev[i].time > 0 ? ev[i].time : 0));
+		cJSON_AddStringToObject(e, "type", ev[i].type);
+		cJSON_AddStringToObject(e, "severity", kh_severity_name(ev[i].severity));
+		cJSON_AddItemToObject(e, "data", d ? d : cJSON_CreateObject());
+		cJSON_AddItemToArray(arr, e);
+		bytes += ev[i].payload_len + 120;
+		r->sent_upto = ev[i].seq;
+	}
+	cJSON_AddNumberToObject(o, "dropped", (double)dropped);
+	r->batches++;
+	return send_json(r, "/v1/events", o);
+}
+
+static int req_policy(struct kh_report *r)
+{
+	char target[64], extra[200] = "";
+	uint64_t size = 0;
+	int err;
+
+	snprintf(target, sizeof(target), "/v1/policy/%llu",
+		 (unsigned long long)r->assigned_version);
+	/* The partial file is named after what it holds, so a resume cannot mix bundles. */
+	snprintf(r->dl_path, sizeof(r->dl_path), "%s/policy-%.16s.download", r->cfg->state_dir,
+		 r->assigned_sha);
+	err = kh_fs_append_open(r->dl_path, 0600, &r->dl, &size);
+	if (err < 0)
+		return err;
+	if (size >= r->assigned_size) {
+		kh_fs_close(r->dl);
+		r->dl = NULL;
+		kh_fs_remove(r->dl_path);
+		err = kh_fs_append_open(r->dl_path, 0600, &r->dl, &size);
+		if (err < 0)
+			return err;
+	}
+	r->dl_have = size;
+	if (size > 0)
+		snprintf(extra, sizeof(extra), "Range: bytes=%llu-\r\nIf-Range: \"%s\"\r\n",
+			 (unsigned long long)size, r->assigned_sha);
+	r->resumed = size > 0;
+	return set_request(r, "GET", target, NULL, extra[0] ? extra : NULL);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static void on_checkin(struct kh_report *r, const cJSON *o)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "policy");
+	const cJSON *iv = cJSON_GetObjectItemCaseSensitive(o, "interval_s");
+	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(o, "events_acked");
+	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(o, "commands"), *c;
+
+	if (cJSON_IsNumber(iv) && iv->valuedouble >= 10 && iv->valuedouble <= 86400)
+		r->interval_s = (uint32_t)iv->valuedouble;
+	if (cJSON_IsNumber(ack) && ack->valuedouble >= 0) {
+		/* The server's stored maximum: anything up to it arrived. */
+		r->acked = (uint64_t)ack->valuedouble;
+		kh_queue_ack(r->queue, r->acked);
+	}
+	r->assigned_version = 0;
+	if (cJSON_IsObject(p)) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "version");
+		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(p, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(p, "sha256");
+		uint8_t raw[32];
+		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && cJSON_IsNumber(sz) &&
+		    sz->valuedouble >= 1 &&
+		    sz->valuedouble <= (double)((uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20) &&
+		    cJSON_IsString(sha) && strlen(sha->valuestring) == 64 &&
+		    kh_hex_decode(sha->valuestring, raw, 32) == 0) {
+			r->assigned_version = (uint64_t)v->valuedouble;
+			r->assigned_size = (uint64_t)sz->valuedouble;
+			kh_strlcpy(r->assigned_sha, sha->valuestring, sizeof(r->assigned_sha));
+		}
+	}
+	cJSON_ArrayForEach(c, cmds)
+	{
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
+		const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "arg"));
+		if (t && strcmp(t, "sync") == 0) {
+			r->again = 1;
+		} else if (t && strcmp(t, "set_interval") == 0 && a) {
+			long s = strtol(a, NULL, 10);
+			if (s >= 10 && s <= 86400)
+				r->interval_s = (uint32_t)s;
+		} else {
+			log_warn("server command %s not understood", t ? t : "?");
+		}
+	}
+}
+
+/* The whole bundle is in the download file: check and apply it. */
+static void bundle_done(struct kh_report *r)
+{
+	uint8_t *buf = NULL, h[32];
+	char hex[65], why[512];
+	size_t len;
+	int err;
+
+	kh_fs_close(r->dl);
+	r->dl = NULL;
+	err = kh_fs_read(r->dl_path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
+	kh_fs_remove(r->dl_path);
+	if (err < 0) {
+		sync_end(r, 0, "downloaded bundle unreadable: %s", kh_strerror(err));
+		return;
+	}
+	kh_sha256(buf, len, h);
+	kh_hex_encode(h, 32, hex);
+	if (strcmp(hex, r->assigned_sha) != 0) {
+		free(buf);
+		sync_end(r, 0, "policy %llu: download does not match the announced SHA-256",
+			 (unsigned long long)r->assigned_version);
+		return;
+	}
+	err = r->hooks.apply(r->hooks.arg, buf, len, why, sizeof(why));
+	free(buf);
+	if (err < 0) {
+		cJSON *o = cJSON_CreateObject();
+		kh_strlcpy(r->rejected_sha, hex, sizeof(r->rejected_sha));
+		cJSON_AddNumberToObject(o, "version", (double)r->assigned_version);
+		cJSON_AddStringToObject(o, "sha256", hex);
+		cJSON_AddStringToObject(o, "reason", why);
+		/* A bundle the server offers but the device refuses is an incident. */
+		kh_report_event(r, KH_SEV_HIGH, "policy_rejected", NULL, o);
+		cJSON_Delete(o);
+		log_error("policy %llu from the server refused: %s",
+			  (unsigned long long)r->assigned_version, why);
+		r->step = S_EVENTS; /* report the refusal now */
+		r->batches = 0;
+		step_next(r);
+		return;
+	}
+	r->step = S_CHECKIN_AGAIN;
+	step_next(r);
+}
+
+/* A complete response (head in r->resp, body in r->body unless streamed). */
+static void on_response(struct kh_report *r)
+{
+	cJSON *o = NULL;
+	int st = r->resp.status;
+
+	if (r->step == S_POLICY) {
+		if (st == 200 || st == 206) {
+			bundle_done(r);
+			return;
+		}
+		kh_fs_close(r->dl);
+		r->dl = NULL;
+		kh_fs_remove(r->dl_path);
+		sync_end(r, 0, "policy download: HTTP %d", st);
+		return;
+	}
+	if (st != 200) {
+		sync_end(r, 0, "%s: HTTP %d %.100s", r->step == S_EVENTS ? "events" : "check-in",
+			 st, r->body ? (const char *)r->body : "");
+		return;
+	}
+	o = cJSON_ParseWithLength((const char *)r->body, r->body_len);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		sync_end(r, 0, "server answered with malformed JSON");
+		return;
+	}
+	if (r->step == S_CHECKIN || r->step == S_CHECKIN_AGAIN) {
+		on_checkin(r, o);
+		r->step = r->step == S_CHECKIN ? S_EVENTS : S_DONE;
+	} else if (r->step == S_EVENTS) {
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "acked");
+		if (!cJSON_IsNumber(a) || a->valuedouble < 0) {
+			cJSON_Delete(o);
+			sync_end(r, 0, "events: answer without \"acked\"");
+			return;
+		}
+		r->acked = (uint64_t)a->valuedouble;
+		kh_queue_ack(r->queue, r->acked);
+		if (r->acked < r->sent_upto) {
+			cJSON_Delete(o);
+			sync_end(r, 0, "events: server stored up to %llu of %llu",
+				 (unsigned long long)r->acked, (unsigned long long)r->sent_upto);
+			return;
+		}
+	}
+	cJSON_Delete(o);
+	free(r->body);
+	r->body = NULL;
+	step_next(r);
+}
+
+/* Decide and send the next request of this sync, or finish it. */
+static void step_next(struct kh_report *r)
+{
+	int err = 0;
+
+	for (;;) {
+		switch (r->step) {
+		case S_CHECKIN:
+			err = req_checkin(r);
+			break;
+		case S_EVENTS:
+			if (r->batches >= BATCHES_PER_SYNC) {
+				r->again = 1; /* more to send: continue right away */
+				r->step = S_POLICY;
+				continue;
+			}
+			err = req_events(r);
+			if (err == -ENOENT) {
+				r->step = S_POLICY;
+				continue;
+			}
+			break;
+		case S_POLICY:
+			if (r->assigned_version <= r->hooks.policy_version(r->hooks.arg) ||
+			    strcmp(r->assigned_sha, r->rejected_sha) == 0) {
+				r->step = S_DONE;
+				continue;
+			}
+			log_notice("downloading policy %llu (%llu bytes)%s",
+				   (unsigned long long)r->assigned_version,
+				   (unsigned long long)r->assigned_size,
+				   r->dl_have ? ", resuming" : "");
+			err = req_policy(r);
+			break;
+		case S_CHECKIN_AGAIN:
+			err = req_checkin(r);
+			break;
+		case S_DONE: {
+			struct kh_queue_stats qs;
+			kh_queue_stats(r->queue, &qs);
+			sync_end(r, 1, "ok (policy %llu, %u event(s) pending, acked %llu%s)",
+				 (unsigned long long)r->hooks.policy_version(r->hooks.arg),
+				 qs.count, (unsigned long long)r->acked,
+				 r->session && kh_tls_resumed(r->tls) ? ", resumed session" : "");
+			return;
+		}
+		}
+		break;
+	}
+	if (err < 0) {
+		sync_end(r, 0, "cannot build request: %s", kh_strerror(err));
+		return;
+	}
+}
+
+/* ---------------------------------------------------------------- connection */
+
+static void watch(struct kh_report *r, unsigned ev)
+{
+	kh_loop_fd_mod(r->loop, r->fd, ev);
+}
+
+static void want(struct kh_report *r)
+{
+	watch(r, kh_tls_want(r->tls) == KH_TLS_WANT_WRITE ? KH_EV_WRITE : KH_EV_READ);
+}
+
+/* Move body bytes (from the head buffer or the socket) to their place. */
+static int take_body(struct kh_report *r, const uint8_t *p, size_t n)
+{
+	if (n > r->body_need - r->body_len)
+		n = r->body_need - r->body_len;
+	if (r->dl) {
+		int err = kh_fs_append(r->dl, p, n);
+		if (err < 0)
+			return err;
+	} else {
+		memcpy(r->body + r->body_len, p, n);
+	}
+	r->body_len += n;
+	return 0;
+}
+
+static int head_done(struct kh_report *r, size_t hl)
+{
+	int st = r->resp.status;
+	int64_t cl = r->resp.content_length;
+
+	if (cl < 0)
+		return -EBADMSG; /* our server always frames with Content-Length */
+	r->body_need = (size_t)cl;
+	r->body_len = 0;
+	if (r->step == S_POLICY && (st == 200 || st == 206)) {
+		uint64_t start = 0;
+		if (st == 206) {
+			unsigned long long a, b, total;
+			if (sscanf(r->resp.content_range, "bytes %llu-%llu/%llu", &a, &b, &total) !=
+				    3 ||
+			    a != r->dl_have || total != r->assigned_size || b + 1 != total)
+				return -EBADMSG;
+			start = a;
+		} else if (r->dl_have) {
+			/* the server sent it whole (If-Range did not match): start over */
+			kh_fs_close(r->dl);
+			r->dl = NULL;
+			kh_fs_remove(r->dl_path);
+			if (kh_fs_append_open(r->dl_path, 0600, &r->dl, NULL) < 0)
+				return -EIO;
+		}
+		if (start + (uint64_t)cl != r->assigned_size)
+			return -EBADMSG;
+	} else {
+		if (cl > JSON_MAX)
+			return -E2BIG;
+		kh_fs_close(r->dl);
+		r->dl = NULL;
+		r->body = malloc((size_t)cl + 1);
+		if (!r->body)
+			return -ENOMEM;
+		r->body[cl] = 0;
+	}
+	take_body(r, (const uint8_t *)r->head + hl, r->head_len - hl);
+	r->st = R_BODY;
+	return 0;
+}
+
+static void drive(struct kh_report *r)
+{
+	int n, err;
+
+	for (;;) {
+		switch (r->st) {
+		case R_IDLE:
+			return;
+		case R_CONNECT:
+			/* writable: the TCP connection is up, or failed */
+			if ((err = kh_net_tcp_connect_result(r->fd)) < 0) {
+				char a[KH_ADDR_STRLEN];
+				kh_addr_format(&r->server, a, sizeof(a));
+				sync_end(r, 0, "connect to %s: %s", a, kh_strerror(err));
+				return;
+			}
+			r->st = R_HANDSHAKE;
+			break;
+		case R_HANDSHAKE:
+			n = kh_tls_handshake(r->tls);
+			if (n == -EAGAIN)
+				return want(r);
+			if (n < 0) {
+				sync_end(r, 0, "TLS with %s: %s", r->host,
+					 *kh_tls_error(r->tls) ? kh_tls_error(r->tls) : kh_strerror(n));
+				return;
+			}
+			if (!kh_tls_resumed(r->tls)) {
+				kh_tls_session_free(r->session);
+				r->session = NULL;
+				kh_tls_session_save(r->tls, &r->session);
+			}
+			step_next(r);
+			if (r->st == R_IDLE)
+				return;
+			break;
+		case R_SEND:
+			n = kh_tls_write(r->tls, r->req + r->req_off, r->req_len - r->req_off);
+			if (n == -EAGAIN)
+				return want(r);
+			if (n < 0) {
+				sync_end(r, 0, "send: %s", kh_tls_error(r->tls));
+				return;
+			}
+			r->req_off += (size_t)n;
+			if (r->req_off == r->req_len) {
+				r->st = R_HEAD;
+				r->head_len = 0;
+			}
+			break;
+		case R_HEAD:
+			n = kh_tls_read(r->tls, r->head + r->head_len, sizeof(r->head) - r->head_len);
+			if (n == -EAGAIN)
+				return want(r);
+			if (n <= 0) {
+				sync_end(r, 0, "server closed the connection");
+				return;
+			}
+			r->head_len += (size_t)n;
+			memset(&r->resp, 0, sizeof(r->resp));
+			n = kh_http_parse_response(r->head, r->head_len, &r->resp);
+			if (n == 0 && r->head_len == sizeof(r->head))
+				n = -E2BIG;
+			if (n < 0) {
+				sync_end(r, 0, "malformed response from the server");
+				return;
+			}
+			if (n > 0 && (err = head_done(r, (size_t)n)) < 0) {
+				sync_end(r, 0, "response refused: %s", kh_strerror(err));
+				return;
+			}
+			break;
+		case R_BODY:
+			if (r->body_len == r->body_need) {
+				on_response(r);
+				if (r->st == R_IDLE)
+					return;
+				break;
+			}
+			{
+				uint8_t buf[4096];
+				size_t want_n = r->body_need - r->body_len;
+				n = kh_tls_read(r->tls, r->dl ? buf : r->body + r->body_len,
+						r->dl ? (want_n < sizeof(buf) ? want_n : sizeof(buf))
+						      : want_n);
+				if (n == -EAGAIN)
+					return want(r);
+				if (n <= 0) {
+					sync_end(r, 0, "connection lost after %zu of %zu bytes",
+						 r->body_len, r->body_need);
+					return;
+				}
+				if (r->dl) {
+					if ((err = take_body(r, buf, (size_t)n)) < 0) {
+						sync_end(r, 0, "cannot store download: %s",
+							 kh_strerror(err));
+						return;
+					}
+				} else {
+					r->body_len += (size_t)n;
+				}
+			}
+			break;
+		}
+	}
+}
+
+static void on_io(struct kh_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	drive(arg);
+}
+
+static void on_deadline(struct kh_loop *loop, void *arg)
+{
+	struct kh_report *r = arg;
+
+	(void)loop;
+	sync_end(r, 0, "timed out (%d s)", SYNC_DEADLINE_MS / 1000);
+}
+
+static void sync_start(struct kh_loop *loop, void *arg)
+{
+	struct kh_report *r = arg;
+	int err;
+
+	(void)loop;
+	if (r->st != R_IDLE)
+		return;
+	r->syncs_started++;
+	r->last_attempt = kh_time_wall();
+	r->step = S_CHECKIN;
+	r->batches = 0;
+	r->sent_upto = 0;
+	r->dl_have = 0;
+	err = kh_net_tcp_connect(&r->server, &r->fd);
+	if (err < 0) {
+		r->fd = -1;
+		sync_end(r, 0, "connect: %s", kh_strerror(err));
+		return;
+	}
+	err = kh_tls_new(r->tls_conf, r->fd, r->host, &r->tls);
+	if (err == 0 && r->session)
+		kh_tls_session_offer(r->tls, r->session);
+	if (err == 0)
+		err = kh_loop_fd_add(r->loop, r->fd, KH_EV_WRITE, on_io, r);
+	if (err < 0) {
+		sync_end(r, 0, "cannot start a connection: %s", kh_strerror(err));
+		return;
+	}
+	r->st = R_CONNECT;
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_MS);
+}
+
+static void on_flush(struct kh_loop *loop, void *arg)
+{
+	struct kh_report *r = arg;
+
+	kh_queue_sync(r->queue);
+	kh_timer_arm(loop, &r->flush, 5000);
+}
+
+/* ---------------------------------------------------------------- public */
+
+/* "https://HOST:PORT" → host (for TLS) and the address to dial. */
+static int parse_url(struct kh_report *r, char *why, size_t whylen)
+{
+	const char *h = r->cfg->report_url + 8, *end;
+	char hostport[300];
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			goto bad;
+		snprintf(r->host, sizeof(r->host), "%.*s", (int)(end - h - 1), h + 1);
+	} else {
+		end = strrchr(h, ':');
+		if (!end)
+			goto bad;
+		snprintf(r->host, sizeof(r->host), "%.*s", (int)(end - h), h);
+	}
+	if (r->cfg->report_connect[0])
+		return kh_addr_parse(r->cfg->report_connect, 0, &r->server) < 0 ? -EINVAL : 0;
+	kh_strlcpy(hostport, h, sizeof(hostport));
+	if (kh_addr_parse(hostport, 0, &r->server) == 0 && r->server.port)
+		return 0;
+	snprintf(why, whylen, "report.url %s: the host is a name; give report.connect (IP:PORT)",
+		 r->cfg->report_url);
+	return -EINVAL;
+bad:
+	snprintf(why, whylen, "report.url %s: expected https://HOST:PORT", r->cfg->report_url);
+	return -EINVAL;
+}
+
+int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
+		  const struct kh_report_hooks *hooks, struct kh_report **out, char *why,
+		  size_t whylen)
+{
+	const char *files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
+	const char *what[3] = {"report.server_ca", "report.cert", "report.key"};
+	char *t[3] = {0}, qpath[KH_CFG_PATH_MAX + 32];
+	size_t len[3];
+	struct kh_tls_conf_opts o;
+	struct kh_report *r;
+	int err = 0, i;
+
+	why[0] = 0;
+	if (!cfg->report_url[0])
+		return -ENOENT;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->loop = loop;
+	r->cfg = cfg;
+	r->hooks = *hooks;
+	r->fd = -1;
+	r->interval_s = cfg->report_interval_s;
+	kh_timer_init(&r->next, sync_start, r);
+	kh_timer_init(&r->deadline, on_deadline, r);
+	kh_timer_init(&r->flush, on_flush, r);
+	if ((err = parse_url(r, why, whylen)) < 0)
+		goto fail;
+	if ((err = kh_drbg_init(&r->rng, "khien-report")) < 0) {
+		snprintf(why, whylen, "no entropy");
+		goto fail;
+	}
+	for (i = 0; i < 3; i++) {
+		if (!files[i][0]) {
+			snprintf(why, whylen, "%s is required for reporting", what[i]);
+			err = -EINVAL;
+			goto fail;
+		}
+		if ((err = kh_fs_read(files[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0) {
+			snprintf(why, whylen, "%s %s: %s", what[i], files[i], kh_strerror(err));
+			goto fail;
+		}
+	}
+	o = (struct kh_tls_conf_opts){KH_TLS_CLIENT, t[0], len[0], t[1], len[1], t[2], len[2], 1,
+				      0};
+	if ((err = kh_tls_conf_new(&o, &r->tls_conf, why, whylen)) < 0)
+		goto fail;
+	snprintf(qpath, sizeof(qpath), "%s/events.journal", cfg->state_dir);
+	if ((err = kh_queue_open(qpath, cfg->report_queue_events,
+				 (size_t)cfg->report_queue_kb << 10, &r->queue, why, whylen)) < 0)
+		goto fail;
+	if (why[0])
+		log_error("report queue: %s", why);
+	why[0] = 0;
+	for (i = 0; i < 3; i++)
+		if (t[i]) {
+			kh_memzero(t[i], len[i]);
+			free(t[i]);
+		}
+	/* First sync soon after start, jittered so a rebooted fleet spreads out. */
+	schedule(r, 1000 + rnd_below(r, 4000));
+	kh_timer_arm(loop, &r->flush, 5000);
+	*out = r;
+	return 0;
+fail:
+	for (i = 0; i < 3; i++)
+		if (t[i]) {
+			kh_memzero(t[i], len[i]);
+			free(t[i]);
+		}
+	kh_report_free(r);
+	return err < 0 ? err : -EINVAL;
+}
+
+void kh_report_free(struct kh_report *r)
+{
+	if (!r)
+		return;
+	close_conn(r);
+	kh_timer_cancel(r->loop, &r->next);
+	kh_timer_cancel(r->loop, &r->flush);
+	kh_queue_free(r->queue);
+	kh_tls_session_free(r->session);
+	kh_tls_conf_free(r->tls_conf);
+	kh_drbg_free(&r->rng);
+	free(r);
+}
+
+/* FNV-1a: dedup keys only need to spread, not resist anyone. */
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h | 1;
+}
+
+int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
+		    const char *dedup_key, const cJSON *payload)
+{
+	cJSON *p = cJSON_Duplicate(payload, 1);
+	int64_t now = kh_time_wall();
+	uint64_t seq = 0;
+	char *text;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	if (dedup_key) {
+		uint64_t k = key_hash(dedup_key);
+		struct dedup *d = &r->dd[k % DEDUP_SLOTS];
+		if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
+			d->repeats++;
+			r->suppressed++;
+			cJSON_Delete(p);
+			return 0;
+		}
+		if (d->key == k && d->repeats)
+			cJSON_AddNumberToObject(p, "repeats", d->repeats);
+		d->key = k;
+		d->last = now;
+		d->repeats = 0;
+	}
+	text = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	if (!text)
+		return -ENOMEM;
+	err = kh_queue_push(r->queue, sev, now, type, text, &seq);
+	free(text);
+	if (err < 0 && seq)
+		log_warn_err(err, "event %s queued in memory only for now (journal)", type);
+	else if (err < 0)
+		log_warn_err(err, "event %s not queued", type);
+	/* Serious events go out soon, unless the server is known to be away. */
+	if (err == 0 && sev >= KH_SEV_HIGH && r->st == R_IDLE && r->failures == 0 &&
+	    r->syncs_done > 0 && r->next_at > kh_time_mono_ms() + URGENT_DELAY_MS)
+		schedule(r, URGENT_DELAY_MS);
+	return err;
+}
+
+uint64_t kh_report_sync_now(struct kh_report *r)
+{
+	if (r->st != R_IDLE) {
+		r->again = 1;
+		return r->syncs_done + 2;
+	}
+	schedule(r, 0);
+	return r->syncs_done + 1;
+}
+
+void kh_report_status(struct kh_report *r, cJSON *out)
+{
+	struct kh_queue_stats qs;
+	cJSON *q, *d;
+	uint64_t next = 0;
+
+	kh_queue_stats(r->queue, &qs);
+	cJSON_AddStringToObject(out, "server", r->cfg->report_url);
+	cJSON_AddStringToObject(out, "state", r->st == R_IDLE ? "idle" : "syncing");
+	cJSON_AddNumberToObject(out, "syncs", (double)r->syncs_done);
+	cJSON_AddNumberToObject(out, "syncs_ok", (double)r->syncs_ok);
+	cJSON_AddNumberToObject(out, "failures_in_a_row", r->failures);
+	cJSON_AddNumberToObject(out, "last_ok", (double)r->last_ok);
+	cJSON_AddStringToObject(out, "last_result", r->last_result);
+	cJSON_AddNumberToObject(out, "interval_s", r->interval_s);
+	if (kh_timer_armed(&r->next)) {
+		uint64_t now = kh_time_mono_ms();
+		next = r->next_at > now ? (r->next_at - now + 999) / 1000 : 0;
+	}
+	cJSON_AddNumberToObject(out, "next_sync_s", (double)next);
+	cJSON_AddNumberToObject(out, "assigned_policy", (double)r->assigned_version);
+	q = cJSON_AddObjectToObject(out, "queue");
+	cJSON_AddNumberToObject(q, "pending", qs.count);
+	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);
+	cJSON_AddNumberToObject(q, "next_seq", (double)qs.next_seq);
+	cJSON_AddNumberToObject(q, "acked", (double)qs.acked);
+	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)r->suppressed);
+	d = cJSON_AddObjectToObject(q, "dropped");
+	for (int i = 0; i < KH_SEV_COUNT; i++)
+		cJSON_AddNumberToObject(d, kh_severity_name((enum kh_severity)i),
+					(double)qs.dropped[i]);
+}

@@ -1,0 +1,702 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS 1.2 over mbedTLS 2.28 behind crypto/tls.h. Everything shared (the
+ * ssl_config, CA chain, own certificate and key, ticket keys, DRBG) lives in
+ * struct kh_tls_conf; a connection is one mbedtls_ssl_context plus a few
+ * small fields, because a server holds thousands of them. The record layer
+ * reads and writes the kh_sock through platform/net.h.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+
+#include "crypto/crypto.h"
+#include "crypto/tls.h"
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "lib/str.h"
+
+struct kh_tls_conf {
+	mbedtls_ssl_config ssl;
+	mbedtls_x509_crt ca, own;
+	mbedtls_pk_context key;
+	mbedtls_ssl_ticket_context ticket;
+	struct kh_drbg drbg;
+	enum kh_tls_role role;
+	int have_own, have_ticket;
+};
+
+enum {
+	ST_HANDSHAKE = 0,
+	ST_DONE,
+	ST_FAILED
+};
+
+struct kh_tls {
+	mbedtls_ssl_context ssl;
+	kh_sock sock;
+	int net_err;  /* last socket error (negative errno) from the BIO */
+	int fail;     /* sticky handshake failure */
+	size_t wpend; /* plaintext bytes of a record queued by a write that got -EAGAIN */
+	uint8_t state, want, full;
+	char err[120];
+};
+
+/* The suites, curve and hashes of tls.h; all lists are 0-terminated for mbedTLS. */
+static const int tls_suites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	0,
+};
+static const mbedtls_ecp_group_id tls_curves[] = {MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE};
+static const int tls_hashes[] = {MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA384, MBEDTLS_MD_NONE};
+static const mbedtls_x509_crt_profile tls_profile = {
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) | MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384),
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECKEY) | MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECDSA),
+	MBEDTLS_X509_ID_FLAG(MBEDTLS_ECP_DP_SECP256R1),
+	2048,
+};
+
+static int conf_rng(void *d, unsigned char *out, size_t len)
+{
+	return kh_drbg_generate(d, out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED : 0;
+}
+
+static void say(char *why, size_t whylen, const char *what, int mbed)
+{
+	char e[96];
+
+	if (!why || !whylen)
+		return;
+	if (mbed) {
+		mbedtls_strerror(mbed, e, sizeof(e));
+		snprintf(why, whylen, "%s: %s", what, e);
+	} else {
+		kh_strlcpy(why, what, whylen);
+	}
+}
+
+/*
+ * 1 if the text looks like PEM and is NUL-terminated at len as tls.h promises
+ * (mbedTLS would otherwise try DER and say less).
+ */
+static int is_pem(const char *s, size_t len)
+{
+	return s && len > 0 && s[len] == 0 && memchr(s, 0, len) == NULL &&
+	       strstr(s, "-----BEGIN ") != NULL;
+}
+
+static int is_p256(const mbedtls_pk_context *pk)
+{
+	return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY) &&
+	       mbedtls_pk_ec(*pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
+}
+
+/* Parse a PEM certificate chain; len excludes the NUL, mbedTLS wants it counted. */
+static int load_certs(mbedtls_x509_crt *crt, const char *pem, size_t len, const char *what,
+		      char *why, size_t whylen)
+{
+	char msg[32];
+	int ret;
+
+	snprintf(msg, sizeof(msg), "%s: not PEM", what);
+	if (!is_pem(pem, len)) {
+		say(why, whylen, msg, 0);
+		return -EINVAL;
+	}
+	ret = mbedtls_x509_crt_parse(crt, (const unsigned char *)pem, len + 1);
+	if (ret != 0) {
+		snprintf(msg, sizeof(msg), "%s", what);
+		say(why, whylen, msg, ret < 0 ? ret : MBEDTLS_ERR_X509_INVALID_FORMAT);
+		return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+	}
+	return 0;
+}
+
+static int load_key(struct kh_tls_conf *c, const struct kh_tls_conf_opts *o, char *why,
+		    size_t whylen)
+{
+	int ret;
+
+	if (!is_pem(o->key_pem, o->key_len)) {
+		say(why, whylen, "key: not PEM", 0);
+		return -EINVAL;
+	}
+	ret = mbedtls_pk_parse_key(&c->key, (const unsigned char *)o->key_pem, o->key_len + 1, NULL,
+				   0);
+	if (ret != 0) {
+		say(why, whylen, "key", ret);
+		return ret == MBEDTLS_ERR_PK_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+	}
+	if (!is_p256(&c->key)) {
+		say(why, whylen, "key: not a P-256 key", 0);
+		return -EINVAL;
+	}
+	if (!is_p256(&c->own.pk)) {
+		say(why, whylen, "cert: not a P-256 key", 0);
+		return -EINVAL;
+	}
+	if (mbedtls_pk_check_pair(&c->own.pk, &c->key) != 0) {
+		say(why, whylen, "key: does not match the certificate", 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, char *why,
+		    size_t whylen)
+{
+	struct kh_tls_conf *c;
+	int server, err, ret;
+
+	*out = NULL;
+	if (why && whylen)
+		why[0] = 0;
+	if (!o || (o->role != KH_TLS_CLIENT && o->role != KH_TLS_SERVER)) {
+		say(why, whylen, "bad options", 0);
+		return -EINVAL;
+	}
+	server = o->role == KH_TLS_SERVER;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->role = o->role;
+	mbedtls_ssl_config_init(&c->ssl);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_x509_crt_init(&c->own);
+	mbedtls_pk_init(&c->key);
+	mbedtls_ssl_ticket_init(&c->ticket);
+	err = kh_drbg_init(&c->drbg, server ? "khien-tls-server" : "khien-tls-client");
+	if (err) {
+		say(why, whylen, "entropy source failed", 0);
+		goto out_nodrbg;
+	}
+
+	err = load_certs(&c->ca, o->ca_pem, o->ca_len, "ca", why, whylen);
+	if (err)
+		goto out;
+	/* A client may go without a certificate (the server then decides); a server may not. */
+	if (o->cert_pem || o->key_pem || server) {
+		err = load_certs(&c->own, o->cert_pem, o->cert_len, "cert", why, whylen);
+		if (err)
+			goto out;
+		err = load_key(c, o, why, whylen);
+		if (err)
+			goto out;
+		c->have_own = 1;
+	}
+
+	err = -EINVAL;
+	ret = mbedtls_ssl_config_defaults(&c->ssl,
+					  server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
+					  MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret) {
+		say(why, whylen, "config", ret);
+		goto out;
+	}
+	mbedtls_ssl_conf_rng(&c->ssl, conf_rng, &c->drbg);
+	mbedtls_ssl_conf_min_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
+				     MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_max_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
+				     MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_ciphersuites(&c->ssl, tls_suites);
+	mbedtls_ssl_conf_curves(&c->ssl, tls_curves);
+	mbedtls_ssl_conf_sig_hashes(&c->ssl, tls_hashes);
+	mbedtls_ssl_conf_cert_profile(&c->ssl, &tls_profile);
+	mbedtls_ssl_conf_renegotiation(&c->ssl, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	mbedtls_ssl_conf_extended_master_secret(&c->ssl, MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+	mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca, NULL);
+	if (c->have_own) {
+		ret = mbedtls_ssl_conf_own_cert(&c->ssl, &c->own, &c->key);
+		if (ret) {
+			say(why, whylen, "cert", ret);
+			goto out;
+		}
+	}
+	if (server) {
+		/*
+		 * Optional still verifies a presented certificate; the result is
+		 * enforced after the handshake (kh_tls_handshake), since
+		 * mbedTLS itself would let a bad one through.
+		 */
+		mbedtls_ssl_conf_authmode(&c->ssl, o->require_peer_cert
+							   ? MBEDTLS_SSL_VERIFY_REQUIRED
+							   : MBEDTLS_SSL_VERIFY_OPTIONAL);
+		if (o->ticket_lifetime_s) {
+			ret = mbedtls_ssl_ticket_setup(&c->ticket, conf_rng, &c->drbg,
+						       MBEDTLS_CIPHER_AES_256_GCM,
+						       o->ticket_lifetime_s);
+			if (ret) {
+				say(why, whylen, "session tickets", ret);
+				goto out;
+			}
+			c->have_ticket = 1;
+			mbedtls_ssl_conf_session_tickets_cb(&c->ssl, mbedtls_ssl_ticket_write,
+							    mbedtls_ssl_ticket_parse, &c->ticket);
+		}
+	} else {
+		mbedtls_ssl_conf_authmode(&c->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+		mbedtls_ssl_conf_session_tickets(&c->ssl, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+	}
+	*out = c;
+	return 0;
+out:
+	kh_drbg_free(&c->drbg);
+out_nodrbg:
+	mbedtls_ssl_ticket_free(&c->ticket);
+	mbedtls_pk_free(&c->key);
+	mbedtls_x509_crt_free(&c->own);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_ssl_config_free(&c->ssl);
+	kh_memzero(c, sizeof(*c));
+	free(c);
+	return err;
+}
+
+void kh_tls_conf_free(struct kh_tls_conf *c)
+{
+	if (!c)
+		return;
+	mbedtls_ssl_ticket_free(&c->ticket);
+	mbedtls_pk_free(&c->key);
+	mbedtls_x509_crt_free(&c->own);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_ssl_config_free(&c->ssl);
+	kh_drbg_free(&c->drbg);
+	kh_memzero(c, sizeof(*c));
+	free(c);
+}
+
+/* ---- record layer over platform/net.h ---- */
+
+static int conn_gone(int err)
+{
+	return err == -ECONNRESET || err == -EPIPE || err == -ENOTCONN || err == -ECONNABORTED;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct kh_tls *t = ctx;
+	int n = kh_net_send(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
+
+	if (n >= 0)
+		return n;
+	if (n == -EAGAIN || n == -EINTR)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	t->net_err = n;
+	return conn_gone(n) ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct kh_tls *t = ctx;
+	int n = kh_net_recv(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
+
+	if (n >= 0)
+		return n; /* 0 = EOF, which mbedTLS reports as MBEDTLS_ERR_SSL_CONN_EOF */
+	if (n == -EAGAIN || n == -EINTR)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	t->net_err = n;
+	return conn_gone(n) ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+int kh_tls_new(struct kh_tls_conf *c, kh_sock s, const char *hostname, struct kh_tls **out)
+{
+	struct kh_tls *t;
+	int ret, err = -EINVAL;
+
+	*out = NULL;
+	/* A client without a name to check would accept any certificate of the CA. */
+	if (!c || (c->role == KH_TLS_CLIENT && (!hostname || !*hostname)))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->sock = s;
+	mbedtls_ssl_init(&t->ssl);
+	ret = mbedtls_ssl_setup(&t->ssl, &c->ssl);
+	if (ret) {
+		err = ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+		goto out;
+	}
+	if (c->role == KH_TLS_CLIENT) {
+		ret = mbedtls_ssl_set_hostname(&t->ssl, hostname);
+		if (ret) {
+			err = ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+			goto out;
+		}
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	*out = t;
+	return 0;
+out:
+	mbedtls_ssl_free(&t->ssl);
+	free(t);
+	return err;
+}
+
+void kh_tls_free(struct kh_tls *t)
+{
+	if (!t)
+		return;
+	mbedtls_ssl_free(&t->ssl); /* wipes keys and buffers */
+	kh_memzero(t, sizeof(*t));
+	free(t);
+}
+
+/* ---- errors ---- */
+
+static const char *alert_name(unsigned a)
+{
+	switch (a) {
+	case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+		return "handshake failure";
+	case MBEDTLS_SSL_ALERT_MSG_NO_CERT:
+	case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+		return "bad certificate";
+	case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
+		return "unsupported certificate";
+	case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
+		return "certificate revoked";
+	case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
+		return "certificate expired";
+	case MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN:
+		return "certificate unknown";
+	case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+		return "unknown CA";
+	case MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED:
+		return "access denied";
+	case MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR:
+		return "decrypt error";
+	case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+		return "protocol version";
+	case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
+		return "insufficient security";
+	case MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR:
+		return "internal error";
+	default:
+		return "alert";
+	}
+}
+
+/* "peer certificate: <first reason>; <second reason>" from verify flags. */
+static void say_verify(struct kh_tls *t, uint32_t flags)
+{
+	char info[256], *p;
+	size_t n;
+
+	if (flags == 0 || flags == (uint32_t)-1) {
+		kh_strlcpy(t->err, "peer certificate: verification failed", sizeof(t->err));
+		return;
+	}
+	if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
+		info[0] = 0;
+	/* one line: join the per-flag lines */
+	n = strlen(info);
+	while (n > 0 && info[n - 1] == '\n')
+		info[--n] = 0;
+	for (p = info; (p = strchr(p, '\n')) != NULL;)
+		*p = ';';
+	snprintf(t->err, sizeof(t->err), "peer certificate: %s",
+		 info[0] ? info : "verification failed");
+}
+
+/* Map an mbedTLS result to tls.h's errno and remember a reason. */
+static int tls_fail(struct kh_tls *t, int ret)
+{
+	char e[96];
+
+	switch (ret) {
+	case MBEDTLS_ERR_SSL_WANT_READ:
+		t->want = KH_TLS_WANT_READ;
+		return -EAGAIN;
+	case MBEDTLS_ERR_SSL_WANT_WRITE:
+		t->want = KH_TLS_WANT_WRITE;
+		return -EAGAIN;
+	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+		say_verify(t, mbedtls_ssl_get_verify_result(&t->ssl));
+		return -EACCES;
+	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+		kh_strlcpy(t->err, "peer certificate: none presented", sizeof(t->err));
+		return -EACCES;
+	case MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED:
+		kh_strlcpy(t->err, "peer certificate: handshake signature does not verify",
+			   sizeof(t->err));
+		return -EACCES;
+	case MBEDTLS_ERR_SSL_CONN_EOF:
+		kh_strlcpy(t->err, "connection: closed by peer", sizeof(t->err));
+		return -ECONNRESET;
+	case MBEDTLS_ERR_NET_CONN_RESET:
+		snprintf(t->err, sizeof(t->err), "connection: %s",
+			 kh_strerror(t->net_err ? t->net_err : -ECONNRESET));
+		return -ECONNRESET;
+	case MBEDTLS_ERR_NET_SEND_FAILED:
+	case MBEDTLS_ERR_NET_RECV_FAILED:
+		snprintf(t->err, sizeof(t->err), "connection: %s",
+			 kh_strerror(t->net_err ? t->net_err : -EIO));
+		return t->net_err ? t->net_err : -EIO;
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+		/* in_msg[1] still holds the alert's description byte */
+		snprintf(t->err, sizeof(t->err), "peer sent alert %u (%s)",
+			 (unsigned)t->ssl.in_msg[1], alert_name(t->ssl.in_msg[1]));
+		return -EPROTO;
+	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+	case MBEDTLS_ERR_MPI_ALLOC_FAILED:
+	case MBEDTLS_ERR_ECP_ALLOC_FAILED:
+	case MBEDTLS_ERR_X509_ALLOC_FAILED:
+		kh_strlcpy(t->err, "out of memory", sizeof(t->err));
+		return -ENOMEM;
+	default:
+		mbedtls_strerror(ret, e, sizeof(e));
+		snprintf(t->err, sizeof(t->err), "tls: %s", e);
+		return -EPROTO;
+	}
+}
+
+/*
+ * Enforce the verification result of a certificate the peer presented:
+ * with VERIFY_OPTIONAL mbedTLS completes the handshake anyway. Also applies
+ * to resumed sessions (the result travels in the ticket).
+ */
+static int check_peer(struct kh_tls *t)
+{
+	uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+	unsigned char alert = MBEDTLS_SSL_ALERT_MSG_BAD_CERT;
+
+	if (!mbedtls_ssl_get_peer_cert(&t->ssl) || flags == 0)
+		return 0;
+	if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+		alert = MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED;
+	else if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+		alert = MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA;
+	/* best effort: the socket may be full, the caller drops it either way */
+	mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert);
+	say_verify(t, flags);
+	return -EACCES;
+}
+
+int kh_tls_handshake(struct kh_tls *t)
+{
+	int ret, err;
+
+	if (t->state == ST_DONE)
+		return 0;
+	if (t->state == ST_FAILED)
+		return t->fail;
+	/*
+	 * Step by step rather than mbedtls_ssl_handshake(): 2.28 has no
+	 * "was this resumed" call, and only a full handshake passes through
+	 * the ClientKeyExchange state (on both sides).
+	 */
+	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+		if (t->ssl.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE)
+			t->full = 1;
+		ret = mbedtls_ssl_handshake_step(&t->ssl);
+		if (ret) {
+			err = tls_fail(t, ret);
+			if (err == -EAGAIN)
+				return err;
+			/* mbedTLS sends no alert for this one; tell the client why */
+			if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
+				mbedtls_ssl_send_alert_message(
+					&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+					MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+			goto fail;
+		}
+	}
+	err = check_peer(t);
+	if (err)
+		goto fail;
+	t->state = ST_DONE;
+	return 0;
+fail:
+	t->state = ST_FAILED;
+	t->fail = err;
+	return err;
+}
+
+/* Reading or writing before the handshake is done must still go through check_peer(). */
+static int ensure_handshake(struct kh_tls *t)
+{
+	return t->state == ST_DONE ? 0 : kh_tls_handshake(t);
+}
+
+int kh_tls_read(struct kh_tls *t, void *buf, size_t len)
+{
+	int ret = ensure_handshake(t);
+
+	if (ret)
+		return ret;
+	if (len == 0)
+		return -EINVAL; /* 0 would read as "peer closed" */
+	ret = mbedtls_ssl_read(&t->ssl, buf, KH_MIN(len, (size_t)INT_MAX));
+	if (ret > 0)
+		return ret;
+	if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF)
+		return 0;
+	return tls_fail(t, ret);
+}
+
+/*
+ * mbedTLS requires a write that returned WANT_WRITE to be repeated with the
+ * same data: the record is already encrypted and queued. wpend remembers its
+ * length so that a caller who retries with more data gets the right count.
+ */
+int kh_tls_write(struct kh_tls *t, const void *buf, size_t len)
+{
+	int ret = ensure_handshake(t);
+	size_t n;
+
+	if (ret)
+		return ret;
+	if (len == 0)
+		return 0;
+	if (t->wpend) {
+		if (len < t->wpend)
+			return -EINVAL;
+		n = t->wpend;
+	} else {
+		ret = mbedtls_ssl_get_max_out_record_payload(&t->ssl);
+		if (ret <= 0)
+			return tls_fail(t, ret ? ret : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
+		n = KH_MIN(len, (size_t)ret);
+	}
+	ret = mbedtls_ssl_write(&t->ssl, buf, n);
+	if (ret > 0) {
+		t->wpend = 0;
+		return ret;
+	}
+	if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ)
+		t->wpend = n;
+	return tls_fail(t, ret);
+}
+
+int kh_tls_close_notify(struct kh_tls *t)
+{
+	int ret;
+
+	if (t->state != ST_DONE)
+		return -EINVAL;
+	ret = mbedtls_ssl_close_notify(&t->ssl);
+	return ret ? tls_fail(t, ret) : 0;
+}
+
+unsigned kh_tls_want(const struct kh_tls *t)
+{
+	return t->want;
+}
+
+size_t kh_tls_pending(const struct kh_tls *t)
+{
+	return mbedtls_ssl_get_bytes_avail(&t->ssl);
+}
+
+const char *kh_tls_error(const struct kh_tls *t)
+{
+	return t->err;
+}
+
+int kh_tls_resumed(const struct kh_tls *t)
+{
+	return t->state == ST_DONE && !t->full;
+}
+
+const char *kh_tls_suite(const struct kh_tls *t)
+{
+	return t->state == ST_DONE ? mbedtls_ssl_get_ciphersuite(&t->ssl) : "";
+}
+
+static const mbedtls_x509_crt *peer_cert(const struct kh_tls *t)
+{
+	return t->state == ST_DONE ? mbedtls_ssl_get_peer_cert(&t->ssl) : NULL;
+}
+
+int kh_tls_peer_cn(const struct kh_tls *t, char *cn, size_t cap)
+{
+	const mbedtls_x509_crt *crt = peer_cert(t);
+	const mbedtls_x509_name *n;
+
+	if (!crt)
+		return -ENOENT;
+	for (n = &crt->subject; n; n = n->next) {
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) != 0)
+			continue;
+		if (memchr(n->val.p, 0, n->val.len))
+			return -EINVAL;
+		if (n->val.len >= cap)
+			return -ENOSPC;
+		memcpy(cn, n->val.p, n->val.len);
+		cn[n->val.len] = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int kh_tls_peer_fingerprint(const struct kh_tls *t, uint8_t sha256[32])
+{
+	const mbedtls_x509_crt *crt = peer_cert(t);
+
+	if (!crt)
+		return -ENOENT;
+	kh_sha256(crt->raw.p, crt->raw.len, sha256);
+	return 0;
+}
+
+/* ---- client sessions ---- */
+
+struct kh_tls_session {
+	mbedtls_ssl_session s;
+};
+
+int kh_tls_session_save(const struct kh_tls *t, struct kh_tls_session **out)
+{
+	struct kh_tls_session *s;
+	int ret;
+
+	*out = NULL;
+	if (t->state != ST_DONE || t->ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	mbedtls_ssl_session_init(&s->s);
+	ret = mbedtls_ssl_get_session(&t->ssl, &s->s);
+	if (ret) {
+		kh_tls_session_free(s);
+		return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+int kh_tls_session_offer(struct kh_tls *t, const struct kh_tls_session *s)
+{
+	int ret;
+
+	if (!s || t->state != ST_HANDSHAKE || t->ssl.state != MBEDTLS_SSL_HELLO_REQUEST)
+		return -EINVAL;
+	ret = mbedtls_ssl_set_session(&t->ssl, &s->s);
+	if (ret)
+		return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+	return 0;
+}
+
+void kh_tls_session_free(struct kh_tls_session *s)
+{
+	if (!s)
+		return;
+	mbedtls_ssl_session_free(&s->s); /* zeroizes the master secret and ticket */
+	free(s);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP API of khien-server (docs/PROTOCOL.md), independent of the
+ * network: given a parsed request head, its body and who is asking (the
+ * device serial from a verified client certificate, if any), produce a
+ * response. Device endpoints (/v1/checkin, /v1/events, /v1/policy/N) need
+ * a registered, active device whose certificate is the one issued to it;
+ * operator endpoints (/v1/admin/...) need the operator token and nothing
+ * a device holds opens them. Bodies are JSON (cJSON) with limits on size,
+ * count and every field.
+ */
+#ifndef KHIEN_SERVER_API_H
+#define KHIEN_SERVER_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/http.h"
+#include "server/server.h"
+
+/* Who is on the other end of the connection. */
+struct kh_api_peer {
+	const char *serial;	    /* CN of the verified client certificate, or NULL */
+	const uint8_t *cert_sha256; /* its fingerprint (32 bytes), or NULL */
+	char addr[64];		    /* for logs */
+	struct kh_device dev;	    /* filled by kh_api_admit for device requests */
+	int have_dev;
+};
+
+struct kh_api_resp {
+	int status;
+	const char *content_type;
+	uint8_t *body; /* heap, freed by kh_api_resp_free (unless borrowed) */
+	const uint8_t *data;
+	size_t len;		/* data[0..len) is the body to send */
+	char extra[256];	/* extra header lines, "Name: value\r\n"... */
+	int close;		/* close the connection after this response */
+	struct kh_api_ref *ref; /* a cached bundle the body points into */
+};
+
+/*
+ * After the head arrives: may this peer send this request, and how long
+ * may its body be? Returns 0 and *max_body, or an HTTP status (401, 403,
+ * 404, 405, 411, 413) to answer without reading the body.
+ */
+int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_peer *peer,
+		 size_t *max_body);
+
+/* Handle a complete request. Always fills resp (errors as JSON {"error": "..."}). */
+void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body,
+		   size_t len, const struct kh_api_peer *peer, int64_t now,
+		   struct kh_api_resp *resp);
+void kh_api_resp_free(struct kh_api_resp *resp);
+
+/* Fill resp with a JSON error body {"error": msg} and status. */
+void kh_api_error(struct kh_api_resp *resp, int status, const char *msg);
+
+/* A device or an event as the JSON that operators see (CLI and API alike). */
+struct cJSON *kh_api_device_json(const struct kh_device *d);
+struct cJSON *kh_api_event_json(const struct kh_event_rec *e);
+
+/* Drop cached bundle maps (at shutdown). */
+void kh_api_cache_clear(void);
+
+#endif

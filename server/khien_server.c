@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khien-server: the reference central policy server (docs/SERVER.md,
+ * docs/PROTOCOL.md). Subcommands create an instance, run it, and do the
+ * operator's work on its store directly (provision, publish, revoke, list
+ * devices and events as JSON lines). The same operations are offered over
+ * the operator HTTPS API by `run`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "platform/fs.h"
+#include "platform/log.h"
+#include "server/api.h"
+#include "server/server.h"
+
+enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: khien-server COMMAND --dir DIR [options]\n"
+		"\n"
+		"  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
+		"        create an instance: device CA, server CA and certificate, operator\n"
+		"        token, SQLite store; without --trust-root, development policy keys\n"
+		"  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
+		"        serve the device and operator APIs over mutual TLS\n"
+		"  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
+		"        issue a device identity; OUTDIR gets device.key, device.pem,\n"
+		"        server-ca.pem, root.json and khiend.json\n"
+		"  publish --dir DIR BUNDLE [--group G]\n"
+		"        verify a signed bundle and assign it to all devices or group G\n"
+		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
+		"  devices --dir DIR                     devices as JSON lines\n"
+		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
+		"        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
+		"  policies --dir DIR                    published policies as JSON lines\n"
+		"\n"
+		"Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
+}
+
+struct args {
+	const char *dir, *url, *trust_root, *listen, *device, *out, *group, *level, *file;
+	int force, expired;
+	long long since;
+	long limit;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+					     {"url", required_argument, 0, 'u'},
+					     {"trust-root", required_argument, 0, 't'},
+					     {"listen", required_argument, 0, 'l'},
+					     {"device", required_argument, 0, 'D'},
+					     {"group", required_argument, 0, 'g'},
+					     {"since", required_argument, 0, 's'},
+					     {"limit", required_argument, 0, 'n'},
+					     {"log-level", required_argument, 0, 'L'},
+					     {"force", no_argument, 0, 'f'},
+					     {"expired-for-tests", no_argument, 0, 'E'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c;
+	char *end;
+
+	memset(a, 0, sizeof(*a));
+	a->limit = -1;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': a->dir = optarg; break;
+		case 'u': a->url = optarg; break;
+		case 't': a->trust_root = optarg; break;
+		case 'l': a->listen = optarg; break;
+		case 'D': a->device = optarg; break;
+		case 'g': a->group = optarg; break;
+		case 'o': a->out = optarg; break;
+		case 'L': a->level = optarg; break;
+		case 'f': a->force = 1; break;
+		case 'E': a->expired = 1; break;
+		case 's':
+			a->since = strtoll(optarg, &end, 10);
+			if (*end || a->since < 0)
+				return -1;
+			break;
+		case 'n':
+			a->limit = strtol(optarg, &end, 10);
+			if (*end || a->limit <= 0)
+				return -1;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind < argc)
+		a->file = argv[optind++];
+	if (optind < argc || !a->dir)
+		return -1;
+	return 0;
+}
+
+static int print_device(void *arg, const struct kh_device *d)
+{
+	cJSON *o = kh_api_device_json(d);
+	char *t = cJSON_PrintUnformatted(o);
+
+	(void)arg;
+	if (t)
+		puts(t);
+	free(t);
+	cJSON_Delete(o);
+	return 0;
+}
+
+struct page {
+	int64_t last_id;
+	unsigned printed;
+};
+
+static int print_event(void *arg, const struct kh_event_rec *e)
+{
+	struct page *pg = arg;
+	cJSON *o = kh_api_event_json(e);
+	char *t = cJSON_PrintUnformatted(o);
+
+	if (t)
+		puts(t);
+	free(t);
+	cJSON_Delete(o);
+	pg->last_id = e->id;
+	pg->printed++;
+	return 0;
+}
+
+static int print_policy(void *arg, const struct kh_policy_rec *p)
+{
+	(void)arg;
+	printf("{\"version\":%llu,\"sha256\":\"%s\",\"size\":%llu,\"created\":%lld,"
+	       "\"expires\":%lld,\"published\":%lld}\n",
+	       (unsigned long long)p->version, p->sha256_hex, (unsigned long long)p->size,
+	       (long long)p->created, (long long)p->expires, (long long)p->published);
+	return 0;
+}
+
+static int cmd_events(struct kh_srv *s, const struct args *a)
+{
+	struct page pg = {a->since, 0};
+	long left = a->limit > 0 ? a->limit : -1;
+
+	if (a->device && !kh_srv_serial_ok(a->device)) {
+		fprintf(stderr, "khien-server: --device: not a serial\n");
+		return EXIT_USAGE;
+	}
+	/* pages of 1000 until the store has no more or --limit is reached */
+	while (left != 0) {
+		unsigned want = left > 0 && left < 1000 ? (unsigned)left : 1000;
+		pg.printed = 0;
+		if (kh_store_events(s->store, pg.last_id, a->device, want, print_event, &pg) < 0)
+			return EXIT_RUNTIME;
+		if (left > 0)
+			left -= pg.printed;
+		if (pg.printed < want)
+			break;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kh_srv s;
+	struct args a;
+	char why[512];
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int err, rc = 0;
+
+	kh_log_set_ident("khien-server");
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2 || parse(argc, argv, &a) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.level) {
+		int l = kh_log_parse_level(a.level);
+		if (l < 0) {
+			fprintf(stderr, "khien-server: --log-level: error, warn, notice, info, debug\n");
+			return EXIT_USAGE;
+		}
+		kh_log_set_level((enum kh_log_level)l);
+	}
+	if (!strcmp(cmd, "init")) {
+		err = kh_srv_init(a.dir, a.url, a.trust_root, why, sizeof(why));
+		if (err < 0) {
+			fprintf(stderr, "khien-server: init: %s\n", why);
+			return EXIT_FAILED;
+		}
+		printf("instance ready in %s; start it with: khien-server run --dir %s\n", a.dir,
+		       a.dir);
+		return 0;
+	}
+	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
+	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
+	    strcmp(cmd, "policies")) {
+		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((err = kh_srv_open(a.dir, &s, why, sizeof(why))) < 0) {
+		fprintf(stderr, "khien-server: %s\n", why);
+		return EXIT_RUNTIME;
+	}
+	if (!strcmp(cmd, "run")) {
+		rc = kh_srv_run(&s, a.listen) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "provision")) {
+		unsigned flags = (a.force ? KH_PROV_FORCE : 0) | (a.expired ? KH_PROV_EXPIRED : 0);
+		if (!a.device || !a.out) {
+			fprintf(stderr, "usage: khien-server provision --dir DIR --device SERIAL -o "
+					"OUTDIR [--group G] [--force]\n");
+			rc = EXIT_USAGE;
+		} else if (kh_srv_provision(&s, a.device, a.group ? a.group : "default", flags,
+					    a.out, NULL, why, sizeof(why)) < 0) {
+			fprintf(stderr, "khien-server: provision %s: %s\n", a.device, why);
+			rc = EXIT_FAILED;
+		} else {
+			printf("device %s provisioned in group %s: %s/{device.key,device.pem,"
+			       "server-ca.pem,root.json,khiend.json}\n",
+			       a.device, a.group ? a.group : "default", a.out);
+		}
+	} else if (!strcmp(cmd, "publish")) {
+		struct kh_policy_rec rec;
+		uint8_t *buf;
+		size_t len;
+		if (!a.file) {
+			fprintf(stderr, "usage: khien-server publish --dir DIR BUNDLE [--group G]\n");
+			rc = EXIT_USAGE;
+		} else if ((err = kh_fs_read(a.file, KH_SRV_ADMIN_BODY_MAX, &buf, &len)) < 0) {
+			fprintf(stderr, "khien-server: %s: %s\n", a.file, kh_strerror(err));
+			rc = EXIT_FAILED;
+		} else {
+			err = kh_srv_publish(&s, buf, len, a.group ? a.group : "*", &rec, why,
+					     sizeof(why));
+			free(buf);
+			if (err < 0) {
+				fprintf(stderr, "khien-server: publish %s: REFUSED: %s\n", a.file,
+					why);
+				rc = EXIT_FAILED;
+			} else {
+				printf("%s\n", why);
+			}
+		}
+	} else if (!strcmp(cmd, "revoke")) {
+		if (!a.device || !kh_srv_serial_ok(a.device)) {
+			fprintf(stderr, "usage: khien-server revoke --dir DIR --device SERIAL\n");
+			rc = EXIT_USAGE;
+		} else if (kh_store_device_set_status(s.store, a.device, KH_DEV_REVOKED) < 0) {
+			fprintf(stderr, "khien-server: no device %s\n", a.device);
+			rc = EXIT_FAILED;
+		} else {
+			printf("device %s revoked\n", a.device);
+		}
+	} else if (!strcmp(cmd, "devices")) {
+		rc = kh_store_devices(s.store, print_device, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "policies")) {
+		rc = kh_store_policies(s.store, print_policy, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else {
+		rc = cmd_events(&s, &a);
+	}
+	kh_srv_close(&s);
+	return rc;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khien-server's shared pieces: the instance directory and its
+ * configuration, and the operations that both the command line and the
+ * operator HTTPS API perform (init, provision, publish). The instance is a
+ * directory:
+ *
+ *   DIR/server.json        configuration (URL, listen address, limits)
+ *   DIR/khien.db           SQLite store (server/store.h)
+ *   DIR/device-ca.{key,pem} issues one client certificate per device
+ *   DIR/server-ca.{key,pem} issues the server certificate; devices pin it
+ *   DIR/server.{key,pem}   the TLS server's identity for the URL's host
+ *   DIR/operator.token     the operator credential (bearer token, 0600)
+ *   DIR/trust-root.json    policy trust root: what publish verifies against
+ *   DIR/bundles/           published bundles, by version
+ *   DIR/dev-keys/          development root and policy keys (init without
+ *                          --trust-root only; never for production)
+ */
+#ifndef KHIEN_SERVER_SERVER_H
+#define KHIEN_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/trust.h"
+#include "server/store.h"
+
+#define KH_SRV_PATH_MAX 512
+
+struct kh_srv_config {
+	char url[256];	/* https://HOST:PORT the devices use */
+	char host[256]; /* HOST of the URL */
+	uint16_t port;
+	char listen[64];	  /* ADDR:PORT to bind */
+	uint32_t interval_s;	  /* check-in interval told to devices */
+	uint32_t max_conns;	  /* concurrent connections */
+	uint32_t idle_timeout_ms; /* a connection with no progress for this long is closed */
+	uint32_t ticket_lifetime_s;
+	uint8_t operator_token_sha256[32];
+	uint32_t device_cert_days;
+};
+
+/* An open instance: configuration, store and the trust root. */
+struct kh_srv {
+	char dir[KH_SRV_PATH_MAX];
+	struct kh_srv_config cfg;
+	struct kh_store *store;
+	struct kh_root root;
+};
+
+/* Limits on what devices and operators may send (docs/PROTOCOL.md). */
+#define KH_SRV_DEVICE_BODY_MAX (256 * 1024)
+#define KH_SRV_CHECKIN_BODY_MAX (16 * 1024)
+#define KH_SRV_EVENTS_MAX 500
+#define KH_SRV_ADMIN_BODY_MAX ((size_t)64 << 20)
+
+/*
+ * Create an instance in dir (which must not hold one already). url:
+ * https://HOST:PORT (NULL for https://127.0.0.1:8443). trust_root: path of
+ * the security team's root.json, or NULL to generate development keys.
+ * Progress goes to stderr. 0 or negative errno with why.
+ */
+int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why,
+		size_t whylen);
+
+/* Open an existing instance (configuration, store, trust root). */
+int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen);
+void kh_srv_close(struct kh_srv *s);
+
+/* What provisioning gives a device (PEM texts; heap, free with kh_srv_provisioned_free). */
+struct kh_provisioned {
+	char *key_pem, *cert_pem, *ca_pem, *root_json, *config_json;
+};
+
+/*
+ * Register serial in group and issue its key and certificate. If outdir is
+ * not NULL, write device.key (0600), device.pem, server-ca.pem, root.json
+ * and khiend.json there; if out is not NULL, hand the texts over. -EEXIST
+ * if the serial is known, unless KH_PROV_FORCE: that re-keys the device
+ * (the pinned fingerprint changes, so its old certificate stops working)
+ * and reactivates it. KH_PROV_EXPIRED issues a certificate that has
+ * already expired (for tests of the server's refusal).
+ */
+#define KH_PROV_FORCE 1u
+#define KH_PROV_EXPIRED 2u
+int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, unsigned flags,
+		     const char *outdir, struct kh_provisioned *out, char *why, size_t whylen);
+void kh_srv_provisioned_free(struct kh_provisioned *p);
+
+/*
+ * Verify a bundle against the trust root (signatures, expiry, structure),
+ * store it under DIR/bundles and assign it to group ("*" = all devices).
+ * An already published version may be assigned again only with the very
+ * same bytes. Fills rec.
+ */
+int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
+		   struct kh_policy_rec *rec, char *why, size_t whylen);
+
+/* 1 if serial is a valid device serial: [A-Za-z0-9._-], 1..KH_SERIAL_MAX. */
+int kh_srv_serial_ok(const char *serial);
+/* 1 if group is a valid group name (same alphabet) or "*". */
+int kh_srv_group_ok(const char *group);
+
+/* Run the TLS server until SIGTERM/SIGINT (server/srv_net.c). listen may be NULL. */
+int kh_srv_run(struct kh_srv *s, const char *listen);
+
+#endif

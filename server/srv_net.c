@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khien-server's network side: one event loop, one listening socket, many
+ * TLS connections, each a small state machine (handshake, read head, read
+ * body, write, and again on keep-alive). Memory per connection is bounded:
+ * the TLS context, a head buffer of KH_HTTP_HEAD_MAX bytes and a body
+ * buffer no larger than the route allows (server/api.h), taken only once
+ * the head is admitted. A connection that makes no progress for the idle
+ * timeout is closed; when max_connections are open, new ones are closed
+ * at once. Malformed requests get their 4xx and are logged (rate-limited);
+ * nothing a client sends can stop the server.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/tls.h"
+#include "lib/err.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/fs.h"
+#include "platform/loop.h"
+#include "platform/net.h"
+#include "platform/proc.h"
+#include "platform/time.h"
+#include "server/api.h"
+
+#define IN_CAP (KH_HTTP_HEAD_MAX + 1024)
+#define FLUSH_MS 50
+#define LOG_BURST 20 /* problem reports per second before suppression */
+
+enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_WRITE, C_DONE };
+
+struct conn {
+	struct srv *srv;
+	struct conn *prev, *next; /* all open connections, to close them at exit */
+	kh_sock fd;
+	struct kh_tls *tls;
+	struct kh_timer idle;
+	enum cstate st;
+	unsigned watching;
+	uint8_t *in; /* IN_CAP bytes once the handshake is done */
+	size_t in_len;
+	struct kh_http_req req;
+	uint8_t *body;
+	size_t body_len, body_need;
+	char head[1024];
+	size_t head_len, out_off;
+	struct kh_api_resp resp;
+	struct kh_api_peer peer;
+	char cn[KH_SERIAL_MAX + 1];
+	uint8_t fpr[32];
+	int close_after;
+};
+
+struct srv {
+	struct kh_srv *s;
+	struct kh_loop *loop;
+	struct kh_tls_conf *tls;
+	kh_sock lfd;
+	unsigned nconns;
+	struct conn *conns;
+	struct kh_timer flush, stats;
+	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
+		timeouts;
+	uint64_t log_second;
+	unsigned log_count, log_suppressed;
+};
+
+/* Problems caused by clients: logged, but a flood cannot flood the log. */
+static int log_allowed(struct srv *v)
+{
+	uint64_t sec = kh_time_mono_ms() / 1000;
+
+	if (sec != v->log_second) {
+		if (v->log_suppressed)
+			log_warn("%u client problem report(s) suppressed", v->log_suppressed);
+		v->log_second = sec;
+		v->log_count = 0;
+		v->log_suppressed = 0;
+	}
+	if (v->log_count >= LOG_BURST) {
+		v->log_suppressed++;
+		return 0;
+	}
+	v->log_count++;
+	return 1;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct srv *v = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		v->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	kh_timer_cancel(v->loop, &c->idle);
+	kh_loop_fd_del(v->loop, c->fd);
+	kh_tls_free(c->tls);
+	kh_net_close(c->fd);
+	kh_api_resp_free(&c->resp);
+	free(c->in);
+	free(c->body);
+	free(c);
+	v->nconns--;
+}
+
+static void watch(struct conn *c, unsigned ev)
+{
+	if (ev != c->watching) {
+		kh_loop_fd_mod(c->srv->loop, c->fd, ev);
+		c->watching = ev;
+	}
+}
+
+static void want(struct conn *c)
+{
+	watch(c, kh_tls_want(c->tls) == KH_TLS_WANT_WRITE ? KH_EV_WRITE : KH_EV_READ);
+}
+
+/* Queue a response: head now, body from resp. */
+static void respond(struct conn *c)
+{
+	struct kh_api_resp *r = &c->resp;
+	int keep = c->req.keep_alive && !c->close_after && !r->close;
+	int n;
+
+	if (r->status >= 400 && r->status != 404 && r->status != 304 && log_allowed(c->srv))
+		log_info("%s%s%s: %s %s -> %d %.*s", c->peer.addr, c->cn[0] ? " " : "", c->cn,
+			 c->req.method[0] ? c->req.method : "-", c->req.path[0] ? c->req.path : "-",
+			 r->status, (int)(r->len < 120 ? r->len : 120),
+			 r->data && r->content_type && !strcmp(r->content_type, "application/json")
+				 ? (const char *)r->data
+				 : "");
+	if (strcmp(c->req.method, "HEAD") == 0)
+		n = kh_http_format_response(c->head, sizeof(c->head), r->status, r->content_type,
+					    r->len, keep, r->extra[0] ? r->extra : NULL),
+		r->len = 0;
+	else
+		n = kh_http_format_response(c->head, sizeof(c->head), r->status, r->content_type,
+					    r->len, keep, r->extra[0] ? r->extra : NULL);
+	if (n < 0) {
+		kh_api_resp_free(r);
+		kh_api_error(r, 500, "response head too large");
+		n = kh_http_format_response(c->head, sizeof(c->head), 500, r->content_type, r->len,
+					    0, NULL);
+		keep = 0;
+	}
+	c->head_len = (size_t)(n > 0 ? n : 0);
+	c->out_off = 0;
+	c->close_after = !keep;
+	c->st = C_WRITE;
+}
+
+/* A request the server refuses before (or instead of) reading its body. */
+static void refuse(struct conn *c, int status, const char *msg)
+{
+	c->srv->bad_requests++;
+	kh_api_resp_free(&c->resp);
+	kh_api_error(&c->resp, status, msg);
+	c->close_after = 1; /* an unread body would be taken for the next request */
+	respond(c);
+}
+
+static const char *admit_msg(int status)
+{
+	switch (status) {
+	case 401: return "authentication required";
+	case 403: return "forbidden: unknown, revoked or re-keyed device";
+	case 404: return "no such endpoint";
+	case 405: return "method not allowed";
+	case 411: return "Content-Length required";
+	case 413: return "body too large";
+	default: return "refused";
+	}
+}
+
+/* The head is parsed (head_len bytes at in): admit it and set up the body. */
+static void head_done(struct conn *c, size_t head_len)
+{
+	size_t max = 0, extra;
+	int st;
+
+	st = kh_api_admit(c->srv->s, &c->req, &c->peer, &max);
+	if (st) {
+		refuse(c, st, admit_msg(st));
+		return;
+	}
+	c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
+	c->body_len = 0;
+	if (c->body_need) {
+		c->body = malloc(c->body_need);
+		if (!c->body) {
+			refuse(c, 503, "out of memory");
+			return;
+		}
+	}
+	extra = c->in_len - head_len;
+	if (extra > c->body_need)
+		extra = c->body_need;
+	memcpy(c->body, c->in + head_len, extra);
+	c->body_len = extra;
+	memmove(c->in, c->in + head_len + extra, c->in_len - head_len - extra);
+	c->in_len -= head_len + extra;
+	c->st = C_BODY;
+}
+
+static void handle(struct conn *c)
+{
+	c->srv->requests++;
+	kh_api_handle(c->srv->s, &c->req, c->body, c->body_len, &c->peer, kh_time_wall(),
+		      &c->resp);
+	free(c->body);
+	c->body = NULL;
+	respond(c);
+}
+
+static void peer_identity(struct conn *c)
+{
+	struct srv *v = c->srv;
+
+	v->handshakes++;
+	if (kh_tls_resumed(c->tls))
+		v->resumed++;
+	if (kh_tls_peer_cn(c->tls, c->cn, sizeof(c->cn)) == 0 &&
+	    kh_tls_peer_fingerprint(c->tls, c->fpr) == 0) {
+		c->peer.serial = c->cn;
+		c->peer.cert_sha256 = c->fpr;
+	} else {
+		c->cn[0] = 0;
+	}
+}
+
+/* Run the state machine as far as the socket allows. Returns -1 when c is gone. */
+static int drive(struct conn *c)
+{
+	struct srv *v = c->srv;
+	int r;
+
+	for (;;) {
+		switch (c->st) {
+		case C_HANDSHAKE:
+			r = kh_tls_handshake(c->tls);
+			if (r == -EAGAIN)
+				return want(c), 0;
+			if (r < 0) {
+				v->tls_failed++;
+				if (log_allowed(v))
+					log_info("%s: TLS handshake refused: %s", c->peer.addr,
+						 kh_tls_error(c->tls));
+				goto close;
+			}
+			c->in = malloc(IN_CAP);
+			if (!c->in)
+				goto close;
+			peer_identity(c);
+			c->st = C_HEAD;
+			break;
+		case C_HEAD:
+			if (c->in_len) {
+				memset(&c->req, 0, sizeof(c->req));
+				r = kh_http_parse_request((const char *)c->in, c->in_len, &c->req);
+				if (r > 0) {
+					head_done(c, (size_t)r);
+					break;
+				}
+				if (r < 0) {
+					refuse(c, kh_http_error_status(r), "malformed request");
+					break;
+				}
+				if (c->in_len >= IN_CAP) {
+					refuse(c, 431, "request head too large");
+					break;
+				}
+			}
+			r = kh_tls_read(c->tls, c->in + c->in_len, IN_CAP - c->in_len);
+			if (r == -EAGAIN)
+				return want(c), 0;
+			if (r <= 0)
+				goto close; /* peer closed between requests, or failed */
+			c->in_len += (size_t)r;
+			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			break;
+		case C_BODY:
+			if (c->body_len == c->body_need) {
+				handle(c);
+				break;
+			}
+			r = kh_tls_read(c->tls, c->body + c->body_len, c->body_need - c->body_len);
+			if (r == -EAGAIN)
+				return want(c), 0;
+			if (r <= 0)
+				goto close;
+			c->body_len += (size_t)r;
+			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			break;
+		case C_WRITE: {
+			const uint8_t *p;
+			size_t left;
+			if (c->out_off < c->head_len) {
+				p = (const uint8_t *)c->head + c->out_off;
+				left = c->head_len - c->out_off;
+			} else {
+				p = c->resp.data + (c->out_off - c->head_len);
+				left = c->head_len + c->resp.len - c->out_off;
+			}
+			if (left == 0) {
+				kh_api_resp_free(&c->resp);
+				if (c->close_after) {
+					c->st = C_DONE;
+					break;
+				}
+				c->st = C_HEAD;
+				memset(&c->req, 0, sizeof(c->req));
+				c->peer.have_dev = 0;
+				break;
+			}
+			r = kh_tls_write(c->tls, p, left > 16384 ? 16384 : left);
+			if (r == -EAGAIN)
+				return want(c), 0;
+			if (r < 0)
+				goto close;
+			c->out_off += (size_t)r;
+			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			break;
+		}
+		case C_DONE:
+			kh_tls_close_notify(c->tls);
+			goto close;
+		}
+	}
+close:
+	conn_free(c);
+	return -1;
+}
+
+static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	drive(arg);
+}
+
+static void on_idle(struct kh_loop *loop, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)loop;
+	c->srv->timeouts++;
+	log_debug("%s: idle timeout", c->peer.addr);
+	conn_free(c);
+}
+
+static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct srv *v = arg;
+
+	(void)events;
+	for (int n = 0; n < 256; n++) {
+		struct kh_addr peer;
+		struct conn *c;
+		kh_sock s;
+		int err = kh_net_tcp_accept(fd, &s, &peer);
+
+		if (err == -EAGAIN)
+			return;
+		if (err < 0) {
+			if (log_allowed(v))
+				log_warn_err(err, "accept");
+			return;
+		}
+		v->accepted++;
+		if (v->nconns >= v->s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
+			v->refused_full++;
+			kh_net_close(s);
+			continue;
+		}
+		c->srv = v;
+		c->fd = s;
+		kh_addr_format(&peer, c->peer.addr, sizeof(c->peer.addr));
+		kh_timer_init(&c->idle, on_idle, c);
+		if (kh_tls_new(v->tls, s, NULL, &c->tls) < 0 ||
+		    kh_loop_fd_add(loop, s, KH_EV_READ, on_conn, c) < 0) {
+			kh_tls_free(c->tls);
+			kh_net_close(s);
+			free(c);
+			v->refused_full++;
+			continue;
+		}
+		c->watching = KH_EV_READ;
+		c->next = v->conns;
+		if (c->next)
+			c->next->prev = c;
+		v->conns = c;
+		v->nconns++;
+		kh_timer_arm(loop, &c->idle, v->s->cfg.idle_timeout_ms);
+		drive(c);
+	}
+}
+
+static void on_flush(struct kh_loop *loop, void *arg)
+{
+	struct srv *v = arg;
+
+	kh_store_flush(v->s->store);
+	kh_timer_arm(loop, &v->flush, FLUSH_MS);
+}
+
+static void on_stats(struct kh_loop *loop, void *arg)
+{
+	struct srv *v = arg;
+
+	log_info("connections %u open, %llu accepted, %llu refused (full); handshakes %llu "
+		 "(%llu resumed, %llu failed); requests %llu (%llu refused); %llu timeouts",
+		 v->nconns, (unsigned long long)v->accepted, (unsigned long long)v->refused_full,
+		 (unsigned long long)v->handshakes, (unsigned long long)v->resumed,
+		 (unsigned long long)v->tls_failed, (unsigned long long)v->requests,
+		 (unsigned long long)v->bad_requests, (unsigned long long)v->timeouts);
+	kh_timer_arm(loop, &v->stats, 60000);
+}
+
+static void on_stop(struct kh_loop *loop, int signo, void *arg)
+{
+	(void)arg;
+	log_notice("signal %d: stopping", signo);
+	kh_loop_stop(loop);
+}
+
+static int load_tls(struct srv *v, char *why, size_t whylen)
+{
+	static const char *const names[] = {"device-ca.pem", "server.pem", "server.key"};
+	char *t[3] = {0}, p[KH_SRV_PATH_MAX + 32];
+	size_t len[3];
+	struct kh_tls_conf_opts o;
+	int err = 0;
+
+	for (int i = 0; i < 3 && !err; i++) {
+		snprintf(p, sizeof(p), "%s/%s", v->s->dir, names[i]);
+		if ((err = kh_fs_read(p, 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
+			snprintf(why, whylen, "%.200s: %s", p, kh_strerror(err));
+	}
+	if (!err) {
+		o = (struct kh_tls_conf_opts){KH_TLS_SERVER, t[0], len[0], t[1], len[1], t[2],
+					      len[2], 0, v->s->cfg.ticket_lifetime_s};
+		err = kh_tls_conf_new(&o, &v->tls, why, whylen);
+	}
+	for (int i = 0; i < 3; i++)
+		if (t[i]) {
+			kh_memzero(t[i], len[i]);
+			free(t[i]);
+		}
+	return err;
+}
+
+int kh_srv_run(struct kh_srv *s, const char *listen)
+{
+	struct srv v = {0};
+	struct kh_addr a;
+	char why[256];
+	unsigned fds;
+	int err;
+
+	v.s = s;
+	v.lfd = -1;
+	listen = listen ? listen : s->cfg.listen;
+	if (kh_addr_parse(listen, 0, &a) < 0) {
+		log_error("listen address %s: expected ADDR:PORT", listen);
+		return -EINVAL;
+	}
+	fds = kh_proc_raise_fd_limit(s->cfg.max_conns + 64);
+	if (fds < s->cfg.max_conns + 64) {
+		log_warn("file descriptor limit %u: serving at most %u connections", fds,
+			 fds > 96 ? fds - 64 : 32);
+		s->cfg.max_conns = fds > 96 ? fds - 64 : 32;
+	}
+	if ((err = load_tls(&v, why, sizeof(why))) < 0) {
+		log_error("TLS: %s", why);
+		return err;
+	}
+	if ((err = kh_loop_new_sized(&v.loop, s->cfg.max_conns + 8, s->cfg.max_conns + 16)) < 0)
+		goto out;
+	if ((err = kh_net_tcp_listen(&a, 4096, &v.lfd)) < 0) {
+		log_error_err(err, "listen on %s", listen);
+		goto out;
+	}
+	if ((err = kh_loop_fd_add(v.loop, v.lfd, KH_EV_READ, on_accept, &v)) < 0)
+		goto out;
+	kh_timer_init(&v.flush, on_flush, &v);
+	kh_timer_init(&v.stats, on_stats, &v);
+	kh_timer_arm(v.loop, &v.flush, FLUSH_MS);
+	kh_timer_arm(v.loop, &v.stats, 60000);
+	kh_loop_signal_add(v.loop, SIGTERM, on_stop, &v);
+	kh_loop_signal_add(v.loop, SIGINT, on_stop, &v);
+	log_notice("serving %s on %s (TLS 1.2, mutual; at most %u connections)", s->cfg.url, listen,
+		   s->cfg.max_conns);
+	err = kh_loop_run(v.loop);
+	on_stats(v.loop, &v);
+	while (v.conns)
+		conn_free(v.conns);
+out:
+	if (v.lfd >= 0) {
+		kh_loop_fd_del(v.loop, v.lfd);
+		kh_net_close(v.lfd);
+	}
+	kh_store_flush(s->store);
+	kh_api_cache_clear();
+	kh_loop_free(v.loop);
+	kh_tls_conf_free(v.tls);
+	return err;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The central server's storage, behind a narrow interface: devices and
+ * their last check-in, published policy bundles and their assignment to
+ * groups, pending commands, and the events devices upload. SQLite (WAL) is
+ * the embedded default (server/store_sqlite.c); a PostgreSQL backend
+ * implements the same calls when one machine is no longer enough, since the
+ * server keeps no other state.
+ *
+ * Writes from check-ins are grouped: they join an open transaction that
+ * kh_store_flush() commits (the server calls it on a short timer). Calls
+ * whose result is promised to a device (events stored, so acknowledged)
+ * commit before they return.
+ *
+ * Errors: -ENOENT not found, -EEXIST duplicate, -EINVAL bad argument,
+ * -EIO for a database failure (logged with the database's message).
+ */
+#ifndef KHIEN_SERVER_STORE_H
+#define KHIEN_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KH_SERIAL_MAX 64
+#define KH_GROUP_MAX 64
+#define KH_FIRMWARE_MAX 64
+
+struct kh_store;
+
+enum kh_device_status {
+	KH_DEV_ACTIVE = 0,
+	KH_DEV_REVOKED = 1,
+};
+
+struct kh_device {
+	char serial[KH_SERIAL_MAX + 1];
+	char group[KH_GROUP_MAX + 1];
+	uint8_t cert_sha256[32]; /* the certificate issued at provisioning */
+	enum kh_device_status status;
+	int64_t created, last_seen; /* Unix seconds; last_seen 0 = never */
+	char firmware[KH_FIRMWARE_MAX + 1];
+	char hardware_id[KH_FIRMWARE_MAX + 1];
+	uint64_t policy_version; /* reported by the device */
+	uint64_t last_seq;	 /* highest event sequence stored */
+	uint64_t events_dropped; /* device-side drops it reported (cumulative) */
+	uint64_t checkins;
+	char status_json[1024]; /* the device's last reported counters, JSON object text */
+};
+
+struct kh_policy_rec {
+	uint64_t version;
+	char sha256_hex[65];
+	uint64_t size;
+	int64_t created, expires, published;
+	char path[256]; /* bundle file, relative to the server directory */
+};
+
+struct kh_event_rec {
+	int64_t id; /* server-side, increasing */
+	char serial[KH_SERIAL_MAX + 1];
+	uint64_t seq;	    /* device-side */
+	int64_t time;	    /* when it happened (device clock) */
+	int64_t received;   /* server clock */
+	char type[32];
+	int severity;
+	const char *payload; /* JSON object text; valid during the callback */
+};
+
+struct kh_command {
+	int64_t id;
+	char type[32];
+	char arg[128];
+};
+
+/* Check-in data a device reports. */
+struct kh_checkin {
+	const char *firmware, *hardware_id;
+	uint64_t policy_version;
+	uint64_t events_dropped;
+	const char *status_json; /* may be NULL */
+};
+
+/* Open or create (schema included) the database at path. */
+int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen);
+/* Commits what is pending; accepts NULL. */
+void kh_store_close(struct kh_store *s);
+/* Commit the grouped writes, if any. */
+int kh_store_flush(struct kh_store *s);
+
+int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
+			const uint8_t cert_sha256[32], int64_t now);
+int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device *out);
+int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_device_status st);
+/* Re-key: pin a newly issued certificate (the old one stops working) and reactivate. */
+int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32]);
+/* Record a check-in (grouped write). */
+int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_checkin *c,
+		     int64_t now);
+/* Calls fn for every device, by serial. fn returning non-zero stops. */
+int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
+		     void *arg);
+
+/* Policies: publish (record + assign), what a group is assigned. */
+int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p);
+int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_rec *out);
+/* Assign version to group ("*" = every device without a group assignment). */
+int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now);
+/* The version assigned to a group (its own, else "*"); -ENOENT if none. */
+int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out);
+int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
+		      void *arg);
+
+/*
+ * Store a device's uploaded events (n of them) in one transaction. Events
+ * with seq <= the device's stored maximum are duplicates and skipped.
+ * events_dropped: the device's cumulative drop counter. *acked gets the
+ * highest sequence stored for the device; *stored how many were new.
+ */
+int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
+			unsigned n, uint64_t events_dropped, int64_t now, uint64_t *acked,
+			unsigned *stored);
+/* Events with id > since (all devices, or one serial), oldest first, at most limit. */
+int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
+		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
+
+/* Commands: queue one for a device; pending ones; mark delivered. */
+int kh_store_command_add(struct kh_store *s, const char *serial, const char *type,
+			 const char *arg, int64_t now, int64_t *id);
+int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
+			      unsigned max);
+int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now);
+
+#endif

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite backend of server/store.h. One database file in WAL mode with
+ * synchronous=FULL: a commit that acknowledged events to a device survives
+ * power loss. Statements are prepared once. Check-in writes join a grouped
+ * transaction that kh_store_flush() commits, so thousands of check-ins a
+ * second cost a handful of fsyncs; the operator tools (publish, revoke)
+ * are other processes on the same file and wait on the busy timeout.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "server/store.h"
+
+enum {
+	ST_DEV_ADD,
+	ST_DEV_GET,
+	ST_DEV_STATUS,
+	ST_DEV_CERT,
+	ST_CHECKIN,
+	ST_DEVS,
+	ST_POL_ADD,
+	ST_POL_GET,
+	ST_ASSIGN,
+	ST_ASSIGNED,
+	ST_POLS,
+	ST_EV_ADD,
+	ST_DEV_SEQ,
+	ST_EVS_ALL,
+	ST_EVS_ONE,
+	ST_CMD_ADD,
+	ST_CMD_PENDING,
+	ST_CMD_DONE,
+	ST_COUNT
+};
+
+static const char *const sql_text[ST_COUNT] = {
+	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created) VALUES(?,?,?,?)",
+	[ST_DEV_GET] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
+		       "hardware_id, policy_version, last_seq, events_dropped, checkins, "
+		       "status_json FROM devices WHERE serial = ?",
+	[ST_DEV_STATUS] = "UPDATE devices SET status = ? WHERE serial = ?",
+	[ST_DEV_CERT] = "UPDATE devices SET cert_sha256 = ?, status = 0 WHERE serial = ?",
+	[ST_CHECKIN] = "UPDATE devices SET last_seen = ?, firmware = ?, hardware_id = ?, "
+		       "policy_version = ?, events_dropped = max(events_dropped, ?), "
+		       "checkins = checkins + 1, status_json = coalesce(?, status_json) "
+		       "WHERE serial = ?",
+	[ST_DEVS] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
+		    "hardware_id, policy_version, last_seq, events_dropped, checkins, "
+		    "status_json FROM devices ORDER BY serial",
+	[ST_POL_ADD] = "INSERT INTO policies(version, sha256, size, created, expires, published, "
+		       "path) VALUES(?,?,?,?,?,?,?)",
+	[ST_POL_GET] = "SELECT version, sha256, size, created, expires, published, path "
+		       "FROM policies WHERE version = ?",
+	[ST_ASSIGN] = "INSERT INTO assignments(grp, version, assigned) VALUES(?,?,?) "
+		      "ON CONFLICT(grp) DO UPDATE SET version = excluded.version, "
+		      "assigned = excluded.assigned",
+	[ST_ASSIGNED] = "SELECT p.version, p.sha256, p.size, p.created, p.expires, p.published, "
+			"p.path FROM assignments a JOIN policies p ON p.version = a.version "
+			"WHERE a.grp = ? OR a.grp = '*' ORDER BY a.grp = '*' LIMIT 1",
+	[ST_POLS] = "SELECT version, sha256, size, created, expires, published, path "
+		    "FROM policies ORDER BY version",
+	[ST_EV_ADD] = "INSERT OR IGNORE INTO events(serial, seq, time, received, type, severity, "
+		      "payload) VALUES(?,?,?,?,?,?,?)",
+	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = max(last_seq, ?), "
+		       "events_dropped = max(events_dropped, ?) WHERE serial = ?",
+	[ST_EVS_ALL] = "SELECT id, serial, seq, time, received, type, severity, payload "
+		       "FROM events WHERE id > ? ORDER BY id LIMIT ?",
+	[ST_EVS_ONE] = "SELECT id, serial, seq, time, received, type, severity, payload "
+		       "FROM events WHERE id > ? AND serial = ? ORDER BY id LIMIT ?",
+	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES(?,?,?,?)",
+	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = ? AND delivered "
+			   "IS NULL ORDER BY id LIMIT ?",
+	[ST_CMD_DONE] = "UPDATE commands SET delivered = ? WHERE id = ?",
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS devices("
+	" serial TEXT PRIMARY KEY, grp TEXT NOT NULL, cert_sha256 BLOB NOT NULL,"
+	" status INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL DEFAULT 0, firmware TEXT NOT NULL DEFAULT '',"
+	" hardware_id TEXT NOT NULL DEFAULT '', policy_version INTEGER NOT NULL DEFAULT 0,"
+	" last_seq INTEGER NOT NULL DEFAULT 0, events_dropped INTEGER NOT NULL DEFAULT 0,"
+	" checkins INTEGER NOT NULL DEFAULT 0, status_json TEXT NOT NULL DEFAULT '{}');"
+	"CREATE TABLE IF NOT EXISTS policies("
+	" version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL, published INTEGER NOT NULL,"
+	" path TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS assignments("
+	" grp TEXT PRIMARY KEY, version INTEGER NOT NULL REFERENCES policies(version),"
+	" assigned INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS events("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" time INTEGER NOT NULL, received INTEGER NOT NULL, type TEXT NOT NULL,"
+	" severity INTEGER NOT NULL, payload TEXT NOT NULL, UNIQUE(serial, seq));"
+	"CREATE INDEX IF NOT EXISTS events_by_serial ON events(serial, id);"
+	"CREATE TABLE IF NOT EXISTS commands("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL, type TEXT NOT NULL,"
+	" arg TEXT NOT NULL, created INTEGER NOT NULL, delivered INTEGER);"
+	"CREATE INDEX IF NOT EXISTS commands_by_serial ON commands(serial, delivered);";
+
+struct kh_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int in_txn;
+};
+
+static int db_fail(struct kh_store *s, const char *what)
+{
+	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+static int exec(struct kh_store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("store: %s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *stmt(struct kh_store *s, int which)
+{
+	sqlite3_stmt *q = s->st[which];
+
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+/* Join (or open) the grouped write transaction. */
+static int txn_join(struct kh_store *s)
+{
+	if (s->in_txn)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	s->in_txn = 1;
+	return 0;
+}
+
+int kh_store_flush(struct kh_store *s)
+{
+	if (!s->in_txn)
+		return 0;
+	s->in_txn = 0;
+	return exec(s, "COMMIT");
+}
+
+int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)
+{
+	struct kh_store *s = calloc(1, sizeof(*s));
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
+	    exec(s, "PRAGMA foreign_keys=ON") < 0 || exec(s, schema) < 0) {
+		snprintf(why, whylen, "%s: cannot set up the database: %s", path,
+			 sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	*out = s;
+	return 0;
+fail:
+	kh_store_close(s);
+	return -EIO;
+}
+
+void kh_store_close(struct kh_store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		kh_store_flush(s);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static void col_text(sqlite3_stmt *q, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+	kh_strlcpy(dst, t ? (const char *)t : "", cap);
+}
+
+static void row_device(sqlite3_stmt *q, struct kh_device *d)
+{
+	const void *b = sqlite3_column_blob(q, 2);
+
+	memset(d, 0, sizeof(*d));
+	col_text(q, 0, d->serial, sizeof(d->serial));
+	col_text(q, 1, d->group, sizeof(d->group));
+	if (b && sqlite3_column_bytes(q, 2) == 32)
+		memcpy(d->cert_sha256, b, 32);
+	d->status = sqlite3_column_int(q, 3) ? KH_DEV_REVOKED : KH_DEV_ACTIVE;
+	d->created = sqlite3_column_int64(q, 4);
+	d->last_seen = sqlite3_column_int64(q, 5);
+	col_text(q, 6, d->firmware, sizeof(d->firmware));
+	col_text(q, 7, d->hardware_id, sizeof(d->hardware_id));
+	d->policy_version = (uint64_t)sqlite3_column_int64(q, 8);
+	d->last_seq = (uint64_t)sqlite3_column_int64(q, 9);
+	d->events_dropped = (uint64_t)sqlite3_column_int64(q, 10);
+	d->checkins = (uint64_t)sqlite3_column_int64(q, 11);
+	col_text(q, 12, d->status_json, sizeof(d->status_json));
+}
+
+static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = (uint64_t)sqlite3_column_int64(q, 0);
+	col_text(q, 1, p->sha256_hex, sizeof(p->sha256_hex));
+	p->size = (uint64_t)sqlite3_column_int64(q, 2);
+	p->created = sqlite3_column_int64(q, 3);
+	p->expires = sqlite3_column_int64(q, 4);
+	p->published = sqlite3_column_int64(q, 5);
+	col_text(q, 6, p->path, sizeof(p->path));
+}
+
+int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
+			const uint8_t cert_sha256[32], int64_t now)
+{
+	sqlite3_stmt *q = stmt(s, ST_DEV_ADD);
+	int rc;
+
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, group, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, cert_sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, now);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "add device");
+}
+
+int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_DEV_GET);
+	int rc;
+
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		row_device(q, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "get device");
+}
+
+static int changed_one(struct kh_store *s, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, what);
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_device_status st)
+{
+	sqlite3_stmt *q = stmt(s, ST_DEV_STATUS);
+
+	sqlite3_bind_int(q, 1, (int)st);
+	sqlite3_bind_text(q, 2, serial, -1, SQLITE_STATIC);
+	return changed_one(s, q, "set device status");
+}
+
+int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32])
+{
+	sqlite3_stmt *q = stmt(s, ST_DEV_CERT);
+
+	sqlite3_bind_blob(q, 1, cert_sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, serial, -1, SQLITE_STATIC);
+	return changed_one(s, q, "set device certificate");
+}
+
+int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_checkin *c,
+		     int64_t now)
+{
+	sqlite3_stmt *q;
+
+	if (txn_join(s) < 0)
+		return -EIO;
+	q = stmt(s, ST_CHECKIN);
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_text(q, 2, c->firmware ? c->firmware : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, c->hardware_id ? c->hardware_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)c->policy_version);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)c->events_dropped);
+	if (c->status_json)
+		sqlite3_bind_text(q, 6, c->status_json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, serial, -1, SQLITE_STATIC);
+	return changed_one(s, q, "check-in");
+}
+
+int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
+		     void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_DEVS);
+	struct kh_device d;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row_device(q, &d);
+		if (fn(arg, &d))
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list devices");
+}
+
+int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
+{
+	sqlite3_stmt *q = stmt(s, ST_POL_ADD);
+	int rc;
+
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)p->version);
+	sqlite3_bind_text(q, 2, p->sha256_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)p->size);
+	sqlite3_bind_int64(q, 4, p->created);
+	sqlite3_bind_int64(q, 5, p->expires);
+	sqlite3_bind_int64(q, 6, p->published);
+	sqlite3_bind_text(q, 7, p->path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "add policy");
+}
+
+static int policy_one(struct kh_store *s, sqlite3_stmt *q, struct kh_policy_rec *out,
+		      const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW)
+		row_policy(q, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : db_fail(s, what);
+}
+
+int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_rec *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_POL_GET);
+
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
+	return policy_one(s, q, out, "get policy");
+}
+
+int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now)
+{
+	sqlite3_stmt *q = stmt(s, ST_ASSIGN);
+	int rc;
+
+	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)version);
+	sqlite3_bind_int64(q, 3, now);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_CONSTRAINT)
+		return -ENOENT; /* no such policy */
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "assign policy");
+}
+
+int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out)
+{
+	sqlite3_stmt *q = stmt(s, ST_ASSIGNED);
+
+	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	return policy_one(s, q, out, "assigned policy");
+}
+
+int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
+		      void *arg)
+{
+	sqlite3_stmt *q = stmt(s, ST_POLS);
+	struct kh_policy_rec p;
+	int rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row_policy(q, &p);
+		if (fn(arg, &p))
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list policies");
+}
+
+int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
+			unsigned n, uint64_t events_dropped, int64_t now, uint64_t *acked,
+			unsigned *stored)
+{
+	struct kh_device d;
+	uint64_t top;
+	unsigned i, added = 0;
+	int err;
+
+	if ((err = txn_join(s)) < 0)
+		return err;
+	if ((err = kh_store_device_get(s, serial, &d)) < 0)
+		goto out;
+	top = d.last_seq;
+	for (i = 0; i < n; i++) {
+		sqlite3_stmt *q;
+		if (ev[i].seq <= d.last_seq)
+			continue; /* delivered before: the device missed our ack */
+		q = stmt(s, ST_EV_ADD);
+		sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)ev[i].seq);
+		sqlite3_bind_int64(q, 3, ev[i].time);
+		sqlite3_bind_int64(q, 4, now);
+		sqlite3_bind_text(q, 5, ev[i].type, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 6, ev[i].severity);
+		sqlite3_bind_text(q, 7, ev[i].payload, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			err = db_fail(s, "add event");
+			sqlite3_reset(q);
+			goto out;
+		}
+		added += (unsigned)sqlite3_changes(s->db);
+		sqlite3_reset(q);
+		if (ev[i].seq > top)
+			top = ev[i].seq;
+	}
+	{
+		sqlite3_stmt *q = stmt(s, ST_DEV_SEQ);
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)top);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)events_dropped);
+		sqlite3_bind_text(q, 3, serial, -1, SQLITE_STATIC);
+		if ((err = changed_one(s, q, "event sequence")) < 0)
+			goto out;
+	}
+	/* The device forgets what we acknowledge: it must be on disk first. */
+	if ((err = kh_store_flush(s)) < 0)
+		return err;
+	*acked = top;
+	*stored = added;
+	return 0;
+out:
+	s->in_txn = 0;
+	exec(s, "ROLLBACK");
+	return err;
+}
+
+int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
+		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	sqlite3_stmt *q = stmt(s, serial ? ST_EVS_ONE : ST_EVS_ALL);
+	struct kh_event_rec e;
+	int rc, k = 1;
+
+	sqlite3_bind_int64(q, k++, since);
+	if (serial)
+		sqlite3_bind_text(q, k++, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, k, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.id = sqlite3_column_int64(q, 0);
+		col_text(q, 1, e.serial, sizeof(e.serial));
+		e.seq = (uint64_t)sqlite3_column_int64(q, 2);
+		e.time = sqlite3_column_int64(q, 3);
+		e.received = sqlite3_column_int64(q, 4);
+		col_text(q, 5, e.type, sizeof(e.type));
+		e.severity = sqlite3_column_int(q, 6);
+		e.payload = (const char *)sqlite3_column_text(q, 7);
+		if (!e.payload)
+			e.payload = "{}";
+		if (fn(arg, &e))
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list events");
+}
+
+int kh_store_command_add(struct kh_store *s, const char *serial, const char *type,
+			 const char *arg, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *q = stmt(s, ST_CMD_ADD);
+	int rc;
+
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, arg ? arg : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, now);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "add command");
+	if (id)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
+			      unsigned max)
+{
+	sqlite3_stmt *q = stmt(s, ST_CMD_PENDING);
+	int rc, n = 0;
+
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && (unsigned)n < max) {
+		out[n].id = sqlite3_column_int64(q, 0);
+		col_text(q, 1, out[n].type, sizeof(out[n].type));
+		col_text(q, 2, out[n].arg, sizeof(out[n].arg));
+		n++;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : db_fail(s, "pending commands");
+}
+
+int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *q;
+
+	if (txn_join(s) < 0)
+		return -EIO;
+	q = stmt(s, ST_CMD_DONE);
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int64(q, 2, id);
+	return changed_one(s, q, "command delivered");
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Nothing is lost across a server outage: events generated while the
+# server is down wait in the agent's persistent queue through a crash
+# (SIGKILL) and a restart of the agent, and arrive exactly once when the
+# server returns. With a small queue, low-severity events are dropped
+# before high-severity ones and the number dropped reaches the server.
+. "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
+PORT=$(rand_port); UP=$((PORT + 1)); DNS=$((PORT + 2))
+S=$T/srv
+for i in $(seq 60); do echo "outage-$i.example"; done > $T/threats.txt
+for i in $(seq 20); do echo "bet-$i.example"; done > $T/bets.txt
+"$P" compile -q -o $T/idx --list malware=$T/threats.txt --list gambling=$T/bets.txt >/dev/null 2>&1
+init_server $S $PORT || { fail "server init"; done_testing; }
+"$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx -o $T/p1 >/dev/null
+"$SRV" publish --dir $S $T/p1 >/dev/null || fail "publish"
+for d in 1 2; do "$SRV" provision --dir $S --device SN-OUT-$d -o $T/dev$d >/dev/null || fail "provision"; done
+# device 2: a queue of 16 events, and gambling hits reported too (as low severity)
+python3 - "$T/dev2/khiend.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["report"]["queue_events"] = 16
+c["dns"] = {"categories": {"gambling": {"event": True}}}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+chmod -R a+rX $T/dev1 $T/dev2
+start_upstream $UP 1 || exit 1
+start_server $S || { fail "server starts"; done_testing; }
+agent() { # DEV: start khiend for device DEV (state kept in $T/state-DEV)
+	start_khiend -c $T/dev$1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
+		--user nobody --state-dir $T/state-$1
+}
+sync() { "$KHIEN_BUILD/khienctl" --control $CTL sync; }
+pending() { ctl status | json_get /dev/stdin 'd["report"]["queue"]["pending"]'; }
+q() { dig +time=2 +tries=1 @127.0.0.1 -p $DNS "$1" >/dev/null; }
+
+agent 1 || { fail "khiend starts"; done_testing; }
+sync >/dev/null
+expect_eq "device 1 is on policy 1" "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" "1"
+
+stop_server
+for i in $(seq 1 30); do q outage-$i.example; done
+expect_rc "sync while the server is down fails, with a reason" 1 "$KHIEN_BUILD/khienctl" --control $CTL sync
+grep -q "connect\|closed\|refused" "$T/err" && ok "reason: $(head -c 80 $T/err)" || fail "reason: $(cat $T/err)"
+expect_eq "30 events wait in the queue" "$(pending)" "30"
+expect_eq "the failure backs off (failures in a row)" "$(ctl status | json_get /dev/stdin 'd["report"]["failures_in_a_row"] >= 1 and d["report"]["next_sync_s"] >= 1')" "True"
+kill -9 $KPID; wait $KPID 2>/dev/null
+agent 1 || fail "khiend restarts after SIGKILL"
+expect_eq "after a crash the 30 events are still queued" "$(pending)" "30"
+for i in $(seq 31 60); do q outage-$i.example; done
+stop_khiend
+agent 1 || fail "khiend restarts"
+expect_eq "after a clean restart, 60 are queued" "$(pending)" "60"
+start_server $S || fail "server restarts"
+sync >/dev/null || fail "sync after the outage"
+"$SRV" events --dir $S --device SN-OUT-1 > $T/ev1
+expect_eq "every event arrived exactly once" \
+	"$(py "sorted(json.loads(l)['seq'] for l in open('$T/ev1')) == list(range(1, 61)) and len({json.loads(l)['payload']['name'] for l in open('$T/ev1')}) == 60")" "True"
+expect_eq "and the queue is empty" "$(pending)" "0"
+sync >/dev/null
+expect_eq "another sync adds nothing" "$("$SRV" events --dir $S --device SN-OUT-1 | wc -l)" "60"
+stop_khiend
+
+# device 2: a bounded queue during an outage drops low severity first, and says so
+agent 2 || { fail "device 2 starts"; done_testing; }
+sync >/dev/null
+stop_server
+for i in $(seq 1 20); do q bet-$i.example; done      # low severity
+for i in $(seq 1 10); do q outage-$i.example; done   # high severity
+ctl status > $T/st2
+expect_eq "queue holds 16: all 10 high, the 6 newest low" "$(json_get $T/st2 '(d["report"]["queue"]["pending"], d["report"]["queue"]["dropped"])')" \
+	"(16, {'low': 14, 'medium': 0, 'high': 0, 'critical': 0})"
+start_server $S || fail "server restarts"
+sync >/dev/null
+"$SRV" events --dir $S --device SN-OUT-2 > $T/ev2
+expect_eq "the server got the high ones and the newest low ones" \
+	"$(py "sorted((json.loads(l)['severity'], json.loads(l)['payload']['name']) for l in open('$T/ev2'))[:1] + [sum(json.loads(l)['severity'] == 'high' for l in open('$T/ev2')), sorted(int(json.loads(l)['payload']['name'].split('-')[1].split('.')[0]) for l in open('$T/ev2') if 'bet-' in l)]")" \
+	"[('high', 'outage-1.example'), 10, [15, 16, 17, 18, 19, 20]]"
+expect_eq "and the device's drop count" "$("$SRV" devices --dir $S | py "[d['events_dropped'] for d in map(json.loads, sys.stdin) if d['serial'] == 'SN-OUT-2']")" "[14]"
+stop_khiend
+stop_server
+done_testing

@@ -1,0 +1,1252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report queue (agent/queue.c) and CRC-32: order, persistence across
+ * reopen, the drop policy under the count and byte bounds, torn tails at
+ * every truncation length, corrupt records and headers, compaction, failed
+ * appends (RLIMIT_FSIZE) and a kill -9 crash loop against a child process.
+ * Journals live in a mkdtemp directory that is removed at the end.
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kt.h"
+#include "agent/queue.h"
+#include "lib/crc32.h"
+#include "lib/err.h"
+#include "platform/fs.h"
+
+#define BIG (1u << 20)
+#define MAXQ 64
+
+static char dir[] = "/tmp/kh-queue-XXXXXX";
+
+static const char *jpath(const char *name)
+{
+	static char buf[4][256];
+	static int k;
+	char *p = buf[k++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static struct kh_queue *qopen(const char *name, unsigned max_events, size_t max_bytes, char *why)
+{
+	struct kh_queue *q = NULL;
+	char w[256];
+	int err = kh_queue_open(jpath(name), max_events, max_bytes, &q, w, sizeof(w));
+
+	if (err < 0)
+		printf("#   open %s: %s (%s)\n", name, kh_strerror(err), w);
+	KT_EQ(err, 0);
+	if (why)
+		strcpy(why, w);
+	return q;
+}
+
+static uint64_t push(struct kh_queue *q, enum kh_severity sev, const char *type, const char *pl)
+{
+	uint64_t seq = 99;
+	int err = kh_queue_push(q, sev, 1700000000, type, pl, &seq);
+
+	KT_EQ(err, 0);
+	return seq;
+}
+
+/* What a queue holds, apart from the journal's size. */
+struct snap {
+	struct kh_queue_stats st;
+	unsigned n;
+	uint64_t seq[MAXQ];
+	int sev[MAXQ];
+	char payload[MAXQ][64];
+};
+
+static void take(const struct kh_queue *q, struct snap *s)
+{
+	struct kh_queue_event ev[MAXQ];
+
+	memset(s, 0, sizeof(*s));
+	kh_queue_stats(q, &s->st);
+	s->n = kh_queue_peek(q, 0, ev, MAXQ);
+	for (unsigned i = 0; i < s->n; i++) {
+		s->seq[i] = ev[i].seq;
+		s->sev[i] = ev[i].severity;
+		snprintf(s->payload[i], sizeof(s->payload[i]), "%s", ev[i].payload);
+	}
+}
+
+static int snap_eq(const struct snap *a, const struct snap *b)
+{
+	int same = a->n == b->n && a->st.count == b->st.count && a->st.bytes == b->st.bytes &&
+		   a->st.next_seq == b->st.next_seq && a->st.acked == b->st.acked &&
+		   memcmp(a->st.dropped, b->st.dropped, sizeof(a->st.dropped)) == 0;
+
+	for (unsigned i = 0; same && i < a->n; i++)
+		same = a->seq[i] == b->seq[i] && a->sev[i] == b->sev[i] &&
+		       strcmp(a->payload[i], b->payload[i]) == 0;
+	if (!same)
+		printf("#   snapshot differs: n %u/%u next %llu/%llu acked %llu/%llu drop "
+		       "%llu,%llu,"
+		       "%llu,%llu / %llu,%llu,%llu,%llu\n",
+		       a->n, b->n, (unsigned long long)a->st.next_seq,
+		       (unsigned long long)b->st.next_seq, (unsigned long long)a->st.acked,
+		       (unsigned long long)b->st.acked, (unsigned long long)a->st.dropped[0],
+		       (unsigned long long)a->st.dropped[1], (unsigned long long)a->st.dropped[2],
+		       (unsigned long long)a->st.dropped[3], (unsigned long long)b->st.dropped[0],
+		       (unsigned long long)b->st.dropped[1], (unsigned long long)b->st.dropped[2],
+		       (unsigned long long)b->st.dropped[3]);
+	return same;
+}
+
+static void seqs_are(const struct kh_queue *q, const uint64_t *want, unsigned n)
+{
+	struct kh_queue_event ev[MAXQ];
+	unsigned got = kh_queue_peek(q, 0, ev, MAXQ);
+
+	KT_EQ(got, n);
+	for (unsigned i = 0; i < n && i < got; i++)
+		KT_EQ(ev[i].seq, want[i]);
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	KT_CHECK(f != NULL);
+	if (!f)
+		return;
+	KT_EQ(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static void test_crc32(void)
+{
+	const char *fox = "The quick brown fox jumps over the lazy dog";
+
+	KT_EQ(kh_crc32(0, "123456789", 9), 0xCBF43926u);
+	KT_EQ(kh_crc32(0, "", 0), 0);
+	KT_EQ(kh_crc32(0, "a", 1), 0xE8B7BE43u);
+	KT_EQ(kh_crc32(0, fox, strlen(fox)), 0x414FA339u);
+	KT_EQ(kh_crc32(kh_crc32(0, fox, 10), fox + 10, strlen(fox) - 10), 0x414FA339u);
+}
+
+static void test_severity_names(void)
+{
+	KT_STREQ(kh_severity_name(KH_SEV_LOW), "low");
+	KT_STREQ(kh_severity_name(KH_SEV_CRITICAL), "critical");
+	KT_STREQ(kh_severity_name((enum kh_severity)7), "unknown");
+	KT_EQ(kh_severity_parse("medium"), KH_SEV_MEDIUM);
+	KT_EQ(kh_severity_parse("high"), KH_SEV_HIGH);
+	KT_EQ(kh_severity_parse("High"), -EINVAL);
+	KT_EQ(kh_severity_parse(""), -EINVAL);
+}
+
+static void test_push_peek_ack(void)
+{
+	struct kh_queue *q = qopen("order", 100, BIG, NULL);
+	struct kh_queue_event ev[8];
+	struct kh_queue_stats st;
+
+	if (!q)
+		return;
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 0);
+	KT_EQ(st.next_seq, 1);
+	KT_EQ(st.acked, 0);
+	KT_EQ(kh_queue_push(q, KH_SEV_HIGH, -5, "dns_blocked", "{\"d\":\"c2.example\"}", NULL), 0);
+	KT_EQ(push(q, KH_SEV_LOW, "a", ""), 2);
+	KT_EQ(push(q, KH_SEV_CRITICAL, "botnet_c2", "{}"), 3);
+	KT_EQ(kh_queue_peek(q, 0, ev, 8), 3);
+	KT_EQ(ev[0].seq, 1);
+	KT_EQ(ev[0].time, -5);
+	KT_EQ(ev[0].severity, KH_SEV_HIGH);
+	KT_STREQ(ev[0].type, "dns_blocked");
+	KT_STREQ(ev[0].payload, "{\"d\":\"c2.example\"}");
+	KT_EQ(ev[0].payload_len, strlen("{\"d\":\"c2.example\"}"));
+	KT_STREQ(ev[1].payload, "");
+	KT_EQ(ev[1].payload_len, 0);
+	KT_EQ(ev[2].severity, KH_SEV_CRITICAL);
+	KT_EQ(kh_queue_peek(q, 1, ev, 8), 2);
+	KT_EQ(ev[0].seq, 2);
+	KT_EQ(kh_queue_peek(q, 0, ev, 1), 1);
+	KT_EQ(ev[0].seq, 1);
+	KT_EQ(kh_queue_peek(q, 3, ev, 8), 0);
+
+	KT_EQ(kh_queue_ack(q, 2), 0);
+	KT_EQ(kh_queue_peek(q, 0, ev, 8), 1);
+	KT_EQ(ev[0].seq, 3);
+	KT_EQ(kh_queue_ack(q, 1), 0); /* old ack: nothing changes */
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 1);
+	KT_EQ(st.acked, 2);
+	KT_EQ(st.next_seq, 4);
+	KT_EQ(kh_queue_ack(q, 3), 0);
+	KT_EQ(kh_queue_peek(q, 0, ev, 8), 0);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 0);
+	KT_EQ(st.bytes, 0);
+	KT_EQ(st.journal_bytes, file_size(jpath("order")));
+	KT_EQ(kh_queue_sync(q), 0);
+	kh_queue_free(q);
+	kh_queue_free(NULL);
+}
+
+/*
+ * The server acks a number never issued here (the device's state was lost):
+ * numbering continues above it, across reopen, so new events are not taken
+ * for ones the server already has.
+ */
+static void test_ack_ahead(void)
+{
+	struct kh_queue *q = qopen("ahead", 10, BIG, NULL);
+	struct kh_queue_stats st;
+	char why[256];
+
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "x", "{}");
+	push(q, KH_SEV_LOW, "x", "{}");
+	KT_EQ(kh_queue_ack(q, 500), 0);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 0);
+	KT_EQ(st.acked, 500);
+	KT_EQ(st.next_seq, 501);
+	KT_EQ(kh_queue_ack(q, (uint64_t)1 << 62), -ERANGE);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.acked, 500);
+	KT_EQ(st.next_seq, 501);
+	kh_queue_free(q);
+	q = qopen("ahead", 10, BIG, why);
+	if (!q)
+		return;
+	KT_STREQ(why, "");
+	kh_queue_stats(q, &st);
+	KT_EQ(st.acked, 500);
+	KT_EQ(st.next_seq, 501);
+	KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 501);
+	kh_queue_free(q);
+}
+
+static void test_push_invalid(void)
+{
+	struct kh_queue *q = qopen("invalid", 10, BIG, NULL);
+	char long_type[KH_QUEUE_TYPE_MAX + 2], long_pl[KH_QUEUE_PAYLOAD_MAX + 2];
+	struct kh_queue_stats st;
+	uint64_t seq = 5;
+
+	if (!q)
+		return;
+	memset(long_type, 'a', sizeof(long_type) - 1);
+	long_type[sizeof(long_type) - 1] = 0;
+	memset(long_pl, 'x', sizeof(long_pl) - 1);
+	long_pl[sizeof(long_pl) - 1] = 0;
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "", "{}", &seq), -EINVAL);
+	KT_EQ(seq, 0);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "Dns", "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "a-b", "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "a b", "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, long_type, "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, NULL, "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "a", NULL, NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, KH_SEV_LOW, 0, "a", long_pl, NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, (enum kh_severity)4, 0, "a", "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(q, (enum kh_severity) - 1, 0, "a", "{}", NULL), -EINVAL);
+	KT_EQ(kh_queue_push(NULL, KH_SEV_LOW, 0, "a", "{}", NULL), -EINVAL);
+	long_type[KH_QUEUE_TYPE_MAX] = 0; /* exactly the maximum is fine */
+	long_pl[KH_QUEUE_PAYLOAD_MAX] = 0;
+	KT_EQ(push(q, KH_SEV_LOW, long_type, long_pl), 1);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 1);
+	KT_EQ(st.next_seq, 2);
+	kh_queue_free(q);
+}
+
+static void test_open_errors(void)
+{
+	struct kh_queue *q = (struct kh_queue *)1;
+	char why[256], big[128];
+	uint8_t *junk;
+
+	KT_EQ(kh_queue_open(jpath("x"), 0, BIG, &q, why, sizeof(why)), -EINVAL);
+	KT_EQ(kh_queue_open(jpath("x"), 10, 100, &q, why, sizeof(why)), -EINVAL);
+	KT_CHECK(kh_queue_open(jpath("no/such/dir"), 10, BIG, &q, why, sizeof(why)) < 0);
+	KT_CHECK(q == NULL);
+	KT_CHECK(why[0] != 0);
+
+	/* A file far over what the limits allow is refused and left alone. */
+	snprintf(big, sizeof(big), "%s", jpath("huge"));
+	junk = calloc(1, 4u << 20);
+	KT_CHECK(junk != NULL);
+	if (!junk)
+		return;
+	write_file(big, junk, 4u << 20);
+	free(junk);
+	KT_EQ(kh_queue_open(big, 10, 4096, &q, why, sizeof(why)), -E2BIG);
+	KT_CHECK(strstr(why, "larger") != NULL);
+	KT_EQ(file_size(big), 4u << 20);
+	unlink(big);
+}
+
+static void test_persistence(void)
+{
+	struct kh_queue *q = qopen("persist", 4, BIG, NULL);
+	struct snap a, b;
+	char why[256];
+
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "t1", "{\"n\":1}");
+	push(q, KH_SEV_HIGH, "t2", "{\"n\":2}");
+	push(q, KH_SEV_MEDIUM, "t3", "{\"n\":3}");
+	push(q, KH_SEV_CRITICAL, "t4", "{\"n\":4}");
+	push(q, KH_SEV_HIGH, "t5", "{\"n\":5}");	  /* drops 1 */
+	KT_EQ(push(q, KH_SEV_LOW, "t6", "{\"n\":6}"), 0); /* dropped itself */
+	KT_EQ(kh_queue_ack(q, 2), 0);
+	take(q, &a);
+	KT_EQ(a.n, 3);
+	KT_EQ(a.st.dropped[KH_SEV_LOW], 2);
+	kh_queue_free(q);
+
+	q = qopen("persist", 4, BIG, why);
+	if (!q)
+		return;
+	KT_STREQ(why, ""); /* a clean journal: nothing to report */
+	take(q, &b);
+	KT_CHECK(snap_eq(&a, &b));
+	KT_STREQ(b.payload[0], "{\"n\":3}");
+	KT_EQ(push(q, KH_SEV_CRITICAL, "t7", "{}"), 6);
+	kh_queue_free(q);
+}
+
+static void test_next_seq_survives(void)
+{
+	struct kh_queue *q = qopen("nextseq", 10, BIG, NULL);
+	struct kh_queue_stats st;
+	char why[256];
+	int i;
+
+	if (!q)
+		return;
+	for (i = 0; i < 3; i++)
+		push(q, KH_SEV_LOW, "x", "{}");
+	KT_EQ(kh_queue_ack(q, 3), 0);
+	kh_queue_free(q);
+	q = qopen("nextseq", 10, BIG, NULL);
+	if (!q)
+		return;
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 0);
+	KT_EQ(st.next_seq, 4);
+	KT_EQ(st.acked, 3);
+	KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 4);
+	kh_queue_free(q);
+
+	/*
+	 * Push and ack until a compaction leaves the journal as a bare HEADER:
+	 * then it alone carries next_seq and acked.
+	 */
+	q = qopen("nextseq2", 10, BIG, NULL);
+	if (!q)
+		return;
+	for (i = 1; i <= 5000; i++) {
+		push(q, KH_SEV_LOW, "x", "{\"pad\":\"0123456789012345678901234567890123456789\"}");
+		KT_EQ(kh_queue_ack(q, (uint64_t)i), 0);
+		kh_queue_stats(q, &st);
+		if (st.journal_bytes == 63) /* HEADER only */
+			break;
+	}
+	KT_CHECK(i > 100 && i <= 5000);
+	kh_queue_free(q);
+	q = qopen("nextseq2", 10, BIG, why);
+	if (!q)
+		return;
+	KT_STREQ(why, "");
+	kh_queue_stats(q, &st);
+	KT_EQ(st.journal_bytes, 63);
+	KT_EQ(st.next_seq, (uint64_t)i + 1);
+	KT_EQ(st.acked, (uint64_t)i);
+	KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), (uint64_t)i + 1);
+	kh_queue_free(q);
+}
+
+static void test_drop_policy_count(void)
+{
+	struct kh_queue *q = qopen("dropc", 5, BIG, NULL);
+	struct kh_queue_stats st;
+	struct snap a, b;
+	uint64_t seq;
+
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "e", "{}");		   /* 1 */
+	push(q, KH_SEV_MEDIUM, "e", "{}");	   /* 2 */
+	push(q, KH_SEV_HIGH, "e", "{}");	   /* 3 */
+	push(q, KH_SEV_LOW, "e", "{}");		   /* 4 */
+	push(q, KH_SEV_CRITICAL, "e", "{}");	   /* 5 */
+	KT_EQ(push(q, KH_SEV_HIGH, "e", "{}"), 6); /* evicts 1, the oldest low */
+	seqs_are(q, (const uint64_t[]){2, 3, 4, 5, 6}, 5);
+	KT_EQ(push(q, KH_SEV_MEDIUM, "e", "{}"), 7); /* evicts 4, the other low */
+	seqs_are(q, (const uint64_t[]){2, 3, 5, 6, 7}, 5);
+	KT_EQ(push(q, KH_SEV_LOW, "e", "{}"), 0); /* lower than all: dropped itself */
+	seqs_are(q, (const uint64_t[]){2, 3, 5, 6, 7}, 5);
+	KT_EQ(push(q, KH_SEV_MEDIUM, "e", "{}"), 8); /* same severity: evicts 2, the oldest */
+	seqs_are(q, (const uint64_t[]){3, 5, 6, 7, 8}, 5);
+	KT_EQ(push(q, KH_SEV_CRITICAL, "e", "{}"), 9); /* evicts 7 */
+	seqs_are(q, (const uint64_t[]){3, 5, 6, 8, 9}, 5);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.dropped[KH_SEV_LOW], 3);
+	KT_EQ(st.dropped[KH_SEV_MEDIUM], 2);
+	KT_EQ(st.dropped[KH_SEV_HIGH], 0);
+	KT_EQ(st.dropped[KH_SEV_CRITICAL], 0);
+	KT_EQ(st.next_seq, 10);
+	take(q, &a);
+	kh_queue_free(q);
+	q = qopen("dropc", 5, BIG, NULL);
+	if (!q)
+		return;
+	take(q, &b);
+	KT_CHECK(snap_eq(&a, &b));
+	kh_queue_free(q);
+
+	/* Full of critical events: a high one is dropped, counted, persisted. */
+	q = qopen("dropc2", 3, BIG, NULL);
+	if (!q)
+		return;
+	for (int i = 0; i < 3; i++)
+		push(q, KH_SEV_CRITICAL, "c", "{}");
+	KT_EQ(kh_queue_push(q, KH_SEV_HIGH, 0, "h", "{}", &seq), 0);
+	KT_EQ(seq, 0);
+	seqs_are(q, (const uint64_t[]){1, 2, 3}, 3);
+	kh_queue_free(q);
+	q = qopen("dropc2", 3, BIG, NULL);
+	if (!q)
+		return;
+	kh_queue_stats(q, &st);
+	KT_EQ(st.dropped[KH_SEV_HIGH], 1);
+	KT_EQ(st.next_seq, 4);
+	KT_EQ(st.count, 3);
+	kh_queue_free(q);
+}
+
+static void test_drop_policy_bytes(void)
+{
+	struct kh_queue *q;
+	struct kh_queue_stats st;
+	char bigpl[801];
+	size_t small, large, maxb;
+	unsigned fit;
+
+	memset(bigpl, 'p', 800);
+	bigpl[800] = 0;
+	/* Measure the stored sizes of the two event shapes used below. */
+	q = qopen("dropb0", 100, BIG, NULL);
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "s", "{}");
+	kh_queue_stats(q, &st);
+	small = st.bytes;
+	push(q, KH_SEV_LOW, "b", bigpl);
+	kh_queue_stats(q, &st);
+	large = st.bytes - small;
+	kh_queue_free(q);
+	KT_CHECK(large > 10 * small);
+
+	/* Room for exactly 3 large events; fill with small ones. */
+	maxb = 3 * large;
+	fit = (unsigned)(maxb / small);
+	q = qopen("dropb", 1000, maxb, NULL);
+	if (!q)
+		return;
+	for (unsigned i = 0; i < fit; i++)
+		push(q, i < 5 ? KH_SEV_LOW : KH_SEV_MEDIUM, "s", "{}");
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, fit);
+	KT_EQ(st.dropped[KH_SEV_LOW], 0);
+	/* Another small medium evicts the oldest low. */
+	KT_EQ(push(q, KH_SEV_MEDIUM, "s", "{}"), fit + 1);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.dropped[KH_SEV_LOW], 1);
+	KT_EQ(st.count, fit);
+	/* A large high evicts the 4 remaining lows, then the oldest mediums. */
+	KT_EQ(push(q, KH_SEV_HIGH, "b", bigpl), fit + 2);
+	kh_queue_stats(q, &st);
+	{
+		size_t need = (fit * small + large) - maxb; /* beyond the bound */
+		unsigned victims = (unsigned)((need + small - 1) / small);
+		KT_EQ(st.count, fit - victims + 1);
+		KT_EQ(st.dropped[KH_SEV_LOW], 5);
+		KT_EQ(st.dropped[KH_SEV_MEDIUM], victims - 4);
+		KT_CHECK(st.bytes <= maxb);
+		struct kh_queue_event ev[1];
+		KT_EQ(kh_queue_peek(q, 0, ev, 1), 1);
+		KT_EQ(ev[0].seq, 6 + victims - 4); /* the oldest mediums went first */
+	}
+	/*
+	 * A large low: freeing every low (there are none) cannot make room, so
+	 * it is dropped itself and nothing else goes.
+	 */
+	kh_queue_stats(q, &st);
+	{
+		unsigned before = st.count;
+		uint64_t dm = st.dropped[KH_SEV_MEDIUM];
+		KT_EQ(push(q, KH_SEV_LOW, "b", bigpl), 0);
+		kh_queue_stats(q, &st);
+		KT_EQ(st.count, before);
+		KT_EQ(st.dropped[KH_SEV_MEDIUM], dm);
+		KT_EQ(st.dropped[KH_SEV_LOW], 6);
+	}
+	kh_queue_free(q);
+
+	/*
+	 * Lows are present but evicting all of them is not enough, and the rest
+	 * is more severe: the new medium is dropped and the lows stay.
+	 */
+	q = qopen("dropb2", 1000, maxb, NULL);
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "s", "{}");
+	push(q, KH_SEV_HIGH, "b", bigpl);
+	push(q, KH_SEV_HIGH, "b", bigpl);
+	push(q, KH_SEV_HIGH, "s", "{}");
+	KT_EQ(push(q, KH_SEV_MEDIUM, "b", bigpl), 0);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 4);
+	KT_EQ(st.dropped[KH_SEV_LOW], 0);
+	KT_EQ(st.dropped[KH_SEV_MEDIUM], 1);
+	kh_queue_free(q);
+}
+
+/* A long outage with a full queue: the journal stays bounded. */
+static void test_outage_bounded(void)
+{
+	struct kh_queue *q = qopen("outage", 50, 64 * 1024, NULL);
+	struct kh_queue_stats st;
+	uint64_t maxj = 0;
+
+	if (!q)
+		return;
+	for (int i = 0; i < 20000; i++) {
+		char pl[64];
+		snprintf(pl, sizeof(pl), "{\"i\":%d}", i);
+		push(q, (enum kh_severity)(i % 4), "dns_blocked", pl);
+		kh_queue_stats(q, &st);
+		if (st.journal_bytes > maxj)
+			maxj = st.journal_bytes;
+	}
+	KT_EQ(st.count, 50);
+	KT_CHECK(st.dropped[0] + st.dropped[1] + st.dropped[2] + st.dropped[3] == 20000 - 50);
+	KT_CHECK(maxj <= 2 * (st.bytes + 64) + 64 * 1024 + 2048);
+	kh_queue_free(q);
+}
+
+static void test_lowered_limits(void)
+{
+	struct kh_queue *q = qopen("lower", 100, BIG, NULL);
+	struct kh_queue_stats st;
+	char why[256];
+	struct snap a, b;
+
+	if (!q)
+		return;
+	for (int i = 0; i < 20; i++)
+		push(q, i == 3 ? KH_SEV_HIGH : KH_SEV_LOW, "e", "{}");
+	kh_queue_free(q);
+	q = qopen("lower", 5, BIG, why);
+	if (!q)
+		return;
+	KT_CHECK(why[0] != 0);
+	seqs_are(q, (const uint64_t[]){4, 17, 18, 19, 20}, 5);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.dropped[KH_SEV_LOW], 15);
+	KT_EQ(st.next_seq, 21);
+	take(q, &a);
+	kh_queue_free(q);
+	q = qopen("lower", 5, BIG, why);
+	if (!q)
+		return;
+	KT_STREQ(why, "");
+	take(q, &b);
+	KT_CHECK(snap_eq(&a, &b));
+	kh_queue_free(q);
+
+	/* Replayed events less severe than everything kept are dropped too. */
+	q = qopen("lower2", 100, BIG, NULL);
+	if (!q)
+		return;
+	for (int i = 0; i < 5; i++)
+		push(q, i < 3 ? KH_SEV_CRITICAL : KH_SEV_LOW, "e", "{}");
+	kh_queue_free(q);
+	q = qopen("lower2", 3, BIG, why);
+	if (!q)
+		return;
+	seqs_are(q, (const uint64_t[]){1, 2, 3}, 3);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.dropped[KH_SEV_LOW], 2);
+	KT_EQ(st.next_seq, 6);
+	kh_queue_free(q);
+}
+
+/*
+ * Cut the journal at every length through its last records: reopening keeps
+ * exactly the complete records (the state after the last whole operation,
+ * or after the DROP half of an evicting push).
+ */
+static void test_torn_tail(void)
+{
+	struct kh_queue *q = qopen("torn", 3, BIG, NULL);
+	struct kh_queue_stats st;
+	struct snap s[8], mid, got;
+	size_t end[8], mid_end = 0, len;
+	uint8_t *full;
+	int nops = 0;
+	char why[256];
+
+	if (!q)
+		return;
+	push(q, KH_SEV_CRITICAL, "c", "{\"a\":1}");
+	push(q, KH_SEV_CRITICAL, "c", "{\"a\":2}");
+	push(q, KH_SEV_CRITICAL, "c", "{\"a\":3}");
+#define STEP()                                          \
+	do {                                            \
+		take(q, &s[nops]);                      \
+		kh_queue_stats(q, &st);                 \
+		end[nops++] = (size_t)st.journal_bytes; \
+	} while (0)
+	STEP();
+	KT_EQ(push(q, KH_SEV_LOW, "l", "{}"), 0); /* DROP(new) */
+	STEP();
+	KT_EQ(kh_queue_ack(q, 1), 0); /* ACK */
+	STEP();
+	KT_EQ(push(q, KH_SEV_HIGH, "h", "{\"a\":4}"), 4); /* EVENT */
+	STEP();
+	/*
+	 * DROP(4) + EVENT(5) in one append: in between, 4 is dropped (counted)
+	 * and 5 absent, i.e. the state after the ack plus one high drop, with
+	 * next_seq already past 4.
+	 */
+	mid = s[3];
+	mid.n--;
+	mid.st.count--;
+	mid.st.bytes = s[2].st.bytes;
+	mid.st.dropped[KH_SEV_HIGH]++;
+	mid_end = end[3] + 16; /* a DROP record is 7 + 9 bytes */
+	KT_EQ(push(q, KH_SEV_CRITICAL, "c", "{\"a\":5}"), 5);
+	STEP();
+	KT_EQ(push(q, KH_SEV_MEDIUM, "m", "{\"a\":\"medium\"}"), 0);
+	STEP();
+	KT_EQ(kh_queue_ack(q, 2), 0);
+	STEP();
+	KT_EQ(push(q, KH_SEV_MEDIUM, "m", "{\"a\":6}"), 6);
+	STEP();
+#undef STEP
+	kh_queue_free(q);
+	if (kh_fs_read(jpath("torn"), BIG, &full, &len) < 0) {
+		KT_CHECK(0);
+		return;
+	}
+	KT_EQ(len, end[nops - 1]);
+	for (size_t cut = end[0]; cut <= len; cut++) {
+		const struct snap *want = NULL;
+		int boundary = 0;
+		for (int i = 0; i < nops; i++) {
+			if (end[i] <= cut) {
+				want = &s[i];
+				boundary = end[i] == cut;
+			}
+		}
+		if (cut >= mid_end && cut < end[4]) {
+			want = &mid;
+			boundary = cut == mid_end;
+		}
+		write_file(jpath("torn_cut"), full, cut);
+		q = qopen("torn_cut", 3, BIG, why);
+		if (!q)
+			break;
+		take(q, &got);
+		if (!snap_eq(&got, want)) {
+			printf("#   at cut %zu of %zu\n", cut, len);
+			KT_CHECK(0);
+		}
+		KT_EQ(why[0] == 0, boundary); /* a cut is reported, a clean end is not */
+		kh_queue_free(q);
+		/* Rewritten clean: a second open finds nothing to cut. */
+		q = qopen("torn_cut", 3, BIG, why);
+		if (!q)
+			break;
+		KT_STREQ(why, "");
+		take(q, &got);
+		KT_CHECK(snap_eq(&got, want));
+		kh_queue_free(q);
+	}
+	free(full);
+}
+
+/* A byte flipped inside record k keeps records 1..k-1 only. */
+static void test_flipped_byte(void)
+{
+	struct kh_queue *q = qopen("flip", 100, BIG, NULL);
+	struct kh_queue_stats st;
+	size_t end[7], len;
+	uint8_t *full;
+	char why[256];
+
+	if (!q)
+		return;
+	kh_queue_stats(q, &st);
+	end[0] = (size_t)st.journal_bytes;
+	for (int i = 1; i <= 6; i++) {
+		char pl[32];
+		snprintf(pl, sizeof(pl), "{\"event\":%d}", i);
+		push(q, KH_SEV_MEDIUM, "flip", pl);
+		kh_queue_stats(q, &st);
+		end[i] = (size_t)st.journal_bytes;
+	}
+	kh_queue_free(q);
+	if (kh_fs_read(jpath("flip"), BIG, &full, &len) < 0) {
+		KT_CHECK(0);
+		return;
+	}
+	for (int k = 1; k <= 6; k++) {
+		for (size_t pos = end[k - 1]; pos < end[k]; pos += 3) {
+			uint64_t want[6] = {1, 2, 3, 4, 5, 6};
+			full[pos] ^= 0x40;
+			write_file(jpath("flip_bad"), full, len);
+			full[pos] ^= 0x40;
+			q = qopen("flip_bad", 100, BIG, why);
+			if (!q)
+				return;
+			seqs_are(q, want, (unsigned)k - 1);
+			kh_queue_stats(q, &st);
+			/* Intact records after the bad one still reserve their numbers. */
+			KT_EQ(st.next_seq, k < 6 ? 7 : 6);
+			KT_CHECK(why[0] != 0);
+			KT_EQ(push(q, KH_SEV_LOW, "after", "{}"), st.next_seq);
+			kh_queue_free(q);
+			q = qopen("flip_bad", 100, BIG, why);
+			if (!q)
+				return;
+			KT_STREQ(why, "");
+			kh_queue_stats(q, &st);
+			KT_EQ(st.count, (unsigned)k);
+			kh_queue_free(q);
+		}
+	}
+
+	/* A bad header: set aside, new journal, numbers kept past the old ones. */
+	full[5] ^= 1;
+	write_file(jpath("flip_hdr"), full, len);
+	q = qopen("flip_hdr", 100, BIG, why);
+	if (q) {
+		uint8_t *copy;
+		size_t clen;
+		KT_CHECK(strstr(why, "corrupt") != NULL);
+		kh_queue_stats(q, &st);
+		KT_EQ(st.count, 0);
+		KT_EQ(st.next_seq, 7);
+		KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 7);
+		KT_EQ(kh_fs_read(jpath("flip_hdr.corrupt"), BIG, &copy, &clen), 0);
+		if (clen == len)
+			KT_MEMEQ(copy, full, len);
+		KT_EQ(clen, len);
+		free(copy);
+		kh_queue_free(q);
+	}
+	free(full);
+
+	/* Garbage: also set aside; an empty file is simply a new journal. */
+	write_file(jpath("garbage"), (const uint8_t *)"not a journal at all", 20);
+	q = qopen("garbage", 100, BIG, why);
+	if (q) {
+		KT_CHECK(strstr(why, "corrupt") != NULL);
+		KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 1);
+		kh_queue_free(q);
+	}
+	write_file(jpath("empty"), (const uint8_t *)"", 0);
+	q = qopen("empty", 100, BIG, why);
+	if (q) {
+		KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 1);
+		kh_queue_free(q);
+	}
+}
+
+/* Records built by hand from the layout documented in agent/queue.c. */
+static size_t mkrec(uint8_t *p, uint8_t kind, const uint8_t *body, size_t n)
+{
+	uint32_t crc;
+
+	p[0] = kind;
+	p[1] = (uint8_t)n;
+	p[2] = (uint8_t)(n >> 8);
+	memcpy(p + 3, body, n);
+	crc = kh_crc32(0, p, 3 + n);
+	for (int i = 0; i < 4; i++)
+		p[3 + n + i] = (uint8_t)(crc >> (8 * i));
+	return 7 + n;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static size_t mkevent(uint8_t *p, uint64_t seq, unsigned sev, const char *type, const char *pl,
+		      size_t plen)
+{
+	uint8_t b[1200];
+	size_t tlen = strlen(type);
+
+	put64(b, seq);
+	put64(b + 8, 1700000000);
+	b[16] = (uint8_t)sev;
+	b[17] = (uint8_t)tlen;
+	b[18] = (uint8_t)plen;
+	b[19] = (uint8_t)(plen >> 8);
+	memcpy(b + 20, type, tlen);
+	memcpy(b + 20 + tlen, pl, plen);
+	return mkrec(p, 'E', b, 20 + tlen + plen);
+}
+
+/* Each replay rule: a record that breaks it cuts the journal there. */
+static void test_replay_rules(void)
+{
+	struct kh_queue *q = qopen("rules", 100, BIG, NULL);
+	uint8_t *base, buf[4096], body[64];
+	size_t blen, n;
+	char why[256];
+
+	if (!q)
+		return;
+	push(q, KH_SEV_LOW, "a", "{}");
+	push(q, KH_SEV_MEDIUM, "a", "{}");
+	push(q, KH_SEV_HIGH, "a", "{}");
+	kh_queue_free(q);
+	if (kh_fs_read(jpath("rules"), BIG, &base, &blen) < 0) {
+		KT_CHECK(0);
+		return;
+	}
+	for (int c = 0; c <= 14; c++) {
+		const char *reason = NULL;
+		struct kh_queue_stats st;
+
+		memcpy(buf, base, blen);
+		n = blen;
+		switch (c) {
+		case 0: /* control: a good record is kept */
+			break;
+		case 1:
+			n += mkevent(buf + n, 3, 0, "dup", "{}", 2);
+			reason = "out of order";
+			break;
+		case 2:
+			n += mkevent(buf + n, 2, 0, "back", "{}", 2);
+			reason = "out of order";
+			break;
+		case 3:
+			n += mkevent(buf + n, 4, 4, "sev", "{}", 2);
+			reason = "bad severity";
+			break;
+		case 4:
+			n += mkevent(buf + n, 4, 0, "Upper", "{}", 2);
+			reason = "bad event type";
+			break;
+		case 5:
+			n += mkevent(buf + n, 4, 0, "nul", "{\0}", 3);
+			reason = "NUL";
+			break;
+		case 6: {
+			uint8_t e[64];
+			size_t k = mkevent(e, 4, 0, "x", "{}", 2);
+			e[3 + 17] = 2; /* tlen no longer adds up */
+			n += mkrec(buf + n, 'E', e + 3, k - 7);
+			reason = "length mismatch";
+			break;
+		}
+		case 7:
+			put64(body, 50);
+			n += mkrec(buf + n, 'A', body, 8);
+			reason = "unissued";
+			break;
+		case 8:
+			put64(body, 7);
+			body[8] = 0;
+			n += mkrec(buf + n, 'D', body, 9);
+			reason = "not queued";
+			break;
+		case 9:
+			put64(body, 2);
+			body[8] = 0; /* 2 is medium */
+			n += mkrec(buf + n, 'D', body, 9);
+			reason = "severity mismatch";
+			break;
+		case 10:
+			n += mkrec(buf + n, base[0], base + 3, 56);
+			reason = "second header";
+			break;
+		case 11:
+			put64(body, 3);
+			n += mkrec(buf + n, 'Z', body, 8);
+			reason = "unknown";
+			break;
+		case 12:
+			n += mkevent(buf + n, 4, 0, "long", "", 0);
+			buf[blen + 1] = 0xd0; /* 2000 */
+			buf[blen + 2] = 0x07;
+			reason = "too long";
+			break;
+		case 14: {
+			static char pl[1031];
+			memset(pl, 'x', 1030);
+			n += mkevent(buf + n, 4, 0, "p", pl, 1030);
+			reason = "payload too long";
+			break;
+		}
+		case 13:
+			put64(body, 3);
+			n += mkrec(buf + n, 'A', body, 8);
+			n += mkevent(buf + n, 3, 0, "acked", "{}", 2);
+			reason = "out of order";
+			break;
+		}
+		n += mkevent(buf + n, 10, 2, "after", "{}", 2);
+		write_file(jpath("rules_bad"), buf, n);
+		q = qopen("rules_bad", 100, BIG, why);
+		if (!q)
+			break;
+		kh_queue_stats(q, &st);
+		if (!reason) {
+			KT_STREQ(why, "");
+			KT_EQ(st.count, 4);
+		} else {
+			if (!strstr(why, reason))
+				printf("#   case %d: why \"%s\", want \"%s\"\n", c, why, reason);
+			KT_CHECK(strstr(why, reason) != NULL);
+			KT_EQ(st.count, c == 13 ? 0 : 3);
+		}
+		KT_CHECK(st.next_seq >= 11); /* event 10 was seen either way */
+		kh_queue_free(q);
+	}
+	free(base);
+}
+
+static void test_compaction(void)
+{
+	struct kh_queue *q = qopen("compact", 2000, BIG, NULL);
+	struct kh_queue_stats st;
+	struct snap a, b;
+	uint64_t before;
+
+	if (!q)
+		return;
+	for (int i = 0; i < 1000; i++) {
+		char pl[200];
+		snprintf(pl, sizeof(pl), "{\"i\":%d,\"pad\":\"%0150d\"}", i, i);
+		push(q, (enum kh_severity)(i % 4), "compact_test", pl);
+	}
+	kh_queue_stats(q, &st);
+	before = st.journal_bytes;
+	KT_CHECK(before > 180000); /* no compaction while everything is live */
+	KT_EQ(kh_queue_ack(q, 990), 0);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 10);
+	KT_CHECK(st.journal_bytes < before / 10);
+	KT_EQ(st.journal_bytes, 63 + st.bytes); /* just HEADER + live events */
+	KT_EQ(st.journal_bytes, file_size(jpath("compact")));
+	take(q, &a);
+	KT_EQ(a.seq[0], 991);
+	KT_CHECK(strstr(a.payload[0], "\"i\":990,") != NULL);
+	/* Appends continue on the compacted file. */
+	KT_EQ(push(q, KH_SEV_HIGH, "compact_test", "{}"), 1001);
+	take(q, &a);
+	kh_queue_free(q);
+	q = qopen("compact", 2000, BIG, NULL);
+	if (!q)
+		return;
+	take(q, &b);
+	KT_CHECK(snap_eq(&a, &b));
+	kh_queue_free(q);
+}
+
+/* Appends that fail (file size limit) keep the event and repair later. */
+static void test_append_failure(void)
+{
+	struct kh_queue *q = qopen("efbig", 100, BIG, NULL);
+	struct kh_queue_stats st;
+	struct rlimit old, lim;
+	struct snap a, b;
+	void (*oldsig)(int);
+
+	if (!q)
+		return;
+	push(q, KH_SEV_HIGH, "a", "{\"n\":1}");
+	kh_queue_stats(q, &st);
+	KT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.journal_bytes + 10;
+	KT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	{
+		uint64_t seq = 0;
+		int err = kh_queue_push(q, KH_SEV_HIGH, 0, "a", "{\"n\":2}", &seq);
+		KT_CHECK(err < 0);
+		KT_EQ(seq, 2);		/* kept in memory, numbered */
+		err = kh_queue_sync(q); /* the rewrite fails too */
+		KT_CHECK(err < 0);
+	}
+	KT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 2);
+	KT_EQ(push(q, KH_SEV_HIGH, "a", "{\"n\":3}"), 3); /* rewrites the whole journal */
+	kh_queue_stats(q, &st);
+	KT_EQ(st.journal_bytes, file_size(jpath("efbig")));
+	take(q, &a);
+	kh_queue_free(q);
+	q = qopen("efbig", 100, BIG, NULL);
+	if (!q)
+		return;
+	take(q, &b);
+	KT_CHECK(snap_eq(&a, &b));
+	KT_EQ(b.n, 3);
+	KT_STREQ(b.payload[1], "{\"n\":2}");
+	kh_queue_free(q);
+}
+
+/*
+ * kill -9 at random moments. The child pushes and acks in a loop and logs
+ * each completed operation (16-byte records, one write each) to a file;
+ * after every kill the parent reopens the journal and checks that nothing
+ * the child pushed and did not ack was lost, nothing was duplicated and
+ * numbers never went backwards.
+ */
+struct oprec {
+	uint8_t op; /* 'P' pushed, 'A' acked */
+	uint8_t pad[3];
+	uint32_t k; /* for P: the payload number */
+	uint64_t seq;
+};
+
+static void crash_child(const char *jp, const char *lp, unsigned seed)
+{
+	struct kh_queue *q = NULL;
+	int fd = open(lp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	struct kh_queue_stats st;
+	uint32_t k = seed * 100000u;
+
+	if (fd < 0 || kh_queue_open(jp, 4000, 1u << 20, &q, NULL, 0) < 0)
+		_exit(2);
+	srand(seed);
+	for (;;) {
+		struct oprec r = {0};
+		char pl[96];
+		kh_queue_stats(q, &st);
+		if (st.count > 0 && rand() % (st.count > 200 ? 3 : 20) == 0) {
+			struct kh_queue_event ev[64];
+			unsigned max = st.count > 200 ? 64 : 8;
+			unsigned n = kh_queue_peek(q, st.acked, ev, 1 + (unsigned)rand() % max);
+			if (n == 0 || kh_queue_ack(q, ev[n - 1].seq) < 0)
+				_exit(3);
+			r.op = 'A';
+			r.seq = ev[n - 1].seq;
+		} else {
+			uint64_t seq;
+			k++;
+			snprintf(pl, sizeof(pl), "{\"k\":%u,\"pad\":\"%0*u\"}", k, rand() % 60, 0u);
+			if (kh_queue_push(q, KH_SEV_MEDIUM, (int64_t)k, "crash_test", pl, &seq) <
+				    0 ||
+			    seq == 0)
+				_exit(4);
+			r.op = 'P';
+			r.k = k;
+			r.seq = seq;
+		}
+		if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+			_exit(5);
+		if (rand() % 1000 == 0)
+			kh_queue_sync(q);
+	}
+}
+
+static void test_crash_kill9(void)
+{
+	char jp[256], lp[256];
+	uint64_t last_pushed = 0, last_next = 1;
+	uint8_t *pushed = NULL; /* by seq: 1 if reported pushed */
+	size_t pcap = 0;
+	unsigned trials = 0, checked_events = 0;
+	size_t done = 0; /* log records already taken in */
+	uint64_t acked_rep = 0;
+
+	snprintf(jp, sizeof(jp), "%s", jpath("crash"));
+	snprintf(lp, sizeof(lp), "%s", jpath("crash.log"));
+	unlink(lp);
+	{
+		unsigned seed = (unsigned)time(NULL);
+		printf("#   crash test seed %u\n", seed);
+		srand(seed);
+	}
+	for (trials = 0; trials < 120; trials++) {
+		pid_t pid = fork();
+		struct oprec *log;
+		size_t loglen, nrec;
+		uint8_t *lb = NULL;
+		struct kh_queue *q;
+		struct kh_queue_stats st;
+		char why[256];
+		int status;
+
+		if (pid == 0)
+			crash_child(jp, lp, trials + 1);
+		KT_CHECK(pid > 0);
+		if (pid < 0)
+			break;
+		usleep((useconds_t)(rand() % 30000));
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status)) {
+			printf("#   child exited with %d\n", WEXITSTATUS(status));
+			KT_CHECK(0);
+			break;
+		}
+		if (kh_fs_read(lp, 64u << 20, &lb, &loglen) < 0) {
+			loglen = 0; /* killed before its first operation */
+			lb = NULL;
+		}
+		log = (struct oprec *)(void *)lb;
+		nrec = loglen / sizeof(struct oprec);
+		for (size_t i = done; i < nrec; i++) {
+			if (log[i].op == 'P') {
+				/* Numbers are never reused, even across crashes. */
+				KT_CHECK(log[i].seq > last_pushed);
+				last_pushed = log[i].seq;
+				if (log[i].seq >= pcap) {
+					size_t ncap = (size_t)log[i].seq * 2 + 1024;
+					uint8_t *np = realloc(pushed, ncap);
+					if (!np)
+						abort();
+					memset(np + pcap, 0, ncap - pcap);
+					pushed = np;
+					pcap = ncap;
+				}
+				pushed[log[i].seq] = 1;
+			} else if (log[i].op == 'A' && log[i].seq > acked_rep) {
+				acked_rep = log[i].seq;
+			}
+		}
+		free(lb);
+		done = nrec;
+
+		q = NULL;
+		if (kh_queue_open(jp, 4000, 1u << 20, &q, why, sizeof(why)) < 0) {
+			printf("#   reopen: %s\n", why);
+			KT_CHECK(0);
+			break;
+		}
+		kh_queue_stats(q, &st);
+		KT_CHECK(st.acked >= acked_rep);
+		KT_CHECK(st.next_seq > last_pushed);
+		KT_CHECK(st.next_seq >= last_next);
+		KT_EQ(st.dropped[KH_SEV_MEDIUM], 0);
+		last_next = st.next_seq;
+		{
+			struct kh_queue_event ev[256];
+			uint64_t after = 0, prev = st.acked;
+			unsigned total = 0, n;
+			/* Every reported push above the persisted ack is still queued. */
+			uint64_t expect = st.acked + 1;
+			while ((n = kh_queue_peek(q, after, ev, 256)) > 0) {
+				for (unsigned i = 0; i < n; i++) {
+					char want[32];
+					KT_CHECK(ev[i].seq > prev);
+					prev = ev[i].seq;
+					for (; expect < ev[i].seq; expect++)
+						if (expect < pcap && pushed[expect]) {
+							printf("#   lost seq %llu\n",
+							       (unsigned long long)expect);
+							KT_CHECK(0);
+						}
+					expect = ev[i].seq + 1;
+					snprintf(want, sizeof(want), "{\"k\":%lld,",
+						 (long long)ev[i].time);
+					KT_CHECK(strncmp(ev[i].payload, want, strlen(want)) == 0);
+					KT_STREQ(ev[i].type, "crash_test");
+				}
+				total += n;
+				after = ev[n - 1].seq;
+			}
+			for (; expect <= last_pushed; expect++)
+				if (expect < pcap && pushed[expect]) {
+					printf("#   lost seq %llu\n", (unsigned long long)expect);
+					KT_CHECK(0);
+				}
+			KT_EQ(total, st.count);
+			checked_events += total;
+		}
+		kh_queue_free(q);
+		if (kt_case_failed)
+			break;
+	}
+	printf("#   %u kills, %llu events pushed, %u queued events checked\n", trials,
+	       (unsigned long long)last_pushed, checked_events);
+	KT_CHECK(trials >= 100);
+	KT_CHECK(last_pushed > 1000); /* the children did real work */
+	free(pushed);
+}
+
+static void remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			unlink(jpath(e->d_name));
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	KT_RUN(test_crc32);
+	KT_RUN(test_severity_names);
+	KT_RUN(test_push_peek_ack);
+	KT_RUN(test_ack_ahead);
+	KT_RUN(test_push_invalid);
+	KT_RUN(test_open_errors);
+	KT_RUN(test_persistence);
+	KT_RUN(test_next_seq_survives);
+	KT_RUN(test_drop_policy_count);
+	KT_RUN(test_drop_policy_bytes);
+	KT_RUN(test_outage_bounded);
+	KT_RUN(test_lowered_limits);
+	KT_RUN(test_torn_tail);
+	KT_RUN(test_flipped_byte);
+	KT_RUN(test_replay_rules);
+	KT_RUN(test_compaction);
+	KT_RUN(test_append_failure);
+	KT_RUN(test_crash_kill9);
+	remove_dir();
+	return KT_DONE();
+}

@@ -1,0 +1,944 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * crypto/tls.c and crypto/pki.c over real non-blocking sockets on
+ * 127.0.0.1 (Linux backend, real entropy). A test PKI is issued with
+ * kh_pki_*; client and server handshakes are driven alternately in one
+ * process with poll(). Covers mutual TLS, ticket resumption, refusals
+ * (other CA, expired, missing client certificate, wrong host), bulk data
+ * with partial writes and buffered reads, and certificate parsing.
+ */
+#define _DEFAULT_SOURCE
+#include <poll.h>
+
+#include "crypto/pki.h"
+#include "crypto/tls.h"
+#include "kt.h"
+#include "lib/err.h"
+#include "platform/net.h"
+#include "platform/time.h"
+
+#define CLIENT_CN "KH-DEVICE-0001"
+#define SERVER_HOST "127.0.0.1"
+#define CA_CN "Khien Test CA"
+
+/* A valid PEM key on the wrong curve (P-384), for the "not a P-256 key" path. */
+static const char p384_key[] = "-----BEGIN EC PRIVATE KEY-----\n"
+			       "MIGkAgEBBDBTdfjURY0tATiXEsb1lnF+1W5J1E33/ET2O5eHuKY118P4oAEKyoCd\n"
+			       "lzcOJYxH49mgBwYFK4EEACKhZANiAATf249Icwl2HDbzrrBeb1iploVlPQCCkNAo\n"
+			       "2bok2OS9ooybjSuQQkScZNEeseviwnYo0GJ8BDRsspHYm2AesSzynQu5fF0qTmJB\n"
+			       "tDjgDeoR+Ev8PeYhyvixzgcQNkglgnk=\n"
+			       "-----END EC PRIVATE KEY-----\n";
+
+static struct {
+	int64_t now, cli_not_after;
+	char *ca_key, *ca_crt, *srv_key, *srv_crt, *cli_key, *cli_crt;
+	char *other_key, *other_crt, *other_cli_crt, *expired_cli_crt, *srv6_crt;
+} P;
+
+static char *issue(enum kh_cert_kind kind, const char *cn, const char *host, int64_t nb, int64_t na,
+		   const char *key, const char *ikey, const char *icrt)
+{
+	struct kh_cert_opts o = {
+		.kind = kind,
+		.cn = cn,
+		.org = "Khien Test",
+		.host = host,
+		.not_before = nb,
+		.not_after = na,
+	};
+	char why[128], *pem = NULL;
+	int err = kh_pki_issue(&o, key, ikey, icrt, &pem, why, sizeof(why));
+
+	if (err)
+		printf("# issue %s: %d %s\n", cn, err, why);
+	return pem;
+}
+
+static int pki_setup(void)
+{
+	int64_t now = kh_time_wall(), day = 86400;
+
+	P.now = now;
+	P.cli_not_after = now + 365 * day;
+	if (kh_pki_key_new(&P.ca_key) || kh_pki_key_new(&P.srv_key) || kh_pki_key_new(&P.cli_key) ||
+	    kh_pki_key_new(&P.other_key))
+		return -1;
+	P.ca_crt =
+		issue(KH_CERT_CA, CA_CN, NULL, now - day, now + 3650 * day, P.ca_key, NULL, NULL);
+	P.other_crt = issue(KH_CERT_CA, "Other CA", NULL, now - day, now + 3650 * day, P.other_key,
+			    NULL, NULL);
+	if (!P.ca_crt || !P.other_crt)
+		return -1;
+	P.srv_crt = issue(KH_CERT_SERVER, SERVER_HOST, SERVER_HOST, now - day, now + 365 * day,
+			  P.srv_key, P.ca_key, P.ca_crt);
+	P.srv6_crt = issue(KH_CERT_SERVER, "::1", "::1", now - day, now + 365 * day, P.srv_key,
+			   P.ca_key, P.ca_crt);
+	P.cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - day, P.cli_not_after, P.cli_key,
+			  P.ca_key, P.ca_crt);
+	/* same key and CN, but from a CA the server does not trust */
+	P.other_cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - day, now + 365 * day,
+				P.cli_key, P.other_key, P.other_crt);
+	P.expired_cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - 30 * day, now - day,
+				  P.cli_key, P.ca_key, P.ca_crt);
+	if (!P.srv_crt || !P.srv6_crt || !P.cli_crt || !P.other_cli_crt || !P.expired_cli_crt)
+		return -1;
+	return 0;
+}
+
+static void pki_teardown(void)
+{
+	kh_pki_free_secret(P.ca_key);
+	kh_pki_free_secret(P.srv_key);
+	kh_pki_free_secret(P.cli_key);
+	kh_pki_free_secret(P.other_key);
+	kh_pki_free(P.ca_crt);
+	kh_pki_free(P.other_crt);
+	kh_pki_free(P.srv_crt);
+	kh_pki_free(P.srv6_crt);
+	kh_pki_free(P.cli_crt);
+	kh_pki_free(P.other_cli_crt);
+	kh_pki_free(P.expired_cli_crt);
+}
+
+static struct kh_tls_conf *conf_new(enum kh_tls_role role, const char *crt, const char *key,
+				    int require, uint32_t tickets)
+{
+	struct kh_tls_conf_opts o = {
+		.role = role,
+		.ca_pem = P.ca_crt,
+		.ca_len = strlen(P.ca_crt),
+		.cert_pem = crt,
+		.cert_len = crt ? strlen(crt) : 0,
+		.key_pem = key,
+		.key_len = key ? strlen(key) : 0,
+		.require_peer_cert = require,
+		.ticket_lifetime_s = tickets,
+	};
+	struct kh_tls_conf *c = NULL;
+	char why[128];
+	int err = kh_tls_conf_new(&o, &c, why, sizeof(why));
+
+	if (err)
+		printf("# conf: %d %s\n", err, why);
+	return c;
+}
+
+/* A connected pair of non-blocking TCP sockets over 127.0.0.1. */
+struct pair {
+	kh_sock l, c, s;
+};
+
+static int pair_open(struct pair *p)
+{
+	struct kh_addr a;
+	struct pollfd pf;
+	int err;
+
+	p->l = p->c = p->s = -1;
+	if (kh_addr_parse_ip("127.0.0.1", &a) || kh_net_tcp_listen(&a, 4, &p->l) ||
+	    kh_net_local_addr(p->l, &a) || kh_net_tcp_connect(&a, &p->c))
+		return -1;
+	for (int i = 0; i < 50; i++) {
+		err = kh_net_tcp_accept(p->l, &p->s, NULL);
+		if (err != -EAGAIN)
+			break;
+		pf = (struct pollfd){.fd = p->l, .events = POLLIN};
+		poll(&pf, 1, 100);
+	}
+	if (err)
+		return -1;
+	/* the connect must have completed before the first send */
+	pf = (struct pollfd){.fd = p->c, .events = POLLOUT};
+	return poll(&pf, 1, 1000) == 1 ? 0 : -1;
+}
+
+static void pair_close(struct pair *p)
+{
+	if (p->c >= 0)
+		kh_net_close(p->c);
+	if (p->s >= 0)
+		kh_net_close(p->s);
+	if (p->l >= 0)
+		kh_net_close(p->l);
+}
+
+static short want_events(struct kh_tls *t)
+{
+	return kh_tls_want(t) == KH_TLS_WANT_WRITE ? POLLOUT : POLLIN;
+}
+
+/*
+ * Run both handshakes until each has finished. When one side has failed,
+ * the other gets a short grace period (it may be waiting for data that
+ * will never come).
+ */
+static void drive(struct kh_tls *c, struct kh_tls *s, struct pair *p, int *rc, int *rs)
+{
+	*rc = *rs = -EAGAIN;
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd pf[2];
+		int n = 0;
+
+		if (*rc == -EAGAIN)
+			*rc = kh_tls_handshake(c);
+		if (*rs == -EAGAIN)
+			*rs = kh_tls_handshake(s);
+		if (*rc != -EAGAIN && *rs != -EAGAIN)
+			return;
+		if (*rc == -EAGAIN)
+			pf[n++] = (struct pollfd){.fd = p->c, .events = want_events(c)};
+		if (*rs == -EAGAIN)
+			pf[n++] = (struct pollfd){.fd = p->s, .events = want_events(s)};
+		if (poll(pf, (nfds_t)n, n == 2 ? 2000 : 200) <= 0)
+			return;
+	}
+}
+
+struct conn {
+	struct pair p;
+	struct kh_tls *c, *s;
+	int rc, rs;
+};
+
+static int conn_run(struct conn *k, struct kh_tls_conf *cc, struct kh_tls_conf *sc,
+		    const char *host, const struct kh_tls_session *offer)
+{
+	memset(k, 0, sizeof(*k));
+	if (pair_open(&k->p) || kh_tls_new(cc, k->p.c, host, &k->c) ||
+	    kh_tls_new(sc, k->p.s, NULL, &k->s))
+		return -1;
+	if (offer && kh_tls_session_offer(k->c, offer))
+		return -1;
+	drive(k->c, k->s, &k->p, &k->rc, &k->rs);
+	return 0;
+}
+
+static void conn_close(struct conn *k)
+{
+	kh_tls_free(k->c);
+	kh_tls_free(k->s);
+	pair_close(&k->p);
+}
+
+static int is_our_suite(const char *s)
+{
+	return !strcmp(s, "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256") ||
+	       !strcmp(s, "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384") ||
+	       !strcmp(s, "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256");
+}
+
+/* ---- PKI ---- */
+
+static void test_pki_cert_info(void)
+{
+	struct kh_cert_info ci, ca, si;
+	char why[128];
+
+	KT_EQ(kh_pki_cert_info(P.cli_crt, &ci, why, sizeof(why)), 0);
+	KT_STREQ(ci.cn, CLIENT_CN);
+	KT_STREQ(ci.issuer_cn, CA_CN);
+	KT_EQ(ci.not_after, P.cli_not_after);
+	KT_EQ(ci.not_before, P.now - 86400);
+	KT_EQ(ci.is_ca, 0);
+	KT_EQ(strlen(ci.serial_hex), 32); /* 16 bytes, top bit clear, next bit set */
+	KT_CHECK(ci.serial_hex[0] >= '4' && ci.serial_hex[0] <= '7');
+
+	KT_EQ(kh_pki_cert_info(P.ca_crt, &ca, why, sizeof(why)), 0);
+	KT_STREQ(ca.cn, CA_CN);
+	KT_STREQ(ca.issuer_cn, CA_CN);
+	KT_EQ(ca.is_ca, 1);
+	KT_CHECK(strcmp(ca.serial_hex, ci.serial_hex) != 0);
+	KT_CHECK(memcmp(ca.sha256, ci.sha256, 32) != 0);
+
+	KT_EQ(kh_pki_cert_info(P.srv_crt, &si, why, sizeof(why)), 0);
+	KT_STREQ(si.cn, SERVER_HOST);
+	KT_EQ(si.is_ca, 0);
+
+	/* the first certificate of a chain */
+	{
+		size_t a = strlen(P.cli_crt), b = strlen(P.ca_crt);
+		char *chain = malloc(a + b + 1);
+		struct kh_cert_info x;
+
+		memcpy(chain, P.cli_crt, a);
+		memcpy(chain + a, P.ca_crt, b + 1);
+		KT_EQ(kh_pki_cert_info(chain, &x, why, sizeof(why)), 0);
+		KT_STREQ(x.cn, CLIENT_CN);
+		KT_MEMEQ(x.sha256, ci.sha256, 32);
+		free(chain);
+	}
+}
+
+/* Civil-date conversion both ways, across a leap day and the UTCTime/GeneralizedTime switch. */
+static void test_pki_times_round_trip(void)
+{
+	static const int64_t times[] = {
+		951782400,   /* 2000-02-29 00:00:00 */
+		951868799,   /* 2000-02-29 23:59:59 */
+		2524607999,  /* 2049-12-31 23:59:59 (last UTCTime) */
+		2524608000,  /* 2050-01-01 00:00:00 (GeneralizedTime) */
+		4107542400,  /* 2100-03-01 (2100 is not a leap year) */
+		253402300799 /* 9999-12-31 23:59:59 */
+	};
+	char why[128];
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		char *pem = issue(KH_CERT_CLIENT, "t", NULL, times[0] - 1, times[i], P.cli_key,
+				  P.ca_key, P.ca_crt);
+		struct kh_cert_info ci;
+
+		KT_CHECK(pem != NULL);
+		if (!pem)
+			continue;
+		KT_EQ(kh_pki_cert_info(pem, &ci, why, sizeof(why)), 0);
+		KT_EQ(ci.not_before, times[0] - 1);
+		KT_EQ(ci.not_after, times[i]);
+		kh_pki_free(pem);
+	}
+}
+
+static void test_pki_rejects_bad_input(void)
+{
+	struct kh_cert_opts o = {
+		.kind = KH_CERT_CLIENT, .cn = "x", .not_before = P.now, .not_after = P.now + 10};
+	struct kh_cert_info ci;
+	char why[128], *pem = NULL;
+
+	/* a key that is not PEM */
+	why[0] = 0;
+	KT_EQ(kh_pki_issue(&o, "not a key", P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	KT_CHECK(strstr(why, "not PEM") != NULL);
+	/* PEM, but the wrong curve */
+	KT_EQ(kh_pki_issue(&o, p384_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	KT_STREQ(why, "subject key: not a P-256 key");
+	/* names that would need DN escaping */
+	o.cn = "a,b";
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	o.cn = "CN=x";
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	o.cn = "x";
+	o.org = "A+B";
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	o.org = NULL;
+	/* validity backwards */
+	o.not_after = o.not_before;
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	o.not_after = P.now + 10;
+	/* issuer key that does not belong to the issuer certificate */
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.other_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	KT_CHECK(strstr(why, "does not match") != NULL);
+	/* issuer that is not a CA */
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.cli_key, P.cli_crt, &pem, why, sizeof(why)), -EINVAL);
+	/* only one issuer argument */
+	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, NULL, &pem, why, sizeof(why)), -EINVAL);
+	/* server certificates need a valid host */
+	o.kind = KH_CERT_SERVER;
+	o.host = NULL;
+	KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
+	static const char *bad_hosts[] = {
+		"1.2.3", "256.1.1.1", "01.2.3.4", "fe80::1::2", "1:2:3:4:5:6:7:8:9",
+		"a..b",	 "-a.b",      "a_b.c",	  "1::2:",	""};
+	for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+		o.host = bad_hosts[i];
+		KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)),
+		      -EINVAL);
+	}
+	static const char *good_hosts[] = {"::", "::ffff:10.0.0.1", "2001:DB8::8:800:200C:417A",
+					   "1:2:3:4:5:6:7:8", "khien.example.vn"};
+	for (size_t i = 0; i < sizeof(good_hosts) / sizeof(good_hosts[0]); i++) {
+		o.host = good_hosts[i];
+		o.cn = NULL; /* defaults to the host */
+		KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), 0);
+		if (pem) {
+			KT_EQ(kh_pki_cert_info(pem, &ci, why, sizeof(why)), 0);
+			KT_STREQ(ci.cn, good_hosts[i]);
+		}
+		kh_pki_free(pem);
+		pem = NULL;
+	}
+	KT_CHECK(pem == NULL);
+
+	KT_EQ(kh_pki_cert_info("hello", &ci, why, sizeof(why)), -EINVAL);
+	KT_CHECK(why[0] != 0);
+	KT_EQ(kh_pki_cert_info("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+			       &ci, why, sizeof(why)),
+	      -EINVAL);
+	KT_CHECK(why[0] != 0);
+}
+
+/* ---- TLS configuration ---- */
+
+static void test_conf_rejects_bad_keys(void)
+{
+	struct kh_tls_conf_opts o = {
+		.role = KH_TLS_SERVER,
+		.ca_pem = P.ca_crt,
+		.ca_len = strlen(P.ca_crt),
+		.cert_pem = P.srv_crt,
+		.cert_len = strlen(P.srv_crt),
+		.key_pem = "this is not a key",
+		.key_len = strlen("this is not a key"),
+		.require_peer_cert = 1,
+	};
+	struct kh_tls_conf *c = NULL;
+	struct kh_tls *t = NULL;
+	char why[128];
+
+	KT_EQ(kh_tls_conf_new(&o, &c, why, sizeof(why)), -EINVAL);
+	KT_STREQ(why, "key: not PEM");
+	KT_CHECK(c == NULL);
+	o.key_pem = p384_key;
+	o.key_len = strlen(p384_key);
+	KT_EQ(kh_tls_conf_new(&o, &c, why, sizeof(why)), -EINVAL);
+	KT_STREQ(why, "key: not a P-256 key");
+	o.key_pem = P.cli_key; /* a P-256 key, but not the certificate's */
+	o.key_len = strlen(P.cli_key);
+	KT_EQ(kh_tls_conf_new(&o, &c, why, sizeof(why)), -EINVAL);
+	KT_STREQ(why, "key: does not match the certificate");
+	o.cert_pem = NULL; /* a server needs a certificate */
+	KT_EQ(kh_tls_conf_new(&o, &c, why, sizeof(why)), -EINVAL);
+	KT_CHECK(why[0] != 0);
+	o.cert_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	o.cert_len = strlen(o.cert_pem);
+	KT_EQ(kh_tls_conf_new(&o, &c, why, sizeof(why)), -EINVAL);
+	KT_CHECK(strncmp(why, "cert: ", 6) == 0);
+
+	/* a client must name the host it checks */
+	c = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	KT_CHECK(c != NULL);
+	KT_EQ(kh_tls_new(c, 0, NULL, &t), -EINVAL);
+	KT_CHECK(t == NULL);
+	kh_tls_conf_free(c);
+	kh_tls_conf_free(NULL);
+}
+
+/* ---- handshakes ---- */
+
+static void test_mutual_tls_and_resumption(void)
+{
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 3600);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	struct kh_tls_session *sess = NULL;
+	struct kh_cert_info ci, si;
+	struct conn k;
+	uint8_t fp[32];
+	char cn[65], why[128];
+
+	KT_CHECK(sc && cc);
+	if (!sc || !cc)
+		goto out;
+	KT_EQ(kh_pki_cert_info(P.cli_crt, &ci, why, sizeof(why)), 0);
+	KT_EQ(kh_pki_cert_info(P.srv_crt, &si, why, sizeof(why)), 0);
+
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	if (k.rc || k.rs)
+		printf("# client: %s; server: %s\n", kh_tls_error(k.c), kh_tls_error(k.s));
+	KT_EQ(kh_tls_resumed(k.c), 0);
+	KT_EQ(kh_tls_resumed(k.s), 0);
+	KT_CHECK(is_our_suite(kh_tls_suite(k.c)));
+	KT_STREQ(kh_tls_suite(k.c), kh_tls_suite(k.s));
+	KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), 0);
+	KT_STREQ(cn, CLIENT_CN);
+	KT_EQ(kh_tls_peer_cn(k.s, cn, 5), -ENOSPC);
+	KT_EQ(kh_tls_peer_fingerprint(k.s, fp), 0);
+	KT_MEMEQ(fp, ci.sha256, 32);
+	KT_EQ(kh_tls_peer_cn(k.c, cn, sizeof(cn)), 0);
+	KT_STREQ(cn, SERVER_HOST);
+	KT_EQ(kh_tls_peer_fingerprint(k.c, fp), 0);
+	KT_MEMEQ(fp, si.sha256, 32);
+	KT_STREQ(kh_tls_error(k.c), "");
+	/* a few bytes each way, so that the client also receives the ticket */
+	KT_EQ(kh_tls_write(k.c, "ping", 4), 4);
+	{
+		char b[16];
+		int n = -EAGAIN;
+		struct pollfd pf = {.fd = k.p.s, .events = POLLIN};
+
+		for (int i = 0; i < 20 && n == -EAGAIN; i++) {
+			n = kh_tls_read(k.s, b, sizeof(b));
+			if (n == -EAGAIN)
+				poll(&pf, 1, 200);
+		}
+		KT_EQ(n, 4);
+		KT_CHECK(n == 4 && !memcmp(b, "ping", 4));
+	}
+	KT_EQ(kh_tls_session_save(k.c, &sess), 0);
+	KT_EQ(kh_tls_session_save(k.s, &(struct kh_tls_session *){NULL}), -EINVAL);
+	KT_EQ(kh_tls_close_notify(k.c), 0);
+	conn_close(&k);
+
+	/* second connection: resumed from the ticket, identity still known */
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, sess), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	KT_EQ(kh_tls_resumed(k.c), 1);
+	KT_EQ(kh_tls_resumed(k.s), 1);
+	KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), 0);
+	KT_STREQ(cn, CLIENT_CN);
+	KT_EQ(kh_tls_peer_fingerprint(k.s, fp), 0);
+	KT_MEMEQ(fp, ci.sha256, 32);
+	KT_EQ(kh_tls_peer_cn(k.c, cn, sizeof(cn)), 0);
+	KT_STREQ(cn, SERVER_HOST);
+	KT_CHECK(is_our_suite(kh_tls_suite(k.s)));
+	conn_close(&k);
+
+	/* a session offered to a server with other ticket keys: full handshake */
+	{
+		struct kh_tls_conf *sc2 = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 3600);
+
+		KT_EQ(conn_run(&k, cc, sc2, SERVER_HOST, sess), 0);
+		KT_EQ(k.rc, 0);
+		KT_EQ(k.rs, 0);
+		KT_EQ(kh_tls_resumed(k.c), 0);
+		KT_EQ(kh_tls_resumed(k.s), 0);
+		KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), 0);
+		KT_STREQ(cn, CLIENT_CN);
+		conn_close(&k);
+		kh_tls_conf_free(sc2);
+	}
+out:
+	kh_tls_session_free(sess);
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+}
+
+/* No tickets configured: the saved session cannot resume. */
+static void test_no_tickets_no_resumption(void)
+{
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	struct kh_tls_session *sess = NULL;
+	struct conn k;
+
+	KT_CHECK(sc && cc);
+	if (!sc || !cc)
+		goto out;
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	KT_EQ(kh_tls_session_save(k.c, &sess), 0);
+	conn_close(&k);
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, sess), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	KT_EQ(kh_tls_resumed(k.c), 0);
+	KT_EQ(kh_tls_resumed(k.s), 0);
+	conn_close(&k);
+out:
+	kh_tls_session_free(sess);
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+}
+
+/* Client certificate refusals; for each, both the required and the optional server. */
+static void check_client_refused(const char *crt, const char *reason)
+{
+	for (int require = 1; require >= 0; require--) {
+		struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, require, 0);
+		struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, crt, P.cli_key, 0, 0);
+		struct conn k;
+		char cn[65];
+
+		KT_CHECK(sc && cc);
+		if (sc && cc) {
+			KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+			KT_EQ(k.rs, -EACCES);
+			KT_CHECK(k.rc != 0 || require == 0); /* optional: may finish first */
+			KT_CHECK(strstr(kh_tls_error(k.s), reason) != NULL);
+			printf("# %s server: %s\n", require ? "required" : "optional",
+			       kh_tls_error(k.s));
+			KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), -ENOENT);
+			/* the failure is sticky */
+			KT_EQ(kh_tls_handshake(k.s), -EACCES);
+			KT_EQ(kh_tls_read(k.s, cn, sizeof(cn)), -EACCES);
+			conn_close(&k);
+		}
+		kh_tls_conf_free(cc);
+		kh_tls_conf_free(sc);
+	}
+}
+
+static void test_client_cert_other_ca_refused(void)
+{
+	check_client_refused(P.other_cli_crt, "peer certificate: ");
+}
+
+static void test_client_cert_expired_refused(void)
+{
+	check_client_refused(P.expired_cli_crt, "expired");
+}
+
+static void test_client_without_cert(void)
+{
+	struct kh_tls_conf *req = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *opt = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 0, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, NULL, NULL, 0, 0);
+	struct conn k;
+	uint8_t fp[32];
+	char cn[65];
+
+	KT_CHECK(req && opt && cc);
+	if (!req || !opt || !cc)
+		goto out;
+	KT_EQ(conn_run(&k, cc, req, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rs, -EACCES);
+	KT_EQ(k.rc, -EPROTO); /* told by an alert, not left waiting */
+	KT_STREQ(kh_tls_error(k.s), "peer certificate: none presented");
+	KT_CHECK(strstr(kh_tls_error(k.c), "alert 40") != NULL);
+	printf("# no client certificate: server: %s; client: %s\n", kh_tls_error(k.s),
+	       kh_tls_error(k.c));
+	conn_close(&k);
+
+	KT_EQ(conn_run(&k, cc, opt, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), -ENOENT);
+	KT_EQ(kh_tls_peer_fingerprint(k.s, fp), -ENOENT);
+	KT_EQ(kh_tls_peer_cn(k.c, cn, sizeof(cn)), 0);
+	conn_close(&k);
+out:
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(opt);
+	kh_tls_conf_free(req);
+}
+
+static void check_host(struct kh_tls_conf *sc, struct kh_tls_conf *cc, const char *host, int want)
+{
+	struct conn k;
+
+	KT_EQ(conn_run(&k, cc, sc, host, NULL), 0);
+	KT_EQ(k.rc, want);
+	if (want == 0) {
+		KT_EQ(k.rs, 0);
+	} else {
+		KT_CHECK(k.rs != 0);
+		KT_CHECK(strstr(kh_tls_error(k.c), "peer certificate: ") != NULL);
+	}
+	if (k.rc != 0 || k.rc != want)
+		printf("# host %s: %d %s\n", host, k.rc, kh_tls_error(k.c));
+	conn_close(&k);
+}
+
+static void test_hostname_checked(void)
+{
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *sc6 = conf_new(KH_TLS_SERVER, P.srv6_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+
+	KT_CHECK(sc && sc6 && cc);
+	if (sc && sc6 && cc) {
+		check_host(sc, cc, "127.0.0.1", 0);
+		check_host(sc, cc, "127.0.0.2", -EACCES);
+		check_host(sc, cc, "other.example", -EACCES);
+		/* the name is checked, not the address connected to */
+		check_host(sc6, cc, "::1", 0);
+		check_host(sc6, cc, "::2", -EACCES);
+		check_host(sc6, cc, "127.0.0.1", -EACCES);
+	}
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc6);
+	kh_tls_conf_free(sc);
+}
+
+/* A server trusting another CA: the client refuses it as unknown. */
+static void test_server_from_unknown_ca_refused(void)
+{
+	char *srv = issue(KH_CERT_SERVER, SERVER_HOST, SERVER_HOST, P.now - 60, P.now + 3600,
+			  P.srv_key, P.other_key, P.other_crt);
+	struct kh_tls_conf *sc = srv ? conf_new(KH_TLS_SERVER, srv, P.srv_key, 1, 0) : NULL;
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	struct conn k;
+
+	KT_CHECK(sc && cc);
+	if (sc && cc) {
+		KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+		KT_EQ(k.rc, -EACCES);
+		KT_CHECK(strstr(kh_tls_error(k.c), "peer certificate: ") != NULL);
+		conn_close(&k);
+	}
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+	kh_pki_free(srv);
+}
+
+/* A client certificate from an intermediate CA, sent as a chain; the server trusts the root. */
+static void test_intermediate_ca_chain(void)
+{
+	char *sub = issue(KH_CERT_CA, "Khien Sub CA", NULL, P.now - 60, P.now + 3600, P.other_key,
+			  P.ca_key, P.ca_crt);
+	char *leaf = sub ? issue(KH_CERT_CLIENT, "KH-DEVICE-0002", NULL, P.now - 60, P.now + 3600,
+				 P.cli_key, P.other_key, sub)
+			 : NULL;
+	char *chain = NULL, cn[65], why[128];
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0), *cc = NULL;
+	struct kh_cert_info ci;
+	struct conn k;
+
+	KT_CHECK(sub && leaf && sc);
+	if (!sub || !leaf || !sc)
+		goto out;
+	KT_EQ(kh_pki_cert_info(sub, &ci, why, sizeof(why)), 0);
+	KT_EQ(ci.is_ca, 1);
+	KT_STREQ(ci.issuer_cn, CA_CN);
+	chain = malloc(strlen(leaf) + strlen(sub) + 1);
+	strcpy(chain, leaf);
+	strcat(chain, sub);
+	cc = conf_new(KH_TLS_CLIENT, chain, P.cli_key, 0, 0);
+	KT_CHECK(cc != NULL);
+	if (!cc)
+		goto out;
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	KT_EQ(kh_tls_peer_cn(k.s, cn, sizeof(cn)), 0);
+	KT_STREQ(cn, "KH-DEVICE-0002");
+	conn_close(&k);
+out:
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+	free(chain);
+	kh_pki_free(leaf);
+	kh_pki_free(sub);
+}
+
+/* ---- data ---- */
+
+#define BULK (200 * 1024)
+
+struct side {
+	struct kh_tls *t;
+	kh_sock fd;
+	const uint8_t *out, *expect;
+	size_t sent, got;
+	int wblocked, err, partial, pending_seen, chunk;
+};
+
+static void side_write(struct side *x, int *progress)
+{
+	int n;
+
+	if (x->sent == BULK || x->err)
+		return;
+	n = kh_tls_write(x->t, x->out + x->sent, BULK - x->sent);
+	if (n > 0) {
+		if ((size_t)n < BULK - x->sent)
+			x->partial = 1;
+		x->sent += (size_t)n;
+		x->wblocked = 0;
+		*progress = 1;
+	} else if (n == -EAGAIN) {
+		x->wblocked = kh_tls_want(x->t) == KH_TLS_WANT_WRITE;
+	} else {
+		x->err = n;
+	}
+}
+
+static void side_read(struct side *x, int *progress)
+{
+	uint8_t buf[2048];
+
+	while (x->got < BULK && !x->err) {
+		/* odd chunk sizes leave decrypted bytes buffered in the record */
+		size_t want = (size_t)(x->chunk++ % 1500) + 1;
+		int n = kh_tls_read(x->t, buf, want);
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0 || x->got + (size_t)n > BULK) {
+			x->err = n ? n : -EPIPE;
+			return;
+		}
+		if (memcmp(buf, x->expect + x->got, (size_t)n) != 0)
+			x->err = -EBADMSG;
+		x->got += (size_t)n;
+		*progress = 1;
+		if (kh_tls_pending(x->t) > 0)
+			x->pending_seen = 1; /* read on without waiting for the socket */
+	}
+}
+
+static void test_bulk_both_ways(void)
+{
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	uint8_t *a = malloc(BULK), *b = malloc(BULK);
+	struct side cs, ss;
+	struct conn k;
+	char tmp[64];
+	int n;
+
+	KT_CHECK(sc && cc && a && b);
+	if (!sc || !cc || !a || !b)
+		goto out;
+	for (size_t i = 0; i < BULK; i++) {
+		a[i] = (uint8_t)(i * 7 + (i >> 9));
+		b[i] = (uint8_t)(i * 13 + (i >> 11) + 1);
+	}
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	cs = (struct side){.t = k.c, .fd = k.p.c, .out = a, .expect = b};
+	ss = (struct side){.t = k.s, .fd = k.p.s, .out = b, .expect = a, .chunk = 700};
+	for (int i = 0; i < 100000; i++) {
+		struct pollfd pf[2];
+		int progress = 0;
+
+		if (cs.got == BULK && ss.got == BULK)
+			break;
+		side_write(&cs, &progress);
+		side_write(&ss, &progress);
+		side_read(&cs, &progress);
+		side_read(&ss, &progress);
+		if (cs.err || ss.err)
+			break;
+		if (progress)
+			continue;
+		pf[0] = (struct pollfd){.fd = cs.fd,
+					.events = POLLIN | (cs.wblocked ? POLLOUT : 0)};
+		pf[1] = (struct pollfd){.fd = ss.fd,
+					.events = POLLIN | (ss.wblocked ? POLLOUT : 0)};
+		if (poll(pf, 2, 2000) <= 0)
+			break;
+	}
+	KT_EQ(cs.err, 0);
+	KT_EQ(ss.err, 0);
+	KT_EQ(cs.sent, BULK);
+	KT_EQ(ss.sent, BULK);
+	KT_EQ(cs.got, BULK);
+	KT_EQ(ss.got, BULK);
+	KT_CHECK(cs.partial && ss.partial);
+	KT_CHECK(cs.pending_seen || ss.pending_seen);
+
+	/* close_notify reads as 0 on the other side */
+	KT_EQ(kh_tls_close_notify(k.c), 0);
+	n = -EAGAIN;
+	for (int i = 0; i < 20 && n == -EAGAIN; i++) {
+		struct pollfd pf = {.fd = k.p.s, .events = POLLIN};
+		n = kh_tls_read(k.s, tmp, sizeof(tmp));
+		if (n == -EAGAIN)
+			poll(&pf, 1, 200);
+	}
+	KT_EQ(n, 0);
+	conn_close(&k);
+
+	/* a plain EOF (no close_notify) also reads as 0 */
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rs, 0);
+	kh_net_close(k.p.c);
+	k.p.c = -1;
+	n = -EAGAIN;
+	for (int i = 0; i < 20 && n == -EAGAIN; i++) {
+		struct pollfd pf = {.fd = k.p.s, .events = POLLIN};
+		n = kh_tls_read(k.s, tmp, sizeof(tmp));
+		if (n == -EAGAIN)
+			poll(&pf, 1, 200);
+	}
+	KT_EQ(n, 0);
+	/* and a read with nothing there waits for the socket */
+	conn_close(&k);
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(kh_tls_read(k.s, tmp, sizeof(tmp)), -EAGAIN);
+	KT_EQ(kh_tls_want(k.s), KH_TLS_WANT_READ);
+	KT_EQ(kh_tls_pending(k.s), 0);
+	conn_close(&k);
+out:
+	free(a);
+	free(b);
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+}
+
+static uint8_t pat(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 9));
+}
+
+/*
+ * After -EAGAIN the record is already encrypted and queued; a retry that
+ * offers more data must be told how much of it that record held.
+ */
+static void test_write_retry_with_more_data(void)
+{
+	struct kh_tls_conf *sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	static uint8_t out[5000], in[4096];
+	size_t sent = 0, got = 0;
+	struct conn k;
+	int n = 0, bad = 0;
+
+	KT_CHECK(sc && cc);
+	if (!sc || !cc)
+		goto out;
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_EQ(k.rc, 0);
+	KT_EQ(k.rs, 0);
+	/* fill the socket buffers with small records while nobody reads */
+	for (int i = 0; i < 200000; i++) {
+		for (size_t j = 0; j < 100; j++)
+			out[j] = pat(sent + j);
+		n = kh_tls_write(k.c, out, 100);
+		if (n != 100)
+			break;
+		sent += 100;
+	}
+	KT_EQ(n, -EAGAIN);
+	KT_EQ(kh_tls_want(k.c), KH_TLS_WANT_WRITE);
+	/* retry with the same start and more data behind it */
+	for (size_t j = 0; j < sizeof(out); j++)
+		out[j] = pat(sent + j);
+	for (int i = 0; i < 100000 && (n == -EAGAIN || got < sent); i++) {
+		int r;
+
+		if (n == -EAGAIN) {
+			n = kh_tls_write(k.c, out, sizeof(out));
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		r = kh_tls_read(k.s, in, sizeof(in));
+		if (r > 0) {
+			for (int j = 0; j < r; j++)
+				bad |= in[j] != pat(got + (size_t)j);
+			got += (size_t)r;
+		} else if (r != -EAGAIN) {
+			break;
+		} else if (n != -EAGAIN) {
+			struct pollfd pf = {.fd = k.p.s, .events = POLLIN};
+			if (poll(&pf, 1, 2000) != 1)
+				break;
+		}
+	}
+	KT_EQ(n, 100);
+	KT_EQ(got, sent);
+	KT_EQ(bad, 0);
+	conn_close(&k);
+out:
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+}
+
+int main(void)
+{
+	if (pki_setup()) {
+		printf("not ok - pki_setup\n");
+		pki_teardown();
+		return 1;
+	}
+	KT_RUN(test_pki_cert_info);
+	KT_RUN(test_pki_times_round_trip);
+	KT_RUN(test_pki_rejects_bad_input);
+	KT_RUN(test_conf_rejects_bad_keys);
+	KT_RUN(test_mutual_tls_and_resumption);
+	KT_RUN(test_no_tickets_no_resumption);
+	KT_RUN(test_client_cert_other_ca_refused);
+	KT_RUN(test_client_cert_expired_refused);
+	KT_RUN(test_client_without_cert);
+	KT_RUN(test_hostname_checked);
+	KT_RUN(test_server_from_unknown_ca_refused);
+	KT_RUN(test_intermediate_ca_chain);
+	KT_RUN(test_bulk_both_ways);
+	KT_RUN(test_write_retry_with_more_data);
+	pki_teardown();
+	return KT_DONE();
+}
