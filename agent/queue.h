@@ -53,10 +53,10 @@ struct kh_queue_event {
 };
 
 struct kh_queue_stats {
-	unsigned count;		/* events queued */
-	size_t bytes;		/* their size as stored */
-	uint64_t next_seq;	/* the number the next event gets */
-	uint64_t acked;		/* highest sequence the server acknowledged */
+	unsigned count;			/* events queued */
+	size_t bytes;			/* their size as stored */
+	uint64_t next_seq;		/* the number the next event gets */
+	uint64_t acked;			/* highest sequence the server acknowledged */
 	uint64_t dropped[KH_SEV_COUNT]; /* events dropped for room, per severity, ever */
 	uint64_t journal_bytes;
 };

@@ -47,8 +47,21 @@
 #define DEDUP_SLOTS 256
 #define DEDUP_WINDOW_S 60
 
-enum rstate { R_IDLE, R_CONNECT, R_HANDSHAKE, R_SEND, R_HEAD, R_BODY };
-enum step { S_CHECKIN, S_EVENTS, S_POLICY, S_CHECKIN_AGAIN, S_DONE };
+enum rstate {
+	R_IDLE,
+	R_CONNECT,
+	R_HANDSHAKE,
+	R_SEND,
+	R_HEAD,
+	R_BODY
+};
+enum step {
+	S_CHECKIN,
+	S_EVENTS,
+	S_POLICY,
+	S_CHECKIN_AGAIN,
+	S_DONE
+};
 
 struct dedup {
 	uint64_t key;
@@ -626,7 +639,8 @@ static void drive(struct kh_report *r)
 				return want(r);
 			if (n < 0) {
 				sync_end(r, 0, "TLS with %s: %s", r->host,
-					 *kh_tls_error(r->tls) ? kh_tls_error(r->tls) : kh_strerror(n));
+					 *kh_tls_error(r->tls) ? kh_tls_error(r->tls)
+							       : kh_strerror(n));
 				return;
 			}
 			if (!kh_tls_resumed(r->tls)) {
@@ -653,7 +667,8 @@ static void drive(struct kh_report *r)
 			}
 			break;
 		case R_HEAD:
-			n = kh_tls_read(r->tls, r->head + r->head_len, sizeof(r->head) - r->head_len);
+			n = kh_tls_read(r->tls, r->head + r->head_len,
+					sizeof(r->head) - r->head_len);
 			if (n == -EAGAIN)
 				return want(r);
 			if (n <= 0) {
@@ -684,9 +699,10 @@ static void drive(struct kh_report *r)
 			{
 				uint8_t buf[4096];
 				size_t want_n = r->body_need - r->body_len;
-				n = kh_tls_read(r->tls, r->dl ? buf : r->body + r->body_len,
-						r->dl ? (want_n < sizeof(buf) ? want_n : sizeof(buf))
-						      : want_n);
+				n = kh_tls_read(
+					r->tls, r->dl ? buf : r->body + r->body_len,
+					r->dl ? (want_n < sizeof(buf) ? want_n : sizeof(buf))
+					      : want_n);
 				if (n == -EAGAIN)
 					return want(r);
 				if (n <= 0) {
@@ -841,8 +857,8 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 			goto fail;
 		}
 	}
-	o = (struct kh_tls_conf_opts){KH_TLS_CLIENT, t[0], len[0], t[1], len[1], t[2], len[2], 1,
-				      0};
+	o = (struct kh_tls_conf_opts){KH_TLS_CLIENT, t[0],   len[0], t[1], len[1],
+				      t[2],	     len[2], 1,	     0};
 	if ((err = kh_tls_conf_new(&o, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
 	snprintf(qpath, sizeof(qpath), "%s/events.journal", cfg->state_dir);

@@ -30,13 +30,13 @@
 #define KH_HTTP_VALUE_MAX 256
 
 struct kh_http_req {
-	char method[8];			     /* "GET", "POST", ... (token, <= 7 chars) */
-	char path[KH_HTTP_TARGET_MAX + 1];   /* target up to '?', starts with '/' */
-	char query[KH_HTTP_TARGET_MAX + 1];  /* after '?', "" if none */
-	int minor;			     /* HTTP/1.minor: 0 or 1 */
-	int keep_alive;			     /* 1.1 default on, "Connection: close" off; 1.0 opposite */
-	int64_t content_length;		     /* -1 when absent */
-	char host[KH_HTTP_VALUE_MAX + 1];    /* "" when absent */
+	char method[8];			    /* "GET", "POST", ... (token, <= 7 chars) */
+	char path[KH_HTTP_TARGET_MAX + 1];  /* target up to '?', starts with '/' */
+	char query[KH_HTTP_TARGET_MAX + 1]; /* after '?', "" if none */
+	int minor;			    /* HTTP/1.minor: 0 or 1 */
+	int keep_alive;		/* 1.1 default on, "Connection: close" off; 1.0 opposite */
+	int64_t content_length; /* -1 when absent */
+	char host[KH_HTTP_VALUE_MAX + 1]; /* "" when absent */
 	char authorization[KH_HTTP_VALUE_MAX + 1];
 	char content_type[64];
 	char if_none_match[96];

@@ -27,11 +27,11 @@
 #define DAY 86400
 #define TEXT_MAX (256 * 1024)
 
-#define progress(...)                                  \
-	do {                                           \
-		fprintf(stderr, "khien-server: ");     \
-		fprintf(stderr, __VA_ARGS__);          \
-		fputc('\n', stderr);                   \
+#define progress(...)                              \
+	do {                                       \
+		fprintf(stderr, "khien-server: "); \
+		fprintf(stderr, __VA_ARGS__);      \
+		fputc('\n', stderr);               \
 	} while (0)
 
 static int path_of(char *buf, size_t cap, const char *dir, const char *name)
@@ -133,7 +133,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		{"interval_s", 10, 86400, offsetof(struct kh_srv_config, interval_s)},
 		{"max_connections", 16, 1000000, offsetof(struct kh_srv_config, max_conns)},
 		{"idle_timeout_ms", 100, 600000, offsetof(struct kh_srv_config, idle_timeout_ms)},
-		{"ticket_lifetime_s", 0, 7 * DAY, offsetof(struct kh_srv_config, ticket_lifetime_s)},
+		{"ticket_lifetime_s", 0, 7 * DAY,
+		 offsetof(struct kh_srv_config, ticket_lifetime_s)},
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
 	};
 	cJSON *o = cJSON_ParseWithLength(text, len), *v;
@@ -169,7 +170,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 				break;
 		if (i == KH_ARRAY_SIZE(nums) || !cJSON_IsNumber(v) || v->valuedouble < nums[i].lo ||
 		    v->valuedouble > nums[i].hi) {
-			snprintf(why, whylen, "server.json: %s: unknown key or bad value", v->string);
+			snprintf(why, whylen, "server.json: %s: unknown key or bad value",
+				 v->string);
 			goto out;
 		}
 		*(uint32_t *)(void *)((char *)c + nums[i].off) = (uint32_t)v->valuedouble;
@@ -265,8 +267,7 @@ out:
 	return err;
 }
 
-int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why,
-		size_t whylen)
+int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why, size_t whylen)
 {
 	struct kh_srv_config c;
 	struct kh_cert_opts o;
@@ -323,17 +324,18 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	} else {
 		if ((err = dev_root(dir, &t, why, whylen)) < 0)
 			goto out;
-		fprintf(stderr, "khien-server: *** DEVELOPMENT trust root and policy keys created in "
-				"%s/dev-keys/ ***\n"
-				"khien-server: *** for development and demos only: production "
-				"policy keys stay offline (init --trust-root) ***\n",
+		fprintf(stderr,
+			"khien-server: *** DEVELOPMENT trust root and policy keys created in "
+			"%s/dev-keys/ ***\n"
+			"khien-server: *** for development and demos only: production "
+			"policy keys stay offline (init --trust-root) ***\n",
 			dir);
 	}
 	if ((err = write_text(dir, "trust-root.json", t, 0644)) < 0)
 		goto io;
 
-	o = (struct kh_cert_opts){KH_CERT_CA, "Khien device CA", "Khien", NULL, now - DAY,
-				  now + 20LL * 365 * DAY};
+	o = (struct kh_cert_opts){KH_CERT_CA, "Khien device CA", "Khien",
+				  NULL,	      now - DAY,	 now + 20LL * 365 * DAY};
 	if ((err = make_identity(dir, "device-ca", &o, NULL, NULL, why, whylen)) < 0)
 		goto out;
 	progress("device CA: %s/device-ca.pem", dir);
@@ -344,8 +346,8 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	if ((err = read_text(dir, "server-ca.key", &ca_key, &len)) < 0 ||
 	    (err = read_text(dir, "server-ca.pem", &ca_pem, &len)) < 0)
 		goto io;
-	o = (struct kh_cert_opts){KH_CERT_SERVER, c.host, "Khien", c.host, now - DAY,
-				  now + 2LL * 365 * DAY};
+	o = (struct kh_cert_opts){KH_CERT_SERVER, c.host,    "Khien",
+				  c.host,	  now - DAY, now + 2LL * 365 * DAY};
 	if ((err = make_identity(dir, "server", &o, ca_key, ca_pem, why, whylen)) < 0)
 		goto out;
 	progress("server certificate for %s", c.host);
@@ -493,8 +495,9 @@ int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, un
 		snprintf(why, whylen, "key generation failed");
 		goto out;
 	}
-	o = (struct kh_cert_opts){KH_CERT_CLIENT, serial, "Khien device", NULL, now - 3600,
-				  now + (int64_t)s->cfg.device_cert_days * DAY};
+	o = (struct kh_cert_opts){KH_CERT_CLIENT, serial,
+				  "Khien device", NULL,
+				  now - 3600,	  now + (int64_t)s->cfg.device_cert_days * DAY};
 	if (flags & KH_PROV_EXPIRED) {
 		o.not_before = now - 3 * DAY;
 		o.not_after = now - DAY;
@@ -510,8 +513,7 @@ int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, un
 	if (outdir) {
 		static const char *const names[] = {"device.key", "device.pem", "server-ca.pem",
 						    "root.json", "khiend.json"};
-		const char *texts[] = {p.key_pem, p.cert_pem, p.ca_pem, p.root_json,
-				       p.config_json};
+		const char *texts[] = {p.key_pem, p.cert_pem, p.ca_pem, p.root_json, p.config_json};
 		if ((err = kh_fs_mkdir_p(outdir, 0700)) < 0) {
 			snprintf(why, whylen, "cannot create %s: %s", outdir, kh_strerror(err));
 			goto out;

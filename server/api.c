@@ -367,7 +367,7 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 		    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
 			return 403;
 		peer->have_dev = 1;
-		*max_body = m.r == R_CHECKIN ? KH_SRV_CHECKIN_BODY_MAX
+		*max_body = m.r == R_CHECKIN  ? KH_SRV_CHECKIN_BODY_MAX
 			    : m.r == R_EVENTS ? KH_SRV_DEVICE_BODY_MAX
 					      : 0;
 	}
@@ -487,8 +487,8 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 		for (k = 0; k < 4 && strcmp(sev, sev_names[k]); k++)
 			;
 		if (k == 4 || (data && !cJSON_IsObject(data))) {
-			snprintf(msg, sizeof(msg), "events[%u]: unknown severity or data not object",
-				 n);
+			snprintf(msg, sizeof(msg),
+				 "events[%u]: unknown severity or data not object", n);
 			goto bad;
 		}
 		texts[n] = data ? cJSON_PrintUnformatted(data) : strdup("{}");
@@ -558,8 +558,8 @@ static void do_policy(struct kh_srv *s, struct kh_api_peer *peer, const struct k
 			ref_put(resp->ref);
 			resp->ref = NULL;
 			kh_api_error(resp, 416, "range not satisfiable");
-			snprintf(resp->extra, sizeof(resp->extra), "Content-Range: bytes */%llu\r\n",
-				 (unsigned long long)p.size);
+			snprintf(resp->extra, sizeof(resp->extra),
+				 "Content-Range: bytes */%llu\r\n", (unsigned long long)p.size);
 			return;
 		}
 		if (err == 0) {
@@ -706,9 +706,8 @@ static void adm_publish(struct kh_srv *s, const struct kh_http_req *req, const u
 
 /* ---------------------------------------------------------------- dispatch */
 
-void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body,
-		   size_t len, const struct kh_api_peer *cpeer, int64_t now,
-		   struct kh_api_resp *resp)
+void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body, size_t len,
+		   const struct kh_api_peer *cpeer, int64_t now, struct kh_api_resp *resp)
 {
 	struct kh_api_peer *peer = (struct kh_api_peer *)cpeer;
 	cJSON *in = NULL;

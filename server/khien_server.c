@@ -20,30 +20,33 @@
 #include "server/api.h"
 #include "server/server.h"
 
-enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+enum {
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUNTIME = 3
+};
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: khien-server COMMAND --dir DIR [options]\n"
-		"\n"
-		"  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
-		"        create an instance: device CA, server CA and certificate, operator\n"
-		"        token, SQLite store; without --trust-root, development policy keys\n"
-		"  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
-		"        serve the device and operator APIs over mutual TLS\n"
-		"  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
-		"        issue a device identity; OUTDIR gets device.key, device.pem,\n"
-		"        server-ca.pem, root.json and khiend.json\n"
-		"  publish --dir DIR BUNDLE [--group G]\n"
-		"        verify a signed bundle and assign it to all devices or group G\n"
-		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
-		"  devices --dir DIR                     devices as JSON lines\n"
-		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
-		"        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
-		"  policies --dir DIR                    published policies as JSON lines\n"
-		"\n"
-		"Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
+	fprintf(f, "usage: khien-server COMMAND --dir DIR [options]\n"
+		   "\n"
+		   "  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
+		   "        create an instance: device CA, server CA and certificate, operator\n"
+		   "        token, SQLite store; without --trust-root, development policy keys\n"
+		   "  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
+		   "        serve the device and operator APIs over mutual TLS\n"
+		   "  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
+		   "        issue a device identity; OUTDIR gets device.key, device.pem,\n"
+		   "        server-ca.pem, root.json and khiend.json\n"
+		   "  publish --dir DIR BUNDLE [--group G]\n"
+		   "        verify a signed bundle and assign it to all devices or group G\n"
+		   "  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
+		   "  devices --dir DIR                     devices as JSON lines\n"
+		   "  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
+		   "        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
+		   "  policies --dir DIR                    published policies as JSON lines\n"
+		   "\n"
+		   "Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
 }
 
 struct args {
@@ -76,16 +79,36 @@ static int parse(int argc, char **argv, struct args *a)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': a->dir = optarg; break;
-		case 'u': a->url = optarg; break;
-		case 't': a->trust_root = optarg; break;
-		case 'l': a->listen = optarg; break;
-		case 'D': a->device = optarg; break;
-		case 'g': a->group = optarg; break;
-		case 'o': a->out = optarg; break;
-		case 'L': a->level = optarg; break;
-		case 'f': a->force = 1; break;
-		case 'E': a->expired = 1; break;
+		case 'd':
+			a->dir = optarg;
+			break;
+		case 'u':
+			a->url = optarg;
+			break;
+		case 't':
+			a->trust_root = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'D':
+			a->device = optarg;
+			break;
+		case 'g':
+			a->group = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'L':
+			a->level = optarg;
+			break;
+		case 'f':
+			a->force = 1;
+			break;
+		case 'E':
+			a->expired = 1;
+			break;
 		case 's':
 			a->since = strtoll(optarg, &end, 10);
 			if (*end || a->since < 0)
@@ -96,8 +119,11 @@ static int parse(int argc, char **argv, struct args *a)
 			if (*end || a->limit <= 0)
 				return -1;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -1;
 		}
 	}
 	if (optind < argc)
@@ -194,7 +220,8 @@ int main(int argc, char **argv)
 	if (a.level) {
 		int l = kh_log_parse_level(a.level);
 		if (l < 0) {
-			fprintf(stderr, "khien-server: --log-level: error, warn, notice, info, debug\n");
+			fprintf(stderr,
+				"khien-server: --log-level: error, warn, notice, info, debug\n");
 			return EXIT_USAGE;
 		}
 		kh_log_set_level((enum kh_log_level)l);
@@ -225,8 +252,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "provision")) {
 		unsigned flags = (a.force ? KH_PROV_FORCE : 0) | (a.expired ? KH_PROV_EXPIRED : 0);
 		if (!a.device || !a.out) {
-			fprintf(stderr, "usage: khien-server provision --dir DIR --device SERIAL -o "
-					"OUTDIR [--group G] [--force]\n");
+			fprintf(stderr,
+				"usage: khien-server provision --dir DIR --device SERIAL -o "
+				"OUTDIR [--group G] [--force]\n");
 			rc = EXIT_USAGE;
 		} else if (kh_srv_provision(&s, a.device, a.group ? a.group : "default", flags,
 					    a.out, NULL, why, sizeof(why)) < 0) {
@@ -242,7 +270,8 @@ int main(int argc, char **argv)
 		uint8_t *buf;
 		size_t len;
 		if (!a.file) {
-			fprintf(stderr, "usage: khien-server publish --dir DIR BUNDLE [--group G]\n");
+			fprintf(stderr,
+				"usage: khien-server publish --dir DIR BUNDLE [--group G]\n");
 			rc = EXIT_USAGE;
 		} else if ((err = kh_fs_read(a.file, KH_SRV_ADMIN_BODY_MAX, &buf, &len)) < 0) {
 			fprintf(stderr, "khien-server: %s: %s\n", a.file, kh_strerror(err));

@@ -60,8 +60,7 @@ struct kh_srv {
  * the security team's root.json, or NULL to generate development keys.
  * Progress goes to stderr. 0 or negative errno with why.
  */
-int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why,
-		size_t whylen);
+int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why, size_t whylen);
 
 /* Open an existing instance (configuration, store, trust root). */
 int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen);

@@ -31,7 +31,13 @@
 #define FLUSH_MS 50
 #define LOG_BURST 20 /* problem reports per second before suppression */
 
-enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_WRITE, C_DONE };
+enum cstate {
+	C_HANDSHAKE,
+	C_HEAD,
+	C_BODY,
+	C_WRITE,
+	C_DONE
+};
 
 struct conn {
 	struct srv *srv;
@@ -170,13 +176,20 @@ static void refuse(struct conn *c, int status, const char *msg)
 static const char *admit_msg(int status)
 {
 	switch (status) {
-	case 401: return "authentication required";
-	case 403: return "forbidden: unknown, revoked or re-keyed device";
-	case 404: return "no such endpoint";
-	case 405: return "method not allowed";
-	case 411: return "Content-Length required";
-	case 413: return "body too large";
-	default: return "refused";
+	case 401:
+		return "authentication required";
+	case 403:
+		return "forbidden: unknown, revoked or re-keyed device";
+	case 404:
+		return "no such endpoint";
+	case 405:
+		return "method not allowed";
+	case 411:
+		return "Content-Length required";
+	case 413:
+		return "body too large";
+	default:
+		return "refused";
 	}
 }
 
@@ -213,8 +226,7 @@ static void head_done(struct conn *c, size_t head_len)
 static void handle(struct conn *c)
 {
 	c->srv->requests++;
-	kh_api_handle(c->srv->s, &c->req, c->body, c->body_len, &c->peer, kh_time_wall(),
-		      &c->resp);
+	kh_api_handle(c->srv->s, &c->req, c->body, c->body_len, &c->peer, kh_time_wall(), &c->resp);
 	free(c->body);
 	c->body = NULL;
 	respond(c);
@@ -446,8 +458,9 @@ static int load_tls(struct srv *v, char *why, size_t whylen)
 			snprintf(why, whylen, "%.200s: %s", p, kh_strerror(err));
 	}
 	if (!err) {
-		o = (struct kh_tls_conf_opts){KH_TLS_SERVER, t[0], len[0], t[1], len[1], t[2],
-					      len[2], 0, v->s->cfg.ticket_lifetime_s};
+		o = (struct kh_tls_conf_opts){KH_TLS_SERVER, t[0],   len[0],
+					      t[1],	     len[1], t[2],
+					      len[2],	     0,	     v->s->cfg.ticket_lifetime_s};
 		err = kh_tls_conf_new(&o, &v->tls, why, whylen);
 	}
 	for (int i = 0; i < 3; i++)

@@ -58,9 +58,9 @@ struct kh_policy_rec {
 struct kh_event_rec {
 	int64_t id; /* server-side, increasing */
 	char serial[KH_SERIAL_MAX + 1];
-	uint64_t seq;	    /* device-side */
-	int64_t time;	    /* when it happened (device clock) */
-	int64_t received;   /* server clock */
+	uint64_t seq;	  /* device-side */
+	int64_t time;	  /* when it happened (device clock) */
+	int64_t received; /* server clock */
 	char type[32];
 	int severity;
 	const char *payload; /* JSON object text; valid during the callback */
@@ -124,8 +124,8 @@ int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsig
 		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
 
 /* Commands: queue one for a device; pending ones; mark delivered. */
-int kh_store_command_add(struct kh_store *s, const char *serial, const char *type,
-			 const char *arg, int64_t now, int64_t *id);
+int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,
+			 int64_t now, int64_t *id);
 int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
 			      unsigned max);
 int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now);

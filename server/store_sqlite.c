@@ -318,8 +318,7 @@ int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_che
 	return changed_one(s, q, "check-in");
 }
 
-int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
-		     void *arg)
+int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d), void *arg)
 {
 	sqlite3_stmt *q = stmt(s, ST_DEVS);
 	struct kh_device d;
@@ -499,8 +498,8 @@ int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsig
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list events");
 }
 
-int kh_store_command_add(struct kh_store *s, const char *serial, const char *type,
-			 const char *arg, int64_t now, int64_t *id)
+int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,
+			 int64_t now, int64_t *id)
 {
 	sqlite3_stmt *q = stmt(s, ST_CMD_ADD);
 	int rc;
