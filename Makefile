@@ -52,11 +52,11 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
-POSIX_SRCS  := platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
+POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c

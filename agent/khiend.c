@@ -492,11 +492,10 @@ int main(int argc, char **argv)
 		err = kh_report_new(a.loop, &a.cfg, &h, &a.report, rwhy, sizeof(rwhy));
 		if (err == -ENOENT)
 			log_notice("reporting off (no report.url)");
-		else if (err < 0) {
-			log_error("reporting: %s", rwhy);
-			rc = EXIT_CONFIG;
-			goto out;
-		} else {
+		else if (err < 0)
+			/* Reporting is not worth the filter: it keeps protecting the home. */
+			log_error("reporting off: %s", rwhy);
+		else {
 			kh_dns_set_event_hook(a.dns, on_dns_event, &a);
 			log_notice("reporting to %s", a.cfg.report_url);
 		}

@@ -876,22 +876,26 @@ int kh_queue_ack(struct kh_queue *q, uint64_t seq)
 		return -EINVAL;
 	if (seq <= q->acked)
 		return q->dirty ? rewrite(q) : 0;
-	if (seq >= SEQ_LIMIT - 1)
+	if (seq >= SEQ_LIMIT - 1 - q->count)
 		return -ERANGE; /* numbering could not continue above it */
-	while (q->count && ev_at(q, 0)->seq <= seq)
-		ring_remove(q, 0);
-	q->acked = seq;
 	if (seq >= q->next_seq) {
 		/*
 		 * The server holds numbers this journal never issued (the state
-		 * was lost or replaced): continue above them, or the server
-		 * would take new events for ones it already has. The HEADER
-		 * carries both numbers; dirty keeps retrying until it is written.
+		 * was lost or replaced): it has none of the queued events, which
+		 * it would take for ones it already has. Renumber them above
+		 * its numbers and continue from there. The HEADER carries both
+		 * numbers; dirty keeps retrying until the rewrite succeeds.
 		 */
-		q->next_seq = seq + 1;
+		for (unsigned i = 0; i < q->count; i++)
+			ev_at(q, i)->seq = seq + 1 + i;
+		q->acked = seq;
+		q->next_seq = seq + 1 + q->count;
 		q->dirty = 1;
 		return rewrite(q);
 	}
+	while (q->count && ev_at(q, 0)->seq <= seq)
+		ring_remove(q, 0);
+	q->acked = seq;
 	return persist(q, rec, put_ack(rec, seq));
 }
 

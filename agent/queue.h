@@ -92,7 +92,12 @@ int kh_queue_push(struct kh_queue *q, enum kh_severity sev, int64_t time, const 
 unsigned kh_queue_peek(const struct kh_queue *q, uint64_t after, struct kh_queue_event *out,
 		       unsigned max);
 
-/* The server has stored every event up to seq: forget them (persisted). */
+/*
+ * The server has stored every event up to seq: forget them (persisted).
+ * A seq at or above the next number this journal would issue means the
+ * server knows an earlier life of this device (its state was wiped): it
+ * has none of the queued events, so they are renumbered from seq + 1.
+ */
 int kh_queue_ack(struct kh_queue *q, uint64_t seq);
 
 /* Make appended records durable (called on a timer and at exit). */

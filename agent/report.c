@@ -79,11 +79,12 @@ struct kh_report {
 	char host[256];
 	struct kh_addr server;
 	struct kh_drbg rng;
-	char dl_path[KH_CFG_PATH_MAX + 48];
+	char dl_path[KH_CFG_PATH_MAX + 32], dl_sha_path[KH_CFG_PATH_MAX + 32];
 
 	/* scheduling */
 	struct kh_timer next, deadline, flush;
-	uint64_t next_at; /* monotonic ms of the next sync */
+	uint64_t next_at;      /* monotonic ms of the next sync */
+	int64_t retry_after_s; /* from the last failed answer, or 0 */
 	uint32_t interval_s;
 	unsigned failures;
 	uint64_t syncs_started, syncs_done, syncs_ok;
@@ -113,6 +114,8 @@ struct kh_report {
 	uint64_t assigned_version, assigned_size;
 	char assigned_sha[65];
 	char rejected_sha[65]; /* a bundle that failed verification: not again */
+	unsigned policy_failures;
+	uint64_t policy_retry_at; /* monotonic ms; downloads wait until then */
 	uint64_t acked;
 
 	struct dedup dd[DEDUP_SLOTS];
@@ -157,7 +160,13 @@ static void schedule_after(struct kh_report *r, int ok)
 		if (window > BACKOFF_CAP_S)
 			window = BACKOFF_CAP_S;
 		ms = 1000 + rnd_below(r, window * 1000);
+		/* A busy server may say when to come back (503 + Retry-After). */
+		if (r->retry_after_s > 0 && (uint64_t)r->retry_after_s * 1000 > ms)
+			ms = (uint64_t)(r->retry_after_s < BACKOFF_CAP_S ? r->retry_after_s
+									 : BACKOFF_CAP_S) *
+			     1000;
 	}
+	r->retry_after_s = 0;
 	if (r->again) {
 		r->again = 0;
 		ms = 0;
@@ -290,7 +299,8 @@ static int req_events(struct kh_report *r)
 	 * What the server may acknowledge must be on flash first: an event sent,
 	 * then lost in a power cut, would see its number issued again.
 	 */
-	kh_queue_sync(r->queue);
+	if (kh_queue_sync(r->queue) < 0)
+		return -EIO;
 	kh_queue_stats(r->queue, &qs);
 	for (i = 0; i < KH_SEV_COUNT; i++)
 		dropped += qs.dropped[i];
@@ -312,6 +322,20 @@ static int req_events(struct kh_report *r)
 	return send_json(r, "/v1/events", o);
 }
 
+/* 1 if the partial download is of the bundle with this SHA-256. */
+static int dl_holds(struct kh_report *r, const char *sha)
+{
+	uint8_t *b;
+	size_t len;
+	int same;
+
+	if (kh_fs_read(r->dl_sha_path, 128, &b, &len) < 0)
+		return 0;
+	same = len == 64 && memcmp(b, sha, 64) == 0;
+	free(b);
+	return same;
+}
+
 static int req_policy(struct kh_report *r)
 {
 	char target[64], extra[200] = "";
@@ -320,9 +344,17 @@ static int req_policy(struct kh_report *r)
 
 	snprintf(target, sizeof(target), "/v1/policy/%llu",
 		 (unsigned long long)r->assigned_version);
-	/* The partial file is named after what it holds, so a resume cannot mix bundles. */
-	snprintf(r->dl_path, sizeof(r->dl_path), "%s/policy-%.16s.download", r->cfg->state_dir,
-		 r->assigned_sha);
+	/*
+	 * One partial download at a time, whatever the server announces: a
+	 * sidecar names the bundle it holds, so a resume never mixes two and
+	 * abandoned downloads cannot pile up in the state directory.
+	 */
+	if (!dl_holds(r, r->assigned_sha)) {
+		kh_fs_remove(r->dl_path);
+		err = kh_fs_write_atomic(r->dl_sha_path, r->assigned_sha, 64, 0600);
+		if (err < 0)
+			return err;
+	}
 	err = kh_fs_append_open(r->dl_path, 0600, &r->dl, &size);
 	if (err < 0)
 		return err;
@@ -344,6 +376,32 @@ static int req_policy(struct kh_report *r)
 
 /* ---------------------------------------------------------------- responses */
 
+/*
+ * The server's stored maximum: everything up to it arrived. One above the
+ * numbers this journal issued means the device's state was wiped since the
+ * server last heard from it: the queue renumbers what it holds.
+ */
+static void server_acked(struct kh_report *r, uint64_t ack)
+{
+	struct kh_queue_stats qs;
+	int err;
+
+	kh_queue_stats(r->queue, &qs);
+	if (ack >= qs.next_seq)
+		log_warn("server holds events up to %llu, this device numbers from %llu (state "
+			 "reset?): renumbering %u queued event(s)",
+			 (unsigned long long)ack, (unsigned long long)qs.next_seq, qs.count);
+	err = kh_queue_ack(r->queue, ack);
+	if (err < 0) {
+		log_warn_err(err, "acknowledgement %llu not taken", (unsigned long long)ack);
+		return;
+	}
+	kh_queue_stats(r->queue, &qs);
+	r->acked = qs.acked;
+	if (ack >= r->sent_upto)
+		r->sent_upto = 0;
+}
+
 static void on_checkin(struct kh_report *r, const cJSON *o)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "policy");
@@ -353,11 +411,8 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 
 	if (cJSON_IsNumber(iv) && iv->valuedouble >= 10 && iv->valuedouble <= 86400)
 		r->interval_s = (uint32_t)iv->valuedouble;
-	if (cJSON_IsNumber(ack) && ack->valuedouble >= 0) {
-		/* The server's stored maximum: anything up to it arrived. */
-		r->acked = (uint64_t)ack->valuedouble;
-		kh_queue_ack(r->queue, r->acked);
-	}
+	if (cJSON_IsNumber(ack) && ack->valuedouble >= 0 && ack->valuedouble < 9007199254740992.0)
+		server_acked(r, (uint64_t)ack->valuedouble);
 	r->assigned_version = 0;
 	if (cJSON_IsObject(p)) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "version");
@@ -390,6 +445,30 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 	}
 }
 
+/*
+ * The policy step failed after check-in and events went through: the sync
+ * still counts as working (the fleet keeps its interval), and the download
+ * is retried on its own backoff.
+ */
+static void policy_failed(struct kh_report *r, const char *fmt, ...) KH_PRINTF(2, 3);
+static void policy_failed(struct kh_report *r, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+	unsigned n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = r->policy_failures < 12 ? r->policy_failures : 12;
+	r->policy_failures++;
+	r->policy_retry_at = kh_time_mono_ms() +
+			     ((uint64_t)30000 << n > 3600000 ? 3600000 : (uint64_t)30000 << n);
+	sync_end(r, 1, "ok, but policy %llu: %s (retry in %llu s)",
+		 (unsigned long long)r->assigned_version, msg,
+		 (unsigned long long)(r->policy_retry_at - kh_time_mono_ms()) / 1000);
+}
+
 /* The whole bundle is in the download file: check and apply it. */
 static void bundle_done(struct kh_report *r)
 {
@@ -402,16 +481,16 @@ static void bundle_done(struct kh_report *r)
 	r->dl = NULL;
 	err = kh_fs_read(r->dl_path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
 	kh_fs_remove(r->dl_path);
+	kh_fs_remove(r->dl_sha_path);
 	if (err < 0) {
-		sync_end(r, 0, "downloaded bundle unreadable: %s", kh_strerror(err));
+		policy_failed(r, "downloaded bundle unreadable: %s", kh_strerror(err));
 		return;
 	}
 	kh_sha256(buf, len, h);
 	kh_hex_encode(h, 32, hex);
 	if (strcmp(hex, r->assigned_sha) != 0) {
 		free(buf);
-		sync_end(r, 0, "policy %llu: download does not match the announced SHA-256",
-			 (unsigned long long)r->assigned_version);
+		policy_failed(r, "download does not match the announced SHA-256");
 		return;
 	}
 	err = r->hooks.apply(r->hooks.arg, buf, len, why, sizeof(why));
@@ -432,6 +511,8 @@ static void bundle_done(struct kh_report *r)
 		step_next(r);
 		return;
 	}
+	r->policy_failures = 0;
+	r->policy_retry_at = 0;
 	r->step = S_CHECKIN_AGAIN;
 	step_next(r);
 }
@@ -450,10 +531,12 @@ static void on_response(struct kh_report *r)
 		kh_fs_close(r->dl);
 		r->dl = NULL;
 		kh_fs_remove(r->dl_path);
-		sync_end(r, 0, "policy download: HTTP %d", st);
+		kh_fs_remove(r->dl_sha_path);
+		policy_failed(r, "download: HTTP %d", st);
 		return;
 	}
 	if (st != 200) {
+		r->retry_after_s = r->resp.retry_after > 0 ? r->resp.retry_after : 0;
 		sync_end(r, 0, "%s: HTTP %d %.100s", r->step == S_EVENTS ? "events" : "check-in",
 			 st, r->body ? (const char *)r->body : "");
 		return;
@@ -474,8 +557,7 @@ static void on_response(struct kh_report *r)
 			sync_end(r, 0, "events: answer without \"acked\"");
 			return;
 		}
-		r->acked = (uint64_t)a->valuedouble;
-		kh_queue_ack(r->queue, r->acked);
+		server_acked(r, (uint64_t)a->valuedouble);
 		if (r->acked < r->sent_upto) {
 			cJSON_Delete(o);
 			sync_end(r, 0, "events: server stored up to %llu of %llu",
@@ -513,7 +595,8 @@ static void step_next(struct kh_report *r)
 			break;
 		case S_POLICY:
 			if (r->assigned_version <= r->hooks.policy_version(r->hooks.arg) ||
-			    strcmp(r->assigned_sha, r->rejected_sha) == 0) {
+			    strcmp(r->assigned_sha, r->rejected_sha) == 0 ||
+			    kh_time_mono_ms() < r->policy_retry_at) {
 				r->step = S_DONE;
 				continue;
 			}
@@ -572,6 +655,32 @@ static int take_body(struct kh_report *r, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* "bytes A-B/TOTAL", digits only, each < 2^53. */
+static int parse_content_range(const char *s, uint64_t *a, uint64_t *b, uint64_t *total)
+{
+	uint64_t *v[3] = {a, b, total};
+	const char sep[3] = {'-', '/', 0};
+
+	if (strncmp(s, "bytes ", 6) != 0)
+		return -EINVAL;
+	s += 6;
+	for (int i = 0; i < 3; i++) {
+		uint64_t x = 0;
+		int n = 0;
+		for (; *s >= '0' && *s <= '9'; s++, n++) {
+			x = x * 10 + (uint64_t)(*s - '0');
+			if (n > 15)
+				return -EINVAL;
+		}
+		if (n == 0 || *s != sep[i])
+			return -EINVAL;
+		*v[i] = x;
+		if (sep[i])
+			s++;
+	}
+	return *a <= *b && *b < *total ? 0 : -EINVAL;
+}
+
 static int head_done(struct kh_report *r, size_t hl)
 {
 	int st = r->resp.status;
@@ -584,9 +693,8 @@ static int head_done(struct kh_report *r, size_t hl)
 	if (r->step == S_POLICY && (st == 200 || st == 206)) {
 		uint64_t start = 0;
 		if (st == 206) {
-			unsigned long long a, b, total;
-			if (sscanf(r->resp.content_range, "bytes %llu-%llu/%llu", &a, &b, &total) !=
-				    3 ||
+			uint64_t a, b, total;
+			if (parse_content_range(r->resp.content_range, &a, &b, &total) < 0 ||
 			    a != r->dl_have || total != r->assigned_size || b + 1 != total)
 				return -EBADMSG;
 			start = a;
@@ -610,9 +718,8 @@ static int head_done(struct kh_report *r, size_t hl)
 			return -ENOMEM;
 		r->body[cl] = 0;
 	}
-	take_body(r, (const uint8_t *)r->head + hl, r->head_len - hl);
 	r->st = R_BODY;
-	return 0;
+	return take_body(r, (const uint8_t *)r->head + hl, r->head_len - hl);
 }
 
 static void drive(struct kh_report *r)
@@ -837,6 +944,8 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	r->hooks = *hooks;
 	r->fd = -1;
 	r->interval_s = cfg->report_interval_s;
+	snprintf(r->dl_path, sizeof(r->dl_path), "%s/policy.download", cfg->state_dir);
+	snprintf(r->dl_sha_path, sizeof(r->dl_sha_path), "%s/policy.download.sha", cfg->state_dir);
 	kh_timer_init(&r->next, sync_start, r);
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
@@ -873,8 +982,12 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 			kh_memzero(t[i], len[i]);
 			free(t[i]);
 		}
-	/* First sync soon after start, jittered so a rebooted fleet spreads out. */
-	schedule(r, 1000 + rnd_below(r, 4000));
+	/*
+	 * First sync within the interval (5 minutes at most), at random: a
+	 * city whose power comes back does not check in all in one second.
+	 */
+	schedule(r,
+		 1000 + rnd_below(r, (uint64_t)(r->interval_s < 300 ? r->interval_s : 300) * 1000));
 	kh_timer_arm(loop, &r->flush, 5000);
 	*out = r;
 	return 0;

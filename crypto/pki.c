@@ -22,6 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/pki.h"
+#include "lib/ipaddr.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/hex.h"
@@ -134,97 +135,6 @@ static int name_ok(const char *s)
 			return 0;
 	}
 	return 1;
-}
-
-static int ip4_parse(const char *s, uint8_t out[4])
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0, nd = 0;
-
-		while (*s >= '0' && *s <= '9') {
-			if (nd == 1 && v == 0)
-				return -1; /* leading zero: octal to some parsers */
-			v = v * 10 + (unsigned)(*s++ - '0');
-			if (++nd > 3 || v > 255)
-				return -1;
-		}
-		if (nd == 0)
-			return -1;
-		out[i] = (uint8_t)v;
-		if (i < 3 && *s++ != '.')
-			return -1;
-	}
-	return *s ? -1 : 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return kh_hex_digit(c);
-}
-
-static int ip6_parse(const char *s, uint8_t out[16])
-{
-	uint16_t w[8];
-	int n = 0, gap = -1;
-	const char *p = s;
-
-	if (strlen(s) > 45)
-		return -1;
-	if (p[0] == ':') {
-		if (p[1] != ':')
-			return -1;
-		gap = 0;
-		p += 2;
-	}
-	while (*p) {
-		const char *colon = strchr(p, ':'), *dot = strchr(p, '.');
-		unsigned v = 0, nd = 0;
-		int h;
-
-		if (dot && (!colon || dot < colon)) {
-			/* dotted IPv4 tail: the last 32 bits */
-			uint8_t v4[4];
-			if (n > 6 || ip4_parse(p, v4))
-				return -1;
-			w[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
-			w[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
-			break;
-		}
-		if (n == 8)
-			return -1;
-		while ((h = hexval(*p)) >= 0) {
-			v = v << 4 | (unsigned)h;
-			p++;
-			if (++nd > 4)
-				return -1;
-		}
-		if (nd == 0)
-			return -1;
-		w[n++] = (uint16_t)v;
-		if (!*p)
-			break;
-		if (*p++ != ':')
-			return -1;
-		if (*p == ':') {
-			if (gap >= 0)
-				return -1;
-			gap = n;
-			p++;
-		} else if (!*p) {
-			return -1; /* trailing single colon */
-		}
-	}
-	if (gap < 0 ? n != 8 : n > 7)
-		return -1;
-	memset(out, 0, 16);
-	for (int i = 0; i < n; i++) {
-		int at = gap >= 0 && i >= gap ? 8 - (n - i) : i;
-		out[2 * at] = (uint8_t)(w[i] >> 8);
-		out[2 * at + 1] = (uint8_t)w[i];
-	}
-	return 0;
 }
 
 /* Letters, digits, hyphens; labels of 1-63; not all-numeric at the end (an IP typo). */
@@ -467,9 +377,9 @@ static int check_opts(const struct kh_cert_opts *o, uint8_t ip[16], size_t *ip_l
 			say(why, whylen, "host: required for a server certificate");
 			return -EINVAL;
 		}
-		if (ip4_parse(o->host, ip) == 0)
+		if (kh_ip4_parse(o->host, ip) == 0)
 			*ip_len = 4;
-		else if (ip6_parse(o->host, ip) == 0)
+		else if (kh_ip6_parse(o->host, ip) == 0)
 			*ip_len = 16;
 		else if (!dns_ok(o->host)) {
 			say(why, whylen, "host: not a DNS name or IP literal");

@@ -19,7 +19,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-port=$((20000 + RANDOM % 30000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range
 up=$((port + 1))
 
 S=$work/server

@@ -30,6 +30,8 @@
 #define IN_CAP (KH_HTTP_HEAD_MAX + 1024)
 #define FLUSH_MS 50
 #define LOG_BURST 20 /* problem reports per second before suppression */
+/* Answers up to this size go out as one TLS record: one send(), one segment. */
+#define ONE_RECORD_MAX 16384
 
 enum cstate {
 	C_HANDSHAKE,
@@ -53,6 +55,7 @@ struct conn {
 	uint8_t *body;
 	size_t body_len, body_need;
 	char head[1024];
+	uint8_t *out; /* head and body together, when the body is small */
 	size_t head_len, out_off;
 	struct kh_api_resp resp;
 	struct kh_api_peer peer;
@@ -110,6 +113,7 @@ static void conn_free(struct conn *c)
 	kh_tls_free(c->tls);
 	kh_net_close(c->fd);
 	kh_api_resp_free(&c->resp);
+	free(c->out);
 	free(c->in);
 	free(c->body);
 	free(c);
@@ -159,6 +163,13 @@ static void respond(struct conn *c)
 	}
 	c->head_len = (size_t)(n > 0 ? n : 0);
 	c->out_off = 0;
+	free(c->out);
+	c->out = NULL;
+	if (r->len && c->head_len + r->len <= ONE_RECORD_MAX &&
+	    (c->out = malloc(c->head_len + r->len)) != NULL) {
+		memcpy(c->out, c->head, c->head_len);
+		memcpy(c->out + c->head_len, r->data, r->len);
+	}
 	c->close_after = !keep;
 	c->st = C_WRITE;
 }
@@ -314,7 +325,10 @@ static int drive(struct conn *c)
 		case C_WRITE: {
 			const uint8_t *p;
 			size_t left;
-			if (c->out_off < c->head_len) {
+			if (c->out) {
+				p = c->out + c->out_off;
+				left = c->head_len + c->resp.len - c->out_off;
+			} else if (c->out_off < c->head_len) {
 				p = (const uint8_t *)c->head + c->out_off;
 				left = c->head_len - c->out_off;
 			} else {
@@ -322,6 +336,8 @@ static int drive(struct conn *c)
 				left = c->head_len + c->resp.len - c->out_off;
 			}
 			if (left == 0) {
+				free(c->out);
+				c->out = NULL;
 				kh_api_resp_free(&c->resp);
 				if (c->close_after) {
 					c->st = C_DONE;

@@ -58,7 +58,7 @@ cleanup_pids() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/nul
 trap 'cleanup_pids; rm -rf "$T"' EXIT
 chmod 755 "$T" # khiend drops to nobody and must still read the index
 
-rand_port() { echo $((20000 + RANDOM % 40000)); }
+rand_port() { echo $((20000 + RANDOM % 12000)); } # below the ephemeral range (32768+)
 
 # start_upstream PORT ID [args...]: the scripted test upstream
 start_upstream() {

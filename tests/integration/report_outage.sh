@@ -27,9 +27,11 @@ PY
 chmod -R a+rX $T/dev1 $T/dev2
 start_upstream $UP 1 || exit 1
 start_server $S || { fail "server starts"; done_testing; }
-agent() { # DEV: start khiend for device DEV (state kept in $T/state-DEV)
-	start_khiend -c $T/dev$1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-		--user nobody --state-dir $T/state-$1
+agent() { # DEV [args]: start khiend for device DEV (state kept in $T/state-DEV)
+	local d=$1
+	shift
+	start_khiend -c $T/dev$d/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
+		--user nobody --state-dir $T/state-$d "$@"
 }
 sync() { "$KHIEN_BUILD/khienctl" --control $CTL sync; }
 pending() { ctl status | json_get /dev/stdin 'd["report"]["queue"]["pending"]'; }
@@ -60,6 +62,23 @@ expect_eq "every event arrived exactly once" \
 expect_eq "and the queue is empty" "$(pending)" "0"
 sync >/dev/null
 expect_eq "another sync adds nothing" "$("$SRV" events --dir $S --device SN-OUT-1 | wc -l)" "60"
+stop_khiend
+
+# the device's state is wiped (factory reset): it boots on its factory policy
+# and its new journal numbers from 1 again, below what the server holds;
+# nothing may be taken for a duplicate
+rm -rf $T/state-1
+stop_server
+chmod a+r $T/p1
+agent 1 --bundle $T/p1 || fail "khiend starts on a wiped state"
+for i in 1 2 3; do q outage-$i.example; done
+start_server $S || fail "server restarts"
+sync > $T/wipe.out || { fail "sync after the wipe"; cat $T/wipe.out; sed 's/^/#   /' $T/khiend.log | tail; }
+"$SRV" events --dir $S --device SN-OUT-1 > $T/ev1b
+grep -q "renumbering 3 queued" $T/khiend.log && ok "the agent says it renumbers" || fail "no renumbering"
+expect_eq "after a state wipe, new events are renumbered above the server's and stored" \
+	"$(py "[json.loads(l)['seq'] for l in open('$T/ev1b')][60:]")" "[61, 62, 63]"
+expect_eq "queue empty again" "$(pending)" "0"
 stop_khiend
 
 # device 2: a bounded queue during an outage drops low severity first, and says so

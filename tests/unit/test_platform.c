@@ -43,6 +43,25 @@ static void test_addr_parse_format(void)
 	KT_EQ(kh_addr_parse("example.com:53", 0, &b), -EINVAL);
 	KT_EQ(kh_addr_parse("[::1", 0, &b), -EINVAL);
 	KT_EQ(kh_addr_parse("1.2.3.256:53", 0, &b), -EINVAL);
+	KT_EQ(kh_addr_parse("01.2.3.4:53", 0, &b), -EINVAL); /* octal to some parsers */
+	KT_EQ(kh_addr_parse("[1::2::3]:53", 0, &b), -EINVAL);
+	KT_EQ(kh_addr_parse("[12345::1]:53", 0, &b), -EINVAL);
+	/* RFC 5952 text: the longest zero run compressed, the first of equal runs */
+	{
+		static const char *const v6[][2] = {
+			{"2001:DB8:0:0:1:0:0:1", "[2001:db8::1:0:0:1]:1"},
+			{"2001:db8:0:0:0:0:2:1", "[2001:db8::2:1]:1"},
+			{"::", "[::]:1"},
+			{"1::", "[1::]:1"},
+			{"::ffff:198.18.0.1", "[::ffff:c612:1]:1"},
+			{"2001:db8:0:1:1:1:1:1", "[2001:db8:0:1:1:1:1:1]:1"},
+		};
+		for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+			KT_EQ(kh_addr_parse(v6[i][0], 1, &b), 0);
+			kh_addr_format(&b, buf, sizeof(buf));
+			KT_STREQ(buf, v6[i][1]);
+		}
+	}
 	KT_CHECK(!kh_addr_equal(&a, &b));
 }
 

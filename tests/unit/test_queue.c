@@ -208,28 +208,34 @@ static void test_push_peek_ack(void)
 
 /*
  * The server acks a number never issued here (the device's state was lost):
- * numbering continues above it, across reopen, so new events are not taken
- * for ones the server already has.
+ * it has none of the queued events, so they are renumbered above its
+ * number (not forgotten), and numbering continues there across reopen.
  */
 static void test_ack_ahead(void)
 {
 	struct kh_queue *q = qopen("ahead", 10, BIG, NULL);
+	struct kh_queue_event ev[4];
 	struct kh_queue_stats st;
 	char why[256];
 
 	if (!q)
 		return;
-	push(q, KH_SEV_LOW, "x", "{}");
-	push(q, KH_SEV_LOW, "x", "{}");
+	push(q, KH_SEV_LOW, "x", "{\"n\":1}");
+	push(q, KH_SEV_HIGH, "y", "{\"n\":2}");
 	KT_EQ(kh_queue_ack(q, 500), 0);
 	kh_queue_stats(q, &st);
-	KT_EQ(st.count, 0);
+	KT_EQ(st.count, 2);
 	KT_EQ(st.acked, 500);
-	KT_EQ(st.next_seq, 501);
+	KT_EQ(st.next_seq, 503);
+	KT_EQ(kh_queue_peek(q, 500, ev, 4), 2);
+	KT_EQ(ev[0].seq, 501);
+	KT_STREQ(ev[0].payload, "{\"n\":1}");
+	KT_EQ(ev[1].seq, 502);
+	KT_STREQ(ev[1].type, "y");
 	KT_EQ(kh_queue_ack(q, (uint64_t)1 << 62), -ERANGE);
 	kh_queue_stats(q, &st);
 	KT_EQ(st.acked, 500);
-	KT_EQ(st.next_seq, 501);
+	KT_EQ(st.next_seq, 503);
 	kh_queue_free(q);
 	q = qopen("ahead", 10, BIG, why);
 	if (!q)
@@ -237,8 +243,12 @@ static void test_ack_ahead(void)
 	KT_STREQ(why, "");
 	kh_queue_stats(q, &st);
 	KT_EQ(st.acked, 500);
-	KT_EQ(st.next_seq, 501);
-	KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 501);
+	KT_EQ(st.count, 2);
+	KT_EQ(st.next_seq, 503);
+	KT_EQ(push(q, KH_SEV_LOW, "x", "{}"), 503);
+	KT_EQ(kh_queue_ack(q, 502), 0);
+	kh_queue_stats(q, &st);
+	KT_EQ(st.count, 1);
 	kh_queue_free(q);
 }
 

@@ -1,0 +1,1436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * khien-loadgen: many simulated devices against one khien-server on
+ * loopback, each with its own identity (key and certificate issued
+ * in-process by the instance's device CA, so the server's per-device
+ * fingerprint pinning applies) and real mutual TLS through crypto/tls.h.
+ * One thread, one event loop, like the agent and the server.
+ *
+ * Modes:
+ *   provision  issue --devices identities (kept in --identities FILE)
+ *   checkin    C connections, each in a loop: connect, TLS handshake
+ *              offering the device's saved session, POST /v1/checkin,
+ *              read the answer, close_notify, close
+ *   events     C keep-alive connections, one device each, uploading
+ *              batches of B events with increasing sequence numbers
+ *   hold       N connections (full handshake and one check-in each) kept
+ *              open and idle; the server's RSS before, while and after
+ *
+ * Results: one JSON line on stdout, a summary and per-second progress on
+ * stderr. Exit: 0 ok, 1 errors above --max-errors (percent of attempts),
+ * 2 usage or setup failure.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "crypto/crypto.h"
+#include "crypto/tls.h"
+#include "lib/err.h"
+#include "lib/hex.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/fs.h"
+#include "platform/loop.h"
+#include "platform/net.h"
+#include "platform/proc.h"
+#include "platform/time.h"
+#include "server/server.h"
+
+#define IN_CAP 8192
+#define OP_TIMEOUT_MS 15000 /* one connect+handshake+request, or one request */
+#define RETRY_MS 20	    /* pause of a connection slot after a failure */
+#define LAT_MAX (32u << 20) /* latency samples kept */
+#define IDS_MAGIC "khien-loadgen identities v1"
+#define HOLD_PARALLEL 128 /* hold: connections being opened at once */
+#define MAX_CONNS 100000u
+#define MAX_DEVICES 1000000u
+
+enum mode {
+	M_PROVISION,
+	M_CHECKIN,
+	M_EVENTS,
+	M_HOLD
+};
+static const char *const mode_names[] = {"provision", "checkin", "events", "hold"};
+
+/* Errors by kind: what the summary and the JSON count separately. */
+enum ekind {
+	E_CONNECT,
+	E_TLS,
+	E_CERT,
+	E_IO,
+	E_CLOSED,
+	E_HTTP,
+	E_BADRESP,
+	E_TIMEOUT,
+	E_COUNT
+};
+static const char *const ekind_names[] = {"connect", "tls",  "tls_cert",     "io",
+					  "closed",  "http", "bad_response", "timeout"};
+
+enum sst {
+	S_IDLE,
+	S_CONNECT,
+	S_HANDSHAKE,
+	S_SEND,
+	S_RECV,
+	S_HOLD
+};
+
+struct dev {
+	char serial[KH_SERIAL_MAX + 1];
+	char *key_pem, *cert_pem;
+	size_t key_len, cert_len;
+	struct kh_tls_conf *conf;
+	struct kh_tls_session *sess;
+	uint64_t next_seq; /* events: next sequence number to send */
+	uint64_t queries;  /* fake DNS counters for the check-in status */
+	int busy;
+};
+
+struct lg;
+
+struct slot {
+	struct lg *g;
+	unsigned idx;
+	struct dev *dev;
+	enum sst st;
+	kh_sock fd;
+	struct kh_tls *tls;
+	struct kh_timer timer; /* operation timeout, or retry delay when idle */
+	unsigned watching;
+	char *out;
+	size_t out_len, out_off;
+	uint8_t *in;
+	size_t in_len;
+	int head_len;
+	struct kh_http_resp resp;
+	uint64_t t_start; /* ns: start of the check-in or of the request */
+	uint64_t sent_upto;
+	int checked_in; /* events: the first check-in on this connection is done */
+	int resumed;
+};
+
+struct opts {
+	enum mode mode;
+	const char *dir, *connect, *ids, *prefix;
+	unsigned devices, conns, batch, duration_s, ramp_s, parallel;
+	int resume, quiet;
+	double max_err_pct;
+	long server_pid;
+};
+
+struct lg {
+	struct opts o;
+	struct kh_loop *loop;
+	struct kh_addr addr;
+	char host[256];
+	uint32_t idle_timeout_ms;
+	char *ca_pem;
+	size_t ca_len;
+	struct dev *devs;
+	unsigned ndevs, next_dev;
+	struct slot *slots;
+	unsigned nslots;
+	struct kh_timer tick, stop;
+
+	/* phases: warm-up (checkin), measuring, holding (hold), done */
+	int warming, measuring, stopping;
+	unsigned warm_next, warm_done;
+	uint64_t t0, t_end, t_last_tick; /* ns */
+	uint64_t last_count;
+
+	/* results in the measured window */
+	uint64_t ok, resumed, events_sent, events_stored, batches;
+	uint64_t err[E_COUNT];
+	char err_msg[E_COUNT][160];
+	uint32_t *lat; /* microseconds */
+	size_t nlat, lat_cap;
+
+	/* hold */
+	unsigned hold_next, opening, held, hold_failed, hold_lost;
+	int holding;
+	uint64_t hold_open_ns;
+	long rss_before, rss_held, rss_end, rss_closed;
+	int exit_code;
+};
+
+static void slot_drive(struct slot *c);
+static void slot_start(struct slot *c);
+
+/* ---------------------------------------------------------------- helpers */
+
+static void say(const struct lg *g, const char *fmt, ...) KH_PRINTF(2, 3);
+
+static void say(const struct lg *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->o.quiet)
+		return;
+	fputs("[loadgen] ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t now_ns(void)
+{
+	return kh_time_mono_ns();
+}
+
+/* VmRSS of a process in KiB (pid 0: this one), or -1. */
+static long rss_kb(long pid)
+{
+	char path[64], *p;
+	uint8_t *buf = NULL;
+	size_t len;
+	long v = -1;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if (kh_fs_read(path, 1 << 16, &buf, &len) < 0)
+		return -1;
+	p = strstr((char *)buf, "VmRSS:");
+	if (p)
+		v = strtol(p + 6, NULL, 10);
+	free(buf);
+	return v;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static void record_error(struct lg *g, enum ekind k, const char *fmt, ...) KH_PRINTF(3, 4);
+
+static void record_error(struct lg *g, enum ekind k, const char *fmt, ...)
+{
+	va_list ap;
+
+	g->err[k]++;
+	if (g->err_msg[k][0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(g->err_msg[k], sizeof(g->err_msg[k]), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t errors_total(const struct lg *g)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < E_COUNT; k++)
+		n += g->err[k];
+	return n;
+}
+
+static void lat_add(struct lg *g, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	if (g->nlat == g->lat_cap) {
+		size_t cap = g->lat_cap ? g->lat_cap * 2 : 65536;
+		uint32_t *p;
+		if (cap > LAT_MAX || !(p = realloc(g->lat, cap * sizeof(*p))))
+			return; /* enough samples for percentiles */
+		g->lat = p;
+		g->lat_cap = cap;
+	}
+	g->lat[g->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile p (0..100) of the sorted samples, in milliseconds. */
+static double lat_pct(const struct lg *g, double p)
+{
+	size_t i;
+
+	if (!g->nlat)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(g->nlat - 1) + 0.5);
+	return g->lat[i] / 1000.0;
+}
+
+/* ---------------------------------------------------------------- identities */
+
+/*
+ * The cache file: a magic line, the SHA-256 of the instance's device CA
+ * certificate (identities of another instance are useless), then per
+ * device "SERIAL KEYLEN CERTLEN\n" followed by the two PEM texts.
+ */
+static void ca_tag(const char *dir, char hex[65])
+{
+	char p[KH_SRV_PATH_MAX + 32];
+	uint8_t *buf = NULL, h[32];
+	size_t len;
+
+	snprintf(p, sizeof(p), "%s/device-ca.pem", dir);
+	if (kh_fs_read(p, 1 << 20, &buf, &len) < 0) {
+		hex[0] = 0;
+		return;
+	}
+	kh_sha256(buf, len, h);
+	kh_hex_encode(h, 32, hex);
+	free(buf);
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+	char *t = malloc(n + 1);
+
+	if (t) {
+		memcpy(t, p, n);
+		t[n] = 0;
+	}
+	return t;
+}
+
+/* Load what the cache has for devices 0..ndevs-1 in order; returns how many. */
+static unsigned ids_load(struct lg *g, const char *tag)
+{
+	uint8_t *buf = NULL;
+	const char *p, *end;
+	size_t len, n;
+	unsigned got = 0;
+	char want[64];
+
+	if (!g->o.ids || kh_fs_read(g->o.ids, (size_t)1 << 31, &buf, &len) < 0)
+		return 0;
+	p = (const char *)buf;
+	end = p + len;
+	n = strlen(IDS_MAGIC);
+	if (len < n + 66 || memcmp(p, IDS_MAGIC "\n", n + 1) != 0 ||
+	    memcmp(p + n + 1, tag, 64) != 0 || p[n + 65] != '\n') {
+		say(g, "%s: made for another instance (or not a cache): ignored", g->o.ids);
+		free(buf);
+		return 0;
+	}
+	p += n + 66;
+	while (got < g->ndevs && p < end) {
+		char serial[KH_SERIAL_MAX + 1];
+		unsigned long kl, cl;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || sscanf(p, "%64s %lu %lu", serial, &kl, &cl) != 3 || kl > 16384 ||
+		    cl > 16384 || (size_t)(end - nl - 1) < kl + cl)
+			break;
+		snprintf(want, sizeof(want), "%s-%06u", g->o.prefix, got);
+		if (strcmp(serial, want) != 0)
+			break; /* another prefix or order: provision from here on */
+		p = nl + 1;
+		g->devs[got].key_pem = dup_n(p, kl);
+		g->devs[got].cert_pem = dup_n(p + kl, cl);
+		if (!g->devs[got].key_pem || !g->devs[got].cert_pem)
+			break;
+		g->devs[got].key_len = kl;
+		g->devs[got].cert_len = cl;
+		p += kl + cl;
+		got++;
+	}
+	kh_memzero(buf, len);
+	free(buf);
+	return got;
+}
+
+static int ids_save(struct lg *g, const char *tag)
+{
+	size_t cap = strlen(IDS_MAGIC) + 70, len = 0;
+	char *buf, *q;
+	int err;
+
+	for (unsigned i = 0; i < g->ndevs; i++)
+		cap += KH_SERIAL_MAX + 48 + g->devs[i].key_len + g->devs[i].cert_len;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	len = (size_t)snprintf(buf, cap, "%s\n%s\n", IDS_MAGIC, tag);
+	for (unsigned i = 0; i < g->ndevs; i++) {
+		struct dev *d = &g->devs[i];
+		len += (size_t)snprintf(buf + len, cap - len, "%s %zu %zu\n", d->serial, d->key_len,
+					d->cert_len);
+		q = buf + len;
+		memcpy(q, d->key_pem, d->key_len);
+		memcpy(q + d->key_len, d->cert_pem, d->cert_len);
+		len += d->key_len + d->cert_len;
+	}
+	err = kh_fs_write_atomic(g->o.ids, buf, len, 0600);
+	kh_memzero(buf, len);
+	free(buf);
+	return err;
+}
+
+/*
+ * Identities for all devices: from the cache where it has them, otherwise
+ * issued now in this process (KH_PROV_FORCE re-keys a serial the store
+ * already knows, since its old key is not at hand).
+ */
+static int ids_prepare(struct lg *g, struct kh_srv *s)
+{
+	char tag[65], why[256];
+	unsigned have, i;
+	uint64_t t0 = now_ns(), last = t0;
+
+	ca_tag(g->o.dir, tag);
+	if (!tag[0]) {
+		fprintf(stderr, "khien-loadgen: %s/device-ca.pem unreadable\n", g->o.dir);
+		return -ENOENT;
+	}
+	for (i = 0; i < g->ndevs; i++)
+		snprintf(g->devs[i].serial, sizeof(g->devs[i].serial), "%s-%06u", g->o.prefix, i);
+	have = ids_load(g, tag);
+	if (have == g->ndevs) {
+		say(g, "identities: %u from %s", have, g->o.ids);
+		return 0;
+	}
+	say(g, "identities: %u cached, provisioning %u...", have, g->ndevs - have);
+	for (i = have; i < g->ndevs; i++) {
+		struct kh_provisioned p = {0};
+		struct dev *d = &g->devs[i];
+		int err = kh_srv_provision(s, d->serial, "loadgen", KH_PROV_FORCE, NULL, &p, why,
+					   sizeof(why));
+		if (err < 0) {
+			fprintf(stderr, "khien-loadgen: provision %s: %s\n", d->serial, why);
+			return err;
+		}
+		d->key_len = strlen(p.key_pem);
+		d->cert_len = strlen(p.cert_pem);
+		d->key_pem = dup_n(p.key_pem, d->key_len);
+		d->cert_pem = dup_n(p.cert_pem, d->cert_len);
+		kh_srv_provisioned_free(&p);
+		if (!d->key_pem || !d->cert_pem)
+			return -ENOMEM;
+		if (now_ns() - last >= 1000000000ull) {
+			last = now_ns();
+			say(g, "provisioned %u/%u (%.0f/s)", i + 1 - have, g->ndevs - have,
+			    (i + 1 - have) / ((double)(last - t0) / 1e9));
+		}
+	}
+	say(g, "provisioned %u identities in %.1f s", g->ndevs - have,
+	    (double)(now_ns() - t0) / 1e9);
+	if (g->o.ids) {
+		int err = ids_save(g, tag);
+		if (err < 0)
+			fprintf(stderr, "khien-loadgen: %s: %s (continuing)\n", g->o.ids,
+				kh_strerror(err));
+	}
+	return 0;
+}
+
+/* One client TLS configuration per device: each presents its own certificate. */
+static int confs_prepare(struct lg *g, unsigned n)
+{
+	uint64_t t0 = now_ns(), last = t0;
+	char why[200];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct dev *d = &g->devs[i];
+		struct kh_tls_conf_opts o = {KH_TLS_CLIENT, g->ca_pem,	 g->ca_len,
+					     d->cert_pem,   d->cert_len, d->key_pem,
+					     d->key_len,    1,		 0};
+		int err = kh_tls_conf_new(&o, &d->conf, why, sizeof(why));
+		if (err < 0) {
+			fprintf(stderr, "khien-loadgen: %s: TLS configuration: %s\n", d->serial,
+				why);
+			return err;
+		}
+		if (now_ns() - last >= 1000000000ull) {
+			last = now_ns();
+			say(g, "TLS contexts %u/%u", i + 1, n);
+		}
+	}
+	say(g, "TLS contexts for %u devices in %.1f s", n, (double)(now_ns() - t0) / 1e9);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static int set_out(struct slot *c, const char *target, const char *body, size_t blen)
+{
+	char head[512];
+	int n = kh_http_format_request(head, sizeof(head), "POST", target, c->g->host,
+				       "application/json", blen, NULL);
+
+	if (n < 0)
+		return n;
+	free(c->out);
+	c->out = malloc((size_t)n + blen);
+	if (!c->out)
+		return -ENOMEM;
+	memcpy(c->out, head, (size_t)n);
+	memcpy(c->out + n, body, blen);
+	c->out_len = (size_t)n + blen;
+	c->out_off = 0;
+	c->in_len = 0;
+	c->head_len = 0;
+	c->t_start = now_ns();
+	return 0;
+}
+
+/* A check-in shaped like agent/report.c's, with khiend's health counters. */
+static int req_checkin(struct slot *c)
+{
+	struct dev *d = c->dev;
+	char body[1024];
+	int n;
+
+	d->queries += 1200 + (d->queries % 97);
+	n = snprintf(body, sizeof(body),
+		     "{\"firmware\":\"khiend 0.1.0\",\"hardware_id\":\"lg-hw-%s\","
+		     "\"policy\":{\"version\":0,\"root_version\":1},"
+		     "\"events\":{\"pending\":0,\"next_seq\":%llu,\"dropped\":0},"
+		     "\"status\":{\"uptime_s\":%llu.5,\"queries\":%llu,\"blocked\":%llu,"
+		     "\"forwarded\":%llu,\"cached\":%llu,\"servfail\":0,\"index_entries\":"
+		     "1048576,\"events_suppressed\":0}}",
+		     d->serial, (unsigned long long)(d->next_seq ? d->next_seq : 1),
+		     (unsigned long long)(kh_time_mono_ms() / 1000), (unsigned long long)d->queries,
+		     (unsigned long long)d->queries / 50, (unsigned long long)d->queries / 3,
+		     (unsigned long long)d->queries / 2);
+	return set_out(c, "/v1/checkin", body, (size_t)n);
+}
+
+/* A batch of dns_blocked events as khiend reports them (agent/khiend.c). */
+static int req_events(struct slot *c)
+{
+	static const char *const cats[] = {"malware", "phishing", "botnet", "gambling"};
+	static const char *const sevs[] = {"high", "medium", "high", "low"};
+	struct dev *d = c->dev;
+	unsigned b = c->g->o.batch;
+	size_t cap = 64 + (size_t)b * 320, len = 0;
+	int64_t t = kh_time_wall();
+	char *body = malloc(cap);
+	int err;
+
+	if (!body)
+		return -ENOMEM;
+	len += (size_t)snprintf(body, cap, "{\"events\":[");
+	for (unsigned i = 0; i < b; i++) {
+		uint64_t seq = d->next_seq + i;
+		unsigned k = (unsigned)(seq % 4);
+		len += (size_t)snprintf(
+			body + len, cap - len,
+			"%s{\"seq\":%llu,\"time\":%lld,\"type\":\"dns_blocked\",\"severity\":"
+			"\"%s\",\"data\":{\"name\":\"host%llu.%s-example.net\",\"qtype\":\"A\","
+			"\"category\":\"%s\",\"rule\":\"%s-example.net\",\"source\":\"%s.hosts\","
+			"\"client\":\"%016llx\"}}",
+			i ? "," : "", (unsigned long long)seq, (long long)t, sevs[k],
+			(unsigned long long)(seq % 1000), cats[k], cats[k], cats[k], cats[k],
+			(unsigned long long)(0x9e3779b97f4a7c15ull * (seq % 16 + 1)));
+	}
+	len += (size_t)snprintf(body + len, cap - len, "],\"dropped\":0}");
+	c->sent_upto = d->next_seq + b - 1;
+	err = set_out(c, "/v1/events", body, len);
+	free(body);
+	return err;
+}
+
+/* ---------------------------------------------------------------- connection slots */
+
+static void watch(struct slot *c, unsigned ev)
+{
+	if (ev != c->watching && kh_loop_fd_mod(c->g->loop, c->fd, ev) == 0)
+		c->watching = ev;
+}
+
+static void want(struct slot *c)
+{
+	watch(c, kh_tls_want(c->tls) == KH_TLS_WANT_WRITE ? KH_EV_WRITE : KH_EV_READ);
+}
+
+static void slot_close(struct slot *c, int notify)
+{
+	struct lg *g = c->g;
+
+	if (c->tls) {
+		if (notify)
+			kh_tls_close_notify(c->tls); /* best effort, as the agent does */
+		kh_tls_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->fd >= 0) {
+		kh_loop_fd_del(g->loop, c->fd);
+		kh_net_close(c->fd);
+		c->fd = -1;
+	}
+	free(c->out);
+	c->out = NULL;
+	free(c->in);
+	c->in = NULL;
+	kh_timer_cancel(g->loop, &c->timer);
+	if (c->dev && g->o.mode == M_CHECKIN)
+		c->dev->busy = 0;
+	c->st = S_IDLE;
+	c->checked_in = 0;
+}
+
+/* Hold mode: a connection finished opening (held or failed): open the next. */
+static void hold_next(struct lg *g)
+{
+	while (!g->stopping && g->hold_next < g->nslots && g->opening < g->o.parallel) {
+		struct slot *c = &g->slots[g->hold_next++];
+		g->opening++;
+		slot_start(c);
+	}
+}
+
+static void slot_fail(struct slot *c, enum ekind k, const char *what)
+{
+	struct lg *g = c->g;
+
+	if (g->measuring || g->warming || g->o.mode == M_HOLD)
+		record_error(g, k, "%s: %s", c->dev ? c->dev->serial : "-", what);
+	/* A session the server refused would fail again: start over with a full handshake. */
+	if ((k == E_TLS || k == E_CERT) && c->dev) {
+		kh_tls_session_free(c->dev->sess);
+		c->dev->sess = NULL;
+	}
+	slot_close(c, 0);
+	if (g->o.mode == M_HOLD) {
+		if (c->st == S_IDLE && g->opening) {
+			g->opening--;
+			g->hold_failed++;
+		}
+		hold_next(g);
+		return;
+	}
+	if (!g->stopping)
+		kh_timer_arm(g->loop, &c->timer, RETRY_MS);
+}
+
+static void on_io(struct kh_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct slot *c = arg;
+
+	(void)loop;
+	(void)fd;
+	if (c->st == S_CONNECT && !(events & (KH_EV_WRITE | KH_EV_ERROR)))
+		return;
+	slot_drive(c);
+}
+
+static void on_slot_timer(struct kh_loop *loop, void *arg)
+{
+	struct slot *c = arg;
+
+	(void)loop;
+	if (c->st == S_IDLE) {
+		slot_start(c);
+		return;
+	}
+	slot_fail(c, E_TIMEOUT, "no progress");
+}
+
+static struct dev *pick_device(struct lg *g, struct slot *c)
+{
+	if (g->o.mode != M_CHECKIN)
+		return &g->devs[c->idx];
+	if (g->warming) {
+		/* every device once, in order: its first (full) handshake saves the session */
+		if (g->warm_next >= g->ndevs)
+			return NULL;
+		return &g->devs[g->warm_next++];
+	}
+	for (unsigned n = 0; n < g->ndevs; n++) {
+		struct dev *d = &g->devs[g->next_dev];
+		g->next_dev = (g->next_dev + 1) % g->ndevs;
+		if (!d->busy)
+			return d;
+	}
+	return NULL;
+}
+
+static void slot_start(struct slot *c)
+{
+	struct lg *g = c->g;
+	int err;
+
+	if (g->stopping)
+		return;
+	c->dev = pick_device(g, c);
+	if (!c->dev)
+		return; /* warm-up: nothing left for this slot */
+	c->dev->busy = 1;
+	c->t_start = now_ns();
+	c->resumed = 0;
+	err = kh_net_tcp_connect(&g->addr, &c->fd);
+	if (err < 0) {
+		c->fd = -1;
+		c->st = S_CONNECT;
+		slot_fail(c, E_CONNECT, kh_strerror(err));
+		return;
+	}
+	if ((err = kh_loop_fd_add(g->loop, c->fd, KH_EV_WRITE, on_io, c)) < 0) {
+		c->st = S_CONNECT;
+		slot_fail(c, E_CONNECT, kh_strerror(err));
+		return;
+	}
+	c->watching = KH_EV_WRITE;
+	c->st = S_CONNECT;
+	kh_timer_arm(g->loop, &c->timer, OP_TIMEOUT_MS);
+}
+
+/* The first request on a new connection. */
+static int first_request(struct slot *c)
+{
+	return req_checkin(c);
+}
+
+/* Numbers from a JSON answer; -1 when missing. */
+static double json_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* A complete 200 answer: account for it and decide what the slot does next. */
+static void on_answer(struct slot *c)
+{
+	struct lg *g = c->g;
+	const char *body = (const char *)c->in + c->head_len;
+	size_t blen = (size_t)c->resp.content_length;
+	uint64_t t = now_ns();
+	cJSON *o = cJSON_ParseWithLength(body, blen);
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		slot_fail(c, E_BADRESP, "answer is not a JSON object");
+		return;
+	}
+	if (!c->checked_in) {
+		double acked = json_num(o, "events_acked");
+		if (acked < 0 || json_num(o, "interval_s") < 10) {
+			cJSON_Delete(o);
+			slot_fail(c, E_BADRESP, "check-in answer without events_acked/interval_s");
+			return;
+		}
+		c->checked_in = 1;
+		if (c->dev->next_seq <= (uint64_t)acked)
+			c->dev->next_seq = (uint64_t)acked + 1;
+		cJSON_Delete(o);
+		if (g->o.mode == M_CHECKIN) {
+			if (g->warming) {
+				g->warm_done++;
+			} else if (g->measuring && t <= g->t_end) {
+				g->ok++;
+				g->resumed += (uint64_t)c->resumed;
+				lat_add(g, t - c->t_start);
+			}
+			slot_close(c, 1);
+			if (!g->stopping)
+				slot_start(c);
+			return;
+		}
+		if (g->o.mode == M_HOLD) {
+			/* idle from now on; a read event means the server closed it */
+			free(c->in);
+			c->in = NULL;
+			free(c->out);
+			c->out = NULL;
+			kh_timer_cancel(g->loop, &c->timer);
+			c->st = S_HOLD;
+			watch(c, KH_EV_READ);
+			g->opening--;
+			g->held++;
+			hold_next(g);
+			return;
+		}
+	} else {
+		double stored = json_num(o, "stored"), acked = json_num(o, "acked");
+		cJSON_Delete(o);
+		if (stored < 0 || acked < 0) {
+			slot_fail(c, E_BADRESP, "events answer without stored/acked");
+			return;
+		}
+		if ((uint64_t)acked < c->sent_upto) {
+			slot_fail(c, E_BADRESP, "events: server acknowledged less than sent");
+			return;
+		}
+		c->dev->next_seq = (uint64_t)acked + 1;
+		if (g->measuring && t <= g->t_end) {
+			g->batches++;
+			g->events_sent += g->o.batch;
+			g->events_stored += (uint64_t)stored;
+			lat_add(g, t - c->t_start);
+		}
+	}
+	/* events: the next batch on the same connection */
+	if (g->stopping)
+		return;
+	if (!c->resp.keep_alive) {
+		slot_close(c, 1);
+		slot_start(c);
+		return;
+	}
+	if (req_events(c) < 0) {
+		slot_fail(c, E_IO, "out of memory");
+		return;
+	}
+	c->st = S_SEND;
+	kh_timer_arm(g->loop, &c->timer, OP_TIMEOUT_MS);
+}
+
+static void slot_drive(struct slot *c)
+{
+	struct lg *g = c->g;
+	int r;
+
+	for (;;) {
+		switch (c->st) {
+		case S_IDLE:
+			return;
+		case S_CONNECT:
+			r = kh_net_tcp_connect_result(c->fd);
+			if (r < 0)
+				return slot_fail(c, E_CONNECT, kh_strerror(r));
+			if ((r = kh_tls_new(c->dev->conf, c->fd, g->host, &c->tls)) < 0)
+				return slot_fail(c, E_TLS, kh_strerror(r));
+			if (g->o.resume && c->dev->sess)
+				kh_tls_session_offer(c->tls, c->dev->sess);
+			c->st = S_HANDSHAKE;
+			break;
+		case S_HANDSHAKE:
+			r = kh_tls_handshake(c->tls);
+			if (r == -EAGAIN)
+				return want(c);
+			if (r < 0)
+				return slot_fail(c,
+						 r == -EACCES	    ? E_CERT
+						 : r == -ECONNRESET ? E_CLOSED
+								    : E_TLS,
+						 kh_tls_error(c->tls));
+			c->resumed = kh_tls_resumed(c->tls);
+			if (g->o.resume && !c->resumed) {
+				kh_tls_session_free(c->dev->sess);
+				c->dev->sess = NULL;
+				kh_tls_session_save(c->tls, &c->dev->sess);
+			}
+			c->in = malloc(IN_CAP);
+			if (!c->in || first_request(c) < 0)
+				return slot_fail(c, E_IO, "out of memory");
+			c->st = S_SEND;
+			break;
+		case S_SEND:
+			if (c->out_off == c->out_len) {
+				c->st = S_RECV;
+				break;
+			}
+			r = kh_tls_write(c->tls, c->out + c->out_off, c->out_len - c->out_off);
+			if (r == -EAGAIN)
+				return want(c);
+			if (r < 0)
+				return slot_fail(c, r == -ECONNRESET ? E_CLOSED : E_IO,
+						 kh_tls_error(c->tls));
+			c->out_off += (size_t)r;
+			break;
+		case S_RECV:
+			if (c->in_len == IN_CAP)
+				return slot_fail(c, E_BADRESP, "answer too large");
+			r = kh_tls_read(c->tls, c->in + c->in_len, IN_CAP - c->in_len);
+			if (r == -EAGAIN)
+				return want(c);
+			if (r == 0)
+				return slot_fail(c, E_CLOSED, "server closed before answering");
+			if (r < 0)
+				return slot_fail(c, r == -ECONNRESET ? E_CLOSED : E_IO,
+						 kh_tls_error(c->tls));
+			c->in_len += (size_t)r;
+			if (!c->head_len) {
+				c->head_len = kh_http_parse_response((const char *)c->in, c->in_len,
+								     &c->resp);
+				if (c->head_len < 0)
+					return slot_fail(c, E_BADRESP, "malformed answer head");
+				if (c->head_len > 0 && c->resp.content_length < 0)
+					return slot_fail(c, E_BADRESP, "answer without length");
+			}
+			if (c->head_len > 0 &&
+			    c->in_len >= (size_t)c->head_len + (size_t)c->resp.content_length) {
+				if (c->resp.status != 200) {
+					char m[120];
+					int bl = (int)KH_MIN((size_t)c->resp.content_length, 80);
+					snprintf(m, sizeof(m), "HTTP %d %.*s", c->resp.status, bl,
+						 (const char *)c->in + c->head_len);
+					return slot_fail(c, E_HTTP, m);
+				}
+				on_answer(c);
+				return; /* on_answer moved the slot on (or closed it) */
+			}
+			break;
+		case S_HOLD: {
+			uint8_t b[256];
+			r = kh_tls_read(c->tls, b, sizeof(b));
+			if (r == -EAGAIN)
+				return want(c);
+			if (r > 0)
+				break; /* nothing is expected; ignore */
+			g->hold_lost++;
+			g->held--;
+			record_error(g, E_CLOSED, "%s: held connection closed by the server",
+				     c->dev->serial);
+			slot_close(c, 0);
+			return;
+		}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- phases and progress */
+
+static void begin_measuring(struct lg *g)
+{
+	g->warming = 0;
+	g->measuring = 1;
+	g->t0 = now_ns();
+	g->t_end = g->t0 + (uint64_t)g->o.duration_s * 1000000000ull;
+	g->t_last_tick = g->t0;
+	g->last_count = 0;
+	kh_timer_arm(g->loop, &g->stop, (uint64_t)g->o.duration_s * 1000);
+	for (unsigned i = 0; i < g->nslots; i++)
+		if (g->slots[i].st == S_IDLE && !kh_timer_armed(&g->slots[i].timer))
+			slot_start(&g->slots[i]);
+}
+
+static void on_stop(struct kh_loop *loop, void *arg)
+{
+	struct lg *g = arg;
+
+	g->stopping = 1;
+	kh_loop_stop(loop);
+}
+
+static void on_tick(struct kh_loop *loop, void *arg)
+{
+	struct lg *g = arg;
+	uint64_t t = now_ns();
+
+	kh_timer_arm(loop, &g->tick, 1000);
+	if (g->o.mode == M_HOLD) {
+		if (!g->holding) {
+			say(g, "open %u/%u held, %u opening, %u failed", g->held, g->nslots,
+			    g->opening, g->hold_failed);
+			if (t - g->t0 > (uint64_t)g->o.ramp_s * 1000000000ull) {
+				say(g, "ramp-up took over %u s: stopping", g->o.ramp_s);
+				g->stopping = 1;
+				kh_loop_stop(loop);
+			}
+		} else {
+			say(g, "holding %u connections (%u lost); server RSS %ld KiB", g->held,
+			    g->hold_lost, rss_kb(g->o.server_pid));
+		}
+		return;
+	}
+	if (g->warming) {
+		say(g, "warm-up: %u/%u devices have a session", g->warm_done, g->ndevs);
+		return;
+	}
+	if (g->measuring) {
+		uint64_t n = g->o.mode == M_EVENTS ? g->events_stored : g->ok;
+		double dt = (double)(t - g->t_last_tick) / 1e9;
+		say(g, "%4.1f s: %llu %s (%.0f/s now), %llu errors", (double)(t - g->t0) / 1e9,
+		    (unsigned long long)n, g->o.mode == M_EVENTS ? "events stored" : "check-ins",
+		    (double)(n - g->last_count) / dt, (unsigned long long)errors_total(g));
+		g->last_count = n;
+		g->t_last_tick = t;
+	}
+}
+
+static void on_signal(struct kh_loop *loop, int signo, void *arg)
+{
+	struct lg *g = arg;
+
+	(void)signo;
+	say(g, "interrupted: stopping");
+	g->stopping = 1;
+	kh_loop_stop(loop);
+}
+
+/* Run the loop until stopped, also ending the warm-up / hold ramp when done. */
+static int run(struct lg *g)
+{
+	while (!g->stopping) {
+		int r = kh_loop_run_once(g->loop, 100);
+		if (r < 0 && r != -EINTR)
+			return r;
+		if (g->warming && g->warm_done + g->err[E_CONNECT] + g->err[E_TLS] +
+						  g->err[E_CERT] + g->err[E_IO] + g->err[E_CLOSED] +
+						  g->err[E_HTTP] + g->err[E_BADRESP] +
+						  g->err[E_TIMEOUT] >=
+					  g->ndevs) {
+			say(g, "warm-up done: %u devices checked in once (full handshakes)",
+			    g->warm_done);
+			memset(g->err, 0, sizeof(g->err));
+			memset(g->err_msg, 0, sizeof(g->err_msg));
+			begin_measuring(g);
+		}
+		if (g->o.mode == M_HOLD && !g->holding && g->held + g->hold_failed >= g->nslots)
+			return 0;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- modes */
+
+static void json_errors(struct lg *g, cJSON *o)
+{
+	cJSON *e = cJSON_AddObjectToObject(o, "errors");
+
+	cJSON_AddNumberToObject(e, "total", (double)errors_total(g));
+	for (int k = 0; k < E_COUNT; k++)
+		if (g->err[k])
+			cJSON_AddNumberToObject(e, ekind_names[k], (double)g->err[k]);
+}
+
+static void print_errors(struct lg *g)
+{
+	for (int k = 0; k < E_COUNT; k++)
+		if (g->err[k])
+			fprintf(stderr, "  errors %-12s %llu (first: %s)\n", ekind_names[k],
+				(unsigned long long)g->err[k], g->err_msg[k]);
+}
+
+static void emit(cJSON *o)
+{
+	char *t = cJSON_PrintUnformatted(o);
+
+	if (t)
+		printf("%s\n", t);
+	fflush(stdout);
+	free(t);
+	cJSON_Delete(o);
+}
+
+static int verdict(struct lg *g, uint64_t attempts)
+{
+	uint64_t e = errors_total(g);
+
+	if (attempts == 0)
+		return 1;
+	return (double)e * 100.0 / (double)attempts > g->o.max_err_pct ? 1 : 0;
+}
+
+static int mode_load(struct lg *g)
+{
+	double secs, rate;
+	uint64_t n;
+	cJSON *o, *l;
+	int err;
+
+	for (unsigned i = 0; i < g->nslots; i++) {
+		struct slot *c = &g->slots[i];
+		c->g = g;
+		c->idx = i;
+		c->fd = -1;
+		kh_timer_init(&c->timer, on_slot_timer, c);
+	}
+	kh_timer_init(&g->tick, on_tick, g);
+	kh_timer_init(&g->stop, on_stop, g);
+	kh_timer_arm(g->loop, &g->tick, 1000);
+	if (g->o.mode == M_CHECKIN && g->o.resume) {
+		say(g, "warm-up: one full handshake per device (%u) to get its session", g->ndevs);
+		g->warming = 1;
+		for (unsigned i = 0; i < g->nslots; i++)
+			slot_start(&g->slots[i]);
+	} else {
+		begin_measuring(g);
+	}
+	say(g, "%s: %u connections, %u devices, %u s%s", mode_names[g->o.mode], g->nslots, g->ndevs,
+	    g->o.duration_s,
+	    g->o.mode == M_CHECKIN ? (g->o.resume ? ", resuming sessions" : ", full handshakes")
+				   : "");
+	err = run(g);
+	if (err < 0)
+		fprintf(stderr, "khien-loadgen: event loop: %s\n", kh_strerror(err));
+	secs = g->measuring ? (double)(KH_MIN(now_ns(), g->t_end) - g->t0) / 1e9 : 0;
+	if (secs <= 0)
+		secs = 1e-9;
+	for (unsigned i = 0; i < g->nslots; i++)
+		slot_close(&g->slots[i], 0);
+	qsort(g->lat, g->nlat, sizeof(*g->lat), cmp_u32);
+	n = g->o.mode == M_EVENTS ? g->batches : g->ok;
+	rate = (double)n / secs;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "mode", mode_names[g->o.mode]);
+	cJSON_AddNumberToObject(o, "connections", g->nslots);
+	cJSON_AddNumberToObject(o, "devices", g->ndevs);
+	cJSON_AddNumberToObject(o, "seconds", secs);
+	if (g->o.mode == M_CHECKIN) {
+		cJSON_AddBoolToObject(o, "resume", g->o.resume);
+		cJSON_AddNumberToObject(o, "checkins", (double)g->ok);
+		cJSON_AddNumberToObject(o, "checkins_per_s", rate);
+		cJSON_AddNumberToObject(o, "resumed_share",
+					g->ok ? (double)g->resumed / (double)g->ok : 0);
+	} else {
+		cJSON_AddNumberToObject(o, "batch", g->o.batch);
+		cJSON_AddNumberToObject(o, "uploads", (double)g->batches);
+		cJSON_AddNumberToObject(o, "uploads_per_s", rate);
+		cJSON_AddNumberToObject(o, "events_sent", (double)g->events_sent);
+		cJSON_AddNumberToObject(o, "events_stored", (double)g->events_stored);
+		cJSON_AddNumberToObject(o, "events_stored_per_s", (double)g->events_stored / secs);
+	}
+	l = cJSON_AddObjectToObject(o, "latency_ms");
+	cJSON_AddNumberToObject(l, "p50", lat_pct(g, 50));
+	cJSON_AddNumberToObject(l, "p90", lat_pct(g, 90));
+	cJSON_AddNumberToObject(l, "p99", lat_pct(g, 99));
+	cJSON_AddNumberToObject(l, "max", lat_pct(g, 100));
+	json_errors(g, o);
+	cJSON_AddNumberToObject(o, "server_rss_kb", (double)rss_kb(g->o.server_pid));
+	cJSON_AddNumberToObject(o, "loadgen_rss_kb", (double)rss_kb(0));
+	emit(o);
+
+	if (g->o.mode == M_CHECKIN)
+		fprintf(stderr,
+			"checkin (%s): %llu check-ins in %.1f s = %.0f/s, %.1f%% resumed, "
+			"latency p50 %.2f ms p99 %.2f ms, %llu errors\n",
+			g->o.resume ? "resumption" : "full handshakes", (unsigned long long)g->ok,
+			secs, rate, g->ok ? 100.0 * (double)g->resumed / (double)g->ok : 0.0,
+			lat_pct(g, 50), lat_pct(g, 99), (unsigned long long)errors_total(g));
+	else
+		fprintf(stderr,
+			"events: %llu uploads of %u in %.1f s = %.0f/s, %.0f events stored/s "
+			"(%llu stored of %llu sent), latency p50 %.2f ms p99 %.2f ms, %llu "
+			"errors\n",
+			(unsigned long long)g->batches, g->o.batch, secs, rate,
+			(double)g->events_stored / secs, (unsigned long long)g->events_stored,
+			(unsigned long long)g->events_sent, lat_pct(g, 50), lat_pct(g, 99),
+			(unsigned long long)errors_total(g));
+	print_errors(g);
+	return verdict(g, n + errors_total(g));
+}
+
+static void on_hold_end(struct kh_loop *loop, void *arg)
+{
+	struct lg *g = arg;
+
+	g->stopping = 1;
+	kh_loop_stop(loop);
+}
+
+static int mode_hold(struct lg *g)
+{
+	double open_s;
+	long per10k = -1;
+	unsigned opened;
+	cJSON *o;
+
+	for (unsigned i = 0; i < g->nslots; i++) {
+		struct slot *c = &g->slots[i];
+		c->g = g;
+		c->idx = i;
+		c->fd = -1;
+		kh_timer_init(&c->timer, on_slot_timer, c);
+	}
+	if (g->o.server_pid > 0 &&
+	    (uint64_t)g->idle_timeout_ms <
+		    (uint64_t)g->o.ramp_s * 1000 + (uint64_t)g->o.duration_s * 1000)
+		say(g,
+		    "warning: the server closes idle connections after %u ms; raise "
+		    "idle_timeout_ms in server.json for a longer hold",
+		    g->idle_timeout_ms);
+	g->rss_before = rss_kb(g->o.server_pid);
+	say(g,
+	    "hold: opening %u connections (full handshake and one check-in each, %u at "
+	    "a time); server RSS before: %ld KiB",
+	    g->nslots, g->o.parallel, g->rss_before);
+	kh_timer_init(&g->tick, on_tick, g);
+	kh_timer_init(&g->stop, on_hold_end, g);
+	kh_timer_arm(g->loop, &g->tick, 1000);
+	g->t0 = now_ns();
+	g->measuring = 1;
+	hold_next(g);
+	run(g);
+	g->hold_open_ns = now_ns() - g->t0;
+	opened = g->held;
+	open_s = (double)g->hold_open_ns / 1e9;
+	say(g, "%u connections held, %u failed, opened in %.1f s (%.0f/s)", g->held, g->hold_failed,
+	    open_s, g->held / (open_s > 0 ? open_s : 1));
+	if (!g->stopping) {
+		/* let the server settle, then measure while everything is idle */
+		g->holding = 1;
+		kh_timer_arm(g->loop, &g->stop, (uint64_t)g->o.duration_s * 1000);
+		g->rss_held = rss_kb(g->o.server_pid);
+		run(g);
+		g->rss_end = rss_kb(g->o.server_pid);
+	}
+	for (unsigned i = 0; i < g->nslots; i++)
+		slot_close(&g->slots[i], g->slots[i].st == S_HOLD);
+	kh_time_sleep_ms(1000);
+	g->rss_closed = rss_kb(g->o.server_pid);
+	if (g->rss_before >= 0 && g->rss_end >= 0 && opened)
+		per10k = (g->rss_end - g->rss_before) * 10000 / (long)opened;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "mode", "hold");
+	cJSON_AddNumberToObject(o, "connections", g->nslots);
+	cJSON_AddNumberToObject(o, "held", opened);
+	cJSON_AddNumberToObject(o, "failed", g->hold_failed);
+	cJSON_AddNumberToObject(o, "lost_while_held", g->hold_lost);
+	cJSON_AddNumberToObject(o, "open_seconds", open_s);
+	cJSON_AddNumberToObject(o, "opened_per_s", opened / (open_s > 0 ? open_s : 1));
+	cJSON_AddNumberToObject(o, "hold_seconds", g->holding ? g->o.duration_s : 0);
+	cJSON_AddNumberToObject(o, "server_rss_before_kb", (double)g->rss_before);
+	cJSON_AddNumberToObject(o, "server_rss_held_kb", (double)g->rss_held);
+	cJSON_AddNumberToObject(o, "server_rss_end_kb", (double)g->rss_end);
+	cJSON_AddNumberToObject(o, "server_rss_closed_kb", (double)g->rss_closed);
+	cJSON_AddNumberToObject(o, "server_rss_per_10k_kb", (double)per10k);
+	json_errors(g, o);
+	cJSON_AddNumberToObject(o, "loadgen_rss_kb", (double)rss_kb(0));
+	emit(o);
+	fprintf(stderr,
+		"hold: %u/%u connections held for %u s (%u lost), opened at %.0f/s; server RSS "
+		"%ld KiB before, %ld held, %ld at the end, %ld after closing: %ld KiB per "
+		"10k connections\n",
+		opened, g->nslots, g->holding ? g->o.duration_s : 0, g->hold_lost,
+		opened / (open_s > 0 ? open_s : 1), g->rss_before, g->rss_held, g->rss_end,
+		g->rss_closed, per10k);
+	print_errors(g);
+	return verdict(g, g->nslots);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: khien-loadgen MODE --dir INSTANCE [options]\n"
+		"\n"
+		"Simulated devices, each with its own certificate, against khien-server on\n"
+		"127.0.0.1 over real mutual TLS. MODE:\n"
+		"  provision   issue --devices identities into --identities FILE and exit\n"
+		"  checkin     --conns loops of connect, handshake (resuming the device's\n"
+		"              session), POST /v1/checkin, close; check-ins/s, latency\n"
+		"  events      --conns keep-alive connections uploading --batch events per\n"
+		"              POST /v1/events; events stored/s\n"
+		"  hold        open --conns connections (full handshake, one check-in) and\n"
+		"              keep them idle for --duration; server RSS per 10k connections\n"
+		"\n"
+		"options:\n"
+		"  --dir DIR          the khien-server instance (server.json, CAs, store)\n"
+		"  --connect IP:PORT  server address (default: the instance's URL); loopback only\n"
+		"  --identities FILE  cache of issued identities, reused when it matches the\n"
+		"                     instance's device CA (issuing writes to the store)\n"
+		"  --devices N        simulated devices (checkin: 1000; events, hold: --conns)\n"
+		"  --conns C          concurrent connections (default 64; hold: 10000)\n"
+		"  --duration S       seconds of load, or of holding (default 10, at most 600)\n"
+		"  --batch B          events per upload (default 100, at most 500)\n"
+		"  --no-resume        checkin: a full handshake every time\n"
+		"  --server-pid PID   report this process's RSS (hold: required for the numbers)\n"
+		"  --ramp-timeout S   hold: give up opening after S seconds (default 300)\n"
+		"  --parallel P       hold: connections opening at once (default %d)\n"
+		"  --prefix P         device serials are P-000000... (default LG)\n"
+		"  --max-errors PCT   exit 1 above this share of failed attempts (default 1)\n"
+		"  --quiet            no progress lines\n"
+		"\n"
+		"Results: one JSON line on stdout; progress and a summary on stderr.\n"
+		"Exit: 0 ok, 1 errors above --max-errors, 2 usage or setup failure.\n",
+		HOLD_PARALLEL);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->duration_s = 10;
+	o->batch = 100;
+	o->resume = 1;
+	o->max_err_pct = 1.0;
+	o->server_pid = -1;
+	o->ramp_s = 300;
+	o->parallel = HOLD_PARALLEL;
+	o->prefix = "LG";
+	if (argc < 2)
+		return -EINVAL;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return 1;
+	for (i = 0; i < (int)KH_ARRAY_SIZE(mode_names); i++)
+		if (!strcmp(argv[1], mode_names[i]))
+			break;
+	if (i == (int)KH_ARRAY_SIZE(mode_names))
+		return -EINVAL;
+	o->mode = (enum mode)i;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int takes = 1, bad = 0;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return 1;
+		if (!strcmp(a, "--no-resume")) {
+			o->resume = 0;
+			takes = 0;
+		} else if (!strcmp(a, "--quiet")) {
+			o->quiet = 1;
+			takes = 0;
+		} else if (!v) {
+			return -EINVAL;
+		} else if (!strcmp(a, "--dir")) {
+			o->dir = v;
+		} else if (!strcmp(a, "--connect")) {
+			o->connect = v;
+		} else if (!strcmp(a, "--identities")) {
+			o->ids = v;
+		} else if (!strcmp(a, "--prefix")) {
+			o->prefix = v;
+		} else if (!strcmp(a, "--devices")) {
+			bad = parse_uint(v, 1, MAX_DEVICES, &o->devices);
+		} else if (!strcmp(a, "--conns")) {
+			bad = parse_uint(v, 1, MAX_CONNS, &o->conns);
+		} else if (!strcmp(a, "--duration")) {
+			bad = parse_uint(v, 1, 600, &o->duration_s);
+		} else if (!strcmp(a, "--batch")) {
+			bad = parse_uint(v, 1, KH_SRV_EVENTS_MAX, &o->batch);
+		} else if (!strcmp(a, "--ramp-timeout")) {
+			bad = parse_uint(v, 1, 3600, &o->ramp_s);
+		} else if (!strcmp(a, "--parallel")) {
+			bad = parse_uint(v, 1, 10000, &o->parallel);
+		} else if (!strcmp(a, "--server-pid")) {
+			unsigned pid;
+			bad = parse_uint(v, 1, 1u << 30, &pid);
+			o->server_pid = (long)pid;
+		} else if (!strcmp(a, "--max-errors")) {
+			char *end;
+			o->max_err_pct = strtod(v, &end);
+			bad = *end || o->max_err_pct < 0 || o->max_err_pct > 100;
+		} else {
+			return -EINVAL;
+		}
+		if (bad) {
+			fprintf(stderr, "khien-loadgen: %s %s: out of range\n", a, v);
+			return -EINVAL;
+		}
+		i += takes;
+	}
+	if (!o->dir || !*o->prefix || strlen(o->prefix) > KH_SERIAL_MAX - 8)
+		return -EINVAL;
+	if (!o->conns)
+		o->conns = o->mode == M_HOLD ? 10000 : 64;
+	if (!o->devices)
+		o->devices = o->mode == M_CHECKIN     ? KH_MAX(1000u, o->conns)
+			     : o->mode == M_PROVISION ? 1000
+						      : o->conns;
+	if (o->mode != M_PROVISION && o->devices < o->conns) {
+		fprintf(stderr, "khien-loadgen: --devices must be at least --conns (a device "
+				"has one connection at a time)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct lg lg;
+	struct lg *g = &lg;
+	struct kh_srv s;
+	char why[256], p[KH_SRV_PATH_MAX + 32];
+	unsigned fds;
+	int err, rc = 2;
+
+	err = parse_args(argc, argv, &g->o);
+	if (err) {
+		usage(err > 0 ? stdout : stderr);
+		return err > 0 ? 0 : 2;
+	}
+	kh_log_set_level(KH_LOG_WARN);
+	if (kh_srv_open(g->o.dir, &s, why, sizeof(why)) < 0) {
+		fprintf(stderr, "khien-loadgen: %s\n", why);
+		return 2;
+	}
+	kh_strlcpy(g->host, s.cfg.host, sizeof(g->host));
+	g->idle_timeout_ms = s.cfg.idle_timeout_ms;
+	if (g->o.connect) {
+		err = kh_addr_parse(g->o.connect, 0, &g->addr);
+	} else {
+		char a[300];
+		snprintf(a, sizeof(a), "%s:%u", s.cfg.host, s.cfg.port);
+		err = kh_addr_parse(a, 0, &g->addr);
+	}
+	if (err < 0 || g->addr.family != KH_AF_INET || g->addr.ip[0] != 127) {
+		fprintf(stderr, "khien-loadgen: the server must be on 127.0.0.0/8 (use --connect "
+				"127.0.0.1:PORT)\n");
+		kh_srv_close(&s);
+		return 2;
+	}
+	snprintf(p, sizeof(p), "%s/server-ca.pem", g->o.dir);
+	if (kh_fs_read(p, 1 << 20, (uint8_t **)&g->ca_pem, &g->ca_len) < 0) {
+		fprintf(stderr, "khien-loadgen: %s unreadable\n", p);
+		kh_srv_close(&s);
+		return 2;
+	}
+	g->ndevs = g->o.devices;
+	g->devs = calloc(g->ndevs, sizeof(*g->devs));
+	if (!g->devs)
+		goto out_srv;
+	err = ids_prepare(g, &s);
+	/* The store is not needed any more: the server's own writes go unhindered. */
+	kh_srv_close(&s);
+	if (err < 0)
+		goto out;
+	if (g->o.mode == M_PROVISION) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "mode", "provision");
+		cJSON_AddNumberToObject(o, "devices", g->ndevs);
+		emit(o);
+		rc = 0;
+		goto out;
+	}
+	g->nslots = g->o.conns;
+	fds = kh_proc_raise_fd_limit(g->nslots + 64);
+	if (fds < g->nslots + 16) {
+		fprintf(stderr,
+			"khien-loadgen: file descriptor limit %u is too low for %u "
+			"connections (ulimit -n)\n",
+			fds, g->nslots);
+		goto out;
+	}
+	g->slots = calloc(g->nslots, sizeof(*g->slots));
+	if (!g->slots || kh_loop_new_sized(&g->loop, g->nslots + 16, 2 * g->nslots + 16) < 0 ||
+	    kh_loop_signal_add(g->loop, SIGINT, on_signal, g) < 0) {
+		fprintf(stderr, "khien-loadgen: cannot set up the event loop\n");
+		goto out;
+	}
+	kh_loop_signal_add(g->loop, SIGTERM, on_signal, g);
+	if (confs_prepare(g, g->o.mode == M_CHECKIN ? g->ndevs : g->nslots) < 0)
+		goto out;
+	rc = g->o.mode == M_HOLD ? mode_hold(g) : mode_load(g);
+out:
+	for (unsigned i = 0; g->devs && i < g->ndevs; i++) {
+		struct dev *d = &g->devs[i];
+		kh_tls_session_free(d->sess);
+		kh_tls_conf_free(d->conf);
+		if (d->key_pem)
+			kh_memzero(d->key_pem, d->key_len);
+		free(d->key_pem);
+		free(d->cert_pem);
+	}
+	free(g->devs);
+	free(g->slots);
+	free(g->lat);
+	free(g->ca_pem);
+	kh_loop_free(g->loop);
+	return rc;
+out_srv:
+	kh_srv_close(&s);
+	goto out;
+}
