@@ -22,7 +22,7 @@ endif
 
 # Goals that must not need a generated configuration first.
 NOCONFIG_GOALS := %_defconfig menuconfig savedefconfig olddefconfig clean distclean help \
-		  format format-check deps
+		  format format-check deps lwip-agent
 ifeq ($(MAKECMDGOALS),)
 NEED_CONFIG := 1
 else
@@ -30,6 +30,10 @@ NEED_CONFIG := $(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS))
 endif
 
 KCONFIG_FILES := Kconfig $(wildcard */Kconfig)
+# The configuration in use (kconfiglib reads the same variable): a second
+# profile can be built beside the first, as `make lwip-agent` does.
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG
 CONFIG_MK     := $(O)/config.mk
 AUTOCONF      := $(O)/include/generated/autoconf.h
 
@@ -62,7 +66,8 @@ PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c pla
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
-	       agent/queue.c agent/report.c
+	       agent/queue.c agent/report.c agent/khiend.c
+KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
 SERVER_SRCS := server/store_sqlite.c server/api.c server/admin.c server/srv_net.c
@@ -88,30 +93,39 @@ ifeq ($(CONFIG_TOOL_SERVER),y)
 PROGRAMS += $(O)/khien-server
 endif
 
+# lwIP profile: the same agent over platform/lwip, linked on a build host
+# with the host harness (Debian's liblwip, a tap interface, flash in a file).
+# Only platform/lwip sees lwIP's headers.
+LWIP_CFLAGS := $(shell pkg-config --cflags lwip 2>/dev/null)
+LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
+PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
+	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
+	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c \
+	platform/lwip/host/board.c platform/lwip/host/flash_file.c
+$(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
+
 ifeq ($(CONFIG_PLATFORM_LINUX),y)
 ALL_TARGETS := $(LIBCORE) $(LIBPLAT) $(PROGRAMS)
 else
-# lwIP profile: the portable modules build against it; the backend and the
-# lwIP khiend come with platform/lwip.
-ALL_TARGETS := $(LIBCORE)
+LIBPLAT     := $(O)/libplat-lwip.a
+KHIEND_MAIN := platform/lwip/host/main.c
+LIBS        += $(LWIP_LIBS)
+ALL_TARGETS := $(LIBCORE) $(LIBPLAT) $(O)/khiend
 endif
 
 .DEFAULT_GOAL := all
 .PHONY: all test bench fuzz demo clean distclean help deps menuconfig savedefconfig \
-	olddefconfig format format-check unit-tests fuzz-replay
+	olddefconfig format format-check unit-tests fuzz-replay lwip-agent
 .DELETE_ON_ERROR:
 
 all: $(ALL_TARGETS)
-ifeq ($(CONFIG_PLATFORM_LWIP),y)
-	@echo "lwIP profile: built $(LIBCORE) (portable modules). The lwIP backend is not part of this tree yet."
-endif
 
 # ---- configuration ----
-.config:
+$(KCONFIG_CONFIG):
 	$(Q)scripts/deps.sh build
 	$(Q)$(KCONFIG) defconfig configs/linux_defconfig
 
-$(CONFIG_MK): .config $(KCONFIG_FILES)
+$(CONFIG_MK): $(KCONFIG_CONFIG) $(KCONFIG_FILES)
 	$(Q)scripts/deps.sh build
 	$(Q)$(KCONFIG) genconfig $(AUTOCONF) $(CONFIG_MK)
 
@@ -142,7 +156,8 @@ $(O)/%.a:
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBCORE): $(call obj,$(CORE_SRCS))
-$(LIBPLAT): $(call obj,$(PLAT_LINUX_SRCS))
+$(O)/libplat-linux.a: $(call obj,$(PLAT_LINUX_SRCS))
+$(O)/libplat-lwip.a: $(call obj,$(PLAT_LWIP_SRCS))
 $(LIBPLATTEST): $(call obj,$(PLAT_TEST_SRCS))
 $(LIBCOMPILE): $(call obj,$(COMPILE_SRCS))
 $(LIBAGENT): $(call obj,$(AGENT_SRCS))
@@ -159,7 +174,7 @@ endef
 $(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c) $(LIBCOMPILE) $(LIBCORE) \
 		$(LIBPLAT)
 	$(link)
-$(O)/khiend: $(call obj,agent/khiend.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+$(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khien-server: $(call obj,server/khien_server.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
@@ -182,6 +197,11 @@ $(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c)
 	$(link)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
+# The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
+UNIT_BINS += $(O)/tests/test_kvflash
+$(O)/tests/test_kvflash: $(call obj,tests/unit/test_kvflash.c platform/lwip/kvlog.c \
+		platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
+	$(link)
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -203,7 +223,15 @@ $(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCOM
 unit-tests: $(UNIT_BINS) $(TEST_TOOLS)
 fuzz-replay: $(FUZZ_REPLAY)
 
-test: all unit-tests fuzz-replay
+# The lwIP build of khiend, beside this one, for tests/integration/lwip_*.sh.
+LWIP_O := $(O)/lwip
+lwip-agent:
+	@mkdir -p $(LWIP_O)
+	$(Q)$(MAKE) --no-print-directory O=$(LWIP_O) KCONFIG_CONFIG=$(LWIP_O)/.config lwip_defconfig \
+		>/dev/null
+	$(Q)$(MAKE) --no-print-directory O=$(LWIP_O) KCONFIG_CONFIG=$(LWIP_O)/.config all
+
+test: all unit-tests fuzz-replay lwip-agent
 	$(Q)scripts/deps.sh test
 	$(Q)tests/run.sh $(O)
 
@@ -221,13 +249,17 @@ fuzz: | $(CONFIG_MK)
 	done
 	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
 
-BENCH_BINS := $(O)/bench/bench_index
+BENCH_BINS := $(O)/bench/bench_index $(O)/bench/khien-loadgen
 $(O)/bench/bench_index: $(call obj,tests/bench/bench_index.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
+$(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
+		$(LIBCORE) $(LIBPLAT)
+	$(link) -lsqlite3
 
 bench: all $(BENCH_BINS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
+	$(Q)tests/bench/server_bench.sh $(O)
 
 demo: all $(TEST_TOOLS)
 	$(Q)scripts/deps.sh test

@@ -188,6 +188,8 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 
 void kh_control_allow(struct kh_control *c, uint32_t uid, uint32_t gid)
 {
+	if (!c)
+		return;
 	c->uid = uid;
 	c->gid = gid;
 }

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/dns.h"
@@ -317,7 +318,7 @@ static int client_key(const struct kh_agent_config *cfg, uint8_t key[32])
 	return 0;
 }
 
-int main(int argc, char **argv)
+int kh_agent_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, 0, 'c'},
 					     {"foreground", no_argument, 0, 'f'},
@@ -469,8 +470,12 @@ int main(int argc, char **argv)
 		reload(&a, index_path(&a), &why);
 	else
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
-	if ((err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a,
-				  &a.ctl)) < 0) {
+	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
+	if (err == -ENOTSUP) {
+		/* lwIP has no local sockets: status goes to the server (and the log) */
+		log_notice("no control socket on this platform");
+		a.ctl = NULL;
+	} else if (err < 0) {
 		log_error_err(err, "control socket %s", a.cfg.control);
 		goto out;
 	}

@@ -46,11 +46,9 @@ enum {
 struct kh_tls {
 	mbedtls_ssl_context ssl;
 	kh_sock sock;
-	int net_err;	 /* last socket error (negative errno) from the BIO */
-	int fail;	 /* sticky handshake failure */
-	size_t wpend;	 /* plaintext bytes of a record queued by a write that got -EAGAIN */
-	uint8_t *flight; /* handshake records gathered into one send (FLIGHT_CAP) */
-	size_t flight_len, flight_off;
+	int net_err;  /* last socket error (negative errno) from the BIO */
+	int fail;     /* sticky handshake failure */
+	size_t wpend; /* plaintext bytes of a record queued by a write that got -EAGAIN */
 	uint8_t state, want, full;
 	char err[120];
 };
@@ -283,71 +281,28 @@ void kh_tls_conf_free(struct kh_tls_conf *c)
 
 /* ---- record layer over platform/net.h ---- */
 
-/*
- * mbedTLS hands every handshake record to the socket on its own (a resumed
- * server flight is three send() calls, a full one five). The BIO gathers
- * the records of a flight and sends them together: before anything is
- * read (the peer answers only a complete flight), when the handshake ends,
- * or when the buffer is full. So a wait for readability never starts with
- * gathered bytes unsent.
- */
-#define FLIGHT_CAP 4096
-
 static int conn_gone(int err)
 {
 	return err == -ECONNRESET || err == -EPIPE || err == -ENOTCONN || err == -ECONNABORTED;
 }
 
-static int send_fail(struct kh_tls *t, int n)
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
+	struct kh_tls *t = ctx;
+	int n = kh_net_send(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
+
+	if (n >= 0)
+		return n;
 	if (n == -EAGAIN || n == -EINTR)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
 	t->net_err = n;
 	return conn_gone(n) ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
-/* Send the gathered flight: 0 when all of it is out, else an mbedTLS error. */
-static int flight_flush(struct kh_tls *t)
-{
-	while (t->flight_off < t->flight_len) {
-		int n = kh_net_send(t->sock, t->flight + t->flight_off,
-				    t->flight_len - t->flight_off);
-		if (n < 0)
-			return send_fail(t, n);
-		t->flight_off += (size_t)n;
-	}
-	t->flight_off = t->flight_len = 0;
-	return 0;
-}
-
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
-{
-	struct kh_tls *t = ctx;
-	int n;
-
-	if (t->flight_len + len > FLIGHT_CAP || t->state != ST_HANDSHAKE) {
-		n = flight_flush(t); /* what was gathered goes first */
-		if (n)
-			return n;
-	}
-	if (t->state == ST_HANDSHAKE && len <= FLIGHT_CAP &&
-	    (t->flight || (t->flight = malloc(FLIGHT_CAP)) != NULL)) {
-		memcpy(t->flight + t->flight_len, buf, len);
-		t->flight_len += len;
-		return (int)len;
-	}
-	n = kh_net_send(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
-	return n >= 0 ? n : send_fail(t, n);
-}
-
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	struct kh_tls *t = ctx;
-	int n = flight_flush(t);
-
-	if (n)
-		return n; /* WANT_WRITE: the flight must leave before an answer can come */
-	n = kh_net_recv(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
+	int n = kh_net_recv(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
 
 	if (n >= 0)
 		return n; /* 0 = EOF, which mbedTLS reports as MBEDTLS_ERR_SSL_CONN_EOF */
@@ -397,7 +352,6 @@ void kh_tls_free(struct kh_tls *t)
 	if (!t)
 		return;
 	mbedtls_ssl_free(&t->ssl); /* wipes keys and buffers */
-	free(t->flight);	   /* handshake records: already encrypted or public */
 	kh_memzero(t, sizeof(*t));
 	free(t);
 }
@@ -533,24 +487,12 @@ static int check_peer(struct kh_tls *t)
 	return -EACCES;
 }
 
-/* The end of a handshake: the last flight leaves before the caller goes on. */
-static int flight_done(struct kh_tls *t)
-{
-	int ret = flight_flush(t);
-
-	if (ret)
-		return tls_fail(t, ret);
-	free(t->flight);
-	t->flight = NULL;
-	return 0;
-}
-
 int kh_tls_handshake(struct kh_tls *t)
 {
 	int ret, err;
 
 	if (t->state == ST_DONE)
-		return flight_done(t);
+		return 0;
 	if (t->state == ST_FAILED)
 		return t->fail;
 	/*
@@ -578,9 +520,8 @@ int kh_tls_handshake(struct kh_tls *t)
 	if (err)
 		goto fail;
 	t->state = ST_DONE;
-	return flight_done(t);
+	return 0;
 fail:
-	flight_flush(t); /* best effort: the alert that says why */
 	t->state = ST_FAILED;
 	t->fail = err;
 	return err;
@@ -589,7 +530,7 @@ fail:
 /* Reading or writing before the handshake is done must still go through check_peer(). */
 static int ensure_handshake(struct kh_tls *t)
 {
-	return t->state == ST_DONE && !t->flight ? 0 : kh_tls_handshake(t);
+	return t->state == ST_DONE ? 0 : kh_tls_handshake(t);
 }
 
 int kh_tls_read(struct kh_tls *t, void *buf, size_t len)

@@ -8,14 +8,29 @@
  * thousands of idle connections needs) or from poll(), which maps one-to-one
  * onto lwip_poll and is as fast for an agent's tens of fds. Everything is
  * allocated in kh_loop_new_sized(), never afterwards.
+ *
+ * The lwIP backend (CONFIG_PLATFORM_LWIP) builds this same file with
+ * lwip_poll for readiness (platform/lwip/loop_poll.h) and without process
+ * signals, which an RTOS does not have (kh_loop_signal_add: -ENOTSUP).
  */
 #define _DEFAULT_SOURCE
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "generated/autoconf.h"
+
+#ifdef CONFIG_PLATFORM_LWIP
+#include "platform/lwip/loop_poll.h"
+#define KH_LOOP_SIGNALS 0
+#define KH_POLL kh_lwip_poll
+#else
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#define KH_LOOP_SIGNALS 1
+#define KH_POLL poll
+#endif
 
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -25,7 +40,7 @@
 
 #ifdef CONFIG_LOOP_EPOLL
 #include <sys/epoll.h>
-#else
+#elif !defined(CONFIG_PLATFORM_LWIP)
 #include <poll.h>
 #endif
 
@@ -71,6 +86,7 @@ struct kh_loop {
 	int stop;
 };
 
+#if KH_LOOP_SIGNALS
 /* Self-pipe shared by all loops of the process: signals are process-wide. */
 static int g_sigpipe[2] = {-1, -1};
 
@@ -82,6 +98,9 @@ static void sig_handler(int signo)
 	(void)r; /* a full pipe already holds a pending wake-up */
 	errno = saved;
 }
+#else
+static const int g_sigpipe[2] = {-1, -1};
+#endif
 
 static int dispatch_signals(struct kh_loop *l);
 
@@ -254,11 +273,13 @@ static void poller_del(struct kh_loop *l, const struct fd_slot *s)
 	(void)s;
 }
 
+#if KH_LOOP_SIGNALS
 static int poller_watch_sigpipe(struct kh_loop *l)
 {
 	(void)l;
 	return 0;
 }
+#endif
 
 static int poller_wait(struct kh_loop *l, int timeout_ms)
 {
@@ -279,7 +300,7 @@ static int poller_wait(struct kh_loop *l, int timeout_ms)
 	l->psig = l->nsigs > 0;
 	if (l->psig)
 		l->pfd[l->np] = (struct pollfd){.fd = g_sigpipe[0], .events = POLLIN};
-	n = poll(l->pfd, (nfds_t)(l->np + l->psig), timeout_ms);
+	n = KH_POLL(l->pfd, (nfds_t)(l->np + l->psig), timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	return n;
@@ -322,6 +343,10 @@ static int poller_dispatch(struct kh_loop *l, int n)
  */
 static unsigned fd_index_size(unsigned max_fds)
 {
+#ifdef CONFIG_PLATFORM_LWIP
+	/* lwIP numbers its sockets from a small range (LWIP_SOCKET_OFFSET up) */
+	return KH_MAX(max_fds, 2u * CONFIG_LWIP_MAX_SOCKETS + 16u);
+#else
 	struct rlimit rl;
 	unsigned n = FD_INDEX_CAP;
 
@@ -329,6 +354,7 @@ static unsigned fd_index_size(unsigned max_fds)
 	    rl.rlim_cur < FD_INDEX_CAP)
 		n = (unsigned)rl.rlim_cur;
 	return KH_MAX(n, max_fds);
+#endif
 }
 
 int kh_loop_new_sized(struct kh_loop **out, unsigned max_fds, unsigned max_timers)
@@ -373,8 +399,10 @@ void kh_loop_free(struct kh_loop *loop)
 
 	if (!loop)
 		return;
+#if KH_LOOP_SIGNALS
 	for (i = 0; i < loop->nsigs; i++)
 		signal(loop->sigs[i].signo, SIG_DFL);
+#endif
 	for (i = 0; i < loop->ntimers; i++)
 		loop->heap[i]->slot = -1;
 	poller_free(loop);
@@ -529,6 +557,8 @@ int kh_timer_arm(struct kh_loop *loop, struct kh_timer *t, uint64_t ms)
 
 /* ---- signals ---- */
 
+#if KH_LOOP_SIGNALS
+
 static int sigpipe_open(void)
 {
 	int i;
@@ -582,6 +612,23 @@ static int dispatch_signals(struct kh_loop *l)
 	}
 	return ran;
 }
+
+#else
+int kh_loop_signal_add(struct kh_loop *loop, int signo, kh_signal_fn fn, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	(void)fn;
+	(void)arg;
+	return -ENOTSUP;
+}
+
+static int dispatch_signals(struct kh_loop *l)
+{
+	(void)l;
+	return 0;
+}
+#endif
 
 /* ---- running ---- */
 

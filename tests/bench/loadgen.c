@@ -111,7 +111,7 @@ struct slot {
 	size_t in_len;
 	int head_len;
 	struct kh_http_resp resp;
-	uint64_t t_start; /* ns: start of the check-in or of the request */
+	uint64_t t_start; /* ns: check-in from connect; upload from its request */
 	uint64_t sent_upto;
 	int checked_in; /* events: the first check-in on this connection is done */
 	int resumed;
@@ -486,7 +486,6 @@ static int set_out(struct slot *c, const char *target, const char *body, size_t 
 	c->out_off = 0;
 	c->in_len = 0;
 	c->head_len = 0;
-	c->t_start = now_ns();
 	return 0;
 }
 
@@ -789,6 +788,7 @@ static void on_answer(struct slot *c)
 		slot_fail(c, E_IO, "out of memory");
 		return;
 	}
+	c->t_start = now_ns(); /* an upload's latency: request to answer */
 	c->st = S_SEND;
 	kh_timer_arm(g->loop, &c->timer, OP_TIMEOUT_MS);
 }
@@ -876,7 +876,9 @@ static void slot_drive(struct slot *c)
 					return slot_fail(c, E_HTTP, m);
 				}
 				on_answer(c);
-				return; /* on_answer moved the slot on (or closed it) */
+				if (c->st != S_SEND)
+					return; /* closed, restarted or holding */
+				break;		/* events: the next batch on this connection */
 			}
 			break;
 		case S_HOLD: {

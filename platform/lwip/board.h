@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a board gives the lwIP backend: the few services lwIP itself does
+ * not have. A port implements these in its board support (the host harness
+ * in platform/lwip/host/ does it over Linux for tests); the rest of the
+ * backend is portable C over lwIP and these calls.
+ */
+#ifndef KHIEN_PLATFORM_LWIP_BOARD_H
+#define KHIEN_PLATFORM_LWIP_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fill buf from the hardware entropy source (TRNG). 0, or -EIO if it failed. */
+int kh_board_entropy(void *buf, size_t len);
+
+/* Deliver one finished log line (no newline) to the console (a UART). */
+void kh_board_console(int level, const char *ident, const char *line);
+
+/*
+ * Set the wall clock (Unix seconds) once it is known: from an RTC at boot,
+ * SNTP, or the board's own source. Until then kh_time_wall() counts from 0,
+ * which the policy code treats as "not set" (it never trusts a time before
+ * the newest signed timestamp it has seen).
+ */
+void kh_time_lwip_set_wall(int64_t unix_seconds);
+
+#endif

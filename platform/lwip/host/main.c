@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host harness for the lwIP build of khiend: what an RTOS board's startup
+ * code does, on Linux, so that real packets cross lwIP's stack in tests.
+ * It mounts the emulated flash partition, starts lwIP's tcpip thread, adds
+ * a tap interface (lwIP's contrib tapif, attached to an existing tap
+ * device) with a static IPv4 address, then runs the agent unchanged.
+ *
+ * usage: khiend [--lwip-tap NAME] [--lwip-addr IP/PREFIX] [--lwip-gw IP]
+ *               [--lwip-flash FILE] [--lwip-flash-mb N]
+ *               [--lwip-install PATH=HOSTFILE]... [khiend options...]
+ *
+ * Paths the agent uses (configuration, keys, index, state) are keys in the
+ * flash store, not host files: --lwip-install copies a host file into the
+ * store first, as a factory image would carry it.
+ * The tap device must exist (ip tuntap add dev NAME mode tap) with the
+ * gateway address on its host side; the harness never runs commands. Give
+ * it an MTU of 576: Debian's liblwip receives tap frames into pool buffers
+ * of 592 bytes, and its tapif input overruns them on larger frames (seen
+ * with AddressSanitizer); 576 keeps every frame within 590 bytes.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/sys.h"
+#include "lwip/tcpip.h"
+#include "netif/tapif.h"
+
+#include "agent/agent.h"
+#include "lib/compiler.h"
+#include "lib/ipaddr.h"
+#include "platform/fs.h"
+#include "platform/lwip/board.h"
+#include "platform/lwip/fs_lwip.h"
+#include "platform/lwip/host/flash_file.h"
+
+/*
+ * Room to spare: struct netif's layout depends on lwIP's options, and the
+ * packaged library's build options are not all visible in its headers.
+ */
+static union {
+	struct netif n;
+	char slack[sizeof(struct netif) + 1024];
+} g_nif;
+#define g_netif (g_nif.n)
+
+static void tcpip_ready(void *arg)
+{
+	sys_sem_signal((sys_sem_t *)arg);
+}
+
+static int ip4(const char *s, ip4_addr_t *out)
+{
+	uint8_t b[4];
+
+	if (kh_ip4_parse(s, b) < 0)
+		return -1;
+	IP4_ADDR(out, b[0], b[1], b[2], b[3]);
+	return 0;
+}
+
+/* "PATH=HOSTFILE": the host file's bytes become PATH in the flash store. */
+static int install_file(const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	char path[256];
+	uint8_t *buf;
+	size_t len;
+	long n;
+	FILE *f;
+	int err;
+
+	if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof(path)) {
+		fprintf(stderr, "khiend: --lwip-install PATH=HOSTFILE\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(eq - spec), spec);
+	f = fopen(eq + 1, "rb");
+	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+		fprintf(stderr, "khiend: cannot read %s\n", eq + 1);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	buf = malloc((size_t)n + 1);
+	len = buf ? fread(buf, 1, (size_t)n, f) : 0;
+	fclose(f);
+	if (!buf || len != (size_t)n) {
+		free(buf);
+		return -1;
+	}
+	err = kh_fs_write_atomic(path, buf, len, 0600);
+	free(buf);
+	if (err < 0) {
+		fprintf(stderr, "khiend: cannot store %s in flash: error %d\n", path, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"khiend (lwIP build; host harness)\n"
+		"  --lwip-tap NAME       tap device to attach to (default khtap0; must exist)\n"
+		"  --lwip-addr IP/PREFIX lwIP's address on it (default 198.18.1.2/24)\n"
+		"  --lwip-gw IP          gateway (default 198.18.1.1)\n"
+		"  --lwip-flash FILE     emulated flash partition (default khien-flash.img)\n"
+		"  --lwip-flash-mb N     its size when created (default 32)\n"
+		"  --lwip-install PATH=HOSTFILE  put a host file into the flash store first\n"
+		"Every other option is khiend's:\n\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *tap = "khtap0", *addr = "198.18.1.2/24", *gw = "198.18.1.1";
+	const char *flash = "khien-flash.img";
+	const char *install[32];
+	unsigned ninstall = 0;
+	unsigned flash_mb = 32, prefix;
+	char ipbuf[64], *slash;
+	ip4_addr_t ip, mask, gwa;
+	static struct kh_flash_file fl;
+	sys_sem_t ready;
+	unsigned seed;
+	char **av = calloc((size_t)argc + 1, sizeof(*av));
+	int ac = 0, err;
+
+	if (!av)
+		return 3;
+	av[ac++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--lwip-tap") && i + 1 < argc)
+			tap = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-addr") && i + 1 < argc)
+			addr = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-gw") && i + 1 < argc)
+			gw = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-flash") && i + 1 < argc)
+			flash = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-flash-mb") && i + 1 < argc)
+			flash_mb = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--lwip-install") && i + 1 < argc && ninstall < 32)
+			install[ninstall++] = argv[++i];
+		else {
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+				usage();
+			av[ac++] = argv[i];
+		}
+	}
+	snprintf(ipbuf, sizeof(ipbuf), "%s", addr);
+	slash = strchr(ipbuf, '/');
+	prefix = slash ? (unsigned)strtoul(slash + 1, NULL, 10) : 24;
+	if (slash)
+		*slash = 0;
+	if (ip4(ipbuf, &ip) < 0 || ip4(gw, &gwa) < 0 || prefix < 1 || prefix > 30 ||
+	    flash_mb < 1 || flash_mb > 2047) {
+		fprintf(stderr, "khiend: --lwip-addr IP/PREFIX, --lwip-gw IP, --lwip-flash-mb 1-2047\n");
+		return 2;
+	}
+	ip4_addr_set_u32(&mask, lwip_htonl(0xffffffffu << (32 - prefix)));
+
+	/* LWIP_RAND is rand(): at least not the same sequence on every boot */
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (unsigned)time(NULL);
+	srand(seed);
+	kh_time_lwip_set_wall((int64_t)time(NULL)); /* the board's RTC */
+
+	/*
+	 * Not memory-mapped: a map into flash pins its bank, and the DNS filter
+	 * holds the index map until the next policy, which would stop
+	 * compaction; a heap copy costs RAM the size of the index instead.
+	 */
+	if ((err = kh_flash_file_open(&fl, flash, flash_mb << 20, CONFIG_LWIP_FLASH_SECTOR, 1, 0)) <
+		    0 ||
+	    (err = kh_fs_lwip_mount(&fl.flash)) < 0) {
+		fprintf(stderr, "khiend: flash %s: error %d\n", flash, err);
+		return 3;
+	}
+
+	for (unsigned i = 0; i < ninstall; i++)
+		if (install_file(install[i]) < 0)
+			return 3;
+
+	if (sys_sem_new(&ready, 0) != ERR_OK)
+		return 3;
+	tcpip_init(tcpip_ready, &ready);
+	sys_sem_wait(&ready);
+	sys_sem_free(&ready);
+
+	/* tapif attaches to this device instead of creating and configuring tap0 */
+	setenv("PRECONFIGURED_TAPIF", tap, 1);
+	LOCK_TCPIP_CORE();
+	if (!netif_add(&g_netif, &ip, &mask, &gwa, NULL, tapif_init, tcpip_input)) {
+		UNLOCK_TCPIP_CORE();
+		fprintf(stderr, "khiend: cannot attach lwIP to tap device %s\n", tap);
+		return 3;
+	}
+	netif_set_default(&g_netif);
+	netif_set_up(&g_netif);
+	UNLOCK_TCPIP_CORE();
+	fprintf(stderr, "khiend: lwIP %s up on %s as %s/%u (gateway %s)\n", LWIP_VERSION_STRING,
+		tap, ipbuf, prefix, gw);
+
+	err = kh_agent_main(ac, av);
+	kh_fs_lwip_unmount();
+	kh_flash_file_close(&fl);
+	free(av);
+	return err;
+}

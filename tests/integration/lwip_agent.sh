@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The lwIP build of khiend on lwIP's real stack: a network namespace with a
+# tap device (198.18.1.1/24 on the namespace side), the agent attached to it
+# through lwIP's tapif as 198.18.1.2, and real dig queries from the
+# namespace: a blocked name gets the blocked answer, an allowed one is
+# forwarded by lwIP to a test upstream in the namespace. Then the same
+# harness with a provisioned identity: the agent checks in with khien-server
+# (in the namespace) over mutual TLS across lwIP, downloads, verifies and
+# applies the signed policy, and its security events reach the server.
+# Skipped only when tap devices or namespaces are unavailable.
+. "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
+LK=$KHIEN_BUILD/lwip/khiend
+L=$FIX/lists
+NS=khien-lwip-$$
+
+if [ ! -c /dev/net/tun ] || [ "$(id -u)" != 0 ] || ! ip netns add $NS 2>/dev/null; then
+	skip "lwIP agent on a tap device" "needs root, /dev/net/tun and network namespaces"
+	done_testing
+fi
+cleanup_ns() { cleanup_pids; ip netns del $NS 2>/dev/null; rm -rf "$T"; }
+trap cleanup_ns EXIT
+[ -n "${KEEP_T:-}" ] && trap "cleanup_pids; ip netns del $NS 2>/dev/null; echo kept $T" EXIT
+[ -x "$LK" ] || { fail "the lwIP build exists ($LK: make lwip-agent)"; done_testing; }
+N() { ip netns exec $NS "$@"; }
+N ip link set lo up
+N ip tuntap add dev khtap0 mode tap
+# Debian's liblwip overruns its 592-byte pool buffers on larger tap frames
+# (platform/lwip/host/main.c): frames stay within 590 bytes
+N ip link set khtap0 mtu 576
+N ip addr add 198.18.1.1/24 dev khtap0
+N ip link set khtap0 up
+expect_eq "the namespace's only addresses: loopback and 198.18.1.1; no default route" \
+	"$(N ip -4 -o addr | awk '{print $2, $4}' | sort | tr '\n' ' ')$(N ip -4 route | grep -c default)" "khtap0 198.18.1.1/24 lo 127.0.0.1/8 0"
+
+# a test upstream inside the namespace
+ip netns exec $NS "$KHIEN_BUILD/tests/khien-testdns" --listen 198.18.1.1:5353 --id 7 >"$T/up.log" 2>&1 &
+PIDS+=($!)
+
+# --- 1. DNS filtering over lwIP, index from the flash store
+"$P" compile -q -o $T/idx --list malware=$L/malware.hosts --list gambling=$L/gambling.txt >/dev/null 2>&1
+lwip_start() { # FLASH ARGS...: start the lwIP khiend in the namespace, wait until it answers DNS
+	local flash=$1
+	shift
+	ip netns exec $NS "$LK" --lwip-tap khtap0 --lwip-addr 198.18.1.2/24 --lwip-gw 198.18.1.1 \
+		--lwip-flash "$flash" --lwip-flash-mb 16 -f --user "" --state-dir /state \
+		--listen 198.18.1.2:53 --upstream 198.18.1.1:5353 "$@" >>"$T/lwip.log" 2>&1 &
+	LPID=$!
+	PIDS+=($LPID)
+	for _ in $(seq 100); do
+		N dig +time=1 +tries=1 @198.18.1.2 ready.example >/dev/null 2>&1 && return 0
+		kill -0 $LPID 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# lwIP khiend did not answer:"; sed 's/^/#   /' "$T/lwip.log" | tail -20; return 1
+}
+lwip_start $T/flash1.img --lwip-install /etc/khien/blocklist.idx=$T/idx --index /etc/khien/blocklist.idx ||
+	{ fail "lwIP khiend starts"; done_testing; }
+ok "lwIP khiend answers on 198.18.1.2:53"
+grep -q "lwIP 2.1" "$T/lwip.log" && ok "it runs on lwIP ($(grep -o 'lwIP [0-9.]*' $T/lwip.log | head -1))" || fail "lwIP banner"
+D() { N dig +time=2 +tries=2 @198.18.1.2 "$@"; }
+D malware-c2.example > $T/d1
+expect_eq "a blocked name gets the blocked answer through lwIP" "$(grep -o 'status: [A-Z]*' $T/d1) $(grep -o 'EDE: 15' $T/d1)" "status: NXDOMAIN EDE: 15"
+expect_eq "an allowed name is forwarded by lwIP to the upstream and answered" "$(D +short example.org)" "198.19.7.177"
+expect_eq "over TCP too" "$(D +tcp +short example.org)" "198.19.7.177"
+expect_eq "many queries in a row" "$(for i in $(seq 30); do D +short q$i.example.org; done | grep -c '^198\.19\.7\.')" "30"
+kill $LPID; wait $LPID 2>/dev/null
+
+# --- 2. signed policy and reporting over lwIP: khien-server in the namespace
+PORT=$((8400 + RANDOM % 500))
+S=$T/srv
+"$SRV" init --dir $S --url "https://198.18.1.1:$PORT" >"$T/init.log" 2>&1 || { fail "server init"; done_testing; }
+"$SRV" provision --dir $S --device LWIP-GW-1 -o $T/dev >/dev/null || fail "provision"
+python3 - "$T/dev/khiend.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["report"]["interval_s"] = 10
+json.dump(c, open(sys.argv[1], "w"))
+PY
+"$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx -o $T/p1 >/dev/null
+"$SRV" publish --dir $S $T/p1 >/dev/null || fail "publish"
+ip netns exec $NS "$SRV" run --dir $S >"$T/server.log" 2>&1 &
+SPID=$!
+PIDS+=($SPID)
+inst=()
+for f in khiend.json device.pem device.key server-ca.pem root.json; do inst+=(--lwip-install /etc/khien/$f=$T/dev/$f); done
+lwip_start $T/flash2.img "${inst[@]}" -c /etc/khien/khiend.json || { fail "lwIP khiend with an identity"; done_testing; }
+ok "lwIP khiend starts with a provisioned identity from its flash store"
+pv() { "$SRV" devices --dir $S | json_get /dev/stdin 'd["policy_version"]'; }
+for _ in $(seq 150); do [ "$(pv)" = "1" ] && break; sleep 0.2; done
+expect_eq "it checks in over TLS across lwIP and applies the signed policy" "$(pv)" "1"
+expect_eq "the policy's blocklist is enforced" "$(D malware-c2.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
+for _ in $(seq 100); do "$SRV" events --dir $S | grep -q malware-c2 && break; sleep 0.2; done
+expect_eq "its security event reaches the server" "$("$SRV" events --dir $S | json_get /dev/stdin '(d["device"], d["type"], d["payload"]["name"])')" \
+	"('LWIP-GW-1', 'dns_blocked', 'malware-c2.example')"
+grep -q "resumed\|ok (policy 1" "$T/lwip.log" && ok "the agent logs its syncs" || fail "sync log"
+
+# the policy and the event journal survive a restart: they are in the flash store
+kill $LPID; wait $LPID 2>/dev/null
+lwip_start $T/flash2.img -c /etc/khien/khiend.json || fail "restart"
+expect_eq "after a restart the applied policy is still enforced (flash store)" "$(D malware-c2.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
+grep -q "index /state/policy/slot-a/blocklist loaded" "$T/lwip.log" && ok "from its A/B slot" || fail "slot not loaded"
+kill $LPID; wait $LPID 2>/dev/null
+kill $SPID; wait $SPID 2>/dev/null
+done_testing
