@@ -125,7 +125,7 @@ void kh_ip_format(const uint8_t *ip, int v6, char *buf, size_t cap)
 			i += bestlen - 1;
 			continue;
 		}
-		n += snprintf(buf + n, cap - (size_t)n, "%s%x",
-			      i && i != best + bestlen ? ":" : "", ip[2 * i] << 8 | ip[2 * i + 1]);
+		n += snprintf(buf + n, cap - (size_t)n, "%s%x", i && i != best + bestlen ? ":" : "",
+			      ip[2 * i] << 8 | ip[2 * i + 1]);
 	}
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "lib/err.h"
 #include "lib/hex.h"
@@ -99,6 +98,17 @@ static int load_key(const char *path, struct kh_pubkey *pub, struct kh_ecdsa_pri
 	return err;
 }
 
+/* Whether a file is there, through platform/fs.h (any size, any content). */
+static int key_exists(const char *path)
+{
+	uint8_t *b = NULL;
+	size_t len;
+	int err = kh_fs_read(path, 0, &b, &len);
+
+	free(b);
+	return err != -ENOENT;
+}
+
 int kh_tool_keygen(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -107,7 +117,6 @@ int kh_tool_keygen(int argc, char **argv)
 	struct kh_ecdsa_priv priv;
 	struct kh_pubkey pub;
 	struct kh_drbg rng;
-	struct stat st;
 	int rc = EXIT_OUTPUT, err;
 
 	for (int i = 1; i < argc; i++) {
@@ -130,7 +139,7 @@ int kh_tool_keygen(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	snprintf(path, sizeof(path), "%s.key", out);
-	if (!force && stat(path, &st) == 0) {
+	if (!force && key_exists(path)) {
 		fprintf(stderr, "khien-policy: %s exists; --force to replace it\n", path);
 		return EXIT_OUTPUT;
 	}

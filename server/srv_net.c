@@ -5,10 +5,13 @@
  * body, write, and again on keep-alive). Memory per connection is bounded:
  * the TLS context, a head buffer of KH_HTTP_HEAD_MAX bytes and a body
  * buffer no larger than the route allows (server/api.h), taken only once
- * the head is admitted. A connection that makes no progress for the idle
- * timeout is closed; when max_connections are open, new ones are closed
- * at once. Malformed requests get their 4xx and are logged (rate-limited);
- * nothing a client sends can stop the server.
+ * the head is admitted, within a global budget and at most two at a time
+ * per device. Slow clients cannot hold a connection: besides the idle
+ * timeout, the handshake and each request head must complete within twice
+ * the idle timeout, and a body must arrive at 1 KiB/s or better. When
+ * max_connections are open, the oldest connection that has not proved an
+ * identity makes room for the new one. Malformed requests get their 4xx
+ * and are logged (rate-limited); nothing a client sends can stop the server.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +32,10 @@
 
 #define IN_CAP (KH_HTTP_HEAD_MAX + 1024)
 #define FLUSH_MS 50
-#define LOG_BURST 20 /* problem reports per second before suppression */
+#define LOG_BURST 20			/* problem reports per second before suppression */
+#define BODY_BUDGET ((size_t)128 << 20) /* request bodies held at once, all clients */
+#define DEV_BUCKETS 1024
+#define DEV_BODIES_MAX 2 /* uploads in flight per device (per bucket of serials) */
 /* Answers up to this size go out as one TLS record: one send(), one segment. */
 #define ONE_RECORD_MAX 16384
 
@@ -62,6 +68,10 @@ struct conn {
 	char cn[KH_SERIAL_MAX + 1];
 	uint8_t fpr[32];
 	int close_after;
+	int parse_pending;   /* bytes since the last parse may finish the head */
+	uint64_t phase_end;  /* monotonic ms by which this phase must be done; 0 = none */
+	size_t body_charged; /* bytes of the body budget this connection holds */
+	int dev_bucket;	     /* -1, or the device bucket whose upload slot it holds */
 };
 
 struct srv {
@@ -70,10 +80,12 @@ struct srv {
 	struct kh_tls_conf *tls;
 	kh_sock lfd;
 	unsigned nconns;
-	struct conn *conns;
+	struct conn *conns, *oldest; /* newest first; oldest is the tail */
+	size_t body_bytes;
+	uint8_t dev_bodies[DEV_BUCKETS];
 	struct kh_timer flush, stats;
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
-		timeouts;
+		timeouts, evicted, busy;
 	uint64_t log_second;
 	unsigned log_count, log_suppressed;
 };
@@ -98,16 +110,56 @@ static int log_allowed(struct srv *v)
 	return 1;
 }
 
+/* Give back the body budget and the device's upload slot. */
+static void body_release(struct conn *c)
+{
+	struct srv *v = c->srv;
+
+	v->body_bytes -= c->body_charged;
+	c->body_charged = 0;
+	if (c->dev_bucket >= 0) {
+		v->dev_bodies[c->dev_bucket]--;
+		c->dev_bucket = -1;
+	}
+	free(c->body);
+	c->body = NULL;
+}
+
+/* Progress re-arms the idle timer, but never past the phase's deadline. */
+static void progress(struct conn *c)
+{
+	uint64_t now = kh_time_mono_ms(), ms = c->srv->s->cfg.idle_timeout_ms;
+
+	if (c->phase_end)
+		ms = c->phase_end <= now ? 0 : KH_MIN(ms, c->phase_end - now);
+	kh_timer_arm(c->srv->loop, &c->idle, ms);
+}
+
+/* Handshake and request heads: no trickling past twice the idle timeout. */
+static uint64_t head_deadline(const struct conn *c)
+{
+	return 2 * (uint64_t)c->srv->s->cfg.idle_timeout_ms;
+}
+
+static void phase(struct conn *c, uint64_t ms)
+{
+	c->phase_end = ms ? kh_time_mono_ms() + ms : 0;
+	progress(c);
+}
+
 static void conn_free(struct conn *c)
 {
 	struct srv *v = c->srv;
 
+	body_release(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		v->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		v->oldest = c->prev;
 	kh_timer_cancel(v->loop, &c->idle);
 	kh_loop_fd_del(v->loop, c->fd);
 	kh_tls_free(c->tls);
@@ -115,7 +167,6 @@ static void conn_free(struct conn *c)
 	kh_api_resp_free(&c->resp);
 	free(c->out);
 	free(c->in);
-	free(c->body);
 	free(c);
 	v->nconns--;
 }
@@ -180,8 +231,23 @@ static void refuse(struct conn *c, int status, const char *msg)
 	c->srv->bad_requests++;
 	kh_api_resp_free(&c->resp);
 	kh_api_error(&c->resp, status, msg);
+	if (status == 401)
+		snprintf(c->resp.extra, sizeof(c->resp.extra),
+			 "WWW-Authenticate: Bearer realm=\"khien-operator\"\r\n");
+	else if (status == 503 || status == 429)
+		snprintf(c->resp.extra, sizeof(c->resp.extra), "Retry-After: 30\r\n");
 	c->close_after = 1; /* an unread body would be taken for the next request */
 	respond(c);
+}
+
+/* FNV-1a of a serial: which upload-slot bucket a device uses. */
+static int dev_bucket(const char *serial)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *serial; serial++)
+		h = (h ^ (uint8_t)*serial) * 16777619u;
+	return (int)(h % DEV_BUCKETS);
 }
 
 static const char *admit_msg(int status)
@@ -218,16 +284,39 @@ static void head_done(struct conn *c, size_t head_len)
 	c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 	c->body_len = 0;
 	if (c->body_need) {
+		struct srv *v = c->srv;
+		/* Memory for bodies is shared: no client may take it all. */
+		if (v->body_bytes + c->body_need > BODY_BUDGET) {
+			v->busy++;
+			refuse(c, 503, "busy: too many uploads in progress, retry later");
+			return;
+		}
+		if (c->peer.serial) {
+			int b = dev_bucket(c->peer.serial);
+			if (v->dev_bodies[b] >= DEV_BODIES_MAX) {
+				v->busy++;
+				refuse(c, 429, "this device already has uploads in progress");
+				return;
+			}
+			v->dev_bodies[b]++;
+			c->dev_bucket = b;
+		}
 		c->body = malloc(c->body_need);
 		if (!c->body) {
+			body_release(c);
 			refuse(c, 503, "out of memory");
 			return;
 		}
+		v->body_bytes += c->body_need;
+		c->body_charged = c->body_need;
+		/* at least 1 KiB/s, or the upload is cut */
+		phase(c, head_deadline(c) + c->body_need / 1024 * 1000);
 	}
 	extra = c->in_len - head_len;
 	if (extra > c->body_need)
 		extra = c->body_need;
-	memcpy(c->body, c->in + head_len, extra);
+	if (extra)
+		memcpy(c->body, c->in + head_len, extra);
 	c->body_len = extra;
 	memmove(c->in, c->in + head_len + extra, c->in_len - head_len - extra);
 	c->in_len -= head_len + extra;
@@ -238,8 +327,8 @@ static void handle(struct conn *c)
 {
 	c->srv->requests++;
 	kh_api_handle(c->srv->s, &c->req, c->body, c->body_len, &c->peer, kh_time_wall(), &c->resp);
-	free(c->body);
-	c->body = NULL;
+	body_release(c);
+	phase(c, 0); /* writing the answer: the idle timeout alone applies */
 	respond(c);
 }
 
@@ -285,7 +374,8 @@ static int drive(struct conn *c)
 			c->st = C_HEAD;
 			break;
 		case C_HEAD:
-			if (c->in_len) {
+			if (c->parse_pending) {
+				c->parse_pending = 0;
 				memset(&c->req, 0, sizeof(c->req));
 				r = kh_http_parse_request((const char *)c->in, c->in_len, &c->req);
 				if (r > 0) {
@@ -306,8 +396,11 @@ static int drive(struct conn *c)
 				return want(c), 0;
 			if (r <= 0)
 				goto close; /* peer closed between requests, or failed */
+			/* Parse again only when the head can have ended: a line ended, or no room. */
+			c->parse_pending = memchr(c->in + c->in_len, '\n', (size_t)r) != NULL ||
+					   c->in_len + (size_t)r >= IN_CAP;
 			c->in_len += (size_t)r;
-			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			progress(c);
 			break;
 		case C_BODY:
 			if (c->body_len == c->body_need) {
@@ -320,7 +413,7 @@ static int drive(struct conn *c)
 			if (r <= 0)
 				goto close;
 			c->body_len += (size_t)r;
-			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			progress(c);
 			break;
 		case C_WRITE: {
 			const uint8_t *p;
@@ -346,6 +439,8 @@ static int drive(struct conn *c)
 				c->st = C_HEAD;
 				memset(&c->req, 0, sizeof(c->req));
 				c->peer.have_dev = 0;
+				c->parse_pending = c->in_len > 0; /* a pipelined request */
+				phase(c, head_deadline(c));
 				break;
 			}
 			r = kh_tls_write(c->tls, p, left > 16384 ? 16384 : left);
@@ -354,7 +449,7 @@ static int drive(struct conn *c)
 			if (r < 0)
 				goto close;
 			c->out_off += (size_t)r;
-			kh_timer_arm(v->loop, &c->idle, v->s->cfg.idle_timeout_ms);
+			progress(c);
 			break;
 		}
 		case C_DONE:
@@ -385,6 +480,22 @@ static void on_idle(struct kh_loop *loop, void *arg)
 	conn_free(c);
 }
 
+/*
+ * Full: close the oldest connection that has not proved an identity
+ * (still in its handshake, or without a client certificate and between
+ * requests), so anonymous clients cannot lock devices out. 0 if one went.
+ */
+static int evict_one(struct srv *v)
+{
+	for (struct conn *c = v->oldest; c; c = c->prev)
+		if (c->st == C_HANDSHAKE || (c->st == C_HEAD && !c->peer.serial)) {
+			v->evicted++;
+			conn_free(c);
+			return 0;
+		}
+	return -1;
+}
+
 static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct srv *v = arg;
@@ -404,6 +515,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			return;
 		}
 		v->accepted++;
+		if (v->nconns >= v->s->cfg.max_conns)
+			evict_one(v);
 		if (v->nconns >= v->s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
 			v->refused_full++;
 			kh_net_close(s);
@@ -411,6 +524,7 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		}
 		c->srv = v;
 		c->fd = s;
+		c->dev_bucket = -1;
 		kh_addr_format(&peer, c->peer.addr, sizeof(c->peer.addr));
 		kh_timer_init(&c->idle, on_idle, c);
 		if (kh_tls_new(v->tls, s, NULL, &c->tls) < 0 ||
@@ -425,9 +539,11 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		c->next = v->conns;
 		if (c->next)
 			c->next->prev = c;
+		else
+			v->oldest = c;
 		v->conns = c;
 		v->nconns++;
-		kh_timer_arm(loop, &c->idle, v->s->cfg.idle_timeout_ms);
+		phase(c, head_deadline(c)); /* handshake and first request head */
 		drive(c);
 	}
 }
@@ -445,11 +561,14 @@ static void on_stats(struct kh_loop *loop, void *arg)
 	struct srv *v = arg;
 
 	log_info("connections %u open, %llu accepted, %llu refused (full); handshakes %llu "
-		 "(%llu resumed, %llu failed); requests %llu (%llu refused); %llu timeouts",
+		 "(%llu resumed, %llu failed); requests %llu (%llu refused, %llu busy); %llu "
+		 "timeouts, "
+		 "%llu evicted",
 		 v->nconns, (unsigned long long)v->accepted, (unsigned long long)v->refused_full,
 		 (unsigned long long)v->handshakes, (unsigned long long)v->resumed,
 		 (unsigned long long)v->tls_failed, (unsigned long long)v->requests,
-		 (unsigned long long)v->bad_requests, (unsigned long long)v->timeouts);
+		 (unsigned long long)v->bad_requests, (unsigned long long)v->busy,
+		 (unsigned long long)v->timeouts, (unsigned long long)v->evicted);
 	kh_timer_arm(loop, &v->stats, 60000);
 }
 

@@ -150,10 +150,17 @@ static int txn_join(struct kh_store *s)
 
 int kh_store_flush(struct kh_store *s)
 {
+	int err;
+
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = 0;
-	return exec(s, "COMMIT");
+	err = exec(s, "COMMIT");
+	/* A failed COMMIT (disk full, I/O) can leave the transaction open: end it,
+	 * or every later write would fail until a restart. */
+	if (err < 0 && !sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+	return err;
 }
 
 int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)

@@ -83,6 +83,20 @@ timeout 5 cat <&3 >/dev/null
 exec 3<&-
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $ms -ge 800 ] && [ $ms -lt 4500 ] && ok "a silent client is dropped after the idle timeout (${ms} ms)" || fail "silent client: $ms ms"
+# a client that trickles its request head (a byte every 0.3 s) is cut at twice the idle timeout
+python3 - $PORT > $T/trickle.out <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t0 = time.time()
+try:
+    for i in range(40):
+        s.send(b"\x16")
+        time.sleep(0.3)
+    print("never cut")
+except OSError:
+    print("cut after %.1f s" % (time.time() - t0))
+PY
+trickle=$!
 # a TLS client that never finishes its handshake, 50 at once: all dropped, server fine
 flood=()
 for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT; printf '\x16\x03\x01\x00\x05hello' >&3; sleep 3) & flood+=($!); done
@@ -90,6 +104,22 @@ sleep 0.3
 expect_eq "the server keeps serving during a flood of half-open clients" "$(checkin $T/good)" "200"
 wait "${flood[@]}"
 expect_eq "after all of it, still serving" "$(checkin $T/good)" "200"
+wait $trickle
+grep -q "cut after [1-3]\." $T/trickle.out && ok "a trickling client is cut ($(cat $T/trickle.out))" || fail "trickle: $(cat $T/trickle.out)"
+
+# full server: anonymous connections make room for devices
+stop_server
+python3 - "$S/server.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["max_connections"] = 16; c["idle_timeout_ms"] = 20000
+json.dump(c, open(sys.argv[1], "w"))
+PY
+start_server $S || fail "server restarts"
+for i in $(seq 16); do (exec 3<>/dev/tcp/127.0.0.1/$PORT; sleep 6) & flood+=($!); done
+sleep 0.5
+expect_eq "16 anonymous connections hold every slot; a device still gets in" "$(checkin $T/good)" "200"
+expect_eq "and again" "$(checkin $T/good)" "200"
+wait "${flood[@]}"
 kill -0 $SPID && ok "server process alive" || fail "server died"
 grep -q "TLS handshake refused" $T/server.log && ok "refused handshakes are logged" || fail "no handshake log"
 grep -q "400" $T/server.log && ok "malformed requests are logged" || fail "no 4xx log"

@@ -32,6 +32,5 @@ void kh_board_console(int level, const char *ident, const char *line)
 {
 	static const char *const tag[] = {"error", "warning", "notice", "info", "debug"};
 
-	fprintf(stderr, "%s: %s: %s\n", ident, level >= 0 && level <= 4 ? tag[level] : "log",
-		line);
+	fprintf(stderr, "%s: %s: %s\n", ident, level >= 0 && level <= 4 ? tag[level] : "log", line);
 }

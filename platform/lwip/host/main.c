@@ -160,9 +160,10 @@ int main(int argc, char **argv)
 	prefix = slash ? (unsigned)strtoul(slash + 1, NULL, 10) : 24;
 	if (slash)
 		*slash = 0;
-	if (ip4(ipbuf, &ip) < 0 || ip4(gw, &gwa) < 0 || prefix < 1 || prefix > 30 ||
-	    flash_mb < 1 || flash_mb > 2047) {
-		fprintf(stderr, "khiend: --lwip-addr IP/PREFIX, --lwip-gw IP, --lwip-flash-mb 1-2047\n");
+	if (ip4(ipbuf, &ip) < 0 || ip4(gw, &gwa) < 0 || prefix < 1 || prefix > 30 || flash_mb < 1 ||
+	    flash_mb > 2047) {
+		fprintf(stderr,
+			"khiend: --lwip-addr IP/PREFIX, --lwip-gw IP, --lwip-flash-mb 1-2047\n");
 		return 2;
 	}
 	ip4_addr_set_u32(&mask, lwip_htonl(0xffffffffu << (32 - prefix)));
