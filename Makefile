@@ -260,6 +260,7 @@ bench: all $(BENCH_BINS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
+	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)
 	$(Q)scripts/deps.sh test

@@ -35,14 +35,14 @@
 #include "platform/time.h"
 #include "policy/index.h"
 
-#define BATCH 32
-#define DRAIN_BATCHES 8	    /* batches read per wake-up before polling again */
-#define UDP_ANSWER_MAX 4096 /* largest answer read from an upstream over UDP */
-#define SMALL_MAX 512	    /* answers built locally or served from the cache */
-#define SOCKET_USES 256	    /* upstream socket replaced after this many queries */
-#define MAX_ATTEMPTS 2	    /* tries per forwarded query (second on another upstream) */
-#define DOWN_AFTER 3	    /* consecutive timeouts before an upstream is "down" */
-#define DOWN_MS 5000	    /* first retry of a down upstream after this long */
+#define BATCH CONFIG_DNS_RECV_BATCH /* datagrams per system call */
+#define DRAIN_BATCHES 8		    /* batches read per wake-up before polling again */
+#define UDP_ANSWER_MAX 4096	    /* largest answer read from an upstream over UDP */
+#define SMALL_MAX 512		    /* answers built locally or served from the cache */
+#define SOCKET_USES 256		    /* upstream socket replaced after this many queries */
+#define MAX_ATTEMPTS 2		    /* tries per forwarded query (second on another upstream) */
+#define DOWN_AFTER 3		    /* consecutive timeouts before an upstream is "down" */
+#define DOWN_MS 5000		    /* first retry of a down upstream after this long */
 #define TCP_IDLE_MS 10000
 #define ID_HASH 1024
 

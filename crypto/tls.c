@@ -409,7 +409,7 @@ static void say_verify(struct kh_tls *t, uint32_t flags)
 		info[--n] = 0;
 	for (p = info; (p = strchr(p, '\n')) != NULL;)
 		*p = ';';
-	snprintf(t->err, sizeof(t->err), "peer certificate: %s",
+	snprintf(t->err, sizeof(t->err), "peer certificate: %.100s",
 		 info[0] ? info : "verification failed");
 }
 

@@ -143,9 +143,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "khien-testhttps: request head too long\n");
 		return 2;
 	}
+	/* head and body in one buffer: one record, so a refusal cannot land between them */
+	char *req = malloc((size_t)n + bl + 1);
+	if (!req)
+		return 2;
+	memcpy(req, head, (size_t)n);
+	if (bl)
+		memcpy(req + n, body, bl);
 	for (size_t off = 0, total = (size_t)n + bl; off < total;) {
-		const char *p = off < (size_t)n ? head + off : body + (off - (size_t)n);
-		size_t left = off < (size_t)n ? (size_t)n - off : total - off;
+		const char *p = req + off;
+		size_t left = total - off;
 		int w = kh_tls_write(t, p, left);
 		if (w == -EAGAIN) {
 			if (wait_for(loop, t, s) < 0)
@@ -153,6 +160,9 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (w < 0) {
+			/* the server may have said why before closing: read its alert */
+			char alert[64];
+			kh_tls_read(t, alert, sizeof(alert));
 			fprintf(stderr, "khien-testhttps: send failed: %s\n", kh_tls_error(t));
 			return 1;
 		}
@@ -197,5 +207,6 @@ int main(int argc, char **argv)
 	free(cp);
 	free(kp);
 	free(body);
+	free(req);
 	return 0;
 }
