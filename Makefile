@@ -62,7 +62,8 @@ INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
-PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c platform/linux/proc.c
+PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
+		   platform/linux/entropy.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
@@ -101,7 +102,7 @@ LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c \
-	platform/lwip/host/board.c platform/lwip/host/flash_file.c
+	platform/lwip/host/board.c platform/lwip/host/flash_file.c platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
 
 ifeq ($(CONFIG_PLATFORM_LINUX),y)

@@ -1,24 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Linux entropy: getrandom(2), which blocks only until the pool is seeded. */
-#define _DEFAULT_SOURCE
-#include <errno.h>
-#include <sys/random.h>
-
+/* Linux random bytes: the kernel's pool (platform/linux/entropy.c). */
+#include "platform/linux/entropy.h"
 #include "platform/rand.h"
 
 int kh_rand_bytes(void *buf, size_t len)
 {
-	unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return kh_linux_entropy(buf, len);
 }

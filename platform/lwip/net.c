@@ -27,6 +27,7 @@
 #include "lib/err.h"
 #include "platform/lwip/board.h"
 #include "platform/net.h"
+#include "platform/sockaddr_conv.h"
 #include "platform/rand.h"
 
 static unsigned g_open; /* sockets open, against CONFIG_LWIP_MAX_SOCKETS */
@@ -38,39 +39,6 @@ static int neg_errno(void)
 	if (e == EWOULDBLOCK || e == EAGAIN)
 		return -EAGAIN;
 	return e > 0 ? -e : -EIO;
-}
-
-static socklen_t to_sockaddr(const struct kh_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == KH_AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = lwip_htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = lwip_htons(a->port);
-	memcpy(&s4->sin_addr, a->ip, 4);
-	return sizeof(*s4);
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, struct kh_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		a->family = KH_AF_INET6;
-		a->port = lwip_ntohs(s6->sin6_port);
-		memcpy(a->ip, &s6->sin6_addr, 16);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = KH_AF_INET;
-		a->port = lwip_ntohs(s4->sin_port);
-		memcpy(a->ip, &s4->sin_addr, 4);
-	}
 }
 
 static int sock_new(int family, int type, kh_sock *out)
@@ -103,7 +71,7 @@ void kh_net_close(kh_sock s)
 static int sock_bind(kh_sock fd, const struct kh_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = kh_to_sockaddr(a, &ss);
 
 	return lwip_bind(fd, (struct sockaddr *)&ss, sl) < 0 ? neg_errno() : 0;
 }
@@ -141,7 +109,7 @@ int kh_net_udp_open(const struct kh_addr *bind_addr, kh_sock *out)
 int kh_net_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = kh_to_sockaddr(to, &ss);
 	ssize_t n = lwip_sendto(s, buf, len, 0, (struct sockaddr *)&ss, sl);
 
 	return n < 0 ? neg_errno() : (int)n;
@@ -156,7 +124,7 @@ int kh_net_recvfrom(kh_sock s, void *buf, size_t len, struct kh_addr *from)
 	if (n < 0)
 		return neg_errno();
 	if (from)
-		from_sockaddr(&ss, from);
+		kh_from_sockaddr(&ss, from);
 	return (int)n;
 }
 
@@ -196,7 +164,7 @@ int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 	}
 	lwip_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
-		from_sockaddr(&ss, peer);
+		kh_from_sockaddr(&ss, peer);
 	*out = fd;
 	return 0;
 }
@@ -204,7 +172,7 @@ int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 int kh_net_tcp_connect(const struct kh_addr *to, kh_sock *out)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = kh_to_sockaddr(to, &ss);
 	int one = 1, err = sock_new(to->family, SOCK_STREAM, out);
 
 	if (err)
@@ -267,7 +235,7 @@ int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n)
 		}
 		/* A datagram larger than the buffer is cut: report it as full. */
 		v[got].len = (m.msg_flags & MSG_TRUNC) ? v[got].cap : (size_t)r;
-		from_sockaddr(&ss, &v[got].peer);
+		kh_from_sockaddr(&ss, &v[got].peer);
 	}
 	return (int)got;
 }
@@ -327,6 +295,6 @@ int kh_net_local_addr(kh_sock s, struct kh_addr *out)
 
 	if (lwip_getsockname(s, (struct sockaddr *)&ss, &sl) < 0)
 		return neg_errno();
-	from_sockaddr(&ss, out);
+	kh_from_sockaddr(&ss, out);
 	return 0;
 }

@@ -20,39 +20,7 @@
 
 #include "lib/err.h"
 #include "platform/net.h"
-
-static socklen_t to_sockaddr(const struct kh_addr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == KH_AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(a->port);
-	memcpy(&s4->sin_addr, a->ip, 4);
-	return sizeof(*s4);
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, struct kh_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		a->family = KH_AF_INET6;
-		a->port = ntohs(s6->sin6_port);
-		memcpy(a->ip, &s6->sin6_addr, 16);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a->family = KH_AF_INET;
-		a->port = ntohs(s4->sin_port);
-		memcpy(a->ip, &s4->sin_addr, 4);
-	}
-}
+#include "platform/sockaddr_conv.h"
 
 static int sock_new(int family, int type, kh_sock *out)
 {
@@ -67,7 +35,7 @@ static int sock_new(int family, int type, kh_sock *out)
 static int sock_bind(kh_sock fd, const struct kh_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, &ss);
+	socklen_t sl = kh_to_sockaddr(a, &ss);
 	int one = 1;
 
 	if (a->family == KH_AF_INET6)
@@ -94,7 +62,7 @@ int kh_net_udp_open(const struct kh_addr *bind_addr, kh_sock *out)
 int kh_net_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = kh_to_sockaddr(to, &ss);
 	ssize_t n = sendto(s, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
 
 	if (n < 0)
@@ -111,7 +79,7 @@ int kh_net_recvfrom(kh_sock s, void *buf, size_t len, struct kh_addr *from)
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (from)
-		from_sockaddr(&ss, from);
+		kh_from_sockaddr(&ss, from);
 	return (int)n;
 }
 
@@ -144,7 +112,7 @@ int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (peer)
-		from_sockaddr(&ss, peer);
+		kh_from_sockaddr(&ss, peer);
 	*out = fd;
 	return 0;
 }
@@ -152,7 +120,7 @@ int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 int kh_net_tcp_connect(const struct kh_addr *to, kh_sock *out)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(to, &ss);
+	socklen_t sl = kh_to_sockaddr(to, &ss);
 	int err = sock_new(to->family == KH_AF_INET6 ? AF_INET6 : AF_INET, SOCK_STREAM, out);
 	int one = 1;
 
@@ -217,7 +185,7 @@ static unsigned mmsg_prepare(struct mmsg_set *m, const struct kh_dgram *v, unsig
 		m->mm[i].msg_hdr.msg_iovlen = 1;
 		m->mm[i].msg_hdr.msg_name = &m->ss[i];
 		m->mm[i].msg_hdr.msg_namelen =
-			send ? to_sockaddr(&v[i].peer, &m->ss[i]) : sizeof(m->ss[i]);
+			send ? kh_to_sockaddr(&v[i].peer, &m->ss[i]) : sizeof(m->ss[i]);
 	}
 	return n;
 }
@@ -236,7 +204,7 @@ int kh_net_recv_batch(kh_sock s, struct kh_dgram *v, unsigned n)
 		/* A datagram larger than the buffer is cut: report it as full. */
 		if (m.mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 			v[i].len = v[i].cap;
-		from_sockaddr(&m.ss[i], &v[i].peer);
+		kh_from_sockaddr(&m.ss[i], &v[i].peer);
 	}
 	return got;
 }
@@ -347,7 +315,7 @@ int kh_net_local_addr(kh_sock s, struct kh_addr *out)
 
 	if (getsockname(s, (struct sockaddr *)&ss, &sl) < 0)
 		return -errno;
-	from_sockaddr(&ss, out);
+	kh_from_sockaddr(&ss, out);
 	return 0;
 }
 

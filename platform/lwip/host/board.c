@@ -1,31 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The host "board" of the lwIP harness (platform/lwip/board.h): entropy
- * from getrandom(2), the console on stderr. A real board reads its TRNG and
+ * The host "board" of the lwIP harness (platform/lwip/board.h): the
+ * kernel's entropy, the console on stderr. A real board reads its TRNG and
  * writes to its UART here.
  */
 #define _DEFAULT_SOURCE
-#include <errno.h>
 #include <stdio.h>
-#include <sys/random.h>
 
+#include "platform/linux/entropy.h"
 #include "platform/lwip/board.h"
 
 int kh_board_entropy(void *buf, size_t len)
 {
-	unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return kh_linux_entropy(buf, len);
 }
 
 void kh_board_console(int level, const char *ident, const char *line)

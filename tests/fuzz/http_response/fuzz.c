@@ -14,6 +14,7 @@
 
 #include "lib/err.h"
 #include "lib/http.h"
+#include "tests/fuzz/http_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,37 +110,7 @@ static void fuzz_range(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct kh_http_resp whole, part, head;
-	const char *buf = (const char *)data;
-	uint32_t h = 2166136261u;
-	size_t split;
-	char *copy;
-	int rw, rp, rh;
-
-	for (size_t i = 0; i < size; i++)
-		h = (h ^ data[i]) * 16777619u;
-	split = size ? h % (size + 1) : 0;
-
-	rw = kh_http_parse_response(buf, size, &whole);
-	check(&whole, rw, buf, size);
-	copy = malloc(split ? split : 1);
-	memcpy(copy, data, split);
-	rp = kh_http_parse_response(copy, split, &part);
-	check(&part, rp, copy, split);
-	free(copy);
-	if (rp != 0 && rp != rw)
-		abort();
-	if (rp > 0 && !same(&part, &whole))
-		abort();
-	if (rw > 0) {
-		copy = malloc((size_t)rw);
-		memcpy(copy, data, (size_t)rw);
-		rh = kh_http_parse_response(copy, (size_t)rw, &head);
-		free(copy);
-		if (rh != rw || !same(&head, &whole))
-			abort();
-		round_trip(&whole);
-	}
+	(void)KH_HTTP_FUZZ_CONSISTENT(struct kh_http_resp, kh_http_parse_response, data, size);
 	fuzz_range(data, size);
 	return 0;
 }
