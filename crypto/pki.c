@@ -21,6 +21,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbed_priv.h"
 #include "crypto/pki.h"
 #include "lib/ipaddr.h"
 #include "lib/compiler.h"
@@ -168,18 +169,6 @@ static int dns_ok(const char *s)
 	return !digits_only;
 }
 
-/* PEM only: mbedTLS would otherwise try DER and say less about what is wrong. */
-static int is_pem(const char *s)
-{
-	return s && strstr(s, "-----BEGIN ") != NULL;
-}
-
-static int is_p256(const mbedtls_pk_context *pk)
-{
-	return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY) &&
-	       mbedtls_pk_ec(*pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
-}
-
 /* A private key (or, for a subject, a public key) as PEM, P-256 only. */
 static int load_key(mbedtls_pk_context *pk, const char *pem, int public_ok, const char *what,
 		    char *why, size_t whylen)
@@ -188,7 +177,7 @@ static int load_key(mbedtls_pk_context *pk, const char *pem, int public_ok, cons
 	size_t len;
 	int ret;
 
-	if (!is_pem(pem)) {
+	if (!kh_mbed_is_pem(pem)) {
 		snprintf(msg, sizeof(msg), "%s: not PEM", what);
 		say(why, whylen, msg);
 		return -EINVAL;
@@ -205,7 +194,7 @@ static int load_key(mbedtls_pk_context *pk, const char *pem, int public_ok, cons
 		say_mbed(why, whylen, what, ret);
 		return ret == MBEDTLS_ERR_PK_ALLOC_FAILED ? -ENOMEM : -EINVAL;
 	}
-	if (!is_p256(pk)) {
+	if (!kh_mbed_is_p256(pk)) {
 		snprintf(msg, sizeof(msg), "%s: not a P-256 key", what);
 		say(why, whylen, msg);
 		return -EINVAL;
@@ -450,7 +439,7 @@ int kh_pki_issue(const struct kh_cert_opts *o, const char *subject_key_pem,
 		if (err)
 			goto out;
 		err = -EINVAL;
-		if (!is_pem(issuer_cert_pem)) {
+		if (!kh_mbed_is_pem(issuer_cert_pem)) {
 			say(why, whylen, "issuer cert: not PEM");
 			goto out;
 		}

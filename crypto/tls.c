@@ -22,6 +22,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbed_priv.h"
 #include "crypto/tls.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -92,16 +93,10 @@ static void say(char *why, size_t whylen, const char *what, int mbed)
  * 1 if the text looks like PEM and is NUL-terminated at len as tls.h promises
  * (mbedTLS would otherwise try DER and say less).
  */
+/* PEM text of exactly len bytes, NUL-terminated as kh_fs_read() gives it. */
 static int is_pem(const char *s, size_t len)
 {
-	return s && len > 0 && s[len] == 0 && memchr(s, 0, len) == NULL &&
-	       strstr(s, "-----BEGIN ") != NULL;
-}
-
-static int is_p256(const mbedtls_pk_context *pk)
-{
-	return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY) &&
-	       mbedtls_pk_ec(*pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
+	return s && len > 0 && s[len] == 0 && memchr(s, 0, len) == NULL && kh_mbed_is_pem(s);
 }
 
 /* Parse a PEM certificate chain; len excludes the NUL, mbedTLS wants it counted. */
@@ -140,11 +135,11 @@ static int load_key(struct kh_tls_conf *c, const struct kh_tls_conf_opts *o, cha
 		say(why, whylen, "key", ret);
 		return ret == MBEDTLS_ERR_PK_ALLOC_FAILED ? -ENOMEM : -EINVAL;
 	}
-	if (!is_p256(&c->key)) {
+	if (!kh_mbed_is_p256(&c->key)) {
 		say(why, whylen, "key: not a P-256 key", 0);
 		return -EINVAL;
 	}
-	if (!is_p256(&c->own.pk)) {
+	if (!kh_mbed_is_p256(&c->own.pk)) {
 		say(why, whylen, "cert: not a P-256 key", 0);
 		return -EINVAL;
 	}
