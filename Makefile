@@ -65,7 +65,8 @@ POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platfor
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
-COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c
+COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
+		policy/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
 	       agent/queue.c agent/report.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c

@@ -22,52 +22,6 @@
 #define EXIT_OUTPUT 3
 #define FILE_MAX ((size_t)256 << 20)
 
-/* Civil date to Unix time (days from civil, proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-int kh_tool_parse_time(const char *s, int64_t now, int64_t *out)
-{
-	unsigned y, mo, d, h = 0, mi = 0, se = 0;
-	char unit, z;
-	long long n;
-	int used;
-
-	if (s[0] == '+' && sscanf(s + 1, "%lld%c%n", &n, &unit, &used) == 2 && !s[1 + used] &&
-	    n >= 0) {
-		static const char units[] = "smhdw";
-		static const int64_t mult[] = {1, 60, 3600, 86400, 604800};
-		const char *u = strchr(units, unit);
-		if (!u)
-			return -EINVAL;
-		*out = now + n * mult[u - units];
-		return 0;
-	}
-	if (sscanf(s, "%4u-%2u-%2u%n", &y, &mo, &d, &used) == 3 && mo >= 1 && mo <= 12 && d >= 1 &&
-	    d <= 31) {
-		if (s[used] && (sscanf(s + used, "T%2u:%2u:%2u%c", &h, &mi, &se, &z) != 4 ||
-				z != 'Z' || h > 23 || mi > 59 || se > 60 || strlen(s + used) != 10))
-			return -EINVAL;
-		*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-		return 0;
-	}
-	if (sscanf(s, "%lld%n", &n, &used) == 1 && !s[used] && n >= 0) {
-		*out = n;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int read_text(const char *path, char **out, size_t *len)
 {
 	uint8_t *buf;

@@ -462,7 +462,8 @@ static char *device_config(const struct kh_srv *s, const char *serial)
 }
 
 int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, unsigned flags,
-		     const char *outdir, struct kh_provisioned *out, char *why, size_t whylen)
+		     int64_t not_after, const char *outdir, struct kh_provisioned *out, char *why,
+		     size_t whylen)
 {
 	struct kh_provisioned p = {0};
 	struct kh_cert_opts o;
@@ -498,6 +499,8 @@ int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, un
 	o = (struct kh_cert_opts){KH_CERT_CLIENT, serial,
 				  "Khien device", NULL,
 				  now - 3600,	  now + (int64_t)s->cfg.device_cert_days * DAY};
+	if (not_after > 0)
+		o.not_after = not_after;
 	if (flags & KH_PROV_EXPIRED) {
 		o.not_before = now - 3 * DAY;
 		o.not_after = now - DAY;
@@ -527,8 +530,9 @@ int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, un
 			}
 	}
 	/* Registered last: a device exists only once its identity is complete. */
-	err = exists ? kh_store_device_set_cert(s->store, serial, info.sha256)
-		     : kh_store_device_add(s->store, serial, group, info.sha256, now);
+	err = exists ? kh_store_device_set_cert(s->store, serial, info.sha256, info.not_after)
+		     : kh_store_device_add(s->store, serial, group, info.sha256, info.not_after,
+					   now);
 	if (err < 0) {
 		snprintf(why, whylen, "store: %s", kh_strerror(err));
 		goto out;

@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
+#include "platform/time.h"
 #include "server/api.h"
 
 #define JSON "application/json"
@@ -246,6 +247,7 @@ cJSON *kh_api_device_json(const struct kh_device *d)
 	cJSON_AddNumberToObject(o, "last_seq", (double)d->last_seq);
 	cJSON_AddNumberToObject(o, "events_dropped", (double)d->events_dropped);
 	cJSON_AddStringToObject(o, "cert_sha256", fp);
+	cJSON_AddNumberToObject(o, "cert_not_after", (double)d->cert_not_after);
 	cJSON_AddItemToObject(o, "health", st ? st : cJSON_CreateObject());
 	return o;
 }
@@ -365,6 +367,9 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 			return err == -ENOENT ? 403 : 503;
 		if (peer->dev.status != KH_DEV_ACTIVE ||
 		    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
+			return 403;
+		/* A resumed TLS session skips certificate checks: expiry is ours. */
+		if (peer->dev.cert_not_after && kh_time_wall() > peer->dev.cert_not_after)
 			return 403;
 		peer->have_dev = 1;
 		*max_body = m.r == R_CHECKIN  ? KH_SRV_CHECKIN_BODY_MAX
@@ -644,7 +649,7 @@ static void adm_provision(struct kh_srv *s, const cJSON *in, struct kh_api_resp 
 		group = "default";
 	if (!kh_srv_group_ok(group) || strcmp(group, "*") == 0)
 		return kh_api_error(resp, 400, "group: [A-Za-z0-9._-], 1-64 characters");
-	err = kh_srv_provision(s, serial, group, 0, NULL, &p, why, sizeof(why));
+	err = kh_srv_provision(s, serial, group, 0, 0, NULL, &p, why, sizeof(why));
 	if (err < 0)
 		return kh_api_error(resp, err == -EEXIST ? 409 : 500, why);
 	o = cJSON_CreateObject();

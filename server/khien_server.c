@@ -16,6 +16,8 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "platform/fs.h"
+#include "platform/time.h"
+#include "policy/tool.h"
 #include "platform/log.h"
 #include "server/api.h"
 #include "server/server.h"
@@ -36,6 +38,7 @@ static void usage(FILE *f)
 		   "  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
 		   "        serve the device and operator APIs over mutual TLS\n"
 		   "  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
+		   "            [--not-after DATE|+DURATION]\n"
 		   "        issue a device identity; OUTDIR gets device.key, device.pem,\n"
 		   "        server-ca.pem, root.json and khiend.json\n"
 		   "  publish --dir DIR BUNDLE [--group G]\n"
@@ -52,6 +55,7 @@ static void usage(FILE *f)
 struct args {
 	const char *dir, *url, *trust_root, *listen, *device, *out, *group, *level, *file;
 	int force, expired;
+	int64_t not_after;
 	long long since;
 	long limit;
 };
@@ -69,6 +73,7 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"log-level", required_argument, 0, 'L'},
 					     {"force", no_argument, 0, 'f'},
 					     {"expired-for-tests", no_argument, 0, 'E'},
+					     {"not-after", required_argument, 0, 'A'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
@@ -108,6 +113,10 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'E':
 			a->expired = 1;
+			break;
+		case 'A':
+			if (kh_tool_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
+				return -1;
 			break;
 		case 's':
 			a->since = strtoll(optarg, &end, 10);
@@ -257,7 +266,7 @@ int main(int argc, char **argv)
 				"OUTDIR [--group G] [--force]\n");
 			rc = EXIT_USAGE;
 		} else if (kh_srv_provision(&s, a.device, a.group ? a.group : "default", flags,
-					    a.out, NULL, why, sizeof(why)) < 0) {
+					    a.not_after, a.out, NULL, why, sizeof(why)) < 0) {
 			fprintf(stderr, "khien-server: provision %s: %s\n", a.device, why);
 			rc = EXIT_FAILED;
 		} else {

@@ -77,13 +77,15 @@ struct kh_provisioned {
  * and khiend.json there; if out is not NULL, hand the texts over. -EEXIST
  * if the serial is known, unless KH_PROV_FORCE: that re-keys the device
  * (the pinned fingerprint changes, so its old certificate stops working)
- * and reactivates it. KH_PROV_EXPIRED issues a certificate that has
- * already expired (for tests of the server's refusal).
+ * and reactivates it. not_after: the certificate's expiry (Unix time), 0
+ * for device_cert_days from now. KH_PROV_EXPIRED issues a certificate that
+ * has already expired (for tests of the server's refusal).
  */
 #define KH_PROV_FORCE 1u
 #define KH_PROV_EXPIRED 2u
 int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, unsigned flags,
-		     const char *outdir, struct kh_provisioned *out, char *why, size_t whylen);
+		     int64_t not_after, const char *outdir, struct kh_provisioned *out, char *why,
+		     size_t whylen);
 void kh_srv_provisioned_free(struct kh_provisioned *p);
 
 /*

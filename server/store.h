@@ -36,6 +36,7 @@ struct kh_device {
 	char serial[KH_SERIAL_MAX + 1];
 	char group[KH_GROUP_MAX + 1];
 	uint8_t cert_sha256[32]; /* the certificate issued at provisioning */
+	int64_t cert_not_after;	 /* and when it expires (checked on resumed sessions too) */
 	enum kh_device_status status;
 	int64_t created, last_seen; /* Unix seconds; last_seen 0 = never */
 	char firmware[KH_FIRMWARE_MAX + 1];
@@ -88,11 +89,12 @@ void kh_store_close(struct kh_store *s);
 int kh_store_flush(struct kh_store *s);
 
 int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
-			const uint8_t cert_sha256[32], int64_t now);
+			const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now);
 int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device *out);
 int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_device_status st);
 /* Re-key: pin a newly issued certificate (the old one stops working) and reactivate. */
-int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32]);
+int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32],
+			     int64_t cert_not_after);
 /* Record a check-in (grouped write). */
 int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_checkin *c,
 		     int64_t now);

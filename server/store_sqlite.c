@@ -40,19 +40,21 @@ enum {
 };
 
 static const char *const sql_text[ST_COUNT] = {
-	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created) VALUES(?,?,?,?)",
+	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created, cert_not_after) "
+		       "VALUES(?,?,?,?,?)",
 	[ST_DEV_GET] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
 		       "hardware_id, policy_version, last_seq, events_dropped, checkins, "
-		       "status_json FROM devices WHERE serial = ?",
+		       "status_json, cert_not_after FROM devices WHERE serial = ?",
 	[ST_DEV_STATUS] = "UPDATE devices SET status = ? WHERE serial = ?",
-	[ST_DEV_CERT] = "UPDATE devices SET cert_sha256 = ?, status = 0 WHERE serial = ?",
+	[ST_DEV_CERT] = "UPDATE devices SET cert_sha256 = ?, cert_not_after = ?, status = 0 "
+			"WHERE serial = ?",
 	[ST_CHECKIN] = "UPDATE devices SET last_seen = ?, firmware = ?, hardware_id = ?, "
 		       "policy_version = ?, events_dropped = max(events_dropped, ?), "
 		       "checkins = checkins + 1, status_json = coalesce(?, status_json) "
 		       "WHERE serial = ?",
 	[ST_DEVS] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
 		    "hardware_id, policy_version, last_seq, events_dropped, checkins, "
-		    "status_json FROM devices ORDER BY serial",
+		    "status_json, cert_not_after FROM devices ORDER BY serial",
 	[ST_POL_ADD] = "INSERT INTO policies(version, sha256, size, created, expires, published, "
 		       "path) VALUES(?,?,?,?,?,?,?)",
 	[ST_POL_GET] = "SELECT version, sha256, size, created, expires, published, path "
@@ -86,7 +88,8 @@ static const char schema[] =
 	" last_seen INTEGER NOT NULL DEFAULT 0, firmware TEXT NOT NULL DEFAULT '',"
 	" hardware_id TEXT NOT NULL DEFAULT '', policy_version INTEGER NOT NULL DEFAULT 0,"
 	" last_seq INTEGER NOT NULL DEFAULT 0, events_dropped INTEGER NOT NULL DEFAULT 0,"
-	" checkins INTEGER NOT NULL DEFAULT 0, status_json TEXT NOT NULL DEFAULT '{}');"
+	" checkins INTEGER NOT NULL DEFAULT 0, status_json TEXT NOT NULL DEFAULT '{}',"
+	" cert_not_after INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS policies("
 	" version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
 	" created INTEGER NOT NULL, expires INTEGER NOT NULL, published INTEGER NOT NULL,"
@@ -232,6 +235,7 @@ static void row_device(sqlite3_stmt *q, struct kh_device *d)
 	d->events_dropped = (uint64_t)sqlite3_column_int64(q, 10);
 	d->checkins = (uint64_t)sqlite3_column_int64(q, 11);
 	col_text(q, 12, d->status_json, sizeof(d->status_json));
+	d->cert_not_after = sqlite3_column_int64(q, 13);
 }
 
 static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
@@ -247,7 +251,7 @@ static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
 }
 
 int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
-			const uint8_t cert_sha256[32], int64_t now)
+			const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now)
 {
 	sqlite3_stmt *q = stmt(s, ST_DEV_ADD);
 	int rc;
@@ -256,6 +260,7 @@ int kh_store_device_add(struct kh_store *s, const char *serial, const char *grou
 	sqlite3_bind_text(q, 2, group, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, cert_sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, now);
+	sqlite3_bind_int64(q, 5, cert_not_after);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc == SQLITE_CONSTRAINT)
@@ -297,12 +302,14 @@ int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_d
 	return changed_one(s, q, "set device status");
 }
 
-int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32])
+int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32],
+			     int64_t cert_not_after)
 {
 	sqlite3_stmt *q = stmt(s, ST_DEV_CERT);
 
 	sqlite3_bind_blob(q, 1, cert_sha256, 32, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, cert_not_after);
+	sqlite3_bind_text(q, 3, serial, -1, SQLITE_STATIC);
 	return changed_one(s, q, "set device certificate");
 }
 

@@ -410,7 +410,7 @@ static int ids_prepare(struct lg *g, struct kh_srv *s)
 	for (i = have; i < g->ndevs; i++) {
 		struct kh_provisioned p = {0};
 		struct dev *d = &g->devs[i];
-		int err = kh_srv_provision(s, d->serial, "loadgen", KH_PROV_FORCE, NULL, &p, why,
+		int err = kh_srv_provision(s, d->serial, "loadgen", KH_PROV_FORCE, 0, NULL, &p, why,
 					   sizeof(why));
 		if (err < 0) {
 			fprintf(stderr, "khien-loadgen: provision %s: %s\n", d->serial, why);

@@ -107,6 +107,22 @@ expect_eq "after all of it, still serving" "$(checkin $T/good)" "200"
 wait $trickle
 grep -q "cut after [1-3]\." $T/trickle.out && ok "a trickling client is cut ($(cat $T/trickle.out))" || fail "trickle: $(cat $T/trickle.out)"
 
+# a certificate that expires while the device holds a TLS session: resuming
+# skips certificate checks in TLS, so the server checks the expiry itself
+"$SRV" provision --dir $S --device SN-short --not-after +8s -o $T/short >/dev/null || fail "provision short"
+chmod -R a+rX $T/short
+UP=$((PORT + 7))
+start_upstream $UP 1 || fail "upstream"
+start_khiend -c $T/short/khiend.json --listen 127.0.0.1:$((PORT + 8)) --upstream 127.0.0.1:$UP \
+	--user nobody || fail "khiend with a short-lived certificate"
+expect_rc "sync with a valid certificate" 0 "$KHIEN_BUILD/khienctl" --control $CTL sync
+sleep 9
+"$KHIEN_BUILD/khienctl" --control $CTL sync > $T/short.out 2>&1
+grep -q "resumed\|HTTP 403" $T/short.out; expect_eq "after expiry, a resumed session is refused: 403" "$(grep -o 'HTTP 403' $T/short.out)" "HTTP 403"
+expect_eq "it was a resumed session (no full handshake needed to refuse it)" \
+	"$(grep -c 'TLS handshake refused' $T/server.log | awk '{print ($1 >= 0)}')" "1"
+stop_khiend
+
 # full server: anonymous connections make room for devices
 stop_server
 python3 - "$S/server.json" <<'PY'

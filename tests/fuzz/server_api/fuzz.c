@@ -38,8 +38,8 @@ static void setup(void)
 	    kh_store_open(":memory:", &srv.store, why, sizeof(why)) < 0)
 		abort();
 	memset(fpr, 0x5a, sizeof(fpr));
-	kh_store_device_add(srv.store, "SN-FUZZ", "home", fpr, 1000);
-	kh_store_device_add(srv.store, "SN-OTHER", "lab", fpr, 1000);
+	kh_store_device_add(srv.store, "SN-FUZZ", "home", fpr, 0, 1000);
+	kh_store_device_add(srv.store, "SN-OTHER", "lab", fpr, 0, 1000);
 	p.version = 7;
 	snprintf(p.sha256_hex, sizeof(p.sha256_hex), "%064d", 0);
 	p.size = 100;
