@@ -124,6 +124,8 @@ struct kh_report {
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINTF(3, 4);
 static void step_next(struct kh_report *r);
+static void next_request(struct kh_report *r);
+static int conn_open(struct kh_report *r);
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -508,13 +510,13 @@ static void bundle_done(struct kh_report *r)
 			  (unsigned long long)r->assigned_version, why);
 		r->step = S_EVENTS; /* report the refusal now */
 		r->batches = 0;
-		step_next(r);
+		next_request(r);
 		return;
 	}
 	r->policy_failures = 0;
 	r->policy_retry_at = 0;
 	r->step = S_CHECKIN_AGAIN;
-	step_next(r);
+	next_request(r);
 }
 
 /* A complete response (head in r->resp, body in r->body unless streamed). */
@@ -568,7 +570,28 @@ static void on_response(struct kh_report *r)
 	cJSON_Delete(o);
 	free(r->body);
 	r->body = NULL;
-	step_next(r);
+	next_request(r);
+}
+
+/*
+ * After a response: the next request, on this connection, or on a new one
+ * when the server said it closes this one (Connection: close).
+ */
+static void next_request(struct kh_report *r)
+{
+	if (r->resp.keep_alive || r->step == S_DONE) {
+		step_next(r);
+		return;
+	}
+	if (r->tls) {
+		kh_tls_close_notify(r->tls);
+		kh_tls_free(r->tls);
+		r->tls = NULL;
+	}
+	kh_loop_fd_del(r->loop, r->fd);
+	kh_net_close(r->fd);
+	r->fd = -1;
+	conn_open(r); /* its handshake continues with r->step */
 }
 
 /* Decide and send the next request of this sync, or finish it. */
@@ -848,10 +871,32 @@ static void on_deadline(struct kh_loop *loop, void *arg)
 	sync_end(r, 0, "timed out (%d s)", SYNC_DEADLINE_MS / 1000);
 }
 
+/* Connect and start the TLS handshake; the state machine goes on from there. */
+static int conn_open(struct kh_report *r)
+{
+	int err = kh_net_tcp_connect(&r->server, &r->fd);
+
+	if (err < 0) {
+		r->fd = -1;
+		sync_end(r, 0, "connect: %s", kh_strerror(err));
+		return err;
+	}
+	err = kh_tls_new(r->tls_conf, r->fd, r->host, &r->tls);
+	if (err == 0 && r->session)
+		kh_tls_session_offer(r->tls, r->session);
+	if (err == 0)
+		err = kh_loop_fd_add(r->loop, r->fd, KH_EV_WRITE, on_io, r);
+	if (err < 0) {
+		sync_end(r, 0, "cannot start a connection: %s", kh_strerror(err));
+		return err;
+	}
+	r->st = R_CONNECT;
+	return 0;
+}
+
 static void sync_start(struct kh_loop *loop, void *arg)
 {
 	struct kh_report *r = arg;
-	int err;
 
 	(void)loop;
 	if (r->st != R_IDLE)
@@ -862,23 +907,8 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	r->batches = 0;
 	r->sent_upto = 0;
 	r->dl_have = 0;
-	err = kh_net_tcp_connect(&r->server, &r->fd);
-	if (err < 0) {
-		r->fd = -1;
-		sync_end(r, 0, "connect: %s", kh_strerror(err));
-		return;
-	}
-	err = kh_tls_new(r->tls_conf, r->fd, r->host, &r->tls);
-	if (err == 0 && r->session)
-		kh_tls_session_offer(r->tls, r->session);
-	if (err == 0)
-		err = kh_loop_fd_add(r->loop, r->fd, KH_EV_WRITE, on_io, r);
-	if (err < 0) {
-		sync_end(r, 0, "cannot start a connection: %s", kh_strerror(err));
-		return;
-	}
-	r->st = R_CONNECT;
-	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_MS);
+	if (conn_open(r) == 0)
+		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_MS);
 }
 
 static void on_flush(struct kh_loop *loop, void *arg)

@@ -116,6 +116,7 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddNumberToObject(o, "idle_timeout_ms", c->idle_timeout_ms);
 	cJSON_AddNumberToObject(o, "ticket_lifetime_s", c->ticket_lifetime_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
+	cJSON_AddNumberToObject(o, "max_requests_per_connection", c->max_requests);
 	cJSON_AddStringToObject(o, "operator_token_sha256", fp);
 	t = cJSON_Print(o);
 	cJSON_Delete(o);
@@ -136,6 +137,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		{"ticket_lifetime_s", 0, 7 * DAY,
 		 offsetof(struct kh_srv_config, ticket_lifetime_s)},
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
+		{"max_requests_per_connection", 1, 1000000,
+		 offsetof(struct kh_srv_config, max_requests)},
 	};
 	cJSON *o = cJSON_ParseWithLength(text, len), *v;
 	int rc = -EINVAL;
@@ -146,6 +149,7 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 	c->idle_timeout_ms = 10000;
 	c->ticket_lifetime_s = DAY;
 	c->device_cert_days = 3650;
+	c->max_requests = 1000;
 	if (!cJSON_IsObject(o)) {
 		snprintf(why, whylen, "server.json: not a JSON object");
 		goto out;
@@ -300,6 +304,7 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	c.idle_timeout_ms = 10000;
 	c.ticket_lifetime_s = DAY;
 	c.device_cert_days = 3650;
+	c.max_requests = 1000;
 	path_of(p, sizeof(p), dir, "server.json");
 	if (kh_fs_read(p, TEXT_MAX, (uint8_t **)&t, &len) == 0) {
 		free(t);

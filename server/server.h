@@ -38,6 +38,7 @@ struct kh_srv_config {
 	uint32_t ticket_lifetime_s;
 	uint8_t operator_token_sha256[32];
 	uint32_t device_cert_days;
+	uint32_t max_requests; /* per connection, then Connection: close */
 };
 
 /* An open instance: configuration, store and the trust root. */

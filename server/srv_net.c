@@ -68,6 +68,7 @@ struct conn {
 	char cn[KH_SERIAL_MAX + 1];
 	uint8_t fpr[32];
 	int close_after;
+	uint32_t requests;   /* answered on this connection */
 	int parse_pending;   /* bytes since the last parse may finish the head */
 	uint64_t phase_end;  /* monotonic ms by which this phase must be done; 0 = none */
 	size_t body_charged; /* bytes of the body budget this connection holds */
@@ -188,7 +189,8 @@ static void want(struct conn *c)
 static void respond(struct conn *c)
 {
 	struct kh_api_resp *r = &c->resp;
-	int keep = c->req.keep_alive && !c->close_after && !r->close;
+	int keep = c->req.keep_alive && !c->close_after && !r->close &&
+		   ++c->requests < c->srv->s->cfg.max_requests;
 	int n;
 
 	if (r->status >= 400 && r->status != 404 && r->status != 304 && log_allowed(c->srv))

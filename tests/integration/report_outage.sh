@@ -13,6 +13,13 @@ for i in $(seq 60); do echo "outage-$i.example"; done > $T/threats.txt
 for i in $(seq 20); do echo "bet-$i.example"; done > $T/bets.txt
 "$P" compile -q -o $T/idx --list malware=$T/threats.txt --list gambling=$T/bets.txt >/dev/null 2>&1
 init_server $S $PORT || { fail "server init"; done_testing; }
+# one request per connection: the agent must reconnect between check-in,
+# each event batch and the download (Connection: close)
+python3 - "$S/server.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["max_requests_per_connection"] = 1
+json.dump(c, open(sys.argv[1], "w"))
+PY
 "$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx -o $T/p1 >/dev/null
 "$SRV" publish --dir $S $T/p1 >/dev/null || fail "publish"
 for d in 1 2; do "$SRV" provision --dir $S --device SN-OUT-$d -o $T/dev$d >/dev/null || fail "provision"; done
