@@ -203,10 +203,11 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	close_conn(r);
+	/* the message may quote the response body: format it before it is freed */
 	va_start(ap, fmt);
 	vsnprintf(r->last_result, sizeof(r->last_result), fmt, ap);
 	va_end(ap);
+	close_conn(r);
 	r->syncs_done++;
 	if (ok) {
 		r->syncs_ok++;

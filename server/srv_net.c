@@ -258,7 +258,7 @@ static const char *admit_msg(int status)
 	case 401:
 		return "authentication required";
 	case 403:
-		return "forbidden: unknown, revoked or re-keyed device";
+		return "forbidden: unknown, revoked or re-keyed device, or its certificate expired";
 	case 404:
 		return "no such endpoint";
 	case 405:

@@ -118,7 +118,8 @@ start_khiend -c $T/short/khiend.json --listen 127.0.0.1:$((PORT + 8)) --upstream
 expect_rc "sync with a valid certificate" 0 "$KHIEN_BUILD/khienctl" --control $CTL sync
 sleep 9
 "$KHIEN_BUILD/khienctl" --control $CTL sync > $T/short.out 2>&1
-grep -q "resumed\|HTTP 403" $T/short.out; expect_eq "after expiry, a resumed session is refused: 403" "$(grep -o 'HTTP 403' $T/short.out)" "HTTP 403"
+grep -q 'HTTP 403' $T/short.out && ok "after expiry, a resumed session is refused: 403" ||
+	{ fail "after expiry, a resumed session is refused: 403"; sed 's/^/#   /' $T/short.out; }
 expect_eq "it was a resumed session (no full handshake needed to refuse it)" \
 	"$(grep -c 'TLS handshake refused' $T/server.log | awk '{print ($1 >= 0)}')" "1"
 stop_khiend
