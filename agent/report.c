@@ -115,6 +115,8 @@ struct kh_report {
 	char assigned_sha[65];
 	char rejected_sha[65]; /* a bundle that failed verification: not again */
 	unsigned policy_failures;
+	int64_t cmd_done[8]; /* server commands carried out, to report */
+	unsigned ncmd_done, cmd_done_sent;
 	uint64_t policy_retry_at; /* monotonic ms; downloads wait until then */
 	uint64_t acked;
 
@@ -283,6 +285,12 @@ static int req_checkin(struct kh_report *r)
 	if (r->hooks.health)
 		r->hooks.health(r->hooks.arg, h);
 	cJSON_AddNumberToObject(h, "events_suppressed", (double)r->suppressed);
+	if (r->ncmd_done) {
+		cJSON *d = cJSON_AddArrayToObject(o, "commands_done");
+		for (unsigned i = 0; i < r->ncmd_done; i++)
+			cJSON_AddItemToArray(d, cJSON_CreateNumber((double)r->cmd_done[i]));
+		r->cmd_done_sent = r->ncmd_done;
+	}
 	return send_json(r, "/v1/checkin", o);
 }
 
@@ -432,10 +440,20 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 			kh_strlcpy(r->assigned_sha, sha->valuestring, sizeof(r->assigned_sha));
 		}
 	}
+	/* the server has our report of what was done: forget it */
+	memmove(r->cmd_done, r->cmd_done + r->cmd_done_sent,
+		(r->ncmd_done - r->cmd_done_sent) * sizeof(r->cmd_done[0]));
+	r->ncmd_done -= r->cmd_done_sent;
+	r->cmd_done_sent = 0;
 	cJSON_ArrayForEach(c, cmds)
 	{
 		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
 		const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "arg"));
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		/* carried out (or refused) either way: reported done at the next check-in */
+		if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
+		    r->ncmd_done < KH_ARRAY_SIZE(r->cmd_done))
+			r->cmd_done[r->ncmd_done++] = (int64_t)id->valuedouble;
 		if (t && strcmp(t, "sync") == 0) {
 			r->again = 1;
 		} else if (t && strcmp(t, "set_interval") == 0 && a) {

@@ -405,6 +405,7 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(in, "policy");
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(in, "events");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(in, "status");
+	const cJSON *done = cJSON_GetObjectItemCaseSensitive(in, "commands_done");
 	char *status = NULL;
 	cJSON *o, *arr;
 	int n, err;
@@ -429,6 +430,17 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 	free(status);
 	if (err < 0)
 		return kh_api_error(resp, 503, "store unavailable");
+	/* commands the device carried out: done (a lost answer resends, never loses) */
+	if (cJSON_IsArray(done) && cJSON_GetArraySize(done) <= MAX_COMMANDS) {
+		const cJSON *id;
+		cJSON_ArrayForEach(id, done)
+		{
+			if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
+			    id->valuedouble < 9007199254740992.0)
+				kh_store_command_done(s->store, peer->serial,
+						      (int64_t)id->valuedouble, now);
+		}
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "server_time", (double)now);
 	cJSON_AddNumberToObject(o, "interval_s", s->cfg.interval_s);
@@ -446,7 +458,6 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 		if (cmds[i].arg[0])
 			cJSON_AddStringToObject(c1, "arg", cmds[i].arg);
 		cJSON_AddItemToArray(arr, c1);
-		kh_store_command_done(s->store, cmds[i].id, now);
 	}
 	set_json(resp, 200, o);
 }

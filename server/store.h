@@ -125,11 +125,15 @@ int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_
 int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
 		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
 
-/* Commands: queue one for a device; pending ones; mark delivered. */
+/*
+ * Commands: queue one for a device; the pending ones (sent with every
+ * check-in until done); mark one done when the device reports it carried
+ * it out (only that device's own commands: -ENOENT otherwise).
+ */
 int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,
 			 int64_t now, int64_t *id);
 int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
 			      unsigned max);
-int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now);
+int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, int64_t now);
 
 #endif

@@ -78,7 +78,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES(?,?,?,?)",
 	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = ? AND delivered "
 			   "IS NULL ORDER BY id LIMIT ?",
-	[ST_CMD_DONE] = "UPDATE commands SET delivered = ? WHERE id = ?",
+	[ST_CMD_DONE] = "UPDATE commands SET delivered = ? WHERE id = ? AND serial = ? "
+			"AND delivered IS NULL",
 };
 
 static const char schema[] =
@@ -549,7 +550,7 @@ int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : db_fail(s, "pending commands");
 }
 
-int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now)
+int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, int64_t now)
 {
 	sqlite3_stmt *q;
 
@@ -558,5 +559,6 @@ int kh_store_command_done(struct kh_store *s, int64_t id, int64_t now)
 	q = stmt(s, ST_CMD_DONE);
 	sqlite3_bind_int64(q, 1, now);
 	sqlite3_bind_int64(q, 2, id);
-	return changed_one(s, q, "command delivered");
+	sqlite3_bind_text(q, 3, serial, -1, SQLITE_STATIC);
+	return changed_one(s, q, "command done");
 }

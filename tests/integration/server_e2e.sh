@@ -102,6 +102,10 @@ operator $S POST /v1/admin/devices/SN-E2E-1/commands --body $T/cmd.json > $T/o6
 expect_eq "POST .../commands queues a command" "$(sed -n 1p $T/o6)" "201"
 "$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null
 expect_eq "the device obeys it at its next check-in" "$(ctl status | json_get /dev/stdin 'd["report"]["interval_s"]')" "45"
+cmd_state() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select delivered is not null from commands').fetchall())" $S/khien.db; }
+expect_eq "the command stays pending until the device reports it done" "$(cmd_state)" "[(0,)]"
+"$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null
+expect_eq "done at the following check-in, never sent again" "$(cmd_state)" "[(1,)]"
 
 # downloads: conditional and ranged (what a device resumes with)
 sha=$(sha256sum $T/p2 | cut -d' ' -f1); size=$(stat -c %s $T/p2)
