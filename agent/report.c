@@ -435,6 +435,8 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 		    sz->valuedouble <= (double)((uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20) &&
 		    cJSON_IsString(sha) && strlen(sha->valuestring) == 64 &&
 		    kh_hex_decode(sha->valuestring, raw, 32) == 0) {
+			if (strcmp(r->assigned_sha, sha->valuestring) != 0)
+				r->policy_retry_at = 0, r->policy_failures = 0; /* a new bundle */
 			r->assigned_version = (uint64_t)v->valuedouble;
 			r->assigned_size = (uint64_t)sz->valuedouble;
 			kh_strlcpy(r->assigned_sha, sha->valuestring, sizeof(r->assigned_sha));
@@ -538,6 +540,33 @@ static void bundle_done(struct kh_report *r)
 	next_request(r);
 }
 
+/*
+ * The connection failed mid-step. During the policy download that is the
+ * download's failure (retried on its own backoff, the partial kept for a
+ * resume unless the store refused it); otherwise the sync's.
+ */
+static void conn_failed(struct kh_report *r, int err, const char *fmt, ...) KH_PRINTF(3, 4);
+static void conn_failed(struct kh_report *r, int err, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->step != S_POLICY) {
+		sync_end(r, 0, "%s", msg);
+		return;
+	}
+	if (err == -E2BIG || err == -ENOSPC || err == -EBADMSG) {
+		kh_fs_close(r->dl);
+		r->dl = NULL;
+		kh_fs_remove(r->dl_path);
+		kh_fs_remove(r->dl_sha_path);
+	}
+	policy_failed(r, "%s", msg);
+}
+
 /* A complete response (head in r->resp, body in r->body unless streamed). */
 static void on_response(struct kh_report *r)
 {
@@ -573,7 +602,8 @@ static void on_response(struct kh_report *r)
 		r->step = r->step == S_CHECKIN ? S_EVENTS : S_DONE;
 	} else if (r->step == S_EVENTS) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "acked");
-		if (!cJSON_IsNumber(a) || a->valuedouble < 0) {
+		if (!cJSON_IsNumber(a) || a->valuedouble < 0 ||
+		    a->valuedouble >= 9007199254740992.0) {
 			cJSON_Delete(o);
 			sync_end(r, 0, "events: answer without \"acked\"");
 			return;
@@ -821,7 +851,7 @@ static void drive(struct kh_report *r)
 			if (n == -EAGAIN)
 				return want(r);
 			if (n <= 0) {
-				sync_end(r, 0, "server closed the connection");
+				conn_failed(r, 0, "server closed the connection");
 				return;
 			}
 			r->head_len += (size_t)n;
@@ -830,18 +860,19 @@ static void drive(struct kh_report *r)
 			if (n == 0 && r->head_len == sizeof(r->head))
 				n = -E2BIG;
 			if (n < 0) {
-				sync_end(r, 0, "malformed response from the server");
+				conn_failed(r, 0, "malformed response from the server");
 				return;
 			}
 			if (n > 0 && (err = head_done(r, (size_t)n)) < 0) {
-				sync_end(r, 0, "response refused: %s", kh_strerror(err));
+				conn_failed(r, err, "response refused: %s", kh_strerror(err));
 				return;
 			}
 			break;
 		case R_BODY:
 			if (r->body_len == r->body_need) {
 				on_response(r);
-				if (r->st == R_IDLE)
+				/* done, or reconnecting: wait for the new socket to be writable */
+				if (r->st == R_IDLE || r->st == R_CONNECT)
 					return;
 				break;
 			}
@@ -855,14 +886,14 @@ static void drive(struct kh_report *r)
 				if (n == -EAGAIN)
 					return want(r);
 				if (n <= 0) {
-					sync_end(r, 0, "connection lost after %zu of %zu bytes",
-						 r->body_len, r->body_need);
+					conn_failed(r, 0, "connection lost after %zu of %zu bytes",
+						    r->body_len, r->body_need);
 					return;
 				}
 				if (r->dl) {
 					if ((err = take_body(r, buf, (size_t)n)) < 0) {
-						sync_end(r, 0, "cannot store download: %s",
-							 kh_strerror(err));
+						conn_failed(r, err, "cannot store download: %s",
+							    kh_strerror(err));
 						return;
 					}
 				} else {
@@ -887,7 +918,7 @@ static void on_deadline(struct kh_loop *loop, void *arg)
 	struct kh_report *r = arg;
 
 	(void)loop;
-	sync_end(r, 0, "timed out (%d s)", SYNC_DEADLINE_MS / 1000);
+	conn_failed(r, 0, "timed out (%d s)", SYNC_DEADLINE_MS / 1000);
 }
 
 /* Connect and start the TLS handshake; the state machine goes on from there. */

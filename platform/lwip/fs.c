@@ -9,12 +9,14 @@
  * - kh_fs_append: one APPEND record per call, on flash when it returns
  *   (all of it, or after a power cut none of it). Nothing is buffered in
  *   RAM, so kh_fs_sync has nothing left to do and returns 0.
- * - kh_fs_map: a pointer into the flash when the board says it is
- *   memory-mapped and the value lies in one piece (a value written with
- *   kh_fs_write_atomic, or any value after a compaction); else a heap copy.
- *   A direct map pins its bank: the second compaction after it fails with
- *   -EBUSY until it is released (kvlog.h), so holders should remap after
- *   a new value is written, as the agent does when it reloads a policy.
+ * - kh_fs_map: a heap copy. With kh_fs_lwip_direct_maps(1), a pointer
+ *   into the flash when the board says it is memory-mapped and the value
+ *   lies in one piece (a value written with kh_fs_write_atomic, or any
+ *   value after a compaction). A direct map pins its bank: the second
+ *   compaction after it fails with -EBUSY until it is released (kvlog.h).
+ *   The agent holds its blocklist map until the next policy while the
+ *   event journal keeps writing, so it would wedge the store: off unless a
+ *   board keeps large values elsewhere.
  * - kh_fs_remove: a DELETE record (nothing if missing).
  * - kh_fs_mkdir_p, kh_fs_chown: nothing to do; directories are implied by
  *   the paths and there are no owners.
@@ -138,6 +140,13 @@ int kh_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
 	return kh_kvlog_set(store, key, data, len);
 }
 
+static int g_direct;
+
+void kh_fs_lwip_direct_maps(int on)
+{
+	g_direct = on;
+}
+
 int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
 {
 	char key[KH_KVLOG_KEY_MAX + 1];
@@ -153,7 +162,7 @@ int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
 		return -EBADMSG;
 	if (size > max)
 		return -E2BIG;
-	if (kh_kvlog_pin(store, key, &p, &size) == 0) {
+	if (g_direct && kh_kvlog_pin(store, key, &p, &size) == 0) {
 		map->data = p;
 		map->len = size;
 		map->mapped = 1;

@@ -17,6 +17,12 @@
  */
 int kh_fs_lwip_mount(struct kh_flash *f);
 
+/*
+ * Allow kh_fs_map to return pointers into memory-mapped flash (default off:
+ * a long-held map pins its bank and can stop compaction, see fs.c).
+ */
+void kh_fs_lwip_direct_maps(int on);
+
 /* Release the store's RAM (maps must be released first). Writes nothing. */
 void kh_fs_lwip_unmount(void);
 

@@ -268,14 +268,20 @@ static void hdr_build(const struct kh_kvlog *kv, uint32_t gen, uint8_t *h)
 	kh_put_le32(h + 28, kh_crc32(0, h, 28));
 }
 
-/* The bank's generation if its header is valid here, else 0. */
-static uint32_t hdr_check(struct kh_kvlog *kv, unsigned bank)
+/*
+ * The bank's generation if its header is valid here, else 0; -EIO in *err
+ * when the flash could not be read (a read error is not an invalid bank:
+ * treating it as one would mount older state, then erase the newer bank).
+ */
+static uint32_t hdr_check(struct kh_kvlog *kv, unsigned bank, int *err)
 {
 	uint8_t h[KV_HDR], want[KV_HDR];
 	uint32_t gen;
 
-	if (kv->f->read(kv->f, bank_base(kv, bank), h, sizeof(h)) < 0)
+	if (kv->f->read(kv->f, bank_base(kv, bank), h, sizeof(h)) < 0) {
+		*err = -EIO;
 		return 0;
+	}
 	gen = kh_le32(h + 8);
 	if (gen == 0 || gen == 0xFFFFFFFFu)
 		return 0;
@@ -768,8 +774,11 @@ int kh_kvlog_open(struct kh_flash *f, const struct kh_kvlog_limits *lim, struct 
 	kv->bsize = f->size / f->sector_size / 2 * f->sector_size;
 	kv->hsize = align_up(kv, KV_HDR);
 
-	g0 = hdr_check(kv, 0);
-	g1 = hdr_check(kv, 1);
+	err = 0;
+	g0 = hdr_check(kv, 0, &err);
+	g1 = hdr_check(kv, 1, &err);
+	if (err < 0)
+		goto out; /* the board retries the mount; nothing was changed */
 	if (!g0 && !g1) {
 		/* Blank or unusable: an empty store in bank 0, generation 1. */
 		kv->bank = 1;

@@ -11,7 +11,15 @@
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
 
+#include "lib/compiler.h"
 #include "platform/lwip/loop_poll.h"
+
+unsigned kh_lwip_fd_limit(void)
+{
+	/* Debian's lwIP numbers from the lowest free slot; a static table is
+	 * NUM_SOCKETS long: either way below offset + twice our budget */
+	return (unsigned)LWIP_SOCKET_OFFSET + 2u * CONFIG_LWIP_MAX_SOCKETS + 16u;
+}
 
 int kh_lwip_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {

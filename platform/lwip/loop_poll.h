@@ -9,6 +9,12 @@
 
 #include <poll.h>
 
+/*
+ * Socket numbers lwIP can hand out stay below this: LWIP_SOCKET_OFFSET
+ * (1 on the host port, often near FD_SETSIZE on an RTOS) plus the budget.
+ */
+unsigned kh_lwip_fd_limit(void);
+
 /* poll() semantics: ready count, 0 on timeout, -1 with errno set on failure. */
 int kh_lwip_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
 

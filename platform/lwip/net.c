@@ -151,9 +151,13 @@ int kh_net_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 	socklen_t sl = sizeof(ss);
 	int fd, one = 1;
 
-	if (g_open >= CONFIG_LWIP_MAX_SOCKETS)
-		return -EAGAIN; /* leave it queued until a socket is free */
 	fd = lwip_accept(listener, (struct sockaddr *)&ss, &sl);
+	if (fd >= 0 && g_open >= CONFIG_LWIP_MAX_SOCKETS) {
+		/* Over budget: refuse it now. Leaving it queued would keep the
+		 * listener readable and spin the loop until a socket frees. */
+		lwip_close(fd);
+		return -EAGAIN;
+	}
 	if (fd < 0)
 		return neg_errno();
 	g_open++;

@@ -345,7 +345,7 @@ static unsigned fd_index_size(unsigned max_fds)
 {
 #ifdef CONFIG_PLATFORM_LWIP
 	/* lwIP numbers its sockets from a small range (LWIP_SOCKET_OFFSET up) */
-	return KH_MAX(max_fds, 2u * CONFIG_LWIP_MAX_SOCKETS + 16u);
+	return KH_MAX(max_fds, kh_lwip_fd_limit());
 #else
 	struct rlimit rl;
 	unsigned n = FD_INDEX_CAP;

@@ -71,6 +71,13 @@ kill $LPID; wait $LPID 2>/dev/null
 PORT=$((8400 + RANDOM % 500))
 S=$T/srv
 "$SRV" init --dir $S --url "https://198.18.1.1:$PORT" >"$T/init.log" 2>&1 || { fail "server init"; done_testing; }
+# one request per connection: the agent reconnects between check-in, events
+# and download, which over lwIP means waiting for each connect to complete
+python3 - "$S/server.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["max_requests_per_connection"] = 1
+json.dump(c, open(sys.argv[1], "w"))
+PY
 "$SRV" provision --dir $S --device LWIP-GW-1 -o $T/dev >/dev/null || fail "provision"
 python3 - "$T/dev/khiend.json" <<'PY'
 import json, sys

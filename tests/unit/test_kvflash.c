@@ -858,8 +858,14 @@ static void t_fs(void)
 	KT_CHECK(len == 2 && buf && memcmp(buf, "b\n", 2) == 0);
 	free(buf);
 	buf = NULL;
-	/* Mapped flash: the map points into the partition itself. */
+	/* Mapped flash: a copy by default (a long-held map would pin a bank) ... */
 	KT_EQ(kh_fs_map("STATE/policy/slot-a/blocklist", 8 << 20, &map), 0);
+	KT_EQ(map.mapped, 0);
+	kh_fs_unmap(&map);
+	/* ... and, when the board allows it, the partition itself */
+	kh_fs_lwip_direct_maps(1);
+	KT_EQ(kh_fs_map("STATE/policy/slot-a/blocklist", 8 << 20, &map), 0);
+	kh_fs_lwip_direct_maps(0);
 	KT_EQ(map.mapped, 1);
 	KT_CHECK(map.data >= ff.flash.map && map.data < ff.flash.map + ff.flash.size);
 	KT_CHECK(map.len == 1 << 20 && memcmp(map.data, big, 1 << 20) == 0);
