@@ -108,7 +108,8 @@ static void put_item(struct sb *b, const cJSON *it, int depth)
 			return;
 		}
 		cJSON_ArrayForEach(c, it) keys[i++] = c;
-		qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
+		if (n > 1) /* qsort(NULL, 0, ...) is undefined */
+			qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
 		sb_put(b, "{", 1);
 		for (i = 0; i < n; i++) {
 			if (i)
