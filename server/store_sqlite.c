@@ -167,6 +167,40 @@ int kh_store_flush(struct kh_store *s)
 	return err;
 }
 
+/* 1 if table has column (pragma_table_info: SQLite 3.16 and later). */
+static int has_column(struct kh_store *s, const char *table, const char *column)
+{
+	sqlite3_stmt *q;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, column, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		found = sqlite3_column_int(q, 0) > 0;
+	sqlite3_finalize(q);
+	return found;
+}
+
+/*
+ * Bring a database made by an earlier version up to this schema. Columns
+ * are only ever added (with defaults), so an older server can still read
+ * it. Each step checks what is there, so a crash between steps is harmless.
+ */
+static int migrate(struct kh_store *s)
+{
+	int has = has_column(s, "devices", "cert_not_after");
+
+	if (has < 0)
+		return -EIO;
+	if (!has && exec(s, "ALTER TABLE devices ADD COLUMN cert_not_after INTEGER NOT NULL "
+			    "DEFAULT 0") < 0)
+		return -EIO;
+	return exec(s, "PRAGMA user_version = 2");
+}
+
 int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)
 {
 	struct kh_store *s = calloc(1, sizeof(*s));
@@ -181,7 +215,7 @@ int kh_store_open(const char *path, struct kh_store **out, char *why, size_t why
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	if (exec(s, "PRAGMA journal_mode=WAL") < 0 || exec(s, "PRAGMA synchronous=FULL") < 0 ||
-	    exec(s, "PRAGMA foreign_keys=ON") < 0 || exec(s, schema) < 0) {
+	    exec(s, "PRAGMA foreign_keys=ON") < 0 || exec(s, schema) < 0 || migrate(s) < 0) {
 		snprintf(why, whylen, "%s: cannot set up the database: %s", path,
 			 sqlite3_errmsg(s->db));
 		goto fail;
