@@ -20,6 +20,7 @@
  * with AddressSanitizer); 576 keeps every frame within 590 bytes.
  */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,8 @@ static int install_file(const char *spec)
 	len = buf ? fread(buf, 1, (size_t)n, f) : 0;
 	fclose(f);
 	if (!buf || len != (size_t)n) {
+		fprintf(stderr, "khiend: cannot read %s (%s)\n", eq + 1,
+			buf ? "short read" : "out of memory");
 		free(buf);
 		return -1;
 	}
@@ -182,7 +185,10 @@ int main(int argc, char **argv)
 	if ((err = kh_flash_file_open(&fl, flash, flash_mb << 20, CONFIG_LWIP_FLASH_SECTOR, 1, 0)) <
 		    0 ||
 	    (err = kh_fs_lwip_mount(&fl.flash)) < 0) {
-		fprintf(stderr, "khiend: flash %s: error %d\n", flash, err);
+		fprintf(stderr, "khiend: flash %s: error %d%s\n", flash, err,
+			err == -EINVAL ? " (the file exists with another size: give the same "
+					 "--lwip-flash-mb, or remove it to start blank)"
+				       : "");
 		return 3;
 	}
 
