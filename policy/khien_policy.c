@@ -68,6 +68,7 @@ static void compile_usage(FILE *f)
 		"  -f, --format FMT       format of the lists that follow: auto (default),\n"
 		"                         domains, hosts, adblock, dnsmasq, unbound, rpz\n"
 		"      --seed HEX         32 hex digits: fixed hash seed for reproducible builds\n"
+		"                         (with SOURCE_DATE_EPOCH for the recorded date)\n"
 		"      --max-report N     print at most N problem lines per list (default all)\n"
 		"      --json             print the summary as JSON on stdout\n"
 		"  -q, --quiet            no progress on stderr\n"
@@ -102,6 +103,25 @@ struct list_arg {
 	const char *path;
 	enum kh_list_format fmt;
 };
+
+/*
+ * The creation time recorded in the index: SOURCE_DATE_EPOCH when set (the
+ * reproducible-builds convention: same inputs, seed and date, same bytes),
+ * else now.
+ */
+static int64_t build_time(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (e && *e) {
+		v = strtoll(e, &end, 10);
+		if (!*end && v >= 0)
+			return v;
+	}
+	return kh_time_wall();
+}
 
 static int parse_seed(const char *s, uint64_t seed[2])
 {
@@ -293,7 +313,7 @@ static int cmd_compile(int argc, char **argv)
 	}
 	if (!quiet)
 		fprintf(stderr, "merging, sorting and packing...\n");
-	err = kh_compiler_build(c, kh_time_wall(), &image, &image_len, &res);
+	err = kh_compiler_build(c, build_time(), &image, &image_len, &res);
 	if (err < 0) {
 		fprintf(stderr, "%s: build failed: %s\n", prog, kh_strerror(err));
 		goto out;

@@ -7,7 +7,7 @@ P=$KHIEN_BUILD/khien-policy
 L=$FIX/lists
 SEED=000102030405060708090a0b0c0d0e0f
 compile_all() {
-	"$P" compile -q --seed $SEED -o "$1" \
+	SOURCE_DATE_EPOCH=1795000000 "$P" compile -q --seed $SEED -o "$1" \
 		--list gambling=$L/gambling.txt --list malware=$L/malware.hosts \
 		--list ads=$L/ads.adblock --list phishing=$L/phishing.unbound \
 		--list authority=$L/authority.rpz --list adult=$L/adult.dnsmasq \
