@@ -23,6 +23,7 @@
 #include "crypto/crypto.h"
 #include "crypto/mbed_priv.h"
 #include "crypto/pki.h"
+#include "lib/civil.h"
 #include "lib/ipaddr.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -68,20 +69,6 @@ static char *pem_dup(const unsigned char *buf)
 	return s;
 }
 
-/* ---- civil dates (H. Hinnant's days_from_civil / civil_from_days) ---- */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* width decimal digits, zero-padded (callers keep v below 10^width) */
 static void put_dec(char *p, unsigned v, int width)
 {
@@ -94,28 +81,24 @@ static void put_dec(char *p, unsigned v, int width)
 /* t in [PKI_TIME_MIN, PKI_TIME_MAX): "YYYYMMDDhhmmss" as x509write wants it. */
 static void unix_to_x509(int64_t t, char out[15])
 {
-	int64_t z = t / 86400 + 719468, s = t % 86400;
-	int64_t era = z / 146097, doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
+	struct kh_civil c;
 
-	put_dec(out, (unsigned)y, 4);
-	put_dec(out + 4, (unsigned)m, 2);
-	put_dec(out + 6, (unsigned)d, 2);
-	put_dec(out + 8, (unsigned)(s / 3600), 2);
-	put_dec(out + 10, (unsigned)(s / 60 % 60), 2);
-	put_dec(out + 12, (unsigned)(s % 60), 2);
+	kh_civil_from_unix(t, &c);
+	put_dec(out, (unsigned)c.year, 4);
+	put_dec(out + 4, c.month, 2);
+	put_dec(out + 6, c.day, 2);
+	put_dec(out + 8, c.hour, 2);
+	put_dec(out + 10, c.min, 2);
+	put_dec(out + 12, c.sec, 2);
 	out[14] = 0;
 }
 
 static int64_t x509_to_unix(const mbedtls_x509_time *x)
 {
-	return days_from_civil(x->year, (unsigned)x->mon, (unsigned)x->day) * 86400 +
-	       x->hour * 3600 + x->min * 60 + x->sec;
+	struct kh_civil c = {x->year,		(unsigned)x->mon, (unsigned)x->day,
+			     (unsigned)x->hour, (unsigned)x->min, (unsigned)x->sec};
+
+	return kh_unix_from_civil(&c);
 }
 
 /* ---- input checks ---- */

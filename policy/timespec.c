@@ -7,22 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/civil.h"
 #include "lib/err.h"
 #include "policy/tool.h"
-
-/* Civil date to Unix time (days from civil, proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 int kh_tool_parse_time(const char *s, int64_t now, int64_t *out)
 {
@@ -46,7 +33,7 @@ int kh_tool_parse_time(const char *s, int64_t now, int64_t *out)
 		if (s[used] && (sscanf(s + used, "T%2u:%2u:%2u%c", &h, &mi, &se, &z) != 4 ||
 				z != 'Z' || h > 23 || mi > 59 || se > 60 || strlen(s + used) != 10))
 			return -EINVAL;
-		*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+		*out = kh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 		return 0;
 	}
 	if (sscanf(s, "%lld%n", &n, &used) == 1 && !s[used] && n >= 0) {

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/civil.h"
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/hex.h"
@@ -514,29 +515,11 @@ static int walk_roots(const uint8_t *data, const struct kh_bundle *b, const stru
 
 void kh_fmt_utc(int64_t t, char *buf, size_t cap)
 {
-	/* Civil date from Unix time without the C library's time zone machinery. */
-	int64_t days, secs, y, m, d, era, doe, yoe, doy, mp;
+	struct kh_civil c;
 
-	t = t < 0 ? 0 : t > 253402300799 ? 253402300799 : t; /* 1970 .. 9999 */
-	days = t / 86400;
-	secs = t % 86400;
-
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	doe = days - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp + (mp < 10 ? 3 : -9);
-	y += m <= 2;
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)(y % 10000), (int)m, (int)d,
-		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	kh_civil_from_unix(t < 0 ? 0 : t > 253402300799 ? 253402300799 : t, &c); /* 1970 .. 9999 */
+	snprintf(buf, cap, "%04d-%02u-%02uT%02u:%02u:%02uZ", (int)c.year, c.month, c.day, c.hour,
+		 c.min, c.sec);
 }
 
 int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
