@@ -727,32 +727,6 @@ static int take_body(struct kh_report *r, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* "bytes A-B/TOTAL", digits only, each < 2^53. */
-static int parse_content_range(const char *s, uint64_t *a, uint64_t *b, uint64_t *total)
-{
-	uint64_t *v[3] = {a, b, total};
-	const char sep[3] = {'-', '/', 0};
-
-	if (strncmp(s, "bytes ", 6) != 0)
-		return -EINVAL;
-	s += 6;
-	for (int i = 0; i < 3; i++) {
-		uint64_t x = 0;
-		int n = 0;
-		for (; *s >= '0' && *s <= '9'; s++, n++) {
-			x = x * 10 + (uint64_t)(*s - '0');
-			if (n > 15)
-				return -EINVAL;
-		}
-		if (n == 0 || *s != sep[i])
-			return -EINVAL;
-		*v[i] = x;
-		if (sep[i])
-			s++;
-	}
-	return *a <= *b && *b < *total ? 0 : -EINVAL;
-}
-
 static int head_done(struct kh_report *r, size_t hl)
 {
 	int st = r->resp.status;
@@ -766,7 +740,8 @@ static int head_done(struct kh_report *r, size_t hl)
 		uint64_t start = 0;
 		if (st == 206) {
 			uint64_t a, b, total;
-			if (parse_content_range(r->resp.content_range, &a, &b, &total) < 0 ||
+			if (kh_http_parse_content_range(r->resp.content_range, &a, &b, &total) <
+				    0 ||
 			    a != r->dl_have || total != r->assigned_size || b + 1 != total)
 				return -EBADMSG;
 			start = a;
@@ -974,30 +949,21 @@ static void on_flush(struct kh_loop *loop, void *arg)
 /* "https://HOST:PORT" → host (for TLS) and the address to dial. */
 static int parse_url(struct kh_report *r, char *why, size_t whylen)
 {
-	const char *h = r->cfg->report_url + 8, *end;
-	char hostport[300];
+	uint16_t port;
 
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (!end)
-			goto bad;
-		snprintf(r->host, sizeof(r->host), "%.*s", (int)(end - h - 1), h + 1);
-	} else {
-		end = strrchr(h, ':');
-		if (!end)
-			goto bad;
-		snprintf(r->host, sizeof(r->host), "%.*s", (int)(end - h), h);
+	if (kh_http_parse_url(r->cfg->report_url, r->host, sizeof(r->host), &port) < 0) {
+		snprintf(why, whylen, "report.url %s: expected https://HOST:PORT",
+			 r->cfg->report_url);
+		return -EINVAL;
 	}
 	if (r->cfg->report_connect[0])
 		return kh_addr_parse(r->cfg->report_connect, 0, &r->server) < 0 ? -EINVAL : 0;
-	kh_strlcpy(hostport, h, sizeof(hostport));
-	if (kh_addr_parse(hostport, 0, &r->server) == 0 && r->server.port)
+	if (kh_addr_parse_ip(r->host, &r->server) == 0) {
+		r->server.port = port;
 		return 0;
+	}
 	snprintf(why, whylen, "report.url %s: the host is a name; give report.connect (IP:PORT)",
 		 r->cfg->report_url);
-	return -EINVAL;
-bad:
-	snprintf(why, whylen, "report.url %s: expected https://HOST:PORT", r->cfg->report_url);
 	return -EINVAL;
 }
 

@@ -716,3 +716,69 @@ int kh_http_parse_range(const char *v, uint64_t size, uint64_t *first, uint64_t 
 	*last = b >= size ? size - 1 : b;
 	return 0;
 }
+
+int kh_http_parse_url(const char *url, char *host, size_t cap, uint16_t *port)
+{
+	const char *h, *colon;
+	unsigned long p = 0;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return -EINVAL;
+	h = url + 8;
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		n = (size_t)(close - h - 1);
+		h++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(h, ':');
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - h);
+	}
+	if (n == 0 || n >= cap || !colon[1] || strlen(colon + 1) > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == ':'))
+			return -EINVAL;
+	for (const char *d = colon + 1; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return -EINVAL;
+		p = p * 10 + (unsigned long)(*d - '0');
+	}
+	if (p == 0 || p > 65535)
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int kh_http_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total)
+{
+	uint64_t *out[3] = {first, last, total};
+	const char sep[3] = {'-', '/', 0};
+
+	if (strncmp(v, "bytes ", 6) != 0)
+		return -EINVAL;
+	v += 6;
+	for (int i = 0; i < 3; i++) {
+		uint64_t x = 0;
+		int n = 0;
+		for (; *v >= '0' && *v <= '9'; v++, n++) {
+			if (n > 15)
+				return -EINVAL;
+			x = x * 10 + (uint64_t)(*v - '0');
+		}
+		if (n == 0 || *v != sep[i])
+			return -EINVAL;
+		*out[i] = x;
+		if (sep[i])
+			v++;
+	}
+	return *first <= *last && *last < *total ? 0 : -EINVAL;
+}

@@ -87,6 +87,19 @@ int kh_http_format_request(char *buf, size_t cap, const char *method, const char
 			   const char *extra);
 
 /*
+ * "https://HOST:PORT" or "https://[IPv6]:PORT" (nothing after the port):
+ * HOST (letters, digits, '.', '-', ':' for IPv6; without brackets) into
+ * host (cap bytes) and the port. 0, or -EINVAL.
+ */
+int kh_http_parse_url(const char *url, char *host, size_t cap, uint16_t *port);
+
+/*
+ * A Content-Range answer "bytes A-B/TOTAL" (digits only, each < 2^53,
+ * A <= B < TOTAL). 0, or -EINVAL.
+ */
+int kh_http_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total);
+
+/*
  * A single byte range "bytes=A-B", "bytes=A-" or "bytes=-N" against a
  * resource of size bytes: [*first, *last] inclusive. 0 ok, -ERANGE when it
  * cannot be satisfied (416), -EINVAL when the header is not one range.

@@ -16,6 +16,7 @@
 #include "crypto/pki.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
@@ -60,45 +61,6 @@ static int read_text(const char *dir, const char *name, char **out, size_t *len)
 	int err = path_of(p, sizeof(p), dir, name);
 
 	return err ? err : kh_fs_read(p, TEXT_MAX, (uint8_t **)out, len);
-}
-
-/* "https://HOST:PORT" or "https://[V6]:PORT" → host, port. */
-static int parse_url(const char *url, char *host, size_t cap, uint16_t *port)
-{
-	const char *h, *colon;
-	size_t n;
-	unsigned long p;
-	char *end;
-
-	if (strncmp(url, "https://", 8) != 0)
-		return -EINVAL;
-	h = url + 8;
-	if (*h == '[') {
-		const char *close = strchr(h, ']');
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		n = (size_t)(close - h - 1);
-		h++;
-		colon = close + 1;
-	} else {
-		colon = strrchr(h, ':');
-		if (!colon)
-			return -EINVAL;
-		n = (size_t)(colon - h);
-	}
-	if (n == 0 || n >= cap)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
-		      (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == ':'))
-			return -EINVAL;
-	memcpy(host, h, n);
-	host[n] = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end || p == 0 || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
-	return 0;
 }
 
 /* ---------------------------------------------------------------- configuration */
@@ -180,7 +142,7 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		}
 		*(uint32_t *)(void *)((char *)c + nums[i].off) = (uint32_t)v->valuedouble;
 	}
-	if (parse_url(c->url, c->host, sizeof(c->host), &c->port) < 0) {
+	if (kh_http_parse_url(c->url, c->host, sizeof(c->host), &c->port) < 0) {
 		snprintf(why, whylen, "server.json: url: expected https://HOST:PORT");
 		goto out;
 	}
@@ -290,7 +252,7 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 		return -ENAMETOOLONG;
 	}
 	kh_strlcpy(c.url, url ? url : "https://127.0.0.1:8443", sizeof(c.url));
-	if (parse_url(c.url, c.host, sizeof(c.host), &c.port) < 0) {
+	if (kh_http_parse_url(c.url, c.host, sizeof(c.host), &c.port) < 0) {
 		snprintf(why, whylen, "--url %s: expected https://HOST:PORT", c.url);
 		return -EINVAL;
 	}

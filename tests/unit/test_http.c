@@ -781,6 +781,41 @@ static void test_range(void)
 	KT_EQ(last, 1);
 }
 
+/* The server's URL as configured on both sides, and a download's Content-Range. */
+static void test_url_and_content_range(void)
+{
+	char host[64];
+	uint16_t port = 0;
+	uint64_t a, b, t;
+
+	KT_EQ(kh_http_parse_url("https://198.18.0.10:8443", host, sizeof(host), &port), 0);
+	KT_STREQ(host, "198.18.0.10");
+	KT_EQ(port, 8443);
+	KT_EQ(kh_http_parse_url("https://[2001:db8::1]:443", host, sizeof(host), &port), 0);
+	KT_STREQ(host, "2001:db8::1");
+	KT_EQ(kh_http_parse_url("https://policy.isp.example:1", host, sizeof(host), &port), 0);
+	KT_STREQ(host, "policy.isp.example");
+	KT_EQ(kh_http_parse_url("http://1.2.3.4:80", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://1.2.3.4", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://1.2.3.4:0", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://1.2.3.4:+80", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://1.2.3.4:65536", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://a b:80", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://[::1:80", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://:80", host, sizeof(host), &port), -EINVAL);
+	KT_EQ(kh_http_parse_url("https://1.2.3.4:80", host, 4, &port), -EINVAL);
+
+	KT_EQ(kh_http_parse_content_range("bytes 100-199/200", &a, &b, &t), 0);
+	KT_CHECK(a == 100 && b == 199 && t == 200);
+	KT_EQ(kh_http_parse_content_range("bytes 0-0/1", &a, &b, &t), 0);
+	KT_EQ(kh_http_parse_content_range("bytes 5-4/10", &a, &b, &t), -EINVAL);
+	KT_EQ(kh_http_parse_content_range("bytes 0-10/10", &a, &b, &t), -EINVAL);
+	KT_EQ(kh_http_parse_content_range("bytes */10", &a, &b, &t), -EINVAL);
+	KT_EQ(kh_http_parse_content_range("bytes -1-2/3", &a, &b, &t), -EINVAL);
+	KT_EQ(kh_http_parse_content_range("bytes 0-1/99999999999999999", &a, &b, &t), -EINVAL);
+	KT_EQ(kh_http_parse_content_range("items 0-1/2", &a, &b, &t), -EINVAL);
+}
+
 int main(void)
 {
 	KT_RUN(test_request_table);
@@ -800,5 +835,6 @@ int main(void)
 	KT_RUN(test_format_injection);
 	KT_RUN(test_format_nospace);
 	KT_RUN(test_range);
+	KT_RUN(test_url_and_content_range);
 	return KT_DONE();
 }
