@@ -204,17 +204,24 @@ static enum kh_severity category_severity(const char *cat)
 static void on_dns_event(void *arg, const struct kh_dns_event *e)
 {
 	struct agent *a = arg;
-	cJSON *o = cJSON_CreateObject();
 	char key[KH_NAME_MAX + KH_ADDR_STRLEN + 8];
+	long repeats;
+	cJSON *o;
 
+	/* an infected client repeats itself: count those before building anything */
+	snprintf(key, sizeof(key), "%s|%s", e->client, e->name);
+	if ((repeats = kh_report_dedup(a->report, key)) < 0)
+		return;
+	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", e->name);
 	cJSON_AddStringToObject(o, "qtype", e->qtype);
 	cJSON_AddStringToObject(o, "category", e->category);
 	cJSON_AddStringToObject(o, "rule", e->rule);
 	cJSON_AddStringToObject(o, "source", e->source);
 	cJSON_AddStringToObject(o, "client", e->client);
-	snprintf(key, sizeof(key), "%s|%s", e->client, e->name);
-	kh_report_event(a->report, category_severity(e->category), "dns_blocked", key, o);
+	if (repeats > 0)
+		cJSON_AddNumberToObject(o, "repeats", (double)repeats);
+	kh_report_event(a->report, category_severity(e->category), "dns_blocked", o);
 	cJSON_Delete(o);
 }
 

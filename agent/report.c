@@ -525,7 +525,7 @@ static void bundle_done(struct kh_report *r)
 		cJSON_AddStringToObject(o, "sha256", hex);
 		cJSON_AddStringToObject(o, "reason", why);
 		/* A bundle the server offers but the device refuses is an incident. */
-		kh_report_event(r, KH_SEV_HIGH, "policy_rejected", NULL, o);
+		kh_report_event(r, KH_SEV_HIGH, "policy_rejected", o);
 		cJSON_Delete(o);
 		log_error("policy %llu from the server refused: %s",
 			  (unsigned long long)r->assigned_version, why);
@@ -1071,34 +1071,33 @@ static uint64_t key_hash(const char *s)
 	return h | 1;
 }
 
-int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
-		    const char *dedup_key, const cJSON *payload)
+long kh_report_dedup(struct kh_report *r, const char *key)
 {
-	cJSON *p = cJSON_Duplicate(payload, 1);
+	uint64_t k = key_hash(key);
+	struct dedup *d = &r->dd[k % DEDUP_SLOTS];
+	int64_t now = kh_time_wall();
+	long repeats;
+
+	if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
+		d->repeats++;
+		r->suppressed++;
+		return -1;
+	}
+	repeats = d->key == k ? (long)d->repeats : 0;
+	d->key = k;
+	d->last = now;
+	d->repeats = 0;
+	return repeats;
+}
+
+int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
+		    const cJSON *payload)
+{
 	int64_t now = kh_time_wall();
 	uint64_t seq = 0;
-	char *text;
+	char *text = cJSON_PrintUnformatted(payload);
 	int err;
 
-	if (!p)
-		return -ENOMEM;
-	if (dedup_key) {
-		uint64_t k = key_hash(dedup_key);
-		struct dedup *d = &r->dd[k % DEDUP_SLOTS];
-		if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
-			d->repeats++;
-			r->suppressed++;
-			cJSON_Delete(p);
-			return 0;
-		}
-		if (d->key == k && d->repeats)
-			cJSON_AddNumberToObject(p, "repeats", d->repeats);
-		d->key = k;
-		d->last = now;
-		d->repeats = 0;
-	}
-	text = cJSON_PrintUnformatted(p);
-	cJSON_Delete(p);
 	if (!text)
 		return -ENOMEM;
 	err = kh_queue_push(r->queue, sev, now, type, text, &seq);

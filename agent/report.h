@@ -52,12 +52,17 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 void kh_report_free(struct kh_report *r);
 
 /*
- * Queue an event. payload: a JSON object (copied). dedup_key: events with
- * the same key within a minute are counted, not queued again (the next
- * one carries "repeats"); NULL for none. 0 or negative errno.
+ * Repeats: call before building an event that may repeat (the same client
+ * and name, say). -1: one with this key was queued less than a minute ago,
+ * this one is only counted; else queue it, with the number of repeats
+ * counted since the last (0 for none) as its "repeats". Cheap: it runs for
+ * every blocked query of a flooding client.
  */
+long kh_report_dedup(struct kh_report *r, const char *key);
+
+/* Queue an event. payload: a JSON object (serialised here). 0 or negative errno. */
 int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
-		    const char *dedup_key, const struct cJSON *payload);
+		    const struct cJSON *payload);
 
 /* Sync now (khienctl sync). Returns the number of the sync that will answer. */
 uint64_t kh_report_sync_now(struct kh_report *r);
