@@ -606,7 +606,7 @@ static int add_event(void *arg, const struct kh_event_rec *e)
 	return 0;
 }
 
-static int add_policy(void *arg, const struct kh_policy_rec *p)
+cJSON *kh_api_policy_json(const struct kh_policy_rec *p)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -614,7 +614,12 @@ static int add_policy(void *arg, const struct kh_policy_rec *p)
 	cJSON_AddNumberToObject(o, "created", (double)p->created);
 	cJSON_AddNumberToObject(o, "expires", (double)p->expires);
 	cJSON_AddNumberToObject(o, "published", (double)p->published);
-	cJSON_AddItemToArray(arg, o);
+	return o;
+}
+
+static int add_policy(void *arg, const struct kh_policy_rec *p)
+{
+	cJSON_AddItemToArray(arg, kh_api_policy_json(p));
 	return 0;
 }
 

@@ -142,16 +142,21 @@ static int parse(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int print_device(void *arg, const struct kh_device *d)
+/* One JSON line per record, as the operator API gives them. */
+static void print_json(cJSON *o)
 {
-	cJSON *o = kh_api_device_json(d);
 	char *t = cJSON_PrintUnformatted(o);
 
-	(void)arg;
 	if (t)
 		puts(t);
 	free(t);
 	cJSON_Delete(o);
+}
+
+static int print_device(void *arg, const struct kh_device *d)
+{
+	(void)arg;
+	print_json(kh_api_device_json(d));
 	return 0;
 }
 
@@ -163,13 +168,8 @@ struct page {
 static int print_event(void *arg, const struct kh_event_rec *e)
 {
 	struct page *pg = arg;
-	cJSON *o = kh_api_event_json(e);
-	char *t = cJSON_PrintUnformatted(o);
 
-	if (t)
-		puts(t);
-	free(t);
-	cJSON_Delete(o);
+	print_json(kh_api_event_json(e));
 	pg->last_id = e->id;
 	pg->printed++;
 	return 0;
@@ -178,10 +178,7 @@ static int print_event(void *arg, const struct kh_event_rec *e)
 static int print_policy(void *arg, const struct kh_policy_rec *p)
 {
 	(void)arg;
-	printf("{\"version\":%llu,\"sha256\":\"%s\",\"size\":%llu,\"created\":%lld,"
-	       "\"expires\":%lld,\"published\":%lld}\n",
-	       (unsigned long long)p->version, p->sha256_hex, (unsigned long long)p->size,
-	       (long long)p->created, (long long)p->expires, (long long)p->published);
+	print_json(kh_api_policy_json(p));
 	return 0;
 }
 
