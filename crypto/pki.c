@@ -220,15 +220,16 @@ out:
 
 /* ---- extensions written by hand ---- */
 
-/* ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId */
-static int ext_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
+/*
+ * Close the SEQUENCE whose len content bytes were written backwards to *p
+ * (down to buf) and set it as the extension oid: what mbedTLS 2.28 has no
+ * helper for (extKeyUsage, subjectAltName).
+ */
+static int set_seq_extension(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len,
+			     unsigned char *p, unsigned char *buf, int len)
 {
-	unsigned char buf[32], *p = buf + sizeof(buf);
-	int len = 0, ret;
+	int ret;
 
-	if ((ret = mbedtls_asn1_write_oid(&p, buf, oid, oid_len)) < 0)
-		return ret;
-	len += ret;
 	if ((ret = mbedtls_asn1_write_len(&p, buf, (size_t)len)) < 0)
 		return ret;
 	len += ret;
@@ -236,9 +237,19 @@ static int ext_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
 					  MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
 		return ret;
 	len += ret;
-	return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
-						   MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE),
-						   0, p, (size_t)len);
+	return mbedtls_x509write_crt_set_extension(crt, oid, oid_len, 0, p, (size_t)len);
+}
+
+/* ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId */
+static int ext_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
+{
+	unsigned char buf[32], *p = buf + sizeof(buf);
+	int ret;
+
+	if ((ret = mbedtls_asn1_write_oid(&p, buf, oid, oid_len)) < 0)
+		return ret;
+	return set_seq_extension(crt, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+				 MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), p, buf, ret);
 }
 
 /* One GeneralName, [tag] IMPLICIT (IA5String or OCTET STRING), written backwards. */
@@ -279,17 +290,8 @@ static int ext_san(mbedtls_x509write_cert *crt, const char *host, const uint8_t 
 				 strlen(host));
 	if (ret < 0)
 		return ret;
-	len += ret;
-	if ((ret = mbedtls_asn1_write_len(&p, buf, (size_t)len)) < 0)
-		return ret;
-	len += ret;
-	if ((ret = mbedtls_asn1_write_tag(&p, buf,
-					  MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
-		return ret;
-	len += ret;
-	return mbedtls_x509write_crt_set_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
-						   MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME),
-						   0, p, (size_t)len);
+	return set_seq_extension(crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+				 MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), p, buf, len + ret);
 }
 
 /*
