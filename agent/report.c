@@ -147,6 +147,15 @@ static void schedule(struct kh_report *r, uint64_t ms)
 	kh_timer_arm(r->loop, &r->next, ms);
 }
 
+/* Exponential backoff: base doubled per failure in a row, capped at an hour. */
+static uint64_t backoff_ms(unsigned failures, uint64_t base_ms)
+{
+	unsigned n = failures < 20 ? failures : 20;
+	uint64_t w = base_ms << n;
+
+	return w < (uint64_t)BACKOFF_CAP_S * 1000 ? w : (uint64_t)BACKOFF_CAP_S * 1000;
+}
+
 /*
  * After a sync: the interval with +-10% jitter when it worked; otherwise
  * full jitter over an exponentially growing, capped window.
@@ -159,11 +168,7 @@ static void schedule_after(struct kh_report *r, int ok)
 		uint64_t base = (uint64_t)r->interval_s * 1000;
 		ms = base - base / 10 + rnd_below(r, base / 5 + 1);
 	} else {
-		unsigned n = r->failures < 20 ? r->failures : 20;
-		uint64_t window = (uint64_t)BACKOFF_BASE_S << n;
-		if (window > BACKOFF_CAP_S)
-			window = BACKOFF_CAP_S;
-		ms = 1000 + rnd_below(r, window * 1000);
+		ms = 1000 + rnd_below(r, backoff_ms(r->failures, BACKOFF_BASE_S * 1000));
 		/* A busy server may say when to come back (503 + Retry-After). */
 		if (r->retry_after_s > 0 && (uint64_t)r->retry_after_s * 1000 > ms)
 			ms = (uint64_t)(r->retry_after_s < BACKOFF_CAP_S ? r->retry_after_s
@@ -478,15 +483,11 @@ static void policy_failed(struct kh_report *r, const char *fmt, ...)
 {
 	char msg[160];
 	va_list ap;
-	unsigned n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = r->policy_failures < 12 ? r->policy_failures : 12;
-	r->policy_failures++;
-	r->policy_retry_at = kh_time_mono_ms() +
-			     ((uint64_t)30000 << n > 3600000 ? 3600000 : (uint64_t)30000 << n);
+	r->policy_retry_at = kh_time_mono_ms() + backoff_ms(r->policy_failures++, 30000);
 	sync_end(r, 1, "ok, but policy %llu: %s (retry in %llu s)",
 		 (unsigned long long)r->assigned_version, msg,
 		 (unsigned long long)(r->policy_retry_at - kh_time_mono_ms()) / 1000);
