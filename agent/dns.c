@@ -28,6 +28,7 @@
 #include "crypto/crypto.h"
 #include "lib/endian.h"
 #include "lib/err.h"
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
@@ -436,11 +437,8 @@ static int answer_blocked(struct kh_dns *d, struct idx_gen *g, const struct kh_m
 
 static uint32_t name_hash(const char *s, uint16_t qtype, uint16_t qclass, int do_bit)
 {
-	uint32_t h = 2166136261u ^ qtype ^ ((uint32_t)qclass << 16) ^ (uint32_t)do_bit << 31;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return kh_fnv1a32(
+		KH_FNV32_BASIS ^ qtype ^ ((uint32_t)qclass << 16) ^ (uint32_t)do_bit << 31, s);
 }
 
 static struct cache_entry *cache_slot(struct kh_dns *d, uint32_t h)

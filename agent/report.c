@@ -26,6 +26,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "lib/err.h"
+#include "lib/fnv.h"
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -1062,14 +1063,10 @@ void kh_report_free(struct kh_report *r)
 	free(r);
 }
 
-/* FNV-1a: dedup keys only need to spread, not resist anyone. */
+/* Dedup keys only need to spread; nonzero, so a zeroed slot matches nothing. */
 static uint64_t key_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h | 1;
+	return kh_fnv1a32(KH_FNV32_BASIS, s) | (uint64_t)1 << 32;
 }
 
 long kh_report_dedup(struct kh_report *r, const char *key)

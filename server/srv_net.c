@@ -20,6 +20,7 @@
 
 #include "crypto/tls.h"
 #include "lib/err.h"
+#include "lib/fnv.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -242,14 +243,10 @@ static void refuse(struct conn *c, int status, const char *msg)
 	respond(c);
 }
 
-/* FNV-1a of a serial: which upload-slot bucket a device uses. */
+/* Which upload-slot bucket a device uses. */
 static int dev_bucket(const char *serial)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *serial; serial++)
-		h = (h ^ (uint8_t)*serial) * 16777619u;
-	return (int)(h % DEV_BUCKETS);
+	return (int)(kh_fnv1a32(KH_FNV32_BASIS, serial) % DEV_BUCKETS);
 }
 
 static const char *admit_msg(int status)

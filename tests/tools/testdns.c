@@ -28,6 +28,7 @@
 #include "agent/dns_wire.h"
 #include "lib/endian.h"
 #include "lib/err.h"
+#include "lib/fnv.h"
 #include "lib/str.h"
 #include "platform/loop.h"
 #include "platform/net.h"
@@ -58,10 +59,7 @@ static int ends_with(const char *s, const char *suffix)
 
 static uint32_t fnv(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return kh_fnv1a32(KH_FNV32_BASIS, s);
 }
 
 static size_t put_rr(uint8_t *p, const char *owner, uint16_t type, const void *rdata, size_t rdlen)
