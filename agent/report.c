@@ -88,8 +88,8 @@ struct kh_report {
 	int64_t retry_after_s; /* from the last failed answer, or 0 */
 	uint32_t interval_s;
 	unsigned failures;
-	uint64_t syncs_started, syncs_done, syncs_ok;
-	int64_t last_ok, last_attempt;
+	uint64_t syncs_done, syncs_ok;
+	int64_t last_ok;
 	char last_result[200];
 	int again; /* a sync was asked for while one ran */
 
@@ -109,7 +109,6 @@ struct kh_report {
 	uint64_t dl_have;
 	unsigned batches;
 	uint64_t sent_upto;
-	int resumed;
 
 	/* what the server told us */
 	uint64_t assigned_version, assigned_size;
@@ -387,7 +386,6 @@ static int req_policy(struct kh_report *r)
 	if (size > 0)
 		snprintf(extra, sizeof(extra), "Range: bytes=%llu-\r\nIf-Range: \"%s\"\r\n",
 			 (unsigned long long)size, r->assigned_sha);
-	r->resumed = size > 0;
 	return set_request(r, "GET", target, NULL, extra[0] ? extra : NULL);
 }
 
@@ -928,8 +926,6 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	(void)loop;
 	if (r->st != R_IDLE)
 		return;
-	r->syncs_started++;
-	r->last_attempt = kh_time_wall();
 	r->step = S_CHECKIN;
 	r->batches = 0;
 	r->sent_upto = 0;

@@ -728,9 +728,8 @@ static void adm_publish(struct kh_srv *s, const struct kh_http_req *req, const u
 /* ---------------------------------------------------------------- dispatch */
 
 void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body, size_t len,
-		   const struct kh_api_peer *cpeer, int64_t now, struct kh_api_resp *resp)
+		   struct kh_api_peer *peer, int64_t now, struct kh_api_resp *resp)
 {
-	struct kh_api_peer *peer = (struct kh_api_peer *)cpeer;
 	cJSON *in = NULL;
 	struct match m;
 	cJSON *o;

@@ -47,8 +47,9 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 		 size_t *max_body);
 
 /* Handle a complete request. Always fills resp (errors as JSON {"error": "..."}). */
+/* peer: as kh_api_admit left it (its device record is used). */
 void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body, size_t len,
-		   const struct kh_api_peer *peer, int64_t now, struct kh_api_resp *resp);
+		   struct kh_api_peer *peer, int64_t now, struct kh_api_resp *resp);
 void kh_api_resp_free(struct kh_api_resp *resp);
 
 /* Fill resp with a JSON error body {"error": msg} and status. */

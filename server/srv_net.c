@@ -201,13 +201,10 @@ static void respond(struct conn *c)
 			 r->data && r->content_type && !strcmp(r->content_type, "application/json")
 				 ? (const char *)r->data
 				 : "");
+	n = kh_http_format_response(c->head, sizeof(c->head), r->status, r->content_type, r->len,
+				    keep, r->extra[0] ? r->extra : NULL);
 	if (strcmp(c->req.method, "HEAD") == 0)
-		n = kh_http_format_response(c->head, sizeof(c->head), r->status, r->content_type,
-					    r->len, keep, r->extra[0] ? r->extra : NULL),
-		r->len = 0;
-	else
-		n = kh_http_format_response(c->head, sizeof(c->head), r->status, r->content_type,
-					    r->len, keep, r->extra[0] ? r->extra : NULL);
+		r->len = 0; /* the head says how long the body would be; none follows */
 	if (n < 0) {
 		kh_api_resp_free(r);
 		kh_api_error(r, 500, "response head too large");
