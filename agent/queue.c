@@ -920,18 +920,3 @@ void kh_queue_stats(const struct kh_queue *q, struct kh_queue_stats *st)
 	memcpy(st->dropped, q->dropped, sizeof(st->dropped));
 	st->journal_bytes = q->jbytes;
 }
-
-static const char *const sev_names[KH_SEV_COUNT] = {"low", "medium", "high", "critical"};
-
-const char *kh_severity_name(enum kh_severity s)
-{
-	return (unsigned)s < KH_SEV_COUNT ? sev_names[s] : "unknown";
-}
-
-int kh_severity_parse(const char *s)
-{
-	for (int i = 0; s && i < KH_SEV_COUNT; i++)
-		if (strcmp(s, sev_names[i]) == 0)
-			return i;
-	return -EINVAL;
-}

@@ -30,13 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum kh_severity {
-	KH_SEV_LOW = 0,
-	KH_SEV_MEDIUM = 1,
-	KH_SEV_HIGH = 2,
-	KH_SEV_CRITICAL = 3,
-};
-#define KH_SEV_COUNT 4
+#include "lib/severity.h"
 
 #define KH_QUEUE_TYPE_MAX 31	  /* event type, e.g. "dns_blocked" */
 #define KH_QUEUE_PAYLOAD_MAX 1024 /* payload: a JSON object's text */
@@ -104,9 +98,5 @@ int kh_queue_ack(struct kh_queue *q, uint64_t seq);
 int kh_queue_sync(struct kh_queue *q);
 
 void kh_queue_stats(const struct kh_queue *q, struct kh_queue_stats *st);
-
-/* "low", "medium", "high", "critical"; parse returns -EINVAL if unknown. */
-const char *kh_severity_name(enum kh_severity s);
-int kh_severity_parse(const char *s);
 
 #endif

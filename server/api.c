@@ -17,6 +17,7 @@
 #include "lib/err.h"
 #include "lib/hex.h"
 #include "lib/log.h"
+#include "lib/severity.h"
 #include "lib/str.h"
 #include "platform/fs.h"
 #include "platform/time.h"
@@ -28,8 +29,6 @@
 #define STATUS_JSON_MAX 1000
 #define EVENT_DATA_MAX 2048
 #define EVENTS_PAGE_MAX 1000
-
-static const char *const sev_names[] = {"low", "medium", "high", "critical"};
 
 /* ---------------------------------------------------------------- bundle cache */
 
@@ -263,9 +262,7 @@ cJSON *kh_api_event_json(const struct kh_event_rec *e)
 	cJSON_AddNumberToObject(o, "time", (double)e->time);
 	cJSON_AddNumberToObject(o, "received", (double)e->received);
 	cJSON_AddStringToObject(o, "type", e->type);
-	cJSON_AddStringToObject(o, "severity",
-				e->severity >= 0 && e->severity < 4 ? sev_names[e->severity]
-								    : "unknown");
+	cJSON_AddStringToObject(o, "severity", kh_severity_name(e->severity));
 	cJSON_AddItemToObject(o, "payload", p ? p : cJSON_CreateObject());
 	return o;
 }
@@ -500,9 +497,8 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 			snprintf(msg, sizeof(msg), "events[%u]: type ([a-z0-9_]) and severity", n);
 			goto bad;
 		}
-		for (k = 0; k < 4 && strcmp(sev, sev_names[k]); k++)
-			;
-		if (k == 4 || (data && !cJSON_IsObject(data))) {
+		k = kh_severity_parse(sev);
+		if (k < 0 || (data && !cJSON_IsObject(data))) {
 			snprintf(msg, sizeof(msg),
 				 "events[%u]: unknown severity or data not object", n);
 			goto bad;
