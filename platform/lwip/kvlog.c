@@ -381,6 +381,17 @@ static int check_key(const char *key, size_t *klen)
 	return 0;
 }
 
+/* A valid key's index, -EINVAL for an invalid key, -ENOENT if absent. */
+static int key_lookup(struct kh_kvlog *kv, const char *key, size_t *klen)
+{
+	int err = check_key(key, klen), i;
+
+	if (err < 0)
+		return err;
+	i = key_find(kv, key, *klen);
+	return i < 0 ? -ENOENT : i;
+}
+
 /*
  * Make room for a record of r bytes at pos: compact if the bank is full or
  * its tail unusable. -ENOSPC if even a compaction would not make room.
@@ -460,10 +471,8 @@ int kh_kvlog_append(struct kh_kvlog *kv, const char *key, const void *data, size
 	uint32_t r, at;
 	int i, err;
 
-	if ((err = check_key(key, &klen)) < 0)
-		return err;
-	if ((i = key_find(kv, key, klen)) < 0)
-		return -ENOENT;
+	if ((i = key_lookup(kv, key, &klen)) < 0)
+		return i;
 	if (len == 0)
 		return 0;
 	if (!data)
@@ -493,10 +502,8 @@ int kh_kvlog_delete(struct kh_kvlog *kv, const char *key)
 	uint32_t r;
 	int i, err;
 
-	if ((err = check_key(key, &klen)) < 0)
-		return err;
-	if ((i = key_find(kv, key, klen)) < 0)
-		return 0;
+	if ((i = key_lookup(kv, key, &klen)) < 0)
+		return i == -ENOENT ? 0 : i; /* deleting what is not there: done */
 	r = rec_size(kv, (unsigned)klen, 0);
 	if (kv->broken || kv->pos + r > kv->bsize)
 		return compact(kv, i); /* the new bank simply lacks the key */
@@ -514,12 +521,10 @@ int kh_kvlog_compact(struct kh_kvlog *kv)
 int kh_kvlog_size(struct kh_kvlog *kv, const char *key, size_t *size)
 {
 	size_t klen;
-	int i, err;
+	int i;
 
-	if ((err = check_key(key, &klen)) < 0)
-		return err;
-	if ((i = key_find(kv, key, klen)) < 0)
-		return -ENOENT;
+	if ((i = key_lookup(kv, key, &klen)) < 0)
+		return i;
 	*size = kv->keys[i]->size;
 	return 0;
 }
@@ -531,10 +536,8 @@ int kh_kvlog_read(struct kh_kvlog *kv, const char *key, size_t off, void *buf, s
 	size_t klen;
 	int i, err;
 
-	if ((err = check_key(key, &klen)) < 0)
-		return err;
-	if ((i = key_find(kv, key, klen)) < 0)
-		return -ENOENT;
+	if ((i = key_lookup(kv, key, &klen)) < 0)
+		return i;
 	k = kv->keys[i];
 	if (off > k->size || len > k->size - off)
 		return -EINVAL;
@@ -560,12 +563,10 @@ int kh_kvlog_pin(struct kh_kvlog *kv, const char *key, const uint8_t **data, siz
 {
 	const struct kv_key *k;
 	size_t klen;
-	int i, err;
+	int i;
 
-	if ((err = check_key(key, &klen)) < 0)
-		return err;
-	if ((i = key_find(kv, key, klen)) < 0)
-		return -ENOENT;
+	if ((i = key_lookup(kv, key, &klen)) < 0)
+		return i;
 	k = kv->keys[i];
 	if (!kv->f->map || k->n_ext != 1)
 		return -ENOTSUP;
