@@ -48,7 +48,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS  ?= -O2 -g
 SANFLAGS :=
 ifeq ($(SANITIZE),1)
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 endif
 KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
@@ -68,7 +68,7 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
 		policy/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
-	       agent/queue.c agent/report.c agent/khiend.c
+	       agent/privsep.c agent/queue.c agent/report.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
@@ -119,6 +119,9 @@ endif
 .PHONY: all test bench fuzz demo clean distclean help deps menuconfig savedefconfig \
 	olddefconfig format format-check unit-tests fuzz-replay lwip-agent
 .DELETE_ON_ERROR:
+# Keep intermediate files: make would otherwise remove them after the test
+# summary, and the summary must be the last line printed.
+.SECONDARY:
 
 all: $(ALL_TARGETS)
 
@@ -239,7 +242,7 @@ test: all unit-tests fuzz-replay lwip-agent
 
 # libFuzzer builds: clang, whole program in one step, separate from $(O).
 FUZZ_CC := clang
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(O)/include
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined,float-cast-overflow -I. -I$(O)/include
 fuzz: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh fuzz
 	$(Q)mkdir -p $(O)/fuzz

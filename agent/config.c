@@ -9,6 +9,7 @@
 
 #include "agent/config.h"
 #include "lib/err.h"
+#include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/version.h"
@@ -40,7 +41,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->nlisten = 1;
 	strcpy(c->control, "/run/khien/khiend.sock");
 	strcpy(c->state_dir, "/var/lib/khien");
-	strcpy(c->user, "nobody");
+	strcpy(c->user, "khien");
 	c->blocked_ttl = 60;
 	c->default_action = KH_DNS_ACT_NXDOMAIN;
 	c->canaries = 1;
@@ -126,10 +127,11 @@ static int get_bool(struct ctx *x, const cJSON *v, int *out)
 
 static int get_uint(struct ctx *x, const cJSON *v, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	uint64_t u;
+
+	if (kh_json_uint(v, lo, hi, &u) < 0)
 		return fail(x, "expected a whole number from %u to %u", lo, hi);
-	*out = (uint32_t)v->valuedouble;
+	*out = (uint32_t)u;
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  * Control socket server (see control.h). A connection carries one request:
  * read until newline (at most KH_CONTROL_REQ_MAX bytes, else an error), run
  * the handler, write the answer, close. Slow or silent clients are dropped
- * after a timeout so they cannot hold a slot.
+ * after a timeout so they cannot hold a slot. Root, the daemon's user and
+ * members of the control group may connect; a request may carry one open
+ * descriptor (SCM_RIGHTS), so the daemon never opens a path a client names.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +18,14 @@
 #include "lib/str.h"
 #include "platform/fs.h"
 #include "platform/net.h"
+#include "platform/proc.h"
 
 #define MAX_CLIENTS 4
 #define CLIENT_TIMEOUT_MS 5000
 
 struct client {
 	int fd, used;
+	int passed; /* a descriptor the client handed over, or -1 */
 	char buf[KH_CONTROL_REQ_MAX + 1];
 	size_t len;
 	char *out;
@@ -36,7 +40,9 @@ struct kh_control {
 	char path[108];
 	kh_control_fn fn;
 	void *arg;
-	uint32_t uid, gid;
+	uint32_t uid;
+	int has_group;
+	uint32_t group;
 	struct client cl[MAX_CLIENTS];
 };
 
@@ -45,6 +51,8 @@ static void client_close(struct client *cl)
 	kh_timer_cancel(cl->c->loop, &cl->timer);
 	kh_loop_fd_del(cl->c->loop, cl->fd);
 	kh_net_close(cl->fd);
+	kh_net_close(cl->passed);
+	cl->passed = -1;
 	free(cl->out);
 	cl->out = NULL;
 	cl->used = 0;
@@ -90,7 +98,12 @@ static void client_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	}
 	if (!(ev & KH_EV_READ))
 		return;
-	int n = kh_net_recv(fd, cl->buf + cl->len, KH_CONTROL_REQ_MAX - cl->len);
+	int passed;
+	int n = kh_net_recv_fd(fd, cl->buf + cl->len, KH_CONTROL_REQ_MAX - cl->len, &passed);
+	if (passed >= 0 && cl->passed < 0)
+		cl->passed = passed;
+	else if (passed >= 0)
+		kh_net_close(passed); /* one descriptor per request */
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
@@ -110,8 +123,10 @@ static void client_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 					nl ? "expected a JSON object with \"cmd\""
 					   : "request longer than 4096 bytes");
 	} else {
-		cl->c->fn(cl->c->arg, req, resp);
+		cl->c->fn(cl->c->arg, req, cl->passed, resp);
 	}
+	kh_net_close(cl->passed);
+	cl->passed = -1;
 	cJSON_Delete(req);
 	respond(cl, resp);
 	cJSON_Delete(resp);
@@ -128,7 +143,8 @@ static void accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		uint32_t uid, gid;
 
 		if (kh_net_peer_cred(s, &uid, &gid) < 0 ||
-		    !(uid == 0 || uid == c->uid || gid == c->gid)) {
+		    !(uid == 0 || uid == c->uid ||
+		      (c->has_group && kh_net_peer_in_group(s, c->group) == 1))) {
 			log_warn("control: refused a client (uid %u)", uid);
 			kh_net_close(s);
 			continue;
@@ -142,6 +158,7 @@ static void accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		}
 		cl->used = 1;
 		cl->fd = s;
+		cl->passed = -1;
 		cl->len = 0;
 		kh_timer_arm(loop, &cl->timer, CLIENT_TIMEOUT_MS);
 	}
@@ -160,7 +177,14 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 	c->loop = loop;
 	c->fn = fn;
 	c->arg = arg;
-	c->uid = c->gid = 0;
+	c->uid = 0;
+	if (group && *group) {
+		if ((err = kh_proc_group_id(group, &c->group)) < 0) {
+			free(c);
+			return err;
+		}
+		c->has_group = 1;
+	}
 	kh_strlcpy(c->path, path, sizeof(c->path));
 	kh_strlcpy(dir, path, sizeof(dir));
 	slash = strrchr(dir, '/');
@@ -175,6 +199,7 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		c->cl[i].c = c;
+		c->cl[i].passed = -1;
 		kh_timer_init(&c->cl[i].timer, client_timeout, &c->cl[i]);
 	}
 	err = kh_loop_fd_add(loop, c->fd, KH_EV_READ, accept_cb, c);
@@ -186,12 +211,10 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 	return 0;
 }
 
-void kh_control_allow(struct kh_control *c, uint32_t uid, uint32_t gid)
+void kh_control_allow(struct kh_control *c, uint32_t uid)
 {
-	if (!c)
-		return;
-	c->uid = uid;
-	c->gid = gid;
+	if (c)
+		c->uid = uid;
 }
 
 void kh_control_free(struct kh_control *c)

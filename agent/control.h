@@ -19,18 +19,22 @@ struct kh_control;
 
 /*
  * Handle one request; fill resp (an object). The request object is owned by
- * the caller. Set "ok": false and "error" in resp for failures.
+ * the caller. fd is a descriptor the client passed with its request (a
+ * bundle it opened itself), or -1; the caller closes it afterwards. Set
+ * "ok": false and "error" in resp for failures.
  */
-typedef void (*kh_control_fn)(void *arg, const struct cJSON *req, struct cJSON *resp);
+typedef void (*kh_control_fn)(void *arg, const struct cJSON *req, int fd, struct cJSON *resp);
 
 /*
- * Listen on path. group may be NULL. allow_uid/allow_gid: besides root, the
- * identities that may connect (the daemon's own, the control group).
+ * Listen on path (refused with -EADDRINUSE while another daemon serves it).
+ * group may be NULL or empty; else the socket file gets that group and its
+ * members (primary or supplementary) may connect. -ENOENT for an unknown
+ * group.
  */
 int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh_control_fn fn,
 		   void *arg, struct kh_control **out);
-/* Who may connect, once privileges are dropped. */
-void kh_control_allow(struct kh_control *c, uint32_t uid, uint32_t gid);
+/* Besides root and the control group: the daemon's own user, once privileges are dropped. */
+void kh_control_allow(struct kh_control *c, uint32_t uid);
 void kh_control_free(struct kh_control *c);
 
 #endif

@@ -17,6 +17,7 @@
 #include <limits.h>
 
 #include "lib/err.h"
+#include "platform/fs.h"
 #include "platform/net.h"
 #include "platform/time.h"
 
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon unreachable.\n");
 }
 
-static int call(const char *path, cJSON *req, cJSON **resp)
+/* One request (with fd passed along when >= 0), one answer. */
+static int call_fd(const char *path, cJSON *req, int fd, cJSON **resp)
 {
 	char *line = cJSON_PrintUnformatted(req), *buf = malloc(RESP_MAX + 1);
 	size_t len = 0;
@@ -69,7 +71,9 @@ static int call(const char *path, cJSON *req, cJSON **resp)
 	size_t n = strlen(line);
 	line[n] = '\n'; /* the NUL becomes the newline: send n + 1 bytes */
 	for (size_t off = 0; off < n + 1;) {
-		int w = kh_net_send(s, line + off, n + 1 - off);
+		/* the descriptor rides with the first bytes of the request */
+		int w = off == 0 ? kh_net_send_fd(s, line, n + 1, fd)
+				 : kh_net_send(s, line + off, n + 1 - off);
 		if (w <= 0) {
 			err = w < 0 ? w : -EIO;
 			goto out;
@@ -95,6 +99,11 @@ out:
 	free(line);
 	free(buf);
 	return err;
+}
+
+static int call(const char *path, cJSON *req, cJSON **resp)
+{
+	return call_fd(path, req, -1, resp);
 }
 
 static const char *str(const cJSON *o, const char *k)
@@ -146,6 +155,7 @@ int main(int argc, char **argv)
 	int json = 0, i = 1, rc, nowait = 0;
 	cJSON *req, *resp = NULL;
 	const char *cmd;
+	int fd = -1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
@@ -181,17 +191,17 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	} else if (strcmp(cmd, "policy") == 0) {
-		char full[4096];
 		if (i + 2 != argc || strcmp(argv[i], "apply") != 0) {
-			fprintf(stderr, "usage: khienctl policy apply BUNDLE\n");
+			fprintf(stderr, "usage: khienctl policy apply BUNDLE (or - for stdin)\n");
 			return EXIT_USAGE;
 		}
-		if (!realpath(argv[i + 1], full)) {
-			fprintf(stderr, "khienctl: %s: %s\n", argv[i + 1], strerror(errno));
+		/* opened here, as the caller: khiend reads what the caller may read, no more */
+		fd = strcmp(argv[i + 1], "-") == 0 ? 0 : kh_fs_open_read(argv[i + 1]);
+		if (fd < 0) {
+			fprintf(stderr, "khienctl: %s: %s\n", argv[i + 1], kh_strerror(fd));
 			return EXIT_FAILED;
 		}
 		cJSON_ReplaceItemInObject(req, "cmd", cJSON_CreateString("policy-apply"));
-		cJSON_AddStringToObject(req, "path", full);
 	} else if (strcmp(cmd, "sync") == 0) {
 		if (i < argc && strcmp(argv[i], "--no-wait") == 0)
 			nowait = 1, i++;
@@ -204,7 +214,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (call(path, req, &resp) < 0) {
+	if (call_fd(path, req, fd, &resp) < 0) {
 		cJSON_Delete(req);
 		return EXIT_UNREACHABLE;
 	}

@@ -21,9 +21,11 @@
 #include "agent/control.h"
 #include "agent/dns.h"
 #include "agent/policy.h"
+#include "agent/privsep.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
 #include "lib/err.h"
+#include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
@@ -43,7 +45,7 @@ struct agent {
 	struct kh_loop *loop;
 	struct kh_dns *dns;
 	struct kh_control *ctl;
-	struct kh_policy *policy;
+	struct kh_priv *priv; /* the trust state's owner: here, or the parent process */
 	struct kh_report *report;
 	uint64_t started;
 };
@@ -85,7 +87,7 @@ static void on_stop(struct kh_loop *loop, int signo, void *arg)
 /* The blocklist in force: the active signed policy's, else dns.index. */
 static const char *index_path(struct agent *a)
 {
-	const char *p = a->policy ? kh_policy_component(a->policy, "blocklist") : NULL;
+	const char *p = kh_priv_component(a->priv, "blocklist");
 	return p ? p : a->cfg.index;
 }
 
@@ -126,29 +128,25 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 	const char *w;
 	int err;
 
-	if (!a->policy) {
-		snprintf(why, whylen,
-			 "signed policy is not set up (no state directory or trust root)");
-		return -ENOENT;
-	}
-	err = kh_policy_apply(a->policy, buf, len, why, whylen);
+	err = kh_priv_apply(a->priv, buf, len, why, whylen);
 	if (err < 0) {
 		log_error("policy from %s refused: %s", from, why);
 		return err;
 	}
 	log_notice("policy from %s: %s", from, why);
-	if (kh_policy_component(a->policy, "blocklist") && reload(a, index_path(a), &w) < 0)
+	if (kh_priv_component(a->priv, "blocklist") && reload(a, index_path(a), &w) < 0)
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	return 0;
 }
 
-static int apply_bundle(struct agent *a, const char *path, char *why, size_t whylen)
+/* A bundle from a descriptor (khienctl's, or the first-boot file); path is for messages. */
+static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why, size_t whylen)
 {
 	uint8_t *buf;
 	size_t len;
 	int err;
 
-	err = kh_fs_read(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
+	err = kh_fs_read_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
 	if (err < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
 		return err;
@@ -158,18 +156,31 @@ static int apply_bundle(struct agent *a, const char *path, char *why, size_t why
 	return err;
 }
 
+static int apply_bundle(struct agent *a, const char *path, char *why, size_t whylen)
+{
+	int fd = kh_fs_open_read(path), err;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(fd));
+		return fd;
+	}
+	err = apply_bundle_fd(a, fd, path, why, whylen);
+	kh_fs_close_fd(fd);
+	return err;
+}
+
 /* ---- what reporting needs from the agent ---- */
 
 static uint64_t hook_policy_version(void *arg)
 {
 	struct agent *a = arg;
-	return a->policy ? kh_policy_version(a->policy) : 0;
+	return kh_priv_version(a->priv);
 }
 
 static uint64_t hook_root_version(void *arg)
 {
 	struct agent *a = arg;
-	return a->policy ? kh_policy_root_version(a->policy) : 0;
+	return kh_priv_root_version(a->priv);
 }
 
 static int hook_apply(void *arg, const uint8_t *bundle, size_t len, char *why, size_t whylen)
@@ -204,13 +215,12 @@ static enum kh_severity category_severity(const char *cat)
 static void on_dns_event(void *arg, const struct kh_dns_event *e)
 {
 	struct agent *a = arg;
-	char key[KH_NAME_MAX + KH_ADDR_STRLEN + 8];
-	long repeats;
+	long repeats, suppressed;
 	cJSON *o;
 
-	/* an infected client repeats itself: count those before building anything */
-	snprintf(key, sizeof(key), "%s|%s", e->client, e->name);
-	if ((repeats = kh_report_dedup(a->report, key)) < 0)
+	/* a flooding client repeats itself: count those before building anything */
+	if (kh_report_admit(a->report, e->client, e->rule[0] ? e->rule : e->name, &repeats,
+			    &suppressed) < 0)
 		return;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", e->name);
@@ -221,11 +231,21 @@ static void on_dns_event(void *arg, const struct kh_dns_event *e)
 	cJSON_AddStringToObject(o, "client", e->client);
 	if (repeats > 0)
 		cJSON_AddNumberToObject(o, "repeats", (double)repeats);
+	if (suppressed > 0)
+		cJSON_AddNumberToObject(o, "suppressed", (double)suppressed);
 	kh_report_event(a->report, category_severity(e->category), "dns_blocked", o);
 	cJSON_Delete(o);
 }
 
-static void control(void *arg, const cJSON *req, cJSON *resp)
+static void policy_status(struct agent *a, cJSON *resp)
+{
+	if (kh_priv_has_policy(a->priv))
+		kh_priv_status(a->priv, cJSON_AddObjectToObject(resp, "policy"));
+	else
+		cJSON_AddNullToObject(resp, "policy");
+}
+
+static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 {
 	struct agent *a = arg;
 	const char *cmd = cJSON_GetObjectItem(req, "cmd")->valuestring;
@@ -233,14 +253,11 @@ static void control(void *arg, const cJSON *req, cJSON *resp)
 	if (strcmp(cmd, "status") == 0) {
 		cJSON_AddBoolToObject(resp, "ok", 1);
 		cJSON_AddStringToObject(resp, "version", KHIEN_VERSION);
-		cJSON_AddNumberToObject(resp, "pid", getpid());
+		cJSON_AddNumberToObject(resp, "pid", (double)kh_proc_pid());
 		cJSON_AddNumberToObject(resp, "uptime_s",
 					(double)(kh_time_mono_ms() - a->started) / 1000.0);
 		kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
-		if (a->policy)
-			kh_policy_status(a->policy, cJSON_AddObjectToObject(resp, "policy"));
-		else
-			cJSON_AddNullToObject(resp, "policy");
+		policy_status(a, resp);
 		if (a->report)
 			kh_report_status(a->report, cJSON_AddObjectToObject(resp, "report"));
 		else
@@ -272,28 +289,115 @@ static void control(void *arg, const cJSON *req, cJSON *resp)
 		else
 			kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
 	} else if (strcmp(cmd, "policy-apply") == 0) {
-		const cJSON *path = cJSON_GetObjectItem(req, "path");
 		char why[512];
 		int err;
-		if (!cJSON_IsString(path)) {
+		/* the bundle comes as the client's open file: khiend opens no path it is given */
+		if (fd < 0) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
-			cJSON_AddStringToObject(resp, "error", "policy-apply needs \"path\"");
+			cJSON_AddStringToObject(resp, "error",
+						"policy-apply needs the bundle passed as an open "
+						"file (khienctl policy apply BUNDLE)");
 			return;
 		}
-		err = apply_bundle(a, path->valuestring, why, sizeof(why));
+		err = apply_bundle_fd(a, fd, "khienctl", why, sizeof(why));
 		cJSON_AddBoolToObject(resp, "ok", err == 0);
 		cJSON_AddStringToObject(resp, err ? "error" : "result", why);
-		if (a->policy)
-			kh_policy_status(a->policy, cJSON_AddObjectToObject(resp, "policy"));
+		policy_status(a, resp);
 	} else if (strcmp(cmd, "events") == 0) {
 		const cJSON *since = cJSON_GetObjectItem(req, "since");
+		uint64_t from = 0;
+		if (since && kh_json_uint(since, 0, KH_JSON_INT_MAX, &from) < 0) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(
+				resp, "error",
+				"events: \"since\" must be an integer from 0 to 2^53-1");
+			return;
+		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
-		kh_dns_events(a->dns, cJSON_IsNumber(since) ? (uint64_t)since->valuedouble : 0,
-			      cJSON_AddArrayToObject(resp, "events"));
+		kh_dns_events(a->dns, from, cJSON_AddArrayToObject(resp, "events"));
 	} else {
 		cJSON_AddBoolToObject(resp, "ok", 0);
 		cJSON_AddStringToObject(resp, "error", "unknown command");
 	}
+}
+
+/*
+ * The state directory's layout and owners (docs/ARCHITECTURE.md, "Who owns
+ * what"). STATE and its policy tree belong to the trust-state owner (root
+ * on a router): readable by all, writable by it alone. STATE/spool belongs
+ * to the daemon user, for what the engine writes (the event journal, a
+ * download in progress). Root works in STATE only, never in spool, so it
+ * never follows anything the daemon user can create. A STATE that root
+ * does not own alone (an older khiend gave it to the daemon user) is not
+ * trusted: it is set aside, and signed policy starts again from the
+ * firmware's root.
+ */
+static int prepare_state(const struct kh_agent_config *cfg, uint32_t uid, uint32_t gid)
+{
+	static const char *const trust[] = {"", "/policy", "/policy/slot-a", "/policy/slot-b"};
+	char path[KH_CFG_PATH_MAX + 32], aside[KH_CFG_PATH_MAX + 48];
+	int root = kh_proc_is_root(), err;
+
+	if (!cfg->state_dir[0])
+		return 0;
+	if ((err = kh_fs_mkdir_p(cfg->state_dir, 0755)) < 0)
+		goto fail;
+	for (size_t i = 0; root && i < KH_ARRAY_SIZE(trust); i++) {
+		uint32_t owner;
+		unsigned mode;
+		snprintf(path, sizeof(path), "%s%s", cfg->state_dir, trust[i]);
+		err = kh_fs_dir_owner(path, &owner, &mode);
+		if (err == -ENOENT || (err == 0 && owner == 0 && !(mode & 022)))
+			continue;
+		snprintf(aside, sizeof(aside), "%s.untrusted.%lld", cfg->state_dir,
+			 (long long)kh_time_wall());
+		log_error("%s is %s: the state is not trusted; set aside as %s, signed policy "
+			  "starts again from the firmware's root",
+			  path, err ? "not a directory" : "writable by another user", aside);
+		if ((err = kh_fs_rename(cfg->state_dir, aside)) < 0 ||
+		    (err = kh_fs_mkdir_p(cfg->state_dir, 0755)) < 0)
+			goto fail;
+		break;
+	}
+	for (size_t i = 0; i < KH_ARRAY_SIZE(trust); i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->state_dir, trust[i]);
+		err = root ? kh_fs_dir_own(path, 0, 0, 0755) : kh_fs_mkdir_p(path, 0755);
+		if (err < 0)
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/spool", cfg->state_dir);
+	err = root ? kh_fs_dir_own(path, uid, gid, 0700) : kh_fs_mkdir_p(path, 0700);
+	if (err == 0)
+		return 0;
+fail:
+	log_error_err(err, "state directory %s", cfg->state_dir);
+	return err;
+}
+
+/* Signed policy: the store, owned by the trust-state owner, and the first-boot bundle. */
+static int open_policy(struct agent *a)
+{
+	struct kh_policy *policy = NULL;
+	char why[512];
+	int err;
+
+	if (a->cfg.state_dir[0]) {
+		err = kh_policy_open(a->cfg.state_dir, a->cfg.trust_root, a->cfg.hardware_id,
+				     &policy, why, sizeof(why));
+		if (err == -ENOENT)
+			log_notice("signed policy off: %s", why);
+		else if (err < 0)
+			log_error("policy store %s: %s", a->cfg.state_dir, why);
+	}
+	if ((err = kh_priv_new(policy, &a->priv)) < 0) {
+		kh_policy_free(policy);
+		return err;
+	}
+	if (policy && a->cfg.first_bundle[0] &&
+	    apply_bundle(a, a->cfg.first_bundle, why, sizeof(why)) < 0 &&
+	    kh_priv_version(a->priv) == 0)
+		log_error("first-boot bundle refused and no policy installed");
+	return 0;
 }
 
 /* The key that turns client addresses into stable pseudonyms (Decree 13/2023). */
@@ -317,8 +421,7 @@ static int client_key(const struct kh_agent_config *cfg, uint8_t key[32])
 	}
 	if ((err = kh_rand_bytes(key, 32)) < 0)
 		return err;
-	if ((err = kh_fs_mkdir_p(cfg->state_dir, 0700)) < 0 ||
-	    (err = kh_fs_write_atomic(path, key, 32, 0600)) < 0)
+	if ((err = kh_fs_write_atomic(path, key, 32, 0600)) < 0)
 		log_warn_err(err, "cannot keep the client key in %s (ids change on restart)",
 			     cfg->state_dir);
 	return 0;
@@ -348,6 +451,7 @@ int kh_agent_main(int argc, char **argv)
 	int log_level = -1;
 	uint8_t key[32];
 	uint32_t uid = 0, gid = 0;
+	char rwhy_buf[512];
 
 	kh_log_set_ident("khiend");
 	kh_config_defaults(&a.cfg);
@@ -445,6 +549,14 @@ int kh_agent_main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	if (kh_proc_is_root() && a.cfg.user[0] && kh_proc_user_ids(a.cfg.user, &uid, &gid) < 0) {
+		log_error("user %s does not exist (create it, e.g. useradd --system %s, or set "
+			  "\"user\")",
+			  a.cfg.user, a.cfg.user);
+		return EXIT_CONFIG;
+	}
+	if (prepare_state(&a.cfg, uid, gid) < 0)
+		return EXIT_RUNTIME;
 	if (client_key(&a.cfg, key) < 0) {
 		log_error("no entropy for the client key");
 		return EXIT_RUNTIME;
@@ -457,30 +569,31 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	}
 	kh_memzero(key, sizeof(key));
-	if (a.cfg.state_dir[0]) {
-		char pwhy[512];
-		err = kh_policy_open(a.cfg.state_dir, a.cfg.trust_root, a.cfg.hardware_id,
-				     &a.policy, pwhy, sizeof(pwhy));
-		if (err == -ENOENT)
-			log_notice("signed policy off: %s", pwhy);
-		else if (err < 0)
-			log_error("policy store %s: %s", a.cfg.state_dir, pwhy);
-		if (a.policy && a.cfg.first_bundle[0] &&
-		    apply_bundle(&a, a.cfg.first_bundle, pwhy, sizeof(pwhy)) < 0 &&
-		    kh_policy_version(a.policy) == 0)
-			log_error("first-boot bundle refused and no policy installed");
-	}
+	if (open_policy(&a) < 0)
+		goto out;
 	if (kh_dns_has_index(a.dns))
 		; /* the first-boot bundle installed one */
-	else if (index_path(&a)[0])
+	else if (kh_priv_component(a.priv, "blocklist"))
 		reload(&a, index_path(&a), &why);
-	else
+	else if (a.cfg.index[0] && reload(&a, a.cfg.index, &why) < 0) {
+		/* a filter that starts without its list is a silent downgrade */
+		fprintf(stderr, "khiend: dns.index %s: %s\n", a.cfg.index, why);
+		rc = EXIT_CONFIG;
+		goto out;
+	} else if (!a.cfg.index[0])
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
 	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
 	if (err == -ENOTSUP) {
 		/* lwIP has no local sockets: status goes to the server (and the log) */
 		log_notice("no control socket on this platform");
 		a.ctl = NULL;
+	} else if (err == -EADDRINUSE) {
+		log_error("control socket %s is in use: another khiend is running", a.cfg.control);
+		goto out;
+	} else if (err == -ENOENT && a.cfg.control_group[0]) {
+		log_error("control.group %s does not exist", a.cfg.control_group);
+		rc = EXIT_CONFIG;
+		goto out;
 	} else if (err < 0) {
 		log_error_err(err, "control socket %s", a.cfg.control);
 		goto out;
@@ -488,13 +601,7 @@ int kh_agent_main(int argc, char **argv)
 	kh_loop_signal_add(a.loop, SIGTERM, on_stop, &a);
 	kh_loop_signal_add(a.loop, SIGINT, on_stop, &a);
 	kh_loop_signal_add(a.loop, SIGHUP, on_hup, &a);
-
-	if (kh_proc_is_root() && a.cfg.user[0] && kh_proc_user_ids(a.cfg.user, &uid, &gid) < 0) {
-		log_error("user %s does not exist", a.cfg.user);
-		rc = EXIT_CONFIG;
-		goto out;
-	}
-	kh_control_allow(a.ctl, uid, gid);
+	kh_control_allow(a.ctl, uid);
 	if (IS_ENABLED(CONFIG_REPORT)) {
 		struct kh_report_hooks h = {&a, hook_policy_version, hook_root_version, hook_apply,
 					    hook_health};
@@ -511,27 +618,33 @@ int kh_agent_main(int argc, char **argv)
 			log_notice("reporting to %s", a.cfg.report_url);
 		}
 	}
-	if (a.report && kh_proc_is_root() && uid) {
-		char jp[KH_CFG_PATH_MAX + 32];
-		snprintf(jp, sizeof(jp), "%s/events.journal", a.cfg.state_dir);
-		kh_fs_chown(jp, uid, gid);
-	}
-	if (a.policy && kh_proc_is_root() && uid) {
-		/* The unprivileged daemon must be able to stage and commit policy. */
-		const char *dirs[4];
-		kh_policy_dirs(a.policy, dirs);
-		for (int i = 0; i < 4; i++)
-			kh_fs_chown(dirs[i], uid, gid);
-	}
 	if (!foreground) {
 		if ((err = kh_proc_daemonize()) < 0)
 			goto out;
 		kh_platform_log_use_syslog("khiend");
 	}
+	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && (err = kh_priv_split(a.priv)) != 0) {
+		if (err < 0) {
+			log_error_err(err, "cannot start the engine process");
+			goto out;
+		}
+		/* the parent: the trust state's owner, nothing else */
+		kh_priv_detach(a.priv);
+		if (!foreground)
+			kh_platform_log_use_syslog("khiend-priv");
+		rc = kh_priv_serve(a.priv);
+		goto out;
+	}
 	/* Sockets are bound: nothing below needs root. */
 	if ((err = kh_proc_drop_privileges(kh_proc_is_root() ? a.cfg.user : NULL)) < 0) {
 		log_error_err(err, "cannot drop privileges to %s", a.cfg.user);
 		goto out;
+	}
+	if (a.report && (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
+		log_error("reporting off: %s", rwhy_buf);
+		kh_dns_set_event_hook(a.dns, NULL, NULL);
+		kh_report_free(a.report);
+		a.report = NULL;
 	}
 	log_notice("khiend %s ready: %u listener(s), %u upstream(s)%s%s", KHIEN_VERSION,
 		   a.cfg.nlisten, a.cfg.nupstream, kh_proc_is_root() ? "" : ", running as ",
@@ -541,7 +654,7 @@ int kh_agent_main(int argc, char **argv)
 out:
 	kh_report_free(a.report);
 	kh_control_free(a.ctl);
-	kh_policy_free(a.policy);
+	kh_priv_free(a.priv);
 	kh_dns_free(a.dns);
 	kh_loop_free(a.loop);
 	return rc;

@@ -318,7 +318,10 @@ static unsigned victim_index(const struct kh_queue *q)
 
 /*
  * Can an event of severity sev and size bytes be queued by evicting events
- * no more severe than it, in drop order (lowest severity, then oldest)?
+ * less severe than it, in drop order (lowest severity, then oldest)? At
+ * equal severity the queued one stays and the newcomer is dropped: the
+ * first sign of an infection matters more than the thousandth, and a
+ * burst cannot push it out before it is uploaded.
  * Returns 1 and how many victims that takes, or 0: the new event is the one
  * to drop. Deciding before evicting anything means nothing is dropped in
  * vain for an event that is then refused.
@@ -332,7 +335,7 @@ static int room_plan(const struct kh_queue *q, unsigned sev, size_t size, unsign
 	*nvict = 0;
 	if (!need_c && !need_b)
 		return 1;
-	for (unsigned s = 0; s <= sev; s++) {
+	for (unsigned s = 0; s < sev; s++) {
 		if (!q->nsev[s])
 			continue;
 		for (unsigned i = 0; i < q->count; i++) {

@@ -26,6 +26,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "lib/err.h"
+#include "lib/jsonnum.h"
 #include "lib/fnv.h"
 #include "lib/hex.h"
 #include "lib/http.h"
@@ -47,6 +48,8 @@
 #define URGENT_DELAY_MS 2000 /* a high-severity event is sent this soon */
 #define DEDUP_SLOTS 256
 #define DEDUP_WINDOW_S 60
+#define CLIENT_SLOTS 64
+#define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
 
 enum rstate {
 	R_IDLE,
@@ -68,6 +71,14 @@ struct dedup {
 	uint64_t key;
 	int64_t last;
 	uint32_t repeats;
+};
+
+/* A client's event budget: a token bucket refilled at CONFIG_REPORT_CLIENT_EVENTS a minute. */
+struct budget {
+	uint64_t key;
+	int64_t at_ms;	/* wall ms of the last refill */
+	uint32_t milli; /* tokens x 1000 */
+	uint32_t suppressed;
 };
 
 struct kh_report {
@@ -121,7 +132,10 @@ struct kh_report {
 	uint64_t acked;
 
 	struct dedup dd[DEDUP_SLOTS];
-	uint64_t suppressed;
+	struct budget bud[CLIENT_SLOTS];
+	uint64_t suppressed, over_budget;
+	int server_again;	 /* the server asked for another sync */
+	uint64_t server_sync_ms; /* monotonic ms of the last one it got */
 };
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINTF(3, 4);
@@ -176,6 +190,16 @@ static void schedule_after(struct kh_report *r, int ok)
 			     1000;
 	}
 	r->retry_after_s = 0;
+	if (r->server_again) {
+		/* the server may ask for another sync, but not make the device spin */
+		uint64_t now = kh_time_mono_ms(), at = r->server_sync_ms + SERVER_SYNC_MIN_MS;
+		uint64_t wait = r->server_sync_ms && at > now ? at - now : 0;
+		r->server_again = 0;
+		if (wait < ms) {
+			ms = wait;
+			r->server_sync_ms = now + wait;
+		}
+	}
 	if (r->again) {
 		r->again = 0;
 		ms = 0;
@@ -284,12 +308,13 @@ static int req_checkin(struct kh_report *r)
 	cJSON_AddNumberToObject(p, "root_version", (double)r->hooks.root_version(r->hooks.arg));
 	e = cJSON_AddObjectToObject(o, "events");
 	cJSON_AddNumberToObject(e, "pending", qs.count);
-	cJSON_AddNumberToObject(e, "next_seq", (double)qs.next_seq);
+	kh_json_add_uint(e, "next_seq", qs.next_seq);
 	cJSON_AddNumberToObject(e, "dropped", (double)dropped);
 	h = cJSON_AddObjectToObject(o, "status");
 	if (r->hooks.health)
 		r->hooks.health(r->hooks.arg, h);
 	cJSON_AddNumberToObject(h, "events_suppressed", (double)r->suppressed);
+	cJSON_AddNumberToObject(h, "events_over_rate", (double)r->over_budget);
 	if (r->ncmd_done) {
 		cJSON *d = cJSON_AddArrayToObject(o, "commands_done");
 		for (unsigned i = 0; i < r->ncmd_done; i++)
@@ -324,7 +349,7 @@ static int req_events(struct kh_report *r)
 	arr = cJSON_AddArrayToObject(o, "events");
 	for (i = 0; i < n && bytes < REQ_MAX / 2; i++) {
 		cJSON *e = cJSON_CreateObject(), *d = cJSON_Parse(ev[i].payload);
-		cJSON_AddNumberToObject(e, "seq", (double)ev[i].seq);
+		kh_json_add_uint(e, "seq", ev[i].seq);
 		cJSON_AddNumberToObject(e, "time", (double)(ev[i].time > 0 ? ev[i].time : 0));
 		cJSON_AddStringToObject(e, "type", ev[i].type);
 		cJSON_AddStringToObject(e, "severity", kh_severity_name(ev[i].severity));
@@ -424,25 +449,26 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(o, "events_acked");
 	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(o, "commands"), *c;
 
-	if (cJSON_IsNumber(iv) && iv->valuedouble >= 10 && iv->valuedouble <= 86400)
-		r->interval_s = (uint32_t)iv->valuedouble;
-	if (cJSON_IsNumber(ack) && ack->valuedouble >= 0 && ack->valuedouble < 9007199254740992.0)
-		server_acked(r, (uint64_t)ack->valuedouble);
+	uint64_t u, u2;
+
+	if (kh_json_uint(iv, 10, 86400, &u) == 0)
+		r->interval_s = (uint32_t)u;
+	if (kh_json_uint(ack, 0, KH_JSON_INT_MAX, &u) == 0)
+		server_acked(r, u);
 	r->assigned_version = 0;
 	if (cJSON_IsObject(p)) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "version");
 		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(p, "size");
 		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(p, "sha256");
 		uint8_t raw[32];
-		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && cJSON_IsNumber(sz) &&
-		    sz->valuedouble >= 1 &&
-		    sz->valuedouble <= (double)((uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20) &&
+		if (kh_json_uint(v, 1, KH_JSON_INT_MAX, &u) == 0 &&
+		    kh_json_uint(sz, 1, (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &u2) == 0 &&
 		    cJSON_IsString(sha) && strlen(sha->valuestring) == 64 &&
 		    kh_hex_decode(sha->valuestring, raw, 32) == 0) {
 			if (strcmp(r->assigned_sha, sha->valuestring) != 0)
 				r->policy_retry_at = 0, r->policy_failures = 0; /* a new bundle */
-			r->assigned_version = (uint64_t)v->valuedouble;
-			r->assigned_size = (uint64_t)sz->valuedouble;
+			r->assigned_version = u;
+			r->assigned_size = u2;
 			kh_strlcpy(r->assigned_sha, sha->valuestring, sizeof(r->assigned_sha));
 		}
 	}
@@ -457,11 +483,11 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 		const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "arg"));
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 		/* carried out (or refused) either way: reported done at the next check-in */
-		if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
+		if (kh_json_uint(id, 1, KH_JSON_INT_MAX, &u) == 0 &&
 		    r->ncmd_done < KH_ARRAY_SIZE(r->cmd_done))
-			r->cmd_done[r->ncmd_done++] = (int64_t)id->valuedouble;
+			r->cmd_done[r->ncmd_done++] = (int64_t)u;
 		if (t && strcmp(t, "sync") == 0) {
-			r->again = 1;
+			r->server_again = 1;
 		} else if (t && strcmp(t, "set_interval") == 0 && a) {
 			long s = strtol(a, NULL, 10);
 			if (s >= 10 && s <= 86400)
@@ -601,14 +627,14 @@ static void on_response(struct kh_report *r)
 		on_checkin(r, o);
 		r->step = r->step == S_CHECKIN ? S_EVENTS : S_DONE;
 	} else if (r->step == S_EVENTS) {
-		const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "acked");
-		if (!cJSON_IsNumber(a) || a->valuedouble < 0 ||
-		    a->valuedouble >= 9007199254740992.0) {
+		uint64_t acked;
+		if (kh_json_uint(cJSON_GetObjectItemCaseSensitive(o, "acked"), 0, KH_JSON_INT_MAX,
+				 &acked) < 0) {
 			cJSON_Delete(o);
-			sync_end(r, 0, "events: answer without \"acked\"");
+			sync_end(r, 0, "events: answer without \"acked\" (an integer below 2^53)");
 			return;
 		}
-		server_acked(r, (uint64_t)a->valuedouble);
+		server_acked(r, acked);
 		if (r->acked < r->sent_upto) {
 			cJSON_Delete(o);
 			sync_end(r, 0, "events: server stored up to %llu of %llu",
@@ -971,7 +997,7 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 {
 	const char *files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
 	const char *what[3] = {"report.server_ca", "report.cert", "report.key"};
-	char *t[3] = {0}, qpath[KH_CFG_PATH_MAX + 32];
+	char *t[3] = {0};
 	size_t len[3];
 	struct kh_tls_conf_opts o;
 	struct kh_report *r;
@@ -988,8 +1014,9 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	r->hooks = *hooks;
 	r->fd = -1;
 	r->interval_s = cfg->report_interval_s;
-	snprintf(r->dl_path, sizeof(r->dl_path), "%s/policy.download", cfg->state_dir);
-	snprintf(r->dl_sha_path, sizeof(r->dl_sha_path), "%s/policy.download.sha", cfg->state_dir);
+	snprintf(r->dl_path, sizeof(r->dl_path), "%s/spool/policy.download", cfg->state_dir);
+	snprintf(r->dl_sha_path, sizeof(r->dl_sha_path), "%s/spool/policy.download.sha",
+		 cfg->state_dir);
 	kh_timer_init(&r->next, sync_start, r);
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
@@ -1014,25 +1041,11 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 				      t[2],	     len[2], 1,	     0};
 	if ((err = kh_tls_conf_new(&o, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
-	snprintf(qpath, sizeof(qpath), "%s/events.journal", cfg->state_dir);
-	if ((err = kh_queue_open(qpath, cfg->report_queue_events,
-				 (size_t)cfg->report_queue_kb << 10, &r->queue, why, whylen)) < 0)
-		goto fail;
-	if (why[0])
-		log_error("report queue: %s", why);
-	why[0] = 0;
 	for (i = 0; i < 3; i++)
 		if (t[i]) {
 			kh_memzero(t[i], len[i]);
 			free(t[i]);
 		}
-	/*
-	 * First sync within the interval (5 minutes at most), at random: a
-	 * city whose power comes back does not check in all in one second.
-	 */
-	schedule(r,
-		 1000 + rnd_below(r, (uint64_t)(r->interval_s < 300 ? r->interval_s : 300) * 1000));
-	kh_timer_arm(loop, &r->flush, 5000);
 	*out = r;
 	return 0;
 fail:
@@ -1043,6 +1056,30 @@ fail:
 		}
 	kh_report_free(r);
 	return err < 0 ? err : -EINVAL;
+}
+
+int kh_report_start(struct kh_report *r, char *why, size_t whylen)
+{
+	char qpath[KH_CFG_PATH_MAX + 32];
+	int err;
+
+	why[0] = 0;
+	snprintf(qpath, sizeof(qpath), "%s/spool/events.journal", r->cfg->state_dir);
+	if ((err = kh_queue_open(qpath, r->cfg->report_queue_events,
+				 (size_t)r->cfg->report_queue_kb << 10, &r->queue, why, whylen)) <
+	    0)
+		return err;
+	if (why[0])
+		log_error("report queue: %s", why);
+	why[0] = 0;
+	/*
+	 * First sync within the interval (5 minutes at most), at random: a
+	 * city whose power comes back does not check in all in one second.
+	 */
+	schedule(r,
+		 1000 + rnd_below(r, (uint64_t)(r->interval_s < 300 ? r->interval_s : 300) * 1000));
+	kh_timer_arm(r->loop, &r->flush, 5000);
+	return 0;
 }
 
 void kh_report_free(struct kh_report *r)
@@ -1065,23 +1102,65 @@ static uint64_t key_hash(const char *s)
 	return kh_fnv1a32(KH_FNV32_BASIS, s) | (uint64_t)1 << 32;
 }
 
-long kh_report_dedup(struct kh_report *r, const char *key)
+/* Take one token from client's bucket; 0 if it had one, -1 if it is over its rate. */
+static int budget_take(struct kh_report *r, uint64_t client, int64_t now_ms)
 {
-	uint64_t k = key_hash(key);
-	struct dedup *d = &r->dd[k % DEDUP_SLOTS];
-	int64_t now = kh_time_wall();
-	long repeats;
+	const uint32_t full = CONFIG_REPORT_CLIENT_EVENTS * 1000u;
+	struct budget *b = &r->bud[client % CLIENT_SLOTS];
+	int64_t dt;
 
+	/* a slot idle for a minute is refilled anyway: it can change hands */
+	if (b->key != client && (now_ms - b->at_ms >= 60000 || now_ms < b->at_ms || !b->key)) {
+		b->key = client;
+		b->at_ms = now_ms;
+		b->milli = full;
+		b->suppressed = 0;
+	}
+	dt = now_ms - b->at_ms;
+	if (dt < 0)
+		dt = 0;
+	if (dt > 0) {
+		uint64_t add = (uint64_t)dt * CONFIG_REPORT_CLIENT_EVENTS / 60;
+		b->milli = add >= full - b->milli ? full : b->milli + (uint32_t)add;
+		b->at_ms = now_ms;
+	}
+	if (b->milli < 1000) {
+		b->suppressed++;
+		return -1;
+	}
+	b->milli -= 1000;
+	return 0;
+}
+
+int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
+		    long *suppressed)
+{
+	char both[512];
+	uint64_t k, c = key_hash(client);
+	struct dedup *d;
+	int64_t now = kh_time_wall();
+	struct budget *b;
+
+	snprintf(both, sizeof(both), "%s|%s", client, key);
+	k = key_hash(both);
+	d = &r->dd[k % DEDUP_SLOTS];
 	if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
 		d->repeats++;
 		r->suppressed++;
 		return -1;
 	}
-	repeats = d->key == k ? (long)d->repeats : 0;
+	if (budget_take(r, c, now * 1000) < 0) {
+		r->over_budget++;
+		return -1;
+	}
+	b = &r->bud[c % CLIENT_SLOTS];
+	*suppressed = (long)b->suppressed;
+	b->suppressed = 0;
+	*repeats = d->key == k ? (long)d->repeats : 0;
 	d->key = k;
 	d->last = now;
 	d->repeats = 0;
-	return repeats;
+	return 0;
 }
 
 int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
@@ -1144,6 +1223,7 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	cJSON_AddNumberToObject(q, "next_seq", (double)qs.next_seq);
 	cJSON_AddNumberToObject(q, "acked", (double)qs.acked);
 	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)r->suppressed);
+	cJSON_AddNumberToObject(q, "suppressed_over_rate", (double)r->over_budget);
 	d = cJSON_AddObjectToObject(q, "dropped");
 	for (int i = 0; i < KH_SEV_COUNT; i++)
 		cJSON_AddNumberToObject(d, kh_severity_name((enum kh_severity)i),

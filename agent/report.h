@@ -41,24 +41,36 @@ struct kh_report_hooks {
 };
 
 /*
- * Start reporting as cfg->report_* says (cfg must outlive r). The queue
- * journal lives in cfg->state_dir. Returns 0, -ENOENT when reporting is
- * not configured (no report.url), or negative errno with why.
+ * Set up reporting as cfg->report_* says (cfg must outlive r): reads the
+ * certificates and key, while the process may still read them. Returns 0,
+ * -ENOENT when reporting is not configured (no report.url), or negative
+ * errno with why.
  */
 int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		  const struct kh_report_hooks *hooks, struct kh_report **out, char *why,
 		  size_t whylen);
+/*
+ * Start: open the queue journal (STATE/spool/events.journal) and schedule
+ * the first sync. Called as the daemon user, after privileges are dropped,
+ * so the journal is only ever opened by the user who owns spool/.
+ */
+int kh_report_start(struct kh_report *r, char *why, size_t whylen);
 /* Accepts NULL; syncs the queue journal. */
 void kh_report_free(struct kh_report *r);
 
 /*
- * Repeats: call before building an event that may repeat (the same client
- * and name, say). -1: one with this key was queued less than a minute ago,
- * this one is only counted; else queue it, with the number of repeats
- * counted since the last (0 for none) as its "repeats". Cheap: it runs for
- * every blocked query of a flooding client.
+ * The gate in front of the queue, for events that may flood (every blocked
+ * query of an infected or hostile client). Call before building the event.
+ * -1: do not queue it, only count it: an event of the same client and key
+ * (the rule that decided) was queued less than a minute ago, or the client
+ * is over its rate (CONFIG_REPORT_CLIENT_EVENTS a minute). 0: queue it,
+ * with *repeats (of this client and key since the last one queued) and
+ * *suppressed (this client's events over its rate since its last one) to
+ * carry. So the first event of each (client, rule) goes through and one
+ * client cannot crowd out the others' first alerts.
  */
-long kh_report_dedup(struct kh_report *r, const char *key);
+int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
+		    long *suppressed);
 
 /* Queue an event. payload: a JSON object (serialised here). 0 or negative errno. */
 int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,

@@ -44,13 +44,38 @@ void kh_fs_unmap(struct kh_fs_map *map);
 /* Remove a file; a missing file is not an error. */
 int kh_fs_remove(const char *path);
 
-/* Give path to uid:gid (a daemon's state before it drops root). */
-int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid);
+/*
+ * Make path a directory owned by uid:gid with exactly mode, creating it if
+ * missing. The change is made on an open descriptor, never through the
+ * path, and a symbolic link or other non-directory is refused (-ENOTDIR):
+ * a privileged process can prepare a directory for another user without
+ * following anything that user controls.
+ */
+int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode);
+
+/* Owner and mode of the directory path itself (a link is -ENOTDIR); -ENOENT if missing. */
+int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode);
+
+/* Rename from to to, durably (directory synced). */
+int kh_fs_rename(const char *from, const char *to);
+
+/*
+ * kh_fs_read() on a descriptor the caller opened (or was handed): the same
+ * limit and result; the descriptor stays open.
+ */
+int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len);
+
+/*
+ * Open path for reading, as a descriptor to hand to another process (or
+ * to read with kh_fs_read_fd()); negative errno. Close with kh_fs_close_fd().
+ */
+int kh_fs_open_read(const char *path);
+void kh_fs_close_fd(int fd);
 
 /*
  * Append-only files, for journals (the report queue) and downloads that
  * resume. kh_fs_append_open() creates path if missing and reports its
- * current size; kh_fs_append() writes all of len or fails; kh_fs_sync()
+ * current size; it does not follow a link in the last component (-ELOOP); kh_fs_append() writes all of len or fails; kh_fs_sync()
  * makes what was appended durable. Close accepts NULL. Replace a journal
  * as a whole with kh_fs_write_atomic() after closing it.
  */

@@ -75,12 +75,27 @@ int kh_net_send_batch(kh_sock s, const struct kh_dgram *v, unsigned n);
  * Local stream sockets for the control channel (Unix domain on POSIX).
  * kh_net_local_listen() replaces a stale socket file, sets its mode and,
  * if group is not NULL, its group, so only root and that group can connect.
+ * A socket file that still answers (another daemon serves it) is left
+ * alone: -EADDRINUSE.
  * kh_net_local_connect() returns a blocking socket (for command-line tools).
- * kh_net_peer_cred() gives the connecting process's uid and gid.
+ * kh_net_peer_cred() gives the connecting process's uid and primary gid;
+ * kh_net_peer_in_group() is 1 if gid is the peer's primary group or one of
+ * its supplementary groups, 0 if not, negative errno if unknown.
  */
 int kh_net_local_listen(const char *path, unsigned mode, const char *group, kh_sock *out);
 int kh_net_local_connect(const char *path, kh_sock *out);
 int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid);
+int kh_net_peer_in_group(kh_sock s, uint32_t gid);
+
+/*
+ * Send len bytes and, when fd >= 0, pass the open descriptor fd along
+ * (SCM_RIGHTS): a tool hands the daemon a file it opened itself, so the
+ * daemon never opens a path a client names. kh_net_recv_fd() is
+ * kh_net_recv() that also takes at most one passed descriptor into *fd
+ * (-1 when none came; extra ones are closed).
+ */
+int kh_net_send_fd(kh_sock s, const void *buf, size_t len, int fd);
+int kh_net_recv_fd(kh_sock s, void *buf, size_t len, int *fd);
 
 /*
  * Ask for a receive buffer of bytes for s (bursts of datagrams queue there

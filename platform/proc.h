@@ -8,6 +8,7 @@
 #ifndef KHIEN_PLATFORM_PROC_H
 #define KHIEN_PLATFORM_PROC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -32,5 +33,39 @@ unsigned kh_proc_raise_fd_limit(unsigned want);
 
 /* uid and gid of a user name; -ENOENT if unknown. */
 int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid);
+
+/* gid of a group name; -ENOENT if unknown. */
+int kh_proc_group_id(const char *group, uint32_t *gid);
+
+/* This process's id (for status output and logs). */
+long kh_proc_pid(void);
+
+/*
+ * Privilege separation: fork a child joined to this process by a private
+ * stream channel (a socketpair). Returns 1 in the parent, with the child's
+ * pid in *child; 0 in the child; negative errno on failure. Both get their
+ * end of the channel in *chan. The child is killed (SIGKILL) if the parent
+ * dies; in the parent, SIGTERM, SIGINT and SIGHUP are passed on to the
+ * child, so a supervisor that signals the parent reaches the engine.
+ * -ENOTSUP where there is one address space (RTOS).
+ */
+int kh_proc_fork_split(int *chan, long *child);
+
+/*
+ * Blocking, whole-buffer I/O on the channel (interrupted calls resumed).
+ * 0 on success; -EPIPE when the other side has gone (end of stream, also
+ * in the middle of a buffer); other negative errno.
+ */
+int kh_proc_chan_write(int chan, const void *buf, size_t len);
+int kh_proc_chan_read(int chan, void *buf, size_t len);
+
+/* Close every descriptor above stderr except keep (the parent of a split). */
+void kh_proc_close_fds_except(int keep);
+
+/* Stop child at once (SIGKILL): it broke the protocol with its parent. */
+void kh_proc_kill(long child);
+
+/* Wait for child to end: its exit status, or 128 + the signal that killed it. */
+int kh_proc_wait_child(long child);
 
 #endif

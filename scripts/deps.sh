@@ -10,7 +10,7 @@ set -euo pipefail
 
 build=(make gcc libc6-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
        liblwip-dev libsqlite3-dev pkg-config)
-test=("${build[@]}" dnsutils dnsperf iproute2 procps)
+test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc)
 fuzz=("${build[@]}" clang llvm)
 all=("${bench[@]}" clang llvm clang-format)
@@ -28,8 +28,9 @@ esac
 
 missing=()
 for p in "${want[@]}"; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	[ "$st" = "install ok installed" ] || missing+=("$p")
+	# one line per installed architecture (libfoo:amd64 and libfoo:armhf): any will do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx "install ok installed" ||
+		missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Linux process services: privilege drop (setgroups/setgid/setuid, no_new_privs), daemonize. */
+/*
+ * Linux process services: privilege drop (setgroups/setgid/setuid,
+ * no_new_privs), daemonize, and the fork of a privilege-separated child
+ * with its private channel.
+ */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "platform/proc.h"
@@ -45,17 +54,22 @@ int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid)
 int kh_proc_drop_privileges(const char *user)
 {
 	uint32_t uid, gid;
-	int err;
+	pid_t parent = getppid();
+	int err, deathsig = 0;
 
 	if (!user || !*user || geteuid() != 0)
 		goto nnp;
 	if ((err = kh_proc_user_ids(user, &uid, &gid)) < 0)
 		return err;
+	prctl(PR_GET_PDEATHSIG, &deathsig, 0, 0, 0);
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;
 	/* Must not be able to get root back. */
 	if (setuid(0) == 0 && uid != 0)
 		return -EPERM;
+	/* a change of credentials clears the parent-death signal: set it again */
+	if (deathsig && (prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) < 0 || getppid() != parent))
+		return -ESRCH;
 nnp:
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
@@ -84,4 +98,142 @@ int kh_proc_daemonize(void)
 			close(fd);
 	}
 	return 0;
+}
+
+int kh_proc_group_id(const char *group, uint32_t *gid)
+{
+	struct group *gr = getgrnam(group);
+
+	if (!gr)
+		return -ENOENT;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+long kh_proc_pid(void)
+{
+	return (long)getpid();
+}
+
+static volatile pid_t split_child;
+
+static void pass_on(int signo)
+{
+	int saved = errno;
+
+	if (split_child > 0)
+		kill(split_child, signo);
+	errno = saved;
+}
+
+int kh_proc_fork_split(int *chan, long *child)
+{
+	static const int passed[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	sigset_t set;
+	pid_t parent = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		/* never outlive the parent, which owns the trust state */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(3);
+		*chan = sv[1];
+		return 0;
+	}
+	close(sv[1]);
+	split_child = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pass_on;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		sigaction(passed[i], &sa, NULL);
+		sigaddset(&set, passed[i]);
+	}
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	*chan = sv[0];
+	*child = pid;
+	return 1;
+}
+
+static int chan_io(int chan, void *buf, size_t len, int out)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = out ? send(chan, p, len, MSG_NOSIGNAL) : recv(chan, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int kh_proc_chan_write(int chan, const void *buf, size_t len)
+{
+	return chan_io(chan, (void *)(uintptr_t)buf, len, 1);
+}
+
+int kh_proc_chan_read(int chan, void *buf, size_t len)
+{
+	return chan_io(chan, buf, len, 0);
+}
+
+void kh_proc_close_fds_except(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fds[256], n = 0;
+
+	if (!d) {
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != keep)
+				close(fd);
+		return;
+	}
+	/* collect first: closing while reading the directory would skip entries */
+	while ((e = readdir(d)) && n < (int)(sizeof(fds) / sizeof(fds[0]))) {
+		int fd = atoi(e->d_name);
+		if (fd > 2 && fd != keep && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	if (n == (int)(sizeof(fds) / sizeof(fds[0])))
+		kh_proc_close_fds_except(keep);
+}
+
+void kh_proc_kill(long child)
+{
+	if (child > 0)
+		kill((pid_t)child, SIGKILL);
+}
+
+int kh_proc_wait_child(long child)
+{
+	int st;
+
+	while (waitpid((pid_t)child, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
 }

@@ -18,7 +18,7 @@
  *   event journal keeps writing, so it would wedge the store: off unless a
  *   board keeps large values elsewhere.
  * - kh_fs_remove: a DELETE record (nothing if missing).
- * - kh_fs_mkdir_p, kh_fs_chown: nothing to do; directories are implied by
+ * - kh_fs_mkdir_p, kh_fs_dir_own: nothing to do; directories are implied by
  *   the paths and there are no owners.
  * Paths: leading and repeated slashes and "." components are dropped and
  * ".." removes the component before it, so "/STATE//policy/./active" is
@@ -200,12 +200,49 @@ int kh_fs_remove(const char *path)
 	return kh_kvlog_delete(store, key);
 }
 
-int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid)
+int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode)
 {
 	(void)path;
 	(void)uid;
 	(void)gid;
+	(void)mode;
 	return 0;
+}
+
+/* One owner (the firmware) and directories implied by keys: every directory is "ours". */
+int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
+{
+	(void)path;
+	*uid = 0;
+	*mode = 0755;
+	return 0;
+}
+
+int kh_fs_rename(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -ENOTSUP;
+}
+
+int kh_fs_open_read(const char *path)
+{
+	(void)path;
+	return -ENOTSUP;
+}
+
+void kh_fs_close_fd(int fd)
+{
+	(void)fd;
+}
+
+int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
+{
+	(void)fd;
+	(void)max;
+	(void)buf;
+	(void)len;
+	return -ENOTSUP;
 }
 
 int kh_fs_mkdir_p(const char *path, unsigned mode)

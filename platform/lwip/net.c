@@ -281,6 +281,31 @@ int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid)
 	return -ENOTSUP;
 }
 
+int kh_net_peer_in_group(kh_sock s, uint32_t gid)
+{
+	(void)s;
+	(void)gid;
+	return -ENOTSUP;
+}
+
+int kh_net_send_fd(kh_sock s, const void *buf, size_t len, int fd)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	(void)fd;
+	return -ENOTSUP;
+}
+
+int kh_net_recv_fd(kh_sock s, void *buf, size_t len, int *fd)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	*fd = -1;
+	return -ENOTSUP;
+}
+
 int kh_net_set_rcvbuf(kh_sock s, int bytes)
 {
 	int got = 0;

@@ -36,3 +36,54 @@ int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid)
 	*gid = 0;
 	return 0;
 }
+
+int kh_proc_group_id(const char *group, uint32_t *gid)
+{
+	(void)group;
+	*gid = 0;
+	return 0;
+}
+
+long kh_proc_pid(void)
+{
+	return 1;
+}
+
+int kh_proc_fork_split(int *chan, long *child)
+{
+	(void)chan;
+	(void)child;
+	return -ENOTSUP;
+}
+
+int kh_proc_chan_write(int chan, const void *buf, size_t len)
+{
+	(void)chan;
+	(void)buf;
+	(void)len;
+	return -ENOTSUP;
+}
+
+int kh_proc_chan_read(int chan, void *buf, size_t len)
+{
+	(void)chan;
+	(void)buf;
+	(void)len;
+	return -ENOTSUP;
+}
+
+void kh_proc_close_fds_except(int keep)
+{
+	(void)keep;
+}
+
+void kh_proc_kill(long child)
+{
+	(void)child;
+}
+
+int kh_proc_wait_child(long child)
+{
+	(void)child;
+	return -ENOTSUP;
+}

@@ -16,8 +16,9 @@
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "platform/fs.h"
+#include "platform/rand.h"
 
-static int read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
+int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
 {
 	struct stat st;
 	size_t cap, n = 0;
@@ -70,6 +71,18 @@ too_big:
 	return -E2BIG;
 }
 
+int kh_fs_open_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void kh_fs_close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 int kh_fs_read(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -77,7 +90,7 @@ int kh_fs_read(const char *path, size_t max, uint8_t **buf, size_t *len)
 
 	if (fd < 0)
 		return -errno;
-	err = read_fd(fd, max, buf, len);
+	err = kh_fs_read_fd(fd, max, buf, len);
 	close(fd);
 	return err;
 }
@@ -108,17 +121,37 @@ static int fsync_dir_of(const char *path)
 	return err;
 }
 
+/*
+ * The temporary file gets a random name and is created with O_EXCL and
+ * O_NOFOLLOW: whoever else can write the directory cannot pre-create it,
+ * or plant a link there, to make us write through it.
+ */
+static int open_temp(const char *path, unsigned mode, char *tmp, size_t tmplen)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint8_t r[6];
+		int fd;
+		if (kh_rand_bytes(r, sizeof(r)) < 0)
+			return -EIO;
+		if (snprintf(tmp, tmplen, "%s.tmp.%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2],
+			     r[3], r[4], r[5]) >= (int)tmplen)
+			return -ENAMETOOLONG;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
 int kh_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
 	char tmp[PATH_MAX];
 	const uint8_t *p = data;
 	int fd, err = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open_temp(path, mode, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 		if (w < 0) {
@@ -189,7 +222,7 @@ int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
 	} else {
 		uint8_t *buf;
 		size_t len;
-		err = read_fd(fd, max, &buf, &len);
+		err = kh_fs_read_fd(fd, max, &buf, &len);
 		if (err)
 			goto out;
 		map->data = buf;
@@ -218,9 +251,47 @@ int kh_fs_remove(const char *path)
 	return 0;
 }
 
-int kh_fs_chown(const char *path, uint32_t uid, uint32_t gid)
+int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode)
 {
-	return chown(path, (uid_t)uid, (gid_t)gid) < 0 ? -errno : 0;
+	struct stat st;
+	int fd, err = 0;
+
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	/* the descriptor, not the path: a link swapped in meanwhile is refused */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	else if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
+		err = -errno;
+	else if ((st.st_mode & 07777) != mode && fchmod(fd, (mode_t)mode) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*uid = st.st_uid;
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
+int kh_fs_rename(const char *from, const char *to)
+{
+	if (rename(from, to) < 0)
+		return -errno;
+	return fsync_dir_of(to);
 }
 
 struct kh_fs_file {
@@ -234,7 +305,7 @@ int kh_fs_append_open(const char *path, unsigned mode, struct kh_fs_file **out, 
 
 	if (!f)
 		return -ENOMEM;
-	f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+	f->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (f->fd < 0 || fstat(f->fd, &st) < 0) {
 		int err = -errno;
 		if (f->fd >= 0)

@@ -241,7 +241,16 @@ int kh_net_local_listen(const char *path, unsigned mode, const char *group, kh_s
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(path); /* a stale socket from a previous run */
+	/* a stale socket from a previous run is replaced; a live one is not ours */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0)
 		goto fail;
 	if (group) {
@@ -295,6 +304,86 @@ int kh_net_peer_cred(kh_sock s, uint32_t *uid, uint32_t *gid)
 	*uid = cr.uid;
 	*gid = cr.gid;
 	return 0;
+}
+
+int kh_net_peer_in_group(kh_sock s, uint32_t gid)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
+		return -errno;
+	if (cr.gid == gid)
+		return 1;
+	/* the groups the peer had when it connected, not a lookup by name now */
+	if (getsockopt(s, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return -errno;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+int kh_net_send_fd(kh_sock s, const void *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = {(void *)(uintptr_t)buf, len};
+	struct msghdr m = {0};
+	ssize_t n;
+
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+		ctl.h.cmsg_level = SOL_SOCKET;
+		ctl.h.cmsg_type = SCM_RIGHTS;
+		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
+	}
+	n = sendmsg(s, &m, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (int)n;
+}
+
+int kh_net_recv_fd(kh_sock s, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} ctl;
+	struct iovec iov = {buf, len};
+	struct msghdr m = {0};
+	ssize_t n;
+
+	*fd = -1;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctl.b;
+	m.msg_controllen = sizeof(ctl.b);
+	n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	return (int)n;
 }
 
 int kh_net_set_rcvbuf(kh_sock s, int bytes)

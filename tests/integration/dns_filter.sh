@@ -29,7 +29,7 @@ cat > "$T/khiend.json" <<JSON
       "phishing": {"action": "refused"}
     }
   },
-  "user": "nobody",
+  "user": "khien",
   "log_level": "info"
 }
 JSON
@@ -168,7 +168,11 @@ expect_eq "malware hits become events with a hashed client id" \
 	"('malware-c2.example', 'malware', 'malware-c2.example', 'A', 16)"
 expect_eq "non-security categories make no events" \
 	"$(json_get "$T/ev.json" 'len([e for e in d["events"] if e["category"] == "gambling"])')" "0"
-grep -q "Uid:.*65534" /proc/$KPID/status && ok "runs as nobody after binding" || fail "privileges dropped"
+EPID=$(engine_pid)
+KUID=$(id -u khien)
+grep -q "Uid:[[:space:]]*$KUID[[:space:]]" /proc/$EPID/status && ok "the engine runs as khien after binding" || fail "privileges dropped"
+grep -q "Uid:[[:space:]]*0[[:space:]]" /proc/$KPID/status && [ "$EPID" != "$KPID" ] &&
+	ok "the trust-state owner is a separate process" || fail "privilege separation"
 
 # a name allowed now, cached, then blocked by a new index: the cache must not serve it
 $D newly-bad.example +short > /dev/null

@@ -56,7 +56,19 @@ done_testing() { exit $_failed; }
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap 'cleanup_pids; rm -rf "$T"' EXIT
-chmod 755 "$T" # khiend drops to nobody and must still read the index
+chmod 755 "$T" # khiend drops to its user and must still read the index
+
+# The daemon's dedicated user (the OpenWrt package creates it; tests as root do).
+if [ "$(id -u)" -eq 0 ] && ! id khien >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin khien 2>/dev/null ||
+		id khien >/dev/null 2>&1 || echo "# cannot create the khien user"
+fi
+
+# engine_pid: the pid of khiend's engine (the child that serves), from its status
+engine_pid() { ctl status | py 'json.load(sys.stdin)["pid"]'; }
+
+# as_user USER CMD...: run a command as USER (the attacker in privilege tests)
+as_user() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- "$@"; }
 
 rand_port() { echo $((20000 + RANDOM % 12000)); } # below the ephemeral range (32768+)
 

@@ -27,7 +27,7 @@ chmod 644 $T/* $K/*.pub
 UP=$(rand_port); DNS=$((UP + 1))
 start_upstream $UP 1 || exit 1
 start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json \
-	--hardware-id hw-test-1 --user nobody || { fail "khiend starts"; done_testing; }
+	--hardware-id hw-test-1 --user khien || { fail "khiend starts"; done_testing; }
 version() { ctl status | json_get /dev/stdin 'd["policy"]["version"]'; }
 expect_eq "no policy before the first bundle" "$(version)" "0"
 ctl policy apply $T/v1 >/dev/null && ok "valid bundle v1 applied" || fail "valid bundle v1 applied"
@@ -127,7 +127,7 @@ for k in rootC rootD rootA; do "$P" root sign --key $K/$k.key $T/root3.json >/de
 B --key $K/pol1.key --version 7 --expires +30d --root $T/root2.json --root $T/root3.json --component blocklist=$T/idx2 -o $T/chain
 stop_khiend
 rm -rf "$T/state2"
-start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json --user nobody \
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json --user khien \
 	--state-dir "$T/state2" || fail "second device starts"
 ctl policy apply $T/chain >/dev/null && ok "device at root v1 walks v2 and v3 and applies" || { fail "chain walk"; cat $T/err; }
 expect_eq "second device on root v3, policy v7" "$(ctl status | json_get /dev/stdin '(d["policy"]["root_version"], d["policy"]["version"])')" "(3, 7)"
@@ -140,7 +140,7 @@ attack "bundle valid by the wall clock but expired by the signed time floor" $T/
 stop_khiend
 
 # restart: the applied policy comes back from the state directory
-start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user nobody --state-dir "$T/state2" || fail "restart"
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user khien --state-dir "$T/state2" || fail "restart"
 expect_eq "policy survives a restart (no --trust-root needed now)" "$(version)" "8"
 expect_eq "its blocklist is loaded at start" "$(dig @127.0.0.1 -p $DNS newly.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 stop_khiend

@@ -26,7 +26,7 @@ enforced() { # which index is live: odd, even, none or mixed
 	o=$(status_of only-odd.example); e=$(status_of only-even.example)
 	case "$o/$e" in NXDOMAIN/NOERROR) echo odd ;; NOERROR/NXDOMAIN) echo even ;; NOERROR/NOERROR) echo none ;; *) echo "mixed($o/$e)" ;; esac
 }
-start() { start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root.json --user nobody >/dev/null; }
+start() { start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root.json --user khien >/dev/null; }
 start || { fail "khiend starts"; done_testing; }
 k=0 bad=0 before=0 after=0
 for trial in $(seq 1 $TRIALS); do

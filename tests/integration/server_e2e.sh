@@ -50,7 +50,7 @@ json.dump(c, open(sys.argv[1], "w"))
 PY
 chmod -R a+rX $T/dev1
 start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-e2e --user nobody || { fail "khiend starts"; done_testing; }
+	--hardware-id hw-e2e --user khien || { fail "khiend starts"; done_testing; }
 version() { ctl status | json_get /dev/stdin 'd["policy"]["version"]'; }
 t0=$(date +%s%N)
 # (its first sync comes at a random moment within its 10 s interval)

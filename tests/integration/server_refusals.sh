@@ -114,7 +114,7 @@ chmod -R a+rX $T/short
 UP=$((PORT + 7))
 start_upstream $UP 1 || fail "upstream"
 start_khiend -c $T/short/khiend.json --listen 127.0.0.1:$((PORT + 8)) --upstream 127.0.0.1:$UP \
-	--user nobody || fail "khiend with a short-lived certificate"
+	--user khien || fail "khiend with a short-lived certificate"
 expect_rc "sync with a valid certificate" 0 "$KHIEN_BUILD/khienctl" --control $CTL sync
 sleep 9
 "$KHIEN_BUILD/khienctl" --control $CTL sync > $T/short.out 2>&1

@@ -11,6 +11,12 @@
  * --raw sends the file's bytes as the whole request (malformed-input tests).
  * Exit: 0 a response arrived (any status), 1 the TLS handshake or the
  * connection failed (the reason on stderr), 2 usage.
+ *
+ *        khien-testhttps --serve IP:PORT --ca DEVICE-CA.pem --cert S.pem
+ *            --key S.key --answer FILE --for SECONDS
+ * plays a hostile server: every request of a device (mutual TLS) gets
+ * 200 and FILE's bytes as its JSON body, whatever it asked; after SECONDS
+ * it prints "requests N checkins M" and exits 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +64,100 @@ static char *slurp(const char *path, size_t *len)
 	return (char *)b;
 }
 
+/* Read one request head and its body (Content-Length) from t; 1 done, 0 closed, -1 error. */
+static int serve_read_request(struct kh_loop *loop, struct kh_tls *t, kh_sock s, char *in,
+			      size_t cap, int *checkin)
+{
+	size_t got = 0;
+	char *end;
+
+	for (;;) {
+		int r = kh_tls_read(t, in + got, cap - 1 - got);
+		if (r == -EAGAIN) {
+			if (wait_for(loop, t, s) < 0)
+				return -1;
+			continue;
+		}
+		if (r <= 0)
+			return got ? -1 : 0;
+		got += (size_t)r;
+		in[got] = 0;
+		if ((end = strstr(in, "\r\n\r\n"))) {
+			const char *cl = strstr(in, "Content-Length: ");
+			size_t need =
+				(size_t)(end + 4 - in) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+			if (got >= need) {
+				*checkin = strncmp(in, "POST /v1/checkin ", 17) == 0;
+				return 1;
+			}
+		}
+		if (got + 1 >= cap)
+			return -1;
+	}
+}
+
+static int serve(const char *listen, const char *ca, const char *cert, const char *key,
+		 const char *answer, int seconds)
+{
+	static char in[1 << 20];
+	size_t cal, cpl, kpl, al;
+	char *cap = slurp(ca, &cal), *cp = slurp(cert, &cpl), *kp = slurp(key, &kpl);
+	char *body = slurp(answer, &al), head[512], why[256];
+	struct kh_tls_conf_opts o = {KH_TLS_SERVER, cap, cal, cp, cpl, kp, kpl, 1, 0};
+	struct kh_tls_conf *conf;
+	struct kh_loop *loop;
+	struct kh_addr a;
+	kh_sock ls;
+	uint64_t end = kh_time_mono_ms() + (uint64_t)seconds * 1000;
+	unsigned requests = 0, checkins = 0;
+
+	if (kh_addr_parse(listen, 0, &a) < 0 || kh_tls_conf_new(&o, &conf, why, sizeof(why)) < 0 ||
+	    kh_loop_new(&loop) < 0 || kh_net_tcp_listen(&a, 16, &ls) < 0) {
+		fprintf(stderr, "khien-testhttps: cannot serve on %s\n", listen);
+		return 2;
+	}
+	int hl = snprintf(head, sizeof(head),
+			  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %zu\r\n\r\n",
+			  al);
+	while (kh_time_mono_ms() < end) {
+		struct kh_tls *t;
+		kh_sock s;
+		int n, checkin;
+		if (kh_net_tcp_accept(ls, &s, NULL) < 0) {
+			kh_time_sleep_ms(5);
+			continue;
+		}
+		if (kh_loop_fd_add(loop, s, KH_EV_READ, on_io, NULL) < 0 ||
+		    kh_tls_new(conf, s, NULL, &t) < 0) {
+			kh_net_close(s);
+			continue;
+		}
+		while ((n = kh_tls_handshake(t)) == -EAGAIN)
+			if (wait_for(loop, t, s) < 0)
+				break;
+		while (n == 0 && kh_time_mono_ms() < end &&
+		       serve_read_request(loop, t, s, in, sizeof(in), &checkin) == 1) {
+			requests++;
+			checkins += (unsigned)checkin;
+			if (kh_tls_write(t, head, (size_t)hl) < 0 || kh_tls_write(t, body, al) < 0)
+				break;
+		}
+		kh_tls_free(t);
+		kh_loop_fd_del(loop, s);
+		kh_net_close(s);
+	}
+	printf("requests %u checkins %u\n", requests, checkins);
+	kh_net_close(ls);
+	kh_tls_conf_free(conf);
+	kh_loop_free(loop);
+	free(cap);
+	free(cp);
+	free(kp);
+	free(body);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *connect = NULL, *host = NULL, *ca = NULL, *cert = NULL, *key = NULL,
@@ -75,8 +175,17 @@ int main(int argc, char **argv)
 	kh_sock s;
 	int n, hl = 0;
 
+	const char *serve_on = NULL, *answer = NULL;
+	int seconds = 5;
+
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--connect") && i + 1 < argc)
+		if (!strcmp(argv[i], "--serve") && i + 1 < argc)
+			serve_on = argv[++i];
+		else if (!strcmp(argv[i], "--answer") && i + 1 < argc)
+			answer = argv[++i];
+		else if (!strcmp(argv[i], "--for") && i + 1 < argc)
+			seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--connect") && i + 1 < argc)
 			connect = argv[++i];
 		else if (!strcmp(argv[i], "--host") && i + 1 < argc)
 			host = argv[++i];
@@ -100,6 +209,8 @@ int main(int argc, char **argv)
 		else
 			method = NULL, i = argc;
 	}
+	if (serve_on && ca && cert && key && answer)
+		return serve(serve_on, ca, cert, key, answer, seconds);
 	if (!connect || !host || !ca || !method || !path || kh_addr_parse(connect, 0, &a) < 0) {
 		fprintf(stderr, "usage: khien-testhttps --connect IP:PORT --host NAME --ca CA.pem "
 				"[--cert C --key K] [--header H]... [--body FILE] METHOD PATH\n");

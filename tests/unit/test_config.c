@@ -23,7 +23,7 @@ static void test_defaults(void)
 	KT_EQ(c.nupstream, 0);
 	KT_EQ(c.blocked_ttl, 60);
 	KT_EQ(c.default_action, KH_DNS_ACT_NXDOMAIN);
-	KT_STREQ(c.user, "nobody");
+	KT_STREQ(c.user, "khien");
 	KT_CHECK(c.canaries && c.client_id_hash);
 }
 

@@ -786,7 +786,7 @@ static void t_fs(void)
 
 	KT_EQ(kh_fs_read("STATE/client.key", 64, &buf, &len), -ENOENT);
 	KT_EQ(kh_fs_mkdir_p("STATE/policy/slot-a", 0700), 0);
-	KT_EQ(kh_fs_chown("STATE/policy", 1, 1), 0);
+	KT_EQ(kh_fs_dir_own("STATE/policy", 1, 1, 0755), 0);
 	KT_EQ(kh_fs_write_atomic("STATE/client.key", big, 32, 0600), 0);
 	KT_EQ(kh_fs_read("STATE/client.key", 64, &buf, &len), 0);
 	KT_EQ(len, 32);

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trust-state owner (see privsep.h): the policy store in this process, or
+ * in the parent on the other end of the channel (privsep_wire.h). The
+ * parent's loop is deliberately small: read a framed request, apply a
+ * bundle with kh_policy_apply(), answer with the new view.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/policy.h"
+#include "agent/privsep.h"
+#include "agent/privsep_wire.h"
+#include "lib/endian.h"
+#include "lib/err.h"
+#include "lib/jsonnum.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "platform/proc.h"
+
+/* Components the device's modules read; a module that reads another adds its name. */
+static const char *const components[] = {"blocklist"};
+
+struct kh_priv {
+	struct kh_policy *policy; /* the store: here, or in the parent only */
+	int remote;		  /* child: the store is across chan */
+	int chan;
+	long child;
+	cJSON *view; /* {"version", "root_version", "status", "components"} */
+};
+
+static cJSON *view_build(struct kh_policy *p)
+{
+	cJSON *v = cJSON_CreateObject(), *c;
+
+	if (!v)
+		return NULL;
+	if (!p)
+		return v;
+	cJSON_AddNumberToObject(v, "version", (double)kh_policy_version(p));
+	cJSON_AddNumberToObject(v, "root_version", (double)kh_policy_root_version(p));
+	kh_policy_status(p, cJSON_AddObjectToObject(v, "status"));
+	c = cJSON_AddObjectToObject(v, "components");
+	for (size_t i = 0; i < KH_ARRAY_SIZE(components); i++) {
+		const char *path = kh_policy_component(p, components[i]);
+		if (path)
+			cJSON_AddStringToObject(c, components[i], path);
+	}
+	return v;
+}
+
+static void view_set(struct kh_priv *pv, cJSON *v)
+{
+	if (!v)
+		return;
+	cJSON_Delete(pv->view);
+	pv->view = v;
+}
+
+int kh_priv_new(struct kh_policy *policy, struct kh_priv **out)
+{
+	struct kh_priv *pv = calloc(1, sizeof(*pv));
+
+	if (!pv)
+		return -ENOMEM;
+	pv->policy = policy;
+	pv->chan = -1;
+	pv->view = view_build(policy);
+	if (!pv->view) {
+		free(pv);
+		return -ENOMEM;
+	}
+	*out = pv;
+	return 0;
+}
+
+void kh_priv_free(struct kh_priv *pv)
+{
+	if (!pv)
+		return;
+	kh_policy_free(pv->policy);
+	cJSON_Delete(pv->view);
+	free(pv);
+}
+
+int kh_priv_split(struct kh_priv *pv)
+{
+	int err = kh_proc_fork_split(&pv->chan, &pv->child);
+
+	if (err == 0) {
+		/* the child keeps only the view; the store is the parent's */
+		pv->remote = 1;
+		kh_policy_free(pv->policy);
+		pv->policy = NULL;
+	}
+	return err;
+}
+
+static int send_msg(int chan, uint32_t type, const void *body, size_t len)
+{
+	uint8_t h[KH_PRIV_HDR_LEN];
+	int err;
+
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	kh_put_le32(h, type);
+	kh_put_le32(h + 4, (uint32_t)len);
+	if ((err = kh_proc_chan_write(chan, h, sizeof(h))) < 0)
+		return err;
+	return len ? kh_proc_chan_write(chan, body, len) : 0;
+}
+
+/* One message of at most max body bytes; *body is NUL-terminated, freed by the caller. */
+static int recv_msg(int chan, size_t max, uint32_t *type, uint8_t **body, size_t *len)
+{
+	uint8_t h[KH_PRIV_HDR_LEN];
+	uint8_t *b;
+	int err;
+
+	if ((err = kh_proc_chan_read(chan, h, sizeof(h))) < 0)
+		return err;
+	*type = kh_le32(h);
+	*len = kh_le32(h + 4);
+	if (*len > max)
+		return -EMSGSIZE;
+	if (!(b = malloc(*len + 1)))
+		return -ENOMEM;
+	if (*len && (err = kh_proc_chan_read(chan, b, *len)) < 0) {
+		free(b);
+		return err;
+	}
+	b[*len] = 0;
+	*body = b;
+	return 0;
+}
+
+static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why)
+{
+	cJSON *r = cJSON_CreateObject();
+	char *text = NULL;
+	int err = -ENOMEM;
+
+	if (!r)
+		return -ENOMEM;
+	cJSON_AddNumberToObject(r, "rc", rc);
+	cJSON_AddStringToObject(r, "why", why);
+	cJSON_AddItemToObject(r, "view", view_build(pv->policy));
+	if ((text = cJSON_PrintUnformatted(r)))
+		err = send_msg(pv->chan, type | KH_PRIV_REPLY, text, strlen(text));
+	free(text);
+	cJSON_Delete(r);
+	return err;
+}
+
+void kh_priv_detach(struct kh_priv *pv)
+{
+	kh_proc_close_fds_except(pv->chan);
+}
+
+int kh_priv_serve(struct kh_priv *pv)
+{
+	const size_t max = (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20;
+	int err, status;
+
+	for (;;) {
+		char why[512] = "";
+		uint8_t *body;
+		uint32_t type;
+		size_t len;
+		int rc = 0;
+
+		if ((err = recv_msg(pv->chan, max, &type, &body, &len)) < 0)
+			break;
+		if (type == KH_PRIV_APPLY) {
+			rc = kh_policy_apply(pv->policy, body, len, why, sizeof(why));
+			log_notice("policy from the engine: %s%s", rc < 0 ? "refused: " : "", why);
+		} else if (type != KH_PRIV_VIEW) {
+			err = -EPROTO;
+			free(body);
+			break;
+		}
+		free(body);
+		if ((err = reply(pv, type, rc, why)) < 0)
+			break;
+	}
+	if (err != -EPIPE) {
+		/* a child that breaks the protocol is not trusted to go on */
+		log_error("trust-state owner: the engine broke the protocol (%s); stopping it",
+			  kh_strerror(err));
+		kh_proc_kill(pv->child);
+	}
+	status = kh_proc_wait_child(pv->child);
+	return err == -EPIPE ? status : 3;
+}
+
+/* Child: one request, one reply; the reply's view replaces ours. */
+static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len, char *why,
+		size_t whylen)
+{
+	uint8_t *r = NULL;
+	uint32_t rtype;
+	size_t rlen;
+	cJSON *j = NULL, *rc, *w;
+	int err;
+
+	if ((err = send_msg(pv->chan, type, body, len)) < 0 ||
+	    (err = recv_msg(pv->chan, KH_PRIV_REPLY_MAX, &rtype, &r, &rlen)) < 0) {
+		snprintf(why, whylen, "the trust-state owner does not answer: %s",
+			 kh_strerror(err));
+		goto out;
+	}
+	j = cJSON_ParseWithLength((const char *)r, rlen);
+	rc = cJSON_GetObjectItem(j, "rc");
+	w = cJSON_GetObjectItem(j, "why");
+	if (rtype != (type | KH_PRIV_REPLY) || !cJSON_IsNumber(rc) || !cJSON_IsString(w) ||
+	    !cJSON_IsObject(cJSON_GetObjectItem(j, "view"))) {
+		snprintf(why, whylen, "the trust-state owner sent a malformed reply");
+		err = -EPROTO;
+		goto out;
+	}
+	kh_strlcpy(why, w->valuestring, whylen);
+	view_set(pv, cJSON_DetachItemFromObject(j, "view"));
+	err = rc->valueint;
+out:
+	cJSON_Delete(j);
+	free(r);
+	return err;
+}
+
+int kh_priv_has_policy(const struct kh_priv *pv)
+{
+	return pv && (pv->policy || (pv->remote && cJSON_GetObjectItem(pv->view, "status")));
+}
+
+int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why, size_t whylen)
+{
+	int err;
+
+	if (!kh_priv_has_policy(pv)) {
+		snprintf(why, whylen,
+			 "signed policy is not set up (no state directory or trust root)");
+		return -ENOENT;
+	}
+	if (pv->remote)
+		return call(pv, KH_PRIV_APPLY, data, len, why, whylen);
+	err = kh_policy_apply(pv->policy, data, len, why, whylen);
+	view_set(pv, view_build(pv->policy));
+	return err;
+}
+
+const char *kh_priv_component(const struct kh_priv *pv, const char *name)
+{
+	const cJSON *c = pv ? cJSON_GetObjectItem(cJSON_GetObjectItem(pv->view, "components"), name)
+			    : NULL;
+	return cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+static uint64_t view_u64(const struct kh_priv *pv, const char *key)
+{
+	uint64_t u;
+	return pv && kh_json_uint(cJSON_GetObjectItem(pv->view, key), 0, KH_JSON_INT_MAX, &u) == 0
+		       ? u
+		       : 0;
+}
+
+uint64_t kh_priv_version(const struct kh_priv *pv)
+{
+	return view_u64(pv, "version");
+}
+
+uint64_t kh_priv_root_version(const struct kh_priv *pv)
+{
+	return view_u64(pv, "root_version");
+}
+
+void kh_priv_status(const struct kh_priv *pv, cJSON *out)
+{
+	const cJSON *st = pv ? cJSON_GetObjectItem(pv->view, "status") : NULL;
+
+	for (const cJSON *i = st ? st->child : NULL; i; i = i->next)
+		cJSON_AddItemToObject(out, i->string, cJSON_Duplicate(i, 1));
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The owner of the trust state, and the only way the rest of the agent
+ * reaches it. On Linux khiend runs as two processes (OpenBSD privsep): the
+ * parent keeps write access to the trust state (root, policy slots,
+ * floors) and does nothing but verify and apply the signed bundles the
+ * child hands it; the child drops privileges and runs the event loop that
+ * parses the network. The lwIP build has one loop and one address space:
+ * the same calls then go to the policy store directly.
+ *
+ * The agent sees the policy through a view (version, root version, status,
+ * component paths) that the owner sends after every change, so the child
+ * never reads the store's bookkeeping itself.
+ */
+#ifndef KHIEN_AGENT_PRIVSEP_H
+#define KHIEN_AGENT_PRIVSEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kh_policy;
+struct kh_priv;
+struct cJSON;
+
+/*
+ * Own policy (may be NULL: signed policy is not set up) in this process.
+ * Takes ownership of policy; kh_priv_free() frees it.
+ */
+int kh_priv_new(struct kh_policy *policy, struct kh_priv **out);
+void kh_priv_free(struct kh_priv *pv);
+
+/*
+ * Split into owner and engine. Returns 1 in the parent, which must then
+ * call kh_priv_serve() and touch nothing the child uses; 0 in the child,
+ * where the calls below go over the channel; -ENOTSUP where the platform
+ * has one address space (nothing changes, the calls stay local); other
+ * negative errno on failure.
+ */
+int kh_priv_split(struct kh_priv *pv);
+
+/* Parent: close every descriptor but the channel (the engine's sockets, its files). */
+void kh_priv_detach(struct kh_priv *pv);
+
+/*
+ * Parent: serve the child's requests until it ends. Returns the child's
+ * exit status; a child that breaks the protocol is killed (status 3).
+ */
+int kh_priv_serve(struct kh_priv *pv);
+
+/* 1 if signed policy is set up (a store with a trusted root). */
+int kh_priv_has_policy(const struct kh_priv *pv);
+
+/*
+ * Verify and apply a bundle (data, len): the one path every bundle takes.
+ * On failure nothing changes; why says what happened either way.
+ */
+int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why, size_t whylen);
+
+/* Path of a component of the active policy, or NULL. Valid until the next apply. */
+const char *kh_priv_component(const struct kh_priv *pv, const char *name);
+uint64_t kh_priv_version(const struct kh_priv *pv);
+uint64_t kh_priv_root_version(const struct kh_priv *pv);
+/* The store's "policy" status object, into out. */
+void kh_priv_status(const struct kh_priv *pv, struct cJSON *out);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Messages between khiend's engine (child) and the trust-state owner
+ * (parent) on their private socketpair. Each message is an 8-byte header
+ * followed by its body:
+ *
+ *   offset 0  u32 LE  type (KH_PRIV_*)
+ *   offset 4  u32 LE  body length in bytes
+ *
+ * Requests go child -> parent, one at a time; every request gets exactly
+ * one reply (type | KH_PRIV_REPLY) whose body is a JSON object:
+ *   {"rc": 0 or -errno, "why": "...", "view": {...}}
+ * The parent reads a request body only up to the limit of its type and
+ * parses nothing in it but signed data (a bundle); a malformed header, an
+ * unknown type or an oversized body ends the child.
+ */
+#ifndef KHIEN_AGENT_PRIVSEP_WIRE_H
+#define KHIEN_AGENT_PRIVSEP_WIRE_H
+
+#define KH_PRIV_HDR_LEN 8u
+#define KH_PRIV_REPLY 0x80000000u
+/* body: a signed policy bundle, at most CONFIG_POLICY_MAX_BUNDLE_MB MiB */
+#define KH_PRIV_APPLY 1u
+/* body: empty; the reply carries the current view */
+#define KH_PRIV_VIEW 2u
+/* replies are small JSON objects */
+#define KH_PRIV_REPLY_MAX (64u << 10)
+
+#endif
