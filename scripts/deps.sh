@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Install the Debian packages a task needs, only when some are missing.
-# usage: scripts/deps.sh [build|test|bench|fuzz|all]
+# usage: scripts/deps.sh [build|test|bench|fuzz|m32|all]
 # Called by the Makefile before configuring, testing, benchmarking and
 # fuzzing, so a fresh Debian 12 machine needs nothing else. Needs root (or
 # sudo) only when something is actually missing.
@@ -13,7 +13,8 @@ build=(make gcc libc6-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
 test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc)
 fuzz=("${build[@]}" clang llvm)
-all=("${bench[@]}" clang llvm clang-format)
+m32=("${build[@]}" gcc-multilib)
+all=("${bench[@]}" clang llvm clang-format gcc-multilib)
 
 what=${1:-all}
 case "$what" in
@@ -21,9 +22,10 @@ build) want=("${build[@]}") ;;
 test) want=("${test[@]}") ;;
 bench) want=("${bench[@]}") ;;
 fuzz) want=("${fuzz[@]}") ;;
+m32) want=("${m32[@]}") ;;
 all) want=("${all[@]}") ;;
 -h|--help) sed -n '3,8p' "$0"; exit 0 ;;
-*) echo "deps.sh: unknown set '$what' (build|test|bench|fuzz|all)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$what' (build|test|bench|fuzz|m32|all)" >&2; exit 2 ;;
 esac
 
 missing=()

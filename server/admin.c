@@ -248,7 +248,7 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	why[0] = 0;
 	memset(&c, 0, sizeof(c));
 	if (strlen(dir) > KH_SRV_PATH_MAX - 32) {
-		snprintf(why, whylen, "%s: path too long", dir);
+		snprintf(why, whylen, "%.200s...: path too long", dir);
 		return -ENAMETOOLONG;
 	}
 	kh_strlcpy(c.url, url ? url : "https://127.0.0.1:8443", sizeof(c.url));
@@ -366,7 +366,7 @@ int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen)
 	memset(s, 0, sizeof(*s));
 	why[0] = 0;
 	if (strlen(dir) > KH_SRV_PATH_MAX - 32) {
-		snprintf(why, whylen, "%s: path too long", dir);
+		snprintf(why, whylen, "%.200s...: path too long", dir);
 		return -ENAMETOOLONG;
 	}
 	kh_strlcpy(s->dir, dir, sizeof(s->dir));
