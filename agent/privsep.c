@@ -160,11 +160,12 @@ void kh_priv_detach(struct kh_priv *pv)
 	kh_proc_close_fds_except(pv->chan);
 }
 
-int kh_priv_serve(struct kh_priv *pv)
+int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 {
 	const size_t max = (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20;
-	int err, status;
+	int err;
 
+	pv->chan = chan;
 	for (;;) {
 		char why[512] = "";
 		uint8_t *body;
@@ -175,7 +176,8 @@ int kh_priv_serve(struct kh_priv *pv)
 		if ((err = recv_msg(pv->chan, max, &type, &body, &len)) < 0)
 			break;
 		if (type == KH_PRIV_APPLY) {
-			rc = kh_policy_apply(pv->policy, body, len, why, sizeof(why));
+			rc = pv->policy ? kh_policy_apply(pv->policy, body, len, why, sizeof(why))
+					: -ENOENT;
 			log_notice("policy from the engine: %s%s", rc < 0 ? "refused: " : "", why);
 		} else if (type != KH_PRIV_VIEW) {
 			err = -EPROTO;
@@ -186,14 +188,21 @@ int kh_priv_serve(struct kh_priv *pv)
 		if ((err = reply(pv, type, rc, why)) < 0)
 			break;
 	}
-	if (err != -EPIPE) {
+	return err == -EPIPE ? 0 : err;
+}
+
+int kh_priv_serve(struct kh_priv *pv)
+{
+	int err = kh_priv_serve_channel(pv, pv->chan), status;
+
+	if (err < 0) {
 		/* a child that breaks the protocol is not trusted to go on */
 		log_error("trust-state owner: the engine broke the protocol (%s); stopping it",
 			  kh_strerror(err));
 		kh_proc_kill(pv->child);
 	}
 	status = kh_proc_wait_child(pv->child);
-	return err == -EPIPE ? status : 3;
+	return err < 0 ? 3 : status;
 }
 
 /* Child: one request, one reply; the reply's view replaces ours. */
@@ -253,8 +262,8 @@ int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why
 
 const char *kh_priv_component(const struct kh_priv *pv, const char *name)
 {
-	const cJSON *c = pv ? cJSON_GetObjectItem(cJSON_GetObjectItem(pv->view, "components"), name)
-			    : NULL;
+	const cJSON *c =
+		pv ? cJSON_GetObjectItem(cJSON_GetObjectItem(pv->view, "components"), name) : NULL;
 	return cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
@@ -276,9 +285,16 @@ uint64_t kh_priv_root_version(const struct kh_priv *pv)
 	return view_u64(pv, "root_version");
 }
 
-void kh_priv_status(const struct kh_priv *pv, cJSON *out)
+void kh_priv_status(struct kh_priv *pv, cJSON *out)
 {
-	const cJSON *st = pv ? cJSON_GetObjectItem(pv->view, "status") : NULL;
+	const cJSON *st;
+	char why[128];
+
+	if (pv && pv->remote && kh_priv_has_policy(pv))
+		call(pv, KH_PRIV_VIEW, NULL, 0, why, sizeof(why)); /* expiry and time move on */
+	else if (pv && pv->policy)
+		view_set(pv, view_build(pv->policy));
+	st = pv ? cJSON_GetObjectItem(pv->view, "status") : NULL;
 
 	for (const cJSON *i = st ? st->child : NULL; i; i = i->next)
 		cJSON_AddItemToObject(out, i->string, cJSON_Duplicate(i, 1));

@@ -47,6 +47,14 @@ void kh_priv_detach(struct kh_priv *pv);
  */
 int kh_priv_serve(struct kh_priv *pv);
 
+/*
+ * The parent's loop on its own: serve requests arriving on chan until the
+ * other end closes (0) or breaks the protocol (negative errno). For
+ * harnesses that play the engine; kh_priv_serve() runs it on the split's
+ * channel.
+ */
+int kh_priv_serve_channel(struct kh_priv *pv, int chan);
+
 /* 1 if signed policy is set up (a store with a trusted root). */
 int kh_priv_has_policy(const struct kh_priv *pv);
 
@@ -60,7 +68,7 @@ int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why
 const char *kh_priv_component(const struct kh_priv *pv, const char *name);
 uint64_t kh_priv_version(const struct kh_priv *pv);
 uint64_t kh_priv_root_version(const struct kh_priv *pv);
-/* The store's "policy" status object, into out. */
-void kh_priv_status(const struct kh_priv *pv, struct cJSON *out);
+/* The store's "policy" status object, into out, as of now (asks the owner). */
+void kh_priv_status(struct kh_priv *pv, struct cJSON *out);
 
 #endif
