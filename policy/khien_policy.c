@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		   "\n"
 		   "commands:\n"
 		   "  compile -o OUT --list CATEGORY=FILE [--list ...] [--allow FILE ...]\n"
-		   "          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz]\n"
+		   "          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz|ip]\n"
 		   "                      compile blocklists into an on-device index\n"
 		   "  lookup INDEX NAME...  verdict for each name (or IP, for RPZ IP triggers)\n"
 		   "  stats INDEX           index statistics as JSON\n"
@@ -66,7 +66,8 @@ static void compile_usage(FILE *f)
 		"                         when a name is on several.\n"
 		"  -a, --allow FILE       an allow list (exceptions)\n"
 		"  -f, --format FMT       format of the lists that follow: auto (default),\n"
-		"                         domains, hosts, adblock, dnsmasq, unbound, rpz\n"
+		"                         domains, hosts, adblock, dnsmasq, unbound, rpz,\n"
+		"                         ip (one address or CIDR prefix per line)\n"
 		"      --seed HEX         32 hex digits: fixed hash seed for reproducible builds\n"
 		"                         (with SOURCE_DATE_EPOCH for the recorded date)\n"
 		"      --max-report N     print at most N problem lines per list (default all)\n"
@@ -285,12 +286,12 @@ static int cmd_compile(int argc, char **argv)
 		if (!quiet)
 			fprintf(stderr,
 				"      %s: %lu lines, %lu entries, %lu allow, %lu ip, %lu "
-				"rejected, "
+				"badfilter, %lu rejected, "
 				"%lu skipped (unsupported), %lu ignored\n",
 				kh_list_format_name(kh_compiler_source_format(c, src)), st.lines,
-				st.entries, st.allows, st.ips, st.rejected, st.unsupported,
-				st.ignored);
-		if (st.entries + st.allows + st.ips == 0) {
+				st.entries, st.allows, st.ips, st.badfilters, st.rejected,
+				st.unsupported, st.ignored);
+		if (st.entries + st.allows + st.ips + st.badfilters == 0) {
 			fprintf(stderr,
 				"%s: %s: no valid entry in %lu lines (%s format); not writing %s\n",
 				prog, lists[i].path, st.lines,
@@ -307,6 +308,7 @@ static int cmd_compile(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "entries", (double)st.entries);
 		cJSON_AddNumberToObject(o, "allow", (double)st.allows);
 		cJSON_AddNumberToObject(o, "ip_triggers", (double)st.ips);
+		cJSON_AddNumberToObject(o, "badfilter", (double)st.badfilters);
 		cJSON_AddNumberToObject(o, "rejected", (double)st.rejected);
 		cJSON_AddNumberToObject(o, "unsupported", (double)st.unsupported);
 		cJSON_AddItemToArray(jl, o);
@@ -351,6 +353,9 @@ static int cmd_compile(int argc, char **argv)
 			cJSON_AddNumberToObject(j, "duplicates_merged", res.duplicates);
 			cJSON_AddNumberToObject(j, "allow_entries", res.allows);
 			cJSON_AddNumberToObject(j, "ip_triggers", res.ip_triggers);
+			cJSON_AddNumberToObject(j, "disabled_by_badfilter", res.badfiltered);
+			cJSON_AddNumberToObject(j, "exceptions_overridden_by_important",
+						res.important_overrides);
 			cJSON_AddNumberToObject(j, "lines", (double)total_lines);
 			cJSON_AddNumberToObject(j, "rejected", (double)total_rejected);
 			cJSON_AddNumberToObject(j, "unsupported", (double)total_unsupported);
@@ -376,6 +381,10 @@ static int cmd_compile(int argc, char **argv)
 			printf("duplicates merged: %u; lines rejected: %lu; rules skipped as "
 			       "unsupported: %lu\n",
 			       res.duplicates, total_rejected, total_unsupported);
+			if (res.badfiltered || res.important_overrides)
+				printf("AdBlock rules disabled by $badfilter: %u; exceptions "
+				       "overridden by $important: %u\n",
+				       res.badfiltered, res.important_overrides);
 			printf("false-positive bound: 2^%.1f per lookup; build id %s\n",
 			       res.fp_log2, bid);
 			cJSON_Delete(cats);

@@ -93,4 +93,73 @@ expect_rc "truncated index refused by stats" 1 "$P" stats "$T/short"
 "$P" compile -q --json --seed $SEED -o "$T/idx3" --format rpz --list authority=$L/authority.rpz > "$T/cj"
 expect_eq "--format applies, --json summary" \
 	"$(json_get "$T/cj" '(d["lists"][0]["format"], d["domains"], d["ip_triggers"])')" "('rpz', 3, 1)"
+# --- RPZ: a second $ORIGIN expands relative owners under the apex; ( ... ) records are parsed;
+# IP triggers shorter than /8 refused (a /0 would block every answer)
+expect_rc "compile an RPZ with two origins and split records" 0 \
+	"$P" compile --json -o "$T/rpz.idx" --list authority=$L/origins.rpz
+expect_eq "RPZ: multi-line SOA and CNAME parsed, nothing dropped uncounted" \
+	"$(json_get "$T/out" '(d["lists"][0]["entries"], d["lists"][0]["ip_triggers"], d["rejected"], d["unsupported"])')" \
+	"(5, 1, 3, 0)"
+grep -q "^origins.rpz:18: owner name outside the zone rpz.feed.example: outside.example.other. CNAME .$" "$T/err" &&
+	ok "RPZ: owner outside the apex named with FILE:LINE" || { fail "RPZ: owner outside the apex"; cat "$T/err"; }
+grep -q "^origins.rpz:20: IPv4 prefix /0 is shorter than the minimum /8 (it would block too much): 0.0.0.0.0.rpz-ip CNAME .$" "$T/err" &&
+	grep -q "^origins.rpz:21: IPv6 prefix /0 is shorter than the minimum /8" "$T/err" &&
+	ok "RPZ: /0 IP triggers refused with FILE:LINE" || { fail "RPZ: /0 IP triggers refused"; cat "$T/err"; }
+out=$("$P" lookup "$T/rpz.idx" shop.scam shop x.shop.scam top-level.example absolute.example \
+	split-record.scam split-record 203.0.113.9 203.0.113.10 10.1.2.3 2001:db8::1)
+expect_eq "RPZ: relative owners after a second \$ORIGIN are under the apex" "$out" "shop.scam blocked authority shop.scam
+shop allowed
+x.shop.scam blocked authority *.shop.scam
+top-level.example blocked authority top-level.example
+absolute.example blocked authority absolute.example
+split-record.scam blocked authority split-record.scam
+split-record allowed
+203.0.113.9 blocked authority 203.0.113.9/32
+203.0.113.10 allowed
+10.1.2.3 allowed
+2001:db8::1 allowed"
+"$P" lookup --json "$T/rpz.idx" split-record.scam > "$T/j"
+expect_eq "RPZ: the split record keeps its action" "$(json_get "$T/j" 'd["action"]')" "drop"
+
+# --- plain IP lists: auto-detected, compiled into IP triggers, same minimum prefix
+expect_rc "compile a plain IP list (auto-detected)" 0 \
+	"$P" compile --json -o "$T/ip.idx" --list threat=$L/threat.ip --list gambling=$L/gambling.txt
+expect_eq "IP list detected as 'ip', every line a trigger" \
+	"$(json_get "$T/out" '(d["lists"][0]["format"], d["lists"][0]["ip_triggers"], d["ip_triggers"], d["rejected"])')" \
+	"('ip', 4, 4, 1)"
+out=$("$P" lookup "$T/ip.idx" 198.51.100.7 198.51.100.8 203.0.113.200 198.18.0.66 2001:db8:bad::1 2001:db8::1)
+expect_eq "IP list lookups (longest prefix, both families)" "$out" "198.51.100.7 blocked threat 198.51.100.7/32
+198.51.100.8 allowed
+203.0.113.200 blocked threat 203.0.113.200/24
+198.18.0.66 blocked threat 198.18.0.66/28
+2001:db8:bad::1 blocked threat 2001:db8:bad::1/48
+2001:db8::1 allowed"
+printf '10.0.0.0/8\n0.0.0.0/0\n::/1\n10.1.2.3/8\n' > "$T/broad.ip"
+expect_rc "IP list with too broad prefixes still compiles the rest" 0 \
+	"$P" compile -o "$T/broad.idx" --format ip --list threat=$T/broad.ip
+grep -q "^broad.ip:2: IPv4 prefix /0 is shorter than the minimum /8" "$T/err" &&
+	grep -q "^broad.ip:3: IPv6 prefix /1 is shorter than the minimum /8" "$T/err" &&
+	grep -q "^broad.ip:4: address has bits set beyond the prefix length: 10.1.2.3/8$" "$T/err" &&
+	ok "IP list: /0, /1 and host bits refused with FILE:LINE" || { fail "IP list refusals"; cat "$T/err"; }
+expect_eq "IP list: a refused /0 blocks nothing" "$("$P" lookup "$T/broad.idx" 1.1.1.1 10.9.9.9)" "1.1.1.1 allowed
+10.9.9.9 blocked threat 10.9.9.9/8"
+expect_rc "IP list as --allow: every line skipped, so an error" 1 \
+	"$P" compile -o "$T/o" --list gambling=$L/gambling.txt --allow $L/threat.ip
+grep -q "^threat.ip:3: skipped: IP exception not applied (only block lists hold IP triggers): 198.51.100.7/32$" "$T/err" &&
+	ok "IP exceptions are reported, not dropped" || { fail "IP exceptions reported"; cat "$T/err"; }
+
+# --- AdBlock $important and $badfilter
+expect_rc "compile AdBlock with \$important and \$badfilter" 0 \
+	"$P" compile -o "$T/imp.idx" --list ads=$L/important.adblock --list malware=$L/malware.hosts
+grep -q "^AdBlock rules disabled by \$badfilter: 1; exceptions overridden by \$important: 1$" "$T/out" &&
+	ok "summary counts \$badfilter and \$important" || { fail "summary counts \$badfilter and \$important"; cat "$T/out"; }
+out=$("$P" lookup "$T/imp.idx" tracker-net.example cdn.tracker-net.example x.cdn.tracker-net.example \
+	login.tracker-net.example false-positive.example still-important.example)
+expect_eq "AdBlock: \$important beats @@, not @@\$important; \$badfilter disables its rule only" "$out" \
+	"tracker-net.example blocked ads tracker-net.example
+cdn.tracker-net.example blocked ads *.tracker-net.example
+x.cdn.tracker-net.example blocked ads *.tracker-net.example
+login.tracker-net.example allowed
+false-positive.example allowed
+still-important.example blocked ads still-important.example"
 done_testing
