@@ -967,10 +967,12 @@ static const char *ip_cidr(const char *tok, size_t tl, struct kh_list_ip *t)
 	prefix = bits;
 	if (slash) {
 		size_t pl = tl - al - 1;
-		if (pl == 0 || pl > 3 || strspn(slash + 1, "0123456789") < pl)
+		if (pl == 0 || pl > 3)
 			return "prefix length after '/' is not a number";
-		memcpy(buf, slash + 1, pl);
+		memcpy(buf, slash + 1, pl); /* the token is not NUL-terminated */
 		buf[pl] = 0;
+		if (strspn(buf, "0123456789") < pl)
+			return "prefix length after '/' is not a number";
 		prefix = strtoul(buf, NULL, 10);
 		if (prefix > bits)
 			return a.family == KH_AF_INET ? "IPv4 prefix length over 32"
