@@ -14,6 +14,7 @@
 #include "lib/hex.h"
 #include "platform/fs.h"
 #include "platform/time.h"
+#include "policy/bundle_name.h"
 #include "policy/tool.h"
 #include "policy/trust_build.h"
 
@@ -341,6 +342,28 @@ int kh_tool_bundle(int argc, char **argv)
 					"khien-policy: --component NAME=FILE (at most 16)\n");
 				goto out;
 			}
+			if (eq) {
+				/* The name becomes a file in the device's policy slot. */
+				const char *why;
+				*eq = 0;
+				why = kh_bundle_name_problem(optarg);
+				if (!why && strncmp(optarg, "root.", 5) == 0)
+					why = "'root.' names are the trust roots given with --root";
+				if (why) {
+					char shown[KH_BUNDLE_NAME_MAX + 8];
+					size_t k;
+					/* Echo the name, not the terminal controls it may hold. */
+					for (k = 0; optarg[k] && k < sizeof(shown) - 4; k++)
+						shown[k] = (unsigned char)optarg[k] < 0x20 ||
+									   optarg[k] == 0x7f
+								   ? '?'
+								   : optarg[k];
+					strcpy(shown + k, optarg[k] ? "..." : "");
+					fprintf(stderr, "khien-policy: --component '%s': %s\n",
+						shown, why);
+					goto out;
+				}
+			}
 			err = kh_fs_read(path, FILE_MAX, &data[nc], &len);
 			if (err < 0) {
 				fprintf(stderr, "khien-policy: cannot read %s: %s\n", path,
@@ -361,9 +384,23 @@ int kh_tool_bundle(int argc, char **argv)
 					 (unsigned long long)r.version);
 				names[nc] = strdup(nm);
 			} else {
-				*eq = 0;
 				names[nc] = strdup(optarg);
 			}
+			if (!names[nc]) {
+				rc = EXIT_INPUT;
+				goto out;
+			}
+			for (unsigned k = 0; k < nc; k++)
+				if (strcmp(names[k], names[nc]) == 0) {
+					fprintf(stderr,
+						"khien-policy: two components named '%s' (each "
+						"name "
+						"once)\n",
+						names[nc]);
+					free(data[nc]); /* not counted in nc yet */
+					free(names[nc]);
+					goto out;
+				}
 			in[nc] = (struct kh_bundle_input){names[nc], data[nc], len};
 			nc++;
 			break;

@@ -162,4 +162,34 @@ x.cdn.tracker-net.example blocked ads *.tracker-net.example
 login.tracker-net.example allowed
 false-positive.example allowed
 still-important.example blocked ads still-important.example"
+# --- bundle component names become files in the device's policy slot: names that are not
+# one plain file name, or that collide with the slot's own files, are refused (#17)
+"$P" keygen -o "$T/pk" >/dev/null && "$P" root init --key "$T/pk.pub" --policy-key "$T/pk.pub" \
+	--expires +30d -o "$T/root.json" >/dev/null && "$P" root sign --key "$T/pk.key" "$T/root.json" >/dev/null ||
+	fail "bundle test keys and root"
+bundle_with() { "$P" bundle --key "$T/pk.key" --version 1 --expires +1d --component blocklist="$T/idx" \
+	--component "$1=$T/idx" -o "$T/b.bin"; }
+refused_name() { # NAME REASON
+	rm -f "$T/b.bin"
+	expect_rc "bundle refuses component name '$(printf '%q' "$1")'" 2 bundle_with "$1"
+	[ ! -e "$T/b.bin" ] && grep -qF -- "$2" "$T/err" && ok "... with a clear error, nothing written" ||
+		{ fail "... with a clear error, nothing written"; cat "$T/err"; }
+}
+refused_name . "a component name starts with a letter or digit (no '.', '..', hidden names)"
+refused_name .. "a component name starts with a letter or digit"
+refused_name .hidden "a component name starts with a letter or digit"
+refused_name manifest "'manifest' is reserved for the policy slot's manifest"
+refused_name manifest.sig "'manifest' is reserved"
+refused_name "" "empty component name"
+refused_name ../../etc/passwd "'/' in a component name"
+refused_name a/b "'/' in a component name"
+refused_name "$(printf 'a\tb')" "--component 'a?b': control character in a component name"
+refused_name "$(printf 'x\033]0;t\a')" "control character in a component name"
+refused_name Blocklist2 "component names use only a-z 0-9 . _ -"
+refused_name blocklist.tmp.1234 "'.tmp' in a component name is reserved for temporary files"
+refused_name root.9 "'root.' names are the trust roots given with --root"
+refused_name "$(printf 'n%.0s' $(seq 33))" "component name longer than 32 characters"
+refused_name blocklist "two components named 'blocklist'"
+expect_rc "bundle accepts a plain component name" 0 bundle_with allow-extra_1.v2
+expect_rc "... and the bundle verifies" 0 "$P" verify --root "$T/root.json" "$T/b.bin"
 done_testing
