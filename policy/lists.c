@@ -157,14 +157,7 @@ static void emit_rule(struct ctx *c, const char *tok, size_t n, uint8_t scope, u
 				tok, n);
 			return;
 		}
-		if (ne == KH_NAME_BAD_CHAR && (unsigned char)bad >= 0x20 &&
-		    (unsigned char)bad < 0x7f)
-			snprintf(reason, sizeof(reason), "bad character '%c' in name", bad);
-		else if (ne == KH_NAME_BAD_CHAR)
-			snprintf(reason, sizeof(reason), "bad character 0x%02x in name",
-				 (unsigned char)bad);
-		else
-			snprintf(reason, sizeof(reason), "%s", kh_name_strerror(ne));
+		kh_name_explain(ne, bad, reason, sizeof(reason));
 		problem(c, 0, reason, tok, n);
 		return;
 	}

@@ -6,8 +6,10 @@
 P=$KHIEN_BUILD/khien-policy
 L=$FIX/lists
 SEED=000102030405060708090a0b0c0d0e0f
-compile_all() {
-	SOURCE_DATE_EPOCH=1795000000 "$P" compile -q --seed $SEED -o "$1" \
+compile_all() { # OUT [options]
+	local out=$1
+	shift
+	SOURCE_DATE_EPOCH=1795000000 "$P" compile "$@" --seed $SEED -o "$out" \
 		--list gambling=$L/gambling.txt --list malware=$L/malware.hosts \
 		--list ads=$L/ads.adblock --list phishing=$L/phishing.unbound \
 		--list authority=$L/authority.rpz --list adult=$L/adult.dnsmasq \
@@ -51,7 +53,7 @@ xn--c-cc-5na85j946j.vn blocked gambling xn--c-cc-5na85j946j.vn
 xxx-sample.net blocked adult xxx-sample.net
 example.org allowed
 198.18.0.9 blocked authority 198.18.0.9/24
-bad..name invalid not a valid domain name"
+bad..name invalid empty label"
 
 "$P" lookup --json "$T/idx" www.casino-example.com > "$T/j"
 expect_eq "lookup --json explains the rule" \
@@ -63,8 +65,21 @@ expect_eq "stats JSON" \
 	"$(json_get "$T/stats" '(d["format_version"], d["entries"], d["categories"]["gambling"], d["categories"]["authority"], d["allow_entries"], d["ip_triggers"], len(d["build_id"]))')" \
 	"(1, 17, 4, 3, 2, 1, 32)"
 
-compile_all "$T/idx2" >/dev/null 2>&1
+# -q: no progress and no summary, only the problem lines (#23)
+expect_rc "compile -q" 0 compile_all "$T/idx2" -q
+expect_eq "compile -q prints no summary" "$(cat "$T/out")" ""
+expect_eq "compile -q prints only the problem lines" "$(cut -d: -f1,2 "$T/err")" "gambling.txt:5
+ads.adblock:4"
 check "same inputs and seed give identical indexes" cmp -s "$T/idx" "$T/idx2"
+# lookup takes the UTF-8 names compile takes, normalised the same way (#23)
+out=$("$P" lookup "$T/idx" 'cá-cược.vn' 'WWW.CÁ-CƯỢC.VN.' 'a!b.example' "$(printf 'bad\xff.vn')" 1.2.3)
+expect_eq "lookup: UTF-8 names as compile normalises them; invalid names say why" "$out" "cá-cược.vn blocked gambling xn--c-cc-5na85j946j.vn
+WWW.CÁ-CƯỢC.VN. blocked gambling *.xn--c-cc-5na85j946j.vn
+a!b.example invalid bad character '!' in name
+$(printf 'bad\xff.vn') invalid invalid UTF-8
+1.2.3 invalid numeric top-level label (an IP address, not a domain name)"
+"$P" lookup --json "$T/idx" 'bad..name' > "$T/j"
+expect_eq "lookup --json gives the reason" "$(json_get "$T/j" '(d["verdict"], d["reason"])')" "('invalid', 'empty label')"
 
 printf 'bad..one\n-- not a domain --\n' > "$T/allbad.txt"
 echo "keep me" > "$T/existing"
@@ -76,6 +91,22 @@ expect_rc "unreadable list is an error" 1 "$P" compile -q -o "$T/o" --list x=$T/
 grep -q "cannot read $T/missing.txt: No such file or directory" "$T/err" &&
 	ok "unreadable list names the errno text" || fail "unreadable list names the errno text"
 expect_rc "bad --list syntax is a usage error" 2 "$P" compile -o "$T/o" --list nocategory
+# usage errors name what is wrong (#23)
+usage_error() { # NAME MESSAGE COMMAND...
+	local name=$1 msg=$2
+	shift 2
+	expect_rc "$name" 2 "$@"
+	grep -qF -- "$msg" "$T/err" && ok "... says: $msg" || { fail "... says: $msg"; cat "$T/err"; }
+}
+usage_error "compile without -o" "khien-policy: compile needs -o OUT" "$P" compile --list x=$L/gambling.txt
+usage_error "compile without a list" "compile needs at least one --list CATEGORY=FILE or --allow FILE" "$P" compile -o "$T/o"
+usage_error "compile with a stray argument" "compile: unexpected argument 'stray'" "$P" compile -o "$T/o" --list x=$L/gambling.txt stray
+usage_error "--max-report not a number" "--max-report: expected a whole number from 0 to" "$P" compile -o "$T/o" --max-report ten --list x=$L/gambling.txt
+usage_error "bundle --version mistyped" "--version: expected a whole number from 1 to 9007199254740991, got '5x'" "$P" bundle --version 5x
+usage_error "bundle --created mistyped" "--created: YYYY-MM-DD[THH:MM:SSZ], +Nd/h/m/s or Unix time, got 'soon'" "$P" bundle --created soon
+usage_error "root init --threshold 0" "--threshold: expected a whole number from 1 to 16, got '0'" "$P" root init --threshold 0
+usage_error "verify with an unknown option" "verify: unexpected argument '--frob'" "$P" verify --frob
+usage_error "verify --active-version mistyped" "--active-version: expected a whole number" "$P" verify --active-version v2
 expect_rc "bad category name is a usage error" 2 "$P" compile -o "$T/o" --list "Bad Cat=$L/gambling.txt"
 expect_rc "unknown format is a usage error" 2 "$P" compile -o "$T/o" --format csv --list x=$L/gambling.txt
 expect_rc "unknown command" 2 "$P" frobnicate
