@@ -621,8 +621,9 @@ static int is_ttl(const char *t, size_t n)
 /*
  * An owner or $ORIGIN name as an absolute name (lowercase, no final dot):
  * "@" is the origin, a name without a final dot is relative to the origin
- * (RFC 1035). With no origin yet a relative name is kept as written and
- * *relative set. Returns NULL, or why the name cannot be expanded.
+ * (RFC 1035). With no origin yet a relative name (and "@", the apex the
+ * DNS server configures) is kept as written and *relative set. Returns
+ * NULL, or why the name cannot be expanded.
  */
 static const char *rpz_expand(const struct ctx *c, const char *t, size_t tl, char *out,
 			      size_t *out_len, int *relative)
@@ -630,9 +631,7 @@ static const char *rpz_expand(const struct ctx *c, const char *t, size_t tl, cha
 	size_t n;
 
 	*relative = 0;
-	if (tl == 1 && t[0] == '@') {
-		if (!c->origin_len)
-			return "'@' without a $ORIGIN";
+	if (tl == 1 && t[0] == '@' && c->origin_len) {
 		memcpy(out, c->origin, c->origin_len);
 		n = c->origin_len;
 	} else if (t[tl - 1] == '.') {
@@ -786,6 +785,10 @@ static void rpz_record(struct ctx *c, const char *s, size_t n)
 	/* The trigger: the owner without the apex. */
 	rel = c->owner;
 	rlen = c->owner_len;
+	if (c->owner_relative && rlen == 1 && rel[0] == '@') {
+		problem(c, 0, "trigger at the zone apex", s, n);
+		return;
+	}
 	if (!c->owner_relative && c->apex_len) {
 		size_t k = c->apex_len;
 		if (rpz_is_apex(c, c->owner, c->owner_len)) {

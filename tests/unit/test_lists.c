@@ -270,9 +270,15 @@ static void test_rpz_origin_and_apex(void)
 	       "b CNAME .\n"
 	       "other. SOA ns admin 1 2 3 4 5\n",
 	       KH_FMT_RPZ, "B3 a 1 1\nR4 b CNAME .\nR5 other. SOA ns admin 1 2 3 4 5\n");
-	/* Without $ORIGIN or SOA names are used as written (the server knows the zone). */
-	EXPECT("a.example CNAME .\nb.example. CNAME .\n@ CNAME .\n", KH_FMT_RPZ,
-	       "B1 a.example 1 1\nB2 b.example 1 1\nR3 @ CNAME .\n");
+	/* Without $ORIGIN names are used as written (the server knows the zone). */
+	EXPECT("@ SOA ns admin 1 2 3 4 5\n"
+	       "@ NS ns\n"
+	       "a.example CNAME .\n"
+	       "b.example. CNAME .\n"
+	       "@ CNAME .\n"
+	       "\tNS ns2\n",
+	       KH_FMT_RPZ, "B3 a.example 1 1\nB4 b.example 1 1\nR5 @ CNAME .\n");
+	KT_EQ(st.rejected, 1);
 }
 
 /* Records split over lines with ( ... ) are joined; what cannot be is rejected, at its first line. */
