@@ -28,6 +28,8 @@ struct kh_compile_result {
 	uint32_t duplicates; /* block entries merged into an earlier one */
 	uint32_t allows;     /* distinct allow entries */
 	uint32_t ip_triggers;
+	uint32_t badfiltered;	      /* AdBlock rules disabled by a $badfilter */
+	uint32_t important_overrides; /* @@ exceptions overridden by an $important block */
 	uint32_t classes;
 	uint8_t bucket_bits, rem_bits, meta_bits;
 	double fp_log2; /* log2 of the false-positive bound per lookup */

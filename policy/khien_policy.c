@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "policy/compile.h"
 #include "policy/index.h"
 #include "policy/name.h"
+#include "policy/punycode.h"
 #include "policy/tool.h"
 
 #define EXIT_INPUT 1
@@ -40,7 +42,7 @@ static void usage(FILE *f)
 		   "\n"
 		   "commands:\n"
 		   "  compile -o OUT --list CATEGORY=FILE [--list ...] [--allow FILE ...]\n"
-		   "          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz]\n"
+		   "          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz|ip]\n"
 		   "                      compile blocklists into an on-device index\n"
 		   "  lookup INDEX NAME...  verdict for each name (or IP, for RPZ IP triggers)\n"
 		   "  stats INDEX           index statistics as JSON\n"
@@ -66,12 +68,14 @@ static void compile_usage(FILE *f)
 		"                         when a name is on several.\n"
 		"  -a, --allow FILE       an allow list (exceptions)\n"
 		"  -f, --format FMT       format of the lists that follow: auto (default),\n"
-		"                         domains, hosts, adblock, dnsmasq, unbound, rpz\n"
+		"                         domains, hosts, adblock, dnsmasq, unbound, rpz,\n"
+		"                         ip (one address or CIDR prefix per line)\n"
 		"      --seed HEX         32 hex digits: fixed hash seed for reproducible builds\n"
 		"                         (with SOURCE_DATE_EPOCH for the recorded date)\n"
 		"      --max-report N     print at most N problem lines per list (default all)\n"
 		"      --json             print the summary as JSON on stdout\n"
-		"  -q, --quiet            no progress on stderr\n"
+		"  -q, --quiet            no progress and no summary (problem lines and\n"
+		"                         errors are still printed; --json still prints)\n"
 		"\n"
 		"Problem lines are reported on stderr as FILE:LINE: reason. A list that is\n"
 		"unreadable or yields no entry at all is an error and nothing is written.\n");
@@ -215,9 +219,13 @@ static int cmd_compile(int argc, char **argv)
 			}
 			have_seed = 1;
 			break;
-		case 'M':
-			rep.max = strtoul(optarg, NULL, 10);
+		case 'M': {
+			uint64_t v;
+			if (kh_tool_parse_uint("--max-report", optarg, 0, ULONG_MAX, &v) < 0)
+				return EXIT_USAGE;
+			rep.max = (unsigned long)v;
 			break;
+		}
 		case 'j':
 			json = 1;
 			break;
@@ -233,7 +241,14 @@ static int cmd_compile(int argc, char **argv)
 		}
 	}
 	if (!out || nlists == 0 || optind != argc) {
-		compile_usage(stderr);
+		if (optind != argc)
+			fprintf(stderr, "%s: compile: unexpected argument '%s'\n", prog,
+				argv[optind]);
+		else
+			fprintf(stderr, "%s: compile needs %s\n", prog,
+				!out ? "-o OUT"
+				     : "at least one --list CATEGORY=FILE or --allow FILE");
+		fprintf(stderr, "see '%s compile --help'\n", prog);
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < nlists; i++)
@@ -285,12 +300,12 @@ static int cmd_compile(int argc, char **argv)
 		if (!quiet)
 			fprintf(stderr,
 				"      %s: %lu lines, %lu entries, %lu allow, %lu ip, %lu "
-				"rejected, "
+				"badfilter, %lu rejected, "
 				"%lu skipped (unsupported), %lu ignored\n",
 				kh_list_format_name(kh_compiler_source_format(c, src)), st.lines,
-				st.entries, st.allows, st.ips, st.rejected, st.unsupported,
-				st.ignored);
-		if (st.entries + st.allows + st.ips == 0) {
+				st.entries, st.allows, st.ips, st.badfilters, st.rejected,
+				st.unsupported, st.ignored);
+		if (st.entries + st.allows + st.ips + st.badfilters == 0) {
 			fprintf(stderr,
 				"%s: %s: no valid entry in %lu lines (%s format); not writing %s\n",
 				prog, lists[i].path, st.lines,
@@ -307,6 +322,7 @@ static int cmd_compile(int argc, char **argv)
 		cJSON_AddNumberToObject(o, "entries", (double)st.entries);
 		cJSON_AddNumberToObject(o, "allow", (double)st.allows);
 		cJSON_AddNumberToObject(o, "ip_triggers", (double)st.ips);
+		cJSON_AddNumberToObject(o, "badfilter", (double)st.badfilters);
 		cJSON_AddNumberToObject(o, "rejected", (double)st.rejected);
 		cJSON_AddNumberToObject(o, "unsupported", (double)st.unsupported);
 		cJSON_AddItemToArray(jl, o);
@@ -351,6 +367,9 @@ static int cmd_compile(int argc, char **argv)
 			cJSON_AddNumberToObject(j, "duplicates_merged", res.duplicates);
 			cJSON_AddNumberToObject(j, "allow_entries", res.allows);
 			cJSON_AddNumberToObject(j, "ip_triggers", res.ip_triggers);
+			cJSON_AddNumberToObject(j, "disabled_by_badfilter", res.badfiltered);
+			cJSON_AddNumberToObject(j, "exceptions_overridden_by_important",
+						res.important_overrides);
 			cJSON_AddNumberToObject(j, "lines", (double)total_lines);
 			cJSON_AddNumberToObject(j, "rejected", (double)total_rejected);
 			cJSON_AddNumberToObject(j, "unsupported", (double)total_unsupported);
@@ -364,7 +383,7 @@ static int cmd_compile(int argc, char **argv)
 			puts(s);
 			free(s);
 			cJSON_Delete(j);
-		} else {
+		} else if (!quiet) {
 			printf("wrote %s: %u domains (%u entries) in %zu bytes, %.2f "
 			       "bytes/domain\n",
 			       out, res.domains, res.entries, res.bytes, bpd);
@@ -376,8 +395,14 @@ static int cmd_compile(int argc, char **argv)
 			printf("duplicates merged: %u; lines rejected: %lu; rules skipped as "
 			       "unsupported: %lu\n",
 			       res.duplicates, total_rejected, total_unsupported);
+			if (res.badfiltered || res.important_overrides)
+				printf("AdBlock rules disabled by $badfilter: %u; exceptions "
+				       "overridden by $important: %u\n",
+				       res.badfiltered, res.important_overrides);
 			printf("false-positive bound: 2^%.1f per lookup; build id %s\n",
 			       res.fp_log2, bid);
+			cJSON_Delete(cats);
+		} else {
 			cJSON_Delete(cats);
 		}
 	}
@@ -428,6 +453,7 @@ static int cmd_lookup(int argc, char **argv)
 			printf("usage: khien-policy lookup [--json] INDEX NAME...\n"
 			       "Prints 'NAME blocked CATEGORY RULE' or 'NAME allowed' per name;\n"
 			       "'NAME invalid REASON' for a name that is not a domain name.\n"
+			       "UTF-8 names are normalised as compile does (to A-labels).\n"
 			       "An IP address is checked against RPZ IP triggers.\n");
 			return 0;
 		}
@@ -449,7 +475,8 @@ static int cmd_lookup(int argc, char **argv)
 		const char *name = argv[i];
 		struct kh_match m;
 		struct kh_addr ip;
-		char rule[300];
+		const char *why = "not a valid domain name";
+		char rule[300], reason[80];
 		int err;
 
 		if (kh_addr_parse_ip(name, &ip) == 0) {
@@ -460,7 +487,18 @@ static int cmd_lookup(int argc, char **argv)
 				m.verdict = KH_ALLOWED;
 			err = 0;
 		} else {
-			err = kh_index_lookup(&idx, name, strlen(name), &m);
+			/* The normalisation compile applies: case folding, IDNA to A-labels. */
+			char canon[KH_NAME_MAX + 1], bad = 0;
+			size_t clen;
+			enum kh_name_err ne =
+				kh_name_from_text(name, strlen(name), canon, &clen, &bad);
+			if (ne != KH_NAME_OK) {
+				kh_name_explain(ne, bad, reason, sizeof(reason));
+				why = reason;
+				err = -EINVAL;
+			} else {
+				err = kh_index_lookup(&idx, canon, clen, &m);
+			}
 			if (!err && m.verdict == KH_BLOCKED)
 				snprintf(rule, sizeof(rule), "%s%s", m.exact ? "" : "*.",
 					 m.name + m.suffix_off);
@@ -474,6 +512,7 @@ static int cmd_lookup(int argc, char **argv)
 			cJSON_AddStringToObject(o, "name", name);
 			if (err) {
 				cJSON_AddStringToObject(o, "verdict", "invalid");
+				cJSON_AddStringToObject(o, "reason", why);
 			} else {
 				cJSON_AddStringToObject(o, "verdict",
 							m.verdict == KH_BLOCKED ? "blocked"
@@ -498,7 +537,7 @@ static int cmd_lookup(int argc, char **argv)
 			free(s);
 			cJSON_Delete(o);
 		} else if (err) {
-			printf("%s invalid not a valid domain name\n", name);
+			printf("%s invalid %s\n", name, why);
 		} else if (m.verdict == KH_BLOCKED) {
 			printf("%s blocked %s %s\n", name, kh_index_category_name(&idx, m.category),
 			       rule);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Parsers for the blocklist formats ISP teams hold: plain domains, hosts,
- * the AdBlock DNS subset, dnsmasq, unbound local-zone and RPZ zone files.
- * Each line is handled on its own (RPZ keeps $ORIGIN and the last owner);
- * invalid lines are reported with a reason and skipped, never guessed at.
+ * the AdBlock DNS subset, dnsmasq, unbound local-zone, RPZ zone files and
+ * plain IP lists. Each line is handled on its own (RPZ keeps the origin,
+ * the apex and the last owner, and joins records in parentheses); invalid
+ * lines are reported with a reason and skipped, never guessed at.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +22,29 @@ struct ctx {
 	struct kh_list_stats *st;
 	unsigned line;
 	int err;
-	/* RPZ state */
+	/*
+	 * RPZ state. The apex is the zone's name (the SOA owner, else the first
+	 * $ORIGIN): triggers are owner names with the apex removed. The origin
+	 * only expands relative names and may change ($ORIGIN), as in RFC 1035.
+	 */
 	char origin[KH_NAME_MAX + 1];
 	size_t origin_len;
-	char owner[KH_NAME_MAX + 2];
+	char apex[KH_NAME_MAX + 1];
+	size_t apex_len;
+	int apex_from_soa, records;
+	char owner[KH_NAME_MAX + 1]; /* last owner, expanded (for continuation lines) */
 	size_t owner_len;
-	unsigned paren_lines;
+	int owner_relative; /* relative name and no origin known: used as the trigger as is */
+	/* A record in parentheses, joined into one line before it is parsed. */
+	char rec[KH_LIST_LINE_MAX + 1];
+	size_t rec_len;
+	unsigned rec_line, rec_lines;
+	int rec_open;
+	const char *rec_why; /* set: the joined record is rejected for this reason */
 };
 
 static const char *const fmt_names[] = {"auto",	   "domains", "hosts", "adblock",
-					"dnsmasq", "unbound", "rpz"};
+					"dnsmasq", "unbound", "rpz",   "ip"};
 
 const char *kh_list_format_name(enum kh_list_format f)
 {
@@ -118,8 +132,12 @@ static void problem(struct ctx *c, int unsupported, const char *reason, const ch
 		c->sink->problem(c->sink->arg, c->line, unsupported, reason, buf);
 }
 
-static void emit_name(struct ctx *c, const char *tok, size_t n, uint8_t scope, uint8_t action,
-		      int allow)
+#define MOD_IMPORTANT 1
+#define MOD_BADFILTER 2
+
+/* A name rule with AdBlock modifiers (MOD_*); emit_name() for every other format. */
+static void emit_rule(struct ctx *c, const char *tok, size_t n, uint8_t scope, uint8_t action,
+		      int allow, unsigned mods)
 {
 	char canon[KH_NAME_MAX + 1], reason[80], bad = 0;
 	struct kh_list_entry e;
@@ -139,14 +157,7 @@ static void emit_name(struct ctx *c, const char *tok, size_t n, uint8_t scope, u
 				tok, n);
 			return;
 		}
-		if (ne == KH_NAME_BAD_CHAR && (unsigned char)bad >= 0x20 &&
-		    (unsigned char)bad < 0x7f)
-			snprintf(reason, sizeof(reason), "bad character '%c' in name", bad);
-		else if (ne == KH_NAME_BAD_CHAR)
-			snprintf(reason, sizeof(reason), "bad character 0x%02x in name",
-				 (unsigned char)bad);
-		else
-			snprintf(reason, sizeof(reason), "%s", kh_name_strerror(ne));
+		kh_name_explain(ne, bad, reason, sizeof(reason));
 		problem(c, 0, reason, tok, n);
 		return;
 	}
@@ -155,12 +166,44 @@ static void emit_name(struct ctx *c, const char *tok, size_t n, uint8_t scope, u
 	e.scope = scope;
 	e.action = action;
 	e.allow = (uint8_t)allow;
-	if (allow)
+	e.important = (mods & MOD_IMPORTANT) != 0;
+	e.badfilter = (mods & MOD_BADFILTER) != 0;
+	if (e.badfilter)
+		c->st->badfilters++;
+	else if (allow)
 		c->st->allows++;
 	else
 		c->st->entries++;
 	if (c->sink->entry && !c->err)
 		c->err = c->sink->entry(c->sink->arg, &e, c->line);
+}
+
+static void emit_name(struct ctx *c, const char *tok, size_t n, uint8_t scope, uint8_t action,
+		      int allow)
+{
+	emit_rule(c, tok, n, scope, action, allow, 0);
+}
+
+static void emit_ip(struct ctx *c, struct kh_list_ip *t)
+{
+	c->st->ips++;
+	if (c->sink->ip && !c->err)
+		c->err = c->sink->ip(c->sink->arg, t, c->line);
+}
+
+/* Refuse a trigger so broad that it is a mistake (KH_LIST_IP*_MIN_PREFIX). */
+static int ip_prefix_refused(struct ctx *c, const struct kh_list_ip *t, const char *s, size_t n)
+{
+	unsigned min = t->family == 4 ? KH_LIST_IP4_MIN_PREFIX : KH_LIST_IP6_MIN_PREFIX;
+	char reason[96];
+
+	if (t->prefix >= min)
+		return 0;
+	snprintf(reason, sizeof(reason),
+		 "IP%s prefix /%u is shorter than the minimum /%u (it would block too much)",
+		 t->family == 4 ? "v4" : "v6", t->prefix, min);
+	problem(c, 0, reason, s, n);
+	return 1;
 }
 
 /* Cut a comment starting at the first ch (outside quotes). */
@@ -184,8 +227,12 @@ static size_t rtrim(const char *s, size_t n)
 	return n;
 }
 
-/* ---- plain domains ---- */
-static void parse_domains(struct ctx *c, const char *s, size_t n)
+/*
+ * The one token of a line in a one-entry-per-line list (domains, ip): its
+ * length, or 0 for a blank or comment line or after reporting extra text.
+ */
+static size_t sole_token(struct ctx *c, const char *s, size_t n, const char *extra_reason,
+			 const char **tok)
 {
 	const char *p = s, *end, *t, *t2;
 	size_t tl;
@@ -194,11 +241,24 @@ static void parse_domains(struct ctx *c, const char *s, size_t n)
 	end = s + n;
 	tl = next_tok(&p, end, &t);
 	if (tl == 0 || t[0] == '!' || t[0] == ';')
-		return;
+		return 0;
 	if (next_tok(&p, end, &t2) > 0) {
-		problem(c, 0, "unexpected text after the name (is this a hosts file?)", s, n);
-		return;
+		problem(c, 0, extra_reason, s, n);
+		return 0;
 	}
+	*tok = t;
+	return tl;
+}
+
+/* ---- plain domains ---- */
+static void parse_domains(struct ctx *c, const char *s, size_t n)
+{
+	const char *t;
+	size_t tl =
+		sole_token(c, s, n, "unexpected text after the name (is this a hosts file?)", &t);
+
+	if (tl == 0)
+		return;
 	if (t[0] == '.' && tl > 1) {
 		t++;
 		tl--;
@@ -269,6 +329,7 @@ static void parse_hosts(struct ctx *c, const char *s, size_t n)
 static void parse_adblock(struct ctx *c, const char *s, size_t n)
 {
 	const char *p = s, *name, *q;
+	unsigned mods = 0;
 	int allow = 0;
 	size_t nl;
 
@@ -310,17 +371,34 @@ static void parse_adblock(struct ctx *c, const char *s, size_t n)
 	if (q < s + n && *q == '|')
 		q++;
 	if (q < s + n && *q == '$') {
-		char reason[96];
-		snprintf(reason, sizeof(reason), "modifier '%.*s' not supported; rule skipped",
-			 (int)KH_MIN((size_t)(s + n - q), (size_t)40), q);
-		problem(c, 1, reason, s, n);
-		return;
+		/* $important and $badfilter are applied; any other modifier skips the rule. */
+		const char *m = q + 1, *end = s + n;
+		while (m <= end) {
+			const char *comma = memchr(m, ',', (size_t)(end - m));
+			size_t ml = (size_t)((comma ? comma : end) - m);
+			if (ieq(m, ml, "important"))
+				mods |= MOD_IMPORTANT;
+			else if (ieq(m, ml, "badfilter"))
+				mods |= MOD_BADFILTER;
+			else {
+				char reason[96];
+				snprintf(reason, sizeof(reason),
+					 "modifier '$%.*s' not supported; rule skipped",
+					 (int)KH_MIN(ml, (size_t)40), m);
+				problem(c, 1, reason, s, n);
+				return;
+			}
+			if (!comma)
+				break;
+			m = comma + 1;
+		}
+		q = end;
 	}
 	if (q != s + n) {
 		problem(c, 1, "text after '^' (a path or pattern) is not a DNS rule", s, n);
 		return;
 	}
-	emit_name(c, name, nl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, allow);
+	emit_rule(c, name, nl, KH_SCOPE_SELF | KH_SCOPE_SUBS, KH_ACT_DEFAULT, allow, mods);
 }
 
 /* ---- dnsmasq ---- */
@@ -540,46 +618,118 @@ static int is_ttl(const char *t, size_t n)
 	return 1;
 }
 
-static void parse_rpz(struct ctx *c, const char *s, size_t n)
+/*
+ * An owner or $ORIGIN name as an absolute name (lowercase, no final dot):
+ * "@" is the origin, a name without a final dot is relative to the origin
+ * (RFC 1035). With no origin yet a relative name (and "@", the apex the
+ * DNS server configures) is kept as written and *relative set. Returns
+ * NULL, or why the name cannot be expanded.
+ */
+static const char *rpz_expand(const struct ctx *c, const char *t, size_t tl, char *out,
+			      size_t *out_len, int *relative)
 {
-	const char *p = s, *end, *t, *owner, *rd;
-	size_t tl, ol, rl;
-	char rel[KH_NAME_MAX + 2];
-	size_t rlen;
+	size_t n;
+
+	*relative = 0;
+	if (tl == 1 && t[0] == '@' && c->origin_len) {
+		memcpy(out, c->origin, c->origin_len);
+		n = c->origin_len;
+	} else if (t[tl - 1] == '.') {
+		n = tl - 1;
+		if (n == 0)
+			return "the root name is not in an RPZ zone";
+		if (n > KH_NAME_MAX)
+			return "name longer than 253 octets";
+		memcpy(out, t, n);
+	} else if (c->origin_len) {
+		n = tl + 1 + c->origin_len;
+		if (n > KH_NAME_MAX)
+			return "name longer than 253 octets with the origin appended";
+		memcpy(out, t, tl);
+		out[tl] = '.';
+		memcpy(out + tl + 1, c->origin, c->origin_len);
+	} else {
+		if (tl > KH_NAME_MAX)
+			return "name longer than 253 octets";
+		memcpy(out, t, tl);
+		n = tl;
+		*relative = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)lower((unsigned char)out[i]);
+	out[n] = 0;
+	*out_len = n;
+	return NULL;
+}
+
+static int rpz_is_apex(const struct ctx *c, const char *name, size_t n)
+{
+	return c->apex_len && n == c->apex_len && memcmp(name, c->apex, n) == 0;
+}
+
+/* $ORIGIN and $TTL; other directives ($INCLUDE, $GENERATE) are not applied. */
+static void rpz_directive(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n, *t, *t2;
+	char exp[KH_NAME_MAX + 1], canon[KH_NAME_MAX + 1];
+	size_t tl, el, len;
+	int relative;
+
+	tl = next_tok(&p, end, &t);
+	if (ieq(t, tl, "$TTL"))
+		return;
+	if (!ieq(t, tl, "$ORIGIN")) {
+		problem(c, 1, "zone-file directive not supported", s, n);
+		return;
+	}
+	tl = next_tok(&p, end, &t);
+	if (tl == 0 || next_tok(&p, end, &t2) > 0 || rpz_expand(c, t, tl, exp, &el, &relative) ||
+	    kh_name_canon(exp, el, canon, &len, NULL) != KH_NAME_OK) {
+		problem(c, 0, "invalid $ORIGIN name", s, n);
+		return;
+	}
+	memcpy(c->origin, canon, len + 1);
+	c->origin_len = len;
+	if (!c->apex_len) { /* the first origin is the zone, unless an SOA says otherwise */
+		memcpy(c->apex, canon, len + 1);
+		c->apex_len = len;
+	}
+}
+
+/* The SOA owner is the zone apex; it may not move once triggers were read. */
+static void rpz_soa(struct ctx *c, const char *s, size_t n)
+{
+	char reason[KH_NAME_MAX + 64];
+
+	if (c->owner_relative)
+		return; /* no origin: the apex is whatever the server configures */
+	if (rpz_is_apex(c, c->owner, c->owner_len)) {
+		c->apex_from_soa = 1;
+		return;
+	}
+	if (c->apex_from_soa || c->records) {
+		snprintf(reason, sizeof(reason), "SOA record of another zone than %s",
+			 c->apex_len ? c->apex : "the one the triggers above were read in");
+		problem(c, 0, reason, s, n);
+		return;
+	}
+	memcpy(c->apex, c->owner, c->owner_len + 1);
+	c->apex_len = c->owner_len;
+	c->apex_from_soa = 1;
+}
+
+/* One record (a line, or a record joined from its parentheses). */
+static void rpz_record(struct ctx *c, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n, *t, *rd, *why, *rel;
+	char reason[KH_NAME_MAX + 64];
+	size_t tl, rl, rlen;
 	int act, allow = 0;
 
-	n = rtrim(s, cut_comment(s, n, ';'));
-	end = s + n;
-	if (c->paren_lines) {
-		if (memchr(s, ')', n))
-			c->paren_lines = 0;
-		else if (++c->paren_lines > 64) {
-			problem(c, 0, "unterminated '(' in record", s, n);
-			c->paren_lines = 0;
-		}
-		return;
-	}
 	if (n == 0)
 		return;
-	if (memchr(s, '(', n) && !memchr(s, ')', n)) {
-		c->paren_lines = 1; /* multi-line record (SOA): not a trigger */
-		return;
-	}
 	if (s[0] == '$') {
-		tl = next_tok(&p, end, &t);
-		if (ieq(t, tl, "$ORIGIN")) {
-			char canon[KH_NAME_MAX + 1];
-			size_t len;
-			tl = next_tok(&p, end, &t);
-			if (kh_name_canon(t, tl, canon, &len, NULL) != KH_NAME_OK) {
-				problem(c, 0, "invalid $ORIGIN name", s, n);
-				return;
-			}
-			memcpy(c->origin, canon, len + 1);
-			c->origin_len = len;
-		} else if (!ieq(t, tl, "$TTL")) {
-			problem(c, 1, "zone-file directive not supported", s, n);
-		}
+		rpz_directive(c, s, n);
 		return;
 	}
 	if (is_sp(s[0])) {
@@ -587,18 +737,20 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 			problem(c, 0, "record without an owner name", s, n);
 			return;
 		}
-		owner = c->owner;
-		ol = c->owner_len;
 	} else {
-		ol = next_tok(&p, end, &owner);
-		if (ol > KH_NAME_MAX + 1) {
-			problem(c, 0, "owner name longer than 253 octets", s, n);
+		char exp[KH_NAME_MAX + 1];
+		size_t el;
+		int relative;
+		tl = next_tok(&p, end, &t);
+		why = rpz_expand(c, t, tl, exp, &el, &relative);
+		if (why) {
+			c->owner_len = 0; /* continuation lines must not inherit an older owner */
+			problem(c, 0, why, s, n);
 			return;
 		}
-		memcpy(c->owner, owner, ol);
-		c->owner[ol] = 0;
-		c->owner_len = ol;
-		owner = c->owner;
+		memcpy(c->owner, exp, el + 1);
+		c->owner_len = el;
+		c->owner_relative = relative;
 	}
 	/* [ttl] [class] type, in either order */
 	for (int k = 0; k < 2; k++) {
@@ -614,8 +766,13 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 		problem(c, 0, "expected a record type", s, n);
 		return;
 	}
-	if (ieq(t, tl, "SOA") || ieq(t, tl, "NS"))
+	if (ieq(t, tl, "SOA")) {
+		rpz_soa(c, s, n);
 		return;
+	}
+	if (ieq(t, tl, "NS"))
+		return;
+	c->records++;
 	if (!ieq(t, tl, "CNAME")) {
 		problem(c, 1, "local-data policy (a record other than CNAME) not applied", s, n);
 		return;
@@ -625,24 +782,27 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 		problem(c, 0, "CNAME without a target", s, n);
 		return;
 	}
-	/* Owner, relative to the origin. */
-	if (ol == 1 && owner[0] == '@') {
+	/* The trigger: the owner without the apex. */
+	rel = c->owner;
+	rlen = c->owner_len;
+	if (c->owner_relative && rlen == 1 && rel[0] == '@') {
 		problem(c, 0, "trigger at the zone apex", s, n);
 		return;
 	}
-	if (owner[ol - 1] == '.') {
-		size_t k = c->origin_len;
-		if (k && !(ol > k + 2 && owner[ol - k - 2] == '.' &&
-			   ieq(owner + ol - k - 1, k, c->origin))) {
-			problem(c, 0, "owner name outside the zone origin", s, n);
+	if (!c->owner_relative && c->apex_len) {
+		size_t k = c->apex_len;
+		if (rpz_is_apex(c, c->owner, c->owner_len)) {
+			problem(c, 0, "trigger at the zone apex", s, n);
 			return;
 		}
-		rlen = k ? ol - k - 2 : ol - 1;
-	} else {
-		rlen = ol;
+		if (!(rlen > k + 1 && rel[rlen - k - 1] == '.' &&
+		      memcmp(rel + rlen - k, c->apex, k) == 0)) {
+			snprintf(reason, sizeof(reason), "owner name outside the zone %s", c->apex);
+			problem(c, 0, reason, s, n);
+			return;
+		}
+		rlen -= k + 1;
 	}
-	memcpy(rel, owner, rlen);
-	rel[rlen] = 0;
 
 	if (ieq(rd, rl, "."))
 		act = KH_ACT_NXDOMAIN;
@@ -660,6 +820,10 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 		problem(c, 1, "CNAME redirect to a walled garden not applied", s, n);
 		return;
 	}
+	if (next_tok(&p, end, &t) > 0) {
+		problem(c, 0, "unexpected text after the CNAME target", s, n);
+		return;
+	}
 
 	{
 		const char *lastdot = NULL;
@@ -674,11 +838,16 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 				problem(c, 0, "malformed rpz-ip trigger", s, n);
 				return;
 			}
+			if (ip_prefix_refused(c, &ipt, s, n))
+				return;
+			if (allow) {
+				problem(c, 1, "rpz-ip passthru (an IP exception) not applied", s,
+					n);
+				return;
+			}
 			ipt.action = (uint8_t)act;
-			ipt.allow = (uint8_t)allow;
-			c->st->ips++;
-			if (c->sink->ip && !c->err)
-				c->err = c->sink->ip(c->sink->arg, &ipt, c->line);
+			ipt.allow = 0;
+			emit_ip(c, &ipt);
 			return;
 		}
 		if (ieq(last, lastlen, "rpz-nsdname") || ieq(last, lastlen, "rpz-nsip") ||
@@ -690,9 +859,156 @@ static void parse_rpz(struct ctx *c, const char *s, size_t n)
 	emit_name(c, rel, rlen, KH_SCOPE_SELF, (uint8_t)act, allow);
 }
 
+/* Report a parenthesised record that could not be joined, at its first line. */
+static void rpz_paren_problem(struct ctx *c, const char *reason)
+{
+	unsigned line = c->line;
+
+	c->line = c->rec_line;
+	problem(c, 0, reason, c->rec, c->rec_len);
+	c->line = line;
+}
+
+/*
+ * A line of a zone file. A record may span lines inside "( ... )"
+ * (RFC 1035 5.1): the lines are joined, parentheses replaced by spaces,
+ * and the record is parsed with the line number it starts on.
+ */
+static void parse_rpz(struct ctx *c, const char *s, size_t n)
+{
+	int q = 0, parens = 0;
+	unsigned line;
+
+	n = rtrim(s, cut_comment(s, n, ';'));
+	for (size_t i = 0; i < n && !parens; i++) {
+		if (s[i] == '"')
+			q = !q;
+		else if (!q && (s[i] == '(' || s[i] == ')'))
+			parens = 1;
+	}
+	if (!parens && !c->rec_open) {
+		rpz_record(c, s, n);
+		return;
+	}
+	if (c->rec_open && ++c->rec_lines > 64) {
+		rpz_paren_problem(c, "'(' not closed within 64 lines");
+		c->rec_open = 0;
+		parse_rpz(c, s, n); /* this line starts afresh */
+		return;
+	}
+	if (!c->rec_open) {
+		c->rec_len = 0;
+		c->rec_line = c->line;
+		c->rec_lines = 1;
+		c->rec_why = NULL;
+	} else if (c->rec_len < KH_LIST_LINE_MAX) {
+		c->rec[c->rec_len++] = ' ';
+	}
+	q = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '"')
+			q = !q;
+		else if (!q && ch == '(') {
+			if (c->rec_open && !c->rec_why)
+				c->rec_why = "nested '(' in record";
+			c->rec_open = 1;
+			ch = ' ';
+		} else if (!q && ch == ')') {
+			if (!c->rec_open && !c->rec_why)
+				c->rec_why = "')' without '('";
+			c->rec_open = 0;
+			ch = ' ';
+		}
+		if (c->rec_len < KH_LIST_LINE_MAX)
+			c->rec[c->rec_len++] = ch;
+		else if (!c->rec_why)
+			c->rec_why = "record in parentheses longer than 4096 bytes";
+	}
+	if (c->rec_open)
+		return;
+	if (c->rec_why) {
+		rpz_paren_problem(c, c->rec_why);
+		return;
+	}
+	line = c->line;
+	c->line = c->rec_line;
+	rpz_record(c, c->rec, rtrim(c->rec, c->rec_len));
+	c->line = line;
+}
+
+/* ---- plain IP lists ---- */
+
+/*
+ * "ADDR" or "ADDR/PREFIX" into t. Returns NULL, or why it is not a valid
+ * trigger. Bits beyond the prefix must be zero: "10.1.2.3/8" is ambiguous
+ * (a typo for /32, or 10.0.0.0/8?) and is refused, not guessed.
+ */
+static const char *ip_cidr(const char *tok, size_t tl, struct kh_list_ip *t)
+{
+	char buf[64];
+	const char *slash = memchr(tok, '/', tl);
+	size_t al = slash ? (size_t)(slash - tok) : tl;
+	unsigned long prefix;
+	struct kh_addr a;
+	unsigned bits;
+
+	if (al >= sizeof(buf))
+		return "not an IP address";
+	memcpy(buf, tok, al);
+	buf[al] = 0;
+	if (kh_addr_parse_ip(buf, &a) < 0)
+		return "not an IP address";
+	bits = a.family == KH_AF_INET ? 32 : 128;
+	prefix = bits;
+	if (slash) {
+		size_t pl = tl - al - 1;
+		if (pl == 0 || pl > 3)
+			return "prefix length after '/' is not a number";
+		memcpy(buf, slash + 1, pl); /* the token is not NUL-terminated */
+		buf[pl] = 0;
+		if (strspn(buf, "0123456789") < pl)
+			return "prefix length after '/' is not a number";
+		prefix = strtoul(buf, NULL, 10);
+		if (prefix > bits)
+			return a.family == KH_AF_INET ? "IPv4 prefix length over 32"
+						      : "IPv6 prefix length over 128";
+	}
+	memset(t, 0, sizeof(*t));
+	t->family = a.family == KH_AF_INET ? 4 : 6;
+	t->prefix = (uint8_t)prefix;
+	memcpy(t->ip, a.ip, bits / 8);
+	for (unsigned b = (unsigned)prefix; b < bits; b++)
+		if (t->ip[b / 8] & (0x80u >> (b % 8)))
+			return "address has bits set beyond the prefix length";
+	return NULL;
+}
+
+static void parse_ip(struct ctx *c, const char *s, size_t n)
+{
+	const char *t, *why;
+	struct kh_list_ip ipt;
+	size_t tl = sole_token(
+		c, s, n, "expected one address or prefix per line (is this a hosts file?)", &t);
+
+	if (tl == 0)
+		return;
+	n = rtrim(s, cut_comment(s, n, '#'));
+	why = ip_cidr(t, tl, &ipt);
+	if (why) {
+		problem(c, 0, why, s, n);
+		return;
+	}
+	if (ip_prefix_refused(c, &ipt, s, n))
+		return;
+	ipt.action = KH_ACT_DEFAULT;
+	emit_ip(c, &ipt);
+}
+
 enum kh_list_format kh_list_detect(const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
+	unsigned ips = 0, names = 0, hosts = 0;
 	int seen = 0;
 
 	while (p < end && seen < 500) {
@@ -735,12 +1051,26 @@ enum kh_list_format kh_list_detect(const char *buf, size_t len)
 			if (t2l && tl < sizeof(ip)) {
 				memcpy(ip, t, tl);
 				ip[tl] = 0;
-				if (kh_addr_parse_ip(ip, &a) == 0)
-					return KH_FMT_HOSTS;
+				/* An odd "ADDR NAME" line in an IP list does not make it hosts. */
+				if (kh_addr_parse_ip(ip, &a) == 0) {
+					if (ips == 0)
+						return KH_FMT_HOSTS;
+					hosts++;
+				}
+			}
+			if (!t2l) {
+				struct kh_list_ip ipt;
+				if (ip_cidr(t, tl, &ipt) == NULL)
+					ips++;
+				else
+					names++;
 			}
 		}
 	}
-	return KH_FMT_DOMAINS;
+	/* Single tokens: mostly addresses is an IP list, else a domain list. */
+	if (ips > names + hosts)
+		return KH_FMT_IP;
+	return hosts ? KH_FMT_HOSTS : KH_FMT_DOMAINS;
 }
 
 int kh_list_parse(const char *buf, size_t len, enum kh_list_format f,
@@ -785,6 +1115,9 @@ int kh_list_parse(const char *buf, size_t len, enum kh_list_format f,
 			case KH_FMT_RPZ:
 				parse_rpz(&c, p, n);
 				break;
+			case KH_FMT_IP:
+				parse_ip(&c, p, n);
+				break;
 			default:
 				parse_domains(&c, p, n);
 				break;
@@ -792,5 +1125,7 @@ int kh_list_parse(const char *buf, size_t len, enum kh_list_format f,
 		}
 		p = nl ? nl + 1 : end;
 	}
+	if (c.rec_open && !c.err)
+		rpz_paren_problem(&c, "'(' not closed before the end of the file");
 	return c.err;
 }

@@ -7,7 +7,9 @@
  * what each format accepts.
  *
  * Limits: lines up to KH_LIST_LINE_MAX bytes (longer lines are rejected),
- * names as in policy/name.h, RPZ parentheses up to 64 lines.
+ * names as in policy/name.h, an RPZ record in parentheses up to 64 lines
+ * and KH_LIST_LINE_MAX bytes, IP triggers no shorter than the minimum
+ * prefixes below.
  */
 #ifndef KHIEN_POLICY_LISTS_H
 #define KHIEN_POLICY_LISTS_H
@@ -16,6 +18,14 @@
 #include <stdint.h>
 
 #define KH_LIST_LINE_MAX 4096
+/*
+ * Shortest IP trigger prefix accepted (RPZ-IP and IP lists). The broadest
+ * real uses are 10.0.0.0/8 and 127.0.0.0/8, and fd00::/8 (IPv6 unique local
+ * addresses) against DNS rebinding; anything shorter covers a large part of
+ * the Internet and is a mistake (a /0 would block every answer).
+ */
+#define KH_LIST_IP4_MIN_PREFIX 8
+#define KH_LIST_IP6_MIN_PREFIX 8
 
 enum kh_list_format {
 	KH_FMT_AUTO = 0,
@@ -25,14 +35,17 @@ enum kh_list_format {
 	KH_FMT_DNSMASQ,
 	KH_FMT_UNBOUND,
 	KH_FMT_RPZ,
+	KH_FMT_IP, /* one IPv4/IPv6 address or CIDR prefix per line */
 };
 
 struct kh_list_entry {
 	const char *name; /* canonical (policy/name.h), NUL-terminated */
 	size_t len;
-	uint8_t scope;	/* KH_SCOPE_* */
-	uint8_t action; /* enum kh_idx_action */
-	uint8_t allow;	/* 1: an exception (AdBlock @@, RPZ passthru, unbound transparent) */
+	uint8_t scope;	   /* KH_SCOPE_* */
+	uint8_t action;	   /* enum kh_idx_action */
+	uint8_t allow;	   /* 1: an exception (AdBlock @@, RPZ passthru, unbound transparent) */
+	uint8_t important; /* AdBlock $important */
+	uint8_t badfilter; /* AdBlock $badfilter: disables the same rule, is no entry itself */
 };
 
 struct kh_list_ip {
@@ -54,7 +67,7 @@ struct kh_list_sink {
 };
 
 struct kh_list_stats {
-	unsigned long lines, entries, allows, ips, rejected, unsupported, ignored;
+	unsigned long lines, entries, allows, ips, badfilters, rejected, unsupported, ignored;
 };
 
 /* Guess the format of a list from its first significant lines. */

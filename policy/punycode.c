@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* RFC 3492 Punycode encoder and the UTF-8 -> A-label path (see punycode.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/err.h"
@@ -213,4 +214,16 @@ enum kh_name_err kh_name_from_text(const char *in, size_t len, char *out, size_t
 		start = end + 1;
 	}
 	return kh_name_canon(tmp, o, out, out_len, bad_char);
+}
+
+void kh_name_explain(enum kh_name_err e, char bad_char, char *buf, size_t n)
+{
+	unsigned char b = (unsigned char)bad_char;
+
+	if (e == KH_NAME_BAD_CHAR && b >= 0x20 && b < 0x7f)
+		snprintf(buf, n, "bad character '%c' in name", b);
+	else if (e == KH_NAME_BAD_CHAR)
+		snprintf(buf, n, "bad character 0x%02x in name", b);
+	else
+		snprintf(buf, n, "%s", kh_name_strerror(e));
 }

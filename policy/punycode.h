@@ -30,4 +30,11 @@ uint32_t kh_unicode_lower(uint32_t c);
 enum kh_name_err kh_name_from_text(const char *in, size_t len, char *out, size_t *out_len,
 				   char *bad_char);
 
+/*
+ * Why a name was refused, for people: kh_name_strerror(e), or for a bad
+ * character the character itself ("bad character '!' in name", 0xNN when
+ * it is not printable). buf gets at most n bytes.
+ */
+void kh_name_explain(enum kh_name_err e, char bad_char, char *buf, size_t n);
+
 #endif

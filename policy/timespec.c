@@ -2,9 +2,12 @@
 /*
  * Times as operators write them on the command line ("2027-01-01",
  * "2027-01-01T12:00:00Z", "+30d", Unix seconds), for khien-policy (bundle
- * expiry) and khien-server (certificate validity).
+ * expiry) and khien-server (certificate validity), and khien-policy's
+ * whole-number options, checked rather than read as 0 when mistyped.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/civil.h"
@@ -40,5 +43,21 @@ int kh_tool_parse_time(const char *s, int64_t now, int64_t *out)
 		*out = n;
 		return 0;
 	}
+	return -EINVAL;
+}
+
+int kh_tool_parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' && !*end && errno == 0 && v >= min && v <= max) {
+		*out = v;
+		return 0;
+	}
+	fprintf(stderr, "khien-policy: %s: expected a whole number from %llu to %llu, got '%s'\n",
+		opt, (unsigned long long)min, (unsigned long long)max, s);
 	return -EINVAL;
 }

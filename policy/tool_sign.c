@@ -14,6 +14,7 @@
 #include "lib/hex.h"
 #include "platform/fs.h"
 #include "platform/time.h"
+#include "policy/bundle_name.h"
 #include "policy/tool.h"
 #include "policy/trust_build.h"
 
@@ -152,11 +153,14 @@ static int root_init(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			th = (unsigned)atoi(optarg);
+		case 'P': {
+			uint64_t v;
+			if (kh_tool_parse_uint(opt == 't' ? "--threshold" : "--policy-threshold",
+					       optarg, 1, KH_TRUST_MAX_KEYS, &v) < 0)
+				return EXIT_USAGE;
+			*(opt == 't' ? &th : &pth) = (unsigned)v;
 			break;
-		case 'P':
-			pth = (unsigned)atoi(optarg);
-			break;
+		}
 		case 'k':
 		case 'p':
 			if ((opt == 'k' ? nr : np) >= KH_TRUST_MAX_KEYS) {
@@ -174,7 +178,9 @@ static int root_init(int argc, char **argv)
 			}
 			break;
 		case 'v':
-			version = strtoull(optarg, NULL, 10);
+			if (kh_tool_parse_uint("--version", optarg, 1, (1ull << 53) - 1, &version) <
+			    0)
+				return EXIT_USAGE;
 			break;
 		case 'o':
 			out = optarg;
@@ -318,7 +324,10 @@ int kh_tool_bundle(int argc, char **argv)
 			nk++;
 			break;
 		case 'v':
-			spec.version = strtoull(optarg, NULL, 10);
+			/* Versions travel as JSON numbers: keep them exact (below 2^53). */
+			if (kh_tool_parse_uint("--version", optarg, 1, (1ull << 53) - 1,
+					       &spec.version) < 0)
+				goto out;
 			break;
 		case 'e':
 			if (kh_tool_parse_time(optarg, now, &spec.expires) < 0) {
@@ -328,8 +337,13 @@ int kh_tool_bundle(int argc, char **argv)
 			}
 			break;
 		case 'C':
-			if (kh_tool_parse_time(optarg, now, &spec.created) < 0)
+			if (kh_tool_parse_time(optarg, now, &spec.created) < 0) {
+				fprintf(stderr,
+					"khien-policy: --created: YYYY-MM-DD[THH:MM:SSZ], "
+					"+Nd/h/m/s or Unix time, got '%s'\n",
+					optarg);
 				goto out;
+			}
 			break;
 		case 'c':
 		case 'r': {
@@ -340,6 +354,28 @@ int kh_tool_bundle(int argc, char **argv)
 				fprintf(stderr,
 					"khien-policy: --component NAME=FILE (at most 16)\n");
 				goto out;
+			}
+			if (eq) {
+				/* The name becomes a file in the device's policy slot. */
+				const char *why;
+				*eq = 0;
+				why = kh_bundle_name_problem(optarg);
+				if (!why && strncmp(optarg, "root.", 5) == 0)
+					why = "'root.' names are the trust roots given with --root";
+				if (why) {
+					char shown[KH_BUNDLE_NAME_MAX + 8];
+					size_t k;
+					/* Echo the name, not the terminal controls it may hold. */
+					for (k = 0; optarg[k] && k < sizeof(shown) - 4; k++)
+						shown[k] = (unsigned char)optarg[k] < 0x20 ||
+									   optarg[k] == 0x7f
+								   ? '?'
+								   : optarg[k];
+					strcpy(shown + k, optarg[k] ? "..." : "");
+					fprintf(stderr, "khien-policy: --component '%s': %s\n",
+						shown, why);
+					goto out;
+				}
 			}
 			err = kh_fs_read(path, FILE_MAX, &data[nc], &len);
 			if (err < 0) {
@@ -361,16 +397,33 @@ int kh_tool_bundle(int argc, char **argv)
 					 (unsigned long long)r.version);
 				names[nc] = strdup(nm);
 			} else {
-				*eq = 0;
 				names[nc] = strdup(optarg);
 			}
+			if (!names[nc]) {
+				rc = EXIT_INPUT;
+				goto out;
+			}
+			for (unsigned k = 0; k < nc; k++)
+				if (strcmp(names[k], names[nc]) == 0) {
+					fprintf(stderr,
+						"khien-policy: two components named '%s' (each "
+						"name "
+						"once)\n",
+						names[nc]);
+					free(data[nc]); /* not counted in nc yet */
+					free(names[nc]);
+					goto out;
+				}
 			in[nc] = (struct kh_bundle_input){names[nc], data[nc], len};
 			nc++;
 			break;
 		}
 		case 't':
-			if (nt >= KH_BUNDLE_MAX_TARGETS)
+			if (nt >= KH_BUNDLE_MAX_TARGETS) {
+				fprintf(stderr, "khien-policy: at most %d --target\n",
+					KH_BUNDLE_MAX_TARGETS);
 				goto out;
+			}
 			targets[nt++] = optarg;
 			break;
 		case 'R':
@@ -397,6 +450,11 @@ int kh_tool_bundle(int argc, char **argv)
 		default:
 			goto out;
 		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "khien-policy: bundle: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		goto out;
 	}
 	if (!out || nk == 0 || nc == 0 || spec.version < 1 || spec.expires < 0) {
 		fprintf(stderr,
@@ -453,11 +511,18 @@ int kh_tool_verify(int argc, char **argv)
 			rootf = argv[++i];
 		else if (!strcmp(argv[i], "--hwid") && i + 1 < argc)
 			hwid = argv[++i];
-		else if (!strcmp(argv[i], "--active-version") && i + 1 < argc)
-			active = strtoull(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
-			if (kh_tool_parse_time(argv[++i], now, &now) < 0)
+		else if (!strcmp(argv[i], "--active-version") && i + 1 < argc) {
+			if (kh_tool_parse_uint("--active-version", argv[++i], 0, UINT64_MAX,
+					       &active) < 0)
 				return EXIT_USAGE;
+		} else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
+			if (kh_tool_parse_time(argv[++i], now, &now) < 0) {
+				fprintf(stderr,
+					"khien-policy: --now: YYYY-MM-DD[THH:MM:SSZ], "
+					"+Nd/h/m/s or Unix time, got '%s'\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: khien-policy verify --root root.json [--hwid ID] "
 			       "[--active-version N]\n"
@@ -466,8 +531,12 @@ int kh_tool_verify(int argc, char **argv)
 			return 0;
 		} else if (argv[i][0] != '-' && !file)
 			file = argv[i];
-		else
+		else {
+			fprintf(stderr,
+				"khien-policy: verify: unexpected argument '%s' (see --help)\n",
+				argv[i]);
 			return EXIT_USAGE;
+		}
 	}
 	if (!rootf || !file) {
 		fprintf(stderr, "usage: khien-policy verify --root root.json BUNDLE\n");

@@ -3,7 +3,8 @@
  * Shared body of the list-format fuzz harnesses: parse the input as one
  * format, compile it, open the index and look every emitted name up again.
  * Oracles: every emitted name is canonical, the compiled index validates,
- * and a listed name is never reported "allowed" (no crash is the minimum).
+ * and a listed name is never reported "allowed" unless the input has an
+ * exception or a $badfilter (no crash is the minimum).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,10 @@ static int collect(void *arg, const struct kh_list_entry *e, unsigned line)
 	(void)line;
 	if (kh_name_canon(e->name, e->len, again, &n, NULL) != KH_NAME_OK || n != e->len ||
 	    memcmp(again, e->name, n) != 0)
-		abort();       /* a parser emitted a non-canonical name */
-	any_allow |= e->allow; /* counted even past NAMES_MAX: an allow can cover any name */
-	if (nnames < NAMES_MAX) {
+		abort(); /* a parser emitted a non-canonical name */
+	/* Counted even past NAMES_MAX: an allow can cover any name, a $badfilter remove it. */
+	any_allow |= e->allow | e->badfilter;
+	if (nnames < NAMES_MAX && !e->badfilter) {
 		memcpy(names[nnames], e->name, e->len + 1);
 		scopes[nnames] = e->scope;
 		nnames++;

@@ -177,11 +177,22 @@ grep -q "Uid:[[:space:]]*0[[:space:]]" /proc/$KPID/status && [ "$EPID" != "$KPID
 # a name allowed now, cached, then blocked by a new index: the cache must not serve it
 $D newly-bad.example +short > /dev/null
 echo "newly-bad.example" > "$T/new.txt"
-"$P" compile -q -o "$T/idx.new" --list malware=$L/malware.hosts --list gambling=$T/new.txt >/dev/null 2>&1
+# The new index also takes IP triggers from a plain IP list, and an RPZ whose /0
+# trigger (which would block every answer) the compiler refuses.
+printf '0.0.0.0.0.rpz-ip CNAME .\nrpz-only.example CNAME .\n' > "$T/zero.rpz"
+"$P" compile -q -o "$T/idx.new" --list malware=$L/malware.hosts --list gambling=$T/new.txt \
+	--list threat=$L/threat.ip --list authority=$T/zero.rpz >/dev/null 2>"$T/zero.err"
+grep -q "^zero.rpz:1: IPv4 prefix /0 is shorter than the minimum /8" "$T/zero.err" &&
+	ok "compile refuses an RPZ-IP /0 trigger" || { fail "compile refuses an RPZ-IP /0 trigger"; cat "$T/zero.err"; }
 chmod 644 "$T/idx.new"; mv "$T/idx.new" "$T/idx"
 ctl reload > /dev/null && ok "khienctl reload" || fail "khienctl reload"
 expect_eq "reload: new blocks apply at once (cache flushed)" "$($D newly-bad.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 expect_eq "reload: old entries gone" "$($D +short www.casino-example.com | head -c 7)" "198.19."
+out=$($D x.iptrigger.test)
+echo "$out" | grep -q "status: NXDOMAIN" && echo "$out" | grep -q "khien: threat (rule " &&
+	ok "answer address inside a plain IP list prefix is blocked (198.18.0.66 in 198.18.0.64/28)" ||
+	{ fail "IP list trigger applied to answers"; echo "$out" | sed 's/^/#  /'; }
+expect_eq "refused /0 trigger blocks no other answer" "$($D +short example.org | head -c 7)" "198.19."
 # Indexes are installed by rename, never rewritten in place (the daemon maps them).
 cp "$T/idx" "$T/good"; head -c 300 "$T/good" > "$T/idx.tmp"; mv "$T/idx.tmp" "$T/idx"
 expect_rc "reload of a corrupt index fails" 1 ctl reload

@@ -190,6 +190,93 @@ static void test_ip_triggers(void)
 	free(b);
 }
 
+/*
+ * $important: an important block beats a plain @@ exception at or under it,
+ * not an important one, nor exceptions from other formats or --allow files.
+ * $badfilter: disables the same rule in any AdBlock block list of the compile.
+ */
+static void test_adblock_important_and_badfilter(void)
+{
+	struct src s[] = {{"ads",
+			   "||ads.example^$important\n"
+			   "@@||x.ads.example^\n"
+			   "@@||y.ads.example^$important\n"
+			   "||*.w.example^$important\n"
+			   "@@||w.example^\n"
+			   "||plain.example^\n"
+			   "@@||plain.example^\n"
+			   "||fp.example^\n"
+			   "||imp.example^$important\n"
+			   "||imp.example^$badfilter\n"
+			   "@@||ok.ads2.example^\n",
+			   KH_FMT_ADBLOCK},
+			  {"ads2",
+			   "||fp.example^$badfilter\n"
+			   "||ads2.example^$important\n"
+			   "@@||ok.ads2.example^$badfilter\n",
+			   KH_FMT_ADBLOCK},
+			  {"malware", "fp.example\nimp2.example\n", KH_FMT_DOMAINS},
+			  {"rpz",
+			   "*.ads.example CNAME .\n"
+			   "r.ads.example CNAME rpz-passthru.\n",
+			   KH_FMT_RPZ},
+			  {NULL, "z.ads.example\n", KH_FMT_DOMAINS}};
+	struct kh_compile_result r;
+	size_t len;
+	uint8_t *b = build_n(s, 5, &len, &r);
+
+	OPEN(b, len);
+	KT_STREQ(look("ads.example"), "blocked ads ads.example a0");
+	KT_STREQ(look("x.ads.example"), "blocked ads *.ads.example a0");
+	KT_STREQ(look("a.x.ads.example"), "blocked ads *.ads.example a0");
+	KT_STREQ(look("y.ads.example"), "allowlisted y.ads.example");
+	KT_STREQ(look("r.ads.example"), "allowlisted r.ads.example");
+	KT_STREQ(look("z.ads.example"), "allowlisted z.ads.example");
+	KT_STREQ(look("w.example"), "allowlisted w.example");
+	KT_STREQ(look("a.w.example"), "blocked ads *.w.example a0");
+	KT_STREQ(look("plain.example"), "allowlisted plain.example");
+	/* Disabled in ads by ads2's $badfilter; still on the malware domain list. */
+	KT_STREQ(look("fp.example"), "blocked malware fp.example a0");
+	/* "||imp.example^$badfilter" is not the text of "||imp.example^$important". */
+	KT_STREQ(look("imp.example"), "blocked ads imp.example a0");
+	KT_STREQ(look("ok.ads2.example"), "blocked ads2 *.ads2.example a0");
+	KT_EQ(r.badfiltered, 2);
+	KT_EQ(r.important_overrides, 2); /* x.ads, w (subdomains); ok.ads2 was badfiltered first */
+	free(b);
+}
+
+/* A plain IP list becomes IP triggers of its category; the longest prefix wins across lists. */
+static void test_ip_list_triggers(void)
+{
+	struct src s[] = {
+		{"threat", "198.51.100.7\n203.0.113.0/24\n2001:db8::/32\n", KH_FMT_IP},
+		{"authority", "$ORIGIN rpz.\n16.0.0.0.203.rpz-ip CNAME rpz-drop.\n", KH_FMT_RPZ}};
+	uint8_t a[4] = {198, 51, 100, 7}, b4[4] = {203, 0, 113, 9}, c[4] = {203, 0, 1, 1},
+		d[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5},
+		e[4] = {1, 1, 1, 1};
+	struct kh_compile_result r;
+	struct kh_match m;
+	size_t len;
+	uint8_t *b = build_n(s, 2, &len, &r);
+
+	OPEN(b, len);
+	KT_EQ(r.ip_triggers, 4);
+	KT_EQ(kh_index_lookup_ip(&idx, 4, a, &m), 1);
+	KT_EQ(m.scope, 32);
+	KT_STREQ(kh_index_category_name(&idx, m.category), "threat");
+	KT_EQ(kh_index_lookup_ip(&idx, 4, b4, &m), 1);
+	KT_EQ(m.scope, 24);
+	KT_STREQ(kh_index_category_name(&idx, m.category), "threat");
+	KT_EQ(m.action, KH_ACT_DEFAULT);
+	KT_EQ(kh_index_lookup_ip(&idx, 4, c, &m), 1);
+	KT_EQ(m.scope, 16);
+	KT_STREQ(kh_index_category_name(&idx, m.category), "authority");
+	KT_EQ(kh_index_lookup_ip(&idx, 6, d, &m), 1);
+	KT_EQ(m.scope, 32);
+	KT_EQ(kh_index_lookup_ip(&idx, 4, e, &m), 0);
+	free(b);
+}
+
 static void test_allow_only_and_empty_inputs(void)
 {
 	struct src s[] = {{NULL, "only.allow.example\n", KH_FMT_DOMAINS}};
@@ -470,6 +557,8 @@ int main(void)
 	KT_RUN(test_allow_precedence);
 	KT_RUN(test_first_list_wins_and_duplicates);
 	KT_RUN(test_ip_triggers);
+	KT_RUN(test_adblock_important_and_badfilter);
+	KT_RUN(test_ip_list_triggers);
 	KT_RUN(test_allow_only_and_empty_inputs);
 	KT_RUN(test_every_bit_flip_and_truncation_rejected);
 	KT_RUN(test_hostile_resealed_index);

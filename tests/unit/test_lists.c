@@ -15,8 +15,11 @@ static char got[8192];
 static int cap_entry(void *arg, const struct kh_list_entry *e, unsigned line)
 {
 	(void)arg;
-	snprintf(got + strlen(got), sizeof(got) - strlen(got), "%c%u %s %u %u\n",
-		 e->allow ? 'A' : 'B', line, e->name, e->scope, e->action);
+	snprintf(got + strlen(got), sizeof(got) - strlen(got), "%c%u %s %u %u%s\n",
+		 e->badfilter ? 'X'
+		 : e->allow   ? 'A'
+			      : 'B',
+		 line, e->name, e->scope, e->action, e->important ? " !" : "");
 	return 0;
 }
 
@@ -228,6 +231,196 @@ static void test_rpz(void)
 	       "R21 33.4.3.2.1.rpz-ip CNAME .\n");
 }
 
+/* A later $ORIGIN only expands relative names; the apex stays the zone's (RFC 1035). */
+static void test_rpz_origin_and_apex(void)
+{
+	EXPECT("$ORIGIN rpz.zone.\n"
+	       "@ SOA ns.rpz.zone. admin.rpz.zone. 1 3600 600 86400 300\n"
+	       "top CNAME .\n"
+	       "$ORIGIN sub.rpz.zone.\n"
+	       "bad CNAME .\n"
+	       "*.wild CNAME .\n"
+	       "abs.example.rpz.zone. CNAME .\n"
+	       "@ CNAME .\n"
+	       "\tCNAME .\n"
+	       "$ORIGIN deeper\n"
+	       "x CNAME rpz-drop.\n"
+	       "$ORIGIN elsewhere.example.\n"
+	       "y CNAME .\n"
+	       "rpz.zone. CNAME .\n"
+	       "$ORIGIN rpz.zone.\n"
+	       "32.4.3.2.1.rpz-ip CNAME .\n"
+	       "$ORIGIN bad..origin.\n",
+	       KH_FMT_RPZ,
+	       "B3 top 1 1\n"
+	       "B5 bad.sub 1 1\n"
+	       "B6 wild.sub 2 1\n"
+	       "B7 abs.example 1 1\n"
+	       "B8 sub 1 1\n"
+	       "B9 sub 1 1\n"
+	       "B11 x.deeper.sub 1 3\n"
+	       "R13 y CNAME .\n"
+	       "R14 rpz.zone. CNAME .\n"
+	       "I16 4/32 01020304..00 1\n"
+	       "R17 $ORIGIN bad..origin.\n");
+	/* The SOA owner is the apex even when the first $ORIGIN is its parent. */
+	EXPECT("$ORIGIN zone.\n"
+	       "rpz 300 IN SOA ns admin 1 2 3 4 5\n"
+	       "a.rpz CNAME .\n"
+	       "b CNAME .\n"
+	       "other. SOA ns admin 1 2 3 4 5\n",
+	       KH_FMT_RPZ, "B3 a 1 1\nR4 b CNAME .\nR5 other. SOA ns admin 1 2 3 4 5\n");
+	/* Without $ORIGIN names are used as written (the server knows the zone). */
+	EXPECT("@ SOA ns admin 1 2 3 4 5\n"
+	       "@ NS ns\n"
+	       "a.example CNAME .\n"
+	       "b.example. CNAME .\n"
+	       "@ CNAME .\n"
+	       "\tNS ns2\n",
+	       KH_FMT_RPZ, "B3 a.example 1 1\nB4 b.example 1 1\nR5 @ CNAME .\n");
+	KT_EQ(st.rejected, 1);
+}
+
+/* Records split over lines with ( ... ) are joined; what cannot be is rejected, at its first line. */
+static void test_rpz_parentheses(void)
+{
+	static char many[64 * 8 + 128];
+	size_t n = 0;
+
+	EXPECT("$ORIGIN rpz.zone.\n"
+	       "@ IN SOA ns.rpz.zone. admin.rpz.zone. (\n"
+	       "        2026112101 ; serial\n"
+	       "        3600 600 86400 300 )\n"
+	       "split (\n"
+	       "    CNAME\n"
+	       "    . )\n"
+	       "one ( CNAME rpz-drop. )\n"
+	       "txt TXT \"a ( b\"\n"
+	       "stray CNAME . )\n"
+	       "nest ( ( CNAME . ) )\n"
+	       "after CNAME .\n"
+	       "open (\n"
+	       "  CNAME .\n",
+	       KH_FMT_RPZ,
+	       "B5 split 1 1\n"
+	       "B8 one 1 3\n"
+	       "U9 txt TXT \"a ( b\"\n"
+	       "R10 stray CNAME .  \n"
+	       "R11 nest     CNAME .    \n"
+	       "B12 after 1 1\n"
+	       "R13 open     CNAME .\n");
+	KT_EQ(st.rejected, 3);
+	/*
+	 * A '(' never closed swallows at most 64 lines, then parsing starts
+	 * afresh (here with a continuation line that has no owner: rejected too).
+	 */
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "a (\n");
+	for (int i = 0; i < 64; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, " x\n");
+	snprintf(many + n, sizeof(many) - n, "b.example CNAME .\n");
+	parse(many, KH_FMT_RPZ);
+	KT_EQ(st.rejected, 2);
+	KT_EQ(st.entries, 1);
+	KT_CHECK(strstr(got, "R1 a ") != NULL);
+	KT_CHECK(strstr(got, "B66 b.example 1 1\n") != NULL);
+}
+
+/* IP triggers shorter than the minimum prefixes are refused (a /0 would block every answer). */
+static void test_ip_minimum_prefix(void)
+{
+	EXPECT("8.0.0.0.10.rpz-ip CNAME .\n"
+	       "7.0.0.0.10.rpz-ip CNAME .\n"
+	       "0.0.0.0.0.rpz-ip CNAME .\n"
+	       "8.zz.fd00.rpz-ip CNAME .\n"
+	       "7.zz.fc00.rpz-ip CNAME .\n"
+	       "0.zz.rpz-ip CNAME .\n"
+	       "32.1.0.0.10.rpz-ip CNAME rpz-passthru.\n",
+	       KH_FMT_RPZ,
+	       "I1 4/8 0a000000..00 1\n"
+	       "R2 7.0.0.0.10.rpz-ip CNAME .\n"
+	       "R3 0.0.0.0.0.rpz-ip CNAME .\n"
+	       "I4 6/8 fd000000..00 1\n"
+	       "R5 7.zz.fc00.rpz-ip CNAME .\n"
+	       "R6 0.zz.rpz-ip CNAME .\n"
+	       "U7 32.1.0.0.10.rpz-ip CNAME rpz-passthru.\n");
+	EXPECT("10.0.0.0/8\n9.0.0.0/7\n0.0.0.0/0\nfd00::/8\n::/0\n", KH_FMT_IP,
+	       "I1 4/8 0a000000..00 0\n"
+	       "R2 9.0.0.0/7\n"
+	       "R3 0.0.0.0/0\n"
+	       "I4 6/8 fd000000..00 0\n"
+	       "R5 ::/0\n");
+	KT_EQ(KH_LIST_IP4_MIN_PREFIX, 8);
+	KT_EQ(KH_LIST_IP6_MIN_PREFIX, 8);
+}
+
+static void test_ip_list(void)
+{
+	EXPECT("# threat IPs\n"
+	       "198.51.100.7\n"
+	       "  203.0.113.0/24   # a network\n"
+	       "2001:db8::/32\n"
+	       "2001:DB8:1::7\r\n"
+	       "; comment\n"
+	       "! comment\n"
+	       "10.1.2.3/8\n"
+	       "1.2.3.4/33\n"
+	       "::/129\n"
+	       "1.2.3.4/\n"
+	       "1.2.3.4/x\n"
+	       "0.0.0.0 example.com\n"
+	       "example.com\n"
+	       "1.2.3\n"
+	       "1.2.3.4-1.2.3.9\n",
+	       KH_FMT_IP,
+	       "I2 4/32 c6336407..00 0\n"
+	       "I3 4/24 cb007100..00 0\n"
+	       "I4 6/32 20010db8..00 0\n"
+	       "I5 6/128 20010db8..07 0\n"
+	       "R8 10.1.2.3/8\n"
+	       "R9 1.2.3.4/33\n"
+	       "R10 ::/129\n"
+	       "R11 1.2.3.4/\n"
+	       "R12 1.2.3.4/x\n"
+	       "R13 0.0.0.0 example.com\n"
+	       "R14 example.com\n"
+	       "R15 1.2.3\n"
+	       "R16 1.2.3.4-1.2.3.9\n");
+	KT_EQ(st.ips, 4);
+	KT_EQ(st.rejected, 9);
+	KT_EQ(kh_list_format_parse("ip"), KH_FMT_IP);
+	KT_STREQ(kh_list_format_name(KH_FMT_IP), "ip");
+}
+
+static void test_adblock_modifiers(void)
+{
+	EXPECT("||imp.example^$important\n"
+	       "@@||ex.example^$important\n"
+	       "||bad.example^$badfilter\n"
+	       "@@||good.example^$badfilter\n"
+	       "||both.example^$important,badfilter\n"
+	       "||both2.example^$BadFilter,Important\n"
+	       "||*.sub.example^$important\n"
+	       "||x.example^|$important\n"
+	       "||tp.example^$important,third-party\n"
+	       "||empty.example^$\n"
+	       "||comma.example^$important,\n",
+	       KH_FMT_ADBLOCK,
+	       "B1 imp.example 3 0 !\n"
+	       "A2 ex.example 3 0 !\n"
+	       "X3 bad.example 3 0\n"
+	       "X4 good.example 3 0\n"
+	       "X5 both.example 3 0 !\n"
+	       "X6 both2.example 3 0 !\n"
+	       "B7 sub.example 2 0 !\n"
+	       "B8 x.example 3 0 !\n"
+	       "U9 ||tp.example^$important,third-party\n"
+	       "U10 ||empty.example^$\n"
+	       "U11 ||comma.example^$important,\n");
+	KT_EQ(st.badfilters, 4);
+	KT_EQ(st.entries, 3);
+	KT_EQ(st.allows, 1);
+}
+
 static void test_detect(void)
 {
 	KT_EQ(kh_list_detect("# c\nexample.com\n", 16), KH_FMT_DOMAINS);
@@ -237,6 +430,10 @@ static void test_detect(void)
 	KT_EQ(kh_list_detect("server:\nlocal-zone: \"a.\" deny\n", 30), KH_FMT_UNBOUND);
 	KT_EQ(kh_list_detect("$TTL 60\n", 8), KH_FMT_RPZ);
 	KT_EQ(kh_list_detect("a.example CNAME .\n", 18), KH_FMT_RPZ);
+	KT_EQ(kh_list_detect("# ips\n1.2.3.4\n10.0.0.0/8\n", 26), KH_FMT_IP);
+	/* One stray hosts line or name does not turn an IP list into something else. */
+	KT_EQ(kh_list_detect("1.2.3.4\n5.6.7.8\n0.0.0.0 a.example\n", 34), KH_FMT_IP);
+	KT_EQ(kh_list_detect("1.2.3.4\na.example\nb.example\n", 28), KH_FMT_DOMAINS);
 	KT_EQ(kh_list_format_parse("rpz"), KH_FMT_RPZ);
 	KT_EQ(kh_list_format_parse("csv"), -EINVAL);
 	KT_STREQ(kh_list_format_name(KH_FMT_ADBLOCK), "adblock");
@@ -272,6 +469,11 @@ int main(void)
 	KT_RUN(test_dnsmasq);
 	KT_RUN(test_unbound);
 	KT_RUN(test_rpz);
+	KT_RUN(test_rpz_origin_and_apex);
+	KT_RUN(test_rpz_parentheses);
+	KT_RUN(test_ip_minimum_prefix);
+	KT_RUN(test_ip_list);
+	KT_RUN(test_adblock_modifiers);
 	KT_RUN(test_detect);
 	KT_RUN(test_limits_and_oddities);
 	return KT_DONE();
