@@ -65,6 +65,18 @@ static int read_text(const char *dir, const char *name, char **out, size_t *len)
 
 /* ---------------------------------------------------------------- configuration */
 
+/* Every number's default, for init and for keys an older server.json lacks. */
+static void config_defaults(struct kh_srv_config *c)
+{
+	c->interval_s = 300;
+	c->max_conns = 20000;
+	c->max_conns_per_device = 4;
+	c->idle_timeout_ms = 10000;
+	c->ticket_lifetime_s = DAY;
+	c->device_cert_days = 3650;
+	c->max_requests = 1000;
+}
+
 static char *config_text(const struct kh_srv_config *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -75,6 +87,7 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddStringToObject(o, "listen", c->listen);
 	cJSON_AddNumberToObject(o, "interval_s", c->interval_s);
 	cJSON_AddNumberToObject(o, "max_connections", c->max_conns);
+	cJSON_AddNumberToObject(o, "max_connections_per_device", c->max_conns_per_device);
 	cJSON_AddNumberToObject(o, "idle_timeout_ms", c->idle_timeout_ms);
 	cJSON_AddNumberToObject(o, "ticket_lifetime_s", c->ticket_lifetime_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
@@ -95,6 +108,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 	} nums[] = {
 		{"interval_s", 10, 86400, offsetof(struct kh_srv_config, interval_s)},
 		{"max_connections", 16, 1000000, offsetof(struct kh_srv_config, max_conns)},
+		{"max_connections_per_device", 1, KH_SRV_CONNS_PER_DEVICE_MAX,
+		 offsetof(struct kh_srv_config, max_conns_per_device)},
 		{"idle_timeout_ms", 100, 600000, offsetof(struct kh_srv_config, idle_timeout_ms)},
 		{"ticket_lifetime_s", 0, 7 * DAY,
 		 offsetof(struct kh_srv_config, ticket_lifetime_s)},
@@ -106,12 +121,7 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 	int rc = -EINVAL;
 
 	memset(c, 0, sizeof(*c));
-	c->interval_s = 300;
-	c->max_conns = 20000;
-	c->idle_timeout_ms = 10000;
-	c->ticket_lifetime_s = DAY;
-	c->device_cert_days = 3650;
-	c->max_requests = 1000;
+	config_defaults(c);
 	if (!cJSON_IsObject(o)) {
 		snprintf(why, whylen, "server.json: not a JSON object");
 		goto out;
@@ -261,12 +271,7 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 		 : strchr(c.host, ':')		      ? c.host
 						      : "0.0.0.0",
 		 c.port);
-	c.interval_s = 300;
-	c.max_conns = 20000;
-	c.idle_timeout_ms = 10000;
-	c.ticket_lifetime_s = DAY;
-	c.device_cert_days = 3650;
-	c.max_requests = 1000;
+	config_defaults(&c);
 	path_of(p, sizeof(p), dir, "server.json");
 	if (kh_fs_read(p, TEXT_MAX, (uint8_t **)&t, &len) == 0) {
 		free(t);

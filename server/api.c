@@ -339,6 +339,26 @@ static int operator_ok(struct kh_srv *s, const char *auth)
 	return kh_ct_memeq(h, s->cfg.operator_token_sha256, 32);
 }
 
+int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer)
+{
+	int err;
+
+	peer->have_dev = 0;
+	if (!peer->serial || !peer->cert_sha256)
+		return 401;
+	err = kh_store_device_get(s->store, peer->serial, &peer->dev);
+	if (err < 0)
+		return err == -ENOENT ? 403 : 503;
+	if (peer->dev.status != KH_DEV_ACTIVE ||
+	    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
+		return 403;
+	/* A resumed TLS session skips certificate checks: expiry is ours. */
+	if (peer->dev.cert_not_after && kh_time_wall() > peer->dev.cert_not_after)
+		return 403;
+	peer->have_dev = 1;
+	return 0;
+}
+
 int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_peer *peer,
 		 size_t *max_body)
 {
@@ -357,18 +377,8 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 			return 401;
 		*max_body = m.r == R_ADM_POLICIES ? KH_SRV_ADMIN_BODY_MAX : ADMIN_BODY_MAX;
 	} else {
-		if (!peer->serial || !peer->cert_sha256)
-			return 401;
-		err = kh_store_device_get(s->store, peer->serial, &peer->dev);
-		if (err < 0)
-			return err == -ENOENT ? 403 : 503;
-		if (peer->dev.status != KH_DEV_ACTIVE ||
-		    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
-			return 403;
-		/* A resumed TLS session skips certificate checks: expiry is ours. */
-		if (peer->dev.cert_not_after && kh_time_wall() > peer->dev.cert_not_after)
-			return 403;
-		peer->have_dev = 1;
+		if ((err = kh_api_device_admitted(s, peer)) != 0)
+			return err;
 		*max_body = m.r == R_CHECKIN  ? KH_SRV_CHECKIN_BODY_MAX
 			    : m.r == R_EVENTS ? KH_SRV_DEVICE_BODY_MAX
 					      : 0;
