@@ -44,8 +44,7 @@
 #define FLUSH_MS 50
 #define LOG_BURST 20			/* problem reports per second before suppression */
 #define BODY_BUDGET ((size_t)128 << 20) /* request bodies held at once, all clients */
-#define DEV_BUCKETS 1024
-#define DEV_BODIES_MAX 2 /* uploads in flight per device (per bucket of serials) */
+#define DEV_BODIES_MAX 2		/* uploads in flight per device */
 /* Answers up to this size go out as one TLS record: one send(), one segment. */
 #define ONE_RECORD_MAX 16384
 
@@ -104,7 +103,7 @@ struct conn {
 	int parse_pending;   /* bytes since the last parse may finish the head */
 	uint64_t phase_end;  /* monotonic ms by which this phase must be done; 0 = none */
 	size_t body_charged; /* bytes of the body budget this connection holds */
-	int dev_bucket;	     /* -1, or the device bucket whose upload slot it holds */
+	int upload_slot;     /* holds one of its device's DEV_BODIES_MAX */
 };
 
 /* An admitted device certificate and the connections it holds. */
@@ -113,6 +112,7 @@ struct ident {
 	struct ident *kprev, *knext; /* in v->by_count[n] */
 	struct conn_list conns;
 	unsigned n;
+	unsigned bodies; /* uploads in flight */
 	char serial[KH_SERIAL_MAX + 1];
 };
 
@@ -127,7 +127,6 @@ struct srv {
 	uint32_t idents_mask;
 	struct ident *by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
-	uint8_t dev_bodies[DEV_BUCKETS];
 	struct kh_timer flush, stats;
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
 		timeouts, evicted, busy, not_admitted, evicted_per_device;
@@ -162,9 +161,9 @@ static void body_release(struct conn *c)
 
 	v->body_bytes -= c->body_charged;
 	c->body_charged = 0;
-	if (c->dev_bucket >= 0) {
-		v->dev_bodies[c->dev_bucket]--;
-		c->dev_bucket = -1;
+	if (c->upload_slot) {
+		c->id->bodies--;
+		c->upload_slot = 0;
 	}
 	free(c->body);
 	c->body = NULL;
@@ -307,8 +306,8 @@ static void conn_free(struct conn *c)
 {
 	struct srv *v = c->srv;
 
+	body_release(c); /* first: its upload slot is its identity's */
 	class_leave(c);
-	body_release(c);
 	list_del(&v->conns, c, ALL);
 	kh_timer_cancel(v->loop, &c->idle);
 	kh_loop_fd_del(v->loop, c->fd);
@@ -388,12 +387,6 @@ static void refuse(struct conn *c, int status, const char *msg)
 	respond(c);
 }
 
-/* Which upload-slot bucket a device uses. */
-static int dev_bucket(const char *serial)
-{
-	return (int)(kh_fnv1a32(KH_FNV32_BASIS, serial) % DEV_BUCKETS);
-}
-
 static const char *admit_msg(int status)
 {
 	switch (status) {
@@ -437,15 +430,21 @@ static void head_done(struct conn *c, size_t head_len)
 			refuse(c, 503, "busy: too many uploads in progress, retry later");
 			return;
 		}
-		if (c->peer.serial) {
-			int b = dev_bucket(c->peer.serial);
-			if (v->dev_bodies[b] >= DEV_BODIES_MAX) {
+		if (c->peer.have_dev) {
+			/* each device its own slots: a slow one delays only itself */
+			if (!c->id) {
+				v->busy++;
+				refuse(c, 503,
+				       "busy: retry later"); /* its identity did not fit in memory */
+				return;
+			}
+			if (c->id->bodies >= DEV_BODIES_MAX) {
 				v->busy++;
 				refuse(c, 429, "this device already has uploads in progress");
 				return;
 			}
-			v->dev_bodies[b]++;
-			c->dev_bucket = b;
+			c->id->bodies++;
+			c->upload_slot = 1;
 		}
 		c->body = malloc(c->body_need);
 		if (!c->body) {
@@ -718,7 +717,6 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		}
 		c->srv = v;
 		c->fd = s;
-		c->dev_bucket = -1;
 		c->active_ms = kh_time_mono_ms();
 		kh_addr_format(&peer, c->peer.addr, sizeof(c->peer.addr));
 		kh_timer_init(&c->idle, on_idle, c);

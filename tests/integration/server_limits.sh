@@ -5,7 +5,9 @@
 # the device keeps at most max_connections_per_device, the revoked
 # certificate counts for nothing and makes room first, and another device
 # and the operator still get in; a server full of admitted devices still
-# lets a newcomer and the operator in.
+# lets a newcomer and the operator in. A device that holds its uploads
+# open delays only itself, not the devices that shared its slots before
+# (slots were per bucket of serials).
 . "$(dirname "$0")/lib.sh"
 PORT=$(rand_port)
 S=$T/srv
@@ -17,17 +19,28 @@ c = json.load(open(sys.argv[1]))
 c.update(max_connections=16, max_connections_per_device=4, idle_timeout_ms=20000)
 json.dump(c, open(sys.argv[1], "w"))
 PY
+# SN-slow and a serial that shared its upload bucket (FNV-1a 32 mod 1024, as
+# the server once counted upload slots)
+fnv() { python3 -c 'import sys
+h = 2166136261
+for b in sys.argv[1].encode(): h = ((h ^ b) * 16777619) & 0xffffffff
+print(h % 1024)' "$1"; }
+slow_bucket=$(fnv SN-slow)
+for i in $(seq 100000); do [ "$(fnv SN-n$i)" = "$slow_bucket" ] && { NEIGHBOUR=SN-n$i; break; }; done
+"$SRV" provision --dir $S --device SN-slow -o $T/slow >/dev/null || fail "provision slow"
+"$SRV" provision --dir $S --device $NEIGHBOUR -o $T/neighbour >/dev/null || fail "provision $NEIGHBOUR"
 for d in a b r c1 c2 c3 c4; do "$SRV" provision --dir $S --device SN-$d -o $T/$d >/dev/null || fail "provision $d"; done
 "$SRV" revoke --dir $S --device SN-r >/dev/null || fail "revoke"
 start_server $S || { fail "server starts"; done_testing; }
 echo '{"firmware": "t", "hardware_id": "t", "policy": {"version": 0}}' > $T/checkin.json
 checkin() { as_device $S $T/$1 POST /v1/checkin --body $T/checkin.json 2>/dev/null | head -1; }
 
-# hold NAME N DEVDIR|-: N idle connections in the background, until $T/go
+# hold NAME N DEVDIR|- [SEND]: N idle connections in the background (each
+# sends the file SEND first, if given), until $T/go
 HOLDERS=()
 hold() {
 	local name=$1 n=$2 dev=$3 id=()
-	[ "$dev" != - ] && id=($T/$dev/device.pem $T/$dev/device.key)
+	[ "$dev" != - ] && id=($T/$dev/device.pem $T/$dev/device.key ${4:-})
 	$HOLD $PORT $S/server-ca.pem $n $T/$name.ready $T/go "${id[@]}" > $T/$name.out 2>&1 &
 	PIDS+=($!)
 	HOLDERS+=($!)
@@ -64,6 +77,20 @@ wait "${HOLDERS[@]}"
 expect_eq "the room was made by closing one connection of a device holding the most, twice" \
 	"$(cat $T/c?.out | awk '{n += $2; if ($2 < 3) low = 1} END {print n, low + 0}') $(cat $T/b.out)" \
 	"14 0 open 1 of 1"
+
+# SN-slow starts two uploads and never finishes them: both its slots held
+printf 'POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 200000\r\n\r\n{"events": [' > $T/slow.req
+rm -f $T/go
+hold slow 2 slow $T/slow.req
+sleep 0.3 # the server has read both heads
+echo '{"events": [{"seq": 1, "time": 1, "type": "x", "severity": "low"}]}' > $T/ev1.json
+expect_eq "the slow uploader's third upload: 429 (two in flight per device)" \
+	"$(as_device $S $T/slow POST /v1/events --body $T/ev1.json 2>/dev/null | head -1)" "429"
+expect_eq "$NEIGHBOUR, in SN-slow's old bucket, still uploads" \
+	"$(as_device $S $T/neighbour POST /v1/events --body $T/ev1.json 2>/dev/null | head -1)" "200"
+touch $T/go
+wait "${HOLDERS[@]}"
+expect_eq "the slow uploads were held open all along" "$(cat $T/slow.out)" "open 2 of 2"
 kill -0 $SPID && ok "server process alive" || fail "server died"
 stop_server
 done_testing
