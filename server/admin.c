@@ -75,6 +75,9 @@ static void config_defaults(struct kh_srv_config *c)
 	c->ticket_lifetime_s = DAY;
 	c->device_cert_days = 3650;
 	c->max_requests = 1000;
+	c->quota.window_s = 3600;
+	c->quota.events = 10000;
+	c->quota.bytes = 8u << 20;
 }
 
 static char *config_text(const struct kh_srv_config *c)
@@ -92,6 +95,9 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddNumberToObject(o, "ticket_lifetime_s", c->ticket_lifetime_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
 	cJSON_AddNumberToObject(o, "max_requests_per_connection", c->max_requests);
+	cJSON_AddNumberToObject(o, "event_quota_window_s", c->quota.window_s);
+	cJSON_AddNumberToObject(o, "event_quota_events", c->quota.events);
+	cJSON_AddNumberToObject(o, "event_quota_bytes", c->quota.bytes);
 	cJSON_AddStringToObject(o, "operator_token_sha256", fp);
 	t = cJSON_Print(o);
 	cJSON_Delete(o);
@@ -116,6 +122,10 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
 		{"max_requests_per_connection", 1, 1000000,
 		 offsetof(struct kh_srv_config, max_requests)},
+		{"event_quota_window_s", 60, DAY, offsetof(struct kh_srv_config, quota.window_s)},
+		{"event_quota_events", 1, 100000000, offsetof(struct kh_srv_config, quota.events)},
+		{"event_quota_bytes", 65536, UINT32_MAX,
+		 offsetof(struct kh_srv_config, quota.bytes)},
 	};
 	cJSON *o = cJSON_ParseWithLength(text, len), *v;
 	int rc = -EINVAL;

@@ -40,6 +40,9 @@ struct kh_srv_config {
 	uint8_t operator_token_sha256[32];
 	uint32_t device_cert_days;
 	uint32_t max_requests; /* per connection, then Connection: close */
+	struct {
+		uint32_t window_s, events, bytes; /* per device and window (kh_event_quota) */
+	} quota;
 };
 
 /* An open instance: configuration, store and the trust root. */
