@@ -65,6 +65,21 @@ static int read_text(const char *dir, const char *name, char **out, size_t *len)
 
 /* ---------------------------------------------------------------- configuration */
 
+/* Every number's default, for init and for keys an older server.json lacks. */
+static void config_defaults(struct kh_srv_config *c)
+{
+	c->interval_s = 300;
+	c->max_conns = 20000;
+	c->max_conns_per_device = 4;
+	c->idle_timeout_ms = 10000;
+	c->ticket_lifetime_s = DAY;
+	c->device_cert_days = 3650;
+	c->max_requests = 1000;
+	c->quota.window_s = 3600;
+	c->quota.events = 10000;
+	c->quota.bytes = 8u << 20;
+}
+
 static char *config_text(const struct kh_srv_config *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -75,10 +90,14 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddStringToObject(o, "listen", c->listen);
 	cJSON_AddNumberToObject(o, "interval_s", c->interval_s);
 	cJSON_AddNumberToObject(o, "max_connections", c->max_conns);
+	cJSON_AddNumberToObject(o, "max_connections_per_device", c->max_conns_per_device);
 	cJSON_AddNumberToObject(o, "idle_timeout_ms", c->idle_timeout_ms);
 	cJSON_AddNumberToObject(o, "ticket_lifetime_s", c->ticket_lifetime_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
 	cJSON_AddNumberToObject(o, "max_requests_per_connection", c->max_requests);
+	cJSON_AddNumberToObject(o, "event_quota_window_s", c->quota.window_s);
+	cJSON_AddNumberToObject(o, "event_quota_events", c->quota.events);
+	cJSON_AddNumberToObject(o, "event_quota_bytes", c->quota.bytes);
 	cJSON_AddStringToObject(o, "operator_token_sha256", fp);
 	t = cJSON_Print(o);
 	cJSON_Delete(o);
@@ -95,23 +114,24 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 	} nums[] = {
 		{"interval_s", 10, 86400, offsetof(struct kh_srv_config, interval_s)},
 		{"max_connections", 16, 1000000, offsetof(struct kh_srv_config, max_conns)},
+		{"max_connections_per_device", 1, KH_SRV_CONNS_PER_DEVICE_MAX,
+		 offsetof(struct kh_srv_config, max_conns_per_device)},
 		{"idle_timeout_ms", 100, 600000, offsetof(struct kh_srv_config, idle_timeout_ms)},
 		{"ticket_lifetime_s", 0, 7 * DAY,
 		 offsetof(struct kh_srv_config, ticket_lifetime_s)},
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
 		{"max_requests_per_connection", 1, 1000000,
 		 offsetof(struct kh_srv_config, max_requests)},
+		{"event_quota_window_s", 60, DAY, offsetof(struct kh_srv_config, quota.window_s)},
+		{"event_quota_events", 1, 100000000, offsetof(struct kh_srv_config, quota.events)},
+		{"event_quota_bytes", 65536, UINT32_MAX,
+		 offsetof(struct kh_srv_config, quota.bytes)},
 	};
 	cJSON *o = cJSON_ParseWithLength(text, len), *v;
 	int rc = -EINVAL;
 
 	memset(c, 0, sizeof(*c));
-	c->interval_s = 300;
-	c->max_conns = 20000;
-	c->idle_timeout_ms = 10000;
-	c->ticket_lifetime_s = DAY;
-	c->device_cert_days = 3650;
-	c->max_requests = 1000;
+	config_defaults(c);
 	if (!cJSON_IsObject(o)) {
 		snprintf(why, whylen, "server.json: not a JSON object");
 		goto out;
@@ -261,12 +281,7 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 		 : strchr(c.host, ':')		      ? c.host
 						      : "0.0.0.0",
 		 c.port);
-	c.interval_s = 300;
-	c.max_conns = 20000;
-	c.idle_timeout_ms = 10000;
-	c.ticket_lifetime_s = DAY;
-	c.device_cert_days = 3650;
-	c.max_requests = 1000;
+	config_defaults(&c);
 	path_of(p, sizeof(p), dir, "server.json");
 	if (kh_fs_read(p, TEXT_MAX, (uint8_t **)&t, &len) == 0) {
 		free(t);

@@ -230,7 +230,7 @@ static int parse_u64(const char *t, uint64_t *out)
 cJSON *kh_api_device_json(const struct kh_device *d)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *st = cJSON_Parse(d->status_json);
+	cJSON *st = cJSON_Parse(d->status_json), *q;
 	char fp[65];
 
 	kh_hex_encode(d->cert_sha256, 32, fp);
@@ -245,6 +245,13 @@ cJSON *kh_api_device_json(const struct kh_device *d)
 	cJSON_AddNumberToObject(o, "policy_version", (double)d->policy_version);
 	cJSON_AddNumberToObject(o, "last_seq", (double)d->last_seq);
 	cJSON_AddNumberToObject(o, "events_dropped", (double)d->events_dropped);
+	cJSON_AddNumberToObject(o, "events_refused", (double)d->events_refused);
+	q = cJSON_AddObjectToObject(o, "event_quota"); /* the current window */
+	cJSON_AddNumberToObject(q, "window_start", (double)d->quota_start);
+	cJSON_AddNumberToObject(q, "window_end", (double)d->quota_end);
+	cJSON_AddNumberToObject(q, "events", (double)d->quota_events);
+	cJSON_AddNumberToObject(q, "bytes", (double)d->quota_bytes);
+	cJSON_AddNumberToObject(q, "refused", (double)d->quota_refused);
 	cJSON_AddStringToObject(o, "cert_sha256", fp);
 	cJSON_AddNumberToObject(o, "cert_not_after", (double)d->cert_not_after);
 	cJSON_AddItemToObject(o, "health", st ? st : cJSON_CreateObject());
@@ -339,6 +346,26 @@ static int operator_ok(struct kh_srv *s, const char *auth)
 	return kh_ct_memeq(h, s->cfg.operator_token_sha256, 32);
 }
 
+int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer)
+{
+	int err;
+
+	peer->have_dev = 0;
+	if (!peer->serial || !peer->cert_sha256)
+		return 401;
+	err = kh_store_device_get(s->store, peer->serial, &peer->dev);
+	if (err < 0)
+		return err == -ENOENT ? 403 : 503;
+	if (peer->dev.status != KH_DEV_ACTIVE ||
+	    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
+		return 403;
+	/* A resumed TLS session skips certificate checks: expiry is ours. */
+	if (peer->dev.cert_not_after && kh_time_wall() > peer->dev.cert_not_after)
+		return 403;
+	peer->have_dev = 1;
+	return 0;
+}
+
 int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_peer *peer,
 		 size_t *max_body)
 {
@@ -357,18 +384,8 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 			return 401;
 		*max_body = m.r == R_ADM_POLICIES ? KH_SRV_ADMIN_BODY_MAX : ADMIN_BODY_MAX;
 	} else {
-		if (!peer->serial || !peer->cert_sha256)
-			return 401;
-		err = kh_store_device_get(s->store, peer->serial, &peer->dev);
-		if (err < 0)
-			return err == -ENOENT ? 403 : 503;
-		if (peer->dev.status != KH_DEV_ACTIVE ||
-		    !kh_ct_memeq(peer->dev.cert_sha256, peer->cert_sha256, 32))
-			return 403;
-		/* A resumed TLS session skips certificate checks: expiry is ours. */
-		if (peer->dev.cert_not_after && kh_time_wall() > peer->dev.cert_not_after)
-			return 403;
-		peer->have_dev = 1;
+		if ((err = kh_api_device_admitted(s, peer)) != 0)
+			return err;
 		*max_body = m.r == R_CHECKIN  ? KH_SRV_CHECKIN_BODY_MAX
 			    : m.r == R_EVENTS ? KH_SRV_DEVICE_BODY_MAX
 					      : 0;
@@ -464,9 +481,11 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(in, "events"), *e;
 	struct kh_event_rec *ev;
-	char **texts, msg[96];
-	uint64_t dropped = 0, acked;
-	unsigned n = 0, stored, i;
+	struct kh_event_quota q = {s->cfg.quota.window_s, s->cfg.quota.events, s->cfg.quota.bytes};
+	struct kh_events_result res;
+	char **texts, msg[200];
+	uint64_t dropped = 0;
+	unsigned n = 0, i;
 	int count, err = 0;
 	cJSON *o;
 
@@ -516,17 +535,34 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 		ev[n].payload = texts[n];
 		n++;
 	}
-	err = kh_store_events_add(s->store, peer->serial, ev, n, dropped, now, &acked, &stored);
+	err = kh_store_events_add(s->store, peer->serial, ev, n, dropped, &q, now, &res);
 	if (err < 0) {
 		kh_api_error(resp, 503, "store unavailable: retry later");
 		goto out;
 	}
-	if (stored)
-		log_info("%s: %u event(s) stored, acked up to %llu", peer->serial, stored,
-			 (unsigned long long)acked);
+	if (res.stored)
+		log_info("%s: %u event(s) stored, acked up to %llu", peer->serial, res.stored,
+			 (unsigned long long)res.acked);
 	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "acked", (double)acked);
-	cJSON_AddNumberToObject(o, "stored", stored);
+	cJSON_AddNumberToObject(o, "acked", (double)res.acked);
+	cJSON_AddNumberToObject(o, "stored", res.stored);
+	if (res.refused) {
+		/* Not stored, not acknowledged: a 429 with Retry-After, so the agent
+		 * keeps its queue and comes back when the window has room. */
+		int64_t wait = res.retry_at > now ? res.retry_at - now : 1;
+		snprintf(msg, sizeof(msg),
+			 "over quota: at most %u events and %u bytes per %u s for one device; "
+			 "%u refused, retry after %lld s",
+			 (unsigned)q.events, (unsigned)q.bytes, q.window_s, res.refused,
+			 (long long)wait);
+		cJSON_AddStringToObject(o, "error", msg);
+		cJSON_AddNumberToObject(o, "refused", res.refused);
+		cJSON_AddNumberToObject(o, "retry_after_s", (double)wait);
+		set_json(resp, 429, o);
+		snprintf(resp->extra, sizeof(resp->extra), "Retry-After: %lld\r\n",
+			 (long long)wait);
+		goto out;
+	}
 	set_json(resp, 200, o);
 	goto out;
 bad:

@@ -39,6 +39,13 @@ struct kh_api_resp {
 };
 
 /*
+ * Is the peer's certificate that of a registered, active device, the one
+ * issued to it and not expired? 0 (peer->dev filled, have_dev set), 401
+ * without a certificate, 403 if not, 503 if the store cannot say.
+ */
+int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer);
+
+/*
  * After the head arrives: may this peer send this request, and how long
  * may its body be? Returns 0 and *max_body, or an HTTP status (401, 403,
  * 404, 405, 411, 413) to answer without reading the body.

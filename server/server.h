@@ -31,14 +31,18 @@ struct kh_srv_config {
 	char url[256];	/* https://HOST:PORT the devices use */
 	char host[256]; /* HOST of the URL */
 	uint16_t port;
-	char listen[64];	  /* ADDR:PORT to bind */
-	uint32_t interval_s;	  /* check-in interval told to devices */
-	uint32_t max_conns;	  /* concurrent connections */
-	uint32_t idle_timeout_ms; /* a connection with no progress for this long is closed */
+	char listen[64];	       /* ADDR:PORT to bind */
+	uint32_t interval_s;	       /* check-in interval told to devices */
+	uint32_t max_conns;	       /* concurrent connections */
+	uint32_t max_conns_per_device; /* of them, held by one device certificate */
+	uint32_t idle_timeout_ms;      /* a connection with no progress for this long is closed */
 	uint32_t ticket_lifetime_s;
 	uint8_t operator_token_sha256[32];
 	uint32_t device_cert_days;
 	uint32_t max_requests; /* per connection, then Connection: close */
+	struct {
+		uint32_t window_s, events, bytes; /* per device and window (kh_event_quota) */
+	} quota;
 };
 
 /* An open instance: configuration, store and the trust root. */
@@ -54,6 +58,7 @@ struct kh_srv {
 #define KH_SRV_CHECKIN_BODY_MAX (16 * 1024)
 #define KH_SRV_EVENTS_MAX 500
 #define KH_SRV_ADMIN_BODY_MAX ((size_t)64 << 20)
+#define KH_SRV_CONNS_PER_DEVICE_MAX 64
 
 /*
  * Create an instance in dir (which must not hold one already). url:

@@ -8,12 +8,21 @@
  * the head is admitted, within a global budget and at most two at a time
  * per device. Slow clients cannot hold a connection: besides the idle
  * timeout, the handshake and each request head must complete within twice
- * the idle timeout, and a body must arrive at 1 KiB/s or better. When
- * max_connections are open, the oldest connection that has not proved an
- * identity makes room for the new one. Malformed requests get their 4xx
- * and are logged (rate-limited); nothing a client sends can stop the server.
+ * the idle timeout, and a body must arrive at 1 KiB/s or better.
+ *
+ * No client can hold every connection. A device certificate counts as an
+ * identity only once the store admits it (registered, active, the pinned
+ * certificate, not expired), and one identity holds at most
+ * max_connections_per_device: its idlest connection makes room for its
+ * newest. When max_connections are open, the oldest connection without an
+ * admitted identity (handshake, anonymous, or a refused certificate) makes
+ * room, else the idlest of the identity holding the most. A connection that
+ * has shown the operator token is never evicted, so operators stay
+ * reachable. Malformed requests get their 4xx and are logged
+ * (rate-limited); nothing a client sends can stop the server.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +44,16 @@
 #define FLUSH_MS 50
 #define LOG_BURST 20			/* problem reports per second before suppression */
 #define BODY_BUDGET ((size_t)128 << 20) /* request bodies held at once, all clients */
-#define DEV_BUCKETS 1024
-#define DEV_BODIES_MAX 2 /* uploads in flight per device (per bucket of serials) */
+#define DEV_BODIES_MAX 2		/* uploads in flight per device */
 /* Answers up to this size go out as one TLS record: one send(), one segment. */
 #define ONE_RECORD_MAX 16384
+
+/* Where a connection is counted: its class list (link cl). */
+enum cclass {
+	CL_ANON,     /* no admitted identity yet: first to make room */
+	CL_DEVICE,   /* an admitted device certificate: in its identity's list */
+	CL_OPERATOR, /* has shown the operator token: never evicted */
+};
 
 enum cstate {
 	C_HANDSHAKE,
@@ -48,9 +63,24 @@ enum cstate {
 	C_DONE
 };
 
+struct ident;
+struct conn;
+
+/* Connections are on two lists at once: each has its link in struct conn. */
+struct conn_link {
+	struct conn *prev, *next;
+};
+struct conn_list {
+	struct conn *head, *tail; /* newest first */
+};
+
 struct conn {
 	struct srv *srv;
-	struct conn *prev, *next; /* all open connections, to close them at exit */
+	struct conn_link all; /* v->conns: every open connection, to close them at exit */
+	struct conn_link cl;  /* v->anon or id->conns, by class */
+	enum cclass cls;
+	struct ident *id;   /* CL_DEVICE: whose */
+	uint64_t active_ms; /* last progress (monotonic), for "idlest" */
 	kh_sock fd;
 	struct kh_tls *tls;
 	struct kh_timer idle;
@@ -73,7 +103,17 @@ struct conn {
 	int parse_pending;   /* bytes since the last parse may finish the head */
 	uint64_t phase_end;  /* monotonic ms by which this phase must be done; 0 = none */
 	size_t body_charged; /* bytes of the body budget this connection holds */
-	int dev_bucket;	     /* -1, or the device bucket whose upload slot it holds */
+	int upload_slot;     /* holds one of its device's DEV_BODIES_MAX */
+};
+
+/* An admitted device certificate and the connections it holds. */
+struct ident {
+	struct ident *hnext;	     /* hash chain */
+	struct ident *kprev, *knext; /* in v->by_count[n] */
+	struct conn_list conns;
+	unsigned n;
+	unsigned bodies; /* uploads in flight */
+	char serial[KH_SERIAL_MAX + 1];
 };
 
 struct srv {
@@ -82,12 +122,14 @@ struct srv {
 	struct kh_tls_conf *tls;
 	kh_sock lfd;
 	unsigned nconns;
-	struct conn *conns, *oldest; /* newest first; oldest is the tail */
+	struct conn_list conns, anon;
+	struct ident **idents; /* hash table by serial, idents_mask + 1 chains */
+	uint32_t idents_mask;
+	struct ident *by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
-	uint8_t dev_bodies[DEV_BUCKETS];
 	struct kh_timer flush, stats;
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
-		timeouts, evicted, busy;
+		timeouts, evicted, busy, not_admitted, evicted_per_device;
 	uint64_t log_second;
 	unsigned log_count, log_suppressed;
 };
@@ -119,9 +161,9 @@ static void body_release(struct conn *c)
 
 	v->body_bytes -= c->body_charged;
 	c->body_charged = 0;
-	if (c->dev_bucket >= 0) {
-		v->dev_bodies[c->dev_bucket]--;
-		c->dev_bucket = -1;
+	if (c->upload_slot) {
+		c->id->bodies--;
+		c->upload_slot = 0;
 	}
 	free(c->body);
 	c->body = NULL;
@@ -132,6 +174,7 @@ static void progress(struct conn *c)
 {
 	uint64_t now = kh_time_mono_ms(), ms = c->srv->s->cfg.idle_timeout_ms;
 
+	c->active_ms = now;
 	if (c->phase_end)
 		ms = c->phase_end <= now ? 0 : KH_MIN(ms, c->phase_end - now);
 	kh_timer_arm(c->srv->loop, &c->idle, ms);
@@ -149,19 +192,123 @@ static void phase(struct conn *c, uint64_t ms)
 	progress(c);
 }
 
+/* ---------------------------------------------------------------- who holds what */
+
+static void by_count_unlink(struct srv *v, struct ident *id)
+{
+	if (id->kprev)
+		id->kprev->knext = id->knext;
+	else
+		v->by_count[id->n] = id->knext;
+	if (id->knext)
+		id->knext->kprev = id->kprev;
+	id->kprev = id->knext = NULL;
+}
+
+static void by_count_link(struct srv *v, struct ident *id)
+{
+	id->kprev = NULL;
+	id->knext = v->by_count[id->n];
+	if (id->knext)
+		id->knext->kprev = id;
+	v->by_count[id->n] = id;
+}
+
+static struct ident **ident_slot(struct srv *v, const char *serial)
+{
+	struct ident **p = &v->idents[kh_fnv1a32(KH_FNV32_BASIS, serial) & v->idents_mask];
+
+	while (*p && strcmp((*p)->serial, serial) != 0)
+		p = &(*p)->hnext;
+	return p;
+}
+
+#define LINK(c, off) ((struct conn_link *)(void *)((char *)(c) + (off)))
+
+/* Put c at the head of l, by its link at offset off. */
+static void list_push(struct conn_list *l, struct conn *c, size_t off)
+{
+	LINK(c, off)->prev = NULL;
+	LINK(c, off)->next = l->head;
+	if (l->head)
+		LINK(l->head, off)->prev = c;
+	else
+		l->tail = c;
+	l->head = c;
+}
+
+static void list_del(struct conn_list *l, struct conn *c, size_t off)
+{
+	struct conn_link *k = LINK(c, off);
+
+	if (k->prev)
+		LINK(k->prev, off)->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next)
+		LINK(k->next, off)->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+}
+
+#define ALL offsetof(struct conn, all)
+#define CL offsetof(struct conn, cl)
+
+/* Take c out of its class list (it stays open). */
+static void class_leave(struct conn *c)
+{
+	struct srv *v = c->srv;
+	struct ident *id = c->id;
+
+	if (c->cls == CL_ANON) {
+		list_del(&v->anon, c, CL);
+	} else if (c->cls == CL_DEVICE) {
+		list_del(&id->conns, c, CL);
+		by_count_unlink(v, id);
+		if (--id->n) {
+			by_count_link(v, id);
+		} else {
+			struct ident **p = ident_slot(v, id->serial);
+			*p = id->hnext;
+			free(id);
+		}
+		c->id = NULL;
+	}
+	c->cls = CL_OPERATOR; /* in no list */
+}
+
+/* Count c for the admitted device c->cn. -ENOMEM leaves it anonymous. */
+static int class_device(struct conn *c)
+{
+	struct srv *v = c->srv;
+	struct ident **p = ident_slot(v, c->cn), *id = *p;
+
+	if (!id) {
+		id = calloc(1, sizeof(*id));
+		if (!id)
+			return -ENOMEM;
+		kh_strlcpy(id->serial, c->cn, sizeof(id->serial));
+		*p = id;
+	} else {
+		by_count_unlink(v, id);
+	}
+	class_leave(c);
+	id->n++;
+	by_count_link(v, id);
+	c->cls = CL_DEVICE;
+	c->id = id;
+	list_push(&id->conns, c, CL);
+	return 0;
+}
+
 static void conn_free(struct conn *c)
 {
 	struct srv *v = c->srv;
 
-	body_release(c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		v->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		v->oldest = c->prev;
+	body_release(c); /* first: its upload slot is its identity's */
+	class_leave(c);
+	list_del(&v->conns, c, ALL);
 	kh_timer_cancel(v->loop, &c->idle);
 	kh_loop_fd_del(v->loop, c->fd);
 	kh_tls_free(c->tls);
@@ -240,12 +387,6 @@ static void refuse(struct conn *c, int status, const char *msg)
 	respond(c);
 }
 
-/* Which upload-slot bucket a device uses. */
-static int dev_bucket(const char *serial)
-{
-	return (int)(kh_fnv1a32(KH_FNV32_BASIS, serial) % DEV_BUCKETS);
-}
-
 static const char *admit_msg(int status)
 {
 	switch (status) {
@@ -277,6 +418,8 @@ static void head_done(struct conn *c, size_t head_len)
 		refuse(c, st, admit_msg(st));
 		return;
 	}
+	if (!c->peer.have_dev && c->cls == CL_ANON)
+		class_leave(c); /* the operator token: never evicted */
 	c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 	c->body_len = 0;
 	if (c->body_need) {
@@ -287,15 +430,21 @@ static void head_done(struct conn *c, size_t head_len)
 			refuse(c, 503, "busy: too many uploads in progress, retry later");
 			return;
 		}
-		if (c->peer.serial) {
-			int b = dev_bucket(c->peer.serial);
-			if (v->dev_bodies[b] >= DEV_BODIES_MAX) {
+		if (c->peer.have_dev) {
+			/* each device its own slots: a slow one delays only itself */
+			if (!c->id) {
+				v->busy++;
+				refuse(c, 503,
+				       "busy: retry later"); /* its identity did not fit in memory */
+				return;
+			}
+			if (c->id->bodies >= DEV_BODIES_MAX) {
 				v->busy++;
 				refuse(c, 429, "this device already has uploads in progress");
 				return;
 			}
-			v->dev_bodies[b]++;
-			c->dev_bucket = b;
+			c->id->bodies++;
+			c->upload_slot = 1;
 		}
 		c->body = malloc(c->body_need);
 		if (!c->body) {
@@ -328,20 +477,49 @@ static void handle(struct conn *c)
 	respond(c);
 }
 
+static struct conn *idlest(const struct ident *id);
+
+/*
+ * The handshake is done: a device certificate the store admits is counted
+ * for its device, which holds at most max_connections_per_device (its
+ * idlest goes). One it refuses stays anonymous: its first request gets the
+ * 403 that says why, and until then it is among the first to make room.
+ */
 static void peer_identity(struct conn *c)
 {
 	struct srv *v = c->srv;
+	struct ident *id;
+	int st;
 
 	v->handshakes++;
 	if (kh_tls_resumed(c->tls))
 		v->resumed++;
-	if (kh_tls_peer_cn(c->tls, c->cn, sizeof(c->cn)) == 0 &&
-	    kh_tls_peer_fingerprint(c->tls, c->fpr) == 0) {
-		c->peer.serial = c->cn;
-		c->peer.cert_sha256 = c->fpr;
-	} else {
+	if (kh_tls_peer_cn(c->tls, c->cn, sizeof(c->cn)) != 0 ||
+	    kh_tls_peer_fingerprint(c->tls, c->fpr) != 0) {
 		c->cn[0] = 0;
+		return;
 	}
+	c->peer.serial = c->cn;
+	c->peer.cert_sha256 = c->fpr;
+	st = kh_api_device_admitted(v->s, &c->peer);
+	c->peer.have_dev = 0; /* each request is admitted again (a revoke takes effect) */
+	if (st) {
+		v->not_admitted++;
+		if (log_allowed(v))
+			log_info("%s %s: certificate not admitted (%d): not counted as a device",
+				 c->peer.addr, c->cn, st);
+		return;
+	}
+	id = *ident_slot(v, c->cn);
+	if (id && id->n >= v->s->cfg.max_conns_per_device) {
+		v->evicted_per_device++;
+		if (log_allowed(v))
+			log_info("%s %s: %u connections, the most one device may hold: closing its "
+				 "idlest",
+				 c->peer.addr, c->cn, id->n);
+		conn_free(idlest(id));
+	}
+	class_device(c);
 }
 
 /* Run the state machine as far as the socket allows. Returns -1 when c is gone. */
@@ -476,17 +654,36 @@ static void on_idle(struct kh_loop *loop, void *arg)
 	conn_free(c);
 }
 
+/* The identity's connection that made progress longest ago. */
+static struct conn *idlest(const struct ident *id)
+{
+	struct conn *best = id->conns.head;
+
+	for (struct conn *c = id->conns.head; c; c = c->cl.next)
+		if (c->active_ms < best->active_ms)
+			best = c;
+	return best;
+}
+
 /*
- * Full: close the oldest connection that has not proved an identity
- * (still in its handshake, or without a client certificate and between
- * requests), so anonymous clients cannot lock devices out. 0 if one went.
+ * Full: close the oldest connection without an admitted identity (in its
+ * handshake, or between requests: anonymous, or a certificate the store
+ * refused), so nobody without one locks devices out; else the idlest
+ * connection of the device holding the most, so no device locks the others
+ * (or the operator) out. Operator connections stay. 0 if one went.
  */
 static int evict_one(struct srv *v)
 {
-	for (struct conn *c = v->oldest; c; c = c->prev)
-		if (c->st == C_HANDSHAKE || (c->st == C_HEAD && !c->peer.serial)) {
+	for (struct conn *c = v->anon.tail; c; c = c->cl.prev)
+		if (c->st == C_HANDSHAKE || c->st == C_HEAD) {
 			v->evicted++;
 			conn_free(c);
+			return 0;
+		}
+	for (unsigned n = v->s->cfg.max_conns_per_device; n > 0; n--)
+		if (v->by_count[n]) {
+			v->evicted++;
+			conn_free(idlest(v->by_count[n]));
 			return 0;
 		}
 	return -1;
@@ -520,7 +717,7 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		}
 		c->srv = v;
 		c->fd = s;
-		c->dev_bucket = -1;
+		c->active_ms = kh_time_mono_ms();
 		kh_addr_format(&peer, c->peer.addr, sizeof(c->peer.addr));
 		kh_timer_init(&c->idle, on_idle, c);
 		if (kh_tls_new(v->tls, s, NULL, &c->tls) < 0 ||
@@ -532,12 +729,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			continue;
 		}
 		c->watching = KH_EV_READ;
-		c->next = v->conns;
-		if (c->next)
-			c->next->prev = c;
-		else
-			v->oldest = c;
-		v->conns = c;
+		list_push(&v->conns, c, ALL);
+		list_push(&v->anon, c, CL); /* c->cls: CL_ANON (0) */
 		v->nconns++;
 		phase(c, head_deadline(c)); /* handshake and first request head */
 		drive(c);
@@ -559,12 +752,13 @@ static void on_stats(struct kh_loop *loop, void *arg)
 	log_info("connections %u open, %llu accepted, %llu refused (full); handshakes %llu "
 		 "(%llu resumed, %llu failed); requests %llu (%llu refused, %llu busy); %llu "
 		 "timeouts, "
-		 "%llu evicted",
+		 "%llu evicted (%llu over the per-device cap); %llu certificates not admitted",
 		 v->nconns, (unsigned long long)v->accepted, (unsigned long long)v->refused_full,
 		 (unsigned long long)v->handshakes, (unsigned long long)v->resumed,
 		 (unsigned long long)v->tls_failed, (unsigned long long)v->requests,
 		 (unsigned long long)v->bad_requests, (unsigned long long)v->busy,
-		 (unsigned long long)v->timeouts, (unsigned long long)v->evicted);
+		 (unsigned long long)v->timeouts, (unsigned long long)v->evicted,
+		 (unsigned long long)v->evicted_per_device, (unsigned long long)v->not_admitted);
 	kh_timer_arm(loop, &v->stats, 60000);
 }
 
@@ -627,6 +821,15 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 		log_error("TLS: %s", why);
 		return err;
 	}
+	/* identities: a chain per connection slot or so */
+	for (v.idents_mask = 63; v.idents_mask < s->cfg.max_conns;
+	     v.idents_mask = v.idents_mask * 2 + 1)
+		;
+	v.idents = calloc((size_t)v.idents_mask + 1, sizeof(*v.idents));
+	if (!v.idents) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if ((err = kh_loop_new_sized(&v.loop, s->cfg.max_conns + 8, s->cfg.max_conns + 16)) < 0)
 		goto out;
 	if ((err = kh_net_tcp_listen(&a, 4096, &v.lfd)) < 0) {
@@ -645,8 +848,8 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 		   s->cfg.max_conns);
 	err = kh_loop_run(v.loop);
 	on_stats(v.loop, &v);
-	while (v.conns)
-		conn_free(v.conns);
+	while (v.conns.head)
+		conn_free(v.conns.head);
 out:
 	if (v.lfd >= 0) {
 		kh_loop_fd_del(v.loop, v.lfd);
@@ -656,5 +859,6 @@ out:
 	kh_api_cache_clear();
 	kh_loop_free(v.loop);
 	kh_tls_conf_free(v.tls);
+	free(v.idents);
 	return err;
 }

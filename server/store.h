@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KH_SERIAL_MAX 64
 #define KH_GROUP_MAX 64
@@ -46,6 +47,30 @@ struct kh_device {
 	uint64_t events_dropped; /* device-side drops it reported (cumulative) */
 	uint64_t checkins;
 	char status_json[1024]; /* the device's last reported counters, JSON object text */
+	/* its event quota's current window (kh_store_events_add); 0s before the first */
+	int64_t quota_start, quota_end;	    /* [start, end), server clock */
+	uint64_t quota_events, quota_bytes; /* stored in it */
+	uint64_t quota_refused;		    /* refused in it */
+	uint64_t
+		events_refused; /* refused over quota, ever (each time: a resent one counts again) */
+};
+
+/*
+ * How much one device may store: at most events events and bytes bytes
+ * (kh_event_size) per window of window_s seconds. A window opens with the
+ * first upload after the last one closed.
+ */
+struct kh_event_quota {
+	uint32_t window_s;
+	uint64_t events, bytes;
+};
+
+/* What kh_store_events_add did with an upload. */
+struct kh_events_result {
+	uint64_t acked;	  /* the highest sequence stored for the device */
+	unsigned stored;  /* new events stored */
+	unsigned refused; /* new events refused over the quota (not stored) */
+	int64_t retry_at; /* refused: when the window closes (server clock) */
 };
 
 struct kh_policy_rec {
@@ -112,15 +137,26 @@ int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_re
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg);
 
+/* What an event costs against the byte quota: its type and payload text. */
+static inline uint64_t kh_event_size(const struct kh_event_rec *e)
+{
+	return strlen(e->type) + strlen(e->payload);
+}
+
 /*
- * Store a device's uploaded events (n of them) in one transaction. Events
- * with seq <= the device's stored maximum are duplicates and skipped.
- * events_dropped: the device's cumulative drop counter. *acked gets the
- * highest sequence stored for the device; *stored how many were new.
+ * Store a device's uploaded events (n of them, in sequence order) in one
+ * transaction, within the device's quota q: events are stored in order
+ * while the window has room, and from the first that does not fit on the
+ * rest are refused (so what is stored is a prefix, and the acknowledgement
+ * never skips one). The quota is counted in the store, in the same
+ * transaction as the events (a shared backend locks the device's row), so
+ * several servers share one count. Events with seq <= the device's stored
+ * maximum are duplicates, skipped and not counted. events_dropped: the
+ * device's cumulative drop counter.
  */
 int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
-			unsigned n, uint64_t events_dropped, int64_t now, uint64_t *acked,
-			unsigned *stored);
+			unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
+			int64_t now, struct kh_events_result *out);
 /* Events with id > since (all devices, or one serial), oldest first, at most limit. */
 int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
 		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);

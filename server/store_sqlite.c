@@ -39,12 +39,15 @@ enum {
 	ST_COUNT
 };
 
+#define QUOTA_COLS \
+	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused"
+
 static const char *const sql_text[ST_COUNT] = {
 	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created, cert_not_after) "
 		       "VALUES(?,?,?,?,?)",
 	[ST_DEV_GET] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
 		       "hardware_id, policy_version, last_seq, events_dropped, checkins, "
-		       "status_json, cert_not_after FROM devices WHERE serial = ?",
+		       "status_json, cert_not_after, " QUOTA_COLS " FROM devices WHERE serial = ?",
 	[ST_DEV_STATUS] = "UPDATE devices SET status = ? WHERE serial = ?",
 	[ST_DEV_CERT] = "UPDATE devices SET cert_sha256 = ?, cert_not_after = ?, status = 0 "
 			"WHERE serial = ?",
@@ -54,7 +57,7 @@ static const char *const sql_text[ST_COUNT] = {
 		       "WHERE serial = ?",
 	[ST_DEVS] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
 		    "hardware_id, policy_version, last_seq, events_dropped, checkins, "
-		    "status_json, cert_not_after FROM devices ORDER BY serial",
+		    "status_json, cert_not_after, " QUOTA_COLS " FROM devices ORDER BY serial",
 	[ST_POL_ADD] = "INSERT INTO policies(version, sha256, size, created, expires, published, "
 		       "path) VALUES(?,?,?,?,?,?,?)",
 	[ST_POL_GET] = "SELECT version, sha256, size, created, expires, published, path "
@@ -70,7 +73,9 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_EV_ADD] = "INSERT OR IGNORE INTO events(serial, seq, time, received, type, severity, "
 		      "payload) VALUES(?,?,?,?,?,?,?)",
 	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = max(last_seq, ?), "
-		       "events_dropped = max(events_dropped, ?) WHERE serial = ?",
+		       "events_dropped = max(events_dropped, ?), quota_start = ?, quota_end = ?, "
+		       "quota_events = ?, quota_bytes = ?, quota_refused = ?, "
+		       "events_refused = events_refused + ? WHERE serial = ?",
 	[ST_EVS_ALL] = "SELECT id, serial, seq, time, received, type, severity, payload "
 		       "FROM events WHERE id > ? ORDER BY id LIMIT ?",
 	[ST_EVS_ONE] = "SELECT id, serial, seq, time, received, type, severity, payload "
@@ -90,7 +95,7 @@ static const char schema[] =
 	" hardware_id TEXT NOT NULL DEFAULT '', policy_version INTEGER NOT NULL DEFAULT 0,"
 	" last_seq INTEGER NOT NULL DEFAULT 0, events_dropped INTEGER NOT NULL DEFAULT 0,"
 	" checkins INTEGER NOT NULL DEFAULT 0, status_json TEXT NOT NULL DEFAULT '{}',"
-	" cert_not_after INTEGER NOT NULL DEFAULT 0);"
+	" cert_not_after INTEGER NOT NULL DEFAULT 0);" /* later columns: migrate() */
 	"CREATE TABLE IF NOT EXISTS policies("
 	" version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
 	" created INTEGER NOT NULL, expires INTEGER NOT NULL, published INTEGER NOT NULL,"
@@ -185,20 +190,33 @@ static int has_column(struct kh_store *s, const char *table, const char *column)
 }
 
 /*
- * Bring a database made by an earlier version up to this schema. Columns
- * are only ever added (with defaults), so an older server can still read
- * it. Each step checks what is there, so a crash between steps is harmless.
+ * Bring a database made by an earlier version up to this schema (a new one
+ * too: columns after cert_not_after are added here alone). Columns are only
+ * ever added (with defaults), so an older server can still read it. Each
+ * step checks what is there, so a crash between steps is harmless.
  */
 static int migrate(struct kh_store *s)
 {
-	int has = has_column(s, "devices", "cert_not_after");
+	static const char *const added[][2] = {
+		{"cert_not_after", "cert_not_after INTEGER NOT NULL DEFAULT 0"}, /* 2 */
+		{"quota_start", "quota_start INTEGER NOT NULL DEFAULT 0"},	 /* 3 */
+		{"quota_end", "quota_end INTEGER NOT NULL DEFAULT 0"},
+		{"quota_events", "quota_events INTEGER NOT NULL DEFAULT 0"},
+		{"quota_bytes", "quota_bytes INTEGER NOT NULL DEFAULT 0"},
+		{"quota_refused", "quota_refused INTEGER NOT NULL DEFAULT 0"},
+		{"events_refused", "events_refused INTEGER NOT NULL DEFAULT 0"},
+	};
+	char sql[160];
 
-	if (has < 0)
-		return -EIO;
-	if (!has && exec(s, "ALTER TABLE devices ADD COLUMN cert_not_after INTEGER NOT NULL "
-			    "DEFAULT 0") < 0)
-		return -EIO;
-	return exec(s, "PRAGMA user_version = 2");
+	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+		int has = has_column(s, "devices", added[i][0]);
+		if (has < 0)
+			return -EIO;
+		snprintf(sql, sizeof(sql), "ALTER TABLE devices ADD COLUMN %s", added[i][1]);
+		if (!has && exec(s, sql) < 0)
+			return -EIO;
+	}
+	return exec(s, "PRAGMA user_version = 3");
 }
 
 int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)
@@ -271,6 +289,12 @@ static void row_device(sqlite3_stmt *q, struct kh_device *d)
 	d->checkins = (uint64_t)sqlite3_column_int64(q, 11);
 	col_text(q, 12, d->status_json, sizeof(d->status_json));
 	d->cert_not_after = sqlite3_column_int64(q, 13);
+	d->quota_start = sqlite3_column_int64(q, 14);
+	d->quota_end = sqlite3_column_int64(q, 15);
+	d->quota_events = (uint64_t)sqlite3_column_int64(q, 16);
+	d->quota_bytes = (uint64_t)sqlite3_column_int64(q, 17);
+	d->quota_refused = (uint64_t)sqlite3_column_int64(q, 18);
+	d->events_refused = (uint64_t)sqlite3_column_int64(q, 19);
 }
 
 static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
@@ -462,54 +486,77 @@ int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_p
 }
 
 int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
-			unsigned n, uint64_t events_dropped, int64_t now, uint64_t *acked,
-			unsigned *stored)
+			unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
+			int64_t now, struct kh_events_result *out)
 {
 	struct kh_device d;
 	uint64_t top;
-	unsigned i, added = 0;
+	unsigned i, added = 0, refused = 0;
 	int err;
 
 	if ((err = txn_join(s)) < 0)
 		return err;
 	if ((err = kh_store_device_get(s, serial, &d)) < 0)
 		goto out;
+	if (now >= d.quota_end || now < d.quota_start) { /* a new window (or the clock went back) */
+		d.quota_start = now;
+		d.quota_end = now + q->window_s;
+		d.quota_events = d.quota_bytes = d.quota_refused = 0;
+	}
 	top = d.last_seq;
 	for (i = 0; i < n; i++) {
-		sqlite3_stmt *q;
+		sqlite3_stmt *st;
+		uint64_t size = kh_event_size(&ev[i]);
 		if (ev[i].seq <= d.last_seq)
 			continue; /* delivered before: the device missed our ack */
-		q = stmt(s, ST_EV_ADD);
-		sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)ev[i].seq);
-		sqlite3_bind_int64(q, 3, ev[i].time);
-		sqlite3_bind_int64(q, 4, now);
-		sqlite3_bind_text(q, 5, ev[i].type, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 6, ev[i].severity);
-		sqlite3_bind_text(q, 7, ev[i].payload, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE) {
+		if (refused || d.quota_events + 1 > q->events || d.quota_bytes + size > q->bytes) {
+			refused++; /* and every one after it: what is stored stays a prefix */
+			continue;
+		}
+		st = stmt(s, ST_EV_ADD);
+		sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev[i].seq);
+		sqlite3_bind_int64(st, 3, ev[i].time);
+		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_text(st, 5, ev[i].type, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, ev[i].severity);
+		sqlite3_bind_text(st, 7, ev[i].payload, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
 			err = db_fail(s, "add event");
-			sqlite3_reset(q);
+			sqlite3_reset(st);
 			goto out;
 		}
-		added += (unsigned)sqlite3_changes(s->db);
-		sqlite3_reset(q);
+		if (sqlite3_changes(s->db)) {
+			added++;
+			d.quota_events++;
+			d.quota_bytes += size;
+		}
+		sqlite3_reset(st);
 		if (ev[i].seq > top)
 			top = ev[i].seq;
 	}
+	d.quota_refused += refused;
 	{
-		sqlite3_stmt *q = stmt(s, ST_DEV_SEQ);
-		sqlite3_bind_int64(q, 1, (sqlite3_int64)top);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)events_dropped);
-		sqlite3_bind_text(q, 3, serial, -1, SQLITE_STATIC);
-		if ((err = changed_one(s, q, "event sequence")) < 0)
+		sqlite3_stmt *st = stmt(s, ST_DEV_SEQ);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)top);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)events_dropped);
+		sqlite3_bind_int64(st, 3, d.quota_start);
+		sqlite3_bind_int64(st, 4, d.quota_end);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)d.quota_events);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)d.quota_bytes);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)d.quota_refused);
+		sqlite3_bind_int64(st, 8, refused);
+		sqlite3_bind_text(st, 9, serial, -1, SQLITE_STATIC);
+		if ((err = changed_one(s, st, "event sequence")) < 0)
 			goto out;
 	}
 	/* The device forgets what we acknowledge: it must be on disk first. */
 	if ((err = kh_store_flush(s)) < 0)
 		return err;
-	*acked = top;
-	*stored = added;
+	out->acked = top;
+	out->stored = added;
+	out->refused = refused;
+	out->retry_at = d.quota_end;
 	return 0;
 out:
 	s->in_txn = 0;

@@ -68,6 +68,9 @@ c["url"] = "https://127.0.0.1:%d" % port
 c["listen"] = "127.0.0.1:%d" % port
 c["idle_timeout_ms"] = 600000       # hold: idle devices stay connected
 c["max_connections"] = max(20000, hold + 1000)
+# throughput of the store, not the per-device quota (16 devices upload flat out)
+c["event_quota_events"] = 100000000
+c["event_quota_bytes"] = 4294967295
 json.dump(c, open(p, "w"), indent=1)
 PY
 IDS=(--dir "$S" --identities "$S/loadgen-ids")

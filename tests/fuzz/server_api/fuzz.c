@@ -33,6 +33,10 @@ static void setup(void)
 	memset(&srv, 0, sizeof(srv));
 	snprintf(srv.dir, sizeof(srv.dir), "/nonexistent-khien-fuzz");
 	srv.cfg.interval_s = 300;
+	/* small enough that long runs reach the quota's refusals too */
+	srv.cfg.quota.window_s = 3600;
+	srv.cfg.quota.events = 2000;
+	srv.cfg.quota.bytes = 1u << 20;
 	kh_sha256(TOKEN, strlen(TOKEN), srv.cfg.operator_token_sha256);
 	if (kh_root_verify_self(root_json, strlen(root_json), &srv.root, why, sizeof(why)) < 0 ||
 	    kh_store_open(":memory:", &srv.store, why, sizeof(why)) < 0)
