@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "crypto/pki.h"
 #include "lib/err.h"
+#include "lib/jsonnum.h"
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -151,16 +152,17 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		    strlen(v->valuestring) == 64 &&
 		    kh_hex_decode(v->valuestring, c->operator_token_sha256, 32) == 0)
 			continue;
+		uint64_t u;
 		for (i = 0; i < KH_ARRAY_SIZE(nums); i++)
 			if (strcmp(v->string, nums[i].key) == 0)
 				break;
-		if (i == KH_ARRAY_SIZE(nums) || !cJSON_IsNumber(v) || v->valuedouble < nums[i].lo ||
-		    v->valuedouble > nums[i].hi) {
-			snprintf(why, whylen, "server.json: %s: unknown key or bad value",
+		if (i == KH_ARRAY_SIZE(nums) || kh_json_uint(v, nums[i].lo, nums[i].hi, &u) < 0) {
+			snprintf(why, whylen,
+				 "server.json: %s: unknown key, or not a whole number in range",
 				 v->string);
 			goto out;
 		}
-		*(uint32_t *)(void *)((char *)c + nums[i].off) = (uint32_t)v->valuedouble;
+		*(uint32_t *)(void *)((char *)c + nums[i].off) = (uint32_t)u;
 	}
 	if (kh_http_parse_url(c->url, c->host, sizeof(c->host), &c->port) < 0) {
 		snprintf(why, whylen, "server.json: url: expected https://HOST:PORT");

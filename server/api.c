@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/severity.h"
 #include "lib/str.h"
@@ -168,18 +169,14 @@ static int type_ok(const char *t)
 	return n >= 1 && n <= 31;
 }
 
-/* A JSON number that is a whole value in [0, 2^53]. */
+/* A JSON number that is a whole value in [0, 2^53 - 1] (lib/jsonnum.h). */
 static int get_uint(const cJSON *o, const char *key, uint64_t *out, int required)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	if (!v)
 		return required ? -1 : 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble)
-		return -1;
-	*out = (uint64_t)v->valuedouble;
-	return 0;
+	return kh_json_uint(v, 0, KH_JSON_INT_MAX, out);
 }
 
 static const char *get_str(const cJSON *o, const char *key, size_t max)
@@ -243,7 +240,7 @@ cJSON *kh_api_device_json(const struct kh_device *d)
 	cJSON_AddStringToObject(o, "firmware", d->firmware);
 	cJSON_AddStringToObject(o, "hardware_id", d->hardware_id);
 	cJSON_AddNumberToObject(o, "policy_version", (double)d->policy_version);
-	cJSON_AddNumberToObject(o, "last_seq", (double)d->last_seq);
+	kh_json_add_uint(o, "last_seq", d->last_seq);
 	cJSON_AddNumberToObject(o, "events_dropped", (double)d->events_dropped);
 	cJSON_AddNumberToObject(o, "events_refused", (double)d->events_refused);
 	q = cJSON_AddObjectToObject(o, "event_quota"); /* the current window */
@@ -265,7 +262,7 @@ cJSON *kh_api_event_json(const struct kh_event_rec *e)
 
 	cJSON_AddNumberToObject(o, "id", (double)e->id);
 	cJSON_AddStringToObject(o, "device", e->serial);
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	kh_json_add_uint(o, "seq", e->seq);
 	cJSON_AddNumberToObject(o, "time", (double)e->time);
 	cJSON_AddNumberToObject(o, "received", (double)e->received);
 	cJSON_AddStringToObject(o, "type", e->type);
@@ -449,16 +446,15 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 		const cJSON *id;
 		cJSON_ArrayForEach(id, done)
 		{
-			if (cJSON_IsNumber(id) && id->valuedouble >= 1 &&
-			    id->valuedouble < 9007199254740992.0)
-				kh_store_command_done(s->store, peer->serial,
-						      (int64_t)id->valuedouble, now);
+			uint64_t u;
+			if (kh_json_uint(id, 1, KH_JSON_INT_MAX, &u) == 0)
+				kh_store_command_done(s->store, peer->serial, (int64_t)u, now);
 		}
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "server_time", (double)now);
 	cJSON_AddNumberToObject(o, "interval_s", s->cfg.interval_s);
-	cJSON_AddNumberToObject(o, "events_acked", (double)peer->dev.last_seq);
+	kh_json_add_uint(o, "events_acked", peer->dev.last_seq);
 	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0)
 		policy_json(cJSON_AddObjectToObject(o, "policy"), &p);
 	else
@@ -544,7 +540,7 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 		log_info("%s: %u event(s) stored, acked up to %llu", peer->serial, res.stored,
 			 (unsigned long long)res.acked);
 	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "acked", (double)res.acked);
+	kh_json_add_uint(o, "acked", res.acked);
 	cJSON_AddNumberToObject(o, "stored", res.stored);
 	if (res.refused) {
 		/* Not stored, not acknowledged: a 429 with Retry-After, so the agent

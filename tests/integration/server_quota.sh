@@ -71,8 +71,10 @@ start_upstream $UP 1 || fail "upstream"
 "$P" compile -q -o $T/idx --list malware=$FIX/lists/malware.hosts >/dev/null 2>&1
 chmod -R a+rX $T/agent $T/idx
 start_khiend -c $T/agent/khiend.json --index $T/idx --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--user nobody || { fail "khiend starts"; done_testing; }
-for n in www tracker cdn; do dig +time=3 +tries=1 @127.0.0.1 -p $DNS $n.malware-c2.example >/dev/null; done
+	--user khien || { fail "khiend starts"; done_testing; }
+# three clients: one client's names under one rule would be one event a minute
+c=1
+for n in www tracker cdn; do c=$((c + 1)); dig +time=3 +tries=1 -b 127.0.0.$c @127.0.0.1 -p $DNS $n.malware-c2.example >/dev/null; done
 ctl sync > $T/sync.out 2>&1
 ctl status > $T/st.json
 expect_eq "the agent's sync is refused over quota" \

@@ -74,6 +74,14 @@ expect_eq "more than 500 events in one upload: 400" "$(as_device $S $T/good POST
 echo '{"events": [{"seq": 1, "time": 1, "type": "Bad Type!", "severity": "low"}]}' > $T/bad4.json
 as_device $S $T/good POST /v1/events --body $T/bad4.json > $T/bad4.out
 expect_eq "an event with a bad type: 400 naming the field" "$(head -1 $T/bad4.out) $(sed 1d $T/bad4.out | json_get /dev/stdin 'd["error"].split(":")[0]')" "400 events[0]"
+# numbers a double cannot hold exactly: refused, never rounded (2^53 + 1 would be stored as 2^53)
+for seq in 9007199254740993 9007199254740992 1e52 1.5 -1; do
+	echo "{\"events\": [{\"seq\": $seq, \"time\": 1, \"type\": \"x\", \"severity\": \"low\"}]}" > $T/bad5.json
+	expect_eq "an event with seq $seq: 400" "$(as_device $S $T/good POST /v1/events --body $T/bad5.json | head -1)" "400"
+done
+echo '{"events": [{"seq": 9007199254740991, "time": 1, "type": "x", "severity": "low"}]}' > $T/max.json
+as_device $S $T/good POST /v1/events --body $T/max.json > $T/max.out
+expect_eq "seq 2^53 - 1 is stored and acknowledged as an integer" "$(sed 1d $T/max.out | grep -o '"acked":[0-9e.+]*')" '"acked":9007199254740991'
 expect_eq "unknown endpoint: 404" "$(as_device $S $T/good GET /v1/nothing | head -1)" "404"
 expect_eq "wrong method: 405" "$(as_device $S $T/good GET /v1/checkin | head -1)" "405"
 # a client that connects and says nothing is dropped after the idle timeout
