@@ -768,7 +768,10 @@ void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_
 	if (!m.admin && !peer->have_dev)
 		return kh_api_error(resp, 403, "device not admitted");
 	if (strcmp(m.method, "POST") == 0 && m.r != R_ADM_POLICIES) {
-		in = cJSON_ParseWithLength((const char *)body, len);
+		/* a revoke says all in its path: no body, or {} */
+		in = len == 0 && m.r == R_ADM_DEVICE_REVOKE
+			     ? cJSON_CreateObject()
+			     : cJSON_ParseWithLength((const char *)body, len);
 		if (!cJSON_IsObject(in)) {
 			cJSON_Delete(in);
 			return kh_api_error(resp, 400, "body: expected a JSON object");

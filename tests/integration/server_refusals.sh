@@ -50,6 +50,9 @@ expect_eq "no client certificate on a device endpoint: 401" "$(noid --body $T/ch
 expect_eq "operator endpoint with a device certificate: 401" "$(as_device $S $T/good GET /v1/admin/devices | head -1)" "401"
 expect_eq "operator endpoint with a wrong token: 401" "$(noid --header 'Authorization: Bearer 0000000000000000000000000000000000000000000000000000000000000000' GET /v1/admin/devices)" "401"
 expect_eq "operator endpoint with the token: 200" "$(operator $S GET /v1/admin/devices | head -1)" "200"
+"$SRV" provision --dir $S --device SN-gone -o $T/gone >/dev/null || fail "provision gone"
+: > $T/empty
+expect_eq "the operator revokes with an empty body" "$(operator $S POST /v1/admin/devices/SN-gone/revoke --body $T/empty | sed 1d | json_get /dev/stdin 'd["status"]')" "revoked"
 expect_eq "a device cannot revoke another device" "$(as_device $S $T/good POST /v1/admin/devices/SN-rekeyed/revoke --body $T/checkin.json | head -1)" "401"
 
 # malformed and hostile requests: 4xx, and the server keeps serving
