@@ -377,6 +377,94 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 	return 0;
 }
 
+/* ---- root chains ---- */
+
+int kh_root_chain_walk(const struct kh_root *anchor, const char *chain, size_t len,
+		       struct kh_root *out, char **verified, char *why, size_t whylen)
+{
+	cJSON *j = NULL, *ok = cJSON_CreateArray(), *e;
+	unsigned n = 0;
+	int rc = -EBADMSG;
+
+	*out = *anchor;
+	*verified = NULL;
+	if (!ok)
+		return -ENOMEM;
+	if (len > KH_ROOT_CHAIN_MAX_BYTES) {
+		snprintf(why, whylen, "root chain: over %d bytes", KH_ROOT_CHAIN_MAX_BYTES);
+		goto out;
+	}
+	j = cJSON_ParseWithLength(chain, len);
+	if (!cJSON_IsArray(j)) {
+		snprintf(why, whylen, "root chain: not a JSON array of root documents");
+		goto out;
+	}
+	cJSON_ArrayForEach(e, j)
+	{
+		char *t = cJSON_PrintUnformatted(e);
+		struct kh_root r, next;
+		const char *w;
+		int err;
+
+		if (!t) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (++n > KH_ROOT_CHAIN_MAX) {
+			snprintf(why, whylen, "root chain: more than %d roots", KH_ROOT_CHAIN_MAX);
+			free(t);
+			goto out;
+		}
+		if (kh_root_parse(t, strlen(t), &r, &w) < 0) {
+			snprintf(why, whylen, "root chain entry %u: %s", n, w);
+			free(t);
+			goto out;
+		}
+		if (r.version <= out->version) {
+			free(t);
+			continue;
+		}
+		err = kh_root_verify_next(out, t, strlen(t), &next, why, whylen);
+		free(t);
+		if (err < 0) {
+			rc = err;
+			goto out;
+		}
+		*out = next;
+		cJSON_AddItemReferenceToArray(ok, e);
+	}
+	rc = 0;
+	snprintf(why, whylen, "ok");
+out:
+	*verified = cJSON_PrintUnformatted(ok);
+	cJSON_Delete(ok);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int kh_root_chain_append(char **chain, const char *root, size_t len)
+{
+	cJSON *j = *chain ? cJSON_Parse(*chain) : cJSON_CreateArray();
+	cJSON *r = cJSON_ParseWithLength(root, len);
+	char *t;
+	int rc = -EINVAL;
+
+	if (!cJSON_IsArray(j) || !cJSON_IsObject(r))
+		goto out;
+	cJSON_AddItemToArray(j, r);
+	r = NULL;
+	rc = -ENOMEM;
+	if (!(t = cJSON_PrintUnformatted(j)))
+		goto out;
+	free(*chain);
+	*chain = t;
+	rc = 0;
+out:
+	cJSON_Delete(r);
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* ---- bundles ---- */
 
 static int valid_name(const char *s)
@@ -461,24 +549,6 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 	return 0;
 }
 
-int kh_bundle_parse_manifest(const char *text, size_t len, struct kh_bundle *b, const char **why)
-{
-	cJSON *m;
-	int rc;
-
-	memset(b, 0, sizeof(*b));
-	if (len > KH_BUNDLE_MANIFEST_MAX) {
-		*why = "manifest: over 64 KiB";
-		return -E2BIG;
-	}
-	m = kh_canon_parse(text, len, why);
-	if (!m)
-		return -EBADMSG;
-	rc = parse_manifest(m, b, why);
-	cJSON_Delete(m);
-	return rc;
-}
-
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name)
 {
 	for (unsigned i = 0; i < b->ncomp; i++)
@@ -522,16 +592,17 @@ void kh_fmt_utc(int64_t t, char *buf, size_t cap)
 		 c.min, c.sec);
 }
 
-int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
-		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
+/*
+ * Header, manifest and signatures of a bundle (the envelope), which must lie
+ * within len bytes. Fills b (schema checked, component offsets not yet) and
+ * sigs. 0, or -EBADMSG / -E2BIG with why.
+ */
+static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b, struct sigs *sigs,
+			  char *why, size_t whylen)
 {
 	uint32_t m_len, s_len;
-	uint64_t off, total;
 	cJSON *man = NULL, *sg = NULL;
-	struct sigs sigs;
 	const char *w = NULL;
-	uint8_t digest[32];
-	unsigned n;
 	int rc = -EBADMSG;
 
 	memset(b, 0, sizeof(*b));
@@ -555,6 +626,7 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 	}
 	b->manifest_off = KH_BUNDLE_HEADER_LEN;
 	b->manifest_len = m_len;
+	b->envelope_len = (size_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
 	man = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN, m_len, &w);
 	if (!man) {
 		snprintf(why, whylen, "manifest: %s", w);
@@ -569,34 +641,99 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 		snprintf(why, whylen, "signatures: %s", w);
 		goto out;
 	}
-	if (parse_sigs(sg, &sigs, &w) < 0) {
+	if (parse_sigs(sg, sigs, &w) < 0) {
 		snprintf(why, whylen, "%s", w);
 		goto out;
 	}
+	rc = 0;
+out:
+	cJSON_Delete(man);
+	cJSON_Delete(sg);
+	return rc;
+}
+
+/* A threshold of the right role of root signed the manifest: policy, or root for a reset. */
+static int envelope_signed(const uint8_t *data, const struct kh_bundle *b, const struct sigs *sigs,
+			   const struct kh_root *root, char *why, size_t whylen)
+{
+	const struct kh_role *role = b->reset ? &root->root : &root->policy;
+	uint8_t digest[32];
+	unsigned n;
+
+	tagged_digest(BUNDLE_TAG, (const char *)data + b->manifest_off, b->manifest_len, digest);
+	n = count_valid(root, role, sigs, digest);
+	if (n < role->threshold) {
+		snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
+			 b->reset ? "root (reset)" : "policy", role->threshold);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int targets_match(const struct kh_bundle *b, const char *hwid, char *why, size_t whylen)
+{
+	if (!b->ntargets)
+		return 0;
+	for (unsigned i = 0; i < b->ntargets; i++)
+		if (hwid && strcmp(hwid, b->targets[i]) == 0)
+			return 0;
+	snprintf(why, whylen, "bundle is for other hardware (this device: %s)",
+		 hwid ? hwid : "no hardware id");
+	return -EPERM;
+}
+
+int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct kh_root *root,
+			      const char *hwid, struct kh_bundle *b, char *why, size_t whylen)
+{
+	struct sigs sigs;
+	int rc = envelope_parse(env, env_len, b, &sigs, why, whylen);
+
+	if (rc < 0)
+		return rc;
+	if (b->envelope_len != env_len) {
+		snprintf(why, whylen, "envelope: %zu bytes after the signatures",
+			 env_len - b->envelope_len);
+		return -EBADMSG;
+	}
+	if ((rc = envelope_signed(env, b, &sigs, root, why, whylen)) < 0 ||
+	    (rc = targets_match(b, hwid, why, whylen)) < 0)
+		return rc;
+	snprintf(why, whylen, "ok");
+	return 0;
+}
+
+int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
+		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
+{
+	uint64_t off;
+	struct sigs sigs;
+	int rc;
+
+	if ((rc = envelope_parse(data, len, b, &sigs, why, whylen)) < 0)
+		return rc;
+	rc = -EBADMSG;
 	/* Lay the components out; the file must end exactly after the last one. */
-	off = (uint64_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
+	off = b->envelope_len;
 	for (unsigned i = 0; i < b->ncomp; i++) {
 		if (ctx->max_component && b->comp[i].length > ctx->max_component) {
 			snprintf(why, whylen, "component %s: %llu bytes, over the limit of %llu",
 				 b->comp[i].name, (unsigned long long)b->comp[i].length,
 				 (unsigned long long)ctx->max_component);
-			rc = -E2BIG;
-			goto out;
+			return -E2BIG;
 		}
 		b->comp[i].offset = off;
 		off += b->comp[i].length;
 		if (off > len) {
 			snprintf(why, whylen, "bundle: truncated (component %s cut short)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
-	total = off;
-	if (total != len) {
+	if (off != len) {
 		snprintf(why, whylen,
 			 "bundle: %llu bytes of trailing data after the last component",
-			 (unsigned long long)(len - total));
-		goto out;
+			 (unsigned long long)(len - off));
+		return -EBADMSG;
 	}
 	/* Root components first: they are verified by the chain, not by the manifest. */
 	for (unsigned i = 0; i < b->ncomp; i++) {
@@ -608,58 +745,36 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 			snprintf(why, whylen,
 				 "component %s: SHA-256 mismatch (tampered or swapped)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
 	rc = walk_roots(data, b, ctx->root, new_root, why, whylen);
 	if (rc < 0)
-		goto out;
-	rc = -EPERM;
+		return rc;
 	if (new_root->expires <= ctx->now) {
 		char t[48];
 		kh_fmt_utc(new_root->expires, t, sizeof(t));
 		snprintf(why, whylen, "trust root v%llu expired at %s (freeze)",
 			 (unsigned long long)new_root->version, t);
-		rc = -ESTALE;
-		goto out;
+		return -ESTALE;
 	}
-	tagged_digest(BUNDLE_TAG, (const char *)data + KH_BUNDLE_HEADER_LEN, m_len, digest);
-	{
-		const struct kh_role *role = b->reset ? &new_root->root : &new_root->policy;
-		n = count_valid(new_root, role, &sigs, digest);
-		if (n < role->threshold) {
-			snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
-				 b->reset ? "root (reset)" : "policy", role->threshold);
-			goto out;
-		}
-	}
-	rc = -ESTALE;
+	if ((rc = envelope_signed(data, b, &sigs, new_root, why, whylen)) < 0)
+		return rc;
 	if (!b->reset && b->version <= ctx->active_version) {
 		snprintf(why, whylen,
 			 "version %llu is not newer than the active version %llu (rollback)",
 			 (unsigned long long)b->version, (unsigned long long)ctx->active_version);
-		goto out;
+		return -ESTALE;
 	}
 	if (b->expires <= ctx->now) {
 		char t[48];
 		kh_fmt_utc(b->expires, t, sizeof(t));
 		snprintf(why, whylen, "bundle v%llu expired at %s (freeze)",
 			 (unsigned long long)b->version, t);
-		goto out;
+		return -ESTALE;
 	}
-	rc = -EPERM;
-	if (b->ntargets) {
-		unsigned i;
-		for (i = 0; i < b->ntargets; i++)
-			if (ctx->hwid && strcmp(ctx->hwid, b->targets[i]) == 0)
-				break;
-		if (i == b->ntargets) {
-			snprintf(why, whylen, "bundle is for other hardware (this device: %s)",
-				 ctx->hwid ? ctx->hwid : "no hardware id");
-			goto out;
-		}
-	}
-	rc = -EBADMSG;
+	if ((rc = targets_match(b, ctx->hwid, why, whylen)) < 0)
+		return rc;
 	for (unsigned i = 0; i < b->ncomp; i++) {
 		uint8_t h[32];
 		kh_sha256(data + b->comp[i].offset, b->comp[i].length, h);
@@ -667,13 +782,9 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 			snprintf(why, whylen,
 				 "component %s: SHA-256 mismatch (tampered or swapped)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
-	rc = 0;
 	snprintf(why, whylen, "ok");
-out:
-	cJSON_Delete(man);
-	cJSON_Delete(sg);
-	return rc;
+	return 0;
 }

@@ -7,11 +7,67 @@ usage: bundle_surgery.py OP IN OUT [ARG]
   truncate N          drop the last N bytes
   splice OTHER        this bundle's header, manifest and signatures with OTHER's component bytes
   noncanonical        add a space to the manifest (and fix the header's length)
+
+On a policy slot of a device's state directory (IN = OUT = the slot directory),
+as an attacker who can write the state directory would:
+  slot-install BUNDLE SLOT     a whole bundle's envelope and components into SLOT (IN is BUNDLE)
+  slot-unsigned SLOT SLOT NAME=FILE   component NAME := FILE, manifest := the bare manifest
+                               with its length and SHA-256 recomputed (no signatures)
+  slot-forge SLOT SLOT NAME=FILE      the same, kept in the envelope with the old signatures
+  slot-strip SLOT SLOT         the envelope with an empty signature list
+  slot-sigs SLOT SLOT OTHER    the envelope with the signatures of bundle OTHER
 """
+import hashlib
+import json
+import os
 import struct
 import sys
 
 op, src, dst = sys.argv[1:4]
+
+
+def canon(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def envelope(man, sigs):
+    return b"KHIENBDL" + struct.pack("<IIII", 1, len(man), len(sigs), 0) + man + sigs
+
+
+def split(b):
+    m, s = struct.unpack_from("<II", b, 12)
+    return b[24 : 24 + m], b[24 + m : 24 + m + s], b[24 + m + s :]
+
+
+if op.startswith("slot-"):
+    if op == "slot-install":
+        man, sigs, rest = split(open(src, "rb").read())
+        for c in json.loads(man)["components"]:
+            if not c["name"].startswith("root."):
+                open(os.path.join(dst, c["name"]), "wb").write(rest[: c["length"]])
+            rest = rest[c["length"] :]
+        open(os.path.join(dst, "manifest"), "wb").write(envelope(man, sigs))
+        sys.exit(0)
+    man, sigs, _ = split(open(os.path.join(src, "manifest"), "rb").read())
+    if op in ("slot-unsigned", "slot-forge"):
+        name, path = sys.argv[4].split("=", 1)
+        data = open(path, "rb").read()
+        m = json.loads(man)
+        for c in m["components"]:
+            if c["name"] == name:
+                c["length"], c["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+        open(os.path.join(dst, name), "wb").write(data)
+        man = canon(m)
+        out = man if op == "slot-unsigned" else envelope(man, sigs)
+    elif op == "slot-strip":
+        out = envelope(man, b"[]")
+    elif op == "slot-sigs":
+        out = envelope(man, split(open(sys.argv[4], "rb").read())[1])
+    else:
+        sys.exit("unknown op " + op)
+    open(os.path.join(dst, "manifest"), "wb").write(out)
+    sys.exit(0)
+
 d = bytearray(open(src, "rb").read())
 m, s = struct.unpack_from("<II", d, 12)
 man = (24, 24 + m)

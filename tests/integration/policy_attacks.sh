@@ -140,8 +140,10 @@ attack "bundle valid by the wall clock but expired by the signed time floor" $T/
 stop_khiend
 
 # restart: the applied policy comes back from the state directory
-start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user nobody --state-dir "$T/state2" || fail "restart"
-expect_eq "policy survives a restart (no --trust-root needed now)" "$(version)" "8"
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json --user nobody \
+	--state-dir "$T/state2" || fail "restart"
+expect_eq "policy survives a restart (chain v1, v2, v3 re-verified from the firmware root)" \
+	"$(ctl status | json_get /dev/stdin '(d["policy"]["root_version"], d["policy"]["version"])')" "(3, 8)"
 expect_eq "its blocklist is loaded at start" "$(dig @127.0.0.1 -p $DNS newly.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 stop_khiend
 
