@@ -44,7 +44,7 @@ struct kh_policy {
 	struct kh_root root;   /* newest root reached from it through the stored chain */
 	char *chain;	       /* the verified chain (JSON array text) */
 	int64_t time_floor;
-	uint64_t version_floor;
+	uint64_t version_floor, epoch_floor;
 	int active; /* 0 = a, 1 = b, -1 = none */
 	struct kh_bundle man;
 	char comp_path[PATH_LEN];
@@ -82,39 +82,63 @@ static void problem(struct kh_policy *p, const char *fmt, ...)
 	snprintf(p->problem + n, sizeof(p->problem) - n, "%s%s", n ? "; " : "", m);
 }
 
-/* A floor file: one decimal number. Missing is 0; anything else is refused (logged) as 0. */
-static uint64_t read_floor(struct kh_policy *p, const char *name)
+/*
+ * A floor file: n decimal numbers separated by a space ("time": the
+ * trusted time; "floor": version, then epoch, which an older file lacks).
+ * Missing numbers are 0; a file that does not parse is refused (logged) as 0.
+ */
+static void read_floor(struct kh_policy *p, const char *name, uint64_t *v, int n)
 {
-	char path[PATH_LEN + 16], *t = NULL, *end;
+	char path[PATH_LEN + 16], *t = NULL, *c, *end = NULL;
 	size_t len;
-	unsigned long long v;
-	int err;
+	int err, bad = 0;
 
+	memset(v, 0, sizeof(*v) * (size_t)n);
 	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
 	if ((err = read_small(path, &t, &len, 64)) < 0) {
 		if (err != -ENOENT)
 			log_error("policy: cannot read %s: %s", path, kh_strerror(err));
-		return 0;
+		return;
 	}
-	errno = 0;
-	v = strtoull(t, &end, 10);
-	if (errno || end == t || (*end && strcmp(end, "\n") != 0) || t[0] == '-') {
-		log_error("policy: %s is not a number; taken as 0", path);
-		v = 0;
+	c = t;
+	for (int i = 0; i < n && !bad && *c && *c != '\n'; i++) {
+		if (i && *c++ != ' ')
+			bad = 1;
+		errno = 0;
+		if (!bad && *c != '-')
+			v[i] = strtoull(c, &end, 10);
+		if (bad || *c == '-' || errno || end == c)
+			bad = 1;
+		else
+			c = end;
+	}
+	if (bad || (*c && strcmp(c, "\n") != 0)) {
+		log_error("policy: %s is not %d number(s); taken as 0", path, n);
+		memset(v, 0, sizeof(*v) * (size_t)n);
 	}
 	free(t);
-	return v;
 }
 
-static void write_floor(struct kh_policy *p, const char *name, uint64_t v)
+static void write_floor(struct kh_policy *p, const char *name, uint64_t a, uint64_t b, int n)
 {
-	char path[PATH_LEN + 16], num[32];
+	char path[PATH_LEN + 16], num[48];
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
-	snprintf(num, sizeof(num), "%llu\n", (unsigned long long)v);
+	if (n == 1)
+		snprintf(num, sizeof(num), "%llu\n", (unsigned long long)a);
+	else
+		snprintf(num, sizeof(num), "%llu %llu\n", (unsigned long long)a,
+			 (unsigned long long)b);
 	if ((err = kh_fs_write_atomic(path, num, strlen(num), 0644)) < 0)
 		log_error("policy: cannot write %s: %s", path, kh_strerror(err));
+}
+
+/* Whether slot bundle m is at or above the floor: a later epoch, or the same and not older. */
+static int at_floor(const struct kh_policy *p, const struct kh_bundle *m)
+{
+	return m->epoch > p->epoch_floor ||
+	       (m->epoch == p->epoch_floor && m->version >= p->version_floor);
 }
 
 /*
@@ -243,11 +267,15 @@ static void load_slots(struct kh_policy *p)
 {
 	char path[PATH_LEN + 16], *t, why[2][320];
 	struct kh_bundle m[2];
+	uint64_t f[2];
 	size_t len;
 	int ok[2], s = -1, pick = -1, err;
 
-	p->time_floor = (int64_t)read_floor(p, "time");
-	p->version_floor = read_floor(p, "floor");
+	read_floor(p, "time", f, 1);
+	p->time_floor = (int64_t)f[0];
+	read_floor(p, "floor", f, 2);
+	p->version_floor = f[0];
+	p->epoch_floor = f[1];
 	p->active = -1;
 	snprintf(path, sizeof(path), "%s/active", p->pdir);
 	if ((err = read_small(path, &t, &len, 16)) == 0) {
@@ -261,7 +289,15 @@ static void load_slots(struct kh_policy *p)
 		return; /* nothing applied yet */
 	for (int i = 0; i < 2; i++) {
 		ok[i] = slot_check(p, i, &m[i], why[i], sizeof(why[i])) == 0;
-		if (ok[i] && m[i].version < p->version_floor)
+		if (ok[i] && m[i].epoch < p->epoch_floor) {
+			/* what a reset replaced is never a fallback */
+			snprintf(why[i], sizeof(why[i]),
+				 "slot %c: epoch %llu was ended by a reset (the device is in epoch "
+				 "%llu)",
+				 "ab"[i], (unsigned long long)m[i].epoch,
+				 (unsigned long long)p->epoch_floor);
+			ok[i] = 0;
+		} else if (ok[i] && !at_floor(p, &m[i]))
 			snprintf(why[i], sizeof(why[i]),
 				 "slot %c: version %llu is below the version floor %llu", "ab"[i],
 				 (unsigned long long)m[i].version,
@@ -269,7 +305,7 @@ static void load_slots(struct kh_policy *p)
 	}
 	for (int pass = 0; pass < 2 && pick < 0; pass++)
 		for (int k = s, n = 0; n < 2 && pick < 0; k = !k, n++)
-			if (ok[k] && (pass || m[k].version >= p->version_floor))
+			if (ok[k] && (pass || at_floor(p, &m[k])))
 				pick = k;
 	if (pick < 0) {
 		problem(p, "%s; %s; running without policy", why[s], why[!s]);
@@ -278,25 +314,27 @@ static void load_slots(struct kh_policy *p)
 	if (pick != s)
 		problem(p, "%s; falling back to slot %c (version %llu%s)", why[s], "ab"[pick],
 			(unsigned long long)m[pick].version,
-			m[pick].version < p->version_floor ? ", below the version floor" : "");
-	else if (m[pick].version < p->version_floor)
+			at_floor(p, &m[pick]) ? "" : ", below the version floor");
+	else if (!at_floor(p, &m[pick]))
 		problem(p, "%s (%s); running it below the floor", why[s], why[!s]);
 	p->active = pick;
 	p->man = m[pick];
 	/* A floor below what verified (a crash before step 4, or lowered by hand) is raised. */
-	if (p->version_floor < p->man.version) {
-		log_notice("policy: version floor %llu raised to the active version %llu",
-			   (unsigned long long)p->version_floor,
-			   (unsigned long long)p->man.version);
+	if (p->man.epoch > p->epoch_floor || p->version_floor < p->man.version) {
+		log_notice("policy: version floor %llu (epoch %llu) raised to the active version "
+			   "%llu (epoch %llu)",
+			   (unsigned long long)p->version_floor, (unsigned long long)p->epoch_floor,
+			   (unsigned long long)p->man.version, (unsigned long long)p->man.epoch);
 		p->version_floor = p->man.version;
-		write_floor(p, "floor", p->version_floor);
+		p->epoch_floor = p->man.epoch;
+		write_floor(p, "floor", p->version_floor, p->epoch_floor, 2);
 	}
 	if (p->time_floor < p->man.created) {
 		log_notice("policy: trusted-time floor raised to the active policy's signed "
 			   "creation time %lld",
 			   (long long)p->man.created);
 		p->time_floor = p->man.created;
-		write_floor(p, "time", (uint64_t)p->time_floor);
+		write_floor(p, "time", (uint64_t)p->time_floor, 0, 1);
 	}
 }
 
@@ -389,14 +427,16 @@ out:
 int kh_policy_apply(struct kh_policy *p, const uint8_t *data, size_t len, char *why, size_t whylen)
 {
 	/*
-	 * Newer than the floor; when a fallback runs below it, the floor's own
+	 * Bound to the floors; when a fallback runs below them, the floor's own
 	 * version may come back (it is what the device had), nothing older.
 	 */
-	uint64_t running = p->active >= 0 ? p->man.version : 0;
-	struct kh_verify_ctx ctx = {
-		&p->root, running < p->version_floor ? p->version_floor - 1 : p->version_floor,
-		trusted_now(p), p->has_hwid ? p->hwid : NULL,
-		(uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20};
+	struct kh_verify_ctx ctx = {&p->root,
+				    p->version_floor,
+				    trusted_now(p),
+				    p->has_hwid ? p->hwid : NULL,
+				    (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20,
+				    p->epoch_floor,
+				    p->active < 0 || !at_floor(p, &p->man)};
 	struct kh_bundle b;
 	struct kh_root newest;
 	char path[PATH_LEN + 64], *chain = NULL;
@@ -441,14 +481,15 @@ int kh_policy_apply(struct kh_policy *p, const uint8_t *data, size_t len, char *
 	p->active = slot;
 	p->man = b;
 	p->problem[0] = 0;
-	/* 4. the floors only move forward (a reset lowers the version) */
-	if (b.version != p->version_floor) {
+	/* 4. the floors only move forward (a reset lowers the version, in a new epoch) */
+	if (b.version != p->version_floor || b.epoch != p->epoch_floor) {
 		p->version_floor = b.version;
-		write_floor(p, "floor", b.version);
+		p->epoch_floor = b.epoch;
+		write_floor(p, "floor", b.version, b.epoch, 2);
 	}
 	if (b.created > p->time_floor) {
 		p->time_floor = b.created;
-		write_floor(p, "time", (uint64_t)b.created);
+		write_floor(p, "time", (uint64_t)b.created, 0, 1);
 	}
 	snprintf(why, whylen, "applied version %llu", (unsigned long long)b.version);
 	return 0;
@@ -493,6 +534,7 @@ void kh_policy_status(const struct kh_policy *p, cJSON *out)
 	cJSON_AddNumberToObject(out, "root_version", (double)p->root.version);
 	cJSON_AddNumberToObject(out, "trusted_time", (double)trusted_now(p));
 	cJSON_AddNumberToObject(out, "version_floor", (double)p->version_floor);
+	cJSON_AddNumberToObject(out, "epoch", (double)p->epoch_floor);
 	if (p->problem[0])
 		cJSON_AddStringToObject(out, "problem", p->problem);
 	if (p->active < 0) {

@@ -482,8 +482,9 @@ static int valid_name(const char *s)
 
 static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 {
-	static const char *const allowed[] = {"_type", "version", "expires",	"created",
-					      "reset", "targets", "components", NULL};
+	static const char *const allowed[] = {"_type",	  "version", "expires",	   "created",
+					      "reset",	  "targets", "components", "epoch",
+					      "replaces", NULL};
 	static const char *const callowed[] = {"name", "length", "sha256", NULL};
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
@@ -510,6 +511,21 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 	b->expires = (int64_t)exp;
 	b->created = (int64_t)created;
 	b->reset = cJSON_IsTrue(reset);
+	/* epoch 0 and a non-reset's replaces are absent: one encoding per meaning */
+	if (cJSON_GetObjectItemCaseSensitive(m, "epoch") && get_u64(m, "epoch", 1, &b->epoch) < 0) {
+		*why = "manifest: epoch must be an integer >= 1 (absent for epoch 0)";
+		return -EBADMSG;
+	}
+	if (b->reset && (get_u64(m, "replaces", 1, &b->replaces) < 0 || b->epoch == 0)) {
+		*why = "manifest: a reset must name the version it replaces and the epoch it "
+		       "starts "
+		       "(khien-policy bundle --reset --replaces V --epoch N)";
+		return -EBADMSG;
+	}
+	if (!b->reset && cJSON_GetObjectItemCaseSensitive(m, "replaces")) {
+		*why = "manifest: replaces is only for a reset";
+		return -EBADMSG;
+	}
 	cJSON_ArrayForEach(e, targets)
 	{
 		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
@@ -702,6 +718,52 @@ int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct k
 	return 0;
 }
 
+/* The version rules of trust.h. */
+static int epoch_check(const struct kh_bundle *b, const struct kh_verify_ctx *ctx, char *why,
+		       size_t whylen)
+{
+	unsigned long long v = b->version, e = b->epoch, av = ctx->active_version, ae = ctx->epoch;
+
+	if (b->reset) {
+		if (b->epoch <= ctx->epoch) {
+			snprintf(why, whylen,
+				 "reset to epoch %llu: the device is already in epoch %llu "
+				 "(replayed "
+				 "or superseded reset)",
+				 e, ae);
+			return -ESTALE;
+		}
+		if (av && b->replaces != av) {
+			snprintf(why, whylen,
+				 "reset replaces version %llu, but the active version is %llu",
+				 (unsigned long long)b->replaces, av);
+			return -ESTALE;
+		}
+		return 0;
+	}
+	if (b->epoch < ctx->epoch) {
+		snprintf(why, whylen,
+			 "bundle v%llu is of epoch %llu, ended by a reset (the device is in epoch "
+			 "%llu)",
+			 v, e, ae);
+		return -ESTALE;
+	}
+	if (av && b->epoch != ctx->epoch) {
+		snprintf(why, whylen,
+			 "bundle v%llu is of epoch %llu: the device is in epoch %llu and changes "
+			 "epoch only by a reset",
+			 v, e, ae);
+		return -ESTALE;
+	}
+	if (b->version < av || (b->version == av && !ctx->floor_missing)) {
+		snprintf(why, whylen,
+			 "version %llu is not newer than the active version %llu (rollback)", v,
+			 av);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
 		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
 {
@@ -760,12 +822,8 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 	}
 	if ((rc = envelope_signed(data, b, &sigs, new_root, why, whylen)) < 0)
 		return rc;
-	if (!b->reset && b->version <= ctx->active_version) {
-		snprintf(why, whylen,
-			 "version %llu is not newer than the active version %llu (rollback)",
-			 (unsigned long long)b->version, (unsigned long long)ctx->active_version);
-		return -ESTALE;
-	}
+	if ((rc = epoch_check(b, ctx, why, whylen)) < 0)
+		return rc;
 	if (b->expires <= ctx->now) {
 		char t[48];
 		kh_fmt_utc(b->expires, t, sizeof(t));

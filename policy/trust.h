@@ -59,6 +59,8 @@ struct kh_component {
 
 struct kh_bundle {
 	uint64_t version;
+	uint64_t epoch;	   /* reset epoch it belongs to; 0 before any reset */
+	uint64_t replaces; /* a reset only: the exact version it replaces */
 	int64_t expires, created;
 	int reset;
 	unsigned ntargets;
@@ -72,10 +74,12 @@ struct kh_bundle {
 /* What the device knows when it checks a bundle. */
 struct kh_verify_ctx {
 	const struct kh_root *root; /* the device's trusted root */
-	uint64_t active_version;    /* 0: nothing applied yet */
+	uint64_t active_version;    /* its version floor; 0: nothing applied yet */
 	int64_t now;		    /* trusted time (see docs/POLICY.md) */
 	const char *hwid;	    /* this device's hardware id, or NULL */
 	uint64_t max_component;	    /* bytes; 0 = no limit beyond the file's */
+	uint64_t epoch;		    /* its reset epoch (0: no reset yet) */
+	int floor_missing;	    /* it runs below active_version, which may then apply again */
 };
 
 void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
@@ -134,7 +138,7 @@ int kh_root_chain_append(char **chain, const char *root, size_t len);
 /*
  * Verify a whole bundle file (data, len) against ctx: structure and sizes,
  * canonical manifest, signatures (policy role; root role for a reset),
- * version (newer than active unless reset), expiry, targets, and every
+ * version and epoch (below), expiry, targets, and every
  * component's length and SHA-256. Root components ("root.N") are walked
  * first: the bundle is then checked with the newest root, returned in
  * *new_root (equal to *ctx->root when the bundle carries none).
@@ -142,6 +146,15 @@ int kh_root_chain_append(char **chain, const char *root, size_t len);
  */
 int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
 		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen);
+
+/*
+ * Versions and epochs: an ordinary bundle must be newer than
+ * ctx->active_version and of the device's epoch (of at least it when the
+ * device has no version yet). A reset (root role) must name the version it
+ * replaces, which must be ctx->active_version (any, when that is 0), and
+ * carry a higher epoch: it applies once, and the bundles of the epoch it
+ * ends never apply again, whatever their version.
+ */
 
 /*
  * Re-check what a policy slot keeps of an applied bundle: its envelope

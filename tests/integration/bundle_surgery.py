@@ -7,6 +7,8 @@ usage: bundle_surgery.py OP IN OUT [ARG]
   truncate N          drop the last N bytes
   splice OTHER        this bundle's header, manifest and signatures with OTHER's component bytes
   noncanonical        add a space to the manifest (and fix the header's length)
+  unbound-reset       mark the manifest as a reset with no replaces/epoch, as older tools
+                      made them (signatures left as they are)
 
 On a policy slot of a device's state directory (IN = OUT = the slot directory),
 as an attacker who can write the state directory would:
@@ -92,6 +94,13 @@ elif op == "splice":
     need = len(d) - comp
     other = (other + b"\0" * need)[:need]
     d = d[:comp] + other
+elif op == "unbound-reset":
+    man, sigs, rest = split(bytes(d))
+    m = json.loads(man)
+    m["reset"] = True
+    m.pop("replaces", None)
+    m.pop("epoch", None)
+    d = envelope(canon(m), sigs) + rest
 elif op == "noncanonical":
     d = d[:25] + b" " + d[25:]
     struct.pack_into("<I", d, 12, m + 1)

@@ -113,7 +113,7 @@ echo a > $SL/active
 attack "older slot made active" "slot a: version 1 is below the version floor 2; falling back to slot b (version 2)" "(2, 'b', 1)"
 echo 0 > $T/state/floor; echo 0 > $T/state/time
 run >/dev/null
-grep -qF "version floor 0 raised to the active version 2" "$T/khiend.log" && ok "lowered version floor raised at start" || fail "version floor raised"
+grep -qF "version floor 0 (epoch 0) raised to the active version 2 (epoch 0)" "$T/khiend.log" && ok "lowered version floor raised at start" || fail "version floor raised"
 expect_eq "floor and trusted time back at v2's" "$(st 'd["policy"]["version_floor"] == 2 and d["policy"]["trusted_time"] >= '$(($(date +%s) + 2 * 86400 - 60)))" "True"
 expect_rc "rollback to v1 still refused" 1 ctl policy apply $T/v1
 grep -qF "version 1 is not newer than the active version 2 (rollback)" "$T/err" && ok "as a rollback" || fail "rollback reason: $(cat $T/err)"
