@@ -467,20 +467,55 @@ out:
 
 /* ---- bundles ---- */
 
-static int valid_name(const char *s)
+/*
+ * A component name becomes a file name in the slot directory: 1-32 of
+ * [a-z0-9._-], and none that means a directory ("." "..") or is the slot's
+ * own manifest. NULL if fine, else why (in buf, cap >= 96).
+ */
+static const char *name_refused(const char *s, char *buf, size_t cap)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > KH_BUNDLE_NAME_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      *s == '_' || *s == '.'))
-			return 0;
-	return 1;
+	if (n == 0)
+		return "manifest: a component has an empty name";
+	if (n > KH_BUNDLE_NAME_MAX)
+		return "manifest: a component name is longer than 32 characters";
+	if (!strcmp(s, ".") || !strcmp(s, "..")) {
+		snprintf(buf, cap, "manifest: component name \"%s\" names a directory, not a file",
+			 s);
+		return buf;
+	}
+	if (!strcmp(s, "manifest"))
+		return "manifest: component name \"manifest\" is reserved (the slot's signed "
+		       "manifest)";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.')) {
+			snprintf(buf, cap,
+				 "manifest: component name has byte 0x%02x at offset %zu (only "
+				 "[a-z0-9._-]: a plain file name)",
+				 c, i);
+			return buf;
+		}
+	}
+	return NULL;
 }
 
-static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
+/* Whether canonical JSON text holds an escaped NUL ("\u0000"), which cJSON would cut at. */
+static int has_nul_escape(const char *t, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (t[i] == '\\') {
+			if (t[i + 1] == 'u' && len - i >= 6 && !memcmp(t + i + 2, "0000", 4))
+				return 1;
+			i++; /* the escaped character */
+		}
+	return 0;
+}
+
+static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why, char *buf,
+			  size_t cap)
 {
 	static const char *const allowed[] = {"_type",	  "version", "expires",	   "created",
 					      "reset",	  "targets", "components", "epoch",
@@ -544,12 +579,14 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 			return -EBADMSG;
 		}
 		if (!cJSON_IsObject(e) || unknown_key(e, callowed) || !cJSON_IsString(n) ||
-		    !valid_name(n->valuestring) || get_u64(e, "length", 0, &c->length) < 0 ||
+		    get_u64(e, "length", 0, &c->length) < 0 ||
 		    hex_field(e, "sha256", c->sha256, sizeof(c->sha256)) < 0) {
 			*why = "manifest: a component must be {name [a-z0-9._-]{1,32}, length, "
 			       "sha256}";
 			return -EBADMSG;
 		}
+		if ((*why = name_refused(n->valuestring, buf, cap)))
+			return -EBADMSG;
 		strcpy(c->name, n->valuestring);
 		for (unsigned k = 0; k < b->ncomp; k++)
 			if (strcmp(b->comp[k].name, c->name) == 0) {
@@ -643,13 +680,18 @@ static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b, 
 	b->manifest_off = KH_BUNDLE_HEADER_LEN;
 	b->manifest_len = m_len;
 	b->envelope_len = (size_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
+	if (has_nul_escape((const char *)data + KH_BUNDLE_HEADER_LEN, m_len)) {
+		snprintf(why, whylen, "manifest: a string holds a NUL character (\\u0000)");
+		goto out;
+	}
 	man = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN, m_len, &w);
 	if (!man) {
 		snprintf(why, whylen, "manifest: %s", w);
 		goto out;
 	}
-	if (parse_manifest(man, b, &w) < 0) {
-		snprintf(why, whylen, "%s", w);
+	if (parse_manifest(man, b, &w, why, whylen) < 0) {
+		if (w != why)
+			snprintf(why, whylen, "%s", w);
 		goto out;
 	}
 	sg = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN + m_len, s_len, &w);

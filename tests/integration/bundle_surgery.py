@@ -7,6 +7,8 @@ usage: bundle_surgery.py OP IN OUT [ARG]
   truncate N          drop the last N bytes
   splice OTHER        this bundle's header, manifest and signatures with OTHER's component bytes
   noncanonical        add a space to the manifest (and fix the header's length)
+  rename OLD NEW KEY.key...   rename component OLD to NEW (Python escapes: 'a\\x00b'),
+                      the manifest re-encoded canonically and re-signed with the keys
   unbound-reset       mark the manifest as a reset with no replaces/epoch, as older tools
                       made them (signatures left as they are)
 
@@ -34,6 +36,44 @@ def canon(obj):
 
 def envelope(man, sigs):
     return b"KHIENBDL" + struct.pack("<IIII", 1, len(man), len(sigs), 0) + man + sigs
+
+
+def canon_str(t):
+    out = ['"']
+    for ch in t:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
+
+
+def canon_bytes(obj):
+    """Canonical JSON as docs/POLICY.md defines it (control characters as \\u00XX)."""
+    if isinstance(obj, dict):
+        return "{" + ",".join(canon_str(k) + ":" + canon_bytes(obj[k]) for k in sorted(obj)) + "}"
+    if isinstance(obj, list):
+        return "[" + ",".join(canon_bytes(v) for v in obj) + "]"
+    if isinstance(obj, str):
+        return canon_str(obj)
+    return json.dumps(obj)
+
+
+def sign(man, keyfiles):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+    digest = hashlib.sha256(b"khien-bundle-v1\0" + man).digest()
+    sigs = []
+    for f in keyfiles:
+        k = json.load(open(f))
+        priv = ec.derive_private_key(int(k["private"], 16), ec.SECP256R1())
+        der = priv.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        r, s_ = utils.decode_dss_signature(der)
+        sigs.append({"keyid": k["keyid"], "sig": "%064x%064x" % (r, s_)})
+    return canon_bytes(sigs).encode()
 
 
 def split(b):
@@ -94,6 +134,15 @@ elif op == "splice":
     need = len(d) - comp
     other = (other + b"\0" * need)[:need]
     d = d[:comp] + other
+elif op == "rename":
+    old, new = sys.argv[4], sys.argv[5].encode().decode("unicode_escape")
+    man, sigs, rest = split(bytes(d))
+    m = json.loads(man)
+    for c in m["components"]:
+        if c["name"] == old:
+            c["name"] = new
+    man = canon_bytes(m).encode()
+    d = envelope(man, sign(man, sys.argv[6:])) + rest
 elif op == "unbound-reset":
     man, sigs, rest = split(bytes(d))
     m = json.loads(man)

@@ -74,6 +74,24 @@ B --key $K/rootA.key --key $K/rootB.key --version 3 --expires +30d --component b
 attack "root keys cannot sign ordinary policy" $T/a17 "signatures: 0 valid policy signature(s), 2 needed"
 cp $T/v2 $T/a18; truncate -s $((65 << 20)) $T/a18; chmod 644 $T/a18
 attack "endless data (over the 64 MiB cap)" $T/a18 "over a hard limit"
+# component names become file names in the slot: the verifier refuses those that are not
+# plain file names (the bundles are re-signed with the real keys, so only the name refuses them)
+"$S" rename $T/v2 $T/n0 blocklist other-name $K/pol1.key $K/pol2.key
+expect_rc "control: a renamed, re-signed bundle verifies" 0 "$P" verify --root $T/root1.json --active-version 1 $T/n0
+n=1
+for c in '.|component name "." names a directory, not a file' \
+	'..|component name ".." names a directory, not a file' \
+	'manifest|component name "manifest" is reserved' \
+	'|a component has an empty name' \
+	'a/b|component name has byte 0x2f at offset 1' \
+	'../../etc/cron.d/x|component name has byte 0x2f at offset 2' \
+	'a\x00b|a string holds a NUL character' \
+	'a\nb|component name has byte 0x0a at offset 1' \
+	'a\x1bb|component name has byte 0x1b at offset 1'; do
+	"$S" rename $T/v2 $T/n$n blocklist "${c%%|*}" $K/pol1.key $K/pol2.key
+	attack "component named '${c%%|*}'" $T/n$n "${c#*|}"
+	n=$((n + 1))
+done
 expect_eq "after every attack the active version is still 1" "$(version)" "1"
 expect_eq "and its blocklist still applies" "$(dig @127.0.0.1 -p $DNS newly.example | grep -o 'status: [A-Z]*')" "status: NOERROR"
 
