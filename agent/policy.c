@@ -147,23 +147,22 @@ static int at_floor(const struct kh_policy *p, const struct kh_bundle *m)
  */
 static int slot_check(struct kh_policy *p, int s, struct kh_bundle *b, char *why, size_t whylen)
 {
-	char path[PATH_LEN + 64], *m = NULL, w[256];
+	const size_t max = KH_BUNDLE_HEADER_LEN + KH_BUNDLE_MANIFEST_MAX + KH_BUNDLE_SIGS_MAX;
+	char path[PATH_LEN + 64], *m = NULL, w[256], sc = "ab"[s];
 	size_t len;
 	int err;
 
 	snprintf(path, sizeof(path), "%s/manifest", p->slotdir[s]);
-	if ((err = read_small(path, &m, &len,
-			      KH_BUNDLE_HEADER_LEN + KH_BUNDLE_MANIFEST_MAX + KH_BUNDLE_SIGS_MAX)) <
-	    0) {
-		snprintf(why, whylen, "slot %c: %.200s: %s", "ab"[s], path, kh_strerror(err));
+	if ((err = read_small(path, &m, &len, max)) < 0) {
+		snprintf(why, whylen, "slot %c: %.200s: %s", sc, path, kh_strerror(err));
 		return err;
 	}
 	err = kh_bundle_verify_envelope((const uint8_t *)m, len, &p->root,
 					p->has_hwid ? p->hwid : NULL, b, w, sizeof(w));
 	free(m);
 	if (err < 0) {
-		snprintf(why, whylen, "slot %c: %s (under root v%llu)", "ab"[s], w,
-			 (unsigned long long)p -> root.version);
+		snprintf(why, whylen, "slot %c: %s (under root v%llu)", sc, w,
+			 (unsigned long long)p->root.version);
 		return err;
 	}
 	for (unsigned i = 0; i < b->ncomp; i++) {
@@ -185,8 +184,7 @@ static int slot_check(struct kh_policy *p, int s, struct kh_bundle *b, char *why
 			kh_fs_unmap(&map);
 		}
 		if (err < 0) {
-			snprintf(why, whylen, "slot %c: component %s: %s", "ab"[s],
-				 b -> comp[i].name,
+			snprintf(why, whylen, "slot %c: component %s: %s", sc, b->comp[i].name,
 				 err == -EBADMSG ? "does not match the signed manifest"
 						 : kh_strerror(err));
 			return err;
@@ -230,12 +228,11 @@ static int load_root(struct kh_policy *p, const char *trust_root, char *why, siz
 		char *r;
 		snprintf(path, sizeof(path), "%s/root.json", p->dir);
 		if ((err = read_small(path, &r, &len, KH_ROOT_MAX_BYTES)) == 0) {
-			err = kh_root_chain_append(&t, r, len);
-			free(r);
-			if (err < 0)
+			if (kh_root_chain_append(&t, r, len) < 0)
 				problem(p, "stored root %s is not a JSON document; ignored", path);
 			else
 				len = strlen(t);
+			free(r);
 		}
 	}
 	if (err < 0 && err != -ENOENT)
@@ -285,8 +282,14 @@ static void load_slots(struct kh_policy *p)
 			problem(p, "%s names no slot", path);
 	} else if (err != -ENOENT)
 		problem(p, "cannot read %s: %s", path, kh_strerror(err));
-	if (s < 0)
-		return; /* nothing applied yet */
+	if (s < 0) {
+		if (p->version_floor)
+			problem(p,
+				"%s is missing, but version %llu was applied (floor); running "
+				"without policy",
+				path, (unsigned long long)p->version_floor);
+		return; /* else nothing applied yet */
+	}
 	for (int i = 0; i < 2; i++) {
 		ok[i] = slot_check(p, i, &m[i], why[i], sizeof(why[i])) == 0;
 		if (ok[i] && m[i].epoch < p->epoch_floor) {

@@ -129,6 +129,15 @@ expect_rc "and v1 is still a rollback" 1 ctl policy apply $T/v1
 stop_khiend
 rm -rf $T/state; cp -a $T/good $T/state
 
+# the commit pointer deleted: no policy, said so, and the floor still holds
+rm $SL/active
+run >/dev/null
+grep -qF "$SL/active is missing, but version 2 was applied (floor); running without policy" "$T/khiend.log" &&
+	ok "deleted active pointer: refused at start, visibly" || fail "deleted active pointer: $(grep policy: $T/khiend.log)"
+expect_rc "and v1 is still a rollback" 1 ctl policy apply $T/v1
+stop_khiend
+rm -rf $T/state; cp -a $T/good $T/state
+
 # genuine rotations, two of them, survive restarts
 run >/dev/null
 B --key $K/pol2.key --version 3 --expires +30d --created +2d --root $T/root2.json --component blocklist=$T/idx2 -o $T/r2
