@@ -28,7 +28,14 @@ enforced() { # which index is live: odd, even, none or mixed
 }
 start() { start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root.json --user nobody >/dev/null; }
 start || { fail "khiend starts"; done_testing; }
-k=0 bad=0 before=0 after=0
+# calibrate: the kill lands at a random moment within 1.2 times one apply (a sanitizer
+# build applies several times slower than a plain one)
+"$P" bundle --key $K/pol.key --version 1 --expires +30d --component blocklist=$T/idx-odd -o $T/b.1 >/dev/null
+chmod 644 $T/b.1
+t0=$(date +%s%N); ctl policy apply $T/b.1 >/dev/null || fail "calibration apply"; t1=$(date +%s%N)
+span=$(((t1 - t0) / 1000000 * 6 / 5)); [ $span -lt 50 ] && span=50
+echo "# one apply took $(((t1 - t0) / 1000000)) ms; kills within ${span} ms"
+k=1 bad=0 before=0 after=0
 for trial in $(seq 1 $TRIALS); do
 	next=$((k + 1))
 	[ $((next % 2)) -eq 1 ] && idx=$T/idx-odd || idx=$T/idx-even
@@ -36,7 +43,7 @@ for trial in $(seq 1 $TRIALS); do
 	chmod 644 $T/b.$next
 	ctl policy apply $T/b.$next >/dev/null 2>&1 &
 	applier=$!
-	sleep "0.0$((RANDOM % 25))"
+	sleep "$(awk -v s=$span -v r=$RANDOM 'BEGIN { printf "%.3f", (r % 1000) * s / 1e6 }')"
 	kill -9 $KPID 2>/dev/null; wait $KPID 2>/dev/null; wait $applier 2>/dev/null
 	rm -f $T/b.$((k - 1))
 	start || { bad=$((bad + 1)); echo "# trial $trial: khiend did not restart"; break; }
