@@ -282,6 +282,20 @@ int kh_tool_root(int argc, char **argv)
 	return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;
 }
 
+/* A whole number >= 1 for a command-line option. */
+static int parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < 1 || v > 9000000000000000ULL)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int kh_tool_bundle(int argc, char **argv)
 {
 	static const struct option opts[] = {{"key", required_argument, 0, 'k'},
@@ -291,6 +305,8 @@ int kh_tool_bundle(int argc, char **argv)
 					     {"target", required_argument, 0, 't'},
 					     {"root", required_argument, 0, 'r'},
 					     {"reset", no_argument, 0, 'R'},
+					     {"replaces", required_argument, 0, 'p'},
+					     {"epoch", required_argument, 0, 'E'},
 					     {"output", required_argument, 0, 'o'},
 					     {"created", required_argument, 0, 'C'},
 					     {"unsafe-extra-field", required_argument, 0, 'X'},
@@ -429,6 +445,14 @@ int kh_tool_bundle(int argc, char **argv)
 		case 'R':
 			spec.reset = 1;
 			break;
+		case 'p':
+		case 'E':
+			if (parse_count(optarg, opt == 'p' ? &spec.replaces : &spec.epoch) < 0) {
+				fprintf(stderr, "khien-policy: --%s: a whole number >= 1\n",
+					opt == 'p' ? "replaces" : "epoch");
+				goto out;
+			}
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -439,12 +463,16 @@ int kh_tool_bundle(int argc, char **argv)
 			printf("usage: khien-policy bundle --key P.key [--key ...] --version N\n"
 			       "         --expires DATE|+DURATION --component blocklist=INDEX\n"
 			       "         [--component NAME=FILE ...] [--target HWID ...]\n"
-			       "         [--root root-N.json ...] [--reset] -o BUNDLE\n"
-			       "Signs with every --key (policy keys; root keys for --reset, which "
-			       "may\n"
-			       "lower the version). --root embeds newer roots so devices can walk "
-			       "the\n"
-			       "rotation chain. DURATION: +30d, +12h, +90m, +3600s.\n");
+			       "         [--root root-N.json ...] [--epoch N]\n"
+			       "         [--reset --replaces VERSION --epoch N] -o BUNDLE\n"
+			       "Signs with every --key (policy keys; root keys for --reset). A "
+			       "reset may\n"
+			       "lower the version: it applies only to devices running VERSION and "
+			       "starts\n"
+			       "epoch N (higher than theirs); after it, bundles need --epoch N. "
+			       "--root\n"
+			       "embeds newer roots so devices can walk the rotation chain.\n"
+			       "DURATION: +30d, +12h, +90m, +3600s.\n");
 			rc = 0;
 			goto out;
 		default:
@@ -460,6 +488,12 @@ int kh_tool_bundle(int argc, char **argv)
 		fprintf(stderr,
 			"khien-policy: bundle needs -o, --key, --version >= 1, --expires and a "
 			"--component\n");
+		goto out;
+	}
+	if (spec.reset != (spec.replaces != 0) || (spec.reset && !spec.epoch)) {
+		/* a reset bound to nothing would replay forever (docs/POLICY.md) */
+		fprintf(stderr, "khien-policy: --reset needs --replaces VERSION and --epoch N "
+				"(the device's epoch + 1); --replaces is only for --reset\n");
 		goto out;
 	}
 	spec.targets = targets;
@@ -496,7 +530,7 @@ out:
 int kh_tool_verify(int argc, char **argv)
 {
 	const char *rootf = NULL, *file = NULL, *hwid = NULL;
-	uint64_t active = 0;
+	uint64_t active = 0, epoch = 0;
 	int64_t now = kh_time_wall();
 	char *rt, why[256], t[48];
 	uint8_t *data;
@@ -515,6 +549,9 @@ int kh_tool_verify(int argc, char **argv)
 			if (kh_tool_parse_uint("--active-version", argv[++i], 0, UINT64_MAX,
 					       &active) < 0)
 				return EXIT_USAGE;
+		} else if (!strcmp(argv[i], "--epoch") && i + 1 < argc) {
+			if (kh_tool_parse_uint("--epoch", argv[++i], 0, UINT64_MAX, &epoch) < 0)
+				return EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
 			if (kh_tool_parse_time(argv[++i], now, &now) < 0) {
 				fprintf(stderr,
@@ -526,7 +563,7 @@ int kh_tool_verify(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: khien-policy verify --root root.json [--hwid ID] "
 			       "[--active-version N]\n"
-			       "         [--now DATE] BUNDLE\n"
+			       "         [--epoch N] [--now DATE] BUNDLE\n"
 			       "Checks a bundle as a device would; exit 0 only if it verifies.\n");
 			return 0;
 		} else if (argv[i][0] != '-' && !file)
@@ -554,12 +591,15 @@ int kh_tool_verify(int argc, char **argv)
 		fprintf(stderr, "khien-policy: cannot read %s: %s\n", file, kh_strerror(err));
 		return EXIT_INPUT;
 	}
-	ctx = (struct kh_verify_ctx){&root, active, now, hwid, 0};
+	ctx = (struct kh_verify_ctx){&root, active, now, hwid, 0, epoch, 0};
 	err = kh_bundle_verify(data, len, &ctx, &b, &newest, why, sizeof(why));
 	if (b.ncomp) {
 		kh_fmt_utc(b.expires, t, sizeof(t));
-		printf("bundle %s: version %llu%s, expires %s, %u target(s)\n", file,
-		       (unsigned long long)b.version, b.reset ? " (reset)" : "", t, b.ntargets);
+		printf("bundle %s: version %llu, epoch %llu", file, (unsigned long long)b.version,
+		       (unsigned long long)b.epoch);
+		if (b.reset)
+			printf(" (reset of version %llu)", (unsigned long long)b.replaces);
+		printf(", expires %s, %u target(s)\n", t, b.ntargets);
 		for (unsigned i = 0; i < b.ncomp; i++) {
 			char h[65];
 			kh_hex_encode(b.comp[i].sha256, 32, h);

@@ -16,6 +16,7 @@
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "policy/bundle_name.h"
 #include "policy/canon.h"
 #include "policy/trust.h"
 
@@ -377,25 +378,155 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 	return 0;
 }
 
+/* ---- root chains ---- */
+
+int kh_root_chain_walk(const struct kh_root *anchor, const char *chain, size_t len,
+		       struct kh_root *out, char **verified, char *why, size_t whylen)
+{
+	cJSON *j = NULL, *ok = cJSON_CreateArray(), *e;
+	unsigned n = 0;
+	int rc = -EBADMSG;
+
+	*out = *anchor;
+	*verified = NULL;
+	if (!ok)
+		return -ENOMEM;
+	if (len > KH_ROOT_CHAIN_MAX_BYTES) {
+		snprintf(why, whylen, "root chain: over %d bytes", KH_ROOT_CHAIN_MAX_BYTES);
+		goto out;
+	}
+	j = cJSON_ParseWithLength(chain, len);
+	if (!cJSON_IsArray(j)) {
+		snprintf(why, whylen, "root chain: not a JSON array of root documents");
+		goto out;
+	}
+	cJSON_ArrayForEach(e, j)
+	{
+		char *t = cJSON_PrintUnformatted(e);
+		struct kh_root r, next;
+		const char *w;
+		int err;
+
+		if (!t) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (++n > KH_ROOT_CHAIN_MAX) {
+			snprintf(why, whylen, "root chain: more than %d roots", KH_ROOT_CHAIN_MAX);
+			free(t);
+			goto out;
+		}
+		if (kh_root_parse(t, strlen(t), &r, &w) < 0) {
+			snprintf(why, whylen, "root chain entry %u: %s", n, w);
+			free(t);
+			goto out;
+		}
+		if (r.version <= out->version) {
+			free(t);
+			continue;
+		}
+		err = kh_root_verify_next(out, t, strlen(t), &next, why, whylen);
+		free(t);
+		if (err < 0) {
+			rc = err;
+			goto out;
+		}
+		*out = next;
+		cJSON_AddItemReferenceToArray(ok, e);
+	}
+	rc = 0;
+	snprintf(why, whylen, "ok");
+out:
+	*verified = cJSON_PrintUnformatted(ok);
+	cJSON_Delete(ok);
+	cJSON_Delete(j);
+	return rc;
+}
+
+int kh_root_chain_append(char **chain, const char *root, size_t len)
+{
+	cJSON *j = *chain ? cJSON_Parse(*chain) : cJSON_CreateArray();
+	cJSON *r = cJSON_ParseWithLength(root, len);
+	char *t;
+	int rc = -EINVAL;
+
+	if (!cJSON_IsArray(j) || !cJSON_IsObject(r))
+		goto out;
+	cJSON_AddItemToArray(j, r);
+	r = NULL;
+	rc = -ENOMEM;
+	if (!(t = cJSON_PrintUnformatted(j)))
+		goto out;
+	free(*chain);
+	*chain = t;
+	rc = 0;
+out:
+	cJSON_Delete(r);
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* ---- bundles ---- */
 
-static int valid_name(const char *s)
+/*
+ * A component name becomes a file name in the slot directory: what
+ * kh_bundle_name_problem() accepts (policy/bundle_name.h, shared with the
+ * bundle tool), with precise reasons for the common attacks first. NULL if
+ * fine, else why (in buf, cap >= 96).
+ */
+static const char *name_refused(const char *s, char *buf, size_t cap)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > KH_BUNDLE_NAME_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      *s == '_' || *s == '.'))
-			return 0;
-	return 1;
+	if (n == 0)
+		return "manifest: a component has an empty name";
+	if (n > KH_BUNDLE_NAME_MAX)
+		return "manifest: a component name is longer than 32 characters";
+	if (!strcmp(s, ".") || !strcmp(s, "..")) {
+		snprintf(buf, cap, "manifest: component name \"%s\" names a directory, not a file",
+			 s);
+		return buf;
+	}
+	if (!strcmp(s, "manifest"))
+		return "manifest: component name \"manifest\" is reserved (the slot's signed "
+		       "manifest)";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.')) {
+			snprintf(buf, cap,
+				 "manifest: component name has byte 0x%02x at offset %zu (only "
+				 "[a-z0-9._-]: a plain file name)",
+				 c, i);
+			return buf;
+		}
+	}
+	/* the tool's rule, whole: what the bundle tool refuses, the device refuses */
+	if (kh_bundle_name_problem(s)) {
+		snprintf(buf, cap, "manifest: component \"%s\": %s", s, kh_bundle_name_problem(s));
+		return buf;
+	}
+	return NULL;
 }
 
-static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
+/* Whether canonical JSON text holds an escaped NUL ("\u0000"), which cJSON would cut at. */
+static int has_nul_escape(const char *t, size_t len)
 {
-	static const char *const allowed[] = {"_type", "version", "expires",	"created",
-					      "reset", "targets", "components", NULL};
+	for (size_t i = 0; i + 1 < len; i++)
+		if (t[i] == '\\') {
+			if (t[i + 1] == 'u' && len - i >= 6 && !memcmp(t + i + 2, "0000", 4))
+				return 1;
+			i++; /* the escaped character */
+		}
+	return 0;
+}
+
+static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why, char *buf,
+			  size_t cap)
+{
+	static const char *const allowed[] = {"_type",	  "version", "expires",	   "created",
+					      "reset",	  "targets", "components", "epoch",
+					      "replaces", NULL};
 	static const char *const callowed[] = {"name", "length", "sha256", NULL};
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
@@ -422,6 +553,21 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 	b->expires = (int64_t)exp;
 	b->created = (int64_t)created;
 	b->reset = cJSON_IsTrue(reset);
+	/* epoch 0 and a non-reset's replaces are absent: one encoding per meaning */
+	if (cJSON_GetObjectItemCaseSensitive(m, "epoch") && get_u64(m, "epoch", 1, &b->epoch) < 0) {
+		*why = "manifest: epoch must be an integer >= 1 (absent for epoch 0)";
+		return -EBADMSG;
+	}
+	if (b->reset && (get_u64(m, "replaces", 1, &b->replaces) < 0 || b->epoch == 0)) {
+		*why = "manifest: a reset must name the version it replaces and the epoch it "
+		       "starts "
+		       "(khien-policy bundle --reset --replaces V --epoch N)";
+		return -EBADMSG;
+	}
+	if (!b->reset && cJSON_GetObjectItemCaseSensitive(m, "replaces")) {
+		*why = "manifest: replaces is only for a reset";
+		return -EBADMSG;
+	}
 	cJSON_ArrayForEach(e, targets)
 	{
 		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
@@ -440,12 +586,14 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 			return -EBADMSG;
 		}
 		if (!cJSON_IsObject(e) || unknown_key(e, callowed) || !cJSON_IsString(n) ||
-		    !valid_name(n->valuestring) || get_u64(e, "length", 0, &c->length) < 0 ||
+		    get_u64(e, "length", 0, &c->length) < 0 ||
 		    hex_field(e, "sha256", c->sha256, sizeof(c->sha256)) < 0) {
 			*why = "manifest: a component must be {name [a-z0-9._-]{1,32}, length, "
 			       "sha256}";
 			return -EBADMSG;
 		}
+		if ((*why = name_refused(n->valuestring, buf, cap)))
+			return -EBADMSG;
 		strcpy(c->name, n->valuestring);
 		for (unsigned k = 0; k < b->ncomp; k++)
 			if (strcmp(b->comp[k].name, c->name) == 0) {
@@ -459,24 +607,6 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why)
 		return -EBADMSG;
 	}
 	return 0;
-}
-
-int kh_bundle_parse_manifest(const char *text, size_t len, struct kh_bundle *b, const char **why)
-{
-	cJSON *m;
-	int rc;
-
-	memset(b, 0, sizeof(*b));
-	if (len > KH_BUNDLE_MANIFEST_MAX) {
-		*why = "manifest: over 64 KiB";
-		return -E2BIG;
-	}
-	m = kh_canon_parse(text, len, why);
-	if (!m)
-		return -EBADMSG;
-	rc = parse_manifest(m, b, why);
-	cJSON_Delete(m);
-	return rc;
 }
 
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name)
@@ -522,16 +652,17 @@ void kh_fmt_utc(int64_t t, char *buf, size_t cap)
 		 c.min, c.sec);
 }
 
-int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
-		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
+/*
+ * Header, manifest and signatures of a bundle (the envelope), which must lie
+ * within len bytes. Fills b (schema checked, component offsets not yet) and
+ * sigs. 0, or -EBADMSG / -E2BIG with why.
+ */
+static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b, struct sigs *sigs,
+			  char *why, size_t whylen)
 {
 	uint32_t m_len, s_len;
-	uint64_t off, total;
 	cJSON *man = NULL, *sg = NULL;
-	struct sigs sigs;
 	const char *w = NULL;
-	uint8_t digest[32];
-	unsigned n;
 	int rc = -EBADMSG;
 
 	memset(b, 0, sizeof(*b));
@@ -555,13 +686,19 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 	}
 	b->manifest_off = KH_BUNDLE_HEADER_LEN;
 	b->manifest_len = m_len;
+	b->envelope_len = (size_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
+	if (has_nul_escape((const char *)data + KH_BUNDLE_HEADER_LEN, m_len)) {
+		snprintf(why, whylen, "manifest: a string holds a NUL character (\\u0000)");
+		goto out;
+	}
 	man = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN, m_len, &w);
 	if (!man) {
 		snprintf(why, whylen, "manifest: %s", w);
 		goto out;
 	}
-	if (parse_manifest(man, b, &w) < 0) {
-		snprintf(why, whylen, "%s", w);
+	if (parse_manifest(man, b, &w, why, whylen) < 0) {
+		if (w != why)
+			snprintf(why, whylen, "%s", w);
 		goto out;
 	}
 	sg = kh_canon_parse((const char *)data + KH_BUNDLE_HEADER_LEN + m_len, s_len, &w);
@@ -569,34 +706,145 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 		snprintf(why, whylen, "signatures: %s", w);
 		goto out;
 	}
-	if (parse_sigs(sg, &sigs, &w) < 0) {
+	if (parse_sigs(sg, sigs, &w) < 0) {
 		snprintf(why, whylen, "%s", w);
 		goto out;
 	}
+	rc = 0;
+out:
+	cJSON_Delete(man);
+	cJSON_Delete(sg);
+	return rc;
+}
+
+/* A threshold of the right role of root signed the manifest: policy, or root for a reset. */
+static int envelope_signed(const uint8_t *data, const struct kh_bundle *b, const struct sigs *sigs,
+			   const struct kh_root *root, char *why, size_t whylen)
+{
+	const struct kh_role *role = b->reset ? &root->root : &root->policy;
+	uint8_t digest[32];
+	unsigned n;
+
+	tagged_digest(BUNDLE_TAG, (const char *)data + b->manifest_off, b->manifest_len, digest);
+	n = count_valid(root, role, sigs, digest);
+	if (n < role->threshold) {
+		snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
+			 b->reset ? "root (reset)" : "policy", role->threshold);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int targets_match(const struct kh_bundle *b, const char *hwid, char *why, size_t whylen)
+{
+	if (!b->ntargets)
+		return 0;
+	for (unsigned i = 0; i < b->ntargets; i++)
+		if (hwid && strcmp(hwid, b->targets[i]) == 0)
+			return 0;
+	snprintf(why, whylen, "bundle is for other hardware (this device: %s)",
+		 hwid ? hwid : "no hardware id");
+	return -EPERM;
+}
+
+int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct kh_root *root,
+			      const char *hwid, struct kh_bundle *b, char *why, size_t whylen)
+{
+	struct sigs sigs;
+	int rc = envelope_parse(env, env_len, b, &sigs, why, whylen);
+
+	if (rc < 0)
+		return rc;
+	if (b->envelope_len != env_len) {
+		snprintf(why, whylen, "envelope: %zu bytes after the signatures",
+			 env_len - b->envelope_len);
+		return -EBADMSG;
+	}
+	if ((rc = envelope_signed(env, b, &sigs, root, why, whylen)) < 0 ||
+	    (rc = targets_match(b, hwid, why, whylen)) < 0)
+		return rc;
+	snprintf(why, whylen, "ok");
+	return 0;
+}
+
+/* The version rules of trust.h. */
+static int epoch_check(const struct kh_bundle *b, const struct kh_verify_ctx *ctx, char *why,
+		       size_t whylen)
+{
+	unsigned long long v = b->version, e = b->epoch, av = ctx->active_version, ae = ctx->epoch;
+
+	if (b->reset) {
+		if (b->epoch <= ctx->epoch) {
+			snprintf(why, whylen,
+				 "reset to epoch %llu: the device is already in epoch %llu "
+				 "(replayed "
+				 "or superseded reset)",
+				 e, ae);
+			return -ESTALE;
+		}
+		if (av && b->replaces != av) {
+			snprintf(why, whylen,
+				 "reset replaces version %llu, but the active version is %llu",
+				 (unsigned long long)b->replaces, av);
+			return -ESTALE;
+		}
+		return 0;
+	}
+	if (b->epoch < ctx->epoch) {
+		snprintf(why, whylen,
+			 "bundle v%llu is of epoch %llu, ended by a reset (the device is in epoch "
+			 "%llu)",
+			 v, e, ae);
+		return -ESTALE;
+	}
+	if (av && b->epoch != ctx->epoch) {
+		snprintf(why, whylen,
+			 "bundle v%llu is of epoch %llu: the device is in epoch %llu and changes "
+			 "epoch only by a reset",
+			 v, e, ae);
+		return -ESTALE;
+	}
+	if (b->version < av || (b->version == av && !ctx->floor_missing)) {
+		snprintf(why, whylen,
+			 "version %llu is not newer than the active version %llu (rollback)", v,
+			 av);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
+		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
+{
+	uint64_t off;
+	struct sigs sigs;
+	int rc;
+
+	if ((rc = envelope_parse(data, len, b, &sigs, why, whylen)) < 0)
+		return rc;
+	rc = -EBADMSG;
 	/* Lay the components out; the file must end exactly after the last one. */
-	off = (uint64_t)KH_BUNDLE_HEADER_LEN + m_len + s_len;
+	off = b->envelope_len;
 	for (unsigned i = 0; i < b->ncomp; i++) {
 		if (ctx->max_component && b->comp[i].length > ctx->max_component) {
 			snprintf(why, whylen, "component %s: %llu bytes, over the limit of %llu",
 				 b->comp[i].name, (unsigned long long)b->comp[i].length,
 				 (unsigned long long)ctx->max_component);
-			rc = -E2BIG;
-			goto out;
+			return -E2BIG;
 		}
 		b->comp[i].offset = off;
 		off += b->comp[i].length;
 		if (off > len) {
 			snprintf(why, whylen, "bundle: truncated (component %s cut short)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
-	total = off;
-	if (total != len) {
+	if (off != len) {
 		snprintf(why, whylen,
 			 "bundle: %llu bytes of trailing data after the last component",
-			 (unsigned long long)(len - total));
-		goto out;
+			 (unsigned long long)(len - off));
+		return -EBADMSG;
 	}
 	/* Root components first: they are verified by the chain, not by the manifest. */
 	for (unsigned i = 0; i < b->ncomp; i++) {
@@ -608,58 +856,32 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 			snprintf(why, whylen,
 				 "component %s: SHA-256 mismatch (tampered or swapped)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
 	rc = walk_roots(data, b, ctx->root, new_root, why, whylen);
 	if (rc < 0)
-		goto out;
-	rc = -EPERM;
+		return rc;
 	if (new_root->expires <= ctx->now) {
 		char t[48];
 		kh_fmt_utc(new_root->expires, t, sizeof(t));
 		snprintf(why, whylen, "trust root v%llu expired at %s (freeze)",
 			 (unsigned long long)new_root->version, t);
-		rc = -ESTALE;
-		goto out;
+		return -ESTALE;
 	}
-	tagged_digest(BUNDLE_TAG, (const char *)data + KH_BUNDLE_HEADER_LEN, m_len, digest);
-	{
-		const struct kh_role *role = b->reset ? &new_root->root : &new_root->policy;
-		n = count_valid(new_root, role, &sigs, digest);
-		if (n < role->threshold) {
-			snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
-				 b->reset ? "root (reset)" : "policy", role->threshold);
-			goto out;
-		}
-	}
-	rc = -ESTALE;
-	if (!b->reset && b->version <= ctx->active_version) {
-		snprintf(why, whylen,
-			 "version %llu is not newer than the active version %llu (rollback)",
-			 (unsigned long long)b->version, (unsigned long long)ctx->active_version);
-		goto out;
-	}
+	if ((rc = envelope_signed(data, b, &sigs, new_root, why, whylen)) < 0)
+		return rc;
+	if ((rc = epoch_check(b, ctx, why, whylen)) < 0)
+		return rc;
 	if (b->expires <= ctx->now) {
 		char t[48];
 		kh_fmt_utc(b->expires, t, sizeof(t));
 		snprintf(why, whylen, "bundle v%llu expired at %s (freeze)",
 			 (unsigned long long)b->version, t);
-		goto out;
+		return -ESTALE;
 	}
-	rc = -EPERM;
-	if (b->ntargets) {
-		unsigned i;
-		for (i = 0; i < b->ntargets; i++)
-			if (ctx->hwid && strcmp(ctx->hwid, b->targets[i]) == 0)
-				break;
-		if (i == b->ntargets) {
-			snprintf(why, whylen, "bundle is for other hardware (this device: %s)",
-				 ctx->hwid ? ctx->hwid : "no hardware id");
-			goto out;
-		}
-	}
-	rc = -EBADMSG;
+	if ((rc = targets_match(b, ctx->hwid, why, whylen)) < 0)
+		return rc;
 	for (unsigned i = 0; i < b->ncomp; i++) {
 		uint8_t h[32];
 		kh_sha256(data + b->comp[i].offset, b->comp[i].length, h);
@@ -667,13 +889,9 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 			snprintf(why, whylen,
 				 "component %s: SHA-256 mismatch (tampered or swapped)",
 				 b->comp[i].name);
-			goto out;
+			return -EBADMSG;
 		}
 	}
-	rc = 0;
 	snprintf(why, whylen, "ok");
-out:
-	cJSON_Delete(man);
-	cJSON_Delete(sg);
-	return rc;
+	return 0;
 }

@@ -59,6 +59,8 @@ struct kh_component {
 
 struct kh_bundle {
 	uint64_t version;
+	uint64_t epoch;	   /* reset epoch it belongs to; 0 before any reset */
+	uint64_t replaces; /* a reset only: the exact version it replaces */
 	int64_t expires, created;
 	int reset;
 	unsigned ntargets;
@@ -66,15 +68,18 @@ struct kh_bundle {
 	struct kh_component comp[KH_BUNDLE_MAX_COMPONENTS];
 	unsigned ncomp;
 	size_t manifest_off, manifest_len;
+	size_t envelope_len; /* header + manifest + signatures: what a slot keeps */
 };
 
 /* What the device knows when it checks a bundle. */
 struct kh_verify_ctx {
 	const struct kh_root *root; /* the device's trusted root */
-	uint64_t active_version;    /* 0: nothing applied yet */
+	uint64_t active_version;    /* its version floor; 0: nothing applied yet */
 	int64_t now;		    /* trusted time (see docs/POLICY.md) */
 	const char *hwid;	    /* this device's hardware id, or NULL */
 	uint64_t max_component;	    /* bytes; 0 = no limit beyond the file's */
+	uint64_t epoch;		    /* its reset epoch (0: no reset yet) */
+	int floor_missing;	    /* it runs below active_version, which may then apply again */
 };
 
 void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
@@ -107,9 +112,33 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 			struct kh_root *next, char *why, size_t whylen);
 
 /*
+ * A chain of roots, as a device stores it: a JSON array of root documents,
+ * oldest first, at most KH_ROOT_CHAIN_MAX of them. The device re-walks it
+ * at every start from the root its firmware carries, so a root only counts
+ * when each step to it was signed as kh_root_verify_next requires.
+ */
+#define KH_ROOT_CHAIN_MAX 32
+#define KH_ROOT_CHAIN_MAX_BYTES (KH_ROOT_CHAIN_MAX * KH_ROOT_MAX_BYTES)
+
+/*
+ * Walk chain (len bytes) from anchor: entries not newer than the root
+ * reached so far are skipped (the firmware may carry a newer root than the
+ * chain started from); each newer one must verify as its successor. *out
+ * is the newest root reached and *verified (heap, may be NULL on -ENOMEM)
+ * the chain of the entries that verified. Returns 0 when every entry
+ * verified, else -EBADMSG / -EPERM / -ESTALE with why naming the entry:
+ * *out and *verified then stop before it.
+ */
+int kh_root_chain_walk(const struct kh_root *anchor, const char *chain, size_t len,
+		       struct kh_root *out, char **verified, char *why, size_t whylen);
+
+/* Append a root document (already verified) to *chain (heap; NULL: empty). 0 or -errno. */
+int kh_root_chain_append(char **chain, const char *root, size_t len);
+
+/*
  * Verify a whole bundle file (data, len) against ctx: structure and sizes,
  * canonical manifest, signatures (policy role; root role for a reset),
- * version (newer than active unless reset), expiry, targets, and every
+ * version and epoch (below), expiry, targets, and every
  * component's length and SHA-256. Root components ("root.N") are walked
  * first: the bundle is then checked with the newest root, returned in
  * *new_root (equal to *ctx->root when the bundle carries none).
@@ -118,14 +147,27 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx *ctx,
 		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen);
 
-/* "2026-11-21T13:30:00Z" for Unix time t (clamped to years 1970-9999); cap >= 48. */
-void kh_fmt_utc(int64_t t, char *buf, size_t cap);
+/*
+ * Versions and epochs: an ordinary bundle must be newer than
+ * ctx->active_version and of the device's epoch (of at least it when the
+ * device has no version yet). A reset (root role) must name the version it
+ * replaces, which must be ctx->active_version (any, when that is 0), and
+ * carry a higher epoch: it applies once, and the bundles of the epoch it
+ * ends never apply again, whatever their version.
+ */
 
 /*
- * Parse a stored manifest (canonical JSON) into b, without signatures or
- * components: for a device re-reading the policy it applied earlier.
+ * Re-check what a policy slot keeps of an applied bundle: its envelope
+ * (header, manifest and signatures, env_len bytes, no components) under
+ * root, and the targets against hwid. Versions and expiry are the caller's
+ * (they were checked at apply). The components' lengths and hashes are in
+ * b. Returns 0, or -EBADMSG / -EPERM with why.
  */
-int kh_bundle_parse_manifest(const char *text, size_t len, struct kh_bundle *b, const char **why);
+int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct kh_root *root,
+			      const char *hwid, struct kh_bundle *b, char *why, size_t whylen);
+
+/* "2026-11-21T13:30:00Z" for Unix time t (clamped to years 1970-9999); cap >= 48. */
+void kh_fmt_utc(int64_t t, char *buf, size_t cap);
 
 /* Find a component by name; NULL if absent. */
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name);

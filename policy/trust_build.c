@@ -147,6 +147,10 @@ int kh_bundle_build(const struct kh_bundle_spec *spec, uint8_t **out, size_t *le
 	cJSON_AddNumberToObject(m, "expires", (double)spec->expires);
 	cJSON_AddNumberToObject(m, "created", (double)spec->created);
 	cJSON_AddBoolToObject(m, "reset", spec->reset);
+	if (spec->epoch)
+		cJSON_AddNumberToObject(m, "epoch", (double)spec->epoch);
+	if (spec->reset)
+		cJSON_AddNumberToObject(m, "replaces", (double)spec->replaces);
 	targets = cJSON_AddArrayToObject(m, "targets");
 	for (unsigned i = 0; i < spec->ntargets; i++)
 		cJSON_AddItemToArray(targets, cJSON_CreateString(spec->targets[i]));

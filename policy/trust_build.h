@@ -17,6 +17,8 @@ struct kh_bundle_input {
 
 struct kh_bundle_spec {
 	uint64_t version;
+	uint64_t epoch;	   /* 0: not written (before any reset) */
+	uint64_t replaces; /* reset only: the version it replaces */
 	int64_t expires, created;
 	int reset;
 	const char *const *targets;

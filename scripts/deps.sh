@@ -10,7 +10,8 @@ set -euo pipefail
 
 build=(make gcc libc6-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
        liblwip-dev libsqlite3-dev pkg-config)
-test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux)
+test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux
+      python3-cryptography)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc)
 fuzz=("${build[@]}" clang llvm)
 m32=("${build[@]}" gcc-multilib)

@@ -74,6 +74,24 @@ B --key $K/rootA.key --key $K/rootB.key --version 3 --expires +30d --component b
 attack "root keys cannot sign ordinary policy" $T/a17 "signatures: 0 valid policy signature(s), 2 needed"
 cp $T/v2 $T/a18; truncate -s $((65 << 20)) $T/a18; chmod 644 $T/a18
 attack "endless data (over the 64 MiB cap)" $T/a18 "over a hard limit"
+# component names become file names in the slot: the verifier refuses those that are not
+# plain file names (the bundles are re-signed with the real keys, so only the name refuses them)
+"$S" rename $T/v2 $T/n0 blocklist other-name $K/pol1.key $K/pol2.key
+expect_rc "control: a renamed, re-signed bundle verifies" 0 "$P" verify --root $T/root1.json --active-version 1 $T/n0
+n=1
+for c in '.|component name "." names a directory, not a file' \
+	'..|component name ".." names a directory, not a file' \
+	'manifest|component name "manifest" is reserved' \
+	'|a component has an empty name' \
+	'a/b|component name has byte 0x2f at offset 1' \
+	'../../etc/cron.d/x|component name has byte 0x2f at offset 2' \
+	'a\x00b|a string holds a NUL character' \
+	'a\nb|component name has byte 0x0a at offset 1' \
+	'a\x1bb|component name has byte 0x1b at offset 1'; do
+	"$S" rename $T/v2 $T/n$n blocklist "${c%%|*}" $K/pol1.key $K/pol2.key
+	attack "component named '${c%%|*}'" $T/n$n "${c#*|}"
+	n=$((n + 1))
+done
 expect_eq "after every attack the active version is still 1" "$(version)" "1"
 expect_eq "and its blocklist still applies" "$(dig @127.0.0.1 -p $DNS newly.example | grep -o 'status: [A-Z]*')" "status: NOERROR"
 
@@ -97,12 +115,48 @@ expect_eq "six applies under load" "$(version) $( [ -f "$T/apply.err" ] && cat "
 [ "${sent:-0}" -gt 1000 ] && [ "$lost" = "0" ] && ok "no query lost while policy was applied ($sent sent)" ||
 	{ fail "queries lost during applies (sent $sent, lost $lost)"; sed 's/^/#  /' "$T/perf.txt" | tail -15; }
 
-# explicit reset: lower version only with root signatures
-B --key $K/pol1.key --key $K/pol2.key --version 1 --expires +30d --reset --component blocklist=$T/idx1 -o $T/r1
+# explicit reset: lower version only with root signatures, bound to the version it
+# replaces (8) and to a new epoch (1): it applies once, and ends every bundle of epoch 0
+R() { B --key $K/rootA.key --key $K/rootB.key --expires +30d --reset --component blocklist=$T/idx1 "$@"; }
+B --key $K/pol1.key --key $K/pol2.key --version 1 --expires +30d --reset --replaces 8 --epoch 1 --component blocklist=$T/idx1 -o $T/r1
 attack "reset signed by policy keys only" $T/r1 "signatures: 0 valid root (reset) signature(s), 2 needed"
-B --key $K/rootA.key --key $K/rootB.key --version 1 --expires +30d --reset --component blocklist=$T/idx1 -o $T/r2
-ctl policy apply $T/r2 >/dev/null && ok "root-signed reset to version 1 applied" || fail "root-signed reset"
-expect_eq "version after reset" "$(version)" "1"
+expect_rc "khien-policy refuses a reset bound to nothing" 2 "$P" bundle --key $K/rootA.key --version 1 --expires +30d --reset --component blocklist=$T/idx1 -o $T/r0
+grep -qF -- "--reset needs --replaces VERSION and --epoch N" "$T/err" && ok "and says what it needs" || fail "reset usage: $(cat $T/err)"
+"$S" unbound-reset $T/v2 $T/r0; attack "a reset bound to nothing (as older tools made them)" $T/r0 "a reset must name the version it replaces"
+R --version 1 --replaces 7 --epoch 1 -o $T/r-other
+attack "a reset of another version (7; the device runs 8)" $T/r-other "reset replaces version 7, but the active version is 8"
+R --version 1 --replaces 8 --epoch 1 -o $T/r2
+ctl policy apply $T/r2 >/dev/null && ok "root-signed reset of version 8 to version 1 applied" || fail "root-signed reset: $(cat $T/err)"
+expect_eq "version and epoch after the reset" "$(ctl status | json_get /dev/stdin '(d["policy"]["version"], d["policy"]["epoch"])')" "(1, 1)"
+attack "the same reset replayed" $T/r2 "reset to epoch 1: the device is already in epoch 1 (replayed or superseded reset)"
+attack "a bundle of the epoch the reset ended, though of a higher version (v8)" $T/load.8 "bundle v8 is of epoch 0, ended by a reset (the device is in epoch 1)"
+attack "the same for v2" $T/v2 "bundle v2 is of epoch 0, ended by a reset"
+R --version 1 --replaces 1 --epoch 1 -o $T/r-same
+attack "a reset that does not raise the epoch" $T/r-same "reset to epoch 1: the device is already in epoch 1"
+B --key $K/pol1.key --key $K/pol2.key --version 2 --expires +30d --epoch 2 --component blocklist=$T/idx1 -o $T/e2
+attack "policy keys cannot move the device to another epoch" $T/e2 "changes epoch only by a reset"
+# the epoch survives a restart: it is in the signed manifest of the running slot
+stop_khiend
+echo "1 0" > $T/state/floor # and a state-dir writer lowering the stored epoch gains nothing
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json \
+	--hardware-id hw-test-1 --user khien || fail "restart after the reset"
+grep -qF "version floor 1 (epoch 0) raised to the active version 1 (epoch 1)" "$T/khiend.log" && ok "a lowered epoch is raised at start" ||
+	fail "lowered epoch raised: $(grep policy: $T/khiend.log)"
+attack "the reset replayed after a restart" $T/r2 "reset to epoch 1: the device is already in epoch 1"
+attack "an ended-epoch bundle after a restart" $T/load.8 "bundle v8 is of epoch 0, ended by a reset"
+# the slot holding the reset damaged: the other slot (v8, epoch 0) must not come back
+stop_khiend
+cp -a $T/state $T/state.keep
+a=$(cat $T/state/policy/active); printf 'x' >> $T/state/policy/slot-$a/blocklist
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json \
+	--hardware-id hw-test-1 --user khien || fail "restart with the reset slot damaged"
+grep -qF "epoch 0 was ended by a reset (the device is in epoch 1); running without policy" "$T/khiend.log" &&
+	ok "what the reset replaced is never a fallback" || fail "ended epoch as fallback: $(grep policy: $T/khiend.log)"
+expect_eq "no policy rather than the replaced one" "$(version)" "0"
+stop_khiend
+rm -rf $T/state; mv $T/state.keep $T/state
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json \
+	--hardware-id hw-test-1 --user khien || fail "restart"
 
 # root rotation: v2 adds new root keys and a new policy key, signed by old and new
 "$P" root init --version 2 --threshold 2 --key $K/rootC.pub --key $K/rootD.pub --policy-key $K/pol3.pub \
@@ -111,14 +165,14 @@ for k in rootA rootB rootC rootD; do "$P" root sign --key $K/$k.key $T/root2.jso
 "$P" root init --version 2 --threshold 2 --key $K/rootC.pub --key $K/rootD.pub --policy-key $K/pol3.pub \
 	--expires +365d -o $T/root2bad.json >/dev/null
 for k in rootC rootD; do "$P" root sign --key $K/$k.key $T/root2bad.json >/dev/null; done
-B --key $K/pol3.key --version 5 --expires +30d --root $T/root2bad.json --component blocklist=$T/idx2 -o $T/rot-bad
+B --key $K/pol3.key --version 5 --epoch 1 --expires +30d --root $T/root2bad.json --component blocklist=$T/idx2 -o $T/rot-bad
 attack "root rotation not signed by the old root keys" $T/rot-bad "signed by 0 of the old root keys (2 needed)"
-B --key $K/pol3.key --version 5 --expires +30d --component blocklist=$T/idx2 -o $T/rot-nochain
+B --key $K/pol3.key --version 5 --epoch 1 --expires +30d --component blocklist=$T/idx2 -o $T/rot-nochain
 attack "new policy key without the root that authorises it" $T/rot-nochain "signatures: 0 valid policy signature(s), 2 needed"
-B --key $K/pol3.key --version 5 --expires +30d --root $T/root2.json --component blocklist=$T/idx2 -o $T/rot-ok
+B --key $K/pol3.key --version 5 --epoch 1 --expires +30d --root $T/root2.json --component blocklist=$T/idx2 -o $T/rot-ok
 ctl policy apply $T/rot-ok >/dev/null && ok "bundle carrying root v2 applied" || { fail "root rotation"; cat $T/err; }
 expect_eq "root rotated to v2" "$(ctl status | json_get /dev/stdin '(d["policy"]["root_version"], d["policy"]["version"])')" "(2, 5)"
-B --key $K/pol1.key --key $K/pol2.key --version 6 --expires +30d --component blocklist=$T/idx2 -o $T/old-keys
+B --key $K/pol1.key --key $K/pol2.key --version 6 --epoch 1 --expires +30d --component blocklist=$T/idx2 -o $T/old-keys
 attack "keys of the old root no longer sign policy" $T/old-keys "signatures: 0 valid policy signature(s), 1 needed"
 
 # a device that missed two rotations walks the chain
@@ -140,8 +194,10 @@ attack "bundle valid by the wall clock but expired by the signed time floor" $T/
 stop_khiend
 
 # restart: the applied policy comes back from the state directory
-start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user khien --state-dir "$T/state2" || fail "restart"
-expect_eq "policy survives a restart (no --trust-root needed now)" "$(version)" "8"
+start_khiend --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --trust-root $T/root1.json --user khien \
+	--state-dir "$T/state2" || fail "restart"
+expect_eq "policy survives a restart (chain v1, v2, v3 re-verified from the firmware root)" \
+	"$(ctl status | json_get /dev/stdin '(d["policy"]["root_version"], d["policy"]["version"])')" "(3, 8)"
 expect_eq "its blocklist is loaded at start" "$(dig @127.0.0.1 -p $DNS newly.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 stop_khiend
 

@@ -27,8 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* the embedded root must be valid */
 		have = 1;
 	}
-	ctx = (struct kh_verify_ctx){&root, 1, 1800000000, "hw-1", 1 << 20};
+	/* a device at version 1 of epoch 0, or one in epoch 1 running below its floor */
+	ctx = (struct kh_verify_ctx){&root, 1, 1800000000, "hw-1", 1 << 20, size & 1, size & 1};
 	if (kh_bundle_verify(data, size, &ctx, &b, &newest, why, sizeof(why)) == 0) {
+		if ((b.reset && b.epoch <= ctx.epoch) ||
+		    (!b.reset && (b.epoch != ctx.epoch || b.version < ctx.active_version)))
+			abort(); /* the version rules of trust.h */
 		for (unsigned i = 0; i < b.ncomp; i++) {
 			uint8_t h[32];
 			if (b.comp[i].offset + b.comp[i].length > size)
