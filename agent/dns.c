@@ -94,6 +94,7 @@ struct pending {
 	int conn;     /* TCP connection index */
 	uint32_t conn_gen;
 	struct idx_gen *gen;
+	struct up_tcp *fetch; /* the upstream TCP fetch working for it, if any */
 	struct kh_dns_query q;
 	uint16_t pkt_len;
 	uint8_t pkt[CONFIG_DNS_QUERY_MAX];
@@ -644,8 +645,21 @@ static void arm_timeout(struct kh_dns *d)
 	kh_timer_arm(d->loop, &d->timeout, head->deadline > now ? head->deadline - now : 0);
 }
 
+static void up_tcp_close(struct kh_dns *d, struct up_tcp *u);
+
+/*
+ * The one way a pending query ends, whoever ends it (answer, timeout, a
+ * failed or finished TCP fetch): the slot owns its TCP fetch, so releasing
+ * the slot closes the fetch and no late event can reach a reused slot.
+ */
 static void pending_free(struct kh_dns *d, struct pending *p)
 {
+	if (!p->used) {
+		log_error("dns: bug: a pending query released twice (ignored)");
+		return;
+	}
+	if (p->fetch)
+		up_tcp_close(d, p->fetch);
 	fifo_unlink(p);
 	hash_unlink(d, p);
 	gen_put(p->gen);
@@ -868,6 +882,8 @@ out:
 
 static void up_tcp_close(struct kh_dns *d, struct up_tcp *u)
 {
+	if (u->p)
+		u->p->fetch = NULL;
 	kh_loop_fd_del(d->loop, u->fd);
 	kh_net_close(u->fd);
 	u->used = 0;
@@ -913,8 +929,7 @@ static void up_tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			/* The connection is ours alone: its ID is the query's. */
 			kh_put_be16(u->buf + 2, p->up_id);
 			if (handle_answer(d, p, u->buf + 2, want, 1) == ANSWER_DONE) {
-				up_tcp_close(d, u);
-				pending_free(d, p);
+				pending_free(d, p); /* closes u */
 				arm_timeout(d);
 				return;
 			}
@@ -924,9 +939,8 @@ static void up_tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	return;
 fail : {
 	struct pending *p = u->p;
-	up_tcp_close(d, u);
 	reply_error(d, p, KH_DNS_RC_SERVFAIL);
-	pending_free(d, p);
+	pending_free(d, p); /* closes u */
 	arm_timeout(d);
 }
 }
@@ -946,6 +960,7 @@ static int up_tcp_start(struct kh_dns *d, struct pending *p)
 	}
 	u->used = 1;
 	u->p = p;
+	p->fetch = u;
 	u->have = u->sent = 0;
 	kh_put_be16(u->out, p->pkt_len);
 	memcpy(u->out + 2, p->pkt, p->pkt_len);
@@ -1023,6 +1038,7 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	p->hash_next = NULL;
 	p->fifo_prev = p->fifo_next = p;
 	p->sock = -1;
+	p->fetch = NULL;
 	p->attempts = 0;
 	p->client = *client;
 	p->listener = listener;
@@ -1348,6 +1364,78 @@ void kh_dns_free(struct kh_dns *d)
 }
 
 /* ---------------------------------------------------------------- introspection */
+
+#define BROKEN(msg)             \
+	do {                    \
+		*why = (msg);   \
+		return -EFAULT; \
+	} while (0)
+
+int kh_dns_check_invariants(const struct kh_dns *d, const char **why)
+{
+	uint8_t seen[CONFIG_DNS_MAX_INFLIGHT];
+	unsigned used = 0, listed = 0, freed = 0, sock_pending[CONFIG_DNS_UPSTREAM_SOCKETS] = {0};
+	uint64_t last = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++) {
+		const struct pending *p = &d->pend[i];
+		if (!p->used)
+			continue;
+		used++;
+		if (p->sock >= CONFIG_DNS_UPSTREAM_SOCKETS)
+			BROKEN("a pending query names a socket out of range");
+		if (p->sock >= 0) {
+			const struct pending *h = d->id_hash[id_bucket(p->sock, p->up_id)];
+			sock_pending[p->sock]++;
+			while (h && h != p)
+				h = h->hash_next;
+			if (!h)
+				BROKEN("a pending query on a socket is not in the ID hash");
+			if (p->fetch)
+				BROKEN("a pending query is on a UDP socket and a TCP fetch at "
+				       "once");
+		}
+		if (p->fetch && (!p->fetch->used || p->fetch->p != p))
+			BROKEN("a pending query and its TCP fetch do not point at each other");
+	}
+	if (used != d->inflight)
+		BROKEN("inflight differs from the number of used slots");
+	for (unsigned i = 0; i < CONFIG_DNS_UPSTREAM_SOCKETS; i++)
+		if (sock_pending[i] != d->socks[i].pending)
+			BROKEN("an upstream socket's pending count is wrong");
+	for (const struct pending *p = d->fifo.fifo_next; p != &d->fifo; p = p->fifo_next) {
+		size_t i = (size_t)(p - d->pend);
+		if (i >= CONFIG_DNS_MAX_INFLIGHT || ++listed > used)
+			BROKEN("the deadline list is longer than the used slots (a cycle?)");
+		if (!p->used || seen[i]++)
+			BROKEN("the deadline list holds a free slot or one slot twice");
+		if (p->fifo_next->fifo_prev != p)
+			BROKEN("the deadline list's links disagree");
+		if (p->deadline < last)
+			BROKEN("the deadline list is out of order");
+		last = p->deadline;
+	}
+	if (listed != used)
+		BROKEN("a used slot is missing from the deadline list");
+	for (const struct pending *p = d->free_list; p; p = p->hash_next) {
+		if (++freed > CONFIG_DNS_MAX_INFLIGHT - used)
+			BROKEN("the free list is longer than the free slots (a cycle?)");
+		if (p->used)
+			BROKEN("a used slot is on the free list");
+	}
+	if (freed + used != CONFIG_DNS_MAX_INFLIGHT)
+		BROKEN("free and used slots do not add up to the table");
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		const struct up_tcp *u = &d->utcp[i];
+		if (u->used && (!u->p || !u->p->used || u->p->fetch != u))
+			BROKEN("a TCP fetch works for a slot that does not own it");
+		if (!u->used && u->p)
+			BROKEN("a closed TCP fetch still names a slot");
+	}
+	*why = "ok";
+	return 0;
+}
 
 int kh_dns_has_index(const struct kh_dns *d)
 {

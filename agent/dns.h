@@ -57,6 +57,14 @@ struct kh_dns_event {
 typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);
 void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg);
 
+/*
+ * Check the pending table's invariants (inflight equals the used slots, each
+ * used slot on the deadline list once and in deadline order, the free list
+ * holds the rest, socket and TCP-fetch links agree). Returns 0, or -EFAULT
+ * with *why saying which one broke. O(slots); for tests and fuzzing.
+ */
+int kh_dns_check_invariants(const struct kh_dns *d, const char **why);
+
 /* Queued events with sequence number > since, into a JSON array. */
 void kh_dns_events(struct kh_dns *d, uint64_t since, struct cJSON *out);
 
