@@ -14,8 +14,10 @@
  * accepted only on the socket the query left from, from the upstream it went
  * to, with the ID given and exactly the question asked.
  *
- * Index swaps: the current index is reference counted; a pending query holds
- * the generation it started on and inspects its answer with it.
+ * Index swaps: an answer is inspected with the index in force when it
+ * arrives, not the one its query was checked on, so a name blocked by a
+ * reload is never served or cached from an answer that was in flight. A
+ * query whose generation changed has its own name checked again too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,6 @@
 #define ID_HASH 1024
 
 struct idx_gen {
-	unsigned refs;
 	struct kh_fs_map map;
 	struct kh_index idx;
 	char path[KH_CFG_PATH_MAX];
@@ -93,7 +94,7 @@ struct pending {
 	int listener; /* UDP listener index, or -1 for TCP */
 	int conn;     /* TCP connection index */
 	uint32_t conn_gen;
-	struct idx_gen *gen;
+	uint64_t gen_seq;     /* index generation its name was checked on (st.reloads) */
 	struct up_tcp *fetch; /* the upstream TCP fetch working for it, if any */
 	struct kh_dns_query q;
 	uint16_t pkt_len;
@@ -221,19 +222,12 @@ static uint32_t rnd32(struct kh_dns *d)
 
 /* ---------------------------------------------------------------- index */
 
-static void gen_put(struct idx_gen *g)
+static void gen_free(struct idx_gen *g)
 {
-	if (g && --g->refs == 0) {
+	if (g) {
 		kh_fs_unmap(&g->map);
 		free(g);
 	}
-}
-
-static struct idx_gen *gen_get(struct idx_gen *g)
-{
-	if (g)
-		g->refs++;
-	return g;
 }
 
 static const struct kh_cat_policy *cat_policy(const struct kh_agent_config *cfg, const char *name)
@@ -315,8 +309,7 @@ int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why)
 	}
 	kh_strlcpy(g->path, path, sizeof(g->path));
 	g->loaded_at = (uint64_t)kh_time_wall();
-	g->refs = 1;
-	gen_put(d->cur); /* the old generation lives on while queries hold it */
+	gen_free(d->cur); /* answers in flight are inspected with the new one */
 	d->cur = g;
 	/* Answers cached under the old lists must not outlive them. */
 	cache_flush(d);
@@ -662,8 +655,6 @@ static void pending_free(struct kh_dns *d, struct pending *p)
 		up_tcp_close(d, p->fetch);
 	fifo_unlink(p);
 	hash_unlink(d, p);
-	gen_put(p->gen);
-	p->gen = NULL;
 	p->used = 0;
 	p->hash_next = d->free_list;
 	d->free_list = p;
@@ -762,6 +753,7 @@ enum answer_fate {
 static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size_t len,
 				      int tcp)
 {
+	struct idx_gen *g = d->cur; /* the lists in force now */
 	struct kh_dns_answer a;
 	struct kh_dns_rr rr;
 	struct kh_match m;
@@ -780,6 +772,9 @@ static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8
 	if ((a.flags & KH_DNS_F_TC) && !tcp && p->listener < 0 && up_tcp_start(d, p) == 0)
 		return ANSWER_TO_TCP; /* a TCP client gets the whole answer: fetch it over TCP */
 
+	/* Lists reloaded since the query was checked: its name may be blocked now. */
+	if (g && p->gen_seq != d->st.reloads && lookup_name(&g->idx, &p->q.qname, &m))
+		goto blocked;
 	/* Inspect every record: a blocked owner, CNAME target or address blocks the answer. */
 	off = a.an_off;
 	nrr = (unsigned)a.counts[1] + a.counts[2] + a.counts[3];
@@ -796,16 +791,15 @@ static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8
 				cacheable = 0;
 			min_ttl = KH_MIN(min_ttl, rr.ttl);
 		}
-		if (!answer_section || !p->gen)
+		if (!answer_section || !g)
 			continue;
-		if (lookup_name(&p->gen->idx, &rr.owner, &m) ||
-		    (rr.target.len && lookup_name(&p->gen->idx, &rr.target, &m)))
+		if (lookup_name(&g->idx, &rr.owner, &m) ||
+		    (rr.target.len && lookup_name(&g->idx, &rr.target, &m)))
 			goto blocked;
-		if (p->gen->idx.n_iptrig &&
-		    ((rr.type == KH_DNS_T_A && rr.rdlen == 4 &&
-		      kh_index_lookup_ip(&p->gen->idx, 4, pkt + rr.rdata_off, &m)) ||
-		     (rr.type == KH_DNS_T_AAAA && rr.rdlen == 16 &&
-		      kh_index_lookup_ip(&p->gen->idx, 6, pkt + rr.rdata_off, &m)))) {
+		if (g->idx.n_iptrig && ((rr.type == KH_DNS_T_A && rr.rdlen == 4 &&
+					 kh_index_lookup_ip(&g->idx, 4, pkt + rr.rdata_off, &m)) ||
+					(rr.type == KH_DNS_T_AAAA && rr.rdlen == 16 &&
+					 kh_index_lookup_ip(&g->idx, 6, pkt + rr.rdata_off, &m)))) {
 			/* An IP trigger has no name: explain it with the query name. */
 			kh_strlcpy(m.name, p->q.qname.text, sizeof(m.name));
 			m.exact = 1;
@@ -823,8 +817,7 @@ blocked : {
 	uint8_t out[SMALL_MAX];
 	int n;
 	d->st.cname_blocked++;
-	n = answer_blocked(d, p->gen, &m, p->pkt, &p->q, &p->client, p->listener >= 0, out,
-			   sizeof(out));
+	n = answer_blocked(d, g, &m, p->pkt, &p->q, &p->client, p->listener >= 0, out, sizeof(out));
 	if (n > 0) {
 		kh_put_be16(out, p->q.id);
 		reply_client(d, p, out, (size_t)n);
@@ -1044,7 +1037,7 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	p->listener = listener;
 	p->conn = conn;
 	p->conn_gen = conn >= 0 ? d->conns[conn].gen : 0;
-	p->gen = gen_get(d->cur);
+	p->gen_seq = d->st.reloads;
 	p->q = q;
 	p->pkt_len = (uint16_t)len;
 	memcpy(p->pkt, pkt, len);
@@ -1335,10 +1328,6 @@ void kh_dns_free(struct kh_dns *d)
 			kh_loop_fd_del(d->loop, d->socks[i].fd);
 			kh_net_close(d->socks[i].fd);
 		}
-	if (d->pend)
-		for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++)
-			if (d->pend[i].used)
-				gen_put(d->pend[i].gen);
 	if (d->conns)
 		for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
 			if (d->conns[i].used)
@@ -1352,7 +1341,7 @@ void kh_dns_free(struct kh_dns *d)
 				up_tcp_close(d, &d->utcp[i]);
 			free(d->utcp[i].buf);
 		}
-	gen_put(d->cur);
+	gen_free(d->cur);
 	kh_drbg_free(&d->rng);
 	free(d->pend);
 	free(d->conns);

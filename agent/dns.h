@@ -30,10 +30,11 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 void kh_dns_free(struct kh_dns *d);
 
 /*
- * Map and validate the index at path and make it current. Queries already
- * being forwarded finish on the index they started with; the old index is
- * unmapped when the last of them completes. On failure the current index
- * stays and *why says what was wrong.
+ * Map and validate the index at path and make it current; the old one is
+ * unmapped at once. Answers to queries already being forwarded are
+ * inspected with the new index (their query names too), so nothing the
+ * new lists block is served or cached. On failure the current index stays
+ * and *why says what was wrong.
  */
 int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
 

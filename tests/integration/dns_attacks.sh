@@ -4,7 +4,9 @@
 # upstream, each performed against a real khiend and the scripted test
 # upstream (khien-testdns) on 127.0.0.1 (issue 11):
 #   - the TC->TCP fallback outliving timeout_ms (upstream TCP silent, late, closing)
+#   - an answer in flight across an index swap (must be inspected with the new lists)
 . "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
 D="dig +time=5 +tries=1 @127.0.0.1 -p $DNS"
 
@@ -56,7 +58,7 @@ khiend_sane() {
 # ---- 1. TC->TCP fallback outliving timeout_ms (issue 11, High #2)
 # The upstream truncates these names over UDP; over TCP it stays silent,
 # answers after 1 s (timeout_ms is 400) or closes the connection.
-start_upstream $UP 1 --tcp-delay 1000 || exit 1
+start_upstream $UP 1 --tcp-delay 1000 --slow-delay 2000 --cname cl.slow.test=c2-target.example || exit 1
 write_config "$T/k1.json"
 for mode in tcsilent tcslow tcclose; do
 	start_khiend --config "$T/k1.json" || { fail "$mode: khiend starts"; continue; }
@@ -77,5 +79,37 @@ for mode in tcsilent tcslow tcclose; do
 	expect_eq "$mode: the TC->TCP fallback still works afterwards (all fetch slots free)" "$n" "40"
 	khiend_sane "$mode"
 done
+
+# ---- 2. an answer in flight across an index swap (issue 11, Medium #9)
+# cl.slow.test answers (after 2 s) with a CNAME to c2-target.example, which
+# only the new index blocks. The swap happens while the query is in flight.
+echo "old-bad.example" > "$T/old.txt"
+printf 'old-bad.example\nc2-target.example\n' > "$T/new.txt"
+"$P" compile -q -o "$T/idx" --list malware=$T/old.txt >/dev/null 2>&1
+"$P" compile -q -o "$T/idx.new" --list malware=$T/new.txt >/dev/null 2>&1
+chmod 644 "$T/idx" "$T/idx.new"
+write_config "$T/k2.json" "\"timeout_ms\": 4000, \"index\": \"$T/idx\""
+sed -i 's/"timeout_ms": 400,//' "$T/k2.json"
+start_khiend --config "$T/k2.json" || fail "swap: khiend starts"
+expect_eq "swap: the CNAME target is allowed before the swap" \
+	"$(ctl --json check c2-target.example | json_get /dev/stdin 'd["verdict"]')" "allowed"
+$D cl.slow.test > "$T/inflight.out" &
+dig_pid=$!
+for _ in $(seq 40); do [ "$(inflight)" = 1 ] && break; sleep 0.05; done
+expect_eq "swap: the query is in flight at the swap" "$(inflight)" "1"
+mv "$T/idx.new" "$T/idx"
+ctl reload > /dev/null && ok "swap: khienctl reload while the query is in flight" || fail "swap: reload"
+wait $dig_pid
+expect_eq "swap: the answer in flight is inspected with the new index (CNAME target blocked)" \
+	"$(grep -o 'status: [A-Z]*' "$T/inflight.out")" "status: NXDOMAIN"
+grep -q "EDE: 15" "$T/inflight.out" && ok "swap: the block says why (EDE Blocked)" ||
+	{ fail "swap: EDE"; sed 's/^/#  /' "$T/inflight.out" | head -20; }
+out=$($D cl.slow.test)
+expect_eq "swap: the name stays blocked afterwards (not served from the cache)" \
+	"$(echo "$out" | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
+expect_eq "swap: blocked_by_answer counted both" \
+	"$(ctl status | json_get /dev/stdin 'd["dns"]["queries"]["blocked_by_answer"]')" "2"
+stop_khiend
+sanitizer_clean && ok "swap: no sanitizer report" || fail "swap: sanitizer report"
 
 done_testing

@@ -6,7 +6,7 @@
  * --id) and misbehaves on request, by name:
  *
  *   *.timeout.test     never answers
- *   *.slow.test        answers after 300 ms
+ *   *.slow.test        answers after --slow-delay ms (300)
  *   *.nx.test          NXDOMAIN
  *   *.servfail.test    SERVFAIL
  *   *.tc.test          over UDP: TC set, no records; over TCP: 40 A records
@@ -19,7 +19,8 @@
  *   *.iptrigger.test   A 198.18.0.66 (inside the sample RPZ IP trigger)
  *   --cname FROM=TO    FROM answers CNAME TO, then TO's address (a chain if TO has one too)
  *
- * usage: khien-testdns --listen ADDR:PORT [--id N] [--tcp-delay MS] [--cname FROM=TO]...
+ * usage: khien-testdns --listen ADDR:PORT [--id N] [--slow-delay MS] [--tcp-delay MS]
+ *                      [--cname FROM=TO]...
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -41,7 +42,7 @@
 static struct {
 	char from[256], to[256];
 } cnames[MAXC];
-static int ncnames, g_id = 1, g_tcp_delay = 1000;
+static int ncnames, g_id = 1, g_tcp_delay = 1000, g_slow_delay = 300;
 static kh_sock g_udp, g_spoof, g_tcp_l;
 static struct kh_loop *g_loop;
 
@@ -196,7 +197,7 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			continue;
 		name = q.qname.text;
 		if (ends_with(name, "slow.test")) {
-			send_later(out[no], len, &v[i].peer, 300);
+			send_later(out[no], len, &v[i].peer, (unsigned)g_slow_delay);
 			continue;
 		}
 		if (ends_with(name, "wrongid.test")) {
@@ -347,6 +348,8 @@ int main(int argc, char **argv)
 			listen = argv[++i];
 		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
 			g_id = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--slow-delay") == 0 && i + 1 < argc)
+			g_slow_delay = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--tcp-delay") == 0 && i + 1 < argc)
 			g_tcp_delay = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--cname") == 0 && i + 1 < argc && ncnames < MAXC) {

@@ -78,8 +78,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define QLEN 8	     /* datagrams queued per UDP socket */
 #define STREAM_MAX 8192
 
-enum sim_kind { SIM_FREE = 0, SIM_UDP, SIM_LISTEN, SIM_STREAM };
-enum sim_state { ST_CONNECTING = 0, ST_OPEN, ST_PEER_CLOSED, ST_RESET, ST_REFUSED };
+enum sim_kind {
+	SIM_FREE = 0,
+	SIM_UDP,
+	SIM_LISTEN,
+	SIM_STREAM
+};
+enum sim_state {
+	ST_CONNECTING = 0,
+	ST_OPEN,
+	ST_PEER_CLOSED,
+	ST_RESET,
+	ST_REFUSED
+};
 
 struct dgram {
 	uint16_t len;
@@ -104,8 +115,8 @@ struct sim {
 	unsigned backlog;
 	/* stream */
 	enum sim_state state;
-	int upstream;	   /* a connection the engine dialled */
-	int window;	   /* bytes the engine may still send; < 0 unlimited */
+	int upstream;		/* a connection the engine dialled */
+	int window;		/* bytes the engine may still send; < 0 unlimited */
 	uint8_t in[STREAM_MAX]; /* peer -> engine */
 	size_t in_len;
 	uint8_t out[STREAM_MAX]; /* engine -> peer (parsed and consumed as it arrives) */
@@ -127,11 +138,11 @@ static struct kh_index g_idx[3];
 static uint8_t *g_idx_img[3];
 static size_t g_idx_len[3];
 
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		fprintf(stderr, "dns_engine: " __VA_ARGS__);                               \
-		fprintf(stderr, "\n");                                                     \
-		abort();                                                                   \
+#define FAIL(...)                                            \
+	do {                                                 \
+		fprintf(stderr, "dns_engine: " __VA_ARGS__); \
+		fprintf(stderr, "\n");                       \
+		abort();                                     \
 	} while (0)
 
 static struct sim *sim_of(kh_sock fd)
@@ -417,7 +428,8 @@ static int sim_poll(void)
 		if (g_sim[i].kind != SIM_FREE && g_sim[i].watched) {
 			unsigned ev = sim_ready(&g_sim[i]);
 			if (ev)
-				ready[n].i = i, ready[n].ev = ev, ready[n++].gen = g_sim[i].watch_gen;
+				ready[n].i = i, ready[n].ev = ev,
+				ready[n++].gen = g_sim[i].watch_gen;
 		}
 	for (int k = 0; k < n; k++) {
 		struct sim *x = &g_sim[ready[k].i];
@@ -457,25 +469,50 @@ static void check(const char *after)
 		FAIL("after %s: %s", after, why);
 }
 
-/* Every answer a client gets: once per query, and (when tracked) well formed. */
+static int blocked_now(const struct kh_dns_name *n)
+{
+	struct kh_match m;
+	return g_cur_index && lookup_name(&g_idx[g_cur_index], n, &m);
+}
+
+/*
+ * Every answer a client gets: once per query, and an answer with records
+ * names nothing the index in force blocks (the query name, owners, CNAME
+ * targets), whether it came from an upstream, across a reload, or the cache.
+ */
 static void client_answer(const uint8_t *msg, size_t len, int udp)
 {
+	struct kh_dns_name qname;
+	struct kh_dns_rr rr;
+	size_t off = KH_DNS_HDR_LEN;
 	uint16_t id;
 
 	(void)udp;
 	if (len < KH_DNS_HDR_LEN)
 		FAIL("an answer shorter than a header");
 	id = kh_be16(msg);
-	if (id & 0x8000) { /* a query the harness tracks */
-		if (g_answered[id]++)
-			FAIL("query %04x answered twice", id);
+	if (!(id & 0x8000))
+		return; /* not a query the harness made */
+	if (g_answered[id]++)
+		FAIL("query %04x answered twice", id);
+	if ((kh_be16(msg + 2) & 0xf) != KH_DNS_RC_NOERROR || kh_be16(msg + 4) != 1 ||
+	    kh_dns_read_name(msg, len, &off, &qname) < 0 || (off += 4) > len)
+		return;
+	if (kh_be16(msg + 6) && blocked_now(&qname))
+		FAIL("query %04x: %s answered though the index in force blocks it", id, qname.text);
+	for (unsigned i = 0; i < kh_be16(msg + 6); i++) {
+		if (kh_dns_next_rr(msg, len, &off, &rr) < 0)
+			FAIL("query %04x: an answer khiend passed on does not parse", id);
+		if (blocked_now(&rr.owner) || (rr.target.len && blocked_now(&rr.target)))
+			FAIL("query %04x: answer names %s, which the index in force blocks", id,
+			     rr.target.len ? rr.target.text : rr.owner.text);
 	}
 }
 
 /* ---------------------------------------------------------------- events */
 
 static const char *const names[] = {
-	"example.org", "ads.example.com", "cloak.test",	    "x.tc.test",
+	"example.org",	   "ads.example.com", "cloak.test",	     "x.tc.test",
 	"www.example.net", "newly.example",   "a.b.c.d.example.org", "target.example",
 };
 
@@ -516,8 +553,8 @@ static size_t build_query(uint8_t *out, uint16_t id, const char *name, uint16_t 
 	return o;
 }
 
-static size_t put_rr(uint8_t *p, const char *owner, uint16_t type, uint32_t ttl,
-		     const void *rdata, size_t rdlen)
+static size_t put_rr(uint8_t *p, const char *owner, uint16_t type, uint32_t ttl, const void *rdata,
+		     size_t rdlen)
 {
 	size_t o = (size_t)kh_dns_put_name(p, owner);
 	kh_put_be16(p + o, type);
@@ -682,9 +719,8 @@ static void ev_client_udp(struct input *in)
 	if (!l)
 		return;
 	g_next_id = (uint16_t)(g_next_id + 1) | 0x8000;
-	len = build_query(pkt, g_next_id, names[sel % KH_ARRAY_SIZE(names)],
-			  types[(sel >> 4) % 4], (flags & 0x40) != 0,
-			  (uint16_t)(512 + ((flags >> 2) & 0xf) * 256));
+	len = build_query(pkt, g_next_id, names[sel % KH_ARRAY_SIZE(names)], types[(sel >> 4) % 4],
+			  (flags & 0x40) != 0, (uint16_t)(512 + ((flags >> 2) & 0xf) * 256));
 	push_dgram(l, pkt, len, &from);
 }
 
@@ -727,7 +763,8 @@ static void ev_client_tcp_bytes(struct input *in)
 		}
 		g_next_id = (uint16_t)(g_next_id + 1) | 0x8000;
 		len = build_query(c->rest + 2, g_next_id, names[sel % KH_ARRAY_SIZE(names)],
-				  (sel & 0x80) ? KH_DNS_T_AAAA : KH_DNS_T_A, (split & 1) != 0, 1232);
+				  (sel & 0x80) ? KH_DNS_T_AAAA : KH_DNS_T_A, (split & 1) != 0,
+				  1232);
 		kh_put_be16(c->rest, (uint16_t)len);
 		c->rest_len = len + 2;
 	}
@@ -944,7 +981,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Deliver what became ready (a bounded number of rounds: a spin is a finding). */
 		for (int round = 0; sim_poll() > 0; round++) {
 			if (round > 64)
-				FAIL("after %s: sockets stay ready (the engine spins)", events_table[op].what);
+				FAIL("after %s: sockets stay ready (the engine spins)",
+				     events_table[op].what);
 			check(events_table[op].what);
 		}
 	}
