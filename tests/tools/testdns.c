@@ -17,6 +17,7 @@
  *   *.wrongq.test      first an answer to another question, then the right one
  *   *.spoof.test       first a forged answer (6.6.6.6) from another port, then the right one
  *   *.iptrigger.test   A 198.18.0.66 (inside the sample RPZ IP trigger)
+ *   *.hdrptr.test      a CNAME whose target is a compression pointer into the header
  *   --cname FROM=TO    FROM answers CNAME TO, then TO's address (a chain if TO has one too)
  *
  * usage: khien-testdns --listen ADDR:PORT [--id N] [--slow-delay MS] [--tcp-delay MS]
@@ -114,7 +115,12 @@ static size_t answer(const uint8_t *pkt, const struct kh_dns_query *q, int tcp, 
 		flags |= KH_DNS_RC_SERVFAIL;
 	else if (truncated(name) && !tcp)
 		flags |= KH_DNS_F_TC;
-	else {
+	else if (ends_with(name, "hdrptr.test")) {
+		/* Offset 4 holds QDCOUNT's high byte, 0: the root name, if header pointers passed. */
+		static const uint8_t ptr[2] = {0xc0, 0x04};
+		o += put_rr(out + o, name, KH_DNS_T_CNAME, ptr, sizeof(ptr));
+		an++;
+	} else {
 		kh_strlcpy(cur, name, sizeof(cur));
 		for (int hop = 0; hop < 8; hop++) {
 			const char *to = cname_of(cur);
