@@ -123,6 +123,9 @@ struct sim {
 	size_t out_len;
 	uint8_t rest[2 + 512]; /* the unsent end of a client's split message */
 	size_t rest_len;
+	/* the next judge_old bytes were answers made before a reload, under these indexes */
+	size_t judge_old;
+	unsigned judge_mask;
 };
 
 static struct sim g_sim[SIM_MAX];
@@ -168,6 +171,8 @@ static int sim_new(enum sim_kind kind, kh_sock *out)
 			g_sim[i].state = ST_CONNECTING;
 			g_sim[i].upstream = 0;
 			g_sim[i].in_len = g_sim[i].out_len = g_sim[i].rest_len = 0;
+			g_sim[i].judge_old = 0;
+			g_sim[i].judge_mask = 0;
 			g_sim[i].kind = kind;
 			g_sim[i].window = -1;
 			g_nsim = KH_MAX(g_nsim, i + 1);
@@ -205,7 +210,7 @@ int sim_tcp_listen(const struct kh_addr *addr, int backlog, kh_sock *out)
 	return err;
 }
 
-static void client_answer(const uint8_t *msg, size_t len, int udp);
+static void client_answer(const uint8_t *msg, size_t len, unsigned older);
 
 int sim_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
 {
@@ -216,7 +221,7 @@ int sim_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
 	(void)to;
 	/* Queries to upstreams are answered from the engine's own table (see pick_pending_udp). */
 	if (x->listener)
-		client_answer(buf, len, 1);
+		client_answer(buf, len, 0);
 	return (int)len;
 }
 
@@ -301,7 +306,11 @@ int sim_send(kh_sock s, const void *buf, size_t len)
 	/* Answers to a client are checked as they complete. */
 	while (!x->upstream && x->out_len >= 2 && x->out_len >= 2u + kh_be16(x->out)) {
 		size_t m = kh_be16(x->out);
-		client_answer(x->out + 2, m, 0);
+		/* Bytes the engine had produced before a reload are judged by the lists then. */
+		client_answer(x->out + 2, m, x->judge_old ? x->judge_mask : 0);
+		x->judge_old -= KH_MIN(x->judge_old, 2 + m);
+		if (!x->judge_old)
+			x->judge_mask = 0;
 		memmove(x->out, x->out + 2 + m, x->out_len - 2 - m);
 		x->out_len -= 2 + m;
 	}
@@ -469,10 +478,20 @@ static void check(const char *after)
 		FAIL("after %s: %s", after, why);
 }
 
-static int blocked_now(const struct kh_dns_name *n)
+/*
+ * Blocked by the index in force, and by every index in older (a bit per
+ * index number): a TCP answer the engine made before a reload and had not
+ * yet sent (a client not reading) was right under the lists of its time.
+ */
+static int blocked_now(const struct kh_dns_name *n, unsigned older)
 {
 	struct kh_match m;
-	return g_cur_index && lookup_name(&g_idx[g_cur_index], n, &m);
+
+	older |= 1u << g_cur_index;
+	for (int i = 0; i < 3; i++)
+		if ((older & (1u << i)) && (i == 0 || !lookup_name(&g_idx[i], n, &m)))
+			return 0;
+	return 1;
 }
 
 /*
@@ -480,14 +499,13 @@ static int blocked_now(const struct kh_dns_name *n)
  * names nothing the index in force blocks (the query name, owners, CNAME
  * targets), whether it came from an upstream, across a reload, or the cache.
  */
-static void client_answer(const uint8_t *msg, size_t len, int udp)
+static void client_answer(const uint8_t *msg, size_t len, unsigned older)
 {
 	struct kh_dns_name qname;
 	struct kh_dns_rr rr;
 	size_t off = KH_DNS_HDR_LEN;
 	uint16_t id;
 
-	(void)udp;
 	if (len < KH_DNS_HDR_LEN)
 		FAIL("an answer shorter than a header");
 	id = kh_be16(msg);
@@ -498,12 +516,13 @@ static void client_answer(const uint8_t *msg, size_t len, int udp)
 	if ((kh_be16(msg + 2) & 0xf) != KH_DNS_RC_NOERROR || kh_be16(msg + 4) != 1 ||
 	    kh_dns_read_name(msg, len, &off, &qname) < 0 || (off += 4) > len)
 		return;
-	if (kh_be16(msg + 6) && blocked_now(&qname))
+	if (kh_be16(msg + 6) && blocked_now(&qname, older))
 		FAIL("query %04x: %s answered though the index in force blocks it", id, qname.text);
 	for (unsigned i = 0; i < kh_be16(msg + 6); i++) {
 		if (kh_dns_next_rr(msg, len, &off, &rr) < 0)
 			FAIL("query %04x: an answer khiend passed on does not parse", id);
-		if (blocked_now(&rr.owner) || (rr.target.len && blocked_now(&rr.target)))
+		if (blocked_now(&rr.owner, older) ||
+		    (rr.target.len && blocked_now(&rr.target, older)))
 			FAIL("query %04x: answer names %s, which the index in force blocks", id,
 			     rr.target.len ? rr.target.text : rr.owner.text);
 	}
@@ -876,6 +895,17 @@ static void ev_reload(struct input *in)
 		if (fz_dns_load_index(g_dns, "fuzz:missing", &why) == 0)
 			FAIL("a missing index was loaded");
 		return;
+	}
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		const struct tcp_conn *c = &g_dns->conns[i];
+		struct sim *x;
+		if (!c->used)
+			continue;
+		x = sim_of(c->fd);
+		if (x->out_len + c->tx_len - c->tx_off) {
+			x->judge_old = x->out_len + c->tx_len - c->tx_off;
+			x->judge_mask |= 1u << g_cur_index;
+		}
 	}
 	if (fz_dns_load_index(g_dns, g_idx_path[which], &why) < 0)
 		FAIL("index %u did not load: %s", which, why);
