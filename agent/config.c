@@ -47,6 +47,9 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->cache = CONFIG_DNS_CACHE_ENTRIES > 0;
 	c->client_id_hash = 1;
 	c->timeout_ms = 1500;
+	c->tcp_idle_ms = 10000;
+	c->tcp_message_ms = 3000;
+	c->tcp_per_client = KH_MAX(CONFIG_DNS_TCP_MAX_CLIENTS / 4, 1);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
@@ -232,6 +235,12 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_uint(x, v, 0, 86400, &c->blocked_ttl);
 		else if (strcmp(k, "timeout_ms") == 0)
 			err = get_uint(x, v, 100, 10000, &c->timeout_ms);
+		else if (strcmp(k, "tcp_idle_ms") == 0)
+			err = get_uint(x, v, 500, 300000, &c->tcp_idle_ms);
+		else if (strcmp(k, "tcp_message_ms") == 0)
+			err = get_uint(x, v, 100, 60000, &c->tcp_message_ms);
+		else if (strcmp(k, "tcp_per_client") == 0)
+			err = get_uint(x, v, 1, CONFIG_DNS_TCP_MAX_CLIENTS, &c->tcp_per_client);
 		else if (strcmp(k, "canaries") == 0)
 			err = get_bool(x, v, &c->canaries);
 		else if (strcmp(k, "cache") == 0)

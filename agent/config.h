@@ -45,6 +45,8 @@ struct kh_agent_config {
 	uint8_t page4[4], page6[16];
 	int canaries, cache, client_id_hash;
 	uint32_t timeout_ms;
+	/* DNS over TCP: idle and whole-message deadlines, connections per client address */
+	uint32_t tcp_idle_ms, tcp_message_ms, tcp_per_client;
 	int log_level;
 	/* signed policy (docs/POLICY.md) */
 	char trust_root[KH_CFG_PATH_MAX];

@@ -46,7 +46,6 @@
 #define MAX_ATTEMPTS 2		    /* tries per forwarded query (second on another upstream) */
 #define DOWN_AFTER 3		    /* consecutive timeouts before an upstream is "down" */
 #define DOWN_MS 5000		    /* first retry of a down upstream after this long */
-#define TCP_IDLE_MS 10000
 #define ID_HASH 1024
 
 struct idx_gen {
@@ -105,6 +104,9 @@ struct tcp_conn {
 	int fd;
 	int used;
 	uint32_t gen;
+	struct kh_addr peer;
+	uint64_t active;    /* accepted, or the last complete query */
+	uint64_t msg_start; /* first byte of a query not yet complete, 0 if none */
 	uint8_t *rx, *tx;
 	size_t rx_len, tx_len, tx_off;
 	struct kh_timer idle;
@@ -190,7 +192,7 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads;
+			reloads, tcp_evicted, tcp_timeouts;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -1140,12 +1142,70 @@ static void tcp_send(struct kh_dns *d, int ci, uint32_t gen, const uint8_t *msg,
 	tcp_flush(d, c);
 }
 
+/*
+ * A connection's deadline: a query begun must be complete within
+ * tcp_message_ms of its first byte (a byte now and then does not keep a
+ * slot), and a connection with no query in progress closes tcp_idle_ms
+ * after its last complete one.
+ */
+static void tcp_arm(struct kh_dns *d, struct tcp_conn *c)
+{
+	uint64_t now = kh_time_mono_ms();
+	uint64_t due = c->msg_start ? c->msg_start + d->cfg->tcp_message_ms
+				    : c->active + d->cfg->tcp_idle_ms;
+
+	kh_timer_arm(d->loop, &c->idle, due > now ? due - now : 0);
+}
+
 static void tcp_idle(struct kh_loop *loop, void *arg)
 {
 	struct tcp_conn *c = arg;
 
 	(void)loop;
+	c->d->st.tcp_timeouts++;
 	tcp_close(c->d, c);
+}
+
+static int same_host(const struct kh_addr *a, const struct kh_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->ip, b->ip, a->family == KH_AF_INET6 ? 16 : 4) == 0;
+}
+
+/*
+ * A slot for a new connection from peer. A client at its tcp_per_client
+ * share gives up its own idlest connection; when every slot is taken the
+ * idlest of all goes. Either way the newcomer is served: holding slots open
+ * cannot lock others (or the TC->TCP retry of a UDP client) out.
+ */
+static struct tcp_conn *tcp_slot(struct kh_dns *d, const struct kh_addr *peer)
+{
+	struct tcp_conn *free_c = NULL, *idlest = NULL, *own = NULL;
+	unsigned mine = 0;
+
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		struct tcp_conn *c = &d->conns[i];
+		if (!c->used) {
+			free_c = c;
+			continue;
+		}
+		if (!idlest || c->active < idlest->active)
+			idlest = c;
+		if (same_host(&c->peer, peer)) {
+			mine++;
+			if (!own || c->active < own->active)
+				own = c;
+		}
+	}
+	if (mine >= d->cfg->tcp_per_client)
+		idlest = own;
+	else if (free_c)
+		return free_c;
+	if (idlest) {
+		d->st.tcp_evicted++;
+		tcp_close(d, idlest);
+	}
+	return idlest;
 }
 
 static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
@@ -1172,12 +1232,12 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			return;
 		}
 		c->rx_len += (size_t)n;
-		kh_timer_arm(d->loop, &c->idle, TCP_IDLE_MS);
+		if (!c->msg_start)
+			c->msg_start = kh_time_mono_ms();
 		/* RFC 7766: several queries may follow each other; answer each. */
 		while (c->rx_len >= 2) {
 			size_t want = kh_be16(c->rx);
 			uint8_t out[SMALL_MAX];
-			struct kh_addr peer;
 			int r;
 			if (want == 0 || want > CONFIG_DNS_QUERY_MAX) {
 				tcp_close(d, c);
@@ -1185,19 +1245,23 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			}
 			if (c->rx_len < want + 2)
 				break;
-			memset(&peer, 0, sizeof(peer));
 			d->st.tcp_queries++;
-			r = handle_query(d, c->rx + 2, want, &peer, -1, c->idx, out, sizeof(out));
+			r = handle_query(d, c->rx + 2, want, &c->peer, -1, c->idx, out,
+					 sizeof(out));
 			if (!c->used)
 				return;
 			memmove(c->rx, c->rx + 2 + want, c->rx_len - 2 - want);
 			c->rx_len -= 2 + want;
+			/* Complete: the connection is active; what follows is a new query. */
+			c->active = kh_time_mono_ms();
+			c->msg_start = c->rx_len ? c->active : 0;
 			if (r > 0)
 				tcp_send(d, c->idx, c->gen, out, (size_t)r);
 			if (!c->used)
 				return;
 		}
 	}
+	tcp_arm(d, c);
 	arm_timeout(d);
 }
 
@@ -1210,18 +1274,18 @@ static void tcp_accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 
 	(void)ev;
 	while (kh_net_tcp_accept(fd, &s, &peer) == 0) {
-		struct tcp_conn *c = NULL;
-		for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++)
-			if (!d->conns[i].used)
-				c = &d->conns[i];
+		struct tcp_conn *c = tcp_slot(d, &peer);
 		if (!c || kh_loop_fd_add(loop, s, KH_EV_READ, tcp_cb, c) < 0) {
-			kh_net_close(s); /* at capacity: the client retries */
+			kh_net_close(s); /* the loop is full: the client retries */
 			continue;
 		}
 		c->used = 1;
 		c->fd = s;
+		c->peer = peer;
 		c->rx_len = c->tx_len = c->tx_off = 0;
-		kh_timer_arm(loop, &c->idle, TCP_IDLE_MS);
+		c->active = kh_time_mono_ms();
+		c->msg_start = 0;
+		tcp_arm(d, c);
 	}
 }
 
@@ -1422,6 +1486,20 @@ int kh_dns_check_invariants(const struct kh_dns *d, const char **why)
 		if (!u->used && u->p)
 			BROKEN("a closed TCP fetch still names a slot");
 	}
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		const struct tcp_conn *c = &d->conns[i];
+		unsigned same = 0;
+		if (!c->used)
+			continue;
+		if (!kh_timer_armed(&c->idle))
+			BROKEN("a TCP client connection has no deadline");
+		if (c->rx_len && !c->msg_start)
+			BROKEN("a TCP query in progress has no start time");
+		for (int j = 0; j < CONFIG_DNS_TCP_MAX_CLIENTS; j++)
+			same += d->conns[j].used && same_host(&d->conns[j].peer, &c->peer);
+		if (same > d->cfg->tcp_per_client)
+			BROKEN("a client holds more TCP connections than its share");
+	}
 	*why = "ok";
 	return 0;
 }
@@ -1460,6 +1538,8 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "notimp", (double)d->st.notimp);
 	cJSON_AddNumberToObject(q, "dropped", (double)d->st.dropped);
 	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
+	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
+	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);
 	cJSON_AddNumberToObject(q, "inflight", d->inflight);
 	cJSON_AddNumberToObject(q, "overload_servfail", (double)d->st.refused_full);

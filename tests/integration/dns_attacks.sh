@@ -6,6 +6,7 @@
 #   - the TC->TCP fallback outliving timeout_ms (upstream TCP silent, late, closing)
 #   - an answer in flight across an index swap (must be inspected with the new lists)
 #   - an upstream answer with a compression pointer into the header (found by the engine fuzzer)
+#   - DNS-over-TCP slow-loris: every slot held by clients trickling one byte a second
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
@@ -118,5 +119,70 @@ expect_eq "header pointer: an answer pointing into the header is refused (SERVFA
 	"$($D x.hdrptr.test | grep -o 'status: [A-Z]*')" "status: SERVFAIL"
 stop_khiend
 sanitizer_clean && ok "swap: no sanitizer report" || fail "swap: sanitizer report"
+
+# ---- 3. DNS-over-TCP slow-loris (issue 11, Medium #4)
+# Four attacking addresses open five connections each (more than the 16
+# slots) and trickle one byte a second. Each may hold at most tcp_per_client
+# (4), a query must be complete within tcp_message_ms (3 s), and a newcomer
+# evicts the idlest connection instead of being turned away.
+cat > "$T/slowloris.py" <<'PY'
+import socket, sys, time
+port, secs = int(sys.argv[1]), float(sys.argv[2])
+msg = b"\x00\x20" + b"a" * 32  # a 32-byte query, sent one byte a second
+conns = []
+for src in ("127.0.0.1", "127.0.0.3", "127.0.0.4", "127.0.0.5"):
+    for _ in range(5):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.setblocking(False)
+        conns.append({"s": s, "src": src, "sent": 0, "closed": None})
+start = time.time()
+per_src_max = 0
+while time.time() - start < secs:
+    for c in conns:
+        if c["closed"] is not None:
+            continue
+        try:
+            if c["s"].recv(1) == b"":
+                c["closed"] = time.time() - start
+                continue
+        except BlockingIOError:
+            pass
+        except OSError:
+            c["closed"] = time.time() - start
+            continue
+        try:
+            c["s"].send(msg[c["sent"]:c["sent"] + 1])
+            c["sent"] += 1
+        except OSError:
+            c["closed"] = time.time() - start
+    if time.time() - start > 0.5:
+        for src in set(c["src"] for c in conns):
+            per_src_max = max(per_src_max, sum(1 for c in conns if c["src"] == src and c["closed"] is None))
+    time.sleep(1)
+print("per_src_max=%d still_open=%d" % (per_src_max, sum(1 for c in conns if c["closed"] is None)))
+PY
+write_config "$T/k3.json"
+start_khiend --config "$T/k3.json" || fail "slow-loris: khiend starts"
+python3 "$T/slowloris.py" $DNS 8 > "$T/slowloris.out" &
+sl_pid=$!
+sleep 1.5
+[[ "$($D -b 127.0.0.2 +tcp +short other.example.org)" == 198.19.* ]] &&
+	ok "slow-loris: another client's TCP query is answered while the slots are attacked" ||
+	fail "slow-loris: another client's TCP query answered"
+n=$($D -b 127.0.0.2 x.tc.test | grep -cP '\tIN\tA\t')
+expect_eq "slow-loris: a UDP client's TC->TCP retry still works" "$n" "40"
+wait $sl_pid
+held=$(sed -n 's/.*per_src_max=\([0-9]*\).*/\1/p' "$T/slowloris.out")
+[ -n "$held" ] && [ "$held" -le 4 ] && ok "slow-loris: at most tcp_per_client (4) connections per attacking address ($held)" ||
+	{ fail "slow-loris: per-client cap"; cat "$T/slowloris.out"; }
+expect_eq "slow-loris: trickled queries are cut at tcp_message_ms (none open after 8 s)" \
+	"$(sed -n 's/.*still_open=\([0-9]*\).*/\1/p' "$T/slowloris.out")" "0"
+ctl status > "$T/st3.json"
+[ "$(json_get "$T/st3.json" 'd["dns"]["queries"]["tcp_evicted"]')" -ge 4 ] &&
+	[ "$(json_get "$T/st3.json" 'd["dns"]["queries"]["tcp_timed_out"]')" -ge 1 ] &&
+	ok "slow-loris: evictions and deadlines counted in status" || { fail "slow-loris: counters"; grep -o '"tcp[a-z_]*": *[0-9]*' "$T/st3.json"; }
+khiend_sane "slow-loris"
 
 done_testing

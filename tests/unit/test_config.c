@@ -35,7 +35,8 @@ static void test_full_config(void)
 		    "{\"dns\": {\"listen\": [\"0.0.0.0:53\", \"[::]:5353\"],"
 		    "\"upstreams\": [\"198.18.0.1\"], \"index\": \"/x.idx\", \"blocked_ttl\": 10,"
 		    "\"default_action\": \"null\", \"canaries\": false, \"cache\": false,"
-		    "\"timeout_ms\": 900, \"client_id\": \"address\","
+		    "\"timeout_ms\": 900, \"client_id\": \"address\", \"tcp_message_ms\": 700,"
+		    "\"tcp_idle_ms\": 5000, \"tcp_per_client\": 2,"
 		    "\"blockpage\": {\"ipv4\": \"198.18.0.80\", \"ipv6\": \"2001:db8::80\"},"
 		    "\"categories\": {\"adult\": {\"action\": \"blockpage\", \"ede\": \"none\", "
 		    "\"event\": true}}},"
@@ -53,6 +54,9 @@ static void test_full_config(void)
 	KT_CHECK(c.has_page4 && c.has_page6 && !c.canaries && !c.cache && !c.client_id_hash);
 	KT_STREQ(c.user, "");
 	KT_EQ(c.log_level, 4);
+	KT_EQ(c.tcp_message_ms, 700);
+	KT_EQ(c.tcp_idle_ms, 5000);
+	KT_EQ(c.tcp_per_client, 2);
 }
 
 static void test_errors_name_the_path(void)
@@ -70,6 +74,8 @@ static void test_errors_name_the_path(void)
 	KT_STREQ(err, "t.json: dns.blockpage: expected {\"ipv4\": ..., \"ipv6\": ...}");
 	KT_EQ(parse(&c, "{\"dns\": {\"timeout_ms\": 1.5}}"), -EINVAL);
 	KT_STREQ(err, "t.json: dns.timeout_ms: expected a whole number from 100 to 10000");
+	KT_EQ(parse(&c, "{\"dns\": {\"tcp_per_client\": 0}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.tcp_per_client: expected a whole number from 1 to 16");
 	KT_EQ(parse(&c, "[1, 2]"), -EINVAL);
 	KT_STREQ(err, "t.json: : expected a JSON object at the top");
 	KT_EQ(parse(&c, "{\n\n\"dns\": }"), -EINVAL);

@@ -111,8 +111,9 @@ struct sim {
 	struct dgram q[QLEN];
 	unsigned qhead, qn;
 	int listener; /* a client-facing socket (listen address) */
-	/* TCP listener: connections waiting in the backlog */
+	/* TCP listener: connections waiting in the backlog, and where they come from */
 	unsigned backlog;
+	uint8_t backlog_host[4];
 	/* stream */
 	enum sim_state state;
 	int upstream;		/* a connection the engine dialled */
@@ -262,7 +263,8 @@ int sim_tcp_accept(kh_sock listener, kh_sock *out, struct kh_addr *peer)
 	if (err < 0)
 		return err;
 	sim_of(*out)->state = ST_OPEN;
-	sim_of(*out)->peer = addr_of(2, (uint16_t)g_port++);
+	sim_of(*out)->peer = addr_of(l->backlog_host[0], (uint16_t)g_port++);
+	memmove(l->backlog_host, l->backlog_host + 1, sizeof(l->backlog_host) - 1);
 	if (peer)
 		*peer = sim_of(*out)->peer;
 	return 0;
@@ -548,6 +550,14 @@ static unsigned take(struct input *in)
 	return *in->p++;
 }
 
+/* A byte from the end of the input: a second stream that does not shift the first. */
+static unsigned take_back(struct input *in)
+{
+	if (!in->n)
+		return 0;
+	return in->p[--in->n];
+}
+
 static size_t build_query(uint8_t *out, uint16_t id, const char *name, uint16_t qtype, int edns,
 			  uint16_t bufsize)
 {
@@ -760,10 +770,11 @@ static void ev_client_raw(struct input *in)
 
 static void ev_client_tcp_connect(struct input *in)
 {
-	(void)in;
 	struct sim *l = pick(0, is_listener_tcp);
+	unsigned host = 2 + take_back(in) % 3; /* one of three client addresses */
+
 	if (l && l->backlog < 4)
-		l->backlog++;
+		l->backlog_host[l->backlog++] = (uint8_t)host;
 }
 
 static void ev_client_tcp_bytes(struct input *in)
@@ -993,8 +1004,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.listen[0] = addr_of(1, 53);
 	cfg.upstream[0] = addr_of(53, 53);
 	cfg.upstream[1] = addr_of(54, 53);
-	cfg.nupstream = 1 + (take(&in) & 1);
-	cfg.timeout_ms = 200 + 100 * (take(&in) % 16);
+	{
+		unsigned b0 = take(&in), b1 = take(&in);
+		cfg.nupstream = 1 + (b0 & 1);
+		cfg.timeout_ms = 200 + 100 * (b1 % 16);
+		cfg.tcp_per_client = 1 + (b0 >> 1) % CONFIG_DNS_TCP_MAX_CLIENTS;
+		cfg.tcp_message_ms = 100 + 400 * ((b0 >> 3) & 7);
+		cfg.tcp_idle_ms = 500 + 2000 * (b1 >> 4);
+	}
 	if (fz_dns_new(g_loop, &cfg, key, &g_dns, &why) < 0)
 		FAIL("kh_dns_new: %s", why);
 	g_cur_index = 0;
