@@ -50,6 +50,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->tcp_idle_ms = 10000;
 	c->tcp_message_ms = 3000;
 	c->tcp_per_client = KH_MAX(CONFIG_DNS_TCP_MAX_CLIENTS / 4, 1);
+	c->inflight_per_client = KH_MAX(CONFIG_DNS_MAX_INFLIGHT / 4, 1);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
@@ -241,6 +242,8 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_uint(x, v, 100, 60000, &c->tcp_message_ms);
 		else if (strcmp(k, "tcp_per_client") == 0)
 			err = get_uint(x, v, 1, CONFIG_DNS_TCP_MAX_CLIENTS, &c->tcp_per_client);
+		else if (strcmp(k, "inflight_per_client") == 0)
+			err = get_uint(x, v, 1, CONFIG_DNS_MAX_INFLIGHT, &c->inflight_per_client);
 		else if (strcmp(k, "canaries") == 0)
 			err = get_bool(x, v, &c->canaries);
 		else if (strcmp(k, "cache") == 0)

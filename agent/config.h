@@ -47,6 +47,7 @@ struct kh_agent_config {
 	uint32_t timeout_ms;
 	/* DNS over TCP: idle and whole-message deadlines, connections per client address */
 	uint32_t tcp_idle_ms, tcp_message_ms, tcp_per_client;
+	uint32_t inflight_per_client; /* forwarded queries one client address may have pending */
 	int log_level;
 	/* signed policy (docs/POLICY.md) */
 	char trust_root[KH_CFG_PATH_MAX];

@@ -47,6 +47,7 @@
 #define DOWN_AFTER 3		    /* consecutive timeouts before an upstream is "down" */
 #define DOWN_MS 5000		    /* first retry of a down upstream after this long */
 #define ID_HASH 1024
+#define CLIENT_BUCKETS 1024 /* pending queries counted per client, by salted hash of its address */
 
 struct idx_gen {
 	struct kh_fs_map map;
@@ -94,6 +95,7 @@ struct pending {
 	int conn;     /* TCP connection index */
 	uint32_t conn_gen;
 	uint64_t gen_seq;     /* index generation its name was checked on (st.reloads) */
+	uint16_t cbucket;     /* its client's bucket in client_pending */
 	struct up_tcp *fetch; /* the upstream TCP fetch working for it, if any */
 	struct kh_dns_query q;
 	uint16_t pkt_len;
@@ -172,6 +174,9 @@ struct kh_dns {
 	struct pending *id_hash[ID_HASH];
 	unsigned inflight;
 	struct kh_timer timeout;
+	/* Pending queries per client (a shared count when two addresses collide). */
+	uint16_t client_pending[CLIENT_BUCKETS];
+	uint32_t client_salt;
 
 	struct tcp_conn *conns; /* CONFIG_DNS_TCP_MAX_CLIENTS */
 	struct up_tcp *utcp;
@@ -192,7 +197,7 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads, tcp_evicted, tcp_timeouts;
+			reloads, tcp_evicted, tcp_timeouts, client_share;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -661,6 +666,7 @@ static void pending_free(struct kh_dns *d, struct pending *p)
 	p->hash_next = d->free_list;
 	d->free_list = p;
 	d->inflight--;
+	d->client_pending[p->cbucket]--;
 }
 
 static void tcp_send(struct kh_dns *d, int ci, uint32_t gen, const uint8_t *msg, size_t len);
@@ -977,6 +983,16 @@ static int is_canary(const char *name)
 	       strcmp(name, "mask.icloud.com") == 0 || strcmp(name, "mask-h2.icloud.com") == 0;
 }
 
+/* The client's bucket: a hash of its address (not its port), salted per start. */
+static unsigned client_bucket(const struct kh_dns *d, const struct kh_addr *a)
+{
+	uint32_t h = d->client_salt;
+
+	for (int i = 0; i < (a->family == KH_AF_INET6 ? 16 : 4); i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	return (h ^ h >> 16) % CLIENT_BUCKETS;
+}
+
 /*
  * Handle one client query. Returns the length of an immediate answer in out,
  * 0 for no answer (dropped, or forwarded: the answer comes later).
@@ -989,6 +1005,7 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	struct kh_match m;
 	struct pending *p;
 	int udp = listener >= 0, n;
+	unsigned cb;
 
 	d->st.queries++;
 	switch (kh_dns_parse_query(pkt, len, &q)) {
@@ -1020,9 +1037,15 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 		return answer_blocked(d, d->cur, &m, pkt, &q, client, udp, out, cap);
 	if ((n = cache_get(d, pkt, &q, out, cap)) > 0)
 		return n;
-	if (d->nup == 0 || !d->free_list) {
-		/* Nowhere to send it, or every slot is busy: fail fast, memory stays bounded. */
-		d->st.refused_full += d->nup != 0;
+	cb = client_bucket(d, client);
+	if (d->nup == 0 || !d->free_list || d->client_pending[cb] >= d->cfg->inflight_per_client) {
+		/*
+		 * Nowhere to send it, every slot busy, or this client has its share
+		 * pending already (one client's never-answered names cannot take
+		 * the table from the others): fail fast, memory stays bounded.
+		 */
+		d->st.refused_full += d->nup != 0 && !d->free_list;
+		d->st.client_share += d->nup != 0 && d->free_list != NULL;
 		d->st.servfail++;
 		return kh_dns_build_error(out, cap, pkt, len, &q, KH_DNS_RC_SERVFAIL);
 	}
@@ -1040,6 +1063,8 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	p->conn = conn;
 	p->conn_gen = conn >= 0 ? d->conns[conn].gen : 0;
 	p->gen_seq = d->st.reloads;
+	p->cbucket = (uint16_t)cb;
+	d->client_pending[cb]++;
 	p->q = q;
 	p->pkt_len = (uint16_t)len;
 	memcpy(p->pkt, pkt, len);
@@ -1340,6 +1365,7 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 		*why = "no entropy for the random generator";
 		goto fail;
 	}
+	d->client_salt = rnd32(d);
 	for (unsigned i = 0; i < cfg->nupstream; i++)
 		d->up[d->nup++].addr = cfg->upstream[i];
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
@@ -1454,6 +1480,17 @@ int kh_dns_check_invariants(const struct kh_dns *d, const char **why)
 	}
 	if (used != d->inflight)
 		BROKEN("inflight differs from the number of used slots");
+	for (unsigned b = 0; b < CLIENT_BUCKETS; b++) {
+		unsigned n = 0;
+		if (!d->client_pending[b])
+			continue;
+		for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++)
+			n += d->pend[i].used && d->pend[i].cbucket == b;
+		if (n != d->client_pending[b])
+			BROKEN("a client's pending count differs from its used slots");
+		if (n > d->cfg->inflight_per_client)
+			BROKEN("a client has more pending queries than its share");
+	}
 	for (unsigned i = 0; i < CONFIG_DNS_UPSTREAM_SOCKETS; i++)
 		if (sock_pending[i] != d->socks[i].pending)
 			BROKEN("an upstream socket's pending count is wrong");
@@ -1543,6 +1580,7 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);
 	cJSON_AddNumberToObject(q, "inflight", d->inflight);
 	cJSON_AddNumberToObject(q, "overload_servfail", (double)d->st.refused_full);
+	cJSON_AddNumberToObject(q, "client_share_servfail", (double)d->st.client_share);
 	for (unsigned i = 0; i < d->ncounters; i++)
 		cJSON_AddNumberToObject(cats, d->counters[i].name, (double)d->counters[i].blocked);
 	for (unsigned i = 0; i < d->nup; i++) {

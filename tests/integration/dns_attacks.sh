@@ -7,6 +7,7 @@
 #   - an answer in flight across an index swap (must be inspected with the new lists)
 #   - an upstream answer with a compression pointer into the header (found by the engine fuzzer)
 #   - DNS-over-TCP slow-loris: every slot held by clients trickling one byte a second
+#   - one client flooding never-answered names to take the whole in-flight table
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
@@ -184,5 +185,32 @@ ctl status > "$T/st3.json"
 	[ "$(json_get "$T/st3.json" 'd["dns"]["queries"]["tcp_timed_out"]')" -ge 1 ] &&
 	ok "slow-loris: evictions and deadlines counted in status" || { fail "slow-loris: counters"; grep -o '"tcp[a-z_]*": *[0-9]*' "$T/st3.json"; }
 khiend_sane "slow-loris"
+
+# ---- 4. one client floods never-answered names (issue 11, Low #12)
+# 1500 distinct *.timeout.test names from 127.0.0.3 (each pending up to 2 x
+# 3 s) would fill all 1024 in-flight slots; the flooder gets its share (256)
+# and a normal client is still served.
+write_config "$T/k4.json" # the default share: CONFIG_DNS_MAX_INFLIGHT / 4 = 256
+sed -i 's/"timeout_ms": 400/"timeout_ms": 3000/' "$T/k4.json"
+start_khiend --config "$T/k4.json" || fail "flood: khiend starts"
+python3 - $DNS <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.3", 0))
+for i in range(1500):
+    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in ("f%d" % i, "timeout", "test")) + b"\0\0\1\0\1"
+    s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+PY
+sleep 0.3
+expect_eq "flood: the flooding client holds only its share of the in-flight table" "$(inflight)" "256"
+[[ "$($D +short normal.example.org)" == 198.19.* ]] && ok "flood: a normal client is answered during the flood" ||
+	fail "flood: a normal client is answered (got SERVFAIL?)"
+ctl status > "$T/st4.json"
+[ "$(json_get "$T/st4.json" 'd["dns"]["queries"]["client_share_servfail"]')" -ge 1000 ] &&
+	ok "flood: the flooder's excess is refused and counted (client_share_servfail)" ||
+	{ fail "flood: counted"; grep -o '"[a-z_]*servfail": *[0-9]*' "$T/st4.json"; }
+stop_khiend
+sanitizer_clean && ok "flood: no sanitizer report" || fail "flood: sanitizer report"
 
 done_testing

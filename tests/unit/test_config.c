@@ -36,7 +36,7 @@ static void test_full_config(void)
 		    "\"upstreams\": [\"198.18.0.1\"], \"index\": \"/x.idx\", \"blocked_ttl\": 10,"
 		    "\"default_action\": \"null\", \"canaries\": false, \"cache\": false,"
 		    "\"timeout_ms\": 900, \"client_id\": \"address\", \"tcp_message_ms\": 700,"
-		    "\"tcp_idle_ms\": 5000, \"tcp_per_client\": 2,"
+		    "\"tcp_idle_ms\": 5000, \"tcp_per_client\": 2, \"inflight_per_client\": 9,"
 		    "\"blockpage\": {\"ipv4\": \"198.18.0.80\", \"ipv6\": \"2001:db8::80\"},"
 		    "\"categories\": {\"adult\": {\"action\": \"blockpage\", \"ede\": \"none\", "
 		    "\"event\": true}}},"
@@ -57,6 +57,7 @@ static void test_full_config(void)
 	KT_EQ(c.tcp_message_ms, 700);
 	KT_EQ(c.tcp_idle_ms, 5000);
 	KT_EQ(c.tcp_per_client, 2);
+	KT_EQ(c.inflight_per_client, 9);
 }
 
 static void test_errors_name_the_path(void)

@@ -1011,6 +1011,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.tcp_per_client = 1 + (b0 >> 1) % CONFIG_DNS_TCP_MAX_CLIENTS;
 		cfg.tcp_message_ms = 100 + 400 * ((b0 >> 3) & 7);
 		cfg.tcp_idle_ms = 500 + 2000 * (b1 >> 4);
+		cfg.inflight_per_client = CONFIG_DNS_MAX_INFLIGHT >> (b0 >> 6);
 	}
 	if (fz_dns_new(g_loop, &cfg, key, &g_dns, &why) < 0)
 		FAIL("kh_dns_new: %s", why);
