@@ -197,7 +197,7 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads, tcp_evicted, tcp_timeouts, client_share;
+			reloads, tcp_evicted, tcp_timeouts, client_share, truncated;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -671,16 +671,40 @@ static void pending_free(struct kh_dns *d, struct pending *p)
 
 static void tcp_send(struct kh_dns *d, int ci, uint32_t gen, const uint8_t *msg, size_t len);
 
-/* Deliver an answer to the client of p (UDP or TCP). */
+/* The largest UDP answer the client of q takes: its EDNS size, else 512 (RFC 1035). */
+static size_t udp_limit(const struct kh_dns_query *q)
+{
+	return q->edns ? KH_MAX((size_t)q->edns_udp, (size_t)KH_DNS_UDP_MIN) : KH_DNS_UDP_MIN;
+}
+
+/*
+ * Deliver an answer to the client of p (UDP or TCP). A UDP answer larger
+ * than the client takes becomes the question alone with TC set, so the
+ * client retries over TCP (and a forged query cannot turn a small packet
+ * into a large one sent to someone else).
+ */
 static void reply_client(struct kh_dns *d, struct pending *p, uint8_t *msg, size_t len)
 {
 	if (len < KH_DNS_HDR_LEN)
 		return;
 	kh_put_be16(msg, p->q.id);
-	if (p->listener >= 0)
-		kh_net_sendto(d->lst[p->listener].udp, msg, len, &p->client);
-	else
+	if (p->listener < 0) {
 		tcp_send(d, p->conn, p->conn_gen, msg, len);
+		return;
+	}
+	if (len > udp_limit(&p->q)) {
+		uint8_t tc[SMALL_MAX];
+		int n = kh_dns_build_error(tc, sizeof(tc), p->pkt, p->pkt_len, &p->q,
+					   kh_be16(msg + 2) & 0xf);
+		if (n < KH_DNS_HDR_LEN)
+			return;
+		kh_put_be16(tc, p->q.id);
+		kh_put_be16(tc + 2, (uint16_t)(kh_be16(tc + 2) | KH_DNS_F_TC));
+		d->st.truncated++;
+		kh_net_sendto(d->lst[p->listener].udp, tc, (size_t)n, &p->client);
+		return;
+	}
+	kh_net_sendto(d->lst[p->listener].udp, msg, len, &p->client);
 }
 
 static void reply_error(struct kh_dns *d, struct pending *p, int rcode)
@@ -1575,6 +1599,7 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "notimp", (double)d->st.notimp);
 	cJSON_AddNumberToObject(q, "dropped", (double)d->st.dropped);
 	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
+	cJSON_AddNumberToObject(q, "truncated", (double)d->st.truncated);
 	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
 	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);

@@ -8,6 +8,7 @@
 #   - an upstream answer with a compression pointer into the header (found by the engine fuzzer)
 #   - DNS-over-TCP slow-loris: every slot held by clients trickling one byte a second
 #   - one client flooding never-answered names to take the whole in-flight table
+#   - amplification: answers larger than the client's advertised UDP size
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
@@ -212,5 +213,30 @@ ctl status > "$T/st4.json"
 	{ fail "flood: counted"; grep -o '"[a-z_]*servfail": *[0-9]*' "$T/st4.json"; }
 stop_khiend
 sanitizer_clean && ok "flood: no sanitizer report" || fail "flood: sanitizer report"
+
+# ---- 5. answers larger than the client takes over UDP (issue 11, Low #11)
+# x.big.test is about 700 bytes over UDP. A client without EDNS takes 512,
+# one with EDNS what it advertises; larger answers come back as TC.
+write_config "$T/k5.json"
+start_khiend --config "$T/k5.json" || fail "udp size: khiend starts"
+python3 - $DNS > "$T/amp.out" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x01x\x03big\x04test\0\0\1\0\1"
+s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+d = s.recv(65535)
+print("query=%d answer=%d tc=%d" % (len(q), len(d), (d[2] >> 1) & 1))
+PY
+expect_eq "udp size: a query without EDNS gets at most 512 bytes, with TC" \
+	"$(sed 's/query=[0-9]* //' "$T/amp.out" | awk '{split($1,a,"="); print (a[2] <= 512) " " $2}')" "1 tc=1"
+out=$($D +noedns +ignore x.big.test)
+echo "$out" | grep -q "flags: qr.* tc" && ok "udp size: dig without EDNS sees TC" || { fail "udp size: TC"; echo "$out" | head | sed 's/^/#  /'; }
+n=$($D +bufsize=1232 +ignore x.big.test | grep -cP '\tIN\tA\t')
+expect_eq "udp size: a client advertising 1232 gets the whole answer" "$n" "40"
+n=$($D +noedns x.big.test | grep -cP '\tIN\tA\t')
+expect_eq "udp size: dig retries over TCP after TC and gets it all" "$n" "40"
+stop_khiend
+sanitizer_clean && ok "udp size: no sanitizer report" || fail "udp size: sanitizer report"
 
 done_testing

@@ -17,6 +17,7 @@
  *   *.wrongq.test      first an answer to another question, then the right one
  *   *.spoof.test       first a forged answer (6.6.6.6) from another port, then the right one
  *   *.iptrigger.test   A 198.18.0.66 (inside the sample RPZ IP trigger)
+ *   *.big.test         40 A records over UDP too (about 700 bytes, more than 512)
  *   *.hdrptr.test      a CNAME whose target is a compression pointer into the header
  *   --cname FROM=TO    FROM answers CNAME TO, then TO's address (a chain if TO has one too)
  *
@@ -132,7 +133,7 @@ static size_t answer(const uint8_t *pkt, const struct kh_dns_query *q, int tcp, 
 			an++;
 			kh_strlcpy(cur, to, sizeof(cur));
 		}
-		int count = truncated(name) ? 40 : 1;
+		int count = truncated(name) || ends_with(name, "big.test") ? 40 : 1;
 		for (int i = 0; i < count && o + 300 < cap; i++) {
 			uint32_t h = fnv(cur) + (uint32_t)i;
 			if (q->qtype == KH_DNS_T_A) {

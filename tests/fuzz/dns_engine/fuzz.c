@@ -134,7 +134,8 @@ static int g_nsim; /* sockets at index >= g_nsim were never opened in this run *
 static struct kh_loop *g_loop;
 static struct kh_dns *g_dns;
 static unsigned g_port = 40000;
-static uint8_t g_answered[65536]; /* per tracked client query ID */
+static uint8_t g_answered[65536];   /* per tracked client query ID */
+static uint16_t g_udp_limit[65536]; /* the largest UDP answer its client takes */
 static uint16_t g_next_id;
 static int g_cur_index; /* which index the engine has: 0 none, 1 A, 2 B */
 static const char *const g_idx_path[3] = {"", "fuzz:index-a", "fuzz:index-b"};
@@ -221,8 +222,13 @@ int sim_sendto(kh_sock s, const void *buf, size_t len, const struct kh_addr *to)
 		FAIL("sendto on a socket that is not UDP");
 	(void)to;
 	/* Queries to upstreams are answered from the engine's own table (see pick_pending_udp). */
-	if (x->listener)
+	if (x->listener) {
+		uint16_t id = len >= 2 ? kh_be16(buf) : 0;
+		if ((id & 0x8000) && len > g_udp_limit[id])
+			FAIL("query %04x: a %zu-byte UDP answer to a client that takes %u", id, len,
+			     g_udp_limit[id]);
 		client_answer(buf, len, 0);
+	}
 	return (int)len;
 }
 
@@ -749,7 +755,10 @@ static void ev_client_udp(struct input *in)
 		return;
 	g_next_id = (uint16_t)(g_next_id + 1) | 0x8000;
 	len = build_query(pkt, g_next_id, names[sel % KH_ARRAY_SIZE(names)], types[(sel >> 4) % 4],
-			  (flags & 0x40) != 0, (uint16_t)(512 + ((flags >> 2) & 0xf) * 256));
+			  (flags & 0x40) != 0, (uint16_t)(256 + ((flags >> 2) & 0xf) * 64));
+	/* EDNS sizes below 512 count as 512 (RFC 6891). */
+	g_udp_limit[g_next_id] =
+		(flags & 0x40) ? KH_MAX(256 + ((flags >> 2) & 0xf) * 64, 512) : 512;
 	push_dgram(l, pkt, len, &from);
 }
 
