@@ -197,7 +197,7 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads, tcp_evicted, tcp_timeouts, client_share, truncated;
+			reloads, tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -1007,6 +1007,24 @@ static int is_canary(const char *name)
 	       strcmp(name, "mask.icloud.com") == 0 || strcmp(name, "mask-h2.icloud.com") == 0;
 }
 
+/* 1 if peer is on one of the client networks served (dns.allow_clients). */
+static int client_allowed(const struct kh_dns *d, const struct kh_addr *peer)
+{
+	const struct kh_agent_config *cfg = d->cfg;
+
+	for (unsigned i = 0; i < cfg->nallow; i++)
+		if (kh_cidr_match(&cfg->allow[i], peer))
+			return 1;
+	/* By default, also the subnet a listen address sits in (its LAN, approximately). */
+	for (unsigned i = 0; !cfg->allow_set && i < cfg->nlisten; i++) {
+		struct kh_cidr lan = {cfg->listen[i],
+				      cfg->listen[i].family == KH_AF_INET6 ? 64 : 24};
+		if (kh_cidr_match(&lan, peer))
+			return 1;
+	}
+	return 0;
+}
+
 /* The client's bucket: a hash of its address (not its port), salted per start. */
 static unsigned client_bucket(const struct kh_dns *d, const struct kh_addr *a)
 {
@@ -1126,8 +1144,14 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			break;
 		d->nout = 0;
 		for (int i = 0; i < n; i++) {
-			int r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
-					     d->outbuf[d->nout], SMALL_MAX);
+			int r;
+			if (!client_allowed(d, &v[i].peer)) {
+				/* Dropped, not refused: a forged source gets nothing reflected. */
+				d->st.not_allowed++;
+				continue;
+			}
+			r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
+					 d->outbuf[d->nout], SMALL_MAX);
 			if (r > 0) {
 				d->out[d->nout] = (struct kh_dgram){d->outbuf[d->nout], SMALL_MAX,
 								    (size_t)r, v[i].peer};
@@ -1323,7 +1347,13 @@ static void tcp_accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 
 	(void)ev;
 	while (kh_net_tcp_accept(fd, &s, &peer) == 0) {
-		struct tcp_conn *c = tcp_slot(d, &peer);
+		struct tcp_conn *c;
+		if (!client_allowed(d, &peer)) {
+			d->st.not_allowed++;
+			kh_net_close(s);
+			continue;
+		}
+		c = tcp_slot(d, &peer);
 		if (!c || kh_loop_fd_add(loop, s, KH_EV_READ, tcp_cb, c) < 0) {
 			kh_net_close(s); /* the loop is full: the client retries */
 			continue;
@@ -1600,6 +1630,7 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "dropped", (double)d->st.dropped);
 	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
 	cJSON_AddNumberToObject(q, "truncated", (double)d->st.truncated);
+	cJSON_AddNumberToObject(q, "not_allowed", (double)d->st.not_allowed);
 	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
 	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);

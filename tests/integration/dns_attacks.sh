@@ -9,6 +9,7 @@
 #   - DNS-over-TCP slow-loris: every slot held by clients trickling one byte a second
 #   - one client flooding never-answered names to take the whole in-flight table
 #   - amplification: answers larger than the client's advertised UDP size
+#   - queries from outside the configured client networks (dns.allow_clients)
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
@@ -238,5 +239,21 @@ n=$($D +noedns x.big.test | grep -cP '\tIN\tA\t')
 expect_eq "udp size: dig retries over TCP after TC and gets it all" "$n" "40"
 stop_khiend
 sanitizer_clean && ok "udp size: no sanitizer report" || fail "udp size: sanitizer report"
+
+# ---- 5b. clients outside dns.allow_clients (issue 11, Low #11)
+write_config "$T/k6.json" "\"allow_clients\": [\"127.0.0.1/32\"]"
+start_khiend --config "$T/k6.json" || fail "allow: khiend starts"
+[[ "$($D +short allowed.example.org)" == 198.19.* ]] && ok "allow: 127.0.0.1 (listed) is answered" ||
+	fail "allow: 127.0.0.1 answered"
+out=$(dig +time=1 +tries=1 @127.0.0.1 -p $DNS -b 127.0.0.2 outsider.example.org)
+echo "$out" | grep -q "status:" && { fail "allow: 127.0.0.2 (not listed) gets no UDP answer"; echo "$out" | head -5 | sed 's/^/#  /'; } ||
+	ok "allow: 127.0.0.2 (not listed) gets no UDP answer (dropped, nothing reflected)"
+out=$(dig +time=1 +tries=1 @127.0.0.1 -p $DNS -b 127.0.0.2 +tcp outsider.example.org)
+echo "$out" | grep -q "status:" && fail "allow: 127.0.0.2 gets no TCP answer" ||
+	ok "allow: 127.0.0.2 (not listed) is not served over TCP"
+[ "$(ctl status | json_get /dev/stdin 'd["dns"]["queries"]["not_allowed"]')" -ge 2 ] &&
+	ok "allow: refused clients counted (not_allowed)" || fail "allow: not_allowed counted"
+stop_khiend
+sanitizer_clean && ok "allow: no sanitizer report" || fail "allow: sanitizer report"
 
 done_testing
