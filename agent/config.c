@@ -102,6 +102,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->tcp_message_ms = 3000;
 	c->tcp_per_client = KH_MAX(CONFIG_DNS_TCP_MAX_CLIENTS / 4, 1);
 	c->inflight_per_client = KH_MAX(CONFIG_DNS_MAX_INFLIGHT / 4, 1);
+	c->rate_limit = 500;
 	for (size_t i = 0; i < KH_ARRAY_SIZE(default_allow); i++)
 		cidr_parse(default_allow[i], &c->allow[c->nallow++]);
 	c->log_level = KH_LOG_INFO;
@@ -320,6 +321,8 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_uint(x, v, 1, CONFIG_DNS_TCP_MAX_CLIENTS, &c->tcp_per_client);
 		else if (strcmp(k, "inflight_per_client") == 0)
 			err = get_uint(x, v, 1, CONFIG_DNS_MAX_INFLIGHT, &c->inflight_per_client);
+		else if (strcmp(k, "rate_limit") == 0)
+			err = get_uint(x, v, 0, 65535, &c->rate_limit);
 		else if (strcmp(k, "allow_clients") == 0)
 			err = get_cidrs(x, v, c);
 		else if (strcmp(k, "canaries") == 0)

@@ -58,6 +58,7 @@ struct kh_agent_config {
 	/* DNS over TCP: idle and whole-message deadlines, connections per client address */
 	uint32_t tcp_idle_ms, tcp_message_ms, tcp_per_client;
 	uint32_t inflight_per_client; /* forwarded queries one client address may have pending */
+	uint32_t rate_limit;	      /* UDP queries per second per client address, 0 = none */
 	struct kh_cidr allow[KH_CFG_MAX_ALLOW]; /* client networks served */
 	unsigned nallow;
 	int allow_set; /* 0: the defaults, which add the /24 (/64) of each listen address */

@@ -177,6 +177,9 @@ struct kh_dns {
 	/* Pending queries per client (a shared count when two addresses collide). */
 	uint16_t client_pending[CLIENT_BUCKETS];
 	uint32_t client_salt;
+	/* UDP rate limit: a token bucket per client bucket (tokens, last refill). */
+	uint16_t rrl_tokens[CLIENT_BUCKETS];
+	uint64_t rrl_stamp[CLIENT_BUCKETS];
 
 	struct tcp_conn *conns; /* CONFIG_DNS_TCP_MAX_CLIENTS */
 	struct up_tcp *utcp;
@@ -197,7 +200,8 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads, tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed;
+			reloads, tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed,
+			rate_limited;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -1035,6 +1039,39 @@ static unsigned client_bucket(const struct kh_dns *d, const struct kh_addr *a)
 	return (h ^ h >> 16) % CLIENT_BUCKETS;
 }
 
+/* 127.0.0.1 or ::1: the router's own processes (status probes, local tools). */
+static int is_self(const struct kh_addr *a)
+{
+	static const uint8_t v6[16] = {[15] = 1};
+	return a->family == KH_AF_INET6
+		       ? memcmp(a->ip, v6, 16) == 0
+		       : a->ip[0] == 127 && !a->ip[1] && !a->ip[2] && a->ip[3] == 1;
+}
+
+/*
+ * One UDP query's token from its client's bucket: rate_limit a second, as
+ * many in a burst. Over it, queries are dropped unanswered, so a forged
+ * source address cannot aim khiend's answers at a victim at any rate. The
+ * router's own address is not limited.
+ */
+static int rate_ok(struct kh_dns *d, const struct kh_addr *client)
+{
+	unsigned b = client_bucket(d, client), rate = d->cfg->rate_limit;
+	uint64_t now = kh_time_mono_ms(), add;
+
+	if (!rate || is_self(client))
+		return 1;
+	add = (now - d->rrl_stamp[b]) * rate / 1000;
+	if (add) {
+		d->rrl_tokens[b] = (uint16_t)KH_MIN(d->rrl_tokens[b] + add, (uint64_t)rate);
+		d->rrl_stamp[b] = now;
+	}
+	if (!d->rrl_tokens[b])
+		return 0;
+	d->rrl_tokens[b]--;
+	return 1;
+}
+
 /*
  * Handle one client query. Returns the length of an immediate answer in out,
  * 0 for no answer (dropped, or forwarded: the answer comes later).
@@ -1148,6 +1185,10 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			if (!client_allowed(d, &v[i].peer)) {
 				/* Dropped, not refused: a forged source gets nothing reflected. */
 				d->st.not_allowed++;
+				continue;
+			}
+			if (!rate_ok(d, &v[i].peer)) {
+				d->st.rate_limited++;
 				continue;
 			}
 			r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
@@ -1631,6 +1672,7 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
 	cJSON_AddNumberToObject(q, "truncated", (double)d->st.truncated);
 	cJSON_AddNumberToObject(q, "not_allowed", (double)d->st.not_allowed);
+	cJSON_AddNumberToObject(q, "rate_limited", (double)d->st.rate_limited);
 	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
 	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);

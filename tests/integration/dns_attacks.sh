@@ -10,6 +10,7 @@
 #   - one client flooding never-answered names to take the whole in-flight table
 #   - amplification: answers larger than the client's advertised UDP size
 #   - queries from outside the configured client networks (dns.allow_clients)
+#   - one address flooding UDP queries (response-rate limit)
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 UP=$(rand_port); DNS=$((UP + 1))
@@ -192,7 +193,7 @@ khiend_sane "slow-loris"
 # 1500 distinct *.timeout.test names from 127.0.0.3 (each pending up to 2 x
 # 3 s) would fill all 1024 in-flight slots; the flooder gets its share (256)
 # and a normal client is still served.
-write_config "$T/k4.json" # the default share: CONFIG_DNS_MAX_INFLIGHT / 4 = 256
+write_config "$T/k4.json" "\"rate_limit\": 0" # the default share: CONFIG_DNS_MAX_INFLIGHT / 4 = 256
 sed -i 's/"timeout_ms": 400/"timeout_ms": 3000/' "$T/k4.json"
 start_khiend --config "$T/k4.json" || fail "flood: khiend starts"
 python3 - $DNS <<'PY'
@@ -255,5 +256,38 @@ echo "$out" | grep -q "status:" && fail "allow: 127.0.0.2 gets no TCP answer" ||
 	ok "allow: refused clients counted (not_allowed)" || fail "allow: not_allowed counted"
 stop_khiend
 sanitizer_clean && ok "allow: no sanitizer report" || fail "allow: sanitizer report"
+
+# ---- 5c. response-rate limit per client (issue 11, Low #11)
+write_config "$T/k7.json" "\"rate_limit\": 100"
+start_khiend --config "$T/k7.json" || fail "rate: khiend starts"
+python3 - $DNS > "$T/rate.out" <<'PY'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.3", 0))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+q = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"\x17use-application-dns\x03net\0\0\1\0\1"
+for i in range(2000):
+    s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+s.settimeout(1)
+got = 0
+try:
+    while True:
+        s.recv(4096)
+        got += 1
+except socket.timeout:
+    pass
+print(got)
+PY
+got=$(cat "$T/rate.out")
+[ "$got" -ge 50 ] && [ "$got" -le 500 ] && ok "rate: a flood of 2000 queries gets about rate_limit (100/s) answers ($got)" ||
+	fail "rate: flood answers limited ($got of 2000)"
+[[ "$($D +short rated.example.org)" == 198.19.* ]] && ok "rate: the router's own address is answered meanwhile" ||
+	fail "rate: own address answered"
+[[ "$(dig +time=2 +tries=1 @127.0.0.1 -p $DNS -b 127.0.0.4 +short other4.example.org)" == 198.19.* ]] &&
+	ok "rate: another client is answered meanwhile" || fail "rate: another client answered"
+[ "$(ctl status | json_get /dev/stdin 'd["dns"]["queries"]["rate_limited"]')" -ge 1000 ] &&
+	ok "rate: dropped queries counted (rate_limited)" || fail "rate: rate_limited counted"
+stop_khiend
+sanitizer_clean && ok "rate: no sanitizer report" || fail "rate: sanitizer report"
 
 done_testing

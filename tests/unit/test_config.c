@@ -37,6 +37,7 @@ static void test_full_config(void)
 		    "\"default_action\": \"null\", \"canaries\": false, \"cache\": false,"
 		    "\"timeout_ms\": 900, \"client_id\": \"address\", \"tcp_message_ms\": 700,"
 		    "\"tcp_idle_ms\": 5000, \"tcp_per_client\": 2, \"inflight_per_client\": 9,"
+		    "\"rate_limit\": 0,"
 		    "\"blockpage\": {\"ipv4\": \"198.18.0.80\", \"ipv6\": \"2001:db8::80\"},"
 		    "\"categories\": {\"adult\": {\"action\": \"blockpage\", \"ede\": \"none\", "
 		    "\"event\": true}}},"
@@ -58,6 +59,7 @@ static void test_full_config(void)
 	KT_EQ(c.tcp_idle_ms, 5000);
 	KT_EQ(c.tcp_per_client, 2);
 	KT_EQ(c.inflight_per_client, 9);
+	KT_EQ(c.rate_limit, 0);
 }
 
 static void test_allow_clients(void)
