@@ -34,6 +34,57 @@ const char *kh_config_action_name(int action)
 									   : "?";
 }
 
+/*
+ * Private networks and loopback: where a home router's clients are. The
+ * platform layer cannot list the listen interfaces' prefixes, so these
+ * ranges, plus the /24 (IPv6: /64) around each listen address (agent/dns.c),
+ * stand for "the LAN" unless dns.allow_clients says otherwise.
+ */
+static const char *const default_allow[] = {
+	"127.0.0.0/8",	  "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+	"169.254.0.0/16", "::1/128",	"fc00::/7",	 "fe80::/10",
+};
+
+static int cidr_parse(const char *s, struct kh_cidr *out)
+{
+	char ip[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned bits, max;
+	char *end;
+
+	if (n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = 0;
+	memset(out, 0, sizeof(*out));
+	if (kh_addr_parse_ip(ip, &out->net) < 0)
+		return -EINVAL;
+	max = out->net.family == KH_AF_INET6 ? 128 : 32;
+	bits = max;
+	if (slash) {
+		unsigned long b = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || b > max)
+			return -EINVAL;
+		bits = (unsigned)b;
+	}
+	out->bits = (uint8_t)bits;
+	/* Host bits set ("192.168.1.1/24") would hide a typo: refuse them. */
+	for (unsigned i = bits; i < max; i++)
+		if (out->net.ip[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+int kh_cidr_match(const struct kh_cidr *c, const struct kh_addr *a)
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (a->family != c->net.family || memcmp(a->ip, c->net.ip, full) != 0)
+		return 0;
+	return !rest || ((a->ip[full] ^ c->net.ip[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
 void kh_config_defaults(struct kh_agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -48,6 +99,13 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->cache = CONFIG_DNS_CACHE_ENTRIES > 0;
 	c->client_id_hash = 1;
 	c->timeout_ms = 1500;
+	c->tcp_idle_ms = 10000;
+	c->tcp_message_ms = 3000;
+	c->tcp_per_client = KH_MAX(CONFIG_DNS_TCP_MAX_CLIENTS / 4, 1);
+	c->inflight_per_client = KH_MAX(CONFIG_DNS_MAX_INFLIGHT / 4, 1);
+	c->rate_limit = 500;
+	for (size_t i = 0; i < KH_ARRAY_SIZE(default_allow); i++)
+		cidr_parse(default_allow[i], &c->allow[c->nallow++]);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
@@ -157,6 +215,29 @@ static int get_addrs(struct ctx *x, const cJSON *v, struct kh_addr *out, unsigne
 	return 0;
 }
 
+static int get_cidrs(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
+{
+	const cJSON *e;
+	int i = 0;
+
+	if (!cJSON_IsArray(v))
+		return fail(x, "expected an array of \"IP/BITS\" strings");
+	if (cJSON_GetArraySize(v) > KH_CFG_MAX_ALLOW)
+		return fail(x, "at most %u entries", KH_CFG_MAX_ALLOW);
+	c->nallow = 0;
+	c->allow_set = 1;
+	cJSON_ArrayForEach(e, v)
+	{
+		size_t save = enter(x, NULL, i++);
+		if (!cJSON_IsString(e) || cidr_parse(e->valuestring, &c->allow[c->nallow]) < 0)
+			return fail(x, "not a network (expected IP/BITS with no host bits set, "
+				       "or an IP)");
+		c->nallow++;
+		leave(x, save);
+	}
+	return 0;
+}
+
 static int ede_code(const char *s)
 {
 	if (strcmp(s, "blocked") == 0)
@@ -234,6 +315,18 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_uint(x, v, 0, 86400, &c->blocked_ttl);
 		else if (strcmp(k, "timeout_ms") == 0)
 			err = get_uint(x, v, 100, 10000, &c->timeout_ms);
+		else if (strcmp(k, "tcp_idle_ms") == 0)
+			err = get_uint(x, v, 500, 300000, &c->tcp_idle_ms);
+		else if (strcmp(k, "tcp_message_ms") == 0)
+			err = get_uint(x, v, 100, 60000, &c->tcp_message_ms);
+		else if (strcmp(k, "tcp_per_client") == 0)
+			err = get_uint(x, v, 1, CONFIG_DNS_TCP_MAX_CLIENTS, &c->tcp_per_client);
+		else if (strcmp(k, "inflight_per_client") == 0)
+			err = get_uint(x, v, 1, CONFIG_DNS_MAX_INFLIGHT, &c->inflight_per_client);
+		else if (strcmp(k, "rate_limit") == 0)
+			err = get_uint(x, v, 0, 65535, &c->rate_limit);
+		else if (strcmp(k, "allow_clients") == 0)
+			err = get_cidrs(x, v, c);
 		else if (strcmp(k, "canaries") == 0)
 			err = get_bool(x, v, &c->canaries);
 		else if (strcmp(k, "cache") == 0)

@@ -26,6 +26,16 @@ struct kh_cat_policy {
 	int event;  /* 1: blocked hits become events */
 };
 
+/* An address prefix: the first bits of net (family and ip) match. */
+struct kh_cidr {
+	struct kh_addr net;
+	uint8_t bits;
+};
+#define KH_CFG_MAX_ALLOW 16
+
+/* 1 if a's address (not port) lies in c. */
+int kh_cidr_match(const struct kh_cidr *c, const struct kh_addr *a);
+
 struct kh_agent_config {
 	struct kh_addr listen[CONFIG_DNS_MAX_LISTENERS];
 	unsigned nlisten;
@@ -45,6 +55,13 @@ struct kh_agent_config {
 	uint8_t page4[4], page6[16];
 	int canaries, cache, client_id_hash;
 	uint32_t timeout_ms;
+	/* DNS over TCP: idle and whole-message deadlines, connections per client address */
+	uint32_t tcp_idle_ms, tcp_message_ms, tcp_per_client;
+	uint32_t inflight_per_client; /* forwarded queries one client address may have pending */
+	uint32_t rate_limit;	      /* UDP queries per second per client address, 0 = none */
+	struct kh_cidr allow[KH_CFG_MAX_ALLOW]; /* client networks served */
+	unsigned nallow;
+	int allow_set; /* 0: the defaults, which add the /24 (/64) of each listen address */
 	int log_level;
 	/* signed policy (docs/POLICY.md) */
 	char trust_root[KH_CFG_PATH_MAX];

@@ -14,8 +14,10 @@
  * accepted only on the socket the query left from, from the upstream it went
  * to, with the ID given and exactly the question asked.
  *
- * Index swaps: the current index is reference counted; a pending query holds
- * the generation it started on and inspects its answer with it.
+ * Index swaps: an answer is inspected with the index in force when it
+ * arrives, not the one its query was checked on, so a name blocked by a
+ * reload is never served or cached from an answer that was in flight. A
+ * query whose generation changed has its own name checked again too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +46,10 @@
 #define MAX_ATTEMPTS 2		    /* tries per forwarded query (second on another upstream) */
 #define DOWN_AFTER 3		    /* consecutive timeouts before an upstream is "down" */
 #define DOWN_MS 5000		    /* first retry of a down upstream after this long */
-#define TCP_IDLE_MS 10000
 #define ID_HASH 1024
+#define CLIENT_BUCKETS 1024 /* pending queries counted per client, by salted hash of its address */
 
 struct idx_gen {
-	unsigned refs;
 	struct kh_fs_map map;
 	struct kh_index idx;
 	char path[KH_CFG_PATH_MAX];
@@ -93,7 +94,9 @@ struct pending {
 	int listener; /* UDP listener index, or -1 for TCP */
 	int conn;     /* TCP connection index */
 	uint32_t conn_gen;
-	struct idx_gen *gen;
+	uint64_t gen_seq;     /* index generation its name was checked on (st.reloads) */
+	uint16_t cbucket;     /* its client's bucket in client_pending */
+	struct up_tcp *fetch; /* the upstream TCP fetch working for it, if any */
 	struct kh_dns_query q;
 	uint16_t pkt_len;
 	uint8_t pkt[CONFIG_DNS_QUERY_MAX];
@@ -103,6 +106,9 @@ struct tcp_conn {
 	int fd;
 	int used;
 	uint32_t gen;
+	struct kh_addr peer;
+	uint64_t active;    /* accepted, or the last complete query */
+	uint64_t msg_start; /* first byte of a query not yet complete, 0 if none */
 	uint8_t *rx, *tx;
 	size_t rx_len, tx_len, tx_off;
 	struct kh_timer idle;
@@ -168,6 +174,12 @@ struct kh_dns {
 	struct pending *id_hash[ID_HASH];
 	unsigned inflight;
 	struct kh_timer timeout;
+	/* Pending queries per client (a shared count when two addresses collide). */
+	uint16_t client_pending[CLIENT_BUCKETS];
+	uint32_t client_salt;
+	/* UDP rate limit: a token bucket per client bucket (tokens, last refill). */
+	uint16_t rrl_tokens[CLIENT_BUCKETS];
+	uint64_t rrl_stamp[CLIENT_BUCKETS];
 
 	struct tcp_conn *conns; /* CONFIG_DNS_TCP_MAX_CLIENTS */
 	struct up_tcp *utcp;
@@ -188,7 +200,8 @@ struct kh_dns {
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
 			dropped, refused_full, answered_local, cname_blocked, tcp_queries, spoofed,
-			reloads;
+			reloads, tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed,
+			rate_limited;
 	} st;
 
 	/* UDP answers built during one receive batch */
@@ -220,19 +233,12 @@ static uint32_t rnd32(struct kh_dns *d)
 
 /* ---------------------------------------------------------------- index */
 
-static void gen_put(struct idx_gen *g)
+static void gen_free(struct idx_gen *g)
 {
-	if (g && --g->refs == 0) {
+	if (g) {
 		kh_fs_unmap(&g->map);
 		free(g);
 	}
-}
-
-static struct idx_gen *gen_get(struct idx_gen *g)
-{
-	if (g)
-		g->refs++;
-	return g;
 }
 
 static const struct kh_cat_policy *cat_policy(const struct kh_agent_config *cfg, const char *name)
@@ -314,8 +320,7 @@ int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why)
 	}
 	kh_strlcpy(g->path, path, sizeof(g->path));
 	g->loaded_at = (uint64_t)kh_time_wall();
-	g->refs = 1;
-	gen_put(d->cur); /* the old generation lives on while queries hold it */
+	gen_free(d->cur); /* answers in flight are inspected with the new one */
 	d->cur = g;
 	/* Answers cached under the old lists must not outlive them. */
 	cache_flush(d);
@@ -644,30 +649,66 @@ static void arm_timeout(struct kh_dns *d)
 	kh_timer_arm(d->loop, &d->timeout, head->deadline > now ? head->deadline - now : 0);
 }
 
+static void up_tcp_close(struct kh_dns *d, struct up_tcp *u);
+
+/*
+ * The one way a pending query ends, whoever ends it (answer, timeout, a
+ * failed or finished TCP fetch): the slot owns its TCP fetch, so releasing
+ * the slot closes the fetch and no late event can reach a reused slot.
+ */
 static void pending_free(struct kh_dns *d, struct pending *p)
 {
+	if (!p->used) {
+		log_error("dns: bug: a pending query released twice (ignored)");
+		return;
+	}
+	if (p->fetch)
+		up_tcp_close(d, p->fetch);
 	fifo_unlink(p);
 	hash_unlink(d, p);
-	gen_put(p->gen);
-	p->gen = NULL;
 	p->used = 0;
 	p->hash_next = d->free_list;
 	d->free_list = p;
 	d->inflight--;
+	d->client_pending[p->cbucket]--;
 }
 
 static void tcp_send(struct kh_dns *d, int ci, uint32_t gen, const uint8_t *msg, size_t len);
 
-/* Deliver an answer to the client of p (UDP or TCP). */
+/* The largest UDP answer the client of q takes: its EDNS size, else 512 (RFC 1035). */
+static size_t udp_limit(const struct kh_dns_query *q)
+{
+	return q->edns ? KH_MAX((size_t)q->edns_udp, (size_t)KH_DNS_UDP_MIN) : KH_DNS_UDP_MIN;
+}
+
+/*
+ * Deliver an answer to the client of p (UDP or TCP). A UDP answer larger
+ * than the client takes becomes the question alone with TC set, so the
+ * client retries over TCP (and a forged query cannot turn a small packet
+ * into a large one sent to someone else).
+ */
 static void reply_client(struct kh_dns *d, struct pending *p, uint8_t *msg, size_t len)
 {
 	if (len < KH_DNS_HDR_LEN)
 		return;
 	kh_put_be16(msg, p->q.id);
-	if (p->listener >= 0)
-		kh_net_sendto(d->lst[p->listener].udp, msg, len, &p->client);
-	else
+	if (p->listener < 0) {
 		tcp_send(d, p->conn, p->conn_gen, msg, len);
+		return;
+	}
+	if (len > udp_limit(&p->q)) {
+		uint8_t tc[SMALL_MAX];
+		int n = kh_dns_build_error(tc, sizeof(tc), p->pkt, p->pkt_len, &p->q,
+					   kh_be16(msg + 2) & 0xf);
+		if (n < KH_DNS_HDR_LEN)
+			return;
+		kh_put_be16(tc, p->q.id);
+		kh_put_be16(tc + 2, (uint16_t)(kh_be16(tc + 2) | KH_DNS_F_TC));
+		d->st.truncated++;
+		kh_net_sendto(d->lst[p->listener].udp, tc, (size_t)n, &p->client);
+		return;
+	}
+	kh_net_sendto(d->lst[p->listener].udp, msg, len, &p->client);
 }
 
 static void reply_error(struct kh_dns *d, struct pending *p, int rcode)
@@ -748,6 +789,7 @@ enum answer_fate {
 static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size_t len,
 				      int tcp)
 {
+	struct idx_gen *g = d->cur; /* the lists in force now */
 	struct kh_dns_answer a;
 	struct kh_dns_rr rr;
 	struct kh_match m;
@@ -766,6 +808,9 @@ static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8
 	if ((a.flags & KH_DNS_F_TC) && !tcp && p->listener < 0 && up_tcp_start(d, p) == 0)
 		return ANSWER_TO_TCP; /* a TCP client gets the whole answer: fetch it over TCP */
 
+	/* Lists reloaded since the query was checked: its name may be blocked now. */
+	if (g && p->gen_seq != d->st.reloads && lookup_name(&g->idx, &p->q.qname, &m))
+		goto blocked;
 	/* Inspect every record: a blocked owner, CNAME target or address blocks the answer. */
 	off = a.an_off;
 	nrr = (unsigned)a.counts[1] + a.counts[2] + a.counts[3];
@@ -782,16 +827,15 @@ static enum answer_fate handle_answer(struct kh_dns *d, struct pending *p, uint8
 				cacheable = 0;
 			min_ttl = KH_MIN(min_ttl, rr.ttl);
 		}
-		if (!answer_section || !p->gen)
+		if (!answer_section || !g)
 			continue;
-		if (lookup_name(&p->gen->idx, &rr.owner, &m) ||
-		    (rr.target.len && lookup_name(&p->gen->idx, &rr.target, &m)))
+		if (lookup_name(&g->idx, &rr.owner, &m) ||
+		    (rr.target.len && lookup_name(&g->idx, &rr.target, &m)))
 			goto blocked;
-		if (p->gen->idx.n_iptrig &&
-		    ((rr.type == KH_DNS_T_A && rr.rdlen == 4 &&
-		      kh_index_lookup_ip(&p->gen->idx, 4, pkt + rr.rdata_off, &m)) ||
-		     (rr.type == KH_DNS_T_AAAA && rr.rdlen == 16 &&
-		      kh_index_lookup_ip(&p->gen->idx, 6, pkt + rr.rdata_off, &m)))) {
+		if (g->idx.n_iptrig && ((rr.type == KH_DNS_T_A && rr.rdlen == 4 &&
+					 kh_index_lookup_ip(&g->idx, 4, pkt + rr.rdata_off, &m)) ||
+					(rr.type == KH_DNS_T_AAAA && rr.rdlen == 16 &&
+					 kh_index_lookup_ip(&g->idx, 6, pkt + rr.rdata_off, &m)))) {
 			/* An IP trigger has no name: explain it with the query name. */
 			kh_strlcpy(m.name, p->q.qname.text, sizeof(m.name));
 			m.exact = 1;
@@ -809,8 +853,7 @@ blocked : {
 	uint8_t out[SMALL_MAX];
 	int n;
 	d->st.cname_blocked++;
-	n = answer_blocked(d, p->gen, &m, p->pkt, &p->q, &p->client, p->listener >= 0, out,
-			   sizeof(out));
+	n = answer_blocked(d, g, &m, p->pkt, &p->q, &p->client, p->listener >= 0, out, sizeof(out));
 	if (n > 0) {
 		kh_put_be16(out, p->q.id);
 		reply_client(d, p, out, (size_t)n);
@@ -868,6 +911,8 @@ out:
 
 static void up_tcp_close(struct kh_dns *d, struct up_tcp *u)
 {
+	if (u->p)
+		u->p->fetch = NULL;
 	kh_loop_fd_del(d->loop, u->fd);
 	kh_net_close(u->fd);
 	u->used = 0;
@@ -913,8 +958,7 @@ static void up_tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			/* The connection is ours alone: its ID is the query's. */
 			kh_put_be16(u->buf + 2, p->up_id);
 			if (handle_answer(d, p, u->buf + 2, want, 1) == ANSWER_DONE) {
-				up_tcp_close(d, u);
-				pending_free(d, p);
+				pending_free(d, p); /* closes u */
 				arm_timeout(d);
 				return;
 			}
@@ -924,9 +968,8 @@ static void up_tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	return;
 fail : {
 	struct pending *p = u->p;
-	up_tcp_close(d, u);
 	reply_error(d, p, KH_DNS_RC_SERVFAIL);
-	pending_free(d, p);
+	pending_free(d, p); /* closes u */
 	arm_timeout(d);
 }
 }
@@ -946,6 +989,7 @@ static int up_tcp_start(struct kh_dns *d, struct pending *p)
 	}
 	u->used = 1;
 	u->p = p;
+	p->fetch = u;
 	u->have = u->sent = 0;
 	kh_put_be16(u->out, p->pkt_len);
 	memcpy(u->out + 2, p->pkt, p->pkt_len);
@@ -967,6 +1011,67 @@ static int is_canary(const char *name)
 	       strcmp(name, "mask.icloud.com") == 0 || strcmp(name, "mask-h2.icloud.com") == 0;
 }
 
+/* 1 if peer is on one of the client networks served (dns.allow_clients). */
+static int client_allowed(const struct kh_dns *d, const struct kh_addr *peer)
+{
+	const struct kh_agent_config *cfg = d->cfg;
+
+	for (unsigned i = 0; i < cfg->nallow; i++)
+		if (kh_cidr_match(&cfg->allow[i], peer))
+			return 1;
+	/* By default, also the subnet a listen address sits in (its LAN, approximately). */
+	for (unsigned i = 0; !cfg->allow_set && i < cfg->nlisten; i++) {
+		struct kh_cidr lan = {cfg->listen[i],
+				      cfg->listen[i].family == KH_AF_INET6 ? 64 : 24};
+		if (kh_cidr_match(&lan, peer))
+			return 1;
+	}
+	return 0;
+}
+
+/* The client's bucket: a hash of its address (not its port), salted per start. */
+static unsigned client_bucket(const struct kh_dns *d, const struct kh_addr *a)
+{
+	uint32_t h = d->client_salt;
+
+	for (int i = 0; i < (a->family == KH_AF_INET6 ? 16 : 4); i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	return (h ^ h >> 16) % CLIENT_BUCKETS;
+}
+
+/* 127.0.0.1 or ::1: the router's own processes (status probes, local tools). */
+static int is_self(const struct kh_addr *a)
+{
+	static const uint8_t v6[16] = {[15] = 1};
+	return a->family == KH_AF_INET6
+		       ? memcmp(a->ip, v6, 16) == 0
+		       : a->ip[0] == 127 && !a->ip[1] && !a->ip[2] && a->ip[3] == 1;
+}
+
+/*
+ * One UDP query's token from its client's bucket: rate_limit a second, as
+ * many in a burst. Over it, queries are dropped unanswered, so a forged
+ * source address cannot aim khiend's answers at a victim at any rate. The
+ * router's own address is not limited.
+ */
+static int rate_ok(struct kh_dns *d, const struct kh_addr *client)
+{
+	unsigned b = client_bucket(d, client), rate = d->cfg->rate_limit;
+	uint64_t now = kh_time_mono_ms(), add;
+
+	if (!rate || is_self(client))
+		return 1;
+	add = (now - d->rrl_stamp[b]) * rate / 1000;
+	if (add) {
+		d->rrl_tokens[b] = (uint16_t)KH_MIN(d->rrl_tokens[b] + add, (uint64_t)rate);
+		d->rrl_stamp[b] = now;
+	}
+	if (!d->rrl_tokens[b])
+		return 0;
+	d->rrl_tokens[b]--;
+	return 1;
+}
+
 /*
  * Handle one client query. Returns the length of an immediate answer in out,
  * 0 for no answer (dropped, or forwarded: the answer comes later).
@@ -979,6 +1084,7 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	struct kh_match m;
 	struct pending *p;
 	int udp = listener >= 0, n;
+	unsigned cb;
 
 	d->st.queries++;
 	switch (kh_dns_parse_query(pkt, len, &q)) {
@@ -1010,9 +1116,15 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 		return answer_blocked(d, d->cur, &m, pkt, &q, client, udp, out, cap);
 	if ((n = cache_get(d, pkt, &q, out, cap)) > 0)
 		return n;
-	if (d->nup == 0 || !d->free_list) {
-		/* Nowhere to send it, or every slot is busy: fail fast, memory stays bounded. */
-		d->st.refused_full += d->nup != 0;
+	cb = client_bucket(d, client);
+	if (d->nup == 0 || !d->free_list || d->client_pending[cb] >= d->cfg->inflight_per_client) {
+		/*
+		 * Nowhere to send it, every slot busy, or this client has its share
+		 * pending already (one client's never-answered names cannot take
+		 * the table from the others): fail fast, memory stays bounded.
+		 */
+		d->st.refused_full += d->nup != 0 && !d->free_list;
+		d->st.client_share += d->nup != 0 && d->free_list != NULL;
 		d->st.servfail++;
 		return kh_dns_build_error(out, cap, pkt, len, &q, KH_DNS_RC_SERVFAIL);
 	}
@@ -1023,12 +1135,15 @@ static int handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 	p->hash_next = NULL;
 	p->fifo_prev = p->fifo_next = p;
 	p->sock = -1;
+	p->fetch = NULL;
 	p->attempts = 0;
 	p->client = *client;
 	p->listener = listener;
 	p->conn = conn;
 	p->conn_gen = conn >= 0 ? d->conns[conn].gen : 0;
-	p->gen = gen_get(d->cur);
+	p->gen_seq = d->st.reloads;
+	p->cbucket = (uint16_t)cb;
+	d->client_pending[cb]++;
 	p->q = q;
 	p->pkt_len = (uint16_t)len;
 	memcpy(p->pkt, pkt, len);
@@ -1066,8 +1181,18 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			break;
 		d->nout = 0;
 		for (int i = 0; i < n; i++) {
-			int r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
-					     d->outbuf[d->nout], SMALL_MAX);
+			int r;
+			if (!client_allowed(d, &v[i].peer)) {
+				/* Dropped, not refused: a forged source gets nothing reflected. */
+				d->st.not_allowed++;
+				continue;
+			}
+			if (!rate_ok(d, &v[i].peer)) {
+				d->st.rate_limited++;
+				continue;
+			}
+			r = handle_query(d, v[i].buf, v[i].len, &v[i].peer, l->idx, -1,
+					 d->outbuf[d->nout], SMALL_MAX);
 			if (r > 0) {
 				d->out[d->nout] = (struct kh_dgram){d->outbuf[d->nout], SMALL_MAX,
 								    (size_t)r, v[i].peer};
@@ -1131,12 +1256,70 @@ static void tcp_send(struct kh_dns *d, int ci, uint32_t gen, const uint8_t *msg,
 	tcp_flush(d, c);
 }
 
+/*
+ * A connection's deadline: a query begun must be complete within
+ * tcp_message_ms of its first byte (a byte now and then does not keep a
+ * slot), and a connection with no query in progress closes tcp_idle_ms
+ * after its last complete one.
+ */
+static void tcp_arm(struct kh_dns *d, struct tcp_conn *c)
+{
+	uint64_t now = kh_time_mono_ms();
+	uint64_t due = c->msg_start ? c->msg_start + d->cfg->tcp_message_ms
+				    : c->active + d->cfg->tcp_idle_ms;
+
+	kh_timer_arm(d->loop, &c->idle, due > now ? due - now : 0);
+}
+
 static void tcp_idle(struct kh_loop *loop, void *arg)
 {
 	struct tcp_conn *c = arg;
 
 	(void)loop;
+	c->d->st.tcp_timeouts++;
 	tcp_close(c->d, c);
+}
+
+static int same_host(const struct kh_addr *a, const struct kh_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->ip, b->ip, a->family == KH_AF_INET6 ? 16 : 4) == 0;
+}
+
+/*
+ * A slot for a new connection from peer. A client at its tcp_per_client
+ * share gives up its own idlest connection; when every slot is taken the
+ * idlest of all goes. Either way the newcomer is served: holding slots open
+ * cannot lock others (or the TC->TCP retry of a UDP client) out.
+ */
+static struct tcp_conn *tcp_slot(struct kh_dns *d, const struct kh_addr *peer)
+{
+	struct tcp_conn *free_c = NULL, *idlest = NULL, *own = NULL;
+	unsigned mine = 0;
+
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		struct tcp_conn *c = &d->conns[i];
+		if (!c->used) {
+			free_c = c;
+			continue;
+		}
+		if (!idlest || c->active < idlest->active)
+			idlest = c;
+		if (same_host(&c->peer, peer)) {
+			mine++;
+			if (!own || c->active < own->active)
+				own = c;
+		}
+	}
+	if (mine >= d->cfg->tcp_per_client)
+		idlest = own;
+	else if (free_c)
+		return free_c;
+	if (idlest) {
+		d->st.tcp_evicted++;
+		tcp_close(d, idlest);
+	}
+	return idlest;
 }
 
 static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
@@ -1163,12 +1346,12 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			return;
 		}
 		c->rx_len += (size_t)n;
-		kh_timer_arm(d->loop, &c->idle, TCP_IDLE_MS);
+		if (!c->msg_start)
+			c->msg_start = kh_time_mono_ms();
 		/* RFC 7766: several queries may follow each other; answer each. */
 		while (c->rx_len >= 2) {
 			size_t want = kh_be16(c->rx);
 			uint8_t out[SMALL_MAX];
-			struct kh_addr peer;
 			int r;
 			if (want == 0 || want > CONFIG_DNS_QUERY_MAX) {
 				tcp_close(d, c);
@@ -1176,19 +1359,23 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			}
 			if (c->rx_len < want + 2)
 				break;
-			memset(&peer, 0, sizeof(peer));
 			d->st.tcp_queries++;
-			r = handle_query(d, c->rx + 2, want, &peer, -1, c->idx, out, sizeof(out));
+			r = handle_query(d, c->rx + 2, want, &c->peer, -1, c->idx, out,
+					 sizeof(out));
 			if (!c->used)
 				return;
 			memmove(c->rx, c->rx + 2 + want, c->rx_len - 2 - want);
 			c->rx_len -= 2 + want;
+			/* Complete: the connection is active; what follows is a new query. */
+			c->active = kh_time_mono_ms();
+			c->msg_start = c->rx_len ? c->active : 0;
 			if (r > 0)
 				tcp_send(d, c->idx, c->gen, out, (size_t)r);
 			if (!c->used)
 				return;
 		}
 	}
+	tcp_arm(d, c);
 	arm_timeout(d);
 }
 
@@ -1201,18 +1388,24 @@ static void tcp_accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 
 	(void)ev;
 	while (kh_net_tcp_accept(fd, &s, &peer) == 0) {
-		struct tcp_conn *c = NULL;
-		for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++)
-			if (!d->conns[i].used)
-				c = &d->conns[i];
+		struct tcp_conn *c;
+		if (!client_allowed(d, &peer)) {
+			d->st.not_allowed++;
+			kh_net_close(s);
+			continue;
+		}
+		c = tcp_slot(d, &peer);
 		if (!c || kh_loop_fd_add(loop, s, KH_EV_READ, tcp_cb, c) < 0) {
-			kh_net_close(s); /* at capacity: the client retries */
+			kh_net_close(s); /* the loop is full: the client retries */
 			continue;
 		}
 		c->used = 1;
 		c->fd = s;
+		c->peer = peer;
 		c->rx_len = c->tx_len = c->tx_off = 0;
-		kh_timer_arm(loop, &c->idle, TCP_IDLE_MS);
+		c->active = kh_time_mono_ms();
+		c->msg_start = 0;
+		tcp_arm(d, c);
 	}
 }
 
@@ -1267,6 +1460,7 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 		*why = "no entropy for the random generator";
 		goto fail;
 	}
+	d->client_salt = rnd32(d);
 	for (unsigned i = 0; i < cfg->nupstream; i++)
 		d->up[d->nup++].addr = cfg->upstream[i];
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
@@ -1319,10 +1513,6 @@ void kh_dns_free(struct kh_dns *d)
 			kh_loop_fd_del(d->loop, d->socks[i].fd);
 			kh_net_close(d->socks[i].fd);
 		}
-	if (d->pend)
-		for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++)
-			if (d->pend[i].used)
-				gen_put(d->pend[i].gen);
 	if (d->conns)
 		for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
 			if (d->conns[i].used)
@@ -1336,7 +1526,7 @@ void kh_dns_free(struct kh_dns *d)
 				up_tcp_close(d, &d->utcp[i]);
 			free(d->utcp[i].buf);
 		}
-	gen_put(d->cur);
+	gen_free(d->cur);
 	kh_drbg_free(&d->rng);
 	free(d->pend);
 	free(d->conns);
@@ -1348,6 +1538,103 @@ void kh_dns_free(struct kh_dns *d)
 }
 
 /* ---------------------------------------------------------------- introspection */
+
+#define BROKEN(msg)             \
+	do {                    \
+		*why = (msg);   \
+		return -EFAULT; \
+	} while (0)
+
+int kh_dns_check_invariants(const struct kh_dns *d, const char **why)
+{
+	uint8_t seen[CONFIG_DNS_MAX_INFLIGHT];
+	unsigned used = 0, listed = 0, freed = 0, sock_pending[CONFIG_DNS_UPSTREAM_SOCKETS] = {0};
+	uint64_t last = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++) {
+		const struct pending *p = &d->pend[i];
+		if (!p->used)
+			continue;
+		used++;
+		if (p->sock >= CONFIG_DNS_UPSTREAM_SOCKETS)
+			BROKEN("a pending query names a socket out of range");
+		if (p->sock >= 0) {
+			const struct pending *h = d->id_hash[id_bucket(p->sock, p->up_id)];
+			sock_pending[p->sock]++;
+			while (h && h != p)
+				h = h->hash_next;
+			if (!h)
+				BROKEN("a pending query on a socket is not in the ID hash");
+			if (p->fetch)
+				BROKEN("a pending query is on a UDP socket and a TCP fetch at "
+				       "once");
+		}
+		if (p->fetch && (!p->fetch->used || p->fetch->p != p))
+			BROKEN("a pending query and its TCP fetch do not point at each other");
+	}
+	if (used != d->inflight)
+		BROKEN("inflight differs from the number of used slots");
+	for (unsigned b = 0; b < CLIENT_BUCKETS; b++) {
+		unsigned n = 0;
+		if (!d->client_pending[b])
+			continue;
+		for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++)
+			n += d->pend[i].used && d->pend[i].cbucket == b;
+		if (n != d->client_pending[b])
+			BROKEN("a client's pending count differs from its used slots");
+		if (n > d->cfg->inflight_per_client)
+			BROKEN("a client has more pending queries than its share");
+	}
+	for (unsigned i = 0; i < CONFIG_DNS_UPSTREAM_SOCKETS; i++)
+		if (sock_pending[i] != d->socks[i].pending)
+			BROKEN("an upstream socket's pending count is wrong");
+	for (const struct pending *p = d->fifo.fifo_next; p != &d->fifo; p = p->fifo_next) {
+		size_t i = (size_t)(p - d->pend);
+		if (i >= CONFIG_DNS_MAX_INFLIGHT || ++listed > used)
+			BROKEN("the deadline list is longer than the used slots (a cycle?)");
+		if (!p->used || seen[i]++)
+			BROKEN("the deadline list holds a free slot or one slot twice");
+		if (p->fifo_next->fifo_prev != p)
+			BROKEN("the deadline list's links disagree");
+		if (p->deadline < last)
+			BROKEN("the deadline list is out of order");
+		last = p->deadline;
+	}
+	if (listed != used)
+		BROKEN("a used slot is missing from the deadline list");
+	for (const struct pending *p = d->free_list; p; p = p->hash_next) {
+		if (++freed > CONFIG_DNS_MAX_INFLIGHT - used)
+			BROKEN("the free list is longer than the free slots (a cycle?)");
+		if (p->used)
+			BROKEN("a used slot is on the free list");
+	}
+	if (freed + used != CONFIG_DNS_MAX_INFLIGHT)
+		BROKEN("free and used slots do not add up to the table");
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		const struct up_tcp *u = &d->utcp[i];
+		if (u->used && (!u->p || !u->p->used || u->p->fetch != u))
+			BROKEN("a TCP fetch works for a slot that does not own it");
+		if (!u->used && u->p)
+			BROKEN("a closed TCP fetch still names a slot");
+	}
+	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
+		const struct tcp_conn *c = &d->conns[i];
+		unsigned same = 0;
+		if (!c->used)
+			continue;
+		if (!kh_timer_armed(&c->idle))
+			BROKEN("a TCP client connection has no deadline");
+		if (c->rx_len && !c->msg_start)
+			BROKEN("a TCP query in progress has no start time");
+		for (int j = 0; j < CONFIG_DNS_TCP_MAX_CLIENTS; j++)
+			same += d->conns[j].used && same_host(&d->conns[j].peer, &c->peer);
+		if (same > d->cfg->tcp_per_client)
+			BROKEN("a client holds more TCP connections than its share");
+	}
+	*why = "ok";
+	return 0;
+}
 
 int kh_dns_has_index(const struct kh_dns *d)
 {
@@ -1383,9 +1670,15 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(q, "notimp", (double)d->st.notimp);
 	cJSON_AddNumberToObject(q, "dropped", (double)d->st.dropped);
 	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
+	cJSON_AddNumberToObject(q, "truncated", (double)d->st.truncated);
+	cJSON_AddNumberToObject(q, "not_allowed", (double)d->st.not_allowed);
+	cJSON_AddNumberToObject(q, "rate_limited", (double)d->st.rate_limited);
+	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
+	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
 	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);
 	cJSON_AddNumberToObject(q, "inflight", d->inflight);
 	cJSON_AddNumberToObject(q, "overload_servfail", (double)d->st.refused_full);
+	cJSON_AddNumberToObject(q, "client_share_servfail", (double)d->st.client_share);
 	for (unsigned i = 0; i < d->ncounters; i++)
 		cJSON_AddNumberToObject(cats, d->counters[i].name, (double)d->counters[i].blocked);
 	for (unsigned i = 0; i < d->nup; i++) {

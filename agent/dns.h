@@ -30,10 +30,11 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 void kh_dns_free(struct kh_dns *d);
 
 /*
- * Map and validate the index at path and make it current. Queries already
- * being forwarded finish on the index they started with; the old index is
- * unmapped when the last of them completes. On failure the current index
- * stays and *why says what was wrong.
+ * Map and validate the index at path and make it current; the old one is
+ * unmapped at once. Answers to queries already being forwarded are
+ * inspected with the new index (their query names too), so nothing the
+ * new lists block is served or cached. On failure the current index stays
+ * and *why says what was wrong.
  */
 int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
 
@@ -56,6 +57,14 @@ struct kh_dns_event {
 };
 typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);
 void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg);
+
+/*
+ * Check the pending table's invariants (inflight equals the used slots, each
+ * used slot on the deadline list once and in deadline order, the free list
+ * holds the rest, socket and TCP-fetch links agree). Returns 0, or -EFAULT
+ * with *why saying which one broke. O(slots); for tests and fuzzing.
+ */
+int kh_dns_check_invariants(const struct kh_dns *d, const char **why);
 
 /* Queued events with sequence number > since, into a JSON array. */
 void kh_dns_events(struct kh_dns *d, uint64_t since, struct cJSON *out);

@@ -48,7 +48,12 @@ int kh_dns_read_name(const uint8_t *pkt, size_t len, size_t *off, struct kh_dns_
 			if (pos + 1 >= len || ++ptrs > MAX_PTRS)
 				return -EBADMSG;
 			target = (size_t)(c & 0x3f) << 8 | pkt[pos + 1];
-			if (target >= pos) /* only backwards: no loops */
+			/*
+			 * Only backwards (no loops), and never into the header:
+			 * no name lives there, and the ID changes on the way to
+			 * the client, so such a name would read differently there.
+			 */
+			if (target >= pos || target < KH_DNS_HDR_LEN)
 				return -EBADMSG;
 			if (!end)
 				end = pos + 2;

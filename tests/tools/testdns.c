@@ -6,17 +6,23 @@
  * --id) and misbehaves on request, by name:
  *
  *   *.timeout.test     never answers
- *   *.slow.test        answers after 300 ms
+ *   *.slow.test        answers after --slow-delay ms (300)
  *   *.nx.test          NXDOMAIN
  *   *.servfail.test    SERVFAIL
  *   *.tc.test          over UDP: TC set, no records; over TCP: 40 A records
+ *   *.tcsilent.test    over UDP: TC set; over TCP: the query is read, never answered
+ *   *.tcslow.test      over UDP: TC set; over TCP: 40 A records after --tcp-delay ms (1000)
+ *   *.tcclose.test     over UDP: TC set; over TCP: the connection is closed on the query
  *   *.wrongid.test     first an answer with a wrong ID, then the right one
  *   *.wrongq.test      first an answer to another question, then the right one
  *   *.spoof.test       first a forged answer (6.6.6.6) from another port, then the right one
  *   *.iptrigger.test   A 198.18.0.66 (inside the sample RPZ IP trigger)
+ *   *.big.test         40 A records over UDP too (about 700 bytes, more than 512)
+ *   *.hdrptr.test      a CNAME whose target is a compression pointer into the header
  *   --cname FROM=TO    FROM answers CNAME TO, then TO's address (a chain if TO has one too)
  *
- * usage: khien-testdns --listen ADDR:PORT [--id N] [--cname FROM=TO]...
+ * usage: khien-testdns --listen ADDR:PORT [--id N] [--slow-delay MS] [--tcp-delay MS]
+ *                      [--cname FROM=TO]...
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -38,7 +44,7 @@
 static struct {
 	char from[256], to[256];
 } cnames[MAXC];
-static int ncnames, g_id = 1;
+static int ncnames, g_id = 1, g_tcp_delay = 1000, g_slow_delay = 300;
 static kh_sock g_udp, g_spoof, g_tcp_l;
 static struct kh_loop *g_loop;
 
@@ -55,6 +61,13 @@ static int ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
 	return a >= b && strcmp(s + a - b, suffix) == 0 && (a == b || s[a - b - 1] == '.');
+}
+
+/* Names truncated over UDP (each behaves differently over TCP). */
+static int truncated(const char *name)
+{
+	return ends_with(name, "tc.test") || ends_with(name, "tcsilent.test") ||
+	       ends_with(name, "tcslow.test") || ends_with(name, "tcclose.test");
 }
 
 static uint32_t fnv(const char *s)
@@ -101,9 +114,14 @@ static size_t answer(const uint8_t *pkt, const struct kh_dns_query *q, int tcp, 
 		flags |= KH_DNS_RC_NXDOMAIN;
 	else if (ends_with(name, "servfail.test"))
 		flags |= KH_DNS_RC_SERVFAIL;
-	else if (ends_with(name, "tc.test") && !tcp)
+	else if (truncated(name) && !tcp)
 		flags |= KH_DNS_F_TC;
-	else {
+	else if (ends_with(name, "hdrptr.test")) {
+		/* Offset 4 holds QDCOUNT's high byte, 0: the root name, if header pointers passed. */
+		static const uint8_t ptr[2] = {0xc0, 0x04};
+		o += put_rr(out + o, name, KH_DNS_T_CNAME, ptr, sizeof(ptr));
+		an++;
+	} else {
 		kh_strlcpy(cur, name, sizeof(cur));
 		for (int hop = 0; hop < 8; hop++) {
 			const char *to = cname_of(cur);
@@ -115,7 +133,7 @@ static size_t answer(const uint8_t *pkt, const struct kh_dns_query *q, int tcp, 
 			an++;
 			kh_strlcpy(cur, to, sizeof(cur));
 		}
-		int count = ends_with(name, "tc.test") ? 40 : 1;
+		int count = truncated(name) || ends_with(name, "big.test") ? 40 : 1;
 		for (int i = 0; i < count && o + 300 < cap; i++) {
 			uint32_t h = fnv(cur) + (uint32_t)i;
 			if (q->qtype == KH_DNS_T_A) {
@@ -186,7 +204,7 @@ static void udp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 			continue;
 		name = q.qname.text;
 		if (ends_with(name, "slow.test")) {
-			send_later(out[no], len, &v[i].peer, 300);
+			send_later(out[no], len, &v[i].peer, (unsigned)g_slow_delay);
 			continue;
 		}
 		if (ends_with(name, "wrongid.test")) {
@@ -224,8 +242,41 @@ struct tconn {
 	int fd, used;
 	uint8_t buf[4096];
 	size_t len;
+	struct kh_timer late; /* a *.tcslow.test answer waiting in out */
+	uint8_t out[8192];
+	size_t out_len;
 };
 static struct tconn g_tc[32];
+
+static void tcp_write_all(int fd, const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		int w = kh_net_send(fd, p + off, len - off);
+		if (w == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static void tcp_conn_close(struct kh_loop *loop, struct tconn *c)
+{
+	kh_timer_cancel(loop, &c->late);
+	kh_loop_fd_del(loop, c->fd);
+	kh_net_close(c->fd);
+	c->used = 0;
+}
+
+static void fire_late(struct kh_loop *loop, void *arg)
+{
+	struct tconn *c = arg;
+	(void)loop;
+	if (c->used)
+		tcp_write_all(c->fd, c->out, c->out_len);
+}
 
 static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 {
@@ -237,9 +288,7 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
-		kh_loop_fd_del(loop, fd);
-		kh_net_close(fd);
-		c->used = 0;
+		tcp_conn_close(loop, c);
 		return;
 	}
 	c->len += (size_t)n;
@@ -248,19 +297,20 @@ static void tcp_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		struct kh_dns_query q;
 		uint8_t out[8192];
 		if (kh_dns_parse_query(c->buf + 2, ql, &q) == KH_DNS_PARSE_OK) {
+			const char *name = q.qname.text;
 			size_t len = answer(c->buf + 2, &q, 1, out + 2, sizeof(out) - 2);
-			if (len) {
+			if (ends_with(name, "tcclose.test")) {
+				tcp_conn_close(loop, c);
+				return;
+			}
+			if (len && ends_with(name, "tcslow.test")) {
+				kh_put_be16(c->out, (uint16_t)len);
+				memcpy(c->out + 2, out + 2, len);
+				c->out_len = len + 2;
+				kh_timer_arm(loop, &c->late, (uint64_t)g_tcp_delay);
+			} else if (len && !ends_with(name, "tcsilent.test")) {
 				kh_put_be16(out, (uint16_t)len);
-				for (size_t off = 0; off < len + 2;) {
-					int w = kh_net_send(fd, out + off, len + 2 - off);
-					if (w == -EAGAIN) {
-						usleep(1000);
-						continue;
-					}
-					if (w <= 0)
-						break;
-					off += (size_t)w;
-				}
+				tcp_write_all(fd, out, len + 2);
 			}
 		}
 		memmove(c->buf, c->buf + 2 + ql, c->len - 2 - ql);
@@ -284,6 +334,7 @@ static void accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		g_tc[i].used = 1;
 		g_tc[i].fd = s;
 		g_tc[i].len = 0;
+		kh_timer_init(&g_tc[i].late, fire_late, &g_tc[i]);
 	}
 }
 
@@ -304,6 +355,10 @@ int main(int argc, char **argv)
 			listen = argv[++i];
 		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
 			g_id = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--slow-delay") == 0 && i + 1 < argc)
+			g_slow_delay = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--tcp-delay") == 0 && i + 1 < argc)
+			g_tcp_delay = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--cname") == 0 && i + 1 < argc && ncnames < MAXC) {
 			char *eq = strchr(argv[++i], '=');
 			if (!eq)
@@ -313,8 +368,9 @@ int main(int argc, char **argv)
 			kh_strlcpy(cnames[ncnames].to, eq + 1, 256);
 			ncnames++;
 		} else {
-			fprintf(stderr, "usage: khien-testdns --listen ADDR:PORT [--id N] [--cname "
-					"FROM=TO]...\n");
+			fprintf(stderr,
+				"usage: khien-testdns --listen ADDR:PORT [--id N] [--tcp-delay MS] "
+				"[--cname FROM=TO]...\n");
 			return 2;
 		}
 	}

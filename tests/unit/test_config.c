@@ -35,7 +35,9 @@ static void test_full_config(void)
 		    "{\"dns\": {\"listen\": [\"0.0.0.0:53\", \"[::]:5353\"],"
 		    "\"upstreams\": [\"198.18.0.1\"], \"index\": \"/x.idx\", \"blocked_ttl\": 10,"
 		    "\"default_action\": \"null\", \"canaries\": false, \"cache\": false,"
-		    "\"timeout_ms\": 900, \"client_id\": \"address\","
+		    "\"timeout_ms\": 900, \"client_id\": \"address\", \"tcp_message_ms\": 700,"
+		    "\"tcp_idle_ms\": 5000, \"tcp_per_client\": 2, \"inflight_per_client\": 9,"
+		    "\"rate_limit\": 0,"
 		    "\"blockpage\": {\"ipv4\": \"198.18.0.80\", \"ipv6\": \"2001:db8::80\"},"
 		    "\"categories\": {\"adult\": {\"action\": \"blockpage\", \"ede\": \"none\", "
 		    "\"event\": true}}},"
@@ -53,6 +55,38 @@ static void test_full_config(void)
 	KT_CHECK(c.has_page4 && c.has_page6 && !c.canaries && !c.cache && !c.client_id_hash);
 	KT_STREQ(c.user, "");
 	KT_EQ(c.log_level, 4);
+	KT_EQ(c.tcp_message_ms, 700);
+	KT_EQ(c.tcp_idle_ms, 5000);
+	KT_EQ(c.tcp_per_client, 2);
+	KT_EQ(c.inflight_per_client, 9);
+	KT_EQ(c.rate_limit, 0);
+}
+
+static void test_allow_clients(void)
+{
+	struct kh_agent_config c;
+	struct kh_addr a;
+
+	/* The default: loopback and the private ranges. */
+	kh_config_defaults(&c);
+	kh_addr_parse("192.168.7.9:5353", 0, &a);
+	KT_CHECK(kh_cidr_match(&c.allow[3], &a));
+	KT_EQ(parse(&c, "{\"dns\": {\"allow_clients\": [\"127.0.0.1/32\", \"10.1.0.0/17\", "
+			"\"fd00::/8\", \"::1\"]}}"),
+	      0);
+	KT_EQ(c.nallow, 4);
+	kh_addr_parse("127.0.0.1:1", 0, &a);
+	KT_CHECK(kh_cidr_match(&c.allow[0], &a));
+	kh_addr_parse("127.0.0.2:1", 0, &a);
+	KT_CHECK(!kh_cidr_match(&c.allow[0], &a));
+	kh_addr_parse("10.1.127.255:1", 0, &a);
+	KT_CHECK(kh_cidr_match(&c.allow[1], &a));
+	kh_addr_parse("10.1.128.0:1", 0, &a);
+	KT_CHECK(!kh_cidr_match(&c.allow[1], &a));
+	kh_addr_parse("[fd12::1]:1", 0, &a);
+	KT_CHECK(kh_cidr_match(&c.allow[2], &a) && !kh_cidr_match(&c.allow[1], &a));
+	kh_addr_parse("[::1]:53", 0, &a);
+	KT_CHECK(kh_cidr_match(&c.allow[3], &a));
 }
 
 static void test_errors_name_the_path(void)
@@ -70,6 +104,11 @@ static void test_errors_name_the_path(void)
 	KT_STREQ(err, "t.json: dns.blockpage: expected {\"ipv4\": ..., \"ipv6\": ...}");
 	KT_EQ(parse(&c, "{\"dns\": {\"timeout_ms\": 1.5}}"), -EINVAL);
 	KT_STREQ(err, "t.json: dns.timeout_ms: expected a whole number from 100 to 10000");
+	KT_EQ(parse(&c, "{\"dns\": {\"tcp_per_client\": 0}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.tcp_per_client: expected a whole number from 1 to 16");
+	KT_EQ(parse(&c, "{\"dns\": {\"allow_clients\": [\"192.168.1.1/24\"]}}"), -EINVAL);
+	KT_STREQ(err, "t.json: dns.allow_clients[0]: not a network (expected IP/BITS with no host "
+		      "bits set, or an IP)");
 	KT_EQ(parse(&c, "[1, 2]"), -EINVAL);
 	KT_STREQ(err, "t.json: : expected a JSON object at the top");
 	KT_EQ(parse(&c, "{\n\n\"dns\": }"), -EINVAL);
@@ -83,5 +122,6 @@ int main(void)
 	KT_RUN(test_defaults);
 	KT_RUN(test_full_config);
 	KT_RUN(test_errors_name_the_path);
+	KT_RUN(test_allow_clients);
 	return KT_DONE();
 }

@@ -93,6 +93,9 @@ static void test_compression_rules(void)
 	off = 20;
 	m[21] = 30; /* forwards */
 	KT_EQ(kh_dns_read_name(m, sizeof(m), &off, &nm), -EBADMSG);
+	off = 20;
+	m[21] = 1; /* into the header: its ID is rewritten before the client reads it */
+	KT_EQ(kh_dns_read_name(m, sizeof(m), &off, &nm), -EBADMSG);
 	off = 62;
 	m[62] = 5; /* label runs off the end */
 	KT_EQ(kh_dns_read_name(m, sizeof(m), &off, &nm), -EBADMSG);
