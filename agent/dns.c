@@ -1470,7 +1470,12 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 		l->udp = l->tcp = -1;
 		if ((err = kh_net_udp_open(&cfg->listen[i], &l->udp)) < 0 ||
 		    (err = kh_net_tcp_listen(&cfg->listen[i], 64, &l->tcp)) < 0) {
-			*why = "cannot bind a listen address";
+			static char bind_why[KH_ADDR_STRLEN + 48];
+			char at[KH_ADDR_STRLEN];
+			kh_addr_format(&cfg->listen[i], at, sizeof(at));
+			snprintf(bind_why, sizeof(bind_why), "cannot bind %s (%s)", at,
+				 l->udp < 0 ? "UDP" : "TCP");
+			*why = bind_why;
 			kh_net_close(l->udp);
 			goto fail;
 		}

@@ -110,6 +110,11 @@ rc=$?
 [ $rc -ne 0 ] && grep -q "in use" $T/second.log && ok "a second khiend on a live control socket is refused (exit $rc)" ||
 	fail "second khiend: exit $rc, $(cat $T/second.log)"
 ctl status >/dev/null && ok "the first khiend is still reachable" || fail "first khiend unreachable"
+"$KHIEN_BUILD/khiend" -f --control $T/ctl-clash.sock --state-dir $T/state-clash --listen 127.0.0.1:$DNS \
+	--upstream 127.0.0.1:$UP --user khien >$T/clash.log 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "cannot bind 127.0.0.1:$DNS" $T/clash.log &&
+	ok "a DNS port in use: the error names the address (exit $rc)" || fail "port clash: exit $rc, $(cat $T/clash.log)"
 stop_khiend
 
 # a configured index that is missing at start is a configuration error
