@@ -60,9 +60,11 @@ read -r _ k _ _ < $T/a.out
 	fail "the flooding device keeps at most 4 connections ($(cat $T/a.out))"
 grep -q "SN-a: 4 connections, the most one device may hold" $T/server.log &&
 	ok "the per-device cap is logged" || fail "the per-device cap is logged"
+expect_eq "a request on a revoked certificate's connection: 403" "$(checkin r)" "403"
+# (its flood connections may all have been closed mid-handshake to make room: the
+# check-in above completes one, so the line is there whatever the timing was)
 grep -q "SN-r: certificate not admitted" $T/server.log &&
 	ok "the revoked certificate is not counted as a device" || fail "revoked certificate log"
-expect_eq "a request on a revoked certificate's connection: 403" "$(checkin r)" "403"
 
 # a server full of admitted devices (4 x 4 connections): the operator and
 # a newcomer get in, each by closing one connection of a device holding the most
