@@ -192,7 +192,8 @@ int main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "policy") == 0) {
 		if (i + 2 != argc || strcmp(argv[i], "apply") != 0) {
-			fprintf(stderr, "usage: khienctl policy apply BUNDLE (or - for stdin)\n");
+			fprintf(stderr,
+				"usage: khienctl policy apply BUNDLE (or - for a file on stdin)\n");
 			return EXIT_USAGE;
 		}
 		/* opened here, as the caller: khiend reads what the caller may read, no more */

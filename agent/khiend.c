@@ -147,6 +147,12 @@ static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why,
 	size_t len;
 	int err;
 
+	/* a pipe or a device would block the one loop that answers DNS */
+	if (!kh_fs_fd_regular(fd)) {
+		snprintf(why, whylen, "%s: not a regular file (a pipe or device is not read)",
+			 path);
+		return -EINVAL;
+	}
 	err = kh_fs_read_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
 	if (err < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));

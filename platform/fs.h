@@ -65,6 +65,9 @@ int kh_fs_rename(const char *from, const char *to);
  */
 int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len);
 
+/* 1 if fd is a regular file (not a pipe, socket or device that could block a reader), 0 if not. */
+int kh_fs_fd_regular(int fd);
+
 /*
  * Open path for reading, as a descriptor to hand to another process (or
  * to read with kh_fs_read_fd()); negative errno. Close with kh_fs_close_fd().

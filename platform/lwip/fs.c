@@ -231,6 +231,12 @@ int kh_fs_open_read(const char *path)
 	return -ENOTSUP;
 }
 
+int kh_fs_fd_regular(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
 void kh_fs_close_fd(int fd)
 {
 	(void)fd;

@@ -77,6 +77,13 @@ int kh_fs_open_read(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+int kh_fs_fd_regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 void kh_fs_close_fd(int fd)
 {
 	if (fd >= 0)

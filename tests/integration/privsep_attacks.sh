@@ -60,6 +60,10 @@ chmod 600 $T/rootonly/b2
 expect_rc "a bundle in a root-only directory applies (passed as an open file)" 0 ctl policy apply $T/rootonly/b2
 expect_rc "a bundle from standard input is read (an older one: refused)" 1 ctl policy apply - < $T/b1
 grep -q "rollback" $T/err && ok "  and judged: $(head -c 90 $T/err)" || fail "stdin bundle: $(cat $T/err)"
+# a pipe that never ends must not block the loop that answers DNS
+expect_rc "a pipe as the bundle is refused" 1 timeout 5 "$KHIEN_BUILD/khienctl" --control "$CTL" policy apply - < <(sleep 30)
+grep -q "not a regular file" $T/err && ok "  with the reason: $(head -c 80 $T/err)" || fail "pipe: $(cat $T/err)"
+dig +time=2 +tries=1 @127.0.0.1 -p $DNS ok.example | grep -q "status: NOERROR" && ok "DNS is answered meanwhile" || fail "DNS blocked"
 python3 - "$CTL" "$T/rootonly/b2" > $T/raw.out <<'PY'
 import socket, sys, json
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
