@@ -189,8 +189,23 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 	kh_strlcpy(dir, path, sizeof(dir));
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
+		uint32_t owner;
+		unsigned mode;
 		*slash = 0;
 		kh_fs_mkdir_p(dir, 0755);
+		/*
+		 * Root names, chowns and chmods the socket file by path: in a
+		 * directory another user can write, that user could swap in a
+		 * link between bind and chmod (and have root chmod /etc/shadow).
+		 */
+		if (kh_proc_is_root() &&
+		    (kh_fs_dir_owner(dir, &owner, &mode) < 0 || owner != 0 || (mode & 022))) {
+			log_error("control socket %s: its directory must be root's alone (not "
+				  "writable by group or others, no link)",
+				  path);
+			free(c);
+			return -EPERM;
+		}
 	}
 	err = kh_net_local_listen(path, 0660, group && *group ? group : NULL, &c->fd);
 	if (err < 0) {

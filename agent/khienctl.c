@@ -198,6 +198,11 @@ int main(int argc, char **argv)
 		}
 		/* opened here, as the caller: khiend reads what the caller may read, no more */
 		fd = strcmp(argv[i + 1], "-") == 0 ? 0 : kh_fs_open_read(argv[i + 1]);
+		/* never hand the daemon a terminal or pipe: only the bundle file */
+		if (fd == 0 && !kh_fs_fd_regular(0)) {
+			fprintf(stderr, "khienctl: standard input is not a file (use < BUNDLE)\n");
+			return EXIT_FAILED;
+		}
 		if (fd < 0) {
 			fprintf(stderr, "khienctl: %s: %s\n", argv[i + 1], kh_strerror(fd));
 			return EXIT_FAILED;

@@ -597,6 +597,9 @@ int kh_agent_main(int argc, char **argv)
 	} else if (err == -EADDRINUSE) {
 		log_error("control socket %s is in use: another khiend is running", a.cfg.control);
 		goto out;
+	} else if (err == -EPERM) {
+		rc = EXIT_CONFIG;
+		goto out;
 	} else if (err == -ENOENT && a.cfg.control_group[0]) {
 		log_error("control.group %s does not exist", a.cfg.control_group);
 		rc = EXIT_CONFIG;
@@ -647,6 +650,9 @@ int kh_agent_main(int argc, char **argv)
 		log_error_err(err, "cannot drop privileges to %s", a.cfg.user);
 		goto out;
 	}
+	/* the engine never forks: a compromised one cannot leave a child holding port 53 */
+	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_forbid_fork() < 0)
+		log_warn("cannot forbid the engine to fork");
 	if (a.report && (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
 		log_error("reporting off: %s", rwhy_buf);
 		kh_dns_set_event_hook(a.dns, NULL, NULL);

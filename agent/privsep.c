@@ -19,6 +19,7 @@
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "platform/fs.h"
 #include "platform/proc.h"
 
 /* Components the device's modules read; a module that reads another adds its name. */
@@ -215,10 +216,18 @@ static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len,
 	cJSON *j = NULL, *rc, *w;
 	int err;
 
+	if (pv->chan < 0) {
+		snprintf(why, whylen, "the trust-state owner is gone (restart khiend)");
+		return -EPIPE;
+	}
 	if ((err = send_msg(pv->chan, type, body, len)) < 0 ||
 	    (err = recv_msg(pv->chan, KH_PRIV_REPLY_MAX, &rtype, &r, &rlen)) < 0) {
+		/* a half-read message leaves the stream out of step: the channel is done */
 		snprintf(why, whylen, "the trust-state owner does not answer: %s",
 			 kh_strerror(err));
+		log_error("privsep channel: %s; signed policy is unavailable until restart", why);
+		kh_fs_close_fd(pv->chan);
+		pv->chan = -1;
 		goto out;
 	}
 	j = cJSON_ParseWithLength((const char *)r, rlen);

@@ -11,8 +11,11 @@
  * one reply (type | KH_PRIV_REPLY) whose body is a JSON object:
  *   {"rc": 0 or -errno, "why": "...", "view": {...}}
  * The parent reads a request body only up to the limit of its type and
- * parses nothing in it but signed data (a bundle); a malformed header, an
- * unknown type or an oversized body ends the child.
+ * parses nothing in it but the bundle: its envelope (canonical JSON,
+ * bounded, fuzzed by tests/fuzz/bundle) is parsed to find the signatures
+ * and the signed manifest, which is believed only once a threshold of
+ * signatures verifies. A malformed header, an unknown type or an
+ * oversized body ends the child.
  */
 #ifndef KHIEN_AGENT_PRIVSEP_WIRE_H
 #define KHIEN_AGENT_PRIVSEP_WIRE_H

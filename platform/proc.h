@@ -59,6 +59,9 @@ int kh_proc_fork_split(int *chan, long *child);
 int kh_proc_chan_write(int chan, const void *buf, size_t len);
 int kh_proc_chan_read(int chan, void *buf, size_t len);
 
+/* From now on this process may not create processes (RLIMIT_NPROC 0); 0 or negative errno. */
+int kh_proc_forbid_fork(void);
+
 /* Close every descriptor above stderr except keep (the parent of a split). */
 void kh_proc_close_fds_except(int keep);
 

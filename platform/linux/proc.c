@@ -195,6 +195,13 @@ int kh_proc_chan_read(int chan, void *buf, size_t len)
 	return chan_io(chan, buf, len, 0);
 }
 
+int kh_proc_forbid_fork(void)
+{
+	struct rlimit r = {0, 0};
+
+	return setrlimit(RLIMIT_NPROC, &r) < 0 ? -errno : 0;
+}
+
 void kh_proc_close_fds_except(int keep)
 {
 	DIR *d = opendir("/proc/self/fd");

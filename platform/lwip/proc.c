@@ -72,6 +72,11 @@ int kh_proc_chan_read(int chan, void *buf, size_t len)
 	return -ENOTSUP;
 }
 
+int kh_proc_forbid_fork(void)
+{
+	return 0;
+}
+
 void kh_proc_close_fds_except(int keep)
 {
 	(void)keep;

@@ -62,7 +62,17 @@ expect_rc "a bundle from standard input is read (an older one: refused)" 1 ctl p
 grep -q "rollback" $T/err && ok "  and judged: $(head -c 90 $T/err)" || fail "stdin bundle: $(cat $T/err)"
 # a pipe that never ends must not block the loop that answers DNS
 expect_rc "a pipe as the bundle is refused" 1 timeout 5 "$KHIEN_BUILD/khienctl" --control "$CTL" policy apply - < <(sleep 30)
-grep -q "not a regular file" $T/err && ok "  with the reason: $(head -c 80 $T/err)" || fail "pipe: $(cat $T/err)"
+grep -q "standard input is not a file" $T/err && ok "  by khienctl: $(head -c 80 $T/err)" || fail "pipe: $(cat $T/err)"
+# a hostile client passes a pipe that never ends straight to the daemon
+timeout 10 python3 - "$CTL" > $T/pipe.out <<'PY'
+import os, socket, sys, json, array
+r, w = os.pipe()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendmsg([b'{"cmd": "policy-apply"}\n'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [r]))])
+print(s.recv(4096).decode())
+PY
+grep -q "not a regular file" $T/pipe.out && ok "a pipe passed by a raw client is refused by khiend, not read" ||
+	fail "raw pipe: $(cat $T/pipe.out)"
 dig +time=2 +tries=1 @127.0.0.1 -p $DNS ok.example | grep -q "status: NOERROR" && ok "DNS is answered meanwhile" || fail "DNS blocked"
 python3 - "$CTL" "$T/rootonly/b2" > $T/raw.out <<'PY'
 import socket, sys, json
