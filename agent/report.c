@@ -1096,12 +1096,6 @@ void kh_report_free(struct kh_report *r)
 	free(r);
 }
 
-/* Dedup keys only need to spread; nonzero, so a zeroed slot matches nothing. */
-static uint64_t key_hash(const char *s)
-{
-	return kh_fnv1a32(KH_FNV32_BASIS, s) | (uint64_t)1 << 32;
-}
-
 /* Take one token from client's bucket; 0 if it had one, -1 if it is over its rate. */
 static int budget_take(struct kh_report *r, uint64_t client, int64_t now_ms)
 {
@@ -1135,15 +1129,14 @@ static int budget_take(struct kh_report *r, uint64_t client, int64_t now_ms)
 int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
 		    long *suppressed)
 {
-	char both[512];
-	uint64_t k, c = key_hash(client);
-	struct dedup *d;
+	/* nonzero (a zeroed slot matches nothing), hashed in place, client then key: this runs for every blocked query of a flood */
+	uint32_t hc = kh_fnv1a32(KH_FNV32_BASIS, client);
+	uint64_t c = hc | (uint64_t)1 << 32;
+	uint64_t k = kh_fnv1a32(kh_fnv1a32(hc, "|"), key) | (uint64_t)1 << 32;
+	struct dedup *d = &r->dd[k % DEDUP_SLOTS];
 	int64_t now = kh_time_wall();
 	struct budget *b;
 
-	snprintf(both, sizeof(both), "%s|%s", client, key);
-	k = key_hash(both);
-	d = &r->dd[k % DEDUP_SLOTS];
 	if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
 		d->repeats++;
 		r->suppressed++;
