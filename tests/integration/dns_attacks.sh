@@ -35,7 +35,11 @@ JSON
 inflight() { ctl status | json_get /dev/stdin 'd["dns"]["queries"]["inflight"]'; }
 # cpu_ticks: user+system clock ticks khiend has used so far
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$KPID/stat"; }
-sanitizer_clean() { ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|bug:" "$T/khiend.log"; }
+sanitizer_clean() {
+	! grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|bug:" "$T/khiend.log" && return 0
+	grep -m1 -A12 -E "AddressSanitizer|LeakSanitizer|runtime error:|bug:" "$T/khiend.log" | sed "s/^/#   /"
+	return 1
+}
 
 # khiend_sane NAME: still answers, nothing pending, not spinning, stops on SIGTERM
 khiend_sane() {
