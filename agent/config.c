@@ -204,8 +204,7 @@ static int get_addrs(struct ctx *x, const cJSON *v, struct kh_addr *out, unsigne
 	if (cJSON_GetArraySize(v) > (int)max)
 		return fail(x, "at most %u entries (CONFIG)", max);
 	*n = 0;
-	cJSON_ArrayForEach(e, v)
-	{
+	cJSON_ArrayForEach (e, v) {
 		size_t save = enter(x, NULL, i++);
 		if (!cJSON_IsString(e) || kh_addr_parse(e->valuestring, default_port, &out[*n]) < 0)
 			return fail(x, "not an address (expected IP:PORT, IPv6 as [IP]:PORT)");
@@ -226,8 +225,7 @@ static int get_cidrs(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
 		return fail(x, "at most %u entries", KH_CFG_MAX_ALLOW);
 	c->nallow = 0;
 	c->allow_set = 1;
-	cJSON_ArrayForEach(e, v)
-	{
+	cJSON_ArrayForEach (e, v) {
 		size_t save = enter(x, NULL, i++);
 		if (!cJSON_IsString(e) || cidr_parse(e->valuestring, &c->allow[c->nallow]) < 0)
 			return fail(x, "not a network (expected IP/BITS with no host bits set, "
@@ -270,8 +268,7 @@ static int parse_category(struct ctx *x, struct kh_agent_config *c, const cJSON 
 		strcpy(p->name, v->string);
 		p->action = p->ede = p->event = -1;
 	}
-	cJSON_ArrayForEach(f, v)
-	{
+	cJSON_ArrayForEach (f, v) {
 		size_t save = enter(x, f->string, -1);
 		if (strcmp(f->string, "action") == 0) {
 			if (!cJSON_IsString(f) ||
@@ -298,8 +295,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 
 	if (!cJSON_IsObject(dns))
 		return fail(x, "expected an object");
-	cJSON_ArrayForEach(v, dns)
-	{
+	cJSON_ArrayForEach (v, dns) {
 		size_t save = enter(x, v->string, -1);
 		const char *k = v->string;
 		int err = 0;
@@ -347,8 +343,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			const cJSON *b;
 			if (!cJSON_IsObject(v))
 				return fail(x, "expected {\"ipv4\": ..., \"ipv6\": ...}");
-			cJSON_ArrayForEach(b, v)
-			{
+			cJSON_ArrayForEach (b, v) {
 				size_t s2 = enter(x, b->string, -1);
 				struct kh_addr a;
 				int v6 = strcmp(b->string, "ipv6") == 0;
@@ -371,8 +366,7 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			const cJSON *cat;
 			if (!cJSON_IsObject(v))
 				return fail(x, "expected an object of categories");
-			cJSON_ArrayForEach(cat, v)
-			{
+			cJSON_ArrayForEach (cat, v) {
 				size_t s2 = enter(x, cat->string, -1);
 				if (parse_category(x, c, cat))
 					return -EINVAL;
@@ -395,8 +389,7 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 
 	if (!cJSON_IsObject(v))
 		return fail(x, "expected {\"url\", \"server_ca\", \"cert\", \"key\", ...}");
-	cJSON_ArrayForEach(f, v)
-	{
+	cJSON_ArrayForEach (f, v) {
 		size_t s2 = enter(x, f->string, -1);
 		const char *k = f->string;
 		struct kh_addr a;
@@ -464,8 +457,7 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		rc = fail(&x, "expected a JSON object at the top");
 		goto out;
 	}
-	cJSON_ArrayForEach(v, root)
-	{
+	cJSON_ArrayForEach (v, root) {
 		size_t save = enter(&x, v->string, -1);
 		const char *k = v->string;
 
@@ -487,8 +479,7 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 					  "expected {\"trust_root\", \"hardware_id\", \"bundle\"}");
 				goto out;
 			}
-			cJSON_ArrayForEach(f, v)
-			{
+			cJSON_ArrayForEach (f, v) {
 				size_t s2 = enter(&x, f->string, -1);
 				if (strcmp(f->string, "trust_root") == 0)
 					rc = get_path(&x, f, c->trust_root, sizeof(c->trust_root));
@@ -512,8 +503,7 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 				rc = fail(&x, "expected {\"socket\": ..., \"group\": ...}");
 				goto out;
 			}
-			cJSON_ArrayForEach(f, v)
-			{
+			cJSON_ArrayForEach (f, v) {
 				size_t s2 = enter(&x, f->string, -1);
 				if (strcmp(f->string, "socket") == 0)
 					rc = get_string(&x, f, c->control, sizeof(c->control));

@@ -477,8 +477,7 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 		(r->ncmd_done - r->cmd_done_sent) * sizeof(r->cmd_done[0]));
 	r->ncmd_done -= r->cmd_done_sent;
 	r->cmd_done_sent = 0;
-	cJSON_ArrayForEach(c, cmds)
-	{
+	cJSON_ArrayForEach (c, cmds) {
 		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
 		const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "arg"));
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");

@@ -91,8 +91,7 @@ static void put_item(struct sb *b, const cJSON *it, int depth)
 		int first = 1;
 		const cJSON *c;
 		sb_put(b, "[", 1);
-		cJSON_ArrayForEach(c, it)
-		{
+		cJSON_ArrayForEach (c, it) {
 			if (!first)
 				sb_put(b, ",", 1);
 			first = 0;
@@ -107,7 +106,8 @@ static void put_item(struct sb *b, const cJSON *it, int depth)
 			b->err = -ENOMEM;
 			return;
 		}
-		cJSON_ArrayForEach(c, it) keys[i++] = c;
+		cJSON_ArrayForEach (c, it)
+			keys[i++] = c;
 		if (n > 1) /* qsort(NULL, 0, ...) is undefined */
 			qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
 		sb_put(b, "{", 1);

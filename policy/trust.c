@@ -46,8 +46,7 @@ static const char *unknown_key(const cJSON *o, const char *const *allowed)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, o)
-	{
+	cJSON_ArrayForEach (c, o) {
 		int ok = 0;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= strcmp(c->string, *a) == 0;
@@ -141,8 +140,7 @@ static int parse_sigs(const cJSON *arr, struct sigs *s, const char **why)
 		*why = "signatures: expected an array";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach(e, arr)
-	{
+	cJSON_ArrayForEach (e, arr) {
 		if (s->n >= KH_TRUST_MAX_SIGS) {
 			*why = "signatures: more than 32";
 			return -EBADMSG;
@@ -202,8 +200,7 @@ static int parse_role(const cJSON *o, const struct kh_root *r, struct kh_role *r
 		*why = "root: a role must be {\"keyids\": [...], \"threshold\": N >= 1}";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach(e, ids)
-	{
+	cJSON_ArrayForEach (e, ids) {
 		if (role->nkeys >= KH_TRUST_MAX_KEYS || !cJSON_IsString(e) ||
 		    strlen(e->valuestring) != 2 * KH_KEYID_LEN ||
 		    kh_hex_decode(e->valuestring, role->keyids[role->nkeys], KH_KEYID_LEN) < 0 ||
@@ -255,8 +252,7 @@ static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **wh
 		*why = "root: needs \"keys\" and \"roles\" {root, policy}";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach(k, keys)
-	{
+	cJSON_ArrayForEach (k, keys) {
 		static const char *const kallowed[] = {"public", NULL};
 		struct kh_pubkey *pk = &r->keys[r->nkeys];
 		uint8_t id[KH_KEYID_LEN];
@@ -400,8 +396,7 @@ int kh_root_chain_walk(const struct kh_root *anchor, const char *chain, size_t l
 		snprintf(why, whylen, "root chain: not a JSON array of root documents");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach (e, j) {
 		char *t = cJSON_PrintUnformatted(e);
 		struct kh_root r, next;
 		const char *w;
@@ -568,8 +563,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: replaces is only for a reset";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach(e, targets)
-	{
+	cJSON_ArrayForEach (e, targets) {
 		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
 		    strlen(e->valuestring) == 0 || strlen(e->valuestring) > KH_HWID_MAX) {
 			*why = "manifest: targets must be at most 64 strings of 1-64 characters";
@@ -577,8 +571,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		}
 		strcpy(b->targets[b->ntargets++], e->valuestring);
 	}
-	cJSON_ArrayForEach(e, comps)
-	{
+	cJSON_ArrayForEach (e, comps) {
 		struct kh_component *c = &b->comp[b->ncomp];
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
 		if (b->ncomp >= KH_BUNDLE_MAX_COMPONENTS) {

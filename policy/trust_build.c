@@ -111,8 +111,7 @@ int kh_root_add_signature(char **text, const struct kh_ecdsa_priv *priv,
 	}
 	kh_hex_encode(pub->id, KH_KEYID_LEN, id);
 	sigs = cJSON_GetObjectItemCaseSensitive(doc, "signatures");
-	cJSON_ArrayForEach(e, sigs)
-	{
+	cJSON_ArrayForEach (e, sigs) {
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "keyid");
 		if (cJSON_IsString(k) && strcmp(k->valuestring, id) == 0) {
 			cJSON_DeleteItemFromArray(sigs, i);

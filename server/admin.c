@@ -137,8 +137,7 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		snprintf(why, whylen, "server.json: not a JSON object");
 		goto out;
 	}
-	cJSON_ArrayForEach(v, o)
-	{
+	cJSON_ArrayForEach (v, o) {
 		unsigned i;
 		if (strcmp(v->string, "url") == 0 && cJSON_IsString(v)) {
 			kh_strlcpy(c->url, v->valuestring, sizeof(c->url));

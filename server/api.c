@@ -444,8 +444,7 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 	/* commands the device carried out: done (a lost answer resends, never loses) */
 	if (cJSON_IsArray(done) && cJSON_GetArraySize(done) <= MAX_COMMANDS) {
 		const cJSON *id;
-		cJSON_ArrayForEach(id, done)
-		{
+		cJSON_ArrayForEach (id, done) {
 			uint64_t u;
 			if (kh_json_uint(id, 1, KH_JSON_INT_MAX, &u) == 0)
 				kh_store_command_done(s->store, peer->serial, (int64_t)u, now);
@@ -495,8 +494,7 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 		kh_api_error(resp, 503, "out of memory");
 		goto out;
 	}
-	cJSON_ArrayForEach(e, arr)
-	{
+	cJSON_ArrayForEach (e, arr) {
 		uint64_t t = 0;
 		const char *type, *sev;
 		const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
