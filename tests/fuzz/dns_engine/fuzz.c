@@ -62,7 +62,13 @@
 #undef CONFIG_DNS_RECV_BATCH
 #define CONFIG_DNS_RECV_BATCH 8
 
+/* The whole family in this one file, its internal functions static to it. */
+#define DNS_PRIV static
 #include "agent/dns.c"
+#include "agent/dns_cache.c"
+#include "agent/dns_ctl.c"
+#include "agent/dns_serve.c"
+#include "agent/dns_upstream.c"
 
 #include <stddef.h>
 

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DNS filter's control-socket view (see dns_priv.h for the family):
+ * `khienctl status` (counters, upstream health, the index), the check-in
+ * health figures, `khienctl check NAME` (the engine's verdict, explained)
+ * and `khienctl events`, all formatted here as JSON from the engine's
+ * state; the engine formats nothing. Also the ring of recent events that
+ * `khienctl events` reads, and the hook that hands each event to the
+ * reporting module (agent/event.c is to take both over).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/dns_priv.h"
+#include "lib/str.h"
+#include "platform/time.h"
+
+/* ---------------------------------------------------------------- events */
+
+int dns_events_init(struct kh_dns *d)
+{
+	d->events = calloc(CONFIG_DNS_EVENT_QUEUE, sizeof(*d->events));
+	return d->events ? 0 : -ENOMEM;
+}
+
+void dns_events_free(struct kh_dns *d)
+{
+	free(d->events);
+	d->events = NULL;
+}
+
+void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match *m,
+		      const char *qname, uint16_t qtype, const struct kh_addr *client)
+{
+	struct event *e;
+
+	if (d->ev_count == CONFIG_DNS_EVENT_QUEUE) {
+		d->ev_head = (d->ev_head + 1) % CONFIG_DNS_EVENT_QUEUE; /* drop the oldest */
+		d->ev_count--;
+		d->ev_dropped++;
+	}
+	e = &d->events[(d->ev_head + d->ev_count++) % CONFIG_DNS_EVENT_QUEUE];
+	e->seq = ++d->ev_seq;
+	e->time = kh_time_wall();
+	e->qtype = qtype;
+	kh_strlcpy(e->name, qname, sizeof(e->name));
+	kh_strlcpy(e->category, kh_index_category_name(&g->idx, m->category), sizeof(e->category));
+	dns_rule_text(m, e->rule, sizeof(e->rule));
+	kh_strlcpy(e->source, kh_index_source_name(&g->idx, m->source), sizeof(e->source));
+	dns_client_id(d, client, e->client, sizeof(e->client));
+	if (d->ev_fn) {
+		char tb[16];
+		struct kh_dns_event x = {
+			e->time,     e->name, kh_dns_type_name(qtype, tb, sizeof(tb)),
+			e->category, e->rule, e->source,
+			e->client};
+		d->ev_fn(d->ev_arg, &x);
+	}
+}
+
+void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg)
+{
+	d->ev_fn = fn;
+	d->ev_arg = arg;
+}
+
+/* ---------------------------------------------------------------- views */
+
+void kh_dns_health(struct kh_dns *d, cJSON *out)
+{
+	cJSON_AddNumberToObject(out, "queries", (double)d->st.queries);
+	cJSON_AddNumberToObject(out, "blocked", (double)d->st.blocked);
+	cJSON_AddNumberToObject(out, "forwarded", (double)d->st.forwarded);
+	cJSON_AddNumberToObject(out, "cached", (double)d->st.cached);
+	cJSON_AddNumberToObject(out, "servfail", (double)d->st.servfail);
+	cJSON_AddNumberToObject(out, "index_entries", d->cur ? (double)d->cur->idx.n_domains : 0);
+}
+
+void kh_dns_status(struct kh_dns *d, cJSON *out)
+{
+	cJSON *q = cJSON_AddObjectToObject(out, "queries");
+	cJSON *cats = cJSON_AddObjectToObject(out, "blocked_by_category");
+	cJSON *ups = cJSON_AddArrayToObject(out, "upstreams");
+	cJSON *ix = cJSON_AddObjectToObject(out, "index");
+	uint64_t now = kh_time_mono_ms();
+
+	cJSON_AddNumberToObject(q, "total", (double)d->st.queries);
+	cJSON_AddNumberToObject(q, "blocked", (double)d->st.blocked);
+	cJSON_AddNumberToObject(q, "forwarded", (double)d->st.forwarded);
+	cJSON_AddNumberToObject(q, "cached", (double)d->st.cached);
+	cJSON_AddNumberToObject(q, "canary", (double)d->st.canary);
+	cJSON_AddNumberToObject(q, "blocked_by_answer", (double)d->st.cname_blocked);
+	cJSON_AddNumberToObject(q, "servfail", (double)d->st.servfail);
+	cJSON_AddNumberToObject(q, "formerr", (double)d->st.formerr);
+	cJSON_AddNumberToObject(q, "notimp", (double)d->st.notimp);
+	cJSON_AddNumberToObject(q, "dropped", (double)d->st.dropped);
+	cJSON_AddNumberToObject(q, "tcp", (double)d->st.tcp_queries);
+	cJSON_AddNumberToObject(q, "truncated", (double)d->st.truncated);
+	cJSON_AddNumberToObject(q, "not_allowed", (double)d->st.not_allowed);
+	cJSON_AddNumberToObject(q, "rate_limited", (double)d->st.rate_limited);
+	cJSON_AddNumberToObject(q, "tcp_evicted", (double)d->st.tcp_evicted);
+	cJSON_AddNumberToObject(q, "tcp_timed_out", (double)d->st.tcp_timeouts);
+	cJSON_AddNumberToObject(q, "rejected_answers", (double)d->st.spoofed);
+	cJSON_AddNumberToObject(q, "inflight", d->inflight);
+	cJSON_AddNumberToObject(q, "overload_servfail", (double)d->st.refused_full);
+	cJSON_AddNumberToObject(q, "client_share_servfail", (double)d->st.client_share);
+	for (unsigned i = 0; i < d->ncounters; i++)
+		cJSON_AddNumberToObject(cats, d->counters[i].name, (double)d->counters[i].blocked);
+	for (unsigned i = 0; i < d->nup; i++) {
+		struct upstream *u = &d->up[i];
+		cJSON *o = cJSON_CreateObject();
+		char a[KH_ADDR_STRLEN];
+		kh_addr_format(&u->addr, a, sizeof(a));
+		cJSON_AddStringToObject(o, "address", a);
+		cJSON_AddStringToObject(o, "state", u->down_until > now ? "down" : "up");
+		cJSON_AddNumberToObject(o, "sent", (double)u->sent);
+		cJSON_AddNumberToObject(o, "answered", (double)u->answered);
+		cJSON_AddNumberToObject(o, "timeouts", (double)u->timeouts);
+		cJSON_AddNumberToObject(o, "rejected", (double)u->bad);
+		cJSON_AddNumberToObject(o, "rtt_ms", u->rtt_ms);
+		cJSON_AddItemToArray(ups, o);
+	}
+	if (d->cur) {
+		char bid[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(bid + 2 * i, 3, "%02x", d->cur->idx.build_id[i]);
+		cJSON_AddStringToObject(ix, "path", d->cur->path);
+		cJSON_AddStringToObject(ix, "build_id", bid);
+		cJSON_AddNumberToObject(ix, "entries", d->cur->idx.n_domains);
+		cJSON_AddNumberToObject(ix, "bytes", (double)d->cur->idx.len);
+		cJSON_AddNumberToObject(ix, "loaded_at", (double)d->cur->loaded_at);
+	}
+	cJSON_AddNumberToObject(ix, "reloads", (double)d->st.reloads);
+	cJSON_AddNumberToObject(out, "events_queued", d->ev_count);
+	cJSON_AddNumberToObject(out, "events_dropped", (double)d->ev_dropped);
+}
+
+void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
+{
+	static const char *const reason[] = {
+		[DNS_X_CANARY] = "encrypted-DNS bypass canary",
+		[DNS_X_NO_INDEX] = "no blocklist loaded",
+		[DNS_X_INVALID] = "not a valid domain name",
+		[DNS_X_UNLISTED] = "on no list",
+		[DNS_X_ALLOWLISTED] = "allow list",
+	};
+	struct dns_explain x;
+
+	dns_explain(d, name, &x);
+	cJSON_AddStringToObject(out, "name", name);
+	cJSON_AddStringToObject(out, "verdict",
+				x.kind == DNS_X_CANARY || x.kind == DNS_X_BLOCKED ? "blocked"
+				: x.kind == DNS_X_INVALID			  ? "invalid"
+										  : "allowed");
+	if (x.kind == DNS_X_ALLOWLISTED || x.kind == DNS_X_BLOCKED) {
+		cJSON_AddStringToObject(out, "rule", x.rule);
+		cJSON_AddStringToObject(out, "source", x.source);
+	}
+	if (x.kind != DNS_X_BLOCKED)
+		cJSON_AddStringToObject(out, "reason", reason[x.kind]);
+	if (x.kind == DNS_X_CANARY)
+		cJSON_AddStringToObject(out, "action", kh_config_action_name(x.action));
+	if (x.kind != DNS_X_BLOCKED)
+		return;
+	cJSON_AddStringToObject(out, "category", x.category);
+	cJSON_AddStringToObject(out, "action", kh_config_action_name(x.action));
+	cJSON_AddNumberToObject(out, "ede", x.ede);
+	cJSON_AddBoolToObject(out, "event", x.event);
+}
+
+void kh_dns_events(struct kh_dns *d, uint64_t since, cJSON *out)
+{
+	for (unsigned i = 0; i < d->ev_count; i++) {
+		const struct event *e = &d->events[(d->ev_head + i) % CONFIG_DNS_EVENT_QUEUE];
+		cJSON *o;
+		char tb[16];
+		if (e->seq <= since)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+		cJSON_AddNumberToObject(o, "time", (double)e->time);
+		cJSON_AddStringToObject(o, "type", "dns_blocked");
+		cJSON_AddStringToObject(o, "name", e->name);
+		cJSON_AddStringToObject(o, "category", e->category);
+		cJSON_AddStringToObject(o, "rule", e->rule);
+		cJSON_AddStringToObject(o, "source", e->source);
+		cJSON_AddStringToObject(o, "qtype", kh_dns_type_name(e->qtype, tb, sizeof(tb)));
+		cJSON_AddStringToObject(o, "client", e->client);
+		cJSON_AddItemToArray(out, o);
+	}
+}
