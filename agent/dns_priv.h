@@ -24,6 +24,7 @@
 #include "agent/dns_wire.h"
 #include "crypto/crypto.h"
 #include "lib/compiler.h"
+#include "lib/list.h"
 #include "platform/fs.h"
 #include "platform/loop.h"
 #include "platform/net.h"
@@ -82,8 +83,13 @@ struct upsock {
 };
 
 struct pending {
-	struct pending *fifo_prev, *fifo_next; /* by deadline */
-	struct pending *hash_next;	       /* by (socket, id) */
+	/* On the deadline list while used, on the free list while not. */
+	struct kh_list link;
+	/*
+	 * By (socket, id). Singly linked on purpose: a bucket head is one
+	 * pointer (the table has ID_HASH of them) and chains are a slot or two.
+	 */
+	struct pending *hash_next;
 	int used;
 	uint16_t up_id;
 	int sock;    /* upsock index, -1 when over TCP */
@@ -176,9 +182,9 @@ struct kh_dns {
 	unsigned nup;
 	struct upsock socks[CONFIG_DNS_UPSTREAM_SOCKETS];
 
-	struct pending *pend; /* CONFIG_DNS_MAX_INFLIGHT */
-	struct pending *free_list;
-	struct pending fifo; /* sentinel */
+	struct pending *pend;	  /* CONFIG_DNS_MAX_INFLIGHT */
+	struct kh_list free_list; /* unused slots, most recently freed first */
+	struct kh_list deadline;  /* used slots by deadline: all share one timeout, so FIFO */
 	struct pending *id_hash[ID_HASH];
 	unsigned inflight;
 	struct kh_timer timeout;

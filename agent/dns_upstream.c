@@ -97,19 +97,10 @@ static unsigned id_bucket(int sock, uint16_t id)
 	return ((unsigned)sock * 2654435761u ^ id) % ID_HASH;
 }
 
-static void fifo_unlink(struct pending *p)
+/* p to the end of the deadline list: its deadline is the latest (one timeout for all). */
+static void deadline_requeue(struct kh_dns *d, struct pending *p)
 {
-	p->fifo_prev->fifo_next = p->fifo_next;
-	p->fifo_next->fifo_prev = p->fifo_prev;
-	p->fifo_prev = p->fifo_next = p;
-}
-
-static void fifo_append(struct kh_dns *d, struct pending *p)
-{
-	p->fifo_prev = d->fifo.fifo_prev;
-	p->fifo_next = &d->fifo;
-	d->fifo.fifo_prev->fifo_next = p;
-	d->fifo.fifo_prev = p;
+	kh_list_move_tail(&d->deadline, &p->link);
 }
 
 static void hash_unlink(struct kh_dns *d, struct pending *p)
@@ -139,9 +130,9 @@ static struct pending *hash_find(struct kh_dns *d, int sock, uint16_t id)
 void dns_arm_timeout(struct kh_dns *d)
 {
 	uint64_t now = kh_time_mono_ms();
-	struct pending *head = d->fifo.fifo_next;
+	struct pending *head = kh_list_first(&d->deadline, struct pending, link);
 
-	if (head == &d->fifo) {
+	if (!head) {
 		kh_timer_cancel(d->loop, &d->timeout);
 		return;
 	}
@@ -163,11 +154,10 @@ void dns_pending_free(struct kh_dns *d, struct pending *p)
 	}
 	if (p->fetch)
 		up_tcp_close(d, p->fetch);
-	fifo_unlink(p);
 	hash_unlink(d, p);
 	p->used = 0;
-	p->hash_next = d->free_list;
-	d->free_list = p;
+	kh_list_del(&p->link);
+	kh_list_add_head(&d->free_list, &p->link);
 	d->inflight--;
 	d->client_pending[p->cbucket]--;
 }
@@ -198,8 +188,7 @@ int dns_forward(struct kh_dns *d, struct pending *p, int avoid)
 	p->attempts++;
 	p->sent_at = kh_time_mono_ms();
 	p->deadline = p->sent_at + d->cfg->timeout_ms;
-	fifo_unlink(p);
-	fifo_append(d, p);
+	deadline_requeue(d, p);
 	d->up[up].sent++;
 	if (kh_net_sendto(d->socks[si].fd, p->pkt, p->pkt_len, &d->up[up].addr) < 0)
 		d->up[up].bad++; /* counted; the timeout retries elsewhere */
@@ -212,8 +201,9 @@ static void on_timeout(struct kh_loop *loop, void *arg)
 	uint64_t now = kh_time_mono_ms();
 
 	(void)loop;
-	while (d->fifo.fifo_next != &d->fifo && d->fifo.fifo_next->deadline <= now) {
-		struct pending *p = d->fifo.fifo_next;
+	struct pending *p;
+
+	while ((p = kh_list_first(&d->deadline, struct pending, link)) && p->deadline <= now) {
 		upstream_failed(&d->up[p->up]);
 		if (p->attempts < MAX_ATTEMPTS && p->sock >= 0 &&
 		    dns_forward(d, p, (int)p->up) == 0)
@@ -356,8 +346,7 @@ int dns_up_tcp_start(struct kh_dns *d, struct pending *p)
 	/* Off the UDP socket's books: the answer now comes over this connection. */
 	hash_unlink(d, p);
 	p->deadline = kh_time_mono_ms() + d->cfg->timeout_ms;
-	fifo_unlink(p);
-	fifo_append(d, p);
+	deadline_requeue(d, p);
 	p->attempts = MAX_ATTEMPTS; /* the timeout answers SERVFAIL, no UDP retry */
 	return 0;
 }
@@ -369,6 +358,7 @@ int dns_upstream_check(const struct kh_dns *d, const char **why)
 	uint8_t seen[CONFIG_DNS_MAX_INFLIGHT];
 	unsigned used = 0, listed = 0, freed = 0, sock_pending[CONFIG_DNS_UPSTREAM_SOCKETS] = {0};
 	uint64_t last = 0;
+	const struct kh_list *l;
 
 	memset(seen, 0, sizeof(seen));
 	for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++) {
@@ -408,13 +398,14 @@ int dns_upstream_check(const struct kh_dns *d, const char **why)
 	for (unsigned i = 0; i < CONFIG_DNS_UPSTREAM_SOCKETS; i++)
 		if (sock_pending[i] != d->socks[i].pending)
 			BROKEN("an upstream socket's pending count is wrong");
-	for (const struct pending *p = d->fifo.fifo_next; p != &d->fifo; p = p->fifo_next) {
+	kh_list_for_each (l, &d->deadline) {
+		const struct pending *p = kh_list_entry(l, struct pending, link);
 		size_t i = (size_t)(p - d->pend);
 		if (i >= CONFIG_DNS_MAX_INFLIGHT || ++listed > used)
 			BROKEN("the deadline list is longer than the used slots (a cycle?)");
 		if (!p->used || seen[i]++)
 			BROKEN("the deadline list holds a free slot or one slot twice");
-		if (p->fifo_next->fifo_prev != p)
+		if (l->next->prev != l)
 			BROKEN("the deadline list's links disagree");
 		if (p->deadline < last)
 			BROKEN("the deadline list is out of order");
@@ -422,7 +413,8 @@ int dns_upstream_check(const struct kh_dns *d, const char **why)
 	}
 	if (listed != used)
 		BROKEN("a used slot is missing from the deadline list");
-	for (const struct pending *p = d->free_list; p; p = p->hash_next) {
+	kh_list_for_each (l, &d->free_list) {
+		const struct pending *p = kh_list_entry(l, struct pending, link);
 		if (++freed > CONFIG_DNS_MAX_INFLIGHT - used)
 			BROKEN("the free list is longer than the free slots (a cycle?)");
 		if (p->used)
@@ -449,22 +441,22 @@ struct pending *dns_pending_new(struct kh_dns *d, const struct kh_dns_query *q, 
 	unsigned cb = dns_client_bucket(d, client);
 	struct pending *p;
 
-	if (d->nup == 0 || !d->free_list || d->client_pending[cb] >= d->cfg->inflight_per_client) {
+	if (d->nup == 0 || kh_list_empty(&d->free_list) ||
+	    d->client_pending[cb] >= d->cfg->inflight_per_client) {
 		/*
 		 * Nowhere to send it, every slot busy, or this client has its share
 		 * pending already (one client's never-answered names cannot take
 		 * the table from the others): fail fast, memory stays bounded.
 		 */
-		d->st.refused_full += d->nup != 0 && !d->free_list;
-		d->st.client_share += d->nup != 0 && d->free_list != NULL;
+		d->st.refused_full += d->nup != 0 && kh_list_empty(&d->free_list);
+		d->st.client_share += d->nup != 0 && !kh_list_empty(&d->free_list);
 		return NULL;
 	}
-	p = d->free_list;
-	d->free_list = p->hash_next;
+	p = kh_list_first(&d->free_list, struct pending, link);
+	kh_list_del(&p->link); /* unlinked until dns_forward queues it by deadline */
 	d->inflight++;
 	p->used = 1;
 	p->hash_next = NULL;
-	p->fifo_prev = p->fifo_next = p;
 	p->sock = -1;
 	p->fetch = NULL;
 	p->attempts = 0;
@@ -483,7 +475,8 @@ struct pending *dns_pending_new(struct kh_dns *d, const struct kh_dns_query *q, 
 
 int dns_upstream_init(struct kh_dns *d)
 {
-	d->fifo.fifo_next = d->fifo.fifo_prev = &d->fifo;
+	kh_list_init(&d->free_list);
+	kh_list_init(&d->deadline);
 	kh_timer_init(&d->timeout, on_timeout, d);
 	for (unsigned i = 0; i < CONFIG_DNS_UPSTREAM_SOCKETS; i++)
 		d->socks[i].fd = -1;
@@ -491,10 +484,9 @@ int dns_upstream_init(struct kh_dns *d)
 	d->utcp = calloc(CONFIG_DNS_TCP_MAX_CLIENTS, sizeof(*d->utcp));
 	if (!d->pend || !d->utcp)
 		return -ENOMEM;
-	for (int i = CONFIG_DNS_MAX_INFLIGHT - 1; i >= 0; i--) {
-		d->pend[i].hash_next = d->free_list;
+	for (int i = 0; i < CONFIG_DNS_MAX_INFLIGHT; i++) {
 		d->pend[i].sock = -1;
-		d->free_list = &d->pend[i];
+		kh_list_add_tail(&d->free_list, &d->pend[i].link);
 	}
 	for (int i = 0; i < CONFIG_DNS_TCP_MAX_CLIENTS; i++) {
 		d->utcp[i].fd = -1;
