@@ -67,8 +67,8 @@ PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
 		policy/timespec.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/dns_cache.c agent/dns_upstream.c \
-	       agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy.c \
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
+	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy.c \
 	       agent/privsep.c agent/queue.c agent/report.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/category.h"
 #include "agent/dns_priv.h"
 #include "lib/endian.h"
 #include "lib/err.h"
@@ -64,31 +65,6 @@ static void gen_free(struct idx_gen *g)
 	}
 }
 
-static const struct kh_cat_policy *cat_policy(const struct kh_agent_config *cfg, const char *name)
-{
-	for (unsigned i = 0; i < cfg->ncats; i++)
-		if (strcmp(cfg->cats[i].name, name) == 0)
-			return &cfg->cats[i];
-	return NULL;
-}
-
-static int is_security_category(const char *n)
-{
-	static const char *const sec[] = {
-		"malware", "phishing",	 "botnet",	  "threat",   "c2",	 "scam",
-		"fraud",   "ransomware", "cryptojacking", "security", "spyware", "exploit"};
-	for (size_t i = 0; i < KH_ARRAY_SIZE(sec); i++)
-		if (strcmp(n, sec[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int is_authority_category(const char *n)
-{
-	return strcmp(n, "authority") == 0 || strcmp(n, "government") == 0 ||
-	       strcmp(n, "court") == 0 || strcmp(n, "legal") == 0;
-}
-
 static unsigned counter_slot(struct kh_dns *d, const char *name)
 {
 	for (unsigned i = 0; i < d->ncounters; i++)
@@ -123,17 +99,9 @@ int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why)
 	}
 	for (unsigned c = 0; c < g->idx.n_categories; c++) {
 		const char *name = kh_index_category_name(&g->idx, c);
-		const struct kh_cat_policy *p = cat_policy(d->cfg, name);
-		int sec = is_security_category(name), auth = is_authority_category(name);
 
-		g->cat[c].action =
-			(uint8_t)(p && p->action >= 0 ? p->action : d->cfg->default_action);
-		g->cat[c].ede = (uint16_t)(p && p->ede >= 0 ? p->ede
-					   : sec	    ? KH_EDE_BLOCKED
-					   : auth	    ? KH_EDE_CENSORED
-							    : KH_EDE_FILTERED);
-		g->cat[c].event = (uint8_t)(p && p->event >= 0 ? p->event : sec);
-		g->cat[c].counter = (uint8_t)counter_slot(d, name);
+		kh_category_resolve(d->cfg, name, &g->cat[c]);
+		g->counter[c] = (uint16_t)counter_slot(d, name);
 	}
 	kh_strlcpy(g->path, path, sizeof(g->path));
 	g->loaded_at = (uint64_t)kh_time_wall();
@@ -213,7 +181,7 @@ static int answer_blocked(struct kh_dns *d, struct idx_gen *g, const struct kh_m
 	snprintf(text, sizeof(text), "khien: %.32s (rule %.100s)",
 		 kh_index_category_name(&g->idx, c), rule);
 	d->st.blocked++;
-	d->counters[g->cat[c].counter].blocked++;
+	d->counters[g->counter[c]].blocked++;
 	if (g->cat[c].event)
 		dns_event_record(d, g, m, q->qname.text, q->qtype, client);
 	return kh_dns_build_block(out, cap, pkt, q, &b, udp);

@@ -53,9 +53,15 @@ void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match
 	if (d->ev_fn) {
 		char tb[16];
 		struct kh_dns_event x = {
-			e->time,     e->name, kh_dns_type_name(qtype, tb, sizeof(tb)),
-			e->category, e->rule, e->source,
-			e->client};
+			.time = e->time,
+			.name = e->name,
+			.qtype = kh_dns_type_name(qtype, tb, sizeof(tb)),
+			.category = e->category,
+			.rule = e->rule,
+			.source = e->source,
+			.client = e->client,
+			.severity = g->cat[m->category].severity,
+		};
 		d->ev_fn(d->ev_arg, &x);
 	}
 }

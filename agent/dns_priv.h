@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "agent/category.h"
 #include "agent/dns.h"
 #include "agent/dns_wire.h"
 #include "crypto/crypto.h"
@@ -56,11 +57,9 @@ struct idx_gen {
 	struct kh_index idx;
 	char path[KH_CFG_PATH_MAX];
 	uint64_t loaded_at;
-	/* Policy resolved per category id of this index. */
-	struct {
-		uint8_t action, event, counter;
-		uint16_t ede;
-	} cat[256];
+	/* What each category id of this index means (agent/category.c), resolved at load. */
+	struct kh_category cat[256];
+	uint16_t counter[256]; /* its slot in kh_dns.counters */
 };
 
 struct counter {

@@ -203,22 +203,6 @@ static void hook_health(void *arg, cJSON *out)
 	kh_dns_health(a->dns, out);
 }
 
-/* Security-relevant categories weigh more: the ISP must warn those customers first. */
-static enum kh_severity category_severity(const char *cat)
-{
-	static const char *const high[] = {"malware", "botnet",	 "c2",		 "ransomware",
-					   "exploit", "spyware", "cryptojacking"};
-	static const char *const medium[] = {"phishing", "scam", "fraud", "threat", "security"};
-
-	for (size_t i = 0; i < KH_ARRAY_SIZE(high); i++)
-		if (strcmp(cat, high[i]) == 0)
-			return KH_SEV_HIGH;
-	for (size_t i = 0; i < KH_ARRAY_SIZE(medium); i++)
-		if (strcmp(cat, medium[i]) == 0)
-			return KH_SEV_MEDIUM;
-	return KH_SEV_LOW;
-}
-
 static void on_dns_event(void *arg, const struct kh_dns_event *e)
 {
 	struct agent *a = arg;
@@ -240,7 +224,7 @@ static void on_dns_event(void *arg, const struct kh_dns_event *e)
 		cJSON_AddNumberToObject(o, "repeats", (double)repeats);
 	if (suppressed > 0)
 		cJSON_AddNumberToObject(o, "suppressed", (double)suppressed);
-	kh_report_event(a->report, category_severity(e->category), "dns_blocked", o);
+	kh_report_event(a->report, (enum kh_severity)e->severity, "dns_blocked", o);
 	cJSON_Delete(o);
 }
 
