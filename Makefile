@@ -53,18 +53,20 @@ endif
 KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
-LIBS := $(CRYPTO_LIBS) -lcjson -lm
+LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
 LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c
 CRYPTO_SRCS := crypto/crypto.c
-INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c
+INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
+	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
-		   platform/linux/entropy.c platform/linux/proc.c
-PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
+		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c
+PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
+		   platform/linux/fsroot.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
 		policy/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
@@ -177,7 +179,7 @@ define link
 		-Wl,--end-group $(LIBS)
 endef
 
-$(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c) $(LIBCOMPILE) $(LIBCORE) \
+$(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c policy/tool_audit.c) $(LIBCOMPILE) $(LIBCORE) \
 		$(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -189,7 +191,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
-UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list
+UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list test_uci
 UNIT_LINUX := test_loop_linux test_tls
 UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 

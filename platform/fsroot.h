@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Read-only inspection of a file system confined to a root directory, as
+ * the configuration audit sees a device: the live "/" or an unpacked
+ * firmware image. Every path is resolved inside the root as in a chroot:
+ * ".." stops at the root and an absolute symbolic link starts again from
+ * it, so nothing in the image can make the auditor read outside it.
+ * Resolution walks one component at a time on descriptors (O_NOFOLLOW), so
+ * a link swapped in during the walk is seen as a link, never followed.
+ * Nothing here writes, and nothing opens a FIFO or device for reading.
+ */
+#ifndef KHIEN_PLATFORM_FSROOT_H
+#define KHIEN_PLATFORM_FSROOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kh_fsroot;
+
+enum kh_fs_type {
+	KH_FS_OTHER = 0,
+	KH_FS_FILE,
+	KH_FS_DIR,
+	KH_FS_LINK,
+};
+
+struct kh_fs_stat {
+	enum kh_fs_type type;
+	uint32_t mode; /* permission bits and set-id/sticky (07777) */
+	uint32_t uid, gid;
+	uint64_t size;
+};
+
+/* Limits of a walk: more symbolic links than this on one path is -ELOOP. */
+#define KH_FSROOT_MAX_LINKS 40
+#define KH_FSROOT_MAX_PATH 1024
+
+/* Open dir as a root; -ENOENT/-ENOTDIR if it is not a directory. */
+int kh_fsroot_open(const char *dir, struct kh_fsroot **out);
+void kh_fsroot_close(struct kh_fsroot *r);
+
+/*
+ * Status of path (absolute, inside the root). follow: a link in the last
+ * component is resolved (inside the root) instead of described. -ENOENT
+ * when missing, -ELOOP for a link loop, -ENAMETOOLONG.
+ */
+int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_fs_stat *st);
+
+/*
+ * Read the regular file at path (links followed inside the root) into a
+ * new NUL-terminated buffer, at most max bytes: a longer file is -E2BIG,
+ * checked before and while reading (files under /proc have no size). A
+ * FIFO, device or socket is -EINVAL. Free *buf with free().
+ */
+int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len);
+
+/* The target text of the link at path (not resolved); -EINVAL if not a link. */
+int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t size);
+
+/*
+ * Call fn for each entry of the directory path (not "." or ".."), in
+ * directory order, at most max entries (then -E2BIG after the calls). fn
+ * returns nonzero to stop early (that value is returned).
+ */
+typedef int (*kh_fsroot_entry_fn)(void *ctx, const char *name);
+int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_entry_fn fn,
+		   void *ctx);
+
+/*
+ * 1 if password matches the crypt(3) hash (any scheme the C library knows:
+ * $1$, $5$, $6$, yescrypt), 0 if not or the scheme is unknown, negative
+ * errno on failure. Compared in constant time.
+ */
+int kh_crypt_matches(const char *password, const char *hash);
+
+#endif

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Linux: a file system confined to a root (platform/fsroot.h). Paths are
+ * walked by hand on a stack of O_PATH directory descriptors rather than
+ * with openat2(RESOLVE_IN_ROOT), which routers' 4.x and 5.4 kernels lack;
+ * the rules are the same: ".." stops at the root, absolute links restart
+ * at it, and each step opens with O_NOFOLLOW so nothing is followed that
+ * was not read as a link first.
+ */
+#define _GNU_SOURCE
+#include <crypt.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "platform/fs.h"
+#include "platform/fsroot.h"
+
+#define MAX_DEPTH 64
+
+struct kh_fsroot {
+	int fd;
+};
+
+int kh_fsroot_open(const char *dir, struct kh_fsroot **out)
+{
+	struct kh_fsroot *r;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	r = malloc(sizeof(*r));
+	if (!r) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r->fd = fd;
+	*out = r;
+	return 0;
+}
+
+void kh_fsroot_close(struct kh_fsroot *r)
+{
+	if (!r)
+		return;
+	close(r->fd);
+	free(r);
+}
+
+/* A resolved path: the directory that holds it and its last name there. */
+struct where {
+	int dir; /* owned; stack[0] (the root) is never closed through this */
+	char name[256];
+	int stack[MAX_DEPTH + 1];
+	int depth;
+};
+
+static void where_done(struct where *w)
+{
+	for (int i = 1; i <= w->depth; i++)
+		close(w->stack[i]);
+	w->depth = 0;
+}
+
+/* Take the next component off *p (skipping slashes) into c; 0 at the end. */
+static int next_comp(const char **p, char *c, size_t size)
+{
+	const char *s = *p, *e;
+
+	while (*s == '/')
+		s++;
+	if (!*s)
+		return 0;
+	e = strchrnul(s, '/');
+	if ((size_t)(e - s) >= size)
+		return -ENAMETOOLONG;
+	memcpy(c, s, (size_t)(e - s));
+	c[e - s] = 0;
+	*p = e;
+	return 1;
+}
+
+static int only_slashes(const char *s)
+{
+	while (*s == '/')
+		s++;
+	return !*s;
+}
+
+/*
+ * Resolve path inside the root to (w->dir, w->name). follow: a link in the
+ * last component is resolved too. The root itself resolves to (root, ".").
+ */
+static int resolve(struct kh_fsroot *r, const char *path, int follow, struct where *w)
+{
+	char rest[2 * KH_FSROOT_MAX_PATH + 2], comp[256], target[KH_FSROOT_MAX_PATH + 1];
+	const char *p;
+	int links = 0, rc;
+
+	if (strlen(path) > KH_FSROOT_MAX_PATH)
+		return -ENAMETOOLONG;
+	memcpy(rest, path, strlen(path) + 1);
+	w->stack[0] = r->fd;
+	w->depth = 0;
+	p = rest;
+	for (;;) {
+		struct stat st;
+		int last, fd;
+
+		rc = next_comp(&p, comp, sizeof(comp));
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) { /* the path named a directory on the stack */
+			w->dir = w->stack[w->depth];
+			strcpy(w->name, ".");
+			return 0;
+		}
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (w->depth > 0)
+				close(w->stack[w->depth--]);
+			continue;
+		}
+		last = only_slashes(p);
+		if (fstatat(w->stack[w->depth], comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -errno;
+			if (rc == -ENOENT && last) { /* a missing last name is still a place */
+				w->dir = w->stack[w->depth];
+				memcpy(w->name, comp, strlen(comp) + 1);
+				return 0;
+			}
+			goto fail;
+		}
+		if (S_ISLNK(st.st_mode) && (!last || follow)) {
+			ssize_t n;
+			size_t tl, rl = strlen(p);
+
+			if (++links > KH_FSROOT_MAX_LINKS) {
+				rc = -ELOOP;
+				goto fail;
+			}
+			n = readlinkat(w->stack[w->depth], comp, target, sizeof(target) - 1);
+			if (n < 0) {
+				rc = -errno;
+				goto fail;
+			}
+			if ((size_t)n >= sizeof(target) - 1) {
+				rc = -ENAMETOOLONG;
+				goto fail;
+			}
+			tl = (size_t)n;
+			if (tl + 1 + rl + 1 > sizeof(rest)) {
+				rc = -ENAMETOOLONG;
+				goto fail;
+			}
+			memmove(rest + tl + 1, p, rl + 1);
+			memcpy(rest, target, tl);
+			rest[tl] = '/';
+			p = rest;
+			if (target[0] == '/')
+				while (w->depth > 0)
+					close(w->stack[w->depth--]);
+			continue;
+		}
+		if (last) {
+			w->dir = w->stack[w->depth];
+			memcpy(w->name, comp, strlen(comp) + 1);
+			return 0;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = -ENOTDIR;
+			goto fail;
+		}
+		if (w->depth == MAX_DEPTH) {
+			rc = -ENAMETOOLONG;
+			goto fail;
+		}
+		/* swapped for a link since the fstatat: ENOTDIR or ELOOP, never followed */
+		fd = openat(w->stack[w->depth], comp,
+			    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		w->stack[++w->depth] = fd;
+	}
+fail:
+	where_done(w);
+	return rc;
+}
+
+int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_fs_stat *out)
+{
+	struct where w;
+	struct stat st;
+	int rc = resolve(r, path, follow, &w);
+
+	if (rc < 0)
+		return rc;
+	rc = fstatat(w.dir, w.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	where_done(&w);
+	if (rc < 0)
+		return rc;
+	out->type = S_ISREG(st.st_mode)	  ? KH_FS_FILE
+		    : S_ISDIR(st.st_mode) ? KH_FS_DIR
+		    : S_ISLNK(st.st_mode) ? KH_FS_LINK
+					  : KH_FS_OTHER;
+	out->mode = (uint32_t)(st.st_mode & 07777);
+	out->uid = (uint32_t)st.st_uid;
+	out->gid = (uint32_t)st.st_gid;
+	out->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	struct where w;
+	struct stat st;
+	int fd, rc = resolve(r, path, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	/* O_NONBLOCK: a FIFO planted in the image must not hang the auditor */
+	fd = openat(w.dir, w.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	where_done(&w);
+	if (rc < 0)
+		return rc;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	else
+		rc = kh_fs_read_fd(fd, max, buf, len);
+	close(fd);
+	return rc;
+}
+
+int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t size)
+{
+	struct where w;
+	ssize_t n;
+	int rc = resolve(r, path, 0, &w);
+
+	if (rc < 0)
+		return rc;
+	n = readlinkat(w.dir, w.name, buf, size - 1);
+	rc = n < 0 ? -errno : (size_t)n >= size - 1 ? -ENAMETOOLONG : 0;
+	where_done(&w);
+	if (rc == 0)
+		buf[n] = 0;
+	return rc;
+}
+
+int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_entry_fn fn,
+		   void *ctx)
+{
+	struct where w;
+	struct dirent *e;
+	DIR *d;
+	size_t n = 0;
+	int fd, rc = resolve(r, path, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	fd = openat(w.dir, w.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	where_done(&w);
+	if (rc < 0)
+		return rc;
+	d = fdopendir(fd);
+	if (!d) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (n++ == max) {
+			rc = -E2BIG;
+			break;
+		}
+		rc = fn(ctx, e->d_name);
+		if (rc)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int kh_crypt_matches(const char *password, const char *hash)
+{
+	struct crypt_data *cd;
+	const char *h;
+	size_t n = strlen(hash);
+	unsigned diff = 0;
+
+	if (n == 0 || hash[0] == '*' || hash[0] == '!')
+		return 0;
+	cd = calloc(1, sizeof(*cd)); /* ~32 KB with libxcrypt: not on the stack */
+	if (!cd)
+		return -ENOMEM;
+	h = crypt_r(password, hash, cd);
+	if (!h || h[0] == '*' || strlen(h) != n) {
+		free(cd);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned)(h[i] ^ hash[i]);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return diff == 0;
+}

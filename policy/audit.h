@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration audit rules (docs/AUDIT.md): the ISP's signed checks of a
+ * device's configuration, parsed and validated here, evaluated by
+ * policy/audit_eval.c on the device, in khien-policy against an unpacked
+ * image, and on lwIP boards against the facts the board reports. Rules
+ * only read: no rule runs a command or writes anything.
+ */
+#ifndef KHIEN_POLICY_AUDIT_H
+#define KHIEN_POLICY_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/severity.h"
+
+#define KH_AUDIT_MAX_TEXT (1024 * 1024) /* a rules file or component */
+#define KH_AUDIT_MAX_CHECKS 512
+#define KH_AUDIT_MAX_RULES 32 /* per check */
+#define KH_AUDIT_MAX_ID 64
+#define KH_AUDIT_MAX_EVIDENCE 192
+#define KH_AUDIT_MAX_FILE (1024 * 1024) /* largest file a rule reads */
+
+enum kh_audit_result {
+	KH_AUDIT_PASS = 0,
+	KH_AUDIT_FAIL,
+	KH_AUDIT_NA,
+	KH_AUDIT_ERROR,
+};
+
+const char *kh_audit_result_name(enum kh_audit_result r);
+
+struct kh_audit_rule;
+
+struct kh_audit_check {
+	const char *id, *title, *remediation;
+	enum kh_severity severity;
+	const char *refs[16];
+	int nrefs;
+	enum {
+		KH_AUDIT_ALL,
+		KH_AUDIT_ANY,
+		KH_AUDIT_NONE
+	} condition;
+	int na_if_missing;
+	struct kh_audit_rule *rules;
+	int nrules;
+};
+
+struct kh_audit_policy {
+	const char *id, *title;
+	uint64_t version;
+	const void *passwords; /* private: defaults.passwords (a cJSON array) */
+	struct kh_audit_check *checks;
+	int nchecks;
+	void *json; /* private: the parsed tree the strings point into */
+};
+
+/*
+ * Parse and validate rules text. On error returns -EBADMSG (-ENOMEM,
+ * -E2BIG) and writes where and why to err: "line L, column C: ..." for
+ * JSON syntax, a JSON path ("checks[3].rules[0].mode_max: expected ...")
+ * for content.
+ */
+int kh_audit_parse(const char *text, size_t len, struct kh_audit_policy **out, char *err,
+		   size_t errlen);
+void kh_audit_free(struct kh_audit_policy *p);
+
+/* The canonical component text (keys sorted, compact) of a parsed policy; free() it. */
+char *kh_audit_canonical(const struct kh_audit_policy *p);
+
+/* What the rules read: a confined file system, or (lwIP) the board's facts. */
+struct kh_fsroot;
+struct kh_audit_src {
+	struct kh_fsroot *root; /* NULL: no file system; file rules are "missing" */
+	/* The value of a board fact, or NULL if the board does not report it. */
+	const char *(*fact)(void *ctx, const char *name);
+	void *fact_ctx;
+};
+
+struct kh_audit_outcome {
+	const struct kh_audit_check *check;
+	enum kh_audit_result result;
+	char evidence[KH_AUDIT_MAX_EVIDENCE]; /* never a password */
+};
+
+/*
+ * An evaluation in slices: each kh_audit_step() does about `budget` units
+ * of work (a rule, or a file of a directory walk) and returns 1 while more
+ * remains, 0 when every check has its outcome. Run on the event loop
+ * between DNS work, so an audit never stalls answers.
+ */
+struct kh_audit_run;
+struct kh_audit_run *kh_audit_start(const struct kh_audit_policy *p,
+				    const struct kh_audit_src *src);
+int kh_audit_step(struct kh_audit_run *run, unsigned budget);
+const struct kh_audit_outcome *kh_audit_outcomes(const struct kh_audit_run *run, int *n);
+void kh_audit_end(struct kh_audit_run *run);
+
+#endif

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# khien-policy audit as an ISP runs it before devices ship: the baseline
+# against a factory-default and a hardened OpenWrt root file system, JSON
+# output, and wrong rules and hostile images (paths escaping the root,
+# a 100 MB file, link loops, a FIFO), each with its clear error.
+. "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
+B=$KHIEN_TOP/policy/rules/openwrt-baseline.json
+MK=$FIX/audit/mkroot.sh
+
+"$MK" factory "$T/factory" && "$MK" hardened "$T/hardened" || fail "fixture roots made"
+n=$(json_get "$B" 'len(d["checks"])')
+[ "$n" -ge 25 ] && ok "the baseline has at least 25 checks ($n)" || fail "baseline has $n checks"
+
+# ---- a factory-default router: each finding reported
+expect_rc "factory root: a check fails (exit 1)" 1 "$P" audit check "$B" --root "$T/factory" --json
+cp "$T/out" "$T/factory.json"
+result() { json_get "$T/$1.json" "[c['result'] for c in d['checks'] if c['id'] == '$2'][0]"; }
+for id in root-password-set accounts-no-default-password ssh-no-password-login ssh-no-root-password-login \
+	no-telnet no-ftp no-tftp wifi-not-open wifi-no-wps firewall-wan-input firewall-wan-forward wan-no-ssh \
+	upnp-secure-mode kernel-aslr etc-no-world-writable suid-known-set sysupgrade-signatures; do
+	expect_eq "factory: $id fails" "$(result factory $id)" "fail"
+done
+expect_eq "factory: telnet evidence names the socket and the process" \
+	"$(json_get "$T/factory.json" "[c['evidence'] for c in d['checks'] if c['id'] == 'no-telnet'][0]")" \
+	"tcp 0.0.0.0:23 listening; telnetd runs (pid 518)"
+expect_eq "factory: the SUID finding names the program" \
+	"$(json_get "$T/factory.json" "[c['evidence'] for c in d['checks'] if c['id'] == 'suid-known-set'][0]")" \
+	"/usr/bin/rescue (4755) (1 in all)"
+expect_eq "JSON: policy id and version" "$(json_get "$T/factory.json" 'd["policy"]["id"], d["policy"]["version"]')" \
+	"khien-openwrt-baseline 1"
+expect_eq "JSON: summary counts add up to the checks" \
+	"$(json_get "$T/factory.json" 'sum(d["summary"][k] for k in ("pass", "fail", "na", "error")) == len(d["checks"]) == '"$n")" "True"
+expect_eq "JSON: every check has id, result, severity, evidence" \
+	"$(json_get "$T/factory.json" 'all(set(c) == {"id", "result", "severity", "evidence"} for c in d["checks"])')" "True"
+! grep -qE '\$1\$|s4lt3d00|correct horse' "$T/factory.json" && ok "no password hash or secret in the output" ||
+	fail "a hash or secret in the output"
+
+# ---- the hardened router passes everything
+expect_rc "hardened root: every check passes or is na (exit 0)" 0 "$P" audit check "$B" --root "$T/hardened" --json
+expect_eq "hardened: no fail and no error" "$(json_get "$T/out" 'd["summary"]["fail"] + d["summary"]["error"]')" "0"
+expect_rc "table output" 0 "$P" audit check "$B" --root "$T/hardened"
+grep -qE "^$n checks: [0-9]+ pass, 0 fail, [0-9]+ na, 0 error$" "$T/out" && ok "table ends with the summary" ||
+	fail "table summary: $(tail -1 "$T/out")"
+grep -q "^ssh-no-password-login\|^pass   high     ssh-no-password-login" "$T/out" && ok "table lists checks" ||
+	fail "table lists checks"
+expect_eq "wifi key not shown in the hardened evidence" "$(grep -c 'correct horse' "$T/out")" "0"
+
+# ---- rules that are wrong: exit 2 with where and why
+rules() { printf '{"policy": {"id": "t", "version": 1}, "checks": [{"id": "c", "title": "t", "severity": "low", "rules": [%s]}]}' "$1" > "$T/r.json"; }
+bad_rules() { # NAME RULE-JSON MESSAGE
+	rules "$2"
+	expect_rc "wrong rules: $1 (exit 2)" 2 "$P" audit check "$T/r.json" --root "$T/hardened"
+	grep -qF -- "$3" "$T/err" && ok "  says: $(head -c 120 "$T/err")" || fail "  $1: $(cat "$T/err")"
+}
+printf '{"policy": {"id": "t",\n  "version": 1},\n  "checks": [}\n' > "$T/r.json"
+expect_rc "bad JSON (exit 2)" 2 "$P" audit check "$T/r.json" --root "$T/hardened"
+grep -qF "r.json: line 3, column 14: not valid JSON" "$T/err" && ok "  says where: $(cat "$T/err")" || fail "  bad JSON: $(cat "$T/err")"
+bad_rules "unknown kind" '{"shell": "rm -rf /"}' "checks[0].rules[0]: unknown rule kind"
+bad_rules "unknown key" '{"file": "/etc/x", "exist": true}' "checks[0].rules[0].exist: unknown key"
+bad_rules "bad regex" '{"file": "/etc/x", "line": "(("}' "checks[0].rules[0].line: bad regular expression"
+bad_rules "two tests in one rule" '{"file": "/etc/x", "exists": true, "owner": "root"}' "a file rule has one test"
+bad_rules "bad mode" '{"file": "/etc/x", "mode_max": "0999"}' "checks[0].rules[0].mode_max: expected an octal mode"
+bad_rules "relative path" '{"file": "etc/x", "exists": true}' "checks[0].rules[0].file: expected an absolute path"
+bad_rules "bad UCI address" '{"uci": "dropbear.PasswordAuth", "equals": "off"}' "expected \"package.section.option\""
+bad_rules "bad port" '{"listening": {"proto": "tcp", "port": 70000}}' "checks[0].rules[0].listening.port: expected a port number"
+bad_rules "bad password test" '{"password": "root", "is": "weak"}' "checks[0].rules[0].is: expected"
+printf '{"policy": {"id": "t", "version": 1}, "checks": [{"id": "c", "title": "t", "severity": "low", "rules": [{"fact": "x", "equals": "1"}]}, {"id": "c", "title": "u", "severity": "low", "rules": [{"fact": "x", "equals": "1"}]}]}' > "$T/r.json"
+expect_rc "duplicate check id (exit 2)" 2 "$P" audit check "$T/r.json" --root "$T/hardened"
+grep -qF "checks[1].id: 'c' is also checks[0]" "$T/err" && ok "  says which" || fail "  duplicate id: $(cat "$T/err")"
+expect_rc "missing --root (exit 2)" 2 "$P" audit check "$B"
+expect_rc "a root that does not exist (exit 2)" 2 "$P" audit check "$B" --root "$T/nowhere"
+expect_rc "audit --help" 0 "$P" audit --help
+grep -q "usage: khien-policy audit check" "$T/out" && ok "  prints the usage" || fail "  audit --help"
+
+# ---- a hostile image: nothing outside the root is read, nothing hangs
+H=$T/hostile
+mkdir -p "$H/etc" "$H/outside" "$T/outside"
+echo "LEAK outside the root" > "$T/outside/secret"
+echo "INSIDE the root" > "$H/outside/secret"
+ln -s ../../../../../../outside/secret "$H/etc/rel"
+ln -s /../../outside/secret "$H/etc/abs"
+ln -s loop2 "$H/etc/loop1"; ln -s loop1 "$H/etc/loop2"
+truncate -s 100M "$H/etc/big"
+mkfifo "$H/etc/fifo"
+ln -s /proc/self/root/etc/shadow "$H/etc/magic"
+cat > "$T/r.json" <<'J'
+{"policy": {"id": "hostile", "version": 1}, "checks": [
+ {"id": "rel", "title": "t", "severity": "low", "rules": [{"file": "/etc/rel", "line": "LEAK"}]},
+ {"id": "rel-inside", "title": "t", "severity": "low", "rules": [{"file": "/etc/rel", "line": "INSIDE"}]},
+ {"id": "abs-inside", "title": "t", "severity": "low", "rules": [{"file": "/etc/abs", "line": "INSIDE"}]},
+ {"id": "dotdot", "title": "t", "severity": "low", "rules": [{"file": "/../../../../outside/secret", "line": "INSIDE"}]},
+ {"id": "loop", "title": "t", "severity": "low", "rules": [{"file": "/etc/loop1", "exists": true}]},
+ {"id": "big", "title": "t", "severity": "low", "rules": [{"file": "/etc/big", "line": "x"}]},
+ {"id": "fifo", "title": "t", "severity": "low", "rules": [{"file": "/etc/fifo", "no_line": "x"}]},
+ {"id": "magic", "title": "t", "severity": "low", "na_if_missing": true, "rules": [{"file": "/etc/magic", "line": "root"}]}
+]}
+J
+expect_rc "hostile image: evaluated, with errors (exit 1), within 10 s" 1 timeout 10 "$P" audit check "$T/r.json" --root "$H" --json
+cp "$T/out" "$T/hostile.json"
+ev() { json_get "$T/hostile.json" "[c['result'] + ': ' + c['evidence'] for c in d['checks'] if c['id'] == '$1'][0]"; }
+expect_eq "a relative link climbing out stops at the root" "$(ev rel)" "fail: /etc/rel: no line matches"
+expect_eq "  and reads the root's own file" "$(ev rel-inside)" "pass: /etc/rel:1: INSIDE the root"
+expect_eq "an absolute link resolves inside the root" "$(ev abs-inside)" "pass: /etc/abs:1: INSIDE the root"
+expect_eq "'..' in a rule's path stops at the root" "$(ev dotdot)" "pass: /../../../../outside/secret:1: INSIDE the root"
+expect_eq "a link loop is an error" "$(ev loop)" "error: /etc/loop1: too many symbolic links"
+expect_eq "a 100 MB file is not read" "$(ev big)" "error: /etc/big: larger than 1 MiB"
+expect_eq "a FIFO is not opened for reading" "$(ev fifo)" "error: /etc/fifo: not a regular file"
+expect_eq "a /proc/self link is followed inside the root (missing there)" "$(ev magic)" "na: /etc/magic missing"
+! grep -q LEAK "$T/hostile.json" && ok "nothing from outside the root appears" || fail "outside content leaked"
+
+# ---- compile: the canonical component, signed into a bundle
+expect_rc "audit compile" 0 "$P" audit compile "$B" -o "$T/audit.rules"
+grep -q "^wrote $T/audit.rules: khien-openwrt-baseline version 1, $n checks" "$T/out" && ok "  says what it wrote" ||
+	fail "  compile summary: $(cat "$T/out")"
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['checks'].reverse(); d['checks'].reverse(); print(json.dumps(d, indent=4, sort_keys=False)[::1])" "$B" |
+	/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps(dict(reversed(list(d.items())))))" > "$T/reordered.json"
+expect_rc "audit compile of the same rules written differently" 0 "$P" audit compile "$T/reordered.json" -o "$T/audit2.rules"
+cmp -s "$T/audit.rules" "$T/audit2.rules" && ok "  gives the same bytes (canonical)" || fail "  canonical bytes differ"
+expect_rc "the compiled rules evaluate the same" 1 "$P" audit check "$T/audit.rules" --root "$T/factory" --json
+expect_eq "  same results as the source rules" "$(json_get "$T/out" '[c["result"] for c in d["checks"]]')" \
+	"$(json_get "$T/factory.json" '[c["result"] for c in d["checks"]]')"
+rules '{"file": "/etc/x", "line": "(("}'
+expect_rc "audit compile refuses wrong rules (exit 2)" 2 "$P" audit compile "$T/r.json" -o "$T/bad.rules"
+[ ! -e "$T/bad.rules" ] && ok "  and writes nothing" || fail "  wrote bad.rules"
+"$P" keygen -o "$T/k" >/dev/null && "$P" root init --key "$T/k.pub" --policy-key "$T/k.pub" --expires +30d \
+	-o "$T/root.json" >/dev/null && "$P" root sign --key "$T/k.key" "$T/root.json" >/dev/null || fail "keys and root"
+SOURCE_DATE_EPOCH=1795000000 "$P" compile -o "$T/idx" --list malware="$FIX/lists/malware.hosts" >/dev/null 2>&1
+expect_rc "bundle with blocklist and audit components" 0 "$P" bundle --key "$T/k.key" --version 1 --expires +1d \
+	--component blocklist="$T/idx" --component audit="$T/audit.rules" -o "$T/b.bin"
+expect_rc "  verifies as a device would" 0 "$P" verify --root "$T/root.json" "$T/b.bin"
+done_testing
