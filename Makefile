@@ -64,14 +64,15 @@ CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
-		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c
+		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
+		   platform/linux/fact.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
-		   platform/linux/fsroot.c
+		   platform/linux/fsroot.c platform/linux/fact.c
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
 		policy/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy.c \
-	       agent/privsep.c agent/queue.c agent/report.c agent/khiend.c
+	       agent/privsep.c agent/queue.c agent/report.c agent/audit.c agent/auditor.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
@@ -105,7 +106,8 @@ LWIP_CFLAGS := $(shell pkg-config --cflags lwip 2>/dev/null)
 LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
-	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c \
+	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
+	platform/lwip/fact.c \
 	platform/lwip/host/board.c platform/lwip/host/flash_file.c platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
 

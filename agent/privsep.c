@@ -100,7 +100,7 @@ int kh_priv_split(struct kh_priv *pv)
 	return err;
 }
 
-static int send_msg(int chan, uint32_t type, const void *body, size_t len)
+int kh_chan_send(int chan, uint32_t type, const void *body, size_t len)
 {
 	uint8_t h[KH_PRIV_HDR_LEN];
 	int err;
@@ -114,8 +114,7 @@ static int send_msg(int chan, uint32_t type, const void *body, size_t len)
 	return len ? kh_proc_chan_write(chan, body, len) : 0;
 }
 
-/* One message of at most max body bytes; *body is NUL-terminated, freed by the caller. */
-static int recv_msg(int chan, size_t max, uint32_t *type, uint8_t **body, size_t *len)
+int kh_chan_recv(int chan, size_t max, uint32_t *type, uint8_t **body, size_t *len)
 {
 	uint8_t h[KH_PRIV_HDR_LEN];
 	uint8_t *b;
@@ -150,7 +149,7 @@ static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why)
 	cJSON_AddStringToObject(r, "why", why);
 	cJSON_AddItemToObject(r, "view", view_build(pv->policy));
 	if ((text = cJSON_PrintUnformatted(r)))
-		err = send_msg(pv->chan, type | KH_PRIV_REPLY, text, strlen(text));
+		err = kh_chan_send(pv->chan, type | KH_PRIV_REPLY, text, strlen(text));
 	free(text);
 	cJSON_Delete(r);
 	return err;
@@ -174,7 +173,7 @@ int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 		size_t len;
 		int rc = 0;
 
-		if ((err = recv_msg(pv->chan, max, &type, &body, &len)) < 0)
+		if ((err = kh_chan_recv(pv->chan, max, &type, &body, &len)) < 0)
 			break;
 		if (type == KH_PRIV_APPLY) {
 			rc = pv->policy ? kh_policy_apply(pv->policy, body, len, why, sizeof(why))
@@ -220,8 +219,8 @@ static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len,
 		snprintf(why, whylen, "the trust-state owner is gone (restart khiend)");
 		return -EPIPE;
 	}
-	if ((err = send_msg(pv->chan, type, body, len)) < 0 ||
-	    (err = recv_msg(pv->chan, KH_PRIV_REPLY_MAX, &rtype, &r, &rlen)) < 0) {
+	if ((err = kh_chan_send(pv->chan, type, body, len)) < 0 ||
+	    (err = kh_chan_recv(pv->chan, KH_PRIV_REPLY_MAX, &rtype, &r, &rlen)) < 0) {
 		/* a half-read message leaves the stream out of step: the channel is done */
 		snprintf(why, whylen, "the trust-state owner does not answer: %s",
 			 kh_strerror(err));

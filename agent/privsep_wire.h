@@ -29,4 +29,16 @@
 /* replies are small JSON objects */
 #define KH_PRIV_REPLY_MAX (64u << 10)
 
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One framed message on a channel (this header's layout), blocking. The
+ * auditor's channel (agent/auditor.c) uses the same framing. kh_chan_recv
+ * refuses a body over max (-EMSGSIZE); *body is NUL-terminated and freed
+ * by the caller.
+ */
+int kh_chan_send(int chan, uint32_t type, const void *body, size_t len);
+int kh_chan_recv(int chan, size_t max, uint32_t *type, uint8_t **body, size_t *len);
+
 #endif

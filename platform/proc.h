@@ -19,6 +19,15 @@
  */
 int kh_proc_drop_privileges(const char *user);
 
+/*
+ * kh_proc_drop_privileges() keeping one power of root: KH_PROC_KEEP_READ_ALL
+ * reads any file and lists any directory (CAP_DAC_READ_SEARCH, for the
+ * auditor, which must read /etc/shadow) and nothing else; no write, no
+ * other capability, none regained. -ENOTSUP where there are no capabilities.
+ */
+#define KH_PROC_KEEP_READ_ALL 1u
+int kh_proc_drop_privileges_keep(const char *user, unsigned keep);
+
 /* Detach: fork, setsid, chdir /, stdio to /dev/null. Returns 0 in the child. */
 int kh_proc_daemonize(void);
 
@@ -50,6 +59,9 @@ long kh_proc_pid(void);
  * -ENOTSUP where there is one address space (RTOS).
  */
 int kh_proc_fork_split(int *chan, long *child);
+
+/* A helper child on a channel, as kh_proc_fork_split() but signals stay this process's own. */
+int kh_proc_fork_helper(int *chan, long *child);
 
 /*
  * Blocking, whole-buffer I/O on the channel (interrupted calls resumed).

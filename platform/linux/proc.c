@@ -11,7 +11,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,6 +55,22 @@ int kh_proc_user_ids(const char *user, uint32_t *uid, uint32_t *gid)
 
 int kh_proc_drop_privileges(const char *user)
 {
+	return kh_proc_drop_privileges_keep(user, 0);
+}
+
+/* Keep only CAP_DAC_READ_SEARCH in the permitted and effective sets; the bounding set too. */
+static int keep_read_all(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = 1u << CAP_DAC_READ_SEARCH;
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+int kh_proc_drop_privileges_keep(const char *user, unsigned keep)
+{
 	uint32_t uid, gid;
 	pid_t parent = getppid();
 	int err, deathsig = 0;
@@ -62,8 +80,18 @@ int kh_proc_drop_privileges(const char *user)
 	if ((err = kh_proc_user_ids(user, &uid, &gid)) < 0)
 		return err;
 	prctl(PR_GET_PDEATHSIG, &deathsig, 0, 0, 0);
+	if (keep & KH_PROC_KEEP_READ_ALL) {
+		/* empty the bounding set but for the one kept, while root may */
+		for (int c = 0; c <= 63; c++)
+			if (c != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+				return -errno;
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return -errno;
+	}
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;
+	if ((keep & KH_PROC_KEEP_READ_ALL) && (err = keep_read_all()) < 0)
+		return err;
 	/* Must not be able to get root back. */
 	if (setuid(0) == 0 && uid != 0)
 		return -EPERM;
@@ -126,11 +154,9 @@ static void pass_on(int signo)
 	errno = saved;
 }
 
-int kh_proc_fork_split(int *chan, long *child)
+/* fork with a channel; the child dies with the parent */
+static int fork_chan(int *chan, pid_t *child)
 {
-	static const int passed[] = {SIGTERM, SIGINT, SIGHUP};
-	struct sigaction sa;
-	sigset_t set;
 	pid_t parent = getpid(), pid;
 	int sv[2];
 
@@ -152,6 +178,31 @@ int kh_proc_fork_split(int *chan, long *child)
 		return 0;
 	}
 	close(sv[1]);
+	*chan = sv[0];
+	*child = pid;
+	return 1;
+}
+
+int kh_proc_fork_helper(int *chan, long *child)
+{
+	pid_t pid;
+	int rc = fork_chan(chan, &pid);
+
+	if (rc == 1)
+		*child = pid;
+	return rc;
+}
+
+int kh_proc_fork_split(int *chan, long *child)
+{
+	static const int passed[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa;
+	sigset_t set;
+	pid_t pid;
+	int rc = fork_chan(chan, &pid);
+
+	if (rc <= 0)
+		return rc;
 	split_child = pid;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pass_on;
@@ -162,7 +213,6 @@ int kh_proc_fork_split(int *chan, long *child)
 	}
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	*chan = sv[0];
 	*child = pid;
 	return 1;
 }

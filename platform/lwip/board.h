@@ -17,6 +17,11 @@ int kh_board_entropy(void *buf, size_t len);
 /* Deliver one finished log line (no newline) to the console (a UART). */
 void kh_board_console(int level, const char *ident, const char *line);
 
+/* The value of a fact the board reports (platform/fact.h), or NULL. */
+const char *kh_board_fact(const char *name);
+/* Host harness only: load the facts from a file of NAME=VALUE lines; -1 if unreadable. */
+int kh_board_host_facts(const char *path);
+
 /*
  * Set the wall clock (Unix seconds) once it is known: from an RTC at boot,
  * SNTP, or the board's own source. Until then kh_time_wall() counts from 0,

@@ -14,6 +14,13 @@ int kh_proc_drop_privileges(const char *user)
 	return 0;
 }
 
+int kh_proc_drop_privileges_keep(const char *user, unsigned keep)
+{
+	(void)user;
+	(void)keep;
+	return -ENOTSUP;
+}
+
 int kh_proc_daemonize(void)
 {
 	return 0;
@@ -50,6 +57,13 @@ long kh_proc_pid(void)
 }
 
 int kh_proc_fork_split(int *chan, long *child)
+{
+	(void)chan;
+	(void)child;
+	return -ENOTSUP;
+}
+
+int kh_proc_fork_helper(int *chan, long *child)
 {
 	(void)chan;
 	(void)child;

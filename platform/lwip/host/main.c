@@ -8,7 +8,7 @@
  *
  * usage: khiend [--lwip-tap NAME] [--lwip-addr IP/PREFIX] [--lwip-gw IP]
  *               [--lwip-flash FILE] [--lwip-flash-mb N]
- *               [--lwip-install PATH=HOSTFILE]... [khiend options...]
+ *               [--lwip-install PATH=HOSTFILE]... [--lwip-facts FILE] [khiend options...]
  *
  * Paths the agent uses (configuration, keys, index, state) are keys in the
  * flash store, not host files: --lwip-install copies a host file into the
@@ -118,6 +118,7 @@ static void usage(void)
 		"  --lwip-flash FILE     emulated flash partition (default khien-flash.img)\n"
 		"  --lwip-flash-mb N     its size when created (default 32)\n"
 		"  --lwip-install PATH=HOSTFILE  put a host file into the flash store first\n"
+		"  --lwip-facts FILE     the board's facts for audit rules (NAME=VALUE lines)\n"
 		"Every other option is khiend's:\n\n");
 }
 
@@ -152,6 +153,13 @@ int main(int argc, char **argv)
 			flash_mb = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--lwip-install") && i + 1 < argc && ninstall < 32)
 			install[ninstall++] = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-facts") && i + 1 < argc) {
+			if (kh_board_host_facts(argv[++i]) < 0) {
+				fprintf(stderr, "khiend: --lwip-facts %s: cannot read NAME=VALUE lines\n",
+					argv[i]);
+				return 2;
+			}
+		}
 		else {
 			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 				usage();

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's configuration audit (agent/audit.h): when runs happen, where
+ * (in slices on the loop, or in the auditor process), and what the latest
+ * results are. Results are kept per check with the generation in which
+ * they last changed, so the sync sends only what changed since the server
+ * acknowledged, and a digest of the whole set lets the server notice when
+ * its copy differs and ask for all of it.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/audit.h"
+#include "agent/auditor.h"
+#include "agent/privsep_wire.h"
+#include "crypto/crypto.h"
+#include "lib/hex.h"
+#include "lib/jsonnum.h"
+#include "lib/log.h"
+#include "platform/fact.h"
+#include "platform/fsroot.h"
+#include "platform/time.h"
+#include "policy/audit.h"
+
+struct res {
+	char id[KH_AUDIT_MAX_ID + 1];
+	uint8_t result, sev;
+	char evidence[KH_AUDIT_MAX_EVIDENCE];
+	int64_t changed_at; /* wall seconds */
+	uint64_t gen;	    /* generation in which it last changed */
+};
+
+struct kh_agent_audit {
+	struct kh_loop *loop;
+	struct kh_agent_audit_cfg cfg;
+	char *root;
+	struct kh_audit_policy *pol;
+	uint8_t *rules; /* the component as applied, for the auditor */
+	size_t rules_len;
+	struct kh_fsroot *fsroot; /* in-process runs */
+	struct kh_audit_run *run;
+	struct kh_timer slice, interval;
+	int running, again, waiting;
+	uint64_t started, done; /* run numbers */
+	int64_t ran_at;
+	struct res *res;
+	int nres;
+	uint64_t gen, acked, full_from; /* a change of rules forces a full upload */
+	char digest[2 * KH_SHA256_LEN + 1];
+	char error[160]; /* why the last run could not be made */
+};
+
+static const char *fact(void *ctx, const char *name)
+{
+	(void)ctx;
+	return kh_fact_get(name);
+}
+
+static int find(const struct res *r, int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(r[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+static int cmp_res(const void *a, const void *b)
+{
+	return strcmp(((const struct res *)a)->id, ((const struct res *)b)->id);
+}
+
+static void update_digest(struct kh_agent_audit *a)
+{
+	struct kh_sha256 h;
+	uint8_t d[KH_SHA256_LEN];
+	char ver[24];
+
+	kh_sha256_init(&h);
+	if (a->pol) {
+		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)a->pol->version);
+		kh_sha256_update(&h, a->pol->id, strlen(a->pol->id) + 1);
+		kh_sha256_update(&h, ver, strlen(ver) + 1);
+	}
+	/* sorted by id, each field NUL-ended: the server computes the same over its rows */
+	for (int i = 0; i < a->nres; i++) {
+		const char *r = kh_audit_result_name((enum kh_audit_result)a->res[i].result);
+		kh_sha256_update(&h, a->res[i].id, strlen(a->res[i].id) + 1);
+		kh_sha256_update(&h, r, strlen(r) + 1);
+		kh_sha256_update(&h, a->res[i].evidence, strlen(a->res[i].evidence) + 1);
+	}
+	kh_sha256_final(&h, d);
+	kh_hex_encode(d, sizeof(d), a->digest);
+}
+
+/* A run's outcomes (n of them, ids, results and evidence) replace the results. */
+static void take_outcomes(struct kh_agent_audit *a, const char *const *ids, const uint8_t *results,
+			  const char *const *evidence, int n)
+{
+	struct res *nr = calloc((size_t)(n ? n : 1), sizeof(*nr));
+	uint64_t gen = a->gen + 1;
+	int64_t now = kh_time_wall();
+	int changed = n != a->nres;
+
+	if (!nr) {
+		snprintf(a->error, sizeof(a->error), "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int k = find(a->res, a->nres, ids[i]), c = a->pol ? -1 : 0;
+		struct res *r = &nr[i];
+		snprintf(r->id, sizeof(r->id), "%s", ids[i]);
+		snprintf(r->evidence, sizeof(r->evidence), "%s", evidence[i]);
+		r->result = results[i];
+		for (int j = 0; a->pol && j < a->pol->nchecks && c < 0; j++)
+			if (strcmp(a->pol->checks[j].id, ids[i]) == 0)
+				c = j;
+		r->sev = c >= 0 && a->pol ? (uint8_t)a->pol->checks[c].severity : 0;
+		if (k >= 0 && a->res[k].result == r->result && strcmp(a->res[k].evidence, r->evidence) == 0) {
+			r->changed_at = a->res[k].changed_at;
+			r->gen = a->res[k].gen;
+		} else {
+			r->changed_at = now;
+			r->gen = gen;
+			changed = 1;
+			if (r->result == KH_AUDIT_FAIL && r->sev >= KH_SEV_HIGH && a->cfg.on_fail)
+				a->cfg.on_fail(a->cfg.ctx, r->id, (enum kh_severity)r->sev, r->evidence);
+		}
+	}
+	qsort(nr, (size_t)n, sizeof(*nr), cmp_res);
+	free(a->res);
+	a->res = nr;
+	a->nres = n;
+	if (changed)
+		a->gen = gen;
+	update_digest(a);
+}
+
+static void run_finished(struct kh_agent_audit *a)
+{
+	a->running = 0;
+	a->done = a->started;
+	a->ran_at = kh_time_wall();
+	if (a->again) {
+		a->again = 0;
+		kh_agent_audit_run(a);
+	}
+}
+
+/* ---- in-process runs, in slices ---- */
+
+static void on_slice(struct kh_loop *loop, void *arg)
+{
+	struct kh_agent_audit *a = arg;
+	const struct kh_audit_outcome *o;
+	const char **ids, **ev;
+	uint8_t *res;
+	int n;
+
+	if (kh_audit_step(a->run, a->cfg.slice)) {
+		kh_timer_arm(loop, &a->slice, 0); /* let DNS in between slices */
+		return;
+	}
+	o = kh_audit_outcomes(a->run, &n);
+	ids = calloc((size_t)n + 1, sizeof(*ids));
+	ev = calloc((size_t)n + 1, sizeof(*ev));
+	res = calloc((size_t)n + 1, 1);
+	if (ids && ev && res) {
+		for (int i = 0; i < n; i++) {
+			ids[i] = o[i].check->id;
+			ev[i] = o[i].evidence;
+			res[i] = (uint8_t)o[i].result;
+		}
+		a->error[0] = 0;
+		take_outcomes(a, ids, res, ev, n);
+	}
+	free(ids);
+	free(ev);
+	free(res);
+	kh_audit_end(a->run);
+	a->run = NULL;
+	run_finished(a);
+}
+
+/* ---- runs in the auditor process ---- */
+
+static void take_reply(struct kh_agent_audit *a, const char *text)
+{
+	cJSON *j = cJSON_Parse(text), *arr, *e;
+	const char **ids = NULL, **ev = NULL;
+	uint8_t *res = NULL;
+	int n = 0, cap;
+
+	arr = cJSON_GetObjectItemCaseSensitive(j, "checks");
+	if (!cJSON_IsArray(arr)) {
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "error");
+		snprintf(a->error, sizeof(a->error), "auditor: %s",
+			 cJSON_IsString(why) ? why->valuestring : "malformed reply");
+		goto done;
+	}
+	cap = cJSON_GetArraySize(arr);
+	if (cap > KH_AUDIT_MAX_CHECKS)
+		goto bad;
+	ids = calloc((size_t)cap + 1, sizeof(*ids));
+	ev = calloc((size_t)cap + 1, sizeof(*ev));
+	res = calloc((size_t)cap + 1, 1);
+	if (!ids || !ev || !res)
+		goto done;
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "result");
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "evidence");
+		int rv = -1;
+		if (!cJSON_IsString(id) || !cJSON_IsString(r) || !cJSON_IsString(x))
+			goto bad;
+		for (int k = 0; k < 4; k++)
+			if (strcmp(r->valuestring, kh_audit_result_name((enum kh_audit_result)k)) == 0)
+				rv = k;
+		if (rv < 0 || strlen(id->valuestring) > KH_AUDIT_MAX_ID)
+			goto bad;
+		ids[n] = id->valuestring;
+		ev[n] = x->valuestring;
+		res[n++] = (uint8_t)rv;
+	}
+	a->error[0] = 0;
+	take_outcomes(a, ids, res, ev, n);
+	goto done;
+bad:
+	snprintf(a->error, sizeof(a->error), "auditor: malformed reply");
+done:
+	free(ids);
+	free(ev);
+	free(res);
+	cJSON_Delete(j);
+}
+
+static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct kh_agent_audit *a = arg;
+	uint32_t type;
+	uint8_t *body;
+	size_t len;
+	int rc;
+
+	(void)events;
+	/* the auditor writes its reply at once, when it is done: this read does not wait on the run */
+	rc = kh_chan_recv(fd, KH_AUDITOR_REPLY_MAX, &type, &body, &len);
+	if (rc < 0 || type != (KH_AUDITOR_RUN | KH_PRIV_REPLY)) {
+		log_error("audit: the auditor process is gone (%s); audits stop",
+		       rc < 0 ? strerror(-rc) : "out of protocol");
+		kh_loop_fd_del(loop, fd);
+		a->cfg.auditor_chan = -1;
+		snprintf(a->error, sizeof(a->error), "the auditor process is gone");
+		if (rc == 0)
+			free(body);
+		a->waiting = 0;
+		a->again = 0;
+		run_finished(a);
+		return;
+	}
+	take_reply(a, (const char *)body);
+	free(body);
+	a->waiting = 0;
+	run_finished(a);
+}
+
+static int send_run(struct kh_agent_audit *a)
+{
+	size_t rl = strlen(a->root) + 1;
+	uint8_t *msg = malloc(rl + a->rules_len);
+	int rc;
+
+	if (!msg)
+		return -ENOMEM;
+	memcpy(msg, a->root, rl);
+	memcpy(msg + rl, a->rules, a->rules_len);
+	rc = kh_chan_send(a->cfg.auditor_chan, KH_AUDITOR_RUN, msg, rl + a->rules_len);
+	free(msg);
+	return rc;
+}
+
+uint64_t kh_agent_audit_run(struct kh_agent_audit *a)
+{
+	if (a->running) {
+		a->again = 1; /* rules or files changed under a run: one more after it */
+		return a->started + 1;
+	}
+	if (!a->pol)
+		return a->done;
+	a->running = 1;
+	a->started++;
+	if (a->cfg.auditor_chan >= 0) {
+		int rc = send_run(a);
+		if (rc < 0) {
+			snprintf(a->error, sizeof(a->error), "cannot reach the auditor: %s", strerror(-rc));
+			run_finished(a);
+		} else {
+			a->waiting = 1;
+		}
+		return a->started;
+	}
+	struct kh_audit_src src = {.root = a->fsroot, .fact = fact};
+	a->run = kh_audit_start(a->pol, &src);
+	if (!a->run) {
+		snprintf(a->error, sizeof(a->error), "out of memory");
+		run_finished(a);
+		return a->started;
+	}
+	kh_timer_arm(a->loop, &a->slice, 0);
+	return a->started;
+}
+
+static void on_interval(struct kh_loop *loop, void *arg)
+{
+	struct kh_agent_audit *a = arg;
+
+	kh_agent_audit_run(a);
+	kh_timer_arm(loop, &a->interval, (uint64_t)a->cfg.interval_s * 1000);
+}
+
+int kh_agent_audit_new(struct kh_loop *loop, const struct kh_agent_audit_cfg *cfg,
+		       struct kh_agent_audit **out)
+{
+	struct kh_agent_audit *a = calloc(1, sizeof(*a));
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	a->loop = loop;
+	a->cfg = *cfg;
+	if (!a->cfg.slice)
+		a->cfg.slice = 32;
+	a->root = strdup(cfg->root ? cfg->root : "/");
+	if (!a->root) {
+		free(a);
+		return -ENOMEM;
+	}
+	kh_timer_init(&a->slice, on_slice, a);
+	kh_timer_init(&a->interval, on_interval, a);
+	if (a->cfg.auditor_chan >= 0) {
+		rc = kh_loop_fd_add(loop, a->cfg.auditor_chan, KH_EV_READ, on_auditor, a);
+	} else {
+		/* a missing root at start is an error, not an audit of nothing */
+		rc = kh_fsroot_open(a->root, &a->fsroot);
+		if (rc == -ENOTSUP)
+			rc = 0; /* no file system (lwIP): fact rules only */
+	}
+	if (rc < 0) {
+		free(a->root);
+		free(a);
+		return rc;
+	}
+	if (a->cfg.interval_s)
+		kh_timer_arm(loop, &a->interval, (uint64_t)a->cfg.interval_s * 1000);
+	update_digest(a);
+	*out = a;
+	return 0;
+}
+
+void kh_agent_audit_free(struct kh_agent_audit *a)
+{
+	if (!a)
+		return;
+	kh_timer_cancel(a->loop, &a->slice);
+	kh_timer_cancel(a->loop, &a->interval);
+	if (a->cfg.auditor_chan >= 0)
+		kh_loop_fd_del(a->loop, a->cfg.auditor_chan);
+	kh_audit_end(a->run);
+	kh_audit_free(a->pol);
+	kh_fsroot_close(a->fsroot);
+	free(a->rules);
+	free(a->res);
+	free(a->root);
+	free(a);
+}
+
+int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size_t len, char *why,
+			     size_t whylen)
+{
+	struct kh_audit_policy *p = NULL;
+	uint8_t *copy = NULL;
+	int rc;
+
+	if (data) {
+		rc = kh_audit_parse((const char *)data, len, &p, why, whylen);
+		if (rc < 0)
+			return rc;
+		copy = malloc(len ? len : 1);
+		if (!copy) {
+			kh_audit_free(p);
+			return -ENOMEM;
+		}
+		memcpy(copy, data, len);
+	}
+	if (a->run) { /* outcomes point into the old rules: drop the run, start again */
+		kh_timer_cancel(a->loop, &a->slice);
+		kh_audit_end(a->run);
+		a->run = NULL;
+		a->running = 0;
+	}
+	kh_audit_free(a->pol);
+	free(a->rules);
+	a->pol = p;
+	a->rules = copy;
+	a->rules_len = len;
+	free(a->res);
+	a->res = NULL;
+	a->nres = 0;
+	a->full_from = ++a->gen; /* the server's copy is of other rules now */
+	update_digest(a);
+	if (p)
+		kh_agent_audit_run(a);
+	return 0;
+}
+
+static cJSON *res_json(const struct res *r, int with_time)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "id", r->id);
+	cJSON_AddStringToObject(c, "result", kh_audit_result_name((enum kh_audit_result)r->result));
+	cJSON_AddStringToObject(c, "severity", kh_severity_name(r->sev));
+	cJSON_AddStringToObject(c, "evidence", r->evidence);
+	if (with_time)
+		kh_json_add_uint(c, "changed_at", r->changed_at > 0 ? (uint64_t)r->changed_at : 0);
+	return c;
+}
+
+static void policy_json(const struct kh_agent_audit *a, cJSON *out)
+{
+	cJSON *p = cJSON_AddObjectToObject(out, "policy");
+
+	if (!a->pol)
+		return;
+	cJSON_AddStringToObject(p, "id", a->pol->id);
+	kh_json_add_uint(p, "version", a->pol->version);
+	if (a->pol->title)
+		cJSON_AddStringToObject(p, "title", a->pol->title);
+}
+
+void kh_agent_audit_json(const struct kh_agent_audit *a, cJSON *out)
+{
+	cJSON *arr, *sum;
+	int count[4] = {0};
+
+	policy_json(a, out);
+	arr = cJSON_AddArrayToObject(out, "checks");
+	/* in the rules' order, as khien-policy audit check prints them */
+	for (int i = 0; a->pol && i < a->pol->nchecks; i++) {
+		int k = find(a->res, a->nres, a->pol->checks[i].id);
+		if (k < 0)
+			continue;
+		cJSON_AddItemToArray(arr, res_json(&a->res[k], 1));
+		count[a->res[k].result]++;
+	}
+	sum = cJSON_AddObjectToObject(out, "summary");
+	for (int r = 0; r < 4; r++)
+		kh_json_add_uint(sum, kh_audit_result_name((enum kh_audit_result)r), (uint64_t)count[r]);
+	kh_json_add_uint(out, "run", a->done);
+	cJSON_AddBoolToObject(out, "running", a->running);
+	kh_json_add_uint(out, "ran_at", a->ran_at > 0 ? (uint64_t)a->ran_at : 0);
+	cJSON_AddStringToObject(out, "digest", a->digest);
+	if (a->error[0])
+		cJSON_AddStringToObject(out, "error", a->error);
+}
+
+cJSON *kh_agent_audit_changes(struct kh_agent_audit *a, int full, uint64_t *gen)
+{
+	cJSON *o, *arr;
+	int n = 0;
+
+	*gen = a->gen;
+	if (!a->pol || !a->done)
+		return NULL; /* nothing evaluated yet */
+	full = full || a->acked < a->full_from;
+	for (int i = 0; i < a->nres && !full; i++)
+		n += a->res[i].gen > a->acked;
+	if (!full && n == 0)
+		return NULL;
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	policy_json(a, o);
+	cJSON_AddStringToObject(o, "digest", a->digest);
+	cJSON_AddBoolToObject(o, "full", full);
+	arr = cJSON_AddArrayToObject(o, "checks");
+	for (int i = 0; i < a->nres; i++)
+		if (full || a->res[i].gen > a->acked)
+			cJSON_AddItemToArray(arr, res_json(&a->res[i], 1));
+	return o;
+}
+
+void kh_agent_audit_acked(struct kh_agent_audit *a, uint64_t gen)
+{
+	if (gen > a->acked)
+		a->acked = gen;
+}
+
+const char *kh_agent_audit_digest(const struct kh_agent_audit *a)
+{
+	return a->digest;
+}

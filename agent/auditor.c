@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The auditor process (Linux with privilege separation). Audit rules read
+ * root-only files (/etc/shadow), which the engine must not be able to read:
+ * it parses the network. So the root parent forks this helper before the
+ * engine splits off; it runs as the daemon's user with one power kept,
+ * reading any file (CAP_DAC_READ_SEARCH), may not fork, and does nothing
+ * but evaluate the rules the engine sends and answer with outcomes.
+ * Passwords are judged here and only verdicts leave the process.
+ *
+ * Channel messages (agent/privsep_wire.h framing):
+ *   engine -> auditor  KH_AUDITOR_RUN: root path, NUL, rules component
+ *   auditor -> engine  KH_AUDITOR_RUN | KH_PRIV_REPLY: JSON
+ *                      {"checks": [{"id", "result", "evidence"}]} or {"error": why}
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/auditor.h"
+#include "agent/privsep_wire.h"
+#include "lib/log.h"
+#include "platform/fsroot.h"
+#include "platform/proc.h"
+#include "policy/audit.h"
+
+char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice)
+{
+	struct kh_audit_policy *p = NULL;
+	struct kh_audit_run *run = NULL;
+	struct kh_fsroot *fr = NULL;
+	const struct kh_audit_outcome *o;
+	cJSON *j = cJSON_CreateObject(), *arr;
+	char why[256];
+	char *text = NULL;
+	int n, rc;
+
+	if (!j)
+		return NULL;
+	if ((rc = kh_fsroot_open(root, &fr)) < 0) {
+		snprintf(why, sizeof(why), "audit root %s: %s", root, strerror(-rc));
+		goto fail;
+	}
+	if (kh_audit_parse((const char *)rules, len, &p, why, sizeof(why)) < 0)
+		goto fail;
+	struct kh_audit_src src = {.root = fr};
+	if (!(run = kh_audit_start(p, &src))) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
+	while (kh_audit_step(run, slice))
+		;
+	o = kh_audit_outcomes(run, &n);
+	arr = cJSON_AddArrayToObject(j, "checks");
+	for (int i = 0; arr && i < n; i++) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, c);
+		cJSON_AddStringToObject(c, "id", o[i].check->id);
+		cJSON_AddStringToObject(c, "result", kh_audit_result_name(o[i].result));
+		cJSON_AddStringToObject(c, "evidence", o[i].evidence);
+	}
+	goto done;
+fail:
+	cJSON_AddStringToObject(j, "error", why);
+done:
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	kh_audit_end(run);
+	kh_audit_free(p);
+	kh_fsroot_close(fr);
+	return text;
+}
+
+/* The helper's life: requests until the engine closes the channel. */
+static int serve(int chan)
+{
+	for (;;) {
+		uint32_t type;
+		uint8_t *body;
+		size_t len, plen;
+		char *out;
+		int rc = kh_chan_recv(chan, KH_AUDITOR_REQ_MAX, &type, &body, &len);
+
+		if (rc == -EPIPE)
+			return 0;
+		if (rc < 0)
+			return 3;
+		plen = strnlen((const char *)body, len);
+		if (type != KH_AUDITOR_RUN || plen == len) {
+			free(body);
+			return 3; /* out of protocol: end rather than guess */
+		}
+		out = kh_auditor_evaluate((const char *)body, body + plen + 1, len - plen - 1, 256);
+		free(body);
+		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out)) : -ENOMEM;
+		free(out);
+		if (rc < 0)
+			return rc == -EPIPE ? 0 : 3;
+	}
+}
+
+int kh_auditor_spawn(const char *user, int *chan, long *pid)
+{
+	int rc = kh_proc_fork_helper(chan, pid), err;
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	kh_proc_close_fds_except(*chan);
+	err = kh_proc_drop_privileges_keep(user, KH_PROC_KEEP_READ_ALL);
+	if (err == 0)
+		err = kh_proc_forbid_fork();
+	if (err < 0) {
+		log_error("auditor: cannot drop privileges to %s: %s", user ? user : "(none)",
+		       strerror(-err));
+		_Exit(3);
+	}
+	_Exit(serve(*chan));
+}

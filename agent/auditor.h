@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The auditor process (agent/auditor.c): evaluates audit rules with read
+ * access to every file and nothing else, for an engine that has dropped
+ * its privileges.
+ */
+#ifndef KHIEN_AGENT_AUDITOR_H
+#define KHIEN_AGENT_AUDITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KH_AUDITOR_RUN 1u
+#define KH_AUDITOR_REQ_MAX ((1u << 20) + 4096u) /* rules component and root path */
+#define KH_AUDITOR_REPLY_MAX (512u << 10)
+
+/*
+ * Fork the auditor (from the root process, before the engine splits off).
+ * In this process: 0, with the channel in *chan and the child in *pid; the
+ * child never returns. -ENOTSUP where there is one address space.
+ */
+int kh_auditor_spawn(const char *user, int *chan, long *pid);
+
+/*
+ * Evaluate rules against root in one go: the reply text (JSON, see
+ * agent/auditor.c), NULL when out of memory. free() it.
+ */
+char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice);
+
+#endif
