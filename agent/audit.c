@@ -120,7 +120,8 @@ static void take_outcomes(struct kh_agent_audit *a, const char *const *ids, cons
 			if (strcmp(a->pol->checks[j].id, ids[i]) == 0)
 				c = j;
 		r->sev = c >= 0 && a->pol ? (uint8_t)a->pol->checks[c].severity : 0;
-		if (k >= 0 && a->res[k].result == r->result && strcmp(a->res[k].evidence, r->evidence) == 0) {
+		if (k >= 0 && a->res[k].result == r->result &&
+		    strcmp(a->res[k].evidence, r->evidence) == 0) {
 			r->changed_at = a->res[k].changed_at;
 			r->gen = a->res[k].gen;
 		} else {
@@ -128,7 +129,8 @@ static void take_outcomes(struct kh_agent_audit *a, const char *const *ids, cons
 			r->gen = gen;
 			changed = 1;
 			if (r->result == KH_AUDIT_FAIL && r->sev >= KH_SEV_HIGH && a->cfg.on_fail)
-				a->cfg.on_fail(a->cfg.ctx, r->id, (enum kh_severity)r->sev, r->evidence);
+				a->cfg.on_fail(a->cfg.ctx, r->id, (enum kh_severity)r->sev,
+					       r->evidence);
 		}
 	}
 	qsort(nr, (size_t)n, sizeof(*nr), cmp_res);
@@ -210,7 +212,7 @@ static void take_reply(struct kh_agent_audit *a, const char *text)
 	res = calloc((size_t)cap + 1, 1);
 	if (!ids || !ev || !res)
 		goto done;
-	cJSON_ArrayForEach(e, arr) {
+	cJSON_ArrayForEach (e, arr) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "result");
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "evidence");
@@ -218,7 +220,8 @@ static void take_reply(struct kh_agent_audit *a, const char *text)
 		if (!cJSON_IsString(id) || !cJSON_IsString(r) || !cJSON_IsString(x))
 			goto bad;
 		for (int k = 0; k < 4; k++)
-			if (strcmp(r->valuestring, kh_audit_result_name((enum kh_audit_result)k)) == 0)
+			if (strcmp(r->valuestring, kh_audit_result_name((enum kh_audit_result)k)) ==
+			    0)
 				rv = k;
 		if (rv < 0 || strlen(id->valuestring) > KH_AUDIT_MAX_ID)
 			goto bad;
@@ -251,7 +254,7 @@ static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
 	rc = kh_chan_recv(fd, KH_AUDITOR_REPLY_MAX, &type, &body, &len);
 	if (rc < 0 || type != (KH_AUDITOR_RUN | KH_PRIV_REPLY)) {
 		log_error("audit: the auditor process is gone (%s); audits stop",
-		       rc < 0 ? strerror(-rc) : "out of protocol");
+			  rc < 0 ? strerror(-rc) : "out of protocol");
 		kh_loop_fd_del(loop, fd);
 		a->cfg.auditor_chan = -1;
 		snprintf(a->error, sizeof(a->error), "the auditor process is gone");
@@ -296,7 +299,8 @@ uint64_t kh_agent_audit_run(struct kh_agent_audit *a)
 	if (a->cfg.auditor_chan >= 0) {
 		int rc = send_run(a);
 		if (rc < 0) {
-			snprintf(a->error, sizeof(a->error), "cannot reach the auditor: %s", strerror(-rc));
+			snprintf(a->error, sizeof(a->error), "cannot reach the auditor: %s",
+				 strerror(-rc));
 			run_finished(a);
 		} else {
 			a->waiting = 1;
@@ -459,7 +463,8 @@ void kh_agent_audit_json(const struct kh_agent_audit *a, cJSON *out)
 	}
 	sum = cJSON_AddObjectToObject(out, "summary");
 	for (int r = 0; r < 4; r++)
-		kh_json_add_uint(sum, kh_audit_result_name((enum kh_audit_result)r), (uint64_t)count[r]);
+		kh_json_add_uint(sum, kh_audit_result_name((enum kh_audit_result)r),
+				 (uint64_t)count[r]);
 	kh_json_add_uint(out, "run", a->done);
 	cJSON_AddBoolToObject(out, "running", a->running);
 	kh_json_add_uint(out, "ran_at", a->ran_at > 0 ? (uint64_t)a->ran_at : 0);

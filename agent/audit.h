@@ -24,10 +24,10 @@ struct cJSON;
 struct kh_agent_audit;
 
 struct kh_agent_audit_cfg {
-	const char *root;     /* the audited file system: "/" or --audit-root */
-	uint32_t interval_s;  /* 0: only at start and on policy changes */
-	unsigned slice;	      /* work units per loop turn (in-process runs) */
-	int auditor_chan;     /* the auditor process's channel, or -1 to run in-process */
+	const char *root;    /* the audited file system: "/" or --audit-root */
+	uint32_t interval_s; /* 0: only at start and on policy changes */
+	unsigned slice;	     /* work units per loop turn (in-process runs) */
+	int auditor_chan;    /* the auditor process's channel, or -1 to run in-process */
 	/* A check of severity high or critical started failing (or its evidence changed). */
 	void (*on_fail)(void *ctx, const char *check, enum kh_severity sev, const char *evidence);
 	void *ctx;

@@ -96,7 +96,8 @@ static int serve(int chan)
 		}
 		out = kh_auditor_evaluate((const char *)body, body + plen + 1, len - plen - 1, 256);
 		free(body);
-		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out)) : -ENOMEM;
+		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out))
+			 : -ENOMEM;
 		free(out);
 		if (rc < 0)
 			return rc == -EPIPE ? 0 : 3;
@@ -115,7 +116,7 @@ int kh_auditor_spawn(const char *user, int *chan, long *pid)
 		err = kh_proc_forbid_fork();
 	if (err < 0) {
 		log_error("auditor: cannot drop privileges to %s: %s", user ? user : "(none)",
-		       strerror(-err));
+			  strerror(-err));
 		_Exit(3);
 	}
 	_Exit(serve(*chan));

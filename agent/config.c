@@ -108,6 +108,8 @@ void kh_config_defaults(struct kh_agent_config *c)
 		cidr_parse(default_allow[i], &c->allow[c->nallow++]);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
+	c->audit_interval_s = 6 * 3600;
+	strcpy(c->audit_root, "/");
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
 	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
 	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
@@ -426,6 +428,28 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 	return 0;
 }
 
+static int parse_audit(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+{
+	const cJSON *f;
+	int rc = 0;
+
+	if (!cJSON_IsObject(v))
+		return fail(x, "expected {\"interval_s\", \"root\"}");
+	cJSON_ArrayForEach (f, v) {
+		size_t s2 = enter(x, f->string, -1);
+		if (strcmp(f->string, "interval_s") == 0)
+			rc = get_uint(x, f, 0, 604800, &c->audit_interval_s);
+		else if (strcmp(f->string, "root") == 0)
+			rc = get_path(x, f, c->audit_root, sizeof(c->audit_root));
+		else
+			rc = fail(x, "unknown key");
+		if (rc)
+			return rc;
+		leave(x, s2);
+	}
+	return 0;
+}
+
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
 		    char *err, size_t errlen)
 {
@@ -465,6 +489,8 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			rc = parse_dns(&x, c, v);
 		else if (strcmp(k, "state_dir") == 0)
 			rc = get_path(&x, v, c->state_dir, sizeof(c->state_dir));
+		else if (strcmp(k, "audit") == 0)
+			rc = parse_audit(&x, c, v);
 		else if (strcmp(k, "user") == 0) {
 			rc = get_string(&x, v, c->user, sizeof(c->user));
 			c->user_set = 1;

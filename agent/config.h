@@ -73,6 +73,9 @@ struct kh_agent_config {
 	char report_serial[65];
 	char report_ca[KH_CFG_PATH_MAX], report_cert[KH_CFG_PATH_MAX], report_key[KH_CFG_PATH_MAX];
 	uint32_t report_interval_s;
+	/* audit: how often the rules run (0: at start and policy changes only), on which root */
+	uint32_t audit_interval_s;
+	char audit_root[KH_CFG_PATH_MAX];
 	uint32_t report_queue_events, report_queue_kb;
 	char firmware[65];
 };

@@ -39,12 +39,15 @@ static void usage(FILE *f)
 		"  policy apply BUNDLE verify and apply a signed policy bundle\n"
 		"  sync [--no-wait]    check in with the server and upload events now;\n"
 		"                      waits (up to 90 s) and prints how the sync went\n"
+		"  audit               the latest configuration audit results\n"
+		"  audit run           run the audit now, wait for it (up to 5 min), print them\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
 		"  --json              print the daemon's JSON answer for every command\n"
 		"\n"
-		"Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon unreachable.\n");
+		"Exit codes: 0 ok, 1 failed (for audit: a check failed or is an error),\n"
+		"2 usage, 3 daemon unreachable.\n");
 }
 
 /* One request (with fd passed along when >= 0), one answer. */
@@ -148,6 +151,62 @@ static int wait_sync(const char *path, double target, cJSON **out)
 	return EXIT_FAILED;
 }
 
+/* Poll the audit until run number target is done; its answer in *out. */
+static int wait_audit(const char *path, double target, cJSON **out)
+{
+	for (int i = 0; i < 3000; i++) {
+		cJSON *req = cJSON_CreateObject(), *st = NULL;
+		cJSON_AddStringToObject(req, "cmd", "audit");
+		if (call(path, req, &st) < 0) {
+			cJSON_Delete(req);
+			return EXIT_UNREACHABLE;
+		}
+		cJSON_Delete(req);
+		if (cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "audit"),
+							     "run")) >= target) {
+			*out = st;
+			return 0;
+		}
+		cJSON_Delete(st);
+		if (i && i % 50 == 0)
+			fprintf(stderr, "khienctl: audit still running (%d s)\n", i / 10);
+		kh_time_sleep_ms(100);
+	}
+	*out = cJSON_CreateObject();
+	cJSON_AddBoolToObject(*out, "ok", 0);
+	cJSON_AddStringToObject(*out, "error", "the audit did not finish within 5 min");
+	return EXIT_FAILED;
+}
+
+/* The audit as a table, as khien-policy audit check prints it; 1 if a check fails. */
+static int print_audit(const cJSON *au)
+{
+	const cJSON *c, *sum = cJSON_GetObjectItem(au, "summary");
+	const cJSON *pol = cJSON_GetObjectItem(au, "policy");
+	int bad;
+
+	if (!str(pol, "id")[0]) {
+		printf("no audit rules in the active policy\n");
+		return 0;
+	}
+	printf("%s version %.0f, run %.0f\n", str(pol, "id"),
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(pol, "version")),
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(au, "run")));
+	if (*str(au, "error"))
+		printf("error: %s\n", str(au, "error"));
+	printf("%-6s %-8s %-32s %s\n", "RESULT", "SEVERITY", "CHECK", "EVIDENCE");
+	cJSON_ArrayForEach (c, cJSON_GetObjectItem(au, "checks"))
+		printf("%-6s %-8s %-32s %s\n", str(c, "result"), str(c, "severity"), str(c, "id"),
+		       str(c, "evidence"));
+#define N(k) ((int)cJSON_GetNumberValue(cJSON_GetObjectItem(sum, k)))
+	printf("%d checks: %d pass, %d fail, %d na, %d error\n",
+	       N("pass") + N("fail") + N("na") + N("error"), N("pass"), N("fail"), N("na"),
+	       N("error"));
+	bad = N("fail") + N("error") > 0;
+#undef N
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path =
@@ -215,6 +274,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: khienctl sync [--no-wait]\n");
 			return EXIT_USAGE;
 		}
+	} else if (strcmp(cmd, "audit") == 0) {
+		if (i < argc && strcmp(argv[i], "run") == 0) {
+			cJSON_ReplaceItemInObject(req, "cmd", cJSON_CreateString("audit-run"));
+			i++;
+		}
+		if (i < argc && strcmp(argv[i], "--json") == 0)
+			json = 1, i++;
+		if (i != argc) {
+			fprintf(stderr, "usage: khienctl audit [run] [--json]\n");
+			return EXIT_USAGE;
+		}
 	} else if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0) || i != argc) {
 		fprintf(stderr, "khienctl: unknown command or extra arguments: %s\n", cmd);
 		usage(stderr);
@@ -235,7 +305,33 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	if (json || strcmp(cmd, "status") == 0 || strcmp(cmd, "events") == 0) {
+	if (rc == 0 && strcmp(str(req, "cmd"), "audit-run") == 0) {
+		double target = cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "started"));
+		cJSON_Delete(resp);
+		resp = NULL;
+		rc = wait_audit(path, target, &resp);
+		if (rc == EXIT_UNREACHABLE) {
+			cJSON_Delete(req);
+			return rc;
+		}
+	}
+	if (rc == 0 && strcmp(cmd, "audit") == 0) {
+		const cJSON *au = cJSON_GetObjectItem(resp, "audit");
+		if (json) {
+			char *s = cJSON_Print(au);
+			puts(s);
+			free(s);
+			const cJSON *sum = cJSON_GetObjectItem(au, "summary");
+			rc = cJSON_GetNumberValue(cJSON_GetObjectItem(sum, "fail")) +
+						     cJSON_GetNumberValue(
+							     cJSON_GetObjectItem(sum, "error")) >
+					     0
+				     ? EXIT_FAILED
+				     : 0;
+		} else {
+			rc = print_audit(au) ? EXIT_FAILED : 0;
+		}
+	} else if (json || strcmp(cmd, "status") == 0 || strcmp(cmd, "events") == 0) {
 		char *s = cJSON_Print(resp);
 		puts(s);
 		free(s);

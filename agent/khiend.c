@@ -17,6 +17,8 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent.h"
+#include "agent/audit.h"
+#include "agent/auditor.h"
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/dns.h"
@@ -29,11 +31,13 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
+#include "platform/fsroot.h"
 #include "platform/log.h"
 #include "platform/loop.h"
 #include "platform/proc.h"
 #include "platform/rand.h"
 #include "platform/time.h"
+#include "policy/audit.h"
 
 #include "lib/version.h"
 #define EXIT_CONFIG 1
@@ -47,6 +51,8 @@ struct agent {
 	struct kh_control *ctl;
 	struct kh_priv *priv; /* the trust state's owner: here, or the parent process */
 	struct kh_report *report;
+	struct kh_agent_audit *audit;
+	int auditor_chan; /* the auditor process, forked by the root process; -1 if none */
 	uint64_t started;
 };
 
@@ -66,6 +72,7 @@ static void usage(FILE *f)
 		"                         at every start: stored roots are re-verified from it\n"
 		"      --hardware-id ID   this device's hardware id, for targeted bundles\n"
 		"      --bundle FILE      apply this signed policy bundle at start (first boot)\n"
+		"      --audit-root DIR   audit the file system under DIR instead of /\n"
 		"      --control PATH     control socket (default /run/khien/khiend.sock,\n"
 		"                         or $KHIEN_CONTROL)\n"
 		"      --user USER        run as USER after binding (\"\" keeps root)\n"
@@ -119,6 +126,62 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 }
 
 /*
+ * The audit rules of the active policy to the audit (none: results are
+ * cleared). Rules that do not parse leave the previous ones running.
+ */
+static void audit_rules(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "audit");
+	char why[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!a->audit)
+		return;
+	if (path && (err = kh_fs_read(path, KH_AUDIT_MAX_TEXT, &buf, &len)) < 0) {
+		log_error("audit rules %s: %s", path, kh_strerror(err));
+		return;
+	}
+	if (kh_agent_audit_set_rules(a->audit, buf, len, why, sizeof(why)) < 0)
+		log_error("audit rules of the policy refused: %s", why);
+	free(buf);
+}
+
+/* A check of severity high or critical failing: an event for the ISP. */
+static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, const char *evidence)
+{
+	struct agent *a = arg;
+	cJSON *o;
+
+	log_warn("audit: %s fails: %s", check, evidence);
+	if (!a->report)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "check", check);
+	cJSON_AddStringToObject(o, "evidence", evidence);
+	kh_report_event(a->report, sev, "audit_failed", o);
+	cJSON_Delete(o);
+}
+
+static int start_audit(struct agent *a)
+{
+	struct kh_agent_audit_cfg c = {.root = a->cfg.audit_root,
+				       .interval_s = a->cfg.audit_interval_s,
+				       .auditor_chan = a->auditor_chan,
+				       .on_fail = on_audit_fail,
+				       .ctx = a};
+	int err = kh_agent_audit_new(a->loop, &c, &a->audit);
+
+	if (err < 0) {
+		log_error_err(err, "audit root %s", a->cfg.audit_root);
+		return err;
+	}
+	audit_rules(a);
+	return 0;
+}
+
+/*
  * Verify and apply a bundle (from a file, the server or the factory); on
  * success the DNS filter switches to its index. The one path every bundle
  * takes, whoever delivered it.
@@ -137,6 +200,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 	log_notice("policy from %s: %s", from, why);
 	if (kh_priv_component(a->priv, "blocklist") && reload(a, index_path(a), &w) < 0)
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
+	audit_rules(a);
 	return 0;
 }
 
@@ -294,6 +358,16 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 		cJSON_AddBoolToObject(resp, "ok", err == 0);
 		cJSON_AddStringToObject(resp, err ? "error" : "result", why);
 		policy_status(a, resp);
+	} else if (strcmp(cmd, "audit") == 0 || strcmp(cmd, "audit-run") == 0) {
+		if (!a->audit) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "the audit is not running");
+			return;
+		}
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		if (cmd[5])
+			kh_json_add_uint(resp, "started", kh_agent_audit_run(a->audit));
+		kh_agent_audit_json(a->audit, cJSON_AddObjectToObject(resp, "audit"));
 	} else if (strcmp(cmd, "events") == 0) {
 		const cJSON *since = cJSON_GetObjectItem(req, "since");
 		uint64_t from = 0;
@@ -433,6 +507,7 @@ int kh_agent_main(int argc, char **argv)
 					     {"hardware-id", required_argument, 0, 'H'},
 					     {"bundle", required_argument, 0, 'B'},
 					     {"check-config", no_argument, 0, 'K'},
+					     {"audit-root", required_argument, 0, 'A'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	static struct agent a;
@@ -523,6 +598,9 @@ int kh_agent_main(int argc, char **argv)
 			break;
 		case 'B':
 			kh_strlcpy(a.cfg.first_bundle, optarg, sizeof(a.cfg.first_bundle));
+			break;
+		case 'A':
+			kh_strlcpy(a.cfg.audit_root, optarg, sizeof(a.cfg.audit_root));
 			break;
 		default:
 			break;
@@ -617,6 +695,26 @@ int kh_agent_main(int argc, char **argv)
 			goto out;
 		kh_platform_log_use_syslog("khiend");
 	}
+	/*
+	 * The auditor reads root-only files for the audit: forked by root now,
+	 * before the engine drops what it could read them with.
+	 */
+	a.auditor_chan = -1;
+	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_is_root() && a.cfg.user[0]) {
+		struct kh_fsroot *fr;
+		long apid;
+		/* a missing root at start is an error here, not at the first run */
+		if ((err = kh_fsroot_open(a.cfg.audit_root, &fr)) < 0) {
+			log_error_err(err, "audit root %s", a.cfg.audit_root);
+			rc = EXIT_CONFIG;
+			goto out;
+		}
+		kh_fsroot_close(fr);
+		if ((err = kh_auditor_spawn(a.cfg.user, &a.auditor_chan, &apid)) < 0) {
+			log_error_err(err, "cannot start the auditor process");
+			goto out;
+		}
+	}
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && (err = kh_priv_split(a.priv)) != 0) {
 		if (err < 0) {
 			log_error_err(err, "cannot start the engine process");
@@ -637,6 +735,10 @@ int kh_agent_main(int argc, char **argv)
 	/* the engine never forks: a compromised one cannot leave a child holding port 53 */
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_forbid_fork() < 0)
 		log_warn("cannot forbid the engine to fork");
+	if (start_audit(&a) < 0) {
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 	if (a.report && (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
 		log_error("reporting off: %s", rwhy_buf);
 		kh_dns_set_event_hook(a.dns, NULL, NULL);
@@ -649,6 +751,7 @@ int kh_agent_main(int argc, char **argv)
 	err = kh_loop_run(a.loop);
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
+	kh_agent_audit_free(a.audit);
 	kh_report_free(a.report);
 	kh_control_free(a.ctl);
 	kh_priv_free(a.priv);

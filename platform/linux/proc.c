@@ -83,7 +83,8 @@ int kh_proc_drop_privileges_keep(const char *user, unsigned keep)
 	if (keep & KH_PROC_KEEP_READ_ALL) {
 		/* empty the bounding set but for the one kept, while root may */
 		for (int c = 0; c <= 63; c++)
-			if (c != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			if (c != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+			    errno != EINVAL)
 				return -errno;
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			return -errno;

@@ -41,7 +41,8 @@ int kh_board_host_facts(const char *path)
 	nfacts = 0;
 	while (fgets(line, sizeof(line), f) && nfacts < MAX_FACTS) {
 		char *eq = strchr(line, '=');
-		if (line[0] == '#' || !eq || eq == line || (size_t)(eq - line) >= sizeof(facts[0].name))
+		if (line[0] == '#' || !eq || eq == line ||
+		    (size_t)(eq - line) >= sizeof(facts[0].name))
 			continue;
 		*eq = 0;
 		line[strcspn(line, "\n")] = 0;

@@ -155,12 +155,12 @@ int main(int argc, char **argv)
 			install[ninstall++] = argv[++i];
 		else if (!strcmp(argv[i], "--lwip-facts") && i + 1 < argc) {
 			if (kh_board_host_facts(argv[++i]) < 0) {
-				fprintf(stderr, "khiend: --lwip-facts %s: cannot read NAME=VALUE lines\n",
+				fprintf(stderr,
+					"khiend: --lwip-facts %s: cannot read NAME=VALUE lines\n",
 					argv[i]);
 				return 2;
 			}
-		}
-		else {
+		} else {
 			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 				usage();
 			av[ac++] = argv[i];
