@@ -27,6 +27,9 @@
 #include "platform/time.h"
 #include "policy/audit.h"
 
+/* how long one slice of an in-process run may hold the loop */
+#define SLICE_NS 500000u
+
 struct res {
 	char id[KH_AUDIT_MAX_ID + 1];
 	uint8_t result, sev;
@@ -163,7 +166,13 @@ static void on_slice(struct kh_loop *loop, void *arg)
 	uint8_t *res;
 	int n;
 
-	if (kh_audit_step(a->run, a->cfg.slice)) {
+	uint64_t until = kh_time_mono_ns() + SLICE_NS;
+	int more;
+
+	/* a slice is a few units of work (a rule, a file of a walk), for at most SLICE_NS */
+	while ((more = kh_audit_step(a->run, a->cfg.slice)) && kh_time_mono_ns() < until)
+		;
+	if (more) {
 		kh_timer_arm(loop, &a->slice, 0); /* let DNS in between slices */
 		return;
 	}
@@ -337,7 +346,7 @@ int kh_agent_audit_new(struct kh_loop *loop, const struct kh_agent_audit_cfg *cf
 	a->loop = loop;
 	a->cfg = *cfg;
 	if (!a->cfg.slice)
-		a->cfg.slice = 32;
+		a->cfg.slice = 8;
 	a->root = strdup(cfg->root ? cfg->root : "/");
 	if (!a->root) {
 		free(a);

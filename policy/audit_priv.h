@@ -114,10 +114,20 @@ struct sock {
 	uint8_t udp;
 };
 
+/*
+ * A directory walk in progress: the directories from the start down to the
+ * one being listed, each with how many of its entries are done. A slice
+ * lists the deepest again, skips what is done and stats up to its budget,
+ * so memory is one path per level, not one per file.
+ */
+struct walk_frame {
+	char *path;
+	uint32_t done;
+};
+
 struct walk {
-	char **dirs; /* queue of directories still to list */
-	int *depth;
-	int head, tail, cap;
+	struct walk_frame frame[33]; /* max_depth is at most 32 */
+	int depth;		     /* frames in use */
 	uint32_t seen, found;
 	char first[3][96];
 };

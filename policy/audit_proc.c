@@ -220,42 +220,16 @@ int kh_audit_eval_sysctl(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 
 void kh_audit_walk_free(struct walk *w)
 {
-	for (int i = w->head; i < w->tail; i++)
-		free(w->dirs[i]);
-	free(w->dirs);
-	free(w->depth);
+	for (int i = 0; i < w->depth; i++)
+		free(w->frame[i].path);
 	memset(w, 0, sizeof(*w));
 }
 
-static int walk_push(struct walk *w, const char *dir, int depth)
+static int walk_push(struct walk *w, const char *path)
 {
-	if (w->tail == w->cap) {
-		int cap = w->cap ? 2 * w->cap : 64;
-		char **d;
-		int *dp;
-		if (w->head > 0) { /* reuse the consumed front first */
-			memmove(w->dirs, w->dirs + w->head,
-				sizeof(*w->dirs) * (size_t)(w->tail - w->head));
-			memmove(w->depth, w->depth + w->head,
-				sizeof(*w->depth) * (size_t)(w->tail - w->head));
-			w->tail -= w->head;
-			w->head = 0;
-		} else {
-			d = realloc(w->dirs, sizeof(*d) * (size_t)cap);
-			if (d)
-				w->dirs = d;
-			dp = realloc(w->depth, sizeof(*dp) * (size_t)cap);
-			if (dp)
-				w->depth = dp;
-			if (!d || !dp)
-				return -ENOMEM;
-			w->cap = cap;
-		}
-	}
-	w->dirs[w->tail] = strdup(dir);
-	if (!w->dirs[w->tail])
+	if (!(w->frame[w->depth].path = strdup(path)))
 		return -ENOMEM;
-	w->depth[w->tail++] = depth;
+	w->frame[w->depth++].done = 0;
 	return 0;
 }
 
@@ -272,8 +246,10 @@ static int in_list(const cJSON *list, const char *path)
 struct walk_dir {
 	struct kh_audit_run *r;
 	const struct kh_audit_rule *ru;
-	const char *dir;
-	int depth, err;
+	struct walk_frame *f;
+	uint32_t index; /* entry number in this listing */
+	unsigned *budget;
+	int err, descend; /* descend: a subdirectory was pushed; list it next */
 };
 
 static int walk_entry(void *ctx, const char *name)
@@ -283,10 +259,15 @@ static int walk_entry(void *ctx, const char *name)
 	const struct kh_audit_rule *ru = d->ru;
 	struct kh_fs_stat st;
 	char path[KH_FSROOT_MAX_PATH];
-	int is_dir;
 
-	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->dir, "/") ? d->dir : "", name) >=
-	    (int)sizeof(path))
+	if (d->index++ < d->f->done)
+		return 0; /* done in an earlier slice */
+	if (*d->budget == 0)
+		return 1;
+	(*d->budget)--;
+	d->f->done++;
+	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->f->path, "/") ? d->f->path : "",
+		     name) >= (int)sizeof(path))
 		return 0;
 	if (++w->seen > ru->max_files) {
 		d->err = -E2BIG;
@@ -294,20 +275,21 @@ static int walk_entry(void *ctx, const char *name)
 	}
 	if (kh_fsroot_stat(d->r->src.root, path, 0, &st) < 0 || st.type == KH_FS_LINK)
 		return 0; /* vanished, or a link: a walk never follows links */
-	is_dir = st.type == KH_FS_DIR;
-	if (is_dir && d->depth + 1 < ru->max_depth && !in_list(ru->skip, path) &&
-	    walk_push(w, path, d->depth + 1) < 0) {
-		d->err = -ENOMEM;
-		return 1;
-	}
-	if ((ru->walk_type == KH_T_FILE && st.type != KH_FS_FILE) ||
-	    (ru->walk_type == KH_T_DIR && !is_dir))
-		return 0;
-	if ((st.mode & ru->mode) && !in_list(ru->except, path)) {
+	if (((ru->walk_type == KH_T_FILE && st.type == KH_FS_FILE) ||
+	     (ru->walk_type == KH_T_DIR && st.type == KH_FS_DIR) || ru->walk_type == KH_T_ANY) &&
+	    (st.mode & ru->mode) && !in_list(ru->except, path)) {
 		if (w->found < 3)
 			snprintf(w->first[w->found], sizeof(w->first[0]), "%.80s (%04o)", path,
 				 st.mode);
 		w->found++;
+	}
+	if (st.type == KH_FS_DIR && w->depth < ru->max_depth && !in_list(ru->skip, path)) {
+		if (walk_push(w, path) < 0) {
+			d->err = -ENOMEM;
+			return 1;
+		}
+		d->descend = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -330,16 +312,14 @@ int kh_audit_eval_files_under(struct kh_audit_run *r, const struct kh_audit_rule
 				    rc < 0 ? kh_audit_errstr(rc) : "not a directory");
 			return R_ERROR;
 		}
-		if (walk_push(w, ru->subject, 0) < 0)
+		if (walk_push(w, ru->subject) < 0)
 			goto nomem;
 		r->walking = 1;
 	}
-	while (w->head<w->tail && * budget> 0) {
+	while (w->depth > 0 && *budget > 0) {
 		struct walk_dir d = {
-			.r = r, .ru = ru, .dir = w->dirs[w->head], .depth = w->depth[w->head]};
-		uint32_t before = w->seen;
-		rc = kh_fsroot_list(r->src.root, d.dir, ru->max_files, walk_entry, &d);
-		free(w->dirs[w->head++]);
+			.r = r, .ru = ru, .f = &w->frame[w->depth - 1], .budget = budget};
+		rc = kh_fsroot_list(r->src.root, d.f->path, ru->max_files, walk_entry, &d);
 		if (d.err == -E2BIG) {
 			kh_audit_ev(r, "more than %u files under %s (max_files)", ru->max_files,
 				    ru->subject);
@@ -347,12 +327,12 @@ int kh_audit_eval_files_under(struct kh_audit_run *r, const struct kh_audit_rule
 		}
 		if (d.err)
 			goto nomem;
-		(void)rc; /* an unreadable directory below the start is skipped */
-		*budget -= w->seen - before < *budget ? w->seen - before : *budget;
-		if (*budget)
-			(*budget)--;
+		if (!d.descend && *budget > 0) { /* listed to the end (or unreadable: skipped) */
+			(void)rc;
+			free(w->frame[--w->depth].path);
+		}
 	}
-	if (w->head < w->tail)
+	if (w->depth > 0)
 		return R_MORE;
 	if (w->found == 0)
 		kh_audit_ev(r, "none under %s", ru->subject);
