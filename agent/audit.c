@@ -18,8 +18,6 @@
 #include "agent/audit.h"
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
-#include "crypto/crypto.h"
-#include "lib/hex.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "platform/fact.h"
@@ -79,25 +77,15 @@ static int cmp_res(const void *a, const void *b)
 
 static void update_digest(struct kh_agent_audit *a)
 {
-	struct kh_sha256 h;
-	uint8_t d[KH_SHA256_LEN];
-	char ver[24];
+	struct kh_audit_digest d;
 
-	kh_sha256_init(&h);
-	if (a->pol) {
-		snprintf(ver, sizeof(ver), "%llu", (unsigned long long)a->pol->version);
-		kh_sha256_update(&h, a->pol->id, strlen(a->pol->id) + 1);
-		kh_sha256_update(&h, ver, strlen(ver) + 1);
-	}
-	/* sorted by id, each field NUL-ended: the server computes the same over its rows */
-	for (int i = 0; i < a->nres; i++) {
-		const char *r = kh_audit_result_name((enum kh_audit_result)a->res[i].result);
-		kh_sha256_update(&h, a->res[i].id, strlen(a->res[i].id) + 1);
-		kh_sha256_update(&h, r, strlen(r) + 1);
-		kh_sha256_update(&h, a->res[i].evidence, strlen(a->res[i].evidence) + 1);
-	}
-	kh_sha256_final(&h, d);
-	kh_hex_encode(d, sizeof(d), a->digest);
+	/* results are kept sorted by id, the order the digest is defined in */
+	kh_audit_digest_init(&d, a->pol ? a->pol->id : "", a->pol ? a->pol->version : 0);
+	for (int i = 0; i < a->nres; i++)
+		kh_audit_digest_add(&d, a->res[i].id,
+				    kh_audit_result_name((enum kh_audit_result)a->res[i].result),
+				    a->res[i].evidence);
+	kh_audit_digest_final(&d, a->digest);
 }
 
 /* A run's outcomes (n of them, ids, results and evidence) replace the results. */

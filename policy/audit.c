@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hex.h"
 #include "lib/ipaddr.h"
 #include "lib/jsonnum.h"
 #include "policy/audit_priv.h"
@@ -800,4 +801,30 @@ const char *kh_audit_result_name(enum kh_audit_result r)
 {
 	static const char *const names[] = {"pass", "fail", "na", "error"};
 	return (unsigned)r < 4 ? names[r] : "error";
+}
+
+void kh_audit_digest_init(struct kh_audit_digest *d, const char *policy, uint64_t version)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)version);
+	kh_sha256_init(&d->h);
+	kh_sha256_update(&d->h, policy, strlen(policy) + 1);
+	kh_sha256_update(&d->h, v, strlen(v) + 1);
+}
+
+void kh_audit_digest_add(struct kh_audit_digest *d, const char *id, const char *result,
+			 const char *evidence)
+{
+	kh_sha256_update(&d->h, id, strlen(id) + 1);
+	kh_sha256_update(&d->h, result, strlen(result) + 1);
+	kh_sha256_update(&d->h, evidence, strlen(evidence) + 1);
+}
+
+void kh_audit_digest_final(struct kh_audit_digest *d, char hex[2 * KH_SHA256_LEN + 1])
+{
+	uint8_t b[KH_SHA256_LEN];
+
+	kh_sha256_final(&d->h, b);
+	kh_hex_encode(b, sizeof(b), hex);
 }

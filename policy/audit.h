@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
 #include "lib/severity.h"
 
 #define KH_AUDIT_MAX_TEXT (1024 * 1024) /* a rules file or component */
@@ -96,5 +97,19 @@ struct kh_audit_run *kh_audit_start(const struct kh_audit_policy *p,
 int kh_audit_step(struct kh_audit_run *run, unsigned budget);
 const struct kh_audit_outcome *kh_audit_outcomes(const struct kh_audit_run *run, int *n);
 void kh_audit_end(struct kh_audit_run *run);
+
+/*
+ * The digest of a result set, as the device and the server both compute
+ * it, so the server can tell when its copy differs: SHA-256 over the policy
+ * id and version, then each check's id, result and evidence in strcmp order
+ * of the ids, every field followed by a NUL. Hex, 64 characters.
+ */
+struct kh_audit_digest {
+	struct kh_sha256 h;
+};
+void kh_audit_digest_init(struct kh_audit_digest *d, const char *policy, uint64_t version);
+void kh_audit_digest_add(struct kh_audit_digest *d, const char *id, const char *result,
+			 const char *evidence);
+void kh_audit_digest_final(struct kh_audit_digest *d, char hex[2 * KH_SHA256_LEN + 1]);
 
 #endif

@@ -172,4 +172,53 @@ int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_
 			      unsigned max);
 int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, int64_t now);
 
+/*
+ * Audit results (docs/AUDIT.md): one row per device and check, as the
+ * device last reported it, and per device the rules it ran and the digest
+ * of its whole result set.
+ */
+#define KH_AUDIT_CHECK_MAX 64
+#define KH_AUDIT_EVIDENCE_MAX 192
+struct kh_audit_rec {
+	char serial[KH_SERIAL_MAX + 1];
+	char check[KH_AUDIT_CHECK_MAX + 1];
+	char result[8];	  /* pass, fail, na, error */
+	char severity[9]; /* low .. critical */
+	char evidence[KH_AUDIT_EVIDENCE_MAX];
+	int64_t changed_at; /* on the device */
+	int64_t updated_at; /* received */
+};
+
+struct kh_audit_head {
+	char policy[KH_AUDIT_CHECK_MAX + 1];
+	uint64_t version;
+	char digest[65]; /* the device's, as uploaded */
+	int64_t at;
+	unsigned pass, fail, na, error;
+};
+
+/*
+ * Store a device's upload (committed before it returns: it is acknowledged):
+ * full replaces the device's rows with rows, otherwise rows are upserted.
+ * Then the head is stored with the counts of the stored rows, and *digest
+ * receives the digest over what is stored now (equal to the device's when
+ * the two copies agree).
+ */
+int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_audit_head *h,
+		       int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
+		       char digest[65]);
+/* The device's audit head; -ENOENT before its first upload. */
+int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_head *out);
+/* Rows, by device then check; serial and check may be NULL (all); failing: fail or error only. */
+int kh_store_audits(struct kh_store *s, const char *serial, const char *check, int failing,
+		    int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg);
+/* Per check over the fleet: how many devices pass, fail, are na or error. */
+struct kh_compliance {
+	char check[KH_AUDIT_CHECK_MAX + 1];
+	char severity[9];
+	unsigned pass, fail, na, error;
+};
+int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
+			void *arg);
+
 #endif

@@ -15,6 +15,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "policy/audit.h"
 #include "server/store.h"
 
 enum {
@@ -216,7 +217,17 @@ static int migrate(struct kh_store *s)
 		if (!has && exec(s, sql) < 0)
 			return -EIO;
 	}
-	return exec(s, "PRAGMA user_version = 3");
+	/* 4: audit results */
+	if (exec(s, "CREATE TABLE IF NOT EXISTS audit("
+		    " serial TEXT NOT NULL, check_id TEXT NOT NULL, result TEXT NOT NULL,"
+		    " severity TEXT NOT NULL, evidence TEXT NOT NULL, changed_at INTEGER NOT NULL,"
+		    " updated_at INTEGER NOT NULL, PRIMARY KEY(serial, check_id));"
+		    "CREATE INDEX IF NOT EXISTS audit_by_check ON audit(check_id, result);"
+		    "CREATE TABLE IF NOT EXISTS audit_heads("
+		    " serial TEXT PRIMARY KEY, policy TEXT NOT NULL, version INTEGER NOT NULL,"
+		    " digest TEXT NOT NULL, at INTEGER NOT NULL);") < 0)
+		return -EIO;
+	return exec(s, "PRAGMA user_version = 4");
 }
 
 int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)
@@ -642,4 +653,213 @@ int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, in
 	sqlite3_bind_int64(q, 2, id);
 	sqlite3_bind_text(q, 3, serial, -1, SQLITE_STATIC);
 	return changed_one(s, q, "command done");
+}
+
+/* ---- audit results ---- */
+
+static int prep(struct kh_store *s, const char *sql, sqlite3_stmt **q)
+{
+	return sqlite3_prepare_v2(s->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : db_fail(s, sql);
+}
+
+/* Digest and counts of the device's stored rows. */
+static int audit_sum(struct kh_store *s, const char *serial, struct kh_audit_head *h,
+		     char digest[65])
+{
+	struct kh_audit_digest d;
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "SELECT check_id, result, evidence FROM audit WHERE serial = ? "
+		       "ORDER BY check_id COLLATE BINARY",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	kh_audit_digest_init(&d, h->policy, h->version);
+	h->pass = h->fail = h->na = h->error = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		const char *r = (const char *)sqlite3_column_text(q, 1);
+		const char *e = (const char *)sqlite3_column_text(q, 2);
+		kh_audit_digest_add(&d, id ? id : "", r ? r : "", e ? e : "");
+		if (r && strcmp(r, "pass") == 0)
+			h->pass++;
+		else if (r && strcmp(r, "fail") == 0)
+			h->fail++;
+		else if (r && strcmp(r, "na") == 0)
+			h->na++;
+		else
+			h->error++;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "audit rows");
+	kh_audit_digest_final(&d, digest);
+	return 0;
+}
+
+int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_audit_head *h,
+		       int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
+		       char digest[65])
+{
+	struct kh_audit_head sum = *h;
+	sqlite3_stmt *q = NULL;
+	int err;
+
+	if ((err = txn_join(s)) < 0)
+		return err;
+	if (full) {
+		if ((err = prep(s, "DELETE FROM audit WHERE serial = ?", &q)) < 0)
+			goto out;
+		sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			err = db_fail(s, "audit replace");
+			goto out;
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+	}
+	if ((err = prep(
+		     s,
+		     "INSERT INTO audit(serial, check_id, result, severity, evidence, changed_at,"
+		     " updated_at) VALUES(?,?,?,?,?,?,?) ON CONFLICT(serial, check_id) DO UPDATE "
+		     "SET"
+		     " result = excluded.result, severity = excluded.severity,"
+		     " evidence = excluded.evidence, changed_at = excluded.changed_at,"
+		     " updated_at = excluded.updated_at",
+		     &q)) < 0)
+		goto out;
+	for (unsigned i = 0; i < n; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, rows[i].check, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, rows[i].result, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, rows[i].severity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, rows[i].evidence, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 6, rows[i].changed_at);
+		sqlite3_bind_int64(q, 7, now);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			err = db_fail(s, "audit row");
+			goto out;
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if ((err = prep(s,
+			"INSERT INTO audit_heads(serial, policy, version, digest, at) "
+			"VALUES(?,?,?,?,?)"
+			" ON CONFLICT(serial) DO UPDATE SET policy = excluded.policy,"
+			" version = excluded.version, digest = excluded.digest, at = excluded.at",
+			&q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, h->policy, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)h->version);
+	sqlite3_bind_text(q, 4, h->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, now);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		err = db_fail(s, "audit head");
+		goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if ((err = audit_sum(s, serial, &sum, digest)) < 0)
+		goto out;
+	/* the device forgets what we acknowledge: on disk first */
+	return kh_store_flush(s);
+out:
+	sqlite3_finalize(q);
+	s->in_txn = 0;
+	exec(s, "ROLLBACK");
+	return err;
+}
+
+int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_head *out)
+{
+	sqlite3_stmt *q;
+	char digest[65];
+	int rc;
+
+	if ((rc = prep(s, "SELECT policy, version, digest, at FROM audit_heads WHERE serial = ?",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "audit head");
+	}
+	memset(out, 0, sizeof(*out));
+	col_text(q, 0, out->policy, sizeof(out->policy));
+	out->version = (uint64_t)sqlite3_column_int64(q, 1);
+	col_text(q, 2, out->digest, sizeof(out->digest));
+	out->at = sqlite3_column_int64(q, 3);
+	sqlite3_finalize(q);
+	return audit_sum(s, serial, out, digest);
+}
+
+int kh_store_audits(struct kh_store *s, const char *serial, const char *check, int failing,
+		    int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "SELECT serial, check_id, result, severity, evidence, changed_at, updated_at"
+		       " FROM audit WHERE (?1 IS NULL OR serial = ?1) AND (?2 IS NULL OR check_id "
+		       "= ?2)"
+		       " AND (?3 = 0 OR result IN ('fail', 'error')) ORDER BY serial, check_id",
+		       &q)) < 0)
+		return rc;
+	if (serial)
+		sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	if (check)
+		sqlite3_bind_text(q, 2, check, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, failing);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct kh_audit_rec r;
+		col_text(q, 0, r.serial, sizeof(r.serial));
+		col_text(q, 1, r.check, sizeof(r.check));
+		col_text(q, 2, r.result, sizeof(r.result));
+		col_text(q, 3, r.severity, sizeof(r.severity));
+		col_text(q, 4, r.evidence, sizeof(r.evidence));
+		r.changed_at = sqlite3_column_int64(q, 5);
+		r.updated_at = sqlite3_column_int64(q, 6);
+		if ((rc = fn(arg, &r)) != 0) {
+			sqlite3_finalize(q);
+			return rc;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "audit rows");
+}
+
+int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
+			void *arg)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "SELECT check_id, max(severity), sum(result = 'pass'), sum(result = 'fail'),"
+		       " sum(result = 'na'), sum(result = 'error') FROM audit GROUP BY check_id"
+		       " ORDER BY check_id",
+		       &q)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct kh_compliance c;
+		col_text(q, 0, c.check, sizeof(c.check));
+		col_text(q, 1, c.severity, sizeof(c.severity));
+		c.pass = (unsigned)sqlite3_column_int(q, 2);
+		c.fail = (unsigned)sqlite3_column_int(q, 3);
+		c.na = (unsigned)sqlite3_column_int(q, 4);
+		c.error = (unsigned)sqlite3_column_int(q, 5);
+		if ((rc = fn(arg, &c)) != 0) {
+			sqlite3_finalize(q);
+			return rc;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "compliance");
 }
