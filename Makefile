@@ -65,8 +65,11 @@ POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platfor
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c
-COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
-		policy/timespec.c
+# The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
+# linked by khien-policy, khien-server and the tests; never by the device.
+TOOL_DIR     := tools/khien-policy
+COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/compile.c \
+		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
 	       agent/privsep.c agent/queue.c agent/report.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
@@ -176,8 +179,8 @@ define link
 		-Wl,--end-group $(LIBS)
 endef
 
-$(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c) $(LIBCOMPILE) $(LIBCORE) \
-		$(LIBPLAT)
+$(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c) $(LIBCOMPILE) \
+		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
@@ -275,8 +278,8 @@ demo: all $(TEST_TOOLS)
 # and long are 32 bits on the ARM and MIPS routers, and some warnings
 # (format-truncation) only appear there. Objects are thrown away.
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
-	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c policy/khien_policy.c \
-	   policy/tool_sign.c $(wildcard tests/tools/*.c))
+	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
+	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \

@@ -17,7 +17,7 @@
 #include "lib/log.h"
 #include "platform/fs.h"
 #include "platform/time.h"
-#include "policy/tool.h"
+#include "tools/khien-policy/tool.h"
 #include "platform/log.h"
 #include "server/api.h"
 #include "server/server.h"

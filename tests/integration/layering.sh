@@ -6,7 +6,7 @@
 # every module above platform/.
 . "$(dirname "$0")/lib.sh"
 cd "$KHIEN_TOP" || exit 1
-above="agent server policy crypto lib"
+above="agent server policy tools crypto lib"
 calls='socket|bind|listen|accept4?|connect|recvfrom|sendto|recvmsg|sendmsg|recvmmsg|sendmmsg|poll|epoll_[a-z]+|select|getaddrinfo|fork|pipe|sigaction|open|fopen|mmap|getrandom|clock_gettime|nanosleep|usleep|sleep|setsockopt|getsockopt|pthread_[a-z]+|ioctl|fcntl|unlink|rename|stat|fstat|getpwnam|setuid|setgid|chown|getrlimit|setrlimit|lwip_[a-z_]+'
 hits=$(grep -rnE "(^|[^a-z_.>])($calls)\s*\(" $above --include=*.c --include=*.h | grep -vE ':\s*(\*|/\*|")' )
 expect_eq "no OS or socket calls outside platform/" "$hits" ""

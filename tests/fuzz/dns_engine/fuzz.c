@@ -66,7 +66,7 @@
 
 #include <stddef.h>
 
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "platform/test/test_platform.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,8 +14,8 @@
 #include "lib/err.h"
 #include "platform/net.h"
 #include "policy/index_format.h"
-#include "policy/lists.h"
-#include "policy/punycode.h"
+#include "tools/khien-policy/lists.h"
+#include "tools/khien-policy/punycode.h"
 
 struct ctx {
 	const struct kh_list_sink *sink;

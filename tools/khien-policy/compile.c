@@ -17,7 +17,7 @@
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "platform/rand.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/hash.h"
 #include "policy/index_format.h"
 #include "policy/name.h"

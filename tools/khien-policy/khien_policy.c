@@ -23,11 +23,11 @@
 #include "platform/fs.h"
 #include "platform/net.h"
 #include "platform/time.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/index.h"
 #include "policy/name.h"
-#include "policy/punycode.h"
-#include "policy/tool.h"
+#include "tools/khien-policy/punycode.h"
+#include "tools/khien-policy/tool.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2

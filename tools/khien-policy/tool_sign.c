@@ -15,8 +15,8 @@
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "policy/bundle_name.h"
-#include "policy/tool.h"
-#include "policy/trust_build.h"
+#include "tools/khien-policy/tool.h"
+#include "tools/khien-policy/trust_build.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2

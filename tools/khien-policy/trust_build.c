@@ -10,7 +10,7 @@
 #include "lib/err.h"
 #include "lib/hex.h"
 #include "policy/canon.h"
-#include "policy/trust_build.h"
+#include "tools/khien-policy/trust_build.h"
 
 static void tagged(const char *tag, const char *bytes, size_t len, uint8_t out[32])
 {

@@ -12,7 +12,7 @@
 
 #include "lib/civil.h"
 #include "lib/err.h"
-#include "policy/tool.h"
+#include "tools/khien-policy/tool.h"
 
 int kh_tool_parse_time(const char *s, int64_t now, int64_t *out)
 {
