@@ -18,7 +18,7 @@ expect_eq "lwIP headers only in platform/lwip/" "$(grep -rlE '#include\s*[<"](lw
 expect_eq "sqlite only in the store backend" "$(grep -rl 'sqlite3' --include=*.c --include=*.h agent server policy crypto lib platform | grep -v '^server/store_sqlite.c$')" ""
 # the lwIP build links the very same agent objects as the Linux one
 if [ -f "$KHIEN_BUILD/lwip/khiend" ]; then
-	expect_eq "the lwIP agent is built from the same modules (khiend, dns, report, policy)" \
-		"$(for f in agent/khiend.o agent/dns.o agent/report.o agent/policy.o; do [ -f "$KHIEN_BUILD/lwip/obj/$f" ] && echo y; done | wc -l)" "4"
+	expect_eq "the lwIP agent is built from the same modules (khiend, dns, report, policy_store)" \
+		"$(for f in agent/khiend.o agent/dns.o agent/report.o agent/policy_store.o; do [ -f "$KHIEN_BUILD/lwip/obj/$f" ] && echo y; done | wc -l)" "4"
 fi
 done_testing
