@@ -81,6 +81,8 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBCORE     := $(O)/libkhien.a
 LIBPLAT     := $(O)/libplat-linux.a
+# Tests and test tools run on the build host whatever the profile.
+LIBPLAT_LINUX := $(O)/libplat-linux.a
 LIBPLATTEST := $(O)/libplat-test.a
 LIBCOMPILE  := $(O)/libkhien-compile.a
 LIBAGENT    := $(O)/libkhien-agent.a
@@ -191,28 +193,28 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
-UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list
-UNIT_LINUX := test_loop_linux test_tls
-UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
+# Every tests/unit/test_NAME.c is a test binary, linked with the agent, the
+# ISP tool's library and the test platform (fake clock, seeded random);
+# archives only contribute what a test uses. The exceptions need their own
+# link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
+# needs real sockets and time, test_kvflash links the lwIP flash store.
+UNIT_SPECIAL := test_loop test_tls test_kvflash
+UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
+UNIT_LINUX   := test_loop_linux test_tls
+UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake test_kvflash)
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
-		$(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
-	$(link)
-UNIT_AGENT := test_dns_wire test_config test_queue
-UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
-$(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
-		$(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
+		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
-UNIT_BINS += $(O)/tests/test_kvflash
-$(O)/tests/test_kvflash: $(call obj,tests/unit/test_kvflash.c platform/lwip/kvlog.c \
+$(O)/tests/test_kvflash: $(call obj,$(wildcard tests/unit/test_kvflash*.c) platform/lwip/kvlog.c \
 		platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
-$(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
-$(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
@@ -222,10 +224,11 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 	$(link) -lsqlite3
 
 TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps
-$(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) \
+		$(LIBPLAT_LINUX)
 	$(link)
 $(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) \
-		$(LIBPLAT)
+		$(LIBPLAT_LINUX)
 	$(link)
 
 unit-tests: $(UNIT_BINS) $(TEST_TOOLS)
