@@ -196,10 +196,9 @@ static int on_ip(void *arg, const struct kh_list_ip *t, unsigned line)
 				 t->ip[3], t->prefix);
 		else
 			snprintf(text, sizeof(text), "%x:%x:%x:%x:%x:%x:%x:%x/%u",
-				 t->ip[0] << 8 | t->ip[1], t->ip[2] << 8 | t->ip[3],
-				 t->ip[4] << 8 | t->ip[5], t->ip[6] << 8 | t->ip[7],
-				 t->ip[8] << 8 | t->ip[9], t->ip[10] << 8 | t->ip[11],
-				 t->ip[12] << 8 | t->ip[13], t->ip[14] << 8 | t->ip[15], t->prefix);
+				 kh_be16(t->ip), kh_be16(t->ip + 2), kh_be16(t->ip + 4),
+				 kh_be16(t->ip + 6), kh_be16(t->ip + 8), kh_be16(t->ip + 10),
+				 kh_be16(t->ip + 12), kh_be16(t->ip + 14), t->prefix);
 		if (c->report)
 			c->report(c->report_arg, c->cur_label, line, 1,
 				  "IP exception not applied (only block lists hold IP triggers)",

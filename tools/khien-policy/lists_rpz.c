@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/compiler.h"
+#include "lib/endian.h"
 #include "lib/err.h"
 #include "platform/net.h"
 #include "tools/khien-policy/lists_priv.h"
@@ -83,10 +84,8 @@ static int rpz_ip(const char *s, size_t n, struct kh_list_ip *t)
 		}
 		if (at != 8)
 			return -EINVAL;
-		for (i = 0; i < 8; i++) {
-			t->ip[2 * i] = (uint8_t)(g[i] >> 8);
-			t->ip[2 * i + 1] = (uint8_t)g[i];
-		}
+		for (i = 0; i < 8; i++)
+			kh_put_be16(t->ip + 2 * i, g[i]);
 	}
 	return 0;
 }
