@@ -198,11 +198,12 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # ISP tool's library and the test platform (fake clock, seeded random);
 # archives only contribute what a test uses. The exceptions need their own
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
-# needs real sockets and time, test_kvflash links the lwIP flash store.
-UNIT_SPECIAL := test_loop test_tls test_kvflash
+# needs real sockets and time, test_kvflash* link the lwIP flash store.
+UNIT_KVFLASH := test_kvflash test_kvflash_fs
+UNIT_SPECIAL := test_loop test_tls $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_LINUX   := test_loop_linux test_tls
-UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake test_kvflash)
+UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
@@ -210,8 +211,9 @@ $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) 
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
-$(O)/tests/test_kvflash: $(call obj,$(wildcard tests/unit/test_kvflash*.c) platform/lwip/kvlog.c \
-		platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
+$(addprefix $(O)/tests/,$(UNIT_KVFLASH)): $(O)/tests/%: $(call obj,tests/unit/%.c \
+		platform/lwip/kvlog.c platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) \
+		$(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)

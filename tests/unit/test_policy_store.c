@@ -64,8 +64,7 @@ static int fixture(void)
 
 /* A bundle of one "blocklist" component holding text, signed by key. */
 static uint8_t *bundle_by(uint64_t version, int64_t created, int64_t expires, const char *text,
-			  const struct kh_ecdsa_priv *key, const struct kh_pubkey *pub,
-			  size_t *len)
+			  const struct kh_ecdsa_priv *key, const struct kh_pubkey *pub, size_t *len)
 {
 	struct kh_bundle_input c = {"blocklist", (const uint8_t *)text, strlen(text)};
 	struct kh_bundle_spec s = {.version = version,
@@ -235,7 +234,7 @@ static void test_rollback_refused(void)
 
 	if (!p)
 		return;
-	KT_CHECK(apply(p, 1, "old\n") < 0); /* older, validly signed */
+	KT_CHECK(apply(p, 1, "old\n") < 0);	  /* older, validly signed */
 	KT_CHECK(apply(p, 2, "two again\n") < 0); /* the same version with other content */
 	KT_EQ(kh_policy_version(p), 2);
 	KT_STREQ(active(p), "two\n");
