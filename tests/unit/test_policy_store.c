@@ -124,13 +124,24 @@ static const char *active(struct kh_policy *p)
 	return active_text;
 }
 
+/* Whether the active blocklist lies in slot s ('a', 'b'; 0: there is none). */
 static int slot_is(char s)
 {
 	char want[16];
 
+	if (!s)
+		return active_path[0] == 0;
 	snprintf(want, sizeof(want), "/slot-%c/", s);
 	return strstr(active_path, want) != NULL;
 }
+
+/* The store runs version v, whose blocklist says text, from slot s. */
+#define RUNS(p, v, text, s)                       \
+	do {                                      \
+		KT_EQ(kh_policy_version(p), (v)); \
+		KT_STREQ(active(p), (text));      \
+		KT_CHECK(slot_is(s));             \
+	} while (0)
 
 /* A member of the store's status JSON, as a number (-1 when absent). */
 static double status_num(struct kh_policy *p, const char *key)
@@ -167,24 +178,18 @@ static void test_apply_to_inactive_slot_then_switch(void)
 
 	if (!p)
 		return;
-	KT_EQ(kh_policy_version(p), 0);
-	KT_STREQ(active(p), "");
+	RUNS(p, 0, "", 0);
 	KT_EQ(apply(p, 1, "one\n"), 0);
 	KT_STREQ(why, "applied version 1");
-	KT_STREQ(active(p), "one\n");
-	KT_CHECK(slot_is('a'));
+	RUNS(p, 1, "one\n", 'a');
 	KT_EQ(apply(p, 2, "two\n"), 0);
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
-	KT_CHECK(slot_is('b'));
+	RUNS(p, 2, "two\n", 'b');
 	kh_policy_free(p);
 	/* a restart runs what was committed, from the same slot */
 	p = open_store();
 	if (!p)
 		return;
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
-	KT_CHECK(slot_is('b'));
+	RUNS(p, 2, "two\n", 'b');
 	KT_CHECK(!status_has_problem(p));
 	KT_EQ(status_num(p, "version_floor"), 2);
 	kh_policy_free(p);
@@ -198,7 +203,7 @@ static void test_bad_bundle_keeps_last_known_good(void)
 
 	if (!p)
 		return;
-	/* a component altered after signing */
+	/* a component (they follow the signed envelope) altered after signing */
 	b = bundle(3, "three\n", &len);
 	if (b) {
 		b[len - 2] ^= 1;
@@ -216,15 +221,12 @@ static void test_bad_bundle_keeps_last_known_good(void)
 	if (b)
 		KT_CHECK(kh_policy_apply(p, b, len / 2, why, sizeof(why)) < 0);
 	free(b);
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
-	KT_CHECK(slot_is('b'));
+	RUNS(p, 2, "two\n", 'b');
 	kh_policy_free(p);
 	p = open_store();
 	if (!p)
 		return;
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
+	RUNS(p, 2, "two\n", 'b');
 	kh_policy_free(p);
 }
 
@@ -236,11 +238,9 @@ static void test_rollback_refused(void)
 		return;
 	KT_CHECK(apply(p, 1, "old\n") < 0);	  /* older, validly signed */
 	KT_CHECK(apply(p, 2, "two again\n") < 0); /* the same version with other content */
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
+	RUNS(p, 2, "two\n", 'b');
 	KT_EQ(apply(p, 3, "three\n"), 0);
-	KT_STREQ(active(p), "three\n");
-	KT_CHECK(slot_is('a'));
+	RUNS(p, 3, "three\n", 'a');
 	kh_policy_free(p);
 }
 
@@ -256,16 +256,13 @@ static void test_corrupt_slot_detected_on_open(void)
 	if (!p)
 		return;
 	/* the other slot verifies: it runs, below the floor, and says so */
-	KT_EQ(kh_policy_version(p), 2);
-	KT_STREQ(active(p), "two\n");
-	KT_CHECK(slot_is('b'));
+	RUNS(p, 2, "two\n", 'b');
 	KT_CHECK(status_has_problem(p));
 	KT_EQ(status_num(p, "version_floor"), 3);
 	/* what the floor names may come back; nothing older */
 	KT_CHECK(apply(p, 2, "two\n") < 0);
 	KT_EQ(apply(p, 3, "three\n"), 0);
-	KT_STREQ(active(p), "three\n");
-	KT_CHECK(slot_is('a'));
+	RUNS(p, 3, "three\n", 'a');
 	KT_CHECK(!status_has_problem(p));
 	kh_policy_free(p);
 
@@ -277,15 +274,13 @@ static void test_corrupt_slot_detected_on_open(void)
 	p = open_store();
 	if (!p)
 		return;
-	KT_EQ(kh_policy_version(p), 0);
-	KT_STREQ(active(p), "");
+	RUNS(p, 0, "", 0);
 	KT_CHECK(status_has_problem(p));
 	KT_EQ(status_num(p, "version_floor"), 3);
 	/* the floor survives running without policy: only newer than 3 applies */
 	KT_CHECK(apply(p, 2, "two\n") < 0);
 	KT_EQ(apply(p, 4, "four\n"), 0);
-	KT_EQ(kh_policy_version(p), 4);
-	KT_STREQ(active(p), "four\n");
+	RUNS(p, 4, "four\n", 'a');
 	kh_policy_free(p);
 }
 
