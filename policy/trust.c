@@ -20,7 +20,6 @@
 #include "policy/canon.h"
 #include "policy/trust.h"
 
-
 void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN])
 {
 	uint8_t d[KH_SHA256_LEN];

@@ -91,7 +91,10 @@ void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
  * (tools/khien-policy/trust_build.c): if two copies drifted, every new
  * signature would silently stop verifying.
  */
-enum kh_trust_doc { KH_TRUST_ROOT, KH_TRUST_BUNDLE };
+enum kh_trust_doc {
+	KH_TRUST_ROOT,
+	KH_TRUST_BUNDLE
+};
 void kh_trust_digest(enum kh_trust_doc doc, const void *bytes, size_t len, uint8_t out[32]);
 
 /*

@@ -195,10 +195,10 @@ static int on_ip(void *arg, const struct kh_list_ip *t, unsigned line)
 			snprintf(text, sizeof(text), "%u.%u.%u.%u/%u", t->ip[0], t->ip[1], t->ip[2],
 				 t->ip[3], t->prefix);
 		else
-			snprintf(text, sizeof(text), "%x:%x:%x:%x:%x:%x:%x:%x/%u",
-				 kh_be16(t->ip), kh_be16(t->ip + 2), kh_be16(t->ip + 4),
-				 kh_be16(t->ip + 6), kh_be16(t->ip + 8), kh_be16(t->ip + 10),
-				 kh_be16(t->ip + 12), kh_be16(t->ip + 14), t->prefix);
+			snprintf(text, sizeof(text), "%x:%x:%x:%x:%x:%x:%x:%x/%u", kh_be16(t->ip),
+				 kh_be16(t->ip + 2), kh_be16(t->ip + 4), kh_be16(t->ip + 6),
+				 kh_be16(t->ip + 8), kh_be16(t->ip + 10), kh_be16(t->ip + 12),
+				 kh_be16(t->ip + 14), t->prefix);
 		if (c->report)
 			c->report(c->report_arg, c->cur_label, line, 1,
 				  "IP exception not applied (only block lists hold IP triggers)",
