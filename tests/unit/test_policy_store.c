@@ -104,6 +104,13 @@ static struct kh_policy *open_store(void)
 	return p;
 }
 
+/* A restart: the store is closed and opened again from what is on disk. */
+static struct kh_policy *reopen(struct kh_policy *p)
+{
+	kh_policy_free(p);
+	return open_store();
+}
+
 /* The active blocklist's path and content ("" when there is none). */
 static char active_path[600], active_text[64];
 static const char *active(struct kh_policy *p)
@@ -184,9 +191,8 @@ static void test_apply_to_inactive_slot_then_switch(void)
 	RUNS(p, 1, "one\n", 'a');
 	KT_EQ(apply(p, 2, "two\n"), 0);
 	RUNS(p, 2, "two\n", 'b');
-	kh_policy_free(p);
 	/* a restart runs what was committed, from the same slot */
-	p = open_store();
+	p = reopen(p);
 	if (!p)
 		return;
 	RUNS(p, 2, "two\n", 'b');
@@ -222,8 +228,7 @@ static void test_bad_bundle_keeps_last_known_good(void)
 		KT_CHECK(kh_policy_apply(p, b, len / 2, why, sizeof(why)) < 0);
 	free(b);
 	RUNS(p, 2, "two\n", 'b');
-	kh_policy_free(p);
-	p = open_store();
+	p = reopen(p);
 	if (!p)
 		return;
 	RUNS(p, 2, "two\n", 'b');
