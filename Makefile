@@ -68,10 +68,14 @@ PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/fact.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
 		   platform/linux/fsroot.c platform/linux/fact.c
-COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
-		policy/timespec.c
+# The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
+# linked by khien-policy, khien-server and the tests; never by the device.
+TOOL_DIR     := tools/khien-policy
+COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
+		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
+		$(TOOL_DIR)/trust_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
-	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy.c \
+	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/report.c agent/audit.c agent/auditor.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
@@ -82,6 +86,8 @@ obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
 LIBCORE     := $(O)/libkhien.a
 LIBPLAT     := $(O)/libplat-linux.a
+# Tests and test tools run on the build host whatever the profile.
+LIBPLAT_LINUX := $(O)/libplat-linux.a
 LIBPLATTEST := $(O)/libplat-test.a
 LIBCOMPILE  := $(O)/libkhien-compile.a
 LIBAGENT    := $(O)/libkhien-agent.a
@@ -181,8 +187,8 @@ define link
 		-Wl,--end-group $(LIBS)
 endef
 
-$(O)/khien-policy: $(call obj,policy/khien_policy.c policy/tool_sign.c policy/tool_audit.c) $(LIBCOMPILE) $(LIBCORE) \
-		$(LIBPLAT)
+$(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c) $(LIBCOMPILE) \
+		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
@@ -193,28 +199,30 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
-UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list test_uci
-UNIT_LINUX := test_loop_linux test_tls
-UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
+# Every tests/unit/test_NAME.c is a test binary, linked with the agent, the
+# ISP tool's library and the test platform (fake clock, seeded random);
+# archives only contribute what a test uses. The exceptions need their own
+# link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
+# needs real sockets and time, test_kvflash* link the lwIP flash store.
+UNIT_KVFLASH := test_kvflash test_kvflash_fs
+UNIT_SPECIAL := test_loop test_tls $(UNIT_KVFLASH)
+UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
+UNIT_LINUX   := test_loop_linux test_tls
+UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
-		$(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
-	$(link)
-UNIT_AGENT := test_dns_wire test_config test_queue test_dns_engine
-UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
-$(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
-UNIT_BINS += $(O)/tests/test_kvflash
-$(O)/tests/test_kvflash: $(call obj,tests/unit/test_kvflash.c platform/lwip/kvlog.c \
-		platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
+$(addprefix $(O)/tests/,$(UNIT_KVFLASH)): $(O)/tests/%: $(call obj,tests/unit/%.c \
+		platform/lwip/kvlog.c platform/lwip/fs.c platform/lwip/host/flash_file.c) $(LIBCOMM) \
+		$(LIBCORE) $(LIBPLATTEST)
 	$(link)
-$(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
-$(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
@@ -224,10 +232,11 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 	$(link) -lsqlite3
 
 TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps
-$(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+$(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) \
+		$(LIBPLAT_LINUX)
 	$(link)
 $(O)/tests/khien-testdns: $(call obj,tests/tools/testdns.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) \
-		$(LIBPLAT)
+		$(LIBPLAT_LINUX)
 	$(link)
 
 unit-tests: $(UNIT_BINS) $(TEST_TOOLS)
@@ -241,9 +250,17 @@ lwip-agent:
 		>/dev/null
 	$(Q)$(MAKE) --no-print-directory O=$(LWIP_O) KCONFIG_CONFIG=$(LWIP_O)/.config all
 
+ifeq ($(CONFIG_PLATFORM_LINUX),y)
 test: all unit-tests fuzz-replay lwip-agent
 	$(Q)scripts/deps.sh test
 	$(Q)tests/run.sh $(O)
+else
+# The suite needs the host tools (khien-policy, khien-server) that only the
+# Linux profile builds; that profile also builds and tests this lwIP agent.
+test:
+	@echo "make test: run it in the Linux profile, which tests the lwIP agent too: make linux_defconfig && make test"
+	@exit 1
+endif
 
 # libFuzzer builds: clang, whole program in one step, separate from $(O).
 FUZZ_CC := clang
@@ -280,8 +297,8 @@ demo: all $(TEST_TOOLS)
 # and long are 32 bits on the ARM and MIPS routers, and some warnings
 # (format-truncation) only appear there. Objects are thrown away.
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
-	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c policy/khien_policy.c \
-	   policy/tool_sign.c $(wildcard tests/tools/*.c))
+	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
+	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \

@@ -14,19 +14,6 @@
 
 #define MAX_PTRS 32
 
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 int kh_dns_read_name(const uint8_t *pkt, size_t len, size_t *off, struct kh_dns_name *out)
 {
 	const uint8_t *lab[128];
@@ -211,7 +198,7 @@ int kh_dns_next_rr(const uint8_t *pkt, size_t len, size_t *off, struct kh_dns_rr
 		return -EBADMSG;
 	rr->type = kh_be16(pkt + pos);
 	rr->rclass = kh_be16(pkt + pos + 2);
-	rr->ttl = be32(pkt + pos + 4);
+	rr->ttl = kh_be32(pkt + pos + 4);
 	rr->ttl_off = pos + 4;
 	rr->rdlen = kh_be16(pkt + pos + 8);
 	rr->rdata_off = pos + 10;
@@ -258,7 +245,7 @@ static void put16(struct wbuf *w, uint16_t v)
 static void put32(struct wbuf *w, uint32_t v)
 {
 	uint8_t b[4];
-	put_be32(b, v);
+	kh_put_be32(b, v);
 	put(w, b, 4);
 }
 

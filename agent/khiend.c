@@ -22,7 +22,7 @@
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/dns.h"
-#include "agent/policy.h"
+#include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Explicit little-endian loads and stores for on-disk and on-wire formats.
- * They work on unaligned pointers and on either host byte order; compilers
- * turn them into single loads on little-endian targets.
+ * The one way the tree reads and writes multi-byte integers in byte
+ * buffers: little-endian for our own on-disk formats (index, journal,
+ * bundle header), big-endian (network order) for DNS, IP addresses and
+ * socket ports. They work on unaligned pointers and on either host byte
+ * order; compilers turn them into single loads and stores. Hand-written
+ * shifts elsewhere are a review finding (issue 12).
  */
 #ifndef KHIEN_LIB_ENDIAN_H
 #define KHIEN_LIB_ENDIAN_H
@@ -60,6 +63,21 @@ static inline void kh_put_be16(void *p, uint16_t v)
 	uint8_t *b = p;
 	b[0] = (uint8_t)(v >> 8);
 	b[1] = (uint8_t)v;
+}
+
+static inline uint32_t kh_be32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline void kh_put_be32(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/endian.h"
 #include "lib/hex.h"
 #include "lib/ipaddr.h"
 
@@ -62,8 +63,8 @@ int kh_ip6_parse(const char *s, uint8_t out[16])
 			uint8_t v4[4];
 			if (n > 6 || kh_ip4_parse(p, v4))
 				return -1;
-			w[n++] = (uint16_t)(v4[0] << 8 | v4[1]);
-			w[n++] = (uint16_t)(v4[2] << 8 | v4[3]);
+			w[n++] = kh_be16(v4);
+			w[n++] = kh_be16(v4 + 2);
 			break;
 		}
 		if (n == 8)
@@ -95,8 +96,7 @@ int kh_ip6_parse(const char *s, uint8_t out[16])
 	memset(out, 0, 16);
 	for (int i = 0; i < n; i++) {
 		int at = gap >= 0 && i >= gap ? 8 - (n - i) : i;
-		out[2 * at] = (uint8_t)(w[i] >> 8);
-		out[2 * at + 1] = (uint8_t)w[i];
+		kh_put_be16(out + 2 * at, w[i]);
 	}
 	return 0;
 }
@@ -126,6 +126,6 @@ void kh_ip_format(const uint8_t *ip, int v6, char *buf, size_t cap)
 			continue;
 		}
 		n += snprintf(buf + n, cap - (size_t)n, "%s%x", i && i != best + bestlen ? ":" : "",
-			      ip[2 * i] << 8 | ip[2 * i + 1]);
+			      kh_be16(ip + 2 * i));
 	}
 }

@@ -5,7 +5,7 @@
  * in all. This is the form the compiler hashes and the agent looks up, so
  * both sides must agree byte for byte. The device side only ever sees ASCII
  * (DNS wire names); UTF-8 input is converted on the ISP side
- * (policy/punycode.h).
+ * (tools/khien-policy/punycode.h).
  */
 #ifndef KHIEN_POLICY_NAME_H
 #define KHIEN_POLICY_NAME_H

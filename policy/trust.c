@@ -20,9 +20,6 @@
 #include "policy/canon.h"
 #include "policy/trust.h"
 
-#define ROOT_TAG "khien-root-v1"
-#define BUNDLE_TAG "khien-bundle-v1"
-
 void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN])
 {
 	uint8_t d[KH_SHA256_LEN];
@@ -31,8 +28,9 @@ void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN])
 	memcpy(id, d, KH_KEYID_LEN);
 }
 
-static void tagged_digest(const char *tag, const char *bytes, size_t len, uint8_t out[32])
+void kh_trust_digest(enum kh_trust_doc doc, const void *bytes, size_t len, uint8_t out[32])
 {
+	const char *tag = doc == KH_TRUST_ROOT ? "khien-root-v1" : "khien-bundle-v1";
 	struct kh_sha256 c;
 
 	kh_sha256_init(&c);
@@ -307,7 +305,7 @@ static int root_load(const char *text, size_t len, struct kh_root *r, uint8_t di
 		*why = "root: \"signed\" has no canonical form";
 		goto out;
 	}
-	tagged_digest(ROOT_TAG, canon, clen, digest);
+	kh_trust_digest(KH_TRUST_ROOT, canon, clen, digest);
 	rc = 0;
 out:
 	free(canon);
@@ -636,15 +634,6 @@ static int walk_roots(const uint8_t *data, const struct kh_bundle *b, const stru
 	return 0;
 }
 
-void kh_fmt_utc(int64_t t, char *buf, size_t cap)
-{
-	struct kh_civil c;
-
-	kh_civil_from_unix(t < 0 ? 0 : t > 253402300799 ? 253402300799 : t, &c); /* 1970 .. 9999 */
-	snprintf(buf, cap, "%04d-%02u-%02uT%02u:%02u:%02uZ", (int)c.year, c.month, c.day, c.hour,
-		 c.min, c.sec);
-}
-
 /*
  * Header, manifest and signatures of a bundle (the envelope), which must lie
  * within len bytes. Fills b (schema checked, component offsets not yet) and
@@ -718,7 +707,7 @@ static int envelope_signed(const uint8_t *data, const struct kh_bundle *b, const
 	uint8_t digest[32];
 	unsigned n;
 
-	tagged_digest(BUNDLE_TAG, (const char *)data + b->manifest_off, b->manifest_len, digest);
+	kh_trust_digest(KH_TRUST_BUNDLE, data + b->manifest_off, b->manifest_len, digest);
 	n = count_valid(root, role, sigs, digest);
 	if (n < role->threshold) {
 		snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,

@@ -85,6 +85,19 @@ struct kh_verify_ctx {
 void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
 
 /*
+ * What a signature covers: SHA-256 over a tag naming the document kind (with
+ * its NUL, so a root signature never verifies as a bundle's) and the
+ * canonical bytes. The one definition for the verifier here and the signer
+ * (tools/khien-policy/trust_build.c): if two copies drifted, every new
+ * signature would silently stop verifying.
+ */
+enum kh_trust_doc {
+	KH_TRUST_ROOT,
+	KH_TRUST_BUNDLE
+};
+void kh_trust_digest(enum kh_trust_doc doc, const void *bytes, size_t len, uint8_t out[32]);
+
+/*
  * Key files are small JSON objects: {"keyid": "...", "public": "04..."}
  * and {"keyid": "...", "private": "...", "public": "..."}. Parse either;
  * priv may be NULL. 0 or -EINVAL with *why.
@@ -165,9 +178,6 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
  */
 int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct kh_root *root,
 			      const char *hwid, struct kh_bundle *b, char *why, size_t whylen);
-
-/* "2026-11-21T13:30:00Z" for Unix time t (clamped to years 1970-9999); cap >= 48. */
-void kh_fmt_utc(int64_t t, char *buf, size_t cap);
 
 /* Find a component by name; NULL if absent. */
 const struct kh_component *kh_bundle_component(const struct kh_bundle *b, const char *name);

@@ -23,7 +23,7 @@
 #include "platform/fs.h"
 #include "platform/rand.h"
 #include "platform/time.h"
-#include "policy/trust_build.h"
+#include "tools/khien-policy/trust_build.h"
 #include "server/server.h"
 
 #define DAY 86400

@@ -13,11 +13,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/civil.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "platform/fs.h"
 #include "platform/time.h"
-#include "policy/tool.h"
 #include "platform/log.h"
 #include "server/api.h"
 #include "server/server.h"
@@ -115,7 +115,7 @@ static int parse(int argc, char **argv, struct args *a)
 			a->expired = 1;
 			break;
 		case 'A':
-			if (kh_tool_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
+			if (kh_civil_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
 				return -1;
 			break;
 		case 's':

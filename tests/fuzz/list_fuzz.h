@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/index.h"
 #include "policy/name.h"
 

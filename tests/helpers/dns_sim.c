@@ -73,7 +73,7 @@
 
 #include <stddef.h>
 
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "platform/test/test_platform.h"
 
 /* ---------------------------------------------------------------- the simulated network */

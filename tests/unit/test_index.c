@@ -8,7 +8,7 @@
 #include "kt.h"
 #include "lib/endian.h"
 #include "lib/err.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/hash.h"
 #include "policy/index.h"
 #include "policy/name.h"

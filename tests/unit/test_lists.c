@@ -7,7 +7,7 @@
 #include "kt.h"
 #include "lib/err.h"
 #include "policy/index_format.h"
-#include "policy/lists.h"
+#include "tools/khien-policy/lists.h"
 
 /* Captured output: one line per event, e.g. "B example.com 3 0" or "P 4 u reason". */
 static char got[8192];

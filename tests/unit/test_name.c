@@ -6,7 +6,7 @@
  */
 #include "kt.h"
 #include "policy/name.h"
-#include "policy/punycode.h"
+#include "tools/khien-policy/punycode.h"
 
 static enum kh_name_err canon(const char *in, char *out)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "agent/dns_wire.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/punycode.h"
+#include "tools/khien-policy/punycode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

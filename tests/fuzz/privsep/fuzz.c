@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/policy.h"
+#include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/privsep_wire.h"
 #include "lib/endian.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "lib/err.h"
-#include "policy/punycode.h"
+#include "tools/khien-policy/punycode.h"
 
 enum {
 	BASE = 36,

@@ -10,8 +10,6 @@ int kh_tool_root(int argc, char **argv);
 int kh_tool_bundle(int argc, char **argv);
 int kh_tool_verify(int argc, char **argv);
 int kh_tool_audit(int argc, char **argv);
-/* "YYYY-MM-DD[THH:MM:SSZ]", "+30d" (s, m, h, d, w) relative to now, or Unix seconds. */
-int kh_tool_parse_time(const char *s, int64_t now, int64_t *out);
 /*
  * A decimal whole number in [min, max] for option opt; otherwise prints
  * "khien-policy: OPT: expected a whole number from MIN to MAX, got 'S'" and

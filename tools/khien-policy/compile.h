@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "policy/index_format.h"
-#include "policy/lists.h"
+#include "tools/khien-policy/lists.h"
 
 #define KH_COMPILE_MAX_ENTRIES (1u << 26) /* 67M names: far beyond any router */
 #define KH_ALLOW_SOURCE_CATEGORY KH_IDX_ALLOW_CATEGORY

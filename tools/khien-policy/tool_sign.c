@@ -10,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/civil.h"
 #include "lib/err.h"
 #include "lib/hex.h"
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "policy/bundle_name.h"
-#include "policy/tool.h"
-#include "policy/trust_build.h"
+#include "tools/khien-policy/tool.h"
+#include "tools/khien-policy/trust_build.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -171,7 +172,7 @@ static int root_init(int argc, char **argv)
 				return EXIT_INPUT;
 			break;
 		case 'e':
-			if (kh_tool_parse_time(optarg, kh_time_wall(), &expires) < 0) {
+			if (kh_civil_parse_time(optarg, kh_time_wall(), &expires) < 0) {
 				fprintf(stderr, "khien-policy: --expires: YYYY-MM-DD[THH:MM:SSZ], "
 						"+Nd/h/m/s or Unix time\n");
 				return EXIT_USAGE;
@@ -346,14 +347,14 @@ int kh_tool_bundle(int argc, char **argv)
 				goto out;
 			break;
 		case 'e':
-			if (kh_tool_parse_time(optarg, now, &spec.expires) < 0) {
+			if (kh_civil_parse_time(optarg, now, &spec.expires) < 0) {
 				fprintf(stderr, "khien-policy: --expires: YYYY-MM-DD[THH:MM:SSZ], "
 						"+Nd/h/m/s or Unix time\n");
 				goto out;
 			}
 			break;
 		case 'C':
-			if (kh_tool_parse_time(optarg, now, &spec.created) < 0) {
+			if (kh_civil_parse_time(optarg, now, &spec.created) < 0) {
 				fprintf(stderr,
 					"khien-policy: --created: YYYY-MM-DD[THH:MM:SSZ], "
 					"+Nd/h/m/s or Unix time, got '%s'\n",
@@ -553,7 +554,7 @@ int kh_tool_verify(int argc, char **argv)
 			if (kh_tool_parse_uint("--epoch", argv[++i], 0, UINT64_MAX, &epoch) < 0)
 				return EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
-			if (kh_tool_parse_time(argv[++i], now, &now) < 0) {
+			if (kh_civil_parse_time(argv[++i], now, &now) < 0) {
 				fprintf(stderr,
 					"khien-policy: --now: YYYY-MM-DD[THH:MM:SSZ], "
 					"+Nd/h/m/s or Unix time, got '%s'\n",

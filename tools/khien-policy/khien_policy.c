@@ -8,6 +8,7 @@
  * corrupt index); 2 usage error; 3 cannot write the output.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -23,11 +24,11 @@
 #include "platform/fs.h"
 #include "platform/net.h"
 #include "platform/time.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile.h"
 #include "policy/index.h"
 #include "policy/name.h"
-#include "policy/punycode.h"
-#include "policy/tool.h"
+#include "tools/khien-policy/punycode.h"
+#include "tools/khien-policy/tool.h"
 
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
@@ -625,6 +626,22 @@ static int cmd_stats(int argc, char **argv)
 	free(per_cat);
 	kh_fs_unmap(&map);
 	return 0;
+}
+
+int kh_tool_parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' && !*end && errno == 0 && v >= min && v <= max) {
+		*out = v;
+		return 0;
+	}
+	fprintf(stderr, "khien-policy: %s: expected a whole number from %llu to %llu, got '%s'\n",
+		opt, (unsigned long long)min, (unsigned long long)max, s);
+	return -EINVAL;
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Blocklist compiler (see compile.h). Entries are hashed as lists are
+ * Blocklist compiler (see compile.h): collects the parsed lists, merges
+ * them and writes the index (AdBlock modifiers: compile_modifiers.c). Entries are hashed as lists are
  * parsed (24 bytes each), sorted once, merged, and laid out as an
  * Elias-Fano style bucket directory plus bit-packed remainders. The
  * remainder width is chosen so that a name on no list is reported blocked
@@ -17,77 +18,10 @@
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "platform/rand.h"
-#include "policy/compile.h"
+#include "tools/khien-policy/compile_priv.h"
 #include "policy/hash.h"
 #include "policy/index_format.h"
 #include "policy/name.h"
-
-/* A block entry; the scope byte also carries REC_IMPORTANT (AdBlock $important). */
-struct rec {
-	uint64_t hi, lo;
-	uint32_t order;
-	uint8_t scope, action, source, depth;
-};
-#define REC_IMPORTANT 0x80
-#define REC_SCOPE(r) ((uint8_t)((r)->scope & (KH_SCOPE_SELF | KH_SCOPE_SUBS)))
-
-struct allow_rec {
-	uint64_t hi;
-	uint32_t name; /* offset in the allow name pool */
-	uint32_t order;
-	uint8_t scope, source, important;
-};
-
-/* An AdBlock $badfilter rule: the rule it disables, by name hash and flags. */
-struct badfilter_rec {
-	uint64_t hi, lo;
-	uint8_t scope, allow, important;
-};
-
-/* An AdBlock $important block entry, looked up by the allow entries under it. */
-struct important_rec {
-	uint64_t hi, lo;
-	uint8_t scope;
-};
-
-struct ip_rec {
-	uint8_t family, prefix, action, source, allow;
-	uint8_t ip[16];
-};
-
-struct source {
-	char *label;
-	uint32_t category; /* KH_ALLOW_SOURCE_CATEGORY for allow lists */
-	uint32_t entries;
-	enum kh_list_format fmt;
-};
-
-struct kh_compiler {
-	uint64_t seed[2];
-	char *cats[256];
-	unsigned ncats;
-	struct source src[256];
-	unsigned nsrc;
-	struct rec *recs;
-	size_t nrecs, caprecs;
-	struct allow_rec *allows;
-	size_t nallows, capallows;
-	char *pool;
-	size_t npool, cappool;
-	struct ip_rec *ips;
-	size_t nips, capips;
-	struct badfilter_rec *bads;
-	size_t nbads, capbads;
-	uint32_t order;
-	int force_bucket_bits;
-	uint32_t cat_counts[256];
-	/* during parse */
-	int cur_src;
-	const char *cur_label;
-	kh_compile_report_fn report;
-	void *report_arg;
-	struct kh_list_stats *cur_st;
-};
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -261,11 +195,10 @@ static int on_ip(void *arg, const struct kh_list_ip *t, unsigned line)
 			snprintf(text, sizeof(text), "%u.%u.%u.%u/%u", t->ip[0], t->ip[1], t->ip[2],
 				 t->ip[3], t->prefix);
 		else
-			snprintf(text, sizeof(text), "%x:%x:%x:%x:%x:%x:%x:%x/%u",
-				 t->ip[0] << 8 | t->ip[1], t->ip[2] << 8 | t->ip[3],
-				 t->ip[4] << 8 | t->ip[5], t->ip[6] << 8 | t->ip[7],
-				 t->ip[8] << 8 | t->ip[9], t->ip[10] << 8 | t->ip[11],
-				 t->ip[12] << 8 | t->ip[13], t->ip[14] << 8 | t->ip[15], t->prefix);
+			snprintf(text, sizeof(text), "%x:%x:%x:%x:%x:%x:%x:%x/%u", kh_be16(t->ip),
+				 kh_be16(t->ip + 2), kh_be16(t->ip + 4), kh_be16(t->ip + 6),
+				 kh_be16(t->ip + 8), kh_be16(t->ip + 10), kh_be16(t->ip + 12),
+				 kh_be16(t->ip + 14), t->prefix);
 		if (c->report)
 			c->report(c->report_arg, c->cur_label, line, 1,
 				  "IP exception not applied (only block lists hold IP triggers)",
@@ -325,153 +258,6 @@ const uint32_t *kh_compiler_category_counts(const struct kh_compiler *c, unsigne
 }
 
 /* ---- build ---- */
-
-static int hash_cmp(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
-{
-	if (ahi != bhi)
-		return ahi < bhi ? -1 : 1;
-	return alo < blo ? -1 : alo > blo;
-}
-
-static int badfilter_cmp(const void *a, const void *b)
-{
-	const struct badfilter_rec *x = a, *y = b;
-	int d = hash_cmp(x->hi, x->lo, y->hi, y->lo);
-
-	if (d)
-		return d;
-	if (x->scope != y->scope)
-		return x->scope < y->scope ? -1 : 1;
-	if (x->allow != y->allow)
-		return x->allow < y->allow ? -1 : 1;
-	return x->important < y->important ? -1 : x->important > y->important;
-}
-
-static int important_cmp(const void *a, const void *b)
-{
-	const struct important_rec *x = a, *y = b;
-	return hash_cmp(x->hi, x->lo, y->hi, y->lo);
-}
-
-/* Is the AdBlock rule (name hash, scope, allow, important) disabled by a $badfilter? */
-static int badfiltered(const struct kh_compiler *c, uint64_t hi, uint64_t lo, uint8_t scope,
-		       uint8_t allow, uint8_t important)
-{
-	struct badfilter_rec key = {hi, lo, scope, allow, important};
-
-	return c->nbads && bsearch(&key, c->bads, c->nbads, sizeof(key), badfilter_cmp) != NULL;
-}
-
-/* Exceptions an $important block cannot override: every one but a plain AdBlock @@. */
-static int allow_is_firm(const struct kh_compiler *c, const struct allow_rec *a)
-{
-	const struct source *s = &c->src[a->source];
-	return a->important || s->fmt != KH_FMT_ADBLOCK || s->category == KH_ALLOW_SOURCE_CATEGORY;
-}
-
-/*
- * The scopes of allow entry a that $important blocks override: a block at
- * the same name overrides what its scope covers, one at a parent with the
- * subdomain scope overrides all of it.
- */
-static uint8_t important_overridden(const struct kh_compiler *c, const struct allow_rec *a,
-				    const struct important_rec *imp, size_t nimp)
-{
-	const char *name = c->pool + a->name;
-	size_t len = strlen(name);
-	uint8_t voided = 0;
-
-	for (size_t off = 0; off < len;) {
-		struct kh_hash128 h = kh_name_hash(c->seed, name + off, len - off);
-		struct important_rec key = {h.hi, h.lo, 0};
-		const struct important_rec *m =
-			bsearch(&key, imp, nimp, sizeof(key), important_cmp);
-		if (m) {
-			uint8_t sc = 0;
-			while (m > imp && important_cmp(m - 1, &key) == 0)
-				m--;
-			for (; m < imp + nimp && important_cmp(m, &key) == 0; m++)
-				sc |= m->scope;
-			if (off == 0)
-				voided |= sc;
-			else if (sc & KH_SCOPE_SUBS)
-				voided |= KH_SCOPE_SELF | KH_SCOPE_SUBS;
-		}
-		const char *dot = memchr(name + off, '.', len - off);
-		off = dot ? (size_t)(dot - name) + 1 : len;
-	}
-	return voided;
-}
-
-/*
- * AdBlock modifiers, before anything is merged: rules named by a $badfilter
- * are removed (from every AdBlock block list of the compile, not from --allow
- * files), then plain @@ exceptions at or under an $important block lose what
- * it covers (docs/BLOCKLISTS.md).
- */
-static int apply_modifiers(struct kh_compiler *c, struct kh_compile_result *res)
-{
-	struct important_rec *imp = NULL;
-	size_t n = 0, nimp = 0;
-
-	if (c->nbads) {
-		qsort(c->bads, c->nbads, sizeof(*c->bads), badfilter_cmp);
-		for (size_t i = 0; i < c->nrecs; i++) {
-			const struct rec *r = &c->recs[i];
-			if (c->src[r->source].fmt == KH_FMT_ADBLOCK &&
-			    badfiltered(c, r->hi, r->lo, REC_SCOPE(r), 0,
-					(r->scope & REC_IMPORTANT) != 0)) {
-				res->badfiltered++;
-				continue;
-			}
-			c->recs[n++] = *r;
-		}
-		c->nrecs = n;
-		n = 0;
-		for (size_t i = 0; i < c->nallows; i++) {
-			const struct allow_rec *a = &c->allows[i];
-			const struct source *s = &c->src[a->source];
-			if (s->fmt == KH_FMT_ADBLOCK && s->category != KH_ALLOW_SOURCE_CATEGORY) {
-				const char *nm = c->pool + a->name;
-				struct kh_hash128 h = kh_name_hash(c->seed, nm, strlen(nm));
-				if (badfiltered(c, h.hi, h.lo, a->scope, 1, a->important)) {
-					res->badfiltered++;
-					continue;
-				}
-			}
-			c->allows[n++] = *a;
-		}
-		c->nallows = n;
-	}
-	for (size_t i = 0; i < c->nrecs; i++)
-		nimp += (c->recs[i].scope & REC_IMPORTANT) != 0;
-	if (nimp == 0 || c->nallows == 0)
-		return 0;
-	imp = malloc(nimp * sizeof(*imp));
-	if (!imp)
-		return -ENOMEM;
-	nimp = 0;
-	for (size_t i = 0; i < c->nrecs; i++)
-		if (c->recs[i].scope & REC_IMPORTANT)
-			imp[nimp++] = (struct important_rec){c->recs[i].hi, c->recs[i].lo,
-							     REC_SCOPE(&c->recs[i])};
-	qsort(imp, nimp, sizeof(*imp), important_cmp);
-	n = 0;
-	for (size_t i = 0; i < c->nallows; i++) {
-		struct allow_rec *a = &c->allows[i];
-		uint8_t v = allow_is_firm(c, a) ? 0 : important_overridden(c, a, imp, nimp);
-		if (v & a->scope) {
-			res->important_overrides++;
-			a->scope &= (uint8_t)~v;
-			if (!a->scope)
-				continue;
-		}
-		c->allows[n++] = *a;
-	}
-	c->nallows = n;
-	free(imp);
-	return 0;
-}
 
 static int rec_cmp(const void *a, const void *b)
 {
@@ -627,7 +413,7 @@ int kh_compiler_build(struct kh_compiler *c, int64_t created, uint8_t **out, siz
 
 	memset(res, 0, sizeof(*res));
 	memset(c->cat_counts, 0, sizeof(c->cat_counts));
-	if ((err = apply_modifiers(c, res)))
+	if ((err = kh_compile_apply_modifiers(c, res)))
 		return err;
 	if (c->nrecs == 0 && c->nallows == 0 && c->nips == 0)
 		return -ENODATA;

@@ -10,17 +10,7 @@
 #include "lib/err.h"
 #include "lib/hex.h"
 #include "policy/canon.h"
-#include "policy/trust_build.h"
-
-static void tagged(const char *tag, const char *bytes, size_t len, uint8_t out[32])
-{
-	struct kh_sha256 c;
-
-	kh_sha256_init(&c);
-	kh_sha256_update(&c, tag, strlen(tag) + 1);
-	kh_sha256_update(&c, bytes, len);
-	kh_sha256_final(&c, out);
-}
+#include "tools/khien-policy/trust_build.h"
 
 static cJSON *hex_item(const uint8_t *b, size_t n)
 {
@@ -104,7 +94,7 @@ int kh_root_add_signature(char **text, const struct kh_ecdsa_priv *priv,
 		goto out;
 	if (kh_canon_json(cJSON_GetObjectItemCaseSensitive(doc, "signed"), &canon, &clen) < 0)
 		goto out;
-	tagged("khien-root-v1", canon, clen, d);
+	kh_trust_digest(KH_TRUST_ROOT, canon, clen, d);
 	if (kh_ecdsa_sign(rng, priv, d, sig) < 0) {
 		*why = "signing failed";
 		goto out;
@@ -180,7 +170,7 @@ int kh_bundle_build(const struct kh_bundle_spec *spec, uint8_t **out, size_t *le
 	}
 	if ((rc = kh_canon_json(m, &man, &mlen)) < 0)
 		goto out;
-	tagged("khien-bundle-v1", man, mlen, d);
+	kh_trust_digest(KH_TRUST_BUNDLE, man, mlen, d);
 	if ((rc = kh_drbg_init(&rng, "khien-bundle")) < 0)
 		goto out;
 	for (unsigned i = 0; i < spec->nkeys; i++) {

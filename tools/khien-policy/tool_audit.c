@@ -20,7 +20,7 @@
 #include "platform/fs.h"
 #include "platform/fsroot.h"
 #include "policy/audit.h"
-#include "policy/tool.h"
+#include "tools/khien-policy/tool.h"
 
 static void audit_usage(FILE *f)
 {

@@ -12,8 +12,8 @@
  *   STATE/policy/active    "a" or "b"
  *   STATE/policy/slot-X/   manifest + one file per component
  */
-#ifndef KHIEN_AGENT_POLICY_H
-#define KHIEN_AGENT_POLICY_H
+#ifndef KHIEN_AGENT_POLICY_STORE_H
+#define KHIEN_AGENT_POLICY_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>

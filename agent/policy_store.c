@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Policy store (see policy.h). Every write goes through kh_fs_write_atomic
+ * Policy store (see policy_store.h). Every write goes through kh_fs_write_atomic
  * (temp file, fsync, rename, directory fsync), so each file is whole; the
  * order of writes makes the store as a whole consistent:
  *   1. components and the signed envelope into the inactive slot,
@@ -22,9 +22,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent/policy.h"
+#include "agent/policy_store.h"
 #include "crypto/crypto.h"
 #include "lib/compiler.h"
+#include "lib/civil.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/str.h"
