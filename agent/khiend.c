@@ -143,8 +143,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 /* A bundle from a descriptor (khienctl's, or the first-boot file); path is for messages. */
 static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why, size_t whylen)
 {
-	uint8_t *buf;
-	size_t len;
+	struct kh_fs_map map;
 	int err;
 
 	/* a pipe or a device would block the one loop that answers DNS */
@@ -153,13 +152,14 @@ static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why,
 			 path);
 		return -EINVAL;
 	}
-	err = kh_fs_read_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
+	/* mapped, not copied: a bundle of several MiB on a 64 MiB device */
+	err = kh_fs_map_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &map);
 	if (err < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
 		return err;
 	}
-	err = apply_bundle_bytes(a, buf, len, path, why, whylen);
-	free(buf);
+	err = apply_bundle_bytes(a, map.data, map.len, path, why, whylen);
+	kh_fs_unmap(&map);
 	return err;
 }
 
