@@ -994,11 +994,9 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		  const struct kh_report_hooks *hooks, struct kh_report **out, char *why,
 		  size_t whylen)
 {
-	const char *files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
-	const char *what[3] = {"report.server_ca", "report.cert", "report.key"};
-	char *t[3] = {0};
-	size_t len[3];
-	struct kh_tls_conf_opts o;
+	const char *const files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
+	const char *const what[3] = {"report.server_ca", "report.cert", "report.key"};
+	const struct kh_tls_conf_opts o = {.role = KH_TLS_CLIENT, .require_peer_cert = 1};
 	struct kh_report *r;
 	int err = 0, i;
 
@@ -1025,34 +1023,17 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		snprintf(why, whylen, "no entropy");
 		goto fail;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 3; i++)
 		if (!files[i][0]) {
 			snprintf(why, whylen, "%s is required for reporting", what[i]);
 			err = -EINVAL;
 			goto fail;
 		}
-		if ((err = kh_fs_read(files[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0) {
-			snprintf(why, whylen, "%s %s: %s", what[i], files[i], kh_strerror(err));
-			goto fail;
-		}
-	}
-	o = (struct kh_tls_conf_opts){KH_TLS_CLIENT, t[0],   len[0], t[1], len[1],
-				      t[2],	     len[2], 1,	     0};
-	if ((err = kh_tls_conf_new(&o, &r->tls_conf, why, whylen)) < 0)
+	if ((err = kh_tls_conf_load(&o, files, what, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
-	for (i = 0; i < 3; i++)
-		if (t[i]) {
-			kh_memzero(t[i], len[i]);
-			free(t[i]);
-		}
 	*out = r;
 	return 0;
 fail:
-	for (i = 0; i < 3; i++)
-		if (t[i]) {
-			kh_memzero(t[i], len[i]);
-			free(t[i]);
-		}
 	kh_report_free(r);
 	return err < 0 ? err : -EINVAL;
 }
