@@ -698,8 +698,7 @@ void kh_tls_session_free(struct kh_tls_session *s)
 }
 
 int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
-		     const char *const what[3], struct kh_tls_conf **out, char *why,
-		     size_t whylen)
+		     const char *const what[3], struct kh_tls_conf **out, char *why, size_t whylen)
 {
 	struct kh_tls_conf_opts x = *o;
 	char *t[3] = {0};

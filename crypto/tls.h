@@ -74,8 +74,7 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
  * "report.server_ca"), or "PATH: reason" when what is NULL.
  */
 int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
-		     const char *const what[3], struct kh_tls_conf **out, char *why,
-		     size_t whylen);
+		     const char *const what[3], struct kh_tls_conf **out, char *why, size_t whylen);
 /* Accepts NULL; wipes keys. The configuration must outlive its connections. */
 void kh_tls_conf_free(struct kh_tls_conf *c);
 
