@@ -68,8 +68,8 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 COMPILE_SRCS := policy/punycode.c policy/lists.c policy/compile.c policy/trust_build.c \
 		policy/timespec.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/dns.c agent/control.c agent/policy.c \
-	       agent/privsep.c agent/queue.c agent/report.c agent/https_conn.c agent/download.c \
-	       agent/khiend.c
+	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
+	       agent/download.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c

@@ -136,17 +136,6 @@ struct cache_entry {
 	uint8_t data[CONFIG_DNS_CACHE_ENTRIES ? CONFIG_DNS_CACHE_ENTRY_MAX : 1];
 };
 
-struct event {
-	uint64_t seq;
-	int64_t time;
-	uint16_t qtype;
-	char name[KH_NAME_MAX + 1];
-	char category[KH_CAT_NAME_MAX + 1];
-	char rule[KH_NAME_MAX + 4];
-	char source[64];
-	char client[KH_ADDR_STRLEN];
-};
-
 struct listener {
 	kh_sock udp, tcp;
 	struct kh_dns *d;
@@ -191,11 +180,8 @@ struct kh_dns {
 	struct counter counters[2 * CONFIG_INDEX_MAX_CATEGORIES];
 	unsigned ncounters;
 
-	struct event *events;
-	kh_dns_event_fn ev_fn;
+	kh_dns_event_fn ev_fn; /* the event owner (agent/event.h) keeps and reports them */
 	void *ev_arg;
-	unsigned ev_head, ev_count;
-	uint64_t ev_seq, ev_dropped;
 
 	struct {
 		uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp,
@@ -374,30 +360,23 @@ static void rule_text(const struct kh_match *m, char *out, size_t cap)
 static void record_event(struct kh_dns *d, struct idx_gen *g, const struct kh_match *m,
 			 const char *qname, uint16_t qtype, const struct kh_addr *client)
 {
-	struct event *e;
+	char tb[16], rule[KH_NAME_MAX + 4], cid[KH_ADDR_STRLEN];
+	struct kh_dns_event x;
 
-	if (d->ev_count == CONFIG_DNS_EVENT_QUEUE) {
-		d->ev_head = (d->ev_head + 1) % CONFIG_DNS_EVENT_QUEUE; /* drop the oldest */
-		d->ev_count--;
-		d->ev_dropped++;
-	}
-	e = &d->events[(d->ev_head + d->ev_count++) % CONFIG_DNS_EVENT_QUEUE];
-	e->seq = ++d->ev_seq;
-	e->time = kh_time_wall();
-	e->qtype = qtype;
-	kh_strlcpy(e->name, qname, sizeof(e->name));
-	kh_strlcpy(e->category, kh_index_category_name(&g->idx, m->category), sizeof(e->category));
-	rule_text(m, e->rule, sizeof(e->rule));
-	kh_strlcpy(e->source, kh_index_source_name(&g->idx, m->source), sizeof(e->source));
-	client_id(d, client, e->client, sizeof(e->client));
-	if (d->ev_fn) {
-		char tb[16];
-		struct kh_dns_event x = {
-			e->time,     e->name, kh_dns_type_name(qtype, tb, sizeof(tb)),
-			e->category, e->rule, e->source,
-			e->client};
-		d->ev_fn(d->ev_arg, &x);
-	}
+	if (!d->ev_fn)
+		return;
+	rule_text(m, rule, sizeof(rule));
+	client_id(d, client, cid, sizeof(cid));
+	x = (struct kh_dns_event){
+		.time = kh_time_wall(),
+		.name = qname,
+		.qtype = kh_dns_type_name(qtype, tb, sizeof(tb)),
+		.category = kh_index_category_name(&g->idx, m->category),
+		.rule = rule,
+		.source = kh_index_source_name(&g->idx, m->source),
+		.client = cid,
+	};
+	d->ev_fn(d->ev_arg, &x);
 }
 
 void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg)
@@ -1431,11 +1410,10 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 	d->pend = calloc(CONFIG_DNS_MAX_INFLIGHT, sizeof(*d->pend));
 	d->conns = calloc(CONFIG_DNS_TCP_MAX_CLIENTS, sizeof(*d->conns));
 	d->utcp = calloc(CONFIG_DNS_TCP_MAX_CLIENTS, sizeof(*d->utcp));
-	d->events = calloc(CONFIG_DNS_EVENT_QUEUE, sizeof(*d->events));
 	d->cache_n = cfg->cache ? CONFIG_DNS_CACHE_ENTRIES : 0;
 	if (d->cache_n)
 		d->cache = calloc(d->cache_n, sizeof(*d->cache));
-	if (!d->pend || !d->conns || !d->utcp || !d->events || (d->cache_n && !d->cache))
+	if (!d->pend || !d->conns || !d->utcp || (d->cache_n && !d->cache))
 		goto fail;
 	for (int i = CONFIG_DNS_MAX_INFLIGHT - 1; i >= 0; i--) {
 		d->pend[i].hash_next = d->free_list;
@@ -1537,7 +1515,6 @@ void kh_dns_free(struct kh_dns *d)
 	free(d->conns);
 	free(d->utcp);
 	free(d->cache);
-	free(d->events);
 	kh_memzero(d->key, sizeof(d->key));
 	free(d);
 }
@@ -1711,8 +1688,6 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 		cJSON_AddNumberToObject(ix, "loaded_at", (double)d->cur->loaded_at);
 	}
 	cJSON_AddNumberToObject(ix, "reloads", (double)d->st.reloads);
-	cJSON_AddNumberToObject(out, "events_queued", d->ev_count);
-	cJSON_AddNumberToObject(out, "events_dropped", (double)d->ev_dropped);
 }
 
 void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
@@ -1762,27 +1737,5 @@ void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
 		cJSON_AddStringToObject(out, "action", kh_config_action_name(act));
 		cJSON_AddNumberToObject(out, "ede", d->cur->cat[m.category].ede);
 		cJSON_AddBoolToObject(out, "event", d->cur->cat[m.category].event);
-	}
-}
-
-void kh_dns_events(struct kh_dns *d, uint64_t since, cJSON *out)
-{
-	for (unsigned i = 0; i < d->ev_count; i++) {
-		const struct event *e = &d->events[(d->ev_head + i) % CONFIG_DNS_EVENT_QUEUE];
-		cJSON *o;
-		char tb[16];
-		if (e->seq <= since)
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-		cJSON_AddNumberToObject(o, "time", (double)e->time);
-		cJSON_AddStringToObject(o, "type", "dns_blocked");
-		cJSON_AddStringToObject(o, "name", e->name);
-		cJSON_AddStringToObject(o, "category", e->category);
-		cJSON_AddStringToObject(o, "rule", e->rule);
-		cJSON_AddStringToObject(o, "source", e->source);
-		cJSON_AddStringToObject(o, "qtype", kh_dns_type_name(e->qtype, tb, sizeof(tb)));
-		cJSON_AddStringToObject(o, "client", e->client);
-		cJSON_AddItemToArray(out, o);
 	}
 }

@@ -107,8 +107,8 @@ int kh_https_resumed(const struct kh_https *c)
 	return c->session && c->tls && kh_tls_resumed(c->tls);
 }
 
-int kh_https_request(struct kh_https *c, const char *method, const char *target,
-		     const char *body, size_t blen, const char *extra)
+int kh_https_request(struct kh_https *c, const char *method, const char *target, const char *body,
+		     size_t blen, const char *extra)
 {
 	char head[1024];
 	int n = kh_http_format_request(head, sizeof(head), method, target, c->host,
@@ -134,8 +134,7 @@ int kh_https_request(struct kh_https *c, const char *method, const char *target,
 	return 0;
 }
 
-static void fail(struct kh_https *c, int err, int answering, const char *fmt, ...)
-	KH_PRINTF(4, 5);
+static void fail(struct kh_https *c, int err, int answering, const char *fmt, ...) KH_PRINTF(4, 5);
 static void fail(struct kh_https *c, int err, int answering, const char *fmt, ...)
 {
 	char msg[200];
@@ -270,7 +269,8 @@ static void drive(struct kh_https *c)
 			}
 			break;
 		case C_HEAD:
-			n = kh_tls_read(c->tls, c->head + c->head_len, sizeof(c->head) - c->head_len);
+			n = kh_tls_read(c->tls, c->head + c->head_len,
+					sizeof(c->head) - c->head_len);
 			if (n == -EAGAIN)
 				return want(c);
 			if (n <= 0) {

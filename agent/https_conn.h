@@ -77,8 +77,8 @@ void kh_https_close(struct kh_https *c);
  * Send one request: head for host, Content-Type application/json when there
  * is a body, extra header lines ("Name: value\r\n", or NULL).
  */
-int kh_https_request(struct kh_https *c, const char *method, const char *target,
-		     const char *body, size_t body_len, const char *extra);
+int kh_https_request(struct kh_https *c, const char *method, const char *target, const char *body,
+		     size_t body_len, const char *extra);
 
 /* 1 while a connection is open or being opened. */
 int kh_https_busy(const struct kh_https *c);

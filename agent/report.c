@@ -23,13 +23,13 @@
 #include <cjson/cJSON.h>
 
 #include "agent/download.h"
+#include "agent/event.h"
 #include "agent/https_conn.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "lib/err.h"
 #include "lib/jsonnum.h"
-#include "lib/fnv.h"
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -46,10 +46,7 @@
 #define SYNC_DEADLINE_S 60
 #define BACKOFF_BASE_S 10
 #define BACKOFF_CAP_S 3600
-#define URGENT_DELAY_MS 2000 /* a high-severity event is sent this soon */
-#define DEDUP_SLOTS 256
-#define DEDUP_WINDOW_S 60
-#define CLIENT_SLOTS 64
+#define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
 #define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
 
 enum step {
@@ -58,20 +55,6 @@ enum step {
 	S_POLICY,
 	S_CHECKIN_AGAIN,
 	S_DONE
-};
-
-struct dedup {
-	uint64_t key;
-	int64_t last;
-	uint32_t repeats;
-};
-
-/* A client's event budget: a token bucket refilled at CONFIG_REPORT_CLIENT_EVENTS a minute. */
-struct budget {
-	uint64_t key;
-	int64_t at_ms;	/* wall ms of the last refill */
-	uint32_t milli; /* tokens x 1000 */
-	uint32_t suppressed;
 };
 
 struct kh_report {
@@ -112,9 +95,6 @@ struct kh_report {
 	uint64_t policy_retry_at; /* monotonic ms; downloads wait until then */
 	uint64_t acked;
 
-	struct dedup dd[DEDUP_SLOTS];
-	struct budget bud[CLIENT_SLOTS];
-	uint64_t suppressed, over_budget;
 	int server_again;	 /* the server asked for another sync */
 	uint64_t server_sync_ms; /* monotonic ms of the last one it got */
 };
@@ -238,7 +218,7 @@ static int req_checkin(struct kh_report *r)
 {
 	cJSON *o = cJSON_CreateObject(), *p, *e, *h;
 	struct kh_queue_stats qs;
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
 	for (int i = 0; i < KH_SEV_COUNT; i++)
@@ -255,8 +235,9 @@ static int req_checkin(struct kh_report *r)
 	h = cJSON_AddObjectToObject(o, "status");
 	if (r->hooks.health)
 		r->hooks.health(r->hooks.arg, h);
-	cJSON_AddNumberToObject(h, "events_suppressed", (double)r->suppressed);
-	cJSON_AddNumberToObject(h, "events_over_rate", (double)r->over_budget);
+	kh_events_counts(r->hooks.events, &repeats, &over_rate);
+	cJSON_AddNumberToObject(h, "events_suppressed", (double)repeats);
+	cJSON_AddNumberToObject(h, "events_over_rate", (double)over_rate);
 	if (r->ncmd_done) {
 		cJSON *d = cJSON_AddArrayToObject(o, "commands_done");
 		for (unsigned i = 0; i < r->ncmd_done; i++)
@@ -266,15 +247,20 @@ static int req_checkin(struct kh_report *r)
 	return send_json(r, "/v1/checkin", o);
 }
 
-/* One batch of queued events after what the server acknowledged. */
+/*
+ * One batch of queued events after what the server acknowledged. Each
+ * payload goes as it was serialised when the event was queued: the type is
+ * [a-z0-9_] and the severity a fixed name, so nothing needs escaping.
+ */
 static int req_events(struct kh_report *r)
 {
 	struct kh_queue_event ev[BATCH_EVENTS];
 	struct kh_queue_stats qs;
 	unsigned n = kh_queue_peek(r->queue, r->acked, ev, BATCH_EVENTS), i;
 	uint64_t dropped = 0;
-	size_t bytes = 0;
-	cJSON *o, *arr;
+	size_t len;
+	char *b;
+	int err;
 
 	if (n == 0)
 		return -ENOENT;
@@ -287,22 +273,27 @@ static int req_events(struct kh_report *r)
 	kh_queue_stats(r->queue, &qs);
 	for (i = 0; i < KH_SEV_COUNT; i++)
 		dropped += qs.dropped[i];
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "events");
-	for (i = 0; i < n && bytes < REQ_MAX / 2; i++) {
-		cJSON *e = cJSON_CreateObject(), *d = cJSON_Parse(ev[i].payload);
-		kh_json_add_uint(e, "seq", ev[i].seq);
-		cJSON_AddNumberToObject(e, "time", (double)(ev[i].time > 0 ? ev[i].time : 0));
-		cJSON_AddStringToObject(e, "type", ev[i].type);
-		cJSON_AddStringToObject(e, "severity", kh_severity_name(ev[i].severity));
-		cJSON_AddItemToObject(e, "data", d ? d : cJSON_CreateObject());
-		cJSON_AddItemToArray(arr, e);
-		bytes += ev[i].payload_len + 120;
+	/* stops at half of REQ_MAX: one more event (< 1.2 KiB) always fits */
+	if (!(b = malloc(REQ_MAX)))
+		return -ENOMEM;
+	len = (size_t)snprintf(b, REQ_MAX, "{\"events\":[");
+	for (i = 0; i < n && len < REQ_MAX / 2; i++) {
+		len += (size_t)snprintf(
+			b + len, REQ_MAX - len,
+			"%s{\"seq\":%llu,\"time\":%lld,\"type\":\"%s\",\"severity\":\"%s\","
+			"\"data\":%s}",
+			i ? "," : "", (unsigned long long)ev[i].seq,
+			(long long)(ev[i].time > 0 ? ev[i].time : 0), ev[i].type,
+			kh_severity_name(ev[i].severity), ev[i].payload);
 		r->sent_upto = ev[i].seq;
 	}
-	cJSON_AddNumberToObject(o, "dropped", (double)dropped);
+	len += (size_t)snprintf(b + len, REQ_MAX - len, "],\"dropped\":%llu}",
+				(unsigned long long)dropped);
 	r->batches++;
-	return send_json(r, "/v1/events", o);
+	err = len < REQ_MAX ? kh_https_request(r->conn, "POST", "/v1/events", b, len, NULL)
+			    : -E2BIG;
+	free(b);
+	return err;
 }
 
 static int req_policy(struct kh_report *r)
@@ -440,14 +431,16 @@ static void bundle_done(struct kh_report *r, int keep_alive)
 	/* applied or refused, it is not downloaded again */
 	kh_download_discard(&r->dl);
 	if (err < 0) {
-		cJSON *o = cJSON_CreateObject();
+		const struct kh_event e = {
+			.type = "policy_rejected",
+			.severity = KH_SEV_HIGH,
+			.version = r->assigned_version,
+			.sha256 = r->assigned_sha,
+			.reason = why,
+		};
 		kh_strlcpy(r->rejected_sha, r->assigned_sha, sizeof(r->rejected_sha));
-		cJSON_AddNumberToObject(o, "version", (double)r->assigned_version);
-		cJSON_AddStringToObject(o, "sha256", r->assigned_sha);
-		cJSON_AddStringToObject(o, "reason", why);
 		/* A bundle the server offers but the device refuses is an incident. */
-		kh_report_event(r, KH_SEV_HIGH, "policy_rejected", o);
-		cJSON_Delete(o);
+		kh_event_emit(r->hooks.events, &e);
 		log_error("policy %llu from the server refused: %s",
 			  (unsigned long long)r->assigned_version, why);
 		r->step = S_EVENTS; /* report the refusal now */
@@ -744,6 +737,16 @@ fail:
 	return err < 0 ? err : -EINVAL;
 }
 
+/* An event was queued: a serious one goes out soon, unless the server is known to be away. */
+static void on_queued(void *arg, enum kh_severity sev)
+{
+	struct kh_report *r = arg;
+
+	if (sev >= KH_SEV_HIGH && !kh_https_busy(r->conn) && r->failures == 0 &&
+	    r->syncs_done > 0 && r->next_at > kh_time_mono_ms() + URGENT_DELAY_MS)
+		schedule(r, URGENT_DELAY_MS);
+}
+
 int kh_report_start(struct kh_report *r, char *why, size_t whylen)
 {
 	char qpath[KH_CFG_PATH_MAX + 32];
@@ -765,6 +768,7 @@ int kh_report_start(struct kh_report *r, char *why, size_t whylen)
 	schedule(r,
 		 1000 + rnd_below(r, (uint64_t)(r->interval_s < 300 ? r->interval_s : 300) * 1000));
 	kh_timer_arm(r->loop, &r->flush, 5000);
+	kh_events_attach(r->hooks.events, r->queue, on_queued, r);
 	return 0;
 }
 
@@ -773,6 +777,8 @@ void kh_report_free(struct kh_report *r)
 	if (!r)
 		return;
 	close_conn(r);
+	if (r->queue)
+		kh_events_attach(r->hooks.events, NULL, NULL, NULL);
 	kh_timer_cancel(r->loop, &r->next);
 	kh_timer_cancel(r->loop, &r->flush);
 	kh_queue_free(r->queue);
@@ -780,89 +786,6 @@ void kh_report_free(struct kh_report *r)
 	kh_tls_conf_free(r->tls_conf);
 	kh_drbg_free(&r->rng);
 	free(r);
-}
-
-/* Take one token from client's bucket; 0 if it had one, -1 if it is over its rate. */
-static int budget_take(struct kh_report *r, uint64_t client, int64_t now_ms)
-{
-	const uint32_t full = CONFIG_REPORT_CLIENT_EVENTS * 1000u;
-	struct budget *b = &r->bud[client % CLIENT_SLOTS];
-	int64_t dt;
-
-	/* a slot idle for a minute is refilled anyway: it can change hands */
-	if (b->key != client && (now_ms - b->at_ms >= 60000 || now_ms < b->at_ms || !b->key)) {
-		b->key = client;
-		b->at_ms = now_ms;
-		b->milli = full;
-		b->suppressed = 0;
-	}
-	dt = now_ms - b->at_ms;
-	if (dt < 0)
-		dt = 0;
-	if (dt > 0) {
-		uint64_t add = (uint64_t)dt * CONFIG_REPORT_CLIENT_EVENTS / 60;
-		b->milli = add >= full - b->milli ? full : b->milli + (uint32_t)add;
-		b->at_ms = now_ms;
-	}
-	if (b->milli < 1000) {
-		b->suppressed++;
-		return -1;
-	}
-	b->milli -= 1000;
-	return 0;
-}
-
-int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
-		    long *suppressed)
-{
-	/* nonzero (a zeroed slot matches nothing), hashed in place, client then key: this runs for every blocked query of a flood */
-	uint32_t hc = kh_fnv1a32(KH_FNV32_BASIS, client);
-	uint64_t c = hc | (uint64_t)1 << 32;
-	uint64_t k = kh_fnv1a32(kh_fnv1a32(hc, "|"), key) | (uint64_t)1 << 32;
-	struct dedup *d = &r->dd[k % DEDUP_SLOTS];
-	int64_t now = kh_time_wall();
-	struct budget *b;
-
-	if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
-		d->repeats++;
-		r->suppressed++;
-		return -1;
-	}
-	if (budget_take(r, c, now * 1000) < 0) {
-		r->over_budget++;
-		return -1;
-	}
-	b = &r->bud[c % CLIENT_SLOTS];
-	*suppressed = (long)b->suppressed;
-	b->suppressed = 0;
-	*repeats = d->key == k ? (long)d->repeats : 0;
-	d->key = k;
-	d->last = now;
-	d->repeats = 0;
-	return 0;
-}
-
-int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
-		    const cJSON *payload)
-{
-	int64_t now = kh_time_wall();
-	uint64_t seq = 0;
-	char *text = cJSON_PrintUnformatted(payload);
-	int err;
-
-	if (!text)
-		return -ENOMEM;
-	err = kh_queue_push(r->queue, sev, now, type, text, &seq);
-	free(text);
-	if (err < 0 && seq)
-		log_warn_err(err, "event %s queued in memory only for now (journal)", type);
-	else if (err < 0)
-		log_warn_err(err, "event %s not queued", type);
-	/* Serious events go out soon, unless the server is known to be away. */
-	if (err == 0 && sev >= KH_SEV_HIGH && !kh_https_busy(r->conn) && r->failures == 0 &&
-	    r->syncs_done > 0 && r->next_at > kh_time_mono_ms() + URGENT_DELAY_MS)
-		schedule(r, URGENT_DELAY_MS);
-	return err;
 }
 
 uint64_t kh_report_sync_now(struct kh_report *r)
@@ -879,7 +802,7 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 {
 	struct kh_queue_stats qs;
 	cJSON *q, *d;
-	uint64_t next = 0;
+	uint64_t next = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
 	cJSON_AddStringToObject(out, "server", r->cfg->report_url);
@@ -901,8 +824,9 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);
 	cJSON_AddNumberToObject(q, "next_seq", (double)qs.next_seq);
 	cJSON_AddNumberToObject(q, "acked", (double)qs.acked);
-	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)r->suppressed);
-	cJSON_AddNumberToObject(q, "suppressed_over_rate", (double)r->over_budget);
+	kh_events_counts(r->hooks.events, &repeats, &over_rate);
+	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)repeats);
+	cJSON_AddNumberToObject(q, "suppressed_over_rate", (double)over_rate);
 	d = cJSON_AddObjectToObject(q, "dropped");
 	for (int i = 0; i < KH_SEV_COUNT; i++)
 		cJSON_AddNumberToObject(d, kh_severity_name((enum kh_severity)i),
