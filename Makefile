@@ -196,7 +196,7 @@ UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
-UNIT_AGENT := test_dns_wire test_config test_queue
+UNIT_AGENT := test_dns_wire test_config test_queue test_queue_journal
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
 $(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
