@@ -190,7 +190,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 
 # ---- tests ----
 UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list
-UNIT_LINUX := test_loop_linux test_tls
+UNIT_LINUX := test_loop_linux test_tls test_pki
 UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
@@ -211,6 +211,8 @@ $(O)/tests/test_kvflash: $(call obj,tests/unit/test_kvflash.c platform/lwip/kvlo
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
+	$(link)
+$(O)/tests/test_pki: $(call obj,tests/unit/test_pki.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))

@@ -38,7 +38,8 @@ static inline const char *jpath(const char *name)
 	return p;
 }
 
-static inline struct kh_queue *qopen(const char *name, unsigned max_events, size_t max_bytes, char *why)
+static inline struct kh_queue *qopen(const char *name, unsigned max_events, size_t max_bytes,
+				     char *why)
 {
 	struct kh_queue *q = NULL;
 	char w[256];
@@ -52,7 +53,8 @@ static inline struct kh_queue *qopen(const char *name, unsigned max_events, size
 	return q;
 }
 
-static inline uint64_t push(struct kh_queue *q, enum kh_severity sev, const char *type, const char *pl)
+static inline uint64_t push(struct kh_queue *q, enum kh_severity sev, const char *type,
+			    const char *pl)
 {
 	uint64_t seq = 99;
 	int err = kh_queue_push(q, sev, 1700000000, type, pl, &seq);
@@ -134,7 +136,6 @@ static inline size_t file_size(const char *path)
 
 	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
 }
-
 
 static inline void remove_dir(void)
 {
