@@ -214,6 +214,11 @@ $(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(L
 	$(link)
 $(O)/tests/test_pki: $(call obj,tests/unit/test_pki.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
 	$(link)
+# the sync state machine against a scripted server, on the fake clock
+UNIT_BINS += $(O)/tests/test_sync
+$(O)/tests/test_sync: $(call obj,tests/unit/test_sync.c) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) \
+		$(LIBPLATTEST)
+	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))
 FUZZ_REPLAY  := $(addprefix $(O)/fuzz/,$(addsuffix -replay,$(FUZZ_TARGETS)))

@@ -19,12 +19,13 @@
 #define CA_CN "Khien Test CA"
 
 /* A valid PEM key on the wrong curve (P-384), for the "not a P-256 key" path. */
-static const char p384_key[] __attribute__((unused)) = "-----BEGIN EC PRIVATE KEY-----\n"
-			       "MIGkAgEBBDBTdfjURY0tATiXEsb1lnF+1W5J1E33/ET2O5eHuKY118P4oAEKyoCd\n"
-			       "lzcOJYxH49mgBwYFK4EEACKhZANiAATf249Icwl2HDbzrrBeb1iploVlPQCCkNAo\n"
-			       "2bok2OS9ooybjSuQQkScZNEeseviwnYo0GJ8BDRsspHYm2AesSzynQu5fF0qTmJB\n"
-			       "tDjgDeoR+Ev8PeYhyvixzgcQNkglgnk=\n"
-			       "-----END EC PRIVATE KEY-----\n";
+static const char p384_key[] __attribute__((unused)) =
+	"-----BEGIN EC PRIVATE KEY-----\n"
+	"MIGkAgEBBDBTdfjURY0tATiXEsb1lnF+1W5J1E33/ET2O5eHuKY118P4oAEKyoCd\n"
+	"lzcOJYxH49mgBwYFK4EEACKhZANiAATf249Icwl2HDbzrrBeb1iploVlPQCCkNAo\n"
+	"2bok2OS9ooybjSuQQkScZNEeseviwnYo0GJ8BDRsspHYm2AesSzynQu5fF0qTmJB\n"
+	"tDjgDeoR+Ev8PeYhyvixzgcQNkglgnk=\n"
+	"-----END EC PRIVATE KEY-----\n";
 
 static struct {
 	int64_t now, cli_not_after;
@@ -32,8 +33,8 @@ static struct {
 	char *other_key, *other_crt, *other_cli_crt, *expired_cli_crt, *srv6_crt;
 } P;
 
-static inline char *issue(enum kh_cert_kind kind, const char *cn, const char *host, int64_t nb, int64_t na,
-		   const char *key, const char *ikey, const char *icrt)
+static inline char *issue(enum kh_cert_kind kind, const char *cn, const char *host, int64_t nb,
+			  int64_t na, const char *key, const char *ikey, const char *icrt)
 {
 	struct kh_cert_opts o = {
 		.kind = kind,
