@@ -124,7 +124,8 @@ static void serve(struct sconn *k, const struct kh_http_req *rq, const char *bod
 		S.batches++;
 		KT_CHECK(cJSON_IsArray(cJSON_GetObjectItem(req, "events")));
 		cJSON_ArrayForEach (e, cJSON_GetObjectItem(req, "events")) {
-			uint64_t seq = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(e, "seq"));
+			uint64_t seq =
+				(uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(e, "seq"));
 			if (seq > S.acked)
 				S.acked = seq;
 			cJSON_AddItemToArray(S.events, cJSON_Duplicate(e, 1));
@@ -147,8 +148,7 @@ static void serve(struct sconn *k, const struct kh_http_req *rq, const char *bod
 			return;
 		}
 		/* the whole bundle, or its first CUT_AT bytes and then the line goes dead */
-		respond(k, 200, "", bundle, BUNDLE_LEN,
-			S.cut_next_download ? CUT_AT : BUNDLE_LEN);
+		respond(k, 200, "", bundle, BUNDLE_LEN, S.cut_next_download ? CUT_AT : BUNDLE_LEN);
 		k->close_after = S.cut_next_download;
 		S.cut_next_download = 0;
 	} else {
@@ -205,7 +205,8 @@ static void sconn_io(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		}
 		memset(&rq, 0, sizeof(rq));
 		n = kh_http_parse_request(k->in, k->in_len, &rq);
-		if (n > 0 && k->in_len - (size_t)n >= (size_t)(rq.content_length > 0 ? rq.content_length : 0)) {
+		if (n > 0 && k->in_len - (size_t)n >=
+				     (size_t)(rq.content_length > 0 ? rq.content_length : 0)) {
 			size_t bl = rq.content_length > 0 ? (size_t)rq.content_length : 0;
 			serve(k, &rq, k->in + n, bl);
 			memmove(k->in, k->in + n + bl, k->in_len - (size_t)n - bl);
@@ -251,27 +252,14 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 
 static int server_start(struct kh_loop *loop)
 {
-	struct kh_tls_conf_opts o = {
-		.role = KH_TLS_SERVER,
-		.ca_pem = P.ca_crt,
-		.ca_len = strlen(P.ca_crt),
-		.cert_pem = P.srv_crt,
-		.cert_len = strlen(P.srv_crt),
-		.key_pem = P.srv_key,
-		.key_len = strlen(P.srv_key),
-		.require_peer_cert = 1,
-	};
 	struct kh_addr a;
-	char why[128];
 
 	S.loop = loop;
 	for (unsigned i = 0; i < KH_ARRAY_SIZE(S.c); i++)
 		S.c[i].fd = -1;
 	S.events = cJSON_CreateArray();
-	if (kh_tls_conf_new(&o, &S.conf, why, sizeof(why)) < 0) {
-		printf("#   server conf: %s\n", why);
+	if (!(S.conf = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0)))
 		return -1;
-	}
 	if (kh_addr_parse("127.0.0.1:0", 0, &a) < 0 || kh_net_tcp_listen(&a, 8, &S.lfd) < 0 ||
 	    kh_net_local_addr(S.lfd, &a) < 0)
 		return -1;
@@ -462,8 +450,7 @@ static void test_checkin_and_events(void)
 	KT_STREQ(cJSON_GetStringValue(
 			 cJSON_GetObjectItem(cJSON_GetArrayItem(S.events, 1), "severity")),
 		 "medium");
-	KT_EQ(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(S.events, 1), "seq")),
-	      2);
+	KT_EQ(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(S.events, 1), "seq")), 2);
 }
 
 static void test_download_resumed_after_cut(void)

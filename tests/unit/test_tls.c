@@ -16,29 +16,6 @@
 #include "test_tls.h"
 #include "platform/fs.h"
 
-static struct kh_tls_conf *conf_new(enum kh_tls_role role, const char *crt, const char *key,
-				    int require, uint32_t tickets)
-{
-	struct kh_tls_conf_opts o = {
-		.role = role,
-		.ca_pem = P.ca_crt,
-		.ca_len = strlen(P.ca_crt),
-		.cert_pem = crt,
-		.cert_len = crt ? strlen(crt) : 0,
-		.key_pem = key,
-		.key_len = key ? strlen(key) : 0,
-		.require_peer_cert = require,
-		.ticket_lifetime_s = tickets,
-	};
-	struct kh_tls_conf *c = NULL;
-	char why[128];
-	int err = kh_tls_conf_new(&o, &c, why, sizeof(why));
-
-	if (err)
-		printf("# conf: %d %s\n", err, why);
-	return c;
-}
-
 /* A connected pair of non-blocking TCP sockets over 127.0.0.1. */
 struct pair {
 	kh_sock l, c, s;
