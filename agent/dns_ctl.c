@@ -149,4 +149,3 @@ void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
 	cJSON_AddNumberToObject(out, "ede", x.ede);
 	cJSON_AddBoolToObject(out, "event", x.event);
 }
-

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "test_tls.h"
+#include "agent/category.h"
 #include "agent/event.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
@@ -370,8 +371,12 @@ static void sync_now(void)
 /* kh_event_emit's answer: 0 queued, 1 held back by the gate. */
 static int emit(const char *name, const char *category, const char *client)
 {
+	struct kh_category c;
+
+	kh_category_resolve(&cfg, category, &c); /* as the DNS filter does */
 	const struct kh_event e = {
 		.type = "dns_blocked",
+		.severity = (enum kh_severity)c.severity,
 		.client = client,
 		.rule = name,
 		.name = name,
