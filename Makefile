@@ -76,7 +76,8 @@ COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_tex
 		$(TOOL_DIR)/trust_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
-	       agent/privsep.c agent/queue.c agent/report.c agent/audit.c agent/auditor.c agent/khiend.c
+	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
+	       agent/download.c agent/audit.c agent/auditor.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
@@ -205,9 +206,9 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
 # needs real sockets and time, test_kvflash* link the lwIP flash store.
 UNIT_KVFLASH := test_kvflash test_kvflash_fs
-UNIT_SPECIAL := test_loop test_tls $(UNIT_KVFLASH)
+UNIT_SPECIAL := test_loop test_tls test_pki $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
-UNIT_LINUX   := test_loop_linux test_tls
+UNIT_LINUX   := test_loop_linux test_tls test_pki
 UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
 
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
@@ -223,6 +224,8 @@ $(addprefix $(O)/tests/,$(UNIT_KVFLASH)): $(O)/tests/%: $(call obj,tests/unit/%.
 $(O)/tests/test_loop_linux: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 $(O)/tests/test_tls: $(call obj,tests/unit/test_tls.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT_LINUX)
+	$(link)
+$(O)/tests/test_pki: $(call obj,tests/unit/test_pki.c) $(LIBCOMM) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 
 FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c))))

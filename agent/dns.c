@@ -382,8 +382,7 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 	d->cfg = cfg;
 	d->started = kh_time_mono_ms();
 	memcpy(d->key, key, sizeof(d->key));
-	if (dns_upstream_init(d) < 0 || dns_serve_init(d) < 0 || dns_cache_init(d) < 0 ||
-	    dns_events_init(d) < 0)
+	if (dns_upstream_init(d) < 0 || dns_serve_init(d) < 0 || dns_cache_init(d) < 0)
 		goto fail;
 	err = kh_drbg_init(&d->rng, "khien-dns");
 	if (err < 0) {
@@ -414,7 +413,6 @@ void kh_dns_free(struct kh_dns *d)
 	dns_serve_free(d);
 	dns_upstream_free(d);
 	dns_cache_free(d);
-	dns_events_free(d);
 	gen_free(d->cur);
 	kh_drbg_free(&d->rng);
 	kh_memzero(d->key, sizeof(d->key));

@@ -49,7 +49,8 @@ void kh_dns_health(struct kh_dns *d, struct cJSON *out);
 void kh_dns_check(struct kh_dns *d, const char *name, struct cJSON *out);
 /*
  * A blocked hit in a category that produces events, as it happens: for
- * the reporting module. Strings are valid during the call only.
+ * the event owner (agent/event.h), which keeps the recent ones and
+ * reports them. Strings are valid during the call only.
  */
 struct kh_dns_event {
 	int64_t time;
@@ -66,8 +67,5 @@ void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg);
  * with *why saying which one broke. O(slots); for tests and fuzzing.
  */
 int kh_dns_check_invariants(const struct kh_dns *d, const char **why);
-
-/* Queued events with sequence number > since, into a JSON array. */
-void kh_dns_events(struct kh_dns *d, uint64_t since, struct cJSON *out);
 
 #endif

@@ -2,11 +2,10 @@
 /*
  * The DNS filter's control-socket view (see dns_priv.h for the family):
  * `khienctl status` (counters, upstream health, the index), the check-in
- * health figures, `khienctl check NAME` (the engine's verdict, explained)
- * and `khienctl events`, all formatted here as JSON from the engine's
- * state; the engine formats nothing. Also the ring of recent events that
- * `khienctl events` reads, and the hook that hands each event to the
- * reporting module (agent/event.c is to take both over).
+ * health figures and `khienctl check NAME` (the engine's verdict,
+ * explained), all formatted here as JSON from the engine's state; the
+ * engine formats nothing. Also the hook that hands each blocked hit to
+ * khiend, which gives it to the event owner (agent/event.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,51 +18,28 @@
 
 /* ---------------------------------------------------------------- events */
 
-int dns_events_init(struct kh_dns *d)
-{
-	d->events = calloc(CONFIG_DNS_EVENT_QUEUE, sizeof(*d->events));
-	return d->events ? 0 : -ENOMEM;
-}
-
-void dns_events_free(struct kh_dns *d)
-{
-	free(d->events);
-	d->events = NULL;
-}
-
+/* A blocked hit in an event category: to the hook (khiend hands it to agent/event.c). */
 void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match *m,
 		      const char *qname, uint16_t qtype, const struct kh_addr *client)
 {
-	struct event *e;
+	char rule[KH_NAME_MAX + 4], cl[KH_ADDR_STRLEN], tb[16];
+	struct kh_dns_event x;
 
-	if (d->ev_count == CONFIG_DNS_EVENT_QUEUE) {
-		d->ev_head = (d->ev_head + 1) % CONFIG_DNS_EVENT_QUEUE; /* drop the oldest */
-		d->ev_count--;
-		d->ev_dropped++;
-	}
-	e = &d->events[(d->ev_head + d->ev_count++) % CONFIG_DNS_EVENT_QUEUE];
-	e->seq = ++d->ev_seq;
-	e->time = kh_time_wall();
-	e->qtype = qtype;
-	kh_strlcpy(e->name, qname, sizeof(e->name));
-	kh_strlcpy(e->category, kh_index_category_name(&g->idx, m->category), sizeof(e->category));
-	dns_rule_text(m, e->rule, sizeof(e->rule));
-	kh_strlcpy(e->source, kh_index_source_name(&g->idx, m->source), sizeof(e->source));
-	dns_client_id(d, client, e->client, sizeof(e->client));
-	if (d->ev_fn) {
-		char tb[16];
-		struct kh_dns_event x = {
-			.time = e->time,
-			.name = e->name,
-			.qtype = kh_dns_type_name(qtype, tb, sizeof(tb)),
-			.category = e->category,
-			.rule = e->rule,
-			.source = e->source,
-			.client = e->client,
-			.severity = g->cat[m->category].severity,
-		};
-		d->ev_fn(d->ev_arg, &x);
-	}
+	if (!d->ev_fn)
+		return;
+	dns_rule_text(m, rule, sizeof(rule));
+	dns_client_id(d, client, cl, sizeof(cl));
+	x = (struct kh_dns_event){
+		.time = kh_time_wall(),
+		.name = qname,
+		.qtype = kh_dns_type_name(qtype, tb, sizeof(tb)),
+		.category = kh_index_category_name(&g->idx, m->category),
+		.rule = rule,
+		.source = kh_index_source_name(&g->idx, m->source),
+		.client = cl,
+		.severity = g->cat[m->category].severity,
+	};
+	d->ev_fn(d->ev_arg, &x);
 }
 
 void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg)
@@ -139,8 +115,6 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 		cJSON_AddNumberToObject(ix, "loaded_at", (double)d->cur->loaded_at);
 	}
 	cJSON_AddNumberToObject(ix, "reloads", (double)d->st.reloads);
-	cJSON_AddNumberToObject(out, "events_queued", d->ev_count);
-	cJSON_AddNumberToObject(out, "events_dropped", (double)d->ev_dropped);
 }
 
 void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
@@ -174,26 +148,4 @@ void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
 	cJSON_AddStringToObject(out, "action", kh_config_action_name(x.action));
 	cJSON_AddNumberToObject(out, "ede", x.ede);
 	cJSON_AddBoolToObject(out, "event", x.event);
-}
-
-void kh_dns_events(struct kh_dns *d, uint64_t since, cJSON *out)
-{
-	for (unsigned i = 0; i < d->ev_count; i++) {
-		const struct event *e = &d->events[(d->ev_head + i) % CONFIG_DNS_EVENT_QUEUE];
-		cJSON *o;
-		char tb[16];
-		if (e->seq <= since)
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-		cJSON_AddNumberToObject(o, "time", (double)e->time);
-		cJSON_AddStringToObject(o, "type", "dns_blocked");
-		cJSON_AddStringToObject(o, "name", e->name);
-		cJSON_AddStringToObject(o, "category", e->category);
-		cJSON_AddStringToObject(o, "rule", e->rule);
-		cJSON_AddStringToObject(o, "source", e->source);
-		cJSON_AddStringToObject(o, "qtype", kh_dns_type_name(e->qtype, tb, sizeof(tb)));
-		cJSON_AddStringToObject(o, "client", e->client);
-		cJSON_AddItemToArray(out, o);
-	}
 }

@@ -142,17 +142,6 @@ struct cache_entry {
 	uint8_t data[CONFIG_DNS_CACHE_ENTRIES ? CONFIG_DNS_CACHE_ENTRY_MAX : 1];
 };
 
-struct event {
-	uint64_t seq;
-	int64_t time;
-	uint16_t qtype;
-	char name[KH_NAME_MAX + 1];
-	char category[KH_CAT_NAME_MAX + 1];
-	char rule[KH_NAME_MAX + 4];
-	char source[64];
-	char client[KH_ADDR_STRLEN];
-};
-
 struct listener {
 	kh_sock udp, tcp;
 	struct kh_dns *d;
@@ -204,11 +193,8 @@ struct kh_dns {
 	struct counter counters[2 * CONFIG_INDEX_MAX_CATEGORIES];
 	unsigned ncounters;
 
-	struct event *events;
 	kh_dns_event_fn ev_fn;
 	void *ev_arg;
-	unsigned ev_head, ev_count;
-	uint64_t ev_seq, ev_dropped;
 
 	struct kh_dns_stats st;
 
@@ -311,9 +297,7 @@ DNS_PRIV void dns_reply_client(struct kh_dns *d, struct pending *p, uint8_t *msg
 DNS_PRIV void dns_reply_error(struct kh_dns *d, struct pending *p, int rcode);
 
 /* ---- dns_ctl.c */
-DNS_PRIV int dns_events_init(struct kh_dns *d);
-DNS_PRIV void dns_events_free(struct kh_dns *d);
-/* A blocked hit in a category that makes events: into the ring and to the hook. */
+/* A blocked hit in a category that makes events: to the hook. */
 DNS_PRIV void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match *m,
 			       const char *qname, uint16_t qtype, const struct kh_addr *client);
 

@@ -24,6 +24,7 @@
 #include "agent/dns.h"
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
+#include "agent/event.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
 #include "lib/err.h"
@@ -51,6 +52,7 @@ struct agent {
 	struct kh_control *ctl;
 	struct kh_priv *priv; /* the trust state's owner: here, or the parent process */
 	struct kh_report *report;
+	struct kh_events *events; /* every module's events: recent list, gate, queue */
 	struct kh_agent_audit *audit;
 	int auditor_chan; /* the auditor process, forked by the root process; -1 if none */
 	uint64_t started;
@@ -152,16 +154,15 @@ static void audit_rules(struct agent *a)
 static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, const char *evidence)
 {
 	struct agent *a = arg;
-	cJSON *o;
+	const struct kh_event ev = {
+		.type = "audit_failed",
+		.severity = sev,
+		.check = check,
+		.evidence = evidence,
+	};
 
 	log_warn("audit: %s fails: %s", check, evidence);
-	if (!a->report)
-		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "check", check);
-	cJSON_AddStringToObject(o, "evidence", evidence);
-	kh_report_event(a->report, sev, "audit_failed", o);
-	cJSON_Delete(o);
+	kh_event_emit(a->events, &ev);
 }
 
 static int start_audit(struct agent *a)
@@ -207,8 +208,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 /* A bundle from a descriptor (khienctl's, or the first-boot file); path is for messages. */
 static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why, size_t whylen)
 {
-	uint8_t *buf;
-	size_t len;
+	struct kh_fs_map map;
 	int err;
 
 	/* a pipe or a device would block the one loop that answers DNS */
@@ -217,13 +217,14 @@ static int apply_bundle_fd(struct agent *a, int fd, const char *path, char *why,
 			 path);
 		return -EINVAL;
 	}
-	err = kh_fs_read_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
+	/* mapped, not copied: a bundle of several MiB on a 64 MiB device */
+	err = kh_fs_map_fd(fd, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &map);
 	if (err < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
 		return err;
 	}
-	err = apply_bundle_bytes(a, buf, len, path, why, whylen);
-	free(buf);
+	err = apply_bundle_bytes(a, map.data, map.len, path, why, whylen);
+	kh_fs_unmap(&map);
 	return err;
 }
 
@@ -267,29 +268,23 @@ static void hook_health(void *arg, cJSON *out)
 	kh_dns_health(a->dns, out);
 }
 
+/* A blocked hit in an event-producing category: to the event owner. */
 static void on_dns_event(void *arg, const struct kh_dns_event *e)
 {
 	struct agent *a = arg;
-	long repeats, suppressed;
-	cJSON *o;
+	const struct kh_event ev = {
+		.type = "dns_blocked",
+		.severity = (enum kh_severity)e->severity, /* from the category table */
+		.time = e->time,
+		.client = e->client,
+		.rule = e->rule,
+		.name = e->name,
+		.category = e->category,
+		.qtype = e->qtype,
+		.source = e->source,
+	};
 
-	/* a flooding client repeats itself: count those before building anything */
-	if (kh_report_admit(a->report, e->client, e->rule[0] ? e->rule : e->name, &repeats,
-			    &suppressed) < 0)
-		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", e->name);
-	cJSON_AddStringToObject(o, "qtype", e->qtype);
-	cJSON_AddStringToObject(o, "category", e->category);
-	cJSON_AddStringToObject(o, "rule", e->rule);
-	cJSON_AddStringToObject(o, "source", e->source);
-	cJSON_AddStringToObject(o, "client", e->client);
-	if (repeats > 0)
-		cJSON_AddNumberToObject(o, "repeats", (double)repeats);
-	if (suppressed > 0)
-		cJSON_AddNumberToObject(o, "suppressed", (double)suppressed);
-	kh_report_event(a->report, (enum kh_severity)e->severity, "dns_blocked", o);
-	cJSON_Delete(o);
+	kh_event_emit(a->events, &ev);
 }
 
 static void policy_status(struct agent *a, cJSON *resp)
@@ -311,14 +306,16 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 		cJSON_AddNumberToObject(resp, "pid", (double)kh_proc_pid());
 		cJSON_AddNumberToObject(resp, "uptime_s",
 					(double)(kh_time_mono_ms() - a->started) / 1000.0);
-		kh_dns_status(a->dns, cJSON_AddObjectToObject(resp, "dns"));
+		cJSON *dns = cJSON_AddObjectToObject(resp, "dns");
+		kh_dns_status(a->dns, dns);
+		kh_events_status(a->events, dns);
 		policy_status(a, resp);
-		if (a->report)
+		if (IS_ENABLED(CONFIG_REPORT) && a->report)
 			kh_report_status(a->report, cJSON_AddObjectToObject(resp, "report"));
 		else
 			cJSON_AddNullToObject(resp, "report");
 	} else if (strcmp(cmd, "sync") == 0) {
-		if (!a->report) {
+		if (!IS_ENABLED(CONFIG_REPORT) || !a->report) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
 			cJSON_AddStringToObject(resp, "error",
 						"reporting is not configured (no report.url)");
@@ -379,7 +376,7 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 			return;
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
-		kh_dns_events(a->dns, from, cJSON_AddArrayToObject(resp, "events"));
+		kh_events_recent(a->events, from, cJSON_AddArrayToObject(resp, "events"));
 	} else {
 		cJSON_AddBoolToObject(resp, "ok", 0);
 		cJSON_AddStringToObject(resp, "error", "unknown command");
@@ -638,6 +635,9 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	}
 	kh_memzero(key, sizeof(key));
+	if ((err = kh_events_new(CONFIG_DNS_EVENT_QUEUE, &a.events)) < 0)
+		goto out;
+	kh_dns_set_event_hook(a.dns, on_dns_event, &a);
 	if (open_policy(&a) < 0)
 		goto out;
 	if (kh_dns_has_index(a.dns))
@@ -675,8 +675,14 @@ int kh_agent_main(int argc, char **argv)
 	kh_loop_signal_add(a.loop, SIGHUP, on_hup, &a);
 	kh_control_allow(a.ctl, uid);
 	if (IS_ENABLED(CONFIG_REPORT)) {
-		struct kh_report_hooks h = {&a, hook_policy_version, hook_root_version, hook_apply,
-					    hook_health};
+		const struct kh_report_hooks h = {
+			.arg = &a,
+			.policy_version = hook_policy_version,
+			.root_version = hook_root_version,
+			.apply = hook_apply,
+			.health = hook_health,
+			.events = a.events,
+		};
 		char rwhy[512];
 		/* Keys and certificates are read now, while the files are readable. */
 		err = kh_report_new(a.loop, &a.cfg, &h, &a.report, rwhy, sizeof(rwhy));
@@ -685,10 +691,8 @@ int kh_agent_main(int argc, char **argv)
 		else if (err < 0)
 			/* Reporting is not worth the filter: it keeps protecting the home. */
 			log_error("reporting off: %s", rwhy);
-		else {
-			kh_dns_set_event_hook(a.dns, on_dns_event, &a);
+		else
 			log_notice("reporting to %s", a.cfg.report_url);
-		}
 	}
 	if (!foreground) {
 		if ((err = kh_proc_daemonize()) < 0)
@@ -739,9 +743,9 @@ int kh_agent_main(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	if (a.report && (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
+	if (IS_ENABLED(CONFIG_REPORT) && a.report &&
+	    (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
 		log_error("reporting off: %s", rwhy_buf);
-		kh_dns_set_event_hook(a.dns, NULL, NULL);
 		kh_report_free(a.report);
 		a.report = NULL;
 	}
@@ -752,10 +756,12 @@ int kh_agent_main(int argc, char **argv)
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
 	kh_agent_audit_free(a.audit);
-	kh_report_free(a.report);
+	if (IS_ENABLED(CONFIG_REPORT))
+		kh_report_free(a.report);
 	kh_control_free(a.ctl);
 	kh_priv_free(a.priv);
 	kh_dns_free(a.dns);
+	kh_events_free(a.events);
 	kh_loop_free(a.loop);
 	return rc;
 }

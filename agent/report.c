@@ -22,12 +22,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/download.h"
+#include "agent/event.h"
+#include "agent/https_conn.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "lib/err.h"
 #include "lib/jsonnum.h"
-#include "lib/fnv.h"
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -38,27 +40,15 @@
 #include "platform/time.h"
 
 #define JSON_MAX (64 * 1024)
-#define HEAD_CAP (KH_HTTP_HEAD_MAX + 512)
 #define REQ_MAX (256 * 1024) /* largest request body: one batch of events */
 #define BATCH_EVENTS 200
 #define BATCHES_PER_SYNC 50
-#define SYNC_DEADLINE_MS 60000
+#define SYNC_DEADLINE_S 60
 #define BACKOFF_BASE_S 10
 #define BACKOFF_CAP_S 3600
-#define URGENT_DELAY_MS 2000 /* a high-severity event is sent this soon */
-#define DEDUP_SLOTS 256
-#define DEDUP_WINDOW_S 60
-#define CLIENT_SLOTS 64
+#define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
 #define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
 
-enum rstate {
-	R_IDLE,
-	R_CONNECT,
-	R_HANDSHAKE,
-	R_SEND,
-	R_HEAD,
-	R_BODY
-};
 enum step {
 	S_CHECKIN,
 	S_EVENTS,
@@ -67,31 +57,17 @@ enum step {
 	S_DONE
 };
 
-struct dedup {
-	uint64_t key;
-	int64_t last;
-	uint32_t repeats;
-};
-
-/* A client's event budget: a token bucket refilled at CONFIG_REPORT_CLIENT_EVENTS a minute. */
-struct budget {
-	uint64_t key;
-	int64_t at_ms;	/* wall ms of the last refill */
-	uint32_t milli; /* tokens x 1000 */
-	uint32_t suppressed;
-};
-
 struct kh_report {
 	struct kh_loop *loop;
 	const struct kh_agent_config *cfg;
 	struct kh_report_hooks hooks;
 	struct kh_queue *queue;
 	struct kh_tls_conf *tls_conf;
-	struct kh_tls_session *session;
+	struct kh_https *conn;
 	char host[256];
 	struct kh_addr server;
 	struct kh_drbg rng;
-	char dl_path[KH_CFG_PATH_MAX + 32], dl_sha_path[KH_CFG_PATH_MAX + 32];
+	struct kh_download dl;
 
 	/* scheduling */
 	struct kh_timer next, deadline, flush;
@@ -105,19 +81,7 @@ struct kh_report {
 	int again; /* a sync was asked for while one ran */
 
 	/* the running sync */
-	enum rstate st;
 	enum step step;
-	kh_sock fd;
-	struct kh_tls *tls;
-	char *req; /* head + body */
-	size_t req_len, req_off;
-	char head[HEAD_CAP];
-	size_t head_len;
-	struct kh_http_resp resp;
-	uint8_t *body;
-	size_t body_len, body_need;
-	struct kh_fs_file *dl;
-	uint64_t dl_have;
 	unsigned batches;
 	uint64_t sent_upto;
 
@@ -131,17 +95,14 @@ struct kh_report {
 	uint64_t policy_retry_at; /* monotonic ms; downloads wait until then */
 	uint64_t acked;
 
-	struct dedup dd[DEDUP_SLOTS];
-	struct budget bud[CLIENT_SLOTS];
-	uint64_t suppressed, over_budget;
 	int server_again;	 /* the server asked for another sync */
 	uint64_t server_sync_ms; /* monotonic ms of the last one it got */
 };
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINTF(3, 4);
 static void step_next(struct kh_report *r);
-static void next_request(struct kh_report *r);
-static int conn_open(struct kh_report *r);
+static void next_request(struct kh_report *r, int keep_alive);
+static void conn_open(struct kh_report *r);
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -209,25 +170,10 @@ static void schedule_after(struct kh_report *r, int ok)
 
 static void close_conn(struct kh_report *r)
 {
-	if (r->tls) {
-		if (r->st > R_HANDSHAKE)
-			kh_tls_close_notify(r->tls);
-		kh_tls_free(r->tls);
-		r->tls = NULL;
-	}
-	if (r->fd >= 0) {
-		kh_loop_fd_del(r->loop, r->fd);
-		kh_net_close(r->fd);
-		r->fd = -1;
-	}
-	free(r->req);
-	r->req = NULL;
-	free(r->body);
-	r->body = NULL;
-	kh_fs_close(r->dl);
-	r->dl = NULL;
+	if (r->conn)
+		kh_https_close(r->conn);
+	kh_download_close(&r->dl);
 	kh_timer_cancel(r->loop, &r->deadline);
-	r->st = R_IDLE;
 }
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
@@ -255,30 +201,6 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- requests */
 
-static int set_request(struct kh_report *r, const char *method, const char *target,
-		       const char *body, const char *extra)
-{
-	size_t blen = body ? strlen(body) : 0;
-	char head[1024];
-	int n = kh_http_format_request(head, sizeof(head), method, target, r->host,
-				       body ? "application/json" : NULL, blen, extra);
-
-	if (n < 0)
-		return n;
-	free(r->req);
-	r->req = malloc((size_t)n + blen);
-	if (!r->req)
-		return -ENOMEM;
-	memcpy(r->req, head, (size_t)n);
-	if (blen)
-		memcpy(r->req + n, body, blen);
-	r->req_len = (size_t)n + blen;
-	r->req_off = 0;
-	r->head_len = 0;
-	r->st = R_SEND;
-	return 0;
-}
-
 static int send_json(struct kh_report *r, const char *target, cJSON *o)
 {
 	char *t = cJSON_PrintUnformatted(o);
@@ -287,7 +209,7 @@ static int send_json(struct kh_report *r, const char *target, cJSON *o)
 	cJSON_Delete(o);
 	if (!t)
 		return -ENOMEM;
-	err = set_request(r, "POST", target, t, NULL);
+	err = kh_https_request(r->conn, "POST", target, t, strlen(t), NULL);
 	free(t);
 	return err;
 }
@@ -296,7 +218,7 @@ static int req_checkin(struct kh_report *r)
 {
 	cJSON *o = cJSON_CreateObject(), *p, *e, *h;
 	struct kh_queue_stats qs;
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
 	for (int i = 0; i < KH_SEV_COUNT; i++)
@@ -313,8 +235,9 @@ static int req_checkin(struct kh_report *r)
 	h = cJSON_AddObjectToObject(o, "status");
 	if (r->hooks.health)
 		r->hooks.health(r->hooks.arg, h);
-	cJSON_AddNumberToObject(h, "events_suppressed", (double)r->suppressed);
-	cJSON_AddNumberToObject(h, "events_over_rate", (double)r->over_budget);
+	kh_events_counts(r->hooks.events, &repeats, &over_rate);
+	cJSON_AddNumberToObject(h, "events_suppressed", (double)repeats);
+	cJSON_AddNumberToObject(h, "events_over_rate", (double)over_rate);
 	if (r->ncmd_done) {
 		cJSON *d = cJSON_AddArrayToObject(o, "commands_done");
 		for (unsigned i = 0; i < r->ncmd_done; i++)
@@ -324,15 +247,20 @@ static int req_checkin(struct kh_report *r)
 	return send_json(r, "/v1/checkin", o);
 }
 
-/* One batch of queued events after what the server acknowledged. */
+/*
+ * One batch of queued events after what the server acknowledged. Each
+ * payload goes as it was serialised when the event was queued: the type is
+ * [a-z0-9_] and the severity a fixed name, so nothing needs escaping.
+ */
 static int req_events(struct kh_report *r)
 {
 	struct kh_queue_event ev[BATCH_EVENTS];
 	struct kh_queue_stats qs;
 	unsigned n = kh_queue_peek(r->queue, r->acked, ev, BATCH_EVENTS), i;
 	uint64_t dropped = 0;
-	size_t bytes = 0;
-	cJSON *o, *arr;
+	size_t len;
+	char *b;
+	int err;
 
 	if (n == 0)
 		return -ENOENT;
@@ -345,73 +273,43 @@ static int req_events(struct kh_report *r)
 	kh_queue_stats(r->queue, &qs);
 	for (i = 0; i < KH_SEV_COUNT; i++)
 		dropped += qs.dropped[i];
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "events");
-	for (i = 0; i < n && bytes < REQ_MAX / 2; i++) {
-		cJSON *e = cJSON_CreateObject(), *d = cJSON_Parse(ev[i].payload);
-		kh_json_add_uint(e, "seq", ev[i].seq);
-		cJSON_AddNumberToObject(e, "time", (double)(ev[i].time > 0 ? ev[i].time : 0));
-		cJSON_AddStringToObject(e, "type", ev[i].type);
-		cJSON_AddStringToObject(e, "severity", kh_severity_name(ev[i].severity));
-		cJSON_AddItemToObject(e, "data", d ? d : cJSON_CreateObject());
-		cJSON_AddItemToArray(arr, e);
-		bytes += ev[i].payload_len + 120;
+	/* stops at half of REQ_MAX: one more event (< 1.2 KiB) always fits */
+	if (!(b = malloc(REQ_MAX)))
+		return -ENOMEM;
+	len = (size_t)snprintf(b, REQ_MAX, "{\"events\":[");
+	for (i = 0; i < n && len < REQ_MAX / 2; i++) {
+		len += (size_t)snprintf(
+			b + len, REQ_MAX - len,
+			"%s{\"seq\":%llu,\"time\":%lld,\"type\":\"%s\",\"severity\":\"%s\","
+			"\"data\":%s}",
+			i ? "," : "", (unsigned long long)ev[i].seq,
+			(long long)(ev[i].time > 0 ? ev[i].time : 0), ev[i].type,
+			kh_severity_name(ev[i].severity), ev[i].payload);
 		r->sent_upto = ev[i].seq;
 	}
-	cJSON_AddNumberToObject(o, "dropped", (double)dropped);
+	len += (size_t)snprintf(b + len, REQ_MAX - len, "],\"dropped\":%llu}",
+				(unsigned long long)dropped);
 	r->batches++;
-	return send_json(r, "/v1/events", o);
-}
-
-/* 1 if the partial download is of the bundle with this SHA-256. */
-static int dl_holds(struct kh_report *r, const char *sha)
-{
-	uint8_t *b;
-	size_t len;
-	int same;
-
-	if (kh_fs_read(r->dl_sha_path, 128, &b, &len) < 0)
-		return 0;
-	same = len == 64 && memcmp(b, sha, 64) == 0;
+	err = len < REQ_MAX ? kh_https_request(r->conn, "POST", "/v1/events", b, len, NULL)
+			    : -E2BIG;
 	free(b);
-	return same;
+	return err;
 }
 
 static int req_policy(struct kh_report *r)
 {
-	char target[64], extra[200] = "";
-	uint64_t size = 0;
+	char target[64], extra[200];
 	int err;
 
 	snprintf(target, sizeof(target), "/v1/policy/%llu",
 		 (unsigned long long)r->assigned_version);
-	/*
-	 * One partial download at a time, whatever the server announces: a
-	 * sidecar names the bundle it holds, so a resume never mixes two and
-	 * abandoned downloads cannot pile up in the state directory.
-	 */
-	if (!dl_holds(r, r->assigned_sha)) {
-		kh_fs_remove(r->dl_path);
-		err = kh_fs_write_atomic(r->dl_sha_path, r->assigned_sha, 64, 0600);
-		if (err < 0)
-			return err;
-	}
-	err = kh_fs_append_open(r->dl_path, 0600, &r->dl, &size);
+	err = kh_download_begin(&r->dl, r->assigned_sha, r->assigned_size, extra, sizeof(extra));
 	if (err < 0)
 		return err;
-	if (size >= r->assigned_size) {
-		kh_fs_close(r->dl);
-		r->dl = NULL;
-		kh_fs_remove(r->dl_path);
-		err = kh_fs_append_open(r->dl_path, 0600, &r->dl, &size);
-		if (err < 0)
-			return err;
-	}
-	r->dl_have = size;
-	if (size > 0)
-		snprintf(extra, sizeof(extra), "Range: bytes=%llu-\r\nIf-Range: \"%s\"\r\n",
-			 (unsigned long long)size, r->assigned_sha);
-	return set_request(r, "GET", target, NULL, extra[0] ? extra : NULL);
+	log_notice("downloading policy %llu (%llu bytes)%s",
+		   (unsigned long long)r->assigned_version, (unsigned long long)r->assigned_size,
+		   r->dl.have ? ", resuming" : "");
+	return kh_https_request(r->conn, "GET", target, NULL, 0, extra[0] ? extra : NULL);
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -517,106 +415,107 @@ static void policy_failed(struct kh_report *r, const char *fmt, ...)
 		 (unsigned long long)(r->policy_retry_at - kh_time_mono_ms()) / 1000);
 }
 
-/* The whole bundle is in the download file: check and apply it. */
-static void bundle_done(struct kh_report *r)
+/* The whole bundle is in the download file: check and apply it, from the mapped file. */
+static void bundle_done(struct kh_report *r, int keep_alive)
 {
-	uint8_t *buf = NULL, h[32];
-	char hex[65], why[512];
-	size_t len;
+	struct kh_fs_map map;
+	char why[512];
 	int err;
 
-	kh_fs_close(r->dl);
-	r->dl = NULL;
-	err = kh_fs_read(r->dl_path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &buf, &len);
-	kh_fs_remove(r->dl_path);
-	kh_fs_remove(r->dl_sha_path);
-	if (err < 0) {
-		policy_failed(r, "downloaded bundle unreadable: %s", kh_strerror(err));
+	if (kh_download_finish(&r->dl, &map, why, sizeof(why)) < 0) {
+		policy_failed(r, "%s", why);
 		return;
 	}
-	kh_sha256(buf, len, h);
-	kh_hex_encode(h, 32, hex);
-	if (strcmp(hex, r->assigned_sha) != 0) {
-		free(buf);
-		policy_failed(r, "download does not match the announced SHA-256");
-		return;
-	}
-	err = r->hooks.apply(r->hooks.arg, buf, len, why, sizeof(why));
-	free(buf);
+	err = r->hooks.apply(r->hooks.arg, map.data, map.len, why, sizeof(why));
+	kh_fs_unmap(&map);
+	/* applied or refused, it is not downloaded again */
+	kh_download_discard(&r->dl);
 	if (err < 0) {
-		cJSON *o = cJSON_CreateObject();
-		kh_strlcpy(r->rejected_sha, hex, sizeof(r->rejected_sha));
-		cJSON_AddNumberToObject(o, "version", (double)r->assigned_version);
-		cJSON_AddStringToObject(o, "sha256", hex);
-		cJSON_AddStringToObject(o, "reason", why);
+		const struct kh_event e = {
+			.type = "policy_rejected",
+			.severity = KH_SEV_HIGH,
+			.version = r->assigned_version,
+			.sha256 = r->assigned_sha,
+			.reason = why,
+		};
+		kh_strlcpy(r->rejected_sha, r->assigned_sha, sizeof(r->rejected_sha));
 		/* A bundle the server offers but the device refuses is an incident. */
-		kh_report_event(r, KH_SEV_HIGH, "policy_rejected", o);
-		cJSON_Delete(o);
+		kh_event_emit(r->hooks.events, &e);
 		log_error("policy %llu from the server refused: %s",
 			  (unsigned long long)r->assigned_version, why);
 		r->step = S_EVENTS; /* report the refusal now */
 		r->batches = 0;
-		next_request(r);
+		next_request(r, keep_alive);
 		return;
 	}
 	r->policy_failures = 0;
 	r->policy_retry_at = 0;
 	r->step = S_CHECKIN_AGAIN;
-	next_request(r);
+	next_request(r, keep_alive);
 }
 
 /*
- * The connection failed mid-step. During the policy download that is the
- * download's failure (retried on its own backoff, the partial kept for a
- * resume unless the store refused it); otherwise the sync's.
+ * The connection failed mid-step. While the answer to the download came,
+ * that is the download's failure (retried on its own backoff, the partial
+ * kept for a resume unless the server sent what cannot be resumed);
+ * otherwise the sync's.
  */
-static void conn_failed(struct kh_report *r, int err, const char *fmt, ...) KH_PRINTF(3, 4);
-static void conn_failed(struct kh_report *r, int err, const char *fmt, ...)
+static void on_failed(void *arg, int err, int answering, const char *msg)
 {
-	char msg[160];
-	va_list ap;
+	struct kh_report *r = arg;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (r->step != S_POLICY) {
+	if (r->step != S_POLICY || !answering) {
 		sync_end(r, 0, "%s", msg);
 		return;
 	}
-	if (err == -E2BIG || err == -ENOSPC || err == -EBADMSG) {
-		kh_fs_close(r->dl);
-		r->dl = NULL;
-		kh_fs_remove(r->dl_path);
-		kh_fs_remove(r->dl_sha_path);
-	}
+	if (err == -E2BIG || err == -ENOSPC || err == -EBADMSG)
+		kh_download_discard(&r->dl);
 	policy_failed(r, "%s", msg);
 }
 
-/* A complete response (head in r->resp, body in r->body unless streamed). */
-static void on_response(struct kh_report *r)
+/* A response head: the bundle streams to its file, everything else is a JSON answer. */
+static int on_head(void *arg, const struct kh_http_resp *resp, int *stream)
 {
+	struct kh_report *r = arg;
+
+	if (r->step == S_POLICY && (resp->status == 200 || resp->status == 206)) {
+		*stream = 1;
+		return kh_download_head(&r->dl, resp->status, resp->content_range,
+					resp->content_length);
+	}
+	kh_download_close(&r->dl);
+	return 0;
+}
+
+static int on_body(void *arg, const uint8_t *p, size_t n)
+{
+	struct kh_report *r = arg;
+	return kh_download_write(&r->dl, p, n);
+}
+
+/* A complete response (body NULL when it was streamed to the download). */
+static void on_done(void *arg, const struct kh_http_resp *resp, const char *body, size_t len)
+{
+	struct kh_report *r = arg;
 	cJSON *o = NULL;
-	int st = r->resp.status;
+	int st = resp->status;
 
 	if (r->step == S_POLICY) {
 		if (st == 200 || st == 206) {
-			bundle_done(r);
+			bundle_done(r, resp->keep_alive);
 			return;
 		}
-		kh_fs_close(r->dl);
-		r->dl = NULL;
-		kh_fs_remove(r->dl_path);
-		kh_fs_remove(r->dl_sha_path);
+		kh_download_discard(&r->dl);
 		policy_failed(r, "download: HTTP %d", st);
 		return;
 	}
 	if (st != 200) {
-		r->retry_after_s = r->resp.retry_after > 0 ? r->resp.retry_after : 0;
+		r->retry_after_s = resp->retry_after > 0 ? resp->retry_after : 0;
 		sync_end(r, 0, "%s: HTTP %d %.100s", r->step == S_EVENTS ? "events" : "check-in",
-			 st, r->body ? (const char *)r->body : "");
+			 st, body ? body : "");
 		return;
 	}
-	o = cJSON_ParseWithLength((const char *)r->body, r->body_len);
+	o = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		sync_end(r, 0, "server answered with malformed JSON");
@@ -642,29 +541,19 @@ static void on_response(struct kh_report *r)
 		}
 	}
 	cJSON_Delete(o);
-	free(r->body);
-	r->body = NULL;
-	next_request(r);
+	next_request(r, resp->keep_alive);
 }
 
 /*
  * After a response: the next request, on this connection, or on a new one
  * when the server said it closes this one (Connection: close).
  */
-static void next_request(struct kh_report *r)
+static void next_request(struct kh_report *r, int keep_alive)
 {
-	if (r->resp.keep_alive || r->step == S_DONE) {
+	if (keep_alive || r->step == S_DONE) {
 		step_next(r);
 		return;
 	}
-	if (r->tls) {
-		kh_tls_close_notify(r->tls);
-		kh_tls_free(r->tls);
-		r->tls = NULL;
-	}
-	kh_loop_fd_del(r->loop, r->fd);
-	kh_net_close(r->fd);
-	r->fd = -1;
 	conn_open(r); /* its handshake continues with r->step */
 }
 
@@ -697,10 +586,6 @@ static void step_next(struct kh_report *r)
 				r->step = S_DONE;
 				continue;
 			}
-			log_notice("downloading policy %llu (%llu bytes)%s",
-				   (unsigned long long)r->assigned_version,
-				   (unsigned long long)r->assigned_size,
-				   r->dl_have ? ", resuming" : "");
 			err = req_policy(r);
 			break;
 		case S_CHECKIN_AGAIN:
@@ -712,7 +597,7 @@ static void step_next(struct kh_report *r)
 			sync_end(r, 1, "ok (policy %llu, %u event(s) pending, acked %llu%s)",
 				 (unsigned long long)r->hooks.policy_version(r->hooks.arg),
 				 qs.count, (unsigned long long)r->acked,
-				 r->session && kh_tls_resumed(r->tls) ? ", resumed session" : "");
+				 kh_https_resumed(r->conn) ? ", resumed session" : "");
 			return;
 		}
 		}
@@ -726,222 +611,36 @@ static void step_next(struct kh_report *r)
 
 /* ---------------------------------------------------------------- connection */
 
-static void watch(struct kh_report *r, unsigned ev)
+static void on_ready(void *arg)
 {
-	kh_loop_fd_mod(r->loop, r->fd, ev);
+	step_next(arg);
 }
 
-static void want(struct kh_report *r)
-{
-	watch(r, kh_tls_want(r->tls) == KH_TLS_WANT_WRITE ? KH_EV_WRITE : KH_EV_READ);
-}
-
-/* Move body bytes (from the head buffer or the socket) to their place. */
-static int take_body(struct kh_report *r, const uint8_t *p, size_t n)
-{
-	if (n > r->body_need - r->body_len)
-		n = r->body_need - r->body_len;
-	if (r->dl) {
-		int err = kh_fs_append(r->dl, p, n);
-		if (err < 0)
-			return err;
-	} else {
-		memcpy(r->body + r->body_len, p, n);
-	}
-	r->body_len += n;
-	return 0;
-}
-
-static int head_done(struct kh_report *r, size_t hl)
-{
-	int st = r->resp.status;
-	int64_t cl = r->resp.content_length;
-
-	if (cl < 0)
-		return -EBADMSG; /* our server always frames with Content-Length */
-	r->body_need = (size_t)cl;
-	r->body_len = 0;
-	if (r->step == S_POLICY && (st == 200 || st == 206)) {
-		uint64_t start = 0;
-		if (st == 206) {
-			uint64_t a, b, total;
-			if (kh_http_parse_content_range(r->resp.content_range, &a, &b, &total) <
-				    0 ||
-			    a != r->dl_have || total != r->assigned_size || b + 1 != total)
-				return -EBADMSG;
-			start = a;
-		} else if (r->dl_have) {
-			/* the server sent it whole (If-Range did not match): start over */
-			kh_fs_close(r->dl);
-			r->dl = NULL;
-			kh_fs_remove(r->dl_path);
-			if (kh_fs_append_open(r->dl_path, 0600, &r->dl, NULL) < 0)
-				return -EIO;
-		}
-		if (start + (uint64_t)cl != r->assigned_size)
-			return -EBADMSG;
-	} else {
-		if (cl > JSON_MAX)
-			return -E2BIG;
-		kh_fs_close(r->dl);
-		r->dl = NULL;
-		r->body = malloc((size_t)cl + 1);
-		if (!r->body)
-			return -ENOMEM;
-		r->body[cl] = 0;
-	}
-	r->st = R_BODY;
-	return take_body(r, (const uint8_t *)r->head + hl, r->head_len - hl);
-}
-
-static void drive(struct kh_report *r)
-{
-	int n, err;
-
-	for (;;) {
-		switch (r->st) {
-		case R_IDLE:
-			return;
-		case R_CONNECT:
-			/* writable: the TCP connection is up, or failed */
-			if ((err = kh_net_tcp_connect_result(r->fd)) < 0) {
-				char a[KH_ADDR_STRLEN];
-				kh_addr_format(&r->server, a, sizeof(a));
-				sync_end(r, 0, "connect to %s: %s", a, kh_strerror(err));
-				return;
-			}
-			r->st = R_HANDSHAKE;
-			break;
-		case R_HANDSHAKE:
-			n = kh_tls_handshake(r->tls);
-			if (n == -EAGAIN)
-				return want(r);
-			if (n < 0) {
-				sync_end(r, 0, "TLS with %s: %s", r->host,
-					 *kh_tls_error(r->tls) ? kh_tls_error(r->tls)
-							       : kh_strerror(n));
-				return;
-			}
-			if (!kh_tls_resumed(r->tls)) {
-				kh_tls_session_free(r->session);
-				r->session = NULL;
-				kh_tls_session_save(r->tls, &r->session);
-			}
-			step_next(r);
-			if (r->st == R_IDLE)
-				return;
-			break;
-		case R_SEND:
-			n = kh_tls_write(r->tls, r->req + r->req_off, r->req_len - r->req_off);
-			if (n == -EAGAIN)
-				return want(r);
-			if (n < 0) {
-				sync_end(r, 0, "send: %s", kh_tls_error(r->tls));
-				return;
-			}
-			r->req_off += (size_t)n;
-			if (r->req_off == r->req_len) {
-				r->st = R_HEAD;
-				r->head_len = 0;
-			}
-			break;
-		case R_HEAD:
-			n = kh_tls_read(r->tls, r->head + r->head_len,
-					sizeof(r->head) - r->head_len);
-			if (n == -EAGAIN)
-				return want(r);
-			if (n <= 0) {
-				conn_failed(r, 0, "server closed the connection");
-				return;
-			}
-			r->head_len += (size_t)n;
-			memset(&r->resp, 0, sizeof(r->resp));
-			n = kh_http_parse_response(r->head, r->head_len, &r->resp);
-			if (n == 0 && r->head_len == sizeof(r->head))
-				n = -E2BIG;
-			if (n < 0) {
-				conn_failed(r, 0, "malformed response from the server");
-				return;
-			}
-			if (n > 0 && (err = head_done(r, (size_t)n)) < 0) {
-				conn_failed(r, err, "response refused: %s", kh_strerror(err));
-				return;
-			}
-			break;
-		case R_BODY:
-			if (r->body_len == r->body_need) {
-				on_response(r);
-				/* done, or reconnecting: wait for the new socket to be writable */
-				if (r->st == R_IDLE || r->st == R_CONNECT)
-					return;
-				break;
-			}
-			{
-				uint8_t buf[4096];
-				size_t want_n = r->body_need - r->body_len;
-				n = kh_tls_read(
-					r->tls, r->dl ? buf : r->body + r->body_len,
-					r->dl ? (want_n < sizeof(buf) ? want_n : sizeof(buf))
-					      : want_n);
-				if (n == -EAGAIN)
-					return want(r);
-				if (n <= 0) {
-					conn_failed(r, 0, "connection lost after %zu of %zu bytes",
-						    r->body_len, r->body_need);
-					return;
-				}
-				if (r->dl) {
-					if ((err = take_body(r, buf, (size_t)n)) < 0) {
-						conn_failed(r, err, "cannot store download: %s",
-							    kh_strerror(err));
-						return;
-					}
-				} else {
-					r->body_len += (size_t)n;
-				}
-			}
-			break;
-		}
-	}
-}
-
-static void on_io(struct kh_loop *loop, int fd, unsigned events, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	(void)events;
-	drive(arg);
-}
+static const struct kh_https_ops conn_ops = {
+	.ready = on_ready,
+	.head = on_head,
+	.body = on_body,
+	.done = on_done,
+	.failed = on_failed,
+};
 
 static void on_deadline(struct kh_loop *loop, void *arg)
 {
 	struct kh_report *r = arg;
+	char msg[40];
 
 	(void)loop;
-	conn_failed(r, 0, "timed out (%d s)", SYNC_DEADLINE_MS / 1000);
+	snprintf(msg, sizeof(msg), "timed out (%d s)", SYNC_DEADLINE_S);
+	on_failed(r, 0, 1, msg);
 }
 
-/* Connect and start the TLS handshake; the state machine goes on from there. */
-static int conn_open(struct kh_report *r)
+/* Connect and start the TLS handshake; the sync goes on from on_ready(). */
+static void conn_open(struct kh_report *r)
 {
-	int err = kh_net_tcp_connect(&r->server, &r->fd);
+	char why[160];
 
-	if (err < 0) {
-		r->fd = -1;
-		sync_end(r, 0, "connect: %s", kh_strerror(err));
-		return err;
-	}
-	err = kh_tls_new(r->tls_conf, r->fd, r->host, &r->tls);
-	if (err == 0 && r->session)
-		kh_tls_session_offer(r->tls, r->session);
-	if (err == 0)
-		err = kh_loop_fd_add(r->loop, r->fd, KH_EV_WRITE, on_io, r);
-	if (err < 0) {
-		sync_end(r, 0, "cannot start a connection: %s", kh_strerror(err));
-		return err;
-	}
-	r->st = R_CONNECT;
-	return 0;
+	if (kh_https_open(r->conn, why, sizeof(why)) < 0)
+		sync_end(r, 0, "%s", why);
 }
 
 static void sync_start(struct kh_loop *loop, void *arg)
@@ -949,14 +648,14 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	struct kh_report *r = arg;
 
 	(void)loop;
-	if (r->st != R_IDLE)
+	if (kh_https_busy(r->conn))
 		return;
 	r->step = S_CHECKIN;
 	r->batches = 0;
 	r->sent_upto = 0;
-	r->dl_have = 0;
-	if (conn_open(r) == 0)
-		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_MS);
+	conn_open(r);
+	if (kh_https_busy(r->conn))
+		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
 }
 
 static void on_flush(struct kh_loop *loop, void *arg)
@@ -994,11 +693,9 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		  const struct kh_report_hooks *hooks, struct kh_report **out, char *why,
 		  size_t whylen)
 {
-	const char *files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
-	const char *what[3] = {"report.server_ca", "report.cert", "report.key"};
-	char *t[3] = {0};
-	size_t len[3];
-	struct kh_tls_conf_opts o;
+	const char *const files[3] = {cfg->report_ca, cfg->report_cert, cfg->report_key};
+	const char *const what[3] = {"report.server_ca", "report.cert", "report.key"};
+	const struct kh_tls_conf_opts o = {.role = KH_TLS_CLIENT, .require_peer_cert = 1};
 	struct kh_report *r;
 	int err = 0, i;
 
@@ -1011,11 +708,8 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	r->loop = loop;
 	r->cfg = cfg;
 	r->hooks = *hooks;
-	r->fd = -1;
 	r->interval_s = cfg->report_interval_s;
-	snprintf(r->dl_path, sizeof(r->dl_path), "%s/spool/policy.download", cfg->state_dir);
-	snprintf(r->dl_sha_path, sizeof(r->dl_sha_path), "%s/spool/policy.download.sha",
-		 cfg->state_dir);
+	kh_download_init(&r->dl, cfg->state_dir);
 	kh_timer_init(&r->next, sync_start, r);
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
@@ -1025,36 +719,32 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		snprintf(why, whylen, "no entropy");
 		goto fail;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 3; i++)
 		if (!files[i][0]) {
 			snprintf(why, whylen, "%s is required for reporting", what[i]);
 			err = -EINVAL;
 			goto fail;
 		}
-		if ((err = kh_fs_read(files[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0) {
-			snprintf(why, whylen, "%s %s: %s", what[i], files[i], kh_strerror(err));
-			goto fail;
-		}
-	}
-	o = (struct kh_tls_conf_opts){KH_TLS_CLIENT, t[0],   len[0], t[1], len[1],
-				      t[2],	     len[2], 1,	     0};
-	if ((err = kh_tls_conf_new(&o, &r->tls_conf, why, whylen)) < 0)
+	if ((err = kh_tls_conf_load(&o, files, what, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
-	for (i = 0; i < 3; i++)
-		if (t[i]) {
-			kh_memzero(t[i], len[i]);
-			free(t[i]);
-		}
+	if ((err = kh_https_new(loop, r->tls_conf, r->host, &r->server, JSON_MAX, &conn_ops, r,
+				&r->conn)) < 0)
+		goto fail;
 	*out = r;
 	return 0;
 fail:
-	for (i = 0; i < 3; i++)
-		if (t[i]) {
-			kh_memzero(t[i], len[i]);
-			free(t[i]);
-		}
 	kh_report_free(r);
 	return err < 0 ? err : -EINVAL;
+}
+
+/* An event was queued: a serious one goes out soon, unless the server is known to be away. */
+static void on_queued(void *arg, enum kh_severity sev)
+{
+	struct kh_report *r = arg;
+
+	if (sev >= KH_SEV_HIGH && !kh_https_busy(r->conn) && r->failures == 0 &&
+	    r->syncs_done > 0 && r->next_at > kh_time_mono_ms() + URGENT_DELAY_MS)
+		schedule(r, URGENT_DELAY_MS);
 }
 
 int kh_report_start(struct kh_report *r, char *why, size_t whylen)
@@ -1078,6 +768,7 @@ int kh_report_start(struct kh_report *r, char *why, size_t whylen)
 	schedule(r,
 		 1000 + rnd_below(r, (uint64_t)(r->interval_s < 300 ? r->interval_s : 300) * 1000));
 	kh_timer_arm(r->loop, &r->flush, 5000);
+	kh_events_attach(r->hooks.events, r->queue, on_queued, r);
 	return 0;
 }
 
@@ -1086,101 +777,20 @@ void kh_report_free(struct kh_report *r)
 	if (!r)
 		return;
 	close_conn(r);
+	if (r->queue)
+		kh_events_attach(r->hooks.events, NULL, NULL, NULL);
 	kh_timer_cancel(r->loop, &r->next);
 	kh_timer_cancel(r->loop, &r->flush);
 	kh_queue_free(r->queue);
-	kh_tls_session_free(r->session);
+	kh_https_free(r->conn);
 	kh_tls_conf_free(r->tls_conf);
 	kh_drbg_free(&r->rng);
 	free(r);
 }
 
-/* Take one token from client's bucket; 0 if it had one, -1 if it is over its rate. */
-static int budget_take(struct kh_report *r, uint64_t client, int64_t now_ms)
-{
-	const uint32_t full = CONFIG_REPORT_CLIENT_EVENTS * 1000u;
-	struct budget *b = &r->bud[client % CLIENT_SLOTS];
-	int64_t dt;
-
-	/* a slot idle for a minute is refilled anyway: it can change hands */
-	if (b->key != client && (now_ms - b->at_ms >= 60000 || now_ms < b->at_ms || !b->key)) {
-		b->key = client;
-		b->at_ms = now_ms;
-		b->milli = full;
-		b->suppressed = 0;
-	}
-	dt = now_ms - b->at_ms;
-	if (dt < 0)
-		dt = 0;
-	if (dt > 0) {
-		uint64_t add = (uint64_t)dt * CONFIG_REPORT_CLIENT_EVENTS / 60;
-		b->milli = add >= full - b->milli ? full : b->milli + (uint32_t)add;
-		b->at_ms = now_ms;
-	}
-	if (b->milli < 1000) {
-		b->suppressed++;
-		return -1;
-	}
-	b->milli -= 1000;
-	return 0;
-}
-
-int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
-		    long *suppressed)
-{
-	/* nonzero (a zeroed slot matches nothing), hashed in place, client then key: this runs for every blocked query of a flood */
-	uint32_t hc = kh_fnv1a32(KH_FNV32_BASIS, client);
-	uint64_t c = hc | (uint64_t)1 << 32;
-	uint64_t k = kh_fnv1a32(kh_fnv1a32(hc, "|"), key) | (uint64_t)1 << 32;
-	struct dedup *d = &r->dd[k % DEDUP_SLOTS];
-	int64_t now = kh_time_wall();
-	struct budget *b;
-
-	if (d->key == k && now - d->last < DEDUP_WINDOW_S && now >= d->last) {
-		d->repeats++;
-		r->suppressed++;
-		return -1;
-	}
-	if (budget_take(r, c, now * 1000) < 0) {
-		r->over_budget++;
-		return -1;
-	}
-	b = &r->bud[c % CLIENT_SLOTS];
-	*suppressed = (long)b->suppressed;
-	b->suppressed = 0;
-	*repeats = d->key == k ? (long)d->repeats : 0;
-	d->key = k;
-	d->last = now;
-	d->repeats = 0;
-	return 0;
-}
-
-int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
-		    const cJSON *payload)
-{
-	int64_t now = kh_time_wall();
-	uint64_t seq = 0;
-	char *text = cJSON_PrintUnformatted(payload);
-	int err;
-
-	if (!text)
-		return -ENOMEM;
-	err = kh_queue_push(r->queue, sev, now, type, text, &seq);
-	free(text);
-	if (err < 0 && seq)
-		log_warn_err(err, "event %s queued in memory only for now (journal)", type);
-	else if (err < 0)
-		log_warn_err(err, "event %s not queued", type);
-	/* Serious events go out soon, unless the server is known to be away. */
-	if (err == 0 && sev >= KH_SEV_HIGH && r->st == R_IDLE && r->failures == 0 &&
-	    r->syncs_done > 0 && r->next_at > kh_time_mono_ms() + URGENT_DELAY_MS)
-		schedule(r, URGENT_DELAY_MS);
-	return err;
-}
-
 uint64_t kh_report_sync_now(struct kh_report *r)
 {
-	if (r->st != R_IDLE) {
+	if (kh_https_busy(r->conn)) {
 		r->again = 1;
 		return r->syncs_done + 2;
 	}
@@ -1192,11 +802,11 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 {
 	struct kh_queue_stats qs;
 	cJSON *q, *d;
-	uint64_t next = 0;
+	uint64_t next = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
 	cJSON_AddStringToObject(out, "server", r->cfg->report_url);
-	cJSON_AddStringToObject(out, "state", r->st == R_IDLE ? "idle" : "syncing");
+	cJSON_AddStringToObject(out, "state", kh_https_busy(r->conn) ? "syncing" : "idle");
 	cJSON_AddNumberToObject(out, "syncs", (double)r->syncs_done);
 	cJSON_AddNumberToObject(out, "syncs_ok", (double)r->syncs_ok);
 	cJSON_AddNumberToObject(out, "failures_in_a_row", r->failures);
@@ -1214,8 +824,9 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);
 	cJSON_AddNumberToObject(q, "next_seq", (double)qs.next_seq);
 	cJSON_AddNumberToObject(q, "acked", (double)qs.acked);
-	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)r->suppressed);
-	cJSON_AddNumberToObject(q, "suppressed_over_rate", (double)r->over_budget);
+	kh_events_counts(r->hooks.events, &repeats, &over_rate);
+	cJSON_AddNumberToObject(q, "suppressed_repeats", (double)repeats);
+	cJSON_AddNumberToObject(q, "suppressed_over_rate", (double)over_rate);
 	d = cJSON_AddObjectToObject(q, "dropped");
 	for (int i = 0; i < KH_SEV_COUNT; i++)
 		cJSON_AddNumberToObject(d, kh_severity_name((enum kh_severity)i),

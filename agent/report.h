@@ -11,8 +11,9 @@
  *
  * Syncs run on a jittered interval; failures back off exponentially with
  * full jitter, capped, so a fleet does not return all at once after an
- * outage. Events wait in the persistent queue (agent/queue.h) meanwhile; a
- * high-severity event brings the next sync forward. Everything runs on the
+ * outage. Events (agent/event.h) wait in the persistent queue
+ * (agent/queue.h) meanwhile; a high-severity event brings the next sync
+ * forward. Everything runs on the
  * event loop without blocking it.
  */
 #ifndef KHIEN_AGENT_REPORT_H
@@ -26,6 +27,7 @@
 #include "platform/loop.h"
 
 struct kh_report;
+struct kh_events;
 struct cJSON;
 
 /* What reporting needs from the rest of the agent. */
@@ -38,6 +40,8 @@ struct kh_report_hooks {
 	int (*apply)(void *arg, const uint8_t *bundle, size_t len, char *why, size_t whylen);
 	/* A few health counters for the check-in (a small JSON object). */
 	void (*health)(void *arg, struct cJSON *out);
+	/* The event owner: it queues into the report queue once reporting starts. */
+	struct kh_events *events;
 };
 
 /*
@@ -57,24 +61,6 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 int kh_report_start(struct kh_report *r, char *why, size_t whylen);
 /* Accepts NULL; syncs the queue journal. */
 void kh_report_free(struct kh_report *r);
-
-/*
- * The gate in front of the queue, for events that may flood (every blocked
- * query of an infected or hostile client). Call before building the event.
- * -1: do not queue it, only count it: an event of the same client and key
- * (the rule that decided) was queued less than a minute ago, or the client
- * is over its rate (CONFIG_REPORT_CLIENT_EVENTS a minute). 0: queue it,
- * with *repeats (of this client and key since the last one queued) and
- * *suppressed (this client's events over its rate since its last one) to
- * carry. So the first event of each (client, rule) goes through and one
- * client cannot crowd out the others' first alerts.
- */
-int kh_report_admit(struct kh_report *r, const char *client, const char *key, long *repeats,
-		    long *suppressed);
-
-/* Queue an event. payload: a JSON object (serialised here). 0 or negative errno. */
-int kh_report_event(struct kh_report *r, enum kh_severity sev, const char *type,
-		    const struct cJSON *payload);
 
 /* Sync now (khienctl sync). Returns the number of the sync that will answer. */
 uint64_t kh_report_sync_now(struct kh_report *r);

@@ -27,6 +27,7 @@
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/str.h"
+#include "platform/fs.h"
 
 struct kh_tls_conf {
 	mbedtls_ssl_config ssl;
@@ -694,4 +695,33 @@ void kh_tls_session_free(struct kh_tls_session *s)
 		return;
 	mbedtls_ssl_session_free(&s->s); /* zeroizes the master secret and ticket */
 	free(s);
+}
+
+int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
+		     const char *const what[3], struct kh_tls_conf **out, char *why, size_t whylen)
+{
+	struct kh_tls_conf_opts x = *o;
+	char *t[3] = {0};
+	size_t len[3] = {0};
+	int err = 0;
+
+	for (int i = 0; i < 3 && !err; i++)
+		if ((err = kh_fs_read(pem[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
+			snprintf(why, whylen, "%s%s%.200s: %s", what ? what[i] : "",
+				 what ? " " : "", pem[i], kh_strerror(err));
+	if (!err) {
+		x.ca_pem = t[0];
+		x.ca_len = len[0];
+		x.cert_pem = t[1];
+		x.cert_len = len[1];
+		x.key_pem = t[2];
+		x.key_len = len[2];
+		err = kh_tls_conf_new(&x, out, why, whylen);
+	}
+	for (int i = 0; i < 3; i++)
+		if (t[i]) {
+			kh_memzero(t[i], len[i]);
+			free(t[i]);
+		}
+	return err;
 }

@@ -65,6 +65,16 @@ struct kh_tls_session;
 /* Build a configuration; on failure why says what (e.g. "key: not a P-256 key"). */
 int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, char *why,
 		    size_t whylen);
+/*
+ * kh_tls_conf_new() from three PEM files, read through platform/fs.h
+ * (up to 1 MiB each) and wiped from memory once parsed: pem[0] the CA,
+ * pem[1] the own certificate, pem[2] the own key. o gives the role and
+ * the other options (its PEM fields are ignored). On a file that cannot
+ * be read, why says "WHAT PATH: reason" with what[i] (e.g.
+ * "report.server_ca"), or "PATH: reason" when what is NULL.
+ */
+int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
+		     const char *const what[3], struct kh_tls_conf **out, char *why, size_t whylen);
 /* Accepts NULL; wipes keys. The configuration must outlive its connections. */
 void kh_tls_conf_free(struct kh_tls_conf *c);
 

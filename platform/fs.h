@@ -39,6 +39,12 @@ struct kh_fs_map {
  * or already-released map.
  */
 int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map);
+/*
+ * kh_fs_map() of a descriptor the caller opened or was handed (a bundle
+ * passed by khienctl): a regular file only (-EINVAL otherwise); the map
+ * does not need fd to stay open. -ENOTSUP where there are no descriptors.
+ */
+int kh_fs_map_fd(int fd, size_t max, struct kh_fs_map *map);
 void kh_fs_unmap(struct kh_fs_map *map);
 
 /* Remove a file; a missing file is not an error. */

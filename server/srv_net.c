@@ -772,28 +772,16 @@ static void on_stop(struct kh_loop *loop, int signo, void *arg)
 static int load_tls(struct srv *v, char *why, size_t whylen)
 {
 	static const char *const names[] = {"device-ca.pem", "server.pem", "server.key"};
-	char *t[3] = {0}, p[KH_SRV_PATH_MAX + 32];
-	size_t len[3];
-	struct kh_tls_conf_opts o;
-	int err = 0;
+	char p[3][KH_SRV_PATH_MAX + 32];
+	const char *pem[3] = {p[0], p[1], p[2]};
+	struct kh_tls_conf_opts o = {
+		.role = KH_TLS_SERVER,
+		.ticket_lifetime_s = v->s->cfg.ticket_lifetime_s,
+	};
 
-	for (int i = 0; i < 3 && !err; i++) {
-		snprintf(p, sizeof(p), "%s/%s", v->s->dir, names[i]);
-		if ((err = kh_fs_read(p, 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
-			snprintf(why, whylen, "%.200s: %s", p, kh_strerror(err));
-	}
-	if (!err) {
-		o = (struct kh_tls_conf_opts){KH_TLS_SERVER, t[0],   len[0],
-					      t[1],	     len[1], t[2],
-					      len[2],	     0,	     v->s->cfg.ticket_lifetime_s};
-		err = kh_tls_conf_new(&o, &v->tls, why, whylen);
-	}
 	for (int i = 0; i < 3; i++)
-		if (t[i]) {
-			kh_memzero(t[i], len[i]);
-			free(t[i]);
-		}
-	return err;
+		snprintf(p[i], sizeof(p[i]), "%s/%s", v->s->dir, names[i]);
+	return kh_tls_conf_load(&o, pem, NULL, &v->tls, why, whylen);
 }
 
 int kh_srv_run(struct kh_srv *s, const char *listen)

@@ -242,6 +242,14 @@ void kh_fs_close_fd(int fd)
 	(void)fd;
 }
 
+int kh_fs_map_fd(int fd, size_t max, struct kh_fs_map *map)
+{
+	(void)fd;
+	(void)max;
+	memset(map, 0, sizeof(*map));
+	return -ENOTSUP;
+}
+
 int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
 {
 	(void)fd;

@@ -192,51 +192,48 @@ fail:
 	return err;
 }
 
-int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
+int kh_fs_map_fd(int fd, size_t max, struct kh_fs_map *map)
 {
 	struct stat st;
-	int fd, err = 0;
 
 	memset(map, 0, sizeof(*map));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out;
-	}
-	if (st.st_size == 0) {
-		err = -EBADMSG;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		err = -E2BIG;
-		goto out;
-	}
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size == 0)
+		return -EBADMSG;
+	if ((uint64_t)st.st_size > max)
+		return -E2BIG;
 	if (IS_ENABLED(CONFIG_FS_MMAP)) {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p == MAP_FAILED) {
-			err = -errno;
-			goto out;
-		}
+		if (p == MAP_FAILED)
+			return -errno;
 		map->data = p;
 		map->len = (size_t)st.st_size;
 		map->mapped = 1;
 	} else {
 		uint8_t *buf;
 		size_t len;
-		err = kh_fs_read_fd(fd, max, &buf, &len);
+		int err = kh_fs_read_fd(fd, max, &buf, &len);
 		if (err)
-			goto out;
+			return err;
 		map->data = buf;
 		map->len = len;
 	}
-out:
-	close(fd);
+	return 0;
+}
+
+int kh_fs_map(const char *path, size_t max, struct kh_fs_map *map)
+{
+	int fd, err;
+
+	memset(map, 0, sizeof(*map));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = kh_fs_map_fd(fd, max, map);
+	close(fd); /* a mapping outlives its descriptor */
 	return err;
 }
 

@@ -43,7 +43,6 @@
 #define kh_dns_health sim_dns_health
 #define kh_dns_check sim_dns_check
 #define kh_dns_set_event_hook sim_dns_set_event_hook
-#define kh_dns_events sim_dns_events
 #define kh_dns_check_invariants sim_dns_check_invariants
 
 /* Small tables (engine-internal sizes only; struct layouts shared with other files stay). */

@@ -5,123 +5,16 @@
  * kh_pki_*; client and server handshakes are driven alternately in one
  * process with poll(). Covers mutual TLS, ticket resumption, refusals
  * (other CA, expired, missing client certificate, wrong host), bulk data
- * with partial writes and buffered reads, and certificate parsing.
+ * with partial writes and buffered reads, and loading the PEM files.
+ * Certificate parsing is in test_pki.c.
  */
 #define _DEFAULT_SOURCE
 #include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
 
-#include "crypto/pki.h"
-#include "crypto/tls.h"
-#include "kt.h"
-#include "lib/err.h"
-#include "platform/net.h"
-#include "platform/time.h"
-
-#define CLIENT_CN "KH-DEVICE-0001"
-#define SERVER_HOST "127.0.0.1"
-#define CA_CN "Khien Test CA"
-
-/* A valid PEM key on the wrong curve (P-384), for the "not a P-256 key" path. */
-static const char p384_key[] = "-----BEGIN EC PRIVATE KEY-----\n"
-			       "MIGkAgEBBDBTdfjURY0tATiXEsb1lnF+1W5J1E33/ET2O5eHuKY118P4oAEKyoCd\n"
-			       "lzcOJYxH49mgBwYFK4EEACKhZANiAATf249Icwl2HDbzrrBeb1iploVlPQCCkNAo\n"
-			       "2bok2OS9ooybjSuQQkScZNEeseviwnYo0GJ8BDRsspHYm2AesSzynQu5fF0qTmJB\n"
-			       "tDjgDeoR+Ev8PeYhyvixzgcQNkglgnk=\n"
-			       "-----END EC PRIVATE KEY-----\n";
-
-static struct {
-	int64_t now, cli_not_after;
-	char *ca_key, *ca_crt, *srv_key, *srv_crt, *cli_key, *cli_crt;
-	char *other_key, *other_crt, *other_cli_crt, *expired_cli_crt, *srv6_crt;
-} P;
-
-static char *issue(enum kh_cert_kind kind, const char *cn, const char *host, int64_t nb, int64_t na,
-		   const char *key, const char *ikey, const char *icrt)
-{
-	struct kh_cert_opts o = {
-		.kind = kind,
-		.cn = cn,
-		.org = "Khien Test",
-		.host = host,
-		.not_before = nb,
-		.not_after = na,
-	};
-	char why[128], *pem = NULL;
-	int err = kh_pki_issue(&o, key, ikey, icrt, &pem, why, sizeof(why));
-
-	if (err)
-		printf("# issue %s: %d %s\n", cn, err, why);
-	return pem;
-}
-
-static int pki_setup(void)
-{
-	int64_t now = kh_time_wall(), day = 86400;
-
-	P.now = now;
-	P.cli_not_after = now + 365 * day;
-	if (kh_pki_key_new(&P.ca_key) || kh_pki_key_new(&P.srv_key) || kh_pki_key_new(&P.cli_key) ||
-	    kh_pki_key_new(&P.other_key))
-		return -1;
-	P.ca_crt =
-		issue(KH_CERT_CA, CA_CN, NULL, now - day, now + 3650 * day, P.ca_key, NULL, NULL);
-	P.other_crt = issue(KH_CERT_CA, "Other CA", NULL, now - day, now + 3650 * day, P.other_key,
-			    NULL, NULL);
-	if (!P.ca_crt || !P.other_crt)
-		return -1;
-	P.srv_crt = issue(KH_CERT_SERVER, SERVER_HOST, SERVER_HOST, now - day, now + 365 * day,
-			  P.srv_key, P.ca_key, P.ca_crt);
-	P.srv6_crt = issue(KH_CERT_SERVER, "::1", "::1", now - day, now + 365 * day, P.srv_key,
-			   P.ca_key, P.ca_crt);
-	P.cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - day, P.cli_not_after, P.cli_key,
-			  P.ca_key, P.ca_crt);
-	/* same key and CN, but from a CA the server does not trust */
-	P.other_cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - day, now + 365 * day,
-				P.cli_key, P.other_key, P.other_crt);
-	P.expired_cli_crt = issue(KH_CERT_CLIENT, CLIENT_CN, NULL, now - 30 * day, now - day,
-				  P.cli_key, P.ca_key, P.ca_crt);
-	if (!P.srv_crt || !P.srv6_crt || !P.cli_crt || !P.other_cli_crt || !P.expired_cli_crt)
-		return -1;
-	return 0;
-}
-
-static void pki_teardown(void)
-{
-	kh_pki_free_secret(P.ca_key);
-	kh_pki_free_secret(P.srv_key);
-	kh_pki_free_secret(P.cli_key);
-	kh_pki_free_secret(P.other_key);
-	kh_pki_free(P.ca_crt);
-	kh_pki_free(P.other_crt);
-	kh_pki_free(P.srv_crt);
-	kh_pki_free(P.srv6_crt);
-	kh_pki_free(P.cli_crt);
-	kh_pki_free(P.other_cli_crt);
-	kh_pki_free(P.expired_cli_crt);
-}
-
-static struct kh_tls_conf *conf_new(enum kh_tls_role role, const char *crt, const char *key,
-				    int require, uint32_t tickets)
-{
-	struct kh_tls_conf_opts o = {
-		.role = role,
-		.ca_pem = P.ca_crt,
-		.ca_len = strlen(P.ca_crt),
-		.cert_pem = crt,
-		.cert_len = crt ? strlen(crt) : 0,
-		.key_pem = key,
-		.key_len = key ? strlen(key) : 0,
-		.require_peer_cert = require,
-		.ticket_lifetime_s = tickets,
-	};
-	struct kh_tls_conf *c = NULL;
-	char why[128];
-	int err = kh_tls_conf_new(&o, &c, why, sizeof(why));
-
-	if (err)
-		printf("# conf: %d %s\n", err, why);
-	return c;
-}
+#include "test_tls.h"
+#include "platform/fs.h"
 
 /* A connected pair of non-blocking TCP sockets over 127.0.0.1. */
 struct pair {
@@ -228,145 +121,6 @@ static int is_our_suite(const char *s)
 }
 
 /* ---- PKI ---- */
-
-static void test_pki_cert_info(void)
-{
-	struct kh_cert_info ci, ca, si;
-	char why[128];
-
-	KT_EQ(kh_pki_cert_info(P.cli_crt, &ci, why, sizeof(why)), 0);
-	KT_STREQ(ci.cn, CLIENT_CN);
-	KT_STREQ(ci.issuer_cn, CA_CN);
-	KT_EQ(ci.not_after, P.cli_not_after);
-	KT_EQ(ci.not_before, P.now - 86400);
-	KT_EQ(ci.is_ca, 0);
-	KT_EQ(strlen(ci.serial_hex), 32); /* 16 bytes, top bit clear, next bit set */
-	KT_CHECK(ci.serial_hex[0] >= '4' && ci.serial_hex[0] <= '7');
-
-	KT_EQ(kh_pki_cert_info(P.ca_crt, &ca, why, sizeof(why)), 0);
-	KT_STREQ(ca.cn, CA_CN);
-	KT_STREQ(ca.issuer_cn, CA_CN);
-	KT_EQ(ca.is_ca, 1);
-	KT_CHECK(strcmp(ca.serial_hex, ci.serial_hex) != 0);
-	KT_CHECK(memcmp(ca.sha256, ci.sha256, 32) != 0);
-
-	KT_EQ(kh_pki_cert_info(P.srv_crt, &si, why, sizeof(why)), 0);
-	KT_STREQ(si.cn, SERVER_HOST);
-	KT_EQ(si.is_ca, 0);
-
-	/* the first certificate of a chain */
-	{
-		size_t a = strlen(P.cli_crt), b = strlen(P.ca_crt);
-		char *chain = malloc(a + b + 1);
-		struct kh_cert_info x;
-
-		memcpy(chain, P.cli_crt, a);
-		memcpy(chain + a, P.ca_crt, b + 1);
-		KT_EQ(kh_pki_cert_info(chain, &x, why, sizeof(why)), 0);
-		KT_STREQ(x.cn, CLIENT_CN);
-		KT_MEMEQ(x.sha256, ci.sha256, 32);
-		free(chain);
-	}
-}
-
-/* Civil-date conversion both ways, across a leap day and the UTCTime/GeneralizedTime switch. */
-static void test_pki_times_round_trip(void)
-{
-	static const int64_t times[] = {
-		951782400,   /* 2000-02-29 00:00:00 */
-		951868799,   /* 2000-02-29 23:59:59 */
-		2524607999,  /* 2049-12-31 23:59:59 (last UTCTime) */
-		2524608000,  /* 2050-01-01 00:00:00 (GeneralizedTime) */
-		4107542400,  /* 2100-03-01 (2100 is not a leap year) */
-		253402300799 /* 9999-12-31 23:59:59 */
-	};
-	char why[128];
-
-	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-		char *pem = issue(KH_CERT_CLIENT, "t", NULL, times[0] - 1, times[i], P.cli_key,
-				  P.ca_key, P.ca_crt);
-		struct kh_cert_info ci;
-
-		KT_CHECK(pem != NULL);
-		if (!pem)
-			continue;
-		KT_EQ(kh_pki_cert_info(pem, &ci, why, sizeof(why)), 0);
-		KT_EQ(ci.not_before, times[0] - 1);
-		KT_EQ(ci.not_after, times[i]);
-		kh_pki_free(pem);
-	}
-}
-
-static void test_pki_rejects_bad_input(void)
-{
-	struct kh_cert_opts o = {
-		.kind = KH_CERT_CLIENT, .cn = "x", .not_before = P.now, .not_after = P.now + 10};
-	struct kh_cert_info ci;
-	char why[128], *pem = NULL;
-
-	/* a key that is not PEM */
-	why[0] = 0;
-	KT_EQ(kh_pki_issue(&o, "not a key", P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	KT_CHECK(strstr(why, "not PEM") != NULL);
-	/* PEM, but the wrong curve */
-	KT_EQ(kh_pki_issue(&o, p384_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	KT_STREQ(why, "subject key: not a P-256 key");
-	/* names that would need DN escaping */
-	o.cn = "a,b";
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	o.cn = "CN=x";
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	o.cn = "x";
-	o.org = "A+B";
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	o.org = NULL;
-	/* validity backwards */
-	o.not_after = o.not_before;
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	o.not_after = P.now + 10;
-	/* issuer key that does not belong to the issuer certificate */
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.other_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	KT_CHECK(strstr(why, "does not match") != NULL);
-	/* issuer that is not a CA */
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.cli_key, P.cli_crt, &pem, why, sizeof(why)), -EINVAL);
-	/* only one issuer argument */
-	KT_EQ(kh_pki_issue(&o, P.cli_key, P.ca_key, NULL, &pem, why, sizeof(why)), -EINVAL);
-	/* server certificates need a valid host */
-	o.kind = KH_CERT_SERVER;
-	o.host = NULL;
-	KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), -EINVAL);
-	static const char *bad_hosts[] = {
-		"1.2.3", "256.1.1.1", "01.2.3.4", "fe80::1::2", "1:2:3:4:5:6:7:8:9",
-		"a..b",	 "-a.b",      "a_b.c",	  "1::2:",	""};
-	for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
-		o.host = bad_hosts[i];
-		KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)),
-		      -EINVAL);
-	}
-	static const char *good_hosts[] = {"::", "::ffff:10.0.0.1", "2001:DB8::8:800:200C:417A",
-					   "1:2:3:4:5:6:7:8", "khien.example.vn"};
-	for (size_t i = 0; i < sizeof(good_hosts) / sizeof(good_hosts[0]); i++) {
-		o.host = good_hosts[i];
-		o.cn = NULL; /* defaults to the host */
-		KT_EQ(kh_pki_issue(&o, P.srv_key, P.ca_key, P.ca_crt, &pem, why, sizeof(why)), 0);
-		if (pem) {
-			KT_EQ(kh_pki_cert_info(pem, &ci, why, sizeof(why)), 0);
-			KT_STREQ(ci.cn, good_hosts[i]);
-		}
-		kh_pki_free(pem);
-		pem = NULL;
-	}
-	KT_CHECK(pem == NULL);
-
-	KT_EQ(kh_pki_cert_info("hello", &ci, why, sizeof(why)), -EINVAL);
-	KT_CHECK(why[0] != 0);
-	KT_EQ(kh_pki_cert_info("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-			       &ci, why, sizeof(why)),
-	      -EINVAL);
-	KT_CHECK(why[0] != 0);
-}
-
-/* ---- TLS configuration ---- */
 
 static void test_conf_rejects_bad_keys(void)
 {
@@ -918,6 +672,51 @@ out:
 	kh_tls_conf_free(sc);
 }
 
+/* kh_tls_conf_load: three PEM files in, a configuration that handshakes out. */
+static void test_conf_load(void)
+{
+	char dir[] = "/tmp/kh-tls-XXXXXX", p[3][64], why[256];
+	const char *pem[3] = {p[0], p[1], p[2]};
+	const char *const what[3] = {"report.server_ca", "report.cert", "report.key"};
+	const char *text[3] = {P.ca_crt, P.cli_crt, P.cli_key};
+	struct kh_tls_conf_opts o = {.role = KH_TLS_CLIENT};
+	struct kh_tls_conf *cc = NULL, *sc;
+	struct conn k;
+
+	KT_CHECK(mkdtemp(dir) != NULL);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p[i], sizeof(p[i]), "%s/%d.pem", dir, i);
+		KT_EQ(kh_fs_write_atomic(p[i], text[i], strlen(text[i]), 0600), 0);
+	}
+	KT_EQ(kh_tls_conf_load(&o, pem, what, &cc, why, sizeof(why)), 0);
+	sc = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	KT_CHECK(cc && sc);
+	if (cc && sc) {
+		/* the loaded configuration is a working client: mutual TLS succeeds */
+		KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+		KT_EQ(k.rc, 0);
+		KT_EQ(k.rs, 0);
+		conn_close(&k);
+	}
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(sc);
+	/* a missing key: why names the setting and the path */
+	kh_fs_remove(p[2]);
+	cc = NULL;
+	KT_EQ(kh_tls_conf_load(&o, pem, what, &cc, why, sizeof(why)), -ENOENT);
+	KT_CHECK(cc == NULL);
+	KT_CHECK(strncmp(why, "report.key ", 11) == 0 && strstr(why, p[2]) != NULL);
+	KT_EQ(kh_tls_conf_load(&o, pem, NULL, &cc, why, sizeof(why)), -ENOENT);
+	KT_CHECK(strncmp(why, p[2], strlen(p[2])) == 0);
+	/* a file that is not PEM: kh_tls_conf_new's reason */
+	KT_EQ(kh_fs_write_atomic(p[2], "not a key", 9, 0600), 0);
+	KT_EQ(kh_tls_conf_load(&o, pem, what, &cc, why, sizeof(why)), -EINVAL);
+	KT_STREQ(why, "key: not PEM");
+	for (int i = 0; i < 3; i++)
+		kh_fs_remove(p[i]);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	if (pki_setup()) {
@@ -925,10 +724,8 @@ int main(void)
 		pki_teardown();
 		return 1;
 	}
-	KT_RUN(test_pki_cert_info);
-	KT_RUN(test_pki_times_round_trip);
-	KT_RUN(test_pki_rejects_bad_input);
 	KT_RUN(test_conf_rejects_bad_keys);
+	KT_RUN(test_conf_load);
 	KT_RUN(test_mutual_tls_and_resumption);
 	KT_RUN(test_no_tickets_no_resumption);
 	KT_RUN(test_client_cert_other_ca_refused);
