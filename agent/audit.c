@@ -479,6 +479,8 @@ cJSON *kh_agent_audit_changes(struct kh_agent_audit *a, int full, uint64_t *gen)
 	if (!a->pol || !a->done)
 		return NULL; /* nothing evaluated yet */
 	full = full || a->acked < a->full_from;
+	if (full && a->full_from > *gen)
+		*gen = a->full_from; /* acknowledging the whole set ends the need for one */
 	for (int i = 0; i < a->nres && !full; i++)
 		n += a->res[i].gen > a->acked;
 	if (!full && n == 0)
@@ -496,13 +498,19 @@ cJSON *kh_agent_audit_changes(struct kh_agent_audit *a, int full, uint64_t *gen)
 	return o;
 }
 
-void kh_agent_audit_acked(struct kh_agent_audit *a, uint64_t gen)
+int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *sent,
+			  const char *digest)
 {
+	if (strcmp(sent, digest) != 0) {
+		a->full_from = a->gen + 1; /* until a whole set is acknowledged */
+		return 1;
+	}
 	if (gen > a->acked)
 		a->acked = gen;
+	return 0;
 }
 
 const char *kh_agent_audit_digest(const struct kh_agent_audit *a)
 {
-	return a->digest;
+	return a->pol && a->done ? a->digest : NULL;
 }

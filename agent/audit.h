@@ -64,7 +64,14 @@ void kh_agent_audit_json(const struct kh_agent_audit *a, struct cJSON *out);
  * stored it.
  */
 struct cJSON *kh_agent_audit_changes(struct kh_agent_audit *a, int full, uint64_t *gen);
-void kh_agent_audit_acked(struct kh_agent_audit *a, uint64_t gen);
+/*
+ * The server stored the upload of generation gen, whose digest was sent,
+ * and now holds a set whose digest is digest: acknowledged if the two agree
+ * (0); otherwise 1, and the next upload is the whole set.
+ */
+int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *sent,
+			  const char *digest);
+/* The digest of the whole result set; NULL before the first run of the rules. */
 const char *kh_agent_audit_digest(const struct kh_agent_audit *a);
 
 #endif

@@ -165,6 +165,24 @@ static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, co
 	kh_event_emit(a->events, &ev);
 }
 
+static const char *hook_audit_digest(void *arg)
+{
+	struct agent *a = arg;
+	return a->audit ? kh_agent_audit_digest(a->audit) : NULL;
+}
+
+static cJSON *hook_audit_changes(void *arg, int full, uint64_t *gen)
+{
+	struct agent *a = arg;
+	return a->audit ? kh_agent_audit_changes(a->audit, full, gen) : NULL;
+}
+
+static int hook_audit_stored(void *arg, uint64_t gen, const char *sent, const char *digest)
+{
+	struct agent *a = arg;
+	return a->audit ? kh_agent_audit_stored(a->audit, gen, sent, digest) : 0;
+}
+
 static int start_audit(struct agent *a)
 {
 	struct kh_agent_audit_cfg c = {.root = a->cfg.audit_root,
@@ -682,6 +700,9 @@ int kh_agent_main(int argc, char **argv)
 			.apply = hook_apply,
 			.health = hook_health,
 			.events = a.events,
+			.audit_digest = hook_audit_digest,
+			.audit_changes = hook_audit_changes,
+			.audit_stored = hook_audit_stored,
 		};
 		char rwhy[512];
 		/* Keys and certificates are read now, while the files are readable. */

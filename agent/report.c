@@ -52,6 +52,7 @@
 enum step {
 	S_CHECKIN,
 	S_EVENTS,
+	S_AUDIT,
 	S_POLICY,
 	S_CHECKIN_AGAIN,
 	S_DONE
@@ -94,6 +95,11 @@ struct kh_report {
 	unsigned ncmd_done, cmd_done_sent;
 	uint64_t policy_retry_at; /* monotonic ms; downloads wait until then */
 	uint64_t acked;
+
+	/* audit results: the server asked for all of them; the upload in flight */
+	int audit_full, audit_tries;
+	uint64_t audit_gen;
+	char audit_sent[65];
 
 	int server_again;	 /* the server asked for another sync */
 	uint64_t server_sync_ms; /* monotonic ms of the last one it got */
@@ -238,6 +244,9 @@ static int req_checkin(struct kh_report *r)
 	kh_events_counts(r->hooks.events, &repeats, &over_rate);
 	cJSON_AddNumberToObject(h, "events_suppressed", (double)repeats);
 	cJSON_AddNumberToObject(h, "events_over_rate", (double)over_rate);
+	if (r->hooks.audit_digest && r->hooks.audit_digest(r->hooks.arg))
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "audit"), "digest",
+					r->hooks.audit_digest(r->hooks.arg));
 	if (r->ncmd_done) {
 		cJSON *d = cJSON_AddArrayToObject(o, "commands_done");
 		for (unsigned i = 0; i < r->ncmd_done; i++)
@@ -296,6 +305,23 @@ static int req_events(struct kh_report *r)
 	return err;
 }
 
+/* The audit results that changed (or all, when the server's copy differs); -ENOENT: none. */
+static int req_audit(struct kh_report *r)
+{
+	cJSON *o;
+	const char *d;
+
+	if (!r->hooks.audit_changes || r->audit_tries >= 2)
+		return -ENOENT;
+	o = r->hooks.audit_changes(r->hooks.arg, r->audit_full, &r->audit_gen);
+	if (!o)
+		return -ENOENT;
+	r->audit_tries++;
+	d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "digest"));
+	kh_strlcpy(r->audit_sent, d ? d : "", sizeof(r->audit_sent));
+	return send_json(r, "/v1/audit", o);
+}
+
 static int req_policy(struct kh_report *r)
 {
 	char target[64], extra[200];
@@ -349,6 +375,9 @@ static void on_checkin(struct kh_report *r, const cJSON *o)
 
 	uint64_t u, u2;
 
+	/* the server's copy of our audit results is not ours: send all of them */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "audit_full")))
+		r->audit_full = 1;
 	if (kh_json_uint(iv, 10, 86400, &u) == 0)
 		r->interval_s = (uint32_t)u;
 	if (kh_json_uint(ack, 0, KH_JSON_INT_MAX, &u) == 0)
@@ -511,7 +540,10 @@ static void on_done(void *arg, const struct kh_http_resp *resp, const char *body
 	}
 	if (st != 200) {
 		r->retry_after_s = resp->retry_after > 0 ? resp->retry_after : 0;
-		sync_end(r, 0, "%s: HTTP %d %.100s", r->step == S_EVENTS ? "events" : "check-in",
+		sync_end(r, 0, "%s: HTTP %d %.100s",
+			 r->step == S_EVENTS  ? "events"
+			 : r->step == S_AUDIT ? "audit"
+					      : "check-in",
 			 st, body ? body : "");
 		return;
 	}
@@ -539,6 +571,15 @@ static void on_done(void *arg, const struct kh_http_resp *resp, const char *body
 				 (unsigned long long)r->acked, (unsigned long long)r->sent_upto);
 			return;
 		}
+	} else if (r->step == S_AUDIT) {
+		const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "digest"));
+		if (!d || strlen(d) != 64) {
+			cJSON_Delete(o);
+			sync_end(r, 0, "audit: answer without \"digest\"");
+			return;
+		}
+		/* a copy that differs: the whole set, once more in this sync */
+		r->audit_full = r->hooks.audit_stored(r->hooks.arg, r->audit_gen, r->audit_sent, d);
 	}
 	cJSON_Delete(o);
 	next_request(r, resp->keep_alive);
@@ -570,10 +611,17 @@ static void step_next(struct kh_report *r)
 		case S_EVENTS:
 			if (r->batches >= BATCHES_PER_SYNC) {
 				r->again = 1; /* more to send: continue right away */
-				r->step = S_POLICY;
+				r->step = S_AUDIT;
 				continue;
 			}
 			err = req_events(r);
+			if (err == -ENOENT) {
+				r->step = S_AUDIT;
+				continue;
+			}
+			break;
+		case S_AUDIT:
+			err = req_audit(r);
 			if (err == -ENOENT) {
 				r->step = S_POLICY;
 				continue;
@@ -653,6 +701,7 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	r->step = S_CHECKIN;
 	r->batches = 0;
 	r->sent_upto = 0;
+	r->audit_tries = 0;
 	conn_open(r);
 	if (kh_https_busy(r->conn))
 		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);

@@ -42,6 +42,17 @@ struct kh_report_hooks {
 	void (*health)(void *arg, struct cJSON *out);
 	/* The event owner: it queues into the report queue once reporting starts. */
 	struct kh_events *events;
+	/*
+	 * Audit results (agent/audit.h; all NULL without an audit): the digest
+	 * of the whole set for the check-in (NULL: nothing evaluated yet), the
+	 * changes to upload (all of them if full; NULL: nothing to send) with
+	 * the generation to acknowledge, and the acknowledgement, with the
+	 * digest the server now holds: 0 in step, 1 if its copy differs (the
+	 * next upload is then the whole set).
+	 */
+	const char *(*audit_digest)(void *arg);
+	struct cJSON *(*audit_changes)(void *arg, int full, uint64_t *gen);
+	int (*audit_stored)(void *arg, uint64_t gen, const char *sent_digest, const char *digest);
 };
 
 /*
