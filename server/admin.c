@@ -24,6 +24,7 @@
 #include "platform/rand.h"
 #include "platform/time.h"
 #include "policy/trust_build.h"
+#include "server/render.h"
 #include "server/server.h"
 
 #define DAY 86400

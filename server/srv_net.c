@@ -856,7 +856,7 @@ out:
 		kh_net_close(v.lfd);
 	}
 	kh_store_flush(s->store);
-	kh_api_cache_clear();
+	kh_api_cache_clear(s);
 	kh_loop_free(v.loop);
 	kh_tls_conf_free(v.tls);
 	free(v.idents);

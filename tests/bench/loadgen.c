@@ -34,6 +34,7 @@
 #include "lib/hex.h"
 #include "lib/http.h"
 #include "lib/log.h"
+#include "lib/proto.h"
 #include "lib/str.h"
 #include "platform/fs.h"
 #include "platform/loop.h"
@@ -1302,7 +1303,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--duration")) {
 			bad = parse_uint(v, 1, 600, &o->duration_s);
 		} else if (!strcmp(a, "--batch")) {
-			bad = parse_uint(v, 1, KH_SRV_EVENTS_MAX, &o->batch);
+			bad = parse_uint(v, 1, KH_PROTO_EVENTS_MAX, &o->batch);
 		} else if (!strcmp(a, "--ramp-timeout")) {
 			bad = parse_uint(v, 1, 3600, &o->ramp_s);
 		} else if (!strcmp(a, "--parallel")) {
