@@ -56,7 +56,7 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/jsonfield.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
@@ -200,6 +200,12 @@ UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_AGENT))
 $(addprefix $(O)/tests/,$(UNIT_AGENT)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
+# The server's API in process, over a temporary SQLite store.
+UNIT_SERVER := test_api
+UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
+$(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
+		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+	$(link) -lsqlite3
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.

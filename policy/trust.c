@@ -16,6 +16,7 @@
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonnum.h"
 #include "policy/bundle_name.h"
 #include "policy/canon.h"
 #include "policy/trust.h"
@@ -56,15 +57,10 @@ static const char *unknown_key(const cJSON *o, const char *const *allowed)
 	return NULL;
 }
 
+/* A whole number from min to 2^53 - 1, the protocol's one bound (lib/jsonnum.h). */
 static int get_u64(const cJSON *o, const char *k, uint64_t min, uint64_t *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > 9.0e15 ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble)
-		return -1;
-	*out = (uint64_t)v->valuedouble;
-	return 0;
+	return kh_json_uint(cJSON_GetObjectItemCaseSensitive(o, k), min, KH_JSON_INT_MAX, out);
 }
 
 static int hex_field(const cJSON *o, const char *k, uint8_t *out, size_t n)

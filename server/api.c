@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/proto.h"
@@ -136,25 +137,6 @@ void kh_api_resp_free(struct kh_api_resp *resp)
 
 /* ---------------------------------------------------------------- helpers */
 
-/* A JSON number that is a whole value in [0, 2^53 - 1] (lib/jsonnum.h). */
-static int get_uint(const cJSON *o, const char *key, uint64_t *out, int required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!v)
-		return required ? -1 : 0;
-	return kh_json_uint(v, 0, KH_JSON_INT_MAX, out);
-}
-
-static const char *get_str(const cJSON *o, const char *key, size_t max)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
-		return NULL;
-	return v->valuestring;
-}
-
 /* Value of key in a query string "a=1&b=2" (no escapes: values are plain). */
 static int query_get(const char *q, const char *key, char *out, size_t cap)
 {
@@ -255,34 +237,49 @@ int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer)
 
 /* ---------------------------------------------------------------- device endpoints */
 
+/* What a check-in says (docs/PROTOCOL.md); commands_done is read leniently. */
+struct checkin_in {
+	const char *firmware, *hardware_id;
+	const cJSON *policy, *events, *status;
+};
+static const struct kh_json_field checkin_fields[] = {
+	KH_JSON_F_STR("firmware", 1, 0, KH_FIRMWARE_MAX, struct checkin_in, firmware),
+	KH_JSON_F_STR("hardware_id", 1, 0, KH_FIRMWARE_MAX, struct checkin_in, hardware_id),
+	KH_JSON_F_OBJ("policy", 1, struct checkin_in, policy),
+	KH_JSON_F_OBJ("events", 0, struct checkin_in, events),
+	KH_JSON_F_OBJ("status", 0, struct checkin_in, status),
+};
+static const struct kh_json_field checkin_policy[] = {
+	KH_JSON_F_UINT("version", 1, 0, KH_JSON_INT_MAX, struct kh_checkin, policy_version),
+};
+static const struct kh_json_field checkin_events[] = {
+	KH_JSON_F_UINT("dropped", 0, 0, KH_JSON_INT_MAX, struct kh_checkin, events_dropped),
+};
+
 static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	struct kh_api_peer *peer = rq->peer;
 	const cJSON *in = rq->in;
 	int64_t now = rq->now;
+	struct checkin_in f = {0};
 	struct kh_checkin c = {0};
 	struct kh_policy_rec p;
 	struct kh_command cmds[MAX_COMMANDS];
-	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(in, "policy");
-	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(in, "events");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(in, "status");
 	const cJSON *done = cJSON_GetObjectItemCaseSensitive(in, "commands_done");
-	char *status = NULL;
+	char *status = NULL, why[160];
 	cJSON *o, *arr;
 	int n, err;
 
-	c.firmware = get_str(in, "firmware", KH_FIRMWARE_MAX);
-	c.hardware_id = get_str(in, "hardware_id", KH_FIRMWARE_MAX);
-	if (!c.firmware || !c.hardware_id)
-		return kh_api_error(resp, 400, "firmware and hardware_id: strings of <= 64 bytes");
-	if (!cJSON_IsObject(pol) || get_uint(pol, "version", &c.policy_version, 1) < 0)
-		return kh_api_error(resp, 400, "policy.version: expected a whole number");
-	if (ev && (!cJSON_IsObject(ev) || get_uint(ev, "dropped", &c.events_dropped, 0) < 0))
-		return kh_api_error(resp, 400, "events.dropped: expected a whole number");
-	if (st) {
-		if (!cJSON_IsObject(st))
-			return kh_api_error(resp, 400, "status: expected an object");
-		status = cJSON_PrintUnformatted(st);
+	if (kh_json_parse_fields(in, checkin_fields, KH_ARRAY_SIZE(checkin_fields), &f, NULL, why,
+				 sizeof(why)) < 0 ||
+	    kh_json_parse_fields(f.policy, checkin_policy, 1, &c, "policy", why, sizeof(why)) < 0 ||
+	    (f.events &&
+	     kh_json_parse_fields(f.events, checkin_events, 1, &c, "events", why, sizeof(why)) < 0))
+		return kh_api_error(resp, 400, why);
+	c.firmware = f.firmware;
+	c.hardware_id = f.hardware_id;
+	if (f.status) {
+		status = cJSON_PrintUnformatted(f.status);
 		if (status && strlen(status) > STATUS_JSON_MAX)
 			return free(status), kh_api_error(resp, 400, "status: over 1000 bytes");
 		c.status_json = status;
@@ -321,25 +318,48 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	set_json(resp, 200, o);
 }
 
+/* An upload: at most KH_PROTO_EVENTS_MAX events, each with these fields. */
+struct events_in {
+	const cJSON *events;
+	uint64_t dropped;
+};
+static const struct kh_json_field events_fields[] = {
+	KH_JSON_F_ARR("events", 1, 0, KH_PROTO_EVENTS_MAX, struct events_in, events),
+	KH_JSON_F_UINT("dropped", 0, 0, KH_JSON_INT_MAX, struct events_in, dropped),
+};
+struct event_in {
+	uint64_t seq, time;
+	const char *type, *severity;
+	const cJSON *data;
+};
+static const struct kh_json_field event_fields[] = {
+	KH_JSON_F_UINT("seq", 1, 1, KH_JSON_INT_MAX, struct event_in, seq),
+	KH_JSON_F_UINT("time", 1, 0, KH_JSON_INT_MAX, struct event_in, time),
+	KH_JSON_F_STR("type", 1, 1, KH_PROTO_EVENT_TYPE_MAX, struct event_in, type),
+	KH_JSON_F_STR("severity", 1, 1, 16, struct event_in, severity),
+	KH_JSON_F_OBJ("data", 0, struct event_in, data),
+};
+
 static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	struct kh_api_peer *peer = rq->peer;
 	const cJSON *in = rq->in;
 	int64_t now = rq->now;
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(in, "events"), *e;
+	struct events_in top = {0};
+	const cJSON *arr, *e;
 	struct kh_event_rec *ev;
 	struct kh_event_quota q = {s->cfg.quota.window_s, s->cfg.quota.events, s->cfg.quota.bytes};
 	struct kh_events_result res;
 	char **texts, msg[200];
-	uint64_t dropped = 0;
 	unsigned n = 0, i;
 	int count, err = 0;
 	cJSON *o;
 
-	if (!cJSON_IsArray(arr) || (count = cJSON_GetArraySize(arr)) > KH_PROTO_EVENTS_MAX)
-		return kh_api_error(resp, 400, "events: expected an array of at most 500");
-	if (get_uint(in, "dropped", &dropped, 0) < 0)
-		return kh_api_error(resp, 400, "dropped: expected a whole number");
+	if (kh_json_parse_fields(in, events_fields, KH_ARRAY_SIZE(events_fields), &top, NULL, msg,
+				 sizeof(msg)) < 0)
+		return kh_api_error(resp, 400, msg);
+	arr = top.events;
+	count = cJSON_GetArraySize(arr);
 	ev = calloc((size_t)count + 1, sizeof(*ev));
 	texts = calloc((size_t)count + 1, sizeof(*texts));
 	if (!ev || !texts) {
@@ -347,41 +367,40 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 		goto out;
 	}
 	cJSON_ArrayForEach (e, arr) {
-		uint64_t t = 0;
-		const char *type, *sev;
-		const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
+		struct event_in f = {0};
+		char at[24];
 		int k;
-		if (!cJSON_IsObject(e) || get_uint(e, "seq", &ev[n].seq, 1) < 0 || ev[n].seq == 0 ||
-		    get_uint(e, "time", &t, 1) < 0) {
-			snprintf(msg, sizeof(msg), "events[%u]: seq (>= 1) and time required", n);
+		snprintf(at, sizeof(at), "events[%u]", n);
+		if (!cJSON_IsObject(e)) {
+			snprintf(msg, sizeof(msg), "%s: expected an object", at);
 			goto bad;
 		}
-		type = get_str(e, "type", KH_PROTO_EVENT_TYPE_MAX);
-		sev = get_str(e, "severity", 16);
-		if (!type || !kh_proto_event_type_ok(type, strlen(type)) || !sev) {
-			snprintf(msg, sizeof(msg), "events[%u]: type ([a-z0-9_]) and severity", n);
+		if (kh_json_parse_fields(e, event_fields, KH_ARRAY_SIZE(event_fields), &f, at, msg,
+					 sizeof(msg)) < 0)
+			goto bad;
+		if (!kh_proto_event_type_ok(f.type, strlen(f.type))) {
+			snprintf(msg, sizeof(msg), "%s: type ([a-z0-9_]) and severity", at);
 			goto bad;
 		}
-		k = kh_severity_parse(sev);
-		if (k < 0 || (data && !cJSON_IsObject(data))) {
-			snprintf(msg, sizeof(msg),
-				 "events[%u]: unknown severity or data not object", n);
+		if ((k = kh_severity_parse(f.severity)) < 0) {
+			snprintf(msg, sizeof(msg), "%s: unknown severity or data not object", at);
 			goto bad;
 		}
-		texts[n] = data ? cJSON_PrintUnformatted(data) : strdup("{}");
+		ev[n].seq = f.seq;
+		texts[n] = f.data ? cJSON_PrintUnformatted(f.data) : strdup("{}");
 		if (!texts[n] || strlen(texts[n]) > KH_PROTO_EVENT_DATA_MAX) {
 			snprintf(msg, sizeof(msg), "events[%u].data: over %d bytes", n,
 				 KH_PROTO_EVENT_DATA_MAX);
 			n++;
 			goto bad;
 		}
-		ev[n].time = (int64_t)t;
+		ev[n].time = (int64_t)f.time;
 		ev[n].severity = k;
-		kh_strlcpy(ev[n].type, type, sizeof(ev[n].type));
+		kh_strlcpy(ev[n].type, f.type, sizeof(ev[n].type));
 		ev[n].payload = texts[n];
 		n++;
 	}
-	err = kh_store_events_add(s->store, peer->serial, ev, n, dropped, &q, now, &res);
+	err = kh_store_events_add(s->store, peer->serial, ev, n, top.dropped, &q, now, &res);
 	if (err < 0) {
 		kh_api_error(resp, 503, "store unavailable: retry later");
 		goto out;
@@ -518,16 +537,29 @@ static void adm_events(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	set_json(resp, 200, o);
 }
 
+struct provision_in {
+	const char *serial, *group;
+};
+static const struct kh_json_field provision_fields[] = {
+	KH_JSON_F_STR("serial", 1, 1, KH_SERIAL_MAX, struct provision_in, serial),
+	KH_JSON_F_STR("group", 0, 1, KH_GROUP_MAX, struct provision_in, group),
+};
+
 static void adm_provision(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	const char *serial = get_str(rq->in, "serial", KH_SERIAL_MAX);
-	const char *group = get_str(rq->in, "group", KH_GROUP_MAX);
+	struct provision_in f = {0};
 	struct kh_provisioned p = {0};
+	const char *serial, *group;
 	char why[256];
 	cJSON *o;
 	int err;
 
-	if (!serial || !kh_srv_serial_ok(serial))
+	if (kh_json_parse_fields(rq->in, provision_fields, KH_ARRAY_SIZE(provision_fields), &f,
+				 NULL, why, sizeof(why)) < 0)
+		return kh_api_error(resp, 400, why);
+	serial = f.serial;
+	group = f.group;
+	if (!kh_srv_serial_ok(serial))
 		return kh_api_error(resp, 400, "serial: [A-Za-z0-9._-], 1-64 characters");
 	if (!group)
 		group = "default";
@@ -549,18 +581,31 @@ static void adm_provision(struct kh_srv *s, const struct call *rq, struct kh_api
 	log_notice("operator provisioned device %s (group %s)", serial, group);
 }
 
+struct command_in {
+	const char *type, *arg;
+};
+static const struct kh_json_field command_fields[] = {
+	KH_JSON_F_STR("type", 1, 1, 31, struct command_in, type),
+	KH_JSON_F_STR("arg", 0, 0, 127, struct command_in, arg),
+};
+
 static void adm_command(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	const char *serial = rq->arg;
-	const char *type = get_str(rq->in, "type", 31);
-	const char *arg = get_str(rq->in, "arg", 127);
+	const char *serial = rq->arg, *type, *arg;
+	struct command_in f = {0};
 	struct kh_device d;
+	char why[160];
 	int64_t id;
 	cJSON *o;
 
 	if (!kh_srv_serial_ok(serial))
 		return kh_api_error(resp, 404, "no such device");
-	if (!type || (strcmp(type, "sync") && strcmp(type, "set_interval")))
+	if (kh_json_parse_fields(rq->in, command_fields, KH_ARRAY_SIZE(command_fields), &f, NULL,
+				 why, sizeof(why)) < 0)
+		return kh_api_error(resp, 400, why);
+	type = f.type;
+	arg = f.arg;
+	if (strcmp(type, "sync") && strcmp(type, "set_interval"))
 		return kh_api_error(resp, 400, "type: sync or set_interval");
 	if (strcmp(type, "set_interval") == 0) {
 		uint64_t v;
