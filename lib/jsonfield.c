@@ -59,8 +59,9 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		if (f->size < 8 && hi > (UINT64_C(1) << (8 * f->size)) - 1)
 			hi = (UINT64_C(1) << (8 * f->size)) - 1;
 		if (kh_json_uint(v, f->min, hi, &u) < 0) {
-			snprintf(why, sizeof(why), "expected a whole number from %" PRIu64 " to %" PRIu64,
-				 f->min, hi > KH_JSON_INT_MAX ? (uint64_t)KH_JSON_INT_MAX : hi);
+			snprintf(why, sizeof(why),
+				 "expected a whole number from %" PRIu64 " to %" PRIu64, f->min,
+				 hi > KH_JSON_INT_MAX ? (uint64_t)KH_JSON_INT_MAX : hi);
 			return refuse(f, path, err, errlen, why);
 		}
 		put_uint(p, f->size, u);
@@ -71,11 +72,12 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 			if (!f->max)
 				snprintf(why, sizeof(why), "expected a string");
 			else if (f->min)
-				snprintf(why, sizeof(why), "expected a string of %" PRIu64 " to %" PRIu64 " bytes",
+				snprintf(why, sizeof(why),
+					 "expected a string of %" PRIu64 " to %" PRIu64 " bytes",
 					 f->min, f->max);
 			else
-				snprintf(why, sizeof(why), "expected a string of at most %" PRIu64 " bytes",
-					 f->max);
+				snprintf(why, sizeof(why),
+					 "expected a string of at most %" PRIu64 " bytes", f->max);
 			return refuse(f, path, err, errlen, why);
 		}
 		if (f->size) {
@@ -99,7 +101,8 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
 		if (!cJSON_IsArray(v) || n < f->min || (f->max && n > f->max)) {
 			if (f->max)
-				snprintf(why, sizeof(why), "expected an array of at most %" PRIu64, f->max);
+				snprintf(why, sizeof(why), "expected an array of at most %" PRIu64,
+					 f->max);
 			else
 				snprintf(why, sizeof(why), "expected an array");
 			return refuse(f, path, err, errlen, why);

@@ -34,15 +34,31 @@ struct kh_json_field {
 };
 
 /* Shorthands for table rows; s is the output struct type, m its member. */
-#define KH_JSON_F_UINT(n, req, lo, hi, s, m) \
-	{ n, KH_JSON_UINT, req, lo, hi, offsetof(s, m), sizeof(((s *)0)->m) }
-#define KH_JSON_F_STR(n, req, lo, hi, s, m) \
-	{ n, KH_JSON_STRING, req, lo, hi, offsetof(s, m), 0 }
-#define KH_JSON_F_STRBUF(n, req, s, m) \
-	{ n, KH_JSON_STRING, req, 0, sizeof(((s *)0)->m) - 1, offsetof(s, m), sizeof(((s *)0)->m) }
-#define KH_JSON_F_BOOL(n, req, s, m) { n, KH_JSON_BOOL, req, 0, 1, offsetof(s, m), sizeof(int) }
-#define KH_JSON_F_OBJ(n, req, s, m) { n, KH_JSON_OBJECT, req, 0, 0, offsetof(s, m), 0 }
-#define KH_JSON_F_ARR(n, req, lo, hi, s, m) { n, KH_JSON_ARRAY, req, lo, hi, offsetof(s, m), 0 }
+#define KH_JSON_F_UINT(n, req, lo, hi, s, m)                                      \
+	{                                                                         \
+		n, KH_JSON_UINT, req, lo, hi, offsetof(s, m), sizeof(((s *)0)->m) \
+	}
+#define KH_JSON_F_STR(n, req, lo, hi, s, m)                       \
+	{                                                         \
+		n, KH_JSON_STRING, req, lo, hi, offsetof(s, m), 0 \
+	}
+#define KH_JSON_F_STRBUF(n, req, s, m)                                              \
+	{                                                                           \
+		n, KH_JSON_STRING, req, 0, sizeof(((s *)0)->m) - 1, offsetof(s, m), \
+			sizeof(((s *)0)->m)                                         \
+	}
+#define KH_JSON_F_BOOL(n, req, s, m)                                    \
+	{                                                               \
+		n, KH_JSON_BOOL, req, 0, 1, offsetof(s, m), sizeof(int) \
+	}
+#define KH_JSON_F_OBJ(n, req, s, m)                             \
+	{                                                       \
+		n, KH_JSON_OBJECT, req, 0, 0, offsetof(s, m), 0 \
+	}
+#define KH_JSON_F_ARR(n, req, lo, hi, s, m)                      \
+	{                                                        \
+		n, KH_JSON_ARRAY, req, lo, hi, offsetof(s, m), 0 \
+	}
 
 /*
  * Read value v (NULL: absent) as field f into out. path names the field

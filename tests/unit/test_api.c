@@ -30,9 +30,9 @@ static char db[64];
 /* One request as srv_net.c makes it: admit the head, then handle the body. */
 struct ask {
 	const char *method, *path, *query, *body;
-	const char *serial;    /* device certificate CN, or NULL */
-	const uint8_t *cert;   /* its fingerprint */
-	int token;	       /* send the operator token */
+	const char *serial;	/* device certificate CN, or NULL */
+	const uint8_t *cert;	/* its fingerprint */
+	int token;		/* send the operator token */
 	int64_t content_length; /* -1: none; -2: strlen(body) */
 };
 
@@ -66,17 +66,23 @@ static int ask(const struct ask *a)
 	if (st)
 		return st;
 	kh_api_handle(&srv, &req, (const uint8_t *)a->body, len, &peer, NOW, &resp);
-	snprintf(answer, sizeof(answer), "%.*s", (int)resp.len, resp.data ? (const char *)resp.data : "");
+	snprintf(answer, sizeof(answer), "%.*s", (int)resp.len,
+		 resp.data ? (const char *)resp.data : "");
 	st = resp.status;
 	kh_api_resp_free(&resp);
 	kh_store_flush(srv.store);
 	return st;
 }
 
-#define DEV(m, p, b) \
-	(&(struct ask){.method = m, .path = p, .body = b, .serial = "SN-1", .cert = fpr, \
+#define DEV(m, p, b)                     \
+	(&(struct ask){.method = m,      \
+		       .path = p,        \
+		       .body = b,        \
+		       .serial = "SN-1", \
+		       .cert = fpr,      \
 		       .content_length = -2})
-#define OPER(m, p, b) (&(struct ask){.method = m, .path = p, .body = b, .token = 1, .content_length = -2})
+#define OPER(m, p, b) \
+	(&(struct ask){.method = m, .path = p, .body = b, .token = 1, .content_length = -2})
 
 /* A number from the last answer's JSON, by top-level key; -1 if absent. */
 static double answer_num(const char *key)
@@ -178,9 +184,10 @@ static void test_body_limits(void)
 	KT_EQ(ask(&a), 413);
 	a.content_length = KH_SRV_DEVICE_BODY_MAX;
 	a.body = NULL; /* admitted: kh_api_admit says how much to read */
-	kh_api_admit(&srv, &(struct kh_http_req){.method = "POST", .path = "/v1/events",
-						  .content_length = 10},
-		     &(struct kh_api_peer){.serial = "SN-1", .cert_sha256 = fpr}, &admitted_max);
+	kh_api_admit(
+		&srv,
+		&(struct kh_http_req){.method = "POST", .path = "/v1/events", .content_length = 10},
+		&(struct kh_api_peer){.serial = "SN-1", .cert_sha256 = fpr}, &admitted_max);
 	KT_EQ(admitted_max, KH_SRV_DEVICE_BODY_MAX);
 	/* a download has no body */
 	a = *DEV("GET", "/v1/policy/7", NULL);
@@ -229,7 +236,8 @@ static void test_checkin(void)
 	struct kh_device d;
 
 	KT_EQ(ask(DEV("POST", "/v1/checkin",
-		      "{\"firmware\":\"fw 1.0\",\"hardware_id\":\"hw-a\",\"policy\":{\"version\":0},"
+		      "{\"firmware\":\"fw "
+		      "1.0\",\"hardware_id\":\"hw-a\",\"policy\":{\"version\":0},"
 		      "\"status\":{\"uptime\":5}}")),
 	      200);
 	KT_EQ(answer_num("interval_s"), 300);
@@ -247,8 +255,8 @@ static void test_checkin(void)
 	KT_EQ(ask(DEV("POST", "/v1/checkin",
 		      "{\"firmware\":\"f\",\"hardware_id\":\"h\",\"policy\":{\"version\":-1}}")),
 	      400);
-	KT_STREQ(answer,
-		 "{\"error\":\"policy.version: expected a whole number from 0 to 9007199254740991\"}");
+	KT_STREQ(answer, "{\"error\":\"policy.version: expected a whole number from 0 to "
+			 "9007199254740991\"}");
 	KT_EQ(ask(DEV("POST", "/v1/checkin", "not json")), 400);
 	KT_STREQ(answer, "{\"error\":\"body: expected a JSON object\"}");
 	KT_EQ(kh_store_device_get(srv.store, "SN-1", &d), 0);
@@ -257,13 +265,15 @@ static void test_checkin(void)
 
 static void test_events_exactly_once(void)
 {
-	const char *batch = "{\"events\":["
-			    "{\"seq\":1,\"time\":100,\"type\":\"dns_blocked\",\"severity\":\"high\","
-			    "\"data\":{\"domain\":\"a.example\"}},"
-			    "{\"seq\":2,\"time\":101,\"type\":\"dns_blocked\",\"severity\":\"low\"}]}";
-	const char *next = "{\"events\":["
-			   "{\"seq\":2,\"time\":101,\"type\":\"dns_blocked\",\"severity\":\"low\"},"
-			   "{\"seq\":3,\"time\":102,\"type\":\"audit_fail\",\"severity\":\"critical\"}]}";
+	const char *batch =
+		"{\"events\":["
+		"{\"seq\":1,\"time\":100,\"type\":\"dns_blocked\",\"severity\":\"high\","
+		"\"data\":{\"domain\":\"a.example\"}},"
+		"{\"seq\":2,\"time\":101,\"type\":\"dns_blocked\",\"severity\":\"low\"}]}";
+	const char *next =
+		"{\"events\":["
+		"{\"seq\":2,\"time\":101,\"type\":\"dns_blocked\",\"severity\":\"low\"},"
+		"{\"seq\":3,\"time\":102,\"type\":\"audit_fail\",\"severity\":\"critical\"}]}";
 	unsigned before = stored_events();
 	struct kh_device d;
 
@@ -297,7 +307,8 @@ static void test_events_refused(void)
 	size_t n;
 
 	KT_EQ(ask(DEV("POST", "/v1/events",
-		      "{\"events\":[{\"seq\":9,\"time\":1,\"type\":\"Bad Type!\",\"severity\":\"low\"}]}")),
+		      "{\"events\":[{\"seq\":9,\"time\":1,\"type\":\"Bad "
+		      "Type!\",\"severity\":\"low\"}]}")),
 	      400);
 	KT_CHECK(strncmp(answer, "{\"error\":\"events[0]:", 20) == 0);
 	KT_EQ(ask(DEV("POST", "/v1/events",
@@ -308,7 +319,8 @@ static void test_events_refused(void)
 		      "{\"events\":[{\"seq\":0,\"time\":1,\"type\":\"x\",\"severity\":\"low\"}]}")),
 	      400);
 	KT_EQ(ask(DEV("POST", "/v1/events",
-		      "{\"events\":[{\"seq\":9,\"time\":1,\"type\":\"x\",\"severity\":\"dire\"}]}")),
+		      "{\"events\":[{\"seq\":9,\"time\":1,\"type\":\"x\",\"severity\":\"dire\"}]"
+		      "}")),
 	      400);
 	/* 2^53 + 1 cannot be held exactly: refused, never rounded */
 	KT_EQ(ask(DEV("POST", "/v1/events",
@@ -337,11 +349,15 @@ static void test_operator(void)
 	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-1/commands", "{\"type\":\"sync\"}")), 201);
 	KT_CHECK(answer_num("id") >= 1);
 	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-1/commands", "{\"type\":\"reboot\"}")), 400);
-	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-NOBODY/commands", "{\"type\":\"sync\"}")), 404);
+	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-NOBODY/commands", "{\"type\":\"sync\"}")),
+	      404);
 	KT_EQ(ask(OPER("GET", "/v1/admin/events", NULL)), 200);
 	KT_CHECK(strstr(answer, "\"dns_blocked\"") != NULL);
-	KT_EQ(ask(&(struct ask){.method = "GET", .path = "/v1/admin/events", .query = "limit=0",
-				.token = 1, .content_length = -1}),
+	KT_EQ(ask(&(struct ask){.method = "GET",
+				.path = "/v1/admin/events",
+				.query = "limit=0",
+				.token = 1,
+				.content_length = -1}),
 	      400);
 	/* a revoke needs no body; afterwards the device is refused */
 	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-1/revoke", NULL)), 200);
