@@ -348,7 +348,9 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 	struct events_in top = {0};
 	const cJSON *arr, *e;
 	struct kh_event_rec *ev;
-	struct kh_event_quota q = {s->cfg.quota.window_s, s->cfg.quota.events, s->cfg.quota.bytes};
+	struct kh_event_quota q = {.window_s = s->cfg.quota.window_s,
+				   .events = s->cfg.quota.events,
+				   .bytes = s->cfg.quota.bytes};
 	struct kh_events_result res;
 	char **texts, msg[200];
 	unsigned n = 0, i;

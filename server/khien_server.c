@@ -185,7 +185,7 @@ static int print_policy(void *arg, const struct kh_policy_rec *p)
 
 static int cmd_events(struct kh_srv *s, const struct args *a)
 {
-	struct page pg = {a->since, 0};
+	struct page pg = {.last_id = a->since};
 	long left = a->limit > 0 ? a->limit : -1;
 
 	if (a->device && !kh_srv_serial_ok(a->device)) {
