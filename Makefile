@@ -263,7 +263,8 @@ fuzz: | $(CONFIG_MK)
 BENCH_BINS := $(O)/bench/bench_index $(O)/bench/khien-loadgen
 $(O)/bench/bench_index: $(call obj,tests/bench/bench_index.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
-$(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
+$(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c tests/bench/loadgen_ids.c \
+		tests/bench/loadgen_conn.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link) -lsqlite3
 
