@@ -100,9 +100,16 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 	case KH_JSON_ARRAY:
 		n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
 		if (!cJSON_IsArray(v) || n < f->min || (f->max && n > f->max)) {
-			if (f->max)
+			if (f->max && !f->min)
 				snprintf(why, sizeof(why), "expected an array of at most %" PRIu64,
 					 f->max);
+			else if (f->max)
+				snprintf(why, sizeof(why),
+					 "expected an array of %" PRIu64 " to %" PRIu64 " elements",
+					 f->min, f->max);
+			else if (f->min)
+				snprintf(why, sizeof(why), "expected an array of at least %" PRIu64,
+					 f->min);
 			else
 				snprintf(why, sizeof(why), "expected an array");
 			return refuse(f, path, err, errlen, why);

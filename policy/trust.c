@@ -13,9 +13,11 @@
 #include <cjson/cJSON.h>
 
 #include "lib/civil.h"
+#include "lib/compiler.h"
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 #include "policy/bundle_name.h"
 #include "policy/canon.h"
@@ -512,6 +514,23 @@ static int has_nul_escape(const char *t, size_t len)
 	return 0;
 }
 
+/* The manifest's scalar fields and lists, by table (lib/jsonfield.h). */
+struct manifest_in {
+	uint64_t version, expires, created, epoch;
+	int reset;
+	const cJSON *targets, *components;
+};
+static const struct kh_json_field manifest_fields[] = {
+	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct manifest_in, version),
+	KH_JSON_F_UINT("expires", 1, 0, KH_JSON_INT_MAX, struct manifest_in, expires),
+	KH_JSON_F_UINT("created", 1, 0, KH_JSON_INT_MAX, struct manifest_in, created),
+	KH_JSON_F_BOOL("reset", 1, struct manifest_in, reset),
+	KH_JSON_F_ARR("targets", 1, 0, KH_BUNDLE_MAX_TARGETS, struct manifest_in, targets),
+	KH_JSON_F_ARR("components", 1, 0, KH_BUNDLE_MAX_COMPONENTS, struct manifest_in, components),
+	/* epoch 0 is absent: one encoding per meaning */
+	KH_JSON_F_UINT("epoch", 0, 1, KH_JSON_INT_MAX, struct manifest_in, epoch),
+};
+
 static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why, char *buf,
 			  size_t cap)
 {
@@ -519,11 +538,8 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 					      "reset",	  "targets", "components", "epoch",
 					      "replaces", NULL};
 	static const char *const callowed[] = {"name", "length", "sha256", NULL};
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
-	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
-	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components");
-	const cJSON *reset = cJSON_GetObjectItemCaseSensitive(m, "reset"), *e;
-	uint64_t exp, created;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type"), *e;
+	struct manifest_in f = {0};
 
 	if (!cJSON_IsObject(m)) {
 		*why = "manifest: not a JSON object";
@@ -533,22 +549,21 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: unknown field (refused: it could change the meaning)";
 		return -EBADMSG;
 	}
-	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0 ||
-	    get_u64(m, "version", 1, &b->version) < 0 || get_u64(m, "expires", 0, &exp) < 0 ||
-	    get_u64(m, "created", 0, &created) < 0 || !cJSON_IsBool(reset) ||
-	    !cJSON_IsArray(targets) || !cJSON_IsArray(comps)) {
-		*why = "manifest: needs _type, version, expires, created, reset, targets, "
-		       "components";
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0) {
+		*why = "manifest: needs _type \"khien-bundle\"";
 		return -EBADMSG;
 	}
-	b->expires = (int64_t)exp;
-	b->created = (int64_t)created;
-	b->reset = cJSON_IsTrue(reset);
-	/* epoch 0 and a non-reset's replaces are absent: one encoding per meaning */
-	if (cJSON_GetObjectItemCaseSensitive(m, "epoch") && get_u64(m, "epoch", 1, &b->epoch) < 0) {
-		*why = "manifest: epoch must be an integer >= 1 (absent for epoch 0)";
+	if (kh_json_parse_fields(m, manifest_fields, KH_ARRAY_SIZE(manifest_fields), &f, "manifest",
+				 buf, cap) < 0) {
+		*why = buf;
 		return -EBADMSG;
 	}
+	b->version = f.version;
+	b->expires = (int64_t)f.expires;
+	b->created = (int64_t)f.created;
+	b->reset = f.reset;
+	b->epoch = f.epoch;
+	/* a non-reset's replaces is absent: one encoding per meaning */
 	if (b->reset && (get_u64(m, "replaces", 1, &b->replaces) < 0 || b->epoch == 0)) {
 		*why = "manifest: a reset must name the version it replaces and the epoch it "
 		       "starts "
@@ -559,7 +574,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: replaces is only for a reset";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach (e, targets) {
+	cJSON_ArrayForEach (e, f.targets) {
 		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
 		    strlen(e->valuestring) == 0 || strlen(e->valuestring) > KH_HWID_MAX) {
 			*why = "manifest: targets must be at most 64 strings of 1-64 characters";
@@ -567,7 +582,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		}
 		strcpy(b->targets[b->ntargets++], e->valuestring);
 	}
-	cJSON_ArrayForEach (e, comps) {
+	cJSON_ArrayForEach (e, f.components) {
 		struct kh_component *c = &b->comp[b->ncomp];
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
 		if (b->ncomp >= KH_BUNDLE_MAX_COMPONENTS) {
