@@ -188,7 +188,8 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
 # ---- tests ----
-UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list
+UNIT_FAKE  := test_crypto test_platform test_name test_index test_lists test_http test_list \
+	      test_jsonfield
 UNIT_LINUX := test_loop_linux test_tls
 UNIT_BINS  := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake)
 
