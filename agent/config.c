@@ -206,15 +206,14 @@ static const struct kh_json_field report_fields[] = {
 	CFG_UINT("queue_kb", 16, 1048576, report_queue_kb),
 };
 
-/* v as the table's row for its key; 1 if the table has no such key. */
-static int get_field(struct ctx *x, const struct kh_json_field *tab, size_t n, const cJSON *v,
+#define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
+
+/* v as field f of the configuration. */
+static int get_field(struct ctx *x, const struct kh_json_field *f, const cJSON *v,
 		     struct kh_agent_config *c)
 {
-	const struct kh_json_field *f = kh_json_field_find(tab, n, v->string);
 	char why[160];
 
-	if (!f)
-		return 1;
 	if (kh_json_field_get(f, v, c, x->path, why, sizeof(why)) < 0) {
 		snprintf(x->err, x->errlen, "%s: %s", x->origin, why);
 		return -EINVAL;
@@ -327,10 +326,11 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 	cJSON_ArrayForEach (v, dns) {
 		size_t save = enter(x, v->string, -1);
 		const char *k = v->string;
+		const struct kh_json_field *f = FIND(dns_fields, k);
 		int err = 0;
 
-		if ((err = get_field(x, dns_fields, KH_ARRAY_SIZE(dns_fields), v, c)) <= 0)
-			;
+		if (f)
+			err = get_field(x, f, v, c);
 		else if (strcmp(k, "listen") == 0)
 			err = get_addrs(x, v, c->listen, CONFIG_DNS_MAX_LISTENERS, &c->nlisten, 53);
 		else if (strcmp(k, "upstreams") == 0)
@@ -406,8 +406,10 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 		size_t s2 = enter(x, f->string, -1);
 		const char *k = f->string;
 		struct kh_addr a;
-		if ((rc = get_field(x, report_fields, KH_ARRAY_SIZE(report_fields), f, c)) <= 0) {
-			;
+		const struct kh_json_field *tf = FIND(report_fields, k);
+
+		if (tf) {
+			rc = get_field(x, tf, f, c);
 		} else if (strcmp(k, "url") == 0) {
 			rc = get_string(x, f, c->report_url, sizeof(c->report_url));
 			if (!rc && strncmp(c->report_url, "https://", 8) != 0)
