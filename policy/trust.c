@@ -514,21 +514,13 @@ static int has_nul_escape(const char *t, size_t len)
 	return 0;
 }
 
-/* The manifest's scalar fields and lists, by table (lib/jsonfield.h). */
-struct manifest_in {
-	uint64_t version, expires, created, epoch;
-	int reset;
-	const cJSON *targets, *components;
-};
+/* The manifest's numbers and switch, by table (lib/jsonfield.h). */
 static const struct kh_json_field manifest_fields[] = {
-	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct manifest_in, version),
-	KH_JSON_F_UINT("expires", 1, 0, KH_JSON_INT_MAX, struct manifest_in, expires),
-	KH_JSON_F_UINT("created", 1, 0, KH_JSON_INT_MAX, struct manifest_in, created),
-	KH_JSON_F_BOOL("reset", 1, struct manifest_in, reset),
-	KH_JSON_F_ARR("targets", 1, 0, KH_BUNDLE_MAX_TARGETS, struct manifest_in, targets),
-	KH_JSON_F_ARR("components", 1, 0, KH_BUNDLE_MAX_COMPONENTS, struct manifest_in, components),
-	/* epoch 0 is absent: one encoding per meaning */
-	KH_JSON_F_UINT("epoch", 0, 1, KH_JSON_INT_MAX, struct manifest_in, epoch),
+	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct kh_bundle, version),
+	KH_JSON_F_UINT("expires", 1, 0, KH_JSON_INT_MAX, struct kh_bundle, expires),
+	KH_JSON_F_UINT("created", 1, 0, KH_JSON_INT_MAX, struct kh_bundle, created),
+	KH_JSON_F_BOOL("reset", 1, struct kh_bundle, reset),
+	KH_JSON_F_UINT("epoch", 0, 1, KH_JSON_INT_MAX, struct kh_bundle, epoch), /* 0: absent */
 };
 
 static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why, char *buf,
@@ -538,8 +530,9 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 					      "reset",	  "targets", "components", "epoch",
 					      "replaces", NULL};
 	static const char *const callowed[] = {"name", "length", "sha256", NULL};
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type"), *e;
-	struct manifest_in f = {0};
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components"), *e;
 
 	if (!cJSON_IsObject(m)) {
 		*why = "manifest: not a JSON object";
@@ -549,20 +542,16 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: unknown field (refused: it could change the meaning)";
 		return -EBADMSG;
 	}
-	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0) {
-		*why = "manifest: needs _type \"khien-bundle\"";
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0 ||
+	    !cJSON_IsArray(targets) || !cJSON_IsArray(comps)) {
+		*why = "manifest: needs _type \"khien-bundle\", targets and components";
 		return -EBADMSG;
 	}
-	if (kh_json_parse_fields(m, manifest_fields, KH_ARRAY_SIZE(manifest_fields), &f, "manifest",
+	if (kh_json_parse_fields(m, manifest_fields, KH_ARRAY_SIZE(manifest_fields), b, "manifest",
 				 buf, cap) < 0) {
 		*why = buf;
 		return -EBADMSG;
 	}
-	b->version = f.version;
-	b->expires = (int64_t)f.expires;
-	b->created = (int64_t)f.created;
-	b->reset = f.reset;
-	b->epoch = f.epoch;
 	/* a non-reset's replaces is absent: one encoding per meaning */
 	if (b->reset && (get_u64(m, "replaces", 1, &b->replaces) < 0 || b->epoch == 0)) {
 		*why = "manifest: a reset must name the version it replaces and the epoch it "
@@ -574,7 +563,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: replaces is only for a reset";
 		return -EBADMSG;
 	}
-	cJSON_ArrayForEach (e, f.targets) {
+	cJSON_ArrayForEach (e, targets) {
 		if (b->ntargets >= KH_BUNDLE_MAX_TARGETS || !cJSON_IsString(e) ||
 		    strlen(e->valuestring) == 0 || strlen(e->valuestring) > KH_HWID_MAX) {
 			*why = "manifest: targets must be at most 64 strings of 1-64 characters";
@@ -582,7 +571,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		}
 		strcpy(b->targets[b->ntargets++], e->valuestring);
 	}
-	cJSON_ArrayForEach (e, f.components) {
+	cJSON_ArrayForEach (e, comps) {
 		struct kh_component *c = &b->comp[b->ncomp];
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
 		if (b->ncomp >= KH_BUNDLE_MAX_COMPONENTS) {
