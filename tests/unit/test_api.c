@@ -17,7 +17,7 @@
 #include "crypto/crypto.h"
 #include "lib/proto.h"
 #include "server/api.h"
-#include "tests/fuzz/root_fixture.h"
+#include "tests/fuzz/server_fixture.h"
 #include "tests/unit/kt.h"
 
 #define TOKEN "unit-operator-token-0123456789abcdef"
@@ -112,19 +112,10 @@ static unsigned stored_events(void)
 
 static int setup(void)
 {
-	struct kh_policy_rec p = {0};
 	char why[256];
 
-	memset(&srv, 0, sizeof(srv));
-	snprintf(srv.dir, sizeof(srv.dir), "/nonexistent-khien-unit");
-	srv.cfg.interval_s = 300;
-	srv.cfg.quota.window_s = 3600;
-	srv.cfg.quota.events = 1000;
-	srv.cfg.quota.bytes = 1u << 20;
-	kh_sha256(TOKEN, strlen(TOKEN), srv.cfg.operator_token_sha256);
 	snprintf(db, sizeof(db), "/tmp/khien-test-api-%d.db", (int)getpid());
-	if (kh_root_verify_self(root_json, strlen(root_json), &srv.root, why, sizeof(why)) < 0 ||
-	    kh_store_open(db, &srv.store, why, sizeof(why)) < 0) {
+	if (kh_test_srv_open(&srv, db, TOKEN, 1000, why, sizeof(why)) < 0) {
 		printf("# setup: %s\n", why);
 		return -1;
 	}
@@ -133,12 +124,6 @@ static int setup(void)
 	kh_store_device_add(srv.store, "SN-1", "home", fpr, 0, 1000);
 	kh_store_device_add(srv.store, "SN-GONE", "home", fpr, 0, 1000);
 	kh_store_device_set_status(srv.store, "SN-GONE", KH_DEV_REVOKED);
-	p.version = 7;
-	snprintf(p.sha256_hex, sizeof(p.sha256_hex), "%064d", 0);
-	p.size = 100;
-	snprintf(p.path, sizeof(p.path), "bundles/7.bundle");
-	kh_store_policy_add(srv.store, &p);
-	kh_store_assign(srv.store, "home", 7, 1000);
 	kh_store_flush(srv.store);
 	return 0;
 }
