@@ -53,7 +53,8 @@ static void test_fields_read(void)
 	cJSON *o = cJSON_Parse("{\"mid\":6,\"name\":\"abcd\",\"big\":9007199254740991,"
 			       "\"buf\":\"1234567\",\"flag\":true,\"obj\":{},\"list\":[1,2]}");
 
-	KT_EQ(kh_json_parse_fields(o, fields, KH_ARRAY_SIZE(fields), &r, NULL, err, sizeof(err)), 0);
+	KT_EQ(kh_json_parse_fields(o, fields, KH_ARRAY_SIZE(fields), &r, NULL, err, sizeof(err)),
+	      0);
 	KT_EQ(r.small, 7); /* absent: the default stays */
 	KT_EQ(r.mid, 6);
 	KT_CHECK(r.big == 9007199254740991ull);
