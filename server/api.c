@@ -733,7 +733,7 @@ static int path_match(const struct route *r, const char *path, char *arg)
 			return 0;
 		n = (size_t)(end - path);
 	}
-	if (n > r->arg_max)
+	if (n > r->arg_max || n > ARG_MAX)
 		return 0;
 	memcpy(arg, path, n);
 	arg[n] = 0;
