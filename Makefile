@@ -56,7 +56,7 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/jsonfield.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
@@ -81,7 +81,7 @@ AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agen
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
-SERVER_SRCS := server/store_sqlite.c server/api.c server/admin.c server/srv_net.c
+SERVER_SRCS := server/store_sqlite.c server/render.c server/api.c server/admin.c server/srv_net.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 
@@ -206,7 +206,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
 # needs real sockets and time, test_kvflash* link the lwIP flash store.
 UNIT_KVFLASH := test_kvflash test_kvflash_fs
-UNIT_SPECIAL := test_loop test_tls test_pki $(UNIT_KVFLASH)
+UNIT_SPECIAL := test_loop test_tls test_pki test_api $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_LINUX   := test_loop_linux test_tls test_pki
 UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
@@ -214,6 +214,12 @@ UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fak
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
+# The server's API in process, over a temporary SQLite store.
+UNIT_SERVER := test_api
+UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
+$(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
+		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
+	$(link) -lsqlite3
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
@@ -282,7 +288,8 @@ fuzz: | $(CONFIG_MK)
 BENCH_BINS := $(O)/bench/bench_index $(O)/bench/khien-loadgen
 $(O)/bench/bench_index: $(call obj,tests/bench/bench_index.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
-$(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
+$(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c tests/bench/loadgen_ids.c \
+		tests/bench/loadgen_conn.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link) -lsqlite3
 

@@ -9,7 +9,7 @@
 
 #include "agent/config.h"
 #include "lib/err.h"
-#include "lib/jsonnum.h"
+#include "lib/jsonfield.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/version.h"
@@ -185,13 +185,41 @@ static int get_bool(struct ctx *x, const cJSON *v, int *out)
 	return 0;
 }
 
-static int get_uint(struct ctx *x, const cJSON *v, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	uint64_t u;
+/* Numbers and switches, by table (lib/jsonfield.h): range and type in one row. */
+#define CFG_UINT(name, lo, hi, member) \
+	KH_JSON_F_UINT(name, 0, lo, hi, struct kh_agent_config, member)
+#define CFG_BOOL(name, member) KH_JSON_F_BOOL(name, 0, struct kh_agent_config, member)
 
-	if (kh_json_uint(v, lo, hi, &u) < 0)
-		return fail(x, "expected a whole number from %u to %u", lo, hi);
-	*out = (uint32_t)u;
+static const struct kh_json_field dns_fields[] = {
+	CFG_UINT("blocked_ttl", 0, 86400, blocked_ttl),
+	CFG_UINT("timeout_ms", 100, 10000, timeout_ms),
+	CFG_UINT("tcp_idle_ms", 500, 300000, tcp_idle_ms),
+	CFG_UINT("tcp_message_ms", 100, 60000, tcp_message_ms),
+	CFG_UINT("tcp_per_client", 1, CONFIG_DNS_TCP_MAX_CLIENTS, tcp_per_client),
+	CFG_UINT("inflight_per_client", 1, CONFIG_DNS_MAX_INFLIGHT, inflight_per_client),
+	CFG_UINT("rate_limit", 0, 65535, rate_limit),
+	CFG_BOOL("canaries", canaries),
+	CFG_BOOL("cache", cache),
+};
+
+static const struct kh_json_field report_fields[] = {
+	CFG_UINT("interval_s", 10, 86400, report_interval_s),
+	CFG_UINT("queue_events", 16, 1000000, report_queue_events),
+	CFG_UINT("queue_kb", 16, 1048576, report_queue_kb),
+};
+
+#define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
+
+/* v as field f of the configuration. */
+static int get_field(struct ctx *x, const struct kh_json_field *f, const cJSON *v,
+		     struct kh_agent_config *c)
+{
+	char why[160];
+
+	if (kh_json_field_get(f, v, c, x->path, why, sizeof(why)) < 0) {
+		snprintf(x->err, x->errlen, "%s: %s", x->origin, why);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -300,35 +328,20 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 	cJSON_ArrayForEach (v, dns) {
 		size_t save = enter(x, v->string, -1);
 		const char *k = v->string;
+		const struct kh_json_field *f = FIND(dns_fields, k);
 		int err = 0;
 
-		if (strcmp(k, "listen") == 0)
+		if (f)
+			err = get_field(x, f, v, c);
+		else if (strcmp(k, "listen") == 0)
 			err = get_addrs(x, v, c->listen, CONFIG_DNS_MAX_LISTENERS, &c->nlisten, 53);
 		else if (strcmp(k, "upstreams") == 0)
 			err = get_addrs(x, v, c->upstream, CONFIG_DNS_MAX_UPSTREAMS, &c->nupstream,
 					53);
 		else if (strcmp(k, "index") == 0)
 			err = get_path(x, v, c->index, sizeof(c->index));
-		else if (strcmp(k, "blocked_ttl") == 0)
-			err = get_uint(x, v, 0, 86400, &c->blocked_ttl);
-		else if (strcmp(k, "timeout_ms") == 0)
-			err = get_uint(x, v, 100, 10000, &c->timeout_ms);
-		else if (strcmp(k, "tcp_idle_ms") == 0)
-			err = get_uint(x, v, 500, 300000, &c->tcp_idle_ms);
-		else if (strcmp(k, "tcp_message_ms") == 0)
-			err = get_uint(x, v, 100, 60000, &c->tcp_message_ms);
-		else if (strcmp(k, "tcp_per_client") == 0)
-			err = get_uint(x, v, 1, CONFIG_DNS_TCP_MAX_CLIENTS, &c->tcp_per_client);
-		else if (strcmp(k, "inflight_per_client") == 0)
-			err = get_uint(x, v, 1, CONFIG_DNS_MAX_INFLIGHT, &c->inflight_per_client);
-		else if (strcmp(k, "rate_limit") == 0)
-			err = get_uint(x, v, 0, 65535, &c->rate_limit);
 		else if (strcmp(k, "allow_clients") == 0)
 			err = get_cidrs(x, v, c);
-		else if (strcmp(k, "canaries") == 0)
-			err = get_bool(x, v, &c->canaries);
-		else if (strcmp(k, "cache") == 0)
-			err = get_bool(x, v, &c->cache);
 		else if (strcmp(k, "default_action") == 0) {
 			if (!cJSON_IsString(v) ||
 			    (c->default_action = kh_config_action(v->valuestring)) < 0)
@@ -395,7 +408,11 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 		size_t s2 = enter(x, f->string, -1);
 		const char *k = f->string;
 		struct kh_addr a;
-		if (strcmp(k, "url") == 0) {
+		const struct kh_json_field *tf = FIND(report_fields, k);
+
+		if (tf) {
+			rc = get_field(x, tf, f, c);
+		} else if (strcmp(k, "url") == 0) {
 			rc = get_string(x, f, c->report_url, sizeof(c->report_url));
 			if (!rc && strncmp(c->report_url, "https://", 8) != 0)
 				rc = fail(x, "expected https://HOST:PORT");
@@ -411,12 +428,6 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 			rc = get_path(x, f, c->report_cert, sizeof(c->report_cert));
 		else if (strcmp(k, "key") == 0)
 			rc = get_path(x, f, c->report_key, sizeof(c->report_key));
-		else if (strcmp(k, "interval_s") == 0)
-			rc = get_uint(x, f, 10, 86400, &c->report_interval_s);
-		else if (strcmp(k, "queue_events") == 0)
-			rc = get_uint(x, f, 16, 1000000, &c->report_queue_events);
-		else if (strcmp(k, "queue_kb") == 0)
-			rc = get_uint(x, f, 16, 1048576, &c->report_queue_kb);
 		else if (strcmp(k, "firmware") == 0)
 			rc = get_string(x, f, c->firmware, sizeof(c->firmware));
 		else

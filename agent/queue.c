@@ -103,14 +103,7 @@ static int64_t u64_to_i64(uint64_t v)
 
 static int type_ok(const char *t, size_t n)
 {
-	if (n < 1 || n > KH_QUEUE_TYPE_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
+	return kh_proto_event_type_ok(t, n); /* the rule the server applies (lib/proto.h) */
 }
 
 static size_t ev_size(const struct qev *e)

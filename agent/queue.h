@@ -30,10 +30,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/severity.h"
+#include "lib/proto.h"
 
-#define KH_QUEUE_TYPE_MAX 31	  /* event type, e.g. "dns_blocked" */
-#define KH_QUEUE_PAYLOAD_MAX 1024 /* payload: a JSON object's text */
+#define KH_QUEUE_TYPE_MAX KH_PROTO_EVENT_TYPE_MAX /* event type, e.g. "dns_blocked" */
+/* payload: a JSON object's text; half the protocol's limit leaves room for re-encoding */
+#define KH_QUEUE_PAYLOAD_MAX (KH_PROTO_EVENT_DATA_MAX / 2)
 
 struct kh_queue;
 

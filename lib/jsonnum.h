@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#define KH_JSON_INT_MAX 9007199254740991ull /* 2^53 - 1 */
+#include "lib/proto.h" /* KH_JSON_INT_MAX, 2^53 - 1 */
 
 /* 0 and *out if v is an integer in [lo, hi] (hi at most KH_JSON_INT_MAX), else -1. */
 static inline int kh_json_uint(const cJSON *v, uint64_t lo, uint64_t hi, uint64_t *out)

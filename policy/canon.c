@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/err.h"
+#include "lib/proto.h"
 #include "policy/canon.h"
 
 #define MAX_DEPTH 16
@@ -79,7 +80,7 @@ static void put_item(struct sb *b, const cJSON *it, int depth)
 	else if (cJSON_IsNumber(it)) {
 		char n[32];
 		double v = it->valuedouble;
-		if (v != floor(v) || fabs(v) >= 9007199254740992.0) {
+		if (v != floor(v) || fabs(v) > (double)KH_JSON_INT_MAX) { /* exact in a double */
 			b->err = -EINVAL;
 			return;
 		}

@@ -13,9 +13,12 @@
 #include <cjson/cJSON.h>
 
 #include "lib/civil.h"
+#include "lib/compiler.h"
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonfield.h"
+#include "lib/jsonnum.h"
 #include "policy/bundle_name.h"
 #include "policy/canon.h"
 #include "policy/trust.h"
@@ -54,15 +57,10 @@ static const char *unknown_key(const cJSON *o, const char *const *allowed)
 	return NULL;
 }
 
+/* A whole number from min to 2^53 - 1, the protocol's one bound (lib/jsonnum.h). */
 static int get_u64(const cJSON *o, const char *k, uint64_t min, uint64_t *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > 9.0e15 ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble)
-		return -1;
-	*out = (uint64_t)v->valuedouble;
-	return 0;
+	return kh_json_uint(cJSON_GetObjectItemCaseSensitive(o, k), min, KH_JSON_INT_MAX, out);
 }
 
 static int hex_field(const cJSON *o, const char *k, uint8_t *out, size_t n)
@@ -514,6 +512,15 @@ static int has_nul_escape(const char *t, size_t len)
 	return 0;
 }
 
+/* The manifest's numbers and switch, by table (lib/jsonfield.h). */
+static const struct kh_json_field manifest_fields[] = {
+	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct kh_bundle, version),
+	KH_JSON_F_UINT("expires", 1, 0, KH_JSON_INT_MAX, struct kh_bundle, expires),
+	KH_JSON_F_UINT("created", 1, 0, KH_JSON_INT_MAX, struct kh_bundle, created),
+	KH_JSON_F_BOOL("reset", 1, struct kh_bundle, reset),
+	KH_JSON_F_UINT("epoch", 0, 1, KH_JSON_INT_MAX, struct kh_bundle, epoch), /* 0: absent */
+};
+
 static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why, char *buf,
 			  size_t cap)
 {
@@ -523,9 +530,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 	static const char *const callowed[] = {"name", "length", "sha256", NULL};
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "_type");
 	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(m, "targets");
-	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components");
-	const cJSON *reset = cJSON_GetObjectItemCaseSensitive(m, "reset"), *e;
-	uint64_t exp, created;
+	const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components"), *e;
 
 	if (!cJSON_IsObject(m)) {
 		*why = "manifest: not a JSON object";
@@ -536,21 +541,16 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		return -EBADMSG;
 	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "khien-bundle") != 0 ||
-	    get_u64(m, "version", 1, &b->version) < 0 || get_u64(m, "expires", 0, &exp) < 0 ||
-	    get_u64(m, "created", 0, &created) < 0 || !cJSON_IsBool(reset) ||
 	    !cJSON_IsArray(targets) || !cJSON_IsArray(comps)) {
-		*why = "manifest: needs _type, version, expires, created, reset, targets, "
-		       "components";
+		*why = "manifest: needs _type \"khien-bundle\", targets and components";
 		return -EBADMSG;
 	}
-	b->expires = (int64_t)exp;
-	b->created = (int64_t)created;
-	b->reset = cJSON_IsTrue(reset);
-	/* epoch 0 and a non-reset's replaces are absent: one encoding per meaning */
-	if (cJSON_GetObjectItemCaseSensitive(m, "epoch") && get_u64(m, "epoch", 1, &b->epoch) < 0) {
-		*why = "manifest: epoch must be an integer >= 1 (absent for epoch 0)";
+	if (kh_json_parse_fields(m, manifest_fields, KH_ARRAY_SIZE(manifest_fields), b, "manifest",
+				 buf, cap) < 0) {
+		*why = buf;
 		return -EBADMSG;
 	}
+	/* a non-reset's replaces is absent: one encoding per meaning */
 	if (b->reset && (get_u64(m, "replaces", 1, &b->replaces) < 0 || b->epoch == 0)) {
 		*why = "manifest: a reset must name the version it replaces and the epoch it "
 		       "starts "

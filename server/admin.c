@@ -23,6 +23,7 @@
 #include "platform/fs.h"
 #include "platform/rand.h"
 #include "platform/time.h"
+#include "server/render.h"
 #include "tools/khien-policy/trust_build.h"
 #include "server/server.h"
 
@@ -317,8 +318,11 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	if ((err = write_text(dir, "trust-root.json", t, 0644)) < 0)
 		goto io;
 
-	o = (struct kh_cert_opts){KH_CERT_CA, "Khien device CA", "Khien",
-				  NULL,	      now - DAY,	 now + 20LL * 365 * DAY};
+	o = (struct kh_cert_opts){.kind = KH_CERT_CA,
+				  .cn = "Khien device CA",
+				  .org = "Khien",
+				  .not_before = now - DAY,
+				  .not_after = now + 20LL * 365 * DAY};
 	if ((err = make_identity(dir, "device-ca", &o, NULL, NULL, why, whylen)) < 0)
 		goto out;
 	progress("device CA: %s/device-ca.pem", dir);
@@ -329,8 +333,12 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	if ((err = read_text(dir, "server-ca.key", &ca_key, &len)) < 0 ||
 	    (err = read_text(dir, "server-ca.pem", &ca_pem, &len)) < 0)
 		goto io;
-	o = (struct kh_cert_opts){KH_CERT_SERVER, c.host,    "Khien",
-				  c.host,	  now - DAY, now + 2LL * 365 * DAY};
+	o = (struct kh_cert_opts){.kind = KH_CERT_SERVER,
+				  .cn = c.host,
+				  .org = "Khien",
+				  .host = c.host,
+				  .not_before = now - DAY,
+				  .not_after = now + 2LL * 365 * DAY};
 	if ((err = make_identity(dir, "server", &o, ca_key, ca_pem, why, whylen)) < 0)
 		goto out;
 	progress("server certificate for %s", c.host);
@@ -479,9 +487,11 @@ int kh_srv_provision(struct kh_srv *s, const char *serial, const char *group, un
 		snprintf(why, whylen, "key generation failed");
 		goto out;
 	}
-	o = (struct kh_cert_opts){KH_CERT_CLIENT, serial,
-				  "Khien device", NULL,
-				  now - 3600,	  now + (int64_t)s->cfg.device_cert_days * DAY};
+	o = (struct kh_cert_opts){.kind = KH_CERT_CLIENT,
+				  .cn = serial,
+				  .org = "Khien device",
+				  .not_before = now - 3600,
+				  .not_after = now + (int64_t)s->cfg.device_cert_days * DAY};
 	if (not_after > 0)
 		o.not_after = not_after;
 	if (flags & KH_PROV_EXPIRED) {
@@ -536,7 +546,7 @@ out:
 int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
 		   struct kh_policy_rec *rec, char *why, size_t whylen)
 {
-	struct kh_verify_ctx ctx = {&s->root, 0, kh_time_wall(), NULL, 0};
+	struct kh_verify_ctx ctx = {.root = &s->root, .now = kh_time_wall()};
 	struct kh_bundle b;
 	struct kh_root newest;
 	struct kh_policy_rec old;

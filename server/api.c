@@ -3,8 +3,11 @@
  * khien-server's request handlers (see api.h, docs/PROTOCOL.md). Every
  * JSON body is parsed with a byte limit already enforced by the caller, and
  * every field is checked for type, range and length before it reaches the
- * store; anything else is a 400 with the field's name. Published bundles are
- * served from a small cache of read-only maps shared by all downloads.
+ * store; anything else is a 400 with the field's name. One table says, for
+ * every route, its method, body limit, who may call it and its handler:
+ * admission (before the body is read) and dispatch read the same row.
+ * Published bundles are served from a small cache of read-only maps in
+ * struct kh_srv, shared by all downloads.
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -16,19 +19,20 @@
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
-#include "lib/severity.h"
+#include "lib/proto.h"
 #include "lib/str.h"
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "server/api.h"
+#include "server/render.h"
 
 #define JSON "application/json"
 #define MAX_COMMANDS 8
 #define ADMIN_BODY_MAX (64 * 1024)
 #define STATUS_JSON_MAX 1000
-#define EVENT_DATA_MAX 2048
 #define EVENTS_PAGE_MAX 1000
 
 /* ---------------------------------------------------------------- bundle cache */
@@ -40,10 +44,6 @@ struct kh_api_ref {
 	uint64_t used;
 };
 
-#define CACHE_SLOTS 4
-static struct kh_api_ref *cache[CACHE_SLOTS];
-static uint64_t cache_tick;
-
 static void ref_put(struct kh_api_ref *r)
 {
 	if (r && --r->refs == 0) {
@@ -54,14 +54,15 @@ static void ref_put(struct kh_api_ref *r)
 
 static struct kh_api_ref *bundle_get(struct kh_srv *s, const struct kh_policy_rec *p)
 {
+	struct kh_api_ref **cache = s->cache.slot;
 	char path[KH_SRV_PATH_MAX + 300];
 	struct kh_api_ref *r;
 	int i, victim = 0;
 
-	for (i = 0; i < CACHE_SLOTS; i++)
+	for (i = 0; i < KH_SRV_CACHE_SLOTS; i++)
 		if (cache[i] && cache[i]->version == p->version) {
 			cache[i]->refs++;
-			cache[i]->used = ++cache_tick;
+			cache[i]->used = ++s->cache.tick;
 			return cache[i];
 		}
 	r = calloc(1, sizeof(*r));
@@ -75,7 +76,7 @@ static struct kh_api_ref *bundle_get(struct kh_srv *s, const struct kh_policy_re
 		return NULL;
 	}
 	r->version = p->version;
-	for (i = 0; i < CACHE_SLOTS; i++) {
+	for (i = 0; i < KH_SRV_CACHE_SLOTS; i++) {
 		if (!cache[i]) {
 			victim = i;
 			break;
@@ -86,15 +87,15 @@ static struct kh_api_ref *bundle_get(struct kh_srv *s, const struct kh_policy_re
 	ref_put(cache[victim]);
 	cache[victim] = r;
 	r->refs = 2; /* the cache and this response */
-	r->used = ++cache_tick;
+	r->used = ++s->cache.tick;
 	return r;
 }
 
-void kh_api_cache_clear(void)
+void kh_api_cache_clear(struct kh_srv *s)
 {
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		ref_put(cache[i]);
-		cache[i] = NULL;
+	for (int i = 0; i < KH_SRV_CACHE_SLOTS; i++) {
+		ref_put(s->cache.slot[i]);
+		s->cache.slot[i] = NULL;
 	}
 }
 
@@ -136,58 +137,6 @@ void kh_api_resp_free(struct kh_api_resp *resp)
 
 /* ---------------------------------------------------------------- helpers */
 
-static int name_ok(const char *s, size_t max, int dots)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || (dots && c == '.')))
-			return 0;
-	}
-	return n >= 1 && n <= max;
-}
-
-int kh_srv_serial_ok(const char *serial)
-{
-	return name_ok(serial, KH_SERIAL_MAX, 1);
-}
-
-int kh_srv_group_ok(const char *group)
-{
-	return strcmp(group, "*") == 0 || name_ok(group, KH_GROUP_MAX, 1);
-}
-
-static int type_ok(const char *t)
-{
-	size_t n = 0;
-
-	for (; t[n]; n++)
-		if (!((t[n] >= 'a' && t[n] <= 'z') || (t[n] >= '0' && t[n] <= '9') || t[n] == '_'))
-			return 0;
-	return n >= 1 && n <= 31;
-}
-
-/* A JSON number that is a whole value in [0, 2^53 - 1] (lib/jsonnum.h). */
-static int get_uint(const cJSON *o, const char *key, uint64_t *out, int required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!v)
-		return required ? -1 : 0;
-	return kh_json_uint(v, 0, KH_JSON_INT_MAX, out);
-}
-
-static const char *get_str(const cJSON *o, const char *key, size_t max)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
-		return NULL;
-	return v->valuestring;
-}
-
 /* Value of key in a query string "a=1&b=2" (no escapes: values are plain). */
 static int query_get(const char *q, const char *key, char *out, size_t cap)
 {
@@ -224,110 +173,33 @@ static int parse_u64(const char *t, uint64_t *out)
 	return 0;
 }
 
-cJSON *kh_api_device_json(const struct kh_device *d)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON *st = cJSON_Parse(d->status_json), *q;
-	char fp[65];
-
-	kh_hex_encode(d->cert_sha256, 32, fp);
-	cJSON_AddStringToObject(o, "serial", d->serial);
-	cJSON_AddStringToObject(o, "group", d->group);
-	cJSON_AddStringToObject(o, "status", d->status == KH_DEV_REVOKED ? "revoked" : "active");
-	cJSON_AddNumberToObject(o, "created", (double)d->created);
-	cJSON_AddNumberToObject(o, "last_seen", (double)d->last_seen);
-	cJSON_AddNumberToObject(o, "checkins", (double)d->checkins);
-	cJSON_AddStringToObject(o, "firmware", d->firmware);
-	cJSON_AddStringToObject(o, "hardware_id", d->hardware_id);
-	cJSON_AddNumberToObject(o, "policy_version", (double)d->policy_version);
-	kh_json_add_uint(o, "last_seq", d->last_seq);
-	cJSON_AddNumberToObject(o, "events_dropped", (double)d->events_dropped);
-	cJSON_AddNumberToObject(o, "events_refused", (double)d->events_refused);
-	q = cJSON_AddObjectToObject(o, "event_quota"); /* the current window */
-	cJSON_AddNumberToObject(q, "window_start", (double)d->quota_start);
-	cJSON_AddNumberToObject(q, "window_end", (double)d->quota_end);
-	cJSON_AddNumberToObject(q, "events", (double)d->quota_events);
-	cJSON_AddNumberToObject(q, "bytes", (double)d->quota_bytes);
-	cJSON_AddNumberToObject(q, "refused", (double)d->quota_refused);
-	cJSON_AddStringToObject(o, "cert_sha256", fp);
-	cJSON_AddNumberToObject(o, "cert_not_after", (double)d->cert_not_after);
-	cJSON_AddItemToObject(o, "health", st ? st : cJSON_CreateObject());
-	return o;
-}
-
-cJSON *kh_api_event_json(const struct kh_event_rec *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON *p = cJSON_Parse(e->payload);
-
-	cJSON_AddNumberToObject(o, "id", (double)e->id);
-	cJSON_AddStringToObject(o, "device", e->serial);
-	kh_json_add_uint(o, "seq", e->seq);
-	cJSON_AddNumberToObject(o, "time", (double)e->time);
-	cJSON_AddNumberToObject(o, "received", (double)e->received);
-	cJSON_AddStringToObject(o, "type", e->type);
-	cJSON_AddStringToObject(o, "severity", kh_severity_name(e->severity));
-	cJSON_AddItemToObject(o, "payload", p ? p : cJSON_CreateObject());
-	return o;
-}
-
 /* ---------------------------------------------------------------- admission */
 
-enum route {
-	R_NONE,
-	R_CHECKIN,
-	R_EVENTS,
-	R_POLICY,
-	R_ADM_DEVICES,
-	R_ADM_DEVICE_REVOKE,
-	R_ADM_DEVICE_CMD,
-	R_ADM_EVENTS,
-	R_ADM_POLICIES,
+enum auth {
+	AUTH_DEVICE,   /* a registered, active device's own certificate */
+	AUTH_OPERATOR, /* the operator token; no device credential opens these */
 };
 
-struct match {
-	enum route r;
-	const char *method;
-	char arg[KH_SERIAL_MAX + 1]; /* serial or version from the path */
-	int admin;
+#define ARG_MAX KH_SERIAL_MAX /* the longest path argument (a serial) */
+
+/* One request as a handler sees it. */
+struct call {
+	const struct kh_http_req *req;
+	const uint8_t *body;
+	size_t len;
+	struct kh_api_peer *peer; /* its device record, for AUTH_DEVICE routes */
+	int64_t now;
+	const cJSON *in;       /* the body as a JSON object, for BODY_JSON routes */
+	char arg[ARG_MAX + 1]; /* the path's argument (serial or version) */
 };
 
-static int route(const char *path, const char *method, struct match *m)
-{
-	const char *rest;
-
-	memset(m, 0, sizeof(*m));
-	if (strcmp(path, "/v1/checkin") == 0)
-		m->r = R_CHECKIN, m->method = "POST";
-	else if (strcmp(path, "/v1/events") == 0)
-		m->r = R_EVENTS, m->method = "POST";
-	else if (strncmp(path, "/v1/policy/", 11) == 0 && strlen(path + 11) <= 18)
-		m->r = R_POLICY, m->method = "GET", kh_strlcpy(m->arg, path + 11, sizeof(m->arg));
-	else if (strcmp(path, "/v1/admin/devices") == 0)
-		m->r = R_ADM_DEVICES, m->method = strcmp(method, "POST") ? "GET" : "POST";
-	else if (strcmp(path, "/v1/admin/events") == 0)
-		m->r = R_ADM_EVENTS, m->method = "GET";
-	else if (strcmp(path, "/v1/admin/policies") == 0)
-		m->r = R_ADM_POLICIES, m->method = strcmp(method, "POST") ? "GET" : "POST";
-	else if (strncmp(path, "/v1/admin/devices/", 18) == 0) {
-		const char *slash = strchr(path + 18, '/');
-		size_t n = slash ? (size_t)(slash - (path + 18)) : 0;
-		if (!slash || n == 0 || n > KH_SERIAL_MAX)
-			return -ENOENT;
-		memcpy(m->arg, path + 18, n);
-		m->arg[n] = 0;
-		rest = slash + 1;
-		if (strcmp(rest, "revoke") == 0)
-			m->r = R_ADM_DEVICE_REVOKE, m->method = "POST";
-		else if (strcmp(rest, "commands") == 0)
-			m->r = R_ADM_DEVICE_CMD, m->method = "POST";
-		else
-			return -ENOENT;
-	} else
-		return -ENOENT;
-	m->admin = m->r >= R_ADM_DEVICES;
-	return 0;
-}
+struct route {
+	const char *method, *path;
+	size_t arg_max, body_max;
+	enum auth auth;
+	unsigned flags;
+	void (*handler)(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp);
+};
 
 static int operator_ok(struct kh_srv *s, const char *auth)
 {
@@ -363,76 +235,51 @@ int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer)
 	return 0;
 }
 
-int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_peer *peer,
-		 size_t *max_body)
-{
-	struct match m;
-	int err;
-
-	peer->have_dev = 0;
-	if (route(req->path, req->method, &m) < 0)
-		return 404;
-	if (strcmp(req->method, m.method) != 0 &&
-	    !(strcmp(m.method, "GET") == 0 && strcmp(req->method, "HEAD") == 0))
-		return 405;
-	if (m.admin) {
-		/* A device certificate never opens these: only the operator token. */
-		if (!operator_ok(s, req->authorization))
-			return 401;
-		*max_body = m.r == R_ADM_POLICIES ? KH_SRV_ADMIN_BODY_MAX : ADMIN_BODY_MAX;
-	} else {
-		if ((err = kh_api_device_admitted(s, peer)) != 0)
-			return err;
-		*max_body = m.r == R_CHECKIN  ? KH_SRV_CHECKIN_BODY_MAX
-			    : m.r == R_EVENTS ? KH_SRV_DEVICE_BODY_MAX
-					      : 0;
-	}
-	if (strcmp(m.method, "POST") == 0 && req->content_length < 0)
-		return 411;
-	if (req->content_length > (int64_t)*max_body)
-		return 413;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- device endpoints */
 
-static void policy_json(cJSON *o, const struct kh_policy_rec *p)
-{
-	char url[64];
+/* What a check-in says (docs/PROTOCOL.md); commands_done is read leniently. */
+struct checkin_in {
+	const char *firmware, *hardware_id;
+	const cJSON *policy, *events, *status;
+};
+static const struct kh_json_field checkin_fields[] = {
+	KH_JSON_F_STR("firmware", 1, 0, KH_FIRMWARE_MAX, struct checkin_in, firmware),
+	KH_JSON_F_STR("hardware_id", 1, 0, KH_FIRMWARE_MAX, struct checkin_in, hardware_id),
+	KH_JSON_F_OBJ("policy", 1, struct checkin_in, policy),
+	KH_JSON_F_OBJ("events", 0, struct checkin_in, events),
+	KH_JSON_F_OBJ("status", 0, struct checkin_in, status),
+};
+static const struct kh_json_field checkin_policy[] = {
+	KH_JSON_F_UINT("version", 1, 0, KH_JSON_INT_MAX, struct kh_checkin, policy_version),
+};
+static const struct kh_json_field checkin_events[] = {
+	KH_JSON_F_UINT("dropped", 0, 0, KH_JSON_INT_MAX, struct kh_checkin, events_dropped),
+};
 
-	snprintf(url, sizeof(url), "/v1/policy/%llu", (unsigned long long)p->version);
-	cJSON_AddNumberToObject(o, "version", (double)p->version);
-	cJSON_AddStringToObject(o, "sha256", p->sha256_hex);
-	cJSON_AddNumberToObject(o, "size", (double)p->size);
-	cJSON_AddStringToObject(o, "url", url);
-}
-
-static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *in, int64_t now,
-		       struct kh_api_resp *resp)
+static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
+	struct kh_api_peer *peer = rq->peer;
+	const cJSON *in = rq->in;
+	int64_t now = rq->now;
+	struct checkin_in f = {0};
 	struct kh_checkin c = {0};
 	struct kh_policy_rec p;
 	struct kh_command cmds[MAX_COMMANDS];
-	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(in, "policy");
-	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(in, "events");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(in, "status");
 	const cJSON *done = cJSON_GetObjectItemCaseSensitive(in, "commands_done");
-	char *status = NULL;
+	char *status = NULL, why[160];
 	cJSON *o, *arr;
 	int n, err;
 
-	c.firmware = get_str(in, "firmware", KH_FIRMWARE_MAX);
-	c.hardware_id = get_str(in, "hardware_id", KH_FIRMWARE_MAX);
-	if (!c.firmware || !c.hardware_id)
-		return kh_api_error(resp, 400, "firmware and hardware_id: strings of <= 64 bytes");
-	if (!cJSON_IsObject(pol) || get_uint(pol, "version", &c.policy_version, 1) < 0)
-		return kh_api_error(resp, 400, "policy.version: expected a whole number");
-	if (ev && (!cJSON_IsObject(ev) || get_uint(ev, "dropped", &c.events_dropped, 0) < 0))
-		return kh_api_error(resp, 400, "events.dropped: expected a whole number");
-	if (st) {
-		if (!cJSON_IsObject(st))
-			return kh_api_error(resp, 400, "status: expected an object");
-		status = cJSON_PrintUnformatted(st);
+	if (kh_json_parse_fields(in, checkin_fields, KH_ARRAY_SIZE(checkin_fields), &f, NULL, why,
+				 sizeof(why)) < 0 ||
+	    kh_json_parse_fields(f.policy, checkin_policy, 1, &c, "policy", why, sizeof(why)) < 0 ||
+	    (f.events &&
+	     kh_json_parse_fields(f.events, checkin_events, 1, &c, "events", why, sizeof(why)) < 0))
+		return kh_api_error(resp, 400, why);
+	c.firmware = f.firmware;
+	c.hardware_id = f.hardware_id;
+	if (f.status) {
+		status = cJSON_PrintUnformatted(f.status);
 		if (status && strlen(status) > STATUS_JSON_MAX)
 			return free(status), kh_api_error(resp, 400, "status: over 1000 bytes");
 		c.status_json = status;
@@ -455,7 +302,7 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 	cJSON_AddNumberToObject(o, "interval_s", s->cfg.interval_s);
 	kh_json_add_uint(o, "events_acked", peer->dev.last_seq);
 	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0)
-		policy_json(cJSON_AddObjectToObject(o, "policy"), &p);
+		kh_render_policy_ref(cJSON_AddObjectToObject(o, "policy"), &p);
 	else
 		cJSON_AddNullToObject(o, "policy");
 	arr = cJSON_AddArrayToObject(o, "commands");
@@ -471,23 +318,50 @@ static void do_checkin(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *
 	set_json(resp, 200, o);
 }
 
-static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *in, int64_t now,
-		      struct kh_api_resp *resp)
+/* An upload: at most KH_PROTO_EVENTS_MAX events, each with these fields. */
+struct events_in {
+	const cJSON *events;
+	uint64_t dropped;
+};
+static const struct kh_json_field events_fields[] = {
+	KH_JSON_F_ARR("events", 1, 0, KH_PROTO_EVENTS_MAX, struct events_in, events),
+	KH_JSON_F_UINT("dropped", 0, 0, KH_JSON_INT_MAX, struct events_in, dropped),
+};
+struct event_in {
+	uint64_t seq, time;
+	const char *type, *severity;
+	const cJSON *data;
+};
+static const struct kh_json_field event_fields[] = {
+	KH_JSON_F_UINT("seq", 1, 1, KH_JSON_INT_MAX, struct event_in, seq),
+	KH_JSON_F_UINT("time", 1, 0, KH_JSON_INT_MAX, struct event_in, time),
+	KH_JSON_F_STR("type", 1, 1, KH_PROTO_EVENT_TYPE_MAX, struct event_in, type),
+	KH_JSON_F_STR("severity", 1, 1, 16, struct event_in, severity),
+	KH_JSON_F_OBJ("data", 0, struct event_in, data),
+};
+
+static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(in, "events"), *e;
+	struct kh_api_peer *peer = rq->peer;
+	const cJSON *in = rq->in;
+	int64_t now = rq->now;
+	struct events_in top = {0};
+	const cJSON *arr, *e;
 	struct kh_event_rec *ev;
-	struct kh_event_quota q = {s->cfg.quota.window_s, s->cfg.quota.events, s->cfg.quota.bytes};
+	struct kh_event_quota q = {.window_s = s->cfg.quota.window_s,
+				   .events = s->cfg.quota.events,
+				   .bytes = s->cfg.quota.bytes};
 	struct kh_events_result res;
 	char **texts, msg[200];
-	uint64_t dropped = 0;
 	unsigned n = 0, i;
 	int count, err = 0;
 	cJSON *o;
 
-	if (!cJSON_IsArray(arr) || (count = cJSON_GetArraySize(arr)) > KH_SRV_EVENTS_MAX)
-		return kh_api_error(resp, 400, "events: expected an array of at most 500");
-	if (get_uint(in, "dropped", &dropped, 0) < 0)
-		return kh_api_error(resp, 400, "dropped: expected a whole number");
+	if (kh_json_parse_fields(in, events_fields, KH_ARRAY_SIZE(events_fields), &top, NULL, msg,
+				 sizeof(msg)) < 0)
+		return kh_api_error(resp, 400, msg);
+	arr = top.events;
+	count = cJSON_GetArraySize(arr);
 	ev = calloc((size_t)count + 1, sizeof(*ev));
 	texts = calloc((size_t)count + 1, sizeof(*texts));
 	if (!ev || !texts) {
@@ -495,41 +369,40 @@ static void do_events(struct kh_srv *s, struct kh_api_peer *peer, const cJSON *i
 		goto out;
 	}
 	cJSON_ArrayForEach (e, arr) {
-		uint64_t t = 0;
-		const char *type, *sev;
-		const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
+		struct event_in f = {0};
+		char at[24];
 		int k;
-		if (!cJSON_IsObject(e) || get_uint(e, "seq", &ev[n].seq, 1) < 0 || ev[n].seq == 0 ||
-		    get_uint(e, "time", &t, 1) < 0) {
-			snprintf(msg, sizeof(msg), "events[%u]: seq (>= 1) and time required", n);
+		snprintf(at, sizeof(at), "events[%u]", n);
+		if (!cJSON_IsObject(e)) {
+			snprintf(msg, sizeof(msg), "%s: expected an object", at);
 			goto bad;
 		}
-		type = get_str(e, "type", 31);
-		sev = get_str(e, "severity", 16);
-		if (!type || !type_ok(type) || !sev) {
-			snprintf(msg, sizeof(msg), "events[%u]: type ([a-z0-9_]) and severity", n);
+		if (kh_json_parse_fields(e, event_fields, KH_ARRAY_SIZE(event_fields), &f, at, msg,
+					 sizeof(msg)) < 0)
+			goto bad;
+		if (!kh_proto_event_type_ok(f.type, strlen(f.type))) {
+			snprintf(msg, sizeof(msg), "%s: type ([a-z0-9_]) and severity", at);
 			goto bad;
 		}
-		k = kh_severity_parse(sev);
-		if (k < 0 || (data && !cJSON_IsObject(data))) {
-			snprintf(msg, sizeof(msg),
-				 "events[%u]: unknown severity or data not object", n);
+		if ((k = kh_severity_parse(f.severity)) < 0) {
+			snprintf(msg, sizeof(msg), "%s: unknown severity or data not object", at);
 			goto bad;
 		}
-		texts[n] = data ? cJSON_PrintUnformatted(data) : strdup("{}");
-		if (!texts[n] || strlen(texts[n]) > EVENT_DATA_MAX) {
+		ev[n].seq = f.seq;
+		texts[n] = f.data ? cJSON_PrintUnformatted(f.data) : strdup("{}");
+		if (!texts[n] || strlen(texts[n]) > KH_PROTO_EVENT_DATA_MAX) {
 			snprintf(msg, sizeof(msg), "events[%u].data: over %d bytes", n,
-				 EVENT_DATA_MAX);
+				 KH_PROTO_EVENT_DATA_MAX);
 			n++;
 			goto bad;
 		}
-		ev[n].time = (int64_t)t;
+		ev[n].time = (int64_t)f.time;
 		ev[n].severity = k;
-		kh_strlcpy(ev[n].type, type, sizeof(ev[n].type));
+		kh_strlcpy(ev[n].type, f.type, sizeof(ev[n].type));
 		ev[n].payload = texts[n];
 		n++;
 	}
-	err = kh_store_events_add(s->store, peer->serial, ev, n, dropped, &q, now, &res);
+	err = kh_store_events_add(s->store, peer->serial, ev, n, top.dropped, &q, now, &res);
 	if (err < 0) {
 		kh_api_error(resp, 503, "store unavailable: retry later");
 		goto out;
@@ -568,18 +441,18 @@ out:
 	free(ev);
 }
 
-static void do_policy(struct kh_srv *s, struct kh_api_peer *peer, const struct kh_http_req *req,
-		      const char *arg, struct kh_api_resp *resp)
+static void do_policy(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
+	const struct kh_http_req *req = rq->req;
 	struct kh_policy_rec p;
 	uint64_t v, first, last;
 	char etag[80];
 	int err;
 
-	if (parse_u64(arg, &v) < 0)
+	if (parse_u64(rq->arg, &v) < 0)
 		return kh_api_error(resp, 404, "no such policy version");
 	/* A device gets only what is assigned to it, not other groups' policy. */
-	if (kh_store_assigned(s->store, peer->dev.group, &p) < 0 || p.version != v)
+	if (kh_store_assigned(s->store, rq->peer->dev.group, &p) < 0 || p.version != v)
 		return kh_api_error(resp, 404, "that version is not assigned to this device");
 	snprintf(etag, sizeof(etag), "\"%s\"", p.sha256_hex);
 	if (req->if_none_match[0] && strcmp(req->if_none_match, etag) == 0) {
@@ -622,35 +495,25 @@ static void do_policy(struct kh_srv *s, struct kh_api_peer *peer, const struct k
 
 static int add_device(void *arg, const struct kh_device *d)
 {
-	cJSON_AddItemToArray(arg, kh_api_device_json(d));
+	cJSON_AddItemToArray(arg, kh_render_device(d));
 	return 0;
 }
 
 static int add_event(void *arg, const struct kh_event_rec *e)
 {
-	cJSON_AddItemToArray(arg, kh_api_event_json(e));
+	cJSON_AddItemToArray(arg, kh_render_event(e));
 	return 0;
-}
-
-cJSON *kh_api_policy_json(const struct kh_policy_rec *p)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	policy_json(o, p);
-	cJSON_AddNumberToObject(o, "created", (double)p->created);
-	cJSON_AddNumberToObject(o, "expires", (double)p->expires);
-	cJSON_AddNumberToObject(o, "published", (double)p->published);
-	return o;
 }
 
 static int add_policy(void *arg, const struct kh_policy_rec *p)
 {
-	cJSON_AddItemToArray(arg, kh_api_policy_json(p));
+	cJSON_AddItemToArray(arg, kh_render_policy(p));
 	return 0;
 }
 
-static void adm_events(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_resp *resp)
+static void adm_events(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
+	const struct kh_http_req *req = rq->req;
 	char v[KH_SERIAL_MAX + 2], dev[KH_SERIAL_MAX + 1] = "";
 	uint64_t since = 0, limit = 100;
 	cJSON *o, *arr, *last;
@@ -676,16 +539,29 @@ static void adm_events(struct kh_srv *s, const struct kh_http_req *req, struct k
 	set_json(resp, 200, o);
 }
 
-static void adm_provision(struct kh_srv *s, const cJSON *in, struct kh_api_resp *resp)
+struct provision_in {
+	const char *serial, *group;
+};
+static const struct kh_json_field provision_fields[] = {
+	KH_JSON_F_STR("serial", 1, 1, KH_SERIAL_MAX, struct provision_in, serial),
+	KH_JSON_F_STR("group", 0, 1, KH_GROUP_MAX, struct provision_in, group),
+};
+
+static void adm_provision(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	const char *serial = get_str(in, "serial", KH_SERIAL_MAX);
-	const char *group = get_str(in, "group", KH_GROUP_MAX);
+	struct provision_in f = {0};
 	struct kh_provisioned p = {0};
+	const char *serial, *group;
 	char why[256];
 	cJSON *o;
 	int err;
 
-	if (!serial || !kh_srv_serial_ok(serial))
+	if (kh_json_parse_fields(rq->in, provision_fields, KH_ARRAY_SIZE(provision_fields), &f,
+				 NULL, why, sizeof(why)) < 0)
+		return kh_api_error(resp, 400, why);
+	serial = f.serial;
+	group = f.group;
+	if (!kh_srv_serial_ok(serial))
 		return kh_api_error(resp, 400, "serial: [A-Za-z0-9._-], 1-64 characters");
 	if (!group)
 		group = "default";
@@ -707,16 +583,31 @@ static void adm_provision(struct kh_srv *s, const cJSON *in, struct kh_api_resp 
 	log_notice("operator provisioned device %s (group %s)", serial, group);
 }
 
-static void adm_command(struct kh_srv *s, const char *serial, const cJSON *in, int64_t now,
-			struct kh_api_resp *resp)
+struct command_in {
+	const char *type, *arg;
+};
+static const struct kh_json_field command_fields[] = {
+	KH_JSON_F_STR("type", 1, 1, 31, struct command_in, type),
+	KH_JSON_F_STR("arg", 0, 0, 127, struct command_in, arg),
+};
+
+static void adm_command(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	const char *type = get_str(in, "type", 31);
-	const char *arg = get_str(in, "arg", 127);
+	const char *serial = rq->arg, *type, *arg;
+	struct command_in f = {0};
 	struct kh_device d;
+	char why[160];
 	int64_t id;
 	cJSON *o;
 
-	if (!type || (strcmp(type, "sync") && strcmp(type, "set_interval")))
+	if (!kh_srv_serial_ok(serial))
+		return kh_api_error(resp, 404, "no such device");
+	if (kh_json_parse_fields(rq->in, command_fields, KH_ARRAY_SIZE(command_fields), &f, NULL,
+				 why, sizeof(why)) < 0)
+		return kh_api_error(resp, 400, why);
+	type = f.type;
+	arg = f.arg;
+	if (strcmp(type, "sync") && strcmp(type, "set_interval"))
 		return kh_api_error(resp, 400, "type: sync or set_interval");
 	if (strcmp(type, "set_interval") == 0) {
 		uint64_t v;
@@ -725,49 +616,189 @@ static void adm_command(struct kh_srv *s, const char *serial, const cJSON *in, i
 	}
 	if (kh_store_device_get(s->store, serial, &d) < 0)
 		return kh_api_error(resp, 404, "no such device");
-	if (kh_store_command_add(s->store, serial, type, arg, now, &id) < 0)
+	if (kh_store_command_add(s->store, serial, type, arg, rq->now, &id) < 0)
 		return kh_api_error(resp, 503, "store unavailable");
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)id);
 	set_json(resp, 201, o);
 }
 
-static void adm_publish(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body,
-			size_t len, struct kh_api_resp *resp)
+static void adm_publish(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	char group[KH_GROUP_MAX + 1] = "*", why[512];
 	struct kh_policy_rec rec;
 	cJSON *o;
-	int err = query_get(req->query, "group", group, sizeof(group));
+	int err = query_get(rq->req->query, "group", group, sizeof(group));
 
 	if (err == -E2BIG || !kh_srv_group_ok(group))
 		return kh_api_error(resp, 400, "group: [A-Za-z0-9._-] or *");
-	err = kh_srv_publish(s, body, len, group, &rec, why, sizeof(why));
+	err = kh_srv_publish(s, rq->body, rq->len, group, &rec, why, sizeof(why));
 	if (err < 0)
 		return kh_api_error(resp, err == -EEXIST ? 409 : err == -EIO ? 503 : 422, why);
 	o = cJSON_CreateObject();
-	policy_json(o, &rec);
+	kh_render_policy_ref(o, &rec);
 	cJSON_AddStringToObject(o, "group", group);
 	set_json(resp, 201, o);
 }
 
-/* ---------------------------------------------------------------- dispatch */
+static void adm_devices(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)rq;
+	if (kh_store_devices(s->store, add_device, cJSON_AddArrayToObject(o, "devices")) < 0) {
+		cJSON_Delete(o);
+		kh_api_error(resp, 503, "store unavailable");
+	} else
+		set_json(resp, 200, o);
+}
+
+static void adm_policies(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)rq;
+	kh_store_policies(s->store, add_policy, cJSON_AddArrayToObject(o, "policies"));
+	set_json(resp, 200, o);
+}
+
+static void adm_revoke(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
+{
+	cJSON *o;
+
+	if (!kh_srv_serial_ok(rq->arg) ||
+	    kh_store_device_set_status(s->store, rq->arg, KH_DEV_REVOKED) < 0)
+		return kh_api_error(resp, 404, "no such device");
+	log_notice("operator revoked device %s", rq->arg);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "serial", rq->arg);
+	cJSON_AddStringToObject(o, "status", "revoked");
+	set_json(resp, 200, o);
+}
+
+/* ---------------------------------------------------------------- routes */
+
+/*
+ * Every endpoint, one row each (docs/PROTOCOL.md). A '*' in a path is its
+ * argument: at the end, the rest of the path (up to arg_max bytes); inside,
+ * one segment of 1..arg_max bytes. A GET route also answers HEAD. Bodies
+ * beyond body_max are refused before they are read (413); BODY_JSON routes
+ * get their body parsed as a JSON object before the handler runs.
+ */
+#define BODY_JSON 1u  /* the body must be a JSON object */
+#define BODY_EMPTY 2u /* ... or empty (a revoke says all in its path) */
+
+/* method, path, arg_max, body_max, who, body, handler: one row per endpoint */
+#define ROUTE(m, p, amax, bmax, who, body, fn)                                          \
+	{                                                                               \
+		.method = m, .path = p, .arg_max = amax, .body_max = bmax, .auth = who, \
+		.flags = body, .handler = fn                                            \
+	}
+static const struct route routes[] = {
+	ROUTE("POST", "/v1/checkin", 0, KH_SRV_CHECKIN_BODY_MAX, AUTH_DEVICE, BODY_JSON,
+	      do_checkin),
+	ROUTE("POST", "/v1/events", 0, KH_SRV_DEVICE_BODY_MAX, AUTH_DEVICE, BODY_JSON, do_events),
+	ROUTE("GET", "/v1/policy/*", 18, 0, AUTH_DEVICE, 0, do_policy),
+	ROUTE("GET", "/v1/admin/devices", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, adm_devices),
+	ROUTE("POST", "/v1/admin/devices", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, BODY_JSON,
+	      adm_provision),
+	ROUTE("POST", "/v1/admin/devices/*/revoke", KH_SERIAL_MAX, ADMIN_BODY_MAX, AUTH_OPERATOR,
+	      BODY_JSON | BODY_EMPTY, adm_revoke),
+	ROUTE("POST", "/v1/admin/devices/*/commands", KH_SERIAL_MAX, ADMIN_BODY_MAX, AUTH_OPERATOR,
+	      BODY_JSON, adm_command),
+	ROUTE("GET", "/v1/admin/events", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, adm_events),
+	ROUTE("GET", "/v1/admin/policies", 0, KH_SRV_ADMIN_BODY_MAX, AUTH_OPERATOR, 0,
+	      adm_policies),
+	ROUTE("POST", "/v1/admin/policies", 0, KH_SRV_ADMIN_BODY_MAX, AUTH_OPERATOR, 0,
+	      adm_publish),
+};
+
+/* Does path match pat? The argument goes to arg (arg_max + 1 bytes). */
+static int path_match(const struct route *r, const char *path, char *arg)
+{
+	const char *star = strchr(r->path, '*'), *end;
+	size_t pre, n;
+
+	if (!star)
+		return strcmp(r->path, path) == 0;
+	pre = (size_t)(star - r->path);
+	if (strncmp(r->path, path, pre) != 0)
+		return 0;
+	path += pre;
+	if (!star[1]) {
+		n = strlen(path);
+	} else {
+		end = strchr(path, '/');
+		if (!end || end == path || strcmp(end, star + 1) != 0)
+			return 0;
+		n = (size_t)(end - path);
+	}
+	if (n > r->arg_max || n > ARG_MAX)
+		return 0;
+	memcpy(arg, path, n);
+	arg[n] = 0;
+	return 1;
+}
+
+/* The route for this request, or NULL and *status 404 (no such path) or 405. */
+static const struct route *route_find(const struct kh_http_req *req, char *arg, int *status)
+{
+	int path_known = 0;
+
+	for (size_t i = 0; i < KH_ARRAY_SIZE(routes); i++) {
+		const struct route *r = &routes[i];
+		if (!path_match(r, req->path, arg))
+			continue;
+		path_known = 1;
+		if (strcmp(req->method, r->method) == 0 ||
+		    (strcmp(r->method, "GET") == 0 && strcmp(req->method, "HEAD") == 0))
+			return r;
+	}
+	*status = path_known ? 405 : 404;
+	return NULL;
+}
+
+int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_peer *peer,
+		 size_t *max_body)
+{
+	char arg[ARG_MAX + 1];
+	const struct route *r;
+	int st;
+
+	peer->have_dev = 0;
+	if (!(r = route_find(req, arg, &st)))
+		return st;
+	if (r->auth == AUTH_OPERATOR) {
+		/* A device certificate never opens these: only the operator token. */
+		if (!operator_ok(s, req->authorization))
+			return 401;
+	} else if ((st = kh_api_device_admitted(s, peer)) != 0) {
+		return st;
+	}
+	*max_body = r->body_max;
+	if (strcmp(r->method, "POST") == 0 && req->content_length < 0)
+		return 411;
+	if (req->content_length > (int64_t)*max_body)
+		return 413;
+	return 0;
+}
 
 void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_t *body, size_t len,
 		   struct kh_api_peer *peer, int64_t now, struct kh_api_resp *resp)
 {
+	struct call rq = {.req = req, .body = body, .len = len, .peer = peer, .now = now};
+	const struct route *r;
 	cJSON *in = NULL;
-	struct match m;
-	cJSON *o;
+	int st;
 
 	memset(resp, 0, sizeof(*resp));
-	if (route(req->path, req->method, &m) < 0)
-		return kh_api_error(resp, 404, "no such endpoint");
-	if (!m.admin && !peer->have_dev)
+	if (!(r = route_find(req, rq.arg, &st)))
+		return kh_api_error(resp, st,
+				    st == 404 ? "no such endpoint" : "method not allowed");
+	if (r->auth == AUTH_DEVICE && !peer->have_dev)
 		return kh_api_error(resp, 403, "device not admitted");
-	if (strcmp(m.method, "POST") == 0 && m.r != R_ADM_POLICIES) {
-		/* a revoke says all in its path: no body, or {} */
-		in = len == 0 && m.r == R_ADM_DEVICE_REVOKE
+	if (r->flags & BODY_JSON) {
+		in = len == 0 && (r->flags & BODY_EMPTY)
 			     ? cJSON_CreateObject()
 			     : cJSON_ParseWithLength((const char *)body, len);
 		if (!cJSON_IsObject(in)) {
@@ -775,62 +806,7 @@ void kh_api_handle(struct kh_srv *s, const struct kh_http_req *req, const uint8_
 			return kh_api_error(resp, 400, "body: expected a JSON object");
 		}
 	}
-	switch (m.r) {
-	case R_CHECKIN:
-		do_checkin(s, peer, in, now, resp);
-		break;
-	case R_EVENTS:
-		do_events(s, peer, in, now, resp);
-		break;
-	case R_POLICY:
-		do_policy(s, peer, req, m.arg, resp);
-		break;
-	case R_ADM_DEVICES:
-		if (strcmp(req->method, "POST") == 0) {
-			adm_provision(s, in, resp);
-			break;
-		}
-		o = cJSON_CreateObject();
-		if (kh_store_devices(s->store, add_device, cJSON_AddArrayToObject(o, "devices")) <
-		    0) {
-			cJSON_Delete(o);
-			kh_api_error(resp, 503, "store unavailable");
-		} else
-			set_json(resp, 200, o);
-		break;
-	case R_ADM_EVENTS:
-		adm_events(s, req, resp);
-		break;
-	case R_ADM_POLICIES:
-		if (strcmp(req->method, "POST") == 0) {
-			adm_publish(s, req, body, len, resp);
-			break;
-		}
-		o = cJSON_CreateObject();
-		kh_store_policies(s->store, add_policy, cJSON_AddArrayToObject(o, "policies"));
-		set_json(resp, 200, o);
-		break;
-	case R_ADM_DEVICE_REVOKE:
-		if (!kh_srv_serial_ok(m.arg) ||
-		    kh_store_device_set_status(s->store, m.arg, KH_DEV_REVOKED) < 0) {
-			kh_api_error(resp, 404, "no such device");
-			break;
-		}
-		log_notice("operator revoked device %s", m.arg);
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "serial", m.arg);
-		cJSON_AddStringToObject(o, "status", "revoked");
-		set_json(resp, 200, o);
-		break;
-	case R_ADM_DEVICE_CMD:
-		if (!kh_srv_serial_ok(m.arg))
-			kh_api_error(resp, 404, "no such device");
-		else
-			adm_command(s, m.arg, in, now, resp);
-		break;
-	case R_NONE:
-		kh_api_error(resp, 404, "no such endpoint");
-		break;
-	}
+	rq.in = in;
+	r->handler(s, &rq, resp);
 	cJSON_Delete(in);
 }

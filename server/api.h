@@ -62,12 +62,7 @@ void kh_api_resp_free(struct kh_api_resp *resp);
 /* Fill resp with a JSON error body {"error": msg} and status. */
 void kh_api_error(struct kh_api_resp *resp, int status, const char *msg);
 
-/* A device, an event or a policy as the JSON operators see (CLI and API alike). */
-struct cJSON *kh_api_device_json(const struct kh_device *d);
-struct cJSON *kh_api_event_json(const struct kh_event_rec *e);
-struct cJSON *kh_api_policy_json(const struct kh_policy_rec *p);
-
-/* Drop cached bundle maps (at shutdown). */
-void kh_api_cache_clear(void);
+/* Drop s's cached bundle maps (at shutdown; responses in flight keep theirs). */
+void kh_api_cache_clear(struct kh_srv *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "platform/time.h"
 #include "platform/log.h"
 #include "server/api.h"
+#include "server/render.h"
 #include "server/server.h"
 
 enum {
@@ -156,7 +157,7 @@ static void print_json(cJSON *o)
 static int print_device(void *arg, const struct kh_device *d)
 {
 	(void)arg;
-	print_json(kh_api_device_json(d));
+	print_json(kh_render_device(d));
 	return 0;
 }
 
@@ -169,7 +170,7 @@ static int print_event(void *arg, const struct kh_event_rec *e)
 {
 	struct page *pg = arg;
 
-	print_json(kh_api_event_json(e));
+	print_json(kh_render_event(e));
 	pg->last_id = e->id;
 	pg->printed++;
 	return 0;
@@ -178,13 +179,13 @@ static int print_event(void *arg, const struct kh_event_rec *e)
 static int print_policy(void *arg, const struct kh_policy_rec *p)
 {
 	(void)arg;
-	print_json(kh_api_policy_json(p));
+	print_json(kh_render_policy(p));
 	return 0;
 }
 
 static int cmd_events(struct kh_srv *s, const struct args *a)
 {
-	struct page pg = {a->since, 0};
+	struct page pg = {.last_id = a->since};
 	long left = a->limit > 0 ? a->limit : -1;
 
 	if (a->device && !kh_srv_serial_ok(a->device)) {

@@ -45,18 +45,28 @@ struct kh_srv_config {
 	} quota;
 };
 
-/* An open instance: configuration, store and the trust root. */
+struct kh_api_ref;
+#define KH_SRV_CACHE_SLOTS 4
+
+/*
+ * An open instance: configuration, store, the trust root, and the
+ * published bundles mapped read-only for downloads (server/api.c; zeroed
+ * by kh_srv_open, emptied by kh_api_cache_clear).
+ */
 struct kh_srv {
 	char dir[KH_SRV_PATH_MAX];
 	struct kh_srv_config cfg;
 	struct kh_store *store;
 	struct kh_root root;
+	struct {
+		struct kh_api_ref *slot[KH_SRV_CACHE_SLOTS];
+		uint64_t tick; /* for least recently used */
+	} cache;
 };
 
 /* Limits on what devices and operators may send (docs/PROTOCOL.md). */
 #define KH_SRV_DEVICE_BODY_MAX (256 * 1024)
 #define KH_SRV_CHECKIN_BODY_MAX (16 * 1024)
-#define KH_SRV_EVENTS_MAX 500
 #define KH_SRV_ADMIN_BODY_MAX ((size_t)64 << 20)
 #define KH_SRV_CONNS_PER_DEVICE_MAX 64
 
@@ -102,11 +112,6 @@ void kh_srv_provisioned_free(struct kh_provisioned *p);
  */
 int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
 		   struct kh_policy_rec *rec, char *why, size_t whylen);
-
-/* 1 if serial is a valid device serial: [A-Za-z0-9._-], 1..KH_SERIAL_MAX. */
-int kh_srv_serial_ok(const char *serial);
-/* 1 if group is a valid group name (same alphabet) or "*". */
-int kh_srv_group_ok(const char *group);
 
 /* Run the TLS server until SIGTERM/SIGINT (server/srv_net.c). listen may be NULL. */
 int kh_srv_run(struct kh_srv *s, const char *listen);

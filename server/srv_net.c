@@ -31,6 +31,7 @@
 #include "lib/err.h"
 #include "lib/fnv.h"
 #include "lib/hex.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
@@ -64,20 +65,12 @@ enum cstate {
 };
 
 struct ident;
-struct conn;
-
-/* Connections are on two lists at once: each has its link in struct conn. */
-struct conn_link {
-	struct conn *prev, *next;
-};
-struct conn_list {
-	struct conn *head, *tail; /* newest first */
-};
 
 struct conn {
 	struct srv *srv;
-	struct conn_link all; /* v->conns: every open connection, to close them at exit */
-	struct conn_link cl;  /* v->anon or id->conns, by class */
+	/* on two lists at once (lib/list.h), newest first */
+	struct kh_list all; /* v->conns: every open connection, to close them at exit */
+	struct kh_list cl;  /* v->anon or id->conns, by class */
 	enum cclass cls;
 	struct ident *id;   /* CL_DEVICE: whose */
 	uint64_t active_ms; /* last progress (monotonic), for "idlest" */
@@ -108,9 +101,9 @@ struct conn {
 
 /* An admitted device certificate and the connections it holds. */
 struct ident {
-	struct ident *hnext;	     /* hash chain */
-	struct ident *kprev, *knext; /* in v->by_count[n] */
-	struct conn_list conns;
+	struct ident *hnext;  /* hash chain */
+	struct kh_list count; /* in v->by_count[n] */
+	struct kh_list conns; /* its connections, by cl */
 	unsigned n;
 	unsigned bodies; /* uploads in flight */
 	char serial[KH_SERIAL_MAX + 1];
@@ -122,10 +115,10 @@ struct srv {
 	struct kh_tls_conf *tls;
 	kh_sock lfd;
 	unsigned nconns;
-	struct conn_list conns, anon;
-	struct ident **idents; /* hash table by serial, idents_mask + 1 chains */
+	struct kh_list conns, anon; /* struct conn by all, by cl */
+	struct ident **idents;	    /* hash table by serial, idents_mask + 1 chains */
 	uint32_t idents_mask;
-	struct ident *by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
+	struct kh_list by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
 	struct kh_timer flush, stats;
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
@@ -196,22 +189,13 @@ static void phase(struct conn *c, uint64_t ms)
 
 static void by_count_unlink(struct srv *v, struct ident *id)
 {
-	if (id->kprev)
-		id->kprev->knext = id->knext;
-	else
-		v->by_count[id->n] = id->knext;
-	if (id->knext)
-		id->knext->kprev = id->kprev;
-	id->kprev = id->knext = NULL;
+	(void)v;
+	kh_list_del(&id->count);
 }
 
 static void by_count_link(struct srv *v, struct ident *id)
 {
-	id->kprev = NULL;
-	id->knext = v->by_count[id->n];
-	if (id->knext)
-		id->knext->kprev = id;
-	v->by_count[id->n] = id;
+	kh_list_add_head(&v->by_count[id->n], &id->count);
 }
 
 static struct ident **ident_slot(struct srv *v, const char *serial)
@@ -223,38 +207,6 @@ static struct ident **ident_slot(struct srv *v, const char *serial)
 	return p;
 }
 
-#define LINK(c, off) ((struct conn_link *)(void *)((char *)(c) + (off)))
-
-/* Put c at the head of l, by its link at offset off. */
-static void list_push(struct conn_list *l, struct conn *c, size_t off)
-{
-	LINK(c, off)->prev = NULL;
-	LINK(c, off)->next = l->head;
-	if (l->head)
-		LINK(l->head, off)->prev = c;
-	else
-		l->tail = c;
-	l->head = c;
-}
-
-static void list_del(struct conn_list *l, struct conn *c, size_t off)
-{
-	struct conn_link *k = LINK(c, off);
-
-	if (k->prev)
-		LINK(k->prev, off)->next = k->next;
-	else
-		l->head = k->next;
-	if (k->next)
-		LINK(k->next, off)->prev = k->prev;
-	else
-		l->tail = k->prev;
-	k->prev = k->next = NULL;
-}
-
-#define ALL offsetof(struct conn, all)
-#define CL offsetof(struct conn, cl)
-
 /* Take c out of its class list (it stays open). */
 static void class_leave(struct conn *c)
 {
@@ -262,9 +214,9 @@ static void class_leave(struct conn *c)
 	struct ident *id = c->id;
 
 	if (c->cls == CL_ANON) {
-		list_del(&v->anon, c, CL);
+		kh_list_del(&c->cl);
 	} else if (c->cls == CL_DEVICE) {
-		list_del(&id->conns, c, CL);
+		kh_list_del(&c->cl);
 		by_count_unlink(v, id);
 		if (--id->n) {
 			by_count_link(v, id);
@@ -289,6 +241,8 @@ static int class_device(struct conn *c)
 		if (!id)
 			return -ENOMEM;
 		kh_strlcpy(id->serial, c->cn, sizeof(id->serial));
+		kh_list_init(&id->count);
+		kh_list_init(&id->conns);
 		*p = id;
 	} else {
 		by_count_unlink(v, id);
@@ -298,7 +252,7 @@ static int class_device(struct conn *c)
 	by_count_link(v, id);
 	c->cls = CL_DEVICE;
 	c->id = id;
-	list_push(&id->conns, c, CL);
+	kh_list_add_head(&id->conns, &c->cl);
 	return 0;
 }
 
@@ -308,7 +262,7 @@ static void conn_free(struct conn *c)
 
 	body_release(c); /* first: its upload slot is its identity's */
 	class_leave(c);
-	list_del(&v->conns, c, ALL);
+	kh_list_del(&c->all);
 	kh_timer_cancel(v->loop, &c->idle);
 	kh_loop_fd_del(v->loop, c->fd);
 	kh_tls_free(c->tls);
@@ -657,11 +611,14 @@ static void on_idle(struct kh_loop *loop, void *arg)
 /* The identity's connection that made progress longest ago. */
 static struct conn *idlest(const struct ident *id)
 {
-	struct conn *best = id->conns.head;
+	struct conn *best = kh_list_first(&id->conns, struct conn, cl);
+	struct kh_list *pos;
 
-	for (struct conn *c = id->conns.head; c; c = c->cl.next)
+	kh_list_for_each (pos, &id->conns) {
+		struct conn *c = kh_list_entry(pos, struct conn, cl);
 		if (c->active_ms < best->active_ms)
 			best = c;
+	}
 	return best;
 }
 
@@ -674,16 +631,19 @@ static struct conn *idlest(const struct ident *id)
  */
 static int evict_one(struct srv *v)
 {
-	for (struct conn *c = v->anon.tail; c; c = c->cl.prev)
+	/* oldest first: from the tail */
+	for (struct kh_list *pos = v->anon.prev; pos != &v->anon; pos = pos->prev) {
+		struct conn *c = kh_list_entry(pos, struct conn, cl);
 		if (c->st == C_HANDSHAKE || c->st == C_HEAD) {
 			v->evicted++;
 			conn_free(c);
 			return 0;
 		}
+	}
 	for (unsigned n = v->s->cfg.max_conns_per_device; n > 0; n--)
-		if (v->by_count[n]) {
+		if (!kh_list_empty(&v->by_count[n])) {
 			v->evicted++;
-			conn_free(idlest(v->by_count[n]));
+			conn_free(idlest(kh_list_first(&v->by_count[n], struct ident, count)));
 			return 0;
 		}
 	return -1;
@@ -729,8 +689,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			continue;
 		}
 		c->watching = KH_EV_READ;
-		list_push(&v->conns, c, ALL);
-		list_push(&v->anon, c, CL); /* c->cls: CL_ANON (0) */
+		kh_list_add_head(&v->conns, &c->all);
+		kh_list_add_head(&v->anon, &c->cl); /* c->cls: CL_ANON (0) */
 		v->nconns++;
 		phase(c, head_deadline(c)); /* handshake and first request head */
 		drive(c);
@@ -794,6 +754,10 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 
 	v.s = s;
 	v.lfd = -1;
+	kh_list_init(&v.conns);
+	kh_list_init(&v.anon);
+	for (size_t i = 0; i < KH_ARRAY_SIZE(v.by_count); i++)
+		kh_list_init(&v.by_count[i]);
 	listen = listen ? listen : s->cfg.listen;
 	if (kh_addr_parse(listen, 0, &a) < 0) {
 		log_error("listen address %s: expected ADDR:PORT", listen);
@@ -836,15 +800,15 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 		   s->cfg.max_conns);
 	err = kh_loop_run(v.loop);
 	on_stats(v.loop, &v);
-	while (v.conns.head)
-		conn_free(v.conns.head);
+	while (!kh_list_empty(&v.conns))
+		conn_free(kh_list_first(&v.conns, struct conn, all));
 out:
 	if (v.lfd >= 0) {
 		kh_loop_fd_del(v.loop, v.lfd);
 		kh_net_close(v.lfd);
 	}
 	kh_store_flush(s->store);
-	kh_api_cache_clear();
+	kh_api_cache_clear(s);
 	kh_loop_free(v.loop);
 	kh_tls_conf_free(v.tls);
 	free(v.idents);

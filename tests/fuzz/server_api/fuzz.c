@@ -15,7 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "server/api.h"
-#include "tests/fuzz/root_fixture.h"
+#include "tests/fuzz/server_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,29 +27,14 @@ static unsigned calls;
 
 static void setup(void)
 {
-	struct kh_policy_rec p = {0};
 	char why[256];
 
-	memset(&srv, 0, sizeof(srv));
-	snprintf(srv.dir, sizeof(srv.dir), "/nonexistent-khien-fuzz");
-	srv.cfg.interval_s = 300;
-	/* small enough that long runs reach the quota's refusals too */
-	srv.cfg.quota.window_s = 3600;
-	srv.cfg.quota.events = 2000;
-	srv.cfg.quota.bytes = 1u << 20;
-	kh_sha256(TOKEN, strlen(TOKEN), srv.cfg.operator_token_sha256);
-	if (kh_root_verify_self(root_json, strlen(root_json), &srv.root, why, sizeof(why)) < 0 ||
-	    kh_store_open(":memory:", &srv.store, why, sizeof(why)) < 0)
+	/* a quota small enough that long runs reach its refusals too */
+	if (kh_test_srv_open(&srv, ":memory:", TOKEN, 2000, why, sizeof(why)) < 0)
 		abort();
 	memset(fpr, 0x5a, sizeof(fpr));
 	kh_store_device_add(srv.store, "SN-FUZZ", "home", fpr, 0, 1000);
 	kh_store_device_add(srv.store, "SN-OTHER", "lab", fpr, 0, 1000);
-	p.version = 7;
-	snprintf(p.sha256_hex, sizeof(p.sha256_hex), "%064d", 0);
-	p.size = 100;
-	snprintf(p.path, sizeof(p.path), "bundles/7.bundle");
-	kh_store_policy_add(srv.store, &p);
-	kh_store_assign(srv.store, "home", 7, 1000);
 }
 
 struct route {
