@@ -81,7 +81,7 @@ AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agen
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
-SERVER_SRCS := server/store_sqlite.c server/render.c server/api.c server/admin.c server/srv_net.c
+SERVER_SRCS := server/store_sqlite.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 

@@ -53,7 +53,9 @@ struct kh_agent_audit {
 	int nres;
 	uint64_t gen, acked, full_from; /* a change of rules forces a full upload */
 	char digest[2 * KH_SHA256_LEN + 1];
-	char error[160]; /* why the last run could not be made */
+	char acked_digest[2 * KH_SHA256_LEN +
+			  1]; /* what the server said it holds, once it agreed */
+	char error[160];      /* why the last run could not be made */
 };
 
 static const char *fact(void *ctx, const char *name)
@@ -412,6 +414,7 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 	a->res = NULL;
 	a->nres = 0;
 	a->full_from = ++a->gen; /* the server's copy is of other rules now */
+	a->acked_digest[0] = 0;
 	update_digest(a);
 	if (p)
 		kh_agent_audit_run(a);
@@ -507,10 +510,16 @@ int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *se
 	}
 	if (gen > a->acked)
 		a->acked = gen;
+	memcpy(a->acked_digest, digest, sizeof(a->acked_digest) - 1);
 	return 0;
 }
 
 const char *kh_agent_audit_digest(const struct kh_agent_audit *a)
 {
 	return a->pol && a->done ? a->digest : NULL;
+}
+
+const char *kh_agent_audit_acked_digest(const struct kh_agent_audit *a)
+{
+	return a->acked_digest[0] ? a->acked_digest : NULL;
 }

@@ -73,5 +73,12 @@ int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *se
 			  const char *digest);
 /* The digest of the whole result set; NULL before the first run of the rules. */
 const char *kh_agent_audit_digest(const struct kh_agent_audit *a);
+/*
+ * The digest the server last said it holds, when it matched what was sent
+ * (NULL: none since start or since the rules changed; the next upload is
+ * then the whole set anyway). The check-in carries it, so a server whose
+ * copy has since been lost or damaged asks for everything.
+ */
+const char *kh_agent_audit_acked_digest(const struct kh_agent_audit *a);
 
 #endif

@@ -208,6 +208,10 @@ static const struct kh_json_field report_fields[] = {
 	CFG_UINT("queue_kb", 16, 1048576, report_queue_kb),
 };
 
+static const struct kh_json_field audit_fields[] = {
+	CFG_UINT("interval_s", 0, 604800, audit_interval_s),
+};
+
 #define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
 
 /* v as field f of the configuration. */
@@ -448,8 +452,9 @@ static int parse_audit(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 		return fail(x, "expected {\"interval_s\", \"root\"}");
 	cJSON_ArrayForEach (f, v) {
 		size_t s2 = enter(x, f->string, -1);
-		if (strcmp(f->string, "interval_s") == 0)
-			rc = get_uint(x, f, 0, 604800, &c->audit_interval_s);
+		const struct kh_json_field *tf = FIND(audit_fields, f->string);
+		if (tf)
+			rc = get_field(x, tf, f, c);
 		else if (strcmp(f->string, "root") == 0)
 			rc = get_path(x, f, c->audit_root, sizeof(c->audit_root));
 		else

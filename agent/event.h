@@ -38,7 +38,7 @@ struct kh_event {
 	const char *category, *qtype, *source;
 	const char *sha256, *reason;
 	const char *check, *evidence; /* audit: the failing check and what it saw */
-	uint64_t version; /* 0 = none */
+	uint64_t version;	      /* 0 = none */
 };
 
 /* An owner keeping the last `recent` events for `khienctl events`. 0 or -ENOMEM. */

@@ -168,7 +168,7 @@ static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, co
 static const char *hook_audit_digest(void *arg)
 {
 	struct agent *a = arg;
-	return a->audit ? kh_agent_audit_digest(a->audit) : NULL;
+	return a->audit ? kh_agent_audit_acked_digest(a->audit) : NULL;
 }
 
 static cJSON *hook_audit_changes(void *arg, int full, uint64_t *gen)

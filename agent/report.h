@@ -44,7 +44,7 @@ struct kh_report_hooks {
 	struct kh_events *events;
 	/*
 	 * Audit results (agent/audit.h; all NULL without an audit): the digest
-	 * of the whole set for the check-in (NULL: nothing evaluated yet), the
+	 * the server last acknowledged holding, for the check-in (NULL: none), the
 	 * changes to upload (all of them if full; NULL: nothing to send) with
 	 * the generation to acknowledge, and the acknowledgement, with the
 	 * digest the server now holds: 0 in step, 1 if its copy differs (the

@@ -27,6 +27,7 @@
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "server/api.h"
+#include "server/api_priv.h"
 #include "server/render.h"
 
 #define JSON "application/json"
@@ -101,7 +102,7 @@ void kh_api_cache_clear(struct kh_srv *s)
 
 /* ---------------------------------------------------------------- responses */
 
-static void set_json(struct kh_api_resp *resp, int status, cJSON *o)
+void kh_api_set_json(struct kh_api_resp *resp, int status, cJSON *o)
 {
 	char *t = o ? cJSON_PrintUnformatted(o) : NULL;
 
@@ -125,7 +126,7 @@ void kh_api_error(struct kh_api_resp *resp, int status, const char *msg)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "error", msg);
-	set_json(resp, status, o);
+	kh_api_set_json(resp, status, o);
 }
 
 void kh_api_resp_free(struct kh_api_resp *resp)
@@ -138,7 +139,7 @@ void kh_api_resp_free(struct kh_api_resp *resp)
 /* ---------------------------------------------------------------- helpers */
 
 /* Value of key in a query string "a=1&b=2" (no escapes: values are plain). */
-static int query_get(const char *q, const char *key, char *out, size_t cap)
+int kh_api_query(const char *q, const char *key, char *out, size_t cap)
 {
 	size_t kl = strlen(key);
 
@@ -174,24 +175,6 @@ static int parse_u64(const char *t, uint64_t *out)
 }
 
 /* ---------------------------------------------------------------- admission */
-
-enum auth {
-	AUTH_DEVICE,   /* a registered, active device's own certificate */
-	AUTH_OPERATOR, /* the operator token; no device credential opens these */
-};
-
-#define ARG_MAX KH_SERIAL_MAX /* the longest path argument (a serial) */
-
-/* One request as a handler sees it. */
-struct call {
-	const struct kh_http_req *req;
-	const uint8_t *body;
-	size_t len;
-	struct kh_api_peer *peer; /* its device record, for AUTH_DEVICE routes */
-	int64_t now;
-	const cJSON *in;       /* the body as a JSON object, for BODY_JSON routes */
-	char arg[ARG_MAX + 1]; /* the path's argument (serial or version) */
-};
 
 struct route {
 	const char *method, *path;
@@ -240,7 +223,7 @@ int kh_api_device_admitted(struct kh_srv *s, struct kh_api_peer *peer)
 /* What a check-in says (docs/PROTOCOL.md); commands_done is read leniently. */
 struct checkin_in {
 	const char *firmware, *hardware_id;
-	const cJSON *policy, *events, *status;
+	const cJSON *policy, *events, *status, *audit;
 };
 static const struct kh_json_field checkin_fields[] = {
 	KH_JSON_F_STR("firmware", 1, 0, KH_FIRMWARE_MAX, struct checkin_in, firmware),
@@ -248,6 +231,13 @@ static const struct kh_json_field checkin_fields[] = {
 	KH_JSON_F_OBJ("policy", 1, struct checkin_in, policy),
 	KH_JSON_F_OBJ("events", 0, struct checkin_in, events),
 	KH_JSON_F_OBJ("status", 0, struct checkin_in, status),
+	KH_JSON_F_OBJ("audit", 0, struct checkin_in, audit),
+};
+struct checkin_audit {
+	const char *digest;
+};
+static const struct kh_json_field checkin_audit[] = {
+	KH_JSON_F_STR("digest", 1, 64, 64, struct checkin_audit, digest),
 };
 static const struct kh_json_field checkin_policy[] = {
 	KH_JSON_F_UINT("version", 1, 0, KH_JSON_INT_MAX, struct kh_checkin, policy_version),
@@ -262,6 +252,7 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	const cJSON *in = rq->in;
 	int64_t now = rq->now;
 	struct checkin_in f = {0};
+	struct checkin_audit ca = {0};
 	struct kh_checkin c = {0};
 	struct kh_policy_rec p;
 	struct kh_command cmds[MAX_COMMANDS];
@@ -273,8 +264,10 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	if (kh_json_parse_fields(in, checkin_fields, KH_ARRAY_SIZE(checkin_fields), &f, NULL, why,
 				 sizeof(why)) < 0 ||
 	    kh_json_parse_fields(f.policy, checkin_policy, 1, &c, "policy", why, sizeof(why)) < 0 ||
-	    (f.events &&
-	     kh_json_parse_fields(f.events, checkin_events, 1, &c, "events", why, sizeof(why)) < 0))
+	    (f.events && kh_json_parse_fields(f.events, checkin_events, 1, &c, "events", why,
+					      sizeof(why)) < 0) ||
+	    (f.audit &&
+	     kh_json_parse_fields(f.audit, checkin_audit, 1, &ca, "audit", why, sizeof(why)) < 0))
 		return kh_api_error(resp, 400, why);
 	c.firmware = f.firmware;
 	c.hardware_id = f.hardware_id;
@@ -301,6 +294,9 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	cJSON_AddNumberToObject(o, "server_time", (double)now);
 	cJSON_AddNumberToObject(o, "interval_s", s->cfg.interval_s);
 	kh_json_add_uint(o, "events_acked", peer->dev.last_seq);
+	/* our copy of its audit results is not the device's: ask for all of them */
+	if (ca.digest && kh_api_audit_differs(s, peer->serial, ca.digest))
+		cJSON_AddBoolToObject(o, "audit_full", 1);
 	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0)
 		kh_render_policy_ref(cJSON_AddObjectToObject(o, "policy"), &p);
 	else
@@ -315,7 +311,7 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 			cJSON_AddStringToObject(c1, "arg", cmds[i].arg);
 		cJSON_AddItemToArray(arr, c1);
 	}
-	set_json(resp, 200, o);
+	kh_api_set_json(resp, 200, o);
 }
 
 /* An upload: at most KH_PROTO_EVENTS_MAX events, each with these fields. */
@@ -425,12 +421,12 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 		cJSON_AddStringToObject(o, "error", msg);
 		cJSON_AddNumberToObject(o, "refused", res.refused);
 		cJSON_AddNumberToObject(o, "retry_after_s", (double)wait);
-		set_json(resp, 429, o);
+		kh_api_set_json(resp, 429, o);
 		snprintf(resp->extra, sizeof(resp->extra), "Retry-After: %lld\r\n",
 			 (long long)wait);
 		goto out;
 	}
-	set_json(resp, 200, o);
+	kh_api_set_json(resp, 200, o);
 	goto out;
 bad:
 	kh_api_error(resp, 400, msg);
@@ -493,9 +489,20 @@ static void do_policy(struct kh_srv *s, const struct call *rq, struct kh_api_res
 
 /* ---------------------------------------------------------------- operator endpoints */
 
+struct device_list {
+	struct kh_srv *s;
+	cJSON *arr;
+};
+
 static int add_device(void *arg, const struct kh_device *d)
 {
-	cJSON_AddItemToArray(arg, kh_render_device(d));
+	struct device_list *l = arg;
+	struct kh_audit_head h;
+	cJSON *o = kh_render_device(d);
+
+	if (kh_store_audit_head(l->s->store, d->serial, &h) == 0)
+		kh_render_audit_head(o, &h);
+	cJSON_AddItemToArray(l->arr, o);
 	return 0;
 }
 
@@ -519,12 +526,12 @@ static void adm_events(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	cJSON *o, *arr, *last;
 	int err;
 
-	if (query_get(req->query, "since", v, sizeof(v)) == 0 && parse_u64(v, &since) < 0)
+	if (kh_api_query(req->query, "since", v, sizeof(v)) == 0 && parse_u64(v, &since) < 0)
 		return kh_api_error(resp, 400, "since: expected an event id");
-	if (query_get(req->query, "limit", v, sizeof(v)) == 0 &&
+	if (kh_api_query(req->query, "limit", v, sizeof(v)) == 0 &&
 	    (parse_u64(v, &limit) < 0 || limit == 0 || limit > EVENTS_PAGE_MAX))
 		return kh_api_error(resp, 400, "limit: 1..1000");
-	err = query_get(req->query, "device", dev, sizeof(dev));
+	err = kh_api_query(req->query, "device", dev, sizeof(dev));
 	if (err == -E2BIG || (err == 0 && !kh_srv_serial_ok(dev)))
 		return kh_api_error(resp, 400, "device: not a serial");
 	o = cJSON_CreateObject();
@@ -536,7 +543,7 @@ static void adm_events(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	cJSON_AddNumberToObject(o, "next_since",
 				last ? cJSON_GetObjectItem(last, "id")->valuedouble
 				     : (double)since);
-	set_json(resp, 200, o);
+	kh_api_set_json(resp, 200, o);
 }
 
 struct provision_in {
@@ -579,7 +586,7 @@ static void adm_provision(struct kh_srv *s, const struct call *rq, struct kh_api
 	cJSON_AddStringToObject(o, "trust_root", p.root_json);
 	cJSON_AddStringToObject(o, "khiend_json", p.config_json);
 	kh_srv_provisioned_free(&p);
-	set_json(resp, 201, o);
+	kh_api_set_json(resp, 201, o);
 	log_notice("operator provisioned device %s (group %s)", serial, group);
 }
 
@@ -620,7 +627,7 @@ static void adm_command(struct kh_srv *s, const struct call *rq, struct kh_api_r
 		return kh_api_error(resp, 503, "store unavailable");
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)id);
-	set_json(resp, 201, o);
+	kh_api_set_json(resp, 201, o);
 }
 
 static void adm_publish(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
@@ -628,7 +635,7 @@ static void adm_publish(struct kh_srv *s, const struct call *rq, struct kh_api_r
 	char group[KH_GROUP_MAX + 1] = "*", why[512];
 	struct kh_policy_rec rec;
 	cJSON *o;
-	int err = query_get(rq->req->query, "group", group, sizeof(group));
+	int err = kh_api_query(rq->req->query, "group", group, sizeof(group));
 
 	if (err == -E2BIG || !kh_srv_group_ok(group))
 		return kh_api_error(resp, 400, "group: [A-Za-z0-9._-] or *");
@@ -638,19 +645,21 @@ static void adm_publish(struct kh_srv *s, const struct call *rq, struct kh_api_r
 	o = cJSON_CreateObject();
 	kh_render_policy_ref(o, &rec);
 	cJSON_AddStringToObject(o, "group", group);
-	set_json(resp, 201, o);
+	kh_api_set_json(resp, 201, o);
 }
 
 static void adm_devices(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	cJSON *o = cJSON_CreateObject();
 
+	struct device_list l = {s, cJSON_AddArrayToObject(o, "devices")};
+
 	(void)rq;
-	if (kh_store_devices(s->store, add_device, cJSON_AddArrayToObject(o, "devices")) < 0) {
+	if (kh_store_devices(s->store, add_device, &l) < 0) {
 		cJSON_Delete(o);
 		kh_api_error(resp, 503, "store unavailable");
 	} else
-		set_json(resp, 200, o);
+		kh_api_set_json(resp, 200, o);
 }
 
 static void adm_policies(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
@@ -659,7 +668,7 @@ static void adm_policies(struct kh_srv *s, const struct call *rq, struct kh_api_
 
 	(void)rq;
 	kh_store_policies(s->store, add_policy, cJSON_AddArrayToObject(o, "policies"));
-	set_json(resp, 200, o);
+	kh_api_set_json(resp, 200, o);
 }
 
 static void adm_revoke(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
@@ -673,7 +682,7 @@ static void adm_revoke(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "serial", rq->arg);
 	cJSON_AddStringToObject(o, "status", "revoked");
-	set_json(resp, 200, o);
+	kh_api_set_json(resp, 200, o);
 }
 
 /* ---------------------------------------------------------------- routes */
@@ -699,6 +708,10 @@ static const struct route routes[] = {
 	      do_checkin),
 	ROUTE("POST", "/v1/events", 0, KH_SRV_DEVICE_BODY_MAX, AUTH_DEVICE, BODY_JSON, do_events),
 	ROUTE("GET", "/v1/policy/*", 18, 0, AUTH_DEVICE, 0, do_policy),
+	ROUTE("POST", "/v1/audit", 0, KH_SRV_AUDIT_BODY_MAX, AUTH_DEVICE, BODY_JSON,
+	      kh_api_audit_upload),
+	ROUTE("GET", "/v1/audit", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, kh_api_audit_list),
+	ROUTE("GET", "/v1/compliance", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, kh_api_compliance),
 	ROUTE("GET", "/v1/admin/devices", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, adm_devices),
 	ROUTE("POST", "/v1/admin/devices", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, BODY_JSON,
 	      adm_provision),

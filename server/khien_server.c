@@ -31,31 +31,36 @@ enum {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: khien-server COMMAND --dir DIR [options]\n"
-		   "\n"
-		   "  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
-		   "        create an instance: device CA, server CA and certificate, operator\n"
-		   "        token, SQLite store; without --trust-root, development policy keys\n"
-		   "  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
-		   "        serve the device and operator APIs over mutual TLS\n"
-		   "  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
-		   "            [--not-after DATE|+DURATION]\n"
-		   "        issue a device identity; OUTDIR gets device.key, device.pem,\n"
-		   "        server-ca.pem, root.json and khiend.json\n"
-		   "  publish --dir DIR BUNDLE [--group G]\n"
-		   "        verify a signed bundle and assign it to all devices or group G\n"
-		   "  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
-		   "  devices --dir DIR                     devices as JSON lines\n"
-		   "  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
-		   "        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
-		   "  policies --dir DIR                    published policies as JSON lines\n"
-		   "\n"
-		   "Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
+	fprintf(f,
+		"usage: khien-server COMMAND --dir DIR [options]\n"
+		"\n"
+		"  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
+		"        create an instance: device CA, server CA and certificate, operator\n"
+		"        token, SQLite store; without --trust-root, development policy keys\n"
+		"  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
+		"        serve the device and operator APIs over mutual TLS\n"
+		"  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
+		"            [--not-after DATE|+DURATION]\n"
+		"        issue a device identity; OUTDIR gets device.key, device.pem,\n"
+		"        server-ca.pem, root.json and khiend.json\n"
+		"  publish --dir DIR BUNDLE [--group G]\n"
+		"        verify a signed bundle and assign it to all devices or group G\n"
+		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
+		"  devices --dir DIR                     devices as JSON lines\n"
+		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
+		"        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
+		"  policies --dir DIR                    published policies as JSON lines\n"
+		"  audit --dir DIR [--device SERIAL] [--check ID] [--failing]\n"
+		"        audit results as JSON lines (device, check, result, severity,\n"
+		"        evidence, changed_at, updated_at)\n"
+		"  compliance --dir DIR                  per check: devices that pass, fail, na\n"
+		"\n"
+		"Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
 }
 
 struct args {
-	const char *dir, *url, *trust_root, *listen, *device, *out, *group, *level, *file;
-	int force, expired;
+	const char *dir, *url, *trust_root, *listen, *device, *out, *group, *level, *file, *check;
+	int force, expired, failing;
 	int64_t not_after;
 	long long since;
 	long limit;
@@ -75,6 +80,8 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"force", no_argument, 0, 'f'},
 					     {"expired-for-tests", no_argument, 0, 'E'},
 					     {"not-after", required_argument, 0, 'A'},
+					     {"check", required_argument, 0, 'C'},
+					     {"failing", no_argument, 0, 'F'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
@@ -114,6 +121,12 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'E':
 			a->expired = 1;
+			break;
+		case 'C':
+			a->check = optarg;
+			break;
+		case 'F':
+			a->failing = 1;
 			break;
 		case 'A':
 			if (kh_civil_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
@@ -156,8 +169,27 @@ static void print_json(cJSON *o)
 
 static int print_device(void *arg, const struct kh_device *d)
 {
+	struct kh_store *st = arg;
+	struct kh_audit_head h;
+	cJSON *o = kh_render_device(d);
+
+	if (kh_store_audit_head(st, d->serial, &h) == 0)
+		kh_render_audit_head(o, &h);
+	print_json(o);
+	return 0;
+}
+
+static int print_audit(void *arg, const struct kh_audit_rec *r)
+{
 	(void)arg;
-	print_json(kh_render_device(d));
+	print_json(kh_render_audit(r));
+	return 0;
+}
+
+static int print_compliance(void *arg, const struct kh_compliance *c)
+{
+	(void)arg;
+	print_json(kh_render_compliance(c));
 	return 0;
 }
 
@@ -245,7 +277,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
 	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
-	    strcmp(cmd, "policies")) {
+	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance")) {
 		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -306,7 +338,19 @@ int main(int argc, char **argv)
 			printf("device %s revoked\n", a.device);
 		}
 	} else if (!strcmp(cmd, "devices")) {
-		rc = kh_store_devices(s.store, print_device, NULL) < 0 ? EXIT_RUNTIME : 0;
+		rc = kh_store_devices(s.store, print_device, s.store) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "audit")) {
+		if (a.device && !kh_srv_serial_ok(a.device)) {
+			fprintf(stderr, "khien-server: --device: not a serial\n");
+			rc = EXIT_USAGE;
+		} else {
+			rc = kh_store_audits(s.store, a.device, a.check, a.failing, print_audit,
+					     NULL) < 0
+				     ? EXIT_RUNTIME
+				     : 0;
+		}
+	} else if (!strcmp(cmd, "compliance")) {
+		rc = kh_store_compliance(s.store, print_compliance, NULL) < 0 ? EXIT_RUNTIME : 0;
 	} else if (!strcmp(cmd, "policies")) {
 		rc = kh_store_policies(s.store, print_policy, NULL) < 0 ? EXIT_RUNTIME : 0;
 	} else {

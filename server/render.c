@@ -104,3 +104,44 @@ cJSON *kh_render_policy(const struct kh_policy_rec *p)
 	cJSON_AddNumberToObject(o, "published", (double)p->published);
 	return o;
 }
+
+cJSON *kh_render_audit(const struct kh_audit_rec *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "serial", r->serial);
+	cJSON_AddStringToObject(o, "check", r->check);
+	cJSON_AddStringToObject(o, "result", r->result);
+	cJSON_AddStringToObject(o, "severity", r->severity);
+	cJSON_AddStringToObject(o, "evidence", r->evidence);
+	kh_json_add_uint(o, "changed_at", r->changed_at > 0 ? (uint64_t)r->changed_at : 0);
+	kh_json_add_uint(o, "updated_at", r->updated_at > 0 ? (uint64_t)r->updated_at : 0);
+	return o;
+}
+
+cJSON *kh_render_compliance(const struct kh_compliance *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "check", c->check);
+	cJSON_AddStringToObject(o, "severity", c->severity);
+	kh_json_add_uint(o, "pass", c->pass);
+	kh_json_add_uint(o, "fail", c->fail);
+	kh_json_add_uint(o, "na", c->na);
+	kh_json_add_uint(o, "error", c->error);
+	kh_json_add_uint(o, "devices", (uint64_t)c->pass + c->fail + c->na + c->error);
+	return o;
+}
+
+void kh_render_audit_head(cJSON *o, const struct kh_audit_head *h)
+{
+	cJSON *a = cJSON_AddObjectToObject(o, "audit");
+
+	cJSON_AddStringToObject(a, "policy", h->policy);
+	kh_json_add_uint(a, "version", h->version);
+	kh_json_add_uint(a, "pass", h->pass);
+	kh_json_add_uint(a, "fail", h->fail);
+	kh_json_add_uint(a, "na", h->na);
+	kh_json_add_uint(a, "error", h->error);
+	kh_json_add_uint(a, "at", h->at > 0 ? (uint64_t)h->at : 0);
+}

@@ -22,6 +22,10 @@ int kh_srv_group_ok(const char *group);
 cJSON *kh_render_device(const struct kh_device *d);
 cJSON *kh_render_event(const struct kh_event_rec *e);
 cJSON *kh_render_policy(const struct kh_policy_rec *p);
+/* One device's result for one check; a check's standing over the fleet; a device's audit summary. */
+cJSON *kh_render_audit(const struct kh_audit_rec *r);
+cJSON *kh_render_compliance(const struct kh_compliance *c);
+void kh_render_audit_head(cJSON *o, const struct kh_audit_head *h);
 
 /* Add what a device needs to fetch p (version, sha256, size, url) to o. */
 void kh_render_policy_ref(cJSON *o, const struct kh_policy_rec *p);

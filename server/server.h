@@ -67,6 +67,7 @@ struct kh_srv {
 /* Limits on what devices and operators may send (docs/PROTOCOL.md). */
 #define KH_SRV_DEVICE_BODY_MAX (256 * 1024)
 #define KH_SRV_CHECKIN_BODY_MAX (16 * 1024)
+#define KH_SRV_AUDIT_BODY_MAX (256 * 1024) /* 512 checks with their evidence */
 #define KH_SRV_ADMIN_BODY_MAX ((size_t)64 << 20)
 #define KH_SRV_CONNS_PER_DEVICE_MAX 64
 

@@ -192,7 +192,7 @@ struct kh_audit_rec {
 struct kh_audit_head {
 	char policy[KH_AUDIT_CHECK_MAX + 1];
 	uint64_t version;
-	char digest[65]; /* the device's, as uploaded */
+	char digest[65]; /* put: the device's, as uploaded; head: of the rows stored now */
 	int64_t at;
 	unsigned pass, fail, na, error;
 };

@@ -778,7 +778,6 @@ out:
 int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_head *out)
 {
 	sqlite3_stmt *q;
-	char digest[65];
 	int rc;
 
 	if ((rc = prep(s, "SELECT policy, version, digest, at FROM audit_heads WHERE serial = ?",
@@ -796,7 +795,8 @@ int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_
 	col_text(q, 2, out->digest, sizeof(out->digest));
 	out->at = sqlite3_column_int64(q, 3);
 	sqlite3_finalize(q);
-	return audit_sum(s, serial, out, digest);
+	/* the digest of what is stored, which is what a device's own is compared with */
+	return audit_sum(s, serial, out, out->digest);
 }
 
 int kh_store_audits(struct kh_store *s, const char *serial, const char *check, int failing,
