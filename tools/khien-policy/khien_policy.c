@@ -39,22 +39,23 @@ static const char *prog = "khien-policy";
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: khien-policy <command> [options]\n"
-		   "\n"
-		   "commands:\n"
-		   "  compile -o OUT --list CATEGORY=FILE [--list ...] [--allow FILE ...]\n"
-		   "          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz|ip]\n"
-		   "                      compile blocklists into an on-device index\n"
-		   "  lookup INDEX NAME...  verdict for each name (or IP, for RPZ IP triggers)\n"
-		   "  stats INDEX           index statistics as JSON\n"
-		   "  keygen -o NAME        new ECDSA P-256 key pair (NAME.key, NAME.pub)\n"
-		   "  root init|sign ...    create and sign the trust root\n"
-		   "  bundle ...            assemble and sign a policy bundle\n"
-		   "  verify --root R B     check a bundle as a device would\n"
-		   "  audit check|compile   evaluate audit rules against an image, or compile them\n"
-		   "\n"
-		   "Run 'khien-policy <command> --help' for a command's options.\n"
-		   "Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");
+	fprintf(f,
+		"usage: khien-policy <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  compile -o OUT --list CATEGORY=FILE [--list ...] [--allow FILE ...]\n"
+		"          [--format auto|domains|hosts|adblock|dnsmasq|unbound|rpz|ip]\n"
+		"                      compile blocklists into an on-device index\n"
+		"  lookup INDEX NAME...  verdict for each name (or IP, for RPZ IP triggers)\n"
+		"  stats INDEX           index statistics as JSON\n"
+		"  keygen -o NAME        new ECDSA P-256 key pair (NAME.key, NAME.pub)\n"
+		"  root init|sign ...    create and sign the trust root\n"
+		"  bundle ...            assemble and sign a policy bundle\n"
+		"  verify --root R B     check a bundle as a device would\n"
+		"  audit check|compile   evaluate audit rules against an image, or compile them\n"
+		"\n"
+		"Run 'khien-policy <command> --help' for a command's options.\n"
+		"Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");
 }
 
 static void compile_usage(FILE *f)
