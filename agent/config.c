@@ -467,15 +467,15 @@ static int parse_audit(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 }
 
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
-		    char *err, size_t errlen)
+		    char *why, size_t whylen)
 {
-	return kh_config_parse_in(c, json, len, origin, NULL, err, errlen);
+	return kh_config_parse_in(c, json, len, origin, NULL, why, whylen);
 }
 
 int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
-		       const char *base, char *err, size_t errlen)
+		       const char *base, char *why, size_t whylen)
 {
-	struct ctx x = {origin, err, errlen, "", base};
+	struct ctx x = {origin, why, whylen, "", base};
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0), *v;
 	int rc = 0;
@@ -487,10 +487,10 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			line += *p == '\n';
 		/* The text need not be NUL-terminated: quote at most what is left of it. */
 		if (at && at >= json && at < json + len)
-			snprintf(err, errlen, "%s:%u: invalid JSON near '%.*s'", origin, line,
+			snprintf(why, whylen, "%s:%u: invalid JSON near '%.*s'", origin, line,
 				 (int)KH_MIN((size_t)20, (size_t)(json + len - at)), at);
 		else
-			snprintf(err, errlen, "%s:%u: invalid JSON near the end", origin, line);
+			snprintf(why, whylen, "%s:%u: invalid JSON near the end", origin, line);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -570,14 +570,14 @@ out:
 	return rc;
 }
 
-int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_t errlen)
+int kh_config_load(struct kh_agent_config *c, const char *path, char *why, size_t whylen)
 {
 	uint8_t *buf;
 	size_t len;
 	int rc = kh_fs_read(path, CONFIG_FILE_MAX, &buf, &len);
 
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, kh_strerror(rc));
+		snprintf(why, whylen, "%s: cannot read: %s", path, kh_strerror(rc));
 		return rc;
 	}
 	{
@@ -589,7 +589,7 @@ int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_
 			kh_strlcpy(base, "/", sizeof(base));
 		else
 			snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
-		rc = kh_config_parse_in(c, (const char *)buf, len, path, base, err, errlen);
+		rc = kh_config_parse_in(c, (const char *)buf, len, path, base, why, whylen);
 	}
 	free(buf);
 	return rc;

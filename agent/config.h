@@ -86,20 +86,20 @@ void kh_config_defaults(struct kh_agent_config *c);
 /*
  * Parse JSON text over c. origin names the source in messages (a file
  * name). On error returns -EINVAL and writes "origin: path: reason" (or
- * "origin:LINE: ..." for syntax errors) into err.
+ * "origin:LINE: ..." for syntax errors) into why.
  */
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
-		    char *err, size_t errlen);
+		    char *why, size_t whylen);
 /* The same, with relative paths taken from directory base (NULL: as written). */
 int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
-		       const char *base, char *err, size_t errlen);
+		       const char *base, char *why, size_t whylen);
 
 /*
  * Read and parse a file (at most 64 KiB). Relative paths in it (index,
  * state_dir, policy.*, report.*) are taken relative to the file's directory,
  * so a provisioned directory can be installed anywhere.
  */
-int kh_config_load(struct kh_agent_config *c, const char *path, char *err, size_t errlen);
+int kh_config_load(struct kh_agent_config *c, const char *path, char *why, size_t whylen);
 
 /* Parse an action name ("nxdomain", "nodata", "null", "blockpage", "refused", "drop"). */
 int kh_config_action(const char *s);

@@ -12,10 +12,10 @@
 #include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 
-static int refuse(const struct kh_json_field *f, const char *path, char *err, size_t errlen,
-		  const char *why)
+static int refuse(const struct kh_json_field *f, const char *path, char *why, size_t whylen,
+		  const char *what)
 {
-	snprintf(err, errlen, "%s: %s", path ? path : f->name, why);
+	snprintf(why, whylen, "%s: %s", path ? path : f->name, what);
 	return -EINVAL;
 }
 
@@ -43,15 +43,15 @@ static void put_uint(void *p, size_t size, uint64_t u)
 }
 
 int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, const char *path,
-		      char *err, size_t errlen)
+		      char *why, size_t whylen)
 {
-	char why[96];
+	char what[96];
 	char *p = (char *)out + f->off;
 	uint64_t u, hi;
 	size_t n;
 
 	if (!v)
-		return f->required ? refuse(f, path, err, errlen, "required") : 0;
+		return f->required ? refuse(f, path, why, whylen, "required") : 0;
 	switch (f->type) {
 	case KH_JSON_UINT:
 		/* never more than the destination holds */
@@ -59,10 +59,10 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		if (f->size < 8 && hi > (UINT64_C(1) << (8 * f->size)) - 1)
 			hi = (UINT64_C(1) << (8 * f->size)) - 1;
 		if (kh_json_uint(v, f->min, hi, &u) < 0) {
-			snprintf(why, sizeof(why),
+			snprintf(what, sizeof(what),
 				 "expected a whole number from %" PRIu64 " to %" PRIu64, f->min,
 				 hi > KH_JSON_INT_MAX ? (uint64_t)KH_JSON_INT_MAX : hi);
-			return refuse(f, path, err, errlen, why);
+			return refuse(f, path, why, whylen, what);
 		}
 		put_uint(p, f->size, u);
 		return 0;
@@ -70,15 +70,15 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
 		if (!cJSON_IsString(v) || n < f->min || (f->max && n > f->max)) {
 			if (!f->max)
-				snprintf(why, sizeof(why), "expected a string");
+				snprintf(what, sizeof(what), "expected a string");
 			else if (f->min)
-				snprintf(why, sizeof(why),
+				snprintf(what, sizeof(what),
 					 "expected a string of %" PRIu64 " to %" PRIu64 " bytes",
 					 f->min, f->max);
 			else
-				snprintf(why, sizeof(why),
+				snprintf(what, sizeof(what),
 					 "expected a string of at most %" PRIu64 " bytes", f->max);
-			return refuse(f, path, err, errlen, why);
+			return refuse(f, path, why, whylen, what);
 		}
 		if (f->size) {
 			memcpy(p, v->valuestring, n + 1); /* n <= max < size */
@@ -89,39 +89,39 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		return 0;
 	case KH_JSON_BOOL:
 		if (!cJSON_IsBool(v))
-			return refuse(f, path, err, errlen, "expected true or false");
+			return refuse(f, path, why, whylen, "expected true or false");
 		*(int *)(void *)p = cJSON_IsTrue(v);
 		return 0;
 	case KH_JSON_OBJECT:
 		if (!cJSON_IsObject(v))
-			return refuse(f, path, err, errlen, "expected an object");
+			return refuse(f, path, why, whylen, "expected an object");
 		memcpy(p, &v, sizeof(v));
 		return 0;
 	case KH_JSON_ARRAY:
 		n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
 		if (!cJSON_IsArray(v) || n < f->min || (f->max && n > f->max)) {
 			if (f->max && !f->min)
-				snprintf(why, sizeof(why), "expected an array of at most %" PRIu64,
+				snprintf(what, sizeof(what), "expected an array of at most %" PRIu64,
 					 f->max);
 			else if (f->max)
-				snprintf(why, sizeof(why),
+				snprintf(what, sizeof(what),
 					 "expected an array of %" PRIu64 " to %" PRIu64 " elements",
 					 f->min, f->max);
 			else if (f->min)
-				snprintf(why, sizeof(why), "expected an array of at least %" PRIu64,
+				snprintf(what, sizeof(what), "expected an array of at least %" PRIu64,
 					 f->min);
 			else
-				snprintf(why, sizeof(why), "expected an array");
-			return refuse(f, path, err, errlen, why);
+				snprintf(what, sizeof(what), "expected an array");
+			return refuse(f, path, why, whylen, what);
 		}
 		memcpy(p, &v, sizeof(v));
 		return 0;
 	}
-	return refuse(f, path, err, errlen, "unknown field type");
+	return refuse(f, path, why, whylen, "unknown field type");
 }
 
 int kh_json_parse_fields(const cJSON *obj, const struct kh_json_field *table, size_t n, void *out,
-			 const char *prefix, char *err, size_t errlen)
+			 const char *prefix, char *why, size_t whylen)
 {
 	char path[160];
 	int rc;
@@ -131,7 +131,7 @@ int kh_json_parse_fields(const cJSON *obj, const struct kh_json_field *table, si
 		snprintf(path, sizeof(path), "%s%s%s", prefix ? prefix : "", prefix ? "." : "",
 			 f->name);
 		rc = kh_json_field_get(f, cJSON_GetObjectItemCaseSensitive(obj, f->name), out, path,
-				       err, errlen);
+				       why, whylen);
 		if (rc < 0)
 			return rc;
 	}

@@ -62,19 +62,19 @@ struct kh_json_field {
 
 /*
  * Read value v (NULL: absent) as field f into out. path names the field
- * for the error (NULL: f->name). 0, or -EINVAL with err "PATH: why"
+ * for the error (NULL: f->name). 0, or -EINVAL with why "PATH: what was expected"
  * ("required", "expected a whole number from 1 to 16", ...).
  */
 int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, const char *path,
-		      char *err, size_t errlen);
+		      char *why, size_t whylen);
 
 /*
  * Read every field of table[0..n) from object obj into out. prefix: the
  * path of obj ("events[3]"), or NULL at the top. Unknown keys are the
- * caller's business (kh_json_field_find). 0 or -EINVAL with err.
+ * caller's business (kh_json_field_find). 0 or -EINVAL with why.
  */
 int kh_json_parse_fields(const cJSON *obj, const struct kh_json_field *table, size_t n, void *out,
-			 const char *prefix, char *err, size_t errlen);
+			 const char *prefix, char *why, size_t whylen);
 
 /* The row named name, or NULL. */
 const struct kh_json_field *kh_json_field_find(const struct kh_json_field *table, size_t n,
