@@ -73,7 +73,7 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 TOOL_DIR     := tools/khien-policy
 COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
-		$(TOOL_DIR)/trust_build.c
+		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_canon.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
@@ -293,10 +293,11 @@ $(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c tests/bench/loadgen_i
 		$(LIBCORE) $(LIBPLAT)
 	$(link) -lsqlite3
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
+	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)

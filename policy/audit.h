@@ -67,9 +67,6 @@ int kh_audit_parse(const char *text, size_t len, struct kh_audit_policy **out, c
 		   size_t errlen);
 void kh_audit_free(struct kh_audit_policy *p);
 
-/* The canonical component text (keys sorted, compact) of a parsed policy; free() it. */
-char *kh_audit_canonical(const struct kh_audit_policy *p);
-
 /* What the rules read: a confined file system, or (lwIP) the board's facts. */
 struct kh_fsroot;
 struct kh_audit_src {

@@ -8,11 +8,11 @@
 # sudo) only when something is actually missing.
 set -euo pipefail
 
-build=(make gcc libc6-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
+build=(make gcc libc6-dev libcrypt-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
        liblwip-dev libsqlite3-dev pkg-config)
 test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux
       python3-cryptography)
-bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc)
+bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc valgrind)
 fuzz=("${build[@]}" clang llvm)
 m32=("${build[@]}" gcc-multilib)
 all=("${bench[@]}" clang llvm clang-format gcc-multilib)

@@ -84,14 +84,18 @@ import json, sys
 c = json.load(open(sys.argv[1])); c["report"]["interval_s"] = 10
 json.dump(c, open(sys.argv[1], "w"))
 PY
-"$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx -o $T/p1 >/dev/null
+# the gateway baseline: fact rules, evaluated against what the board reports
+"$P" audit compile "$KHIEN_TOP/policy/rules/lwip-gateway.json" -o $T/audit.rules >/dev/null || fail "audit compile"
+"$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx \
+	--component audit=$T/audit.rules -o $T/p1 >/dev/null
 "$SRV" publish --dir $S $T/p1 >/dev/null || fail "publish"
 ip netns exec $NS "$SRV" run --dir $S >"$T/server.log" 2>&1 &
 SPID=$!
 PIDS+=($SPID)
 inst=()
 for f in khiend.json device.pem device.key server-ca.pem root.json; do inst+=(--lwip-install /etc/khien/$f=$T/dev/$f); done
-lwip_start $T/flash2.img "${inst[@]}" -c /etc/khien/khiend.json || { fail "lwIP khiend with an identity"; done_testing; }
+lwip_start $T/flash2.img "${inst[@]}" -c /etc/khien/khiend.json --lwip-facts "$FIX/audit/lwip-factory.facts" ||
+	{ fail "lwIP khiend with an identity"; done_testing; }
 ok "lwIP khiend starts with a provisioned identity from its flash store"
 pv() { "$SRV" devices --dir $S | json_get /dev/stdin 'd["policy_version"]'; }
 for _ in $(seq 150); do [ "$(pv)" = "1" ] && break; sleep 0.2; done
@@ -101,6 +105,17 @@ for _ in $(seq 100); do "$SRV" events --dir $S | grep -q malware-c2 && break; sl
 expect_eq "its security event reaches the server" "$("$SRV" events --dir $S | json_get /dev/stdin '(d["device"], d["type"], d["payload"]["name"])')" \
 	"('LWIP-GW-1', 'dns_blocked', 'malware-c2.example')"
 grep -q "resumed\|ok (policy 1" "$T/lwip.log" && ok "the agent logs its syncs" || fail "sync log"
+# the audit of an RTOS gateway: the board's facts, the same engine, results on the server
+for _ in $(seq 150); do [ "$("$SRV" audit --dir $S | wc -l)" -ge 11 ] && break; sleep 0.2; done
+"$SRV" audit --dir $S > $T/audit.jsonl
+expect_eq "the gateway's audit reaches the server (11 checks)" "$(wc -l < $T/audit.jsonl)" "11"
+res() { python3 -c 'import json,sys; print([json.loads(l)["result"] for l in open(sys.argv[1]) if json.loads(l)["check"] == sys.argv[2]][0])' $T/audit.jsonl "$1"; }
+expect_eq "  the factory password is found (fact admin_password_default=1)" "$(res admin-password-changed)" "fail"
+expect_eq "  telnet on is found" "$(res no-telnet)" "fail"
+expect_eq "  a fact the board does not report is na" "$(res debug-port-off)" "na"
+expect_eq "  web administration off the WAN passes" "$(res web-admin-lan-only)" "pass"
+grep -q "audit: admin-password-changed fails" "$T/lwip.log" && ok "  and a critical failure is logged on the console" ||
+	fail "  no audit warning on the console"
 
 # the policy and the event journal survive a restart: they are in the flash store
 kill $LPID; wait $LPID 2>/dev/null

@@ -20,6 +20,7 @@
 #include "platform/fs.h"
 #include "platform/fsroot.h"
 #include "policy/audit.h"
+#include "tools/khien-policy/audit_canon.h"
 #include "tools/khien-policy/tool.h"
 
 static void audit_usage(FILE *f)

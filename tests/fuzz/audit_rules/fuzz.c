@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "policy/audit.h"
+#include "tools/khien-policy/audit_canon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
