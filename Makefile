@@ -56,7 +56,7 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/jsonfield.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* UTC calendar arithmetic, and times as people write them (see civil.h). */
+/* UTC calendar arithmetic (see civil.h); times as people write them are in lib/civil_parse.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,36 +54,4 @@ void kh_fmt_utc(int64_t t, char *buf, size_t cap)
 	kh_civil_from_unix(t < 0 ? 0 : t > 253402300799 ? 253402300799 : t, &c); /* 1970 .. 9999 */
 	snprintf(buf, cap, "%04d-%02u-%02uT%02u:%02u:%02uZ", (int)c.year, c.month, c.day, c.hour,
 		 c.min, c.sec);
-}
-
-int kh_civil_parse_time(const char *s, int64_t now, int64_t *out)
-{
-	unsigned y, mo, d, h = 0, mi = 0, se = 0;
-	char unit, z;
-	long long n;
-	int used;
-
-	if (s[0] == '+' && sscanf(s + 1, "%lld%c%n", &n, &unit, &used) == 2 && !s[1 + used] &&
-	    n >= 0) {
-		static const char units[] = "smhdw";
-		static const int64_t mult[] = {1, 60, 3600, 86400, 604800};
-		const char *u = strchr(units, unit);
-		if (!u)
-			return -EINVAL;
-		*out = now + n * mult[u - units];
-		return 0;
-	}
-	if (sscanf(s, "%4u-%2u-%2u%n", &y, &mo, &d, &used) == 3 && mo >= 1 && mo <= 12 && d >= 1 &&
-	    d <= 31) {
-		if (s[used] && (sscanf(s + used, "T%2u:%2u:%2u%c", &h, &mi, &se, &z) != 4 ||
-				z != 'Z' || h > 23 || mi > 59 || se > 60 || strlen(s + used) != 10))
-			return -EINVAL;
-		*out = kh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-		return 0;
-	}
-	if (sscanf(s, "%lld%n", &n, &used) == 1 && !s[used] && n >= 0) {
-		*out = n;
-		return 0;
-	}
-	return -EINVAL;
 }
