@@ -102,7 +102,7 @@ for _ in $(seq 150); do [ "$(pv)" = "1" ] && break; sleep 0.2; done
 expect_eq "it checks in over TLS across lwIP and applies the signed policy" "$(pv)" "1"
 expect_eq "the policy's blocklist is enforced" "$(D malware-c2.example | grep -o 'status: [A-Z]*')" "status: NXDOMAIN"
 for _ in $(seq 100); do "$SRV" events --dir $S | grep -q malware-c2 && break; sleep 0.2; done
-expect_eq "its security event reaches the server" "$("$SRV" events --dir $S | json_get /dev/stdin '(d["device"], d["type"], d["payload"]["name"])')" \
+expect_eq "its security event reaches the server" "$("$SRV" events --dir $S | grep '"dns_blocked"' | head -1 | json_get /dev/stdin '(d["device"], d["type"], d["payload"]["name"])')" \
 	"('LWIP-GW-1', 'dns_blocked', 'malware-c2.example')"
 grep -q "resumed\|ok (policy 1" "$T/lwip.log" && ok "the agent logs its syncs" || fail "sync log"
 # the audit of an RTOS gateway: the board's facts, the same engine, results on the server
@@ -116,6 +116,8 @@ expect_eq "  a fact the board does not report is na" "$(res debug-port-off)" "na
 expect_eq "  web administration off the WAN passes" "$(res web-admin-lan-only)" "pass"
 grep -q "audit: admin-password-changed fails" "$T/lwip.log" && ok "  and a critical failure is logged on the console" ||
 	fail "  no audit warning on the console"
+expect_eq "  and reaches the server as an audit_failed event" \
+	"$("$SRV" events --dir $S | grep '"audit_failed"' | grep -c '"admin-password-changed"')" "1"
 
 # the policy and the event journal survive a restart: they are in the flash store
 kill $LPID; wait $LPID 2>/dev/null
