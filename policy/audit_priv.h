@@ -143,7 +143,7 @@ struct kh_audit_run {
 	char *passwd, *shadow;
 	int passwd_err, shadow_err; /* 0 not read yet, 1 read, negative errno */
 	struct sock *socks;
-	int nsocks, socks_read; /* 0, 1 read, negative errno */
+	int nsocks, socks_cap, socks_read; /* socks_read: 0, 1 read, negative errno */
 	struct walk walk;
 	int walking;
 	char ev[KH_AUDIT_MAX_EVIDENCE]; /* the current rule's evidence */

@@ -33,7 +33,7 @@ static int read_sockets(struct kh_audit_run *r, const char *file, int v6, int ud
 	for (char *l = strchr(text, '\n'); l && r->nsocks < MAX_SOCKETS; l = strchr(l, '\n')) {
 		char local[40], remote[40];
 		unsigned st, port;
-		struct sock *k = &r->socks[r->nsocks];
+		struct sock *k;
 		l++;
 		if (sscanf(l, "%*d: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%*x %x", local, &port, remote,
 			   &st) != 4)
@@ -41,6 +41,16 @@ static int read_sockets(struct kh_audit_run *r, const char *file, int v6, int ud
 		/* TCP: LISTEN (0A); UDP: an unconnected socket (remote port 0) */
 		if (udp ? strspn(remote, "0") != strlen(remote) : st != 0x0A)
 			continue;
+		if (r->nsocks == r->socks_cap) { /* a router listens on a few dozen: grow from 32 */
+			struct sock *n = realloc(r->socks, sizeof(*n) * (size_t)(2 * r->socks_cap));
+			if (!n) {
+				free(text);
+				return -ENOMEM;
+			}
+			r->socks = n;
+			r->socks_cap *= 2;
+		}
+		k = &r->socks[r->nsocks];
 		memset(k, 0, sizeof(*k));
 		/* the kernel prints each 32-bit word of the address in host order */
 		for (int w = 0; w < (v6 ? 4 : 1); w++) {
@@ -68,7 +78,8 @@ static int sockets(struct kh_audit_run *r)
 
 	if (r->socks_read)
 		return r->socks_read;
-	r->socks = calloc(MAX_SOCKETS, sizeof(*r->socks));
+	r->socks_cap = 32;
+	r->socks = calloc((size_t)r->socks_cap, sizeof(*r->socks));
 	if (!r->socks)
 		return r->socks_read = -ENOMEM;
 	for (int i = 0; i < 4; i++) {
