@@ -101,15 +101,15 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 		n = cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
 		if (!cJSON_IsArray(v) || n < f->min || (f->max && n > f->max)) {
 			if (f->max && !f->min)
-				snprintf(what, sizeof(what), "expected an array of at most %" PRIu64,
-					 f->max);
+				snprintf(what, sizeof(what),
+					 "expected an array of at most %" PRIu64, f->max);
 			else if (f->max)
 				snprintf(what, sizeof(what),
 					 "expected an array of %" PRIu64 " to %" PRIu64 " elements",
 					 f->min, f->max);
 			else if (f->min)
-				snprintf(what, sizeof(what), "expected an array of at least %" PRIu64,
-					 f->min);
+				snprintf(what, sizeof(what),
+					 "expected an array of at least %" PRIu64, f->min);
 			else
 				snprintf(what, sizeof(what), "expected an array");
 			return refuse(f, path, why, whylen, what);

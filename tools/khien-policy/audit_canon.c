@@ -52,4 +52,3 @@ char *kh_audit_canonical(const struct kh_audit_policy *p)
 	cJSON_Delete(copy);
 	return s;
 }
-
