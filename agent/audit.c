@@ -41,8 +41,9 @@ struct kh_agent_audit {
 	struct kh_agent_audit_cfg cfg;
 	char *root;
 	struct kh_audit_policy *pol;
-	uint8_t *rules; /* the component as applied, for the auditor */
+	uint8_t *rules; /* the component as applied */
 	size_t rules_len;
+	int slot; /* its policy slot, which the auditor reads it from */
 	struct kh_fsroot *fsroot; /* in-process runs */
 	struct kh_audit_run *run;
 	struct kh_timer slice, interval;
@@ -272,17 +273,9 @@ static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
 
 static int send_run(struct kh_agent_audit *a)
 {
-	size_t rl = strlen(a->root) + 1;
-	uint8_t *msg = malloc(rl + a->rules_len);
-	int rc;
+	char slot = a->slot ? '1' : '0';
 
-	if (!msg)
-		return -ENOMEM;
-	memcpy(msg, a->root, rl);
-	memcpy(msg + rl, a->rules, a->rules_len);
-	rc = kh_chan_send(a->cfg.auditor_chan, KH_AUDITOR_RUN, msg, rl + a->rules_len);
-	free(msg);
-	return rc;
+	return kh_chan_send(a->cfg.auditor_chan, KH_AUDITOR_RUN, &slot, 1);
 }
 
 uint64_t kh_agent_audit_run(struct kh_agent_audit *a)
@@ -381,8 +374,8 @@ void kh_agent_audit_free(struct kh_agent_audit *a)
 	free(a);
 }
 
-int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size_t len, char *why,
-			     size_t whylen)
+int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size_t len, int slot,
+			     char *why, size_t whylen)
 {
 	struct kh_audit_policy *p = NULL;
 	uint8_t *copy = NULL;
@@ -410,6 +403,7 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 	a->pol = p;
 	a->rules = copy;
 	a->rules_len = len;
+	a->slot = slot;
 	free(a->res);
 	a->res = NULL;
 	a->nres = 0;

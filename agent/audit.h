@@ -39,11 +39,12 @@ void kh_agent_audit_free(struct kh_agent_audit *a);
 
 /*
  * The audit component of a newly applied policy (NULL: the policy has
- * none; results are cleared). Starts a run. -EBADMSG with why for rules
- * that do not parse (the previous rules stay).
+ * none; results are cleared), and the policy slot it sits in (0 or 1: the
+ * auditor process reads it there itself). Starts a run. -EBADMSG with why
+ * for rules that do not parse (the previous rules stay).
  */
-int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size_t len, char *why,
-			     size_t whylen);
+int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size_t len, int slot,
+			     char *why, size_t whylen);
 
 /* Start a run now (one already running continues). Returns the run's number. */
 uint64_t kh_agent_audit_run(struct kh_agent_audit *a);

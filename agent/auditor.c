@@ -8,8 +8,15 @@
  * but evaluate the rules the engine sends and answer with outcomes.
  * Passwords are judged here and only verdicts leave the process.
  *
+ * The engine chooses nothing that is read: the audit root and the two
+ * policy slots are fixed when the auditor is forked, and the rules are the
+ * slot's own "audit" component, which the trust-state owner verified and
+ * wrote into a directory only root may write. (Rules from the engine
+ * would let a compromised one ask "does /etc/shadow's root line match
+ * ^root:\$1\$a" until it had the hash.)
+ *
  * Channel messages (agent/privsep_wire.h framing):
- *   engine -> auditor  KH_AUDITOR_RUN: root path, NUL, rules component
+ *   engine -> auditor  KH_AUDITOR_RUN: the slot, "0" or "1"
  *   auditor -> engine  KH_AUDITOR_RUN | KH_PRIV_REPLY: JSON
  *                      {"checks": [{"id", "result", "evidence"}]} or {"error": why}
  */
@@ -24,6 +31,7 @@
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
 #include "lib/log.h"
+#include "platform/fs.h"
 #include "platform/fsroot.h"
 #include "platform/proc.h"
 #include "policy/audit.h"
@@ -76,38 +84,54 @@ done:
 }
 
 /* The helper's life: requests until the engine closes the channel. */
-static int serve(int chan)
+static int serve(int chan, const char *root, const char *const slots[2])
 {
 	for (;;) {
+		char path[KH_AUDITOR_PATH_MAX + 16], *out;
 		uint32_t type;
-		uint8_t *body;
-		size_t len, plen;
-		char *out;
-		int rc = kh_chan_recv(chan, KH_AUDITOR_REQ_MAX, &type, &body, &len);
+		uint8_t *body, *rules;
+		size_t len, rlen;
+		int rc = kh_chan_recv(chan, 2, &type, &body, &len);
 
 		if (rc == -EPIPE)
 			return 0;
 		if (rc < 0)
 			return 3;
-		plen = strnlen((const char *)body, len);
-		if (type != KH_AUDITOR_RUN || plen == len) {
+		if (type != KH_AUDITOR_RUN || len != 1 || (body[0] != '0' && body[0] != '1') ||
+		    !slots[body[0] - '0']) {
 			free(body);
 			return 3; /* out of protocol: end rather than guess */
 		}
-		out = kh_auditor_evaluate((const char *)body, body + plen + 1, len - plen - 1, 256);
+		snprintf(path, sizeof(path), "%s/audit", slots[body[0] - '0']);
 		free(body);
-		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out))
-			 : -ENOMEM;
+		rc = kh_fs_read(path, KH_AUDIT_MAX_TEXT, &rules, &rlen);
+		if (rc < 0) {
+			cJSON *j = cJSON_CreateObject();
+			char why[KH_AUDITOR_PATH_MAX + 96];
+			snprintf(why, sizeof(why), "audit rules %s: %s", path, strerror(-rc));
+			cJSON_AddStringToObject(j, "error", why);
+			out = cJSON_PrintUnformatted(j);
+			cJSON_Delete(j);
+		} else {
+			out = kh_auditor_evaluate(root, rules, rlen, 256);
+			free(rules);
+		}
+		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out)) : -ENOMEM;
 		free(out);
 		if (rc < 0)
 			return rc == -EPIPE ? 0 : 3;
 	}
 }
 
-int kh_auditor_spawn(const char *user, int *chan, long *pid)
+int kh_auditor_spawn(const char *user, const char *root, const char *const slots[2], int *chan,
+		     long *pid)
 {
-	int rc = kh_proc_fork_helper(chan, pid), err;
+	int rc, err;
 
+	if (strlen(root) > KH_AUDITOR_PATH_MAX || (slots[0] && strlen(slots[0]) > KH_AUDITOR_PATH_MAX) ||
+	    (slots[1] && strlen(slots[1]) > KH_AUDITOR_PATH_MAX))
+		return -ENAMETOOLONG;
+	rc = kh_proc_fork_helper(chan, pid);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	kh_proc_close_fds_except(*chan);
@@ -119,5 +143,5 @@ int kh_auditor_spawn(const char *user, int *chan, long *pid)
 			  strerror(-err));
 		_Exit(3);
 	}
-	_Exit(serve(*chan));
+	_Exit(serve(*chan, root, slots));
 }

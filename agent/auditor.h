@@ -11,15 +11,20 @@
 #include <stdint.h>
 
 #define KH_AUDITOR_RUN 1u
-#define KH_AUDITOR_REQ_MAX ((1u << 20) + 4096u) /* rules component and root path */
 #define KH_AUDITOR_REPLY_MAX (512u << 10)
+#define KH_AUDITOR_PATH_MAX 1024 /* the audit root, a slot directory */
 
 /*
- * Fork the auditor (from the root process, before the engine splits off).
- * In this process: 0, with the channel in *chan and the child in *pid; the
- * child never returns. -ENOTSUP where there is one address space.
+ * Fork the auditor (from the root process, before the engine splits off)
+ * to audit root with the rules found in the policy store's slot
+ * directories slots[0..1] (their "audit" component). Both are fixed here:
+ * the engine only says which slot to run, so a compromised engine can
+ * neither choose what is read nor write its own rules. In this process: 0,
+ * with the channel in *chan and the child in *pid; the child never
+ * returns. -ENOTSUP where there is one address space.
  */
-int kh_auditor_spawn(const char *user, int *chan, long *pid);
+int kh_auditor_spawn(const char *user, const char *root, const char *const slots[2], int *chan,
+		     long *pid);
 
 /*
  * Evaluate rules against root in one go: the reply text (JSON, see

@@ -137,7 +137,7 @@ static void audit_rules(struct agent *a)
 	char why[256];
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int err;
+	int err, slot;
 
 	if (!a->audit)
 		return;
@@ -145,7 +145,9 @@ static void audit_rules(struct agent *a)
 		log_error("audit rules %s: %s", path, kh_strerror(err));
 		return;
 	}
-	if (kh_agent_audit_set_rules(a->audit, buf, len, why, sizeof(why)) < 0)
+	/* which slot: the auditor reads the rules there itself, never from the engine */
+	slot = path && strstr(path, "/slot-b/") ? 1 : 0;
+	if (kh_agent_audit_set_rules(a->audit, buf, len, slot, why, sizeof(why)) < 0)
 		log_error("audit rules of the policy refused: %s", why);
 	free(buf);
 }
@@ -735,7 +737,10 @@ int kh_agent_main(int argc, char **argv)
 			goto out;
 		}
 		kh_fsroot_close(fr);
-		if ((err = kh_auditor_spawn(a.cfg.user, &a.auditor_chan, &apid)) < 0) {
+		const char *slots[2];
+		kh_priv_slot_dirs(a.priv, slots);
+		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
+					    &apid)) < 0) {
 			log_error_err(err, "cannot start the auditor process");
 			goto out;
 		}

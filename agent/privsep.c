@@ -247,6 +247,16 @@ out:
 	return err;
 }
 
+void kh_priv_slot_dirs(const struct kh_priv *pv, const char *dirs[2])
+{
+	const char *d[4] = {NULL, NULL, NULL, NULL};
+
+	if (pv && pv->policy)
+		kh_policy_dirs(pv->policy, d);
+	dirs[0] = d[2];
+	dirs[1] = d[3];
+}
+
 int kh_priv_has_policy(const struct kh_priv *pv)
 {
 	return pv && (pv->policy || (pv->remote && cJSON_GetObjectItem(pv->view, "status")));

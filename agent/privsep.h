@@ -55,6 +55,9 @@ int kh_priv_serve(struct kh_priv *pv);
  */
 int kh_priv_serve_channel(struct kh_priv *pv, int chan);
 
+/* Before the split: the store's slot directories (NULL when there is no store). */
+void kh_priv_slot_dirs(const struct kh_priv *pv, const char *dirs[2]);
+
 /* 1 if signed policy is set up (a store with a trusted root). */
 int kh_priv_has_policy(const struct kh_priv *pv);
 

@@ -27,7 +27,7 @@ expect_rc "a second init in the same directory is refused" 1 "$SRV" init --dir $
 # a store made by the previous release (no cert_not_after column) is migrated when opened
 python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('ALTER TABLE devices DROP COLUMN cert_not_after'); c.commit()" $S/khien.db
 "$SRV" provision --dir $S --device SN-E2E-1 --group home -o $T/dev1 >/dev/null || fail "provision"
-expect_eq "an older store is migrated in place" "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select cert_not_after > 0, (select user_version from pragma_user_version) from devices').fetchall())" $S/khien.db)" "[(1, 3)]"
+expect_eq "an older store is migrated in place" "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select cert_not_after > 0, (select user_version from pragma_user_version) from devices').fetchall())" $S/khien.db)" "[(1, 4)]"
 for f in device.key device.pem server-ca.pem root.json khiend.json; do [ -s "$T/dev1/$f" ] || fail "provisioned $f"; done
 expect_eq "device key mode" "$(stat -c %a $T/dev1/device.key)" "600"
 expect_rc "provisioning a known serial again is refused" 1 "$SRV" provision --dir $S --device SN-E2E-1 -o $T/dupe
