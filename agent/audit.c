@@ -43,7 +43,7 @@ struct kh_agent_audit {
 	struct kh_audit_policy *pol;
 	uint8_t *rules; /* the component as applied */
 	size_t rules_len;
-	int slot; /* its policy slot, which the auditor reads it from */
+	int slot;		  /* its policy slot, which the auditor reads it from */
 	struct kh_fsroot *fsroot; /* in-process runs */
 	struct kh_audit_run *run;
 	struct kh_timer slice, interval;
@@ -499,7 +499,7 @@ int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *se
 			  const char *digest)
 {
 	if (strcmp(sent, digest) != 0) {
-		a->full_from = a->gen + 1; /* until a whole set is acknowledged */
+		a->full_from = ++a->gen; /* until a whole set is acknowledged */
 		return 1;
 	}
 	if (gen > a->acked)

@@ -116,7 +116,8 @@ static int serve(int chan, const char *root, const char *const slots[2])
 			out = kh_auditor_evaluate(root, rules, rlen, 256);
 			free(rules);
 		}
-		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out)) : -ENOMEM;
+		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out))
+			 : -ENOMEM;
 		free(out);
 		if (rc < 0)
 			return rc == -EPIPE ? 0 : 3;
@@ -128,7 +129,8 @@ int kh_auditor_spawn(const char *user, const char *root, const char *const slots
 {
 	int rc, err;
 
-	if (strlen(root) > KH_AUDITOR_PATH_MAX || (slots[0] && strlen(slots[0]) > KH_AUDITOR_PATH_MAX) ||
+	if (strlen(root) > KH_AUDITOR_PATH_MAX ||
+	    (slots[0] && strlen(slots[0]) > KH_AUDITOR_PATH_MAX) ||
 	    (slots[1] && strlen(slots[1]) > KH_AUDITOR_PATH_MAX))
 		return -ENAMETOOLONG;
 	rc = kh_proc_fork_helper(chan, pid);

@@ -68,8 +68,10 @@ int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_
 
 /*
  * 1 if password matches the crypt(3) hash (any scheme the C library knows:
- * $1$, $5$, $6$, yescrypt), 0 if not or the scheme is unknown, negative
- * errno on failure. Compared in constant time.
+ * $1$, $5$, $6$, yescrypt), 0 if not or the scheme is unknown, -E2BIG when
+ * the hash asks for more work than an audit pays (bcrypt cost above 12,
+ * sha-crypt above 100,000 rounds, yescrypt or scrypt above the defaults'
+ * order), other negative errno on failure. Compared in constant time.
  */
 int kh_crypt_matches(const char *password, const char *hash);
 

@@ -88,22 +88,35 @@ int kh_audit_vtest_values(const struct kh_audit_vtest *t, const char *const *val
 	return R_NOT;
 }
 
-/* Option or fact names whose values are secrets: shown as "set", never as text. */
+/*
+ * Option or fact names whose values may be secrets (Wi-Fi keys key1..key4,
+ * 802.1X priv_key_pwd, a SIM pincode, tokens): shown as "set", never as
+ * text, unless the value is a plain switch (on/off, 0/1, ...), which
+ * cannot be a secret and is what checks such as PasswordAuth are about.
+ */
 int kh_audit_secret_name(const char *s)
 {
-	static const char *const ends[] = {"key", "password", "passwd", "passphrase",
-					   "psk", "secret",   "token",	"pin"};
+	static const char *const parts[] = {"key",   "pass", "pwd",  "psk", "secret",
+					    "token", "pin",  "cred", "wep", "auth"};
 	char low[64];
 	size_t i;
 
 	for (i = 0; s[i] && i < sizeof(low) - 1; i++)
 		low[i] = (char)tolower((unsigned char)s[i]);
 	low[i] = 0;
-	for (size_t w = 0; w < sizeof(ends) / sizeof(ends[0]); w++) {
-		size_t n = strlen(ends[w]);
-		if (i >= n && strcmp(low + i - n, ends[w]) == 0)
+	for (size_t w = 0; w < sizeof(parts) / sizeof(parts[0]); w++)
+		if (strstr(low, parts[w]))
 			return 1;
-	}
+	return 0;
+}
+
+static int plain_switch(const char *v)
+{
+	static const char *const sw[] = {"0",  "1",    "on",	"off",	   "yes",
+					 "no", "true", "false", "enabled", "disabled"};
+	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
+		if (strcmp(v, sw[i]) == 0)
+			return 1;
 	return 0;
 }
 
@@ -189,8 +202,12 @@ static int eval_lines(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) : strlen(l);
 		lineno++;
-		if (n >= sizeof(line))
-			n = sizeof(line) - 1; /* a longer line is matched on its start */
+		if (n >=
+		    sizeof(line)) { /* a tail past the limit could hide what no_line looks for */
+			kh_audit_ev(r, "%s:%d: line longer than %zu bytes", ru->subject, lineno,
+				    sizeof(line) - 1);
+			return R_ERROR;
+		}
 		memcpy(line, l, n);
 		line[n] = 0;
 		if (regexec(&ru->vt.re, line, 0, NULL, 0) == 0) {
@@ -249,6 +266,11 @@ static int eval_file(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 				    rc == -E2BIG ? "larger than 1 MiB" : kh_audit_errstr(rc));
 			return R_ERROR;
 		}
+		if (memchr(text, 0, len)) { /* a NUL would end the matching early */
+			free(text);
+			kh_audit_ev(r, "%s: contains a NUL byte (not a text file)", ru->subject);
+			return R_ERROR;
+		}
 		rc = eval_lines(r, ru, text, st.mode & 04);
 		free(text);
 		return rc;
@@ -291,7 +313,7 @@ static void show_values(struct kh_audit_run *r, const char *what, const char *op
 {
 	if (n == 0)
 		kh_audit_ev(r, "%s not set", what);
-	else if (kh_audit_secret_name(opt))
+	else if (kh_audit_secret_name(opt) && !(n == 1 && plain_switch(v[0])))
 		kh_audit_ev(r, "%s is set (value not shown)", what);
 	else if (n == 1)
 		kh_audit_ev(r, "%s = '%.60s'", what, v[0]);
@@ -369,7 +391,8 @@ static int eval_fact(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 
 	if (v)
 		kh_audit_ev(r, "%s = %.60s", ru->subject,
-			    kh_audit_secret_name(ru->subject) ? "(not shown)" : v);
+			    kh_audit_secret_name(ru->subject) && !plain_switch(v) ? "(not shown)"
+										  : v);
 	else
 		kh_audit_ev(r, "%s not reported", ru->subject);
 	return kh_audit_vtest_values(&ru->vt, v ? &v : NULL, v ? 1 : 0);
@@ -448,9 +471,20 @@ static int judge_hash(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 	case KH_P_DEFAULT:
 		for (int l = 0; l < 2; l++) {
 			cJSON_ArrayForEach (e, lists[l]) {
+				if (++r->crypts > KH_AUDIT_MAX_CRYPTS) {
+					kh_audit_ev(r,
+						    "%s: more than %d password checks in one run",
+						    user, KH_AUDIT_MAX_CRYPTS);
+					return R_ERROR;
+				}
 				rc = kh_crypt_matches(e->valuestring, hash);
 				if (rc < 0) {
-					kh_audit_ev(r, "%s: cannot check the password hash", user);
+					kh_audit_ev(
+						r,
+						rc == -E2BIG
+							? "%s: password hash cost too high to check"
+							: "%s: cannot check the password hash",
+						user);
 					return R_ERROR;
 				}
 				if (rc) {

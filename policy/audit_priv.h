@@ -92,6 +92,7 @@ struct kh_audit_rule {
 /* ---- the state of one evaluation, shared by audit_eval.c and audit_proc.c ---- */
 #define MAX_UCI_CACHE 8
 #define MAX_SOCKETS 1024
+#define KH_AUDIT_MAX_CRYPTS 1024 /* many accounts times many candidates: bounded work */
 
 enum {
 	R_NOT = 0,
@@ -144,6 +145,7 @@ struct kh_audit_run {
 	int passwd_err, shadow_err; /* 0 not read yet, 1 read, negative errno */
 	struct sock *socks;
 	int nsocks, socks_cap, socks_read; /* socks_read: 0, 1 read, negative errno */
+	unsigned crypts; /* password hashes computed in this run, at most KH_AUDIT_MAX_CRYPTS */
 	struct walk walk;
 	int walking;
 	char ev[KH_AUDIT_MAX_EVIDENCE]; /* the current rule's evidence */

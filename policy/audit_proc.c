@@ -36,7 +36,8 @@ static int read_sockets(struct kh_audit_run *r, const char *file, int v6, int ud
 		struct sock *k;
 		l++;
 		if (sscanf(l, "%*d: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%*x %x", local, &port, remote,
-			   &st) != 4)
+			   &st) != 4 ||
+		    strlen(local) != (v6 ? 32u : 8u))
 			continue;
 		/* TCP: LISTEN (0A); UDP: an unconnected socket (remote port 0) */
 		if (udp ? strspn(remote, "0") != strlen(remote) : st != 0x0A)
@@ -278,8 +279,10 @@ static int walk_entry(void *ctx, const char *name)
 	(*d->budget)--;
 	d->f->done++;
 	if (snprintf(path, sizeof(path), "%s/%s", strcmp(d->f->path, "/") ? d->f->path : "",
-		     name) >= (int)sizeof(path))
-		return 0;
+		     name) >= (int)sizeof(path)) {
+		d->err = -ENAMETOOLONG; /* a file the walk cannot name must not pass unseen */
+		return 1;
+	}
 	if (++w->seen > ru->max_files) {
 		d->err = -E2BIG;
 		return 1;
@@ -331,6 +334,13 @@ int kh_audit_eval_files_under(struct kh_audit_run *r, const struct kh_audit_rule
 		struct walk_dir d = {
 			.r = r, .ru = ru, .f = &w->frame[w->depth - 1], .budget = budget};
 		rc = kh_fsroot_list(r->src.root, d.f->path, ru->max_files, walk_entry, &d);
+		if (rc == -E2BIG) /* the listing itself passed max_files */
+			d.err = -E2BIG;
+		if (d.err == -ENAMETOOLONG) {
+			kh_audit_ev(r, "a path under %s is longer than %d bytes", ru->subject,
+				    KH_FSROOT_MAX_PATH - 1);
+			goto fail;
+		}
 		if (d.err == -E2BIG) {
 			kh_audit_ev(r, "more than %u files under %s (max_files)", ru->max_files,
 				    ru->subject);

@@ -118,6 +118,8 @@ void kh_api_audit_upload(struct kh_srv *s, const struct call *rq, struct kh_api_
 	kh_strlcpy(h.digest, in.digest, sizeof(h.digest));
 	err = kh_store_audit_put(s->store, rq->peer->serial, &h, in.full, rows, n, rq->now, digest);
 	free(rows);
+	if (err == -E2BIG)
+		return kh_api_error(resp, 413, "more than 512 audit checks for this device");
 	if (err < 0)
 		return kh_api_error(resp, 503, "store unavailable");
 	o = cJSON_CreateObject();

@@ -179,6 +179,7 @@ int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, in
  */
 #define KH_AUDIT_CHECK_MAX 64
 #define KH_AUDIT_EVIDENCE_MAX 192
+#define KH_AUDIT_ROWS_MAX 512 /* rows kept per device: the most checks rules may have */
 struct kh_audit_rec {
 	char serial[KH_SERIAL_MAX + 1];
 	char check[KH_AUDIT_CHECK_MAX + 1];

@@ -14,6 +14,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/severity.h"
 #include "lib/str.h"
 #include "policy/audit.h"
 #include "server/store.h"
@@ -746,6 +747,20 @@ int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_a
 	}
 	sqlite3_finalize(q);
 	q = NULL;
+	/* a device keeps at most as many rows as rules may have checks: new ids cannot grow it */
+	if ((err = prep(s, "SELECT count(*) FROM audit WHERE serial = ?", &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, serial, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		err = db_fail(s, "audit count");
+		goto out;
+	}
+	if (sqlite3_column_int64(q, 0) > KH_AUDIT_ROWS_MAX) {
+		err = -E2BIG;
+		goto out;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
 	if ((err = prep(s,
 			"INSERT INTO audit_heads(serial, policy, version, digest, at) "
 			"VALUES(?,?,?,?,?)"
@@ -841,16 +856,21 @@ int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prep(s,
-		       "SELECT check_id, max(severity), sum(result = 'pass'), sum(result = 'fail'),"
-		       " sum(result = 'na'), sum(result = 'error') FROM audit GROUP BY check_id"
-		       " ORDER BY check_id",
-		       &q)) < 0)
+	if ((rc = prep(
+		     s,
+		     "SELECT check_id, max(CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2"
+		     " WHEN 'medium' THEN 1 ELSE 0 END), sum(result = 'pass'), sum(result = "
+		     "'fail'),"
+		     " sum(result = 'na'), sum(result = 'error') FROM audit GROUP BY check_id"
+		     " ORDER BY check_id",
+		     &q)) < 0)
 		return rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct kh_compliance c;
 		col_text(q, 0, c.check, sizeof(c.check));
-		col_text(q, 1, c.severity, sizeof(c.severity));
+		/* ranked, not compared as text ("medium" > "high" as strings) */
+		kh_strlcpy(c.severity, kh_severity_name(sqlite3_column_int(q, 1)),
+			   sizeof(c.severity));
 		c.pass = (unsigned)sqlite3_column_int(q, 2);
 		c.fail = (unsigned)sqlite3_column_int(q, 3);
 		c.na = (unsigned)sqlite3_column_int(q, 4);

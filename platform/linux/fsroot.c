@@ -220,19 +220,34 @@ int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_
 int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len)
 {
 	struct where w;
-	struct stat st;
+	struct stat pre, st;
 	int fd, rc = resolve(r, path, 1, &w);
 
 	if (rc < 0)
 		return rc;
-	/* O_NONBLOCK: a FIFO planted in the image must not hang the auditor */
+	/*
+	 * Only a regular file is opened: a device node in an image (or reached
+	 * through a link) may act when opened, and the auditor may open any.
+	 */
+	if (fstatat(w.dir, w.name, &pre, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
+		where_done(&w);
+		return rc;
+	}
+	if (!S_ISREG(pre.st_mode)) {
+		where_done(&w);
+		return S_ISDIR(pre.st_mode) ? -EISDIR : -EINVAL;
+	}
+	/* O_NONBLOCK: a FIFO swapped in since the check must not hang the auditor */
 	fd = openat(w.dir, w.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	rc = fd < 0 ? -errno : 0;
 	where_done(&w);
 	if (rc < 0)
 		return rc;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_dev != pre.st_dev || st.st_ino != pre.st_ino)
+		rc = -EINVAL; /* replaced between the check and the open */
 	else
 		rc = kh_fs_read_fd(fd, max, buf, len);
 	close(fd);
@@ -292,6 +307,31 @@ int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_
 	return rc;
 }
 
+/*
+ * Whether checking against hash costs what an audit can pay. A hostile
+ * shadow file can ask for bcrypt cost 31 or sha512crypt with a billion
+ * rounds: hours per candidate password. Defaults and common settings pass.
+ */
+static int cost_ok(const char *h)
+{
+	static const char itoa64[] =
+		"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+	if ((h[1] == '5' || h[1] == '6') && h[2] == '$' && strncmp(h + 3, "rounds=", 7) == 0)
+		return strtoul(h + 10, NULL, 10) <= 100000;
+	if (h[1] == '2' && h[2] && h[3] == '$') /* $2a$, $2b$, $2y$: cost 04-31 */
+		return (h[4] - '0') * 10 + (h[5] - '0') <= 12;
+	if (h[1] == 'y' && h[2] == '$') { /* yescrypt: flags, log2 N, r; j9T is the default */
+		const char *n = strchr(itoa64, h[4]), *r = strchr(itoa64, h[5]);
+		return h[4] && h[5] && n && r && n - itoa64 <= 11 && r - itoa64 <= 31;
+	}
+	if (h[1] == '7' && h[2] == '$') { /* scrypt: log2 N */
+		const char *n = strchr(itoa64, h[3]);
+		return h[3] && n && n - itoa64 <= 16;
+	}
+	return 1;
+}
+
 int kh_crypt_matches(const char *password, const char *hash)
 {
 	char *h;
@@ -300,6 +340,8 @@ int kh_crypt_matches(const char *password, const char *hash)
 
 	if (n == 0 || hash[0] == '*' || hash[0] == '!')
 		return 0;
+	if (hash[0] == '$' && !cost_ok(hash))
+		return -E2BIG;
 	/*
 	 * crypt(), not crypt_r(): libxcrypt's crypt_data is 32 KB, which would
 	 * be half the audit's heap budget; the auditor is single-threaded.

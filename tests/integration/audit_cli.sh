@@ -110,6 +110,63 @@ expect_eq "a FIFO is not opened for reading" "$(ev fifo)" "error: /etc/fifo: not
 expect_eq "a /proc/self link is followed inside the root (missing there)" "$(ev magic)" "na: /etc/magic missing"
 ! grep -q LEAK "$T/hostile.json" && ok "nothing from outside the root appears" || fail "outside content leaked"
 
+# ---- review findings, each as an attack (2026-12-01)
+R=$T/review
+"$MK" factory "$R" >/dev/null
+cat >> "$R/etc/config/wireless" <<'C'
+
+config wifi-iface 'wep_iface'
+	option encryption 'wep-open'
+	option key1 's:S3cr3tWEPkey'
+	option priv_key_pwd 'EAPclientKeyPass'
+C
+cat > "$R/etc/config/network" <<'C'
+config interface 'wwan'
+	option proto 'qmi'
+	option pincode '4321'
+C
+# a hash that would take hours per candidate, for an account named in a rule
+sed -i 's|^admin:[^:]*:|admin:$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234:|' "$R/etc/shadow"
+mkdir -p "$R/big" "$R/deep"
+for i in $(seq 31); do : > "$R/big/f$i"; done
+chmod 666 "$R/big/f26"
+d="$R/deep"; for i in 1 2 3 4 5 6; do d="$d/$(printf 'x%.0s' $(seq 200))"; mkdir -p "$d"; done
+: > "$d/evil"; chmod 4777 "$d/evil"
+printf 'ok\n\0bad line\n' > "$R/etc/nul"
+{ head -c 5000 /dev/zero | tr '\0' a; echo " bad"; } > "$R/etc/long"
+mknod "$R/etc/devnode" c 1 3 2>/dev/null || :
+cat > "$T/r.json" <<'J'
+{"policy": {"id": "review", "version": 1}, "checks": [
+ {"id": "wep-key", "title": "t", "severity": "low", "rules": [{"uci": "wireless.wep_iface.key1", "missing": true}]},
+ {"id": "eap-pwd", "title": "t", "severity": "low", "rules": [{"uci": "wireless.wep_iface.priv_key_pwd", "missing": true}]},
+ {"id": "sim-pin", "title": "t", "severity": "low", "rules": [{"uci": "network.wwan.pincode", "missing": true}]},
+ {"id": "switch", "title": "t", "severity": "low", "rules": [{"uci": "dropbear.@dropbear[0].PasswordAuth", "equals": "off"}]},
+ {"id": "costly-hash", "title": "t", "severity": "low", "rules": [{"password": "admin", "is": "default", "passwords": ["admin", "1234"]}]},
+ {"id": "big-dir", "title": "t", "severity": "low", "condition": "none", "rules": [{"files_under": "/big", "perm_any": "0002", "max_files": 10}]},
+ {"id": "deep-path", "title": "t", "severity": "low", "condition": "none", "rules": [{"files_under": "/deep", "perm_any": "4000", "max_depth": 12}]},
+ {"id": "nul", "title": "t", "severity": "low", "rules": [{"file": "/etc/nul", "no_line": "bad"}]},
+ {"id": "long", "title": "t", "severity": "low", "rules": [{"file": "/etc/long", "no_line": "bad"}]},
+ {"id": "devnode", "title": "t", "severity": "low", "na_if_missing": true, "rules": [{"file": "/etc/devnode", "no_line": "x"}]}
+]}
+J
+expect_rc "review: the hostile image is audited within 20 s" 1 timeout 20 "$P" audit check "$T/r.json" --root "$R" --json
+cp "$T/out" "$T/review.json"
+rv() { json_get "$T/review.json" "[c['result'] + ': ' + c['evidence'] for c in d['checks'] if c['id'] == '$1'][0]"; }
+! grep -qE 'S3cr3tWEPkey|EAPclientKeyPass|4321' "$T/review.json" && ok "WEP key1, 802.1X key password and SIM pin are not shown" ||
+	fail "secrets in evidence: $(grep -oE 'S3cr3tWEPkey|EAPclientKeyPass|4321' "$T/review.json" | sort -u | tr '\n' ' ')"
+expect_eq "  they are said to be set" "$(rv wep-key)" "fail: wireless.wep_iface.key1 is set (value not shown)"
+expect_eq "a plain switch under a secret-looking name is still shown" "$(rv switch)" "fail: dropbear.@dropbear[0].PasswordAuth = 'on'"
+expect_eq "a hash too costly to check is an error, not hours of work" "$(rv costly-hash)" "error: admin: password hash cost too high to check"
+expect_eq "a directory over max_files is an error, not a pass" "$(rv big-dir)" "error: more than 10 files under /big (max_files)"
+expect_eq "a path too long to name is an error, not unseen" "$(rv deep-path)" "error: a path under /deep is longer than 1023 bytes"
+expect_eq "a NUL in a file is an error for line rules" "$(rv nul)" "error: /etc/nul: contains a NUL byte (not a text file)"
+expect_eq "a line past the limit is an error for line rules" "$(rv long)" "error: /etc/long:1: line longer than 4095 bytes"
+if [ -c "$R/etc/devnode" ]; then
+	expect_eq "a device node is not opened" "$(rv devnode)" "error: /etc/devnode: not a regular file"
+else
+	skip "a device node is not opened" "mknod not permitted here"
+fi
+
 # ---- compile: the canonical component, signed into a bundle
 expect_rc "audit compile" 0 "$P" audit compile "$B" -o "$T/audit.rules"
 grep -q "^wrote $T/audit.rules: khien-openwrt-baseline version 1, $n checks" "$T/out" && ok "  says what it wrote" ||

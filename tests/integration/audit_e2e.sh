@@ -93,4 +93,19 @@ python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELET
 expect_eq "  (the server now holds one row)" "$("$SRV" audit --dir $S | wc -l)" "1"
 expect_rc "sync after the server lost rows" 0 ctl sync
 expect_eq "the device sent the whole set again" "$("$SRV" audit --dir $S | wc -l)" "$n"
+# a compromised device: unlimited new check ids are refused, and its severity cannot lower the fleet's
+python3 - $T/flood.json <<'PY'
+import json, sys
+checks = [{"id": "fake-%03d" % i, "result": "pass", "severity": "low", "evidence": "", "changed_at": 0} for i in range(512)]
+json.dump({"policy": {"id": "khien-openwrt-baseline", "version": 1}, "digest": "0" * 64, "full": False, "checks": checks}, open(sys.argv[1], "w"))
+PY
+as_device $S $T/dev POST /v1/audit --body $T/flood.json > $T/api6 2>/dev/null
+expect_eq "a device may not grow its rows past 512 with new check ids" "$(sed -n 1p $T/api6)" "413"
+expect_eq "  and nothing of that upload is stored" "$("$SRV" audit --dir $S | grep -c fake-)" "0"
+"$SRV" provision --dir $S --device SN-AUD-2 --group home -o $T/dev2 >/dev/null || fail "provision 2"
+printf '{"policy": {"id": "khien-openwrt-baseline", "version": 1}, "digest": "%s", "full": true, "checks": [{"id": "no-telnet", "result": "pass", "severity": "medium", "evidence": "", "changed_at": 0}]}' "$(printf '0%.0s' $(seq 64))" > $T/low.json
+as_device $S $T/dev2 POST /v1/audit --body $T/low.json > $T/api7 2>/dev/null
+expect_eq "a second device reports no-telnet as medium" "$(sed -n 1p $T/api7)" "200"
+expect_eq "  the fleet view keeps the highest severity (ranked, not compared as text)" \
+	"$("$SRV" compliance --dir $S | python3 -c 'import json,sys; print([(c["severity"], c["devices"]) for c in map(json.loads, sys.stdin) if c["check"] == "no-telnet"][0])')" "('critical', 2)"
 done_testing

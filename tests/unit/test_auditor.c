@@ -45,9 +45,10 @@ static void setup(void)
 	snprintf(p, sizeof(p), "%s/etc/secret", root);
 	put(p, "root:$1$abc$hash:1::\n");
 	snprintf(p, sizeof(p), "%s/audit", slot_a);
-	put(p, "{\"policy\": {\"id\": \"t\", \"version\": 1}, \"checks\": [{\"id\": \"c\", \"title\": "
-	       "\"t\", \"severity\": \"low\", \"rules\": [{\"file\": \"/etc/secret\", \"exists\": "
-	       "true}]}]}");
+	put(p,
+	    "{\"policy\": {\"id\": \"t\", \"version\": 1}, \"checks\": [{\"id\": \"c\", \"title\": "
+	    "\"t\", \"severity\": \"low\", \"rules\": [{\"file\": \"/etc/secret\", \"exists\": "
+	    "true}]}]}");
 }
 
 /* A reply's body, or NULL if the auditor ended instead. */
