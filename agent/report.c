@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "lib/err.h"
+#include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 #include "lib/hex.h"
 #include "lib/http.h"
@@ -366,62 +367,108 @@ static void server_acked(struct kh_report *r, uint64_t ack)
 		r->sent_upto = 0;
 }
 
-static void on_checkin(struct kh_report *r, const cJSON *o)
+/* A check-in answer (docs/PROTOCOL.md), read by table: a refusal names the field. */
+struct checkin_ans {
+	uint64_t interval_s, events_acked;
+	int audit_full;
+	const cJSON *policy, *commands;
+};
+static const struct kh_json_field checkin_ans_fields[] = {
+	KH_JSON_F_UINT("interval_s", 0, 10, 86400, struct checkin_ans, interval_s),
+	KH_JSON_F_UINT("events_acked", 0, 0, KH_JSON_INT_MAX, struct checkin_ans, events_acked),
+	KH_JSON_F_BOOL("audit_full", 0, struct checkin_ans, audit_full),
+	KH_JSON_F_ARR("commands", 0, 0, 64, struct checkin_ans, commands),
+};
+struct policy_ans {
+	uint64_t version, size;
+	const char *sha256;
+};
+static const struct kh_json_field policy_ans_fields[] = {
+	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct policy_ans, version),
+	KH_JSON_F_UINT("size", 1, 1, (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, struct policy_ans,
+		       size),
+	KH_JSON_F_STR("sha256", 1, 64, 64, struct policy_ans, sha256),
+};
+struct command_ans {
+	uint64_t id;
+	const char *type, *arg;
+};
+static const struct kh_json_field command_ans_fields[] = {
+	KH_JSON_F_UINT("id", 1, 1, KH_JSON_INT_MAX, struct command_ans, id),
+	KH_JSON_F_STR("type", 1, 1, 32, struct command_ans, type),
+	KH_JSON_F_STR("arg", 0, 0, 256, struct command_ans, arg),
+};
+
+/* Take a check-in answer; -EINVAL with why (nothing of it taken) if a field is wrong. */
+static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t whylen)
 {
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "policy");
-	const cJSON *iv = cJSON_GetObjectItemCaseSensitive(o, "interval_s");
-	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(o, "events_acked");
-	const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(o, "commands"), *c;
+	struct checkin_ans ca = {.interval_s = 0};
+	struct policy_ans pa = {0};
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "policy"), *c;
+	uint8_t raw[32];
+	char path[24];
+	int i = 0;
 
-	uint64_t u, u2;
-
-	/* the server's copy of our audit results is not ours: send all of them */
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "audit_full")))
+	if (kh_json_parse_fields(o, checkin_ans_fields, KH_ARRAY_SIZE(checkin_ans_fields), &ca,
+				 NULL, why, whylen) < 0)
+		return -EINVAL;
+	if (p && !cJSON_IsNull(p) &&
+	    (!cJSON_IsObject(p) ||
+	     kh_json_parse_fields(p, policy_ans_fields, KH_ARRAY_SIZE(policy_ans_fields), &pa,
+				  "policy", why, whylen) < 0)) {
+		if (!cJSON_IsObject(p))
+			snprintf(why, whylen, "policy: expected an object or null");
+		return -EINVAL;
+	}
+	if (pa.sha256 && kh_hex_decode(pa.sha256, raw, 32) < 0) {
+		snprintf(why, whylen, "policy.sha256: expected 64 hex digits");
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach (c, ca.commands) {
+		struct command_ans cm = {0};
+		snprintf(path, sizeof(path), "commands[%d]", i++);
+		if (kh_json_parse_fields(c, command_ans_fields, KH_ARRAY_SIZE(command_ans_fields),
+					 &cm, path, why, whylen) < 0)
+			return -EINVAL;
+	}
+	/* all of it is well formed: take it */
+	if (ca.audit_full) /* the server's copy of our audit results is not ours: send all */
 		r->audit_full = 1;
-	if (kh_json_uint(iv, 10, 86400, &u) == 0)
-		r->interval_s = (uint32_t)u;
-	if (kh_json_uint(ack, 0, KH_JSON_INT_MAX, &u) == 0)
-		server_acked(r, u);
+	if (ca.interval_s)
+		r->interval_s = (uint32_t)ca.interval_s;
+	if (cJSON_GetObjectItemCaseSensitive(o, "events_acked"))
+		server_acked(r, ca.events_acked);
 	r->assigned_version = 0;
-	if (cJSON_IsObject(p)) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "version");
-		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(p, "size");
-		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(p, "sha256");
-		uint8_t raw[32];
-		if (kh_json_uint(v, 1, KH_JSON_INT_MAX, &u) == 0 &&
-		    kh_json_uint(sz, 1, (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &u2) == 0 &&
-		    cJSON_IsString(sha) && strlen(sha->valuestring) == 64 &&
-		    kh_hex_decode(sha->valuestring, raw, 32) == 0) {
-			if (strcmp(r->assigned_sha, sha->valuestring) != 0)
-				r->policy_retry_at = 0, r->policy_failures = 0; /* a new bundle */
-			r->assigned_version = u;
-			r->assigned_size = u2;
-			kh_strlcpy(r->assigned_sha, sha->valuestring, sizeof(r->assigned_sha));
-		}
+	if (pa.sha256) {
+		if (strcmp(r->assigned_sha, pa.sha256) != 0)
+			r->policy_retry_at = 0, r->policy_failures = 0; /* a new bundle */
+		r->assigned_version = pa.version;
+		r->assigned_size = pa.size;
+		kh_strlcpy(r->assigned_sha, pa.sha256, sizeof(r->assigned_sha));
 	}
 	/* the server has our report of what was done: forget it */
 	memmove(r->cmd_done, r->cmd_done + r->cmd_done_sent,
 		(r->ncmd_done - r->cmd_done_sent) * sizeof(r->cmd_done[0]));
 	r->ncmd_done -= r->cmd_done_sent;
 	r->cmd_done_sent = 0;
-	cJSON_ArrayForEach (c, cmds) {
-		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
-		const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "arg"));
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+	cJSON_ArrayForEach (c, ca.commands) {
+		struct command_ans cm = {0};
+		kh_json_parse_fields(c, command_ans_fields, KH_ARRAY_SIZE(command_ans_fields), &cm,
+				     NULL, why, whylen); /* checked above */
 		/* carried out (or refused) either way: reported done at the next check-in */
-		if (kh_json_uint(id, 1, KH_JSON_INT_MAX, &u) == 0 &&
-		    r->ncmd_done < KH_ARRAY_SIZE(r->cmd_done))
-			r->cmd_done[r->ncmd_done++] = (int64_t)u;
-		if (t && strcmp(t, "sync") == 0) {
+		if (r->ncmd_done < KH_ARRAY_SIZE(r->cmd_done))
+			r->cmd_done[r->ncmd_done++] = (int64_t)cm.id;
+		if (strcmp(cm.type, "sync") == 0) {
 			r->server_again = 1;
-		} else if (t && strcmp(t, "set_interval") == 0 && a) {
-			long s = strtol(a, NULL, 10);
-			if (s >= 10 && s <= 86400)
-				r->interval_s = (uint32_t)s;
+		} else if (strcmp(cm.type, "set_interval") == 0 && cm.arg) {
+			long sec = strtol(cm.arg, NULL, 10);
+			if (sec >= 10 && sec <= 86400)
+				r->interval_s = (uint32_t)sec;
 		} else {
-			log_warn("server command %s not understood", t ? t : "?");
+			log_warn("server command %s not understood", cm.type);
 		}
 	}
+	return 0;
 }
 
 /*
@@ -554,7 +601,12 @@ static void on_done(void *arg, const struct kh_http_resp *resp, const char *body
 		return;
 	}
 	if (r->step == S_CHECKIN || r->step == S_CHECKIN_AGAIN) {
-		on_checkin(r, o);
+		char why[160];
+		if (on_checkin(r, o, why, sizeof(why)) < 0) {
+			cJSON_Delete(o);
+			sync_end(r, 0, "check-in answer refused: %s", why);
+			return;
+		}
 		r->step = r->step == S_CHECKIN ? S_EVENTS : S_DONE;
 	} else if (r->step == S_EVENTS) {
 		uint64_t acked;

@@ -37,6 +37,9 @@ checkins=$(awk '{print $4}' $T/hostile.out)
 kill -0 $KPID 2>/dev/null && ok "khiend survives the hostile answers" || fail "khiend died"
 dig +time=2 +tries=1 @127.0.0.1 -p $DNS ok.example | grep -q "status: NOERROR" &&
 	ok "and keeps answering DNS" || fail "DNS stopped"
+grep -q "check-in answer refused: events_acked: expected" $T/khiend.log &&
+	ok "the malformed answer is refused as a whole, naming the field ($(grep -o 'check-in answer refused: [^)]*' $T/khiend.log | head -1 | cut -c1-90))" ||
+	fail "no refusal naming the field: $(grep -i 'sync' $T/khiend.log | head -3)"
 expect_eq "no out-of-range policy version was taken" \
 	"$(ctl status | json_get /dev/stdin 'd["report"]["assigned_policy"]')" "0"
 stop_khiend
