@@ -41,8 +41,6 @@ struct kh_agent_audit {
 	struct kh_agent_audit_cfg cfg;
 	char *root;
 	struct kh_audit_policy *pol;
-	uint8_t *rules; /* the component as applied */
-	size_t rules_len;
 	int slot;		  /* its policy slot, which the auditor reads it from */
 	struct kh_fsroot *fsroot; /* in-process runs */
 	struct kh_audit_run *run;
@@ -216,14 +214,11 @@ static void take_reply(struct kh_agent_audit *a, const char *text)
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "result");
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "evidence");
-		int rv = -1;
+		int rv;
 		if (!cJSON_IsString(id) || !cJSON_IsString(r) || !cJSON_IsString(x))
 			goto bad;
-		for (int k = 0; k < 4; k++)
-			if (strcmp(r->valuestring, kh_audit_result_name((enum kh_audit_result)k)) ==
-			    0)
-				rv = k;
-		if (rv < 0 || strlen(id->valuestring) > KH_AUDIT_MAX_ID)
+		rv = kh_audit_result_parse(r->valuestring);
+		if (rv < 0 || !kh_audit_id_ok(id->valuestring))
 			goto bad;
 		ids[n] = id->valuestring;
 		ev[n] = x->valuestring;
@@ -368,7 +363,6 @@ void kh_agent_audit_free(struct kh_agent_audit *a)
 	kh_audit_end(a->run);
 	kh_audit_free(a->pol);
 	kh_fsroot_close(a->fsroot);
-	free(a->rules);
 	free(a->res);
 	free(a->root);
 	free(a);
@@ -378,20 +372,10 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 			     char *why, size_t whylen)
 {
 	struct kh_audit_policy *p = NULL;
-	uint8_t *copy = NULL;
 	int rc;
 
-	if (data) {
-		rc = kh_audit_parse((const char *)data, len, &p, why, whylen);
-		if (rc < 0)
-			return rc;
-		copy = malloc(len ? len : 1);
-		if (!copy) {
-			kh_audit_free(p);
-			return -ENOMEM;
-		}
-		memcpy(copy, data, len);
-	}
+	if (data && (rc = kh_audit_parse((const char *)data, len, &p, why, whylen)) < 0)
+		return rc;
 	if (a->run) { /* outcomes point into the old rules: drop the run, start again */
 		kh_timer_cancel(a->loop, &a->slice);
 		kh_audit_end(a->run);
@@ -399,10 +383,7 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 		a->running = 0;
 	}
 	kh_audit_free(a->pol);
-	free(a->rules);
 	a->pol = p;
-	a->rules = copy;
-	a->rules_len = len;
 	a->slot = slot;
 	free(a->res);
 	a->res = NULL;

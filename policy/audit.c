@@ -539,7 +539,7 @@ static int parse_rule(struct pctx *c, const cJSON *o, struct kh_audit_rule *r)
 	}
 }
 
-static int valid_id(const char *s)
+int kh_audit_id_ok(const char *s)
 {
 	if (!*s || strlen(s) > KH_AUDIT_MAX_ID ||
 	    !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
@@ -571,7 +571,7 @@ static int parse_check(struct pctx *c, struct kh_audit_policy *p, const cJSON *o
 	    (rc = str_member(c, o, "remediation", 2048, 0, &k->remediation)) < 0 ||
 	    (rc = str_member(c, o, "condition", 4, 0, &cond)) < 0)
 		return rc;
-	if (!valid_id(k->id))
+	if (!kh_audit_id_ok(k->id))
 		return bad(c, "id", "expected lower-case letters, digits, '-', '_' and '.'");
 	for (int j = 0; j < p->nchecks; j++)
 		if (strcmp(p->checks[j].id, k->id) == 0)
@@ -677,7 +677,7 @@ int kh_audit_parse(const char *text, size_t len, struct kh_audit_policy **out, c
 	    (rc = str_member(&c, pol, "id", KH_AUDIT_MAX_ID, 1, &p->id)) < 0 ||
 	    (rc = str_member(&c, pol, "title", 256, 0, &p->title)) < 0)
 		goto fail;
-	if (!valid_id(p->id)) {
+	if (!kh_audit_id_ok(p->id)) {
 		rc = bad(&c, "id", "expected lower-case letters, digits, '-', '_' and '.'");
 		goto fail;
 	}
@@ -760,6 +760,14 @@ const char *kh_audit_result_name(enum kh_audit_result r)
 {
 	static const char *const names[] = {"pass", "fail", "na", "error"};
 	return (unsigned)r < 4 ? names[r] : "error";
+}
+
+int kh_audit_result_parse(const char *s)
+{
+	for (int r = KH_AUDIT_PASS; r <= KH_AUDIT_ERROR; r++)
+		if (strcmp(s, kh_audit_result_name((enum kh_audit_result)r)) == 0)
+			return r;
+	return -EINVAL;
 }
 
 void kh_audit_digest_init(struct kh_audit_digest *d, const char *policy, uint64_t version)

@@ -30,6 +30,10 @@ enum kh_audit_result {
 };
 
 const char *kh_audit_result_name(enum kh_audit_result r);
+/* The result named s ("pass", "fail", "na", "error"), or -EINVAL. */
+int kh_audit_result_parse(const char *s);
+/* A policy or check id: [a-z0-9][a-z0-9._-]*, at most KH_AUDIT_MAX_ID bytes. */
+int kh_audit_id_ok(const char *s);
 
 struct kh_audit_rule;
 

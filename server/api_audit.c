@@ -54,23 +54,6 @@ static const struct kh_json_field check_fields[] = {
 	KH_JSON_F_UINT("changed_at", 1, 0, KH_JSON_INT_MAX, struct check_in, changed_at),
 };
 
-static int result_ok(const char *r)
-{
-	for (int i = 0; i < 4; i++)
-		if (strcmp(r, kh_audit_result_name((enum kh_audit_result)i)) == 0)
-			return 1;
-	return 0;
-}
-
-static int id_ok(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      *s == '_' || *s == '.'))
-			return 0;
-	return 1;
-}
-
 void kh_api_audit_upload(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	struct audit_in in = {0};
@@ -88,7 +71,7 @@ void kh_api_audit_upload(struct kh_srv *s, const struct call *rq, struct kh_api_
 	    kh_json_parse_fields(in.policy, audit_policy_fields, KH_ARRAY_SIZE(audit_policy_fields),
 				 &pol, "policy", why, sizeof(why)) < 0)
 		return kh_api_error(resp, 400, why);
-	if (!id_ok(pol.id))
+	if (!kh_audit_id_ok(pol.id))
 		return kh_api_error(resp, 400, "policy.id: expected [a-z0-9._-]");
 	rows = calloc((size_t)cJSON_GetArraySize(in.checks) + 1, sizeof(*rows));
 	if (!rows)
@@ -99,7 +82,8 @@ void kh_api_audit_upload(struct kh_srv *s, const struct call *rq, struct kh_api_
 		if (kh_json_parse_fields(e, check_fields, KH_ARRAY_SIZE(check_fields), &c, path,
 					 why, sizeof(why)) < 0)
 			goto bad;
-		if (!id_ok(c.id) || !result_ok(c.result) || kh_severity_parse(c.severity) < 0) {
+		if (!kh_audit_id_ok(c.id) || kh_audit_result_parse(c.result) < 0 ||
+		    kh_severity_parse(c.severity) < 0) {
 			snprintf(why, sizeof(why),
 				 "%s: expected an id, a result (pass, fail, na, error) "
 				 "and a severity",
@@ -157,7 +141,7 @@ void kh_api_audit_list(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	if (err == -E2BIG || (err == 0 && !kh_srv_serial_ok(dev)))
 		return kh_api_error(resp, 400, "device: not a serial");
 	err = kh_api_query(rq->req->query, "check", chk, sizeof(chk));
-	if (err == -E2BIG || (err == 0 && (!chk[0] || !id_ok(chk))))
+	if (err == -E2BIG || (err == 0 && (!chk[0] || !kh_audit_id_ok(chk))))
 		return kh_api_error(resp, 400, "check: not a check id");
 	err = kh_api_query(rq->req->query, "failing", f, sizeof(f));
 	if (err == -E2BIG || (err == 0 && strcmp(f, "0") && strcmp(f, "1")))
