@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mbedTLS (2.28) behind crypto/crypto.h. HMAC is built on the SHA-256
+ * mbedTLS (2.28 or 3.6, crypto/mbed_priv.h) behind crypto/crypto.h. HMAC is built on the SHA-256
  * contexts directly so that it needs no heap (mbedtls_md_setup allocates).
  */
 #include <string.h>
@@ -13,6 +13,7 @@
 #include <mbedtls/sha256.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbed_priv.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "platform/rand.h"
@@ -24,6 +25,17 @@ KH_STATIC_ASSERT(sizeof(mbedtls_ctr_drbg_context) <= sizeof(struct kh_drbg),
 
 #define SHA(ctx) ((mbedtls_sha256_context *)(void *)(ctx)->opaque)
 #define DRBG(d) ((mbedtls_ctr_drbg_context *)(void *)(d)->opaque)
+
+/* 3.x dropped the _ret suffix (the 2.28 names without it return void). */
+#if KH_MBED3
+#define sha256_starts mbedtls_sha256_starts
+#define sha256_update mbedtls_sha256_update
+#define sha256_finish mbedtls_sha256_finish
+#else
+#define sha256_starts mbedtls_sha256_starts_ret
+#define sha256_update mbedtls_sha256_update_ret
+#define sha256_finish mbedtls_sha256_finish_ret
+#endif
 
 void kh_memzero(void *p, size_t len)
 {
@@ -43,17 +55,17 @@ int kh_ct_memeq(const void *a, const void *b, size_t len)
 void kh_sha256_init(struct kh_sha256 *ctx)
 {
 	mbedtls_sha256_init(SHA(ctx));
-	mbedtls_sha256_starts_ret(SHA(ctx), 0);
+	sha256_starts(SHA(ctx), 0);
 }
 
 void kh_sha256_update(struct kh_sha256 *ctx, const void *data, size_t len)
 {
-	mbedtls_sha256_update_ret(SHA(ctx), data, len);
+	sha256_update(SHA(ctx), data, len);
 }
 
 void kh_sha256_final(struct kh_sha256 *ctx, uint8_t out[KH_SHA256_LEN])
 {
-	mbedtls_sha256_finish_ret(SHA(ctx), out);
+	sha256_finish(SHA(ctx), out);
 	mbedtls_sha256_free(SHA(ctx));
 }
 
