@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "firmware/mcuboot.h"
+#include "lib/compiler.h"
 #include "lib/endian.h"
 #include "lib/err.h"
 
@@ -44,8 +45,7 @@ struct walk {
 	unsigned nsig, nsig_unknown_key;
 };
 
-static int refuse(char *reason, size_t len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int refuse(char *reason, size_t len, int err, const char *fmt, ...) KH_PRINTF(4, 5);
 
 static int refuse(char *reason, size_t len, int err, const char *fmt, ...)
 {

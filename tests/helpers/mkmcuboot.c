@@ -357,10 +357,11 @@ int main(int argc, char **argv)
 			}
 			priv.d[i] = (uint8_t)x;
 		}
-	} else if ((err = kh_fs_read(keyf, 1 << 16, &kt, &ktlen)) < 0 ||
-		   (err = kh_key_parse((const char *)kt, ktlen, &pub, &priv, &why)) < 0) {
-		fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf,
-			err == -EBADMSG ? why : kh_strerror(err));
+	} else if ((err = kh_fs_read(keyf, 1 << 16, &kt, &ktlen)) < 0) {
+		fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf, kh_strerror(err));
+		return 2;
+	} else if (kh_key_parse((const char *)kt, ktlen, &pub, &priv, &why) < 0) {
+		fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf, why);
 		return 2;
 	}
 	free(kt);

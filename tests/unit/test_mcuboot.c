@@ -8,11 +8,16 @@
  * or overrun the slot. Each is refused with its error and reason. The
  * slot reader counts its calls to show the image is read in pieces.
  */
+#define _DEFAULT_SOURCE
 #define MKMCUBOOT_NO_MAIN
 #include "tests/helpers/mkmcuboot.c"
 
+#include <unistd.h>
+
+#include "firmware/mcuboot_slot.h"
 #include "kt.h"
 #include "lib/err.h"
+#include "platform/fs.h"
 
 struct mem_slot {
 	const uint8_t *p;
@@ -382,6 +387,46 @@ static void test_der_verify(void)
 	KT_EQ(kh_ecdsa_verify_der(&pub_a, d, der, n), -EBADMSG);
 }
 
+/* The stored counter: only raised, and a damaged record refuses every image. */
+static void test_counter_store(void)
+{
+	char dir[] = "/tmp/kh-mcuboot-XXXXXX", path[64];
+	uint32_t c = 99;
+	uint8_t rec[KH_MCUBOOT_COUNTER_LEN];
+
+	KT_CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/counter", dir);
+	KT_EQ(kh_mcuboot_counter_load(path, &c, reason, sizeof(reason)), 0);
+	KT_EQ(c, 0); /* nothing stored yet */
+	KT_EQ(kh_mcuboot_counter_raise(path, 5), 0);
+	KT_EQ(kh_mcuboot_counter_load(path, &c, NULL, 0), 0);
+	KT_EQ(c, 5);
+	KT_EQ(kh_mcuboot_counter_raise(path, 3), 0); /* never lowered */
+	KT_EQ(kh_mcuboot_counter_load(path, &c, NULL, 0), 0);
+	KT_EQ(c, 5);
+	{
+		uint8_t *b;
+		size_t n;
+		KT_EQ(kh_fs_read(path, 64, &b, &n), 0);
+		KT_EQ(n, sizeof(rec));
+		memcpy(rec, b, sizeof(rec));
+		free(b);
+	}
+	rec[4] = 9; /* counter changed, checksum not */
+	KT_EQ(kh_fs_write_atomic(path, rec, sizeof(rec), 0600), 0);
+	KT_EQ(kh_mcuboot_counter_load(path, &c, reason, sizeof(reason)), -EBADMSG);
+	KT_CHECK(has("corrupt"));
+	KT_EQ(kh_mcuboot_counter_raise(path, 10), -EBADMSG);
+	KT_EQ(kh_mcuboot_update(&pub_a, 1, path, 0, NULL, reason, sizeof(reason)), -EBADMSG);
+	KT_EQ(kh_fs_write_atomic(path, "x", 1, 0600), 0);
+	KT_EQ(kh_mcuboot_counter_load(path, &c, NULL, 0), -EBADMSG);
+	/* this platform has no MCUboot slots */
+	KT_EQ(kh_fs_remove(path), 0);
+	KT_EQ(kh_mcuboot_update(&pub_a, 1, path, 0, NULL, reason, sizeof(reason)), -ENOTSUP);
+	KT_CHECK(has("no secondary firmware slot"));
+	rmdir(dir);
+}
+
 int main(void)
 {
 	keys_init();
@@ -396,6 +441,7 @@ int main(void)
 	KT_RUN(test_header_refusals);
 	KT_RUN(test_read_errors);
 	KT_RUN(test_der_verify);
+	KT_RUN(test_counter_store);
 	free(last_img);
 	return KT_DONE();
 }
