@@ -117,7 +117,8 @@ PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
 	platform/lwip/fact.c platform/lwip/fwslot.c \
-	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c platform/linux/entropy.c
+	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c \
+	platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
 
 ifeq ($(CONFIG_PLATFORM_LINUX),y)
