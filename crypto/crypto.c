@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
@@ -296,31 +297,65 @@ out:
 	return err;
 }
 
-int kh_ecdsa_verify(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
-		    const uint8_t sig[KH_ECDSA_SIG_LEN])
+/* The verification both signature encodings end in. */
+static int verify_mpi(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+		      const mbedtls_mpi *r, const mbedtls_mpi *s)
 {
 	mbedtls_ecp_group grp;
 	mbedtls_ecp_point q;
-	mbedtls_mpi r, s;
 	int err;
 
 	mbedtls_ecp_group_init(&grp);
 	mbedtls_ecp_point_init(&q);
+	err = load_pub(&grp, &q, pub);
+	if (!err && mbedtls_ecdsa_verify(&grp, digest, KH_SHA256_LEN, &q, r, s) != 0)
+		err = -EBADMSG;
+	mbedtls_ecp_point_free(&q);
+	mbedtls_ecp_group_free(&grp);
+	return err;
+}
+
+int kh_ecdsa_verify(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+		    const uint8_t sig[KH_ECDSA_SIG_LEN])
+{
+	mbedtls_mpi r, s;
+	int err = -EBADMSG;
+
 	mbedtls_mpi_init(&r);
 	mbedtls_mpi_init(&s);
-	err = load_pub(&grp, &q, pub);
-	if (err)
+	if (!mbedtls_mpi_read_binary(&r, sig, 32) && !mbedtls_mpi_read_binary(&s, sig + 32, 32))
+		err = verify_mpi(pub, digest, &r, &s);
+	mbedtls_mpi_free(&s);
+	mbedtls_mpi_free(&r);
+	return err;
+}
+
+/* mbedtls_asn1_get_tag/get_mpi have the same signatures in 2.28 and 3.6. */
+int kh_ecdsa_verify_der(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+			const uint8_t *der, size_t der_len)
+{
+	unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + der_len, *seq_end;
+	mbedtls_mpi r, s;
+	size_t len;
+	int err = -EBADMSG;
+
+	if (!der)
+		return der_len ? -EINVAL : -EBADMSG;
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
 		goto out;
-	err = -EBADMSG;
-	if (mbedtls_mpi_read_binary(&r, sig, 32) || mbedtls_mpi_read_binary(&s, sig + 32, 32))
+	seq_end = p + len;
+	if (mbedtls_asn1_get_mpi(&p, seq_end, &r) || mbedtls_asn1_get_mpi(&p, seq_end, &s) ||
+	    p != seq_end)
 		goto out;
-	if (mbedtls_ecdsa_verify(&grp, digest, KH_SHA256_LEN, &q, &r, &s) == 0)
-		err = 0;
+	for (; p < end; p++)
+		if (*p)
+			goto out;
+	err = verify_mpi(pub, digest, &r, &s);
 out:
 	mbedtls_mpi_free(&s);
 	mbedtls_mpi_free(&r);
-	mbedtls_ecp_point_free(&q);
-	mbedtls_ecp_group_free(&grp);
 	return err;
 }
 
