@@ -59,7 +59,7 @@ LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
-	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
+	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
@@ -73,7 +73,8 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 TOOL_DIR     := tools/khien-policy
 COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
-		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_canon.c
+		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
+		$(TOOL_DIR)/audit_recomp.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \

@@ -372,10 +372,19 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 			     char *why, size_t whylen)
 {
 	struct kh_audit_policy *p = NULL;
+	uint8_t *copy = NULL;
 	int rc;
 
-	if (data && (rc = kh_audit_parse((const char *)data, len, &p, why, whylen)) < 0)
-		return rc;
+	/* the policy points into its own copy of the rules, which it frees */
+	if (data) {
+		if (!(copy = malloc(len ? len : 1))) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy(copy, data, len);
+		if ((rc = kh_audit_decode(copy, len, copy, &p, why, whylen)) < 0)
+			return rc;
+	}
 	if (a->run) { /* outcomes point into the old rules: drop the run, start again */
 		kh_timer_cancel(a->loop, &a->slice);
 		kh_audit_end(a->run);

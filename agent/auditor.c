@@ -53,7 +53,7 @@ char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, un
 		snprintf(why, sizeof(why), "audit root %s: %s", root, strerror(-rc));
 		goto fail;
 	}
-	if (kh_audit_parse((const char *)rules, len, &p, why, sizeof(why)) < 0)
+	if (kh_audit_decode(rules, len, NULL, &p, why, sizeof(why)) < 0)
 		goto fail;
 	struct kh_audit_src src = {.root = fr};
 	if (!(run = kh_audit_start(p, &src))) {

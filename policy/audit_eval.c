@@ -57,18 +57,16 @@ const char *kh_audit_errstr(int err)
 
 static int vmatch1(const struct kh_audit_vtest *t, const char *v)
 {
-	const cJSON *e;
-
 	switch (t->op) {
 	case KH_V_EQUALS:
 		return strcmp(v, t->value) == 0;
 	case KH_V_IN:
-		cJSON_ArrayForEach (e, t->in)
-			if (strcmp(v, e->valuestring) == 0)
+		for (int i = 0; i < t->in.n; i++)
+			if (strcmp(v, t->in.v[i]) == 0)
 				return 1;
 		return 0;
 	case KH_V_MATCHES:
-		return regexec(&t->re, v, 0, NULL, 0) == 0;
+		return kh_re_match(t->re, v);
 	case KH_V_MISSING:
 		return 0;
 	}
@@ -210,7 +208,7 @@ static int eval_lines(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		}
 		memcpy(line, l, n);
 		line[n] = 0;
-		if (regexec(&ru->vt.re, line, 0, NULL, 0) == 0) {
+		if (kh_re_match(ru->vt.re, line)) {
 			if (readable)
 				kh_audit_ev(r, "%s:%d: %.80s", ru->subject, lineno, line);
 			else
@@ -368,7 +366,7 @@ static int eval_uci_any(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 			continue;
 		for (int w = 0; w < ru->nwhere && all; w++) {
 			const char *vals[16];
-			int n = kh_uci_get(c->u, s, ru->where[w].option, vals, 16);
+			int n = kh_uci_get(c->u, s, ru->where[w].subject, vals, 16);
 			all = kh_audit_vtest_values(&ru->where[w].vt, vals, n) == R_HOLDS;
 		}
 		if (all) {
@@ -457,7 +455,7 @@ static int eval_password(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 static int judge_hash(struct kh_audit_run *r, const struct kh_audit_rule *ru, const char *user,
 		      const char *hash)
 {
-	const cJSON *lists[2] = {r->p->passwords, ru->passwords}, *e;
+	const struct kh_audit_list *lists[2] = {&r->p->passwords, &ru->passwords};
 	int rc;
 
 	switch (ru->pw) {
@@ -470,14 +468,14 @@ static int judge_hash(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		return rc ? R_HOLDS : R_NOT;
 	case KH_P_DEFAULT:
 		for (int l = 0; l < 2; l++) {
-			cJSON_ArrayForEach (e, lists[l]) {
+			for (int e = 0; e < lists[l]->n; e++) {
 				if (++r->crypts > KH_AUDIT_MAX_CRYPTS) {
 					kh_audit_ev(r,
 						    "%s: more than %d password checks in one run",
 						    user, KH_AUDIT_MAX_CRYPTS);
 					return R_ERROR;
 				}
-				rc = kh_crypt_matches(e->valuestring, hash);
+				rc = kh_crypt_matches(lists[l]->v[e], hash);
 				if (rc < 0) {
 					kh_audit_ev(
 						r,

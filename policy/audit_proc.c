@@ -245,12 +245,10 @@ static int walk_push(struct walk *w, const char *path)
 	return 0;
 }
 
-static int in_list(const cJSON *list, const char *path)
+static int in_list(const struct kh_audit_list *l, const char *path)
 {
-	const cJSON *e;
-
-	cJSON_ArrayForEach (e, list)
-		if (strcmp(e->valuestring, path) == 0)
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], path) == 0)
 			return 1;
 	return 0;
 }
@@ -291,13 +289,13 @@ static int walk_entry(void *ctx, const char *name)
 		return 0; /* vanished, or a link: a walk never follows links */
 	if (((ru->walk_type == KH_T_FILE && st.type == KH_FS_FILE) ||
 	     (ru->walk_type == KH_T_DIR && st.type == KH_FS_DIR) || ru->walk_type == KH_T_ANY) &&
-	    (st.mode & ru->mode) && !in_list(ru->except, path)) {
+	    (st.mode & ru->mode) && !in_list(&ru->except, path)) {
 		if (w->found < 3)
 			snprintf(w->first[w->found], sizeof(w->first[0]), "%.80s (%04o)", path,
 				 st.mode);
 		w->found++;
 	}
-	if (st.type == KH_FS_DIR && w->depth < ru->max_depth && !in_list(ru->skip, path)) {
+	if (st.type == KH_FS_DIR && w->depth < ru->max_depth && !in_list(&ru->skip, path)) {
 		if (walk_push(w, path) < 0) {
 			d->err = -ENOMEM;
 			return 1;

@@ -16,16 +16,40 @@
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
 #include "platform/proc.h"
+#include "tools/khien-policy/audit_json.h"
 #include "tests/unit/kt.h"
 
 static char dir[64], root[96], slot_a[96], slot_b[96];
 
-static void put(const char *path, const char *text)
+static void put_bytes(const char *path, const void *b, size_t n)
 {
 	FILE *f = fopen(path, "w");
-	fputs(text, f);
+	fwrite(b, 1, n, f);
 	fclose(f);
 }
+
+static void put(const char *path, const char *text)
+{
+	put_bytes(path, text, strlen(text));
+}
+
+/* Rules as a slot holds them: compiled (khien-policy audit compile). */
+static void put_rules(const char *path, const char *json)
+{
+	char err[256];
+	uint8_t *bin;
+	size_t len;
+
+	if (kh_audit_compile_json(json, strlen(json), &bin, &len, err, sizeof(err)) < 0)
+		abort();
+	put_bytes(path, bin, len);
+	free(bin);
+}
+
+static const char slot_rules[] =
+	"{\"policy\": {\"id\": \"t\", \"version\": 1}, \"checks\": [{\"id\": \"c\", \"title\": "
+	"\"t\", \"severity\": \"low\", \"rules\": [{\"file\": \"/etc/secret\", \"exists\": "
+	"true}]}]}";
 
 static void setup(void)
 {
@@ -45,10 +69,7 @@ static void setup(void)
 	snprintf(p, sizeof(p), "%s/etc/secret", root);
 	put(p, "root:$1$abc$hash:1::\n");
 	snprintf(p, sizeof(p), "%s/audit", slot_a);
-	put(p,
-	    "{\"policy\": {\"id\": \"t\", \"version\": 1}, \"checks\": [{\"id\": \"c\", \"title\": "
-	    "\"t\", \"severity\": \"low\", \"rules\": [{\"file\": \"/etc/secret\", \"exists\": "
-	    "true}]}]}");
+	put_rules(p, slot_rules);
 }
 
 /* A reply's body, or NULL if the auditor ended instead. */
@@ -77,7 +98,7 @@ static int spawn(const char *const slots[2], int *chan, long *pid)
 static void test_auditor_runs_its_slot(void)
 {
 	const char *slots[2] = {slot_a, slot_b};
-	char *r;
+	char *r, p[160];
 	long pid;
 	int chan;
 
@@ -92,6 +113,13 @@ static void test_auditor_runs_its_slot(void)
 	r = ask(chan, "0", 1);
 	KT_CHECK(r && strstr(r, "\"result\":\"pass\""));
 	free(r);
+	/* rules in slot b that are JSON, not the compiled form: refused with the reason */
+	snprintf(p, sizeof(p), "%s/audit", slot_b);
+	put(p, slot_rules);
+	r = ask(chan, "1", 1);
+	KT_CHECK(r && strstr(r, "\"error\"") && strstr(r, "not compiled audit rules"));
+	free(r);
+	unlink(p);
 	close(chan);
 	KT_EQ(kh_proc_wait_child(pid), 0); /* the engine closed: it ends cleanly */
 }
