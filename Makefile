@@ -50,7 +50,12 @@ SANFLAGS :=
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 endif
-KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
+# Firmware profiles (CONFIG_SIZE_OPTIMIZED, Kconfig "Build"): the flags a device's objects get.
+DEVICE_CFLAGS :=
+ifeq ($(CONFIG_SIZE_OPTIMIZED),y)
+DEVICE_CFLAGS := -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
+endif
+KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
