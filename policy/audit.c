@@ -64,13 +64,14 @@ struct dec {
 	struct kh_audit_rule *rules;
 	char *err;
 	size_t errlen;
-	char where[40]; /* the record being decoded */
+	const char *what; /* the record being decoded: "header", or "rule" number idx */
+	unsigned idx;
 };
 
 static int bad(struct dec *d, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(d->err, d->errlen, "%s: ", d->where);
+	int n = snprintf(d->err, d->errlen, *d->what == 'h' ? "%s: " : "%s %u: ", d->what, d->idx);
 
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < d->errlen)
@@ -90,18 +91,6 @@ static int str(struct dec *d, const uint8_t *p, int opt, const char **out)
 			   KH_AUDIT_MAX_STR);
 	*out = opt && !d->str[off] ? NULL : d->str + off;
 	return 0;
-}
-
-/* A name string (UCI package, option, process, fact) or sysctl key. */
-static int name(struct dec *d, const uint8_t *p, int at_ok, const char **out)
-{
-	int rc = str(d, p, 0, out);
-
-	if (rc == 0 &&
-	    (at_ok == 2 ? !kh_audit_sysctl_ok(*out)
-			: !kh_audit_name_ok(*out, strlen(*out), at_ok) || strlen(*out) > 63))
-		return bad(d, "'%.40s' (expected a name of letters, digits, _ and -)", *out);
-	return rc;
 }
 
 /* A list (u16 first, u16 count) of at most max strings. */
@@ -127,94 +116,112 @@ static int program(struct dec *d, const uint8_t *p, const uint8_t **out)
 	return 0;
 }
 
-static int vtest(struct dec *d, const uint8_t *b, struct kh_audit_vtest *t)
-{
-	t->op = b[1];
-	switch (t->op) {
-	case KH_V_EQUALS:
-		return str(d, b + 8, 0, &t->value);
-	case KH_V_IN:
-		return list(d, b + 24, KH_AUDIT_MAX_LIST, &t->in);
-	case KH_V_MATCHES:
-		return program(d, b + 32, &t->re);
-	case KH_V_MISSING:
-		return 0;
-	}
-	return bad(d, "value test %u (expected 0..3)", b[1]);
-}
+/* What the strings of a rule kind must be: names (bit per string), a sysctl key, a value test. */
+enum {
+	S_SUBJ = 1,
+	S_PKG = 4,
+	S_SECTION = 8, /* may be @type[N] */
+	S_OPTION = 16,
+	S_SYSCTL = 32,
+	S_VTEST = 64
+};
+static const uint8_t kinds[] = {
+	[KH_R_FILE] = 0,
+	[KH_R_UCI] = S_PKG | S_SECTION | S_OPTION | S_VTEST,
+	[KH_R_UCI_ANY] = S_PKG | S_SECTION,
+	[KH_R_LISTENING] = 0,
+	[KH_R_PROCESS] = S_SUBJ,
+	[KH_R_SYSCTL] = S_SYSCTL | S_VTEST,
+	[KH_R_PASSWORD] = 0,
+	[KH_R_FILES_UNDER] = 0,
+	[KH_R_FACT] = S_SUBJ | S_VTEST,
+	[KH_R_WHERE] = S_SUBJ | S_VTEST,
+};
+/* what the test byte, the flags and the numbers of each kind may be, for errors */
+static const char *const expect[] = {
+	[KH_R_FILE] = "file test 0..4, mode_max at most 7777, a program for line and no_line",
+	[KH_R_UCI] = "value test 0..3, a program for matches",
+	[KH_R_UCI_ANY] = "1..8 where rules",
+	[KH_R_LISTENING] = "address kind 0..3, port 1..65535",
+	[KH_R_PROCESS] = "",
+	[KH_R_SYSCTL] = "value test 0..3, a program for matches",
+	[KH_R_PASSWORD] = "password test 0..2",
+	[KH_R_FILES_UNDER] =
+		"walk type 0..2, max_depth 1..32, perm_any 1..7777, max_files 1..200000",
+	[KH_R_FACT] = "value test 0..3, a program for matches",
+	[KH_R_WHERE] = "value test 0..3, a program for matches",
+};
 
 static int rule(struct dec *d, const uint8_t *b, struct kh_audit_rule *r)
 {
+	const char *s[5];
 	uint32_t num = kh_le32(b + 36);
-	unsigned first = kh_le16(b + 28), n = kh_le16(b + 30);
-	int rc;
+	unsigned first = kh_le16(b + 28), n = kh_le16(b + 30), spec;
+	int rc = 0, ok;
 
-	r->kind = b[0];
-	if ((rc = str(d, b + 4, 0, &r->subject)) < 0)
+	if (b[0] > KH_R_WHERE)
+		return bad(d, "kind %u (expected 0..%d)", b[0], KH_R_WHERE);
+	spec = kinds[b[0]];
+	/* every field is decoded and checked alike; the tool leaves unused ones 0 */
+	for (int i = 0; i < 5 && rc == 0; i++)
+		rc = str(d, b + 4 + 4 * i, 0, &s[i]);
+	if (rc == 0)
+		rc = list(d, b + 24, KH_AUDIT_MAX_LIST, &r->vt.in);
+	if (rc == 0 && b[0] != KH_R_UCI_ANY)
+		rc = list(d, b + 28, KH_AUDIT_MAX_LIST, &r->skip);
+	if (rc == 0 && kh_le32(b + 32))
+		rc = program(d, b + 32, &r->vt.re);
+	if (rc < 0)
 		return rc;
+	for (int i = 0; i < 5; i++)
+		if ((spec >> i & 1) &&
+		    (!kh_audit_name_ok(s[i], strlen(s[i]), i == 3) || strlen(s[i]) > 63))
+			return bad(d, "'%.40s' (expected a name of letters, digits, _ and -)",
+				   s[i]);
+	if ((spec & S_SYSCTL) && !kh_audit_sysctl_ok(s[0]))
+		return bad(d, "'%.40s' (expected a sysctl key)", s[0]);
+	r->kind = b[0];
+	r->ftest = r->vt.op = r->pw = r->walk_type = b[1];
+	r->exists = r->proto_udp = b[2] != 0;
+	r->addr = r->max_depth = b[3];
+	r->port = (uint16_t)num;
+	r->mode = num;
+	r->max_files = kh_le32(b + 40);
+	memcpy(r->ip, b + 44, 16);
+	r->subject = s[0];
+	r->owner = r->vt.value = s[1];
+	r->pkg = s[2];
+	r->section = s[3];
+	r->option = s[4];
+	r->passwords = r->except = r->vt.in;
 	switch (r->kind) {
 	case KH_R_FILE:
-		r->ftest = b[1];
-		r->exists = b[2] != 0;
-		r->mode = num;
-		if (r->ftest > KH_F_NO_LINE)
-			return bad(d, "file test %u (expected 0..4)", b[1]);
-		if (r->ftest == KH_F_MODE_MAX && num > 07777)
-			return bad(d, "mode %o (expected at most 7777)", num);
-		if (r->ftest == KH_F_OWNER)
-			return str(d, b + 8, 0, &r->owner);
-		return r->ftest >= KH_F_LINE ? program(d, b + 32, &r->vt.re) : 0;
-	case KH_R_UCI:
+		ok = b[1] <= KH_F_NO_LINE && (b[1] != KH_F_MODE_MAX || num <= 07777) &&
+		     (b[1] < KH_F_LINE || r->vt.re);
+		break;
 	case KH_R_UCI_ANY:
-		if ((rc = name(d, b + 12, 0, &r->pkg)) < 0 ||
-		    (rc = name(d, b + 16, 1, &r->section)) < 0)
-			return rc;
-		if (r->kind == KH_R_UCI)
-			return (rc = name(d, b + 20, 0, &r->option)) < 0 ? rc : vtest(d, b, &r->vt);
-		if (n < 1 || n > KH_AUDIT_MAX_WHERE || first + n > d->nrules)
-			return bad(d, "where %u+%u (expected 1..%d rules inside %u)", first, n,
-				   KH_AUDIT_MAX_WHERE, d->nrules);
-		r->where = d->rules + first;
+		ok = n >= 1 && n <= KH_AUDIT_MAX_WHERE && first + n <= d->nrules;
+		r->where = d->rules + first; /* their kind is checked once all are decoded */
 		r->nwhere = (int)n;
-		return 0;
-	case KH_R_WHERE:
-		return (rc = name(d, b + 4, 0, &r->subject)) < 0 ? rc : vtest(d, b, &r->vt);
+		break;
 	case KH_R_LISTENING:
-		r->proto_udp = b[2] != 0;
-		r->addr = b[3];
-		r->port = (uint16_t)num;
-		memcpy(r->ip, b + 44, 16);
-		if (r->addr > KH_A_IP || num < 1 || num > 65535)
-			return bad(d, "address kind %u, port %u (expected 0..3, 1..65535)", b[3],
-				   num);
-		return 0;
-	case KH_R_PROCESS:
-		return name(d, b + 4, 0, &r->subject);
-	case KH_R_SYSCTL:
-	case KH_R_FACT:
-		rc = name(d, b + 4, r->kind == KH_R_SYSCTL ? 2 : 0, &r->subject);
-		return rc < 0 ? rc : vtest(d, b, &r->vt);
+		ok = b[3] <= KH_A_IP && num >= 1 && num <= 65535;
+		break;
 	case KH_R_PASSWORD:
-		r->pw = b[1];
-		if (r->pw > KH_P_DEFAULT)
-			return bad(d, "password test %u (expected 0..2)", b[1]);
-		return list(d, b + 24, KH_AUDIT_MAX_LIST, &r->passwords);
+		ok = b[1] <= KH_P_DEFAULT;
+		break;
 	case KH_R_FILES_UNDER:
-		r->walk_type = b[1];
-		r->max_depth = b[3];
-		r->mode = num;
-		r->max_files = kh_le32(b + 40);
-		if (r->walk_type > KH_T_ANY || !num || num > 07777 || !r->max_depth ||
-		    r->max_depth > 32 || !r->max_files || r->max_files > 200000)
-			return bad(d,
-				   "walk type %u, perm_any %o, max_depth %u, max_files %u "
-				   "(expected 0..2, 1..7777, 1..32, 1..200000)",
-				   b[1], num, b[3], r->max_files);
-		if ((rc = list(d, b + 24, KH_AUDIT_MAX_LIST, &r->except)) < 0)
-			return rc;
-		return list(d, b + 28, KH_AUDIT_MAX_LIST, &r->skip);
+		ok = b[1] <= KH_T_ANY && num && num <= 07777 && b[3] && b[3] <= 32 &&
+		     r->max_files && r->max_files <= 200000;
+		break;
+	default:
+		ok = !(spec & S_VTEST) ||
+		     (b[1] <= KH_V_MISSING && (b[1] != KH_V_MATCHES || r->vt.re));
 	}
-	return bad(d, "kind %u (expected 0..%d)", b[0], KH_R_WHERE);
+	if (!ok)
+		return bad(d, "kind %u: test %u, flags %u %u, numbers %u %u (expected %s)", b[0],
+			   b[1], b[2], b[3], num, r->max_files, expect[b[0]]);
+	return 0;
 }
 
 static int check(struct dec *d, const uint8_t *b, struct kh_audit_policy *p, int i)
@@ -246,16 +253,22 @@ static int check(struct dec *d, const uint8_t *b, struct kh_audit_policy *p, int
 			   KH_AUDIT_MAX_RULES, d->nrules);
 	k->rules = d->rules + first;
 	k->nrules = (int)n;
-	for (unsigned r = 0; r < n; r++)
-		if (k->rules[r].kind == KH_R_WHERE)
-			return bad(d, "rule %u is a where test (expected a rule)", first + r);
+	for (unsigned r = 0; r < n; r++) {
+		const struct kh_audit_rule *ru = &k->rules[r];
+		int w = ru->kind == KH_R_WHERE ? 0 : -1;
+		for (int j = 0; ru->kind == KH_R_UCI_ANY && j < ru->nwhere && w < 0; j++)
+			w = ru->where[j].kind == KH_R_WHERE ? -1 : j;
+		if (w >= 0)
+			return bad(d, "rule %u (expected a rule, and where rules for its where %d)",
+				   first + r, w);
+	}
 	return 0;
 }
 
 int kh_audit_decode(const uint8_t *b, size_t len, void *owned, struct kh_audit_policy **out,
 		    char *err, size_t errlen)
 {
-	struct dec d = {.err = err, .errlen = errlen, .where = "header"};
+	struct dec d = {.err = err, .errlen = errlen, .what = "header"};
 	struct kh_audit_policy *p = NULL;
 	unsigned nchecks;
 	size_t need;
@@ -279,27 +292,19 @@ int kh_audit_decode(const uint8_t *b, size_t len, void *owned, struct kh_audit_p
 	d.nprog = kh_le32(b + 40);
 	need = KH_AUDIT_HDR + (size_t)nchecks * KH_AUDIT_CHECK + (size_t)d.nrules * KH_AUDIT_RULE +
 	       (size_t)d.nlist * 4;
-	if (kh_le16(b + 4) != KH_AUDIT_VERSION || kh_le16(b + 6) || kh_le16(b + 34)) {
-		bad(&d, "version %u (expected %d)", kh_le16(b + 4), KH_AUDIT_VERSION);
-		goto fail;
-	}
-	if (kh_le32(b + 8) != len || d.nstr > len || d.nprog > len ||
-	    need + d.nstr + d.nprog != len) {
-		bad(&d,
-		    "length %zu, %u checks, %u rules, %u list entries, %u bytes of strings, "
-		    "%u of programs (expected them to add up to the length %u)",
-		    len, nchecks, d.nrules, d.nlist, d.nstr, d.nprog, kh_le32(b + 8));
-		goto fail;
-	}
-	if (nchecks < 1 || nchecks > KH_AUDIT_MAX_CHECKS) {
-		bad(&d, "%u checks (expected 1..%d)", nchecks, KH_AUDIT_MAX_CHECKS);
-		goto fail;
-	}
 	d.list = b + need - (size_t)d.nlist * 4;
 	d.str = (const char *)b + need;
 	d.prog = b + need + d.nstr;
-	if (!d.nstr || d.str[0] || d.str[d.nstr - 1]) {
-		bad(&d, "string table (expected to start and end with a NUL)");
+	if (kh_le16(b + 4) != KH_AUDIT_VERSION || kh_le16(b + 6) || kh_le16(b + 34) ||
+	    kh_le32(b + 8) != len || d.nstr > len || d.nprog > len ||
+	    need + d.nstr + d.nprog != len || nchecks < 1 || nchecks > KH_AUDIT_MAX_CHECKS ||
+	    !d.nstr || d.str[0] || d.str[d.nstr - 1]) {
+		bad(&d,
+		    "version %u, length %u, %u checks, %u rules, %u list entries, %u + %u bytes "
+		    "(expected version %d, 1..%d checks, sections adding up to %zu bytes, strings "
+		    "starting and ending with a NUL)",
+		    kh_le16(b + 4), kh_le32(b + 8), nchecks, d.nrules, d.nlist, d.nstr, d.nprog,
+		    KH_AUDIT_VERSION, KH_AUDIT_MAX_CHECKS, len);
 		goto fail;
 	}
 	/* one block: the policy, its checks, rules and the list's string pointers */
@@ -325,35 +330,22 @@ int kh_audit_decode(const uint8_t *b, size_t len, void *owned, struct kh_audit_p
 			 p->id, (unsigned long long)p->version);
 		goto fail;
 	}
-	for (unsigned i = 0; i < d.nlist; i++) {
-		snprintf(d.where, sizeof(d.where), "list entry %u", i);
-		if ((rc = str(&d, d.list + 4 * i, 0, &d.strs[i])) < 0)
-			goto fail;
-	}
-	snprintf(d.where, sizeof(d.where), "header");
 	if ((rc = list(&d, b + 24, KH_AUDIT_MAX_LIST, &p->passwords)) < 0)
 		goto fail;
-	for (unsigned i = 0; i < d.nrules; i++) {
-		snprintf(d.where, sizeof(d.where), "rule %u", i);
-		if ((rc = rule(&d, b + KH_AUDIT_HDR + nchecks * KH_AUDIT_CHECK + i * KH_AUDIT_RULE,
-			       &d.rules[i])) < 0)
+	d.what = "list entry";
+	for (d.idx = 0; d.idx < d.nlist; d.idx++)
+		if ((rc = str(&d, d.list + 4 * d.idx, 0, &d.strs[d.idx])) < 0)
 			goto fail;
-	}
-	for (unsigned i = 0; i < nchecks; i++) {
-		snprintf(d.where, sizeof(d.where), "check %u", i);
-		if ((rc = check(&d, b + KH_AUDIT_HDR + i * KH_AUDIT_CHECK, p, (int)i)) < 0)
+	d.what = "rule";
+	for (d.idx = 0; d.idx < d.nrules; d.idx++)
+		if ((rc = rule(&d,
+			       b + KH_AUDIT_HDR + nchecks * KH_AUDIT_CHECK + d.idx * KH_AUDIT_RULE,
+			       &d.rules[d.idx])) < 0)
 			goto fail;
-		p->nchecks++;
-	}
-	for (unsigned i = 0; i < d.nrules; i++) {
-		const struct kh_audit_rule *r = &d.rules[i];
-		for (int w = 0; r->kind == KH_R_UCI_ANY && w < r->nwhere; w++)
-			if (r->where[w].kind != KH_R_WHERE) {
-				snprintf(d.where, sizeof(d.where), "rule %u", i);
-				rc = bad(&d, "where test %d is not a where rule", w);
-				goto fail;
-			}
-	}
+	d.what = "check";
+	for (d.idx = 0; d.idx < nchecks; d.idx++, p->nchecks++)
+		if ((rc = check(&d, b + KH_AUDIT_HDR + d.idx * KH_AUDIT_CHECK, p, (int)d.idx)) < 0)
+			goto fail;
 	*out = p;
 	return 0;
 fail:

@@ -66,7 +66,7 @@ static int vmatch1(const struct kh_audit_vtest *t, const char *v)
 				return 1;
 		return 0;
 	case KH_V_MATCHES:
-		return kh_re_match(t->re, v);
+		return kh_re_match(t->re, v, strlen(v));
 	case KH_V_MISSING:
 		return 0;
 	}
@@ -194,23 +194,20 @@ static int eval_lines(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		      int readable)
 {
 	int lineno = 0;
-	char line[4096];
 
 	for (const char *l = text; *l;) {
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) : strlen(l);
 		lineno++;
-		if (n >=
-		    sizeof(line)) { /* a tail past the limit could hide what no_line looks for */
-			kh_audit_ev(r, "%s:%d: line longer than %zu bytes", ru->subject, lineno,
-				    sizeof(line) - 1);
+		if (n >
+		    4095) { /* lines are bounded as before (a tail could hide what no_line seeks) */
+			kh_audit_ev(r, "%s:%d: line longer than 4095 bytes", ru->subject, lineno);
 			return R_ERROR;
 		}
-		memcpy(line, l, n);
-		line[n] = 0;
-		if (kh_re_match(ru->vt.re, line)) {
+		if (kh_re_match(ru->vt.re, l, n)) {
 			if (readable)
-				kh_audit_ev(r, "%s:%d: %.80s", ru->subject, lineno, line);
+				kh_audit_ev(r, "%s:%d: %.*s", ru->subject, lineno,
+					    (int)(n < 80 ? n : 80), l);
 			else
 				kh_audit_ev(r, "%s:%d matches", ru->subject, lineno);
 			return ru->ftest == KH_F_LINE ? R_HOLDS : R_NOT;

@@ -151,8 +151,8 @@ enum {
 };
 /* The program's length in bytes if it is well-formed within max bytes, else 0. */
 size_t kh_re_check(const uint8_t *prog, size_t max);
-/* 1 if some part of s matches (as regexec with REG_EXTENDED | REG_NEWLINE). */
-int kh_re_match(const uint8_t *prog, const char *s);
+/* 1 if some part of s (len bytes) matches (as regexec with REG_EXTENDED | REG_NEWLINE). */
+int kh_re_match(const uint8_t *prog, const char *s, size_t len);
 
 /* ---- the state of one evaluation, shared by audit_eval.c and audit_proc.c ---- */
 #define MAX_UCI_CACHE 8

@@ -41,6 +41,7 @@ size_t kh_re_check(const uint8_t *prog, size_t max)
 struct nfa {
 	const uint8_t *ins, *sets;
 	const char *s;
+	size_t len;
 	uint32_t mark[KH_RE_MAX_INST]; /* position + 1 at which pc was added */
 	uint16_t stack[2 * KH_RE_MAX_INST + 1];
 };
@@ -67,7 +68,7 @@ static int add(struct nfa *m, uint16_t *list, unsigned *n, unsigned pc, size_t p
 		case KH_RE_BOL:
 		case KH_RE_EOL:
 			if ((i[0] == KH_RE_BOL && pos && m->s[pos - 1] != '\n') ||
-			    (i[0] == KH_RE_EOL && m->s[pos] && m->s[pos] != '\n'))
+			    (i[0] == KH_RE_EOL && pos < m->len && m->s[pos] != '\n'))
 				break;
 			m->stack[sp++] = (uint16_t)(pc + 1);
 			break;
@@ -81,7 +82,7 @@ static int add(struct nfa *m, uint16_t *list, unsigned *n, unsigned pc, size_t p
 	return 0;
 }
 
-int kh_re_match(const uint8_t *prog, const char *s)
+int kh_re_match(const uint8_t *prog, const char *s, size_t len)
 {
 	struct nfa m;
 	uint16_t lists[2][KH_RE_MAX_INST];
@@ -90,15 +91,17 @@ int kh_re_match(const uint8_t *prog, const char *s)
 	m.ins = prog + 4;
 	m.sets = m.ins + 4 * kh_le16(prog);
 	m.s = s;
+	m.len = len;
 	memset(m.mark, 0, sizeof(m.mark));
 	for (size_t pos = 0;; pos++) {
 		uint16_t *cur = lists[pos & 1], *next = lists[~pos & 1];
-		unsigned c = (unsigned char)s[pos], nn = 0;
+		unsigned c, nn = 0;
 		/* a match may start at any position: a thread at the start each time */
 		if (add(&m, cur, &n, 0, pos))
 			return 1;
-		if (!c)
+		if (pos == len)
 			return 0;
+		c = (unsigned char)s[pos];
 		for (unsigned t = 0; t < n; t++) {
 			const uint8_t *i = m.ins + 4 * cur[t];
 			if ((i[0] == KH_RE_CHAR && c == i[1]) || (i[0] == KH_RE_ANY && c != '\n') ||
