@@ -16,6 +16,7 @@
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
 #include "platform/proc.h"
+#include "policy/audit.h"
 #include "tools/khien-policy/audit_json.h"
 #include "tests/unit/kt.h"
 
@@ -90,6 +91,13 @@ static char *ask(int chan, const void *body, size_t len)
 	return (char *)b;
 }
 
+/* The reply of the slot a rules: version 1, one check, passed, with its evidence. */
+static int passes(const char *r)
+{
+	static const char want[] = "R\1\0\0\0\1\0\0/etc/secret exists";
+	return r && memcmp(r, want, sizeof(want)) == 0 && r[7] == KH_AUDIT_PASS;
+}
+
 static int spawn(const char *const slots[2], int *chan, long *pid)
 {
 	return kh_auditor_spawn(NULL, root, slots, chan, pid);
@@ -104,20 +112,20 @@ static void test_auditor_runs_its_slot(void)
 
 	KT_EQ(spawn(slots, &chan, &pid), 0);
 	r = ask(chan, "0", 1);
-	KT_CHECK(r && strstr(r, "\"id\":\"c\"") && strstr(r, "\"result\":\"pass\""));
+	KT_CHECK(passes(r));
 	free(r);
 	/* slot b has no rules: an error answer, and the auditor stays */
 	r = ask(chan, "1", 1);
-	KT_CHECK(r && strstr(r, "\"error\"") && strstr(r, "slot-b/audit"));
+	KT_CHECK(r && r[0] == 'E' && strstr(r + 1, "slot-b/audit"));
 	free(r);
 	r = ask(chan, "0", 1);
-	KT_CHECK(r && strstr(r, "\"result\":\"pass\""));
+	KT_CHECK(passes(r));
 	free(r);
 	/* rules in slot b that are JSON, not the compiled form: refused with the reason */
 	snprintf(p, sizeof(p), "%s/audit", slot_b);
 	put(p, slot_rules);
 	r = ask(chan, "1", 1);
-	KT_CHECK(r && strstr(r, "\"error\"") && strstr(r, "not compiled audit rules"));
+	KT_CHECK(r && r[0] == 'E' && strstr(r + 1, "not compiled audit rules"));
 	free(r);
 	unlink(p);
 	close(chan);
