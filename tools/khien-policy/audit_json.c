@@ -428,8 +428,9 @@ static int rule_simple(struct pctx *c, const cJSON *o, struct kh_audit_rule *r)
 						: fkeys);
 	if (rc < 0)
 		return rc;
-	if (!kh_audit_name_ok(r->subject, strlen(r->subject), 0) && r->kind != KH_R_SYSCTL)
-		return bad(c, what, "expected a name (letters, digits, _ and -)");
+	if ((!kh_audit_name_ok(r->subject, strlen(r->subject), 0) || strlen(r->subject) > 63) &&
+	    r->kind != KH_R_SYSCTL)
+		return bad(c, what, "expected a name (letters, digits, _ and -, at most 63)");
 	if (r->kind == KH_R_SYSCTL && !kh_audit_sysctl_ok(r->subject))
 		return bad(c, "sysctl", "expected a key like \"kernel.kptr_restrict\"");
 	if (r->kind == KH_R_PROCESS)
