@@ -79,7 +79,8 @@ uint8_t *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len,
 	while (kh_audit_step(run, slice))
 		;
 	o = kh_audit_outcomes(run, &n);
-	if (!(out = malloc(7 + (size_t)n * KH_AUDIT_MAX_EVIDENCE)))
+	/* per check: the result byte, at most KH_AUDIT_MAX_EVIDENCE - 1 bytes of evidence, a NUL */
+	if (!(out = malloc(7 + (size_t)n * (1 + KH_AUDIT_MAX_EVIDENCE))))
 		goto done;
 	out[0] = 'R';
 	kh_put_le32(out + 1, (uint32_t)p->version);

@@ -292,13 +292,10 @@ int kh_audit_decode(const uint8_t *b, size_t len, void *owned, struct kh_audit_p
 	d.nprog = kh_le32(b + 40);
 	need = KH_AUDIT_HDR + (size_t)nchecks * KH_AUDIT_CHECK + (size_t)d.nrules * KH_AUDIT_RULE +
 	       (size_t)d.nlist * 4;
-	d.list = b + need - (size_t)d.nlist * 4;
-	d.str = (const char *)b + need;
-	d.prog = b + need + d.nstr;
 	if (kh_le16(b + 4) != KH_AUDIT_VERSION || kh_le16(b + 6) || kh_le16(b + 34) ||
 	    kh_le32(b + 8) != len || d.nstr > len || d.nprog > len ||
 	    need + d.nstr + d.nprog != len || nchecks < 1 || nchecks > KH_AUDIT_MAX_CHECKS ||
-	    !d.nstr || d.str[0] || d.str[d.nstr - 1]) {
+	    !d.nstr || b[need] || b[need + d.nstr - 1]) {
 		bad(&d,
 		    "version %u, length %u, %u checks, %u rules, %u list entries, %u + %u bytes "
 		    "(expected version %d, 1..%d checks, sections adding up to %zu bytes, strings "
@@ -307,6 +304,9 @@ int kh_audit_decode(const uint8_t *b, size_t len, void *owned, struct kh_audit_p
 		    KH_AUDIT_VERSION, KH_AUDIT_MAX_CHECKS, len);
 		goto fail;
 	}
+	d.list = b + need - (size_t)d.nlist * 4;
+	d.str = (const char *)b + need;
+	d.prog = b + need + d.nstr;
 	/* one block: the policy, its checks, rules and the list's string pointers */
 	p = calloc(1, sizeof(*p) + nchecks * sizeof(*p->checks) + d.nrules * sizeof(*d.rules) +
 			      d.nlist * sizeof(*d.strs));

@@ -179,11 +179,55 @@ static void test_auditor_refuses_engine_rules(void)
 	}
 }
 
+/* every check's evidence at its longest: the reply holds them all (ASan sees an overrun) */
+static void test_auditor_long_evidence(void)
+{
+	const char *slots[2] = {slot_a, slot_b};
+	char rules[8192], path[160], *r;
+	size_t at = 7, n = 0;
+	long pid;
+	int chan;
+
+	n += (size_t)snprintf(rules, sizeof(rules),
+			      "{\"policy\": {\"id\": \"t\", \"version\": 2}, \"checks\": [");
+	for (int c = 0; c < 8; c++) {
+		n += (size_t)snprintf(
+			rules + n, sizeof(rules) - n,
+			"%s{\"id\": \"c%d\", \"title\": \"t\", \"severity\": \"low\", "
+			"\"rules\": [",
+			c ? ", " : "", c);
+		for (int k = 0; k < 4; k++)
+			n += (size_t)snprintf(
+				rules + n, sizeof(rules) - n,
+				"%s{\"file\": "
+				"\"/etc/%d-%d-a-rather-long-name-of-a-file-that-is-not-"
+				"there\", \"exists\": false}",
+				k ? ", " : "", c, k);
+		n += (size_t)snprintf(rules + n, sizeof(rules) - n, "]}");
+	}
+	snprintf(rules + n, sizeof(rules) - n, "]}");
+	snprintf(path, sizeof(path), "%s/audit", slot_b);
+	put_rules(path, rules);
+	KT_EQ(spawn(slots, &chan, &pid), 0);
+	r = ask(chan, "1", 1);
+	KT_CHECK(r && r[0] == 'R' && r[5] == 8);
+	for (int c = 0; r && r[0] == 'R' && c < 8; c++) {
+		KT_EQ(r[at], KH_AUDIT_PASS);
+		KT_EQ(strlen(r + at + 1), (size_t)KH_AUDIT_MAX_EVIDENCE - 1);
+		at += 2 + strlen(r + at + 1);
+	}
+	free(r);
+	unlink(path);
+	close(chan);
+	KT_EQ(kh_proc_wait_child(pid), 0);
+}
+
 int main(void)
 {
 	setup();
 	KT_RUN(test_auditor_runs_its_slot);
 	KT_RUN(test_auditor_refuses_engine_rules);
+	KT_RUN(test_auditor_long_evidence);
 	{
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
