@@ -61,7 +61,12 @@ SANFLAGS :=
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 endif
-KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
+# Firmware profiles (CONFIG_SIZE_OPTIMIZED, Kconfig "Build"): the flags a device's objects get.
+DEVICE_CFLAGS :=
+ifeq ($(CONFIG_SIZE_OPTIMIZED),y)
+DEVICE_CFLAGS := -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
+endif
+KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
@@ -70,7 +75,7 @@ LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
-	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
+	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
 # Image and file-system integrity (device code the ISP tool links too).
 FIRMWARE_SRCS := firmware/mcuboot.c firmware/mcuboot_slot.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FIRMWARE_SRCS)
@@ -86,7 +91,8 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 TOOL_DIR     := tools/khien-policy
 COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
-		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_canon.c
+		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
+		$(TOOL_DIR)/audit_recomp.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \

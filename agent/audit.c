@@ -18,6 +18,7 @@
 #include "agent/audit.h"
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
+#include "lib/endian.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "platform/fact.h"
@@ -89,10 +90,11 @@ static void update_digest(struct kh_agent_audit *a)
 	kh_audit_digest_final(&d, a->digest);
 }
 
-/* A run's outcomes (n of them, ids, results and evidence) replace the results. */
-static void take_outcomes(struct kh_agent_audit *a, const char *const *ids, const uint8_t *results,
-			  const char *const *evidence, int n)
+/* A run's outcomes, results and evidence in the order of a->pol's checks, replace the results. */
+static void take_outcomes(struct kh_agent_audit *a, const uint8_t *results,
+			  const char *const *evidence)
 {
+	int n = a->pol->nchecks;
 	struct res *nr = calloc((size_t)(n ? n : 1), sizeof(*nr));
 	uint64_t gen = a->gen + 1;
 	int64_t now = kh_time_wall();
@@ -103,15 +105,13 @@ static void take_outcomes(struct kh_agent_audit *a, const char *const *ids, cons
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		int k = find(a->res, a->nres, ids[i]), c = a->pol ? -1 : 0;
+		const struct kh_audit_check *c = &a->pol->checks[i];
+		int k = find(a->res, a->nres, c->id);
 		struct res *r = &nr[i];
-		snprintf(r->id, sizeof(r->id), "%s", ids[i]);
+		snprintf(r->id, sizeof(r->id), "%s", c->id);
 		snprintf(r->evidence, sizeof(r->evidence), "%s", evidence[i]);
 		r->result = results[i];
-		for (int j = 0; a->pol && j < a->pol->nchecks && c < 0; j++)
-			if (strcmp(a->pol->checks[j].id, ids[i]) == 0)
-				c = j;
-		r->sev = c >= 0 && a->pol ? (uint8_t)a->pol->checks[c].severity : 0;
+		r->sev = (uint8_t)c->severity;
 		if (k >= 0 && a->res[k].result == r->result &&
 		    strcmp(a->res[k].evidence, r->evidence) == 0) {
 			r->changed_at = a->res[k].changed_at;
@@ -151,7 +151,7 @@ static void on_slice(struct kh_loop *loop, void *arg)
 {
 	struct kh_agent_audit *a = arg;
 	const struct kh_audit_outcome *o;
-	const char **ids, **ev;
+	const char **ev;
 	uint8_t *res;
 	int n;
 
@@ -166,19 +166,16 @@ static void on_slice(struct kh_loop *loop, void *arg)
 		return;
 	}
 	o = kh_audit_outcomes(a->run, &n);
-	ids = calloc((size_t)n + 1, sizeof(*ids));
 	ev = calloc((size_t)n + 1, sizeof(*ev));
 	res = calloc((size_t)n + 1, 1);
-	if (ids && ev && res) {
+	if (ev && res) {
 		for (int i = 0; i < n; i++) {
-			ids[i] = o[i].check->id;
 			ev[i] = o[i].evidence;
 			res[i] = (uint8_t)o[i].result;
 		}
 		a->error[0] = 0;
-		take_outcomes(a, ids, res, ev, n);
+		take_outcomes(a, res, ev);
 	}
-	free(ids);
 	free(ev);
 	free(res);
 	kh_audit_end(a->run);
@@ -188,52 +185,43 @@ static void on_slice(struct kh_loop *loop, void *arg)
 
 /* ---- runs in the auditor process ---- */
 
-static void take_reply(struct kh_agent_audit *a, const char *text)
+/* The auditor's reply (agent/auditor.c): outcomes of a->pol's checks, or why there are none. */
+static void take_reply(struct kh_agent_audit *a, const uint8_t *b, size_t len)
 {
-	cJSON *j = cJSON_Parse(text), *arr, *e;
-	const char **ids = NULL, **ev = NULL;
-	uint8_t *res = NULL;
-	int n = 0, cap;
+	int n = a->pol ? a->pol->nchecks : 0;
+	const char **ev = calloc((size_t)n + 1, sizeof(*ev));
+	uint8_t *res = calloc((size_t)n + 1, 1);
+	size_t at = 7;
 
-	arr = cJSON_GetObjectItemCaseSensitive(j, "checks");
-	if (!cJSON_IsArray(arr)) {
-		const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "error");
-		snprintf(a->error, sizeof(a->error), "auditor: %s",
-			 cJSON_IsString(why) ? why->valuestring : "malformed reply");
+	if (len >= 2 && b[0] == 'E' && b[len - 1] == 0) {
+		snprintf(a->error, sizeof(a->error), "auditor: %s", (const char *)b + 1);
 		goto done;
 	}
-	cap = cJSON_GetArraySize(arr);
-	if (cap > KH_AUDIT_MAX_CHECKS)
+	if (!ev || !res || !a->pol)
+		goto done;
+	if (len < 7 || b[0] != 'R')
 		goto bad;
-	ids = calloc((size_t)cap + 1, sizeof(*ids));
-	ev = calloc((size_t)cap + 1, sizeof(*ev));
-	res = calloc((size_t)cap + 1, 1);
-	if (!ids || !ev || !res)
+	/* a reply for other rules (they changed during the run) is dropped: another run follows */
+	if (kh_le16(b + 5) != n || kh_le32(b + 1) != a->pol->version)
 		goto done;
-	cJSON_ArrayForEach (e, arr) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-		const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "result");
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "evidence");
-		int rv;
-		if (!cJSON_IsString(id) || !cJSON_IsString(r) || !cJSON_IsString(x))
+	for (int i = 0; i < n; i++) {
+		const uint8_t *nul = at + 1 < len ? memchr(b + at + 1, 0, len - at - 1) : NULL;
+		if (!nul || b[at] > KH_AUDIT_ERROR || nul - (b + at + 1) >= KH_AUDIT_MAX_EVIDENCE)
 			goto bad;
-		rv = kh_audit_result_parse(r->valuestring);
-		if (rv < 0 || !kh_audit_id_ok(id->valuestring))
-			goto bad;
-		ids[n] = id->valuestring;
-		ev[n] = x->valuestring;
-		res[n++] = (uint8_t)rv;
+		res[i] = b[at];
+		ev[i] = (const char *)b + at + 1;
+		at = (size_t)(nul - b) + 1;
 	}
+	if (at != len)
+		goto bad;
 	a->error[0] = 0;
-	take_outcomes(a, ids, res, ev, n);
+	take_outcomes(a, res, ev);
 	goto done;
 bad:
 	snprintf(a->error, sizeof(a->error), "auditor: malformed reply");
 done:
-	free(ids);
 	free(ev);
 	free(res);
-	cJSON_Delete(j);
 }
 
 static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
@@ -260,7 +248,7 @@ static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		run_finished(a);
 		return;
 	}
-	take_reply(a, (const char *)body);
+	take_reply(a, body, len);
 	free(body);
 	a->waiting = 0;
 	run_finished(a);
@@ -372,10 +360,19 @@ int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data, size
 			     char *why, size_t whylen)
 {
 	struct kh_audit_policy *p = NULL;
+	uint8_t *copy = NULL;
 	int rc;
 
-	if (data && (rc = kh_audit_parse((const char *)data, len, &p, why, whylen)) < 0)
-		return rc;
+	/* the policy points into its own copy of the rules, which it frees */
+	if (data) {
+		if (!(copy = malloc(len ? len : 1))) {
+			snprintf(why, whylen, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy(copy, data, len);
+		if ((rc = kh_audit_decode(copy, len, copy, &p, why, whylen)) < 0)
+			return rc;
+	}
 	if (a->run) { /* outcomes point into the old rules: drop the run, start again */
 		kh_timer_cancel(a->loop, &a->slice);
 		kh_audit_end(a->run);

@@ -17,8 +17,12 @@
  *
  * Channel messages (agent/privsep_wire.h framing):
  *   engine -> auditor  KH_AUDITOR_RUN: the slot, "0" or "1"
- *   auditor -> engine  KH_AUDITOR_RUN | KH_PRIV_REPLY: JSON
- *                      {"checks": [{"id", "result", "evidence"}]} or {"error": why}
+ *   auditor -> engine  KH_AUDITOR_RUN | KH_PRIV_REPLY: 'R', u32 policy
+ *                      version, u16 checks (little-endian), then per check
+ *                      in the rules' order a result byte and its evidence
+ *                      with a NUL; or 'E' and why, with a NUL. The engine
+ *                      decoded the same slot's rules, so the order names
+ *                      the checks.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -26,34 +30,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "agent/auditor.h"
 #include "agent/privsep_wire.h"
+#include "lib/endian.h"
 #include "lib/log.h"
 #include "platform/fs.h"
 #include "platform/fsroot.h"
 #include "platform/proc.h"
 #include "policy/audit.h"
 
-char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice)
+uint8_t *kh_auditor_error(const char *why, size_t *outlen)
+{
+	size_t n = strnlen(why, 511);
+	uint8_t *out = malloc(n + 2);
+
+	if (out) {
+		out[0] = 'E';
+		memcpy(out + 1, why, n);
+		out[n + 1] = 0;
+		*outlen = n + 2;
+	}
+	return out;
+}
+
+uint8_t *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice,
+			     size_t *outlen)
 {
 	struct kh_audit_policy *p = NULL;
 	struct kh_audit_run *run = NULL;
 	struct kh_fsroot *fr = NULL;
 	const struct kh_audit_outcome *o;
-	cJSON *j = cJSON_CreateObject(), *arr;
 	char why[256];
-	char *text = NULL;
+	uint8_t *out = NULL;
+	size_t at = 7;
 	int n, rc;
 
-	if (!j)
-		return NULL;
 	if ((rc = kh_fsroot_open(root, &fr)) < 0) {
 		snprintf(why, sizeof(why), "audit root %s: %s", root, strerror(-rc));
 		goto fail;
 	}
-	if (kh_audit_parse((const char *)rules, len, &p, why, sizeof(why)) < 0)
+	if (kh_audit_decode(rules, len, NULL, &p, why, sizeof(why)) < 0)
 		goto fail;
 	struct kh_audit_src src = {.root = fr};
 	if (!(run = kh_audit_start(p, &src))) {
@@ -63,34 +79,37 @@ char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, un
 	while (kh_audit_step(run, slice))
 		;
 	o = kh_audit_outcomes(run, &n);
-	arr = cJSON_AddArrayToObject(j, "checks");
-	for (int i = 0; arr && i < n; i++) {
-		cJSON *c = cJSON_CreateObject();
-		cJSON_AddItemToArray(arr, c);
-		cJSON_AddStringToObject(c, "id", o[i].check->id);
-		cJSON_AddStringToObject(c, "result", kh_audit_result_name(o[i].result));
-		cJSON_AddStringToObject(c, "evidence", o[i].evidence);
+	/* per check: the result byte, at most KH_AUDIT_MAX_EVIDENCE - 1 bytes of evidence, a NUL */
+	if (!(out = malloc(7 + (size_t)n * (1 + KH_AUDIT_MAX_EVIDENCE))))
+		goto done;
+	out[0] = 'R';
+	kh_put_le32(out + 1, (uint32_t)p->version);
+	kh_put_le16(out + 5, (uint16_t)n);
+	for (int i = 0; i < n; i++) {
+		size_t e = strlen(o[i].evidence) + 1;
+		out[at] = (uint8_t)o[i].result;
+		memcpy(out + at + 1, o[i].evidence, e);
+		at += 1 + e;
 	}
+	*outlen = at;
 	goto done;
 fail:
-	cJSON_AddStringToObject(j, "error", why);
+	out = kh_auditor_error(why, outlen);
 done:
-	text = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
 	kh_audit_end(run);
 	kh_audit_free(p);
 	kh_fsroot_close(fr);
-	return text;
+	return out;
 }
 
 /* The helper's life: requests until the engine closes the channel. */
 static int serve(int chan, const char *root, const char *const slots[2])
 {
 	for (;;) {
-		char path[KH_AUDITOR_PATH_MAX + 16], *out;
+		char path[KH_AUDITOR_PATH_MAX + 16];
 		uint32_t type;
-		uint8_t *body, *rules;
-		size_t len, rlen;
+		uint8_t *body, *rules, *out;
+		size_t len, rlen, olen = 0;
 		int rc = kh_chan_recv(chan, 2, &type, &body, &len);
 
 		if (rc == -EPIPE)
@@ -106,18 +125,14 @@ static int serve(int chan, const char *root, const char *const slots[2])
 		free(body);
 		rc = kh_fs_read(path, KH_AUDIT_MAX_TEXT, &rules, &rlen);
 		if (rc < 0) {
-			cJSON *j = cJSON_CreateObject();
 			char why[KH_AUDITOR_PATH_MAX + 96];
 			snprintf(why, sizeof(why), "audit rules %s: %s", path, strerror(-rc));
-			cJSON_AddStringToObject(j, "error", why);
-			out = cJSON_PrintUnformatted(j);
-			cJSON_Delete(j);
+			out = kh_auditor_error(why, &olen);
 		} else {
-			out = kh_auditor_evaluate(root, rules, rlen, 256);
+			out = kh_auditor_evaluate(root, rules, rlen, 256, &olen);
 			free(rules);
 		}
-		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, strlen(out))
-			 : -ENOMEM;
+		rc = out ? kh_chan_send(chan, KH_AUDITOR_RUN | KH_PRIV_REPLY, out, olen) : -ENOMEM;
 		free(out);
 		if (rc < 0)
 			return rc == -EPIPE ? 0 : 3;

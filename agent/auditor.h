@@ -27,9 +27,12 @@ int kh_auditor_spawn(const char *user, const char *root, const char *const slots
 		     long *pid);
 
 /*
- * Evaluate rules against root in one go: the reply text (JSON, see
- * agent/auditor.c), NULL when out of memory. free() it.
+ * Evaluate rules against root in one go: the reply (see agent/auditor.c)
+ * in a new buffer of *outlen bytes, NULL when out of memory. free() it.
  */
-char *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice);
+uint8_t *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len, unsigned slice,
+			     size_t *outlen);
+/* An error reply saying why (at most 511 bytes of it), as above. */
+uint8_t *kh_auditor_error(const char *why, size_t *outlen);
 
 #endif

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Configuration audit rules (docs/AUDIT.md): the ISP's signed checks of a
- * device's configuration, parsed and validated here, evaluated by
- * policy/audit_eval.c on the device, in khien-policy against an unpacked
- * image, and on lwIP boards against the facts the board reports. Rules
- * only read: no rule runs a command or writes anything.
+ * device's configuration. The ISP writes JSON, which khien-policy
+ * compiles (tools/khien-policy/audit_json.c) into a compact binary form;
+ * the device decodes that form here, without a JSON parser and without
+ * copying strings, and policy/audit_eval.c evaluates it on the device, in
+ * khien-policy against an unpacked image, and on lwIP boards against the
+ * facts the board reports. Rules only read: no rule runs a command or
+ * writes anything.
  */
 #ifndef KHIEN_POLICY_AUDIT_H
 #define KHIEN_POLICY_AUDIT_H
@@ -37,11 +40,16 @@ int kh_audit_id_ok(const char *s);
 
 struct kh_audit_rule;
 
+/* A list of strings (refs, "in", "passwords", "except", "skip"). */
+struct kh_audit_list {
+	const char *const *v;
+	int n;
+};
+
 struct kh_audit_check {
-	const char *id, *title, *remediation;
+	const char *id, *title, *remediation; /* title, remediation: NULL when absent */
 	enum kh_severity severity;
-	const char *refs[16];
-	int nrefs;
+	struct kh_audit_list refs;
 	enum {
 		KH_AUDIT_ALL,
 		KH_AUDIT_ANY,
@@ -55,20 +63,23 @@ struct kh_audit_check {
 struct kh_audit_policy {
 	const char *id, *title;
 	uint64_t version;
-	const void *passwords; /* private: defaults.passwords (a cJSON array) */
+	struct kh_audit_list passwords; /* defaults.passwords */
 	struct kh_audit_check *checks;
 	int nchecks;
-	void *json; /* private: the parsed tree the strings point into */
+	void *mem; /* private: what kh_audit_free releases besides p */
 };
 
 /*
- * Parse and validate rules text. On error returns -EBADMSG (-ENOMEM,
- * -E2BIG) and writes where and why to err: "line L, column C: ..." for
- * JSON syntax, a JSON path ("checks[3].rules[0].mode_max: expected ...")
- * for content.
+ * Decode the binary form (policy/audit_priv.h, docs/AUDIT.md) of rules:
+ * signed by the ISP but parsed as untrusted, so every length, count,
+ * reference, enumeration and regular-expression program is checked. The
+ * policy points into bin, which must stay valid until kh_audit_free();
+ * owned, when not NULL, is freed with the policy (or at once on error).
+ * On error returns -EBADMSG (-ENOMEM, -E2BIG) and writes the record and
+ * what was expected to err ("check 3 rule 1: kind 12 (expected 0..8)").
  */
-int kh_audit_parse(const char *text, size_t len, struct kh_audit_policy **out, char *err,
-		   size_t errlen);
+int kh_audit_decode(const uint8_t *bin, size_t len, void *owned, struct kh_audit_policy **out,
+		    char *err, size_t errlen);
 void kh_audit_free(struct kh_audit_policy *p);
 
 /* What the rules read: a confined file system, or (lwIP) the board's facts. */

@@ -57,18 +57,16 @@ const char *kh_audit_errstr(int err)
 
 static int vmatch1(const struct kh_audit_vtest *t, const char *v)
 {
-	const cJSON *e;
-
 	switch (t->op) {
 	case KH_V_EQUALS:
 		return strcmp(v, t->value) == 0;
 	case KH_V_IN:
-		cJSON_ArrayForEach (e, t->in)
-			if (strcmp(v, e->valuestring) == 0)
+		for (int i = 0; i < t->in.n; i++)
+			if (strcmp(v, t->in.v[i]) == 0)
 				return 1;
 		return 0;
 	case KH_V_MATCHES:
-		return regexec(&t->re, v, 0, NULL, 0) == 0;
+		return kh_re_match(t->re, v, strlen(v));
 	case KH_V_MISSING:
 		return 0;
 	}
@@ -196,23 +194,20 @@ static int eval_lines(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		      int readable)
 {
 	int lineno = 0;
-	char line[4096];
 
 	for (const char *l = text; *l;) {
 		const char *e = strchr(l, '\n');
 		size_t n = e ? (size_t)(e - l) : strlen(l);
 		lineno++;
-		if (n >=
-		    sizeof(line)) { /* a tail past the limit could hide what no_line looks for */
-			kh_audit_ev(r, "%s:%d: line longer than %zu bytes", ru->subject, lineno,
-				    sizeof(line) - 1);
+		if (n >
+		    4095) { /* lines are bounded as before (a tail could hide what no_line seeks) */
+			kh_audit_ev(r, "%s:%d: line longer than 4095 bytes", ru->subject, lineno);
 			return R_ERROR;
 		}
-		memcpy(line, l, n);
-		line[n] = 0;
-		if (regexec(&ru->vt.re, line, 0, NULL, 0) == 0) {
+		if (kh_re_match(ru->vt.re, l, n)) {
 			if (readable)
-				kh_audit_ev(r, "%s:%d: %.80s", ru->subject, lineno, line);
+				kh_audit_ev(r, "%s:%d: %.*s", ru->subject, lineno,
+					    (int)(n < 80 ? n : 80), l);
 			else
 				kh_audit_ev(r, "%s:%d matches", ru->subject, lineno);
 			return ru->ftest == KH_F_LINE ? R_HOLDS : R_NOT;
@@ -368,7 +363,7 @@ static int eval_uci_any(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 			continue;
 		for (int w = 0; w < ru->nwhere && all; w++) {
 			const char *vals[16];
-			int n = kh_uci_get(c->u, s, ru->where[w].option, vals, 16);
+			int n = kh_uci_get(c->u, s, ru->where[w].subject, vals, 16);
 			all = kh_audit_vtest_values(&ru->where[w].vt, vals, n) == R_HOLDS;
 		}
 		if (all) {
@@ -457,7 +452,7 @@ static int eval_password(struct kh_audit_run *r, const struct kh_audit_rule *ru)
 static int judge_hash(struct kh_audit_run *r, const struct kh_audit_rule *ru, const char *user,
 		      const char *hash)
 {
-	const cJSON *lists[2] = {r->p->passwords, ru->passwords}, *e;
+	const struct kh_audit_list *lists[2] = {&r->p->passwords, &ru->passwords};
 	int rc;
 
 	switch (ru->pw) {
@@ -470,14 +465,14 @@ static int judge_hash(struct kh_audit_run *r, const struct kh_audit_rule *ru, co
 		return rc ? R_HOLDS : R_NOT;
 	case KH_P_DEFAULT:
 		for (int l = 0; l < 2; l++) {
-			cJSON_ArrayForEach (e, lists[l]) {
+			for (int e = 0; e < lists[l]->n; e++) {
 				if (++r->crypts > KH_AUDIT_MAX_CRYPTS) {
 					kh_audit_ev(r,
 						    "%s: more than %d password checks in one run",
 						    user, KH_AUDIT_MAX_CRYPTS);
 					return R_ERROR;
 				}
-				rc = kh_crypt_matches(e->valuestring, hash);
+				rc = kh_crypt_matches(lists[l]->v[e], hash);
 				if (rc < 0) {
 					kh_audit_ev(
 						r,

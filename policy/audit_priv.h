@@ -1,21 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The parsed form of an audit rule, shared by the parser (policy/audit.c)
- * and the evaluator (policy/audit_eval.c) only. Strings point into the
- * policy's JSON tree; regular expressions are compiled once at parse time.
+ * The decoded form of audit rules, shared by the decoder (policy/audit.c),
+ * the evaluator (policy/audit_eval.c, audit_proc.c) and the ISP tool's
+ * compiler (tools/khien-policy/audit_json.c), which fills the same
+ * structures from JSON before writing them in the binary form below.
+ * Strings point into the binary form; regular expressions are programs
+ * (policy/audit_re.c) compiled by the tool.
  */
 #ifndef KHIEN_POLICY_AUDIT_PRIV_H
 #define KHIEN_POLICY_AUDIT_PRIV_H
 
-#include <regex.h>
 #include <stdint.h>
-
-#include <cjson/cJSON.h>
 
 #include "policy/audit.h"
 
 #define KH_AUDIT_MAX_LIST 64 /* values of "in", "except", "skip", "passwords" */
 #define KH_AUDIT_MAX_WHERE 8
+#define KH_AUDIT_MAX_REFS 16
+#define KH_AUDIT_MAX_STR 2048 /* longest string of the rules (a remediation) */
+
+/*
+ * The binary form, version 1, all integers little-endian (lib/endian.h):
+ *
+ *   header   KH_AUDIT_HDR bytes: magic "KHAR", u16 version, u16 0, u32 total
+ *            length, u32 policy version, u32 id, u32 title (strings),
+ *            u16 first, u16 count of defaults.passwords (list entries),
+ *            u16 checks, u16 rules, u16 list entries, u16 0,
+ *            u32 strings bytes, u32 programs bytes
+ *   checks   KH_AUDIT_CHECK bytes each: u32 id, title, remediation;
+ *            u16 first, count of refs; u16 first, count of rules;
+ *            u8 severity, condition, na_if_missing, 0
+ *   rules    KH_AUDIT_RULE bytes each (below); a uci_any rule's where
+ *            tests are rules of kind KH_R_WHERE (subject: the option)
+ *   list     u32 string per entry
+ *   strings  NUL-terminated, starting with "" (string 0) and ending in NUL
+ *   programs regular expressions (policy/audit_re.c), at their offsets
+ *
+ * A rule: u8 kind, u8 test (file test, value test op, password test or
+ * walk type), u8 flag (exists, udp), u8 address kind or max_depth;
+ * strings (u32) subject, value or owner, package, section, option;
+ * u16 first, u16 count of list 1 ("in", "passwords", "except"); u16
+ * first, u16 count of list 2 ("skip", or where rules); u32 program offset
+ * + 1 (0: none); u32 number (mode, perm_any, port); u32 max_files;
+ * 16 bytes IP address.
+ */
+#define KH_AUDIT_MAGIC "KHAR"
+#define KH_AUDIT_VERSION 1
+#define KH_AUDIT_HDR 44
+#define KH_AUDIT_CHECK 24
+#define KH_AUDIT_RULE 60
 
 enum kh_audit_kind {
 	KH_R_FILE,
@@ -27,67 +60,99 @@ enum kh_audit_kind {
 	KH_R_PASSWORD,
 	KH_R_FILES_UNDER,
 	KH_R_FACT,
+	KH_R_WHERE, /* a uci_any option test, referenced by its rule only */
 };
 
 /* A test of a text value: equals, in, matches, or (for options) missing. */
+enum {
+	KH_V_EQUALS,
+	KH_V_IN,
+	KH_V_MATCHES,
+	KH_V_MISSING
+};
 struct kh_audit_vtest {
-	enum {
-		KH_V_EQUALS,
-		KH_V_IN,
-		KH_V_MATCHES,
-		KH_V_MISSING
-	} op;
+	uint8_t op;
 	const char *value;
-	const cJSON *in; /* array of strings */
-	regex_t re;
-	int has_re;
+	struct kh_audit_list in;
+	const uint8_t *re; /* a program (policy/audit_re.c) */
 };
 
-struct kh_audit_where {
-	const char *option;
-	struct kh_audit_vtest vt;
+enum {
+	KH_F_EXISTS,
+	KH_F_MODE_MAX,
+	KH_F_OWNER,
+	KH_F_LINE,
+	KH_F_NO_LINE
+};
+enum {
+	KH_A_UNSET,
+	KH_A_ANY,
+	KH_A_LOOPBACK,
+	KH_A_IP
+};
+enum {
+	KH_P_EMPTY,
+	KH_P_LOCKED,
+	KH_P_DEFAULT
+};
+enum {
+	KH_T_FILE,
+	KH_T_DIR,
+	KH_T_ANY
 };
 
 struct kh_audit_rule {
-	enum kh_audit_kind kind;
-	const char *subject; /* path, UCI address, process, sysctl key, user or fact */
-	enum {
-		KH_F_EXISTS,
-		KH_F_MODE_MAX,
-		KH_F_OWNER,
-		KH_F_LINE,
-		KH_F_NO_LINE
-	} ftest;
-	int exists;
-	uint32_t mode; /* mode_max, or files_under's perm_any */
+	uint8_t kind;
+	uint8_t ftest;	   /* file rules */
+	uint8_t exists;	   /* file exists */
+	uint8_t proto_udp; /* listening */
+	uint8_t addr;	   /* listening */
+	uint8_t pw;	   /* password */
+	uint8_t walk_type; /* files_under */
+	uint8_t max_depth; /* files_under, 1..32 */
+	uint16_t port;
+	uint32_t mode;	     /* mode_max, or files_under's perm_any */
+	uint32_t max_files;  /* files_under */
+	const char *subject; /* path, UCI address, process, sysctl key, user, fact or option */
 	const char *owner;
-	struct kh_audit_vtest vt; /* uci, sysctl, fact; vt.re also for line / no_line */
-	char pkg[32], section[64], option[48];
-	struct kh_audit_where *where; /* uci_any: nwhere tests, all of which a section meets */
+	const char *pkg, *section, *option; /* uci, uci_any (pkg and section: the type) */
+	struct kh_audit_vtest vt; /* uci, sysctl, fact, where; vt.re also for line / no_line */
+	const struct kh_audit_rule *where; /* uci_any: nwhere tests, all of which a section meets */
 	int nwhere;
-	int proto_udp, port;
-	enum {
-		KH_A_UNSET,
-		KH_A_ANY,
-		KH_A_LOOPBACK,
-		KH_A_IP
-	} addr;
-	uint8_t ip[16]; /* KH_A_IP: IPv6 or v4-mapped */
-	enum {
-		KH_P_EMPTY,
-		KH_P_LOCKED,
-		KH_P_DEFAULT
-	} pw;
-	const cJSON *passwords; /* more known defaults for this rule */
-	enum {
-		KH_T_FILE,
-		KH_T_DIR,
-		KH_T_ANY
-	} walk_type;
-	const cJSON *except, *skip; /* arrays of absolute paths */
-	int max_depth;
-	uint32_t max_files;
+	uint8_t ip[16];			   /* KH_A_IP: IPv6 or v4-mapped */
+	struct kh_audit_list passwords;	   /* more known defaults for this rule */
+	struct kh_audit_list except, skip; /* absolute paths */
 };
+
+/* A UCI package, section or option name ([A-Za-z0-9_-], '@[]' when at_ok). */
+int kh_audit_name_ok(const char *s, size_t n, int at_ok);
+/* A sysctl key like "kernel.kptr_restrict". */
+int kh_audit_sysctl_ok(const char *s);
+
+/*
+ * Regular expressions (policy/audit_re.c): POSIX extended syntax, compiled
+ * by the ISP tool into a program the device checks and runs as a Thompson
+ * NFA simulation (no backtracking: time linear in the text, memory fixed).
+ * A program: u16 instructions, u16 sets, then 4 bytes per instruction
+ * (u8 op, u8 byte, u16 target), then 32-byte bitmaps of bracket sets.
+ */
+#define KH_RE_MAX_INST 256
+#define KH_RE_MAX_SETS 32
+enum {
+	KH_RE_CHAR,  /* the byte */
+	KH_RE_ANY,   /* any byte but a newline */
+	KH_RE_SET,   /* a byte in set `target` */
+	KH_RE_BOL,   /* at the start, or after a newline */
+	KH_RE_EOL,   /* at the end, or before a newline */
+	KH_RE_JMP,   /* to target */
+	KH_RE_SPLIT, /* to the next instruction and to target */
+	KH_RE_MATCH,
+	KH_RE_NOPS
+};
+/* The program's length in bytes if it is well-formed within max bytes, else 0. */
+size_t kh_re_check(const uint8_t *prog, size_t max);
+/* 1 if some part of s (len bytes) matches (as regexec with REG_EXTENDED | REG_NEWLINE). */
+int kh_re_match(const uint8_t *prog, const char *s, size_t len);
 
 /* ---- the state of one evaluation, shared by audit_eval.c and audit_proc.c ---- */
 #define MAX_UCI_CACHE 8

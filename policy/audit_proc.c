@@ -31,16 +31,15 @@ static int read_sockets(struct kh_audit_run *r, const char *file, int v6, int ud
 	if (rc < 0)
 		return rc;
 	for (char *l = strchr(text, '\n'); l && r->nsocks < MAX_SOCKETS; l = strchr(l, '\n')) {
-		char local[40], remote[40];
-		unsigned st, port;
+		unsigned w[8] = {0}, st, port; /* address words: local 0-3, remote 4-7 */
 		struct sock *k;
 		l++;
-		if (sscanf(l, "%*d: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%*x %x", local, &port, remote,
-			   &st) != 4 ||
-		    strlen(local) != (v6 ? 32u : 8u))
+		if (v6 ? sscanf(l, "%*d: %8x%8x%8x%8x:%x %8x%8x%8x%8x:%*x %x", &w[0], &w[1], &w[2],
+				&w[3], &port, &w[4], &w[5], &w[6], &w[7], &st) != 10
+		       : sscanf(l, "%*d: %8x:%x %8x:%*x %x", &w[0], &port, &w[4], &st) != 4)
 			continue;
-		/* TCP: LISTEN (0A); UDP: an unconnected socket (remote port 0) */
-		if (udp ? strspn(remote, "0") != strlen(remote) : st != 0x0A)
+		/* TCP: LISTEN (0A); UDP: an unconnected socket (no remote address) */
+		if (udp ? (w[4] | w[5] | w[6] | w[7]) != 0 : st != 0x0A)
 			continue;
 		if (r->nsocks == r->socks_cap) { /* a router listens on a few dozen: grow from 32 */
 			struct sock *n = realloc(r->socks, sizeof(*n) * (size_t)(2 * r->socks_cap));
@@ -54,14 +53,8 @@ static int read_sockets(struct kh_audit_run *r, const char *file, int v6, int ud
 		k = &r->socks[r->nsocks];
 		memset(k, 0, sizeof(*k));
 		/* the kernel prints each 32-bit word of the address in host order */
-		for (int w = 0; w < (v6 ? 4 : 1); w++) {
-			char hex[9];
-			uint32_t word;
-			memcpy(hex, local + 8 * w, 8);
-			hex[8] = 0;
-			word = (uint32_t)strtoul(hex, NULL, 16);
-			memcpy(k->ip + (v6 ? 4 * w : 12), &word, 4);
-		}
+		_Static_assert(sizeof(unsigned) == 4, "address words are 32 bits");
+		memcpy(k->ip + (v6 ? 0 : 12), w, v6 ? 16 : 4);
 		if (!v6)
 			k->ip[10] = k->ip[11] = 0xff;
 		k->port = (uint16_t)port;
@@ -245,12 +238,10 @@ static int walk_push(struct walk *w, const char *path)
 	return 0;
 }
 
-static int in_list(const cJSON *list, const char *path)
+static int in_list(const struct kh_audit_list *l, const char *path)
 {
-	const cJSON *e;
-
-	cJSON_ArrayForEach (e, list)
-		if (strcmp(e->valuestring, path) == 0)
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], path) == 0)
 			return 1;
 	return 0;
 }
@@ -291,13 +282,13 @@ static int walk_entry(void *ctx, const char *name)
 		return 0; /* vanished, or a link: a walk never follows links */
 	if (((ru->walk_type == KH_T_FILE && st.type == KH_FS_FILE) ||
 	     (ru->walk_type == KH_T_DIR && st.type == KH_FS_DIR) || ru->walk_type == KH_T_ANY) &&
-	    (st.mode & ru->mode) && !in_list(ru->except, path)) {
+	    (st.mode & ru->mode) && !in_list(&ru->except, path)) {
 		if (w->found < 3)
 			snprintf(w->first[w->found], sizeof(w->first[0]), "%.80s (%04o)", path,
 				 st.mode);
 		w->found++;
 	}
-	if (st.type == KH_FS_DIR && w->depth < ru->max_depth && !in_list(ru->skip, path)) {
+	if (st.type == KH_FS_DIR && w->depth < ru->max_depth && !in_list(&ru->skip, path)) {
 		if (walk_push(w, path) < 0) {
 			d->err = -ENOMEM;
 			return 1;

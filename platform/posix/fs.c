@@ -37,7 +37,18 @@ int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
 	for (;;) {
 		ssize_t r;
 		if (n + 1 >= cap) {
-			uint8_t *nb;
+			uint8_t *nb, probe;
+			/* full: a file as long as fstat said ends here, without a buffer twice its size */
+			r = read(fd, &probe, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				if (r == 0)
+					break;
+				r = -errno;
+				free(b);
+				return (int)r;
+			}
 			if (cap > max)
 				goto too_big;
 			cap *= 2;
@@ -47,6 +58,10 @@ int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len)
 				return -ENOMEM;
 			}
 			b = nb;
+			b[n++] = probe;
+			if (n > max)
+				goto too_big;
+			continue;
 		}
 		r = read(fd, b + n, cap - n - 1);
 		if (r < 0) {

@@ -7,11 +7,13 @@
 # DNS) against the factory fixture root grown with 20,000 files under /usr
 # and /etc for the walks, while dnsperf measures latency: once with no
 # audit, once with audits run back to back for the whole measurement.
-# Also: the time of one audit, the engine's text size (-Os, the objects the
-# device links for the audit), and peak heap while a run is in progress.
-# usage: tests/bench/audit_bench.sh BUILD_DIR
+# Also: the time of one audit, the engine's text size (the objects the
+# device links for the audit, compiled as the firmware profile
+# tiny_defconfig compiles them), and peak heap while a run is in progress.
+# usage: tests/bench/audit_bench.sh BUILD_DIR [size]   (size: text and heap only)
 set -euo pipefail
-O=$(cd "${1:?usage: audit_bench.sh BUILD_DIR}" && pwd)
+O=$(cd "${1:?usage: audit_bench.sh BUILD_DIR [size]}" && pwd)
+only=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/khien-audit-bench.XXXXXX)
 pids=()
@@ -41,6 +43,36 @@ PY
 "$P" audit compile "$top/policy/rules/openwrt-baseline.json" -o "$W/audit.rules" >/dev/null
 "$P" bundle --key "$W/k.key" --version 1 --expires +1d --component blocklist="$W/idx" \
 	--component audit="$W/audit.rules" -o "$W/b1" >/dev/null
+
+# text of the audit engine as the device links it: the firmware profile's objects
+# (CONFIG_SIZE_OPTIMIZED: -Os, no unwind tables), built beside BUILD_DIR
+engine_text() {
+	local S=$O/audit-size objs=() f
+	local files="policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c policy/uci.c
+		platform/linux/fsroot.c agent/audit.c agent/auditor.c"
+	mkdir -p "$S"
+	(cd "$top" && make -s O="$S" KCONFIG_CONFIG="$S/.config" tiny_defconfig >/dev/null)
+	for f in $files; do objs+=("$S/obj/${f%.c}.o"); done
+	(cd "$top" && make -s O="$S" KCONFIG_CONFIG="$S/.config" "${objs[@]}" >&2)
+	size "${objs[@]}" | awk 'NR > 1 {printf "[bench]   %6d %s\n", $1, $6; t += $1} END {print t}' |
+		tee /dev/stderr | tail -1
+}
+# heap while a run is in progress: the engine over the same root in the tool (massif),
+# on the compiled rules as a device holds them
+audit_heap() {
+	valgrind --tool=massif --massif-out-file="$W/massif" "$P" audit check "$W/audit.rules" --root "$W/root" \
+		>/dev/null 2>&1 || true
+	awk -F= '/^mem_heap_B=/ {if ($2 > m) m = $2} END {print m + 0}' "$W/massif"
+}
+if [ "$only" = size ]; then
+	say "audit engine text (firmware profile objects, x86-64):"
+	text=$(engine_text)
+	say "  $text bytes"
+	heap_peak=$(audit_heap)
+	say "peak heap of an audit of the baseline (massif): $heap_peak bytes"
+	echo "{\"engine_text_os\": $text, \"audit_heap_peak_bytes\": $heap_peak}"
+	exit 0
+fi
 
 "$O/tests/khien-testdns" --listen 127.0.0.1:$UP --id 9 2>/dev/null &
 pids+=($!)
@@ -81,21 +113,12 @@ say "  $q1 q/s, latency avg ${a1} ms, max ${m1} ms, during $runs audits"
 heap=$(awk '/^VmHWM/ {print $2}' /proc/$kpid/status)
 kill $kpid; wait $kpid 2>/dev/null || true
 
-# text of the audit engine as the device links it, for size (-Os)
-text=0
-for f in policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/uci.c platform/linux/fsroot.c \
-	agent/audit.c agent/auditor.c; do
-	s=$(gcc -std=c11 -Os -I"$top" -I"$O/include" -c "$top/$f" -o "$W/x.o" && size "$W/x.o" | awk 'NR==2 {print $1}')
-	text=$((text + s))
-done
-say "audit engine text (-Os, x86-64): $text bytes; khiend peak RSS over the run: $heap KB"
-# heap while a run is in progress: the engine over the same root in the tool (massif)
+text=$(engine_text)
+say "audit engine text (firmware profile objects, x86-64): $text bytes; khiend peak RSS over the run: $heap KB"
 heap_peak=0
 if command -v valgrind >/dev/null; then
-	valgrind --tool=massif --massif-out-file="$W/massif" "$P" audit check "$W/audit.rules" --root "$W/root" \
-		>/dev/null 2>&1 || true
-	heap_peak=$(awk -F= '/^mem_heap_B=/ {if ($2 > m) m = $2} END {print m + 0}' "$W/massif")
-	say "peak heap of an audit of the baseline (rules parsed, caches, walk state; massif): $heap_peak bytes"
+	heap_peak=$(audit_heap)
+	say "peak heap of an audit of the baseline (rules decoded, caches, walk state; massif): $heap_peak bytes"
 fi
 cat > "$O/bench/audit.json" <<JS
 {"one_audit_ms": $one_ms, "dns_no_audit": {"qps": $q0, "avg_ms": $a0, "max_ms": $m0},

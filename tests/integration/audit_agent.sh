@@ -92,12 +92,18 @@ expect_rc "khienctl audit (latest, table)" 1 ctl audit
 grep -qE "^33 checks: [0-9]+ pass, [0-9]+ fail, 0 na, 0 error$" "$T/out" && ok "  ends with the summary" ||
 	fail "  table: $(tail -1 "$T/out")"
 
-# rules that do not parse, signed: refused by the audit, the previous rules stay
-printf '{"policy": {"id": "broken", "version": 2}, "checks": [{"id": "x", "title": "t", "severity": "low", "rules": [{"shell": "id"}]}]}' > "$T/bad.rules"
+# compiled rules damaged before signing: refused by the device's decoder, the previous rules stay
+python3 - "$T/audit.rules" "$T/bad.rules" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+checks = struct.unpack_from("<H", b, 28)[0]
+b[44 + 24 * checks] = 200  # the first rule's kind
+open(sys.argv[2], "wb").write(b)
+PY
 bundle 2 --component audit="$T/bad.rules" || fail "bundle 2"
 expect_rc "a bundle with broken audit rules applies (its signature is good)" 0 ctl policy apply "$T/b2"
-grep -q "audit rules of the policy refused: checks\[0\].rules\[0\]: unknown rule kind" "$T/khiend.log" &&
-	ok "  the audit refuses the rules and says why" || fail "  no refusal logged"
+grep -q "audit rules of the policy refused: rule 0: kind 200 (expected 0..9)" "$T/khiend.log" &&
+	ok "  the audit refuses the rules and says why" || fail "  no refusal logged: $(grep refused "$T/khiend.log")"
 ctl audit --json > "$T/dev3.json"
 expect_eq "  the previous rules stay in force" "$(json_get "$T/dev3.json" 'd["policy"]["id"]')" "khien-openwrt-baseline"
 # a policy without audit rules clears the results

@@ -2,7 +2,9 @@
 /*
  * khien-policy audit: evaluate audit rules against a directory holding a
  * device's file system (how an ISP checks an image before devices ship),
- * and compile rules into the canonical component a bundle signs.
+ * and compile rules into the binary component a bundle signs. check
+ * takes JSON (compiled in memory) or a compiled component, and evaluates
+ * the decoded binary form either way, with the device's own evaluator.
  *
  * Exit codes: 0 every check passes or is na; 1 a check failed or could not
  * be evaluated; 2 the rules or the arguments are wrong; 3 cannot write.
@@ -19,8 +21,8 @@
 #include "lib/jsonnum.h"
 #include "platform/fs.h"
 #include "platform/fsroot.h"
-#include "policy/audit.h"
-#include "tools/khien-policy/audit_canon.h"
+#include "policy/audit_priv.h"
+#include "tools/khien-policy/audit_json.h"
 #include "tools/khien-policy/tool.h"
 
 static void audit_usage(FILE *f)
@@ -32,20 +34,26 @@ static void audit_usage(FILE *f)
 		   "         unpacked image or a mounted rootfs; /proc is read from DIR/proc)\n"
 		   "         and prints a table, or with --json one object with policy,\n"
 		   "         checks and summary. Paths never leave DIR.\n"
-		   "compile  validates RULES.json and writes the canonical component, to sign\n"
-		   "         with: khien-policy bundle ... --component audit=audit.rules\n"
+		   "         RULES.json may also be a component made by compile.\n"
+		   "compile  validates RULES.json and writes the compact binary component the\n"
+		   "         device decodes, to sign with:\n"
+		   "         khien-policy bundle ... --component audit=audit.rules\n"
 		   "\n"
 		   "Exit codes: 0 all checks pass or are na, 1 a check failed or is an error,\n"
 		   "2 bad rules or arguments (with file:line or the JSON path), 3 cannot write.\n");
 }
 
-/* Read and parse rules; prints "FILE: where: why" and returns NULL on error. */
-static struct kh_audit_policy *load_rules(const char *file)
+/*
+ * Read rules, JSON or compiled, and decode their binary form; with bin,
+ * *bin is that form (the policy points into it: free it after the
+ * policy). Prints "FILE: where: why" and returns NULL on error.
+ */
+static struct kh_audit_policy *load_rules(const char *file, uint8_t **bin, size_t *binlen)
 {
 	struct kh_audit_policy *p;
 	char err[256];
-	uint8_t *text;
-	size_t len;
+	uint8_t *text, *b;
+	size_t len, blen;
 	int rc = kh_fs_read(file, KH_AUDIT_MAX_TEXT, &text, &len);
 
 	if (rc < 0) {
@@ -53,8 +61,24 @@ static struct kh_audit_policy *load_rules(const char *file)
 			rc == -E2BIG ? "larger than 1 MiB" : strerror(-rc));
 		return NULL;
 	}
-	rc = kh_audit_parse((const char *)text, len, &p, err, sizeof(err));
-	free(text);
+	if (len >= 4 && memcmp(text, KH_AUDIT_MAGIC, 4) == 0) {
+		b = text;
+		blen = len;
+		rc = 0;
+	} else {
+		/* the JSON tree is gone before the run starts, as on a device */
+		rc = kh_audit_compile_json((const char *)text, len, &b, &blen, err, sizeof(err));
+		free(text);
+	}
+	if (rc == 0 && (rc = kh_audit_decode(b, blen, bin ? NULL : b, &p, err, sizeof(err))) == 0 &&
+	    bin) {
+		*bin = b;
+		*binlen = blen;
+	} else if (rc < 0 && bin) {
+		free(b);
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, sizeof(err), "out of memory");
 	if (rc < 0) {
 		fprintf(stderr, "khien-policy: %s: %s\n", file, err);
 		return NULL;
@@ -128,7 +152,7 @@ static int audit_check(int argc, char **argv)
 		fprintf(stderr, "khien-policy: --root %s: %s\n", root, strerror(-rc));
 		return 2;
 	}
-	if (!(p = load_rules(argv[optind]))) {
+	if (!(p = load_rules(argv[optind], NULL, NULL))) {
 		kh_fsroot_close(fr);
 		return 2;
 	}
@@ -177,7 +201,8 @@ static int audit_compile(int argc, char **argv)
 		{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	const char *out = NULL;
 	struct kh_audit_policy *p;
-	char *s;
+	uint8_t *s;
+	size_t len;
 	int opt, rc;
 
 	optind = 1;
@@ -199,22 +224,17 @@ static int audit_compile(int argc, char **argv)
 		audit_usage(stderr);
 		return 2;
 	}
-	if (!(p = load_rules(argv[optind])))
+	/* written only once the device's decoder has accepted it */
+	if (!(p = load_rules(argv[optind], &s, &len)))
 		return 2;
-	s = kh_audit_canonical(p);
-	if (!s) {
-		kh_audit_free(p);
-		fprintf(stderr, "khien-policy: out of memory\n");
-		return 1;
-	}
-	rc = kh_fs_write_atomic(out, s, strlen(s), 0644);
+	rc = kh_fs_write_atomic(out, s, len, 0644);
 	if (rc < 0)
 		fprintf(stderr, "khien-policy: %s: %s\n", out, strerror(-rc));
 	else
 		printf("wrote %s: %s version %llu, %d checks, %zu bytes\n", out, p->id,
-		       (unsigned long long)p->version, p->nchecks, strlen(s));
-	free(s);
+		       (unsigned long long)p->version, p->nchecks, len);
 	kh_audit_free(p);
+	free(s);
 	return rc < 0 ? 3 : 0;
 }
 
