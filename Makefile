@@ -60,7 +60,9 @@ LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c li
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
-CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS)
+# Image integrity (firmware/): device code the ISP tool links too.
+FW_SRCS     := firmware/manifest.c
+CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FW_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
@@ -73,7 +75,7 @@ PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platf
 TOOL_DIR     := tools/khien-policy
 COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
-		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_canon.c
+		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_canon.c $(TOOL_DIR)/fw_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
@@ -188,7 +190,8 @@ define link
 		-Wl,--end-group $(LIBS)
 endef
 
-$(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c) $(LIBCOMPILE) \
+$(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c \
+		$(TOOL_DIR)/tool_firmware.c) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -309,7 +312,8 @@ demo: all $(TEST_TOOLS)
 # (format-truncation) only appear there. Objects are thrown away.
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
 	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
-	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(wildcard tests/tools/*.c))
+	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_firmware.c \
+	   $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \
