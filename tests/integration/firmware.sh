@@ -87,4 +87,136 @@ expect_rc "firmware sign without --hardware is a usage error" 2 "$P" firmware si
 	--image "$T/img" --version 1 --security-counter 1 -o "$T/x"
 expect_rc "firmware verify --help" 0 "$P" firmware verify --help
 
+# ---- on the device: khiend (engine as user khien) and its trust-state owner ----
+# the running rootfs partition: the part of the image sysupgrade wrote there, root's alone
+tail -c +65537 "$T/img" | head -c 2097152 >"$T/rootfs"
+head -c 4096 /dev/zero >>"$T/rootfs" # a partition is larger than the image in it
+chmod 600 "$T/rootfs"
+cat >"$T/khiend.json" <<JSON
+{"firmware": {"partition": "$T/rootfs", "part": "rootfs", "interval_s": 1}}
+JSON
+DNS=127.0.61.17:15353
+start_fw() {
+	start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:15354 --trust-root "$T/root.json" \
+		--hardware-id khien,test-1
+}
+dev_refused() { # NAME REASON-PREFIX IMG MANIFEST
+	local name=$1 why=$2 out rc
+	out=$(ctl firmware verify "$3" "$4" 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && [[ "$out" == "refused: $why"* ]]; then ok "device: $name"; else
+		fail "device: $name (exit $rc)"; echo "#   $out"
+	fi
+}
+start_fw || fail "khiend starts"
+out=$(ctl firmware verify "$T/img" "$T/img.m5")
+expect_eq "device: a valid image verifies" "$?:$out" "0:ok: version 1.5.0, counter 5"
+dev_refused "a flipped byte" "hash: SHA-256 of the image" "$T/img-flip" "$T/img.m5"
+dev_refused "a truncated image" "length: image is 3000000 bytes" "$T/img-trunc" "$T/img.m5"
+dev_refused "another image's manifest" "hash:" "$T/img-other" "$T/img.m5"
+sign "$T/img.mhw" 9 --key "$K/fw1.key" --key "$K/fw2.key" >/dev/null
+"$P" firmware sign --image "$T/img" --version 9 --security-counter 9 --hardware other,board \
+	--key "$K/fw1.key" --key "$K/fw2.key" -o "$T/img.mhw" >/dev/null
+dev_refused "the wrong hardware" "hardware: image is for other,board" "$T/img" "$T/img.mhw"
+dev_refused "a manifest signed by a policy key" "signature: 0 valid firmware" "$T/img" "$T/img.mpol"
+dev_refused "one firmware key, below the threshold" "signature: 1 valid firmware signature(s), 2 needed" \
+	"$T/img" "$T/img.m1key"
+dev_refused "an edited counter" "signature:" "$T/img" "$T/img.medit"
+expect_eq "running image before any commit" \
+	"$(ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["running"]["state"]')" "unavailable"
+out=$(ctl firmware commit "$T/img.m5")
+expect_eq "device: commit raises the counter" "$?:$out" "0:committed version 1.5.0, security counter 5"
+sign "$T/img.m3" 3 --key "$K/fw1.key" --key "$K/fw2.key" >/dev/null
+dev_refused "an older counter after the commit" "rollback: security counter 3 is below the device's 5" \
+	"$T/img" "$T/img.m3"
+out=$(ctl firmware commit "$T/img.m3")
+expect_eq "device: a commit never lowers the counter" "$?:${out%%:*}" "1:refused"
+running() { ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["running"]'"$1"; }
+for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0.1; done
+expect_eq "the running rootfs matches the committed manifest's part" \
+	"$(running '["state"], d["version"] if (d:=json.load(sys.stdin)["firmware"]["running"]) else 0' 2>/dev/null || running '["state"]')" "verified"
+
+# the counter survives a restart
+stop_khiend
+start_fw || fail "khiend restarts"
+dev_refused "after a restart, the older counter is still refused" "rollback: security counter 3 is below the device's 5" \
+	"$T/img" "$T/img.m3"
+expect_eq "after a restart, the stored counter is 5" \
+	"$(ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["counter"]')" "5"
+
+# a running image that stops matching: a critical event, once
+for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0.1; done
+printf '\x01' | dd of="$T/rootfs" bs=1 seek=4096 conv=notrunc 2>/dev/null
+for _ in $(seq 50); do [ "$(running '["state"]')" = mismatch ] && break; sleep 0.1; done
+expect_eq "a changed rootfs is a mismatch" "$(running '["state"]')" "mismatch"
+ctl events >"$T/ev"
+expect_eq "... reported as one critical firmware_mismatch event" \
+	"$(py '[(e["type"], e["severity"]) for e in json.load(open("'"$T/ev"'"))["events"] if e["type"]=="firmware_mismatch"]')" \
+	"[('firmware_mismatch', 'critical')]"
+sleep 1.5
+expect_eq "... not repeated while it stays wrong" \
+	"$(ctl events | py 'len([e for e in json.load(sys.stdin)["events"] if e["type"]=="firmware_mismatch"])')" "1"
+
+# DNS keeps being answered while a 64 MB image is hashed
+head -c 67108864 /dev/urandom >"$T/big"
+"$P" firmware sign --image "$T/big" --version big --security-counter 6 --hardware khien,test-1 \
+	--key "$K/fw1.key" --key "$K/fw2.key" -o "$T/big.m" >/dev/null
+lat=$(python3 - "$DNS" "$CTL" "$KHIEN_BUILD/khienctl" "$T/big" "$T/big.m" "$T/bigout" <<'PY'
+import socket, struct, subprocess, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "use-application-dns.net".split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+out = open(sys.argv[6], "w")
+p = subprocess.Popen([sys.argv[3], "--control", sys.argv[2], "firmware", "verify", sys.argv[4], sys.argv[5]], stdout=out)
+worst, during = 0.0, 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+time.sleep(0.02)
+while p.poll() is None:
+    t = time.monotonic(); s.sendto(q, (host, int(port))); s.recv(512)
+    worst = max(worst, time.monotonic() - t); during += 1
+    time.sleep(0.002)
+p.wait()
+print("%d %.0f" % (during, worst * 1000))
+PY
+)
+n=${lat% *}
+ms=${lat#* }
+if [ "${n:-0}" -ge 3 ] && [ "${ms:-999}" -lt 100 ]; then ok "DNS answered during the hash ($n queries, worst ${ms} ms)"; else
+	fail "DNS answered during the hash ($lat: queries, worst ms)"; fi
+
+# a corrupt counter file: every image refused until a root-signed reset
+stop_khiend
+sed -i 's/ 5 0 / 4 0 /' "$T/state/firmware/counter"
+start_fw || fail "khiend starts with a corrupt counter"
+dev_refused "a corrupt counter file refuses even a valid image" "counter: the stored security counter is corrupt" \
+	"$T/img" "$T/img.m5"
+expect_eq "status says corrupt" \
+	"$(ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["corrupt"]')" "True"
+"$P" firmware reset --key "$K/fw1.key" --key "$K/fw2.key" --counter 5 --epoch 1 --hardware khien,test-1 \
+	-o "$T/reset-fw" >/dev/null
+out=$(ctl firmware reset "$T/reset-fw")
+expect_eq "a reset signed by firmware keys is refused" "$?:${out%%(*}" "1:refused: signature: 0 valid root signature"
+"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware other,board -o "$T/reset-hw" >/dev/null
+out=$(ctl firmware reset "$T/reset-hw")
+expect_eq "a reset for other hardware is refused" "$?:${out%%,*}" "1:refused: hardware: the reset is for other"
+"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware khien,test-1 -o "$T/reset" >/dev/null
+out=$(ctl firmware reset "$T/reset")
+expect_eq "a root-signed reset repairs the counter" "$?:$out" "0:security counter reset to 5 (epoch 1)"
+out=$(ctl firmware verify "$T/img" "$T/img.m5")
+expect_eq "... and images verify again" "$?:$out" "0:ok: version 1.5.0, counter 5"
+dev_refused "... below the reset counter still refused" "rollback:" "$T/img" "$T/img.m3"
+out=$(ctl firmware reset "$T/reset")
+expect_eq "a replayed reset is refused" "$?:${out%%(*}" "1:refused: rollback: reset epoch 1 is not above the device's 1 "
+# deleting the counter file does not undo anti-rollback: a committed device calls it corrupt
+stop_khiend
+rm "$T/state/firmware/counter"
+start_fw || fail "khiend starts without its counter file"
+dev_refused "a deleted counter file (after a commit) is corrupt" "counter: the stored security counter is corrupt" \
+	"$T/img" "$T/img.m3"
+stop_khiend
+grep -q "firmware from the engine: committed version 1.5.0" "$T/khiend.log" ||
+	grep -q "security counter" "$T/khiend.log" && ok "the owner logs firmware decisions" ||
+	fail "the owner logs firmware decisions"
+
 done_testing
