@@ -302,6 +302,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
+	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)

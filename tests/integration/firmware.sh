@@ -219,4 +219,31 @@ grep -q "firmware from the engine: committed version 1.5.0" "$T/khiend.log" ||
 	grep -q "security counter" "$T/khiend.log" && ok "the owner logs firmware decisions" ||
 	fail "the owner logs firmware decisions"
 
+# the check-in reports the verified running image; the server shows it
+SPORT=$(rand_port)
+S=$T/srv
+init_server "$S" "$SPORT" --trust-root "$T/root.json" || { fail "server init"; done_testing; }
+"$SRV" provision --dir "$S" --device SN-FW-1 --group home -o "$T/dev1" >/dev/null || fail "provision"
+python3 - "$T/dev1/khiend.json" "$T/rootfs" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["firmware"] = {"partition": sys.argv[2], "part": "rootfs", "interval_s": 1}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+chmod -R a+rX "$T/dev1"
+tail -c +65537 "$T/img" | head -c 2097152 >"$T/rootfs" # the image as flashed, again
+rm -rf "$T/state"
+start_server "$S" || { fail "server starts"; done_testing; }
+start_khiend -c "$T/dev1/khiend.json" -l $DNS -u 127.0.61.17:15354 --hardware-id khien,test-1 ||
+	fail "khiend starts with the device identity"
+ctl firmware commit "$T/img.m5" >/dev/null || fail "commit on the reporting device"
+for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0.1; done
+ctl sync >/dev/null || fail "khienctl sync"
+"$SRV" devices --dir "$S" >"$T/devices"
+expect_eq "the server shows the device's verified firmware version and counter" \
+	"$(py "[(d['serial'], d['health'].get('firmware_version'), d['health'].get('firmware_counter')) for d in map(json.loads, open('$T/devices'))]")" \
+	"[('SN-FW-1', '1.5.0', 5)]"
+stop_khiend
+stop_server
+
 done_testing
