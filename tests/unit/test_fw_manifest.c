@@ -5,13 +5,21 @@
  * both ways (a policy key's manifest, a firmware key's bundle, one key in
  * both roles, the digests of each document kind), the parser's refusals
  * with their JSON paths, streamed hashing in uneven pieces with parts, and
- * root-signed counter resets.
+ * root-signed counter resets; then the device's firmware state
+ * (agent/fw_store.c) in a scratch directory: commits that never lower the
+ * counter, a counter that survives reopening, corrupt, torn and deleted
+ * counter files, and resets that apply once.
  */
+#define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "kt.h"
+#include "agent/fw_store.h"
+#include "platform/fs.h"
 #include "firmware/manifest.h"
 #include "lib/err.h"
 #include "tools/khien-policy/fw_build.h"
@@ -62,9 +70,9 @@ static int fixture(void)
 	return 0;
 }
 
-/* A manifest of image with one part, signed by n keys from keys/pubs. */
-static char *manifest_by(const struct kh_ecdsa_priv *keys, const struct kh_pubkey *pubs, unsigned n,
-			 const char *extra, size_t *len)
+/* A manifest of image with one part and a counter, signed by n keys from keys/pubs. */
+static char *manifest_counter(const struct kh_ecdsa_priv *keys, const struct kh_pubkey *pubs,
+			      unsigned n, const char *extra, uint64_t counter, size_t *len)
 {
 	struct kh_fw_manifest m;
 	struct kh_fw_hash h;
@@ -72,7 +80,7 @@ static char *manifest_by(const struct kh_ecdsa_priv *keys, const struct kh_pubke
 
 	memset(&m, 0, sizeof(m));
 	strcpy(m.version, "23.05.3-khien1");
-	m.counter = 7;
+	m.counter = counter;
 	m.created = 1800000000;
 	m.nhw = 2;
 	strcpy(m.hw[0], "tplink,archer-c6-v3");
@@ -88,6 +96,13 @@ static char *manifest_by(const struct kh_ecdsa_priv *keys, const struct kh_pubke
 	kh_sha256_final(&h.part[0], m.parts[0].sha256);
 	KT_EQ(kh_fw_manifest_build(&m, keys, pubs, n, extra, &t, len), 0);
 	return t;
+}
+
+/* The same with counter 7. */
+static char *manifest_by(const struct kh_ecdsa_priv *keys, const struct kh_pubkey *pubs, unsigned n,
+			 const char *extra, size_t *len)
+{
+	return manifest_counter(keys, pubs, n, extra, 7, len);
 }
 
 static void test_valid_and_threshold(void)
@@ -284,6 +299,106 @@ static void test_reset(void)
 	free(t);
 }
 
+static char sdir[] = "/tmp/kh-fwstore-XXXXXX";
+
+static struct kh_fw_store *reopen(struct kh_fw_store *s)
+{
+	struct kh_fw_store *n = NULL;
+
+	kh_fw_store_free(s);
+	KT_EQ(kh_fw_store_open(sdir, &root, "khien,test", &n), 0);
+	return n;
+}
+
+static int corrupt(const struct kh_fw_store *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	int c;
+
+	kh_fw_store_status(s, o);
+	c = cJSON_IsTrue(cJSON_GetObjectItem(o, "corrupt"));
+	cJSON_Delete(o);
+	return c;
+}
+
+static char *reset_doc(uint64_t counter, uint64_t epoch, size_t *len)
+{
+	struct kh_fw_reset r = {
+		.counter = counter, .epoch = epoch, .created = 1800000000, .nhw = 1};
+	char *t = NULL;
+
+	strcpy(r.hw[0], "khien,test");
+	KT_EQ(kh_fw_reset_build(&r, &rk, &rp, 1, &t, len), 0);
+	return t;
+}
+
+static void test_store(void)
+{
+	struct kh_fw_store *s = NULL;
+	struct kh_fw_manifest m;
+	char path[64], *t7, *t3, *t9, *rs;
+	size_t l7, l3, l9, lr;
+
+	KT_CHECK(mkdtemp(sdir) != NULL);
+	snprintf(path, sizeof(path), "%s/firmware/counter", sdir);
+	t7 = manifest_counter(fk, fp, 2, NULL, 7, &l7);
+	t3 = manifest_counter(fk, fp, 2, NULL, 3, &l3);
+	t9 = manifest_counter(fk, fp, 2, NULL, 9, &l9);
+	s = reopen(NULL);
+	KT_CHECK(!corrupt(s));
+	KT_EQ(kh_fw_store_check(s, t3, l3, &m, why, sizeof(why)), 0);
+	KT_EQ(kh_fw_store_commit(s, t7, l7, why, sizeof(why)), 0);
+	KT_STREQ(why, "committed version 23.05.3-khien1, security counter 7");
+	KT_EQ(kh_fw_store_check(s, t3, l3, &m, why, sizeof(why)), -ESTALE);
+	KT_EQ(kh_fw_store_commit(s, t3, l3, why, sizeof(why)), -ESTALE);
+	/* a policy key's manifest never gets to the counter */
+	{
+		size_t lp;
+		char *tp = manifest_counter(&pk, &pp, 1, NULL, 99, &lp);
+		KT_EQ(kh_fw_store_commit(s, tp, lp, why, sizeof(why)), -EPERM);
+		free(tp);
+	}
+	s = reopen(s);
+	KT_CHECK(!corrupt(s));
+	KT_EQ(kh_fw_store_check(s, t3, l3, &m, why, sizeof(why)), -ESTALE); /* it survived */
+	/* a flipped digit, a torn file, a deleted one: corrupt, every image refused */
+	{
+		uint8_t *b;
+		size_t n;
+		KT_EQ(kh_fs_read(path, 256, &b, &n), 0);
+		KT_CHECK(n > 20 && b[19] == '7');
+		b[19] = '8';
+		KT_EQ(kh_fs_write_atomic(path, b, n, 0644), 0);
+		s = reopen(s);
+		KT_CHECK(corrupt(s));
+		KT_EQ(kh_fw_store_check(s, t9, l9, &m, why, sizeof(why)), -EIO);
+		KT_CHECK(strncmp(why, "counter: the stored security counter is corrupt", 47) == 0);
+		b[19] = '7';
+		KT_EQ(kh_fs_write_atomic(path, b, n - 3, 0644), 0);
+		KT_CHECK(corrupt(s = reopen(s)));
+		KT_EQ(kh_fs_write_atomic(path, b, n, 0644), 0);
+		KT_CHECK(!corrupt(s = reopen(s)));
+		free(b);
+	}
+	KT_EQ(kh_fs_remove(path), 0);
+	KT_CHECK(corrupt(s = reopen(s))); /* a committed device: missing is corrupt */
+	/* a root-signed reset repairs it, once */
+	rs = reset_doc(7, 1, &lr);
+	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), 0);
+	KT_CHECK(!corrupt(s));
+	KT_EQ(kh_fw_store_check(s, t9, l9, &m, why, sizeof(why)), 0);
+	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE);
+	free(rs);
+	s = reopen(s);
+	rs = reset_doc(0, 1, &lr);
+	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE); /* epoch kept on disk */
+	free(rs);
+	kh_fw_store_free(s);
+	free(t7);
+	free(t3);
+	free(t9);
+}
+
 int main(void)
 {
 	if (fixture() < 0) {
@@ -295,5 +410,12 @@ int main(void)
 	KT_RUN(test_parse_refusals);
 	KT_RUN(test_streamed_hash);
 	KT_RUN(test_reset);
+	KT_RUN(test_store);
+	{
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sdir);
+		if (system(cmd) != 0)
+			return 1;
+	}
 	return KT_DONE();
 }
