@@ -60,10 +60,15 @@ engine=$(ctl status | python3 -c 'import json,sys; print(json.load(sys.stdin)["p
 ctl firmware verify "$W/img" "$W/img.m" >/dev/null # warm: the first run maps the code in
 idle=$(awk '/^VmRSS/ {print $2}' /proc/$engine/status)
 echo 5 >/proc/$engine/clear_refs 2>/dev/null || true # VmHWM := VmRSS
-dev=$(best ctl firmware verify "$W/img" "$W/img.m")
+dev=999999; job=999999
+for _ in 1 2 3; do # best of three: the wall time with khienctl, and the job's own time on the loop
+	t0=$(date +%s%N); ctl firmware verify "$W/img" "$W/img.m" >/dev/null; t1=$(date +%s%N)
+	dev=$(( (t1 - t0) / 1000000 < dev ? (t1 - t0) / 1000000 : dev ))
+	j=$(ctl firmware status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["firmware"]["verify"]["ms"])')
+	job=$(( j < job ? j : job ))
+done
 peak=$(awk '/^VmHWM/ {print $2}' /proc/$engine/status)
-job=$(ctl firmware status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["firmware"]["verify"]["ms"])')
-say "khiend firmware verify ${MB} MB: ${dev} ms (job ${job} ms, with khienctl's 50 ms polling)"
+say "khiend firmware verify ${MB} MB: ${dev} ms with khienctl (its 50 ms polling), ${job} ms on the loop"
 say "engine RSS idle ${idle} KB, peak while verifying ${peak} KB"
 
 dns=null
