@@ -7,7 +7,8 @@
  *   khien-fw-counter 1 COUNTER EPOCH SHA256
  *
  * where SHA256 (hex) covers the text before it: a torn, edited or bit-rotten
- * file does not check out. It guards against accident, not against root,
+ * file does not check out. A running manifest that no longer verifies (its
+ * keys were rotated out) is not believed, but still says a commit happened. It guards against accident, not against root,
  * who could write a matching checksum; root on the device can flash
  * anything anyway. A missing file is counter 0 on a device that never
  * committed an image, and corrupt on one that did (deleting the file must
@@ -98,7 +99,7 @@ int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const ch
 	char dir[PATH_LEN - 16], why[320];
 	uint8_t *buf;
 	size_t len;
-	int err;
+	int err, committed;
 
 	if (!s)
 		return -ENOMEM;
@@ -116,6 +117,7 @@ int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const ch
 	}
 	/* the running image's manifest: believed only if it still verifies */
 	err = kh_fs_read(s->manifest_path, KH_FW_MANIFEST_MAX, &buf, &len);
+	committed = err != -ENOENT; /* whether it verifies or not, an image was committed */
 	if (err == 0) {
 		if (root &&
 		    kh_fw_manifest_verify((char *)buf, len, root, &s->m, why, sizeof(why)) == 0)
@@ -134,7 +136,7 @@ int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const ch
 				 "%s is corrupt (checksum or format)", s->counter_path);
 		}
 		free(buf);
-	} else if (err != -ENOENT || s->manifest) {
+	} else if (err != -ENOENT || committed) {
 		s->corrupt = 1;
 		snprintf(s->problem, sizeof(s->problem), "%s: %s", s->counter_path,
 			 err == -ENOENT ? "missing, but an image was committed" : kh_strerror(err));
