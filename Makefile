@@ -60,16 +60,16 @@ LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c li
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c
-# Image integrity (firmware/): device code the ISP tool links too.
-FW_SRCS     := firmware/manifest.c
-CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FW_SRCS)
+# Image and file-system integrity (firmware/): device code the ISP tool links too.
+FIRMWARE_SRCS := firmware/manifest.c firmware/mcuboot.c firmware/mcuboot_slot.c
+CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FIRMWARE_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
-		   platform/linux/fact.c
+		   platform/linux/fact.c platform/linux/fwslot.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
-		   platform/linux/fsroot.c platform/linux/fact.c
+		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c
 # The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
 # linked by khien-policy, khien-server and the tests; never by the device.
 TOOL_DIR     := tools/khien-policy
@@ -117,8 +117,9 @@ LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
-	platform/lwip/fact.c \
-	platform/lwip/host/board.c platform/lwip/host/flash_file.c platform/linux/entropy.c
+	platform/lwip/fact.c platform/lwip/fwslot.c \
+	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c \
+	platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
 
 ifeq ($(CONFIG_PLATFORM_LINUX),y)
@@ -192,7 +193,7 @@ define link
 endef
 
 $(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c \
-		$(TOOL_DIR)/tool_firmware.c) $(LIBCOMPILE) \
+		$(TOOL_DIR)/tool_firmware.c $(TOOL_DIR)/tool_mcuboot.c) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -244,7 +245,9 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 		$(LIBSERVER) $(LIBAGENT) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link) -lsqlite3
 
-TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps
+TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot
+$(O)/tests/khien-mkmcuboot: $(call obj,tests/helpers/mkmcuboot.c) $(LIBCORE) $(LIBPLAT_LINUX)
+	$(link)
 $(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) \
 		$(LIBPLAT_LINUX)
 	$(link)
@@ -315,6 +318,7 @@ demo: all $(TEST_TOOLS)
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
 	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
 	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_firmware.c \
+	   $(TOOL_DIR)/tool_mcuboot.c \
 	   $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mbedTLS (2.28) behind crypto/crypto.h. HMAC is built on the SHA-256
+ * mbedTLS (2.28 or 3.6, crypto/mbed_priv.h) behind crypto/crypto.h. HMAC is built on the SHA-256
  * contexts directly so that it needs no heap (mbedtls_md_setup allocates).
  */
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
@@ -13,6 +14,7 @@
 #include <mbedtls/sha256.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbed_priv.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "platform/rand.h"
@@ -24,6 +26,17 @@ KH_STATIC_ASSERT(sizeof(mbedtls_ctr_drbg_context) <= sizeof(struct kh_drbg),
 
 #define SHA(ctx) ((mbedtls_sha256_context *)(void *)(ctx)->opaque)
 #define DRBG(d) ((mbedtls_ctr_drbg_context *)(void *)(d)->opaque)
+
+/* 3.x dropped the _ret suffix (the 2.28 names without it return void). */
+#if KH_MBED3
+#define sha256_starts mbedtls_sha256_starts
+#define sha256_update mbedtls_sha256_update
+#define sha256_finish mbedtls_sha256_finish
+#else
+#define sha256_starts mbedtls_sha256_starts_ret
+#define sha256_update mbedtls_sha256_update_ret
+#define sha256_finish mbedtls_sha256_finish_ret
+#endif
 
 void kh_memzero(void *p, size_t len)
 {
@@ -43,17 +56,17 @@ int kh_ct_memeq(const void *a, const void *b, size_t len)
 void kh_sha256_init(struct kh_sha256 *ctx)
 {
 	mbedtls_sha256_init(SHA(ctx));
-	mbedtls_sha256_starts_ret(SHA(ctx), 0);
+	sha256_starts(SHA(ctx), 0);
 }
 
 void kh_sha256_update(struct kh_sha256 *ctx, const void *data, size_t len)
 {
-	mbedtls_sha256_update_ret(SHA(ctx), data, len);
+	sha256_update(SHA(ctx), data, len);
 }
 
 void kh_sha256_final(struct kh_sha256 *ctx, uint8_t out[KH_SHA256_LEN])
 {
-	mbedtls_sha256_finish_ret(SHA(ctx), out);
+	sha256_finish(SHA(ctx), out);
 	mbedtls_sha256_free(SHA(ctx));
 }
 
@@ -284,31 +297,65 @@ out:
 	return err;
 }
 
-int kh_ecdsa_verify(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
-		    const uint8_t sig[KH_ECDSA_SIG_LEN])
+/* The verification both signature encodings end in. */
+static int verify_mpi(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+		      const mbedtls_mpi *r, const mbedtls_mpi *s)
 {
 	mbedtls_ecp_group grp;
 	mbedtls_ecp_point q;
-	mbedtls_mpi r, s;
 	int err;
 
 	mbedtls_ecp_group_init(&grp);
 	mbedtls_ecp_point_init(&q);
+	err = load_pub(&grp, &q, pub);
+	if (!err && mbedtls_ecdsa_verify(&grp, digest, KH_SHA256_LEN, &q, r, s) != 0)
+		err = -EBADMSG;
+	mbedtls_ecp_point_free(&q);
+	mbedtls_ecp_group_free(&grp);
+	return err;
+}
+
+int kh_ecdsa_verify(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+		    const uint8_t sig[KH_ECDSA_SIG_LEN])
+{
+	mbedtls_mpi r, s;
+	int err = -EBADMSG;
+
 	mbedtls_mpi_init(&r);
 	mbedtls_mpi_init(&s);
-	err = load_pub(&grp, &q, pub);
-	if (err)
+	if (!mbedtls_mpi_read_binary(&r, sig, 32) && !mbedtls_mpi_read_binary(&s, sig + 32, 32))
+		err = verify_mpi(pub, digest, &r, &s);
+	mbedtls_mpi_free(&s);
+	mbedtls_mpi_free(&r);
+	return err;
+}
+
+/* mbedtls_asn1_get_tag/get_mpi have the same signatures in 2.28 and 3.6. */
+int kh_ecdsa_verify_der(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+			const uint8_t *der, size_t der_len)
+{
+	unsigned char *p = (unsigned char *)(uintptr_t)der, *end = p + der_len, *seq_end;
+	mbedtls_mpi r, s;
+	size_t len;
+	int err = -EBADMSG;
+
+	if (!der)
+		return der_len ? -EINVAL : -EBADMSG;
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
 		goto out;
-	err = -EBADMSG;
-	if (mbedtls_mpi_read_binary(&r, sig, 32) || mbedtls_mpi_read_binary(&s, sig + 32, 32))
+	seq_end = p + len;
+	if (mbedtls_asn1_get_mpi(&p, seq_end, &r) || mbedtls_asn1_get_mpi(&p, seq_end, &s) ||
+	    p != seq_end)
 		goto out;
-	if (mbedtls_ecdsa_verify(&grp, digest, KH_SHA256_LEN, &q, &r, &s) == 0)
-		err = 0;
+	for (; p < end; p++)
+		if (*p)
+			goto out;
+	err = verify_mpi(pub, digest, &r, &s);
 out:
 	mbedtls_mpi_free(&s);
 	mbedtls_mpi_free(&r);
-	mbedtls_ecp_point_free(&q);
-	mbedtls_ecp_group_free(&grp);
 	return err;
 }
 

@@ -71,6 +71,13 @@ int kh_ecdsa_sign(struct kh_drbg *rng, const struct kh_ecdsa_priv *priv,
 /* 0 if sig is valid for digest under pub, -EBADMSG if not, -EINVAL for a bad key. */
 int kh_ecdsa_verify(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
 		    const uint8_t sig[KH_ECDSA_SIG_LEN]);
+/*
+ * The same over an ASN.1 DER signature (SEQUENCE { INTEGER r, INTEGER s }),
+ * as MCUboot and X.509 carry it. Zero bytes after the SEQUENCE are allowed
+ * (imgtool --pad-sig pads to 72 bytes); anything else there is -EBADMSG.
+ */
+int kh_ecdsa_verify_der(const struct kh_ecdsa_pub *pub, const uint8_t digest[KH_SHA256_LEN],
+			const uint8_t *der, size_t der_len);
 void kh_ecdsa_priv_free(struct kh_ecdsa_priv *priv);
 
 /* ---- helpers ---- */

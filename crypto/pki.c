@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The deployment's small PKI behind crypto/pki.h: P-256 keys and X.509 v3
- * certificates written with mbedTLS 2.28's x509write_crt. The extensions
- * 2.28 has no helper for (extKeyUsage, subjectAltName) are written as DER
- * here. No OS calls: times are converted with our own civil-date code and
+ * certificates written with mbedTLS's x509write_crt (2.28 or 3.6, see
+ * crypto/mbed_priv.h). The extensions 2.28 has no helper for (extKeyUsage,
+ * subjectAltName) are written as DER here. No OS calls: times are converted with our own civil-date code and
  * IP literals parsed by hand, so this builds on every platform.
  */
 #include <stdio.h>
@@ -52,11 +52,6 @@ static void say_mbed(char *why, size_t whylen, const char *what, int mbed)
 		return;
 	mbedtls_strerror(mbed, e, sizeof(e));
 	snprintf(why, whylen, "%s: %s", what, e);
-}
-
-static int rng_cb(void *d, unsigned char *out, size_t len)
-{
-	return kh_drbg_generate(d, out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED : 0;
 }
 
 static char *pem_dup(const unsigned char *buf)
@@ -154,7 +149,7 @@ static int dns_ok(const char *s)
 
 /* A private key (or, for a subject, a public key) as PEM, P-256 only. */
 static int load_key(mbedtls_pk_context *pk, const char *pem, int public_ok, const char *what,
-		    char *why, size_t whylen)
+		    struct kh_drbg *rng, char *why, size_t whylen)
 {
 	char msg[48];
 	size_t len;
@@ -166,7 +161,7 @@ static int load_key(mbedtls_pk_context *pk, const char *pem, int public_ok, cons
 		return -EINVAL;
 	}
 	len = strlen(pem) + 1;
-	ret = mbedtls_pk_parse_key(pk, (const unsigned char *)pem, len, NULL, 0);
+	ret = kh_mbed_parse_key(pk, pem, len, rng);
 	if (ret && public_ok) {
 		mbedtls_pk_free(pk);
 		mbedtls_pk_init(pk);
@@ -202,7 +197,7 @@ int kh_pki_key_new(char **key_pem)
 	if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)))
 		goto out;
 	err = -EIO;
-	if (mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng_cb, &rng))
+	if (mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), kh_mbed_rng, &rng))
 		goto out;
 	err = -EINVAL;
 	if (mbedtls_pk_write_key_pem(&pk, buf, sizeof(buf)))
@@ -243,7 +238,7 @@ static int set_seq_extension(mbedtls_x509write_cert *crt, const char *oid, size_
 /* ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId */
 static int ext_eku(mbedtls_x509write_cert *crt, const char *oid, size_t oid_len)
 {
-	unsigned char buf[32], *p = buf + sizeof(buf);
+	unsigned char buf[32] = {0}, *p = buf + sizeof(buf);
 	int ret;
 
 	if ((ret = mbedtls_asn1_write_oid(&p, buf, oid, oid_len)) < 0)
@@ -294,23 +289,66 @@ static int ext_san(mbedtls_x509write_cert *crt, const char *host, const uint8_t 
 				 MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), p, buf, len + ret);
 }
 
+static int ca_istrue(const mbedtls_x509_crt *crt)
+{
+#if KH_MBED3
+	return mbedtls_x509_crt_get_ca_istrue(crt) == 1;
+#else
+	return crt->ca_istrue ? 1 : 0;
+#endif
+}
+
+/* A name (DER: SEQUENCE OF SET OF attribute) with a SET of more than one attribute. */
+static int multi_valued(const mbedtls_x509_buf *raw)
+{
+	unsigned char *p = raw->p, *end = raw->p + raw->len;
+	size_t len;
+
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+	    p + len != end)
+		return 1;
+	while (p < end) {
+		unsigned char *set_end;
+
+		if (mbedtls_asn1_get_tag(&p, end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET))
+			return 1;
+		set_end = p + len;
+		if (mbedtls_asn1_get_tag(&p, set_end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return 1;
+		p += len;
+		if (p != set_end)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * The issuer name is the issuer certificate's subject, copied attribute by
  * attribute with the original string tags, so that chain building matches it
  * byte for byte (a round trip through text would lose escaping and
- * non-ASCII). The list is built in DER order: x509write emits it reversed
- * from head, and store_named_data prepends, which cancels out.
+ * non-ASCII). 2.28: the list is built in DER order: x509write emits it
+ * reversed from head, and store_named_data prepends, which cancels out.
+ * 3.x keeps the list private; its name parser takes "OID=#DER" (the
+ * attribute's tag and bytes as hex), which is as exact and builds the list
+ * the same way.
  */
-static int copy_issuer(mbedtls_x509write_cert *crt, const mbedtls_x509_name *subj, char *why,
+static int copy_issuer(mbedtls_x509write_cert *crt, const mbedtls_x509_crt *icrt, char *why,
 		       size_t whylen)
 {
-	for (const mbedtls_x509_name *n = subj; n; n = n->next) {
-		mbedtls_asn1_named_data *d;
+	const mbedtls_x509_name *subj = &icrt->subject;
+#if KH_MBED3
+	char text[1024];
+	size_t at = 0;
+	int ret;
+#endif
 
-		if (n->next_merged) {
-			say(why, whylen, "issuer: multi-valued name attributes are not supported");
-			return -EINVAL;
-		}
+	if (multi_valued(&icrt->subject_raw)) {
+		say(why, whylen, "issuer: multi-valued name attributes are not supported");
+		return -EINVAL;
+	}
+	for (const mbedtls_x509_name *n = subj; n; n = n->next) {
 		for (const mbedtls_x509_name *m = subj; m != n; m = m->next) {
 			if (m->oid.len == n->oid.len && !memcmp(m->oid.p, n->oid.p, n->oid.len)) {
 				say(why, whylen,
@@ -318,12 +356,40 @@ static int copy_issuer(mbedtls_x509write_cert *crt, const mbedtls_x509_name *sub
 				return -EINVAL;
 			}
 		}
-		d = mbedtls_asn1_store_named_data(&crt->issuer, (const char *)n->oid.p, n->oid.len,
-						  n->val.p, n->val.len);
+#if KH_MBED3
+		/* OID=#TTLLVV..: tag, one short-form length byte, value */
+		if (n->val.len > 127) {
+			say(why, whylen, "issuer: name attribute longer than 127 bytes");
+			return -EINVAL;
+		}
+		ret = mbedtls_oid_get_numeric_string(text + at, sizeof(text) - at, &n->oid);
+		if (ret < 0 || at + (size_t)ret + 6 + 2 * n->val.len + 2 > sizeof(text)) {
+			say(why, whylen, "issuer: name too long");
+			return -EINVAL;
+		}
+		at += (size_t)ret;
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "=#%02x%02x", n->val.tag,
+				       (unsigned)n->val.len);
+		kh_hex_encode(n->val.p, n->val.len, text + at);
+		at += 2 * n->val.len;
+		if (n->next)
+			text[at++] = ',';
+		text[at] = 0;
+#else
+		mbedtls_asn1_named_data *d = mbedtls_asn1_store_named_data(
+			&crt->issuer, (const char *)n->oid.p, n->oid.len, n->val.p, n->val.len);
 		if (!d)
 			return -ENOMEM;
 		d->val.tag = n->val.tag;
+#endif
 	}
+#if KH_MBED3
+	ret = mbedtls_x509write_crt_set_issuer_name(crt, text);
+	if (ret) {
+		say_mbed(why, whylen, "issuer", ret);
+		return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? -ENOMEM : -EINVAL;
+	}
+#endif
 	return 0;
 }
 
@@ -416,11 +482,11 @@ int kh_pki_issue(const struct kh_cert_opts *o, const char *subject_key_pem,
 	mbedtls_x509_crt_init(&icrt);
 	mbedtls_mpi_init(&serial);
 
-	err = load_key(&subj, subject_key_pem, 1, "subject key", why, whylen);
+	err = load_key(&subj, subject_key_pem, 1, "subject key", &rng, why, whylen);
 	if (err)
 		goto out;
 	if (!self) {
-		err = load_key(&ikey, issuer_key_pem, 0, "issuer key", why, whylen);
+		err = load_key(&ikey, issuer_key_pem, 0, "issuer key", &rng, why, whylen);
 		if (err)
 			goto out;
 		err = -EINVAL;
@@ -435,15 +501,15 @@ int kh_pki_issue(const struct kh_cert_opts *o, const char *subject_key_pem,
 				 ret < 0 ? ret : MBEDTLS_ERR_X509_INVALID_FORMAT);
 			goto out;
 		}
-		if (!icrt.ca_istrue) {
+		if (!ca_istrue(&icrt)) {
 			say(why, whylen, "issuer cert: not a CA");
 			goto out;
 		}
-		if (mbedtls_pk_check_pair(&icrt.pk, &ikey)) {
+		if (kh_mbed_check_pair(&icrt.pk, &ikey, &rng)) {
 			say(why, whylen, "issuer key: does not match the issuer certificate");
 			goto out;
 		}
-		err = copy_issuer(&crt, &icrt.subject, why, whylen);
+		err = copy_issuer(&crt, &icrt, why, whylen);
 		if (err)
 			goto out;
 	}
@@ -502,7 +568,7 @@ int kh_pki_issue(const struct kh_cert_opts *o, const char *subject_key_pem,
 	buf = malloc(PKI_CRT_PEM_MAX);
 	if (!buf)
 		goto out;
-	ret = mbedtls_x509write_crt_pem(&crt, buf, PKI_CRT_PEM_MAX, rng_cb, &rng);
+	ret = mbedtls_x509write_crt_pem(&crt, buf, PKI_CRT_PEM_MAX, kh_mbed_rng, &rng);
 	if (ret) {
 		say_mbed(why, whylen, "certificate", ret);
 		err = -EIO;
@@ -549,7 +615,8 @@ int kh_pki_cert_info(const char *cert_pem, struct kh_cert_info *out, char *why, 
 	mbedtls_pem_context pem;
 	mbedtls_x509_crt crt;
 	const unsigned char *sp;
-	size_t use_len, sl;
+	size_t use_len, sl, der_len;
+	const unsigned char *der;
 	int ret, err = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -568,7 +635,13 @@ int kh_pki_cert_info(const char *cert_pem, struct kh_cert_info *out, char *why, 
 		say_mbed(why, whylen, "certificate PEM", ret);
 		goto out;
 	}
-	ret = mbedtls_x509_crt_parse_der(&crt, pem.buf, pem.buflen);
+#if KH_MBED3
+	der = mbedtls_pem_get_buffer(&pem, &der_len);
+#else
+	der = pem.buf;
+	der_len = pem.buflen;
+#endif
+	ret = mbedtls_x509_crt_parse_der(&crt, der, der_len);
 	if (ret) {
 		say_mbed(why, whylen, "certificate", ret);
 		err = ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? -ENOMEM : -EINVAL;
@@ -593,7 +666,7 @@ int kh_pki_cert_info(const char *cert_pem, struct kh_cert_info *out, char *why, 
 	out->not_before = x509_to_unix(&crt.valid_from);
 	out->not_after = x509_to_unix(&crt.valid_to);
 	kh_sha256(crt.raw.p, crt.raw.len, out->sha256);
-	out->is_ca = crt.ca_istrue ? 1 : 0;
+	out->is_ca = ca_istrue(&crt);
 	err = 0;
 out:
 	mbedtls_x509_crt_free(&crt);

@@ -23,6 +23,9 @@
 
 #include "crypto/crypto.h"
 #include "crypto/mbed_priv.h"
+#if KH_MBED3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
 #include "crypto/tls.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -51,7 +54,10 @@ struct kh_tls {
 	int net_err;  /* last socket error (negative errno) from the BIO */
 	int fail;     /* sticky handshake failure */
 	size_t wpend; /* plaintext bytes of a record queued by a write that got -EAGAIN */
-	uint8_t state, want, full;
+	uint8_t state, want, full, client, started;
+#if KH_MBED3
+	uint8_t tail[7], tail_len; /* the last bytes received: a plaintext alert record, if one */
+#endif
 	char err[120];
 };
 
@@ -62,19 +68,22 @@ static const int tls_suites[] = {
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	0,
 };
+#if KH_MBED3
+static const uint16_t tls_groups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+				      MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+static const uint16_t tls_sig_algs[] = {MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+					MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+					MBEDTLS_TLS1_3_SIG_NONE};
+#else
 static const mbedtls_ecp_group_id tls_curves[] = {MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE};
 static const int tls_hashes[] = {MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA384, MBEDTLS_MD_NONE};
+#endif
 static const mbedtls_x509_crt_profile tls_profile = {
 	MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) | MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384),
 	MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECKEY) | MBEDTLS_X509_ID_FLAG(MBEDTLS_PK_ECDSA),
 	MBEDTLS_X509_ID_FLAG(MBEDTLS_ECP_DP_SECP256R1),
 	2048,
 };
-
-static int conf_rng(void *d, unsigned char *out, size_t len)
-{
-	return kh_drbg_generate(d, out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED : 0;
-}
 
 static void say(char *why, size_t whylen, const char *what, int mbed)
 {
@@ -130,8 +139,7 @@ static int load_key(struct kh_tls_conf *c, const struct kh_tls_conf_opts *o, cha
 		say(why, whylen, "key: not PEM", 0);
 		return -EINVAL;
 	}
-	ret = mbedtls_pk_parse_key(&c->key, (const unsigned char *)o->key_pem, o->key_len + 1, NULL,
-				   0);
+	ret = kh_mbed_parse_key(&c->key, o->key_pem, o->key_len + 1, &c->drbg);
 	if (ret != 0) {
 		say(why, whylen, "key", ret);
 		return ret == MBEDTLS_ERR_PK_ALLOC_FAILED ? -ENOMEM : -EINVAL;
@@ -144,7 +152,7 @@ static int load_key(struct kh_tls_conf *c, const struct kh_tls_conf_opts *o, cha
 		say(why, whylen, "cert: not a P-256 key", 0);
 		return -EINVAL;
 	}
-	if (mbedtls_pk_check_pair(&c->own.pk, &c->key) != 0) {
+	if (kh_mbed_check_pair(&c->own.pk, &c->key, &c->drbg) != 0) {
 		say(why, whylen, "key: does not match the certificate", 0);
 		return -EINVAL;
 	}
@@ -179,6 +187,14 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 		say(why, whylen, "entropy source failed", 0);
 		goto out_nodrbg;
 	}
+#if KH_MBED3 && defined(MBEDTLS_PSA_CRYPTO_C)
+	/* 3.x builds with TLS 1.3 or USE_PSA reach PSA inside the handshake */
+	if (psa_crypto_init() != PSA_SUCCESS) {
+		say(why, whylen, "PSA crypto init failed", 0);
+		err = -EIO;
+		goto out;
+	}
+#endif
 
 	err = load_certs(&c->ca, o->ca_pem, o->ca_len, "ca", why, whylen);
 	if (err)
@@ -202,14 +218,22 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 		say(why, whylen, "config", ret);
 		goto out;
 	}
-	mbedtls_ssl_conf_rng(&c->ssl, conf_rng, &c->drbg);
+	mbedtls_ssl_conf_rng(&c->ssl, kh_mbed_rng, &c->drbg);
+	/* TLS 1.2 only: the suites, tickets and resumption below are 1.2's */
+#if KH_MBED3
+	mbedtls_ssl_conf_min_tls_version(&c->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_max_tls_version(&c->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_groups(&c->ssl, tls_groups);
+	mbedtls_ssl_conf_sig_algs(&c->ssl, tls_sig_algs);
+#else
 	mbedtls_ssl_conf_min_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_max_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_ciphersuites(&c->ssl, tls_suites);
 	mbedtls_ssl_conf_curves(&c->ssl, tls_curves);
 	mbedtls_ssl_conf_sig_hashes(&c->ssl, tls_hashes);
+#endif
+	mbedtls_ssl_conf_ciphersuites(&c->ssl, tls_suites);
 	mbedtls_ssl_conf_cert_profile(&c->ssl, &tls_profile);
 	mbedtls_ssl_conf_renegotiation(&c->ssl, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	mbedtls_ssl_conf_extended_master_secret(&c->ssl, MBEDTLS_SSL_EXTENDED_MS_ENABLED);
@@ -231,7 +255,7 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 							   ? MBEDTLS_SSL_VERIFY_REQUIRED
 							   : MBEDTLS_SSL_VERIFY_OPTIONAL);
 		if (o->ticket_lifetime_s) {
-			ret = mbedtls_ssl_ticket_setup(&c->ticket, conf_rng, &c->drbg,
+			ret = mbedtls_ssl_ticket_setup(&c->ticket, kh_mbed_rng, &c->drbg,
 						       MBEDTLS_CIPHER_AES_256_GCM,
 						       o->ticket_lifetime_s);
 			if (ret) {
@@ -295,17 +319,57 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	return conn_gone(n) ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
+#if KH_MBED3
+static void keep_tail(struct kh_tls *t, const unsigned char *buf, size_t n)
+{
+	size_t keep = sizeof(t->tail);
+
+	if (n >= keep) {
+		memcpy(t->tail, buf + n - keep, keep);
+		t->tail_len = (uint8_t)keep;
+		return;
+	}
+	if (t->tail_len + n > keep) {
+		size_t drop = t->tail_len + n - keep;
+
+		memmove(t->tail, t->tail + drop, t->tail_len - drop);
+		t->tail_len = (uint8_t)(t->tail_len - drop);
+	}
+	memcpy(t->tail + t->tail_len, buf, n);
+	t->tail_len = (uint8_t)(t->tail_len + n);
+}
+#endif
+
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	struct kh_tls *t = ctx;
 	int n = kh_net_recv(t->sock, buf, KH_MIN(len, (size_t)INT_MAX));
 
+#if KH_MBED3
+	if (n > 0)
+		keep_tail(t, buf, (size_t)n);
+#endif
 	if (n >= 0)
 		return n; /* 0 = EOF, which mbedTLS reports as MBEDTLS_ERR_SSL_CONN_EOF */
 	if (n == -EAGAIN || n == -EINTR)
 		return MBEDTLS_ERR_SSL_WANT_READ;
 	t->net_err = n;
 	return conn_gone(n) ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/*
+ * Certificates are verified in a full handshake only (a resumed one takes
+ * the result from the ticket): that is how a handshake is known to be full
+ * through public calls of both mbedTLS versions. The flags are left as the
+ * verifier set them.
+ */
+static int note_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	(void)crt;
+	(void)depth;
+	(void)flags;
+	((struct kh_tls *)ctx)->full = 1;
+	return 0;
 }
 
 int kh_tls_new(struct kh_tls_conf *c, kh_sock s, const char *hostname, struct kh_tls **out)
@@ -335,6 +399,8 @@ int kh_tls_new(struct kh_tls_conf *c, kh_sock s, const char *hostname, struct kh
 		}
 	}
 	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_verify(&t->ssl, note_verify, t);
+	t->client = c->role == KH_TLS_CLIENT;
 	*out = t;
 	return 0;
 out:
@@ -427,10 +493,12 @@ static int tls_fail(struct kh_tls *t, int ret)
 	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
 		kh_strlcpy(t->err, "peer certificate: none presented", sizeof(t->err));
 		return -EACCES;
+#ifdef MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED /* 2.28 only */
 	case MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED:
 		kh_strlcpy(t->err, "peer certificate: handshake signature does not verify",
 			   sizeof(t->err));
 		return -EACCES;
+#endif
 	case MBEDTLS_ERR_SSL_CONN_EOF:
 		kh_strlcpy(t->err, "connection: closed by peer", sizeof(t->err));
 		return -ECONNRESET;
@@ -444,9 +512,25 @@ static int tls_fail(struct kh_tls *t, int ret)
 			 kh_strerror(t->net_err ? t->net_err : -EIO));
 		return t->net_err ? t->net_err : -EIO;
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-		/* in_msg[1] still holds the alert's description byte */
+#if KH_MBED3
+		/*
+		 * 3.x has no public call that names the alert: read it off the
+		 * last record received (type 21, length 2: level, description),
+		 * which is plaintext until the peer's ChangeCipherSpec. A
+		 * server's alert after it (a certificate it verified
+		 * optionally, check_peer) cannot be named.
+		 */
+		if (t->tail_len == sizeof(t->tail) && t->tail[0] == 21 && t->tail[3] == 0 &&
+		    t->tail[4] == 2)
+			snprintf(t->err, sizeof(t->err), "peer sent alert %u (%s)",
+				 (unsigned)t->tail[6], alert_name(t->tail[6]));
+		else
+			kh_strlcpy(t->err, "peer sent a fatal alert (encrypted)", sizeof(t->err));
+#else
+		/* in_msg[1] still holds the (decrypted) alert's description byte */
 		snprintf(t->err, sizeof(t->err), "peer sent alert %u (%s)",
 			 (unsigned)t->ssl.in_msg[1], alert_name(t->ssl.in_msg[1]));
+#endif
 		return -EPROTO;
 	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
 	case MBEDTLS_ERR_MPI_ALLOC_FAILED:
@@ -491,26 +575,17 @@ int kh_tls_handshake(struct kh_tls *t)
 		return 0;
 	if (t->state == ST_FAILED)
 		return t->fail;
-	/*
-	 * Step by step rather than mbedtls_ssl_handshake(): 2.28 has no
-	 * "was this resumed" call, and only a full handshake passes through
-	 * the ClientKeyExchange state (on both sides).
-	 */
-	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
-		if (t->ssl.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE)
-			t->full = 1;
-		ret = mbedtls_ssl_handshake_step(&t->ssl);
-		if (ret) {
-			err = tls_fail(t, ret);
-			if (err == -EAGAIN)
-				return err;
-			/* mbedTLS sends no alert for this one; tell the client why */
-			if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
-				mbedtls_ssl_send_alert_message(
-					&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
-					MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
-			goto fail;
-		}
+	t->started = 1;
+	ret = mbedtls_ssl_handshake(&t->ssl);
+	if (ret) {
+		err = tls_fail(t, ret);
+		if (err == -EAGAIN)
+			return err;
+		/* mbedTLS sends no alert for this one; tell the client why */
+		if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
+			mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+						       MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+		goto fail;
 	}
 	err = check_peer(t);
 	if (err)
@@ -604,9 +679,14 @@ const char *kh_tls_error(const struct kh_tls *t)
 	return t->err;
 }
 
+/*
+ * A session without a peer certificate (a server's optional client
+ * authentication, none presented) counts as full: nothing was verified
+ * either way.
+ */
 int kh_tls_resumed(const struct kh_tls *t)
 {
-	return t->state == ST_DONE && !t->full;
+	return t->state == ST_DONE && !t->full && mbedtls_ssl_get_peer_cert(&t->ssl) != NULL;
 }
 
 const char *kh_tls_suite(const struct kh_tls *t)
@@ -662,7 +742,7 @@ int kh_tls_session_save(const struct kh_tls *t, struct kh_tls_session **out)
 	int ret;
 
 	*out = NULL;
-	if (t->state != ST_DONE || t->ssl.conf->endpoint != MBEDTLS_SSL_IS_CLIENT)
+	if (t->state != ST_DONE || !t->client)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -681,7 +761,7 @@ int kh_tls_session_offer(struct kh_tls *t, const struct kh_tls_session *s)
 {
 	int ret;
 
-	if (!s || t->state != ST_HANDSHAKE || t->ssl.state != MBEDTLS_SSL_HELLO_REQUEST)
+	if (!s || t->state != ST_HANDSHAKE || t->started)
 		return -EINVAL;
 	ret = mbedtls_ssl_set_session(&t->ssl, &s->s);
 	if (ret)

@@ -23,6 +23,21 @@ const char *kh_board_fact(const char *name);
 int kh_board_host_facts(const char *path);
 
 /*
+ * MCUboot's image slots (platform/fwslot.h; slot 0 primary, 1 secondary)
+ * from the board's flash map. size: the bytes an image may use, the slot
+ * less MCUboot's trailer; -ENOENT if the board has no such slot. read:
+ * off + len within that size. mark_swap: write the secondary slot's
+ * trailer magic (and image_ok for a permanent swap) as MCUboot's
+ * boot_request_upgrade() does; confirm: image_ok of the primary slot.
+ */
+int kh_board_slot_size(int slot, uint32_t *size);
+int kh_board_slot_read(int slot, uint32_t off, void *buf, size_t len);
+int kh_board_mark_swap(int permanent);
+int kh_board_confirm(void);
+/* Host harness only: the slots are these files (NULL: none). 0, or -errno. */
+int kh_board_host_slots(const char *primary, const char *secondary);
+
+/*
  * Set the wall clock (Unix seconds) once it is known: from an RTC at boot,
  * SNTP, or the board's own source. Until then kh_time_wall() counts from 0,
  * which the policy code treats as "not set" (it never trusts a time before

@@ -126,4 +126,65 @@ expect_eq "after a restart the applied policy is still enforced (flash store)" "
 grep -q "index /state/policy/slot-a/blocklist loaded" "$T/lwip.log" && ok "from its A/B slot" || fail "slot not loaded"
 kill $LPID; wait $LPID 2>/dev/null
 kill $SPID; wait $SPID 2>/dev/null
+
+# --- 3. MCUboot: the agent verifies a candidate image in the board's slot 1
+# before it asks the board to mark it for swap, and commits the running
+# image's security counter to its flash store after the swap. Slots are
+# files (platform/lwip/host/slots.c); marking writes MCUboot's trailer magic
+# at the slot's end, confirming the image_ok byte 8 bytes before it.
+M=$KHIEN_BUILD/tests/khien-mkmcuboot
+F=$T/flash3.img
+MAGIC=77c295f360d2ef7f3552500f2cb67980
+ERASED=ffffffffffffffffffffffffffffffff
+"$P" keygen -o $T/fw >/dev/null && "$P" keygen -o $T/other >/dev/null || fail "firmware keys"
+mk() { local out=$1; shift; "$M" --pad-to 131072 "$@" -o "$out" || fail "build image $out"; }
+mk $T/v5.img --key $T/fw.key --counter 5 --version 1.5.0+7
+mk $T/v4.img --key $T/fw.key --counter 4 --version 1.6.0+0
+mk $T/v6.img --key $T/fw.key --counter 6 --version 1.6.1+0
+mk $T/tampered.img --key $T/fw.key --counter 6 --tamper
+mk $T/unprot.img --key $T/fw.key --counter 9 --unprotected-counter
+mk $T/other.img --key $T/other.key --counter 9
+mk $T/cut.img --key $T/fw.key --counter 9 --unprot-tot 60
+magic() { tail -c 16 "$1" | od -An -tx1 | tr -d ' \n'; }
+fwup() { # IMAGE: put it in slot 1 and run the lwIP agent's update path; prints exit code and slot 1's trailer
+	cp "$1" $T/slot1
+	"$LK" --lwip-flash $F --lwip-flash-mb 16 --lwip-install /etc/khien/fw.pub=$T/fw.pub \
+		--lwip-fw-key /etc/khien/fw.pub --lwip-slot1 $T/slot1 --lwip-fw-update >$T/fw.out 2>&1
+	echo "$? $(magic $T/slot1)"
+}
+expect_eq "a tampered image is refused and not marked for swap" "$(fwup $T/tampered.img)" "1 $ERASED"
+grep -q "update refused: SHA-256 .* (tampered)" $T/fw.out && ok "  with the reason" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "an image whose security counter is outside the protected TLVs is refused, not marked" "$(fwup $T/unprot.img)" "1 $ERASED"
+grep -q "TLV 0x50 (security counter) .* unprotected TLV area.*CVE-2024-32883" $T/fw.out && ok "  as CVE-2024-32883" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "an image signed by another key is refused, not marked" "$(fwup $T/other.img)" "1 $ERASED"
+grep -q "not a firmware key" $T/fw.out && ok "  with the reason" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "an image with a truncated TLV area is refused, not marked" "$(fwup $T/cut.img)" "1 $ERASED"
+expect_eq "a valid image is marked for swap (MCUboot's trailer magic in slot 1)" "$(fwup $T/v5.img)" "0 $MAGIC"
+grep -q "ok: image 1.5.0+7, counter 5; slot 1 marked for a test swap" $T/fw.out && ok "  and reported" || { fail "  report"; cat $T/fw.out; }
+cmp -s -n 131056 $T/slot1 $T/v5.img && ok "  nothing else in the slot changed" || fail "  slot changed"
+
+# MCUboot swaps it into slot 0 and boots it; the new image commits its counter
+cp $T/v5.img $T/slot0
+lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-key /etc/khien/fw.pub --lwip-fw-commit \
+	--index /etc/khien/blocklist.idx --lwip-install /etc/khien/blocklist.idx=$T/idx ||
+	fail "lwIP khiend boots the new image"
+grep -q "committed: running image 1.5.0+7, counter 5; stored counter 5" "$T/lwip.log" &&
+	ok "after the swap the running image is verified and its counter 5 committed" || fail "commit"
+expect_eq "  and the image is confirmed (image_ok in slot 0's trailer)" "$(tail -c 24 $T/slot0 | head -c 1 | od -An -tx1 | tr -d ' ')" "01"
+expect_eq "  and the agent runs: DNS answered" "$(D +short example.org)" "198.19.7.177"
+kill $LPID; wait $LPID 2>/dev/null
+
+# the counter lives in the flash store: a fresh start of the lwIP agent refuses older images
+expect_eq "after a restart, an image with a lower counter (4 < 5) is refused, not marked" "$(fwup $T/v4.img)" "1 $ERASED"
+grep -q "security counter 4 is below the stored 5 (rollback)" $T/fw.out && ok "  as a rollback" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "  a higher counter (6) is still accepted" "$(fwup $T/v6.img)" "0 $MAGIC"
+# committing an older running image never lowers the stored counter
+cp $T/v4.img $T/slot0
+: >"$T/lwip.log"
+lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-key /etc/khien/fw.pub --lwip-fw-commit \
+	--index /etc/khien/blocklist.idx || fail "lwIP khiend boots"
+grep -q "commit refused: security counter 4 is below the stored 5" "$T/lwip.log" &&
+	ok "a commit of an older running image is refused" || { fail "older commit"; tail "$T/lwip.log"; }
+kill $LPID; wait $LPID 2>/dev/null
+expect_eq "  and the stored counter was not lowered (4 still refused)" "$(fwup $T/v4.img | cut -c1)" "1"
 done_testing

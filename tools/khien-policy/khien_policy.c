@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"  verify --root R B     check a bundle as a device would\n"
 		"  audit check|compile   evaluate audit rules against an image, or compile them\n"
 		"  firmware sign|verify|reset  signed firmware manifests, counter resets\n"
+		"  firmware mcuboot-verify --key F.pub IMG  check an lwIP gateway's MCUboot image\n"
 		"\n"
 		"Run 'khien-policy <command> --help' for a command's options.\n"
 		"Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");

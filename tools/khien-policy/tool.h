@@ -14,7 +14,10 @@ int kh_tool_root(int argc, char **argv);
 int kh_tool_bundle(int argc, char **argv);
 int kh_tool_verify(int argc, char **argv);
 int kh_tool_audit(int argc, char **argv);
+/* firmware sign|verify|reset (tool_firmware.c), and mcuboot-verify through it. */
 int kh_tool_firmware(int argc, char **argv);
+/* firmware mcuboot-verify (tool_mcuboot.c); argv[0] is "mcuboot-verify". */
+int kh_tool_mcuboot_verify(int argc, char **argv);
 /* Read a file (at most 256 MiB) into a heap buffer; prints why on failure. 0 or negative errno. */
 int kh_tool_read_text(const char *path, char **out, size_t *len);
 /* Load a key file (priv may be NULL: public only); prints why on failure. */

@@ -400,7 +400,9 @@ int kh_tool_firmware(int argc, char **argv)
 		return fw_verify(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "reset"))
 		return fw_reset(argc - 1, argv + 1);
-	fprintf(stderr, "usage: khien-policy firmware sign|verify|reset ... (--help after "
-			"each)\n");
+	if (argc >= 2 && !strcmp(argv[1], "mcuboot-verify"))
+		return kh_tool_mcuboot_verify(argc - 1, argv + 1);
+	fprintf(stderr, "usage: khien-policy firmware sign|verify|reset|mcuboot-verify ... "
+			"(--help after each)\n");
 	return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;
 }

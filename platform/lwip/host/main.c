@@ -8,13 +8,21 @@
  *
  * usage: khiend [--lwip-tap NAME] [--lwip-addr IP/PREFIX] [--lwip-gw IP]
  *               [--lwip-flash FILE] [--lwip-flash-mb N]
- *               [--lwip-install PATH=HOSTFILE]... [--lwip-facts FILE] [khiend options...]
+ *               [--lwip-install PATH=HOSTFILE]... [--lwip-facts FILE]
+ *               [--lwip-slot0 FILE] [--lwip-slot1 FILE] [--lwip-fw-key PATH]...
+ *               [--lwip-fw-update [--lwip-fw-permanent] | --lwip-fw-commit] [khiend options...]
  *
  * Paths the agent uses (configuration, keys, index, state) are keys in the
  * flash store, not host files: --lwip-install copies a host file into the
  * store first, as a factory image would carry it.
  * The tap device must exist (ip tuntap add dev NAME mode tap) with the
- * gateway address on its host side; the harness never runs commands. Give
+ * gateway address on its host side; the harness never runs commands.
+ * The MCUboot slots are files (platform/lwip/host/slots.c). --lwip-fw-update
+ * verifies the candidate in slot 1 against the firmware keys (key files in
+ * the flash store) and the stored security counter, marks it for swap if
+ * valid, and exits 0 (marked) or 1 (refused), as an update client would;
+ * --lwip-fw-commit is the boot path of a new image: verify slot 0, raise
+ * the stored counter, confirm the image, then run the agent. Give
  * it an MTU of 576: Debian's liblwip receives tap frames into pool buffers
  * of 592 bytes, and its tapif input overruns them on larger frames (seen
  * with AddressSanitizer); 576 keeps every frame within 590 bytes.
@@ -35,12 +43,15 @@
 #include "netif/tapif.h"
 
 #include "agent/agent.h"
+#include "firmware/mcuboot_slot.h"
 #include "lib/compiler.h"
+#include "lib/err.h"
 #include "lib/ipaddr.h"
 #include "platform/fs.h"
 #include "platform/lwip/board.h"
 #include "platform/lwip/fs_lwip.h"
 #include "platform/lwip/host/flash_file.h"
+#include "policy/trust.h"
 
 /*
  * Room to spare: struct netif's layout depends on lwIP's options, and the
@@ -108,6 +119,69 @@ static int install_file(const char *spec)
 	return 0;
 }
 
+#define MAX_FW_KEYS KH_MCUBOOT_MAX_KEYS
+
+/* The firmware keys: khien-policy key files, by their path in the flash store. */
+static int fw_keys(const char *const *paths, unsigned n, struct kh_ecdsa_pub *keys)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct kh_pubkey pub;
+		const char *why = "";
+		uint8_t *t = NULL;
+		size_t len;
+		int err = kh_fs_read(paths[i], 1 << 14, &t, &len);
+
+		if (err == 0)
+			err = kh_key_parse((const char *)t, len, &pub, NULL, &why);
+		free(t);
+		if (err < 0) {
+			fprintf(stderr, "khiend: firmware key %s: %s\n", paths[i],
+				*why ? why : kh_strerror(err));
+			return -1;
+		}
+		keys[i] = pub.pub;
+	}
+	return 0;
+}
+
+/* --lwip-fw-update (1: exit with the result) or --lwip-fw-commit (0: go on). */
+static int fw_action(int update, int permanent, const char *const *key_paths, unsigned nkeys,
+		     const char *counter)
+{
+	struct kh_ecdsa_pub keys[MAX_FW_KEYS];
+	struct kh_mcuboot_image img;
+	char why[KH_MCUBOOT_REASON_LEN], ver[32];
+	uint32_t stored = 0;
+	int err;
+
+	if (nkeys == 0) {
+		fprintf(stderr, "khiend: firmware: no --lwip-fw-key\n");
+		return update ? 2 : 0;
+	}
+	if (fw_keys(key_paths, nkeys, keys) < 0)
+		return update ? 2 : 0;
+	err = update ? kh_mcuboot_update(keys, nkeys, counter, permanent, &img, why, sizeof(why))
+		     : kh_mcuboot_commit(keys, nkeys, counter, &img, why, sizeof(why));
+	kh_mcuboot_version_str(&img, ver, sizeof(ver));
+	if (err < 0) {
+		fprintf(stderr, "khiend: firmware: %s refused: %s\n", update ? "update" : "commit",
+			why);
+		return update ? 1 : 0;
+	}
+	kh_mcuboot_counter_load(counter, &stored, NULL, 0);
+	if (update)
+		fprintf(stderr,
+			"khiend: firmware: ok: image %s, counter %lu; slot 1 marked for %s swap\n",
+			ver, (unsigned long)img.security_counter,
+			permanent ? "a permanent" : "a test");
+	else
+		fprintf(stderr,
+			"khiend: firmware: committed: running image %s, counter %lu; stored "
+			"counter %lu\n",
+			ver, (unsigned long)img.security_counter, (unsigned long)stored);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -119,6 +193,17 @@ static void usage(void)
 		"  --lwip-flash-mb N     its size when created (default 32)\n"
 		"  --lwip-install PATH=HOSTFILE  put a host file into the flash store first\n"
 		"  --lwip-facts FILE     the board's facts for audit rules (NAME=VALUE lines)\n"
+		"  --lwip-slot0 FILE     MCUboot primary slot (the running image)\n"
+		"  --lwip-slot1 FILE     MCUboot secondary slot (a candidate image)\n"
+		"  --lwip-fw-key PATH    a firmware public key file in the flash store\n"
+		"  --lwip-fw-counter PATH  the stored security counter "
+		"(default " KH_MCUBOOT_COUNTER_PATH ")\n"
+		"  --lwip-fw-update      verify slot 1 and mark it for swap, then exit (0 marked, "
+		"1 "
+		"refused)\n"
+		"  --lwip-fw-permanent   with --lwip-fw-update: a permanent swap, not a test swap\n"
+		"  --lwip-fw-commit      verify slot 0, raise the stored counter, confirm, then "
+		"run\n"
 		"Every other option is khiend's:\n\n");
 }
 
@@ -128,6 +213,10 @@ int main(int argc, char **argv)
 	const char *flash = "khien-flash.img";
 	const char *install[32];
 	unsigned ninstall = 0;
+	const char *slot0 = NULL, *slot1 = NULL, *fw_key[MAX_FW_KEYS];
+	const char *fw_counter = KH_MCUBOOT_COUNTER_PATH;
+	unsigned nfw_key = 0;
+	int fw_update = 0, fw_commit = 0, fw_permanent = 0;
 	unsigned flash_mb = 32, prefix;
 	char ipbuf[64], *slash;
 	ip4_addr_t ip, mask, gwa;
@@ -153,6 +242,20 @@ int main(int argc, char **argv)
 			flash_mb = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--lwip-install") && i + 1 < argc && ninstall < 32)
 			install[ninstall++] = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-slot0") && i + 1 < argc)
+			slot0 = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-slot1") && i + 1 < argc)
+			slot1 = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-fw-key") && i + 1 < argc && nfw_key < MAX_FW_KEYS)
+			fw_key[nfw_key++] = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-fw-counter") && i + 1 < argc)
+			fw_counter = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-fw-update"))
+			fw_update = 1;
+		else if (!strcmp(argv[i], "--lwip-fw-permanent"))
+			fw_permanent = 1;
+		else if (!strcmp(argv[i], "--lwip-fw-commit"))
+			fw_commit = 1;
 		else if (!strcmp(argv[i], "--lwip-facts") && i + 1 < argc) {
 			if (kh_board_host_facts(argv[++i]) < 0) {
 				fprintf(stderr,
@@ -203,6 +306,21 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < ninstall; i++)
 		if (install_file(install[i]) < 0)
 			return 3;
+
+	if ((slot0 || slot1) && (err = kh_board_host_slots(slot0, slot1)) < 0) {
+		fprintf(stderr, "khiend: slot file %s: %s (a regular file over 4 KiB)\n",
+			slot0 ? slot0 : slot1, kh_strerror(err));
+		return 3;
+	}
+	if (fw_update) {
+		err = fw_action(1, fw_permanent, fw_key, nfw_key, fw_counter);
+		kh_fs_lwip_unmount();
+		kh_flash_file_close(&fl);
+		free(av);
+		return err;
+	}
+	if (fw_commit)
+		fw_action(0, 0, fw_key, nfw_key, fw_counter);
 
 	if (sys_sem_new(&ready, 0) != ERR_OK)
 		return 3;
