@@ -170,6 +170,13 @@ int kh_fw_store_check(struct kh_fw_store *s, const char *text, size_t len, struc
 	}
 	if ((err = kh_fw_manifest_verify(text, len, s->root, m, why, whylen)) < 0)
 		return err;
+	/* images name their boards: a device that cannot say which it is takes none */
+	if (!s->has_hwid) {
+		snprintf(why, whylen,
+			 "hardware: this device has no hardware id (policy.hardware_id, "
+			 "--hardware-id)");
+		return -EPERM;
+	}
 	if (s->corrupt) {
 		snprintf(why, whylen,
 			 "counter: the stored security counter is corrupt (%s); images are "
@@ -177,7 +184,7 @@ int kh_fw_store_check(struct kh_fw_store *s, const char *text, size_t len, struc
 			 s->problem);
 		return -EIO;
 	}
-	return kh_fw_manifest_allowed(m, s->has_hwid ? s->hwid : NULL, s->counter, why, whylen);
+	return kh_fw_manifest_allowed(m, s->hwid, s->counter, why, whylen);
 }
 
 int kh_fw_store_commit(struct kh_fw_store *s, const char *text, size_t len, char *why,

@@ -136,6 +136,11 @@ for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0
 expect_eq "the running rootfs matches the committed manifest's part" \
 	"$(running '["state"], d["version"] if (d:=json.load(sys.stdin)["firmware"]["running"]) else 0' 2>/dev/null || running '["state"]')" "verified"
 
+# a device that cannot say which board it is takes no image
+stop_khiend
+start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:15354 --trust-root "$T/root.json" ||
+	fail "khiend starts without a hardware id"
+dev_refused "no hardware id on the device" "hardware: this device has no hardware id" "$T/img" "$T/img.m5"
 # the counter survives a restart
 stop_khiend
 start_fw || fail "khiend restarts"
