@@ -230,7 +230,10 @@ int kh_agent_fw_new(const struct kh_agent_fw_cfg *c, struct kh_agent_fw **out)
 	f->interval_s = c->interval_s;
 	f->run_state = f->part_fd >= 0 ? "unchecked" : "unavailable";
 	if (f->part_fd < 0)
-		snprintf(f->run_why, sizeof(f->run_why), "no firmware.partition configured");
+		snprintf(f->run_why, sizeof(f->run_why), "%s%s%s",
+			 f->partition[0] ? "cannot open firmware.partition " : "",
+			 f->partition[0] ? f->partition : "no firmware.partition configured",
+			 f->partition[0] ? " (see the log)" : "");
 	f->verify.f = f->running.f = f;
 	f->verify.fd = f->running.fd = -1;
 	kh_timer_init(&f->verify.timer, job_tick, &f->verify);
@@ -430,7 +433,10 @@ void kh_agent_fw_status(struct kh_agent_fw *f, cJSON *out)
 
 void kh_agent_fw_report(struct kh_agent_fw *f, cJSON *out)
 {
-	if (!f || strcmp(f->run_state, "verified") != 0)
+	if (!f || !f->partition[0])
+		return;
+	cJSON_AddStringToObject(out, "firmware_state", f->run_state);
+	if (strcmp(f->run_state, "verified") != 0)
 		return;
 	cJSON_AddStringToObject(out, "firmware_version", f->run_version);
 	kh_json_add_uint(out, "firmware_counter", f->run_counter);

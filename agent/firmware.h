@@ -49,7 +49,11 @@ int kh_agent_fw_control(struct kh_agent_fw *f, const char *cmd, int fd[2], struc
 /* Status object: counter, installed manifest, running image, last verification. */
 void kh_agent_fw_status(struct kh_agent_fw *f, struct cJSON *out);
 
-/* For the check-in: the running image's verified version and counter (nothing if unverified). */
+/*
+ * For the check-in: with a firmware.partition, "firmware_state" (verified,
+ * mismatch, unavailable, unchecked), and once verified the running image's
+ * "firmware_version" and "firmware_counter".
+ */
 void kh_agent_fw_report(struct kh_agent_fw *f, struct cJSON *out);
 
 #endif

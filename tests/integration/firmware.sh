@@ -260,8 +260,8 @@ for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0
 ctl sync >/dev/null || fail "khienctl sync"
 "$SRV" devices --dir "$S" >"$T/devices"
 expect_eq "the server shows the device's verified firmware version and counter" \
-	"$(py "[(d['serial'], d['health'].get('firmware_version'), d['health'].get('firmware_counter')) for d in map(json.loads, open('$T/devices'))]")" \
-	"[('SN-FW-1', '1.5.0', 5)]"
+	"$(py "[(d['serial'], d['health'].get('firmware_state'), d['health'].get('firmware_version'), d['health'].get('firmware_counter')) for d in map(json.loads, open('$T/devices'))]")" \
+	"[('SN-FW-1', 'verified', '1.5.0', 5)]"
 stop_khiend
 stop_server
 
