@@ -95,9 +95,9 @@ chmod 600 "$T/rootfs"
 cat >"$T/khiend.json" <<JSON
 {"firmware": {"partition": "$T/rootfs", "part": "rootfs", "interval_s": 1}}
 JSON
-DNS=127.0.61.17:15353
+DNS=127.0.61.17:16117
 start_fw() {
-	start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:15354 --trust-root "$T/root.json" \
+	start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:16118 --trust-root "$T/root.json" \
 		--hardware-id khien,test-1
 }
 dev_refused() { # NAME REASON-PREFIX IMG MANIFEST
@@ -138,7 +138,7 @@ expect_eq "the running rootfs matches the committed manifest's part" \
 
 # a device that cannot say which board it is takes no image
 stop_khiend
-start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:15354 --trust-root "$T/root.json" ||
+start_khiend -c "$T/khiend.json" -l $DNS -u 127.0.61.17:16118 --trust-root "$T/root.json" ||
 	fail "khiend starts without a hardware id"
 dev_refused "no hardware id on the device" "hardware: this device has no hardware id" "$T/img" "$T/img.m5"
 # the counter survives a restart
@@ -253,7 +253,7 @@ chmod -R a+rX "$T/dev1"
 tail -c +65537 "$T/img" | head -c 2097152 >"$T/rootfs" # the image as flashed, again
 rm -rf "$T/state"
 start_server "$S" || { fail "server starts"; done_testing; }
-start_khiend -c "$T/dev1/khiend.json" -l $DNS -u 127.0.61.17:15354 --hardware-id khien,test-1 ||
+start_khiend -c "$T/dev1/khiend.json" -l $DNS -u 127.0.61.17:16118 --hardware-id khien,test-1 ||
 	fail "khiend starts with the device identity"
 ctl firmware commit "$T/img.m5" >/dev/null || fail "commit on the reporting device"
 for _ in $(seq 50); do [ "$(running '["state"]')" = verified ] && break; sleep 0.1; done
