@@ -109,6 +109,12 @@ dev_refused() { # NAME REASON-PREFIX IMG MANIFEST
 	fi
 }
 start_fw || fail "khiend starts"
+expect_rc "khienctl firmware verify needs image and manifest" 2 ctl firmware verify "$T/img"
+expect_rc "khienctl firmware with an unknown subcommand" 2 ctl firmware flash "$T/img"
+expect_rc "khienctl firmware verify of a missing file" 1 ctl firmware verify "$T/nope" "$T/img.m5"
+ctl firmware status >"$T/st"
+expect_eq "firmware status on a new device" "$(sed -n '1,2p' "$T/st")" "security counter 0 (reset epoch 0)
+installed manifest: none"
 out=$(ctl firmware verify "$T/img" "$T/img.m5")
 expect_eq "device: a valid image verifies" "$?:$out" "0:ok: version 1.5.0, counter 5"
 dev_refused "a flipped byte" "hash: SHA-256 of the image" "$T/img-flip" "$T/img.m5"
