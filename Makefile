@@ -76,8 +76,8 @@ LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c li
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
-# Image and file-system integrity (device code the ISP tool links too).
-FIRMWARE_SRCS := firmware/mcuboot.c firmware/mcuboot_slot.c
+# Image and file-system integrity (firmware/): device code the ISP tool links too.
+FIRMWARE_SRCS := firmware/manifest.c firmware/mcuboot.c firmware/mcuboot_slot.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FIRMWARE_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
@@ -92,11 +92,12 @@ TOOL_DIR     := tools/khien-policy
 COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_text.c \
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
 		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
-		$(TOOL_DIR)/audit_recomp.c
+		$(TOOL_DIR)/audit_recomp.c $(TOOL_DIR)/fw_build.c
 AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
-	       agent/download.c agent/audit.c agent/auditor.c agent/khiend.c
+	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
+	       agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
@@ -211,7 +212,7 @@ define link
 endef
 
 $(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c \
-		$(TOOL_DIR)/tool_mcuboot.c) $(LIBCOMPILE) \
+		$(TOOL_DIR)/tool_firmware.c $(TOOL_DIR)/tool_mcuboot.c) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -342,6 +343,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
+	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)
@@ -353,7 +355,8 @@ demo: all $(TEST_TOOLS)
 # (format-truncation) only appear there. Objects are thrown away.
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
 	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
-	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_mcuboot.c \
+	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_firmware.c \
+	   $(TOOL_DIR)/tool_mcuboot.c \
 	   $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32

@@ -113,6 +113,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
 	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
 	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
+	c->fw_interval_s = 24 * 3600;
 }
 
 struct ctx {
@@ -210,6 +211,11 @@ static const struct kh_json_field report_fields[] = {
 
 static const struct kh_json_field audit_fields[] = {
 	CFG_UINT("interval_s", 0, 604800, audit_interval_s),
+};
+
+static const struct kh_json_field fw_fields[] = {
+	CFG_UINT("interval_s", 0, 604800, fw_interval_s),
+	KH_JSON_F_STRBUF("part", 0, struct kh_agent_config, fw_part),
 };
 
 #define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
@@ -443,20 +449,26 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 	return 0;
 }
 
-static int parse_audit(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+/*
+ * A section of numbers (table) and one path (path_key into path): audit
+ * {"interval_s", "root"}, firmware {"interval_s", "part", "partition"}.
+ */
+static int parse_section(struct ctx *x, struct kh_agent_config *c, const cJSON *v,
+			 const struct kh_json_field *table, size_t n, const char *path_key,
+			 char *path, size_t cap, const char *expected)
 {
 	const cJSON *f;
 	int rc = 0;
 
 	if (!cJSON_IsObject(v))
-		return fail(x, "expected {\"interval_s\", \"root\"}");
+		return fail(x, "%s", expected);
 	cJSON_ArrayForEach (f, v) {
 		size_t s2 = enter(x, f->string, -1);
-		const struct kh_json_field *tf = FIND(audit_fields, f->string);
+		const struct kh_json_field *tf = kh_json_field_find(table, n, f->string);
 		if (tf)
 			rc = get_field(x, tf, f, c);
-		else if (strcmp(f->string, "root") == 0)
-			rc = get_path(x, f, c->audit_root, sizeof(c->audit_root));
+		else if (strcmp(f->string, path_key) == 0)
+			rc = get_path(x, f, path, cap);
 		else
 			rc = fail(x, "unknown key");
 		if (rc)
@@ -506,7 +518,13 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		else if (strcmp(k, "state_dir") == 0)
 			rc = get_path(&x, v, c->state_dir, sizeof(c->state_dir));
 		else if (strcmp(k, "audit") == 0)
-			rc = parse_audit(&x, c, v);
+			rc = parse_section(&x, c, v, audit_fields, KH_ARRAY_SIZE(audit_fields),
+					   "root", c->audit_root, sizeof(c->audit_root),
+					   "expected {\"interval_s\", \"root\"}");
+		else if (strcmp(k, "firmware") == 0)
+			rc = parse_section(&x, c, v, fw_fields, KH_ARRAY_SIZE(fw_fields),
+					   "partition", c->fw_partition, sizeof(c->fw_partition),
+					   "expected {\"partition\", \"part\", \"interval_s\"}");
 		else if (strcmp(k, "user") == 0) {
 			rc = get_string(&x, v, c->user, sizeof(c->user));
 			c->user_set = 1;

@@ -78,6 +78,10 @@ struct kh_agent_config {
 	char audit_root[KH_CFG_PATH_MAX];
 	uint32_t report_queue_events, report_queue_kb;
 	char firmware[65];
+	/* the running image (docs/FIRMWARE.md): where it is, which manifest part, how often */
+	char fw_partition[KH_CFG_PATH_MAX];
+	char fw_part[33];
+	uint32_t fw_interval_s;
 };
 
 /* Built-in defaults (docs/CONFIG.md). */

@@ -4,8 +4,9 @@
  * read until newline (at most KH_CONTROL_REQ_MAX bytes, else an error), run
  * the handler, write the answer, close. Slow or silent clients are dropped
  * after a timeout so they cannot hold a slot. Root, the daemon's user and
- * members of the control group may connect; a request may carry one open
- * descriptor (SCM_RIGHTS), so the daemon never opens a path a client names.
+ * members of the control group may connect; a request may carry up to
+ * KH_CONTROL_FDS open descriptors (SCM_RIGHTS), so the daemon never opens a
+ * path a client names.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 
 struct client {
 	int fd, used;
-	int passed; /* a descriptor the client handed over, or -1 */
+	int passed[KH_CONTROL_FDS]; /* descriptors the client handed over, or -1 */
 	char buf[KH_CONTROL_REQ_MAX + 1];
 	size_t len;
 	char *out;
@@ -46,13 +47,20 @@ struct kh_control {
 	struct client cl[MAX_CLIENTS];
 };
 
+static void close_passed(struct client *cl)
+{
+	for (int i = 0; i < KH_CONTROL_FDS; i++) {
+		kh_net_close(cl->passed[i]);
+		cl->passed[i] = -1;
+	}
+}
+
 static void client_close(struct client *cl)
 {
 	kh_timer_cancel(cl->c->loop, &cl->timer);
 	kh_loop_fd_del(cl->c->loop, cl->fd);
 	kh_net_close(cl->fd);
-	kh_net_close(cl->passed);
-	cl->passed = -1;
+	close_passed(cl);
 	free(cl->out);
 	cl->out = NULL;
 	cl->used = 0;
@@ -98,12 +106,14 @@ static void client_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	}
 	if (!(ev & KH_EV_READ))
 		return;
-	int passed;
+	int passed, slot = 0;
 	int n = kh_net_recv_fd(fd, cl->buf + cl->len, KH_CONTROL_REQ_MAX - cl->len, &passed);
-	if (passed >= 0 && cl->passed < 0)
-		cl->passed = passed;
+	while (slot < KH_CONTROL_FDS && cl->passed[slot] >= 0)
+		slot++;
+	if (passed >= 0 && slot < KH_CONTROL_FDS)
+		cl->passed[slot] = passed;
 	else if (passed >= 0)
-		kh_net_close(passed); /* one descriptor per request */
+		kh_net_close(passed); /* at most KH_CONTROL_FDS per request */
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
@@ -125,8 +135,7 @@ static void client_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 	} else {
 		cl->c->fn(cl->c->arg, req, cl->passed, resp);
 	}
-	kh_net_close(cl->passed);
-	cl->passed = -1;
+	close_passed(cl);
 	cJSON_Delete(req);
 	respond(cl, resp);
 	cJSON_Delete(resp);
@@ -158,7 +167,7 @@ static void accept_cb(struct kh_loop *loop, int fd, unsigned ev, void *arg)
 		}
 		cl->used = 1;
 		cl->fd = s;
-		cl->passed = -1;
+		cl->passed[0] = cl->passed[1] = -1;
 		cl->len = 0;
 		kh_timer_arm(loop, &cl->timer, CLIENT_TIMEOUT_MS);
 	}
@@ -214,7 +223,7 @@ int kh_control_new(struct kh_loop *loop, const char *path, const char *group, kh
 	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		c->cl[i].c = c;
-		c->cl[i].passed = -1;
+		c->cl[i].passed[0] = c->cl[i].passed[1] = -1;
 		kh_timer_init(&c->cl[i].timer, client_timeout, &c->cl[i]);
 	}
 	err = kh_loop_fd_add(loop, c->fd, KH_EV_READ, accept_cb, c);

@@ -17,13 +17,18 @@ struct kh_control;
 
 #define KH_CONTROL_REQ_MAX 4096
 
+/* Descriptors one request may carry (SCM_RIGHTS): an image and its manifest. */
+#define KH_CONTROL_FDS 2
+
 /*
  * Handle one request; fill resp (an object). The request object is owned by
- * the caller. fd is a descriptor the client passed with its request (a
- * bundle it opened itself), or -1; the caller closes it afterwards. Set
- * "ok": false and "error" in resp for failures.
+ * the caller. fd[] are descriptors the client passed with its request, in
+ * order (files it opened itself), or -1; the caller closes them afterwards,
+ * except one the handler keeps by setting its entry to -1. Set "ok": false
+ * and "error" in resp for failures.
  */
-typedef void (*kh_control_fn)(void *arg, const struct cJSON *req, int fd, struct cJSON *resp);
+typedef void (*kh_control_fn)(void *arg, const struct cJSON *req, int fd[KH_CONTROL_FDS],
+			      struct cJSON *resp);
 
 /*
  * Listen on path (refused with -EADDRINUSE while another daemon serves it).

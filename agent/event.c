@@ -57,6 +57,7 @@ struct recent {
 	char source[64];
 	char qtype[16];
 	char client[KH_ADDR_STRLEN];
+	enum kh_severity severity;
 };
 
 struct kh_events {
@@ -116,6 +117,7 @@ static void keep_recent(struct kh_events *ev, const struct kh_event *e, int64_t 
 	r->seq = ++ev->seq;
 	r->time = now;
 	kh_strlcpy(r->type, e->type, sizeof(r->type));
+	r->severity = e->severity;
 	kh_strlcpy(r->name, e->name ? e->name : "", sizeof(r->name));
 	kh_strlcpy(r->category, e->category ? e->category : "", sizeof(r->category));
 	/* an audit event's check stands where a DNS event's rule does */
@@ -281,6 +283,7 @@ void kh_events_recent(const struct kh_events *ev, uint64_t since, cJSON *out)
 		cJSON_AddNumberToObject(o, "seq", (double)r->seq);
 		cJSON_AddNumberToObject(o, "time", (double)r->time);
 		cJSON_AddStringToObject(o, "type", r->type);
+		cJSON_AddStringToObject(o, "severity", kh_severity_name(r->severity));
 		cJSON_AddStringToObject(o, "name", r->name);
 		cJSON_AddStringToObject(o, "category", r->category);
 		cJSON_AddStringToObject(o, "rule", r->rule);

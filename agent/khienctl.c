@@ -41,6 +41,14 @@ static void usage(FILE *f)
 		"                      waits (up to 90 s) and prints how the sync went\n"
 		"  audit               the latest configuration audit results\n"
 		"  audit run           run the audit now, wait for it (up to 5 min), print them\n"
+		"  firmware verify IMG IMG.manifest\n"
+		"                      may this image be flashed? (signature, hardware,\n"
+		"                      security counter, length, SHA-256); exit 0 only if so\n"
+		"  firmware commit IMG.manifest\n"
+		"                      the image booted: raise the security counter, install\n"
+		"                      its manifest as the running image's\n"
+		"  firmware reset RESET.json  a root-signed reset of a corrupt counter\n"
+		"  firmware status [--json]   counter, running image, last verification\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
@@ -50,8 +58,8 @@ static void usage(FILE *f)
 		"2 usage, 3 daemon unreachable.\n");
 }
 
-/* One request (with fd passed along when >= 0), one answer. */
-static int call_fd(const char *path, cJSON *req, int fd, cJSON **resp)
+/* One request (with nfd descriptors passed along, each >= 0), one answer. */
+static int call_fds(const char *path, cJSON *req, const int *fds, int nfd, cJSON **resp)
 {
 	char *line = cJSON_PrintUnformatted(req), *buf = malloc(RESP_MAX + 1);
 	size_t len = 0;
@@ -73,10 +81,15 @@ static int call_fd(const char *path, cJSON *req, int fd, cJSON **resp)
 	}
 	size_t n = strlen(line);
 	line[n] = '\n'; /* the NUL becomes the newline: send n + 1 bytes */
-	for (size_t off = 0; off < n + 1;) {
-		/* the descriptor rides with the first bytes of the request */
-		int w = off == 0 ? kh_net_send_fd(s, line, n + 1, fd)
-				 : kh_net_send(s, line + off, n + 1 - off);
+	for (size_t off = 0, k = 0; off < n + 1;) {
+		/*
+		 * Each descriptor rides with bytes of its own (one byte each but
+		 * the last), so the daemon receives them one per read, in order.
+		 */
+		int w = (int)k < nfd ? kh_net_send_fd(s, line + off,
+						      (int)k + 1 < nfd ? 1 : n + 1 - off, fds[k])
+				     : kh_net_send(s, line + off, n + 1 - off);
+		k++;
 		if (w <= 0) {
 			err = w < 0 ? w : -EIO;
 			goto out;
@@ -102,6 +115,11 @@ out:
 	free(line);
 	free(buf);
 	return err;
+}
+
+static int call_fd(const char *path, cJSON *req, int fd, cJSON **resp)
+{
+	return call_fds(path, req, &fd, fd >= 0, resp);
 }
 
 static int call(const char *path, cJSON *req, cJSON **resp)
@@ -207,6 +225,130 @@ static int print_audit(const cJSON *au)
 	return bad;
 }
 
+/* A file for the daemon to read, opened here as the caller (never a path khiend opens). */
+static int open_arg(const char *path)
+{
+	int fd = kh_fs_open_read(path);
+
+	if (fd < 0)
+		fprintf(stderr, "khienctl: %s: %s\n", path, kh_strerror(fd));
+	return fd;
+}
+
+static void print_fw_status(const cJSON *fw)
+{
+	const cJSON *in = cJSON_GetObjectItem(fw, "installed"),
+		    *run = cJSON_GetObjectItem(fw, "running");
+	const cJSON *v = cJSON_GetObjectItem(fw, "verify");
+
+	printf("security counter %.0f (reset epoch %.0f)%s\n",
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(fw, "counter")),
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(fw, "epoch")),
+	       cJSON_IsTrue(cJSON_GetObjectItem(fw, "corrupt")) ? ": CORRUPT, images refused" : "");
+	if (*str(fw, "problem"))
+		printf("problem: %s\n", str(fw, "problem"));
+	if (in)
+		printf("installed manifest: version %s, counter %.0f\n", str(in, "version"),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(in, "security_counter")));
+	else
+		printf("installed manifest: none\n");
+	printf("running image: %s%s%s\n", str(run, "state"), *str(run, "detail") ? ": " : "",
+	       str(run, "detail"));
+	if (v)
+		printf("last verification: %s%s%s\n",
+		       !cJSON_IsTrue(cJSON_GetObjectItem(v, "done")) ? "running"
+		       : cJSON_IsTrue(cJSON_GetObjectItem(v, "ok"))  ? "ok"
+								     : "refused",
+		       *str(v, "error") ? ": " : "", str(v, "error"));
+}
+
+/*
+ * khienctl firmware verify|commit|reset|status: the verification is a job
+ * in the daemon (hashed in slices between DNS answers); poll for its end.
+ */
+static int firmware_cmd(const char *path, int argc, char **argv, int i, int json)
+{
+	const char *sub = i < argc ? argv[i++] : "";
+	int fds[2] = {-1, -1}, nfd = 0, rc;
+	cJSON *req = cJSON_CreateObject(), *resp = NULL, *v;
+	char cmd[32];
+
+	if (i < argc && !strcmp(argv[argc - 1], "--json"))
+		json = 1, argc--;
+	if (!strcmp(sub, "verify") && argc - i == 2)
+		nfd = 2;
+	else if ((!strcmp(sub, "commit") || !strcmp(sub, "reset")) && argc - i == 1)
+		nfd = 1;
+	else if (strcmp(sub, "status") || argc != i) {
+		fprintf(stderr, "usage: khienctl firmware verify IMG IMG.manifest | commit "
+				"IMG.manifest | reset RESET.json | status [--json]\n");
+		cJSON_Delete(req);
+		return EXIT_USAGE;
+	}
+	for (int k = 0; k < nfd; k++)
+		if ((fds[k] = open_arg(argv[i + k])) < 0) {
+			kh_fs_close_fd(fds[0]);
+			cJSON_Delete(req);
+			return EXIT_FAILED;
+		}
+	snprintf(cmd, sizeof(cmd), "firmware-%s", sub);
+	cJSON_AddStringToObject(req, "cmd", cmd);
+	rc = call_fds(path, req, fds, nfd, &resp);
+	kh_fs_close_fd(fds[0]);
+	kh_fs_close_fd(fds[1]);
+	if (rc < 0) {
+		cJSON_Delete(req);
+		return EXIT_UNREACHABLE;
+	}
+	rc = cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")) ? 0 : EXIT_FAILED;
+	v = cJSON_GetObjectItem(resp, "verify");
+	if (rc == 0 && nfd == 2) {
+		/* up to 10 minutes: a 64 MB image on a slow flash is hashed in well under */
+		double id = cJSON_GetNumberValue(cJSON_GetObjectItem(v, "id"));
+		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "firmware-status");
+		for (int n = 0; n < 12000; n++) {
+			cJSON *st = NULL;
+			kh_time_sleep_ms(50);
+			if (call(path, req, &st) < 0) {
+				cJSON_Delete(req);
+				cJSON_Delete(resp);
+				return EXIT_UNREACHABLE;
+			}
+			v = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "firmware"), "verify");
+			if (cJSON_GetNumberValue(cJSON_GetObjectItem(v, "id")) == id &&
+			    cJSON_IsTrue(cJSON_GetObjectItem(v, "done"))) {
+				cJSON_Delete(resp);
+				resp = st;
+				break;
+			}
+			cJSON_Delete(st);
+		}
+		v = cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "firmware"), "verify");
+		rc = cJSON_IsTrue(cJSON_GetObjectItem(v, "ok")) ? 0 : EXIT_FAILED;
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(v, "done")))
+			cJSON_AddStringToObject(v, "error", "the verification did not finish");
+	}
+	if (json) {
+		char *s = cJSON_Print(nfd == 2 ? v : resp);
+		puts(s);
+		free(s);
+	} else if (nfd == 2 && rc == 0) {
+		printf("ok: version %s, counter %.0f\n", str(v, "version"),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(v, "security_counter")));
+	} else if (nfd == 2) {
+		printf("refused: %s\n", *str(v, "error") ? str(v, "error") : str(resp, "error"));
+	} else if (rc) {
+		printf("refused: %s\n", str(resp, "error"));
+	} else if (nfd == 1) {
+		printf("%s\n", str(resp, "result"));
+	} else {
+		print_fw_status(cJSON_GetObjectItem(resp, "firmware"));
+	}
+	cJSON_Delete(req);
+	cJSON_Delete(resp);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path =
@@ -234,6 +376,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[i++];
+	if (strcmp(cmd, "firmware") == 0)
+		return firmware_cmd(path, argc, argv, i, json);
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", cmd);
 	if (strcmp(cmd, "check") == 0) {

@@ -25,6 +25,8 @@
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/event.h"
+#include "agent/firmware.h"
+#include "agent/fw_store.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
 #include "lib/err.h"
@@ -54,7 +56,9 @@ struct agent {
 	struct kh_report *report;
 	struct kh_events *events; /* every module's events: recent list, gate, queue */
 	struct kh_agent_audit *audit;
-	int auditor_chan; /* the auditor process, forked by the root process; -1 if none */
+	struct kh_agent_fw *fw; /* firmware checks (agent/firmware.h) */
+	int fw_part_fd;		/* firmware.partition, opened by root before the split; -1 */
+	int auditor_chan;	/* the auditor process, forked by the root process; -1 if none */
 	uint64_t started;
 };
 
@@ -286,6 +290,7 @@ static void hook_health(void *arg, cJSON *out)
 
 	cJSON_AddNumberToObject(out, "uptime_s", (double)(kh_time_mono_ms() - a->started) / 1000.0);
 	kh_dns_health(a->dns, out);
+	kh_agent_fw_report(a->fw, out); /* the running image's verified version and counter */
 }
 
 /* A blocked hit in an event-producing category: to the event owner. */
@@ -315,7 +320,7 @@ static void policy_status(struct agent *a, cJSON *resp)
 		cJSON_AddNullToObject(resp, "policy");
 }
 
-static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
+static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *resp)
 {
 	struct agent *a = arg;
 	const char *cmd = cJSON_GetObjectItem(req, "cmd")->valuestring;
@@ -364,14 +369,14 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 		char why[512];
 		int err;
 		/* the bundle comes as the client's open file: khiend opens no path it is given */
-		if (fd < 0) {
+		if (fd[0] < 0) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
 			cJSON_AddStringToObject(resp, "error",
 						"policy-apply needs the bundle passed as an open "
 						"file (khienctl policy apply BUNDLE)");
 			return;
 		}
-		err = apply_bundle_fd(a, fd, "khienctl", why, sizeof(why));
+		err = apply_bundle_fd(a, fd[0], "khienctl", why, sizeof(why));
 		cJSON_AddBoolToObject(resp, "ok", err == 0);
 		cJSON_AddStringToObject(resp, err ? "error" : "result", why);
 		policy_status(a, resp);
@@ -397,6 +402,8 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
 		kh_events_recent(a->events, from, cJSON_AddArrayToObject(resp, "events"));
+	} else if (kh_agent_fw_control(a->fw, cmd, fd, resp)) {
+		; /* firmware-verify, -commit, -reset, -status */
 	} else {
 		cJSON_AddBoolToObject(resp, "ok", 0);
 		cJSON_AddStringToObject(resp, "error", "unknown command");
@@ -474,6 +481,16 @@ static int open_policy(struct agent *a)
 	if ((err = kh_priv_new(policy, &a->priv)) < 0) {
 		kh_policy_free(policy);
 		return err;
+	}
+	/* the firmware counter and running manifest: the same owner, the same root */
+	if (a->cfg.state_dir[0]) {
+		struct kh_fw_store *fw;
+		err = kh_fw_store_open(a->cfg.state_dir, policy ? kh_policy_root(policy) : NULL,
+				       policy ? kh_policy_hwid(policy) : NULL, &fw);
+		if (err < 0)
+			log_error_err(err, "firmware state in %s", a->cfg.state_dir);
+		else
+			kh_priv_set_firmware(a->priv, fw);
 	}
 	if (policy && a->cfg.first_bundle[0] &&
 	    apply_bundle(a, a->cfg.first_bundle, why, sizeof(why)) < 0 &&
@@ -660,6 +677,15 @@ int kh_agent_main(int argc, char **argv)
 	kh_dns_set_event_hook(a.dns, on_dns_event, &a);
 	if (open_policy(&a) < 0)
 		goto out;
+	/*
+	 * The running image may be readable by root alone (an MTD partition):
+	 * opened read-only now, and inherited by the engine across the split.
+	 */
+	a.fw_part_fd = -1;
+	if (a.cfg.fw_partition[0] && (a.fw_part_fd = kh_fs_open_read(a.cfg.fw_partition)) < 0) {
+		log_error_err(a.fw_part_fd, "firmware.partition %s", a.cfg.fw_partition);
+		a.fw_part_fd = -1;
+	}
 	if (kh_dns_has_index(a.dns))
 		; /* the first-boot bundle installed one */
 	else if (kh_priv_component(a.priv, "blocklist"))
@@ -769,6 +795,18 @@ int kh_agent_main(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
+	{
+		const struct kh_agent_fw_cfg fc = {.loop = a.loop,
+						   .priv = a.priv,
+						   .events = a.events,
+						   .partition_fd = a.fw_part_fd,
+						   .partition = a.cfg.fw_partition,
+						   .part = a.cfg.fw_part,
+						   .interval_s = a.cfg.fw_interval_s};
+		if ((err = kh_agent_fw_new(&fc, &a.fw)) < 0)
+			goto out;
+		a.fw_part_fd = -1; /* the firmware checks own it now */
+	}
 	if (IS_ENABLED(CONFIG_REPORT) && a.report &&
 	    (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
 		log_error("reporting off: %s", rwhy_buf);
@@ -781,6 +819,7 @@ int kh_agent_main(int argc, char **argv)
 	err = kh_loop_run(a.loop);
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
+	kh_agent_fw_free(a.fw);
 	kh_agent_audit_free(a.audit);
 	if (IS_ENABLED(CONFIG_REPORT))
 		kh_report_free(a.report);

@@ -522,6 +522,16 @@ uint64_t kh_policy_root_version(const struct kh_policy *p)
 	return p->root.version;
 }
 
+const struct kh_root *kh_policy_root(const struct kh_policy *p)
+{
+	return &p->root;
+}
+
+const char *kh_policy_hwid(const struct kh_policy *p)
+{
+	return p->has_hwid ? p->hwid : NULL;
+}
+
 void kh_policy_dirs(const struct kh_policy *p, const char *dirs[4])
 {
 	dirs[0] = p->dir;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct kh_policy;
+struct kh_root;
 struct cJSON;
 
 /*
@@ -41,6 +42,14 @@ const char *kh_policy_component(struct kh_policy *p, const char *name);
 uint64_t kh_policy_version(const struct kh_policy *p);
 /* Version of the trusted root. */
 uint64_t kh_policy_root_version(const struct kh_policy *p);
+
+/*
+ * The trusted root (the newest reached; updated in place when a bundle
+ * carries a successor, so the pointer stays valid while p lives) and the
+ * hardware id (NULL: none), for the firmware state (agent/fw_store.h).
+ */
+const struct kh_root *kh_policy_root(const struct kh_policy *p);
+const char *kh_policy_hwid(const struct kh_policy *p);
 
 /* Directories a daemon must own to apply policy after dropping root. */
 void kh_policy_dirs(const struct kh_policy *p, const char *dirs[4]);

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/fw_store.h"
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/privsep_wire.h"
@@ -27,18 +28,21 @@ static const char *const components[] = {"blocklist", "audit"};
 
 struct kh_priv {
 	struct kh_policy *policy; /* the store: here, or in the parent only */
+	struct kh_fw_store *fw;	  /* firmware state: likewise */
 	int remote;		  /* child: the store is across chan */
 	int chan;
 	long child;
-	cJSON *view; /* {"version", "root_version", "status", "components"} */
+	cJSON *view; /* {"version", "root_version", "status", "components", "firmware"} */
 };
 
-static cJSON *view_build(struct kh_policy *p)
+static cJSON *view_build(struct kh_policy *p, struct kh_fw_store *fw)
 {
 	cJSON *v = cJSON_CreateObject(), *c;
 
 	if (!v)
 		return NULL;
+	if (fw)
+		kh_fw_store_status(fw, cJSON_AddObjectToObject(v, "firmware"));
 	if (!p)
 		return v;
 	cJSON_AddNumberToObject(v, "version", (double)kh_policy_version(p));
@@ -69,7 +73,7 @@ int kh_priv_new(struct kh_policy *policy, struct kh_priv **out)
 		return -ENOMEM;
 	pv->policy = policy;
 	pv->chan = -1;
-	pv->view = view_build(policy);
+	pv->view = view_build(policy, NULL);
 	if (!pv->view) {
 		free(pv);
 		return -ENOMEM;
@@ -83,8 +87,16 @@ void kh_priv_free(struct kh_priv *pv)
 	if (!pv)
 		return;
 	kh_policy_free(pv->policy);
+	kh_fw_store_free(pv->fw);
 	cJSON_Delete(pv->view);
 	free(pv);
+}
+
+void kh_priv_set_firmware(struct kh_priv *pv, struct kh_fw_store *fw)
+{
+	kh_fw_store_free(pv->fw);
+	pv->fw = fw;
+	view_set(pv, view_build(pv->policy, pv->fw));
 }
 
 int kh_priv_split(struct kh_priv *pv)
@@ -96,6 +108,8 @@ int kh_priv_split(struct kh_priv *pv)
 		pv->remote = 1;
 		kh_policy_free(pv->policy);
 		pv->policy = NULL;
+		kh_fw_store_free(pv->fw);
+		pv->fw = NULL;
 	}
 	return err;
 }
@@ -147,7 +161,7 @@ static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why)
 		return -ENOMEM;
 	cJSON_AddNumberToObject(r, "rc", rc);
 	cJSON_AddStringToObject(r, "why", why);
-	cJSON_AddItemToObject(r, "view", view_build(pv->policy));
+	cJSON_AddItemToObject(r, "view", view_build(pv->policy, pv->fw));
 	if ((text = cJSON_PrintUnformatted(r)))
 		err = kh_chan_send(pv->chan, type | KH_PRIV_REPLY, text, strlen(text));
 	free(text);
@@ -158,6 +172,27 @@ static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why)
 void kh_priv_detach(struct kh_priv *pv)
 {
 	kh_proc_close_fds_except(pv->chan);
+}
+
+/* A firmware request in the owner: the store checks every signature itself. */
+static int firmware_local(struct kh_priv *pv, uint32_t type, const char *doc, size_t len, char *why,
+			  size_t whylen)
+{
+	struct kh_fw_manifest m;
+
+	if (!pv->fw) {
+		snprintf(why, whylen, "firmware state is not set up (no state directory)");
+		return -ENOENT;
+	}
+	if (len > KH_FW_MANIFEST_MAX) {
+		snprintf(why, whylen, "larger than %d bytes", KH_FW_MANIFEST_MAX);
+		return -E2BIG;
+	}
+	if (type == KH_PRIV_FW_COMMIT)
+		return kh_fw_store_commit(pv->fw, doc, len, why, whylen);
+	if (type == KH_PRIV_FW_RESET)
+		return kh_fw_store_reset(pv->fw, doc, len, why, whylen);
+	return kh_fw_store_check(pv->fw, doc, len, &m, why, whylen);
 }
 
 int kh_priv_serve_channel(struct kh_priv *pv, int chan)
@@ -179,6 +214,12 @@ int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 			rc = pv->policy ? kh_policy_apply(pv->policy, body, len, why, sizeof(why))
 					: -ENOENT;
 			log_notice("policy from the engine: %s%s", rc < 0 ? "refused: " : "", why);
+		} else if (type == KH_PRIV_FW_CHECK || type == KH_PRIV_FW_COMMIT ||
+			   type == KH_PRIV_FW_RESET) {
+			rc = firmware_local(pv, type, (const char *)body, len, why, sizeof(why));
+			if (type != KH_PRIV_FW_CHECK)
+				log_notice("firmware from the engine: %s%s",
+					   rc < 0 ? "refused: " : "", why);
 		} else if (type != KH_PRIV_VIEW) {
 			err = -EPROTO;
 			free(body);
@@ -274,8 +315,31 @@ int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why
 	if (pv->remote)
 		return call(pv, KH_PRIV_APPLY, data, len, why, whylen);
 	err = kh_policy_apply(pv->policy, data, len, why, whylen);
-	view_set(pv, view_build(pv->policy));
+	view_set(pv, view_build(pv->policy, pv->fw));
 	return err;
+}
+
+int kh_priv_firmware(struct kh_priv *pv, uint32_t type, const char *doc, size_t len, char *why,
+		     size_t whylen)
+{
+	int err;
+
+	if (pv->remote) {
+		if (!kh_priv_firmware_status(pv)) {
+			snprintf(why, whylen, "firmware state is not set up (no state directory)");
+			return -ENOENT;
+		}
+		return call(pv, type, doc, len, why, whylen);
+	}
+	err = firmware_local(pv, type, doc, len, why, whylen);
+	view_set(pv, view_build(pv->policy, pv->fw));
+	return err;
+}
+
+const cJSON *kh_priv_firmware_status(const struct kh_priv *pv)
+{
+	const cJSON *f = pv ? cJSON_GetObjectItem(pv->view, "firmware") : NULL;
+	return cJSON_IsObject(f) ? f : NULL;
 }
 
 const char *kh_priv_component(const struct kh_priv *pv, const char *name)
@@ -303,15 +367,21 @@ uint64_t kh_priv_root_version(const struct kh_priv *pv)
 	return view_u64(pv, "root_version");
 }
 
+void kh_priv_refresh(struct kh_priv *pv)
+{
+	char why[128];
+
+	if (pv && pv->remote && (kh_priv_has_policy(pv) || kh_priv_firmware_status(pv)))
+		call(pv, KH_PRIV_VIEW, NULL, 0, why, sizeof(why)); /* expiry and time move on */
+	else if (pv && (pv->policy || pv->fw))
+		view_set(pv, view_build(pv->policy, pv->fw));
+}
+
 void kh_priv_status(struct kh_priv *pv, cJSON *out)
 {
 	const cJSON *st;
-	char why[128];
 
-	if (pv && pv->remote && kh_priv_has_policy(pv))
-		call(pv, KH_PRIV_VIEW, NULL, 0, why, sizeof(why)); /* expiry and time move on */
-	else if (pv && pv->policy)
-		view_set(pv, view_build(pv->policy));
+	kh_priv_refresh(pv);
 	st = pv ? cJSON_GetObjectItem(pv->view, "status") : NULL;
 
 	for (const cJSON *i = st ? st->child : NULL; i; i = i->next)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct kh_policy;
+struct kh_fw_store;
 struct kh_priv;
 struct cJSON;
 
@@ -28,6 +29,9 @@ struct cJSON;
  */
 int kh_priv_new(struct kh_policy *policy, struct kh_priv **out);
 void kh_priv_free(struct kh_priv *pv);
+
+/* Before the split: own the firmware state too (may be NULL: none). Takes ownership. */
+void kh_priv_set_firmware(struct kh_priv *pv, struct kh_fw_store *fw);
 
 /*
  * Split into owner and engine. Returns 1 in the parent, which must then
@@ -71,6 +75,21 @@ int kh_priv_apply(struct kh_priv *pv, const uint8_t *data, size_t len, char *why
 const char *kh_priv_component(const struct kh_priv *pv, const char *name);
 uint64_t kh_priv_version(const struct kh_priv *pv);
 uint64_t kh_priv_root_version(const struct kh_priv *pv);
+/*
+ * Firmware requests (agent/fw_store.h), each verified by the owner itself:
+ * type is KH_PRIV_FW_CHECK, _COMMIT or _RESET, doc the manifest or reset
+ * text. 0 or negative errno, why saying what happened either way.
+ */
+int kh_priv_firmware(struct kh_priv *pv, uint32_t type, const char *doc, size_t len, char *why,
+		     size_t whylen);
+/*
+ * The owner's firmware status (counter, epoch, corrupt, installed, manifest
+ * text), as of the last reply; refresh with kh_priv_status(). NULL if none.
+ */
+const struct cJSON *kh_priv_firmware_status(const struct kh_priv *pv);
+
+/* Ask the owner for its current view (policy and firmware status). */
+void kh_priv_refresh(struct kh_priv *pv);
 /* The store's "policy" status object, into out, as of now (asks the owner). */
 void kh_priv_status(struct kh_priv *pv, struct cJSON *out);
 

@@ -11,10 +11,12 @@
  * one reply (type | KH_PRIV_REPLY) whose body is a JSON object:
  *   {"rc": 0 or -errno, "why": "...", "view": {...}}
  * The parent reads a request body only up to the limit of its type and
- * parses nothing in it but the bundle: its envelope (canonical JSON,
+ * parses nothing in it but signed documents: a bundle's envelope (canonical JSON,
  * bounded, fuzzed by tests/fuzz/bundle) is parsed to find the signatures
  * and the signed manifest, which is believed only once a threshold of
- * signatures verifies. A malformed header, an unknown type or an
+ * signatures verifies; a firmware manifest or counter reset
+ * (firmware/manifest.h, bounded, fuzzed by tests/fuzz/fw_manifest), whose
+ * signatures it checks itself (agent/fw_store.h). A malformed header, an unknown type or an
  * oversized body ends the child.
  */
 #ifndef KHIEN_AGENT_PRIVSEP_WIRE_H
@@ -26,6 +28,12 @@
 #define KH_PRIV_APPLY 1u
 /* body: empty; the reply carries the current view */
 #define KH_PRIV_VIEW 2u
+/* body: a firmware manifest (at most KH_FW_MANIFEST_MAX): may it be flashed? */
+#define KH_PRIV_FW_CHECK 3u
+/* body: the manifest of the image that booted: raise the counter, install it */
+#define KH_PRIV_FW_COMMIT 4u
+/* body: a root-signed security-counter reset */
+#define KH_PRIV_FW_RESET 5u
 /* replies are small JSON objects */
 #define KH_PRIV_REPLY_MAX (64u << 10)
 

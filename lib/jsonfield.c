@@ -146,3 +146,17 @@ const struct kh_json_field *kh_json_field_find(const struct kh_json_field *table
 			return &table[i];
 	return NULL;
 }
+
+const char *kh_json_unknown_key(const cJSON *o, const char *const *allowed)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach (c, o) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(c->string, *a) == 0;
+		if (!ok)
+			return c->string;
+	}
+	return NULL;
+}

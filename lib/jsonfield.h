@@ -76,6 +76,12 @@ int kh_json_field_get(const struct kh_json_field *f, const cJSON *v, void *out, 
 int kh_json_parse_fields(const cJSON *obj, const struct kh_json_field *table, size_t n, void *out,
 			 const char *prefix, char *why, size_t whylen);
 
+/*
+ * The first key of object o that is not in allowed (NULL-terminated), or
+ * NULL: closed schemas refuse what they do not know.
+ */
+const char *kh_json_unknown_key(const cJSON *o, const char *const *allowed);
+
 /* The row named name, or NULL. */
 const struct kh_json_field *kh_json_field_find(const struct kh_json_field *table, size_t n,
 					       const char *name);

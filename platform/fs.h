@@ -75,6 +75,19 @@ int kh_fs_read_fd(int fd, size_t max, uint8_t **buf, size_t *len);
 int kh_fs_fd_regular(int fd);
 
 /*
+ * Read up to len bytes at offset off of fd (a file or a block device) without
+ * moving a shared file position: the count (0 at the end), or negative errno.
+ * For streaming large images through a small buffer.
+ */
+long kh_fs_pread(int fd, uint64_t off, void *buf, size_t len);
+
+/*
+ * Size in bytes of a regular file or a block device (an image partition);
+ * -EINVAL for anything else (a pipe, a socket). -ENOTSUP without descriptors.
+ */
+int kh_fs_fd_size(int fd, uint64_t *size);
+
+/*
  * Open path for reading, as a descriptor to hand to another process (or
  * to read with kh_fs_read_fd()); negative errno. Close with kh_fs_close_fd().
  */

@@ -33,28 +33,19 @@ void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN])
 
 void kh_trust_digest(enum kh_trust_doc doc, const void *bytes, size_t len, uint8_t out[32])
 {
-	const char *tag = doc == KH_TRUST_ROOT ? "khien-root-v1" : "khien-bundle-v1";
+	static const char *const tags[] = {
+		[KH_TRUST_ROOT] = "khien-root-v1",
+		[KH_TRUST_BUNDLE] = "khien-bundle-v1",
+		[KH_TRUST_FIRMWARE] = "khien-firmware-v1",
+		[KH_TRUST_FIRMWARE_RESET] = "khien-firmware-reset-v1",
+	};
+	const char *tag = tags[doc];
 	struct kh_sha256 c;
 
 	kh_sha256_init(&c);
 	kh_sha256_update(&c, tag, strlen(tag) + 1); /* with its NUL: unambiguous */
 	kh_sha256_update(&c, bytes, len);
 	kh_sha256_final(&c, out);
-}
-
-/* Every key of object o must be in allowed (NULL-terminated). */
-static const char *unknown_key(const cJSON *o, const char *const *allowed)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach (c, o) {
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= strcmp(c->string, *a) == 0;
-		if (!ok)
-			return c->string;
-	}
-	return NULL;
 }
 
 /* A whole number from min to 2^53 - 1, the protocol's one bound (lib/jsonnum.h). */
@@ -82,7 +73,7 @@ int kh_key_parse(const char *text, size_t len, struct kh_pubkey *pub, struct kh_
 	int rc = -EINVAL;
 
 	*why = "not a key file (JSON object with type, keyid, public)";
-	if (!cJSON_IsObject(j) || unknown_key(j, allowed))
+	if (!cJSON_IsObject(j) || kh_json_unknown_key(j, allowed))
 		goto out;
 	t = cJSON_GetObjectItemCaseSensitive(j, "type");
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "ecdsa-p256") != 0) {
@@ -120,13 +111,7 @@ out:
 
 /* ---- signatures ---- */
 
-struct sigs {
-	uint8_t keyid[KH_TRUST_MAX_SIGS][KH_KEYID_LEN];
-	uint8_t sig[KH_TRUST_MAX_SIGS][KH_ECDSA_SIG_LEN];
-	unsigned n;
-};
-
-static int parse_sigs(const cJSON *arr, struct sigs *s, const char **why)
+int kh_trust_sigs_parse(const cJSON *arr, struct kh_sigs *s, const char **why)
 {
 	static const char *const allowed[] = {"keyid", "sig", NULL};
 	const cJSON *e;
@@ -141,7 +126,7 @@ static int parse_sigs(const cJSON *arr, struct sigs *s, const char **why)
 			*why = "signatures: more than 32";
 			return -EBADMSG;
 		}
-		if (!cJSON_IsObject(e) || unknown_key(e, allowed) ||
+		if (!cJSON_IsObject(e) || kh_json_unknown_key(e, allowed) ||
 		    hex_field(e, "keyid", s->keyid[s->n], KH_KEYID_LEN) < 0 ||
 		    hex_field(e, "sig", s->sig[s->n], KH_ECDSA_SIG_LEN) < 0) {
 			*why = "signatures: each must be {\"keyid\": 16 hex, \"sig\": 128 hex}";
@@ -160,9 +145,8 @@ static const struct kh_pubkey *find_key(const struct kh_root *r, const uint8_t *
 	return NULL;
 }
 
-/* Distinct keys of role (keys from r) with a valid signature over digest. */
-static unsigned count_valid(const struct kh_root *r, const struct kh_role *role,
-			    const struct sigs *s, const uint8_t digest[32])
+unsigned kh_trust_sigs_count(const struct kh_root *r, const struct kh_role *role,
+			     const struct kh_sigs *s, const uint8_t digest[32])
 {
 	unsigned n = 0;
 	int counted[KH_TRUST_MAX_KEYS] = {0};
@@ -191,7 +175,7 @@ static int parse_role(const cJSON *o, const struct kh_root *r, struct kh_role *r
 	uint64_t th;
 
 	memset(role, 0, sizeof(*role));
-	if (!cJSON_IsObject(o) || unknown_key(o, allowed) || !cJSON_IsArray(ids) ||
+	if (!cJSON_IsObject(o) || kh_json_unknown_key(o, allowed) || !cJSON_IsArray(ids) ||
 	    get_u64(o, "threshold", 1, &th) < 0) {
 		*why = "root: a role must be {\"keyids\": [...], \"threshold\": N >= 1}";
 		return -EBADMSG;
@@ -222,7 +206,7 @@ static int parse_role(const cJSON *o, const struct kh_root *r, struct kh_role *r
 static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **why)
 {
 	static const char *const allowed[] = {"_type", "version", "expires", "keys", "roles", NULL};
-	static const char *const roles_allowed[] = {"root", "policy", NULL};
+	static const char *const roles_allowed[] = {"root", "policy", "firmware", NULL};
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(sg, "_type");
 	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(sg, "keys");
 	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(sg, "roles"), *k;
@@ -234,7 +218,7 @@ static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **wh
 		*why = "root: \"signed\" must be an object";
 		return -EBADMSG;
 	}
-	if ((bad = unknown_key(sg, allowed))) {
+	if ((bad = kh_json_unknown_key(sg, allowed))) {
 		*why = "root: unknown field in \"signed\" (refused: it could change the meaning)";
 		return -EBADMSG;
 	}
@@ -244,7 +228,8 @@ static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **wh
 		return -EBADMSG;
 	}
 	r->expires = (int64_t)exp;
-	if (!cJSON_IsObject(keys) || !cJSON_IsObject(roles) || unknown_key(roles, roles_allowed)) {
+	if (!cJSON_IsObject(keys) || !cJSON_IsObject(roles) ||
+	    kh_json_unknown_key(roles, roles_allowed)) {
 		*why = "root: needs \"keys\" and \"roles\" {root, policy}";
 		return -EBADMSG;
 	}
@@ -256,7 +241,7 @@ static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **wh
 			*why = "root: more than 16 keys";
 			return -EBADMSG;
 		}
-		if (!cJSON_IsObject(k) || unknown_key(k, kallowed) ||
+		if (!cJSON_IsObject(k) || kh_json_unknown_key(k, kallowed) ||
 		    hex_field(k, "public", pk->pub.q, sizeof(pk->pub.q)) < 0 ||
 		    kh_ecdsa_pub_check(&pk->pub) < 0) {
 			*why = "root: a key is not {\"public\": P-256 point in hex}";
@@ -274,12 +259,27 @@ static int parse_root_signed(const cJSON *sg, struct kh_root *r, const char **wh
 	if (parse_role(cJSON_GetObjectItemCaseSensitive(roles, "root"), r, &r->root, why) < 0 ||
 	    parse_role(cJSON_GetObjectItemCaseSensitive(roles, "policy"), r, &r->policy, why) < 0)
 		return -EBADMSG;
+	/* optional: roots made before firmware signing still parse (and verify no firmware) */
+	if (cJSON_GetObjectItemCaseSensitive(roles, "firmware")) {
+		if (parse_role(cJSON_GetObjectItemCaseSensitive(roles, "firmware"), r, &r->firmware,
+			       why) < 0)
+			return -EBADMSG;
+		/* one key, one job: a policy key never signs firmware, nor the reverse */
+		for (unsigned i = 0; i < r->firmware.nkeys; i++)
+			for (unsigned j = 0; j < r->policy.nkeys; j++)
+				if (!memcmp(r->firmware.keyids[i], r->policy.keyids[j],
+					    KH_KEYID_LEN)) {
+					*why = "root: a key serves both the policy and the "
+					       "firmware role";
+					return -EBADMSG;
+				}
+	}
 	return 0;
 }
 
 /* Parse root text: fills r and the digest of its canonical signed part, and its signatures. */
 static int root_load(const char *text, size_t len, struct kh_root *r, uint8_t digest[32],
-		     struct sigs *s, const char **why)
+		     struct kh_sigs *s, const char **why)
 {
 	static const char *const allowed[] = {"signed", "signatures", NULL};
 	cJSON *j;
@@ -292,12 +292,12 @@ static int root_load(const char *text, size_t len, struct kh_root *r, uint8_t di
 		return -E2BIG;
 	}
 	j = cJSON_ParseWithLength(text, len);
-	if (!cJSON_IsObject(j) || unknown_key(j, allowed)) {
+	if (!cJSON_IsObject(j) || kh_json_unknown_key(j, allowed)) {
 		*why = "root: not a JSON object {\"signed\": ..., \"signatures\": [...]}";
 		goto out;
 	}
 	if (parse_root_signed(cJSON_GetObjectItemCaseSensitive(j, "signed"), r, why) < 0 ||
-	    parse_sigs(cJSON_GetObjectItemCaseSensitive(j, "signatures"), s, why) < 0)
+	    kh_trust_sigs_parse(cJSON_GetObjectItemCaseSensitive(j, "signatures"), s, why) < 0)
 		goto out;
 	if (kh_canon_json(cJSON_GetObjectItemCaseSensitive(j, "signed"), &canon, &clen) < 0) {
 		*why = "root: \"signed\" has no canonical form";
@@ -314,7 +314,7 @@ out:
 int kh_root_parse(const char *text, size_t len, struct kh_root *r, const char **why)
 {
 	uint8_t d[32];
-	struct sigs s;
+	struct kh_sigs s;
 
 	return root_load(text, len, r, d, &s, why);
 }
@@ -322,7 +322,7 @@ int kh_root_parse(const char *text, size_t len, struct kh_root *r, const char **
 int kh_root_verify_self(const char *text, size_t len, struct kh_root *r, char *why, size_t whylen)
 {
 	uint8_t d[32];
-	struct sigs s;
+	struct kh_sigs s;
 	const char *w;
 	unsigned n;
 
@@ -330,7 +330,7 @@ int kh_root_verify_self(const char *text, size_t len, struct kh_root *r, char *w
 		snprintf(why, whylen, "%s", w);
 		return -EBADMSG;
 	}
-	n = count_valid(r, &r->root, &s, d);
+	n = kh_trust_sigs_count(r, &r->root, &s, d);
 	if (n < r->root.threshold) {
 		snprintf(why, whylen, "root v%llu: %u valid root signature(s), %u needed",
 			 (unsigned long long)r->version, n, r->root.threshold);
@@ -343,7 +343,7 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 			struct kh_root *next, char *why, size_t whylen)
 {
 	uint8_t d[32];
-	struct sigs s;
+	struct kh_sigs s;
 	const char *w;
 	unsigned old_n, new_n;
 
@@ -356,8 +356,8 @@ int kh_root_verify_next(const struct kh_root *cur, const char *text, size_t len,
 			 (unsigned long long)next->version, (unsigned long long)cur->version);
 		return -ESTALE;
 	}
-	old_n = count_valid(cur, &cur->root, &s, d);
-	new_n = count_valid(next, &next->root, &s, d);
+	old_n = kh_trust_sigs_count(cur, &cur->root, &s, d);
+	new_n = kh_trust_sigs_count(next, &next->root, &s, d);
 	if (old_n < cur->root.threshold || new_n < next->root.threshold) {
 		snprintf(why, whylen,
 			 "root v%llu: signed by %u of the old root keys (%u needed) and %u of its "
@@ -536,7 +536,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 		*why = "manifest: not a JSON object";
 		return -EBADMSG;
 	}
-	if (unknown_key(m, allowed)) {
+	if (kh_json_unknown_key(m, allowed)) {
 		*why = "manifest: unknown field (refused: it could change the meaning)";
 		return -EBADMSG;
 	}
@@ -576,7 +576,7 @@ static int parse_manifest(const cJSON *m, struct kh_bundle *b, const char **why,
 			*why = "manifest: more than 16 components";
 			return -EBADMSG;
 		}
-		if (!cJSON_IsObject(e) || unknown_key(e, callowed) || !cJSON_IsString(n) ||
+		if (!cJSON_IsObject(e) || kh_json_unknown_key(e, callowed) || !cJSON_IsString(n) ||
 		    get_u64(e, "length", 0, &c->length) < 0 ||
 		    hex_field(e, "sha256", c->sha256, sizeof(c->sha256)) < 0) {
 			*why = "manifest: a component must be {name [a-z0-9._-]{1,32}, length, "
@@ -639,8 +639,8 @@ static int walk_roots(const uint8_t *data, const struct kh_bundle *b, const stru
  * within len bytes. Fills b (schema checked, component offsets not yet) and
  * sigs. 0, or -EBADMSG / -E2BIG with why.
  */
-static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b, struct sigs *sigs,
-			  char *why, size_t whylen)
+static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b,
+			  struct kh_sigs *sigs, char *why, size_t whylen)
 {
 	uint32_t m_len, s_len;
 	cJSON *man = NULL, *sg = NULL;
@@ -688,7 +688,7 @@ static int envelope_parse(const uint8_t *data, size_t len, struct kh_bundle *b, 
 		snprintf(why, whylen, "signatures: %s", w);
 		goto out;
 	}
-	if (parse_sigs(sg, sigs, &w) < 0) {
+	if (kh_trust_sigs_parse(sg, sigs, &w) < 0) {
 		snprintf(why, whylen, "%s", w);
 		goto out;
 	}
@@ -700,15 +700,16 @@ out:
 }
 
 /* A threshold of the right role of root signed the manifest: policy, or root for a reset. */
-static int envelope_signed(const uint8_t *data, const struct kh_bundle *b, const struct sigs *sigs,
-			   const struct kh_root *root, char *why, size_t whylen)
+static int envelope_signed(const uint8_t *data, const struct kh_bundle *b,
+			   const struct kh_sigs *sigs, const struct kh_root *root, char *why,
+			   size_t whylen)
 {
 	const struct kh_role *role = b->reset ? &root->root : &root->policy;
 	uint8_t digest[32];
 	unsigned n;
 
 	kh_trust_digest(KH_TRUST_BUNDLE, data + b->manifest_off, b->manifest_len, digest);
-	n = count_valid(root, role, sigs, digest);
+	n = kh_trust_sigs_count(root, role, sigs, digest);
 	if (n < role->threshold) {
 		snprintf(why, whylen, "signatures: %u valid %s signature(s), %u needed", n,
 			 b->reset ? "root (reset)" : "policy", role->threshold);
@@ -732,7 +733,7 @@ static int targets_match(const struct kh_bundle *b, const char *hwid, char *why,
 int kh_bundle_verify_envelope(const uint8_t *env, size_t env_len, const struct kh_root *root,
 			      const char *hwid, struct kh_bundle *b, char *why, size_t whylen)
 {
-	struct sigs sigs;
+	struct kh_sigs sigs;
 	int rc = envelope_parse(env, env_len, b, &sigs, why, whylen);
 
 	if (rc < 0)
@@ -799,7 +800,7 @@ int kh_bundle_verify(const uint8_t *data, size_t len, const struct kh_verify_ctx
 		     struct kh_bundle *b, struct kh_root *new_root, char *why, size_t whylen)
 {
 	uint64_t off;
-	struct sigs sigs;
+	struct kh_sigs sigs;
 	int rc;
 
 	if ((rc = envelope_parse(data, len, b, &sigs, why, whylen)) < 0)

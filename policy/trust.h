@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signed policy: keys, the trust root and policy bundles (docs/POLICY.md).
- * Follows TUF/Uptane: a root document names the keys and thresholds of two
- * roles, "root" (signs the next root, and explicit rollback resets) and
- * "policy" (signs bundles); a new root needs a threshold of signatures from
+ * Follows TUF/Uptane: a root document names the keys and thresholds of its
+ * roles, "root" (signs the next root, and explicit rollback resets),
+ * "policy" (signs bundles) and, optionally, "firmware" (signs firmware
+ * manifests, firmware/manifest.h; no key may serve both policy and
+ * firmware); a new root needs a threshold of signatures from
  * the old root's root keys and from its own. A bundle's manifest lists every
  * component with its length and SHA-256, and carries version, expiry,
  * creation time and hardware targets, all inside the signed bytes (canonical
@@ -49,6 +51,7 @@ struct kh_root {
 	struct kh_pubkey keys[KH_TRUST_MAX_KEYS];
 	unsigned nkeys;
 	struct kh_role root, policy;
+	struct kh_role firmware; /* nkeys 0: the root has no firmware role */
 };
 
 struct kh_component {
@@ -93,9 +96,27 @@ void kh_keyid(const struct kh_ecdsa_pub *pub, uint8_t id[KH_KEYID_LEN]);
  */
 enum kh_trust_doc {
 	KH_TRUST_ROOT,
-	KH_TRUST_BUNDLE
+	KH_TRUST_BUNDLE,
+	KH_TRUST_FIRMWARE,	/* a firmware manifest (firmware/manifest.h) */
+	KH_TRUST_FIRMWARE_RESET /* a root-signed reset of the firmware security counter */
 };
 void kh_trust_digest(enum kh_trust_doc doc, const void *bytes, size_t len, uint8_t out[32]);
+
+/*
+ * Signatures of a signed document: [{"keyid": 16 hex, "sig": 128 hex}, ...],
+ * at most KH_TRUST_MAX_SIGS. Parse an array (0, or -EBADMSG with why), and
+ * count the distinct keys of role (keys from r) whose signature over digest
+ * verifies: the one threshold rule for roots, bundles and firmware.
+ */
+struct kh_sigs {
+	uint8_t keyid[KH_TRUST_MAX_SIGS][KH_KEYID_LEN];
+	uint8_t sig[KH_TRUST_MAX_SIGS][KH_ECDSA_SIG_LEN];
+	unsigned n;
+};
+struct cJSON;
+int kh_trust_sigs_parse(const struct cJSON *arr, struct kh_sigs *s, const char **why);
+unsigned kh_trust_sigs_count(const struct kh_root *r, const struct kh_role *role,
+			     const struct kh_sigs *s, const uint8_t digest[32]);
 
 /*
  * Key files are small JSON objects: {"keyid": "...", "public": "04..."}

@@ -242,6 +242,22 @@ void kh_fs_close_fd(int fd)
 	(void)fd;
 }
 
+long kh_fs_pread(int fd, uint64_t off, void *buf, size_t len)
+{
+	(void)fd;
+	(void)off;
+	(void)buf;
+	(void)len;
+	return -ENOTSUP;
+}
+
+int kh_fs_fd_size(int fd, uint64_t *size)
+{
+	(void)fd;
+	(void)size;
+	return -ENOTSUP;
+}
+
 int kh_fs_map_fd(int fd, size_t max, struct kh_fs_map *map)
 {
 	(void)fd;

@@ -99,6 +99,38 @@ int kh_fs_fd_regular(int fd)
 	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+long kh_fs_pread(int fd, uint64_t off, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (off > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	do
+		n = pread(fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (long)n;
+}
+
+int kh_fs_fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+	off_t end;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode)) {
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st.st_mode))
+		return -EINVAL;
+	/* a block device's size is where its end is; pread never uses the position */
+	if ((end = lseek(fd, 0, SEEK_END)) < 0)
+		return -errno;
+	*size = (uint64_t)end;
+	return 0;
+}
+
 void kh_fs_close_fd(int fd)
 {
 	if (fd >= 0)

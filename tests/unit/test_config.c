@@ -117,11 +117,36 @@ static void test_errors_name_the_path(void)
 	KT_STREQ(err, "t.json:1: invalid JSON near 'dns'"); /* the unterminated string */
 }
 
+static void test_firmware_section(void)
+{
+	struct kh_agent_config c;
+
+	KT_EQ(parse(&c, "{}"), 0);
+	KT_EQ(c.fw_interval_s, 86400);
+	KT_STREQ(c.fw_partition, "");
+	KT_EQ(parse(&c, "{\"firmware\": {\"partition\": \"/dev/mtdblock5\", \"part\": "
+			"\"rootfs\", \"interval_s\": 600}}"),
+	      0);
+	KT_STREQ(c.fw_partition, "/dev/mtdblock5");
+	KT_STREQ(c.fw_part, "rootfs");
+	KT_EQ(c.fw_interval_s, 600);
+	KT_EQ(parse(&c, "{\"firmware\": {\"interval_s\": 604801}}"), -EINVAL);
+	KT_STREQ(err, "t.json: firmware.interval_s: expected a whole number from 0 to 604800");
+	KT_EQ(parse(&c, "{\"firmware\": {\"part\": \"0123456789012345678901234567890123\"}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: firmware.part: expected a string of at most 32 bytes");
+	KT_EQ(parse(&c, "{\"firmware\": {\"slot\": 1}}"), -EINVAL);
+	KT_STREQ(err, "t.json: firmware.slot: unknown key");
+	KT_EQ(parse(&c, "{\"firmware\": 1}"), -EINVAL);
+	KT_STREQ(err, "t.json: firmware: expected {\"partition\", \"part\", \"interval_s\"}");
+}
+
 int main(void)
 {
 	KT_RUN(test_defaults);
 	KT_RUN(test_full_config);
 	KT_RUN(test_errors_name_the_path);
 	KT_RUN(test_allow_clients);
+	KT_RUN(test_firmware_section);
 	return KT_DONE();
 }

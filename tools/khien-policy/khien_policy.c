@@ -53,6 +53,7 @@ static void usage(FILE *f)
 		"  bundle ...            assemble and sign a policy bundle\n"
 		"  verify --root R B     check a bundle as a device would\n"
 		"  audit check|compile   evaluate audit rules against an image, or compile them\n"
+		"  firmware sign|verify|reset  signed firmware manifests, counter resets\n"
 		"  firmware mcuboot-verify --key F.pub IMG  check an lwIP gateway's MCUboot image\n"
 		"\n"
 		"Run 'khien-policy <command> --help' for a command's options.\n"
@@ -674,8 +675,8 @@ int main(int argc, char **argv)
 		return kh_tool_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0)
 		return kh_tool_audit(argc - 1, argv + 1);
-	if (strcmp(argv[1], "firmware") == 0 && argc > 2 && strcmp(argv[2], "mcuboot-verify") == 0)
-		return kh_tool_mcuboot_verify(argc - 2, argv + 2);
+	if (strcmp(argv[1], "firmware") == 0)
+		return kh_tool_firmware(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -24,7 +24,7 @@
 #define EXIT_OUTPUT 3
 #define FILE_MAX ((size_t)256 << 20)
 
-static int read_text(const char *path, char **out, size_t *len)
+int kh_tool_read_text(const char *path, char **out, size_t *len)
 {
 	uint8_t *buf;
 	int err = kh_fs_read(path, FILE_MAX, &buf, len);
@@ -37,12 +37,12 @@ static int read_text(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-static int load_key(const char *path, struct kh_pubkey *pub, struct kh_ecdsa_priv *priv)
+int kh_tool_load_key(const char *path, struct kh_pubkey *pub, struct kh_ecdsa_priv *priv)
 {
 	char *t;
 	size_t n;
 	const char *why;
-	int err = read_text(path, &t, &n);
+	int err = kh_tool_read_text(path, &t, &n);
 
 	if (err < 0)
 		return err;
@@ -137,13 +137,15 @@ static int root_init(int argc, char **argv)
 					     {"key", required_argument, 0, 'k'},
 					     {"policy-key", required_argument, 0, 'p'},
 					     {"policy-threshold", required_argument, 0, 'P'},
+					     {"firmware-key", required_argument, 0, 'f'},
+					     {"firmware-threshold", required_argument, 0, 'F'},
 					     {"expires", required_argument, 0, 'e'},
 					     {"version", required_argument, 0, 'v'},
 					     {"output", required_argument, 0, 'o'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
-	struct kh_pubkey rk[KH_TRUST_MAX_KEYS], pk[KH_TRUST_MAX_KEYS];
-	unsigned nr = 0, np = 0, th = 1, pth = 1;
+	struct kh_pubkey rk[KH_TRUST_MAX_KEYS], pk[KH_TRUST_MAX_KEYS], fk[KH_TRUST_MAX_KEYS];
+	unsigned nr = 0, np = 0, nf = 0, th = 1, pth = 1, fth = 1;
 	int64_t expires = -1;
 	uint64_t version = 1;
 	const char *out = NULL;
@@ -154,23 +156,30 @@ static int root_init(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-		case 'P': {
+		case 'P':
+		case 'F': {
 			uint64_t v;
-			if (kh_tool_parse_uint(opt == 't' ? "--threshold" : "--policy-threshold",
+			if (kh_tool_parse_uint(opt == 't'   ? "--threshold"
+					       : opt == 'P' ? "--policy-threshold"
+							    : "--firmware-threshold",
 					       optarg, 1, KH_TRUST_MAX_KEYS, &v) < 0)
 				return EXIT_USAGE;
-			*(opt == 't' ? &th : &pth) = (unsigned)v;
+			*(opt == 't' ? &th : opt == 'P' ? &pth : &fth) = (unsigned)v;
 			break;
 		}
 		case 'k':
 		case 'p':
-			if ((opt == 'k' ? nr : np) >= KH_TRUST_MAX_KEYS) {
+		case 'f': {
+			unsigned *n = opt == 'k' ? &nr : opt == 'p' ? &np : &nf;
+			struct kh_pubkey *set = opt == 'k' ? rk : opt == 'p' ? pk : fk;
+			if (*n >= KH_TRUST_MAX_KEYS) {
 				fprintf(stderr, "khien-policy: at most 16 keys per role\n");
 				return EXIT_USAGE;
 			}
-			if (load_key(optarg, opt == 'k' ? &rk[nr++] : &pk[np++], NULL) < 0)
+			if (kh_tool_load_key(optarg, &set[(*n)++], NULL) < 0)
 				return EXIT_INPUT;
 			break;
+		}
 		case 'e':
 			if (kh_civil_parse_time(optarg, kh_time_wall(), &expires) < 0) {
 				fprintf(stderr, "khien-policy: --expires: YYYY-MM-DD[THH:MM:SSZ], "
@@ -191,7 +200,11 @@ static int root_init(int argc, char **argv)
 			       "B.pub ...]\n"
 			       "         --policy-key P.pub [...] [--policy-threshold K] --expires "
 			       "DATE\n"
+			       "         [--firmware-key F.pub [...] [--firmware-threshold K]]\n"
 			       "         [--version N] -o root.json\n"
+			       "The firmware role (optional) signs firmware manifests; its keys "
+			       "must\n"
+			       "differ from the policy keys.\n"
 			       "Writes an unsigned root; sign it with 'khien-policy root sign'. "
 			       "For a\n"
 			       "rotation, give --version N+1 and sign with K old root keys and K "
@@ -202,13 +215,20 @@ static int root_init(int argc, char **argv)
 		}
 	}
 	if (!out || nr == 0 || np == 0 || expires < 0 || version < 1 || th < 1 || th > nr ||
-	    pth < 1 || pth > np) {
+	    pth < 1 || pth > np || (nf && fth > nf)) {
 		fprintf(stderr,
 			"khien-policy: root init needs -o, --expires, root keys and policy keys, "
 			"and thresholds between 1 and the number of keys\n");
 		return EXIT_USAGE;
 	}
-	if (kh_root_create(version, expires, rk, nr, th, pk, np, pth, &doc) < 0)
+	for (unsigned i = 0; i < nf; i++)
+		for (unsigned k = 0; k < np; k++)
+			if (!memcmp(fk[i].id, pk[k].id, KH_KEYID_LEN)) {
+				fprintf(stderr, "khien-policy: a firmware key is also a policy key "
+						"(one key, one role)\n");
+				return EXIT_USAGE;
+			}
+	if (kh_root_create_fw(version, expires, rk, nr, th, pk, np, pth, fk, nf, fth, &doc) < 0)
 		return EXIT_OUTPUT;
 	err = kh_fs_write_atomic(out, doc, strlen(doc), 0644);
 	free(doc);
@@ -217,9 +237,8 @@ static int root_init(int argc, char **argv)
 		return EXIT_OUTPUT;
 	}
 	printf("wrote %s: root v%llu, %u root key(s) (threshold %u), %u policy key(s) (threshold "
-	       "%u), "
-	       "unsigned\n",
-	       out, (unsigned long long)version, nr, th, np, pth);
+	       "%u), %u firmware key(s) (threshold %u), unsigned\n",
+	       out, (unsigned long long)version, nr, th, np, pth, nf, nf ? fth : 0);
 	return 0;
 }
 
@@ -248,7 +267,7 @@ static int root_sign(int argc, char **argv)
 		fprintf(stderr, "usage: khien-policy root sign --key KEY.key root.json\n");
 		return EXIT_USAGE;
 	}
-	if (load_key(keyfile, &pub, &priv) < 0 || read_text(file, &text, &n) < 0)
+	if (kh_tool_load_key(keyfile, &pub, &priv) < 0 || kh_tool_read_text(file, &text, &n) < 0)
 		return EXIT_INPUT;
 	if (kh_drbg_init(&rng, "khien-root-sign") < 0 ||
 	    kh_root_add_signature(&text, &priv, &pub, &rng, &why) < 0) {
@@ -334,7 +353,8 @@ int kh_tool_bundle(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k':
-			if (nk >= KH_TRUST_MAX_KEYS || load_key(optarg, &pubs[nk], &keys[nk]) < 0) {
+			if (nk >= KH_TRUST_MAX_KEYS ||
+			    kh_tool_load_key(optarg, &pubs[nk], &keys[nk]) < 0) {
 				rc = EXIT_INPUT;
 				goto out;
 			}
@@ -580,7 +600,7 @@ int kh_tool_verify(int argc, char **argv)
 		fprintf(stderr, "usage: khien-policy verify --root root.json BUNDLE\n");
 		return EXIT_USAGE;
 	}
-	if (read_text(rootf, &rt, &rlen) < 0)
+	if (kh_tool_read_text(rootf, &rt, &rlen) < 0)
 		return EXIT_INPUT;
 	err = kh_root_verify_self(rt, rlen, &root, why, sizeof(why));
 	free(rt);

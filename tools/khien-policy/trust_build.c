@@ -51,16 +51,25 @@ int kh_root_create(uint64_t version, int64_t expires, const struct kh_pubkey *ro
 		   unsigned nroot, unsigned root_threshold, const struct kh_pubkey *policy_keys,
 		   unsigned npolicy, unsigned policy_threshold, char **out)
 {
+	return kh_root_create_fw(version, expires, root_keys, nroot, root_threshold, policy_keys,
+				 npolicy, policy_threshold, NULL, 0, 0, out);
+}
+
+int kh_root_create_fw(uint64_t version, int64_t expires, const struct kh_pubkey *root_keys,
+		      unsigned nroot, unsigned root_threshold, const struct kh_pubkey *policy_keys,
+		      unsigned npolicy, unsigned policy_threshold, const struct kh_pubkey *fw_keys,
+		      unsigned nfw, unsigned fw_threshold, char **out)
+{
 	cJSON *doc = cJSON_CreateObject(), *sg = cJSON_AddObjectToObject(doc, "signed");
 	cJSON *keys, *roles;
-	const struct kh_pubkey *all[2] = {root_keys, policy_keys};
-	unsigned cnt[2] = {nroot, npolicy};
+	const struct kh_pubkey *all[3] = {root_keys, policy_keys, fw_keys};
+	unsigned cnt[3] = {nroot, npolicy, nfw};
 
 	cJSON_AddStringToObject(sg, "_type", "khien-root");
 	cJSON_AddNumberToObject(sg, "version", (double)version);
 	cJSON_AddNumberToObject(sg, "expires", (double)expires);
 	keys = cJSON_AddObjectToObject(sg, "keys");
-	for (int r = 0; r < 2; r++)
+	for (int r = 0; r < 3; r++)
 		for (unsigned i = 0; i < cnt[r]; i++) {
 			char id[2 * KH_KEYID_LEN + 1];
 			cJSON *k;
@@ -73,6 +82,8 @@ int kh_root_create(uint64_t version, int64_t expires, const struct kh_pubkey *ro
 	roles = cJSON_AddObjectToObject(sg, "roles");
 	cJSON_AddItemToObject(roles, "root", role(root_keys, nroot, root_threshold));
 	cJSON_AddItemToObject(roles, "policy", role(policy_keys, npolicy, policy_threshold));
+	if (nfw)
+		cJSON_AddItemToObject(roles, "firmware", role(fw_keys, nfw, fw_threshold));
 	cJSON_AddArrayToObject(doc, "signatures");
 	*out = cJSON_Print(doc);
 	cJSON_Delete(doc);

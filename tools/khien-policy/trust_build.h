@@ -39,6 +39,12 @@ int kh_root_create(uint64_t version, int64_t expires, const struct kh_pubkey *ro
 		   unsigned nroot, unsigned root_threshold, const struct kh_pubkey *policy_keys,
 		   unsigned npolicy, unsigned policy_threshold, char **out);
 
+/* The same with a firmware role (nfw keys, fw_threshold of them); nfw 0: none. */
+int kh_root_create_fw(uint64_t version, int64_t expires, const struct kh_pubkey *root_keys,
+		      unsigned nroot, unsigned root_threshold, const struct kh_pubkey *policy_keys,
+		      unsigned npolicy, unsigned policy_threshold, const struct kh_pubkey *fw_keys,
+		      unsigned nfw, unsigned fw_threshold, char **out);
+
 /*
  * Add (or replace) the signature of key over a root document; *text is
  * replaced by the new document. 0, or -EBADMSG with why.

@@ -3,8 +3,8 @@
  * Fuzz the trust-state owner's side of the privsep channel as a
  * compromised engine would drive it: any bytes as the stream of framed
  * requests (privsep_wire.h), served by kh_priv_serve_channel() over a real
- * socketpair against a policy store in a scratch directory, under the
- * fixture root. Oracles: no crash, no over-read, the loop ends (at the end
+ * socketpair against a policy store and the firmware state (manifests,
+ * counter resets) in a scratch directory, under the fixture root. Oracles: no crash, no over-read, the loop ends (at the end
  * of the stream or on a protocol error), and every reply is a well-formed
  * frame whose JSON says rc and why.
  */
@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent/fw_store.h"
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/privsep_wire.h"
@@ -104,9 +105,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(path, sizeof(path), "%s/root.json", dir);
 		if (!(f = fopen(path, "w")) || fputs(root_json, f) < 0 || fclose(f) != 0)
 			abort();
+		struct kh_fw_store *fw;
 		if (kh_policy_open(dir, path, "hw-1", &p, why, sizeof(why)) < 0 ||
-		    kh_priv_new(p, &pv) < 0)
+		    kh_priv_new(p, &pv) < 0 ||
+		    kh_fw_store_open(dir, kh_policy_root(p), "hw-1", &fw) < 0)
 			abort();
+		kh_priv_set_firmware(pv, fw); /* firmware requests too (types 3-5) */
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
