@@ -110,6 +110,8 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->report_interval_s = 300;
 	c->audit_interval_s = 6 * 3600;
 	strcpy(c->audit_root, "/");
+	c->integrity_interval_s = 3600;
+	c->integrity_notify = 1;
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
 	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
 	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
@@ -210,6 +212,11 @@ static const struct kh_json_field report_fields[] = {
 
 static const struct kh_json_field audit_fields[] = {
 	CFG_UINT("interval_s", 0, 604800, audit_interval_s),
+};
+
+static const struct kh_json_field integrity_fields[] = {
+	CFG_UINT("interval_s", 0, 604800, integrity_interval_s),
+	CFG_BOOL("notify", integrity_notify),
 };
 
 #define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
@@ -466,6 +473,24 @@ static int parse_audit(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 	return 0;
 }
 
+static int parse_integrity(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+{
+	const cJSON *f;
+	int rc;
+
+	if (!cJSON_IsObject(v))
+		return fail(x, "expected {\"interval_s\", \"notify\"}");
+	cJSON_ArrayForEach (f, v) {
+		size_t s2 = enter(x, f->string, -1);
+		const struct kh_json_field *tf = FIND(integrity_fields, f->string);
+		rc = tf ? get_field(x, tf, f, c) : fail(x, "unknown key");
+		if (rc)
+			return rc;
+		leave(x, s2);
+	}
+	return 0;
+}
+
 int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
 		    char *why, size_t whylen)
 {
@@ -507,6 +532,8 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			rc = get_path(&x, v, c->state_dir, sizeof(c->state_dir));
 		else if (strcmp(k, "audit") == 0)
 			rc = parse_audit(&x, c, v);
+		else if (strcmp(k, "integrity") == 0)
+			rc = parse_integrity(&x, c, v);
 		else if (strcmp(k, "user") == 0) {
 			rc = get_string(&x, v, c->user, sizeof(c->user));
 			c->user_set = 1;

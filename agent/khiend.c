@@ -25,8 +25,10 @@
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/event.h"
+#include "agent/integrity.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
+#include "firmware/baseline.h"
 #include "lib/err.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
@@ -55,6 +57,8 @@ struct agent {
 	struct kh_events *events; /* every module's events: recent list, gate, queue */
 	struct kh_agent_audit *audit;
 	int auditor_chan; /* the auditor process, forked by the root process; -1 if none */
+	struct kh_integrity *integrity;
+	int integrity_chan; /* the auditor process that runs baseline scans; -1 if none */
 	uint64_t started;
 };
 
@@ -167,6 +171,67 @@ static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, co
 	kh_event_emit(a->events, &ev);
 }
 
+/*
+ * The baseline of the active policy to the integrity check (none: drifts
+ * are cleared). A table that does not parse leaves the previous one.
+ */
+static void integrity_baseline(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "baseline");
+	char why[256];
+
+	if (!a->integrity)
+		return;
+	/* which slot: the auditor maps the table there itself, never from the engine */
+	if (kh_integrity_set_baseline(a->integrity, path, path && strstr(path, "/slot-b/") ? 1 : 0,
+				      why, sizeof(why)) < 0)
+		log_error("baseline of the policy refused: %s", why);
+}
+
+/* A drift seen for the first time: an event for the ISP (docs/INTEGRITY.md). */
+static void on_drift(void *arg, const struct kh_drift *d)
+{
+	struct agent *a = arg;
+	const struct kh_event ev = {
+		.type = kh_drift_type(d->kind),
+		.severity = d->sev,
+		.name = d->path,
+		.reason = d->what,
+		.evidence = d->evidence,
+	};
+
+	kh_event_emit(a->events, &ev);
+}
+
+static int start_integrity(struct agent *a)
+{
+	struct kh_integrity_cfg c = {.root = a->cfg.audit_root,
+				     .interval_s = a->cfg.integrity_interval_s,
+				     .auditor_chan = a->integrity_chan,
+				     .notify = a->cfg.integrity_notify,
+				     .on_drift = on_drift,
+				     .ctx = a};
+	int err = kh_integrity_new(a->loop, &c, &a->integrity);
+
+	if (err < 0) {
+		log_error_err(err, "integrity root %s", a->cfg.audit_root);
+		return err;
+	}
+	integrity_baseline(a);
+	return 0;
+}
+
+/*
+ * The firmware's part of `khienctl integrity` (image version, counter,
+ * last verification): filled by the firmware module (khienctl firmware
+ * status) when it is merged; null until then.
+ */
+static void integrity_firmware_status(struct agent *a, cJSON *resp)
+{
+	(void)a;
+	cJSON_AddNullToObject(resp, "firmware");
+}
+
 static const char *hook_audit_digest(void *arg)
 {
 	struct agent *a = arg;
@@ -222,6 +287,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 	if (kh_priv_component(a->priv, "blocklist") && reload(a, index_path(a), &w) < 0)
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	audit_rules(a);
+	integrity_baseline(a);
 	return 0;
 }
 
@@ -385,6 +451,18 @@ static void control(void *arg, const cJSON *req, int fd, cJSON *resp)
 		if (cmd[5])
 			kh_json_add_uint(resp, "started", kh_agent_audit_run(a->audit));
 		kh_agent_audit_json(a->audit, cJSON_AddObjectToObject(resp, "audit"));
+	} else if (strcmp(cmd, "integrity") == 0 || strcmp(cmd, "integrity-run") == 0) {
+		if (!a->integrity) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error",
+						"the integrity check is not running");
+			return;
+		}
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		if (cmd[9])
+			kh_json_add_uint(resp, "started", kh_integrity_run(a->integrity));
+		integrity_firmware_status(a, resp);
+		kh_integrity_json(a->integrity, cJSON_AddObjectToObject(resp, "integrity"));
 	} else if (strcmp(cmd, "events") == 0) {
 		const cJSON *since = cJSON_GetObjectItem(req, "since");
 		uint64_t from = 0;
@@ -727,6 +805,7 @@ int kh_agent_main(int argc, char **argv)
 	 * before the engine drops what it could read them with.
 	 */
 	a.auditor_chan = -1;
+	a.integrity_chan = -1;
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_is_root() && a.cfg.user[0]) {
 		struct kh_fsroot *fr;
 		long apid;
@@ -742,6 +821,12 @@ int kh_agent_main(int argc, char **argv)
 		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the auditor process");
+			goto out;
+		}
+		/* a second one for baseline scans: each module owns its channel and its waits */
+		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
+					    &apid)) < 0) {
+			log_error_err(err, "cannot start the integrity auditor process");
 			goto out;
 		}
 	}
@@ -765,7 +850,7 @@ int kh_agent_main(int argc, char **argv)
 	/* the engine never forks: a compromised one cannot leave a child holding port 53 */
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_forbid_fork() < 0)
 		log_warn("cannot forbid the engine to fork");
-	if (start_audit(&a) < 0) {
+	if (start_audit(&a) < 0 || start_integrity(&a) < 0) {
 		rc = EXIT_CONFIG;
 		goto out;
 	}
@@ -782,6 +867,7 @@ int kh_agent_main(int argc, char **argv)
 	rc = err < 0 ? EXIT_RUNTIME : 0;
 out:
 	kh_agent_audit_free(a.audit);
+	kh_integrity_free(a.integrity);
 	if (IS_ENABLED(CONFIG_REPORT))
 		kh_report_free(a.report);
 	kh_control_free(a.ctl);

@@ -53,6 +53,8 @@ static void usage(FILE *f)
 		"  bundle ...            assemble and sign a policy bundle\n"
 		"  verify --root R B     check a bundle as a device would\n"
 		"  audit check|compile   evaluate audit rules against an image, or compile them\n"
+		"  baseline              record a rootfs's watched files as a signed-bundle "
+		"baseline\n"
 		"\n"
 		"Run 'khien-policy <command> --help' for a command's options.\n"
 		"Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");
@@ -673,6 +675,8 @@ int main(int argc, char **argv)
 		return kh_tool_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0)
 		return kh_tool_audit(argc - 1, argv + 1);
+	if (strcmp(argv[1], "baseline") == 0)
+		return kh_tool_baseline(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -10,6 +10,7 @@ int kh_tool_root(int argc, char **argv);
 int kh_tool_bundle(int argc, char **argv);
 int kh_tool_verify(int argc, char **argv);
 int kh_tool_audit(int argc, char **argv);
+int kh_tool_baseline(int argc, char **argv);
 /*
  * A decimal whole number in [min, max] for option opt; otherwise prints
  * "khien-policy: OPT: expected a whole number from MIN to MAX, got 'S'" and
