@@ -83,8 +83,8 @@ static void drift_clear(struct drift *d)
 	free(d->evidence);
 }
 
-static int drift_add(struct kh_integrity *in, int kind, int sev, const char *path,
-		     const char *what, const char *evidence, long pid)
+static int drift_add(struct kh_integrity *in, int kind, int sev, const char *path, const char *what,
+		     const char *evidence, long pid)
 {
 	struct drift *d;
 
@@ -167,8 +167,12 @@ static void take_scan(struct kh_integrity *in, int mode)
 	}
 	for (int j = 0; j < in->ncur; j++) {
 		struct drift *c = &in->cur[j];
-		const struct kh_drift d = {(enum kh_drift_kind)c->kind, (enum kh_severity)c->sev,
-					   c->path, c->what, c->evidence, c->pid};
+		const struct kh_drift d = {(enum kh_drift_kind)c->kind,
+					   (enum kh_severity)c->sev,
+					   c->path,
+					   c->what,
+					   c->evidence,
+					   c->pid};
 		if (c->seen) {
 			drift_clear(c);
 			continue;
@@ -259,18 +263,17 @@ static void take_reply(struct kh_integrity *in, const char *text, size_t len)
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "severity");
 		int kind = cJSON_IsString(t) ? kh_drift_kind_parse(t->valuestring) : -1;
 		int sev = cJSON_IsString(s) ? kh_severity_parse(s->valuestring) : -1;
+		const cJSON *pj = cJSON_GetObjectItemCaseSensitive(e, "pid");
 		uint64_t pid = 0;
 		if (kind < 0 || sev < 0 || !cJSON_IsString(p) || !cJSON_IsString(w) ||
 		    !cJSON_IsString(x) || strlen(p->valuestring) > KH_FSROOT_MAX_PATH + 16 ||
 		    strlen(x->valuestring) > 2048 || strlen(w->valuestring) > 64 ||
-		    kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "pid"), 0, 1u << 30, &pid) <
-			    0) {
+		    (pj && kh_json_uint(pj, 1, 1u << 30, &pid) < 0)) {
 			snprintf(in->error, sizeof(in->error), "auditor: malformed reply");
 			cur_reset(in);
 			goto done;
 		}
-		drift_add(in, kind, sev, p->valuestring, w->valuestring, x->valuestring,
-			  (long)pid);
+		drift_add(in, kind, sev, p->valuestring, w->valuestring, x->valuestring, (long)pid);
 	}
 	in->files = kh_json_uint(cJSON_GetObjectItemCaseSensitive(j, "files"), 0, KH_JSON_INT_MAX,
 				 &v) == 0
@@ -281,9 +284,9 @@ static void take_reply(struct kh_integrity *in, const char *text, size_t len)
 			      ? v
 			      : 0;
 	in->scan_us = kh_json_uint(cJSON_GetObjectItemCaseSensitive(j, "scan_us"), 0,
-				  KH_JSON_INT_MAX, &v) == 0
-			     ? v
-			     : 0;
+				   KH_JSON_INT_MAX, &v) == 0
+			      ? v
+			      : 0;
 	in->error[0] = 0;
 	ok = 1;
 done:
@@ -433,7 +436,8 @@ static void watch_start(struct kh_integrity *in)
 			n++;
 			continue;
 		}
-		if (w.path_len >= 4 && memcmp(w.path, "/tmp", 4) == 0 && !(w.flags & KH_BLW_RECURSIVE))
+		if (w.path_len >= 4 && memcmp(w.path, "/tmp", 4) == 0 &&
+		    !(w.flags & KH_BLW_RECURSIVE))
 			continue;
 		/* the directory that holds it: a file replaced or created there */
 		char *slash = strrchr(path + rl, '/');
@@ -596,7 +600,8 @@ void kh_integrity_json(const struct kh_integrity *in, cJSON *out)
 		kh_json_add_uint(b, "created", in->bl.created);
 		kh_json_add_uint(b, "files", in->bl.nentries);
 		kh_json_add_uint(b, "watched", in->bl.nwatch);
-		cJSON_AddBoolToObject(b, "kill_suspicious", !!(in->bl.flags & KH_BL_KILL_SUSPICIOUS));
+		cJSON_AddBoolToObject(b, "kill_suspicious",
+				      !!(in->bl.flags & KH_BL_KILL_SUSPICIOUS));
 	} else {
 		cJSON_AddNullToObject(out, "baseline");
 	}

@@ -19,7 +19,10 @@
 #include "lib/hex.h"
 
 const struct kh_bl_watch kh_bl_default_watch[] = {
-#define P(s, f) {s, sizeof(s) - 1, f}
+#define P(s, f)                     \
+	{                           \
+		s, sizeof(s) - 1, f \
+	}
 	P("/etc/rc.local", KH_BLW_PERSIST),
 	P("/etc/init.d", KH_BLW_PERSIST | KH_BLW_RECURSIVE),
 	P("/etc/rc.d", KH_BLW_PERSIST | KH_BLW_RECURSIVE),
@@ -47,13 +50,13 @@ const struct kh_bl_watch kh_bl_default_watch[] = {
 const unsigned kh_bl_default_nwatch = KH_ARRAY_SIZE(kh_bl_default_watch);
 
 /* Drifts of these are critical: they run code at boot or let someone in. */
-static const char *const critical[] = {"/etc/init.d", "/etc/rc.d",  "/etc/rc.local",
+static const char *const critical[] = {"/etc/init.d",	"/etc/rc.d",	 "/etc/rc.local",
 				       "/etc/crontabs", "/etc/dropbear", "/root/.ssh",
 				       "/etc/shadow",	"/etc/passwd"};
 
-static const char *const drift_types[KH_DRIFT_KINDS] = {
-	"file_changed",	      "file_added",	  "file_removed",
-	"process_suspicious", "socket_listening", "dns_hijack"};
+static const char *const drift_types[KH_DRIFT_KINDS] = {"file_changed",	    "file_added",
+							"file_removed",	    "process_suspicious",
+							"socket_listening", "dns_hijack"};
 
 const char *kh_drift_type(int kind)
 {
@@ -107,10 +110,10 @@ static const char *path_problem(const char *p, size_t n)
 	return NULL;
 }
 
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		snprintf(why, whylen, __VA_ARGS__);                                                \
-		return -EBADMSG;                                                                   \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(why, whylen, __VA_ARGS__); \
+		return -EBADMSG;                    \
 	} while (0)
 
 int kh_bl_parse(const uint8_t *d, size_t len, struct kh_baseline *b, char *why, size_t whylen)
@@ -604,7 +607,9 @@ int kh_bl_listeners(struct kh_fsroot *r, struct kh_bl_listen *out, unsigned max,
 	static const struct {
 		const char *path;
 		uint8_t proto;
-	} tabs[] = {{"/proc/net/tcp", 6}, {"/proc/net/tcp6", 6}, {"/proc/net/udp", 17},
+	} tabs[] = {{"/proc/net/tcp", 6},
+		    {"/proc/net/tcp6", 6},
+		    {"/proc/net/udp", 17},
 		    {"/proc/net/udp6", 17}};
 	int found = 0;
 
@@ -638,7 +643,14 @@ int kh_bl_listeners(struct kh_fsroot *r, struct kh_bl_listen *out, unsigned max,
 
 /* ---- the scan ---- */
 
-enum { PH_WALK, PH_SWEEP, PH_PROC, PH_LISTEN, PH_DNS, PH_DONE };
+enum {
+	PH_WALK,
+	PH_SWEEP,
+	PH_PROC,
+	PH_LISTEN,
+	PH_DNS,
+	PH_DONE
+};
 
 struct kh_bl_scan {
 	const struct kh_baseline *b;
@@ -707,7 +719,10 @@ static enum kh_severity severity(int kind, const struct kh_bl_entry *e, unsigned
 
 static const char *type_name(unsigned t)
 {
-	return t == KH_FS_FILE ? "file" : t == KH_FS_DIR ? "dir" : t == KH_FS_LINK ? "link" : "other";
+	return t == KH_FS_FILE	 ? "file"
+	       : t == KH_FS_DIR	 ? "dir"
+	       : t == KH_FS_LINK ? "link"
+				 : "other";
 }
 
 static void describe(char *out, size_t size, const struct kh_bl_entry *e)
@@ -728,10 +743,10 @@ static void emit(struct kh_bl_scan *s, int kind, enum kh_severity sev, const cha
 	s->fn(s->ctx, &d);
 }
 
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		int k_ = snprintf(ev + o, sizeof(ev) - o, __VA_ARGS__);                            \
-		o = k_ < 0 ? o : o + (size_t)k_ >= sizeof(ev) ? sizeof(ev) - 1 : o + (size_t)k_;  \
+#define ADD(...)                                                                                 \
+	do {                                                                                     \
+		int k_ = snprintf(ev + o, sizeof(ev) - o, __VA_ARGS__);                          \
+		o = k_ < 0 ? o : o + (size_t)k_ >= sizeof(ev) ? sizeof(ev) - 1 : o + (size_t)k_; \
 	} while (0)
 
 static void on_scan_entry(void *ctx, const struct kh_bl_entry *e, const struct kh_bl_watch *w)

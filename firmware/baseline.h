@@ -30,8 +30,8 @@
 #define KH_BL_MAX_LISTEN 256
 #define KH_BL_MAX_SERVERS 4096 /* bytes of dnsmasq upstream lines */
 #define KH_BL_MAX_BYTES (16u << 20)
-#define KH_BL_MAX_DEPTH 8	       /* directory levels below a watched path */
-#define KH_BL_MAX_DIR 4096	       /* entries of one directory */
+#define KH_BL_MAX_DEPTH 8	      /* directory levels below a watched path */
+#define KH_BL_MAX_DIR 4096	      /* entries of one directory */
 #define KH_BL_HASH_MAX (256ull << 20) /* a bigger file is recorded unhashed */
 
 /* header flags */

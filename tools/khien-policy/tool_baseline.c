@@ -72,7 +72,8 @@ static void on_entry(void *ctx, const struct kh_bl_entry *e, const struct kh_bl_
 	(void)w;
 	for (size_t i = 0; i < e->path_len; i++)
 		if ((unsigned char)e->path[i] < 0x20 || e->path[i] == 0x7f) {
-			fprintf(stderr, "khien-policy: note: a name with control bytes is left out\n");
+			fprintf(stderr,
+				"khien-policy: note: a name with control bytes is left out\n");
 			return;
 		}
 	if (r->n == r->cap) {
@@ -128,7 +129,10 @@ static int load_owners(struct kh_fsroot *r, struct owner *o, int max)
 
 static const char *type_str(unsigned t)
 {
-	return t == KH_FS_FILE ? "file" : t == KH_FS_DIR ? "dir" : t == KH_FS_LINK ? "link" : "other";
+	return t == KH_FS_FILE	 ? "file"
+	       : t == KH_FS_DIR	 ? "dir"
+	       : t == KH_FS_LINK ? "link"
+				 : "other";
 }
 
 static int parse_listen(const char *s, struct kh_bl_listen *l)
@@ -233,12 +237,12 @@ static int write_out(const char *path, const void *d, size_t len)
 }
 
 /* --from: a JSON baseline back into a table; errors name the JSON path. */
-#define BAD(...)                                                                                   \
-	do {                                                                                       \
-		fprintf(stderr, "khien-policy: %s: ", file);                                       \
-		fprintf(stderr, __VA_ARGS__);                                                      \
-		fputc('\n', stderr);                                                               \
-		goto out;                                                                          \
+#define BAD(...)                                             \
+	do {                                                 \
+		fprintf(stderr, "khien-policy: %s: ", file); \
+		fprintf(stderr, __VA_ARGS__);                \
+		fputc('\n', stderr);                         \
+		goto out;                                    \
 	} while (0)
 
 static int from_json(const char *file, const char *table)
