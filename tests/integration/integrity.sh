@@ -183,4 +183,21 @@ expect_eq "the engine runs as khien and cannot read /etc/shadow" \
 	"$(ps -o user= -p $(engine_pid)) $(as_user khien cat $R/etc/shadow >/dev/null 2>&1 && echo readable || echo denied)" \
 	"khien denied"
 stop_khiend
+
+# without privilege separation the engine scans in slices on its loop
+start_khiend -c $T/dev/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user "" \
+	--audit-root $R || { fail "khiend starts without privilege separation"; done_testing; }
+wait_scan 1 || fail "the in-process scan ran"
+expect_eq "in-process: baseline 8, scanned on the loop, no drift" \
+	"$(ctl integrity --json | json_get /dev/stdin 'd["integrity"]["baseline"]["version"], d["integrity"]["where"], d["integrity"]["drifts"]')" \
+	"8 engine []"
+echo '* * * * * /tmp/.x' > $R/etc/crontabs/root
+for _ in $(seq 50); do
+	[ "$(ctl integrity --json | json_get /dev/stdin 'len(d["integrity"]["drifts"])')" = 1 ] && break
+	sleep 0.1
+done
+expect_eq "  a crontab written is noticed and reported" \
+	"$(ctl integrity --json | json_get /dev/stdin '[(x["type"], x["path"], x["severity"]) for x in d["integrity"]["drifts"]]')" \
+	"[('file_added', '/etc/crontabs/root', 'critical')]"
+stop_khiend
 done_testing
