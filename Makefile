@@ -301,6 +301,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
+	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)
