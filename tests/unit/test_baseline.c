@@ -67,11 +67,17 @@ static void setup(void)
 	put("/etc/init.d/network", "#!/bin/sh\nstart() { :; }\n", 0755);
 	put("/etc/shadow", "root:$1$x$y:1::\n", 0600);
 	put("/etc/dnsmasq.conf", "domain-needed\n  server=9.9.9.9 # quad9\nserver=1.1.1.1\n", 0644);
-	put("/etc/config/dhcp", "config dnsmasq\n\tlist server '8.8.8.8'\n\toption server \"1.1.1.1\"\n",
+	put("/etc/config/dhcp",
+	    "config dnsmasq\n\tlist server '8.8.8.8'\n\toption server \"1.1.1.1\"\n", 0644);
+	put("/usr/lib/libx.so.1",
+	    "\x7f"
+	    "ELF",
 	    0644);
-	put("/usr/lib/libx.so.1", "\x7f" "ELF", 0644);
 	put("/usr/lib/notes", "text", 0644);
-	put("/usr/lib/tool", "\x7f" "ELF", 0755);
+	put("/usr/lib/tool",
+	    "\x7f"
+	    "ELF",
+	    0755);
 	put("/proc/net/tcp",
 	    "  sl  local_address rem_address   st\n"
 	    "   0: 0100007F:0035 00000000:0000 0A 0\n"
@@ -297,7 +303,10 @@ static void test_scan_drifts(void)
 	scan(t, len, KH_BL_SCAN_FULL, &s);
 	KT_EQ(s.n, 0);
 	put("/etc/init.d/network", "#!/bin/sh\nstart() { /tmp/x; }\n", 0755);
-	put("/usr/lib/.hidden", "\x7f" "ELF", 0700);
+	put("/usr/lib/.hidden",
+	    "\x7f"
+	    "ELF",
+	    0700);
 	put("/usr/lib/more-notes", "text", 0644); /* not code: not watched */
 	snprintf(p, sizeof(p), "%s/usr/lib/tool", root);
 	unlink(p);
@@ -319,7 +328,8 @@ static void test_scan_drifts(void)
 	KT_CHECK(has(&s, "file_changed", "/etc/dnsmasq.conf", "size,hash", KH_SEV_HIGH));
 	KT_CHECK(has(&s, "dns_hijack", "dnsmasq", "servers", KH_SEV_CRITICAL));
 	KT_CHECK(has(&s, "socket_listening", "tcp:4444", "new", KH_SEV_HIGH));
-	KT_CHECK(has(&s, "process_suspicious", "/dev/shm/.m (deleted)", "deleted", KH_SEV_CRITICAL));
+	KT_CHECK(
+		has(&s, "process_suspicious", "/dev/shm/.m (deleted)", "deleted", KH_SEV_CRITICAL));
 	KT_EQ(s.n, 8);
 	/* a notified scan looks at the persistence points and the upstreams only */
 	scan(t, len, KH_BL_SCAN_PERSIST, &s);
@@ -413,14 +423,18 @@ static void test_agent_reports_once(void)
 	size_t len;
 	int n = 0;
 
-	put("/usr/lib/tool", "\x7f" "ELF", 0755);
+	put("/usr/lib/tool",
+	    "\x7f"
+	    "ELF",
+	    0755);
 	snprintf(p, sizeof(p), "%s/proc/77/exe", root);
 	unlink(p); /* the process of the scan test is gone */
 	len = record(&t);
 	snprintf(p, sizeof(p), "%s/baseline", slot);
 	KT_EQ(kh_fs_write_atomic(p, t, len, 0644), 0);
 	KT_EQ(kh_loop_new(&loop), 0);
-	struct kh_integrity_cfg c = {.root = root, .auditor_chan = -1, .on_drift = on_new, .ctx = &n};
+	struct kh_integrity_cfg c = {
+		.root = root, .auditor_chan = -1, .on_drift = on_new, .ctx = &n};
 	KT_EQ(kh_integrity_new(loop, &c, &in), 0);
 	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
 	spin(loop);

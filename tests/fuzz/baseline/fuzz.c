@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.listen = l;
 	in.nlisten = b.nlisten;
 	in.servers = servers;
-	if (kh_bl_write(&in, &out, &outlen) < 0 || kh_bl_parse(out, outlen, &b2, why, sizeof(why)) < 0)
+	if (kh_bl_write(&in, &out, &outlen) < 0 ||
+	    kh_bl_parse(out, outlen, &b2, why, sizeof(why)) < 0)
 		abort();
 	if (b2.nentries != b.nentries || b2.nwatch != b.nwatch || b2.nlisten != b.nlisten ||
 	    b2.flags != b.flags || b2.version != b.version || b2.servers_len != b.servers_len ||
@@ -64,9 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct kh_bl_entry e;
 		kh_bl_entry_get(&b2, i, &e);
 		if (e.path_len != in.entries[i].path_len ||
-		    memcmp(e.path, in.entries[i].path, e.path_len) != 0 || e.type != in.entries[i].type ||
-		    e.mode != in.entries[i].mode || e.uid != in.entries[i].uid ||
-		    e.size != in.entries[i].size || memcmp(e.sha256, in.entries[i].sha256, 32) != 0)
+		    memcmp(e.path, in.entries[i].path, e.path_len) != 0 ||
+		    e.type != in.entries[i].type || e.mode != in.entries[i].mode ||
+		    e.uid != in.entries[i].uid || e.size != in.entries[i].size ||
+		    memcmp(e.sha256, in.entries[i].sha256, 32) != 0)
 			abort();
 		(void)kh_bl_scan_covers(&b, KH_BL_SCAN_PERSIST, KH_DRIFT_CHANGED, "/etc/init.d/x");
 	}
