@@ -436,8 +436,7 @@ static void watch_start(struct kh_integrity *in)
 			n++;
 			continue;
 		}
-		if (w.path_len >= 4 && memcmp(w.path, "/tmp", 4) == 0 &&
-		    !(w.flags & KH_BLW_RECURSIVE))
+		if (w.path_len >= 5 && memcmp(w.path, "/tmp/", 5) == 0)
 			continue;
 		/* the directory that holds it: a file replaced or created there */
 		char *slash = strrchr(path + rl, '/');
@@ -634,6 +633,7 @@ void kh_integrity_json(const struct kh_integrity *in, cJSON *out)
 struct reply {
 	cJSON *arr;
 	int n;
+	size_t bytes; /* about what the reply holds: it must fit KH_AUDITOR_REPLY_MAX */
 	uint64_t more;
 };
 
@@ -642,10 +642,14 @@ static void reply_drift(void *ctx, const struct kh_drift *d)
 	struct reply *r = ctx;
 	cJSON *o;
 
-	if (r->n >= REPLY_DRIFTS_MAX) {
+	size_t cost = (strlen(d->path) + strlen(d->evidence)) * 6 + strlen(d->what) + 128;
+
+	/* escaped JSON is at most six times the text (\u00XX); what does not fit is counted */
+	if (r->n >= REPLY_DRIFTS_MAX || r->bytes + cost > KH_AUDITOR_REPLY_MAX - 4096) {
 		r->more++;
 		return;
 	}
+	r->bytes += cost;
 	o = cJSON_CreateObject();
 	cJSON_AddItemToArray(r->arr, o);
 	cJSON_AddStringToObject(o, "type", kh_drift_type(d->kind));

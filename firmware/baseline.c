@@ -664,7 +664,7 @@ struct kh_bl_scan {
 	uint8_t *seen;
 	uint32_t sweep;
 	long *pids;
-	size_t npids, ipid;
+	size_t npids, cappids, ipid;
 	char *mounts; /* writable mount points, one a line */
 	uint64_t files, skipped;
 };
@@ -889,11 +889,13 @@ static int on_proc(void *ctx, const char *name)
 
 	if (*end || pid <= 0 || s->npids >= 65536)
 		return 0;
-	if ((s->npids & (s->npids - 1)) == 0 || s->npids == 0) {
-		long *p = realloc(s->pids, (s->npids ? s->npids * 2 : 64) * sizeof(*p));
+	if (s->npids == s->cappids) {
+		size_t cap = s->cappids ? s->cappids * 2 : 64;
+		long *p = realloc(s->pids, cap * sizeof(*p));
 		if (!p)
 			return 1;
 		s->pids = p;
+		s->cappids = cap;
 	}
 	s->pids[s->npids++] = pid;
 	return 0;

@@ -1,0 +1,2 @@
+build-san/obj/lib/civil.o: lib/civil.c lib/civil.h
+lib/civil.h:

@@ -1,0 +1,3 @@
+build-san/obj/platform/linux/entropy.o: platform/linux/entropy.c \
+ platform/linux/entropy.h
+platform/linux/entropy.h:

@@ -1,0 +1,2 @@
+build-san/obj/policy/uci.o: policy/uci.c policy/uci.h
+policy/uci.h:

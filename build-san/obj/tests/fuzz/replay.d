@@ -1,0 +1,2 @@
+build-san/obj/tests/fuzz/replay.o: tests/fuzz/replay.c platform/fs.h
+platform/fs.h:
