@@ -28,7 +28,7 @@
 #include "platform/watch.h"
 
 #define SLICE_NS 500000u      /* how long one slice of an in-process scan may hold the loop */
-#define UNITS 8		      /* paths per step inside a slice */
+#define UNITS 1		      /* paths per step: the clock is read after each */
 #define NOTIFY_DELAY_MS 300   /* let a burst of writes settle before looking */
 #define NOTIFY_GAP_MS 2000    /* at most one notified scan this often */
 #define REPLY_DRIFTS_MAX 1024 /* drifts in one auditor reply */
