@@ -8,7 +8,9 @@
 # interval), an added executable, a removed crontab, a changed mode, a
 # process running from a deleted file in /tmp, a new listening port and a
 # hijacked dnsmasq upstream: each reported once, and the server holds the
-# events. A new signed baseline takes over without a restart.
+# events. A new signed baseline takes over without a restart. Then the
+# same without privilege separation (slices on the loop), and on the live
+# system: a real process running from a deleted file, a real listener.
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
 PORT=$(rand_port); UP=$((PORT + 1)); DNS=$((PORT + 2))
@@ -199,5 +201,34 @@ done
 expect_eq "  a crontab written is noticed and reported" \
 	"$(ctl integrity --json | json_get /dev/stdin '[(x["type"], x["path"], x["severity"]) for x in d["integrity"]["drifts"]]')" \
 	"[('file_added', '/etc/crontabs/root', 'critical')]"
+stop_khiend
+
+# the live system: a real process run from a file in /tmp that is then deleted, and a real
+# listening socket, seen through this host's /proc by the auditor (the process runs as the
+# daemon's user: the auditor may read the exe link of its own user's processes only)
+mkdir -p $T/w && echo a > $T/w/f
+"$P" baseline --root / --watch $T/w --version 9 --table $T/live.tbl >/dev/null || fail "live baseline"
+"$P" bundle --key $S/dev-keys/policy.key --version 4 --expires +30d --component blocklist=$T/idx \
+	--component baseline=$T/live.tbl -o $T/p4 >/dev/null
+cp /bin/sleep $T/.x && chmod 755 $T/.x
+setpriv --reuid=khien --regid="$(id -g khien)" --clear-groups -- $T/.x 300 &
+XPID=$! # setpriv execs: the pid is the process's
+PIDS+=($XPID)
+sleep 0.2
+rm $T/.x
+LPORT=$(rand_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(300)' $LPORT &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q ":$(printf %04X $LPORT) 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+rm -rf $T/state # the fixture's baseline would walk this host's /usr/lib
+start_khiend -c $T/dev/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user khien \
+	--bundle $T/p4 --audit-root / || { fail "khiend starts on /"; done_testing; }
+ctl integrity run --json > $T/live.json
+expect_eq "a live process whose executable in /tmp was deleted is reported with its pid" \
+	"$(json_get $T/live.json '[(x["what"], x["severity"]) for x in d["integrity"]["drifts"] if x["type"] == "process_suspicious" and x.get("pid") == '$XPID']')" \
+	"[('deleted', 'critical')]"
+expect_eq "a live listening socket opened after the baseline is reported" \
+	"$(json_get $T/live.json '[x["severity"] for x in d["integrity"]["drifts"] if x["path"] == "tcp:'$LPORT'"]')" \
+	"['high']"
 stop_khiend
 done_testing
