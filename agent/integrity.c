@@ -34,6 +34,7 @@
 #define REPLY_DRIFTS_MAX 1024 /* drifts in one auditor reply */
 
 struct drift {
+	uint64_t key; /* of kind, path and evidence: what the reported file keeps */
 	int kind, sev;
 	char *path, *what, *evidence;
 	long pid;
@@ -53,6 +54,10 @@ struct kh_integrity {
 
 	struct kh_bl_scan *scan;
 	int running, mode, again, waiting;
+	uint64_t table_gen, asked_gen; /* an auditor's answer about an older table is dropped */
+	uint64_t *known;	       /* drifts reported before a restart (the reported file) */
+	int nknown;
+	char *reported_path;
 	uint64_t started, done;
 	struct timer_pair {
 		struct kh_timer slice, interval, notify;
@@ -81,6 +86,73 @@ static void drift_clear(struct drift *d)
 	free(d->path);
 	free(d->what);
 	free(d->evidence);
+}
+
+static uint64_t drift_key(int kind, const char *path, const char *evidence)
+{
+	struct kh_sha256 h;
+	uint8_t d[32], k = (uint8_t)kind;
+	uint64_t v = 0;
+
+	kh_sha256_init(&h);
+	kh_sha256_update(&h, &k, 1);
+	kh_sha256_update(&h, path, strlen(path) + 1);
+	kh_sha256_update(&h, evidence, strlen(evidence));
+	kh_sha256_final(&h, d);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | d[i];
+	return v ? v : 1;
+}
+
+/*
+ * The reported file: the keys of the open drifts, 8 bytes each, big
+ * endian, rewritten when the set changes. Only its length is trusted: a
+ * damaged one costs at most events reported again (or, forged by a
+ * compromised engine, not reported: which that engine could do anyway).
+ */
+static void known_load(struct kh_integrity *in)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (!in->reported_path ||
+	    kh_fs_read(in->reported_path, KH_INTEGRITY_MAX_DRIFTS * 8, &buf, &len) < 0)
+		return;
+	if (len % 8 == 0 && (in->known = calloc(len / 8 + 1, sizeof(*in->known)))) {
+		for (size_t i = 0; i < len / 8; i++)
+			for (int b = 0; b < 8; b++)
+				in->known[i] = in->known[i] << 8 | buf[i * 8 + (size_t)b];
+		in->nknown = (int)(len / 8);
+	}
+	free(buf);
+}
+
+static void known_save(struct kh_integrity *in)
+{
+	uint8_t *buf;
+	int err;
+
+	if (!in->reported_path || !(buf = malloc((size_t)in->nopen * 8 + 1)))
+		return;
+	for (int i = 0; i < in->nopen; i++)
+		for (int b = 0; b < 8; b++)
+			buf[i * 8 + b] = (uint8_t)(in->open[i].key >> (56 - 8 * b));
+	err = kh_fs_write_atomic(in->reported_path, buf, (size_t)in->nopen * 8, 0600);
+	if (err < 0)
+		log_warn("integrity: cannot keep the reported drifts in %s: %s", in->reported_path,
+			 strerror(-err));
+	free(buf);
+}
+
+/* Reported before the restart: taken as open, not reported again (once). */
+static int known_take(struct kh_integrity *in, uint64_t key)
+{
+	for (int i = 0; i < in->nknown; i++)
+		if (in->known[i] == key) {
+			in->known[i] = in->known[--in->nknown];
+			return 1;
+		}
+	return 0;
 }
 
 static int drift_add(struct kh_integrity *in, int kind, int sev, const char *path, const char *what,
@@ -112,6 +184,7 @@ static int drift_add(struct kh_integrity *in, int kind, int sev, const char *pat
 		drift_clear(d);
 		return -ENOMEM;
 	}
+	d->key = drift_key(kind, path, evidence);
 	in->ncur++;
 	return 0;
 }
@@ -130,7 +203,7 @@ static void on_scan_drift(void *ctx, const struct kh_drift *d)
 
 static int same(const struct drift *a, const struct drift *b)
 {
-	return a->kind == b->kind && strcmp(a->path, b->path) == 0 &&
+	return a->key == b->key && a->kind == b->kind && strcmp(a->path, b->path) == 0 &&
 	       strcmp(a->evidence, b->evidence) == 0;
 }
 
@@ -141,7 +214,7 @@ static int same(const struct drift *a, const struct drift *b)
 static void take_scan(struct kh_integrity *in, int mode)
 {
 	struct drift *next = calloc((size_t)in->nopen + (size_t)in->ncur + 1, sizeof(*next));
-	int n = 0;
+	int n = 0, changed = 0;
 	int64_t now = kh_time_wall();
 
 	if (!next) {
@@ -163,6 +236,7 @@ static void take_scan(struct kh_integrity *in, int mode)
 		} else {
 			log_notice("integrity: %s %s resolved", kh_drift_type(o->kind), o->path);
 			drift_clear(o);
+			changed = 1;
 		}
 	}
 	for (int j = 0; j < in->ncur; j++) {
@@ -179,6 +253,11 @@ static void take_scan(struct kh_integrity *in, int mode)
 		}
 		c->since = now;
 		c->seen = 0;
+		changed = 1;
+		if (known_take(in, c->key)) {
+			next[n++] = *c; /* reported before this start */
+			continue;
+		}
 		in->reported++;
 		log_warn("integrity: %s %s (%s): %s", kh_drift_type(c->kind), c->path, c->what,
 			 c->evidence);
@@ -190,6 +269,11 @@ static void take_scan(struct kh_integrity *in, int mode)
 	in->open = next;
 	in->nopen = n;
 	in->ncur = 0;
+	/* what was reported before the restart and a full scan no longer sees is forgotten */
+	if (mode == KH_BL_SCAN_FULL)
+		in->nknown = 0;
+	if (changed)
+		known_save(in);
 }
 
 static void open_reset(struct kh_integrity *in)
@@ -318,6 +402,11 @@ static void on_auditor(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	in->waiting = 0;
+	if (in->asked_gen != in->table_gen) {
+		free(body); /* about a table no longer in force: the scan after it counts */
+		scan_finished(in, 0);
+		return;
+	}
 	take_reply(in, (const char *)body, len);
 	free(body);
 }
@@ -343,6 +432,7 @@ static void start(struct kh_integrity *in, int mode)
 	if (in->cfg.auditor_chan >= 0) {
 		char req[2] = {in->slot ? '1' : '0', mode == KH_BL_SCAN_FULL ? 'f' : 'p'};
 		int rc = kh_chan_send(in->cfg.auditor_chan, KH_AUDITOR_INTEGRITY, req, 2);
+		in->asked_gen = in->table_gen;
 		if (rc < 0) {
 			snprintf(in->error, sizeof(in->error), "cannot reach the auditor: %s",
 				 strerror(-rc));
@@ -466,10 +556,14 @@ int kh_integrity_new(struct kh_loop *loop, const struct kh_integrity_cfg *cfg,
 	in->loop = loop;
 	in->cfg = *cfg;
 	in->root = strdup(cfg->root ? cfg->root : "/");
-	if (!in->root) {
+	in->reported_path = cfg->reported_path ? strdup(cfg->reported_path) : NULL;
+	if (!in->root || (cfg->reported_path && !in->reported_path)) {
+		free(in->root);
+		free(in->reported_path);
 		free(in);
 		return -ENOMEM;
 	}
+	known_load(in);
 	kh_timer_init(&in->t.slice, on_slice, in);
 	kh_timer_init(&in->t.interval, on_interval, in);
 	kh_timer_init(&in->t.notify, on_notify_timer, in);
@@ -482,6 +576,8 @@ int kh_integrity_new(struct kh_loop *loop, const struct kh_integrity_cfg *cfg,
 	}
 	if (rc < 0) {
 		free(in->root);
+		free(in->reported_path);
+		free(in->known);
 		free(in);
 		return rc;
 	}
@@ -509,6 +605,8 @@ void kh_integrity_free(struct kh_integrity *in)
 	if (in->have)
 		kh_fs_unmap(&in->map);
 	kh_fsroot_close(in->fsroot);
+	free(in->known);
+	free(in->reported_path);
 	free(in->root);
 	free(in);
 }
@@ -544,6 +642,7 @@ int kh_integrity_set_baseline(struct kh_integrity *in, const char *path, int slo
 	log_notice("integrity: baseline version %llu applied: %u files under %u watched paths",
 		   (unsigned long long)bl.version, bl.nentries, bl.nwatch);
 drop:
+	in->table_gen++;
 	if (in->scan) { /* it compares against the old table: drop it */
 		kh_timer_cancel(in->loop, &in->t.slice);
 		kh_bl_scan_free(in->scan);
@@ -557,6 +656,7 @@ drop:
 	if (!path) {
 		watch_stop(in);
 		open_reset(in);
+		known_save(in);
 		return 0;
 	}
 	in->map = map; /* bl's views point into map.data, which does not move */

@@ -32,6 +32,11 @@ struct kh_integrity_cfg {
 	uint32_t interval_s; /* full scans; 0: only at start, on a new baseline and notified */
 	int auditor_chan;    /* an auditor process's channel, or -1 to scan in-process */
 	int notify;	     /* watch the persistence points (inotify) */
+	/*
+	 * A file (the daemon's spool) keeping which open drifts were reported,
+	 * so a restart does not report them again; NULL: memory only.
+	 */
+	const char *reported_path;
 	/* A drift seen for the first time (the caller turns it into an event). */
 	void (*on_drift)(void *ctx, const struct kh_drift *d);
 	void *ctx;

@@ -205,13 +205,22 @@ static void on_drift(void *arg, const struct kh_drift *d)
 
 static int start_integrity(struct agent *a)
 {
+	char reported[KH_CFG_PATH_MAX + 32];
 	struct kh_integrity_cfg c = {.root = a->cfg.audit_root,
 				     .interval_s = a->cfg.integrity_interval_s,
 				     .auditor_chan = a->integrity_chan,
 				     .notify = a->cfg.integrity_notify,
 				     .on_drift = on_drift,
 				     .ctx = a};
-	int err = kh_integrity_new(a->loop, &c, &a->integrity);
+	int err;
+
+	/* the engine's own file: it survives restarts so a drift is reported once */
+	if (a->cfg.state_dir[0]) {
+		snprintf(reported, sizeof(reported), "%s/spool/integrity.reported",
+			 a->cfg.state_dir);
+		c.reported_path = reported;
+	}
+	err = kh_integrity_new(a->loop, &c, &a->integrity);
 
 	if (err < 0) {
 		log_error_err(err, "integrity root %s", a->cfg.audit_root);
