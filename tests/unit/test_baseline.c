@@ -433,8 +433,13 @@ static void test_agent_reports_once(void)
 	snprintf(p, sizeof(p), "%s/baseline", slot);
 	KT_EQ(kh_fs_write_atomic(p, t, len, 0644), 0);
 	KT_EQ(kh_loop_new(&loop), 0);
-	struct kh_integrity_cfg c = {
-		.root = root, .auditor_chan = -1, .on_drift = on_new, .ctx = &n};
+	char reported[160];
+	snprintf(reported, sizeof(reported), "%s/reported", dir);
+	struct kh_integrity_cfg c = {.root = root,
+				     .auditor_chan = -1,
+				     .on_drift = on_new,
+				     .ctx = &n,
+				     .reported_path = reported};
 	KT_EQ(kh_integrity_new(loop, &c, &in), 0);
 	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
 	spin(loop);
@@ -446,6 +451,12 @@ static void test_agent_reports_once(void)
 	kh_integrity_run(in);
 	spin(loop);
 	KT_EQ(n, 1); /* the same drift: not again */
+	/* nor after a restart: the reported file remembers it */
+	kh_integrity_free(in);
+	KT_EQ(kh_integrity_new(loop, &c, &in), 0);
+	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
+	spin(loop);
+	KT_EQ(n, 1);
 	/* the same table applied again changes nothing; a bad one is refused */
 	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
 	spin(loop);
