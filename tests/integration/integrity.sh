@@ -190,6 +190,23 @@ ctl integrity --json > $T/i6.json
 expect_eq "baseline 8 in force and no drift left" \
 	"$(json_get $T/i6.json 'd["integrity"]["baseline"]["version"], d["integrity"]["drifts"]')" "8 []"
 
+# a flood of dropped files: the reply and the open set stay bounded, the rest is counted
+mkdir -p $R/usr/bin/flood
+python3 - $R/usr/bin/flood <<'PY'
+import os, sys
+for i in range(3000):
+    p = os.path.join(sys.argv[1], "b%04d" % i)
+    open(p, "w").write("\x7fELF")
+    os.chmod(p, 0o755)
+PY
+ctl integrity run --json > $T/flood.json; json_get $T/flood.json '"# %d drifts, %s"  % (len(d["integrity"]["drifts"]), d["integrity"]["last_scan"])'
+expect_eq "3,000 added executables: at most 1,024 drifts open, the rest counted, khiend answers" \
+	"$(json_get $T/flood.json '(lambda i: "%s %s %s" % (0 < len(i["drifts"]) <= 1024, len(i["drifts"]) + i["last_scan"]["skipped"] >= 3001, i.get("error")))(d["integrity"])') $(ctl status >/dev/null && echo alive)" \
+	"True True None alive"
+rm -rf $R/usr/bin/flood
+ctl integrity run --json > $T/flood2.json
+expect_eq "  gone again: no drift" "$(json_get $T/flood2.json 'len(d["integrity"]["drifts"])')" "0"
+
 # the engine itself cannot read what the auditor hashed
 expect_eq "the engine runs as khien and cannot read /etc/shadow" \
 	"$(ps -o user= -p $(engine_pid)) $(as_user khien cat $R/etc/shadow >/dev/null 2>&1 && echo readable || echo denied)" \

@@ -1,2 +1,0 @@
-build-san/obj/lib/err.o: lib/err.c lib/err.h
-lib/err.h:

@@ -1,4 +1,0 @@
-build-san/obj/platform/linux/fsroot.o: platform/linux/fsroot.c \
- platform/fs.h platform/fsroot.h
-platform/fs.h:
-platform/fsroot.h:

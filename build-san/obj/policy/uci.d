@@ -1,2 +1,0 @@
-build-san/obj/policy/uci.o: policy/uci.c policy/uci.h
-policy/uci.h:
