@@ -77,15 +77,18 @@ CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
 # Image and file-system integrity (firmware/): device code the ISP tool links too.
-FIRMWARE_SRCS := firmware/manifest.c firmware/mcuboot.c firmware/mcuboot_slot.c
+FIRMWARE_SRCS := firmware/manifest.c firmware/mcuboot.c firmware/mcuboot_slot.c \
+		 firmware/baseline.c
 CORE_SRCS   := $(LIB_SRCS) $(CRYPTO_SRCS) $(INDEX_SRCS) $(FIRMWARE_SRCS)
 POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platform/posix/net.c \
 	       platform/posix/log.c
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
-		   platform/linux/fact.c platform/linux/fwslot.c
+		   platform/linux/fact.c platform/linux/fwslot.c \
+		   platform/linux/watch.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
-		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c
+		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c \
+		   platform/linux/watch.c
 # The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
 # linked by khien-policy, khien-server and the tests; never by the device.
 TOOL_DIR     := tools/khien-policy
@@ -97,7 +100,7 @@ AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agen
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
 	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
-	       agent/khiend.c
+	       agent/integrity.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
@@ -212,7 +215,8 @@ define link
 endef
 
 $(O)/khien-policy: $(call obj,$(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_audit.c \
-		$(TOOL_DIR)/tool_firmware.c $(TOOL_DIR)/tool_mcuboot.c) $(LIBCOMPILE) \
+		$(TOOL_DIR)/tool_firmware.c $(TOOL_DIR)/tool_mcuboot.c \
+		$(TOOL_DIR)/tool_baseline.c) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
 	$(link)
 $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBPLAT)
@@ -344,6 +348,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/server_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
+	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 
 demo: all $(TEST_TOOLS)
@@ -356,7 +361,7 @@ demo: all $(TEST_TOOLS)
 M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(KHIEND_MAIN) \
 	   $(COMM_SRCS) $(SERVER_SRCS) agent/khienctl.c server/khien_server.c \
 	   $(TOOL_DIR)/khien_policy.c $(TOOL_DIR)/tool_sign.c $(TOOL_DIR)/tool_firmware.c \
-	   $(TOOL_DIR)/tool_mcuboot.c \
+	   $(TOOL_DIR)/tool_mcuboot.c $(TOOL_DIR)/tool_baseline.c \
 	   $(wildcard tests/tools/*.c))
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32

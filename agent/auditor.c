@@ -23,6 +23,13 @@
  *                      with a NUL; or 'E' and why, with a NUL. The engine
  *                      decoded the same slot's rules, so the order names
  *                      the checks.
+ *   engine -> auditor  KH_AUDITOR_INTEGRITY: the slot and the scan, "0f", "1p"
+ *                      (f full, p persistence points only): the slot's own
+ *                      "baseline" table against the fixed root
+ *   auditor -> engine  KH_AUDITOR_INTEGRITY | KH_PRIV_REPLY: JSON
+ *                      {"files", "skipped", "scan_us", "drifts": [...]} or {"error": why}
+ * The baseline scan hashes what the engine cannot read (/etc/shadow) and
+ * sends back only digests' prefixes and modes: no file content leaves.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -30,13 +37,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent/auditor.h"
+#include "agent/integrity.h"
 #include "agent/privsep_wire.h"
 #include "lib/endian.h"
 #include "lib/log.h"
 #include "platform/fs.h"
 #include "platform/fsroot.h"
 #include "platform/proc.h"
+#include "firmware/baseline.h"
 #include "policy/audit.h"
 
 uint8_t *kh_auditor_error(const char *why, size_t *outlen)
@@ -102,6 +113,33 @@ done:
 	return out;
 }
 
+/* A baseline scan of root against the slot's "baseline" table, answered on chan. */
+static int integrity(int chan, const char *root, const char *slot, int full)
+{
+	char path[KH_AUDITOR_PATH_MAX + 16], *out;
+	struct kh_fs_map map;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/baseline", slot);
+	rc = kh_fs_map(path, KH_BL_MAX_BYTES, &map);
+	if (rc < 0) {
+		cJSON *j = cJSON_CreateObject();
+		char why[KH_AUDITOR_PATH_MAX + 96];
+		snprintf(why, sizeof(why), "baseline %s: %s", path, strerror(-rc));
+		cJSON_AddStringToObject(j, "error", why);
+		out = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	} else {
+		out = kh_integrity_scan_text(root, map.data, map.len,
+					     full ? KH_BL_SCAN_FULL : KH_BL_SCAN_PERSIST);
+		kh_fs_unmap(&map);
+	}
+	rc = out ? kh_chan_send(chan, KH_AUDITOR_INTEGRITY | KH_PRIV_REPLY, out, strlen(out))
+		 : -ENOMEM;
+	free(out);
+	return rc;
+}
+
 /* The helper's life: requests until the engine closes the channel. */
 static int serve(int chan, const char *root, const char *const slots[2])
 {
@@ -116,6 +154,15 @@ static int serve(int chan, const char *root, const char *const slots[2])
 			return 0;
 		if (rc < 0)
 			return 3;
+		if (type == KH_AUDITOR_INTEGRITY && len == 2 &&
+		    (body[0] == '0' || body[0] == '1') && (body[1] == 'f' || body[1] == 'p') &&
+		    slots[body[0] - '0']) {
+			rc = integrity(chan, root, slots[body[0] - '0'], body[1] == 'f');
+			free(body);
+			if (rc < 0)
+				return rc == -EPIPE ? 0 : 3;
+			continue;
+		}
 		if (type != KH_AUDITOR_RUN || len != 1 || (body[0] != '0' && body[0] != '1') ||
 		    !slots[body[0] - '0']) {
 			free(body);

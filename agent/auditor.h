@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define KH_AUDITOR_RUN 1u
+#define KH_AUDITOR_INTEGRITY 2u /* a baseline scan (agent/integrity.c) */
 #define KH_AUDITOR_REPLY_MAX (512u << 10)
 #define KH_AUDITOR_PATH_MAX 1024 /* the audit root, a slot directory */
 

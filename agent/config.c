@@ -110,6 +110,8 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->report_interval_s = 300;
 	c->audit_interval_s = 6 * 3600;
 	strcpy(c->audit_root, "/");
+	c->integrity_interval_s = 3600;
+	c->integrity_notify = 1;
 	c->report_queue_events = CONFIG_REPORT_QUEUE_EVENTS;
 	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
 	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
@@ -216,6 +218,11 @@ static const struct kh_json_field audit_fields[] = {
 static const struct kh_json_field fw_fields[] = {
 	CFG_UINT("interval_s", 0, 604800, fw_interval_s),
 	KH_JSON_F_STRBUF("part", 0, struct kh_agent_config, fw_part),
+};
+
+static const struct kh_json_field integrity_fields[] = {
+	CFG_UINT("interval_s", 0, 604800, integrity_interval_s),
+	CFG_BOOL("notify", integrity_notify),
 };
 
 #define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
@@ -450,8 +457,9 @@ static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v
 }
 
 /*
- * A section of numbers (table) and one path (path_key into path): audit
- * {"interval_s", "root"}, firmware {"interval_s", "part", "partition"}.
+ * A section of numbers (table) and at most one path (path_key into path):
+ * audit {"interval_s", "root"}, firmware {"interval_s", "part", "partition"},
+ * integrity {"interval_s", "notify"} (no path).
  */
 static int parse_section(struct ctx *x, struct kh_agent_config *c, const cJSON *v,
 			 const struct kh_json_field *table, size_t n, const char *path_key,
@@ -467,7 +475,7 @@ static int parse_section(struct ctx *x, struct kh_agent_config *c, const cJSON *
 		const struct kh_json_field *tf = kh_json_field_find(table, n, f->string);
 		if (tf)
 			rc = get_field(x, tf, f, c);
-		else if (strcmp(f->string, path_key) == 0)
+		else if (path_key && strcmp(f->string, path_key) == 0)
 			rc = get_path(x, f, path, cap);
 		else
 			rc = fail(x, "unknown key");
@@ -525,6 +533,10 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			rc = parse_section(&x, c, v, fw_fields, KH_ARRAY_SIZE(fw_fields),
 					   "partition", c->fw_partition, sizeof(c->fw_partition),
 					   "expected {\"partition\", \"part\", \"interval_s\"}");
+		else if (strcmp(k, "integrity") == 0)
+			rc = parse_section(&x, c, v, integrity_fields,
+					   KH_ARRAY_SIZE(integrity_fields), NULL, NULL, 0,
+					   "expected {\"interval_s\", \"notify\"}");
 		else if (strcmp(k, "user") == 0) {
 			rc = get_string(&x, v, c->user, sizeof(c->user));
 			c->user_set = 1;

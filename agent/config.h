@@ -76,6 +76,9 @@ struct kh_agent_config {
 	/* audit: how often the rules run (0: at start and policy changes only), on which root */
 	uint32_t audit_interval_s;
 	char audit_root[KH_CFG_PATH_MAX];
+	/* integrity: full baseline scans every interval_s (0: at start and new baselines only) */
+	uint32_t integrity_interval_s;
+	int integrity_notify; /* inotify on the persistence points */
 	uint32_t report_queue_events, report_queue_kb;
 	char firmware[65];
 	/* the running image (docs/FIRMWARE.md): where it is, which manifest part, how often */

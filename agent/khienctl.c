@@ -49,12 +49,15 @@ static void usage(FILE *f)
 		"                      its manifest as the running image's\n"
 		"  firmware reset RESET.json  a root-signed reset of a corrupt counter\n"
 		"  firmware status [--json]   counter, running image, last verification\n"
+		"  integrity [run]     firmware status, file baseline version, last scan and open\n"
+		"                      drifts (run: a full scan now, waited for)\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
 		"  --json              print the daemon's JSON answer for every command\n"
 		"\n"
-		"Exit codes: 0 ok, 1 failed (for audit: a check failed or is an error),\n"
+		"Exit codes: 0 ok, 1 failed (for audit: a check failed or is an error;\n"
+		"for integrity: a drift is open),\n"
 		"2 usage, 3 daemon unreachable.\n");
 }
 
@@ -169,30 +172,69 @@ static int wait_sync(const char *path, double target, cJSON **out)
 	return EXIT_FAILED;
 }
 
-/* Poll the audit until run number target is done; its answer in *out. */
-static int wait_audit(const char *path, double target, cJSON **out)
+/* The integrity answer for people: firmware, baseline, last scan, open drifts. */
+static void print_integrity(const cJSON *resp)
+{
+	const cJSON *in = cJSON_GetObjectItem(resp, "integrity"), *fw, *b, *ls, *d;
+
+	fw = cJSON_GetObjectItem(resp, "firmware");
+	if (cJSON_IsObject(fw)) {
+		char *s = cJSON_PrintUnformatted(fw);
+		printf("firmware: %s\n", s);
+		free(s);
+	} else {
+		printf("firmware: not reported by this khiend\n");
+	}
+	b = cJSON_GetObjectItem(in, "baseline");
+	if (cJSON_IsObject(b))
+		printf("baseline: version %.0f, %.0f files under %.0f watched paths\n",
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(b, "version")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(b, "files")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(b, "watched")));
+	else
+		printf("baseline: none in the active policy\n");
+	ls = cJSON_GetObjectItem(in, "last_scan");
+	if (cJSON_IsObject(ls))
+		printf("last scan: %s, %.0f files, %.0f skipped, %.1f ms, in the %s%s\n",
+		       str(ls, "mode"), cJSON_GetNumberValue(cJSON_GetObjectItem(ls, "files")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(ls, "skipped")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(ls, "scan_us")) / 1000.0,
+		       str(in, "where"),
+		       cJSON_IsTrue(cJSON_GetObjectItem(in, "running")) ? " (one running)" : "");
+	else
+		printf("last scan: none yet\n");
+	if (*str(in, "error"))
+		printf("error: %s\n", str(in, "error"));
+	printf("open drifts: %d\n", cJSON_GetArraySize(cJSON_GetObjectItem(in, "drifts")));
+	cJSON_ArrayForEach (d, cJSON_GetObjectItem(in, "drifts"))
+		printf("  %-8s %-18s %s (%s): %s\n", str(d, "severity"), str(d, "type"),
+		       str(d, "path"), str(d, "what"), str(d, "evidence"));
+}
+
+/* Poll the audit (or integrity: what) until run number target is done; its answer in *out. */
+static int wait_audit(const char *path, const char *what, double target, cJSON **out)
 {
 	for (int i = 0; i < 3000; i++) {
 		cJSON *req = cJSON_CreateObject(), *st = NULL;
-		cJSON_AddStringToObject(req, "cmd", "audit");
+		cJSON_AddStringToObject(req, "cmd", what);
 		if (call(path, req, &st) < 0) {
 			cJSON_Delete(req);
 			return EXIT_UNREACHABLE;
 		}
 		cJSON_Delete(req);
-		if (cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "audit"),
-							     "run")) >= target) {
+		if (cJSON_GetNumberValue(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(st, what), "run")) >= target) {
 			*out = st;
 			return 0;
 		}
 		cJSON_Delete(st);
 		if (i && i % 50 == 0)
-			fprintf(stderr, "khienctl: audit still running (%d s)\n", i / 10);
+			fprintf(stderr, "khienctl: %s still running (%d s)\n", what, i / 10);
 		kh_time_sleep_ms(100);
 	}
 	*out = cJSON_CreateObject();
 	cJSON_AddBoolToObject(*out, "ok", 0);
-	cJSON_AddStringToObject(*out, "error", "the audit did not finish within 5 min");
+	cJSON_AddStringToObject(*out, "error", "the scan did not finish within 5 min");
 	return EXIT_FAILED;
 }
 
@@ -429,6 +471,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: khienctl audit [run] [--json]\n");
 			return EXIT_USAGE;
 		}
+	} else if (strcmp(cmd, "integrity") == 0) {
+		if (i < argc && strcmp(argv[i], "run") == 0) {
+			cJSON_ReplaceItemInObject(req, "cmd", cJSON_CreateString("integrity-run"));
+			i++;
+		}
+		if (i < argc && strcmp(argv[i], "--json") == 0)
+			json = 1, i++;
+		if (i != argc) {
+			fprintf(stderr, "usage: khienctl integrity [run] [--json]\n");
+			return EXIT_USAGE;
+		}
 	} else if ((strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0) || i != argc) {
 		fprintf(stderr, "khienctl: unknown command or extra arguments: %s\n", cmd);
 		usage(stderr);
@@ -453,13 +506,33 @@ int main(int argc, char **argv)
 		double target = cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "started"));
 		cJSON_Delete(resp);
 		resp = NULL;
-		rc = wait_audit(path, target, &resp);
+		rc = wait_audit(path, "audit", target, &resp);
 		if (rc == EXIT_UNREACHABLE) {
 			cJSON_Delete(req);
 			return rc;
 		}
 	}
-	if (rc == 0 && strcmp(cmd, "audit") == 0) {
+	if (rc == 0 && strcmp(str(req, "cmd"), "integrity-run") == 0) {
+		double target = cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "started"));
+		cJSON_Delete(resp);
+		resp = NULL;
+		rc = wait_audit(path, "integrity", target, &resp);
+		if (rc == EXIT_UNREACHABLE) {
+			cJSON_Delete(req);
+			return rc;
+		}
+	}
+	if (rc == 0 && strcmp(cmd, "integrity") == 0) {
+		const cJSON *in = cJSON_GetObjectItem(resp, "integrity");
+		rc = cJSON_GetArraySize(cJSON_GetObjectItem(in, "drifts")) ? EXIT_FAILED : 0;
+		if (json) {
+			char *s = cJSON_Print(resp);
+			puts(s);
+			free(s);
+		} else {
+			print_integrity(resp);
+		}
+	} else if (rc == 0 && strcmp(cmd, "audit") == 0) {
 		const cJSON *au = cJSON_GetObjectItem(resp, "audit");
 		if (json) {
 			char *s = cJSON_Print(au);

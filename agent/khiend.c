@@ -27,8 +27,10 @@
 #include "agent/event.h"
 #include "agent/firmware.h"
 #include "agent/fw_store.h"
+#include "agent/integrity.h"
 #include "agent/report.h"
 #include "crypto/crypto.h"
+#include "firmware/baseline.h"
 #include "lib/err.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
@@ -59,6 +61,8 @@ struct agent {
 	struct kh_agent_fw *fw; /* firmware checks (agent/firmware.h) */
 	int fw_part_fd;		/* firmware.partition, opened by root before the split; -1 */
 	int auditor_chan;	/* the auditor process, forked by the root process; -1 if none */
+	struct kh_integrity *integrity;
+	int integrity_chan; /* the auditor process that runs baseline scans; -1 if none */
 	uint64_t started;
 };
 
@@ -171,6 +175,74 @@ static void on_audit_fail(void *arg, const char *check, enum kh_severity sev, co
 	kh_event_emit(a->events, &ev);
 }
 
+/*
+ * The baseline of the active policy to the integrity check (none: drifts
+ * are cleared). A table that does not parse leaves the previous one.
+ */
+static void integrity_baseline(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "baseline");
+	char why[256];
+
+	if (!a->integrity)
+		return;
+	/* which slot: the auditor maps the table there itself, never from the engine */
+	if (kh_integrity_set_baseline(a->integrity, path, path && strstr(path, "/slot-b/") ? 1 : 0,
+				      why, sizeof(why)) < 0)
+		log_error("baseline of the policy refused: %s", why);
+}
+
+/* A drift seen for the first time: an event for the ISP (docs/INTEGRITY.md). */
+static void on_drift(void *arg, const struct kh_drift *d)
+{
+	struct agent *a = arg;
+	const struct kh_event ev = {
+		.type = kh_drift_type(d->kind),
+		.severity = d->sev,
+		.name = d->path,
+		.reason = d->what,
+		.evidence = d->evidence,
+	};
+
+	kh_event_emit(a->events, &ev);
+}
+
+static int start_integrity(struct agent *a)
+{
+	char reported[KH_CFG_PATH_MAX + 32];
+	struct kh_integrity_cfg c = {.root = a->cfg.audit_root,
+				     .interval_s = a->cfg.integrity_interval_s,
+				     .auditor_chan = a->integrity_chan,
+				     .notify = a->cfg.integrity_notify,
+				     .on_drift = on_drift,
+				     .ctx = a};
+	int err;
+
+	/* the engine's own file: it survives restarts so a drift is reported once */
+	if (a->cfg.state_dir[0]) {
+		snprintf(reported, sizeof(reported), "%s/spool/integrity.reported",
+			 a->cfg.state_dir);
+		c.reported_path = reported;
+	}
+	err = kh_integrity_new(a->loop, &c, &a->integrity);
+
+	if (err < 0) {
+		log_error_err(err, "integrity root %s", a->cfg.audit_root);
+		return err;
+	}
+	integrity_baseline(a);
+	return 0;
+}
+
+/* The firmware's part of `khienctl integrity`: what `khienctl firmware status` shows. */
+static void integrity_firmware_status(struct agent *a, cJSON *resp)
+{
+	cJSON *fw = cJSON_AddObjectToObject(resp, "firmware");
+
+	if (fw && a->fw)
+		kh_agent_fw_status(a->fw, fw);
+}
+
 static const char *hook_audit_digest(void *arg)
 {
 	struct agent *a = arg;
@@ -226,6 +298,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 	if (kh_priv_component(a->priv, "blocklist") && reload(a, index_path(a), &w) < 0)
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	audit_rules(a);
+	integrity_baseline(a);
 	return 0;
 }
 
@@ -390,6 +463,18 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		if (cmd[5])
 			kh_json_add_uint(resp, "started", kh_agent_audit_run(a->audit));
 		kh_agent_audit_json(a->audit, cJSON_AddObjectToObject(resp, "audit"));
+	} else if (strcmp(cmd, "integrity") == 0 || strcmp(cmd, "integrity-run") == 0) {
+		if (!a->integrity) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error",
+						"the integrity check is not running");
+			return;
+		}
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		if (cmd[9])
+			kh_json_add_uint(resp, "started", kh_integrity_run(a->integrity));
+		integrity_firmware_status(a, resp);
+		kh_integrity_json(a->integrity, cJSON_AddObjectToObject(resp, "integrity"));
 	} else if (strcmp(cmd, "events") == 0) {
 		const cJSON *since = cJSON_GetObjectItem(req, "since");
 		uint64_t from = 0;
@@ -753,6 +838,7 @@ int kh_agent_main(int argc, char **argv)
 	 * before the engine drops what it could read them with.
 	 */
 	a.auditor_chan = -1;
+	a.integrity_chan = -1;
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && kh_proc_is_root() && a.cfg.user[0]) {
 		struct kh_fsroot *fr;
 		long apid;
@@ -768,6 +854,12 @@ int kh_agent_main(int argc, char **argv)
 		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the auditor process");
+			goto out;
+		}
+		/* a second one for baseline scans: each module owns its channel and its waits */
+		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
+					    &apid)) < 0) {
+			log_error_err(err, "cannot start the integrity auditor process");
 			goto out;
 		}
 	}
@@ -807,6 +899,9 @@ int kh_agent_main(int argc, char **argv)
 			goto out;
 		a.fw_part_fd = -1; /* the firmware checks own it now */
 	}
+	/* the filter is worth more than the check: without it, khiend still protects */
+	if (start_integrity(&a) < 0)
+		log_error("integrity check off");
 	if (IS_ENABLED(CONFIG_REPORT) && a.report &&
 	    (err = kh_report_start(a.report, rwhy_buf, sizeof(rwhy_buf))) < 0) {
 		log_error("reporting off: %s", rwhy_buf);
@@ -821,6 +916,7 @@ int kh_agent_main(int argc, char **argv)
 out:
 	kh_agent_fw_free(a.fw);
 	kh_agent_audit_free(a.audit);
+	kh_integrity_free(a.integrity);
 	if (IS_ENABLED(CONFIG_REPORT))
 		kh_report_free(a.report);
 	kh_control_free(a.ctl);

@@ -54,6 +54,15 @@ int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_
  */
 int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len);
 
+/*
+ * Read the regular file at path as kh_fsroot_read() does, but in chunks
+ * handed to fn (no whole-file buffer: hashing an executable of several
+ * MiB). More than max bytes is -E2BIG (fn has then seen the first ones).
+ */
+typedef void (*kh_fsroot_chunk_fn)(void *ctx, const uint8_t *data, size_t len);
+int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsroot_chunk_fn fn,
+		     void *ctx);
+
 /* The target text of the link at path (not resolved); -EINVAL if not a link. */
 int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t size);
 

@@ -218,7 +218,8 @@ int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_
 	return 0;
 }
 
-int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len)
+/* Open the regular file at path (links followed inside the root) for reading; fd or -errno. */
+static int open_regular(struct kh_fsroot *r, const char *path)
 {
 	struct where w;
 	struct stat pre, st;
@@ -249,8 +250,50 @@ int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **
 		rc = -errno;
 	else if (!S_ISREG(st.st_mode) || st.st_dev != pre.st_dev || st.st_ino != pre.st_ino)
 		rc = -EINVAL; /* replaced between the check and the open */
-	else
-		rc = kh_fs_read_fd(fd, max, buf, len);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = open_regular(r, path), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = kh_fs_read_fd(fd, max, buf, len);
+	close(fd);
+	return rc;
+}
+
+int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsroot_chunk_fn fn,
+		     void *ctx)
+{
+	uint8_t buf[16384];
+	uint64_t total = 0;
+	int fd = open_regular(r, path), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max) {
+			rc = -E2BIG;
+			break;
+		}
+		fn(ctx, buf, (size_t)n);
+	}
 	close(fd);
 	return rc;
 }

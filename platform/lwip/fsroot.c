@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "platform/fsroot.h"
+#include "platform/watch.h"
 
 int kh_fsroot_open(const char *dir, struct kh_fsroot **out)
 {
@@ -31,6 +32,13 @@ int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **
 	return -ENOENT;
 }
 
+int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsroot_chunk_fn fn,
+		     void *ctx)
+{
+	(void)r, (void)path, (void)max, (void)fn, (void)ctx;
+	return -ENOENT;
+}
+
 int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t size)
 {
 	(void)r, (void)path, (void)buf, (void)size;
@@ -47,5 +55,35 @@ int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_
 int kh_crypt_matches(const char *password, const char *hash)
 {
 	(void)password, (void)hash;
+	return 0;
+}
+
+/* no file system, nothing to watch (platform/watch.h) */
+int kh_watch_new(struct kh_watch **out)
+{
+	*out = NULL;
+	return -ENOTSUP;
+}
+
+void kh_watch_free(struct kh_watch *w)
+{
+	(void)w;
+}
+
+int kh_watch_add(struct kh_watch *w, const char *path)
+{
+	(void)w, (void)path;
+	return -ENOTSUP;
+}
+
+int kh_watch_fd(const struct kh_watch *w)
+{
+	(void)w;
+	return -1;
+}
+
+int kh_watch_drain(struct kh_watch *w)
+{
+	(void)w;
 	return 0;
 }

@@ -109,6 +109,14 @@ static void test_errors_name_the_path(void)
 	KT_EQ(parse(&c, "{\"dns\": {\"allow_clients\": [\"192.168.1.1/24\"]}}"), -EINVAL);
 	KT_STREQ(err, "t.json: dns.allow_clients[0]: not a network (expected IP/BITS with no host "
 		      "bits set, or an IP)");
+	KT_EQ(parse(&c, "{\"integrity\": {\"interval_s\": 700000}}"), -EINVAL);
+	KT_STREQ(err, "t.json: integrity.interval_s: expected a whole number from 0 to 604800");
+	KT_EQ(parse(&c, "{\"integrity\": {\"notify\": 1}}"), -EINVAL);
+	KT_STREQ(err, "t.json: integrity.notify: expected true or false");
+	KT_EQ(parse(&c, "{\"integrity\": {\"root\": \"/\"}}"), -EINVAL);
+	KT_STREQ(err, "t.json: integrity.root: unknown key");
+	KT_EQ(parse(&c, "{\"integrity\": {\"interval_s\": 0, \"notify\": false}}"), 0);
+	KT_CHECK(c.integrity_interval_s == 0 && c.integrity_notify == 0);
 	KT_EQ(parse(&c, "[1, 2]"), -EINVAL);
 	KT_STREQ(err, "t.json: : expected a JSON object at the top");
 	KT_EQ(parse(&c, "{\n\n\"dns\": }"), -EINVAL);

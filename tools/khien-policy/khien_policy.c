@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  audit check|compile   evaluate audit rules against an image, or compile them\n"
 		"  firmware sign|verify|reset  signed firmware manifests, counter resets\n"
 		"  firmware mcuboot-verify --key F.pub IMG  check an lwIP gateway's MCUboot image\n"
+		"  baseline              record a rootfs's watched files as a signed-bundle "
+		"baseline\n"
 		"\n"
 		"Run 'khien-policy <command> --help' for a command's options.\n"
 		"Exit codes: 0 ok, 1 bad input, 2 usage, 3 cannot write output.\n");
@@ -677,6 +679,8 @@ int main(int argc, char **argv)
 		return kh_tool_audit(argc - 1, argv + 1);
 	if (strcmp(argv[1], "firmware") == 0)
 		return kh_tool_firmware(argc - 1, argv + 1);
+	if (strcmp(argv[1], "baseline") == 0)
+		return kh_tool_baseline(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -22,6 +22,8 @@ int kh_tool_mcuboot_verify(int argc, char **argv);
 int kh_tool_read_text(const char *path, char **out, size_t *len);
 /* Load a key file (priv may be NULL: public only); prints why on failure. */
 int kh_tool_load_key(const char *path, struct kh_pubkey *pub, struct kh_ecdsa_priv *priv);
+/* baseline (tool_baseline.c): record a rootfs's watched files. */
+int kh_tool_baseline(int argc, char **argv);
 /*
  * A decimal whole number in [min, max] for option opt; otherwise prints
  * "khien-policy: OPT: expected a whole number from MIN to MAX, got 'S'" and
