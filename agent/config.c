@@ -116,6 +116,10 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->report_queue_kb = CONFIG_REPORT_QUEUE_KB;
 	snprintf(c->firmware, sizeof(c->firmware), "khiend %s", KHIEN_VERSION);
 	c->fw_interval_s = 24 * 3600;
+	c->web_head_timeout_ms = 5000;
+	c->web_send_timeout_ms = 10000;
+	c->web_per_client = 4;
+	c->web_rate = 5;
 }
 
 struct ctx {
@@ -223,6 +227,15 @@ static const struct kh_json_field fw_fields[] = {
 static const struct kh_json_field integrity_fields[] = {
 	CFG_UINT("interval_s", 0, 604800, integrity_interval_s),
 	CFG_BOOL("notify", integrity_notify),
+};
+
+static const struct kh_json_field web_fields[] = {
+	CFG_UINT("head_timeout_ms", 100, 60000, web_head_timeout_ms),
+	CFG_UINT("send_timeout_ms", 100, 120000, web_send_timeout_ms),
+	CFG_UINT("per_client", 1, 256, web_per_client),
+	CFG_UINT("rate", 1, 1000, web_rate),
+	KH_JSON_F_STRBUF("isp_name", 0, struct kh_agent_config, web_isp_name),
+	KH_JSON_F_STRBUF("isp_contact", 0, struct kh_agent_config, web_isp_contact),
 };
 
 #define FIND(tab, key) kh_json_field_find(tab, KH_ARRAY_SIZE(tab), key)
@@ -414,6 +427,32 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 	return 0;
 }
 
+/* web: the block and status pages (docs/WEB.md) */
+static int parse_web(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
+{
+	const cJSON *f;
+	int rc = 0;
+
+	if (!cJSON_IsObject(v))
+		return fail(x, "expected {\"listen\", \"isp_name\", \"isp_contact\", ...}");
+	cJSON_ArrayForEach (f, v) {
+		size_t s2 = enter(x, f->string, -1);
+		const struct kh_json_field *tf = FIND(web_fields, f->string);
+
+		if (tf)
+			rc = get_field(x, tf, f, c);
+		else if (strcmp(f->string, "listen") == 0)
+			rc = get_addrs(x, f, c->web_listen, KH_CFG_WEB_LISTENERS, &c->nweb_listen,
+				       80);
+		else
+			rc = fail(x, "unknown key");
+		if (rc)
+			return rc;
+		leave(x, s2);
+	}
+	return 0;
+}
+
 static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 {
 	const cJSON *f;
@@ -569,6 +608,8 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			}
 		} else if (strcmp(k, "report") == 0) {
 			rc = parse_report(&x, c, v);
+		} else if (strcmp(k, "web") == 0) {
+			rc = parse_web(&x, c, v);
 		} else if (strcmp(k, "control") == 0) {
 			const cJSON *f;
 			if (!cJSON_IsObject(v)) {

@@ -32,6 +32,12 @@ struct kh_cidr {
 	uint8_t bits;
 };
 #define KH_CFG_MAX_ALLOW 16
+/* web.listen slots: there even when CONFIG_WEB is off, so the parser stays one */
+#if defined(CONFIG_WEB_MAX_LISTENERS)
+#define KH_CFG_WEB_LISTENERS CONFIG_WEB_MAX_LISTENERS
+#else
+#define KH_CFG_WEB_LISTENERS 1
+#endif
 
 /* 1 if a's address (not port) lies in c. */
 int kh_cidr_match(const struct kh_cidr *c, const struct kh_addr *a);
@@ -85,6 +91,14 @@ struct kh_agent_config {
 	char fw_partition[KH_CFG_PATH_MAX];
 	char fw_part[33];
 	uint32_t fw_interval_s;
+	/* block and status pages (docs/WEB.md) */
+	struct kh_addr web_listen[KH_CFG_WEB_LISTENERS];
+	unsigned nweb_listen;
+	char web_isp_name[97], web_isp_contact[161];
+	uint32_t web_head_timeout_ms; /* a request head must be complete within this */
+	uint32_t web_send_timeout_ms; /* the answer must be taken within this */
+	uint32_t web_per_client;      /* connections one client address may hold */
+	uint32_t web_rate;	      /* requests per second per client address (burst: 4x) */
 };
 
 /* Built-in defaults (docs/CONFIG.md). */

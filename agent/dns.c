@@ -182,6 +182,7 @@ static int answer_blocked(struct kh_dns *d, struct idx_gen *g, const struct kh_m
 		 kh_index_category_name(&g->idx, c), rule);
 	d->st.blocked++;
 	d->counters[g->counter[c]].blocked++;
+	dns_recent_blocked(d, g->counter[c], client);
 	if (g->cat[c].event)
 		dns_event_record(d, g, m, q->qname.text, q->qtype, client);
 	return kh_dns_build_block(out, cap, pkt, q, &b, udp);
@@ -301,6 +302,7 @@ int dns_handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len, const str
 		d->st.formerr++;
 		return kh_dns_build_error(out, cap, pkt, len, &q, KH_DNS_RC_FORMERR);
 	}
+	dns_recent_query(d, client);
 	if (len > CONFIG_DNS_QUERY_MAX) {
 		d->st.formerr++;
 		return kh_dns_build_error(out, cap, pkt, len, &q, KH_DNS_RC_FORMERR);
@@ -367,6 +369,51 @@ void dns_explain(struct kh_dns *d, const char *name, struct dns_explain *x)
 	x->event = d->cur->cat[m->category].event;
 }
 
+/* ---------------------------------------------------------------- recent */
+
+static struct dns_seen *seen_slot(struct kh_dns *d, const struct kh_addr *client)
+{
+	struct dns_seen *s = &d->recent->seen[dns_client_bucket(d, client) % DNS_SEEN];
+	size_t n = client->family == KH_AF_INET6 ? 16 : 4;
+
+	if (s->ip.family != client->family || memcmp(s->ip.ip, client->ip, n) != 0) {
+		memset(s, 0, sizeof(*s));
+		s->ip.family = client->family;
+		memcpy(s->ip.ip, client->ip, n);
+	}
+	return s;
+}
+
+void dns_recent_query(struct kh_dns *d, const struct kh_addr *client)
+{
+	struct dns_seen *s;
+
+	if (!d->recent || !client)
+		return;
+	s = seen_slot(d, client);
+	s->queries++;
+	s->last_ms = kh_time_mono_ms();
+}
+
+void dns_recent_blocked(struct kh_dns *d, unsigned counter, const struct kh_addr *client)
+{
+	struct dns_recent *r = d->recent;
+	uint32_t h;
+	unsigned row;
+
+	if (!r)
+		return;
+	h = (uint32_t)(kh_time_mono_ms() / 3600000u);
+	row = h % DNS_HOURS;
+	if (r->hour[row] != h) {
+		memset(r->n[row], 0, sizeof(r->n[row]));
+		r->hour[row] = h;
+	}
+	r->n[row][KH_MIN(counter, DNS_HOUR_CATS - 1u)]++;
+	if (client)
+		seen_slot(d, client)->blocked++;
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const uint8_t key[32],
@@ -383,6 +430,8 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 	d->started = kh_time_mono_ms();
 	memcpy(d->key, key, sizeof(d->key));
 	if (dns_upstream_init(d) < 0 || dns_serve_init(d) < 0 || dns_cache_init(d) < 0)
+		goto fail;
+	if (IS_ENABLED(CONFIG_WEB) && !(d->recent = calloc(1, sizeof(*d->recent))))
 		goto fail;
 	err = kh_drbg_init(&d->rng, "khien-dns");
 	if (err < 0) {
@@ -414,6 +463,7 @@ void kh_dns_free(struct kh_dns *d)
 	dns_upstream_free(d);
 	dns_cache_free(d);
 	gen_free(d->cur);
+	free(d->recent);
 	kh_drbg_free(&d->rng);
 	kh_memzero(d->key, sizeof(d->key));
 	free(d);

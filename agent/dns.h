@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "policy/name.h"
 #include "platform/loop.h"
 
 struct kh_dns;
@@ -59,6 +60,38 @@ struct kh_dns_event {
 };
 typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);
 void kh_dns_set_event_hook(struct kh_dns *d, kh_dns_event_fn fn, void *arg);
+
+/*
+ * For the web pages (agent/web.h). kh_dns_verdict: the live verdict for
+ * name (the one `khienctl check` explains): blocked 1 with its category,
+ * rule and list, else 0. kh_dns_recent_blocked: blocked queries per
+ * category over the last 24 hours and 7 days (by the monotonic clock),
+ * at most max rows, the number filled; names are valid until the next
+ * index load. kh_dns_recent_clients: the LAN clients seen, most recent
+ * first. Both fill nothing without CONFIG_WEB.
+ */
+struct kh_dns_verdict {
+	int blocked;
+	char category[KH_CAT_NAME_MAX + 1];
+	char rule[KH_NAME_MAX + 4];
+	char source[96];
+};
+void kh_dns_verdict(struct kh_dns *d, const char *name, struct kh_dns_verdict *v);
+struct kh_dns_recent_cat {
+	const char *name;
+	uint64_t day, week;
+};
+unsigned kh_dns_recent_blocked(struct kh_dns *d, struct kh_dns_recent_cat *out, unsigned max);
+struct kh_dns_client {
+	struct kh_addr addr;
+	uint64_t idle_ms; /* since its last query */
+	uint32_t queries, blocked;
+};
+unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsigned max);
+/* 1 if peer is on a client network served (dns.allow_clients): the pages answer the same. */
+int kh_dns_client_allowed(const struct kh_dns *d, const struct kh_addr *peer);
+/* The index in force: 1 and its load time (wall seconds) and entries, or 0. */
+int kh_dns_index_info(struct kh_dns *d, int64_t *loaded_at, uint64_t *entries);
 
 /*
  * Check the pending table's invariants (inflight equals the used slots, each

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -148,4 +149,81 @@ void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
 	cJSON_AddStringToObject(out, "action", kh_config_action_name(x.action));
 	cJSON_AddNumberToObject(out, "ede", x.ede);
 	cJSON_AddBoolToObject(out, "event", x.event);
+}
+
+/* ---------------------------------------------------------------- web pages */
+
+void kh_dns_verdict(struct kh_dns *d, const char *name, struct kh_dns_verdict *v)
+{
+	struct dns_explain x;
+
+	memset(v, 0, sizeof(*v));
+	dns_explain(d, name, &x);
+	if (x.kind != DNS_X_BLOCKED)
+		return;
+	v->blocked = 1;
+	kh_strlcpy(v->category, x.category ? x.category : "", sizeof(v->category));
+	kh_strlcpy(v->rule, x.rule, sizeof(v->rule));
+	kh_strlcpy(v->source, x.source ? x.source : "", sizeof(v->source));
+}
+
+unsigned kh_dns_recent_blocked(struct kh_dns *d, struct kh_dns_recent_cat *out, unsigned max)
+{
+	struct dns_recent *r = d->recent;
+	uint32_t now = (uint32_t)(kh_time_mono_ms() / 3600000u);
+	unsigned n = 0;
+
+	if (!r)
+		return 0;
+	for (unsigned c = 0; c < d->ncounters && c < DNS_HOUR_CATS && n < max; c++) {
+		uint64_t day = 0, week = 0;
+		for (unsigned h = 0; h < DNS_HOURS; h++) {
+			uint32_t age = now - r->hour[h];
+			if (age >= DNS_HOURS || r->hour[h] > now)
+				continue;
+			week += r->n[h][c];
+			if (age < 24)
+				day += r->n[h][c];
+		}
+		out[n++] = (struct kh_dns_recent_cat){c == DNS_HOUR_CATS - 1 &&
+								      d->ncounters > DNS_HOUR_CATS
+							      ? "other"
+							      : d->counters[c].name,
+						      day, week};
+	}
+	return n;
+}
+
+unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsigned max)
+{
+	uint64_t now = kh_time_mono_ms();
+	unsigned n = 0;
+
+	if (!d->recent)
+		return 0;
+	for (unsigned i = 0; i < DNS_SEEN; i++) {
+		const struct dns_seen *s = &d->recent->seen[i];
+		unsigned at;
+		if (!s->ip.family)
+			continue;
+		/* insertion by idle time: 32 slots at most */
+		struct kh_dns_client c = {s->ip, now - s->last_ms, s->queries, s->blocked};
+		for (at = n; at > 0 && out[at - 1].idle_ms > c.idle_ms; at--)
+			if (at < max)
+				out[at] = out[at - 1];
+		if (at < max) {
+			out[at] = c;
+			n += n < max;
+		}
+	}
+	return n;
+}
+
+int kh_dns_index_info(struct kh_dns *d, int64_t *loaded_at, uint64_t *entries)
+{
+	if (!d->cur)
+		return 0;
+	*loaded_at = (int64_t)d->cur->loaded_at;
+	*entries = d->cur->idx.n_domains;
+	return 1;
 }

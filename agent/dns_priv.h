@@ -148,6 +148,27 @@ struct listener {
 	int idx;
 };
 
+/*
+ * What the web pages show (CONFIG_WEB, else never allocated): blocked
+ * queries per category by hour for 7 days, a ring of monotonic hours, and
+ * the LAN clients the resolver has seen, direct-mapped by client bucket
+ * (a collision replaces the older client: a table, not a log). Counter
+ * slots past DNS_HOUR_CATS - 1 share the last row ("other").
+ */
+#define DNS_HOURS 168
+#define DNS_HOUR_CATS 16
+#define DNS_SEEN 32
+struct dns_seen {
+	struct kh_addr ip; /* port 0; family 0 when the slot is empty */
+	uint64_t last_ms;
+	uint32_t queries, blocked;
+};
+struct dns_recent {
+	uint32_t hour[DNS_HOURS]; /* the monotonic hour each row counts */
+	uint32_t n[DNS_HOURS][DNS_HOUR_CATS];
+	struct dns_seen seen[DNS_SEEN];
+};
+
 /* The engine's counters: the control view (dns_ctl.c) reads them as they are. */
 struct kh_dns_stats {
 	uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp, dropped,
@@ -197,6 +218,7 @@ struct kh_dns {
 	void *ev_arg;
 
 	struct kh_dns_stats st;
+	struct dns_recent *recent; /* CONFIG_WEB: the pages' figures; NULL without */
 
 	/* UDP answers built during one receive batch */
 	struct kh_dgram out[BATCH];
@@ -295,6 +317,10 @@ DNS_PRIV int dns_serve_check(const struct kh_dns *d, const char **why);
 DNS_PRIV unsigned dns_client_bucket(const struct kh_dns *d, const struct kh_addr *a);
 DNS_PRIV void dns_reply_client(struct kh_dns *d, struct pending *p, uint8_t *msg, size_t len);
 DNS_PRIV void dns_reply_error(struct kh_dns *d, struct pending *p, int rcode);
+
+/* ---- dns.c: the pages' figures (no-ops when d->recent is NULL) */
+DNS_PRIV void dns_recent_query(struct kh_dns *d, const struct kh_addr *client);
+DNS_PRIV void dns_recent_blocked(struct kh_dns *d, unsigned counter, const struct kh_addr *client);
 
 /* ---- dns_ctl.c */
 /* A blocked hit in a category that makes events: to the hook. */

@@ -84,6 +84,11 @@ static int client_allowed(const struct kh_dns *d, const struct kh_addr *peer)
 	return 0;
 }
 
+int kh_dns_client_allowed(const struct kh_dns *d, const struct kh_addr *peer)
+{
+	return client_allowed(d, peer);
+}
+
 /* The client's bucket: a hash of its address (not its port), salted per start. */
 unsigned dns_client_bucket(const struct kh_dns *d, const struct kh_addr *a)
 {

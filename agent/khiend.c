@@ -29,6 +29,7 @@
 #include "agent/fw_store.h"
 #include "agent/integrity.h"
 #include "agent/report.h"
+#include "agent/web.h"
 #include "crypto/crypto.h"
 #include "firmware/baseline.h"
 #include "lib/err.h"
@@ -53,6 +54,7 @@ struct agent {
 	struct kh_agent_config cfg;
 	struct kh_loop *loop;
 	struct kh_dns *dns;
+	struct kh_web *web; /* block and status pages (CONFIG_WEB), NULL when off */
 	struct kh_control *ctl;
 	struct kh_priv *priv; /* the trust state's owner: here, or the parent process */
 	struct kh_report *report;
@@ -76,6 +78,7 @@ static void usage(FILE *f)
 		"  -l, --listen ADDR:PORT DNS listen address, UDP and TCP (repeatable)\n"
 		"  -u, --upstream ADDR:PORT  upstream resolver (repeatable, in order of "
 		"preference)\n"
+		"      --web-listen ADDR:PORT  block and status pages over HTTP (repeatable)\n"
 		"  -i, --index FILE       blocklist index (khien-policy compile)\n"
 		"  -s, --state-dir DIR    persistent state (policy slots, trust root, client key)\n"
 		"      --trust-root FILE  the firmware's root of trust for signed policy, needed\n"
@@ -385,6 +388,59 @@ static void on_dns_event(void *arg, const struct kh_dns_event *e)
 	kh_event_emit(a->events, &ev);
 }
 
+/* ---- what the web pages need from the agent (agent/web.h) ---- */
+
+static void web_verdict(void *arg, const char *name, const struct kh_addr *client,
+			struct kh_dns_verdict *v)
+{
+	struct agent *a = arg;
+
+	(void)client; /* per-client profiles: a later slice of issue 14 */
+	kh_dns_verdict(a->dns, name, v);
+}
+
+static void web_facts(void *arg, struct kh_web_facts *f)
+{
+	struct agent *a = arg;
+	int64_t loaded = 0;
+
+	f->protecting = kh_dns_index_info(a->dns, &loaded, &f->index_entries);
+	f->lists_age_s = f->protecting && loaded > 0 && kh_time_wall() >= loaded
+				 ? kh_time_wall() - loaded
+				 : -1;
+	f->policy_version = kh_priv_version(a->priv);
+	f->ncats = kh_dns_recent_blocked(a->dns, f->cats, KH_WEB_CATS);
+	f->nclients = kh_dns_recent_clients(a->dns, f->clients, KH_WEB_CLIENTS);
+}
+
+static int web_allowed(void *arg, const struct kh_addr *peer)
+{
+	struct agent *a = arg;
+	return kh_dns_client_allowed(a->dns, peer);
+}
+
+static void web_status(struct agent *a, cJSON *resp)
+{
+	struct kh_web_stats st;
+	cJSON *o;
+
+	if (!IS_ENABLED(CONFIG_WEB) || !a->web) {
+		cJSON_AddNullToObject(resp, "web");
+		return;
+	}
+	kh_web_stats(a->web, &st);
+	o = cJSON_AddObjectToObject(resp, "web");
+	kh_json_add_uint(o, "accepted", st.accepted);
+	kh_json_add_uint(o, "served", st.served);
+	kh_json_add_uint(o, "open", st.open);
+	kh_json_add_uint(o, "refused_full", st.refused_full);
+	kh_json_add_uint(o, "refused_per_client", st.refused_client);
+	kh_json_add_uint(o, "not_allowed", st.not_allowed);
+	kh_json_add_uint(o, "rate_limited", st.rate_limited);
+	kh_json_add_uint(o, "timed_out", st.timed_out);
+	kh_json_add_uint(o, "bad_requests", st.bad_request);
+}
+
 static void policy_status(struct agent *a, cJSON *resp)
 {
 	if (kh_priv_has_policy(a->priv))
@@ -408,6 +464,7 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		kh_dns_status(a->dns, dns);
 		kh_events_status(a->events, dns);
 		policy_status(a, resp);
+		web_status(a, resp);
 		if (IS_ENABLED(CONFIG_REPORT) && a->report)
 			kh_report_status(a->report, cJSON_AddObjectToObject(resp, "report"));
 		else
@@ -627,12 +684,13 @@ int kh_agent_main(int argc, char **argv)
 					     {"bundle", required_argument, 0, 'B'},
 					     {"check-config", no_argument, 0, 'K'},
 					     {"audit-root", required_argument, 0, 'A'},
+					     {"web-listen", required_argument, 0, 'W'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	static struct agent a;
 	const char *config = NULL, *why;
 	char err_text[512];
-	int foreground = 0, check_only = 0, opt, rc = EXIT_RUNTIME, err, nl = 0, nu = 0;
+	int foreground = 0, check_only = 0, opt, rc = EXIT_RUNTIME, err, nl = 0, nu = 0, nw = 0;
 	int log_level = -1;
 	uint8_t key[32];
 	uint32_t uid = 0, gid = 0;
@@ -721,6 +779,21 @@ int kh_agent_main(int argc, char **argv)
 		case 'A':
 			kh_strlcpy(a.cfg.audit_root, optarg, sizeof(a.cfg.audit_root));
 			break;
+		case 'W':
+			if (!nw++)
+				a.cfg.nweb_listen =
+					0; /* the command line replaces the file's list */
+			if (!IS_ENABLED(CONFIG_WEB) || a.cfg.nweb_listen >= KH_CFG_WEB_LISTENERS ||
+			    kh_addr_parse(optarg, 80, &a.cfg.web_listen[a.cfg.nweb_listen]) < 0) {
+				fprintf(stderr, "khiend: --web-listen %s: %s\n", optarg,
+					!IS_ENABLED(CONFIG_WEB) ? "built without CONFIG_WEB"
+					: a.cfg.nweb_listen >= KH_CFG_WEB_LISTENERS
+						? "too many"
+						: "not an address (IP:PORT)");
+				return EXIT_USAGE;
+			}
+			a.cfg.nweb_listen++;
+			break;
 		default:
 			break;
 		}
@@ -757,6 +830,19 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	}
 	kh_memzero(key, sizeof(key));
+	/* bound now, like port 53: port 80 needs the privileges dropped below */
+	if (IS_ENABLED(CONFIG_WEB) && a.cfg.nweb_listen) {
+		const struct kh_web_hooks wh = {.arg = &a,
+						.verdict = web_verdict,
+						.facts = web_facts,
+						.allowed = web_allowed};
+		if ((err = kh_web_new(a.loop, &a.cfg, &wh, &a.web, &why)) < 0) {
+			log_error_err(err, "web: %s", why);
+			goto out;
+		}
+	} else if (a.cfg.nweb_listen) {
+		log_warn("web.listen set, but khiend is built without CONFIG_WEB: no pages");
+	}
 	if ((err = kh_events_new(CONFIG_DNS_EVENT_QUEUE, &a.events)) < 0)
 		goto out;
 	kh_dns_set_event_hook(a.dns, on_dns_event, &a);
@@ -920,6 +1006,8 @@ out:
 	if (IS_ENABLED(CONFIG_REPORT))
 		kh_report_free(a.report);
 	kh_control_free(a.ctl);
+	if (IS_ENABLED(CONFIG_WEB))
+		kh_web_free(a.web);
 	kh_priv_free(a.priv);
 	kh_dns_free(a.dns);
 	kh_events_free(a.events);

@@ -152,6 +152,7 @@ static const struct kept_field req_fields[] = {
 	KEPT(struct kh_http_req, if_none_match, "if-none-match", F_STR),
 	KEPT(struct kh_http_req, range, "range", F_STR),
 	KEPT(struct kh_http_req, if_range, "if-range", F_STR),
+	KEPT(struct kh_http_req, accept_language, "accept-language", F_STR),
 	{"connection", 0, 0, F_CONN},
 };
 

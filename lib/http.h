@@ -42,6 +42,7 @@ struct kh_http_req {
 	char if_none_match[96];
 	char range[64];
 	char if_range[96];
+	char accept_language[128]; /* the agent's pages choose their language by it */
 };
 
 struct kh_http_resp {

@@ -23,7 +23,8 @@ static void check(const struct kh_http_req *r, int rc, const char *buf, size_t l
 {
 	if (!TERMINATED(r->method) || !TERMINATED(r->path) || !TERMINATED(r->query) ||
 	    !TERMINATED(r->host) || !TERMINATED(r->authorization) || !TERMINATED(r->content_type) ||
-	    !TERMINATED(r->if_none_match) || !TERMINATED(r->range) || !TERMINATED(r->if_range))
+	    !TERMINATED(r->if_none_match) || !TERMINATED(r->range) || !TERMINATED(r->if_range) ||
+	    !TERMINATED(r->accept_language))
 		abort();
 	if (rc < 0) {
 		if (rc != -EBADMSG && rc != -ENAMETOOLONG && rc != -E2BIG && rc != -ENOTSUP &&
@@ -54,7 +55,7 @@ static int same(const struct kh_http_req *a, const struct kh_http_req *b)
 	       !strcmp(a->host, b->host) && !strcmp(a->authorization, b->authorization) &&
 	       !strcmp(a->content_type, b->content_type) &&
 	       !strcmp(a->if_none_match, b->if_none_match) && !strcmp(a->range, b->range) &&
-	       !strcmp(a->if_range, b->if_range);
+	       !strcmp(a->if_range, b->if_range) && !strcmp(a->accept_language, b->accept_language);
 }
 
 static void add(char *extra, size_t cap, const char *name, const char *value)
@@ -81,6 +82,7 @@ static void round_trip(const struct kh_http_req *r)
 	add(extra, sizeof(extra), "If-None-Match", r->if_none_match);
 	add(extra, sizeof(extra), "Range", r->range);
 	add(extra, sizeof(extra), "If-Range", r->if_range);
+	add(extra, sizeof(extra), "Accept-Language", r->accept_language);
 	if (!r->keep_alive)
 		add(extra, sizeof(extra), "Connection", "close");
 	n = kh_http_format_request(out, sizeof(out), r->method, target, r->host, ct,

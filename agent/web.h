@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's web pages (docs/WEB.md): the block page, for any request
+ * whose Host is a name the client's policy blocks, and the status page
+ * (protection, policy, blocked queries per category, LAN devices,
+ * warnings), Vietnamese by default, English by Accept-Language or
+ * ?lang=en. Served over HTTP from khiend's event loop with hard limits
+ * (head size, connections in all and per client, requests per second per
+ * client, deadlines for the head and for the answer) and bounded work per
+ * event, so a flood of slow clients never slows DNS.
+ *
+ * web_page.c turns one request head into one answer (no I/O: the fuzz
+ * harness drives it); web.c owns the sockets, connections and limits.
+ */
+#ifndef KHIEN_AGENT_WEB_H
+#define KHIEN_AGENT_WEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "agent/dns.h"
+#include "platform/loop.h"
+#include "platform/net.h"
+
+/* Sizes when CONFIG_WEB is off: the module still compiles (IS_ENABLED), nothing links it. */
+#if !IS_ENABLED(CONFIG_WEB)
+#define CONFIG_WEB_MAX_LISTENERS 1
+#define CONFIG_WEB_MAX_CLIENTS 1
+#define CONFIG_WEB_HEAD_MAX 512
+#endif
+
+#define KH_WEB_CATS 16
+#define KH_WEB_CLIENTS 32
+#define KH_WEB_WARNINGS 4
+#define KH_WEB_PAGE_MAX 16384 /* a rendered page, head included */
+
+/* What the status page shows, gathered when it is asked for. */
+struct kh_web_facts {
+	int protecting;		 /* a blocklist is in force */
+	uint64_t policy_version; /* the signed policy's, 0 without */
+	int64_t lists_age_s;	 /* since the lists in force were loaded, -1 unknown */
+	uint64_t index_entries;
+	unsigned ncats;
+	struct kh_dns_recent_cat cats[KH_WEB_CATS];
+	unsigned nclients;
+	struct kh_dns_client clients[KH_WEB_CLIENTS];
+	unsigned nwarnings; /* a place for the warnings of later slices */
+	const char *warnings[KH_WEB_WARNINGS];
+};
+
+/*
+ * What the pages ask their owner (khiend; a fuzz harness fakes it).
+ * verdict: the policy's verdict on name for client. facts: the status
+ * page's figures. allowed: 1 if peer may use the pages (the DNS filter's
+ * client networks), NULL for everyone.
+ */
+struct kh_web_hooks {
+	void *arg;
+	void (*verdict)(void *arg, const char *name, const struct kh_addr *client,
+			struct kh_dns_verdict *v);
+	void (*facts)(void *arg, struct kh_web_facts *f);
+	int (*allowed)(void *arg, const struct kh_addr *peer);
+};
+
+/*
+ * The answer to a request whose head is buf[0..len) so far: > 0 its length
+ * in out (always a whole response with Connection: close), 0 when more
+ * bytes are needed (only while !full: with full set, an incomplete head is
+ * answered 431). Malformed heads get the parser's status (400, 414, 431,
+ * 501, 505), other methods than GET and HEAD 405. cap must be at least
+ * KH_WEB_PAGE_MAX. Never fails otherwise.
+ */
+int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *h,
+		  const char *buf, size_t len, int full, const struct kh_addr *peer, char *out,
+		  size_t cap);
+
+/* ---- web.c: the server */
+struct kh_web;
+
+/*
+ * Listen on cfg->web_listen (which must outlive the server) and serve on
+ * loop. -ENOENT when no address is configured; other negative errno when
+ * a listener cannot be opened, with *why saying which.
+ */
+int kh_web_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
+	       const struct kh_web_hooks *h, struct kh_web **out, const char **why);
+/* Accepts NULL; closes every connection. */
+void kh_web_free(struct kh_web *w);
+
+/* Counters: served, refused (full, per client, not allowed, rate), timed out. */
+struct kh_web_stats {
+	uint64_t accepted, served, refused_full, refused_client, not_allowed, rate_limited,
+		timed_out, bad_request;
+	unsigned open;
+};
+void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out);
+
+#endif
