@@ -71,9 +71,8 @@ struct kh_web_hooks {
  * 501, 505), other methods than GET and HEAD 405. cap must be at least
  * KH_WEB_PAGE_MAX. Never fails otherwise.
  */
-int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *h,
-		  const char *buf, size_t len, int full, const struct kh_addr *peer, char *out,
-		  size_t cap);
+int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *h, const char *buf,
+		  size_t len, int full, const struct kh_addr *peer, char *out, size_t cap);
 
 /* ---- web.c: the server */
 struct kh_web;

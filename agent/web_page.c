@@ -98,7 +98,8 @@ static const char *category_words(const char *name, int en_)
 		{"c2", "Máy chủ điều khiển mã độc", "Malware command and control"},
 		{"ads", "Quảng cáo", "Advertising"},
 		{"tracking", "Theo dõi người dùng", "Tracking"},
-		{"authority", "Theo yêu cầu của cơ quan có thẩm quyền", "By order of the authorities"},
+		{"authority", "Theo yêu cầu của cơ quan có thẩm quyền",
+		 "By order of the authorities"},
 		{"bypass", "Vượt bộ lọc (DNS mã hóa, VPN)", "Filter bypass (encrypted DNS, VPN)"},
 		{"fakeshop", "Cửa hàng lừa đảo", "Fake shop"},
 		{"scam", "Lừa đảo", "Scam"},
@@ -240,7 +241,8 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 	put(o, "<br>");
 	put(o, L("Danh sách cập nhật: ", "Lists updated: "));
 	age_words(o, f->lists_age_s, en_);
-	putf(o, "<br>%s%llu</p></div>\n", L("Số tên miền trong danh sách: ", "Names on the lists: "),
+	putf(o, "<br>%s%llu</p></div>\n",
+	     L("Số tên miền trong danh sách: ", "Names on the lists: "),
 	     (unsigned long long)f->index_entries);
 
 	put(o, "<h2>");
@@ -363,17 +365,17 @@ static int error_answer(int status, char *out, size_t cap)
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, kh_http_reason(status)), h;
 
 	h = kh_http_format_response(out, cap, status, "text/plain; charset=utf-8", (uint64_t)n, 0,
-				    status == 405 ? "Allow: GET, HEAD\r\nCache-Control: no-store\r\n"
-						  : "Cache-Control: no-store\r\n");
+				    status == 405
+					    ? "Allow: GET, HEAD\r\nCache-Control: no-store\r\n"
+					    : "Cache-Control: no-store\r\n");
 	if (h < 0 || (size_t)(h + n) > cap)
 		return -ENOSPC;
 	memcpy(out + h, body, (size_t)n);
 	return h + n;
 }
 
-int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *hk,
-		  const char *buf, size_t len, int full, const struct kh_addr *peer, char *out,
-		  size_t cap)
+int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *hk, const char *buf,
+		  size_t len, int full, const struct kh_addr *peer, char *out, size_t cap)
 {
 	static struct kh_web_facts facts; /* one loop thread: no need for 3 KiB of stack */
 	struct kh_http_req r;
