@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz the agent's web request path (agent/web_page.c, kh_web_answer) as
+ * web.c runs it on bytes from a LAN client: the input is a connection's
+ * bytes so far. The policy it asks is hostile too: names containing
+ * "block" are blocked with markup in the category, rule and list, and the
+ * status page's warnings, ISP name and contact carry markup. Oracles: no
+ * crash or over-read (exact-size copies); a full buffer is always
+ * answered; every answer is one whole HTTP/1.1 response whose
+ * Content-Length is its body; no "<script" (case-insensitive) ever reaches
+ * a body, since nothing the pages write has one and all else is escaped;
+ * every 200 is not cacheable; and a prefix of the input answers 0 or the
+ * same as the whole.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/web.h"
+#include "lib/str.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char hostile[] = "<script>alert(1)</script>\"'&";
+
+static void verdict(void *arg, const char *name, const struct kh_addr *client,
+		    struct kh_dns_verdict *v)
+{
+	(void)arg;
+	(void)client;
+	if (!strstr(name, "block"))
+		return;
+	v->blocked = 1;
+	kh_strlcpy(v->category, strstr(name, "malware") ? "malware" : "<SCRIPT>x", sizeof(v->category));
+	snprintf(v->rule, sizeof(v->rule), "*.%s%s", name, hostile);
+	kh_strlcpy(v->source, hostile, sizeof(v->source));
+}
+
+static void facts(void *arg, struct kh_web_facts *f)
+{
+	(void)arg;
+	f->protecting = 1;
+	f->policy_version = 7;
+	f->lists_age_s = 3600;
+	f->ncats = 2;
+	f->cats[0] = (struct kh_dns_recent_cat){"adult", 3, 9};
+	f->cats[1] = (struct kh_dns_recent_cat){hostile, 1, 1};
+	f->nclients = 1;
+	kh_addr_parse_ip("192.168.1.20", &f->clients[0].addr);
+	f->nwarnings = 1;
+	f->warnings[0] = hostile;
+}
+
+static int has_script(const char *p, size_t n)
+{
+	for (size_t i = 0; i + 7 <= n; i++)
+		if (strncasecmp(p + i, "<script", 7) == 0)
+			return 1;
+	return 0;
+}
+
+static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len, int full,
+		  char *out)
+{
+	static const struct kh_web_hooks h = {.verdict = verdict, .facts = facts};
+	struct kh_addr peer;
+	char *copy = malloc(len ? len : 1);
+	int n;
+
+	memcpy(copy, buf, len);
+	kh_addr_parse("192.168.1.20:40000", 0, &peer);
+	n = kh_web_answer(cfg, &h, copy, len, full, &peer, out, KH_WEB_PAGE_MAX);
+	free(copy);
+	if (n < 0 || n > KH_WEB_PAGE_MAX || (full && n == 0))
+		abort();
+	if (n > 0) {
+		const char *end = memmem(out, (size_t)n, "\r\n\r\n", 4), *cl;
+		long want;
+		if (strncmp(out, "HTTP/1.1 ", 9) != 0 || !end)
+			abort();
+		cl = memmem(out, (size_t)(end - out), "Content-Length: ", 16);
+		if (!cl)
+			abort();
+		want = strtol(cl + 16, NULL, 10);
+		if (strncmp(out + 9, "200", 3) == 0 &&
+		    !memmem(out, (size_t)(end - out), "Cache-Control: no-store", 23))
+			abort();
+		/* HEAD announces the body it does not send */
+		if (end + 4 - out + want != n && end + 4 - out != n)
+			abort();
+		if (has_script(end, (size_t)(out + n - end)))
+			abort();
+	}
+	return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct kh_agent_config cfg;
+	static char whole[KH_WEB_PAGE_MAX], part[KH_WEB_PAGE_MAX];
+	size_t split;
+	int nw, nf, np;
+
+	if (size > CONFIG_WEB_HEAD_MAX)
+		size = CONFIG_WEB_HEAD_MAX; /* web.c never holds more than its head buffer */
+	split = size ? data[0] % (size + 1) : 0;
+	kh_config_defaults(&cfg);
+	kh_strlcpy(cfg.web_isp_name, hostile, sizeof(cfg.web_isp_name));
+	kh_strlcpy(cfg.web_isp_contact, hostile, sizeof(cfg.web_isp_contact));
+	nw = answer(&cfg, (const char *)data, size, 0, whole);
+	/* a full buffer: the same answer for a complete head, an answer (431 or the parser's) else */
+	nf = answer(&cfg, (const char *)data, size, 1, part);
+	if (nw > 0 && (nf != nw || memcmp(part, whole, (size_t)nw) != 0))
+		abort();
+	np = answer(&cfg, (const char *)data, split, 0, part);
+	/* a prefix is incomplete or already the same answer (the page has no clock in it) */
+	if (np != 0 && (np != nw || memcmp(part, whole, (size_t)np) != 0))
+		abort();
+	return 0;
+}
