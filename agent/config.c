@@ -609,7 +609,9 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		} else if (strcmp(k, "report") == 0) {
 			rc = parse_report(&x, c, v);
 		} else if (strcmp(k, "web") == 0) {
-			rc = parse_web(&x, c, v);
+			rc = IS_ENABLED(CONFIG_WEB) ? parse_web(&x, c, v)
+						    : fail(&x, "this khiend is built without the "
+							       "web pages (CONFIG_WEB)");
 		} else if (strcmp(k, "control") == 0) {
 			const cJSON *f;
 			if (!cJSON_IsObject(v)) {

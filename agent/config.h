@@ -94,7 +94,8 @@ struct kh_agent_config {
 	/* block and status pages (docs/WEB.md) */
 	struct kh_addr web_listen[KH_CFG_WEB_LISTENERS];
 	unsigned nweb_listen;
-	char web_isp_name[97], web_isp_contact[161];
+	char web_isp_name[IS_ENABLED(CONFIG_WEB) ? 97 : 1],
+		web_isp_contact[IS_ENABLED(CONFIG_WEB) ? 161 : 1];
 	uint32_t web_head_timeout_ms; /* a request head must be complete within this */
 	uint32_t web_send_timeout_ms; /* the answer must be taken within this */
 	uint32_t web_per_client;      /* connections one client address may hold */

@@ -388,7 +388,7 @@ void dns_recent_query(struct kh_dns *d, const struct kh_addr *client)
 {
 	struct dns_seen *s;
 
-	if (!d->recent || !client)
+	if (!IS_ENABLED(CONFIG_WEB) || !d->recent || !client)
 		return;
 	s = seen_slot(d, client);
 	s->queries++;
@@ -401,7 +401,7 @@ void dns_recent_blocked(struct kh_dns *d, unsigned counter, const struct kh_addr
 	uint32_t h;
 	unsigned row;
 
-	if (!r)
+	if (!IS_ENABLED(CONFIG_WEB) || !r)
 		return;
 	h = (uint32_t)(kh_time_mono_ms() / 3600000u);
 	row = h % DNS_HOURS;

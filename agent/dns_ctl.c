@@ -158,6 +158,8 @@ void kh_dns_verdict(struct kh_dns *d, const char *name, struct kh_dns_verdict *v
 	struct dns_explain x;
 
 	memset(v, 0, sizeof(*v));
+	if (!IS_ENABLED(CONFIG_WEB))
+		return; /* the pages' only: not in a build without them */
 	dns_explain(d, name, &x);
 	if (x.kind != DNS_X_BLOCKED)
 		return;
@@ -173,7 +175,7 @@ unsigned kh_dns_recent_blocked(struct kh_dns *d, struct kh_dns_recent_cat *out, 
 	uint32_t now = (uint32_t)(kh_time_mono_ms() / 3600000u);
 	unsigned n = 0;
 
-	if (!r)
+	if (!IS_ENABLED(CONFIG_WEB) || !r)
 		return 0;
 	for (unsigned c = 0; c < d->ncounters && c < DNS_HOUR_CATS && n < max; c++) {
 		uint64_t day = 0, week = 0;
@@ -199,7 +201,7 @@ unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsi
 	uint64_t now = kh_time_mono_ms();
 	unsigned n = 0;
 
-	if (!d->recent)
+	if (!IS_ENABLED(CONFIG_WEB) || !d->recent)
 		return 0;
 	for (unsigned i = 0; i < DNS_SEEN; i++) {
 		const struct dns_seen *s = &d->recent->seen[i];
@@ -221,7 +223,7 @@ unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsi
 
 int kh_dns_index_info(struct kh_dns *d, int64_t *loaded_at, uint64_t *entries)
 {
-	if (!d->cur)
+	if (!IS_ENABLED(CONFIG_WEB) || !d->cur)
 		return 0;
 	*loaded_at = (int64_t)d->cur->loaded_at;
 	*entries = d->cur->idx.n_domains;

@@ -33,7 +33,8 @@ static void verdict(void *arg, const char *name, const struct kh_addr *client,
 	if (!strstr(name, "block"))
 		return;
 	v->blocked = 1;
-	kh_strlcpy(v->category, strstr(name, "malware") ? "malware" : "<SCRIPT>x", sizeof(v->category));
+	kh_strlcpy(v->category, strstr(name, "malware") ? "malware" : "<SCRIPT>x",
+		   sizeof(v->category));
 	snprintf(v->rule, sizeof(v->rule), "*.%s%s", name, hostile);
 	kh_strlcpy(v->source, hostile, sizeof(v->source));
 }
