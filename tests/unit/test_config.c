@@ -149,6 +149,38 @@ static void test_firmware_section(void)
 	KT_STREQ(err, "t.json: firmware: expected {\"partition\", \"part\", \"interval_s\"}");
 }
 
+static void test_web_section(void)
+{
+	struct kh_agent_config c;
+
+	KT_EQ(parse(&c, "{}"), 0);
+	KT_EQ(c.nweb_listen, 0); /* no pages unless asked for */
+	KT_EQ(c.web_head_timeout_ms, 5000);
+	KT_EQ(parse(&c, "{\"web\": {\"listen\": [\"192.168.1.1\", \"[fd00::1]:8080\"], "
+			"\"isp_name\": \"VNPT\", \"isp_contact\": \"Tổng đài 18001091\", "
+			"\"head_timeout_ms\": 2000, \"per_client\": 2, \"rate\": 3}}"),
+	      0);
+	KT_EQ(c.nweb_listen, 2);
+	KT_EQ(c.web_listen[0].port, 80); /* the default port */
+	KT_EQ(c.web_listen[1].port, 8080);
+	KT_STREQ(c.web_isp_name, "VNPT");
+	KT_STREQ(c.web_isp_contact, "Tổng đài 18001091");
+	KT_EQ(c.web_head_timeout_ms, 2000);
+	KT_EQ(c.web_per_client, 2);
+	KT_EQ(c.web_rate, 3);
+	KT_EQ(parse(&c, "{\"web\": {\"listen\": [\"router.lan\"]}}"), -EINVAL);
+	KT_STREQ(err, "t.json: web.listen[0]: not an address (expected IP:PORT, IPv6 as "
+		      "[IP]:PORT)");
+	KT_EQ(parse(&c, "{\"web\": {\"listen\": [\"1.1.1.1\", \"1.1.1.2\", \"1.1.1.3\"]}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: web.listen: at most 2 entries (CONFIG)");
+	KT_EQ(parse(&c, "{\"web\": {\"head_timeout_ms\": 10}}"), -EINVAL);
+	KT_STREQ(err, "t.json: web.head_timeout_ms: expected a whole number from 100 to 60000");
+	KT_EQ(parse(&c, "{\"web\": {\"port\": 80}}"), -EINVAL);
+	KT_STREQ(err, "t.json: web.port: unknown key");
+	KT_EQ(parse(&c, "{\"web\": []}"), -EINVAL);
+}
+
 int main(void)
 {
 	KT_RUN(test_defaults);
@@ -156,5 +188,6 @@ int main(void)
 	KT_RUN(test_errors_name_the_path);
 	KT_RUN(test_allow_clients);
 	KT_RUN(test_firmware_section);
+	KT_RUN(test_web_section);
 	return KT_DONE();
 }
