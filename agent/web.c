@@ -105,7 +105,7 @@ static int rate_ok(struct kh_web *w, const struct kh_addr *peer)
 {
 	uint32_t h = w->salt;
 	uint64_t now = kh_time_mono_ms(), add;
-	unsigned b, burst = 4 * 4 * w->cfg->web_rate;
+	unsigned b, burst = KH_MIN(16u * w->cfg->web_rate, 65535u); /* quarters: 4x the rate */
 
 	for (int i = 0; i < (peer->family == KH_AF_INET6 ? 16 : 4); i++)
 		h = (h ^ peer->ip[i]) * 16777619u;
@@ -265,6 +265,10 @@ int kh_web_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	w->h = *h;
 	w->salt = (uint32_t)kh_time_mono_ns();
 	kh_timer_init(&w->sweep, on_sweep, w);
+	for (unsigned i = 0; i < RATE_BUCKETS; i++) {
+		w->tokens[i] = (uint16_t)KH_MIN(16u * cfg->web_rate, 65535u); /* a full burst */
+		w->stamp[i] = kh_time_mono_ms();
+	}
 	for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
 		w->conn[i].fd = -1;
 		w->conn[i].w = w;
@@ -307,4 +311,9 @@ void kh_web_free(struct kh_web *w)
 void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out)
 {
 	*out = w->st;
+}
+
+int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out)
+{
+	return i < w->nlst ? kh_net_local_addr(w->lst[i].fd, out) : -ENOENT;
 }

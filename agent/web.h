@@ -87,6 +87,9 @@ int kh_web_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 /* Accepts NULL; closes every connection. */
 void kh_web_free(struct kh_web *w);
 
+/* The address listener i is bound to (an ephemeral port learnt). 0, or -ENOENT. */
+int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out);
+
 /* Counters: served, refused (full, per client, not allowed, rate), timed out. */
 struct kh_web_stats {
 	uint64_t accepted, served, refused_full, refused_client, not_allowed, rate_limited,
