@@ -123,9 +123,12 @@ expect_eq "badly signed image: invalid, not forceable" "$(validate "$T/img.forge
 expect_eq "the target's own check still runs and its verdict is kept" "$(validate "$T/img.board")" "0 0"
 
 # ---- the .ipk
+# (re)made from the current tree when the cross compiler is there: make is incremental
+if [ -z "${KHIEN_IPK:-}" ] && command -v mipsel-linux-gnu-gcc >/dev/null; then
+	make -s -C "$KHIEN_TOP" ipk ARCH=mipsel_24kc >"$T/mk" 2>&1 || { fail "make ipk ARCH=mipsel_24kc"; sed 's/^/#  /' "$T/mk"; }
+fi
 if [ ! -f "$IPK" ]; then
-	if command -v mipsel-linux-gnu-gcc >/dev/null && make -s -C "$KHIEN_TOP" ipk ARCH=mipsel_24kc >"$T/mk" 2>&1; then :
-	else skip "the .ipk" "no $IPK and no mipsel cross build (make ipk ARCH=mipsel_24kc)"; done_testing; fi
+	skip "the .ipk" "no $IPK and no mipsel cross compiler (scripts/deps.sh cross mipsel)"; done_testing
 fi
 mkdir -p "$T/ipk" "$T/control" "$T/data"
 (cd "$T/ipk" && ar x "$IPK") || fail "ar x"
