@@ -168,7 +168,7 @@ grep -q "redirect to :53" "$T/data/usr/share/nftables.d/chain-pre/dstnat_lan/30-
 	grep -q "th dport 853 .*reject" "$T/data/usr/share/nftables.d/chain-pre/forward_lan/30-khien-dot.nft" &&
 	ok "fw4 includes: LAN DNS redirected, DoT rejected" || fail "fw4 includes"
 if command -v nft >/dev/null && nft -c -f /dev/null 2>/dev/null; then
-	printf 'table inet t { chain dstnat_lan { type nat hook prerouting priority dstnat;\ninclude "%s"\n}\nchain forward_lan { type filter hook forward priority 0;\ninclude "%s"\n} }\n' \
+	printf 'table inet t {\nchain dstnat_lan {\ntype nat hook prerouting priority dstnat;\ninclude "%s"\n}\nchain forward_lan {\ntype filter hook forward priority 0;\ninclude "%s"\n}\n}\n' \
 		"$T/data/usr/share/nftables.d/chain-pre/dstnat_lan/30-khien-dns.nft" \
 		"$T/data/usr/share/nftables.d/chain-pre/forward_lan/30-khien-dot.nft" >"$T/fw4.nft"
 	nft -c -f "$T/fw4.nft" 2>"$T/nft.err" && ok "nft -c accepts the fw4 includes" || { fail "nft -c"; sed 's/^/#  /' "$T/nft.err"; }
