@@ -317,7 +317,8 @@ ipk:
 		{ echo "make ipk ARCH=one of: $(foreach a,$(IPK_ARCHS),$(firstword $(subst :, ,$(a))))"; \
 		  exit 2; }
 	@mkdir -p $(IPK_O)
-	$(Q){ grep -v -e ^CONFIG_TOOL_ -e ^CONFIG_SIZE_OPTIMIZED= configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
+	$(Q){ grep -v -e ^CONFIG_TOOL_POLICY= -e ^CONFIG_TOOL_SERVER= -e ^CONFIG_SIZE_OPTIMIZED= \
+		configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
 		CONFIG_SIZE_OPTIMIZED=y; } >$(IPK_O)/.config.new
 	$(Q)cmp -s $(IPK_O)/.config.new $(IPK_O)/.config.in || cp $(IPK_O)/.config.new $(IPK_O)/.config.in
 	$(Q)test $(IPK_O)/.config -nt $(IPK_O)/.config.in || \
