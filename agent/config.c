@@ -703,7 +703,7 @@ static const struct uci_sect_map uci_sects[] = {
 	{"category", "dns", NULL},	  {"policy", "policy", NULL},
 	{"report", "report", NULL},	  {"control", "control", NULL},
 	{"audit", "audit", NULL},	  {"firmware", "firmware", NULL},
-	{"integrity", "integrity", NULL},
+	{"integrity", "integrity", NULL}, {"web", "web", NULL},
 };
 
 struct uci_at {
@@ -778,11 +778,13 @@ static cJSON *uci_value(const char *key, const char *v)
 	static const char *const yes[] = {"1", "true", "yes", "on", "enabled"};
 	static const char *const no[] = {"0", "false", "no", "off", "disabled"};
 	static const char *const bools[] = {"canaries", "cache", "notify", "event"};
-	static const char *const nums[] = {"blocked_ttl",    "timeout_ms",
-					   "tcp_idle_ms",    "tcp_message_ms",
-					   "tcp_per_client", "inflight_per_client",
-					   "rate_limit",     "interval_s",
-					   "queue_events",   "queue_kb"};
+	static const char *const nums[] = {"blocked_ttl",     "timeout_ms",
+					   "tcp_idle_ms",     "tcp_message_ms",
+					   "tcp_per_client",  "inflight_per_client",
+					   "rate_limit",      "interval_s",
+					   "queue_events",    "queue_kb",
+					   "head_timeout_ms", "send_timeout_ms",
+					   "per_client",      "rate"};
 	char *end;
 	double d;
 
@@ -845,8 +847,9 @@ static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *
 				into = cJSON_AddObjectToObject(obj, "blockpage");
 			key += 10;
 		}
-		if (strcmp(m->type, "dns") == 0 &&
-		    uci_is(on, uci_lists, KH_ARRAY_SIZE(uci_lists))) {
+		if ((strcmp(m->type, "dns") == 0 &&
+		     uci_is(on, uci_lists, KH_ARRAY_SIZE(uci_lists))) ||
+		    (strcmp(m->type, "web") == 0 && strcmp(on, "listen") == 0)) {
 			cJSON *arr = cJSON_GetObjectItem(into, key);
 			if (!arr)
 				arr = cJSON_AddArrayToObject(into, key);
@@ -1107,6 +1110,12 @@ char *kh_config_print(const struct kh_agent_config *c)
 	cJSON_AddStringToObject(o, "partition", c->fw_partition);
 	o = cJSON_AddObjectToObject(r, "integrity");
 	add_fields(o, integrity_fields, KH_ARRAY_SIZE(integrity_fields), c);
+	if (IS_ENABLED(CONFIG_WEB)) { /* a build without the pages refuses the section */
+		o = cJSON_AddObjectToObject(r, "web");
+		if (!o || add_addrs(o, "listen", c->web_listen, c->nweb_listen) < 0)
+			goto out;
+		add_fields(o, web_fields, KH_ARRAY_SIZE(web_fields), c);
+	}
 	cJSON_AddStringToObject(r, "state_dir", c->state_dir);
 	cJSON_AddStringToObject(r, "user", c->user);
 	cJSON_AddStringToObject(r, "log_level",

@@ -93,7 +93,14 @@ static const char full_uci[] = "# /etc/config/khien\n"
 			       "\toption interval_s 600\n"
 			       "config integrity 'integrity'\n"
 			       "\toption interval_s 7200\n"
-			       "\toption notify 'no'\n";
+			       "\toption notify 'no'\n"
+			       "config web 'web'\n"
+			       "\tlist listen '192.168.1.1:80'\n"
+			       "\tlist listen '[fd00::1]:8080'\n"
+			       "\toption isp_name 'VNPT'\n"
+			       "\toption isp_contact 'Tổng đài 18001091'\n"
+			       "\toption head_timeout_ms 2000\n"
+			       "\toption rate 3\n";
 
 static const char full_json[] =
 	"{\"dns\": {\"listen\": [\"192.168.1.1:53\", \"[fd00::1]:53\"],"
@@ -117,6 +124,8 @@ static const char full_json[] =
 	"\"firmware\": {\"partition\": \"/dev/mtdblock5\", \"part\": \"rootfs\", "
 	"\"interval_s\": 600},"
 	"\"integrity\": {\"interval_s\": 7200, \"notify\": false},"
+	"\"web\": {\"listen\": [\"192.168.1.1:80\", \"[fd00::1]:8080\"], \"isp_name\": \"VNPT\","
+	"\"isp_contact\": \"Tổng đài 18001091\", \"head_timeout_ms\": 2000, \"rate\": 3},"
 	"\"state_dir\": \"/tmp/khien-state\", \"user\": \"nobody\", \"log_level\": \"debug\"}";
 
 static void test_uci_equals_json(void)
@@ -136,6 +145,8 @@ static void test_uci_equals_json(void)
 	/* spot checks, so that two equally wrong prints cannot pass */
 	KT_EQ(a.nlisten, 2);
 	KT_EQ(a.upstream[1].port, 5353);
+	KT_EQ(a.nweb_listen, 2);
+	KT_EQ(a.web_rate, 3);
 	KT_EQ(a.ncats, 2);
 	KT_EQ(a.cats[0].ede, 17);
 	KT_EQ(a.cats[1].event, 1);
