@@ -297,7 +297,7 @@ test-cross:
 	$(Q)scripts/deps.sh cross $(ARCH)
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)$(MAKE) --no-print-directory CROSS_COMPILE=$(call cross_triplet,$(ARCH))- \
-		O=build/$(call cross_triplet,$(ARCH)) cross-build
+		O=build/$(call cross_triplet,$(ARCH)) cross-build lwip-agent
 	$(Q)tests/cross.sh $(ARCH) $(O) build/$(call cross_triplet,$(ARCH))
 
 # The lwIP build of khiend, beside this one, for tests/integration/lwip_*.sh.
