@@ -73,8 +73,7 @@ int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_che
 	return s->ops->checkin(s, serial, c, now);
 }
 
-int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
-		     void *arg)
+int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d), void *arg)
 {
 	return s->ops->devices(s, fn, arg);
 }

@@ -17,8 +17,7 @@ struct kh_store_ops {
 	int (*device_add)(struct kh_store *s, const char *serial, const char *group,
 			  const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now);
 	int (*device_get)(struct kh_store *s, const char *serial, struct kh_device *out);
-	int (*device_set_status)(struct kh_store *s, const char *serial,
-				 enum kh_device_status st);
+	int (*device_set_status)(struct kh_store *s, const char *serial, enum kh_device_status st);
 	int (*device_set_cert)(struct kh_store *s, const char *serial,
 			       const uint8_t cert_sha256[32], int64_t cert_not_after);
 	int (*checkin)(struct kh_store *s, const char *serial, const struct kh_checkin *c,
@@ -56,8 +55,8 @@ struct kh_store {
 };
 
 int kh_store_sqlite_open(const char *path, struct kh_store **out, char *why, size_t whylen);
-int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out,
-		     char *why, size_t whylen);
+int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out, char *why,
+		     size_t whylen);
 
 /*
  * The schema's versions, shared by both backends (each keeps its own SQL

@@ -61,9 +61,9 @@ enum {
 	ST_COUNT
 };
 
-#define DEV_COLS                                                                                   \
-	"serial, grp, cert_sha256, status, created, last_seen, firmware, hardware_id, "           \
-	"policy_version, last_seq, events_dropped, checkins, status_json, cert_not_after, "       \
+#define DEV_COLS                                                                            \
+	"serial, grp, cert_sha256, status, created, last_seen, firmware, hardware_id, "     \
+	"policy_version, last_seq, events_dropped, checkins, status_json, cert_not_after, " \
 	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused"
 #define POL_COLS "version, sha256, size, created, expires, published, path"
 #define EV_COLS "id, serial, seq, time, received, type, severity, payload"
@@ -278,7 +278,8 @@ static PGresult *run(struct pg_store *s, int which, const struct args *a, const 
 			log_warn("store: %s: connection lost, reconnecting", what);
 			PQreset(s->c);
 			s->sync = 1;
-			if (PQstatus(s->c) == CONNECTION_OK && prepare_all(s, why, sizeof(why)) == 0)
+			if (PQstatus(s->c) == CONNECTION_OK &&
+			    prepare_all(s, why, sizeof(why)) == 0)
 				continue;
 			log_error("store: %s: cannot reconnect: %s", what, PQerrorMessage(s->c));
 			*err = -EIO;
@@ -391,9 +392,10 @@ static int migrate(struct pg_store *s)
 		if (kh_store_added_columns[i].version <= v)
 			continue;
 		/* an identifier from the constant list, never a value */
-		snprintf(sql, sizeof(sql),
-			 "ALTER TABLE devices ADD COLUMN IF NOT EXISTS %s bigint NOT NULL DEFAULT 0",
-			 kh_store_added_columns[i].name);
+		snprintf(
+			sql, sizeof(sql),
+			"ALTER TABLE devices ADD COLUMN IF NOT EXISTS %s bigint NOT NULL DEFAULT 0",
+			kh_store_added_columns[i].name);
 		if (exec(s, sql) < 0)
 			goto fail;
 	}
@@ -422,8 +424,8 @@ static void quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
-int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out,
-		     char *why, size_t whylen)
+int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out, char *why,
+		     size_t whylen)
 {
 	const char *keys[] = {"dbname", "password", "application_name", NULL};
 	const char *vals[] = {conninfo, password, "khien-server", NULL};
