@@ -80,7 +80,7 @@ static const char *const sql_text[ST_COUNT] = {
 		       "policy_version = $4, events_dropped = greatest(events_dropped, $5), "
 		       "checkins = checkins + 1, status_json = coalesce($6, status_json) "
 		       "WHERE serial = $7",
-	[ST_DEVS] = "SELECT " DEV_COLS " FROM devices ORDER BY serial",
+	[ST_DEVS] = "SELECT " DEV_COLS " FROM devices WHERE serial > $1 ORDER BY serial LIMIT $2",
 	[ST_POL_ADD] = "INSERT INTO policies(" POL_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
 	[ST_POL_GET] = "SELECT " POL_COLS " FROM policies WHERE version = $1",
 	[ST_ASSIGN] = "INSERT INTO assignments(grp, version, assigned) VALUES($1,$2,$3) "
@@ -122,7 +122,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_AUDITS] = "SELECT serial, check_id, result, severity, evidence, changed_at, updated_at "
 		      "FROM audit WHERE ($1::text IS NULL OR serial = $1) "
 		      "AND ($2::text IS NULL OR check_id = $2) "
-		      "AND ($3::int = 0 OR result IN ('fail', 'error')) ORDER BY serial, check_id",
+		      "AND ($3::int = 0 OR result IN ('fail', 'error')) "
+		      "AND (serial, check_id) > ($4, $5) ORDER BY serial, check_id LIMIT $6",
 	[ST_COMPLIANCE] = "SELECT check_id, max(CASE severity WHEN 'critical' THEN 3 "
 			  "WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END), "
 			  "count(*) FILTER (WHERE result = 'pass'), "
@@ -188,7 +189,7 @@ static struct pg_store *pg(struct kh_store *s)
 
 /* ---- parameters: text, except bytea in binary ---- */
 
-#define ARGS_MAX 9
+#define ARGS_MAX 9 /* the most a statement takes */
 struct args {
 	int n;
 	const char *v[ARGS_MAX];
@@ -534,37 +535,27 @@ static void row_policy(const PGresult *r, int i, struct kh_policy_rec *p)
 }
 
 /*
- * Rows of a listing one at a time (libpq's single-row mode), so a fleet's
- * worth of devices or events is never held in memory at once. row returns
- * non-zero to stop; that value is returned (the rest is drained).
+ * The rows of a listing, to row one by one; row returns non-zero to stop,
+ * and that value is returned. The whole result is fetched first: callers
+ * may use the store from the callback (the connection is free again), and
+ * the big listings come in pages (PAGE rows, keyset order) so a fleet's
+ * worth is never held at once.
  */
+#define PAGE 1000
 static int each(struct pg_store *s, int which, const struct args *a, const char *what,
-		int (*row)(void *ctx, const PGresult *r), void *ctx)
+		int (*row)(void *ctx, const PGresult *r, int i), void *ctx, int *rows)
 {
-	char name[8];
 	PGresult *r;
-	int rc = 0, failed = 0;
+	int rc = 0, err = 0, i;
 
-	snprintf(name, sizeof(name), "k%d", which);
-	if (!PQsendQueryPrepared(s->c, name, a->n, a->v, a->len, a->fmt, 0) ||
-	    !PQsetSingleRowMode(s->c)) {
-		log_error("store: %s: %s", what, PQerrorMessage(s->c));
-		while ((r = PQgetResult(s->c)))
-			PQclear(r);
-		return -EIO;
-	}
-	while ((r = PQgetResult(s->c))) {
-		ExecStatusType st = PQresultStatus(r);
-		if (st == PGRES_SINGLE_TUPLE) {
-			if (!rc)
-				rc = row(ctx, r);
-		} else if (st != PGRES_TUPLES_OK) {
-			log_error("store: %s: %s", what, PQerrorMessage(s->c));
-			failed = 1;
-		}
-		PQclear(r);
-	}
-	return failed ? -EIO : rc;
+	if (!(r = run(s, which, a, what, &err)))
+		return err;
+	for (i = 0; i < PQntuples(r) && !rc; i++)
+		rc = row(ctx, r, i);
+	if (rows)
+		*rows = PQntuples(r);
+	PQclear(r);
+	return rc;
 }
 
 static int pg_device_add(struct kh_store *ks, const char *serial, const char *group,
@@ -657,14 +648,16 @@ static int pg_checkin(struct kh_store *ks, const char *serial, const struct kh_c
 struct dev_ctx {
 	int (*fn)(void *arg, const struct kh_device *d);
 	void *arg;
+	char last[KH_SERIAL_MAX + 1]; /* the page's last serial */
 };
 
-static int dev_row(void *ctx, const PGresult *r)
+static int dev_row(void *ctx, const PGresult *r, int i)
 {
 	struct dev_ctx *c = ctx;
 	struct kh_device d;
 
-	row_device(r, 0, &d);
+	row_device(r, i, &d);
+	kh_strlcpy(c->last, d.serial, sizeof(c->last));
 	return c->fn(c->arg, &d) ? 1 : 0;
 }
 
@@ -672,9 +665,15 @@ static int pg_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_
 		      void *arg)
 {
 	struct dev_ctx c = {fn, arg};
-	struct args a = {0};
-	int rc = each(pg(ks), ST_DEVS, &a, "list devices", dev_row, &c);
+	int rc, n;
 
+	c.last[0] = 0; /* "" sorts before every serial */
+	do {
+		struct args a = {0};
+		a_text(&a, c.last);
+		a_int(&a, PAGE);
+		rc = each(pg(ks), ST_DEVS, &a, "list devices", dev_row, &c, &n);
+	} while (rc == 0 && n == PAGE);
 	return rc < 0 ? rc : 0;
 }
 
@@ -756,12 +755,12 @@ struct pol_ctx {
 	void *arg;
 };
 
-static int pol_row(void *ctx, const PGresult *r)
+static int pol_row(void *ctx, const PGresult *r, int i)
 {
 	struct pol_ctx *c = ctx;
 	struct kh_policy_rec p;
 
-	row_policy(r, 0, &p);
+	row_policy(r, i, &p);
 	return c->fn(c->arg, &p) ? 1 : 0;
 }
 
@@ -770,7 +769,7 @@ static int pg_policies(struct kh_store *ks, int (*fn)(void *arg, const struct kh
 {
 	struct pol_ctx c = {fn, arg};
 	struct args a = {0};
-	int rc = each(pg(ks), ST_POLS, &a, "list policies", pol_row, &c);
+	int rc = each(pg(ks), ST_POLS, &a, "list policies", pol_row, &c, NULL);
 
 	return rc < 0 ? rc : 0;
 }
@@ -859,20 +858,20 @@ struct ev_ctx {
 	void *arg;
 };
 
-static int ev_row(void *ctx, const PGresult *r)
+static int ev_row(void *ctx, const PGresult *r, int i)
 {
 	struct ev_ctx *c = ctx;
 	struct kh_event_rec e;
 
 	memset(&e, 0, sizeof(e));
-	e.id = g_int(r, 0, 0);
-	g_text(r, 0, 1, e.serial, sizeof(e.serial));
-	e.seq = (uint64_t)g_int(r, 0, 2);
-	e.time = g_int(r, 0, 3);
-	e.received = g_int(r, 0, 4);
-	g_text(r, 0, 5, e.type, sizeof(e.type));
-	e.severity = (int)g_int(r, 0, 6);
-	e.payload = PQgetvalue(r, 0, 7);
+	e.id = g_int(r, i, 0);
+	g_text(r, i, 1, e.serial, sizeof(e.serial));
+	e.seq = (uint64_t)g_int(r, i, 2);
+	e.time = g_int(r, i, 3);
+	e.received = g_int(r, i, 4);
+	g_text(r, i, 5, e.type, sizeof(e.type));
+	e.severity = (int)g_int(r, i, 6);
+	e.payload = PQgetvalue(r, i, 7);
 	return c->fn(c->arg, &e) ? 1 : 0;
 }
 
@@ -887,7 +886,7 @@ static int pg_events(struct kh_store *ks, int64_t since, const char *serial, uns
 	if (serial)
 		a_text(&a, serial);
 	a_int(&a, limit);
-	rc = each(pg(ks), serial ? ST_EVS_ONE : ST_EVS_ALL, &a, "list events", ev_row, &c);
+	rc = each(pg(ks), serial ? ST_EVS_ONE : ST_EVS_ALL, &a, "list events", ev_row, &c, NULL);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1072,33 +1071,43 @@ static int pg_audit_head(struct kh_store *ks, const char *serial, struct kh_audi
 struct aud_ctx {
 	int (*fn)(void *arg, const struct kh_audit_rec *r);
 	void *arg;
+	char serial[KH_SERIAL_MAX + 1], check[KH_AUDIT_CHECK_MAX + 1]; /* the page's last row */
 };
 
-static int aud_row(void *ctx, const PGresult *r)
+static int aud_row(void *ctx, const PGresult *r, int i)
 {
 	struct aud_ctx *c = ctx;
 	struct kh_audit_rec a;
 
-	g_text(r, 0, 0, a.serial, sizeof(a.serial));
-	g_text(r, 0, 1, a.check, sizeof(a.check));
-	g_text(r, 0, 2, a.result, sizeof(a.result));
-	g_text(r, 0, 3, a.severity, sizeof(a.severity));
-	g_text(r, 0, 4, a.evidence, sizeof(a.evidence));
-	a.changed_at = g_int(r, 0, 5);
-	a.updated_at = g_int(r, 0, 6);
+	g_text(r, i, 0, a.serial, sizeof(a.serial));
+	g_text(r, i, 1, a.check, sizeof(a.check));
+	g_text(r, i, 2, a.result, sizeof(a.result));
+	g_text(r, i, 3, a.severity, sizeof(a.severity));
+	g_text(r, i, 4, a.evidence, sizeof(a.evidence));
+	a.changed_at = g_int(r, i, 5);
+	a.updated_at = g_int(r, i, 6);
+	kh_strlcpy(c->serial, a.serial, sizeof(c->serial));
+	kh_strlcpy(c->check, a.check, sizeof(c->check));
 	return c->fn(c->arg, &a);
 }
 
 static int pg_audits(struct kh_store *ks, const char *serial, const char *check, int failing,
 		     int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg)
 {
-	struct aud_ctx c = {fn, arg};
-	struct args a = {0};
+	struct aud_ctx c = {fn, arg, "", ""};
+	int rc, n;
 
-	a_text(&a, serial); /* NULL: all */
-	a_text(&a, check);
-	a_int(&a, failing);
-	return each(pg(ks), ST_AUDITS, &a, "audit rows", aud_row, &c);
+	do {
+		struct args a = {0};
+		a_text(&a, serial); /* NULL: all */
+		a_text(&a, check);
+		a_int(&a, failing);
+		a_text(&a, c.serial);
+		a_text(&a, c.check);
+		a_int(&a, PAGE);
+		rc = each(pg(ks), ST_AUDITS, &a, "audit rows", aud_row, &c, &n);
+	} while (rc == 0 && n == PAGE);
+	return rc;
 }
 
 struct comp_ctx {
@@ -1106,18 +1115,18 @@ struct comp_ctx {
 	void *arg;
 };
 
-static int comp_row(void *ctx, const PGresult *r)
+static int comp_row(void *ctx, const PGresult *r, int i)
 {
 	struct comp_ctx *x = ctx;
 	struct kh_compliance c;
 
-	g_text(r, 0, 0, c.check, sizeof(c.check));
+	g_text(r, i, 0, c.check, sizeof(c.check));
 	/* ranked, not compared as text ("medium" > "high" as strings) */
-	kh_strlcpy(c.severity, kh_severity_name((int)g_int(r, 0, 1)), sizeof(c.severity));
-	c.pass = (unsigned)g_int(r, 0, 2);
-	c.fail = (unsigned)g_int(r, 0, 3);
-	c.na = (unsigned)g_int(r, 0, 4);
-	c.error = (unsigned)g_int(r, 0, 5);
+	kh_strlcpy(c.severity, kh_severity_name((int)g_int(r, i, 1)), sizeof(c.severity));
+	c.pass = (unsigned)g_int(r, i, 2);
+	c.fail = (unsigned)g_int(r, i, 3);
+	c.na = (unsigned)g_int(r, i, 4);
+	c.error = (unsigned)g_int(r, i, 5);
 	return x->fn(x->arg, &c);
 }
 
@@ -1127,7 +1136,7 @@ static int pg_compliance(struct kh_store *ks, int (*fn)(void *arg, const struct 
 	struct comp_ctx c = {fn, arg};
 	struct args a = {0};
 
-	return each(pg(ks), ST_COMPLIANCE, &a, "compliance", comp_row, &c);
+	return each(pg(ks), ST_COMPLIANCE, &a, "compliance", comp_row, &c, NULL);
 }
 
 static const struct kh_store_ops pg_ops = {
