@@ -350,6 +350,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
+	$(Q)tests/bench/server_pg_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
