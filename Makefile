@@ -66,7 +66,11 @@ DEVICE_CFLAGS :=
 ifeq ($(CONFIG_SIZE_OPTIMIZED),y)
 DEVICE_CFLAGS := -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
 endif
-KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
+# 64-bit file offsets on 32-bit glibc targets (musl has them always): a 2 GiB
+# file must not look missing to stat. Not _TIME_BITS: Debian 12's 32-bit
+# mbedTLS has a 32-bit time_t in its structures.
+KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -D_FILE_OFFSET_BITS=64 \
+	      -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
@@ -371,7 +375,8 @@ M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) 
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \
-		i686-linux-gnu-gcc -std=c11 $(WARN) -O2 -I. -I$(O)/include $(PG_CFLAGS) -c -o /dev/null $$f || exit 1; \
+		i686-linux-gnu-gcc -std=c11 $(WARN) -O2 -D_FILE_OFFSET_BITS=64 -I. -I$(O)/include \
+			$(PG_CFLAGS) -c -o /dev/null $$f || exit 1; \
 	done; echo "check-m32: $(words $(M32_SRCS)) files compile for 32-bit with -Werror"
 
 # ---- housekeeping ----

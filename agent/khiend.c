@@ -508,7 +508,8 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
  */
 static int prepare_state(const struct kh_agent_config *cfg, uint32_t uid, uint32_t gid)
 {
-	static const char *const trust[] = {"", "/policy", "/policy/slot-a", "/policy/slot-b"};
+	static const char *const trust[] = {"", "/policy", "/policy/slot-a", "/policy/slot-b",
+					    "/firmware"};
 	char path[KH_CFG_PATH_MAX + 32], aside[KH_CFG_PATH_MAX + 48];
 	int root = kh_proc_is_root(), err;
 
