@@ -33,7 +33,7 @@ endif
 
 # Goals that must not need a generated configuration first.
 NOCONFIG_GOALS := %_defconfig menuconfig savedefconfig olddefconfig clean distclean help \
-		  format format-check deps lwip-agent test-cross
+		  format format-check deps lwip-agent test-cross ipk
 ifeq ($(MAKECMDGOALS),)
 NEED_CONFIG := 1
 else
@@ -307,6 +307,38 @@ test-cross:
 	$(Q)$(MAKE) --no-print-directory CROSS_COMPILE=$(call cross_triplet,$(ARCH))- \
 		O=build/$(call cross_triplet,$(ARCH)) cross-build
 	$(Q)tests/cross.sh $(ARCH) $(O) build/$(call cross_triplet,$(ARCH))
+
+# ---- ipk: an OpenWrt package from the cross build, without the SDK ----
+# `make ipk ARCH=mipsel_24kc`: the router profile (linux_defconfig with
+# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected),
+# stripped, packed by scripts/mkipk.sh into build/ipk/. Debian's glibc
+# cross toolchain, not OpenWrt's musl: for inspection and emulation; a real
+# feed build uses the SDK and packaging/openwrt/khien/Makefile.
+IPK_ARCHS := mipsel_24kc:mipsel-linux-gnu arm_cortex-a7_neon-vfpv4:arm-linux-gnueabihf \
+	     aarch64_cortex-a53:aarch64-linux-gnu
+ipk_triplet = $(patsubst $(1):%,%,$(filter $(1):%,$(IPK_ARCHS)))
+IPK_O = build/ipk/$(call ipk_triplet,$(ARCH))
+IPK_FLAGS = CROSS_COMPILE=$(call ipk_triplet,$(ARCH))- O=$(IPK_O) KCONFIG_CONFIG=$(IPK_O)/.config
+.PHONY: ipk
+ipk:
+	$(Q)test -n "$(call ipk_triplet,$(ARCH))" || \
+		{ echo "make ipk ARCH=one of: $(foreach a,$(IPK_ARCHS),$(firstword $(subst :, ,$(a))))"; \
+		  exit 2; }
+	@mkdir -p $(IPK_O)
+	$(Q){ grep -v -e ^CONFIG_TOOL_POLICY= -e ^CONFIG_TOOL_SERVER= -e ^CONFIG_SIZE_OPTIMIZED= \
+		configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
+		CONFIG_SIZE_OPTIMIZED=y; } >$(IPK_O)/.config.new
+	$(Q)cmp -s $(IPK_O)/.config.new $(IPK_O)/.config.in || cp $(IPK_O)/.config.new $(IPK_O)/.config.in
+	$(Q)test $(IPK_O)/.config -nt $(IPK_O)/.config.in || \
+		{ cp $(IPK_O)/.config.in $(IPK_O)/.config && \
+		  $(MAKE) --no-print-directory $(IPK_FLAGS) olddefconfig >/dev/null; }
+	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) \
+		CFLAGS="-Os -g -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections" \
+		$(IPK_O)/khiend $(IPK_O)/khienctl
+	$(Q)mkdir -p $(IPK_O)/stripped
+	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khiend $(IPK_O)/khiend
+	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khienctl $(IPK_O)/khienctl
+	$(Q)scripts/mkipk.sh $(ARCH) $(IPK_O)/stripped build/ipk
 
 # The lwIP build of khiend, beside this one, for tests/integration/lwip_*.sh.
 LWIP_O := $(O)/lwip
