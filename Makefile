@@ -108,9 +108,13 @@ AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agen
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
-SERVER_SRCS := server/store_sqlite.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c
+SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+# The store backends: SQLite, and PostgreSQL through libpq (server/store_be.h).
+PG_CFLAGS  := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+STORE_LIBS := -lsqlite3 -lpq
+$(O)/obj/server/store_pg.o: KH_CFLAGS += $(PG_CFLAGS)
 
 LIBCORE     := $(O)/libkhien.a
 LIBPLAT     := $(O)/libplat-linux.a
@@ -227,7 +231,7 @@ $(O)/khiend: $(call obj,$(KHIEND_MAIN)) $(LIBAGENT) $(LIBCOMM) $(LIBCORE) $(LIBP
 	$(link)
 $(O)/khien-server: $(call obj,server/khien_server.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
-	$(link) -lsqlite3
+	$(link) $(STORE_LIBS)
 $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 	$(link)
 
@@ -251,7 +255,7 @@ UNIT_SERVER := test_api
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
 $(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
-	$(link) -lsqlite3
+	$(link) $(STORE_LIBS)
 $(O)/tests/test_loop_fake: $(call obj,tests/unit/test_loop.c) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The lwIP backend's flash store runs anywhere: tested on the host's RAM and files.
@@ -270,7 +274,7 @@ FUZZ_TARGETS := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/fuzz/*/fuzz.c)))
 FUZZ_REPLAY  := $(addprefix $(O)/fuzz/,$(addsuffix -replay,$(FUZZ_TARGETS)))
 $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o \
 		$(LIBSERVER) $(LIBAGENT) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
-	$(link) -lsqlite3
+	$(link) $(STORE_LIBS)
 
 TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot
 $(O)/tests/khien-mkmcuboot: $(call obj,tests/helpers/mkmcuboot.c) $(LIBCORE) $(LIBPLAT_LINUX)
@@ -301,7 +305,7 @@ test-cross:
 	$(Q)scripts/deps.sh cross $(ARCH)
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)$(MAKE) --no-print-directory CROSS_COMPILE=$(call cross_triplet,$(ARCH))- \
-		O=build/$(call cross_triplet,$(ARCH)) cross-build
+		O=build/$(call cross_triplet,$(ARCH)) cross-build lwip-agent
 	$(Q)tests/cross.sh $(ARCH) $(O) build/$(call cross_triplet,$(ARCH))
 
 # ---- ipk: an OpenWrt package from the cross build, without the SDK ----
@@ -366,7 +370,7 @@ fuzz: | $(CONFIG_MK)
 		echo "  FUZZ    $(O)/fuzz/$$t"; \
 		$(FUZZ_CC) $(FUZZ_FLAGS) -o $(O)/fuzz/$$t tests/fuzz/$$t/fuzz.c \
 			$(CORE_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) $(COMM_SRCS) $(SERVER_SRCS) \
-			$(PLAT_TEST_SRCS) $(LIBS) -lsqlite3 || exit 1; \
+			$(PLAT_TEST_SRCS) $(PG_CFLAGS) $(LIBS) $(STORE_LIBS) || exit 1; \
 	done
 	@echo "run e.g.: $(O)/fuzz/<target> tests/fuzz/<target>/corpus -max_total_time=60"
 
@@ -376,12 +380,13 @@ $(O)/bench/bench_index: $(call obj,tests/bench/bench_index.c) $(LIBCORE) $(LIBPL
 $(O)/bench/khien-loadgen: $(call obj,tests/bench/loadgen.c tests/bench/loadgen_ids.c \
 		tests/bench/loadgen_conn.c) $(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) \
 		$(LIBCORE) $(LIBPLAT)
-	$(link) -lsqlite3
+	$(link) $(STORE_LIBS)
 
 bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)scripts/deps.sh bench
 	$(Q)tests/bench/run.sh $(O)
 	$(Q)tests/bench/server_bench.sh $(O)
+	$(Q)tests/bench/server_pg_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
@@ -403,7 +408,7 @@ check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \
 		i686-linux-gnu-gcc -std=c11 $(WARN) -O2 -D_FILE_OFFSET_BITS=64 -I. -I$(O)/include \
-			-c -o /dev/null $$f || exit 1; \
+			$(PG_CFLAGS) -c -o /dev/null $$f || exit 1; \
 	done; echo "check-m32: $(words $(M32_SRCS)) files compile for 32-bit with -Werror"
 
 # ---- housekeeping ----

@@ -9,9 +9,9 @@
 set -euo pipefail
 
 build=(make gcc libc6-dev libcrypt-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
-       liblwip-dev libsqlite3-dev pkg-config)
+       liblwip-dev libsqlite3-dev libpq-dev pkg-config)
 test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux nftables shellcheck
-      python3-cryptography chromium)
+      python3-cryptography postgresql chromium)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc valgrind)
 fuzz=("${build[@]}" clang llvm)
 # 32-bit x86 through Debian's i686 cross compiler, not gcc-multilib: the

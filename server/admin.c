@@ -101,6 +101,10 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddNumberToObject(o, "event_quota_events", c->quota.events);
 	cJSON_AddNumberToObject(o, "event_quota_bytes", c->quota.bytes);
 	cJSON_AddStringToObject(o, "operator_token_sha256", fp);
+	if (c->database[0])
+		cJSON_AddStringToObject(o, "database", c->database);
+	if (c->database_password_file[0])
+		cJSON_AddStringToObject(o, "database_password_file", c->database_password_file);
 	t = cJSON_Print(o);
 	cJSON_Delete(o);
 	return t;
@@ -148,6 +152,17 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 			kh_strlcpy(c->listen, v->valuestring, sizeof(c->listen));
 			continue;
 		}
+		if (strcmp(v->string, "database") == 0 && cJSON_IsString(v) &&
+		    strlen(v->valuestring) < sizeof(c->database)) {
+			kh_strlcpy(c->database, v->valuestring, sizeof(c->database));
+			continue;
+		}
+		if (strcmp(v->string, "database_password_file") == 0 && cJSON_IsString(v) &&
+		    strlen(v->valuestring) < sizeof(c->database_password_file)) {
+			kh_strlcpy(c->database_password_file, v->valuestring,
+				   sizeof(c->database_password_file));
+			continue;
+		}
 		if (strcmp(v->string, "operator_token_sha256") == 0 && cJSON_IsString(v) &&
 		    strlen(v->valuestring) == 64 &&
 		    kh_hex_decode(v->valuestring, c->operator_token_sha256, 32) == 0)
@@ -158,7 +173,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 				break;
 		if (i == KH_ARRAY_SIZE(nums) || kh_json_uint(v, nums[i].lo, nums[i].hi, &u) < 0) {
 			snprintf(why, whylen,
-				 "server.json: %s: unknown key, or not a whole number in range",
+				 "server.json: %s: unknown key, or not a whole number in range "
+				 "(or a text too long)",
 				 v->string);
 			goto out;
 		}
@@ -172,6 +188,56 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 out:
 	cJSON_Delete(o);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- store */
+
+#define DB_PASSWORD_MAX 1024
+
+/*
+ * The instance's store: the configured database (its password read from
+ * database_password_file, one line), else DIR/khien.db. A password never
+ * comes from the command line or server.json itself.
+ */
+static int open_store(const char *dir, const struct kh_srv_config *c, struct kh_store **st,
+		      char *why, size_t whylen)
+{
+	char p[KH_SRV_PATH_MAX + 64], *pw = NULL;
+	size_t len;
+	int err;
+
+	if (!c->database[0]) {
+		path_of(p, sizeof(p), dir, "khien.db");
+		return kh_store_open(p, st, why, whylen);
+	}
+	if (!kh_store_is_pg(c->database)) {
+		snprintf(why, whylen, "database: expected postgresql://USER@/DB?host=SOCKETDIR");
+		return -EINVAL;
+	}
+	if (c->database_password_file[0]) {
+		if ((err = kh_fs_read(c->database_password_file, DB_PASSWORD_MAX, (uint8_t **)&pw,
+				      &len)) < 0) {
+			snprintf(why, whylen, "database_password_file %s: %s",
+				 c->database_password_file, kh_strerror(err));
+			return err;
+		}
+		while (len && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+			len--;
+		pw[len] = 0;
+		if (memchr(pw, 0, len)) {
+			snprintf(why, whylen, "database_password_file %s: not one line of text",
+				 c->database_password_file);
+			kh_memzero(pw, len);
+			free(pw);
+			return -EINVAL;
+		}
+	}
+	err = kh_store_open_with(c->database, pw, st, why, whylen);
+	if (pw) {
+		kh_memzero(pw, len);
+		free(pw);
+	}
+	return err;
 }
 
 /* ---------------------------------------------------------------- init */
@@ -255,7 +321,8 @@ out:
 	return err;
 }
 
-int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why, size_t whylen)
+int kh_srv_init(const char *dir, const char *url, const char *trust_root,
+		const struct kh_srv_store_opts *store, char *why, size_t whylen)
 {
 	struct kh_srv_config c;
 	struct kh_cert_opts o;
@@ -284,6 +351,26 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 						      : "0.0.0.0",
 		 c.port);
 	config_defaults(&c);
+	if (store && store->database) {
+		if (strlen(store->database) >= sizeof(c.database) ||
+		    !kh_store_is_pg(store->database)) {
+			snprintf(why, whylen,
+				 "--database: expected postgresql://USER@/DB?host=SOCKETDIR (at "
+				 "most "
+				 "%zu characters)",
+				 sizeof(c.database) - 1);
+			return -EINVAL;
+		}
+		kh_strlcpy(c.database, store->database, sizeof(c.database));
+	}
+	if (store && store->database_password_file) {
+		if (strlen(store->database_password_file) >= sizeof(c.database_password_file)) {
+			snprintf(why, whylen, "--database-password-file: path too long");
+			return -ENAMETOOLONG;
+		}
+		kh_strlcpy(c.database_password_file, store->database_password_file,
+			   sizeof(c.database_password_file));
+	}
 	path_of(p, sizeof(p), dir, "server.json");
 	if (kh_fs_read(p, TEXT_MAX, (uint8_t **)&t, &len) == 0) {
 		free(t);
@@ -356,11 +443,11 @@ int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *
 	progress("operator token: %s/operator.token (mode 0600; the server keeps only its hash)",
 		 dir);
 
-	path_of(p, sizeof(p), dir, "khien.db");
-	if ((err = kh_store_open(p, &st, why, whylen)) < 0)
+	/* the store before the configuration: an unreachable database stops init */
+	if ((err = open_store(dir, &c, &st, why, whylen)) < 0)
 		goto out;
+	progress("store: %s (%s)", c.database[0] ? c.database : "khien.db", kh_store_backend(st));
 	kh_store_close(st);
-	progress("store: %s (SQLite, WAL)", p);
 	free(t);
 	t = config_text(&c);
 	if (!t || (err = write_text(dir, "server.json", t, 0644)) < 0) {
@@ -383,7 +470,7 @@ out:
 
 int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen)
 {
-	char p[KH_SRV_PATH_MAX + 64], *t = NULL;
+	char *t = NULL;
 	size_t len;
 	int err;
 
@@ -412,8 +499,7 @@ int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen)
 	free(t);
 	if (err < 0)
 		return err;
-	path_of(p, sizeof(p), dir, "khien.db");
-	return kh_store_open(p, &s->store, why, whylen);
+	return open_store(dir, &s->cfg, &s->store, why, whylen);
 }
 
 void kh_srv_close(struct kh_srv *s)

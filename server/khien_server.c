@@ -35,8 +35,12 @@ static void usage(FILE *f)
 		"usage: khien-server COMMAND --dir DIR [options]\n"
 		"\n"
 		"  init --dir DIR [--url https://HOST:PORT] [--trust-root ROOT.json]\n"
+		"       [--database postgresql://USER@/DB?host=SOCKETDIR]\n"
+		"       [--database-password-file FILE]\n"
 		"        create an instance: device CA, server CA and certificate, operator\n"
-		"        token, SQLite store; without --trust-root, development policy keys\n"
+		"        token, store (SQLite in DIR, or the PostgreSQL database named; its\n"
+		"        password from PGPASSWORD, PGPASSFILE or the file, never an argument);\n"
+		"        without --trust-root, development policy keys\n"
 		"  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
 		"        serve the device and operator APIs over mutual TLS\n"
 		"  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
@@ -59,7 +63,8 @@ static void usage(FILE *f)
 }
 
 struct args {
-	const char *dir, *url, *trust_root, *listen, *device, *out, *group, *level, *file, *check;
+	const char *dir, *url, *trust_root, *database, *database_password_file, *listen, *device,
+		*out, *group, *level, *file, *check;
 	int force, expired, failing;
 	int64_t not_after;
 	long long since;
@@ -71,6 +76,8 @@ static int parse(int argc, char **argv, struct args *a)
 	static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
 					     {"url", required_argument, 0, 'u'},
 					     {"trust-root", required_argument, 0, 't'},
+					     {"database", required_argument, 0, 'B'},
+					     {"database-password-file", required_argument, 0, 'P'},
 					     {"listen", required_argument, 0, 'l'},
 					     {"device", required_argument, 0, 'D'},
 					     {"group", required_argument, 0, 'g'},
@@ -100,6 +107,12 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 't':
 			a->trust_root = optarg;
+			break;
+		case 'B':
+			a->database = optarg;
+			break;
+		case 'P':
+			a->database_password_file = optarg;
 			break;
 		case 'l':
 			a->listen = optarg;
@@ -266,7 +279,8 @@ int main(int argc, char **argv)
 		kh_log_set_level((enum kh_log_level)l);
 	}
 	if (!strcmp(cmd, "init")) {
-		err = kh_srv_init(a.dir, a.url, a.trust_root, why, sizeof(why));
+		struct kh_srv_store_opts so = {a.database, a.database_password_file};
+		err = kh_srv_init(a.dir, a.url, a.trust_root, &so, why, sizeof(why));
 		if (err < 0) {
 			fprintf(stderr, "khien-server: init: %s\n", why);
 			return EXIT_FAILED;

@@ -43,6 +43,10 @@ struct kh_srv_config {
 	struct {
 		uint32_t window_s, events, bytes; /* per device and window (kh_event_quota) */
 	} quota;
+	/* the store: empty for DIR/khien.db (SQLite), else a postgresql:// URL */
+	char database[512];
+	char database_password_file
+		[KH_SRV_PATH_MAX]; /* PostgreSQL's password, when not PGPASSWORD */
 };
 
 struct kh_api_ref;
@@ -71,13 +75,21 @@ struct kh_srv {
 #define KH_SRV_ADMIN_BODY_MAX ((size_t)64 << 20)
 #define KH_SRV_CONNS_PER_DEVICE_MAX 64
 
+/* Where kh_srv_init puts the store: NULL members for the defaults. */
+struct kh_srv_store_opts {
+	const char *database; /* NULL: DIR/khien.db (SQLite); or a postgresql:// URL */
+	const char *database_password_file; /* NULL: PGPASSWORD, PGPASSFILE or none */
+};
+
 /*
  * Create an instance in dir (which must not hold one already). url:
  * https://HOST:PORT (NULL for https://127.0.0.1:8443). trust_root: path of
  * the security team's root.json, or NULL to generate development keys.
- * Progress goes to stderr. 0 or negative errno with why.
+ * store: NULL for SQLite in dir. Progress goes to stderr. 0 or negative
+ * errno with why.
  */
-int kh_srv_init(const char *dir, const char *url, const char *trust_root, char *why, size_t whylen);
+int kh_srv_init(const char *dir, const char *url, const char *trust_root,
+		const struct kh_srv_store_opts *store, char *why, size_t whylen);
 
 /* Open an existing instance (configuration, store, trust root). */
 int kh_srv_open(const char *dir, struct kh_srv *s, char *why, size_t whylen);

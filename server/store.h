@@ -3,9 +3,10 @@
  * The central server's storage, behind a narrow interface: devices and
  * their last check-in, published policy bundles and their assignment to
  * groups, pending commands, and the events devices upload. SQLite (WAL) is
- * the embedded default (server/store_sqlite.c); a PostgreSQL backend
- * implements the same calls when one machine is no longer enough, since the
- * server keeps no other state.
+ * the embedded default (server/store_sqlite.c); PostgreSQL
+ * (server/store_pg.c) implements the same calls when one machine is no
+ * longer enough, since the server keeps no other state. server/store.c
+ * picks the backend (server/store_be.h).
  *
  * Writes from check-ins are grouped: they join an open transaction that
  * kh_store_flush() commits (the server calls it on a short timer). Calls
@@ -106,8 +107,20 @@ struct kh_checkin {
 	const char *status_json; /* may be NULL */
 };
 
-/* Open or create (schema included) the database at path. */
-int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen);
+/*
+ * Open or create (schema included, migrated to the current version) the
+ * store where names: a SQLite file path, or a PostgreSQL connection URL
+ * (postgresql://USER@/DB?host=SOCKETDIR). password: PostgreSQL's, when not
+ * from the environment (PGPASSWORD, PGPASSFILE); NULL otherwise. A URL
+ * carrying a password is refused: it would show in ps and the configuration.
+ */
+int kh_store_open_with(const char *where, const char *password, struct kh_store **out, char *why,
+		       size_t whylen);
+int kh_store_open(const char *where, struct kh_store **out, char *why, size_t whylen);
+/* 1 if where names a PostgreSQL database. */
+int kh_store_is_pg(const char *where);
+/* "SQLite" or "PostgreSQL". */
+const char *kh_store_backend(const struct kh_store *s);
 /* Commits what is pending; accepts NULL. */
 void kh_store_close(struct kh_store *s);
 /* Commit the grouped writes, if any. */

@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/severity.h"
 #include "lib/str.h"
 #include "policy/audit.h"
-#include "server/store.h"
+#include "server/store_be.h"
 
 enum {
 	ST_DEV_ADD,
@@ -115,19 +116,28 @@ static const char schema[] =
 	" arg TEXT NOT NULL, created INTEGER NOT NULL, delivered INTEGER);"
 	"CREATE INDEX IF NOT EXISTS commands_by_serial ON commands(serial, delivered);";
 
-struct kh_store {
+struct sq_store {
+	struct kh_store base; /* first: the handle callers hold */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int in_txn;
 };
 
-static int db_fail(struct kh_store *s, const char *what)
+static const struct kh_store_ops sq_ops;
+static void sq_close(struct kh_store *ks);
+
+static struct sq_store *sq(struct kh_store *s)
+{
+	return (struct sq_store *)s;
+}
+
+static int db_fail(struct sq_store *s, const char *what)
 {
 	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return -EIO;
 }
 
-static int exec(struct kh_store *s, const char *sql)
+static int exec(struct sq_store *s, const char *sql)
 {
 	char *msg = NULL;
 
@@ -139,7 +149,7 @@ static int exec(struct kh_store *s, const char *sql)
 	return 0;
 }
 
-static sqlite3_stmt *stmt(struct kh_store *s, int which)
+static sqlite3_stmt *stmt(struct sq_store *s, int which)
 {
 	sqlite3_stmt *q = s->st[which];
 
@@ -149,7 +159,7 @@ static sqlite3_stmt *stmt(struct kh_store *s, int which)
 }
 
 /* Join (or open) the grouped write transaction. */
-static int txn_join(struct kh_store *s)
+static int txn_join(struct sq_store *s)
 {
 	if (s->in_txn)
 		return 0;
@@ -159,8 +169,9 @@ static int txn_join(struct kh_store *s)
 	return 0;
 }
 
-int kh_store_flush(struct kh_store *s)
+static int sq_flush(struct kh_store *ks)
 {
+	struct sq_store *s = sq(ks);
 	int err;
 
 	if (!s->in_txn)
@@ -175,7 +186,7 @@ int kh_store_flush(struct kh_store *s)
 }
 
 /* 1 if table has column (pragma_table_info: SQLite 3.16 and later). */
-static int has_column(struct kh_store *s, const char *table, const char *column)
+static int has_column(struct sq_store *s, const char *table, const char *column)
 {
 	sqlite3_stmt *q;
 	int found = 0;
@@ -197,24 +208,19 @@ static int has_column(struct kh_store *s, const char *table, const char *column)
  * ever added (with defaults), so an older server can still read it. Each
  * step checks what is there, so a crash between steps is harmless.
  */
-static int migrate(struct kh_store *s)
+static int migrate(struct sq_store *s)
 {
-	static const char *const added[][2] = {
-		{"cert_not_after", "cert_not_after INTEGER NOT NULL DEFAULT 0"}, /* 2 */
-		{"quota_start", "quota_start INTEGER NOT NULL DEFAULT 0"},	 /* 3 */
-		{"quota_end", "quota_end INTEGER NOT NULL DEFAULT 0"},
-		{"quota_events", "quota_events INTEGER NOT NULL DEFAULT 0"},
-		{"quota_bytes", "quota_bytes INTEGER NOT NULL DEFAULT 0"},
-		{"quota_refused", "quota_refused INTEGER NOT NULL DEFAULT 0"},
-		{"events_refused", "events_refused INTEGER NOT NULL DEFAULT 0"},
-	};
 	char sql[160];
 
-	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
-		int has = has_column(s, "devices", added[i][0]);
+	/* 2, 3: devices columns (the list is shared with the PostgreSQL backend) */
+	for (size_t i = 0; i < KH_ARRAY_SIZE(kh_store_added_columns); i++) {
+		const char *col = kh_store_added_columns[i].name;
+		int has = has_column(s, "devices", col);
 		if (has < 0)
 			return -EIO;
-		snprintf(sql, sizeof(sql), "ALTER TABLE devices ADD COLUMN %s", added[i][1]);
+		/* an identifier from the constant list, never a value */
+		snprintf(sql, sizeof(sql),
+			 "ALTER TABLE devices ADD COLUMN %s INTEGER NOT NULL DEFAULT 0", col);
 		if (!has && exec(s, sql) < 0)
 			return -EIO;
 	}
@@ -228,16 +234,18 @@ static int migrate(struct kh_store *s)
 		    " serial TEXT PRIMARY KEY, policy TEXT NOT NULL, version INTEGER NOT NULL,"
 		    " digest TEXT NOT NULL, at INTEGER NOT NULL);") < 0)
 		return -EIO;
-	return exec(s, "PRAGMA user_version = 4");
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", KH_STORE_SCHEMA_VERSION);
+	return exec(s, sql);
 }
 
-int kh_store_open(const char *path, struct kh_store **out, char *why, size_t whylen)
+int kh_store_sqlite_open(const char *path, struct kh_store **out, char *why, size_t whylen)
 {
-	struct kh_store *s = calloc(1, sizeof(*s));
+	struct sq_store *s = calloc(1, sizeof(*s));
 	int i;
 
 	if (!s)
 		return -ENOMEM;
+	s->base.ops = &sq_ops;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
@@ -256,19 +264,20 @@ int kh_store_open(const char *path, struct kh_store **out, char *why, size_t why
 			snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(s->db));
 			goto fail;
 		}
-	*out = s;
+	*out = &s->base;
 	return 0;
 fail:
-	kh_store_close(s);
+	sq_close(&s->base);
 	return -EIO;
 }
 
-void kh_store_close(struct kh_store *s)
+static void sq_close(struct kh_store *ks)
 {
+	struct sq_store *s = sq(ks);
 	if (!s)
 		return;
 	if (s->db)
-		kh_store_flush(s);
+		sq_flush(&s->base);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -321,9 +330,10 @@ static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
 	col_text(q, 6, p->path, sizeof(p->path));
 }
 
-int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
-			const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now)
+static int sq_device_add(struct kh_store *ks, const char *serial, const char *group,
+			 const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_DEV_ADD);
 	int rc;
 
@@ -339,8 +349,9 @@ int kh_store_device_add(struct kh_store *s, const char *serial, const char *grou
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "add device");
 }
 
-int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device *out)
+static int sq_device_get(struct kh_store *ks, const char *serial, struct kh_device *out)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_DEV_GET);
 	int rc;
 
@@ -354,7 +365,7 @@ int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device
 	return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "get device");
 }
 
-static int changed_one(struct kh_store *s, sqlite3_stmt *q, const char *what)
+static int changed_one(struct sq_store *s, sqlite3_stmt *q, const char *what)
 {
 	int rc = sqlite3_step(q);
 
@@ -364,8 +375,9 @@ static int changed_one(struct kh_store *s, sqlite3_stmt *q, const char *what)
 	return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
-int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_device_status st)
+static int sq_device_set_status(struct kh_store *ks, const char *serial, enum kh_device_status st)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_DEV_STATUS);
 
 	sqlite3_bind_int(q, 1, (int)st);
@@ -373,9 +385,10 @@ int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_d
 	return changed_one(s, q, "set device status");
 }
 
-int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32],
-			     int64_t cert_not_after)
+static int sq_device_set_cert(struct kh_store *ks, const char *serial,
+			      const uint8_t cert_sha256[32], int64_t cert_not_after)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_DEV_CERT);
 
 	sqlite3_bind_blob(q, 1, cert_sha256, 32, SQLITE_STATIC);
@@ -384,9 +397,10 @@ int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8
 	return changed_one(s, q, "set device certificate");
 }
 
-int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_checkin *c,
-		     int64_t now)
+static int sq_checkin(struct kh_store *ks, const char *serial, const struct kh_checkin *c,
+		      int64_t now)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q;
 
 	if (txn_join(s) < 0)
@@ -403,8 +417,10 @@ int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_che
 	return changed_one(s, q, "check-in");
 }
 
-int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d), void *arg)
+static int sq_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_device *d),
+		      void *arg)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_DEVS);
 	struct kh_device d;
 	int rc;
@@ -418,8 +434,9 @@ int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_de
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list devices");
 }
 
-int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
+static int sq_policy_add(struct kh_store *ks, const struct kh_policy_rec *p)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_POL_ADD);
 	int rc;
 
@@ -437,7 +454,7 @@ int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "add policy");
 }
 
-static int policy_one(struct kh_store *s, sqlite3_stmt *q, struct kh_policy_rec *out,
+static int policy_one(struct sq_store *s, sqlite3_stmt *q, struct kh_policy_rec *out,
 		      const char *what)
 {
 	int rc = sqlite3_step(q);
@@ -450,16 +467,18 @@ static int policy_one(struct kh_store *s, sqlite3_stmt *q, struct kh_policy_rec 
 	return rc == SQLITE_DONE ? -ENOENT : db_fail(s, what);
 }
 
-int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_rec *out)
+static int sq_policy_get(struct kh_store *ks, uint64_t version, struct kh_policy_rec *out)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_POL_GET);
 
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)version);
 	return policy_one(s, q, out, "get policy");
 }
 
-int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now)
+static int sq_assign(struct kh_store *ks, const char *group, uint64_t version, int64_t now)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_ASSIGN);
 	int rc;
 
@@ -473,17 +492,19 @@ int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "assign policy");
 }
 
-int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out)
+static int sq_assigned(struct kh_store *ks, const char *group, struct kh_policy_rec *out)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_ASSIGNED);
 
 	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
 	return policy_one(s, q, out, "assigned policy");
 }
 
-int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
-		      void *arg)
+static int sq_policies(struct kh_store *ks, int (*fn)(void *arg, const struct kh_policy_rec *p),
+		       void *arg)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_POLS);
 	struct kh_policy_rec p;
 	int rc;
@@ -497,10 +518,11 @@ int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_p
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list policies");
 }
 
-int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
-			unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
-			int64_t now, struct kh_events_result *out)
+static int sq_events_add(struct kh_store *ks, const char *serial, const struct kh_event_rec *ev,
+			 unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
+			 int64_t now, struct kh_events_result *out)
 {
+	struct sq_store *s = sq(ks);
 	struct kh_device d;
 	uint64_t top;
 	unsigned i, added = 0, refused = 0;
@@ -508,7 +530,7 @@ int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_
 
 	if ((err = txn_join(s)) < 0)
 		return err;
-	if ((err = kh_store_device_get(s, serial, &d)) < 0)
+	if ((err = sq_device_get(&s->base, serial, &d)) < 0)
 		goto out;
 	if (now >= d.quota_end || now < d.quota_start) { /* a new window (or the clock went back) */
 		d.quota_start = now;
@@ -563,7 +585,7 @@ int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_
 			goto out;
 	}
 	/* The device forgets what we acknowledge: it must be on disk first. */
-	if ((err = kh_store_flush(s)) < 0)
+	if ((err = sq_flush(&s->base)) < 0)
 		return err;
 	out->acked = top;
 	out->stored = added;
@@ -576,9 +598,10 @@ out:
 	return err;
 }
 
-int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
-		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+static int sq_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
+		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, serial ? ST_EVS_ONE : ST_EVS_ALL);
 	struct kh_event_rec e;
 	int rc, k = 1;
@@ -606,9 +629,10 @@ int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsig
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list events");
 }
 
-int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,
-			 int64_t now, int64_t *id)
+static int sq_command_add(struct kh_store *ks, const char *serial, const char *type,
+			  const char *arg, int64_t now, int64_t *id)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_CMD_ADD);
 	int rc;
 
@@ -625,9 +649,10 @@ int kh_store_command_add(struct kh_store *s, const char *serial, const char *typ
 	return 0;
 }
 
-int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
-			      unsigned max)
+static int sq_commands_pending(struct kh_store *ks, const char *serial, struct kh_command *out,
+			       unsigned max)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q = stmt(s, ST_CMD_PENDING);
 	int rc, n = 0;
 
@@ -643,8 +668,9 @@ int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : db_fail(s, "pending commands");
 }
 
-int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, int64_t now)
+static int sq_command_done(struct kh_store *ks, const char *serial, int64_t id, int64_t now)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q;
 
 	if (txn_join(s) < 0)
@@ -658,13 +684,13 @@ int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, in
 
 /* ---- audit results ---- */
 
-static int prep(struct kh_store *s, const char *sql, sqlite3_stmt **q)
+static int prep(struct sq_store *s, const char *sql, sqlite3_stmt **q)
 {
 	return sqlite3_prepare_v2(s->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : db_fail(s, sql);
 }
 
 /* Digest and counts of the device's stored rows. */
-static int audit_sum(struct kh_store *s, const char *serial, struct kh_audit_head *h,
+static int audit_sum(struct sq_store *s, const char *serial, struct kh_audit_head *h,
 		     char digest[65])
 {
 	struct kh_audit_digest d;
@@ -700,10 +726,11 @@ static int audit_sum(struct kh_store *s, const char *serial, struct kh_audit_hea
 	return 0;
 }
 
-int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_audit_head *h,
-		       int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
-		       char digest[65])
+static int sq_audit_put(struct kh_store *ks, const char *serial, const struct kh_audit_head *h,
+			int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
+			char digest[65])
 {
+	struct sq_store *s = sq(ks);
 	struct kh_audit_head sum = *h;
 	sqlite3_stmt *q = NULL;
 	int err;
@@ -782,7 +809,7 @@ int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_a
 	if ((err = audit_sum(s, serial, &sum, digest)) < 0)
 		goto out;
 	/* the device forgets what we acknowledge: on disk first */
-	return kh_store_flush(s);
+	return sq_flush(&s->base);
 out:
 	sqlite3_finalize(q);
 	s->in_txn = 0;
@@ -790,8 +817,9 @@ out:
 	return err;
 }
 
-int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_head *out)
+static int sq_audit_head(struct kh_store *ks, const char *serial, struct kh_audit_head *out)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q;
 	int rc;
 
@@ -814,9 +842,10 @@ int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_
 	return audit_sum(s, serial, out, out->digest);
 }
 
-int kh_store_audits(struct kh_store *s, const char *serial, const char *check, int failing,
-		    int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg)
+static int sq_audits(struct kh_store *ks, const char *serial, const char *check, int failing,
+		     int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q;
 	int rc;
 
@@ -850,9 +879,10 @@ int kh_store_audits(struct kh_store *s, const char *serial, const char *check, i
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "audit rows");
 }
 
-int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
-			void *arg)
+static int sq_compliance(struct kh_store *ks, int (*fn)(void *arg, const struct kh_compliance *c),
+			 void *arg)
 {
+	struct sq_store *s = sq(ks);
 	sqlite3_stmt *q;
 	int rc;
 
@@ -883,3 +913,29 @@ int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "compliance");
 }
+
+static const struct kh_store_ops sq_ops = {
+	.name = "SQLite",
+	.close = sq_close,
+	.flush = sq_flush,
+	.device_add = sq_device_add,
+	.device_get = sq_device_get,
+	.device_set_status = sq_device_set_status,
+	.device_set_cert = sq_device_set_cert,
+	.checkin = sq_checkin,
+	.devices = sq_devices,
+	.policy_add = sq_policy_add,
+	.policy_get = sq_policy_get,
+	.assign = sq_assign,
+	.assigned = sq_assigned,
+	.policies = sq_policies,
+	.events_add = sq_events_add,
+	.events = sq_events,
+	.command_add = sq_command_add,
+	.commands_pending = sq_commands_pending,
+	.command_done = sq_command_done,
+	.audit_put = sq_audit_put,
+	.audit_head = sq_audit_head,
+	.audits = sq_audits,
+	.compliance = sq_compliance,
+};

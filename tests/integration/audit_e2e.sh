@@ -89,7 +89,7 @@ PY
 )" "['no-telnet']"
 
 # the server loses its copy: the digests differ, the device sends all of it
-python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM audit WHERE check_id != \"no-ftp\"'); c.commit()" $S/khien.db
+store_sql $S "DELETE FROM audit WHERE check_id != 'no-ftp'"
 expect_eq "  (the server now holds one row)" "$("$SRV" audit --dir $S | wc -l)" "1"
 expect_rc "sync after the server lost rows" 0 ctl sync
 expect_eq "the device sent the whole set again" "$("$SRV" audit --dir $S | wc -l)" "$n"

@@ -55,7 +55,7 @@ done_testing() { exit $_failed; }
 # ---- DNS helpers (khiend + test upstream on 127.0.0.1, random ports) ----
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap 'cleanup_pids; rm -rf "$T"' EXIT
+trap 'cleanup_pids; pg_stop; rm -rf "$T"' EXIT
 chmod 755 "$T" # khiend drops to its user and must still read the index
 
 # The daemon's dedicated user (the OpenWrt package creates it; tests as root do).
@@ -104,10 +104,81 @@ ctl() { "$KHIEN_BUILD/khienctl" --control "$CTL" "$@"; }
 SRV=$KHIEN_BUILD/khien-server
 HTTPS=$KHIEN_BUILD/tests/khien-testhttps
 
+# The store under test: SQLite in the instance (default), or with
+# KHIEN_TEST_DB=pg a database of its own in a throwaway PostgreSQL cluster
+# (tests/integration/server_pg.sh runs the store-checking scripts so).
+KHIEN_TEST_DB=${KHIEN_TEST_DB:-sqlite}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_DIR=${PG_DIR:-}  # set: a cluster someone else started (and stops)
+_pg_mine=""
+_pg_dbs=0
+
+# pg_start: a cluster in a temporary directory, run by the unprivileged
+# postgres user, listening only on a Unix socket there; sets PG_DIR
+pg_start() {
+	[ -n "$PG_DIR" ] && return 0
+	PG_DIR=$(mktemp -d /tmp/khien-pg.XXXXXX)
+	_pg_mine=1
+	chown postgres: "$PG_DIR" && chmod 755 "$PG_DIR"
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DIR/data" -U khien --auth=trust \
+		-E UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1 ||
+		{ echo "# initdb failed:"; sed 's/^/#   /' "$PG_DIR/initdb.log"; return 1; }
+	# fsync off: a test cluster lives for seconds; the bench keeps it on
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+		-o "-c listen_addresses='' -k $PG_DIR -c fsync=${PG_FSYNC:-off} -c max_connections=200" \
+		start >/dev/null 2>&1 ||
+		{ echo "# PostgreSQL did not start:"; sed 's/^/#   /' "$PG_DIR/server.log" | tail; return 1; }
+}
+pg_stop() {
+	[ -n "$_pg_mine" ] || return 0
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1
+	rm -rf "$PG_DIR"
+	_pg_mine=""
+}
+# pg_newdb: a new empty database in the cluster; prints its URL
+pg_newdb() {
+	local name
+	_pg_dbs=$((_pg_dbs + 1))
+	name=t$$_${_pg_dbs}_$RANDOM
+	"$PG_BIN/createdb" -h "$PG_DIR" -U khien "$name" || return 1
+	echo "postgresql://khien@/$name?host=$PG_DIR"
+}
+
+# store_sql DIR SQL: one statement on the instance's store, rows as a|b lines
+store_sql() {
+	local db
+	db=$(json_get "$1/server.json" 'd.get("database", "")')
+	if [ -n "$db" ]; then
+		"$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$db" -c "$2"
+	else
+		/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print('\n'.join('|'.join(map(str, x)) for x in r)) if r else None" "$1/khien.db" "$2"
+	fi
+}
+
+# store_version DIR: the schema version the store records
+store_version() {
+	if [ -n "$(json_get "$1/server.json" 'd.get("database", "")')" ]; then
+		store_sql "$1" "SELECT max(version) FROM khien_schema"
+	else
+		store_sql "$1" "PRAGMA user_version"
+	fi
+}
+
+# store_detach DIR: a copied instance gets a new empty store of its own
+store_detach() {
+	rm -f "$1"/khien.db*
+	[ -n "$(json_get "$1/server.json" 'd.get("database", "")')" ] || return 0
+	/usr/bin/python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d['database']=sys.argv[2]; json.dump(d, open(p, 'w'))" "$1/server.json" "$(pg_newdb)"
+}
+
 # init_server DIR PORT [init args...]: a new instance for https://127.0.0.1:PORT
 init_server() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 db
 	shift 2
+	if [ "$KHIEN_TEST_DB" = pg ]; then
+		pg_start && db=$(pg_newdb) || return 1
+		set -- --database "$db" "$@"
+	fi
 	"$SRV" init --dir "$dir" --url "https://127.0.0.1:$port" "$@" >"$T/init.log" 2>&1 ||
 		{ echo "# khien-server init failed:"; sed 's/^/#   /' "$T/init.log"; return 1; }
 }

@@ -15,7 +15,8 @@ S=$T/srv
 
 init_server $S $PORT || { fail "server init"; done_testing; }
 ok "server instance created"
-for f in device-ca.pem server-ca.pem server.pem server.key operator.token khien.db trust-root.json \
+[ "$KHIEN_TEST_DB" = pg ] && db= || db=khien.db
+for f in device-ca.pem server-ca.pem server.pem server.key operator.token $db trust-root.json \
 	dev-keys/policy.key; do
 	[ -s "$S/$f" ] || fail "instance file $f"
 done
@@ -25,9 +26,11 @@ grep -q "DEVELOPMENT trust root" "$T/init.log" && ok "init says loudly that its 
 expect_rc "a second init in the same directory is refused" 1 "$SRV" init --dir $S
 
 # a store made by the previous release (no cert_not_after column) is migrated when opened
-python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('ALTER TABLE devices DROP COLUMN cert_not_after'); c.commit()" $S/khien.db
+store_sql $S "ALTER TABLE devices DROP COLUMN cert_not_after"
+# PostgreSQL records the version it reached: the previous release's said 1
+[ "$KHIEN_TEST_DB" = pg ] && store_sql $S "UPDATE khien_schema SET version = 1"
 "$SRV" provision --dir $S --device SN-E2E-1 --group home -o $T/dev1 >/dev/null || fail "provision"
-expect_eq "an older store is migrated in place" "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select cert_not_after > 0, (select user_version from pragma_user_version) from devices').fetchall())" $S/khien.db)" "[(1, 4)]"
+expect_eq "an older store is migrated in place" "$(store_sql $S 'SELECT CASE WHEN cert_not_after > 0 THEN 1 ELSE 0 END FROM devices')|$(store_version $S)" "1|4"
 for f in device.key device.pem server-ca.pem root.json khiend.json; do [ -s "$T/dev1/$f" ] || fail "provisioned $f"; done
 expect_eq "device key mode" "$(stat -c %a $T/dev1/device.key)" "600"
 expect_rc "provisioning a known serial again is refused" 1 "$SRV" provision --dir $S --device SN-E2E-1 -o $T/dupe
@@ -106,10 +109,10 @@ operator $S POST /v1/admin/devices/SN-E2E-1/commands --body $T/cmd.json > $T/o6
 expect_eq "POST .../commands queues a command" "$(sed -n 1p $T/o6)" "201"
 "$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null
 expect_eq "the device obeys it at its next check-in" "$(ctl status | json_get /dev/stdin 'd["report"]["interval_s"]')" "45"
-cmd_state() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select delivered is not null from commands').fetchall())" $S/khien.db; }
-expect_eq "the command stays pending until the device reports it done" "$(cmd_state)" "[(0,)]"
+cmd_state() { store_sql $S "SELECT CASE WHEN delivered IS NULL THEN 0 ELSE 1 END FROM commands"; }
+expect_eq "the command stays pending until the device reports it done" "$(cmd_state)" "0"
 "$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null
-expect_eq "done at the following check-in, never sent again" "$(cmd_state)" "[(1,)]"
+expect_eq "done at the following check-in, never sent again" "$(cmd_state)" "1"
 
 # downloads: conditional and ranged (what a device resumes with)
 sha=$(sha256sum $T/p2 | cut -d' ' -f1); size=$(stat -c %s $T/p2)
@@ -129,17 +132,9 @@ expect_eq "a replayed upload stores nothing new" "$(sed 1d $T/u1 | json_get /dev
 expect_eq "still four events (the fresh threat was one)" "$("$SRV" events --dir $S --device SN-E2E-1 | wc -l)" "4"
 
 # the server (or someone who took it over) offers a bundle the device refuses
-python3 - "$S/khien.db" "$T/rogue.bundle" "$S/bundles/9.bundle" <<'PY'
-import hashlib, shutil, sqlite3, sys, time
-db, src, dst = sys.argv[1:4]
-shutil.copy(src, dst)
-data = open(src, "rb").read()
-c = sqlite3.connect(db, timeout=10)
-c.execute("INSERT INTO policies VALUES(9, ?, ?, 0, 0, ?, 'bundles/9.bundle')",
-          (hashlib.sha256(data).hexdigest(), len(data), int(time.time())))
-c.execute("UPDATE assignments SET version = 9 WHERE grp = 'home'")
-c.commit()
-PY
+cp $T/rogue.bundle $S/bundles/9.bundle
+store_sql $S "INSERT INTO policies VALUES(9, '$(sha256sum $T/rogue.bundle | cut -d' ' -f1)', $(stat -c %s $T/rogue.bundle), 0, 0, $(date +%s), 'bundles/9.bundle')"
+store_sql $S "UPDATE assignments SET version = 9 WHERE grp = 'home'"
 "$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null
 expect_eq "a forged bundle from the server is refused; policy 2 stays" "$(version)" "2"
 "$KHIEN_BUILD/khienctl" --control $CTL sync >/dev/null

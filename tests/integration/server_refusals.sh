@@ -22,7 +22,7 @@ cp -r $T/rekeyed $T/rekeyed-old
 # another instance: its own device CA (wrong CA); and a copy that shares the CA but not the store
 init_server $T/other $((PORT + 1)) || fail "second instance"
 "$SRV" provision --dir $T/other --device SN-good -o $T/foreign >/dev/null
-cp -r $S $T/clone && rm -f $T/clone/khien.db* && "$SRV" provision --dir $T/clone --device SN-ghost -o $T/ghost >/dev/null 2>&1 ||
+cp -r $S $T/clone && store_detach $T/clone && "$SRV" provision --dir $T/clone --device SN-ghost -o $T/ghost >/dev/null 2>&1 ||
 	{ "$SRV" provision --dir $T/clone --device SN-ghost -o $T/ghost; }
 cp $S/server-ca.pem $T/foreign/server-ca.pem   # it trusts our server; we must not trust it
 start_server $S || { fail "server starts"; done_testing; }

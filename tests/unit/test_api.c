@@ -25,7 +25,7 @@
 
 static struct kh_srv srv;
 static uint8_t fpr[32], other_fpr[32];
-static char db[64];
+static char db[512];
 
 /* One request as srv_net.c makes it: admit the head, then handle the body. */
 struct ask {
@@ -114,7 +114,13 @@ static int setup(void)
 {
 	char why[256];
 
-	snprintf(db, sizeof(db), "/tmp/khien-test-api-%d.db", (int)getpid());
+	/* KHIEN_TEST_STORE: an empty PostgreSQL database (tests/integration/server_pg.sh) */
+	const char *url = getenv("KHIEN_TEST_STORE");
+
+	if (url && *url)
+		snprintf(db, sizeof(db), "%s", url);
+	else
+		snprintf(db, sizeof(db), "/tmp/khien-test-api-%d.db", (int)getpid());
 	if (kh_test_srv_open(&srv, db, TOKEN, 1000, why, sizeof(why)) < 0) {
 		printf("# setup: %s\n", why);
 		return -1;
@@ -130,10 +136,12 @@ static int setup(void)
 
 static void teardown(void)
 {
-	char p[80];
+	char p[sizeof(db) + 8];
 
 	kh_api_cache_clear(&srv);
 	kh_store_close(srv.store);
+	if (kh_store_is_pg(db))
+		return; /* the caller drops its database */
 	unlink(db);
 	snprintf(p, sizeof(p), "%s-wal", db);
 	unlink(p);

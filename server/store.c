@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server/store.h's calls, dispatched to the backend the instance names:
+ * a postgresql:// (or postgres://) URL or key=value connection string
+ * opens PostgreSQL (server/store_pg.c), anything else is a SQLite file
+ * (server/store_sqlite.c).
+ */
+#include <string.h>
+
+#include "lib/err.h"
+#include "server/store_be.h"
+
+int kh_store_is_pg(const char *where)
+{
+	return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
+}
+
+int kh_store_open_with(const char *where, const char *password, struct kh_store **out, char *why,
+		       size_t whylen)
+{
+	*out = NULL;
+	if (kh_store_is_pg(where))
+		return kh_store_pg_open(where, password, out, why, whylen);
+	return kh_store_sqlite_open(where, out, why, whylen);
+}
+
+int kh_store_open(const char *where, struct kh_store **out, char *why, size_t whylen)
+{
+	return kh_store_open_with(where, NULL, out, why, whylen);
+}
+
+const char *kh_store_backend(const struct kh_store *s)
+{
+	return s->ops->name;
+}
+
+void kh_store_close(struct kh_store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+int kh_store_flush(struct kh_store *s)
+{
+	return s->ops->flush(s);
+}
+
+int kh_store_device_add(struct kh_store *s, const char *serial, const char *group,
+			const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now)
+{
+	return s->ops->device_add(s, serial, group, cert_sha256, cert_not_after, now);
+}
+
+int kh_store_device_get(struct kh_store *s, const char *serial, struct kh_device *out)
+{
+	return s->ops->device_get(s, serial, out);
+}
+
+int kh_store_device_set_status(struct kh_store *s, const char *serial, enum kh_device_status st)
+{
+	return s->ops->device_set_status(s, serial, st);
+}
+
+int kh_store_device_set_cert(struct kh_store *s, const char *serial, const uint8_t cert_sha256[32],
+			     int64_t cert_not_after)
+{
+	return s->ops->device_set_cert(s, serial, cert_sha256, cert_not_after);
+}
+
+int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_checkin *c,
+		     int64_t now)
+{
+	return s->ops->checkin(s, serial, c, now);
+}
+
+int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d), void *arg)
+{
+	return s->ops->devices(s, fn, arg);
+}
+
+int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
+{
+	return s->ops->policy_add(s, p);
+}
+
+int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_rec *out)
+{
+	return s->ops->policy_get(s, version, out);
+}
+
+int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now)
+{
+	return s->ops->assign(s, group, version, now);
+}
+
+int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out)
+{
+	return s->ops->assigned(s, group, out);
+}
+
+int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
+		      void *arg)
+{
+	return s->ops->policies(s, fn, arg);
+}
+
+int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
+			unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
+			int64_t now, struct kh_events_result *out)
+{
+	return s->ops->events_add(s, serial, ev, n, events_dropped, q, now, out);
+}
+
+int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
+		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return s->ops->events(s, since, serial, limit, fn, arg);
+}
+
+int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,
+			 int64_t now, int64_t *id)
+{
+	return s->ops->command_add(s, serial, type, arg, now, id);
+}
+
+int kh_store_commands_pending(struct kh_store *s, const char *serial, struct kh_command *out,
+			      unsigned max)
+{
+	return s->ops->commands_pending(s, serial, out, max);
+}
+
+int kh_store_command_done(struct kh_store *s, const char *serial, int64_t id, int64_t now)
+{
+	return s->ops->command_done(s, serial, id, now);
+}
+
+int kh_store_audit_put(struct kh_store *s, const char *serial, const struct kh_audit_head *h,
+		       int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
+		       char digest[65])
+{
+	return s->ops->audit_put(s, serial, h, full, rows, n, now, digest);
+}
+
+int kh_store_audit_head(struct kh_store *s, const char *serial, struct kh_audit_head *out)
+{
+	return s->ops->audit_head(s, serial, out);
+}
+
+int kh_store_audits(struct kh_store *s, const char *serial, const char *check, int failing,
+		    int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg)
+{
+	return s->ops->audits(s, serial, check, failing, fn, arg);
+}
+
+int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
+			void *arg)
+{
+	return s->ops->compliance(s, fn, arg);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a store backend provides (server/store_sqlite.c, server/store_pg.c):
+ * the calls of server/store.h as a table that server/store.c dispatches
+ * through. A backend's handle begins with struct kh_store. Only the
+ * backends and server/store.c include this.
+ */
+#ifndef KHIEN_SERVER_STORE_BE_H
+#define KHIEN_SERVER_STORE_BE_H
+
+#include "server/store.h"
+
+struct kh_store_ops {
+	const char *name; /* "SQLite", "PostgreSQL" */
+	void (*close)(struct kh_store *s);
+	int (*flush)(struct kh_store *s);
+	int (*device_add)(struct kh_store *s, const char *serial, const char *group,
+			  const uint8_t cert_sha256[32], int64_t cert_not_after, int64_t now);
+	int (*device_get)(struct kh_store *s, const char *serial, struct kh_device *out);
+	int (*device_set_status)(struct kh_store *s, const char *serial, enum kh_device_status st);
+	int (*device_set_cert)(struct kh_store *s, const char *serial,
+			       const uint8_t cert_sha256[32], int64_t cert_not_after);
+	int (*checkin)(struct kh_store *s, const char *serial, const struct kh_checkin *c,
+		       int64_t now);
+	int (*devices)(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
+		       void *arg);
+	int (*policy_add)(struct kh_store *s, const struct kh_policy_rec *p);
+	int (*policy_get)(struct kh_store *s, uint64_t version, struct kh_policy_rec *out);
+	int (*assign)(struct kh_store *s, const char *group, uint64_t version, int64_t now);
+	int (*assigned)(struct kh_store *s, const char *group, struct kh_policy_rec *out);
+	int (*policies)(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
+			void *arg);
+	int (*events_add)(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
+			  unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
+			  int64_t now, struct kh_events_result *out);
+	int (*events)(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
+		      int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
+	int (*command_add)(struct kh_store *s, const char *serial, const char *type,
+			   const char *arg, int64_t now, int64_t *id);
+	int (*commands_pending)(struct kh_store *s, const char *serial, struct kh_command *out,
+				unsigned max);
+	int (*command_done)(struct kh_store *s, const char *serial, int64_t id, int64_t now);
+	int (*audit_put)(struct kh_store *s, const char *serial, const struct kh_audit_head *h,
+			 int full, const struct kh_audit_rec *rows, unsigned n, int64_t now,
+			 char digest[65]);
+	int (*audit_head)(struct kh_store *s, const char *serial, struct kh_audit_head *out);
+	int (*audits)(struct kh_store *s, const char *serial, const char *check, int failing,
+		      int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg);
+	int (*compliance)(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
+			  void *arg);
+};
+
+struct kh_store {
+	const struct kh_store_ops *ops;
+};
+
+int kh_store_sqlite_open(const char *path, struct kh_store **out, char *why, size_t whylen);
+int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out, char *why,
+		     size_t whylen);
+
+/*
+ * The schema's versions, shared by both backends (each keeps its own SQL
+ * where the dialects differ): 1 the tables, 2 and 3 devices columns added
+ * since (below), 4 the audit tables. Columns are only ever added, with a
+ * default, so an older server can still read a newer database.
+ */
+#define KH_STORE_SCHEMA_VERSION 4
+struct kh_store_added_column {
+	int version;
+	const char *name; /* an integer, NOT NULL DEFAULT 0 */
+};
+static const struct kh_store_added_column kh_store_added_columns[] = {
+	{2, "cert_not_after"}, {3, "quota_start"},   {3, "quota_end"},	    {3, "quota_events"},
+	{3, "quota_bytes"},    {3, "quota_refused"}, {3, "events_refused"},
+};
+
+#endif

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Check-ins/s (session resumption) and events stored/s with khien-server on
+# SQLite and on PostgreSQL, the same devices and load one after the other
+# (`make bench`, never pass/fail). PostgreSQL runs in a throwaway cluster
+# (initdb as the postgres user, a Unix socket in a temporary directory)
+# with its durable defaults (fsync, synchronous_commit on). Skipped with a
+# message when PostgreSQL is not installed.
+# Results: a table on stdout and BUILD/bench/server-pg-results.json.
+# usage: tests/bench/server_pg_bench.sh BUILD_DIR
+# env: KHIEN_BENCH_SECONDS (default 10), KHIEN_BENCH_DEVICES (default 1000)
+set -euo pipefail
+O=$(cd "${1:?usage: server_pg_bench.sh BUILD_DIR}" && pwd)
+SRV=$O/khien-server
+LG=$O/bench/khien-loadgen
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+secs=${KHIEN_BENCH_SECONDS:-10}
+devices=${KHIEN_BENCH_DEVICES:-1000}
+say() { printf '[server-pg-bench] %s\n' "$*" >&2; }
+if [ ! -x "$PG_BIN/initdb" ] || ! id postgres >/dev/null 2>&1; then
+	say "skipped: PostgreSQL is not installed ($PG_BIN; scripts/deps.sh bench installs it)"
+	exit 0
+fi
+for b in "$SRV" "$LG"; do [ -x "$b" ] || { say "missing $b (make bench builds it)"; exit 2; }; done
+W=$(mktemp -d /tmp/khien-pgbench.XXXXXX)
+PG=$(mktemp -d /tmp/khien-pg.XXXXXX)
+spid=""
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG/data" -m fast stop >/dev/null 2>&1 || true
+	rm -rf "$W" "$PG"
+}
+trap cleanup EXIT
+chown postgres: "$PG" && chmod 755 "$PG"
+runuser -u postgres -- "$PG_BIN/initdb" -D "$PG/data" -U khien --auth=trust -E UTF8 --locale=C \
+	>"$W/initdb.log" 2>&1 || { cat "$W/initdb.log" >&2; exit 1; }
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" -w \
+	-o "-c listen_addresses='' -k $PG -c max_connections=50 -c shared_buffers=256MB" start >/dev/null
+"$PG_BIN/createdb" -h "$PG" -U khien khien
+say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') in $PG (fsync on, synchronous_commit on)"
+
+RES=$O/bench/server-pg-results.json
+mkdir -p "$O/bench"
+: >"$RES"
+get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$W/$1.json" 2>/dev/null || echo nan; }
+
+# one instance per store, each issuing its own devices (into that store)
+bench() { # NAME [init args...]
+	local name=$1 port
+	shift
+	# below the ephemeral range (32768+), and free now
+	for _ in $(seq 20); do
+		port=$((20000 + RANDOM % 12000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
+	"$SRV" init --dir "$W/$name" --url "https://127.0.0.1:$port" "$@" >"$W/$name-init.log" 2>&1 ||
+		{ cat "$W/$name-init.log" >&2; exit 1; }
+	python3 - "$W/$name/server.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["event_quota_events"] = 100000000   # the store's throughput, not the quota
+c["event_quota_bytes"] = 4294967295
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+	say "$name: issuing $devices device identities..."
+	"$LG" provision --dir "$W/$name" --devices "$devices" --identities "$W/$name/ids" >/dev/null
+	"$SRV" run --dir "$W/$name" >"$W/$name-server.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		kill -0 "$spid" 2>/dev/null || { tail -20 "$W/$name-server.log" >&2; exit 1; }
+		sleep 0.05
+	done
+	for m in checkin events; do
+		local args=(--devices "$devices" --conns 64)
+		[ $m = events ] && args=(--conns 16 --batch 100)
+		say "$name: khien-loadgen $m ${args[*]} --duration $secs"
+		"$LG" $m --dir "$W/$name" --identities "$W/$name/ids" "${args[@]}" --duration "$secs" \
+			--server-pid "$spid" >"$W/$name-$m.json" 2>"$W/$name-$m.err" ||
+			say "$name $m: errors above the threshold"
+		grep -v '^\[loadgen\]' "$W/$name-$m.err" >&2 || true
+		python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['store']=sys.argv[2]; print(json.dumps(d))" \
+			"$W/$name-$m.json" "$name" >>"$RES" 2>/dev/null || true
+	done
+	kill "$spid" && wait "$spid" 2>/dev/null || true
+	spid=""
+}
+bench sqlite
+bench postgresql --database "postgresql://khien@/khien?host=$PG"
+
+printf '\n%-34s %14s %14s\n' "khien-server, $secs s each" "SQLite" "PostgreSQL"
+printf '%-34s %12s/s %12s/s\n' "check-ins, session resumption" \
+	"$(get sqlite-checkin 'round(d["checkins_per_s"])')" "$(get postgresql-checkin 'round(d["checkins_per_s"])')"
+printf '%-34s %12s %14s\n' "  p99 ms" \
+	"$(get sqlite-checkin 'd["latency_ms"]["p99"]')" "$(get postgresql-checkin 'd["latency_ms"]["p99"]')"
+printf '%-34s %12s/s %12s/s\n' "events stored (100 per POST)" \
+	"$(get sqlite-events 'round(d["events_stored_per_s"])')" "$(get postgresql-events 'round(d["events_stored_per_s"])')"
+say "results: $RES"
