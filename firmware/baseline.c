@@ -54,9 +54,9 @@ static const char *const critical[] = {"/etc/init.d",	"/etc/rc.d",	 "/etc/rc.loc
 				       "/etc/crontabs", "/etc/dropbear", "/root/.ssh",
 				       "/etc/shadow",	"/etc/passwd"};
 
-static const char *const drift_types[KH_DRIFT_KINDS] = {"file_changed",	    "file_added",
-							"file_removed",	    "process_suspicious",
-							"socket_listening", "dns_hijack"};
+static const char *const drift_types[KH_DRIFT_KINDS] = {
+	"file_changed",	    "file_added", "file_removed",      "process_suspicious",
+	"socket_listening", "dns_hijack", "integrity_overflow"};
 
 const char *kh_drift_type(int kind)
 {
@@ -778,7 +778,7 @@ int kh_bl_scan_covers(const struct kh_baseline *b, int mode, int kind, const cha
 {
 	if (mode == KH_BL_SCAN_FULL)
 		return 1;
-	if (kind == KH_DRIFT_DNS)
+	if (kind == KH_DRIFT_DNS || kind == KH_DRIFT_OVERFLOW)
 		return 1;
 	if (kind > KH_DRIFT_REMOVED)
 		return 0;

@@ -149,6 +149,7 @@ enum kh_drift_kind {
 	KH_DRIFT_PROCESS,     /* process_suspicious */
 	KH_DRIFT_LISTEN,      /* socket_listening */
 	KH_DRIFT_DNS,	      /* dns_hijack */
+	KH_DRIFT_OVERFLOW,    /* integrity_overflow: more drifts than a scan reports */
 	KH_DRIFT_KINDS
 };
 /* The event type of a kind ("file_changed"...), NULL if out of range; and back (-1). */

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent/auditor.h"
 #include "agent/integrity.h"
 #include "agent/privsep_wire.h"
@@ -600,6 +602,99 @@ static void test_walk_attacks(void)
 #undef AT
 }
 
+/* ---- a flood of drifts in one directory (the reply and the open set have limits) ---- */
+
+struct kinds {
+	int overflow, evil, total;
+};
+
+static void on_kind(void *ctx, const struct kh_drift *d)
+{
+	struct kinds *k = ctx;
+	k->total++;
+	k->overflow += d->kind == KH_DRIFT_OVERFLOW && d->sev == KH_SEV_CRITICAL;
+	k->evil += strcmp(d->path, "/usr/bin/evil") == 0;
+}
+
+static int open_drifts(struct kh_integrity *in)
+{
+	cJSON *j = cJSON_CreateObject();
+	int n;
+
+	kh_integrity_json(in, j);
+	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "drifts"));
+	cJSON_Delete(j);
+	return n;
+}
+
+static void test_drift_flood(void)
+{
+	char r[128], p[256], why[160], *reply;
+	uint8_t *t;
+	size_t len;
+	FILE *f;
+	struct kh_loop *loop;
+	struct kh_integrity *in;
+	struct kinds k = {0};
+	int before;
+	static const struct kh_bl_watch w[] = {
+		{"/tmp/resolv.conf.d", 18, KH_BLW_PERSIST | KH_BLW_RECURSIVE},
+		{"/usr/bin", 8, KH_BLW_EXEC | KH_BLW_RECURSIVE}};
+	struct kh_bl_build bb = {.version = 1, .watch = w, .nwatch = 2};
+
+	snprintf(r, sizeof(r), "%s/flood", dir);
+	mkdir(r, 0755);
+#define AT(rel) (snprintf(p, sizeof(p), "%s%s", r, rel), p)
+	mkdir(AT("/tmp"), 0755);
+	chmod(p, 01777);
+	mkdir(AT("/tmp/resolv.conf.d"), 0755);
+	mkdir(AT("/usr"), 0755);
+	mkdir(AT("/usr/bin"), 0755);
+	f = fopen(AT("/usr/bin/evil"), "w");
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	chmod(p, 0755);
+	for (int i = 0; i < 1100; i++) {
+		snprintf(p, sizeof(p), "%s/tmp/resolv.conf.d/x%04d", r, i);
+		fclose(fopen(p, "w"));
+	}
+	KT_EQ(kh_bl_write(&bb, &t, &len), 0);
+
+	/* the auditor's reply: the later critical drift is in it, and it says it is partial */
+	reply = kh_integrity_scan_text(r, t, len, KH_BL_SCAN_FULL);
+	KT_CHECK(reply && strstr(reply, "/usr/bin/evil") != NULL);
+	KT_CHECK(reply && strstr(reply, "\"partial\":true") != NULL);
+	free(reply);
+
+	/* in process: one critical overflow drift, the new executable, and nothing closed */
+	snprintf(p, sizeof(p), "%s/flood-baseline", dir);
+	KT_EQ(kh_fs_write_atomic(p, t, len, 0644), 0);
+	KT_EQ(kh_loop_new(&loop), 0);
+	struct kh_integrity_cfg c = {.root = r, .auditor_chan = -1, .on_drift = on_kind, .ctx = &k};
+	KT_EQ(kh_integrity_new(loop, &c, &in), 0);
+	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
+	spin(loop);
+	spin(loop);
+	KT_EQ(k.overflow, 1);
+	KT_EQ(k.evil, 1);
+	before = open_drifts(in);
+	KT_CHECK(before > 0 && before <= KH_INTEGRITY_MAX_DRIFTS + 1);
+	/* the next flood keeps other names: those open before stay open */
+	for (int i = 0; i < 600; i++) {
+		snprintf(p, sizeof(p), "%s/tmp/resolv.conf.d/y%04d", r, i);
+		fclose(fopen(p, "w"));
+	}
+	kh_integrity_run(in);
+	spin(loop);
+	spin(loop);
+	KT_CHECK(open_drifts(in) >= before);
+	KT_EQ(k.evil, 1);
+	kh_integrity_free(in);
+	kh_loop_free(loop);
+	free(t);
+#undef AT
+}
+
 int main(void)
 {
 	setup();
@@ -608,6 +703,7 @@ int main(void)
 	KT_RUN(test_readers);
 	KT_RUN(test_scan_drifts);
 	KT_RUN(test_walk_attacks);
+	KT_RUN(test_drift_flood);
 	KT_RUN(test_auditor_scans_its_slot);
 	KT_RUN(test_agent_reports_once);
 	{
