@@ -272,7 +272,8 @@ int kh_bl_write(struct kh_bl_build *in, uint8_t **out, size_t *outlen)
 	if (in->nentries > KH_BL_MAX_ENTRIES || in->nwatch > KH_BL_MAX_WATCH ||
 	    in->nlisten > KH_BL_MAX_LISTEN || servers > KH_BL_MAX_SERVERS)
 		return -E2BIG;
-	qsort(in->entries, in->nentries, sizeof(*in->entries), cmp_entry);
+	if (in->nentries) /* a table of watches only has no entries array */
+		qsort(in->entries, in->nentries, sizeof(*in->entries), cmp_entry);
 	for (uint32_t i = 0; i < in->nentries; i++) {
 		if (path_problem(in->entries[i].path, in->entries[i].path_len) ||
 		    (i && cmp_entry(&in->entries[i - 1], &in->entries[i]) == 0))
