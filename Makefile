@@ -33,7 +33,7 @@ endif
 
 # Goals that must not need a generated configuration first.
 NOCONFIG_GOALS := %_defconfig menuconfig savedefconfig olddefconfig clean distclean help \
-		  format format-check deps lwip-agent test-cross
+		  format format-check deps lwip-agent test-cross ipk
 ifeq ($(MAKECMDGOALS),)
 NEED_CONFIG := 1
 else
@@ -66,7 +66,11 @@ DEVICE_CFLAGS :=
 ifeq ($(CONFIG_SIZE_OPTIMIZED),y)
 DEVICE_CFLAGS := -Os -fno-asynchronous-unwind-tables -fno-unwind-tables
 endif
-KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -I. -I$(O)/include -MMD -MP
+# 64-bit file offsets on 32-bit glibc targets (musl has them always): a 2 GiB
+# file must not look missing to stat. Not _TIME_BITS: Debian 12's 32-bit
+# mbedTLS has a 32-bit time_t in its structures.
+KH_CFLAGS  := -std=c11 $(WARN) $(CFLAGS) $(DEVICE_CFLAGS) $(SANFLAGS) -D_FILE_OFFSET_BITS=64 \
+	      -I. -I$(O)/include -MMD -MP
 KH_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
@@ -297,8 +301,40 @@ test-cross:
 	$(Q)scripts/deps.sh cross $(ARCH)
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)$(MAKE) --no-print-directory CROSS_COMPILE=$(call cross_triplet,$(ARCH))- \
-		O=build/$(call cross_triplet,$(ARCH)) cross-build
+		O=build/$(call cross_triplet,$(ARCH)) cross-build lwip-agent
 	$(Q)tests/cross.sh $(ARCH) $(O) build/$(call cross_triplet,$(ARCH))
+
+# ---- ipk: an OpenWrt package from the cross build, without the SDK ----
+# `make ipk ARCH=mipsel_24kc`: the router profile (linux_defconfig with
+# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected),
+# stripped, packed by scripts/mkipk.sh into build/ipk/. Debian's glibc
+# cross toolchain, not OpenWrt's musl: for inspection and emulation; a real
+# feed build uses the SDK and packaging/openwrt/khien/Makefile.
+IPK_ARCHS := mipsel_24kc:mipsel-linux-gnu arm_cortex-a7_neon-vfpv4:arm-linux-gnueabihf \
+	     aarch64_cortex-a53:aarch64-linux-gnu
+ipk_triplet = $(patsubst $(1):%,%,$(filter $(1):%,$(IPK_ARCHS)))
+IPK_O = build/ipk/$(call ipk_triplet,$(ARCH))
+IPK_FLAGS = CROSS_COMPILE=$(call ipk_triplet,$(ARCH))- O=$(IPK_O) KCONFIG_CONFIG=$(IPK_O)/.config
+.PHONY: ipk
+ipk:
+	$(Q)test -n "$(call ipk_triplet,$(ARCH))" || \
+		{ echo "make ipk ARCH=one of: $(foreach a,$(IPK_ARCHS),$(firstword $(subst :, ,$(a))))"; \
+		  exit 2; }
+	@mkdir -p $(IPK_O)
+	$(Q){ grep -v -e ^CONFIG_TOOL_POLICY= -e ^CONFIG_TOOL_SERVER= -e ^CONFIG_SIZE_OPTIMIZED= \
+		configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
+		CONFIG_SIZE_OPTIMIZED=y; } >$(IPK_O)/.config.new
+	$(Q)cmp -s $(IPK_O)/.config.new $(IPK_O)/.config.in || cp $(IPK_O)/.config.new $(IPK_O)/.config.in
+	$(Q)test $(IPK_O)/.config -nt $(IPK_O)/.config.in || \
+		{ cp $(IPK_O)/.config.in $(IPK_O)/.config && \
+		  $(MAKE) --no-print-directory $(IPK_FLAGS) olddefconfig >/dev/null; }
+	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) \
+		CFLAGS="-Os -g -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections" \
+		$(IPK_O)/khiend $(IPK_O)/khienctl
+	$(Q)mkdir -p $(IPK_O)/stripped
+	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khiend $(IPK_O)/khiend
+	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khienctl $(IPK_O)/khienctl
+	$(Q)scripts/mkipk.sh $(ARCH) $(IPK_O)/stripped build/ipk
 
 # The lwIP build of khiend, beside this one, for tests/integration/lwip_*.sh.
 LWIP_O := $(O)/lwip
@@ -366,7 +402,8 @@ M32_SRCS = $(sort $(CORE_SRCS) $(PLAT_LINUX_SRCS) $(COMPILE_SRCS) $(AGENT_SRCS) 
 check-m32: | $(CONFIG_MK)
 	$(Q)scripts/deps.sh m32
 	$(Q)for f in $(M32_SRCS); do \
-		i686-linux-gnu-gcc -std=c11 $(WARN) -O2 -I. -I$(O)/include -c -o /dev/null $$f || exit 1; \
+		i686-linux-gnu-gcc -std=c11 $(WARN) -O2 -D_FILE_OFFSET_BITS=64 -I. -I$(O)/include \
+			-c -o /dev/null $$f || exit 1; \
 	done; echo "check-m32: $(words $(M32_SRCS)) files compile for 32-bit with -Werror"
 
 # ---- housekeeping ----

@@ -14,6 +14,7 @@
 #include "lib/str.h"
 #include "lib/version.h"
 #include "platform/fs.h"
+#include "policy/uci.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
 
@@ -118,20 +119,38 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->fw_interval_s = 24 * 3600;
 }
 
+struct uci_at;
+
 struct ctx {
 	const char *origin;
 	char *err;
 	size_t errlen;
 	char path[128];
-	const char *base; /* directory relative paths are taken from, or NULL */
+	const char *base;	  /* directory relative paths are taken from, or NULL */
+	const struct uci_at *uci; /* the UCI section being read, or NULL for JSON */
 };
+
+static void uci_where(const struct ctx *x, char *out, size_t cap);
+
+/* "origin: path" of JSON, or "origin:LINE: pkg.section.option[i]" of UCI, for messages. */
+static void where(const struct ctx *x, char *out, size_t cap)
+{
+	if (x->uci)
+		uci_where(x, out, cap);
+	else
+		snprintf(out, cap, "%s: %s", x->origin, x->path);
+}
 
 static int fail(struct ctx *x, const char *fmt, ...) KH_PRINTF(2, 3);
 
 static int fail(struct ctx *x, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(x->err, x->errlen, "%s: %s: ", x->origin, x->path);
+	char at[KH_CFG_PATH_MAX + 160];
+	int n;
+
+	where(x, at, sizeof(at));
+	n = snprintf(x->err, x->errlen, "%s: ", at);
 
 	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < x->errlen)
@@ -231,11 +250,12 @@ static const struct kh_json_field integrity_fields[] = {
 static int get_field(struct ctx *x, const struct kh_json_field *f, const cJSON *v,
 		     struct kh_agent_config *c)
 {
-	char why[160];
+	char why[160], *colon;
 
 	if (kh_json_field_get(f, v, c, x->path, why, sizeof(why)) < 0) {
-		snprintf(x->err, x->errlen, "%s: %s", x->origin, why);
-		return -EINVAL;
+		/* why is "PATH: reason": say where the way this source does */
+		colon = strstr(why, ": ");
+		return fail(x, "%s", colon ? colon + 2 : why);
 	}
 	return 0;
 }
@@ -492,13 +512,15 @@ int kh_config_parse(struct kh_agent_config *c, const char *json, size_t len, con
 	return kh_config_parse_in(c, json, len, origin, NULL, why, whylen);
 }
 
+static int walk(struct ctx *x, struct kh_agent_config *c, const cJSON *root);
+
 int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, const char *origin,
 		       const char *base, char *why, size_t whylen)
 {
-	struct ctx x = {origin, why, whylen, "", base};
+	struct ctx x = {origin, why, whylen, "", base, NULL};
 	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0), *v;
-	int rc = 0;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	int rc;
 
 	if (!root) {
 		unsigned line = 1;
@@ -513,10 +535,20 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 			snprintf(why, whylen, "%s:%u: invalid JSON near the end", origin, line);
 		return -EINVAL;
 	}
-	if (!cJSON_IsObject(root)) {
-		rc = fail(&x, "expected a JSON object at the top");
-		goto out;
-	}
+	rc = walk(&x, c, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* The configuration tree root (JSON's, or one UCI section's) over c. */
+static int walk(struct ctx *x_, struct kh_agent_config *c, const cJSON *root)
+{
+	struct ctx x = *x_;
+	const cJSON *v;
+	int rc = 0;
+
+	if (!cJSON_IsObject(root))
+		return fail(&x, "expected a JSON object at the top");
 	cJSON_ArrayForEach (v, root) {
 		size_t save = enter(&x, v->string, -1);
 		const char *k = v->string;
@@ -596,11 +628,285 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		leave(&x, save);
 	}
 out:
-	cJSON_Delete(root);
 	return rc;
 }
 
+/*
+ * UCI (/etc/config/khien, docs/CONFIG.md): each section becomes the JSON
+ * tree the same settings would have ("config dns" → {"dns": {...}},
+ * "config category 'adult'" → {"dns": {"categories": {"adult": {...}}}})
+ * and goes through walk(), so both forms share every check and limit.
+ * Messages name the UCI place instead: "khien.dns.upstream[1]".
+ */
+struct uci_sect_map {
+	const char *type;
+	const char *json;	 /* key of the tree; NULL: the top (config khien) */
+	const char *const *only; /* keys allowed at the top, or NULL */
+};
+
+/* UCI list and option names that differ from the JSON keys (dns section). */
+static const struct {
+	const char *uci, *json;
+} uci_renames[] = {
+	{"upstream", "upstreams"},
+	{"allow_client", "allow_clients"},
+	{"blockpage_ipv4", "blockpage.ipv4"},
+	{"blockpage_ipv6", "blockpage.ipv6"},
+};
+static const char *const uci_lists[] = {"listen", "upstream", "allow_client"};
+static const char *const uci_top_keys[] = {"state_dir", "user", "log_level", NULL};
+static const struct uci_sect_map uci_sects[] = {
+	{"khien", NULL, uci_top_keys},	  {"dns", "dns", NULL},
+	{"category", "dns", NULL},	  {"policy", "policy", NULL},
+	{"report", "report", NULL},	  {"control", "control", NULL},
+	{"audit", "audit", NULL},	  {"firmware", "firmware", NULL},
+	{"integrity", "integrity", NULL},
+};
+
+struct uci_at {
+	const struct kh_uci *u;
+	int sect;
+	const char *pkg;
+	char name[80];	  /* "dns" or "@dns[0]" */
+	char prefix[112]; /* the JSON path that stands for the section ("dns") */
+	size_t skip;	  /* its length */
+	int raw;	  /* the path names the UCI option as written */
+};
+
+static const char *uci_rename(const char *name, int to_json)
+{
+	for (size_t i = 0; i < KH_ARRAY_SIZE(uci_renames); i++)
+		if (strcmp(name, to_json ? uci_renames[i].uci : uci_renames[i].json) == 0)
+			return to_json ? uci_renames[i].json : uci_renames[i].uci;
+	return NULL;
+}
+
+/* The line of value index (or the last) of option name in the section, 0 if none. */
+static int uci_line(const struct uci_at *a, const char *name, long index)
+{
+	int line = 0, n = 0;
+
+	for (int k = 0; k < kh_uci_options(a->u); k++) {
+		const char *on, *ov;
+		int l;
+		if (kh_uci_option(a->u, k, &on, &ov, &l) != a->sect || strcmp(on, name) != 0)
+			continue;
+		if (index < 0 || n++ <= index)
+			line = l;
+	}
+	return line ? line : kh_uci_section_line(a->u, a->sect);
+}
+
+static void uci_where(const struct ctx *x, char *out, size_t cap)
+{
+	const struct uci_at *a = x->uci;
+	const char *rest = x->path + KH_MIN(strlen(x->path), a->skip), *idx;
+	char opt[128];
+	size_t n;
+	long index = -1;
+
+	while (*rest == '.')
+		rest++;
+	/* the option: the first component, or blockpage.ipv4 as one */
+	n = strcspn(rest, ".[");
+	if (strncmp(rest, "blockpage.", 10) == 0)
+		n = 10 + strcspn(rest + 10, ".[");
+	snprintf(opt, sizeof(opt), "%.*s", (int)n, rest);
+	if (!a->raw && uci_rename(opt, 0))
+		kh_strlcpy(opt, uci_rename(opt, 0), sizeof(opt));
+	idx = rest + n;
+	if (*idx == '[')
+		index = strtol(idx + 1, NULL, 10);
+	snprintf(out, cap, "%s:%d: %s.%s%s%s%s", x->origin, uci_line(a, opt, index), a->pkg,
+		 a->name, opt[0] ? "." : "", opt, idx);
+}
+
+static int uci_is(const char *v, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A UCI value as JSON: the type its field has (uci itself only has strings). */
+static cJSON *uci_value(const char *key, const char *v)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on", "enabled"};
+	static const char *const no[] = {"0", "false", "no", "off", "disabled"};
+	static const char *const bools[] = {"canaries", "cache", "notify", "event"};
+	static const char *const nums[] = {"blocked_ttl",    "timeout_ms",
+					   "tcp_idle_ms",    "tcp_message_ms",
+					   "tcp_per_client", "inflight_per_client",
+					   "rate_limit",     "interval_s",
+					   "queue_events",   "queue_kb"};
+	char *end;
+	double d;
+
+	if (uci_is(key, bools, KH_ARRAY_SIZE(bools))) {
+		if (uci_is(v, yes, KH_ARRAY_SIZE(yes)))
+			return cJSON_CreateTrue();
+		if (uci_is(v, no, KH_ARRAY_SIZE(no)))
+			return cJSON_CreateFalse();
+	} else if (uci_is(key, nums, KH_ARRAY_SIZE(nums)) && v[0] >= '0' && v[0] <= '9') {
+		d = strtod(v, &end);
+		if (!*end)
+			return cJSON_CreateNumber(d);
+	}
+	return cJSON_CreateString(v); /* and walk() says what was expected */
+}
+
+/* Section i as its JSON tree in *out; 0, or -EINVAL with the place in x. */
+static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *m, cJSON **out)
+{
+	cJSON *root = cJSON_CreateObject(), *obj = root;
+	const char *name = kh_uci_section_name(a->u, a->sect);
+	int rc = 0;
+
+	*out = root;
+	if (!root)
+		return -ENOMEM;
+	kh_strlcpy(a->prefix, m->json ? m->json : "", sizeof(a->prefix));
+	if (m->json)
+		obj = cJSON_AddObjectToObject(root, m->json);
+	if (strcmp(m->type, "category") == 0) {
+		if (!name)
+			return fail(x, "a category section needs a name: config category 'NAME'");
+		obj = cJSON_AddObjectToObject(cJSON_AddObjectToObject(obj, "categories"), name);
+		snprintf(a->prefix, sizeof(a->prefix), "dns.categories.%s", name);
+	}
+	a->skip = strlen(a->prefix);
+	for (int k = 0; k < kh_uci_options(a->u) && obj; k++) {
+		const char *on, *ov, *key;
+		int line;
+		cJSON *v, *into = obj;
+
+		if (kh_uci_option(a->u, k, &on, &ov, &line) != a->sect)
+			continue;
+		snprintf(x->path, sizeof(x->path), "%s%s%s", a->prefix, a->skip ? "." : "", on);
+		key = strcmp(m->type, "dns") == 0 && uci_rename(on, 1) ? uci_rename(on, 1) : on;
+		if ((!m->json && strcmp(on, "enabled") == 0))
+			continue; /* the init script's switch */
+		if ((m->only && !uci_is(on, m->only, 3)) ||
+		    (!strcmp(m->type, "dns") && uci_rename(on, 0)) ||
+		    (!strcmp(m->type, "dns") && !strcmp(on, "categories")) ||
+		    (!strcmp(m->type, "dns") && !strcmp(on, "blockpage"))) {
+			/* JSON's own names are not UCI's: upstreams is list upstream */
+			a->raw = 1;
+			rc = fail(x, "unknown option");
+			break;
+		}
+		if (strncmp(key, "blockpage.", 10) == 0) {
+			into = cJSON_GetObjectItem(obj, "blockpage");
+			if (!into)
+				into = cJSON_AddObjectToObject(obj, "blockpage");
+			key += 10;
+		}
+		if (strcmp(m->type, "dns") == 0 &&
+		    uci_is(on, uci_lists, KH_ARRAY_SIZE(uci_lists))) {
+			cJSON *arr = cJSON_GetObjectItem(into, key);
+			if (!arr)
+				arr = cJSON_AddArrayToObject(into, key);
+			if (!arr || !cJSON_AddItemToArray(arr, cJSON_CreateString(ov)))
+				rc = -ENOMEM;
+		} else {
+			if (into && cJSON_GetObjectItem(into, key)) {
+				rc = fail(x, "one value (option), not a list");
+				break;
+			}
+			v = uci_value(key, ov);
+			if (!into || !v || !cJSON_AddItemToObject(into, key, v)) {
+				cJSON_Delete(v);
+				rc = -ENOMEM;
+			}
+		}
+		if (rc)
+			break;
+	}
+	x->path[0] = 0;
+	if (!rc && !obj)
+		rc = -ENOMEM;
+	return rc;
+}
+
+int kh_config_parse_uci(struct kh_agent_config *c, const char *text, size_t len, const char *origin,
+			const char *base, char *why, size_t whylen)
+{
+	struct ctx x = {origin, why, whylen, "", base, NULL};
+	struct kh_uci *u;
+	struct uci_at a;
+	const char *slash = strrchr(origin, '/');
+	char perr[128];
+	int rc;
+
+	/* the package is the file's name, as uci has it: /etc/config/khien → khien */
+	a.pkg = slash ? slash + 1 : origin;
+	if ((rc = kh_uci_parse(text, len, &u, perr, sizeof(perr))) < 0) {
+		/* "line N: why" → "origin:N: why", as for JSON syntax errors */
+		if (strncmp(perr, "line ", 5) == 0) {
+			const char *colon = strchr(perr, ':');
+			snprintf(why, whylen, "%s:%.*s: %s", origin,
+				 (int)(colon ? colon - perr - 5 : 0), perr + 5,
+				 colon ? colon + 2 : perr);
+		} else {
+			snprintf(why, whylen, "%s: %s", origin, perr);
+		}
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	a.u = u;
+	for (int i = 0; i < kh_uci_sections(u) && rc == 0; i++) {
+		const char *type = kh_uci_section_type(u, i), *name = kh_uci_section_name(u, i);
+		const struct uci_sect_map *m = NULL;
+		cJSON *tree = NULL;
+		int nth = 0;
+
+		for (int k = 0; k < i; k++)
+			nth += strcmp(kh_uci_section_type(u, k), type) == 0;
+		if (name)
+			snprintf(a.name, sizeof(a.name), "%s", name);
+		else
+			snprintf(a.name, sizeof(a.name), "@%s[%d]", type, nth);
+		a.sect = i;
+		a.skip = 0;
+		a.raw = 0;
+		x.uci = &a;
+		for (size_t k = 0; k < KH_ARRAY_SIZE(uci_sects); k++)
+			if (strcmp(uci_sects[k].type, type) == 0)
+				m = &uci_sects[k];
+		if (!m) {
+			rc = fail(&x,
+				  "unknown section type '%s' (expected khien, dns, category, "
+				  "policy, report, control, audit, firmware or integrity)",
+				  type);
+			break;
+		}
+		rc = uci_tree(&x, &a, m, &tree);
+		if (rc == -ENOMEM)
+			snprintf(why, whylen, "%s: out of memory", origin);
+		if (!rc)
+			rc = walk(&x, c, tree);
+		cJSON_Delete(tree);
+	}
+	kh_uci_free(u);
+	return rc;
+}
+
+/* UCI unless the first thing in the file is a JSON object. */
+int kh_config_is_json(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
+			return text[i] == '{';
+	return 1;
+}
+
 int kh_config_load(struct kh_agent_config *c, const char *path, char *why, size_t whylen)
+{
+	return kh_config_load_as(c, path, KH_CONFIG_AUTO, why, whylen);
+}
+
+int kh_config_load_as(struct kh_agent_config *c, const char *path, int format, char *why,
+		      size_t whylen)
 {
 	uint8_t *buf;
 	size_t len;
@@ -619,8 +925,153 @@ int kh_config_load(struct kh_agent_config *c, const char *path, char *why, size_
 			kh_strlcpy(base, "/", sizeof(base));
 		else
 			snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
-		rc = kh_config_parse_in(c, (const char *)buf, len, path, base, why, whylen);
+		if (format == KH_CONFIG_UCI ||
+		    (format == KH_CONFIG_AUTO && !kh_config_is_json((const char *)buf, len)))
+			rc = kh_config_parse_uci(c, (const char *)buf, len, path, base, why,
+						 whylen);
+		else
+			rc = kh_config_parse_in(c, (const char *)buf, len, path, base, why, whylen);
 	}
 	free(buf);
 	return rc;
+}
+
+static int add_addrs(cJSON *o, const char *key, const struct kh_addr *a, unsigned n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, key);
+	char buf[KH_ADDR_STRLEN];
+
+	for (unsigned i = 0; arr && i < n; i++) {
+		kh_addr_format(&a[i], buf, sizeof(buf));
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(buf)))
+			return -ENOMEM;
+	}
+	return arr ? 0 : -ENOMEM;
+}
+
+static const char *ede_name(int code)
+{
+	return code == KH_EDE_BLOCKED	 ? "blocked"
+	       : code == KH_EDE_CENSORED ? "censored"
+	       : code == KH_EDE_FILTERED ? "filtered"
+					 : "none";
+}
+
+/* A table's numbers and switches out of c: the rows say which member is which. */
+static void add_fields(cJSON *o, const struct kh_json_field *t, size_t n,
+		       const struct kh_agent_config *c)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)c + t[i].off;
+		if (t[i].type == KH_JSON_BOOL)
+			cJSON_AddBoolToObject(o, t[i].name, *(const int *)(const void *)p);
+		else if (t[i].type == KH_JSON_STRING && t[i].size)
+			cJSON_AddStringToObject(o, t[i].name, p);
+		else if (t[i].type == KH_JSON_UINT && t[i].size == sizeof(uint32_t))
+			cJSON_AddNumberToObject(o, t[i].name, *(const uint32_t *)(const void *)p);
+	}
+}
+
+static const char *const log_names[] = {"error", "warn", "notice", "info", "debug"};
+
+char *kh_config_print(const struct kh_agent_config *c)
+{
+	cJSON *r = cJSON_CreateObject(), *dns, *o;
+	char buf[64], *out = NULL;
+	int bad = !r;
+
+	dns = cJSON_AddObjectToObject(r, "dns");
+	bad |= !dns || add_addrs(dns, "listen", c->listen, c->nlisten) < 0 ||
+	       add_addrs(dns, "upstreams", c->upstream, c->nupstream) < 0;
+	if (bad)
+		goto out;
+	if (c->index[0])
+		cJSON_AddStringToObject(dns, "index", c->index);
+	add_fields(dns, dns_fields, KH_ARRAY_SIZE(dns_fields), c);
+	cJSON_AddStringToObject(dns, "default_action", kh_config_action_name(c->default_action));
+	cJSON_AddStringToObject(dns, "client_id", c->client_id_hash ? "hash" : "address");
+	if (c->allow_set) { /* else the defaults, which depend on the listen addresses */
+		cJSON *arr = cJSON_AddArrayToObject(dns, "allow_clients");
+		for (unsigned i = 0; arr && i < c->nallow; i++) {
+			char ip[KH_ADDR_STRLEN];
+			struct kh_addr a = c->allow[i].net;
+			kh_addr_format(&a, ip, sizeof(ip));
+			/* "IP:0" / "[IP]:0" → IP */
+			if (a.family == KH_AF_INET6)
+				snprintf(buf, sizeof(buf), "%.*s/%u",
+					 (int)(strchr(ip, ']') - ip - 1), ip + 1, c->allow[i].bits);
+			else
+				snprintf(buf, sizeof(buf), "%.*s/%u", (int)strcspn(ip, ":"), ip,
+					 c->allow[i].bits);
+			cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+		}
+	}
+	if (c->has_page4 || c->has_page6) {
+		struct kh_addr a = {0};
+		o = cJSON_AddObjectToObject(dns, "blockpage");
+		if (c->has_page4) {
+			a.family = KH_AF_INET;
+			memcpy(a.ip, c->page4, 4);
+			kh_addr_format(&a, buf, sizeof(buf));
+			buf[strcspn(buf, ":")] = 0;
+			cJSON_AddStringToObject(o, "ipv4", buf);
+		}
+		if (c->has_page6) {
+			a.family = KH_AF_INET6;
+			memcpy(a.ip, c->page6, 16);
+			kh_addr_format(&a, buf, sizeof(buf));
+			*strchr(buf, ']') = 0;
+			cJSON_AddStringToObject(o, "ipv6", buf + 1);
+		}
+	}
+	if (c->ncats) {
+		o = cJSON_AddObjectToObject(dns, "categories");
+		for (unsigned i = 0; o && i < c->ncats; i++) {
+			const struct kh_cat_policy *p = &c->cats[i];
+			cJSON *cat = cJSON_AddObjectToObject(o, p->name);
+			if (p->action >= 0)
+				cJSON_AddStringToObject(cat, "action",
+							kh_config_action_name(p->action));
+			if (p->ede >= 0)
+				cJSON_AddStringToObject(cat, "ede", ede_name(p->ede));
+			if (p->event >= 0)
+				cJSON_AddBoolToObject(cat, "event", p->event);
+		}
+	}
+	o = cJSON_AddObjectToObject(r, "policy");
+	cJSON_AddStringToObject(o, "trust_root", c->trust_root);
+	cJSON_AddStringToObject(o, "hardware_id", c->hardware_id);
+	cJSON_AddStringToObject(o, "bundle", c->first_bundle);
+	o = cJSON_AddObjectToObject(r, "report");
+	if (c->report_url[0]) /* an empty url is refused: absent means off */
+		cJSON_AddStringToObject(o, "url", c->report_url);
+	if (c->report_connect[0])
+		cJSON_AddStringToObject(o, "connect", c->report_connect);
+	cJSON_AddStringToObject(o, "serial", c->report_serial);
+	cJSON_AddStringToObject(o, "server_ca", c->report_ca);
+	cJSON_AddStringToObject(o, "cert", c->report_cert);
+	cJSON_AddStringToObject(o, "key", c->report_key);
+	cJSON_AddStringToObject(o, "firmware", c->firmware);
+	add_fields(o, report_fields, KH_ARRAY_SIZE(report_fields), c);
+	o = cJSON_AddObjectToObject(r, "control");
+	cJSON_AddStringToObject(o, "socket", c->control);
+	cJSON_AddStringToObject(o, "group", c->control_group);
+	o = cJSON_AddObjectToObject(r, "audit");
+	add_fields(o, audit_fields, KH_ARRAY_SIZE(audit_fields), c);
+	cJSON_AddStringToObject(o, "root", c->audit_root);
+	o = cJSON_AddObjectToObject(r, "firmware");
+	add_fields(o, fw_fields, KH_ARRAY_SIZE(fw_fields), c);
+	cJSON_AddStringToObject(o, "partition", c->fw_partition);
+	o = cJSON_AddObjectToObject(r, "integrity");
+	add_fields(o, integrity_fields, KH_ARRAY_SIZE(integrity_fields), c);
+	cJSON_AddStringToObject(r, "state_dir", c->state_dir);
+	cJSON_AddStringToObject(r, "user", c->user);
+	cJSON_AddStringToObject(r, "log_level",
+				c->log_level >= 0 && c->log_level < (int)KH_ARRAY_SIZE(log_names)
+					? log_names[c->log_level]
+					: "info");
+	out = cJSON_Print(r);
+out:
+	cJSON_Delete(r);
+	return out;
 }

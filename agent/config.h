@@ -108,6 +108,33 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
  */
 int kh_config_load(struct kh_agent_config *c, const char *path, char *why, size_t whylen);
 
+/* kh_config_load_as formats: by content (a JSON object, else UCI), or forced. */
+enum {
+	KH_CONFIG_AUTO,
+	KH_CONFIG_JSON,
+	KH_CONFIG_UCI
+};
+int kh_config_load_as(struct kh_agent_config *c, const char *path, int format, char *why,
+		      size_t whylen);
+
+/*
+ * Parse UCI text (/etc/config/khien; the mapping is in docs/CONFIG.md) over
+ * c, with the same checks as the JSON form. The package name in messages
+ * is origin's file name: "/etc/config/khien:7: khien.dns.upstream[1]: not an
+ * address"; syntax errors are "origin:LINE: why". -EINVAL or -ENOMEM.
+ */
+int kh_config_parse_uci(struct kh_agent_config *c, const char *text, size_t len, const char *origin,
+			const char *base, char *why, size_t whylen);
+/* 1 if text starts (after blanks) with '{' or is empty: the JSON form. */
+int kh_config_is_json(const char *text, size_t len);
+
+/*
+ * The effective settings as a JSON object in the JSON form's schema
+ * (parsing it again gives the same settings); the caller frees it with
+ * cJSON_free. NULL when out of memory.
+ */
+char *kh_config_print(const struct kh_agent_config *c);
+
 /* Parse an action name ("nxdomain", "nodata", "null", "blockpage", "refused", "drop"). */
 int kh_config_action(const char *s);
 const char *kh_config_action_name(int action);

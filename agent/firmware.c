@@ -104,12 +104,20 @@ static void job_start(struct job *j, int fd, int own_fd)
 
 /* ---- the running image ---- */
 
+static void running_unavailable(struct kh_agent_fw *f, const char *what, const char *detail);
+
 static void running_done(struct job *j)
 {
 	struct kh_agent_fw *f = j->f;
 	const char *was = f->run_state;
 
 	f->run_checked = kh_time_wall();
+	/* a partition that cannot be read (EIO, a character device) proves nothing either way */
+	if (j->rc < 0 && j->rc != -EBADMSG && j->rc != -ENOENT) {
+		log_error("firmware: cannot check %s: %s", f->partition, j->why);
+		running_unavailable(f, "cannot read: ", j->why);
+		return;
+	}
 	if (j->rc == 0) {
 		f->run_state = "verified";
 		snprintf(f->run_why, sizeof(f->run_why), "matches version %s (%llu ms)",
@@ -193,7 +201,7 @@ static void running_check(struct kh_agent_fw *f)
 				 f->partition, (unsigned long long)size, p ? p->name : "image",
 				 (unsigned long long)need);
 		j->rc = err < 0 ? err : -EBADMSG;
-		running_done(j);
+		running_done(j); /* a size error: unavailable; too short: mismatch */
 		return;
 	}
 	/* a partition may be larger than what was written to it: only its first bytes count */

@@ -7,12 +7,19 @@
  *   khien-fw-counter 1 COUNTER EPOCH SHA256
  *
  * where SHA256 (hex) covers the text before it: a torn, edited or bit-rotten
- * file does not check out. A running manifest that no longer verifies (its
- * keys were rotated out) is not believed, but still says a commit happened. It guards against accident, not against root,
- * who could write a matching checksum; root on the device can flash
- * anything anyway. A missing file is counter 0 on a device that never
- * committed an image, and corrupt on one that did (deleting the file must
- * not undo anti-rollback).
+ * file does not check out. The checksum guards against accident, not
+ * against root, who could write a matching one (root on the device can
+ * flash anything anyway). A missing file is counter 0 on a device that
+ * never committed an image, and corrupt on one that did: deleting the file
+ * must not undo anti-rollback. A running manifest that no longer verifies
+ * (its keys were rotated out) is not believed, but still says a commit
+ * happened.
+ *
+ * A corrupt counter draws a random reset nonce (kept in reset-nonce until
+ * a reset succeeds, so a restart keeps it): the ISP's root-signed reset
+ * must name it. A reset is taken only while the counter is corrupt and
+ * only with this unit's nonce, so one issued for one device cannot lower
+ * the counter of another of the same board, nor this one's again.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -28,12 +35,14 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
+#include "platform/rand.h"
 
 #define PATH_LEN 512
 #define COUNTER_TAG "khien-fw-counter 1"
 
 struct kh_fw_store {
-	char counter_path[PATH_LEN], manifest_path[PATH_LEN];
+	char counter_path[PATH_LEN], manifest_path[PATH_LEN], nonce_path[PATH_LEN];
+	char nonce[KH_FW_NONCE_HEX + 1]; /* while corrupt: what a reset must name */
 	const struct kh_root *root;
 	char hwid[KH_HWID_MAX + 1];
 	int has_hwid;
@@ -89,7 +98,39 @@ static int counter_write(struct kh_fw_store *s, uint64_t counter, uint64_t epoch
 	s->epoch = epoch;
 	s->corrupt = 0;
 	s->problem[0] = 0;
+	s->nonce[0] = 0;
+	kh_fs_remove(s->nonce_path);
 	return 0;
+}
+
+/* The corrupt counter's reset nonce: the stored one, else a new one (kept). */
+static void nonce_load(struct kh_fw_store *s)
+{
+	uint8_t raw[KH_FW_NONCE_HEX / 2], *buf;
+	size_t len;
+	int err;
+
+	if (kh_fs_read(s->nonce_path, 64, &buf, &len) == 0) {
+		if (len == KH_FW_NONCE_HEX + 1 && buf[KH_FW_NONCE_HEX] == '\n' &&
+		    strspn((char *)buf, "0123456789abcdef") == KH_FW_NONCE_HEX) {
+			memcpy(s->nonce, buf, KH_FW_NONCE_HEX);
+			s->nonce[KH_FW_NONCE_HEX] = 0;
+			free(buf);
+			return;
+		}
+		free(buf);
+	}
+	if (kh_rand_bytes(raw, sizeof(raw)) < 0) {
+		s->nonce[0] = 0; /* no reset can match: better than a guessable one */
+		return;
+	}
+	kh_hex_encode(raw, sizeof(raw), s->nonce);
+	s->nonce[KH_FW_NONCE_HEX] = '\n';
+	if ((err = kh_fs_write_atomic(s->nonce_path, s->nonce, KH_FW_NONCE_HEX + 1, 0644)) < 0)
+		log_error("firmware: cannot keep the reset nonce in %s: %s (a restart draws "
+			  "another)",
+			  s->nonce_path, kh_strerror(err));
+	s->nonce[KH_FW_NONCE_HEX] = 0;
 }
 
 int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const char *hwid,
@@ -111,6 +152,7 @@ int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const ch
 	snprintf(dir, sizeof(dir), "%.400s/firmware", state_dir);
 	snprintf(s->counter_path, sizeof(s->counter_path), "%s/counter", dir);
 	snprintf(s->manifest_path, sizeof(s->manifest_path), "%s/manifest", dir);
+	snprintf(s->nonce_path, sizeof(s->nonce_path), "%s/reset-nonce", dir);
 	if ((err = kh_fs_mkdir_p(dir, 0755)) < 0) {
 		free(s);
 		return err;
@@ -141,10 +183,12 @@ int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const ch
 		snprintf(s->problem, sizeof(s->problem), "%s: %s", s->counter_path,
 			 err == -ENOENT ? "missing, but an image was committed" : kh_strerror(err));
 	}
-	if (s->corrupt)
+	if (s->corrupt) {
+		nonce_load(s);
 		log_error("firmware: security counter %s; every image is refused until a "
-			  "root-signed reset (khienctl firmware reset)",
-			  s->problem);
+			  "root-signed reset naming nonce %s (khienctl firmware reset)",
+			  s->problem, s->nonce);
+	}
 	*out = s;
 	return 0;
 }
@@ -237,13 +281,21 @@ int kh_fw_store_reset(struct kh_fw_store *s, const char *text, size_t len, char 
 			 s->has_hwid ? s->hwid : "without a hardware id");
 		return -EPERM;
 	}
-	/* once only: a replayed reset would lower the counter again */
-	if (!s->corrupt && r.epoch <= s->epoch) {
+	/* a healthy counter is never lowered, whatever the signatures */
+	if (!s->corrupt) {
 		snprintf(why, whylen,
-			 "rollback: reset epoch %llu is not above the device's %llu "
-			 "(replayed or superseded)",
-			 (unsigned long long)r.epoch, (unsigned long long)s->epoch);
+			 "rollback: the security counter (%llu) is not corrupt; a reset only "
+			 "repairs a corrupt one",
+			 (unsigned long long)s->counter);
 		return -ESTALE;
+	}
+	/* this unit's corruption, once: a reset for another device or an old one fails */
+	if (!s->nonce[0] || !kh_ct_memeq(r.nonce, s->nonce, KH_FW_NONCE_HEX)) {
+		snprintf(why, whylen,
+			 "nonce: the reset names %.32s, this device's is %s (a reset is for "
+			 "one device and one corruption)",
+			 r.nonce, s->nonce[0] ? s->nonce : "unavailable");
+		return -EPERM;
 	}
 	if ((err = counter_write(s, r.counter, r.epoch, why, whylen)) < 0)
 		return err;
@@ -257,6 +309,8 @@ void kh_fw_store_status(const struct kh_fw_store *s, cJSON *out)
 	kh_json_add_uint(out, "counter", s->counter);
 	kh_json_add_uint(out, "epoch", s->epoch);
 	cJSON_AddBoolToObject(out, "corrupt", s->corrupt);
+	if (s->corrupt && s->nonce[0])
+		cJSON_AddStringToObject(out, "reset_nonce", s->nonce);
 	if (s->problem[0])
 		cJSON_AddStringToObject(out, "problem", s->problem);
 	if (s->manifest) {

@@ -289,6 +289,10 @@ static void print_fw_status(const cJSON *fw)
 	       cJSON_IsTrue(cJSON_GetObjectItem(fw, "corrupt")) ? ": CORRUPT, images refused" : "");
 	if (*str(fw, "problem"))
 		printf("problem: %s\n", str(fw, "problem"));
+	if (*str(fw, "reset_nonce"))
+		printf("reset nonce: %s (the ISP's reset must name it: khien-policy firmware reset "
+		       "--nonce)\n",
+		       str(fw, "reset_nonce"));
 	if (in)
 		printf("installed manifest: version %s, counter %.0f\n", str(in, "version"),
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(in, "security_counter")));

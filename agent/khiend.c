@@ -71,7 +71,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: khiend [options]\n"
 		"\n"
-		"  -c, --config FILE      JSON configuration (docs/CONFIG.md)\n"
+		"  -c, --config FILE      configuration, JSON or UCI by content (docs/CONFIG.md)\n"
+		"      --uci FILE         UCI configuration (/etc/config/khien)\n"
 		"  -f, --foreground       stay in the foreground, log to stderr\n"
 		"  -l, --listen ADDR:PORT DNS listen address, UDP and TCP (repeatable)\n"
 		"  -u, --upstream ADDR:PORT  upstream resolver (repeatable, in order of "
@@ -88,6 +89,8 @@ static void usage(FILE *f)
 		"      --user USER        run as USER after binding (\"\" keeps root)\n"
 		"      --log-level LEVEL  error, warn, notice, info, debug\n"
 		"      --check-config     validate the configuration and exit\n"
+		"      --print            check the configuration, print the effective settings as "
+		"JSON\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"Command-line options override the configuration file. Signals: SIGHUP\n"
@@ -508,7 +511,8 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
  */
 static int prepare_state(const struct kh_agent_config *cfg, uint32_t uid, uint32_t gid)
 {
-	static const char *const trust[] = {"", "/policy", "/policy/slot-a", "/policy/slot-b"};
+	static const char *const trust[] = {"", "/policy", "/policy/slot-a", "/policy/slot-b",
+					    "/firmware"};
 	char path[KH_CFG_PATH_MAX + 32], aside[KH_CFG_PATH_MAX + 48];
 	int root = kh_proc_is_root(), err;
 
@@ -626,13 +630,16 @@ int kh_agent_main(int argc, char **argv)
 					     {"hardware-id", required_argument, 0, 'H'},
 					     {"bundle", required_argument, 0, 'B'},
 					     {"check-config", no_argument, 0, 'K'},
+					     {"uci", required_argument, 0, 'Q'},
+					     {"print", no_argument, 0, 'P'},
 					     {"audit-root", required_argument, 0, 'A'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	static struct agent a;
 	const char *config = NULL, *why;
 	char err_text[512];
-	int foreground = 0, check_only = 0, opt, rc = EXIT_RUNTIME, err, nl = 0, nu = 0;
+	int foreground = 0, check_only = 0, print = 0, format = KH_CONFIG_AUTO, opt,
+	    rc = EXIT_RUNTIME, err, nl = 0, nu = 0;
 	int log_level = -1;
 	uint8_t key[32];
 	uint32_t uid = 0, gid = 0;
@@ -642,8 +649,11 @@ int kh_agent_main(int argc, char **argv)
 	kh_config_defaults(&a.cfg);
 	/* First pass: find the config file, so the other options can override it. */
 	while ((opt = getopt_long(argc, argv, "c:fl:u:i:s:h", opts, NULL)) != -1) {
-		if (opt == 'c')
+		if (opt == 'c' || opt == 'Q') {
 			config = optarg;
+			format = opt == 'Q' ? KH_CONFIG_UCI : KH_CONFIG_AUTO;
+		} else if (opt == 'P')
+			print = 1;
 		else if (opt == 'h') {
 			usage(stdout);
 			return 0;
@@ -658,7 +668,7 @@ int kh_agent_main(int argc, char **argv)
 	}
 	if (getenv("KHIEN_CONTROL"))
 		kh_strlcpy(a.cfg.control, getenv("KHIEN_CONTROL"), sizeof(a.cfg.control));
-	if (config && kh_config_load(&a.cfg, config, err_text, sizeof(err_text)) < 0) {
+	if (config && kh_config_load_as(&a.cfg, config, format, err_text, sizeof(err_text)) < 0) {
 		fprintf(stderr, "khiend: %s\n", err_text);
 		return EXIT_CONFIG;
 	}
@@ -730,6 +740,14 @@ int kh_agent_main(int argc, char **argv)
 		fprintf(stderr, "khiend: %s: dns.upstreams: at least one upstream is required\n",
 			config ? config : "configuration");
 		return EXIT_CONFIG;
+	}
+	if (print) { /* implies --check-config */
+		char *json = kh_config_print(&a.cfg);
+		if (!json)
+			return EXIT_RUNTIME;
+		printf("%s\n", json);
+		cJSON_free(json);
+		return 0;
 	}
 	if (check_only) {
 		printf("configuration ok\n");

@@ -397,7 +397,7 @@ int kh_fw_image_size_check(const struct kh_fw_manifest *m, int fd, char *why, si
 /* ---- counter resets ---- */
 
 struct reset_nums {
-	const char *type;
+	const char *type, *nonce;
 	uint64_t counter, epoch, created;
 	const cJSON *hw;
 };
@@ -408,13 +408,14 @@ static const struct kh_json_field reset_fields[] = {
 	KH_JSON_F_UINT("epoch", 1, 1, KH_JSON_INT_MAX, struct reset_nums, epoch),
 	KH_JSON_F_UINT("created", 1, 0, KH_JSON_INT_MAX, struct reset_nums, created),
 	KH_JSON_F_ARR("hardware", 1, 1, KH_FW_MAX_HW, struct reset_nums, hw),
+	KH_JSON_F_STR("nonce", 1, KH_FW_NONCE_HEX, KH_FW_NONCE_HEX, struct reset_nums, nonce),
 };
 
 int kh_fw_reset_verify(const char *text, size_t len, const struct kh_root *root,
 		       struct kh_fw_reset *r, char *why, size_t whylen)
 {
-	static const char *const allowed[] = {"_type",	 "counter",  "epoch",
-					      "created", "hardware", NULL};
+	static const char *const allowed[] = {"_type",	  "counter", "epoch", "created",
+					      "hardware", "nonce",   NULL};
 	struct reset_nums n = {0};
 	struct kh_sigs sigs;
 	uint8_t digest[32];
@@ -440,6 +441,12 @@ int kh_fw_reset_verify(const char *text, size_t len, const struct kh_root *root,
 	}
 	if (parse_hw(n.hw, "signed.hardware", r->hw, &r->nhw, why, whylen) < 0)
 		goto out;
+	if (strspn(n.nonce, "0123456789abcdef") != KH_FW_NONCE_HEX) {
+		snprintf(why, whylen, "signed.nonce: expected %d lowercase hex digits",
+			 KH_FW_NONCE_HEX);
+		goto out;
+	}
+	memcpy(r->nonce, n.nonce, sizeof(r->nonce));
 	r->counter = n.counter;
 	r->epoch = n.epoch;
 	r->created = (int64_t)n.created;

@@ -128,12 +128,16 @@ int kh_fw_image_size_check(const struct kh_fw_manifest *m, int fd, char *why, si
  * Root-signed reset of the security counter (docs/FIRMWARE.md), for a
  * device whose stored counter is lost or corrupt:
  *   {"signatures": [...], "signed": {"_type": "khien-firmware-reset",
- *    "counter": N, "epoch": E, "hardware": [...], "created": T}}
+ *    "counter": N, "epoch": E, "hardware": [...], "nonce": HEX, "created": T}}
  * signed by a threshold of the root role over KH_TRUST_FIRMWARE_RESET.
- * epoch must be above the device's last reset epoch, so a reset applies
- * once. 0, or -EBADMSG / -EPERM with why.
+ * nonce is the one the device drew when it found its counter corrupt
+ * (khienctl firmware status): a reset repairs that unit, that once, and no
+ * other; a copy handed to anyone cannot lower another device's counter.
+ * 0, or -EBADMSG / -EPERM with why.
  */
+#define KH_FW_NONCE_HEX 32
 struct kh_fw_reset {
+	char nonce[KH_FW_NONCE_HEX + 1];
 	uint64_t counter, epoch;
 	int64_t created;
 	unsigned nhw;

@@ -17,12 +17,14 @@
 
 struct sect {
 	unsigned type, name; /* offsets into text; name 0 = anonymous */
+	int line;	     /* of its first "config" line */
 };
 
 struct opt {
 	int sect;
 	unsigned name, value;
 	int dead; /* replaced by a later "option" */
+	int line;
 };
 
 struct kh_uci {
@@ -69,8 +71,10 @@ static int words(struct kh_uci *u, const char **p, const char *end, unsigned *w,
 		char *o;
 		size_t start;
 
-		while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
-			s++;
+		/* a backslash before the newline continues the line (libuci does too) */
+		while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' ||
+				   (*s == '\\' && s + 1 < end && s[1] == '\n')))
+			s += *s == '\\' ? 2 : 1;
 		if (s == end || *s == '\n')
 			break;
 		if (*s == '#') {
@@ -95,6 +99,10 @@ static int words(struct kh_uci *u, const char **p, const char *end, unsigned *w,
 				s++;
 			} else if (*s == '"') {
 				for (s++; s < end && *s != '"' && *s != '\n'; s++) {
+					if (*s == '\\' && s + 2 < end && s[1] == '\n') {
+						s++; /* continued on the next line */
+						continue;
+					}
 					if (*s == '\\' && s + 1 < end && s[1] != '\n')
 						s++;
 					*o++ = *s;
@@ -104,6 +112,8 @@ static int words(struct kh_uci *u, const char **p, const char *end, unsigned *w,
 					return -1;
 				}
 				s++;
+			} else if (*s == '\\' && s + 1 < end && s[1] == '\n') {
+				s += 2; /* continued on the next line */
 			} else {
 				if (*s == '\\' && s + 1 < end && s[1] != '\n')
 					s++;
@@ -160,7 +170,7 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 {
 	const char *p = text, *end = text + len, *why = NULL, *line;
 	struct kh_uci *u;
-	int cur = -1;
+	int cur = -1, lineno = 0, next = 1;
 
 	*out = NULL;
 	if (len > KH_UCI_MAX_TEXT) {
@@ -185,11 +195,14 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 		int n;
 
 		line = p;
+		lineno = next;
 		n = words(u, &p, end, w, &why);
 		if (n < 0)
 			goto bad;
 		if (p < end)
 			p++; /* the newline */
+		for (const char *q = line; q < p; q++)
+			next += *q == '\n'; /* continuations included */
 		if (n == 0)
 			continue;
 		kw = u->text + w[0];
@@ -216,6 +229,7 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 					goto nomem;
 				cur = u->nsects++;
 				u->sects[cur].name = name ? w[2] : 0;
+				u->sects[cur].line = lineno;
 			}
 			u->sects[cur].type = w[1];
 		} else if (strcmp(kw, "option") == 0 || strcmp(kw, "list") == 0) {
@@ -240,8 +254,11 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 					if (u->opts[i].sect == cur &&
 					    strcmp(u->text + u->opts[i].name, u->text + w[1]) == 0)
 						u->opts[i].dead = 1;
-			u->opts[u->nopts++] =
-				(struct opt){.sect = cur, .name = w[1], .value = w[2], .dead = 0};
+			u->opts[u->nopts++] = (struct opt){.sect = cur,
+							   .name = w[1],
+							   .value = w[2],
+							   .dead = 0,
+							   .line = lineno};
 		} else {
 			why = "unknown keyword (expected package, config, option or list)";
 			goto bad;
@@ -317,4 +334,24 @@ int kh_uci_get(const struct kh_uci *u, int i, const char *name, const char **val
 		n++;
 	}
 	return n < max ? n : max;
+}
+
+int kh_uci_section_line(const struct kh_uci *u, int i)
+{
+	return u->sects[i].line;
+}
+
+int kh_uci_options(const struct kh_uci *u)
+{
+	return u->nopts;
+}
+
+int kh_uci_option(const struct kh_uci *u, int k, const char **name, const char **value, int *line)
+{
+	const struct opt *o = &u->opts[k];
+
+	*name = u->text + o->name;
+	*value = u->text + o->value;
+	*line = o->line;
+	return o->dead ? -1 : o->sect;
 }

@@ -36,4 +36,15 @@ const char *kh_uci_section_name(const struct kh_uci *u, int i);
  */
 int kh_uci_get(const struct kh_uci *u, int i, const char *name, const char **vals, int max);
 
+/* The line of section i's first "config" line. */
+int kh_uci_section_line(const struct kh_uci *u, int i);
+
+/*
+ * Options and list values in file order: kh_uci_options() of them; option
+ * k's name, value and line, and its section's index as the result, or -1
+ * when a later "option" of the same name replaced it.
+ */
+int kh_uci_options(const struct kh_uci *u);
+int kh_uci_option(const struct kh_uci *u, int k, const char **name, const char **value, int *line);
+
 #endif

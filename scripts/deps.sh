@@ -10,7 +10,7 @@ set -euo pipefail
 
 build=(make gcc libc6-dev libcrypt-dev python3 python3-kconfiglib libmbedtls-dev libcjson-dev
        liblwip-dev libsqlite3-dev pkg-config)
-test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux
+test=("${build[@]}" dnsutils dnsperf iproute2 procps passwd util-linux nftables shellcheck
       python3-cryptography)
 bench=("${test[@]}" dnsperf dnsmasq-base unbound time bc valgrind)
 fuzz=("${build[@]}" clang llvm)

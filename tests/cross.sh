@@ -23,6 +23,12 @@ for t in khien-testdns khien-testhttps khien-mkmcuboot; do ln -s "$H/tests/$t" "
 # runs what its formats and byte order can break
 export KHIEN_HOST_BUILD=$H
 export KHIEN_INTEGRATION=${KHIEN_INTEGRATION:-"dns_filter policy_cli policy_state policy_attacks policy_crash cross_verdicts"}
+# the target's lwIP build (make lwip-agent with CROSS_COMPILE) on the real
+# stack: 32-bit targets receive into smaller pool buffers (docs/LWIP.md)
+if [ -x "$X/lwip/khiend" ]; then
+	export KHIEN_LWIP_AGENT=$X/lwip/khiend
+	KHIEN_INTEGRATION="$KHIEN_INTEGRATION lwip_agent"
+fi
 export KHIEN_CROSS_ARCH=$arch
 echo "== test-cross $arch ($X)"
 exec "$top/tests/run.sh" "$M"

@@ -196,29 +196,52 @@ ms=${lat#* }
 if [ "${n:-0}" -ge 3 ] && [ "${ms:-999}" -lt 100 ]; then ok "DNS answered during the hash ($n queries, worst ${ms} ms)"; else
 	fail "DNS answered during the hash ($lat: queries, worst ms)"; fi
 
-# a corrupt counter file: every image refused until a root-signed reset
+# the reviewer's attack: a valid root-signed reset, issued for some other unit of the same
+# board, handed to this healthy device, must not lower its counter
+"$P" firmware reset --key "$K/root.key" --counter 0 --epoch 1 --hardware khien,test-1 \
+	--nonce 00112233445566778899aabbccddeeff -o "$T/reset-other" >/dev/null
+out=$(ctl firmware reset "$T/reset-other")
+expect_eq "a reset for another device is refused by a healthy one" "$?:${out%%(*}" \
+	"1:refused: rollback: the security counter "
+dev_refused "... and its counter still refuses older images" "rollback:" "$T/img" "$T/img.m3"
+
+# a corrupt counter file: every image refused until a root-signed reset naming its nonce
 stop_khiend
 sed -i 's/ 5 0 / 4 0 /' "$T/state/firmware/counter"
 start_fw || fail "khiend starts with a corrupt counter"
 dev_refused "a corrupt counter file refuses even a valid image" "counter: the stored security counter is corrupt" \
 	"$T/img" "$T/img.m5"
-expect_eq "status says corrupt" \
-	"$(ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["corrupt"]')" "True"
+ctl firmware status --json >"$T/fwst.json"
+expect_eq "status says corrupt" "$(json_get "$T/fwst.json" 'd["firmware"]["corrupt"]')" "True"
+nonce=$(json_get "$T/fwst.json" 'd["firmware"]["reset_nonce"]')
+check "status shows a 32-digit reset nonce" test "${#nonce}" -eq 32
+check "khienctl firmware status prints the nonce" sh -c "\"\$0\" --control \"\$1\" firmware status | grep -q \"reset nonce: \$2\"" \
+	"$KHIEN_BUILD/khienctl" "$CTL" "$nonce"
+stop_khiend
+start_fw || fail "khiend restarts with the corrupt counter"
+expect_eq "the nonce survives a restart" \
+	"$(ctl firmware status --json | py 'json.load(sys.stdin)["firmware"]["reset_nonce"]')" "$nonce"
+out=$(ctl firmware reset "$T/reset-other")
+expect_eq "a reset naming another device's nonce is refused" "$?:${out%%,*}" \
+	"1:refused: nonce: the reset names 00112233445566778899aabbccddeeff"
 "$P" firmware reset --key "$K/fw1.key" --key "$K/fw2.key" --counter 5 --epoch 1 --hardware khien,test-1 \
-	-o "$T/reset-fw" >/dev/null
+	--nonce "$nonce" -o "$T/reset-fw" >/dev/null
 out=$(ctl firmware reset "$T/reset-fw")
 expect_eq "a reset signed by firmware keys is refused" "$?:${out%%(*}" "1:refused: signature: 0 valid root signature"
-"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware other,board -o "$T/reset-hw" >/dev/null
+"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware other,board --nonce "$nonce" \
+	-o "$T/reset-hw" >/dev/null
 out=$(ctl firmware reset "$T/reset-hw")
 expect_eq "a reset for other hardware is refused" "$?:${out%%,*}" "1:refused: hardware: the reset is for other"
-"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware khien,test-1 -o "$T/reset" >/dev/null
+"$P" firmware reset --key "$K/root.key" --counter 5 --epoch 1 --hardware khien,test-1 --nonce "$nonce" \
+	-o "$T/reset" >/dev/null
 out=$(ctl firmware reset "$T/reset")
-expect_eq "a root-signed reset repairs the counter" "$?:$out" "0:security counter reset to 5 (epoch 1)"
+expect_eq "a root-signed reset naming the nonce repairs the counter" "$?:$out" "0:security counter reset to 5 (epoch 1)"
 out=$(ctl firmware verify "$T/img" "$T/img.m5")
 expect_eq "... and images verify again" "$?:$out" "0:ok: version 1.5.0, counter 5"
 dev_refused "... below the reset counter still refused" "rollback:" "$T/img" "$T/img.m3"
 out=$(ctl firmware reset "$T/reset")
-expect_eq "a replayed reset is refused" "$?:${out%%(*}" "1:refused: rollback: reset epoch 1 is not above the device's 1 "
+expect_eq "a replayed reset is refused" "$?:${out%%(*}" "1:refused: rollback: the security counter "
+check "the nonce is gone once repaired" test ! -e "$T/state/firmware/reset-nonce"
 # rotation: root v2 gives the firmware role a new key; the device learns it from a bundle
 "$P" keygen -o "$K/fw3" >/dev/null
 "$P" root init --version 2 --key "$K/root.pub" --policy-key "$K/pol.pub" --firmware-key "$K/fw3.pub" \

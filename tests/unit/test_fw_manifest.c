@@ -283,10 +283,12 @@ static void test_reset(void)
 	size_t len;
 
 	strcpy(r.hw[0], "khien,test");
+	strcpy(r.nonce, "0123456789abcdef0123456789abcdef");
 	KT_EQ(kh_fw_reset_build(&r, &rk, &rp, 1, &t, &len), 0);
 	KT_EQ(kh_fw_reset_verify(t, len, &root, &got, why, sizeof(why)), 0);
 	KT_EQ(got.counter, 3);
 	KT_EQ(got.epoch, 2);
+	KT_STREQ(got.nonce, r.nonce);
 	/* not a manifest, and a manifest is not a reset */
 	{
 		struct kh_fw_manifest m;
@@ -321,13 +323,26 @@ static int corrupt(const struct kh_fw_store *s)
 	return c;
 }
 
-static char *reset_doc(uint64_t counter, uint64_t epoch, size_t *len)
+/* The store's reset nonce while it is corrupt ("" when healthy). */
+static void store_nonce(struct kh_fw_store *s, char out[KH_FW_NONCE_HEX + 1])
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *n;
+
+	kh_fw_store_status(s, o);
+	n = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reset_nonce"));
+	snprintf(out, KH_FW_NONCE_HEX + 1, "%s", n ? n : "");
+	cJSON_Delete(o);
+}
+
+static char *reset_doc(uint64_t counter, uint64_t epoch, const char *nonce, size_t *len)
 {
 	struct kh_fw_reset r = {
 		.counter = counter, .epoch = epoch, .created = 1800000000, .nhw = 1};
 	char *t = NULL;
 
 	strcpy(r.hw[0], "khien,test");
+	snprintf(r.nonce, sizeof(r.nonce), "%s", nonce);
 	KT_EQ(kh_fw_reset_build(&r, &rk, &rp, 1, &t, len), 0);
 	return t;
 }
@@ -380,19 +395,39 @@ static void test_store(void)
 		KT_CHECK(!corrupt(s = reopen(s)));
 		free(b);
 	}
+	/* a healthy device takes no reset, however well signed (one issued for another unit) */
+	rs = reset_doc(0, 1, "00112233445566778899aabbccddeeff", &lr);
+	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE);
+	KT_EQ(kh_fw_store_check(s, t3, l3, &m, why, sizeof(why)), -ESTALE);
 	KT_EQ(kh_fs_remove(path), 0);
 	KT_CHECK(corrupt(s = reopen(s))); /* a committed device: missing is corrupt */
-	/* a root-signed reset repairs it, once */
-	rs = reset_doc(7, 1, &lr);
-	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), 0);
-	KT_CHECK(!corrupt(s));
-	KT_EQ(kh_fw_store_check(s, t9, l9, &m, why, sizeof(why)), 0);
-	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE);
-	free(rs);
-	s = reopen(s);
-	rs = reset_doc(0, 1, &lr);
-	KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE); /* epoch kept on disk */
-	free(rs);
+	{
+		char n1[KH_FW_NONCE_HEX + 1], n2[KH_FW_NONCE_HEX + 1];
+
+		store_nonce(s, n1);
+		KT_EQ(strlen(n1), KH_FW_NONCE_HEX);
+		store_nonce(s = reopen(s), n2);
+		KT_STREQ(n2, n1); /* kept across a restart */
+		/* another unit's reset (another nonce) is refused while corrupt too */
+		KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -EPERM);
+		KT_CHECK(strncmp(why, "nonce: ", 7) == 0);
+		free(rs);
+		/* the reset naming this corruption's nonce repairs it, once */
+		rs = reset_doc(7, 1, n1, &lr);
+		KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), 0);
+		KT_CHECK(!corrupt(s));
+		store_nonce(s, n2);
+		KT_STREQ(n2, "");
+		KT_EQ(kh_fw_store_check(s, t9, l9, &m, why, sizeof(why)), 0);
+		KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -ESTALE);
+		/* corrupt again: a new nonce, and the old reset does not replay */
+		KT_EQ(kh_fs_remove(path), 0);
+		KT_CHECK(corrupt(s = reopen(s)));
+		store_nonce(s, n2);
+		KT_CHECK(strcmp(n2, n1) != 0);
+		KT_EQ(kh_fw_store_reset(s, rs, lr, why, sizeof(why)), -EPERM);
+		free(rs);
+	}
 	kh_fw_store_free(s);
 	free(t7);
 	free(t3);

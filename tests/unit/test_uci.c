@@ -118,10 +118,47 @@ static void test_uci_limits(void)
 	free(big);
 }
 
+/* Backslash-newline continues a line (as libuci reads it); lines stay counted. */
+static void test_uci_continuation_and_lines(void)
+{
+	char err[128];
+	const char *v[2], *name, *value;
+	int line;
+	struct kh_uci *u = parse("config t 'a'\n"
+				 "\toption one \\\n"
+				 "\t\tvalue\n"
+				 "\toption two \"x\\\ny\"\n"
+				 "\toption three ab\\\ncd\n"
+				 "\n"
+				 "\toption four 4\n",
+				 err);
+	KT_CHECK(u != NULL);
+	if (!u)
+		return;
+	KT_EQ(kh_uci_get(u, 0, "one", v, 2), 1);
+	KT_STREQ(v[0], "value");
+	KT_EQ(kh_uci_get(u, 0, "two", v, 2), 1);
+	KT_STREQ(v[0], "xy");
+	KT_EQ(kh_uci_get(u, 0, "three", v, 2), 1);
+	KT_STREQ(v[0], "abcd");
+	KT_EQ(kh_uci_options(u), 4);
+	KT_EQ(kh_uci_option(u, 3, &name, &value, &line), 0);
+	KT_STREQ(name, "four");
+	KT_EQ(line, 9); /* the continuations counted */
+	KT_EQ(kh_uci_option(u, 1, &name, &value, &line), 0);
+	KT_EQ(line, 4);
+	KT_EQ(kh_uci_section_line(u, 0), 1);
+	kh_uci_free(u);
+	/* an error after continued lines names the physical line */
+	KT_CHECK(parse("config t\n option a b\\\nc\n option 'x\n", err) == NULL);
+	KT_STREQ(err, "line 4: unterminated quote");
+}
+
 int main(void)
 {
 	KT_RUN(test_uci_grammar);
 	KT_RUN(test_uci_errors);
 	KT_RUN(test_uci_limits);
+	KT_RUN(test_uci_continuation_and_lines);
 	return KT_DONE();
 }

@@ -121,6 +121,7 @@ int kh_fw_reset_build(const struct kh_fw_reset *r, const struct kh_ecdsa_priv *k
 	cJSON_AddNumberToObject(sg, "epoch", (double)r->epoch);
 	cJSON_AddNumberToObject(sg, "created", (double)(uint64_t)r->created);
 	add_hw(sg, r->hw, r->nhw);
+	cJSON_AddStringToObject(sg, "nonce", r->nonce);
 	return sign_doc(sg, KH_TRUST_FIRMWARE_RESET, keys, pubs, nkeys, out, len);
 }
 

@@ -44,10 +44,11 @@ static const char verify_usage[] =
 
 static const char reset_usage[] =
 	"usage: khien-policy firmware reset --key ROOT.key [--key ...] --counter N\n"
-	"         --epoch E --hardware HWID [--hardware ...] -o reset.json\n"
-	"A root-signed reset of the security counter of devices whose counter file\n"
-	"is lost or corrupt (khienctl firmware reset). E must be above the device's\n"
-	"last reset epoch.\n";
+	"         --epoch E --hardware HWID [--hardware ...] --nonce HEX -o reset.json\n"
+	"A root-signed reset of the security counter of one device whose counter\n"
+	"file is lost or corrupt (khienctl firmware reset). HEX is the reset nonce\n"
+	"that device shows (khienctl firmware status): the reset repairs that device,\n"
+	"once, and no other. E is recorded as the device's reset epoch.\n";
 
 static int add_hw(char hw[][KH_HWID_MAX + 1], unsigned *n, const char *s)
 {
@@ -318,13 +319,11 @@ static int fw_verify(int argc, char **argv)
 
 static int fw_reset(int argc, char **argv)
 {
-	static const struct option opts[] = {{"key", required_argument, 0, 'k'},
-					     {"counter", required_argument, 0, 'n'},
-					     {"epoch", required_argument, 0, 'E'},
-					     {"hardware", required_argument, 0, 'w'},
-					     {"output", required_argument, 0, 'o'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+		{"key", required_argument, 0, 'k'},   {"counter", required_argument, 0, 'n'},
+		{"epoch", required_argument, 0, 'E'}, {"hardware", required_argument, 0, 'w'},
+		{"nonce", required_argument, 0, 'N'}, {"output", required_argument, 0, 'o'},
+		{"help", no_argument, 0, 'h'},	      {0, 0, 0, 0}};
 	static struct kh_fw_reset r;
 	struct kh_ecdsa_priv keys[KH_TRUST_MAX_KEYS];
 	struct kh_pubkey pubs[KH_TRUST_MAX_KEYS];
@@ -361,6 +360,17 @@ static int fw_reset(int argc, char **argv)
 			if (add_hw(r.hw, &r.nhw, optarg) < 0)
 				goto out;
 			break;
+		case 'N':
+			if (strlen(optarg) != KH_FW_NONCE_HEX ||
+			    strspn(optarg, "0123456789abcdef") != KH_FW_NONCE_HEX) {
+				fprintf(stderr,
+					"khien-policy: --nonce: expected %d lowercase hex "
+					"digits (khienctl firmware status)\n",
+					KH_FW_NONCE_HEX);
+				goto out;
+			}
+			memcpy(r.nonce, optarg, sizeof(r.nonce));
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -372,7 +382,7 @@ static int fw_reset(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind != argc || !out || !nk || !have_counter || !r.epoch || !r.nhw) {
+	if (optind != argc || !out || !nk || !have_counter || !r.epoch || !r.nhw || !r.nonce[0]) {
 		fputs(reset_usage, stderr);
 		goto out;
 	}

@@ -23,21 +23,29 @@
  * valid, and exits 0 (marked) or 1 (refused), as an update client would;
  * --lwip-fw-commit is the boot path of a new image: verify slot 0, raise
  * the stored counter, confirm the image, then run the agent. Give
- * it an MTU of 576: Debian's liblwip receives tap frames into pool buffers
- * of 592 bytes, and its tapif input overruns them on larger frames (seen
- * with AddressSanitizer); 576 keeps every frame within 590 bytes.
+ * it an MTU of 574: Debian's liblwip receives tap frames into pool buffers
+ * of 588 bytes on 32-bit targets (592 on 64-bit), and its tapif input
+ * overruns them on larger frames (rx_frame_max below); the harness refuses
+ * a tap device with a larger MTU.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/memp_priv.h"
+#include "lwip/prot/ethernet.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
 #include "netif/tapif.h"
@@ -62,6 +70,54 @@ static union {
 	char slack[sizeof(struct netif) + 1024];
 } g_nif;
 #define g_netif (g_nif.n)
+
+/*
+ * Debian's liblwip 2.1.3 sizes its PBUF_POOL elements for a 536-byte MSS
+ * (memp_PBUF_POOL.size: 616 bytes with 64-bit pointers, 604 with 32-bit)
+ * while its pbuf_alloc fills each with up to PBUF_POOL_BUFSIZE (1536)
+ * bytes: tapif's input overruns the heap on any frame longer than an
+ * element's payload, 592 bytes on 64-bit but 588 on 32-bit, where a
+ * 590-byte frame (MTU 576) ends in "double free or corruption". A tap
+ * device whose MTU allows such frames is refused, not run into it.
+ */
+LWIP_MEMPOOL_PROTOTYPE(PBUF_POOL);
+
+static unsigned rx_frame_max(void)
+{
+	unsigned hdr = LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf));
+
+	if (PBUF_POOL_BUFSIZE + hdr <= memp_PBUF_POOL.size)
+		return 0xffff; /* consistent library: pbuf_alloc chains within bounds */
+	return memp_PBUF_POOL.size > hdr ? memp_PBUF_POOL.size - hdr : 0;
+}
+
+static int tap_mtu_ok(const char *tap)
+{
+	unsigned max = rx_frame_max();
+	struct ifreq ifr;
+	int fd, r;
+
+	if (max == 0xffff)
+		return 1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 ? -1 : ioctl(fd, SIOCGIFMTU, &ifr);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		fprintf(stderr, "khiend: tap device %s: %s\n", tap, strerror(errno));
+		return 0;
+	}
+	if ((unsigned)ifr.ifr_mtu + SIZEOF_ETH_HDR <= max)
+		return 1;
+	fprintf(stderr,
+		"khiend: tap device %s has MTU %d: this liblwip receives frames into %u-byte "
+		"buffers and overruns them on longer ones (docs/LWIP.md); set its MTU to %u or "
+		"less\n",
+		tap, ifr.ifr_mtu, max, max - SIZEOF_ETH_HDR);
+	return 0;
+}
 
 static void tcpip_ready(void *arg)
 {
@@ -322,6 +378,8 @@ int main(int argc, char **argv)
 	if (fw_commit)
 		fw_action(0, 0, fw_key, nfw_key, fw_counter);
 
+	if (!tap_mtu_ok(tap))
+		return 3;
 	if (sys_sem_new(&ready, 0) != ERR_OK)
 		return 3;
 	tcpip_init(tcpip_ready, &ready);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz the khiend configuration parser (JSON through cJSON, then schema
- * checks). Oracle: it never crashes, and on failure it always says why.
+ * Fuzz the khiend configuration parser in both forms: JSON through cJSON,
+ * and UCI through policy/uci.c, then the same schema checks. Oracle: it
+ * never crashes, on failure it always says why, a UCI failure names its
+ * line, and no list exceeds its bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (c.nlisten > CONFIG_DNS_MAX_LISTENERS || c.nupstream > CONFIG_DNS_MAX_UPSTREAMS ||
 	    c.ncats > CONFIG_INDEX_MAX_CATEGORIES)
+		abort();
+	kh_config_defaults(&c);
+	err[0] = 0;
+	if (kh_config_parse_uci(&c, (const char *)data, size, "fuzz", NULL, err, sizeof(err)) < 0 &&
+	    strncmp(err, "fuzz:", 5) != 0)
+		abort();
+	if (c.nlisten > CONFIG_DNS_MAX_LISTENERS || c.nupstream > CONFIG_DNS_MAX_UPSTREAMS ||
+	    c.ncats > CONFIG_INDEX_MAX_CATEGORIES || c.nallow > KH_CFG_MAX_ALLOW)
 		abort();
 	return 0;
 }
