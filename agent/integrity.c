@@ -33,6 +33,36 @@
 #define NOTIFY_GAP_MS 2000    /* at most one notified scan this often */
 #define REPLY_DRIFTS_MAX 1024 /* drifts in one auditor reply */
 
+/*
+ * What one scan's drifts may take of a reply (or of the open set), so a
+ * flood of one kind does not hide the rest: ordinary file drifts (a
+ * directory of new files) at most half, file drifts of any severity at
+ * most three quarters; the last quarter is for processes, sockets and
+ * DNS, which the scan reaches after the files.
+ */
+struct budget {
+	size_t n, nfile, nord; /* drifts taken */
+	size_t b, bfile, bord; /* bytes taken */
+};
+
+static int budget_take(struct budget *u, int kind, int sev, size_t cost, size_t maxn, size_t maxb)
+{
+	int file = kind <= KH_DRIFT_REMOVED, ord = file && sev < KH_SEV_CRITICAL;
+
+	if (u->n + 1 > maxn || u->b + cost > maxb)
+		return -ENOSPC;
+	if (file && (u->nfile + 1 > maxn / 4 * 3 || u->bfile + cost > maxb / 4 * 3))
+		return -ENOSPC;
+	if (ord && (u->nord + 1 > maxn / 2 || u->bord + cost > maxb / 2))
+		return -ENOSPC;
+	u->n++, u->b += cost;
+	if (file)
+		u->nfile++, u->bfile += cost;
+	if (ord)
+		u->nord++, u->bord += cost;
+	return 0;
+}
+
 struct drift {
 	uint64_t key; /* of kind, path and evidence: what the reported file keeps */
 	int kind, sev;
@@ -67,6 +97,8 @@ struct kh_integrity {
 
 	struct drift *cur; /* drifts of the scan being taken */
 	int ncur, capcur;
+	struct budget curb;   /* what cur holds, by kind */
+	uint64_t cur_dropped; /* drifts of this scan not kept (the auditor's and ours) */
 	struct drift *open;
 	int nopen;
 	uint64_t dropped, reported;
@@ -75,7 +107,8 @@ struct kh_integrity {
 	int64_t scanned_at;
 	int last_mode;
 	uint64_t files, skipped, scan_us;
-	uint64_t scan_ns; /* CPU of the scan in progress (in-process) */
+	uint64_t last_dropped; /* its drifts left out (then it was partial) */
+	uint64_t scan_ns;      /* CPU of the scan in progress (in-process) */
 	char error[160];
 };
 
@@ -160,8 +193,11 @@ static int drift_add(struct kh_integrity *in, int kind, int sev, const char *pat
 {
 	struct drift *d;
 
-	if (in->ncur >= KH_INTEGRITY_MAX_DRIFTS) {
+	/* the overflow drift itself is always kept: it says the rest is missing */
+	if (kind != KH_DRIFT_OVERFLOW &&
+	    budget_take(&in->curb, kind, sev, 1, KH_INTEGRITY_MAX_DRIFTS, SIZE_MAX) < 0) {
 		in->dropped++;
+		in->cur_dropped++;
 		return -ENOSPC;
 	}
 	if (in->ncur == in->capcur) {
@@ -194,6 +230,8 @@ static void cur_reset(struct kh_integrity *in)
 	for (int i = 0; i < in->ncur; i++)
 		drift_clear(&in->cur[i]);
 	in->ncur = 0;
+	memset(&in->curb, 0, sizeof(in->curb));
+	in->cur_dropped = 0;
 }
 
 static void on_scan_drift(void *ctx, const struct kh_drift *d)
@@ -209,10 +247,24 @@ static int same(const struct drift *a, const struct drift *b)
 
 /*
  * The scan's drifts against the open ones: new ones are reported, open
- * ones the scan covered and no longer saw are closed, the rest stay.
+ * ones the scan covered and no longer saw are closed, the rest stay. A
+ * partial scan (drifts left out) closes nothing: what it did not list
+ * may still be there; it is one critical integrity_overflow drift.
  */
 static void take_scan(struct kh_integrity *in, int mode)
 {
+	int partial = in->cur_dropped > 0;
+
+	in->last_dropped = in->cur_dropped;
+	if (partial) {
+		char ev[160];
+		snprintf(ev, sizeof(ev),
+			 "more drifts than one scan reports: %d kept, %llu left out; open drifts "
+			 "stay open",
+			 in->ncur, (unsigned long long)in->cur_dropped);
+		log_error("integrity: %s", ev);
+		drift_add(in, KH_DRIFT_OVERFLOW, KH_SEV_CRITICAL, "/", "overflow", ev, 0);
+	}
 	struct drift *next = calloc((size_t)in->nopen + (size_t)in->ncur + 1, sizeof(*next));
 	int n = 0, changed = 0;
 	int64_t now = kh_time_wall();
@@ -231,8 +283,9 @@ static void take_scan(struct kh_integrity *in, int mode)
 		if (k >= 0) {
 			in->cur[k].seen = 1;
 			next[n++] = *o;
-		} else if (in->have && !kh_bl_scan_covers(&in->bl, mode, o->kind, o->path)) {
-			next[n++] = *o; /* this scan did not look there */
+		} else if (in->have && (!kh_bl_scan_covers(&in->bl, mode, o->kind, o->path) ||
+					(partial && o->kind != KH_DRIFT_OVERFLOW))) {
+			next[n++] = *o; /* this scan did not look there, or not at all of it */
 		} else {
 			log_notice("integrity: %s %s resolved", kh_drift_type(o->kind), o->path);
 			drift_clear(o);
@@ -269,6 +322,8 @@ static void take_scan(struct kh_integrity *in, int mode)
 	in->open = next;
 	in->nopen = n;
 	in->ncur = 0;
+	memset(&in->curb, 0, sizeof(in->curb));
+	in->cur_dropped = 0;
 	/* what was reported before the restart and a full scan no longer sees is forgotten */
 	if (mode == KH_BL_SCAN_FULL)
 		in->nknown = 0;
@@ -359,6 +414,12 @@ static void take_reply(struct kh_integrity *in, const char *text, size_t len)
 		}
 		drift_add(in, kind, sev, p->valuestring, w->valuestring, x->valuestring, (long)pid);
 	}
+	/* the auditor left drifts out: the scan is partial (an old auditor sends no count) */
+	if (kh_json_uint(cJSON_GetObjectItemCaseSensitive(j, "dropped"), 0, KH_JSON_INT_MAX, &v) ==
+	    0)
+		in->cur_dropped += v;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "partial")) && !in->cur_dropped)
+		in->cur_dropped = 1;
 	in->files = kh_json_uint(cJSON_GetObjectItemCaseSensitive(j, "files"), 0, KH_JSON_INT_MAX,
 				 &v) == 0
 			    ? v
@@ -715,6 +776,8 @@ void kh_integrity_json(const struct kh_integrity *in, cJSON *out)
 					in->last_mode == KH_BL_SCAN_FULL ? "full" : "persistence");
 		kh_json_add_uint(s, "files", in->files);
 		kh_json_add_uint(s, "skipped", in->skipped);
+		kh_json_add_uint(s, "dropped", in->last_dropped);
+		cJSON_AddBoolToObject(s, "partial", in->last_dropped > 0);
 		kh_json_add_uint(s, "scan_us", in->scan_us);
 	} else {
 		cJSON_AddNullToObject(out, "last_scan");
@@ -732,8 +795,7 @@ void kh_integrity_json(const struct kh_integrity *in, cJSON *out)
 
 struct reply {
 	cJSON *arr;
-	int n;
-	size_t bytes; /* about what the reply holds: it must fit KH_AUDITOR_REPLY_MAX */
+	struct budget u; /* bytes: about what the reply holds, it must fit KH_AUDITOR_REPLY_MAX */
 	uint64_t more;
 };
 
@@ -745,11 +807,11 @@ static void reply_drift(void *ctx, const struct kh_drift *d)
 	size_t cost = (strlen(d->path) + strlen(d->evidence)) * 6 + strlen(d->what) + 128;
 
 	/* escaped JSON is at most six times the text (\u00XX); what does not fit is counted */
-	if (r->n >= REPLY_DRIFTS_MAX || r->bytes + cost > KH_AUDITOR_REPLY_MAX - 4096) {
+	if (budget_take(&r->u, d->kind, d->sev, cost, REPLY_DRIFTS_MAX,
+			KH_AUDITOR_REPLY_MAX - 4096) < 0) {
 		r->more++;
 		return;
 	}
-	r->bytes += cost;
 	o = cJSON_CreateObject();
 	cJSON_AddItemToArray(r->arr, o);
 	cJSON_AddStringToObject(o, "type", kh_drift_type(d->kind));
@@ -759,7 +821,6 @@ static void reply_drift(void *ctx, const struct kh_drift *d)
 	cJSON_AddStringToObject(o, "evidence", d->evidence);
 	if (d->pid > 0)
 		kh_json_add_uint(o, "pid", (uint64_t)d->pid);
-	r->n++;
 }
 
 char *kh_integrity_scan_text(const char *root, const uint8_t *table, size_t len, int mode)
@@ -790,7 +851,10 @@ char *kh_integrity_scan_text(const char *root, const uint8_t *table, size_t len,
 		;
 	kh_bl_scan_counts(s, &files, &skipped);
 	kh_json_add_uint(j, "files", files);
-	kh_json_add_uint(j, "skipped", skipped + r.more);
+	kh_json_add_uint(j, "skipped", skipped);
+	/* drifts left out: the agent must not take this scan as complete */
+	cJSON_AddBoolToObject(j, "partial", r.more > 0);
+	kh_json_add_uint(j, "dropped", r.more);
 	kh_json_add_uint(j, "scan_us", (kh_time_mono_ns() - t0) / 1000);
 	goto done;
 fail:

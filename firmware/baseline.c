@@ -54,9 +54,9 @@ static const char *const critical[] = {"/etc/init.d",	"/etc/rc.d",	 "/etc/rc.loc
 				       "/etc/crontabs", "/etc/dropbear", "/root/.ssh",
 				       "/etc/shadow",	"/etc/passwd"};
 
-static const char *const drift_types[KH_DRIFT_KINDS] = {"file_changed",	    "file_added",
-							"file_removed",	    "process_suspicious",
-							"socket_listening", "dns_hijack"};
+static const char *const drift_types[KH_DRIFT_KINDS] = {
+	"file_changed",	    "file_added", "file_removed",      "process_suspicious",
+	"socket_listening", "dns_hijack", "integrity_overflow"};
 
 const char *kh_drift_type(int kind)
 {
@@ -272,7 +272,8 @@ int kh_bl_write(struct kh_bl_build *in, uint8_t **out, size_t *outlen)
 	if (in->nentries > KH_BL_MAX_ENTRIES || in->nwatch > KH_BL_MAX_WATCH ||
 	    in->nlisten > KH_BL_MAX_LISTEN || servers > KH_BL_MAX_SERVERS)
 		return -E2BIG;
-	qsort(in->entries, in->nentries, sizeof(*in->entries), cmp_entry);
+	if (in->nentries) /* a table of watches only has no entries array */
+		qsort(in->entries, in->nentries, sizeof(*in->entries), cmp_entry);
 	for (uint32_t i = 0; i < in->nentries; i++) {
 		if (path_problem(in->entries[i].path, in->entries[i].path_len) ||
 		    (i && cmp_entry(&in->entries[i - 1], &in->entries[i]) == 0))
@@ -338,8 +339,20 @@ int kh_bl_write(struct kh_bl_build *in, uint8_t **out, size_t *outlen)
 
 /* ---- the walk ---- */
 
+/*
+ * A listed directory, held open while children of it wait: each child is
+ * looked up in it by name, never re-resolved by path, so a directory
+ * swapped for a link after the listing is not followed (kh_fsdir).
+ */
+struct dref {
+	struct kh_fsdir *d;
+	unsigned refs;
+	uint8_t shared; /* others can add entries (a sticky /tmp) */
+};
+
 struct pend {
 	char *path;
+	struct dref *dir; /* holds the last component of path */
 	uint8_t depth, watch;
 };
 
@@ -352,7 +365,16 @@ struct kh_bl_walk {
 	struct pend *stack;
 	size_t n, cap;
 	uint64_t visited, skipped;
+	int strict;
 };
+
+static void dref_put(struct dref *d)
+{
+	if (d && --d->refs == 0) {
+		kh_fsdir_close(d->d);
+		free(d);
+	}
+}
 
 struct kh_bl_walk *kh_bl_walk_new(struct kh_fsroot *r, const struct kh_bl_watch *watch,
 				  unsigned nwatch, kh_bl_entry_fn fn, void *ctx)
@@ -369,12 +391,19 @@ struct kh_bl_walk *kh_bl_walk_new(struct kh_fsroot *r, const struct kh_bl_watch 
 	return w;
 }
 
+void kh_bl_walk_strict(struct kh_bl_walk *w)
+{
+	w->strict = 1;
+}
+
 void kh_bl_walk_free(struct kh_bl_walk *w)
 {
 	if (!w)
 		return;
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++) {
 		free(w->stack[i].path);
+		dref_put(w->stack[i].dir);
+	}
 	free(w->stack);
 	free(w);
 }
@@ -384,34 +413,37 @@ uint64_t kh_bl_walk_skipped(const struct kh_bl_walk *w)
 	return w->skipped;
 }
 
-static int push(struct kh_bl_walk *w, char *path, unsigned depth, unsigned watch)
+/* takes path and a reference on dir */
+static int push(struct kh_bl_walk *w, char *path, struct dref *dir, unsigned depth, unsigned watch)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		struct pend *s = realloc(w->stack, cap * sizeof(*s));
 		if (!s) {
 			free(path);
+			dref_put(dir);
 			w->skipped++;
 			return -ENOMEM;
 		}
 		w->stack = s;
 		w->cap = cap;
 	}
-	w->stack[w->n++] = (struct pend){path, (uint8_t)depth, (uint8_t)watch};
+	w->stack[w->n++] = (struct pend){path, dir, (uint8_t)depth, (uint8_t)watch};
 	return 0;
 }
 
 struct children {
 	struct kh_bl_walk *w;
-	const char *dir;
-	size_t dirlen;
+	struct dref *dir;
+	const char *path;
+	size_t pathlen;
 	unsigned depth, watch;
 };
 
 static int on_child(void *ctx, const char *name)
 {
 	struct children *c = ctx;
-	size_t nl = strlen(name), len = c->dirlen + 1 + nl;
+	size_t nl = strlen(name), len = c->pathlen + 1 + nl;
 	char *p;
 
 	if (len > KH_FSROOT_MAX_PATH || !(p = malloc(len + 1))) {
@@ -419,10 +451,11 @@ static int on_child(void *ctx, const char *name)
 		return 0;
 	}
 	/* "/" + name, never "//name" */
-	memcpy(p, c->dir, c->dirlen);
-	p[c->dirlen == 1 ? 0 : c->dirlen] = '/';
-	memcpy(p + (c->dirlen == 1 ? 1 : c->dirlen + 1), name, nl + 1);
-	push(c->w, p, c->depth, c->watch);
+	memcpy(p, c->path, c->pathlen);
+	p[c->pathlen == 1 ? 0 : c->pathlen] = '/';
+	memcpy(p + (c->pathlen == 1 ? 1 : c->pathlen + 1), name, nl + 1);
+	c->dir->refs++;
+	push(c->w, p, c->dir, c->depth, c->watch);
 	return 0;
 }
 
@@ -439,15 +472,52 @@ static void hash_chunk(void *ctx, const uint8_t *data, size_t len)
 	kh_sha256_update(ctx, data, len);
 }
 
+/* The last component of a pending path: the name looked up in its directory. */
+static const char *leaf(const struct pend *p)
+{
+	const char *s = strrchr(p->path, '/');
+	return s && s[1] ? s + 1 : ".";
+}
+
+/*
+ * The directory of a watched path, resolved as the audit resolves (links
+ * inside the root); strict: only through directories others cannot
+ * change, so nobody but root steers a watch point elsewhere.
+ */
+static struct dref *watch_dir(struct kh_bl_walk *w, const char *path)
+{
+	char dir[KH_FSROOT_MAX_PATH + 1];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
+	struct kh_fs_stat st;
+	struct dref *d = calloc(1, sizeof(*d));
+
+	if (!d || n > KH_FSROOT_MAX_PATH)
+		goto fail;
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	if (kh_fsdir_open(w->r, dir, w->strict, &d->d, &st) < 0) {
+		/* missing is a later drift; through a directory others control, skipped */
+		goto fail;
+	}
+	d->refs = 1;
+	d->shared = kh_fs_dir_trusted(&st) != 1;
+	return d;
+fail:
+	free(d);
+	return NULL;
+}
+
 static void visit(struct kh_bl_walk *w, struct pend *p)
 {
 	const struct kh_bl_watch *wa = &w->watch[p->watch];
 	struct kh_bl_entry e = {0};
 	struct kh_fs_stat st;
 	char target[KH_FSROOT_MAX_PATH + 1];
+	const char *name = leaf(p);
 	int rc;
 
-	if (kh_fsroot_stat(w->r, p->path, 0, &st) < 0)
+	if (kh_fsdir_stat(p->dir->d, name, &st) < 0)
 		return; /* missing (a file added there later is a drift), or unreachable */
 	if (w->visited >= 2u * KH_BL_MAX_ENTRIES) {
 		w->skipped++; /* a directory flooded with files must not stall the agent */
@@ -467,17 +537,30 @@ static void visit(struct kh_bl_walk *w, struct pend *p)
 		if ((wa->flags & KH_BLW_EXEC) && p->depth > 0 && !(st.mode & 0111) &&
 		    !is_library(p->path))
 			return;
+		/*
+		 * In a directory others can add to (the sticky /tmp), a name may be
+		 * a hard link someone made to a file they cannot read: its hash
+		 * and size would tell them about it. Only a single-link file of
+		 * root (or ours) is read there.
+		 */
+		if (w->strict && p->dir->shared && (!kh_fs_uid_trusted(st.uid) || st.nlink != 1)) {
+			e.flags |= KH_BLE_UNHASHED | KH_BLE_UNTRUSTED;
+			e.size = 0;
+			w->fn(w->ctx, &e, wa);
+			return;
+		}
 		kh_sha256_init(&h);
-		rc = st.size > KH_BL_HASH_MAX
-			     ? -E2BIG
-			     : kh_fsroot_stream(w->r, p->path, KH_BL_HASH_MAX, hash_chunk, &h);
+		rc = st.size > KH_BL_HASH_MAX ? -E2BIG
+					      : kh_fsdir_stream(p->dir->d, name, &st,
+								KH_BL_HASH_MAX, hash_chunk, &h);
 		kh_sha256_final(&h, e.sha256);
 		if (rc < 0) {
 			memset(e.sha256, 0, sizeof(e.sha256));
 			e.flags |= KH_BLE_UNHASHED;
 		}
 	} else if (st.type == KH_FS_LINK) {
-		rc = kh_fsroot_readlink(w->r, p->path, target, sizeof(target));
+		/* recorded as a link with its target, never followed inside a watched tree */
+		rc = kh_fsdir_readlink(p->dir->d, name, target, sizeof(target));
 		if (rc < 0) {
 			e.flags |= KH_BLE_UNHASHED;
 		} else {
@@ -485,12 +568,24 @@ static void visit(struct kh_bl_walk *w, struct pend *p)
 			e.size = strlen(target);
 		}
 	} else if (st.type == KH_FS_DIR && (wa->flags & KH_BLW_RECURSIVE)) {
+		struct dref *sub;
 		if (p->depth >= KH_BL_MAX_DEPTH) {
 			w->skipped++;
+		} else if (w->strict && kh_fs_dir_trusted(&st) != 1) {
+			/* others can change what is in it: not listed, not read */
+			e.flags |= KH_BLE_UNTRUSTED;
+			w->skipped++;
+		} else if (!(sub = calloc(1, sizeof(*sub))) ||
+			   kh_fsdir_sub(p->dir->d, name, &st, &sub->d) < 0) {
+			free(sub);
+			e.flags |= KH_BLE_UNHASHED;
+			w->skipped++;
 		} else {
-			struct children c = {w, p->path, e.path_len, p->depth + 1u, p->watch};
-			if (kh_fsroot_list(w->r, p->path, KH_BL_MAX_DIR, on_child, &c) == -E2BIG)
+			struct children c = {w, sub, p->path, e.path_len, p->depth + 1u, p->watch};
+			sub->refs = 1;
+			if (kh_fsdir_list(sub->d, KH_BL_MAX_DIR, on_child, &c) == -E2BIG)
 				w->skipped++;
+			dref_put(sub);
 		}
 	}
 	w->fn(w->ctx, &e, wa);
@@ -501,20 +596,23 @@ int kh_bl_walk_step(struct kh_bl_walk *w, unsigned units)
 	while (units--) {
 		struct pend p;
 		if (w->n == 0) {
+			struct dref *d;
 			if (w->next >= w->nwatch)
 				return 0;
 			char *s = strndup(w->watch[w->next].path, w->watch[w->next].path_len);
-			if (!s) {
-				w->skipped++;
+			if (!s || !(d = watch_dir(w, s))) {
+				free(s);
+				w->skipped += !s;
 				w->next++;
 				continue;
 			}
-			push(w, s, 0, w->next++);
+			push(w, s, d, 0, w->next++);
 			continue;
 		}
 		p = w->stack[--w->n];
 		visit(w, &p);
 		free(p.path);
+		dref_put(p.dir);
 	}
 	return w->n > 0 || w->next < w->nwatch;
 }
@@ -681,7 +779,7 @@ int kh_bl_scan_covers(const struct kh_baseline *b, int mode, int kind, const cha
 {
 	if (mode == KH_BL_SCAN_FULL)
 		return 1;
-	if (kind == KH_DRIFT_DNS)
+	if (kind == KH_DRIFT_DNS || kind == KH_DRIFT_OVERFLOW)
 		return 1;
 	if (kind > KH_DRIFT_REMOVED)
 		return 0;
@@ -794,6 +892,10 @@ static void on_scan_entry(void *ctx, const struct kh_bl_entry *e, const struct k
 			kh_hex_encode(e->sha256, 8, b);
 			WHAT("hash");
 			ADD("%ssha256 %s... -> %s...", o ? "; " : "", a, b);
+		} else if (e->flags & KH_BLE_UNTRUSTED) {
+			/* not read: the reason is the drift (a hard link or a writable directory) */
+			WHAT("untrusted");
+			ADD("%snot read: others can change it", o ? "; " : "");
 		} else if (!(o_.flags & KH_BLE_UNHASHED) && (e->flags & KH_BLE_UNHASHED)) {
 			/* an unreadable file is not called unchanged */
 			WHAT("unreadable");
@@ -835,6 +937,8 @@ struct kh_bl_scan *kh_bl_scan_new(const struct kh_baseline *b, struct kh_fsroot 
 		kh_bl_scan_free(s);
 		return NULL;
 	}
+	/* a scan reads a live device, as root: never through what others can change */
+	kh_bl_walk_strict(s->walk);
 	return s;
 }
 

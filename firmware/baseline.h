@@ -43,7 +43,8 @@
 #define KH_BLW_PERSIST 0x2u   /* a persistence point: notified changes, critical drifts */
 #define KH_BLW_EXEC 0x4u      /* an executable directory: executables, links and .so only */
 /* entry flags */
-#define KH_BLE_UNHASHED 0x1u /* content not hashed (too big, unreadable) */
+#define KH_BLE_UNHASHED 0x1u  /* content not hashed (too big, unreadable) */
+#define KH_BLE_UNTRUSTED 0x2u /* a strict walk did not look in it: others can change it */
 
 struct kh_bl_entry {
 	const char *path; /* absolute, inside the root */
@@ -123,6 +124,14 @@ struct kh_bl_walk *kh_bl_walk_new(struct kh_fsroot *r, const struct kh_bl_watch 
 				  unsigned nwatch, kh_bl_entry_fn fn, void *ctx);
 /* Visit up to units paths; 1 while more remain, 0 when done. */
 int kh_bl_walk_step(struct kh_bl_walk *w, unsigned units);
+/*
+ * Make the walk strict (a scan of a live device by the root-read auditor):
+ * a watch point is reached only through directories others cannot change
+ * (kh_fsdir_open trusted_only), a directory others can write or not of
+ * root is recorded KH_BLE_UNTRUSTED and not listed, and a file in a
+ * directory others can add to is hashed only if root's with one link.
+ */
+void kh_bl_walk_strict(struct kh_bl_walk *w);
 /* Paths past the limits (depth, directory size, total) that were not visited. */
 uint64_t kh_bl_walk_skipped(const struct kh_bl_walk *w);
 void kh_bl_walk_free(struct kh_bl_walk *w);
@@ -140,6 +149,7 @@ enum kh_drift_kind {
 	KH_DRIFT_PROCESS,     /* process_suspicious */
 	KH_DRIFT_LISTEN,      /* socket_listening */
 	KH_DRIFT_DNS,	      /* dns_hijack */
+	KH_DRIFT_OVERFLOW,    /* integrity_overflow: more drifts than a scan reports */
 	KH_DRIFT_KINDS
 };
 /* The event type of a kind ("file_changed"...), NULL if out of range; and back (-1). */

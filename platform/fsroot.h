@@ -29,6 +29,8 @@ struct kh_fs_stat {
 	uint32_t mode; /* permission bits and set-id/sticky (07777) */
 	uint32_t uid, gid;
 	uint64_t size;
+	uint64_t dev, ino; /* identity: what was stat-ed is what gets opened */
+	uint32_t nlink;
 };
 
 /* Limits of a walk: more symbolic links than this on one path is -ELOOP. */
@@ -74,6 +76,47 @@ int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t 
 typedef int (*kh_fsroot_entry_fn)(void *ctx, const char *name);
 int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_entry_fn fn,
 		   void *ctx);
+
+/*
+ * A directory held open, for walks that must not re-resolve names by
+ * path: each name is looked up in it without following a link, and what
+ * is opened must be what was stat-ed (same device and inode), so a
+ * directory swapped for a link between listing and visiting is seen as
+ * the link, never followed (the baseline walk of a root-read auditor).
+ */
+struct kh_fsdir;
+
+/*
+ * Open the directory at path (links followed inside the root, as
+ * kh_fsroot_list). trusted_only: every directory the resolution looks a
+ * name up in must be trusted or sticky (kh_fs_dir_trusted, the sticky
+ * /tmp passes), a link is followed only out of a directory nobody else
+ * can write, else -EPERM. st (may be NULL) gets the directory's status.
+ */
+int kh_fsdir_open(struct kh_fsroot *r, const char *path, int trusted_only, struct kh_fsdir **out,
+		  struct kh_fs_stat *st);
+/* The entry name of d (never followed). "." is d itself. */
+int kh_fsdir_stat(struct kh_fsdir *d, const char *name, struct kh_fs_stat *st);
+/* The subdirectory name of d, which must be the one seen (else -ESTALE), not a link. */
+int kh_fsdir_sub(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		 struct kh_fsdir **out);
+/* kh_fsroot_stream of the regular file name of d: not a link, the one seen (else -ESTALE). */
+int kh_fsdir_stream(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		    uint64_t max, kh_fsroot_chunk_fn fn, void *ctx);
+int kh_fsdir_readlink(struct kh_fsdir *d, const char *name, char *buf, size_t size);
+/* kh_fsroot_list of d itself. */
+int kh_fsdir_list(struct kh_fsdir *d, size_t max, kh_fsroot_entry_fn fn, void *ctx);
+void kh_fsdir_close(struct kh_fsdir *d);
+
+/*
+ * Whether st (a directory) is one only root or this process's user can
+ * change: owned by one of them and writable by neither group nor others.
+ * 2 for a sticky directory of theirs others can write (/tmp): its own
+ * entries cannot be renamed by others, but anyone may add new ones.
+ */
+int kh_fs_dir_trusted(const struct kh_fs_stat *st);
+/* Whether uid is root or this process's user. */
+int kh_fs_uid_trusted(uint32_t uid);
 
 /*
  * 1 if password matches the crypt(3) hash (any scheme the C library knows:

@@ -92,11 +92,53 @@ static int only_slashes(const char *s)
 	return !*s;
 }
 
+static void fill(const struct stat *st, struct kh_fs_stat *out)
+{
+	out->type = S_ISREG(st->st_mode)   ? KH_FS_FILE
+		    : S_ISDIR(st->st_mode) ? KH_FS_DIR
+		    : S_ISLNK(st->st_mode) ? KH_FS_LINK
+					   : KH_FS_OTHER;
+	out->mode = (uint32_t)(st->st_mode & 07777);
+	out->uid = (uint32_t)st->st_uid;
+	out->gid = (uint32_t)st->st_gid;
+	out->size = (uint64_t)st->st_size;
+	out->dev = (uint64_t)st->st_dev;
+	out->ino = (uint64_t)st->st_ino;
+	out->nlink = (uint32_t)st->st_nlink;
+}
+
+int kh_fs_uid_trusted(uint32_t uid)
+{
+	return uid == 0 || uid == (uint32_t)geteuid();
+}
+
+int kh_fs_dir_trusted(const struct kh_fs_stat *st)
+{
+	if (st->type != KH_FS_DIR || !kh_fs_uid_trusted(st->uid))
+		return 0;
+	if (!(st->mode & 022))
+		return 1;
+	return st->mode & 01000 ? 2 : 0;
+}
+
+/* strict resolution: may a name be looked up in fd (link: may a link there be followed) */
+static int lookup_ok(int fd, int link)
+{
+	struct stat st;
+	struct kh_fs_stat k;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	fill(&st, &k);
+	return kh_fs_dir_trusted(&k) == 1 || (!link && kh_fs_dir_trusted(&k) == 2) ? 0 : -EPERM;
+}
+
 /*
  * Resolve path inside the root to (w->dir, w->name). follow: a link in the
  * last component is resolved too. The root itself resolves to (root, ".").
+ * strict: only through directories others cannot change (lookup_ok).
  */
-static int resolve(struct kh_fsroot *r, const char *path, int follow, struct where *w)
+static int resolve(struct kh_fsroot *r, const char *path, int follow, int strict, struct where *w)
 {
 	char rest[2 * KH_FSROOT_MAX_PATH + 2], comp[256], target[KH_FSROOT_MAX_PATH + 1];
 	const char *p;
@@ -128,6 +170,8 @@ static int resolve(struct kh_fsroot *r, const char *path, int follow, struct whe
 			continue;
 		}
 		last = only_slashes(p);
+		if (strict && (rc = lookup_ok(w->stack[w->depth], 0)) < 0)
+			goto fail;
 		if (fstatat(w->stack[w->depth], comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = -errno;
 			if (rc == -ENOENT && last) { /* a missing last name is still a place */
@@ -141,6 +185,8 @@ static int resolve(struct kh_fsroot *r, const char *path, int follow, struct whe
 			ssize_t n;
 			size_t tl, rl = strlen(p);
 
+			if (strict && (rc = lookup_ok(w->stack[w->depth], 1)) < 0)
+				goto fail;
 			if (++links > KH_FSROOT_MAX_LINKS) {
 				rc = -ELOOP;
 				goto fail;
@@ -199,7 +245,7 @@ int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_
 {
 	struct where w;
 	struct stat st;
-	int rc = resolve(r, path, follow, &w);
+	int rc = resolve(r, path, follow, 0, &w);
 
 	if (rc < 0)
 		return rc;
@@ -207,14 +253,7 @@ int kh_fsroot_stat(struct kh_fsroot *r, const char *path, int follow, struct kh_
 	where_done(&w);
 	if (rc < 0)
 		return rc;
-	out->type = S_ISREG(st.st_mode)	  ? KH_FS_FILE
-		    : S_ISDIR(st.st_mode) ? KH_FS_DIR
-		    : S_ISLNK(st.st_mode) ? KH_FS_LINK
-					  : KH_FS_OTHER;
-	out->mode = (uint32_t)(st.st_mode & 07777);
-	out->uid = (uint32_t)st.st_uid;
-	out->gid = (uint32_t)st.st_gid;
-	out->size = (uint64_t)st.st_size;
+	fill(&st, out);
 	return 0;
 }
 
@@ -223,7 +262,7 @@ static int open_regular(struct kh_fsroot *r, const char *path)
 {
 	struct where w;
 	struct stat pre, st;
-	int fd, rc = resolve(r, path, 1, &w);
+	int fd, rc = resolve(r, path, 1, 0, &w);
 
 	if (rc < 0)
 		return rc;
@@ -268,15 +307,12 @@ int kh_fsroot_read(struct kh_fsroot *r, const char *path, size_t max, uint8_t **
 	return rc;
 }
 
-int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsroot_chunk_fn fn,
-		     void *ctx)
+static int stream_fd(int fd, uint64_t max, kh_fsroot_chunk_fn fn, void *ctx)
 {
 	uint8_t buf[16384];
 	uint64_t total = 0;
-	int fd = open_regular(r, path), rc = 0;
+	int rc = 0;
 
-	if (fd < 0)
-		return fd;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -298,11 +334,19 @@ int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsr
 	return rc;
 }
 
+int kh_fsroot_stream(struct kh_fsroot *r, const char *path, uint64_t max, kh_fsroot_chunk_fn fn,
+		     void *ctx)
+{
+	int fd = open_regular(r, path);
+
+	return fd < 0 ? fd : stream_fd(fd, max, fn, ctx);
+}
+
 int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t size)
 {
 	struct where w;
 	ssize_t n;
-	int rc = resolve(r, path, 0, &w);
+	int rc = resolve(r, path, 0, 0, &w);
 
 	if (rc < 0)
 		return rc;
@@ -314,25 +358,17 @@ int kh_fsroot_readlink(struct kh_fsroot *r, const char *path, char *buf, size_t 
 	return rc;
 }
 
-int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_entry_fn fn,
-		   void *ctx)
+/* Call fn for the entries of the open directory fd (closed here). */
+static int list_fd(int fd, size_t max, kh_fsroot_entry_fn fn, void *ctx)
 {
-	struct where w;
 	/* 1 KB holds at least three of the longest entries (19 + 256 bytes each) */
 	union {
 		uint64_t align;
 		char b[1024];
 	} buf;
 	size_t n = 0;
-	int fd, rc = resolve(r, path, 1, &w);
+	int rc = 0;
 
-	if (rc < 0)
-		return rc;
-	fd = openat(w.dir, w.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	rc = fd < 0 ? -errno : 0;
-	where_done(&w);
-	if (rc < 0)
-		return rc;
 	while (rc == 0) {
 		/* struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name */
 		long got = syscall(SYS_getdents64, fd, buf.b, sizeof(buf.b));
@@ -355,6 +391,147 @@ int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_
 	}
 	close(fd);
 	return rc;
+}
+
+int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_entry_fn fn,
+		   void *ctx)
+{
+	struct where w;
+	int fd, rc = resolve(r, path, 1, 0, &w);
+
+	if (rc < 0)
+		return rc;
+	fd = openat(w.dir, w.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	where_done(&w);
+	return rc < 0 ? rc : list_fd(fd, max, fn, ctx);
+}
+
+/* ---- directories held open (the baseline walk) ---- */
+
+struct kh_fsdir {
+	int fd; /* O_RDONLY | O_DIRECTORY: listed once, names looked up in it */
+};
+
+static int fsdir_new(int fd, struct kh_fsdir **out)
+{
+	struct kh_fsdir *d = malloc(sizeof(*d));
+
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	d->fd = fd;
+	*out = d;
+	return 0;
+}
+
+int kh_fsdir_open(struct kh_fsroot *r, const char *path, int trusted_only, struct kh_fsdir **out,
+		  struct kh_fs_stat *st)
+{
+	struct where w;
+	struct stat s;
+	int fd, rc = resolve(r, path, 1, trusted_only, &w);
+
+	if (rc < 0)
+		return rc;
+	fd = openat(w.dir, w.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = fd < 0 ? -errno : 0;
+	where_done(&w);
+	if (rc < 0)
+		return rc;
+	if (st) {
+		if (fstat(fd, &s) < 0) {
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+		fill(&s, st);
+	}
+	return fsdir_new(fd, out);
+}
+
+int kh_fsdir_stat(struct kh_fsdir *d, const char *name, struct kh_fs_stat *st)
+{
+	struct stat s;
+
+	if (fstatat(d->fd, name, &s, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	fill(&s, st);
+	return 0;
+}
+
+/* The opened fd is the object seen: same device and inode, same kind. */
+static int check_seen(int fd, const struct kh_fs_stat *seen)
+{
+	struct stat s;
+	struct kh_fs_stat k;
+	int rc = 0;
+
+	if (fstat(fd, &s) < 0) {
+		rc = -errno;
+	} else {
+		fill(&s, &k);
+		if (k.type != seen->type || k.dev != seen->dev || k.ino != seen->ino)
+			rc = -ESTALE; /* replaced between the stat and the open */
+	}
+	if (rc < 0)
+		close(fd);
+	return rc < 0 ? rc : fd;
+}
+
+int kh_fsdir_sub(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		 struct kh_fsdir **out)
+{
+	int fd = openat(d->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	fd = check_seen(fd, seen);
+	return fd < 0 ? fd : fsdir_new(fd, out);
+}
+
+int kh_fsdir_stream(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		    uint64_t max, kh_fsroot_chunk_fn fn, void *ctx)
+{
+	int fd;
+
+	if (seen->type != KH_FS_FILE)
+		return -EINVAL;
+	/* O_NONBLOCK: a FIFO swapped in since the stat must not hang the auditor */
+	fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fd = check_seen(fd, seen);
+	return fd < 0 ? fd : stream_fd(fd, max, fn, ctx);
+}
+
+int kh_fsdir_readlink(struct kh_fsdir *d, const char *name, char *buf, size_t size)
+{
+	ssize_t n = readlinkat(d->fd, name, buf, size - 1);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return 0;
+}
+
+int kh_fsdir_list(struct kh_fsdir *d, size_t max, kh_fsroot_entry_fn fn, void *ctx)
+{
+	/* a descriptor of its own: getdents moves the offset, the held one stays for lookups */
+	int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : list_fd(fd, max, fn, ctx);
+}
+
+void kh_fsdir_close(struct kh_fsdir *d)
+{
+	if (!d)
+		return;
+	close(d->fd);
+	free(d);
 }
 
 /*

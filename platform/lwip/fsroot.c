@@ -52,6 +52,63 @@ int kh_fsroot_list(struct kh_fsroot *r, const char *path, size_t max, kh_fsroot_
 	return -ENOENT;
 }
 
+int kh_fsdir_open(struct kh_fsroot *r, const char *path, int trusted_only, struct kh_fsdir **out,
+		  struct kh_fs_stat *st)
+{
+	(void)r, (void)path, (void)trusted_only, (void)st;
+	*out = NULL;
+	return -ENOENT;
+}
+
+int kh_fsdir_stat(struct kh_fsdir *d, const char *name, struct kh_fs_stat *st)
+{
+	(void)d, (void)name, (void)st;
+	return -ENOENT;
+}
+
+int kh_fsdir_sub(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		 struct kh_fsdir **out)
+{
+	(void)d, (void)name, (void)seen;
+	*out = NULL;
+	return -ENOENT;
+}
+
+int kh_fsdir_stream(struct kh_fsdir *d, const char *name, const struct kh_fs_stat *seen,
+		    uint64_t max, kh_fsroot_chunk_fn fn, void *ctx)
+{
+	(void)d, (void)name, (void)seen, (void)max, (void)fn, (void)ctx;
+	return -ENOENT;
+}
+
+int kh_fsdir_readlink(struct kh_fsdir *d, const char *name, char *buf, size_t size)
+{
+	(void)d, (void)name, (void)buf, (void)size;
+	return -ENOENT;
+}
+
+int kh_fsdir_list(struct kh_fsdir *d, size_t max, kh_fsroot_entry_fn fn, void *ctx)
+{
+	(void)d, (void)max, (void)fn, (void)ctx;
+	return -ENOENT;
+}
+
+void kh_fsdir_close(struct kh_fsdir *d)
+{
+	(void)d;
+}
+
+int kh_fs_uid_trusted(uint32_t uid)
+{
+	return uid == 0;
+}
+
+int kh_fs_dir_trusted(const struct kh_fs_stat *st)
+{
+	(void)st;
+	return 0;
+}
+
 int kh_crypt_matches(const char *password, const char *hash)
 {
 	(void)password, (void)hash;

@@ -201,8 +201,11 @@ for i in range(3000):
 PY
 ctl integrity run --json > $T/flood.json; json_get $T/flood.json '"# %d drifts, %s"  % (len(d["integrity"]["drifts"]), d["integrity"]["last_scan"])'
 expect_eq "3,000 added executables: at most 1,024 drifts open, the rest counted, khiend answers" \
-	"$(json_get $T/flood.json '(lambda i: "%s %s %s" % (0 < len(i["drifts"]) <= 1024, len(i["drifts"]) + i["last_scan"]["skipped"] >= 3001, i.get("error")))(d["integrity"])') $(ctl status >/dev/null && echo alive)" \
+	"$(json_get $T/flood.json '(lambda i: "%s %s %s" % (0 < len(i["drifts"]) <= 1025, len(i["drifts"]) + i["last_scan"]["skipped"] + i["last_scan"]["dropped"] >= 3001, i.get("error")))(d["integrity"])') $(ctl status >/dev/null && echo alive)" \
 	"True True None alive"
+expect_eq "  the scan is partial: one critical integrity_overflow, nothing closed by it" \
+	"$(json_get $T/flood.json '(lambda i: "%s %s" % (i["last_scan"]["partial"], [x["severity"] for x in i["drifts"] if x["type"] == "integrity_overflow"]))(d["integrity"])')" \
+	"True ['critical']"
 rm -rf $R/usr/bin/flood
 ctl integrity run --json > $T/flood2.json
 expect_eq "  gone again: no drift" "$(json_get $T/flood2.json 'len(d["integrity"]["drifts"])')" "0"

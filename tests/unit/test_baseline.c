@@ -15,11 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent/auditor.h"
 #include "agent/integrity.h"
 #include "agent/privsep_wire.h"
 #include "firmware/baseline.h"
 #include "lib/compiler.h"
+#include "lib/hex.h"
+#include "crypto/crypto.h"
 #include "platform/fs.h"
 #include "platform/loop.h"
 #include "platform/proc.h"
@@ -474,6 +478,223 @@ static void test_agent_reports_once(void)
 	free(t);
 }
 
+/* ---- attacks on the walk (a root-read auditor must not read for someone else) ---- */
+
+struct evid {
+	char all[16384];
+	size_t o;
+};
+
+static void on_evid(void *ctx, const struct kh_drift *d)
+{
+	struct evid *e = ctx;
+	int k = snprintf(e->all + e->o, sizeof(e->all) - e->o, "%s %s %s %s\n",
+			 kh_drift_type(d->kind), d->path, d->what, d->evidence);
+	if (k > 0 && e->o + (size_t)k < sizeof(e->all))
+		e->o += (size_t)k;
+}
+
+static const char secret[] = "config wifi-iface\n\toption key 'hunter22'\n";
+
+/* A scan of a root whose table lists nothing: everything found is a drift with its hash. */
+static struct kh_bl_scan *attack_scan(const char *r, const struct kh_bl_watch *w, unsigned nw,
+				      struct evid *ev, uint8_t **t, struct kh_baseline *b,
+				      struct kh_fsroot **fr)
+{
+	struct kh_bl_build bb = {.version = 1, .watch = w, .nwatch = nw};
+	size_t len;
+	char why[160];
+	struct kh_bl_scan *s;
+
+	memset(ev, 0, sizeof(*ev));
+	if (kh_bl_write(&bb, t, &len) < 0 || kh_bl_parse(*t, len, b, why, sizeof(why)) < 0 ||
+	    kh_fsroot_open(r, fr) < 0 ||
+	    !(s = kh_bl_scan_new(b, *fr, KH_BL_SCAN_PERSIST, on_evid, ev)))
+		abort();
+	return s;
+}
+
+static void scan_done(struct kh_bl_scan *s, struct kh_fsroot *fr, uint8_t *t)
+{
+	while (kh_bl_scan_step(s, 1))
+		;
+	kh_bl_scan_free(s);
+	kh_fsroot_close(fr);
+	free(t);
+}
+
+static void test_walk_attacks(void)
+{
+	char r[128], p[256], q[256], hex[17];
+	uint8_t d[32], *t;
+	struct evid ev;
+	struct kh_baseline b;
+	struct kh_fsroot *fr;
+	struct kh_bl_scan *s;
+	FILE *f;
+	static const struct kh_bl_watch wd[] = {
+		{"/tmp/resolv.conf.d", 18, KH_BLW_PERSIST | KH_BLW_RECURSIVE}};
+	static const struct kh_bl_watch wf[] = {{"/tmp/resolv.conf", 16, KH_BLW_PERSIST}};
+	static const struct kh_bl_watch wl[] = {{"/tmp/link/wireless", 18, KH_BLW_PERSIST}};
+
+	kh_sha256(secret, strlen(secret), d);
+	kh_hex_encode(d, 8, hex);
+	snprintf(r, sizeof(r), "%s/attack", dir);
+	mkdir(r, 0755);
+#define AT(rel) (snprintf(p, sizeof(p), "%s%s", r, rel), p)
+	mkdir(AT("/etc"), 0755);
+	mkdir(AT("/etc/config"), 0755);
+	mkdir(AT("/tmp"), 0755);
+	chmod(p, 01777);
+	mkdir(AT("/tmp/resolv.conf.d"), 0755);
+	f = fopen(AT("/etc/config/wireless"), "w");
+	fputs(secret, f);
+	fclose(f);
+	chmod(p, 0600);
+	f = fopen(AT("/tmp/resolv.conf.d/wireless"), "w");
+	fputs("decoy\n", f);
+	fclose(f);
+
+	/* the directory's owner swaps it for a link between the listing and the visit */
+	s = attack_scan(r, wd, 1, &ev, &t, &b, &fr);
+	kh_bl_scan_step(s, 1); /* the watch */
+	kh_bl_scan_step(s, 1); /* the directory: lists "wireless" */
+	snprintf(q, sizeof(q), "%s/tmp/old", r);
+	KT_EQ(rename(AT("/tmp/resolv.conf.d"), q), 0);
+	KT_EQ(symlink("/etc/config", p), 0);
+	scan_done(s, fr, t);
+	KT_CHECK(strstr(ev.all, "/tmp/resolv.conf.d/wireless") != NULL); /* the listed one */
+	KT_CHECK(strstr(ev.all, hex) == NULL);
+	KT_CHECK(strstr(ev.all, "size 42") == NULL);
+	unlink(p);
+	KT_EQ(rename(q, p), 0);
+
+	/* a hard link in the sticky /tmp to a file its maker cannot read */
+	snprintf(q, sizeof(q), "%s/etc/config/wireless", r);
+	KT_EQ(link(q, AT("/tmp/resolv.conf")), 0);
+	s = attack_scan(r, wf, 1, &ev, &t, &b, &fr);
+	scan_done(s, fr, t);
+	KT_CHECK(strstr(ev.all, "/tmp/resolv.conf ") != NULL);
+	KT_CHECK(strstr(ev.all, hex) == NULL);
+	KT_CHECK(strstr(ev.all, "size 42") == NULL);
+	unlink(AT("/tmp/resolv.conf"));
+
+	/* a link in the sticky /tmp steering a watch point out of it */
+	KT_EQ(symlink("/etc/config", AT("/tmp/link")), 0);
+	s = attack_scan(r, wl, 1, &ev, &t, &b, &fr);
+	scan_done(s, fr, t);
+	KT_CHECK(strstr(ev.all, hex) == NULL);
+	KT_CHECK(strstr(ev.all, "wireless") == NULL);
+	unlink(AT("/tmp/link"));
+
+	/* a watched directory others can write is recorded, not listed */
+	chmod(AT("/tmp/resolv.conf.d"), 0777);
+	s = attack_scan(r, wd, 1, &ev, &t, &b, &fr);
+	scan_done(s, fr, t);
+	KT_CHECK(strstr(ev.all, "file_added /tmp/resolv.conf.d new") != NULL);
+	KT_CHECK(strstr(ev.all, "/tmp/resolv.conf.d/wireless") == NULL);
+	chmod(AT("/tmp/resolv.conf.d"), 0755);
+
+	/* the same tree, nobody else able to change it: read as before */
+	s = attack_scan(r, wd, 1, &ev, &t, &b, &fr);
+	scan_done(s, fr, t);
+	KT_CHECK(strstr(ev.all, "/tmp/resolv.conf.d/wireless") != NULL);
+#undef AT
+}
+
+/* ---- a flood of drifts in one directory (the reply and the open set have limits) ---- */
+
+struct kinds {
+	int overflow, evil, total;
+};
+
+static void on_kind(void *ctx, const struct kh_drift *d)
+{
+	struct kinds *k = ctx;
+	k->total++;
+	k->overflow += d->kind == KH_DRIFT_OVERFLOW && d->sev == KH_SEV_CRITICAL;
+	k->evil += strcmp(d->path, "/usr/bin/evil") == 0;
+}
+
+static int open_drifts(struct kh_integrity *in)
+{
+	cJSON *j = cJSON_CreateObject();
+	int n;
+
+	kh_integrity_json(in, j);
+	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "drifts"));
+	cJSON_Delete(j);
+	return n;
+}
+
+static void test_drift_flood(void)
+{
+	char r[128], p[256], why[160], *reply;
+	uint8_t *t;
+	size_t len;
+	FILE *f;
+	struct kh_loop *loop;
+	struct kh_integrity *in;
+	struct kinds k = {0};
+	int before;
+	static const struct kh_bl_watch w[] = {
+		{"/tmp/resolv.conf.d", 18, KH_BLW_PERSIST | KH_BLW_RECURSIVE},
+		{"/usr/bin", 8, KH_BLW_EXEC | KH_BLW_RECURSIVE}};
+	struct kh_bl_build bb = {.version = 1, .watch = w, .nwatch = 2};
+
+	snprintf(r, sizeof(r), "%s/flood", dir);
+	mkdir(r, 0755);
+#define AT(rel) (snprintf(p, sizeof(p), "%s%s", r, rel), p)
+	mkdir(AT("/tmp"), 0755);
+	chmod(p, 01777);
+	mkdir(AT("/tmp/resolv.conf.d"), 0755);
+	mkdir(AT("/usr"), 0755);
+	mkdir(AT("/usr/bin"), 0755);
+	f = fopen(AT("/usr/bin/evil"), "w");
+	fputs("#!/bin/sh\n", f);
+	fclose(f);
+	chmod(p, 0755);
+	for (int i = 0; i < 1100; i++) {
+		snprintf(p, sizeof(p), "%s/tmp/resolv.conf.d/x%04d", r, i);
+		fclose(fopen(p, "w"));
+	}
+	KT_EQ(kh_bl_write(&bb, &t, &len), 0);
+
+	/* the auditor's reply: the later critical drift is in it, and it says it is partial */
+	reply = kh_integrity_scan_text(r, t, len, KH_BL_SCAN_FULL);
+	KT_CHECK(reply && strstr(reply, "/usr/bin/evil") != NULL);
+	KT_CHECK(reply && strstr(reply, "\"partial\":true") != NULL);
+	free(reply);
+
+	/* in process: one critical overflow drift, the new executable, and nothing closed */
+	snprintf(p, sizeof(p), "%s/flood-baseline", dir);
+	KT_EQ(kh_fs_write_atomic(p, t, len, 0644), 0);
+	KT_EQ(kh_loop_new(&loop), 0);
+	struct kh_integrity_cfg c = {.root = r, .auditor_chan = -1, .on_drift = on_kind, .ctx = &k};
+	KT_EQ(kh_integrity_new(loop, &c, &in), 0);
+	KT_EQ(kh_integrity_set_baseline(in, p, 0, why, sizeof(why)), 0);
+	spin(loop);
+	spin(loop);
+	KT_EQ(k.overflow, 1);
+	KT_EQ(k.evil, 1);
+	before = open_drifts(in);
+	KT_CHECK(before > 0 && before <= KH_INTEGRITY_MAX_DRIFTS + 1);
+	/* the next flood keeps other names: those open before stay open */
+	for (int i = 0; i < 600; i++) {
+		snprintf(p, sizeof(p), "%s/tmp/resolv.conf.d/y%04d", r, i);
+		fclose(fopen(p, "w"));
+	}
+	kh_integrity_run(in);
+	spin(loop);
+	spin(loop);
+	KT_CHECK(open_drifts(in) >= before);
+	KT_EQ(k.evil, 1);
+	kh_integrity_free(in);
+	kh_loop_free(loop);
+	free(t);
+#undef AT
+}
+
 int main(void)
 {
 	setup();
@@ -481,6 +702,8 @@ int main(void)
 	KT_RUN(test_table_refusals);
 	KT_RUN(test_readers);
 	KT_RUN(test_scan_drifts);
+	KT_RUN(test_walk_attacks);
+	KT_RUN(test_drift_flood);
 	KT_RUN(test_auditor_scans_its_slot);
 	KT_RUN(test_agent_reports_once);
 	{
