@@ -54,31 +54,46 @@ id khien >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/
 chmod 644 "$W/idx"
 n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("entries", d.get("domains", "?")))' "$W/compile.json")
 say "rss: index of $n names, $(stat -c %s "$W/idx") bytes"
-UP=15600; KH=15601; WEB=15602
+UP=15600
 "$O/tests/khien-testdns" --listen 127.0.0.1:$UP --id 7 2>/dev/null &
-cat >"$W/k.json" <<JS
-{"dns": {"listen": ["127.0.0.1:$KH"], "upstreams": ["127.0.0.1:$UP"], "index": "$W/idx"},
- "web": {"listen": ["127.0.0.1:$WEB"]}, "user": "khien", "log_level": "warn"}
-JS
-"$R/khiend" -f --config "$W/k.json" --control "$W/c.sock" --state-dir "$W/state" 2>"$W/k.log" &
-for _ in $(seq 100); do "$R/khienctl" --control "$W/c.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
 cat "$shared/hostsvn-gambling.txt" "$shared/stevenblack.domains.txt" |
 	awk '!/^#/ && NF && n++ < 100000 {print $1" A"}' >"$W/q.txt"
 awk 'NF {print $1" A"}' "$top/../shared/data/traffic/top-domains-50k.txt" >>"$W/q.txt"
-dnsperf -s 127.0.0.1 -p $KH -d "$W/q.txt" -n 1 -c 4 -q 200 -t 2 >/dev/null 2>&1 || true
-tot_rss=0 tot_pss=0
-for p in $(pgrep -f "khiend -f --config $W/k.json" || true); do
-	r=$(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup")
-	s=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")
-	u=$(stat -c %U "/proc/$p")
-	say "rss: pid $p (user $u): RSS $r KB, PSS $s KB"
-	tot_rss=$((tot_rss + r)) tot_pss=$((tot_pss + s))
-done
-say "rss: all khiend processes: RSS $tot_rss KB (shared pages counted in each), PSS $tot_pss KB"
-say "rss: answer cache $(grep -m1 '^CONFIG_DNS_CACHE_ENTRIES=' "$top/build/ipk/x86_64-linux-gnu/.config") entries"
-if [ -n "${KHIEN_RSS_DETAIL:-}" ]; then
-	for p in $(pgrep -f "khiend -f --config $W/k.json" || true); do
-		echo "== $p"; grep -E '^(Rss|Pss|Shared_Clean|Private_Clean|Private_Dirty|Anonymous)' "/proc/$p/smaps_rollup"
-		awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {r[name]+=$2} END {for (n in r) if (r[n] > 200) printf "%8d KB %s\n", r[n], n}' "/proc/$p/smaps" | sort -rn | head -8
+# memory of one pid: all of it, or (qemu-user) only the guest's, which a 32-bit
+# guest keeps below 4 GiB of the emulator's address space
+mem() { # PID GUEST(0|1) -> "RSS PSS" in KB
+	awk -v g="$2" '/^[0-9a-f]+-[0-9a-f]+ / {split($1, a, "-"); in_g = length(a[1]) <= 8}
+		/^Rss:/ && (!g || in_g) {r += $2} /^Pss:/ && (!g || in_g) {p += $2}
+		END {print r + 0, p + 0}' "/proc/$1/smaps"
+}
+run() { # NAME DIR(khiend, khienctl) GUEST PORT
+	local name=$1 R=$2 g=$3 KH=$4 tot_r=0 tot_p=0 r p u
+	cat >"$W/$name.json" <<JS
+{"dns": {"listen": ["127.0.0.1:$KH"], "upstreams": ["127.0.0.1:$UP"], "index": "$W/idx"},
+ "web": {"listen": ["127.0.0.1:$((KH + 1))"]}, "user": "khien", "log_level": "warn"}
+JS
+	"$R/khiend" -f --config "$W/$name.json" --control "$W/$name.sock" --state-dir "$W/st-$name" \
+		2>"$W/$name.log" &
+	for _ in $(seq 300); do "$R/khienctl" --control "$W/$name.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+	dnsperf -s 127.0.0.1 -p "$KH" -d "$W/q.txt" -n 1 -c 4 -q 200 -t 5 >/dev/null 2>&1 || true
+	for pid in $(pgrep -f "config $W/$name.json" || true); do
+		read -r r p <<<"$(mem "$pid" "$g")"
+		u=$(stat -c %U "/proc/$pid")
+		say "rss: $name: pid $pid (user $u): RSS $r KB, PSS $p KB"
+		tot_r=$((tot_r + r)) tot_p=$((tot_p + p))
 	done
+	say "rss: $name: all khiend processes: RSS $tot_r KB (shared pages counted in each), PSS $tot_p KB"
+	[ -z "${KHIEN_RSS_DETAIL:-}" ] || for pid in $(pgrep -f "config $W/$name.json" || true); do
+		echo "== $pid"; grep -E '^(Rss|Pss|Shared_Clean|Private_Dirty|Anonymous)' "/proc/$pid/smaps_rollup"
+	done
+	pkill -f "config $W/$name.json" || true
+	sleep 0.5
+}
+run x86_64 "$R" 0 15610
+say "rss: answer cache $(grep -m1 '^CONFIG_DNS_CACHE_ENTRIES=' "$top/build/ipk/x86_64-linux-gnu/.config") entries"
+if command -v mipsel-linux-gnu-gcc >/dev/null && [ -e /proc/sys/fs/binfmt_misc/qemu-mipsel ]; then
+	make -s ipk ARCH=mipsel_24kc >/dev/null 2>&1
+	run mipsel-qemu "$top/build/ipk/mipsel-linux-gnu/stripped" 1 15620
+else
+	say "rss: mipsel under qemu-user skipped (scripts/deps.sh cross mipsel)"
 fi
