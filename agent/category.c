@@ -57,7 +57,9 @@ void kh_category_resolve(const struct kh_agent_config *cfg, const char *name,
 	for (unsigned i = 0; i < cfg->ncats && !p; i++)
 		if (strcmp(cfg->cats[i].name, name) == 0)
 			p = &cfg->cats[i];
-	if (p && p->action >= 0)
+	if (p && p->action == KH_DNS_ACT_ALLOW)
+		out->household = 1; /* and blocked (by a profile) with the default answer */
+	else if (p && p->action >= 0)
 		out->action = (uint8_t)p->action;
 	if (p && p->ede >= 0)
 		out->ede = (uint16_t)p->ede;

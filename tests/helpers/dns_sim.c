@@ -69,6 +69,7 @@
 #include "agent/dns_ctl.c"
 #include "agent/dns_serve.c"
 #include "agent/dns_upstream.c"
+#include "agent/dns_profile.c"
 
 #include <stddef.h>
 
