@@ -178,8 +178,8 @@ void dns_prof_query(struct kh_dns *d, const struct kh_addr *client, const char *
 	safe = d->cfg->safe_search;
 	if (pq->prof >= 0) {
 		static const struct kh_prof_mask none;
-		const struct kh_prof_mask *m = d->cur && d->cur->pmask ? &d->cur->pmask[pq->prof]
-								       : &none;
+		const struct kh_prof_mask *m =
+			d->cur && d->cur->pmask ? &d->cur->pmask[pq->prof] : &none;
 		kh_profile_decide(d->prof, (unsigned)pq->prof, m, active_now(d, pq->prof), name,
 				  len, cat, &pq->v);
 		safe = d->prof->prof[pq->prof].safe_search;
@@ -232,7 +232,8 @@ int dns_ss_forward(struct kh_dns *d, const struct kh_dns_query *q, const uint8_t
 	kh_put_be16(msg + off + 2, q->qclass);
 	off += 4;
 	if (q->edns) {
-		static const uint8_t opt[11] = {0, 0, 41, KH_DNS_EDNS_UDP >> 8, KH_DNS_EDNS_UDP & 0xff};
+		static const uint8_t opt[11] = {0, 0, 41, KH_DNS_EDNS_UDP >> 8,
+						KH_DNS_EDNS_UDP & 0xff};
 		memcpy(msg + off, opt, sizeof(opt));
 		if (q->do_bit)
 			msg[off + 7] = 0x80;
@@ -255,7 +256,7 @@ int dns_ss_forward(struct kh_dns *d, const struct kh_dns_query *q, const uint8_t
 
 /* Append a record (owner as text, uncompressed); 0 or -1 when out is full. */
 static int ss_put_rr(uint8_t *out, size_t cap, size_t *off, const char *owner, uint16_t type,
-		  uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+		     uint32_t ttl, const uint8_t *rdata, size_t rdlen)
 {
 	uint8_t name[256];
 	int n = kh_dns_put_name(name, owner);

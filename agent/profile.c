@@ -98,13 +98,13 @@ static int parse_names(struct pctx *x, struct kh_profiles *t, const cJSON *v,
 	cJSON_ArrayForEach (e, v) {
 		size_t save = penter(x, NULL, i++), n;
 		char canon[KH_NAME_MAX + 1];
-		if (!cJSON_IsString(e) ||
-		    kh_name_canon(e->valuestring, strlen(e->valuestring), canon, &n, NULL) !=
-			    KH_NAME_OK)
+		if (!cJSON_IsString(e) || kh_name_canon(e->valuestring, strlen(e->valuestring),
+							canon, &n, NULL) != KH_NAME_OK)
 			return pfail(x, "not a domain name");
 		if (name_add(t, canon, n) < 0)
-			return pfail(x, "too many names in all profiles (CONFIG_PROFILES_MAX_NAMES, "
-					"CONFIG_PROFILES_NAME_POOL_KB)");
+			return pfail(x,
+				     "too many names in all profiles (CONFIG_PROFILES_MAX_NAMES, "
+				     "CONFIG_PROFILES_NAME_POOL_KB)");
 		out->n++;
 		pleave(x, save);
 	}
@@ -231,8 +231,8 @@ static int parse_hhmm(const char *s, unsigned max, uint16_t *out)
 	unsigned h, m;
 	char tail;
 
-	if (strlen(s) != 5 || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || s[2] != ':' ||
-	    m > 59 || h * 60 + m > max)
+	if (strlen(s) != 5 || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || s[2] != ':' || m > 59 ||
+	    h * 60 + m > max)
 		return -1;
 	*out = (uint16_t)(h * 60 + m);
 	return 0;
@@ -280,7 +280,8 @@ static int parse_sched(struct pctx *x, struct kh_profiles *t, const cJSON *v,
 			int to = f->string[0] == 't';
 			if (!cJSON_IsString(f) ||
 			    parse_hhmm(f->valuestring, to ? 1440 : 1439, to ? &s->to : &s->from))
-				rc = pfail(x, "expected HH:MM (00:00 to %s)", to ? "24:00" : "23:59");
+				rc = pfail(x, "expected HH:MM (00:00 to %s)",
+					   to ? "24:00" : "23:59");
 			have_from |= !to;
 			have_to |= to;
 		} else if (strcmp(f->string, "block_all_except") == 0) {
@@ -356,7 +357,8 @@ static int parse_profile(struct pctx *x, struct kh_profiles *t, const cJSON *v)
 					if (p->cats[i].isp != x->isp)
 						p->cats[w++] = p->cats[i];
 				for (unsigned i = 0; i < n && w < KH_ARRAY_SIZE(p->cats); i++)
-					p->cats[w++] = (struct kh_prof_cat){ids[i], (uint8_t)x->isp};
+					p->cats[w++] =
+						(struct kh_prof_cat){ids[i], (uint8_t)x->isp};
 				p->ncats = (uint8_t)w;
 			}
 		} else if (strcmp(k, "allow_names") == 0)
@@ -379,7 +381,8 @@ static int parse_profile(struct pctx *x, struct kh_profiles *t, const cJSON *v)
 			if (!cJSON_IsArray(f))
 				rc = pfail(x, "expected an array of schedules");
 			else if (p->nsched + cJSON_GetArraySize(f) > KH_PROF_MAX_SCHED)
-				rc = pfail(x, "at most %d schedules per profile", KH_PROF_MAX_SCHED);
+				rc = pfail(x, "at most %d schedules per profile",
+					   KH_PROF_MAX_SCHED);
 			cJSON_ArrayForEach (e, f) {
 				size_t s2 = penter(x, NULL, i++);
 				if (rc || (rc = parse_sched(x, t, e, &p->sched[p->nsched])))
@@ -508,8 +511,9 @@ int kh_profiles_merge(struct kh_profiles *dst, const struct kh_profiles *isp, ch
 	}
 	return 0;
 full:
-	snprintf(why, whylen, "the ISP's profiles and the local ones together exceed the limits "
-			      "(CONFIG_PROFILES_*)");
+	snprintf(why, whylen,
+		 "the ISP's profiles and the local ones together exceed the limits "
+		 "(CONFIG_PROFILES_*)");
 	return -E2BIG;
 }
 
@@ -552,8 +556,9 @@ void kh_profiles_print(const struct kh_profiles *t, cJSON *out)
 			if (cl->profile != i)
 				continue;
 			if (cl->kind == KH_PROF_BY_MAC) {
-				snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", cl->mac[0],
-					 cl->mac[1], cl->mac[2], cl->mac[3], cl->mac[4], cl->mac[5]);
+				snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+					 cl->mac[0], cl->mac[1], cl->mac[2], cl->mac[3], cl->mac[4],
+					 cl->mac[5]);
 			} else {
 				char ip[KH_ADDR_STRLEN];
 				int v6 = cl->net.family == KH_AF_INET6;
@@ -569,8 +574,8 @@ void kh_profiles_print(const struct kh_profiles *t, cJSON *out)
 			arr = cJSON_AddArrayToObject(o, "block");
 			for (unsigned c = 0; arr && c < p->ncats; c++)
 				if (!p->cats[c].isp)
-					cJSON_AddItemToArray(arr,
-							     cJSON_CreateString(t->cat[p->cats[c].id]));
+					cJSON_AddItemToArray(
+						arr, cJSON_CreateString(t->cat[p->cats[c].id]));
 		}
 		print_names(t, o, "allow_names", &p->allow);
 		print_names(t, o, "block_names", &p->block);
@@ -600,7 +605,8 @@ void kh_profiles_print(const struct kh_profiles *t, cJSON *out)
 			if (s->ncats) {
 				d = cJSON_AddArrayToObject(so, "block");
 				for (unsigned c = 0; d && c < s->ncats; c++)
-					cJSON_AddItemToArray(d, cJSON_CreateString(t->cat[s->cats[c]]));
+					cJSON_AddItemToArray(
+						d, cJSON_CreateString(t->cat[s->cats[c]]));
 			}
 		}
 	}
@@ -732,11 +738,9 @@ void kh_profile_decide(const struct kh_profiles *t, unsigned prof, const struct 
 		return;
 	if (bit_has(mask->isp, cat) && decided(t, v, 1, KH_PROF_R_ISP_CATEGORY, NULL))
 		return;
-	if ((e = names_match(t, &p->allow, name, len)) &&
-	    decided(t, v, 0, KH_PROF_R_ALLOW_NAME, e))
+	if ((e = names_match(t, &p->allow, name, len)) && decided(t, v, 0, KH_PROF_R_ALLOW_NAME, e))
 		return;
-	if ((e = names_match(t, &p->block, name, len)) &&
-	    decided(t, v, 1, KH_PROF_R_BLOCK_NAME, e))
+	if ((e = names_match(t, &p->block, name, len)) && decided(t, v, 1, KH_PROF_R_BLOCK_NAME, e))
 		return;
 	if (bit_has(mask->local, cat) && decided(t, v, 1, KH_PROF_R_CATEGORY, NULL))
 		return;

@@ -290,8 +290,8 @@ static int tzif_header(const uint8_t *p, size_t len, struct tzif_hdr *h, int *ve
 	h->type = kh_be32(p + 36);
 	h->chr = kh_be32(p + 40);
 	/* RFC 8536 3.1: at least one type, at most 256; the indicator counts are 0 or typecnt */
-	if (h->type == 0 || h->type > 256 || h->chr == 0 || h->chr > 65536 ||
-	    h->time > 100000 || h->leap > 100000 || (h->isut && h->isut != h->type) ||
+	if (h->type == 0 || h->type > 256 || h->chr == 0 || h->chr > 65536 || h->time > 100000 ||
+	    h->leap > 100000 || (h->isut && h->isut != h->type) ||
 	    (h->isstd && h->isstd != h->type))
 		return -1;
 	return 0;

@@ -38,10 +38,10 @@ struct kh_tz {
 	struct kh_tz_rule start, end;
 	/* TZif transitions before the footer applies, oldest first */
 	uint8_t ntrans;
-	int32_t before_off;		  /* the offset before the first kept transition */
-	int64_t trans[KH_TZ_MAX_TRANS];	  /* UTC instants */
+	int32_t before_off;		    /* the offset before the first kept transition */
+	int64_t trans[KH_TZ_MAX_TRANS];	    /* UTC instants */
 	int32_t trans_off[KH_TZ_MAX_TRANS]; /* offset from each instant on */
-	uint8_t has_rule;		  /* 0: a version 1 file, no footer: the last offset stays */
+	uint8_t has_rule; /* 0: a version 1 file, no footer: the last offset stays */
 	int32_t last_off;
 };
 

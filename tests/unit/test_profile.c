@@ -88,14 +88,16 @@ static void test_errors(void)
 		 "t.json: profiles.child.schedules[0]: a schedule needs"},
 		{"{\"profiles\": {\"child\": {\"allow_names\": [\"ok.example\", \"bad..name\"]}}}",
 		 "t.json: profiles.child.allow_names[1]: not a domain name"},
-		{"{\"profiles\": {\"child\": {\"colour\": 1}}}", "t.json: profiles.child.colour: unknown key"},
+		{"{\"profiles\": {\"child\": {\"colour\": 1}}}",
+		 "t.json: profiles.child.colour: unknown key"},
 		{"{\"profiles\": {\"a b\": {}}}", "t.json: profiles.a b: a profile name is"},
 		{"{\"profiles\": {\"a\": {\"clients\": [\"198.18.5.7\"]}, \"b\": {\"clients\": "
 		 "[\"198.18.5.7\"]}}}",
 		 "t.json: profiles.b.clients[0]: already a client of profile 'a'"},
 		{"{\"time_zone\": \"Mars/Olympus_Mons\"}", "t.json: time_zone: unknown time zone"},
 		{"{\"time_zone\": \"<+07\"}", "t.json: time_zone: not a POSIX TZ string"},
-		{"{\"dns\": {\"default_action\": \"allow\"}}", "t.json: dns.default_action: expected"},
+		{"{\"dns\": {\"default_action\": \"allow\"}}",
+		 "t.json: dns.default_action: expected"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -128,9 +130,9 @@ static void test_limits(void)
 	/* nine schedules */
 	n = (size_t)sprintf(json, "{\"profiles\": {\"c\": {\"schedules\": [");
 	for (int i = 0; i <= KH_PROF_MAX_SCHED; i++)
-		n += (size_t)sprintf(json + n,
-				     "%s{\"from\": \"01:00\", \"to\": \"02:00\", \"block\": [\"x\"]}",
-				     i ? "," : "");
+		n += (size_t)sprintf(
+			json + n, "%s{\"from\": \"01:00\", \"to\": \"02:00\", \"block\": [\"x\"]}",
+			i ? "," : "");
 	sprintf(json + n, "]}}}");
 	KT_EQ(parse(json), -EINVAL);
 	KT_CHECK(strstr(err, "at most 8 schedules") != NULL);
@@ -172,7 +174,7 @@ static void test_decide(void)
 	KT_EQ(kh_profile_active(&t->prof[0], tue, 6 * 60 + 29), 1);
 	KT_EQ(kh_profile_active(&t->prof[0], tue, 6 * 60 + 30), 0);
 	KT_EQ(kh_profile_active(&t->prof[0], sat, 3 * 60), 1); /* Friday night's window */
-	KT_EQ(kh_profile_active(&t->prof[0], 0, 3 * 60), 0);	  /* Saturday night: none */
+	KT_EQ(kh_profile_active(&t->prof[0], 0, 3 * 60), 0);   /* Saturday night: none */
 	KT_EQ(kh_profile_active(&t->prof[0], sat, 22 * 60), 0);
 	DECIDE("news.example", -1, 1);
 	KT_CHECK(v.blocked && v.reason == KH_PROF_R_SCHED_ALL && v.sched == 0);

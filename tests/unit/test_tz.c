@@ -33,7 +33,8 @@ static int oracle(const char *tzname, int64_t t, long *off)
 /* Compare tz with the oracle from year y0 to y1: every 6 hours, and around each change. */
 static void compare(const struct kh_tz *tz, const char *oracle_tz, int y0, int y1)
 {
-	int64_t t0 = kh_days_from_civil(y0, 1, 1) * 86400, t1 = kh_days_from_civil(y1, 1, 1) * 86400;
+	int64_t t0 = kh_days_from_civil(y0, 1, 1) * 86400,
+		t1 = kh_days_from_civil(y1, 1, 1) * 86400;
 	long prev = 0, off = 0;
 	unsigned bad = 0, n = 0, changes = 0;
 
@@ -63,8 +64,8 @@ static void compare(const struct kh_tz *tz, const char *oracle_tz, int y0, int y
 		prev = off;
 	}
 	if (bad)
-		fprintf(stderr, "# %s %d-%d: %u of %u wrong (%u changes)\n", oracle_tz, y0, y1, bad, n,
-			changes);
+		fprintf(stderr, "# %s %d-%d: %u of %u wrong (%u changes)\n", oracle_tz, y0, y1, bad,
+			n, changes);
 	KT_EQ(bad, 0);
 	KT_CHECK(n > 1000);
 }
@@ -147,9 +148,15 @@ static void test_posix_forms(void)
 	KT_EQ(kh_tz_offset(&tz, kh_days_from_civil(2026, 7, 15) * 86400), 10 * 3600);
 	KT_EQ(kh_tz_parse_posix("UTC0", 4, &tz, &why), 0);
 	KT_EQ(kh_tz_offset(&tz, 12345), 0);
-	static const char *const bad[] = {"",	    "C-1",	    "CET",	    "<+07",
-					  "CET-25", "CET-1CEST,M13.1.0,M10.5.0", "CET-1CEST,M3.5",
-					  "CET-1CEST,J0,J365", "CET-1x"};
+	static const char *const bad[] = {"",
+					  "C-1",
+					  "CET",
+					  "<+07",
+					  "CET-25",
+					  "CET-1CEST,M13.1.0,M10.5.0",
+					  "CET-1CEST,M3.5",
+					  "CET-1CEST,J0,J365",
+					  "CET-1x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		KT_EQ(kh_tz_parse_posix(bad[i], strlen(bad[i]), &tz, &why), -EINVAL);
 	KT_CHECK(kh_tz_is_iana_name("Asia/Ho_Chi_Minh"));
