@@ -287,6 +287,12 @@ static int parse_sched(struct pctx *x, struct kh_profiles *t, const cJSON *v,
 		} else if (strcmp(f->string, "block_all_except") == 0) {
 			s->all_except = 1;
 			rc = parse_names(x, t, f, &s->except);
+		} else if (strcmp(f->string, "block_all") == 0) {
+			/* block_all_except with nothing excepted (UCI has no empty list) */
+			if (!cJSON_IsBool(f))
+				rc = pfail(x, "expected true or false");
+			else if (cJSON_IsTrue(f))
+				s->all_except = 1;
 		} else if (strcmp(f->string, "block") == 0) {
 			unsigned n;
 			rc = parse_cats(x, t, f, s->cats, &n);
