@@ -18,7 +18,7 @@
 #include "platform/lan.h"
 #include "policy/uci.h"
 
-#define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_FILE_MAX (256 * 1024) /* the UCI parser's limit too; profiles make files larger */
 
 static const char *const action_names[] = {"nxdomain", "nodata", "null", "blockpage",
 					   "refused",  "drop",	 "allow"};

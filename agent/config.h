@@ -127,7 +127,7 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		       const char *base, char *why, size_t whylen);
 
 /*
- * Read and parse a file (at most 64 KiB). Relative paths in it (index,
+ * Read and parse a file (at most 256 KiB). Relative paths in it (index,
  * state_dir, policy.*, report.*) are taken relative to the file's directory,
  * so a provisioned directory can be installed anywhere.
  */

@@ -247,6 +247,7 @@ struct kh_dns {
 	struct kh_profiles *prof_own; /* the merged copy, when the ISP's bundle has profiles */
 	struct prof_slot *prof_cache; /* CLIENT_BUCKETS */
 	uint32_t prof_gen;
+	int prof_mac;			   /* a profile names a MAC: the neighbour table is read */
 	int64_t prof_minute;		   /* the local minute prof_active is for */
 	unsigned prof_active[KH_PROF_MAX]; /* each profile's active windows */
 	struct kh_neigh *neigh;		   /* the neighbour table, when a profile names a MAC */

@@ -45,6 +45,7 @@ int dns_prof_init(struct kh_dns *d)
 	if (!d->prof_cache || !d->ssq || !d->neigh)
 		return -ENOMEM;
 	d->prof_gen = 1;
+	d->prof_mac = has_mac_clients(d->prof);
 	return 0;
 }
 
@@ -102,6 +103,7 @@ int kh_dns_set_isp_profiles(struct kh_dns *d, const struct kh_profiles *isp, cha
 	free(d->prof_own);
 	d->prof_own = own;
 	d->prof = own ? own : &d->cfg->profiles;
+	d->prof_mac = has_mac_clients(d->prof);
 	d->prof_gen++;
 	d->prof_minute = -1;
 	snprintf(why, whylen, "ok");
@@ -135,7 +137,7 @@ int dns_client_profile(struct kh_dns *d, const struct kh_addr *client)
 
 	if (!d->prof_cache || !d->prof->nprof)
 		return -1;
-	if (d->nneigh || has_mac_clients(d->prof))
+	if (d->prof_mac)
 		neigh_refresh(d);
 	s = &d->prof_cache[dns_client_bucket(d, client)];
 	if (s->gen == d->prof_gen && same_ip(&s->ip, client))

@@ -27,7 +27,8 @@ static void bounded(const struct kh_profiles *t)
 			abort();
 	for (unsigned i = 0; i < t->nprof; i++) {
 		const struct kh_prof *p = &t->prof[i];
-		if (p->nsched > KH_PROF_MAX_SCHED || (unsigned)p->allow.first + p->allow.n > t->nname ||
+		if (p->nsched > KH_PROF_MAX_SCHED ||
+		    (unsigned)p->allow.first + p->allow.n > t->nname ||
 		    (unsigned)p->block.first + p->block.n > t->nname ||
 		    (unsigned)p->isp_block.first + p->isp_block.n > t->nname)
 			abort();
@@ -45,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kh_profiles isp, local;
 	static struct kh_prof_mask mask[KH_PROF_MAX];
-	static const char local_json[] =
-		"{\"child\": {\"clients\": [\"198.18.5.7\"], \"allow_names\": [\"school.example\"]}}";
+	static const char local_json[] = "{\"child\": {\"clients\": [\"198.18.5.7\"], "
+					 "\"allow_names\": [\"school.example\"]}}";
 	static const char *const names[] = {"school.example", "www.game.example", "a.b.example",
 					    "example"};
 	cJSON *root, *local_tree;
@@ -79,12 +80,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kh_profile_masks(&local, cat_name, NULL, 4, mask);
 	for (unsigned p = 0; p < local.nprof; p++)
 		for (unsigned minute = 0; minute < 7 * 1440; minute += 97) {
-			unsigned act = kh_profile_active(&local.prof[p], minute / 1440, minute % 1440);
+			unsigned act =
+				kh_profile_active(&local.prof[p], minute / 1440, minute % 1440);
 			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-				kh_profile_decide(&local, p, &mask[p], act, names[k], strlen(names[k]),
-						  (int)k - 1, &v);
-				if (v.rule && (v.rule < local.pool || v.rule + v.rule_len >
-										 local.pool + local.pool_len))
+				kh_profile_decide(&local, p, &mask[p], act, names[k],
+						  strlen(names[k]), (int)k - 1, &v);
+				if (v.rule && (v.rule < local.pool ||
+					       v.rule + v.rule_len > local.pool + local.pool_len))
 					abort();
 			}
 		}

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void probe(const struct kh_tz *tz)
 {
-	static const int64_t at[] = {INT64_MIN / 4, -2000000000LL, 0, 1767225600LL, 4102444800LL,
-				     INT64_MAX / 4};
+	static const int64_t at[] = {INT64_MIN / 4, -2000000000LL, 0,
+				     1767225600LL,  4102444800LL,  INT64_MAX / 4};
 	unsigned wday, minute;
 
 	if (tz->ntrans > KH_TZ_MAX_TRANS)
