@@ -123,6 +123,33 @@ expect_eq "check --client --json: profile and reason" \
 expect_eq "check --client without a profile" "$(ctl --json check xxx-sample.net --client 127.0.0.3 | py '(lambda d: "%s %s" % (d["verdict"], d["profile"]))(json.load(sys.stdin))')" "allowed None"
 stop_khiend
 
+# --- the ISP's signed profiles component: laid under the household's, never loosened by it
+"$P" keygen -o "$T/k" >/dev/null && "$P" root init --key "$T/k.pub" --policy-key "$T/k.pub" --expires +30d \
+	-o "$T/root.json" >/dev/null && "$P" root sign --key "$T/k.key" "$T/root.json" >/dev/null || fail "keys and root"
+cat >"$T/isp-profiles.json" <<'JSON'
+{"profiles": {"child": {"block_names": ["school.example"]},
+              "isp-kids": {"clients": ["127.0.0.8"], "block": ["adult"]}}}
+JSON
+printf '{"profiles": {"child": {"clients": ["nonsense"]}}}' >"$T/isp-bad.json"
+"$P" bundle --key "$T/k.key" --version 1 --expires +1d --component blocklist="$T/idx" \
+	--component profiles="$T/isp-profiles.json" -o "$T/b1" >/dev/null || fail "bundle with profiles"
+"$P" bundle --key "$T/k.key" --version 2 --expires +1d --component blocklist="$T/idx" \
+	--component profiles="$T/isp-bad.json" -o "$T/b2" >/dev/null || fail "bundle with bad profiles"
+start_khiend --config "$T/khiend.json" --trust-root "$T/root.json" || { fail "khiend starts with a trust root"; done_testing; }
+expect_eq "before the ISP's profiles: school.example allowed for the child" \
+	"$(dig_from 127.0.0.2 school.example +short | grep -c '^198\.19\.')" "1"
+expect_rc "a bundle with a profiles component applies" 0 ctl policy apply "$T/b1"
+expect_eq "the ISP's block_names beat the household's allow_names" "$(status_from 127.0.0.2 school.example)" "status: NXDOMAIN"
+expect_eq "the household's own rules stay" "$(status_from 127.0.0.2 www.game.example)" "status: NXDOMAIN"
+expect_eq "a profile the ISP defines, with its clients" "$(status_from 127.0.0.8 xxx-sample.net)" "status: NXDOMAIN"
+expect_eq "check --client names the ISP's rule" \
+	"$(ctl --json check school.example --client 127.0.0.2 | py 'json.load(sys.stdin)["profile"]["reason"]')" "isp_block_names"
+expect_rc "a bundle whose profiles do not parse still applies (signature good)" 0 ctl policy apply "$T/b2"
+grep -q "profiles of the policy refused: profiles.child.clients\[0\]: not a MAC" "$T/khiend.log" &&
+	ok "the bad profiles component is refused with its path" || { fail "bad component logged"; tail -5 "$T/khiend.log" | sed 's/^/#  /'; }
+expect_eq "the table in force stays after a refused component" "$(status_from 127.0.0.2 school.example)" "status: NXDOMAIN"
+stop_khiend
+
 # --- a bad profiles configuration exits 1 with the path
 sed 's|"127.0.0.2", "198.18.6.0/24"|"127.0.0.2", "198.18.6.1/24"|' "$T/khiend.json" >"$T/bad.json"
 out=$("$KHIEN_BUILD/khiend" --check-config --config "$T/bad.json" 2>&1); rc=$?
