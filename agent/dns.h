@@ -101,6 +101,7 @@ struct kh_dns_client {
 	struct kh_addr addr;
 	uint64_t idle_ms; /* since its last query */
 	uint32_t queries, blocked;
+	char profile[33]; /* its home profile (docs/PROFILES.md), "" for none */
 };
 unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsigned max);
 /* 1 if peer is on a client network served (dns.allow_clients): the pages answer the same. */

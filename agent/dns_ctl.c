@@ -269,7 +269,10 @@ unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsi
 		if (!s->ip.family)
 			continue;
 		/* insertion by idle time: 32 slots at most */
-		struct kh_dns_client c = {s->ip, now - s->last_ms, s->queries, s->blocked};
+		struct kh_dns_client c = {s->ip, now - s->last_ms, s->queries, s->blocked, ""};
+		int prof = dns_client_profile(d, &s->ip);
+		if (prof >= 0)
+			kh_strlcpy(c.profile, d->prof->prof[prof].name, sizeof(c.profile));
 		for (at = n; at > 0 && out[at - 1].idle_ms > c.idle_ms; at--)
 			if (at < max)
 				out[at] = out[at - 1];

@@ -65,7 +65,8 @@ cat >"$T/khiend.json" <<JSON
 }
 JSON
 start_upstream $UP 1 || exit 1
-start_khiend --config "$T/khiend.json" || { fail "khiend starts with profiles"; done_testing; }
+start_khiend --config "$T/khiend.json" --web-listen 127.0.0.1:$((UP + 2)) ||
+	{ fail "khiend starts with profiles"; done_testing; }
 ok "khiend starts with the issue's profiles shape"
 echo "# now $(hm $now) local; in-window $IN_FROM-$IN_TO, out-of-window $OUT_FROM-$OUT_TO"
 
@@ -104,6 +105,31 @@ out=$(dig_from 127.0.0.3 www.google.com.vn +short)
 expect_eq "window including now: everything else blocked" "$(status_from 127.0.0.5 news.example)" "status: NXDOMAIN"
 expect_eq "window including now: its allow list resolves" "$(dig_from 127.0.0.5 www.school.example +short | grep -c '^198\.19\.')" "1"
 expect_eq "window excluding now: resolves" "$(dig_from 127.0.0.6 news.example +short | grep -c '^198\.19\.')" "1"
+
+# --- the status page lists the devices with their profile
+WEB=$((UP + 2))
+page=$(python3 - "$WEB" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+	b = s.recv(65536)
+	if not b:
+		break
+	data += b
+print(data.decode("utf-8", "replace"))
+PY
+)
+if echo "$page" | grep -q "Hồ sơ"; then
+	echo "$page" | tr -d '\n' | grep -qE '<td>127\.0\.0\.2</td>(<td>[^<]*</td>){3}<td>child</td>' &&
+		echo "$page" | tr -d '\n' | grep -qE '<td>127\.0\.0\.4</td>(<td>[^<]*</td>){3}<td>child</td>' &&
+		echo "$page" | tr -d '\n' | grep -qE '<td>127\.0\.0\.3</td>(<td>[^<]*</td>){3}<td>không có</td>' &&
+		ok "status page: devices with their profile (by IP, by MAC, none)" ||
+		{ fail "status page profile column"; echo "$page" | grep -o '<tr><td>127[^/]*' | sed 's/^/#  /'; }
+else
+	fail "status page has a profile column"
+fi
 
 # --- resolver.arpa (RFC 9462): answered here with no designated resolver
 out=$(dig_from 127.0.0.3 _dns.resolver.arpa SVCB)
