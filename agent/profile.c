@@ -519,7 +519,7 @@ int kh_profiles_merge(struct kh_profiles *dst, const struct kh_profiles *isp, ch
 full:
 	snprintf(why, whylen,
 		 "the ISP's profiles and the local ones together exceed the limits "
-		 "(CONFIG_PROFILES_*)");
+		 "(CONFIG_PROFILES_MAX, _MAX_CLIENTS, _MAX_NAMES)");
 	return -E2BIG;
 }
 
