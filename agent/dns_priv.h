@@ -395,6 +395,8 @@ DNS_PRIV int dns_ss_forward(struct kh_dns *d, const struct kh_dns_query *q, cons
 /* The client's answer for safe-search query p from the upstream's answer for the target. */
 DNS_PRIV int dns_ss_answer(struct kh_dns *d, struct pending *p, const uint8_t *pkt, size_t len,
 			   const struct kh_dns_answer *a, uint8_t *out, size_t cap);
+/* An error answer to safe-search query p with the client's own question. */
+DNS_PRIV int dns_ss_error(struct kh_dns *d, struct pending *p, int rcode, uint8_t *out, size_t cap);
 /* 1 if n is resolver.arpa or under it (RFC 9462): answered here, never forwarded. */
 DNS_PRIV int dns_is_resolver_arpa(const struct kh_dns_name *n);
 

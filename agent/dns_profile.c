@@ -334,6 +334,21 @@ int dns_ss_answer(struct kh_dns *d, struct pending *p, const uint8_t *pkt, size_
 	return (int)off;
 }
 
+int dns_ss_error(struct kh_dns *d, struct pending *p, int rcode, uint8_t *out, size_t cap)
+{
+	const struct ss_question *sq = &d->ssq[p - d->pend];
+	uint8_t msg[KH_DNS_HDR_LEN + sizeof(sq->q)];
+	struct kh_dns_query q;
+
+	/* the client's query as it came (header and question; its OPT is not needed here) */
+	memcpy(msg, p->pkt, KH_DNS_HDR_LEN);
+	kh_put_be16(msg + 10, 0);
+	memcpy(msg + KH_DNS_HDR_LEN, sq->q, sq->len);
+	if (kh_dns_parse_query(msg, KH_DNS_HDR_LEN + sq->len, &q) != KH_DNS_PARSE_OK)
+		return -1;
+	return kh_dns_build_error(out, cap, msg, KH_DNS_HDR_LEN + sq->len, &q, rcode);
+}
+
 int dns_is_resolver_arpa(const struct kh_dns_name *n)
 {
 	return n->canon_labels == n->labels && n->len >= 13 &&

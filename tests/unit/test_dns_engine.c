@@ -408,6 +408,29 @@ static void test_profile_schedule_clock(void)
 	stop();
 }
 
+/* Safe search for every client: the upstream is asked for the forced-safe name; a timeout's
+ * SERVFAIL carries the client's own question. */
+static void test_safe_search_servfail(void)
+{
+	struct pending *p;
+	static const uint8_t wire[] = "\003www\004bing\003com";
+
+	g_cfg_json = "{\"dns\": {\"safe_search\": true}}";
+	KT_EQ(start(1, 500), 0);
+	g_cfg_json = NULL;
+	udp_query(2, 0x8600, "www.bing.com");
+	p = sent_udp();
+	KT_CHECK(p != NULL && p->safe && strcmp(p->q.qname.text, "strict.bing.com") == 0);
+	for (int i = 0; i < 8 && !got_n[0x8600]; i++)
+		step(600);
+	KT_EQ(got_n[0x8600], 1);
+	KT_EQ(got_rc[0x8600], KH_DNS_RC_SERVFAIL);
+	KT_CHECK(got_len >= KH_DNS_HDR_LEN + sizeof(wire) &&
+		 memcmp(got_msg + KH_DNS_HDR_LEN, wire, sizeof(wire)) == 0);
+	KT_EQ(g_dns->st.safe_search, 1);
+	stop();
+}
+
 static void test_blocked_policy(void)
 {
 	const char *why;
@@ -493,5 +516,6 @@ int main(void)
 	KT_RUN(test_blocked_policy);
 	KT_RUN(test_category_table);
 	KT_RUN(test_profile_schedule_clock);
+	KT_RUN(test_safe_search_servfail);
 	return KT_DONE();
 }
