@@ -76,7 +76,8 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c \
+	       lib/tz.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
@@ -89,10 +90,10 @@ POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platfor
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
 		   platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
 		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 # The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
 # linked by khien-policy, khien-server and the tests; never by the device.
 TOOL_DIR     := tools/khien-policy
@@ -100,8 +101,8 @@ COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_tex
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
 		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
 		$(TOOL_DIR)/audit_recomp.c $(TOOL_DIR)/fw_build.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
-	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/profile.c agent/category.c agent/dns.c agent/dns_cache.c \
+	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/dns_profile.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
 	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
 	       agent/integrity.c agent/web.c agent/web_page.c agent/khiend.c
@@ -148,7 +149,7 @@ LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
-	platform/lwip/fact.c platform/lwip/fwslot.c \
+	platform/lwip/fact.c platform/lwip/fwslot.c platform/lwip/lan.c \
 	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c \
 	platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
@@ -405,6 +406,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/server_pg_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
+	$(Q)tests/bench/profiles_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 	$(Q)tests/bench/router_footprint.sh $(O)

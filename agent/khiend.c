@@ -142,6 +142,55 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 }
 
 /*
+ * The ISP's profiles (the active policy's `profiles` component, JSON
+ * {"profiles": {...}} in the configuration's schema) over the local ones
+ * (docs/PROFILES.md). Signed, but still parsed with every limit; one that
+ * does not parse or fit leaves the table in force.
+ */
+static void isp_profiles(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "profiles");
+	struct kh_profiles *t = NULL;
+	char why[320];
+	uint8_t *buf = NULL;
+	size_t len;
+	cJSON *root = NULL;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PROFILES))
+		return;
+	if (!path) {
+		kh_dns_set_isp_profiles(a->dns, NULL, why, sizeof(why));
+		return;
+	}
+	if ((err = kh_fs_read(path, 256 * 1024, &buf, &len)) < 0) {
+		log_error("profiles of the policy: %s", kh_strerror(err));
+		return;
+	}
+	if (!(t = calloc(1, sizeof(*t))) || !(root = cJSON_ParseWithLength((char *)buf, len))) {
+		log_error("profiles of the policy refused: not JSON");
+		goto out;
+	}
+	kh_profiles_init(t);
+	if (!cJSON_IsObject(root) || cJSON_GetArraySize(root) != 1 ||
+	    !cJSON_GetObjectItem(root, "profiles")) {
+		log_error("profiles of the policy refused: expected {\"profiles\": {...}}");
+		goto out;
+	}
+	if (kh_profiles_parse(t, cJSON_GetObjectItem(root, "profiles"), "profiles", 1, why,
+			      sizeof(why)) < 0 ||
+	    kh_dns_set_isp_profiles(a->dns, t, why, sizeof(why)) < 0) {
+		log_error("profiles of the policy refused: %s", why);
+		goto out;
+	}
+	log_notice("profiles of the policy: %u profile(s)", t->nprof);
+out:
+	cJSON_Delete(root);
+	free(buf);
+	free(t);
+}
+
+/*
  * The audit rules of the active policy to the audit (none: results are
  * cleared). Rules that do not parse leave the previous ones running.
  */
@@ -305,6 +354,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	audit_rules(a);
 	integrity_baseline(a);
+	isp_profiles(a);
 	return 0;
 }
 
@@ -483,13 +533,20 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		cJSON_AddNumberToObject(resp, "sync", (double)kh_report_sync_now(a->report));
 	} else if (strcmp(cmd, "check") == 0) {
 		const cJSON *n = cJSON_GetObjectItem(req, "name");
+		const cJSON *cl = cJSON_GetObjectItem(req, "client");
+		struct kh_addr client;
 		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
 			cJSON_AddStringToObject(resp, "error", "check needs \"name\"");
 			return;
 		}
+		if (cl && (!cJSON_IsString(cl) || kh_addr_parse_ip(cl->valuestring, &client) < 0)) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "\"client\" is not an IP address");
+			return;
+		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
-		kh_dns_check(a->dns, n->valuestring, resp);
+		kh_dns_check(a->dns, n->valuestring, cl ? &client : NULL, resp);
 	} else if (strcmp(cmd, "reload") == 0) {
 		const char *why;
 		int err = reload(a, index_path(a), &why);
@@ -899,6 +956,7 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	} else if (!a.cfg.index[0])
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
+	isp_profiles(&a);
 	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
 	if (err == -ENOTSUP) {
 		/* lwIP has no local sockets: status goes to the server (and the log) */
