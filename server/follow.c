@@ -10,8 +10,7 @@
 
 #include "server/follow.h"
 
-struct kh_follow *kh_follow_new(int64_t since, const char *serial, int min_severity,
-				int64_t gap_ms)
+struct kh_follow *kh_follow_new(int64_t since, const char *serial, int min_severity, int64_t gap_ms)
 {
 	struct kh_follow *f = calloc(1, sizeof(*f));
 

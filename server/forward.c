@@ -106,7 +106,10 @@ static unsigned syslog_sev(int s)
 /* CEF severities 0-10: low 3, medium 5, high 8, critical 10 */
 static const char *cef_sev(int s)
 {
-	return s >= KH_SEV_CRITICAL ? "10" : s == KH_SEV_HIGH ? "8" : s == KH_SEV_MEDIUM ? "5" : "3";
+	return s >= KH_SEV_CRITICAL ? "10"
+	       : s == KH_SEV_HIGH   ? "8"
+	       : s == KH_SEV_MEDIUM ? "5"
+				    : "3";
 }
 
 static void put_sd_param(struct out *o, const char *name, const char *value)
@@ -182,8 +185,8 @@ size_t kh_fwd_format(const struct kh_fwd_cfg *c, const struct kh_event_rec *e, c
 	if (!cap)
 		return 0;
 	buf[0] = 0;
-	snprintf(head, sizeof(head), "<%u>1 ", (c->facility > 23 ? 16 : c->facility) * 8 +
-						       syslog_sev(e->severity));
+	snprintf(head, sizeof(head), "<%u>1 ",
+		 (c->facility > 23 ? 16 : c->facility) * 8 + syslog_sev(e->severity));
 	put(&o, head);
 	kh_fmt_utc(e->received, ts, sizeof(ts));
 	put(&o, ts);

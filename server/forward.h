@@ -19,7 +19,10 @@
 #define KH_FWD_UDP_MAX 2048	   /* RFC 5426: what every receiver should take */
 #define KH_FWD_TCP_MAX (64 * 1024) /* one message over TCP */
 
-enum kh_fwd_format { KH_FWD_RFC5424, KH_FWD_CEF };
+enum kh_fwd_format {
+	KH_FWD_RFC5424,
+	KH_FWD_CEF
+};
 
 struct kh_fwd_cfg {
 	enum kh_fwd_format format;

@@ -15,13 +15,17 @@
 #include "server/forward.h"
 #include "tests/unit/kt.h"
 
-static const struct kh_fwd_cfg rfc = {.format = KH_FWD_RFC5424, .facility = 16, .host = "srv1",
-				      .pid = 42, .version = "0.2.0"};
+static const struct kh_fwd_cfg rfc = {
+	.format = KH_FWD_RFC5424, .facility = 16, .host = "srv1", .pid = 42, .version = "0.2.0"};
 
 static struct kh_event_rec ev(const char *type, int sev, const char *payload)
 {
-	struct kh_event_rec e = {.id = 7, .seq = 3, .time = 1764655200, .received = 1764655201,
-				 .severity = sev, .payload = payload};
+	struct kh_event_rec e = {.id = 7,
+				 .seq = 3,
+				 .time = 1764655200,
+				 .received = 1764655201,
+				 .severity = sev,
+				 .payload = payload};
 	snprintf(e.serial, sizeof(e.serial), "khien-0001");
 	snprintf(e.type, sizeof(e.type), "%s", type);
 	return e;
@@ -49,9 +53,10 @@ static void test_rfc5424_fields(void)
 
 	KT_EQ(n, strlen(buf));
 	/* local0 (16) * 8 + err (3, for high) */
-	KT_CHECK(!strncmp(buf, "<131>1 2025-12-02T06:00:01Z srv1 khien-server 42 blocked_malware "
-			       "[khien@32473 id=\"7\" device=\"khien-0001\" seq=\"3\" severity=\"high\" "
-			       "time=\"2025-12-02T06:00:00Z\"] {",
+	KT_CHECK(!strncmp(buf,
+			  "<131>1 2025-12-02T06:00:01Z srv1 khien-server 42 blocked_malware "
+			  "[khien@32473 id=\"7\" device=\"khien-0001\" seq=\"3\" severity=\"high\" "
+			  "time=\"2025-12-02T06:00:00Z\"] {",
 			  strlen("<131>1 2025-12-02T06:00:01Z srv1 khien-server 42 blocked_malware "
 				 "[khien@32473 id=\"7\" device=\"khien-0001\" seq=\"3\" "
 				 "severity=\"high\" time=\"2025-12-02T06:00:00Z\"] {")));
@@ -69,7 +74,8 @@ static void test_hostile_device(void)
 	/* cJSON keeps a payload string's bytes; the formatter is the last line of defence */
 	struct kh_event_rec e =
 		ev("x y\nz", 2,
-		   "{\"name\":\"a\\\"] [fake@1 x=\\\"1\\\"]\",\"reason\":\"l1\\nl2\",\"category\":\"a|b=c\\\\\","
+		   "{\"name\":\"a\\\"] [fake@1 "
+		   "x=\\\"1\\\"]\",\"reason\":\"l1\\nl2\",\"category\":\"a|b=c\\\\\","
 		   "\"client\":\"t\xc3\xaan \xff\xfe ok\"}");
 	struct kh_fwd_cfg cef = rfc;
 	char buf[2048];
@@ -87,8 +93,8 @@ static void test_hostile_device(void)
 	KT_CHECK(valid_utf8_no_controls(buf));
 	KT_CHECK(strstr(buf, "- CEF:0|Khien|khien-server|0.2.0|x y z|x y z|8|rt=1764655201000 ") !=
 		 NULL);
-	KT_CHECK(strstr(buf, " cat=a|b\\=c\\\\") != NULL);	/* = and \ escaped in a value */
-	KT_CHECK(strstr(buf, " reason=l1\\nl2") != NULL);	/* a newline as \n */
+	KT_CHECK(strstr(buf, " cat=a|b\\=c\\\\") != NULL); /* = and \ escaped in a value */
+	KT_CHECK(strstr(buf, " reason=l1\\nl2") != NULL);  /* a newline as \n */
 	KT_CHECK(strstr(buf, " deviceExternalId=khien-0001") != NULL);
 	KT_CHECK(strstr(buf, " externalId=7") != NULL);
 	KT_CHECK(strstr(buf, " cs2=t\xc3\xaan ?? ok cs2Label=client") != NULL);
@@ -123,12 +129,12 @@ static void test_utf8_seq(void)
 {
 	KT_EQ(kh_utf8_seq((const uint8_t *)"a", 1), 1);
 	KT_EQ(kh_utf8_seq((const uint8_t *)"\xc3\xaa", 2), 2);
-	KT_EQ(kh_utf8_seq((const uint8_t *)"\xc3", 1), 0);		 /* cut */
-	KT_EQ(kh_utf8_seq((const uint8_t *)"\xc0\x80", 2), 0);		 /* overlong NUL */
-	KT_EQ(kh_utf8_seq((const uint8_t *)"\xed\xa0\x80", 3), 0);	 /* surrogate */
+	KT_EQ(kh_utf8_seq((const uint8_t *)"\xc3", 1), 0);	       /* cut */
+	KT_EQ(kh_utf8_seq((const uint8_t *)"\xc0\x80", 2), 0);	       /* overlong NUL */
+	KT_EQ(kh_utf8_seq((const uint8_t *)"\xed\xa0\x80", 3), 0);     /* surrogate */
 	KT_EQ(kh_utf8_seq((const uint8_t *)"\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
 	KT_EQ(kh_utf8_seq((const uint8_t *)"\xf0\x9f\x9b\xa1", 4), 4); /* a shield */
-	KT_EQ(kh_utf8_seq((const uint8_t *)"\xe1\xbb\x87", 3), 3);	 /* ệ */
+	KT_EQ(kh_utf8_seq((const uint8_t *)"\xe1\xbb\x87", 3), 3);     /* ệ */
 }
 
 static void test_open_refuses(void)
