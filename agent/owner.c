@@ -149,8 +149,8 @@ int kh_owner_serve(int chan, const char *state_dir)
 			break;
 		}
 		wait = kh_lockout_wait(&h.lock, now);
-		snprintf(out, sizeof(out), "%d %llu %d", rc, (unsigned long long)((wait + 999) / 1000),
-			 h.hash[0] != 0);
+		snprintf(out, sizeof(out), "%d %llu %d", rc,
+			 (unsigned long long)((wait + 999) / 1000), h.hash[0] != 0);
 		if ((err = kh_chan_send(chan, type | KH_PRIV_REPLY, out, strlen(out))) < 0)
 			break;
 	}

@@ -15,6 +15,7 @@
 #ifndef KHIEN_AGENT_WEB_H
 #define KHIEN_AGENT_WEB_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -30,7 +30,8 @@ static int form_decode(const char *s, size_t n, char *out, size_t cap)
 			c = ' ';
 		} else if (c == '%') {
 			int hi, lo;
-			if (i + 2 >= n || (hi = xdigit(s[i + 1])) < 0 || (lo = xdigit(s[i + 2])) < 0)
+			if (i + 2 >= n || (hi = xdigit(s[i + 1])) < 0 ||
+			    (lo = xdigit(s[i + 2])) < 0)
 				return -EINVAL;
 			c = hi << 4 | lo;
 			i += 2;
@@ -117,7 +118,8 @@ unsigned kh_web_password_weak(const char *pw)
 		why |= KH_PW_LONG;
 	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			return why | KH_PW_SHORT | KH_PW_NO_SYMBOL; /* control characters: refused */
+			return why | KH_PW_SHORT |
+			       KH_PW_NO_SYMBOL; /* control characters: refused */
 		if ((*p & 0xc0) != 0x80)
 			chars++; /* not a UTF-8 continuation byte: a character starts */
 		if (*p >= 'A' && *p <= 'Z')
@@ -185,8 +187,8 @@ static int same_token(const char *a, const char *b)
 
 static int expired(const struct kh_web_session *s, uint64_t now)
 {
-	return now - s->last >= KH_WEB_SESSION_IDLE_MS ||
-	       now - s->created >= KH_WEB_SESSION_ABSOLUTE_MS;
+	return (now > s->last && now - s->last >= KH_WEB_SESSION_IDLE_MS) ||
+	       (now > s->created && now - s->created >= KH_WEB_SESSION_ABSOLUTE_MS);
 }
 
 struct kh_web_session *kh_web_session_new(struct kh_web_auth *a, uint64_t now)
@@ -209,8 +211,7 @@ struct kh_web_session *kh_web_session_new(struct kh_web_auth *a, uint64_t now)
 	return s;
 }
 
-struct kh_web_session *kh_web_session_find(struct kh_web_auth *a, const char *cookie,
-					   uint64_t now)
+struct kh_web_session *kh_web_session_find(struct kh_web_auth *a, const char *cookie, uint64_t now)
 {
 	char id[KH_WEB_TOKEN_HEX + 2];
 	struct kh_web_session *found = NULL;
@@ -228,7 +229,7 @@ struct kh_web_session *kh_web_session_find(struct kh_web_auth *a, const char *co
 		if (same_token(s->id, id))
 			found = s;
 	}
-	if (found)
+	if (found && now > found->last)
 		found->last = now;
 	return found;
 }

@@ -17,9 +17,9 @@
 #define KH_WEB_PASSWORD_MAX 128 /* bytes */
 #define KH_WEB_PASSWORD_MIN 8
 #define KH_WEB_SESSIONS 4
-#define KH_WEB_SESSION_IDLE_MS (15u * 60 * 1000)	    /* idle expiry */
+#define KH_WEB_SESSION_IDLE_MS (15u * 60 * 1000)	 /* idle expiry */
 #define KH_WEB_SESSION_ABSOLUTE_MS (8u * 60 * 60 * 1000) /* absolute expiry */
-#define KH_WEB_TOKEN_HEX 32				    /* 128 random bits */
+#define KH_WEB_TOKEN_HEX 32				 /* 128 random bits */
 #define KH_WEB_COOKIE "khien_sid"
 
 /* 724/QĐ-BTTTT: 5 failures within 30 s lock logins for 5 minutes. */
@@ -89,8 +89,7 @@ struct kh_web_session *kh_web_session_new(struct kh_web_auth *a, uint64_t now);
  * touched at now; expired ones are ended on the way. NULL if none.
  * Compared in constant time.
  */
-struct kh_web_session *kh_web_session_find(struct kh_web_auth *a, const char *cookie,
-					   uint64_t now);
+struct kh_web_session *kh_web_session_find(struct kh_web_auth *a, const char *cookie, uint64_t now);
 void kh_web_session_end(struct kh_web_session *s);
 /* 1 if token is the session's CSRF token (constant time). */
 int kh_web_csrf_ok(const struct kh_web_session *s, const char *token);
