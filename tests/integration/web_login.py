@@ -135,6 +135,7 @@ ok(('value="%s"' % name) in b, "the device's display name is shown (UTF-8)")
 st, h, b = req("POST", "/device", {"ip": "127.0.0.1", "name": "<script>x</script>", "csrf": tok}, cookie=a)
 st, h, b = req("GET", "/", cookie=a)
 ok("<script>x" not in b and "&lt;script&gt;x" in b, "a device name with markup is escaped")
+req("POST", "/device", {"ip": "127.0.0.1", "name": name, "csrf": tok}, cookie=a)
 
 st, h, b = req("POST", "/logout", {"csrf": tok}, cookie=a)
 _, raw = cookie_of(h)

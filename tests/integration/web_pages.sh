@@ -239,8 +239,25 @@ else
 	echo "$dom" | grep -qF "Đăng nhập" && echo "$dom" | grep -qF 'type="password"' &&
 		echo "$dom" | grep -qF "Thiết bị có thể bị nhiễm mã độc" &&
 		ok "Chromium renders the login form and the infected-device warning" || fail "Chromium login form"
+	# the owner logs in through the form in a real browser (typed over the DevTools protocol)
+	dom=$(timeout 90 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "Bảo-Vệ#2026x" \
+		"$SHOTS/owner-vi.png" "MAP khien.lan 127.0.0.1:$WEB")
+	echo "$dom" | grep -qF "Bạn đã đăng nhập" && echo "$dom" | grep -qF "<td>127.0.0.1</td>" &&
+		echo "$dom" | grep -qF "Đăng xuất" &&
+		ok "Chromium: the owner logs in through the form and sees the devices in detail" ||
+		{ fail "Chromium login"; echo "$dom" | head -5 | sed 's/^/#  /'; }
+	# a page of another site posts a form to the router (CSRF) in a real browser: refused
+	cat >"$T/evil.html" <<'HTML'
+<form method="post" action="http://khien.lan/login"><input name="password" value="Bảo-Vệ#2026x"></form>
+<script>document.forms[0].submit()</script>
+HTML
+	dom=$(timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$T/chrome" \
+		--host-resolver-rules="MAP khien.lan 127.0.0.1:$WEB" --virtual-time-budget=5000 --dump-dom "file://$T/evil.html" 2>/dev/null)
+	echo "$dom" | grep -qF "Yêu cầu bị từ chối: gửi từ một trang khác" &&
+		ok "Chromium: a form another site posts to the router is refused (Origin)" ||
+		{ fail "Chromium cross-site POST"; echo "$dom" | head -5 | sed 's/^/#  /'; }
 	n=$(find "$SHOTS" -name '*.png' -size +2k -newer "$T/khiend.json" | wc -l)
-	expect_eq "five screenshots written to $SHOTS" "$n" "5"
+	expect_eq "six screenshots written to $SHOTS" "$n" "6"
 fi
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
 done_testing
