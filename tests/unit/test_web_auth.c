@@ -65,7 +65,7 @@ static void test_password_rule(void)
 	KT_EQ(kh_web_password_weak("Abcdef1!"), 0);
 	KT_EQ(kh_web_password_weak("Bảo-Vệ#2026x"), 0);
 	KT_EQ(kh_web_password_weak("Abcde1!"), KH_PW_SHORT);
-	KT_EQ(kh_web_password_weak("Ab1!ảbô"), KH_PW_SHORT); /* 7 characters, more bytes */
+	KT_EQ(kh_web_password_weak("Ab1!ảbô"), KH_PW_SHORT);	 /* 7 characters, more bytes */
 	KT_EQ(kh_web_password_weak("Ảb1!ảbôx"), KH_PW_NO_UPPER); /* ASCII letters count */
 	KT_EQ(kh_web_password_weak("abcdef1!"), KH_PW_NO_UPPER);
 	KT_EQ(kh_web_password_weak("ABCDEF1!"), KH_PW_NO_LOWER);
