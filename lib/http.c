@@ -130,6 +130,7 @@ enum field_kind {
 	F_DELTA, /* Retry-After delta-seconds */
 	F_CONN,	 /* Connection option list, may repeat */
 	F_AUTH,	 /* a URL (Origin, Referer): its authority kept, "?" if it has none */
+	F_FIT,	 /* F_STR, but left empty (not an error) when it does not fit: Cookie */
 };
 
 /* A header field kept in the result structure. */
@@ -154,7 +155,7 @@ static const struct kept_field req_fields[] = {
 	KEPT(struct kh_http_req, range, "range", F_STR),
 	KEPT(struct kh_http_req, if_range, "if-range", F_STR),
 	KEPT(struct kh_http_req, accept_language, "accept-language", F_STR),
-	KEPT(struct kh_http_req, cookie, "cookie", F_STR),
+	KEPT(struct kh_http_req, cookie, "cookie", F_FIT),
 	KEPT(struct kh_http_req, origin, "origin", F_AUTH),
 	KEPT(struct kh_http_req, referer, "referer", F_AUTH),
 	{"connection", 0, 0, F_CONN},
@@ -263,6 +264,10 @@ static int take_field(struct head *h, const char *name, size_t nlen, const char 
 		for (size_t k = 0; k < vlen; k++)
 			if (!is_host_char((unsigned char)v[k]))
 				return -EBADMSG;
+		break;
+	case F_FIT:
+		if (vlen >= f->cap)
+			vlen = 0; /* other sites' cookies on the same host must not make a page fail */
 		break;
 	default:
 		break;
