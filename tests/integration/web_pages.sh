@@ -260,4 +260,8 @@ HTML
 	expect_eq "six screenshots written to $SHOTS" "$n" "6"
 fi
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+# a sanitizer build writes its findings to the log when khiend exits
+stop_khiend
+! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
+	{ fail "sanitizer finding"; grep -E -A5 "Sanitizer|runtime error" "$T/khiend.log" | head -20 | sed 's/^/#  /'; }
 done_testing

@@ -116,4 +116,8 @@ out=$(http 127.0.0.4 127.0.0.1 /)
 echo "$out" | grep -qF "Thông báo của nhà mạng: </strong>Thiết bị 127.0.0.1 đang liên lạc với máy chủ mã độc. Gọi 1800 1091 &amp; &lt;b&gt;hỗ trợ&lt;/b&gt;." &&
 	ok "the status page shows the ISP's notice (escaped)" || { fail "notice on the status page"; echo "$out" | grep -i notice | sed 's/^/#  /'; }
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+# a sanitizer build writes its findings to the log when khiend exits
+stop_khiend
+! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
+	{ fail "sanitizer finding"; grep -E -A5 "Sanitizer|runtime error" "$T/khiend.log" | head -20 | sed 's/^/#  /'; }
 done_testing
