@@ -83,6 +83,13 @@ struct kh_web_hooks {
 	int (*threat)(void *arg, const struct kh_addr *client, struct kh_web_threat *t);
 	/* set_name: a logged-in owner names a device ("" clears). 0 or negative errno. */
 	int (*set_name)(void *arg, const struct kh_addr *device, const char *name);
+	/*
+	 * profile_of: the profile a device is in (per-client policy, issue 14's
+	 * profiles slice: hook it to the engine's profile map; editing goes in
+	 * web_page.c's post_form() next to /device). NULL, or NULL returned:
+	 * "default".
+	 */
+	const char *(*profile_of)(void *arg, const struct kh_addr *device);
 	/* the owner's sessions; NULL: no owner login (no password helper) */
 	struct kh_web_auth *auth;
 };

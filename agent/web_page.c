@@ -447,9 +447,16 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 			putf(o, "</td><td>%u</td><td>%u</td><td>", f->clients[i].queries,
 			     f->clients[i].blocked);
 			age_words(o, (int64_t)(f->clients[i].idle_ms / 1000), en_);
-			/* profiles: the per-client policy slice of issue 14 fills this column */
 			put(o, "</td><td>");
-			put(o, L("mặc định", "default"));
+			{
+				const char *prof =
+					h->profile_of ? h->profile_of(h->arg, &f->clients[i].addr)
+						      : NULL;
+				if (prof)
+					esc(o, prof);
+				else
+					put(o, L("mặc định", "default"));
+			}
 			put(o, "</td></tr>");
 		}
 		put(o, "</table>");

@@ -84,6 +84,13 @@ static int set_name(void *arg, const struct kh_addr *device, const char *name)
 	return strlen(name) > KH_WEB_NAME_MAX ? (abort(), -1) : 0;
 }
 
+static const char *profile_of(void *arg, const struct kh_addr *device)
+{
+	(void)arg;
+	(void)device;
+	return hostile;
+}
+
 /* The password helper's answer: chosen by the input's second byte (the same in any prefix). */
 static const struct kh_owner_reply told[] = {
 	{.rc = 0, .set = 1},
@@ -111,6 +118,7 @@ static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len
 					      .facts = facts,
 					      .threat = threat,
 					      .set_name = set_name,
+					      .profile_of = profile_of,
 					      .auth = &auth};
 	struct kh_web_ask ask;
 	struct kh_addr peer;
