@@ -42,7 +42,8 @@ static int ask(uint32_t type, const char *body, size_t len, unsigned *wait, int 
 	size_t rl;
 	int rc = -999, w = -1, s = -1;
 
-	if (kh_chan_send(chan[0], type, body, len) < 0 || kh_chan_recv(chan[0], 64, &rt, &r, &rl) < 0)
+	if (kh_chan_send(chan[0], type, body, len) < 0 ||
+	    kh_chan_recv(chan[0], 64, &rt, &r, &rl) < 0)
 		return -EPIPE;
 	if (rt == (type | KH_PRIV_REPLY))
 		sscanf((const char *)r, "%d %d %d", &rc, &w, &s);

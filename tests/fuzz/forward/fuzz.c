@@ -59,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (c.format == KH_FWD_RFC5424 && n + 64 < cap) {
 		/* not cut (no unit is 64 bytes): one SD element, closed before the JSON */
-		const char *sd = strstr(buf, " [khien@32473 "), *end = sd ? strstr(sd, "\"] {") : NULL;
+		const char *sd = strstr(buf, " [khien@32473 "),
+			   *end = sd ? strstr(sd, "\"] {") : NULL;
 		if (!sd || !end)
 			abort();
 	}
