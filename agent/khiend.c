@@ -335,6 +335,18 @@ static int apply_bundle(struct agent *a, const char *path, char *why, size_t why
 {
 	int fd = kh_fs_open_read(path), err;
 
+	if (fd == -ENOTSUP) {
+		/* a store without descriptors (lwIP's flash store): the file by its key */
+		struct kh_fs_map map;
+
+		if ((err = kh_fs_map(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &map)) < 0) {
+			snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
+			return err;
+		}
+		err = apply_bundle_bytes(a, map.data, map.len, path, why, whylen);
+		kh_fs_unmap(&map);
+		return err;
+	}
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(fd));
 		return fd;
@@ -641,7 +653,7 @@ static int open_policy(struct agent *a)
 	if (policy && a->cfg.first_bundle[0] &&
 	    apply_bundle(a, a->cfg.first_bundle, why, sizeof(why)) < 0 &&
 	    kh_priv_version(a->priv) == 0)
-		log_error("first-boot bundle refused and no policy installed");
+		log_error("first-boot bundle refused and no policy installed: %s", why);
 	return 0;
 }
 
