@@ -213,6 +213,17 @@ static void on_drift(void *arg, const struct kh_drift *d)
 	kh_event_emit(a->events, &ev);
 }
 
+static int integrity_procs(void *ctx, long after, struct kh_proc_info *out, unsigned max,
+			   unsigned *n, long *next)
+{
+	return kh_priv_procs(((struct agent *)ctx)->priv, after, out, max, n, next);
+}
+
+static int integrity_kill(void *ctx, long pid, uint64_t dev, uint64_t ino, char *why, size_t whylen)
+{
+	return kh_priv_kill(((struct agent *)ctx)->priv, pid, dev, ino, why, whylen);
+}
+
 static int start_integrity(struct agent *a)
 {
 	char reported[KH_CFG_PATH_MAX + 32];
@@ -221,8 +232,20 @@ static int start_integrity(struct agent *a)
 				     .auditor_chan = a->integrity_chan,
 				     .notify = a->cfg.integrity_notify,
 				     .on_drift = on_drift,
-				     .ctx = a};
+				     .ctx = a,
+				     .proc_ctx = a};
 	int err;
+
+	/*
+	 * The live system only (a fixture's /proc is not the parent's): the
+	 * root parent lists the processes the auditor may not look at, and
+	 * stops a suspicious one when the signed baseline says so.
+	 */
+	if (strcmp(a->cfg.audit_root, "/") == 0) {
+		if (a->integrity_chan >= 0)
+			c.procs = integrity_procs;
+		c.kill = integrity_kill;
+	}
 
 	/* the engine's own file: it survives restarts so a drift is reported once */
 	if (a->cfg.state_dir[0]) {
@@ -979,6 +1002,8 @@ int kh_agent_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (kh_proc_is_root() && a.cfg.user[0])
+		kh_priv_set_user_uid(a.priv, uid);
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && (err = kh_priv_split(a.priv)) != 0) {
 		if (err < 0) {
 			log_error_err(err, "cannot start the engine process");

@@ -1005,18 +1005,19 @@ static int on_proc(void *ctx, const char *name)
 	return 0;
 }
 
-/* Mount points of memory-backed file systems: what is written there is gone at reboot. */
-static void load_mounts(struct kh_bl_scan *s)
+char *kh_bl_writable_mounts(const char *text, size_t len)
 {
-	uint8_t *buf;
-	size_t len, o = 0;
-	char *line, *save;
+	char *buf = malloc(len + 1), *out = calloc(1, len + 1), *line, *save;
+	size_t o = 0;
 
-	if (kh_fsroot_read(s->r, "/proc/mounts", 1u << 20, &buf, &len) < 0)
-		return;
-	s->mounts = calloc(1, len + 1);
-	for (line = strtok_r((char *)buf, "\n", &save); line && s->mounts;
-	     line = strtok_r(NULL, "\n", &save)) {
+	if (!buf || !out) {
+		free(buf);
+		free(out);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char dev[256], mnt[512], fs[64], opts[256];
 		if (sscanf(line, "%255s %511s %63s %255s", dev, mnt, fs, opts) != 4)
 			continue;
@@ -1024,15 +1025,29 @@ static void load_mounts(struct kh_bl_scan *s)
 			continue;
 		if (strncmp(opts, "rw", 2) != 0 || strcmp(mnt, "/") == 0)
 			continue;
-		o += (size_t)sprintf(s->mounts + o, "%s\n", mnt);
+		o += (size_t)snprintf(out + o, len + 1 - o, "%s\n", mnt);
 	}
+	free(buf);
+	return out;
+}
+
+/* Mount points of memory-backed file systems: what is written there is gone at reboot. */
+static void load_mounts(struct kh_bl_scan *s)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (kh_fsroot_read(s->r, "/proc/mounts", 1u << 20, &buf, &len) < 0)
+		return;
+	s->mounts = kh_bl_writable_mounts((const char *)buf, len);
 	free(buf);
 }
 
-/* Why an executable is suspicious (NULL: it is not). */
-static const char *exe_problem(const struct kh_bl_scan *s, const char *exe)
+const char *kh_bl_exe_problem(const char *mounts, const char *exe)
 {
-	static const char *const writable[] = {"/tmp", "/var", "/dev/shm", "/dev", "/run"};
+	/* /overlay: OpenWrt's writable layer over the read-only squashfs image */
+	static const char *const writable[] = {"/tmp", "/var", "/dev/shm",
+					       "/dev", "/run", "/overlay"};
 	size_t n = strlen(exe);
 	const char *m;
 
@@ -1041,7 +1056,7 @@ static const char *exe_problem(const struct kh_bl_scan *s, const char *exe)
 	for (size_t i = 0; i < KH_ARRAY_SIZE(writable); i++)
 		if (under(exe, n, writable[i], strlen(writable[i])))
 			return "writable";
-	for (m = s->mounts; m && *m;) {
+	for (m = mounts; m && *m;) {
 		const char *e = strchr(m, '\n');
 		if (!e)
 			break;
@@ -1064,7 +1079,7 @@ static void proc_step(struct kh_bl_scan *s, unsigned units)
 			s->skipped++;
 			continue;
 		}
-		if (!(why = exe_problem(s, exe)))
+		if (!(why = kh_bl_exe_problem(s->mounts, exe)))
 			continue;
 		snprintf(ev, sizeof(ev), "pid %ld runs %s", pid, exe);
 		emit(s, KH_DRIFT_PROCESS, KH_SEV_CRITICAL, exe, why, ev, pid);
