@@ -242,7 +242,6 @@ static int procs_local(struct kh_priv *pv, const uint8_t *body, size_t len, cJSO
 		if (!e)
 			break;
 		cJSON_AddNumberToObject(e, "pid", (double)list[i].pid);
-		cJSON_AddNumberToObject(e, "ppid", (double)list[i].ppid);
 		cJSON_AddNumberToObject(e, "uid", (double)list[i].uid);
 		cJSON_AddStringToObject(e, "comm", list[i].comm);
 		cJSON_AddStringToObject(e, "exe", list[i].exe);
@@ -438,13 +437,11 @@ static int proc_entry(const cJSON *e, struct kh_proc_info *p)
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "comm");
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "exe");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-	uint64_t pid, ppid, uid;
+	uint64_t pid, uid;
 	unsigned long long dev, ino;
 
 	memset(p, 0, sizeof(*p));
 	if (kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "pid"), 1, KH_PROC_PID_MAX, &pid) <
-		    0 ||
-	    kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "ppid"), 0, KH_PROC_PID_MAX, &ppid) <
 		    0 ||
 	    kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "uid"), 0, UINT32_MAX, &uid) < 0 ||
 	    !cJSON_IsString(c) || !cJSON_IsString(x) || !cJSON_IsString(id) ||
@@ -452,7 +449,6 @@ static int proc_entry(const cJSON *e, struct kh_proc_info *p)
 	    sscanf(id->valuestring, "%llx:%llx", &dev, &ino) != 2)
 		return -EPROTO;
 	p->pid = (long)pid;
-	p->ppid = (long)ppid;
 	p->uid = (uint32_t)uid;
 	memcpy(p->comm, c->valuestring, strlen(c->valuestring) + 1);
 	memcpy(p->exe, x->valuestring, strlen(x->valuestring) + 1);

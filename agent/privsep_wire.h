@@ -38,9 +38,9 @@
 #define KH_PRIV_FW_RESET 5u
 /*
  * body: exactly 4 bytes, u32 LE pid: list the processes above it not of the
- * daemon's user (platform/proc.h: pid, ppid, uid, comm, exe link, deleted,
+ * daemon's user (platform/proc.h: pid, uid, comm, exe link, deleted,
  * read-only, identity), at most KH_PROC_LIST_MAX; reply adds
- * "procs": [{"pid", "ppid", "uid", "comm", "exe", "deleted", "ro", "id"}]
+ * "procs": [{"pid", "uid", "comm", "exe", "deleted", "ro", "id"}]
  * ("id": the executable's device and inode, "DEV:INO" in hex) and
  * "next": the pid to ask after, 0 at the end. Nothing else of a process.
  */

@@ -627,23 +627,51 @@ static int cmp_str(const void *a, const void *b)
 #define MAX_SERVERS 128
 
 /* One configured upstream: "server=VALUE" (dnsmasq), "list|option server 'VALUE'" (UCI). */
-static char *server_of(char *line)
+/*
+ * The resolver lines of dnsmasq's configuration (dnsmasq.conf syntax, or
+ * UCI's /etc/config/dhcp): upstreams (server=, "list server"), kept bare
+ * as before, and what else redirects names, kept as "KEY=VALUE": address=
+ * (a name answered with an address), rev-server=, resolv-file= (another
+ * upstream list) and conf-dir= / conf-file= (more configuration).
+ */
+static const struct {
+	const char *conf, *uci; /* dnsmasq.conf key, UCI option */
+} dns_keys[] = {{"server", "server"},	      {"address", "address"},
+		{"rev-server", "rev_server"}, {"resolv-file", "resolvfile"},
+		{"conf-dir", "confdir"},      {"conf-file", "conffile"}};
+
+/* The value of a resolver line (NUL-terminated in place) and its key's index, or NULL. */
+static char *dns_line(char *line, size_t *key)
 {
 	char *s = line, *e;
+	size_t k;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (strncmp(s, "server=", 7) == 0) {
-		s += 7;
-	} else if (strncmp(s, "list", 4) == 0 || strncmp(s, "option", 6) == 0) {
+	for (k = 0; k < KH_ARRAY_SIZE(dns_keys); k++) {
+		size_t n = strlen(dns_keys[k].conf);
+		if (strncmp(s, dns_keys[k].conf, n) == 0 && s[n] == '=') {
+			s += n + 1;
+			break;
+		}
+	}
+	if (k == KH_ARRAY_SIZE(dns_keys)) {
+		if (strncmp(s, "list", 4) != 0 && strncmp(s, "option", 6) != 0)
+			return NULL;
 		s += s[0] == 'l' ? 4 : 6;
 		if (*s != ' ' && *s != '\t')
 			return NULL;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (strncmp(s, "server", 6) != 0 || (s[6] != ' ' && s[6] != '\t'))
+		for (k = 0; k < KH_ARRAY_SIZE(dns_keys); k++) {
+			size_t n = strlen(dns_keys[k].uci);
+			if (strncmp(s, dns_keys[k].uci, n) == 0 && (s[n] == ' ' || s[n] == '\t')) {
+				s += n;
+				break;
+			}
+		}
+		if (k == KH_ARRAY_SIZE(dns_keys))
 			return NULL;
-		s += 6;
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s == '\'' || *s == '"') {
@@ -651,13 +679,13 @@ static char *server_of(char *line)
 			if (!(e = strchr(s, q)))
 				return NULL;
 			*e = 0;
+			*key = k;
 			return s;
 		}
-	} else {
-		return NULL;
 	}
 	e = s + strcspn(s, " \t\r#");
 	*e = 0;
+	*key = k;
 	return *s ? s : NULL;
 }
 
@@ -675,9 +703,20 @@ int kh_bl_servers(struct kh_fsroot *r, char *out, size_t size)
 			continue;
 		for (line = strtok_r((char *)buf[f], "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
-			char *v = server_of(line);
-			if (v && n < MAX_SERVERS)
-				vals[n++] = v;
+			size_t key = 0;
+			char *v = dns_line(line, &key);
+			if (!v || n >= MAX_SERVERS)
+				continue;
+			if (key) { /* "KEY=VALUE": the value moves right over its line's start */
+				size_t kl = strlen(dns_keys[key].conf), vl = strlen(v);
+				if ((size_t)(v - line) < kl + 1)
+					continue; /* cannot happen: the key is before it */
+				memmove(line + kl + 1, v, vl + 1);
+				memcpy(line, dns_keys[key].conf, kl);
+				line[kl] = '=';
+				v = line;
+			}
+			vals[n++] = v;
 		}
 	}
 	qsort(vals, n, sizeof(*vals), cmp_str);
@@ -1135,8 +1174,8 @@ static void dns_check(struct kh_bl_scan *s)
 		return;
 	lines_csv(a, sizeof(a), now, strlen(now));
 	lines_csv(b, sizeof(b), s->b->servers, s->b->servers_len);
-	snprintf(ev, sizeof(ev), "dnsmasq upstreams now: %s; baseline: %s", a[0] ? a : "(none)",
-		 b[0] ? b : "(none)");
+	snprintf(ev, sizeof(ev), "dnsmasq upstreams and overrides now: %s; baseline: %s",
+		 a[0] ? a : "(none)", b[0] ? b : "(none)");
 	emit(s, KH_DRIFT_DNS, KH_SEV_CRITICAL, "dnsmasq", "servers", ev, 0);
 }
 

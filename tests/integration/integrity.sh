@@ -132,7 +132,7 @@ expect_eq "a listening socket not in the baseline" \
 	"[('tcp:4444', 'high')]"
 expect_eq "a new dnsmasq upstream is a DNS hijack" \
 	"$(json_get $T/i3.json '[x["evidence"] for x in d["integrity"]["drifts"] if x["type"] == "dns_hijack"]')" \
-	"['dnsmasq upstreams now: 198.51.100.66,203.162.4.191; baseline: 203.162.4.191']"
+	"['dnsmasq upstreams and overrides now: 198.51.100.66,203.162.4.191; baseline: 203.162.4.191']"
 expect_rc "a sync uploads the events" 0 ctl sync
 "$SRV" events --dir $S > $T/srv.jsonl
 expect_eq "the server holds each drift once, with path, what and evidence" \
@@ -286,12 +286,12 @@ stop_khiend
 # a hostile engine against the real root parent: crafted process requests are bounded
 PR=$KHIEN_BUILD/tests/khien-privsep-probe
 probe() { "$PR" --state-dir $T/state --trust-root $T/dev/root.json --uid "$(id -u khien)" "$@"; }
-probe procs:0 raw:6: raw:6:00 raw:6:ffffffff raw:6:0000000000 raw:7:00 "kill-real:$RPID" >$T/probe.out 2>$T/probe.err ||
+probe "procs:$((RPID - 1))" raw:6: raw:6:00 raw:6:ffffffff raw:6:0000000000 raw:7:00 "kill-real:$RPID" >$T/probe.out 2>$T/probe.err ||
 	{ fail "the probe runs"; cat $T/probe.out; }
 line() { sed -n "${1}p" $T/probe.out; }
-expect_eq "the process list: only pid, ppid, uid, comm, exe, deleted, ro and the exe's identity" \
+expect_eq "the process list: only pid, uid, comm, exe, deleted, ro and the exe's identity" \
 	"$(line 1 | json_get /dev/stdin 'sorted(d), sorted(set(k for p in d["procs"] for k in p)), [(p["uid"], p["comm"], p["deleted"]) for p in d["procs"] if p["pid"] == '$RPID']')" \
-	"['next', 'procs', 'rc', 'why'] ['comm', 'deleted', 'exe', 'id', 'pid', 'ppid', 'ro', 'uid'] [(0, 'rx', True)]"
+	"['next', 'procs', 'rc', 'why'] ['comm', 'deleted', 'exe', 'id', 'pid', 'ro', 'uid'] [(0, 'rx', True)]"
 expect_eq "  none of the daemon user's processes (the auditor sees those)" \
 	"$(line 1 | json_get /dev/stdin '[p for p in d["procs"] if p["uid"] == '"$(id -u khien)"']')" "[]"
 expect_eq "requests of the wrong size or an out-of-range pid are refused, not served" \

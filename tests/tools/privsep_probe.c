@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 	if (rc == 0) { /* the hostile engine */
 		for (; i < argc; i++)
 			if (request(chan, argv[i]) < 0) {
-				printf("{\"probe\": \"the owner ended the channel at %s\"}\n", argv[i]);
+				printf("{\"probe\": \"the owner ended the channel at %s\"}\n",
+				       argv[i]);
 				_exit(1);
 			}
 		_exit(0);

@@ -247,6 +247,28 @@ static void test_readers(void)
 	KT_EQ(kh_fsroot_open(root, &fr), 0);
 	KT_EQ(kh_bl_servers(fr, s, sizeof(s)), 0);
 	KT_STREQ(s, "1.1.1.1\n8.8.8.8\n9.9.9.9\n");
+	kh_fsroot_close(fr);
+	/* what else redirects names: address=, rev-server=, resolv-file=, conf-dir=, in both syntaxes */
+	put("/etc/dnsmasq.conf",
+	    "server=9.9.9.9\n address=/bank.example/198.51.100.9 # hijack\n"
+	    "rev-server=10.0.0.0/8,198.51.100.53\nresolv-file=/tmp/evil.conf\n"
+	    "conf-dir=/tmp/dnsmasq.d\naddress-not=1\n",
+	    0644);
+	put("/etc/config/dhcp",
+	    "config dnsmasq\n\tlist server '8.8.8.8'\n\tlist address '/u.example/198.51.100.7'\n"
+	    "\toption resolvfile \"/tmp/r\"\n\toption addressx 'no'\n",
+	    0644);
+	KT_EQ(kh_fsroot_open(root, &fr), 0);
+	KT_EQ(kh_bl_servers(fr, s, sizeof(s)), 0);
+	KT_STREQ(s, "8.8.8.8\n9.9.9.9\naddress=/bank.example/198.51.100.9\n"
+		    "address=/u.example/198.51.100.7\nconf-dir=/tmp/dnsmasq.d\n"
+		    "resolv-file=/tmp/evil.conf\nresolv-file=/tmp/r\n"
+		    "rev-server=10.0.0.0/8,198.51.100.53\n");
+	kh_fsroot_close(fr);
+	put("/etc/config/dhcp",
+	    "config dnsmasq\n\tlist server '8.8.8.8'\n\toption server \"1.1.1.1\"\n", 0644);
+	put("/etc/dnsmasq.conf", "domain-needed\n  server=9.9.9.9 # quad9\nserver=1.1.1.1\n", 0644);
+	KT_EQ(kh_fsroot_open(root, &fr), 0);
 	KT_EQ(kh_bl_listeners(fr, l, 8, &n), 0);
 	/* tcp 53 listening; the connected socket and the ephemeral UDP port are not */
 	KT_EQ(n, 2);
