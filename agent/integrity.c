@@ -355,6 +355,7 @@ static void root_procs(struct kh_integrity *in)
 {
 	struct kh_proc_info *list = malloc(KH_PROC_LIST_MAX * sizeof(*list));
 	char *mounts = NULL, ev[KH_PROC_EXE_MAX + 96];
+	struct kh_fsroot *fr = NULL;
 	uint8_t *text;
 	size_t tlen;
 	long after = 0, next;
@@ -366,6 +367,8 @@ static void root_procs(struct kh_integrity *in)
 		mounts = kh_bl_writable_mounts((const char *)text, tlen);
 		free(text);
 	}
+	if (kh_fsroot_open("/", &fr) < 0)
+		fr = NULL;
 	for (int page = 0; page < PROC_PAGES; page++) {
 		int err = in->cfg.procs(in->cfg.proc_ctx, after, list, KH_PROC_LIST_MAX, &n, &next);
 		if (err < 0) {
@@ -378,6 +381,8 @@ static void root_procs(struct kh_integrity *in)
 			const struct kh_proc_info *p = &list[i];
 			const char *why =
 				p->deleted ? "deleted" : kh_bl_exe_problem(mounts, p->exe);
+			if (!why && fr && kh_bl_exe_in_overlay(fr, p->exe))
+				why = "overlay";
 			if (!why)
 				continue;
 			snprintf(ev, sizeof(ev), "pid %ld runs %s (uid %lu, %s)", p->pid, p->exe,
@@ -393,6 +398,8 @@ static void root_procs(struct kh_integrity *in)
 			break;
 		after = next;
 	}
+	if (fr)
+		kh_fsroot_close(fr);
 	free(mounts);
 	free(list);
 }

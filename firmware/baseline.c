@@ -1106,6 +1106,17 @@ const char *kh_bl_exe_problem(const char *mounts, const char *exe)
 	return NULL;
 }
 
+int kh_bl_exe_in_overlay(struct kh_fsroot *r, const char *exe)
+{
+	char path[KH_FSROOT_MAX_PATH + 16];
+	struct kh_fs_stat st;
+
+	if (exe[0] != '/' || strncmp(exe, "/overlay/", 9) == 0 ||
+	    (size_t)snprintf(path, sizeof(path), "/overlay/upper%s", exe) >= sizeof(path))
+		return 0;
+	return kh_fsroot_stat(r, path, 0, &st) == 0 && st.type == KH_FS_FILE;
+}
+
 static void proc_step(struct kh_bl_scan *s, unsigned units)
 {
 	for (; units-- && s->ipid < s->npids; s->ipid++) {
@@ -1118,7 +1129,8 @@ static void proc_step(struct kh_bl_scan *s, unsigned units)
 			s->skipped++;
 			continue;
 		}
-		if (!(why = kh_bl_exe_problem(s->mounts, exe)))
+		if (!(why = kh_bl_exe_problem(s->mounts, exe)) &&
+		    !(kh_bl_exe_in_overlay(s->r, exe) && (why = "overlay")))
 			continue;
 		snprintf(ev, sizeof(ev), "pid %ld runs %s", pid, exe);
 		emit(s, KH_DRIFT_PROCESS, KH_SEV_CRITICAL, exe, why, ev, pid);

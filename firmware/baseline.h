@@ -149,6 +149,12 @@ int kh_bl_listeners(struct kh_fsroot *r, struct kh_bl_listen *out, unsigned max,
  */
 char *kh_bl_writable_mounts(const char *text, size_t len);
 const char *kh_bl_exe_problem(const char *mounts, const char *exe);
+/*
+ * 1 if the executable path was added or replaced in OpenWrt's writable
+ * layer over the read-only image (r has /overlay/upper/PATH, a regular
+ * file): drift "overlay".
+ */
+int kh_bl_exe_in_overlay(struct kh_fsroot *r, const char *exe);
 
 /* ---- the scan: a root against a table ---- */
 enum kh_drift_kind {

@@ -346,7 +346,28 @@ static void test_scan_drifts(void)
 	mk("/proc/77");
 	snprintf(p, sizeof(p), "%s/proc/77/exe", root);
 	KT_EQ(symlink("/dev/shm/.m (deleted)", p), 0);
+	/* OpenWrt: an executable put into the writable layer over the image, and one of the image */
+	mk("/proc/78");
+	mk("/proc/79");
+	mk("/overlay");
+	mk("/overlay/upper");
+	mk("/overlay/upper/usr");
+	mk("/overlay/upper/usr/sbin");
+	put("/overlay/upper/usr/sbin/evil",
+	    "\x7f"
+	    "ELF",
+	    0755);
+	snprintf(p, sizeof(p), "%s/proc/78/exe", root);
+	KT_EQ(symlink("/usr/sbin/evil", p), 0);
+	snprintf(p, sizeof(p), "%s/proc/79/exe", root);
+	KT_EQ(symlink("/usr/sbin/good", p), 0);
 	scan(t, len, KH_BL_SCAN_FULL, &s);
+	KT_CHECK(has(&s, "process_suspicious", "/usr/sbin/evil", "overlay", KH_SEV_CRITICAL));
+	KT_CHECK(!has(&s, "process_suspicious", "/usr/sbin/good", "overlay", KH_SEV_CRITICAL));
+	for (int i = 78; i <= 79; i++) { /* gone before the tests that follow */
+		snprintf(p, sizeof(p), "%s/proc/%d/exe", root, i);
+		unlink(p);
+	}
 	KT_CHECK(has(&s, "file_changed", "/etc/init.d/network", "size,hash", KH_SEV_CRITICAL));
 	KT_CHECK(has(&s, "file_added", "/usr/lib/.hidden", "new", KH_SEV_CRITICAL));
 	KT_CHECK(has(&s, "file_removed", "/usr/lib/tool", "removed", KH_SEV_MEDIUM));
@@ -356,7 +377,7 @@ static void test_scan_drifts(void)
 	KT_CHECK(has(&s, "socket_listening", "tcp:4444", "new", KH_SEV_HIGH));
 	KT_CHECK(
 		has(&s, "process_suspicious", "/dev/shm/.m (deleted)", "deleted", KH_SEV_CRITICAL));
-	KT_EQ(s.n, 8);
+	KT_EQ(s.n, 9); /* with the overlay executable */
 	/* a notified scan looks at the persistence points and the upstreams only */
 	scan(t, len, KH_BL_SCAN_PERSIST, &s);
 	KT_EQ(s.n, 3);
