@@ -122,7 +122,7 @@ import sys
 with open(sys.argv[1], "a") as f:
     f.write("   9: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1999 1 0000000000000000 100 0 0 10 0\n")
 PY
-echo 'server=198.51.100.66' >> $R/etc/dnsmasq.conf
+printf 'server=198.51.100.66\naddress=/bank.example/198.51.100.9\n' >> $R/etc/dnsmasq.conf
 ctl integrity run --json > $T/i3.json
 expect_eq "a process from a deleted file in /tmp and one in /var: critical, with the pid" \
 	"$(json_get $T/i3.json 'sorted((x["path"], x["what"], x["severity"], x["evidence"]) for x in d["integrity"]["drifts"] if x["type"] == "process_suspicious")')" \
@@ -130,9 +130,9 @@ expect_eq "a process from a deleted file in /tmp and one in /var: critical, with
 expect_eq "a listening socket not in the baseline" \
 	"$(json_get $T/i3.json '[(x["path"], x["severity"]) for x in d["integrity"]["drifts"] if x["type"] == "socket_listening"]')" \
 	"[('tcp:4444', 'high')]"
-expect_eq "a new dnsmasq upstream is a DNS hijack" \
+expect_eq "a new dnsmasq upstream and an address= override are a DNS hijack" \
 	"$(json_get $T/i3.json '[x["evidence"] for x in d["integrity"]["drifts"] if x["type"] == "dns_hijack"]')" \
-	"['dnsmasq upstreams and overrides now: 198.51.100.66,203.162.4.191; baseline: 203.162.4.191']"
+	"['dnsmasq upstreams and overrides now: 198.51.100.66,203.162.4.191,address=/bank.example/198.51.100.9; baseline: 203.162.4.191']"
 expect_rc "a sync uploads the events" 0 ctl sync
 "$SRV" events --dir $S > $T/srv.jsonl
 expect_eq "the server holds each drift once, with path, what and evidence" \
