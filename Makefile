@@ -314,14 +314,25 @@ test-cross:
 
 # ---- ipk: an OpenWrt package from the cross build, without the SDK ----
 # `make ipk ARCH=mipsel_24kc`: the router profile (linux_defconfig with
-# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected),
+# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected,
+# link-time optimised; KHIEN_OFF="AUDIT INTEGRITY ..." leaves modules out),
 # stripped, packed by scripts/mkipk.sh into build/ipk/. Debian's glibc
 # cross toolchain, not OpenWrt's musl: for inspection and emulation; a real
 # feed build uses the SDK and packaging/openwrt/khien/Makefile.
 IPK_ARCHS := mipsel_24kc:mipsel-linux-gnu arm_cortex-a7_neon-vfpv4:arm-linux-gnueabihf \
-	     aarch64_cortex-a53:aarch64-linux-gnu
+	     aarch64_cortex-a53:aarch64-linux-gnu x86_64:x86_64-linux-gnu
 ipk_triplet = $(patsubst $(1):%,%,$(filter $(1):%,$(IPK_ARCHS)))
 IPK_O = build/ipk/$(call ipk_triplet,$(ARCH))
+# As the feed build gets them: LTO (PKG_BUILD_FLAGS) everywhere, and MIPS16 on
+# mipsel_24kc, which OpenWrt's 24Kc targets use for packages (its USE_MIPS16 option).
+# as the feed's KHIEN_DNS_CACHE_ENTRIES and _MAX_INFLIGHT defaults: about 0.85 KB
+# of RAM a cached answer and 0.9 KB a pending query (dnsmasq's default: 150 pending)
+IPK_CACHE = 1024
+IPK_INFLIGHT = 256
+IPK_ARCH_CFLAGS = $(if $(filter mipsel_24kc,$(ARCH)),-mips16 -minterlink-mips16)
+# objects are made again when these change (make tracks sources, not flags)
+IPK_CFLAGS = -Os -g -ffunction-sections -fdata-sections -flto=auto $(IPK_ARCH_CFLAGS)
+IPK_LDFLAGS = -Wl,--gc-sections -flto=auto $(IPK_ARCH_CFLAGS)
 IPK_FLAGS = CROSS_COMPILE=$(call ipk_triplet,$(ARCH))- O=$(IPK_O) KCONFIG_CONFIG=$(IPK_O)/.config
 .PHONY: ipk
 ipk:
@@ -330,14 +341,18 @@ ipk:
 		  exit 2; }
 	@mkdir -p $(IPK_O)
 	$(Q){ grep -v -e ^CONFIG_TOOL_POLICY= -e ^CONFIG_TOOL_SERVER= -e ^CONFIG_SIZE_OPTIMIZED= \
-		configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
-		CONFIG_SIZE_OPTIMIZED=y; } >$(IPK_O)/.config.new
+		-e ^CONFIG_DNS_CACHE_ENTRIES= -e ^CONFIG_DNS_MAX_INFLIGHT= $(foreach m,$(KHIEN_OFF),-e ^CONFIG_$(m)=) configs/linux_defconfig; \
+		printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n CONFIG_SIZE_OPTIMIZED=y \
+		CONFIG_DNS_CACHE_ENTRIES=$(IPK_CACHE) CONFIG_DNS_MAX_INFLIGHT=$(IPK_INFLIGHT) \
+		$(foreach m,$(KHIEN_OFF),CONFIG_$(m)=n); } >$(IPK_O)/.config.new
 	$(Q)cmp -s $(IPK_O)/.config.new $(IPK_O)/.config.in || cp $(IPK_O)/.config.new $(IPK_O)/.config.in
 	$(Q)test $(IPK_O)/.config -nt $(IPK_O)/.config.in || \
 		{ cp $(IPK_O)/.config.in $(IPK_O)/.config && \
 		  $(MAKE) --no-print-directory $(IPK_FLAGS) olddefconfig >/dev/null; }
-	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) \
-		CFLAGS="-Os -g -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections" \
+	$(Q)echo '$(IPK_CFLAGS) | $(IPK_LDFLAGS)' >$(IPK_O)/.flags.new; \
+		cmp -s $(IPK_O)/.flags.new $(IPK_O)/.flags || \
+		{ rm -rf $(IPK_O)/obj $(IPK_O)/*.a $(IPK_O)/khiend $(IPK_O)/khienctl; mv $(IPK_O)/.flags.new $(IPK_O)/.flags; }
+	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) CFLAGS="$(IPK_CFLAGS)" LDFLAGS="$(IPK_LDFLAGS)" \
 		$(IPK_O)/khiend $(IPK_O)/khienctl
 	$(Q)mkdir -p $(IPK_O)/stripped
 	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khiend $(IPK_O)/khiend
@@ -395,6 +410,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
+	$(Q)tests/bench/router_footprint.sh $(O)
 
 demo: all $(TEST_TOOLS)
 	$(Q)scripts/deps.sh test

@@ -551,7 +551,11 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 	} else if (strcmp(cmd, "audit") == 0 || strcmp(cmd, "audit-run") == 0) {
 		if (!a->audit) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
-			cJSON_AddStringToObject(resp, "error", "the audit is not running");
+			cJSON_AddStringToObject(resp, "error",
+						IS_ENABLED(CONFIG_AUDIT)
+							? "the audit is not running"
+							: "this khiend is built without the audit "
+							  "(CONFIG_AUDIT)");
 			return;
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
@@ -561,8 +565,12 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 	} else if (strcmp(cmd, "integrity") == 0 || strcmp(cmd, "integrity-run") == 0) {
 		if (!a->integrity) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
-			cJSON_AddStringToObject(resp, "error",
-						"the integrity check is not running");
+			cJSON_AddStringToObject(
+				resp, "error",
+				IS_ENABLED(CONFIG_INTEGRITY)
+					? "the integrity check is not running"
+					: "this khiend is built without the integrity "
+					  "check (CONFIG_INTEGRITY)");
 			return;
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
@@ -586,7 +594,11 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		; /* firmware-verify, -commit, -reset, -status */
 	} else {
 		cJSON_AddBoolToObject(resp, "ok", 0);
-		cJSON_AddStringToObject(resp, "error", "unknown command");
+		cJSON_AddStringToObject(resp, "error",
+					IS_ENABLED(CONFIG_FIRMWARE) || strncmp(cmd, "firmware-", 9)
+						? "unknown command"
+						: "this khiend is built without firmware checks "
+						  "(CONFIG_FIRMWARE)");
 	}
 }
 
@@ -906,7 +918,8 @@ int kh_agent_main(int argc, char **argv)
 	 * opened read-only now, and inherited by the engine across the split.
 	 */
 	a.fw_part_fd = -1;
-	if (a.cfg.fw_partition[0] && (a.fw_part_fd = kh_fs_open_read(a.cfg.fw_partition)) < 0) {
+	if (IS_ENABLED(CONFIG_FIRMWARE) && a.cfg.fw_partition[0] &&
+	    (a.fw_part_fd = kh_fs_open_read(a.cfg.fw_partition)) < 0) {
 		log_error_err(a.fw_part_fd, "firmware.partition %s", a.cfg.fw_partition);
 		a.fw_part_fd = -1;
 	}
@@ -990,13 +1003,15 @@ int kh_agent_main(int argc, char **argv)
 		kh_fsroot_close(fr);
 		const char *slots[2];
 		kh_priv_slot_dirs(a.priv, slots);
-		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
+		if (IS_ENABLED(CONFIG_AUDIT) &&
+		    (err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the auditor process");
 			goto out;
 		}
 		/* a second one for baseline scans: each module owns its channel and its waits */
-		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
+		if (IS_ENABLED(CONFIG_INTEGRITY) &&
+		    (err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the integrity auditor process");
 			goto out;
