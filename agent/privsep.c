@@ -25,7 +25,7 @@
 #include "platform/proc.h"
 
 /* Components the device's modules read; a module that reads another adds its name. */
-static const char *const components[] = {"blocklist", "audit", "baseline"};
+static const char *const components[] = {"blocklist", "audit", "baseline", "profiles"};
 
 struct kh_priv {
 	struct kh_policy *policy; /* the store: here, or in the parent only */
