@@ -88,6 +88,13 @@ void kh_https_close(struct kh_https *c)
 	c->st = C_IDLE;
 }
 
+void kh_https_set_target(struct kh_https *c, const char *host, const struct kh_addr *server)
+{
+	kh_https_close(c);
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->server = *server;
+}
+
 void kh_https_free(struct kh_https *c)
 {
 	if (!c)

@@ -65,6 +65,15 @@ int kh_https_new(struct kh_loop *loop, struct kh_tls_conf *conf, const char *hos
 void kh_https_free(struct kh_https *c);
 
 /*
+ * Point the connection at another server (closing any connection first):
+ * the next kh_https_open() dials server and checks host. The saved
+ * session is kept and offered there too: instances that share their
+ * ticket keys (khien-server on one store) resume it, others make a full
+ * handshake.
+ */
+void kh_https_set_target(struct kh_https *c, const char *host, const struct kh_addr *server);
+
+/*
  * Dial (closing any connection first) and start the handshake, offering the
  * saved session; ready() follows. On failure why says what (nothing is
  * called back).

@@ -45,6 +45,7 @@
 #define BATCH_EVENTS 200
 #define BATCHES_PER_SYNC 50
 #define SYNC_DEADLINE_S 60
+#define CONNECT_DEADLINE_S 10 /* TCP + TLS handshake: then the next server is tried */
 #define BACKOFF_BASE_S 10
 #define BACKOFF_CAP_S 3600
 #define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
@@ -66,13 +67,20 @@ struct kh_report {
 	struct kh_queue *queue;
 	struct kh_tls_conf *tls_conf;
 	struct kh_https *conn;
-	char host[256];
-	struct kh_addr server;
+	/* the servers, tried in order (report.urls), and the one in use */
+	struct {
+		char host[256];
+		struct kh_addr addr;
+	} srv[KH_CFG_REPORT_URLS];
+	unsigned nsrv, cur;
+	unsigned tried;		/* bit i: server i failed in this sync */
+	uint64_t left_first_ms; /* monotonic ms when the sync left server 0 */
+	uint64_t failovers;
 	struct kh_drbg rng;
 	struct kh_download dl;
 
 	/* scheduling */
-	struct kh_timer next, deadline, flush;
+	struct kh_timer next, deadline, flush, connecting;
 	uint64_t next_at;      /* monotonic ms of the next sync */
 	int64_t retry_after_s; /* from the last failed answer, or 0 */
 	uint32_t interval_s;
@@ -110,6 +118,7 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINT
 static void step_next(struct kh_report *r);
 static void next_request(struct kh_report *r, int keep_alive);
 static void conn_open(struct kh_report *r);
+static void sync_begin(struct kh_report *r);
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -181,6 +190,44 @@ static void close_conn(struct kh_report *r)
 		kh_https_close(r->conn);
 	kh_download_close(&r->dl);
 	kh_timer_cancel(r->loop, &r->deadline);
+	kh_timer_cancel(r->loop, &r->connecting);
+}
+
+static void use_server(struct kh_report *r, unsigned i)
+{
+	if (r->cur == 0 && i != 0)
+		r->left_first_ms = kh_time_mono_ms();
+	r->cur = i;
+	kh_https_set_target(r->conn, r->srv[i].host, &r->srv[i].addr);
+}
+
+/*
+ * The sync failed on the server in use: the next one not tried in this
+ * sync takes over at once, the sync starting again from its check-in (the
+ * protocol is idempotent: events the first one stored are acknowledged by
+ * the next through the shared store). 1 if one did; 0 when all have failed.
+ */
+static int failover(struct kh_report *r)
+{
+	unsigned next = r->cur;
+
+	r->tried |= 1u << r->cur;
+	for (unsigned k = 1; k < r->nsrv; k++) {
+		unsigned i = (r->cur + k) % r->nsrv;
+		if (!(r->tried & (1u << i))) {
+			next = i;
+			break;
+		}
+	}
+	if (next == r->cur)
+		return 0;
+	log_warn("sync with %s failed: %s; trying %s", r->cfg->report_urls[r->cur], r->last_result,
+		 r->cfg->report_urls[next]);
+	close_conn(r);
+	r->failovers++;
+	use_server(r, next);
+	sync_begin(r);
+	return 1;
 }
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
@@ -191,6 +238,8 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->last_result, sizeof(r->last_result), fmt, ap);
 	va_end(ap);
+	if (!ok && failover(r))
+		return;
 	close_conn(r);
 	r->syncs_done++;
 	if (ok) {
@@ -201,6 +250,8 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 	} else {
 		r->failures++;
 		log_warn("sync failed: %s", r->last_result);
+		if (r->cur != 0) /* every server failed: the next sync tries them in order */
+			use_server(r, 0);
 	}
 	kh_queue_sync(r->queue);
 	schedule_after(r, ok);
@@ -713,7 +764,10 @@ static void step_next(struct kh_report *r)
 
 static void on_ready(void *arg)
 {
-	step_next(arg);
+	struct kh_report *r = arg;
+
+	kh_timer_cancel(r->loop, &r->connecting);
+	step_next(r);
 }
 
 static const struct kh_https_ops conn_ops = {
@@ -734,13 +788,37 @@ static void on_deadline(struct kh_loop *loop, void *arg)
 	on_failed(r, 0, 1, msg);
 }
 
+/* A server that takes the connection but never finishes the handshake: the next one. */
+static void on_connecting(struct kh_loop *loop, void *arg)
+{
+	char msg[64];
+
+	(void)loop;
+	snprintf(msg, sizeof(msg), "no TLS connection within %d s", CONNECT_DEADLINE_S);
+	on_failed(arg, -ETIMEDOUT, 0, msg);
+}
+
 /* Connect and start the TLS handshake; the sync goes on from on_ready(). */
 static void conn_open(struct kh_report *r)
 {
 	char why[160];
 
-	if (kh_https_open(r->conn, why, sizeof(why)) < 0)
+	if (kh_https_open(r->conn, why, sizeof(why)) < 0) {
 		sync_end(r, 0, "%s", why);
+		return;
+	}
+	kh_timer_arm(r->loop, &r->connecting, CONNECT_DEADLINE_S * 1000);
+}
+
+/* A sync from its check-in, on the server in use. */
+static void sync_begin(struct kh_report *r)
+{
+	r->step = S_CHECKIN;
+	r->batches = 0;
+	r->sent_upto = 0;
+	r->audit_tries = 0;
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	conn_open(r);
 }
 
 static void sync_start(struct kh_loop *loop, void *arg)
@@ -750,13 +828,14 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	(void)loop;
 	if (kh_https_busy(r->conn))
 		return;
-	r->step = S_CHECKIN;
-	r->batches = 0;
-	r->sent_upto = 0;
-	r->audit_tries = 0;
-	conn_open(r);
-	if (kh_https_busy(r->conn))
-		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	r->tried = 0;
+	/* after a failover the device goes back to the first server in a while */
+	if (r->cur != 0 &&
+	    kh_time_mono_ms() - r->left_first_ms >= (uint64_t)r->cfg->report_failback_s * 1000) {
+		log_info("trying the first server again: %s", r->cfg->report_urls[0]);
+		use_server(r, 0);
+	}
+	sync_begin(r);
 }
 
 static void on_flush(struct kh_loop *loop, void *arg)
@@ -769,24 +848,26 @@ static void on_flush(struct kh_loop *loop, void *arg)
 
 /* ---------------------------------------------------------------- public */
 
-/* "https://HOST:PORT" → host (for TLS) and the address to dial. */
-static int parse_url(struct kh_report *r, char *why, size_t whylen)
+/* URL i, "https://HOST:PORT" → host (for TLS) and the address to dial. */
+static int parse_url(struct kh_report *r, unsigned i, char *why, size_t whylen)
 {
+	const char *url = r->cfg->report_urls[i];
+	const char *conn = i < r->cfg->nreport_connect ? r->cfg->report_connect[i] : "";
 	uint16_t port;
 
-	if (kh_http_parse_url(r->cfg->report_url, r->host, sizeof(r->host), &port) < 0) {
-		snprintf(why, whylen, "report.url %s: expected https://HOST:PORT",
-			 r->cfg->report_url);
+	if (kh_http_parse_url(url, r->srv[i].host, sizeof(r->srv[i].host), &port) < 0) {
+		snprintf(why, whylen, "report.url %s: expected https://HOST:PORT", url);
 		return -EINVAL;
 	}
-	if (r->cfg->report_connect[0])
-		return kh_addr_parse(r->cfg->report_connect, 0, &r->server) < 0 ? -EINVAL : 0;
-	if (kh_addr_parse_ip(r->host, &r->server) == 0) {
-		r->server.port = port;
+	if (conn[0])
+		return kh_addr_parse(conn, 0, &r->srv[i].addr) < 0 ? -EINVAL : 0;
+	if (kh_addr_parse_ip(r->srv[i].host, &r->srv[i].addr) == 0) {
+		r->srv[i].addr.port = port;
 		return 0;
 	}
-	snprintf(why, whylen, "report.url %s: the host is a name; give report.connect (IP:PORT)",
-		 r->cfg->report_url);
+	snprintf(why, whylen,
+		 "report.url %s: the host is a name; give report.connect (IP:PORT, one per URL)",
+		 url);
 	return -EINVAL;
 }
 
@@ -801,8 +882,13 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	int err = 0, i;
 
 	why[0] = 0;
-	if (!cfg->report_url[0])
+	if (!cfg->nreport_urls)
 		return -ENOENT;
+	if (cfg->nreport_connect > cfg->nreport_urls) {
+		snprintf(why, whylen, "report.connect has %u entries for %u URL(s)",
+			 cfg->nreport_connect, cfg->nreport_urls);
+		return -EINVAL;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -814,8 +900,11 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	kh_timer_init(&r->next, sync_start, r);
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
-	if ((err = parse_url(r, why, whylen)) < 0)
-		goto fail;
+	kh_timer_init(&r->connecting, on_connecting, r);
+	r->nsrv = cfg->nreport_urls;
+	for (unsigned k = 0; k < r->nsrv; k++)
+		if ((err = parse_url(r, k, why, whylen)) < 0)
+			goto fail;
 	if ((err = kh_drbg_init(&r->rng, "khien-report")) < 0) {
 		snprintf(why, whylen, "no entropy");
 		goto fail;
@@ -828,8 +917,8 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		}
 	if ((err = kh_tls_conf_load(&o, files, what, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
-	if ((err = kh_https_new(loop, r->tls_conf, r->host, &r->server, JSON_MAX, &conn_ops, r,
-				&r->conn)) < 0)
+	if ((err = kh_https_new(loop, r->tls_conf, r->srv[0].host, &r->srv[0].addr, JSON_MAX,
+				&conn_ops, r, &r->conn)) < 0)
 		goto fail;
 	*out = r;
 	return 0;
@@ -882,6 +971,7 @@ void kh_report_free(struct kh_report *r)
 		kh_events_attach(r->hooks.events, NULL, NULL, NULL);
 	kh_timer_cancel(r->loop, &r->next);
 	kh_timer_cancel(r->loop, &r->flush);
+	kh_timer_cancel(r->loop, &r->connecting);
 	kh_queue_free(r->queue);
 	kh_https_free(r->conn);
 	kh_tls_conf_free(r->tls_conf);
@@ -906,7 +996,11 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	uint64_t next = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
-	cJSON_AddStringToObject(out, "server", r->cfg->report_url);
+	cJSON_AddStringToObject(out, "server", r->cfg->report_urls[r->cur]);
+	d = cJSON_AddArrayToObject(out, "servers");
+	for (unsigned i = 0; d && i < r->nsrv; i++)
+		cJSON_AddItemToArray(d, cJSON_CreateString(r->cfg->report_urls[i]));
+	cJSON_AddNumberToObject(out, "failovers", (double)r->failovers);
 	cJSON_AddStringToObject(out, "state", kh_https_busy(r->conn) ? "syncing" : "idle");
 	cJSON_AddNumberToObject(out, "syncs", (double)r->syncs_done);
 	cJSON_AddNumberToObject(out, "syncs_ok", (double)r->syncs_ok);
