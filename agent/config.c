@@ -111,6 +111,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
 	c->report_failback_s = 3600;
+	c->report_mirror_timeout_s = 60;
 	c->audit_interval_s = 6 * 3600;
 	strcpy(c->audit_root, "/");
 	c->integrity_interval_s = 3600;
@@ -233,6 +234,7 @@ static const struct kh_json_field dns_fields[] = {
 static const struct kh_json_field report_fields[] = {
 	CFG_UINT("interval_s", 10, 86400, report_interval_s),
 	CFG_UINT("failback_s", 10, 604800, report_failback_s),
+	CFG_UINT("mirror_timeout_s", 2, 3600, report_mirror_timeout_s),
 	CFG_UINT("queue_events", 16, 1000000, report_queue_events),
 	CFG_UINT("queue_kb", 16, 1048576, report_queue_kb),
 };
@@ -857,12 +859,14 @@ static cJSON *uci_value(const char *key, const char *v)
 	static const char *const yes[] = {"1", "true", "yes", "on", "enabled"};
 	static const char *const no[] = {"0", "false", "no", "off", "disabled"};
 	static const char *const bools[] = {"canaries", "cache", "notify", "event"};
-	static const char *const nums[] = {
-		"blocked_ttl",	   "timeout_ms",     "tcp_idle_ms",
-		"tcp_message_ms",  "tcp_per_client", "inflight_per_client",
-		"rate_limit",	   "interval_s",     "queue_events",
-		"queue_kb",	   "failback_s",     "head_timeout_ms",
-		"send_timeout_ms", "per_client",     "rate"};
+	static const char *const nums[] = {"blocked_ttl",     "timeout_ms",
+					   "tcp_idle_ms",     "tcp_message_ms",
+					   "tcp_per_client",  "inflight_per_client",
+					   "rate_limit",      "interval_s",
+					   "queue_events",    "queue_kb",
+					   "failback_s",      "mirror_timeout_s",
+					   "head_timeout_ms", "send_timeout_ms",
+					   "per_client",      "rate"};
 	char *end;
 	double d;
 

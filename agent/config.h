@@ -83,7 +83,8 @@ struct kh_agent_config {
 	/* addresses to dial, by position, when a URL names a host ("" = the URL's) */
 	char report_connect[KH_CFG_REPORT_URLS][KH_ADDR_STRLEN];
 	unsigned nreport_connect;
-	uint32_t report_failback_s; /* back to the first URL this long after leaving it */
+	uint32_t report_failback_s;	  /* back to the first URL this long after leaving it */
+	uint32_t report_mirror_timeout_s; /* a bundle from one mirror, whole, within this */
 	char report_serial[65];
 	char report_ca[KH_CFG_PATH_MAX], report_cert[KH_CFG_PATH_MAX], report_key[KH_CFG_PATH_MAX];
 	uint32_t report_interval_s;

@@ -56,7 +56,9 @@ struct kh_https_ops {
 
 /*
  * A connection to server, checking its certificate against host (conf
- * must outlive it). Nothing is dialled until kh_https_open(). 0 or -ENOMEM.
+ * must outlive it; NULL: plain HTTP, for a bundle mirror, whose answers
+ * are verified like any bundle). Nothing is dialled until kh_https_open().
+ * 0 or -ENOMEM.
  */
 int kh_https_new(struct kh_loop *loop, struct kh_tls_conf *conf, const char *host,
 		 const struct kh_addr *server, size_t max_body, const struct kh_https_ops *ops,

@@ -50,6 +50,8 @@
 #define BACKOFF_CAP_S 3600
 #define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
 #define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
+#define KH_REPORT_MIRRORS 4	 /* mirrors a check-in answer may name */
+#define MIRROR_ERROR_BODY 4096	 /* a mirror's error page, read and dropped */
 
 enum step {
 	S_CHECKIN,
@@ -67,6 +69,14 @@ struct kh_report {
 	struct kh_queue *queue;
 	struct kh_tls_conf *tls_conf;
 	struct kh_https *conn;
+	/* bundle mirrors the check-in named (docs/PROTOCOL.md), tried before the server */
+	struct kh_tls_conf *mirror_tls; /* https mirrors: the server CA, no client certificate */
+	struct kh_https *mconn;		/* the mirror download in progress, or NULL */
+	struct kh_timer mtimer;
+	char mirrors[KH_REPORT_MIRRORS][KH_HTTP_MIRROR_URL_MAX + 1];
+	unsigned nmirrors, mirror_next;
+	char mirror_path[KH_HTTP_MIRROR_URL_MAX + 1], mirror_extra[200];
+	uint64_t mirror_ok, mirror_failed;
 	/* the servers, tried in order (report.urls), and the one in use */
 	struct {
 		char host[256];
@@ -119,6 +129,10 @@ static void step_next(struct kh_report *r);
 static void next_request(struct kh_report *r, int keep_alive);
 static void conn_open(struct kh_report *r);
 static void sync_begin(struct kh_report *r);
+static void mirror_close(struct kh_report *r);
+static void mirror_start(struct kh_report *r);
+static int mirror_parse(const char *url, int *tls, char host[64], struct kh_addr *addr,
+			const char **path);
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -188,6 +202,7 @@ static void close_conn(struct kh_report *r)
 {
 	if (r->conn)
 		kh_https_close(r->conn);
+	mirror_close(r);
 	kh_download_close(&r->dl);
 	kh_timer_cancel(r->loop, &r->deadline);
 	kh_timer_cancel(r->loop, &r->connecting);
@@ -433,8 +448,10 @@ static const struct kh_json_field checkin_ans_fields[] = {
 struct policy_ans {
 	uint64_t version, size;
 	const char *sha256;
+	const cJSON *mirrors;
 };
 static const struct kh_json_field policy_ans_fields[] = {
+	KH_JSON_F_ARR("mirrors", 0, 0, KH_REPORT_MIRRORS, struct policy_ans, mirrors),
 	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct policy_ans, version),
 	KH_JSON_F_UINT("size", 1, 1, (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, struct policy_ans,
 		       size),
@@ -475,6 +492,17 @@ static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t why
 		snprintf(why, whylen, "policy.sha256: expected 64 hex digits");
 		return -EINVAL;
 	}
+	cJSON_ArrayForEach (c, pa.mirrors) {
+		if (mirror_parse(cJSON_GetStringValue(c), NULL, NULL, NULL, NULL) < 0) {
+			snprintf(why, whylen,
+				 "policy.mirrors[%d]: expected http:// or https://, an IP address, "
+				 "a path (at most %d bytes)",
+				 i, KH_HTTP_MIRROR_URL_MAX);
+			return -EINVAL;
+		}
+		i++;
+	}
+	i = 0;
 	cJSON_ArrayForEach (c, ca.commands) {
 		struct command_ans cm = {0};
 		snprintf(path, sizeof(path), "commands[%d]", i++);
@@ -497,6 +525,10 @@ static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t why
 		r->assigned_size = pa.size;
 		kh_strlcpy(r->assigned_sha, pa.sha256, sizeof(r->assigned_sha));
 	}
+	r->nmirrors = r->mirror_next = 0;
+	cJSON_ArrayForEach (c, pa.mirrors)
+		kh_strlcpy(r->mirrors[r->nmirrors++], cJSON_GetStringValue(c),
+			   sizeof(r->mirrors[0]));
 	/* the server has our report of what was done: forget it */
 	memmove(r->cmd_done, r->cmd_done + r->cmd_done_sent,
 		(r->ncmd_done - r->cmd_done_sent) * sizeof(r->cmd_done[0]));
@@ -542,6 +574,8 @@ static void policy_failed(struct kh_report *r, const char *fmt, ...)
 		 (unsigned long long)(r->policy_retry_at - kh_time_mono_ms()) / 1000);
 }
 
+static void applied(struct kh_report *r, int err, const char *why, int keep_alive);
+
 /* The whole bundle is in the download file: check and apply it, from the mapped file. */
 static void bundle_done(struct kh_report *r, int keep_alive)
 {
@@ -557,6 +591,12 @@ static void bundle_done(struct kh_report *r, int keep_alive)
 	kh_fs_unmap(&map);
 	/* applied or refused, it is not downloaded again */
 	kh_download_discard(&r->dl);
+	applied(r, err, why, keep_alive);
+}
+
+/* The verify-and-apply result of the announced bundle (err, why), from the server or a mirror. */
+static void applied(struct kh_report *r, int err, const char *why, int keep_alive)
+{
 	if (err < 0) {
 		const struct kh_event e = {
 			.type = "policy_rejected",
@@ -701,6 +741,205 @@ static void next_request(struct kh_report *r, int keep_alive)
 	conn_open(r); /* its handshake continues with r->step */
 }
 
+/* ---------------------------------------------------------------- mirrors */
+
+/*
+ * A mirror URL from the check-in (lib/http.h's form, an IP literal host):
+ * 0 with its scheme, address and path (each may be NULL), or -EINVAL.
+ */
+static int mirror_parse(const char *url, int *tls, char host[64], struct kh_addr *addr,
+			const char **path)
+{
+	char h[64];
+	const char *p;
+	struct kh_addr a;
+	uint16_t port;
+	int t;
+
+	if (!url || kh_http_parse_mirror(url, &t, h, sizeof(h), &port, &p) < 0 ||
+	    kh_addr_parse_ip(h, &a) < 0)
+		return -EINVAL;
+	a.port = port;
+	if (host)
+		memcpy(host, h, sizeof(h));
+	if (tls)
+		*tls = t;
+	if (addr)
+		*addr = a;
+	if (path)
+		*path = p;
+	return 0;
+}
+
+/* Closed, not freed: this may run inside the connection's own callbacks. */
+static void mirror_close(struct kh_report *r)
+{
+	kh_timer_cancel(r->loop, &r->mtimer);
+	if (r->mconn)
+		kh_https_close(r->mconn);
+}
+
+/*
+ * The mirror did not deliver the announced bundle. Bytes that are not it
+ * (another bundle, a tampered one, a wrong length) are an incident: the
+ * device reports policy_rejected naming the mirror, keeps its policy and
+ * tries the next mirror, then the server. A mirror that is down or too
+ * slow is only logged.
+ */
+static void mirror_failed(struct kh_report *r, int hostile, const char *fmt, ...) KH_PRINTF(3, 4);
+static void mirror_failed(struct kh_report *r, int hostile, const char *fmt, ...)
+{
+	const char *url = r->mirrors[r->mirror_next - 1];
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	mirror_close(r);
+	kh_download_discard(&r->dl); /* nothing of a mirror's is resumed elsewhere */
+	r->mirror_failed++;
+	if (hostile) {
+		const struct kh_event e = {
+			.type = "policy_rejected",
+			.severity = KH_SEV_HIGH,
+			.version = r->assigned_version,
+			.sha256 = r->assigned_sha,
+			.source = url,
+			.reason = why,
+		};
+		kh_event_emit(r->hooks.events, &e);
+		r->again = 1; /* the next sync, at once, reports it */
+		log_error("policy %llu from mirror %s refused: %s",
+			  (unsigned long long)r->assigned_version, url, why);
+	} else {
+		log_warn("policy %llu from mirror %s: %s", (unsigned long long)r->assigned_version,
+			 url, why);
+	}
+	/* the next mirror, or the server (on a new connection, the session resumed) */
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	next_request(r, 0);
+}
+
+static void on_mirror_timeout(struct kh_loop *loop, void *arg)
+{
+	struct kh_report *r = arg;
+
+	(void)loop;
+	mirror_failed(r, 0, "no whole bundle within %u s", r->cfg->report_mirror_timeout_s);
+}
+
+static void m_ready(void *arg)
+{
+	struct kh_report *r = arg;
+	int err = kh_https_request(r->mconn, "GET", r->mirror_path[0] ? r->mirror_path : "/", NULL,
+				   0, r->mirror_extra[0] ? r->mirror_extra : NULL);
+
+	if (err < 0)
+		mirror_failed(r, 0, "cannot build the request: %s", kh_strerror(err));
+}
+
+static int m_head(void *arg, const struct kh_http_resp *resp, int *stream)
+{
+	struct kh_report *r = arg;
+
+	if (resp->status != 200 && resp->status != 206)
+		return 0; /* an error page, kept (small) and dropped in m_done */
+	*stream = 1;
+	return kh_download_head(&r->dl, resp->status, resp->content_range, resp->content_length);
+}
+
+static void m_done(void *arg, const struct kh_http_resp *resp, const char *body, size_t len)
+{
+	struct kh_report *r = arg;
+	struct kh_fs_map map;
+	char why[512];
+	int err;
+
+	(void)body;
+	(void)len;
+	if (resp->status != 200 && resp->status != 206) {
+		mirror_failed(r, 0, "HTTP %d", resp->status);
+		return;
+	}
+	if (kh_download_finish(&r->dl, &map, why, sizeof(why)) < 0) {
+		mirror_failed(r, 1, "%s", why);
+		return;
+	}
+	mirror_close(r);
+	r->mirror_ok++;
+	log_notice("policy %llu fetched from mirror %s (%zu bytes, SHA-256 as announced)",
+		   (unsigned long long)r->assigned_version, r->mirrors[r->mirror_next - 1],
+		   map.len);
+	r->mirror_next = r->nmirrors; /* the bytes are the announced bundle: no other source */
+	err = r->hooks.apply(r->hooks.arg, map.data, map.len, why, sizeof(why));
+	kh_fs_unmap(&map);
+	kh_download_discard(&r->dl);
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	applied(r, err, why, 0);
+}
+
+static void m_failed(void *arg, int err, int answering, const char *msg)
+{
+	struct kh_report *r = arg;
+
+	(void)answering;
+	/* framing that does not fit the announced bundle, or more bytes than it */
+	mirror_failed(r, err == -EBADMSG || err == -E2BIG || err == -ENOSPC, "%s", msg);
+}
+
+static const struct kh_https_ops mirror_ops = {
+	.ready = m_ready,
+	.head = m_head,
+	.body = on_body,
+	.done = m_done,
+	.failed = m_failed,
+};
+
+/*
+ * Fetch the assigned bundle from the next mirror: the server connection
+ * closes meanwhile (its session is kept), the download has its own
+ * deadline, and whatever comes is checked against the announced SHA-256
+ * and size, then verified and applied as a bundle from the server is.
+ */
+static void mirror_start(struct kh_report *r)
+{
+	const char *url = r->mirrors[r->mirror_next++], *path = "";
+	struct kh_addr addr;
+	char why[160], host[64] = "";
+	int tls = 0, err;
+
+	kh_https_close(r->conn);
+	kh_timer_cancel(r->loop, &r->deadline);
+	kh_timer_cancel(r->loop, &r->connecting);
+	kh_https_free(r->mconn); /* not inside its callbacks: step_next runs from the server's */
+	r->mconn = NULL;
+	kh_timer_cancel(r->loop, &r->mtimer);
+	mirror_parse(url, &tls, host, &addr, &path); /* checked when the answer came */
+	kh_strlcpy(r->mirror_path, path, sizeof(r->mirror_path));
+	log_notice("downloading policy %llu (%llu bytes) from mirror %s",
+		   (unsigned long long)r->assigned_version, (unsigned long long)r->assigned_size,
+		   url);
+	kh_timer_arm(r->loop, &r->mtimer, (uint64_t)r->cfg->report_mirror_timeout_s * 1000);
+	if (tls && !r->mirror_tls) {
+		mirror_failed(r, 0, "no TLS configuration for https mirrors");
+		return;
+	}
+	if ((err = kh_download_begin(&r->dl, r->assigned_sha, r->assigned_size, r->mirror_extra,
+				     sizeof(r->mirror_extra))) < 0) {
+		mirror_failed(r, 0, "state directory: %s", kh_strerror(err));
+		return;
+	}
+	/* the mirror's ETag is not our If-Range: a partial is fetched whole */
+	r->mirror_extra[0] = 0;
+	if ((err = kh_https_new(r->loop, tls ? r->mirror_tls : NULL, host, &addr, MIRROR_ERROR_BODY,
+				&mirror_ops, r, &r->mconn)) < 0 ||
+	    kh_https_open(r->mconn, why, sizeof(why)) < 0) {
+		mirror_failed(r, 0, "%s", err < 0 ? kh_strerror(err) : why);
+		return;
+	}
+}
+
 /* Decide and send the next request of this sync, or finish it. */
 static void step_next(struct kh_report *r)
 {
@@ -736,6 +975,10 @@ static void step_next(struct kh_report *r)
 			    kh_time_mono_ms() < r->policy_retry_at) {
 				r->step = S_DONE;
 				continue;
+			}
+			if (r->mirror_next < r->nmirrors) {
+				mirror_start(r);
+				return;
 			}
 			err = req_policy(r);
 			break;
@@ -901,6 +1144,7 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
 	kh_timer_init(&r->connecting, on_connecting, r);
+	kh_timer_init(&r->mtimer, on_mirror_timeout, r);
 	r->nsrv = cfg->nreport_urls;
 	for (unsigned k = 0; k < r->nsrv; k++)
 		if ((err = parse_url(r, k, why, whylen)) < 0)
@@ -917,6 +1161,13 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		}
 	if ((err = kh_tls_conf_load(&o, files, what, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
+	{
+		/* https mirrors: the ISP's server CA, and no device certificate (no identity) */
+		const char *const mfiles[3] = {cfg->report_ca, NULL, NULL};
+		const struct kh_tls_conf_opts mo = {.role = KH_TLS_CLIENT};
+		if ((err = kh_tls_conf_load(&mo, mfiles, what, &r->mirror_tls, why, whylen)) < 0)
+			goto fail;
+	}
 	if ((err = kh_https_new(loop, r->tls_conf, r->srv[0].host, &r->srv[0].addr, JSON_MAX,
 				&conn_ops, r, &r->conn)) < 0)
 		goto fail;
@@ -972,9 +1223,12 @@ void kh_report_free(struct kh_report *r)
 	kh_timer_cancel(r->loop, &r->next);
 	kh_timer_cancel(r->loop, &r->flush);
 	kh_timer_cancel(r->loop, &r->connecting);
+	kh_timer_cancel(r->loop, &r->mtimer);
 	kh_queue_free(r->queue);
 	kh_https_free(r->conn);
+	kh_https_free(r->mconn);
 	kh_tls_conf_free(r->tls_conf);
+	kh_tls_conf_free(r->mirror_tls);
 	kh_drbg_free(&r->rng);
 	free(r);
 }
@@ -1014,6 +1268,10 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	}
 	cJSON_AddNumberToObject(out, "next_sync_s", (double)next);
 	cJSON_AddNumberToObject(out, "assigned_policy", (double)r->assigned_version);
+	d = cJSON_AddObjectToObject(out, "mirrors");
+	cJSON_AddNumberToObject(d, "offered", r->nmirrors);
+	cJSON_AddNumberToObject(d, "downloads", (double)r->mirror_ok);
+	cJSON_AddNumberToObject(d, "failed", (double)r->mirror_failed);
 	q = cJSON_AddObjectToObject(out, "queue");
 	cJSON_AddNumberToObject(q, "pending", qs.count);
 	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);

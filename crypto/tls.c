@@ -786,7 +786,7 @@ int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
 	int err = 0;
 
 	for (int i = 0; i < 3 && !err; i++)
-		if ((err = kh_fs_read(pem[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
+		if (pem[i] && (err = kh_fs_read(pem[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
 			snprintf(why, whylen, "%s%s%.200s: %s", what ? what[i] : "",
 				 what ? " " : "", pem[i], kh_strerror(err));
 	if (!err) {

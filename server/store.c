@@ -98,6 +98,22 @@ int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_re
 	return s->ops->assigned(s, group, out);
 }
 
+int kh_store_mirror_add(struct kh_store *s, const char *group, const char *url, int64_t now)
+{
+	return s->ops->mirror_add(s, group, url, now);
+}
+
+int kh_store_mirror_del(struct kh_store *s, const char *group, const char *url)
+{
+	return s->ops->mirror_del(s, group, url);
+}
+
+int kh_store_mirrors(struct kh_store *s, const char *group, int fallback,
+		     char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max)
+{
+	return s->ops->mirrors(s, group, fallback, urls, max);
+}
+
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg)
 {

@@ -150,6 +150,22 @@ int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_re
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg);
 
+/*
+ * Mirrors (docs/SERVER.md): base URLs (http:// or https://, at most
+ * KH_MIRROR_URL_MAX bytes, KH_MIRRORS_MAX per group) where a group's
+ * devices may fetch bundles before asking the server. add: -EEXIST if the
+ * group has it, -ENOSPC if the group is full; del: -ENOENT if it has not.
+ * kh_store_mirrors: into urls (max of them) the group's own mirrors, or
+ * with fallback the "*" ones when it has none, in the order added; the
+ * count or a negative errno.
+ */
+#define KH_MIRRORS_MAX 4
+#define KH_MIRROR_URL_MAX 200
+int kh_store_mirror_add(struct kh_store *s, const char *group, const char *url, int64_t now);
+int kh_store_mirror_del(struct kh_store *s, const char *group, const char *url);
+int kh_store_mirrors(struct kh_store *s, const char *group, int fallback,
+		     char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max);
+
 /* What an event costs against the byte quota: its type and payload text. */
 static inline uint64_t kh_event_size(const struct kh_event_rec *e)
 {
