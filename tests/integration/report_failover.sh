@@ -54,6 +54,12 @@ kill -9 $S1; wait $S1 2>/dev/null
 sync > $T/s2 || fail "sync with the first server dead: $(cat $T/s2)"
 expect_eq "the same sync goes through the second server" "$(rep '(d["report"]["server"], d["report"]["failovers"], d["report"]["failures_in_a_row"])')" "('$U2', 1, 0)"
 grep -q "sync with $U1 failed: .*; trying $U2" $T/khiend.log && ok "  and the log says why it left the first" || fail "no failover line in the log"
+# TLS session tickets are sealed under keys in the store: one store, one key
+if [ "$KHIEN_TEST_DB" = pg ]; then
+	expect_eq "  resuming the TLS session the first instance made (ticket keys in the shared store)" "$(grep -c 'resumed session' $T/s2)" "1"
+else
+	expect_eq "  with a full handshake: a store of its own, a ticket key the first's ticket is not under" "$(grep -c 'resumed session' $T/s2)" "0"
+fi
 expect_eq "every event arrived exactly once across the failover" "$(seqs)" "$(py 'list(range(1, 51))')"
 expect_eq "  and the queue is empty" "$(rep 'd["report"]["queue"]["pending"]')" "0"
 for i in $(seq 51 60); do q fo-$i.example; done
@@ -88,6 +94,13 @@ for i in $(seq 81 85); do q fo-$i.example; done
 sync >/dev/null || fail "sync after failback_s"
 expect_eq "after failback_s the device is back on the first server" "$(rep '(d["report"]["server"], d["report"]["queue"]["pending"])')" "('$U1', 0)"
 grep -q "trying the first server again" $T/khiend.log && ok "  and says so" || fail "no failback line"
+# the first instance restarts: its ticket key is in the store, so the session resumes
+sync >/dev/null
+kill $S1; wait $S1 2>/dev/null
+start_server $T/i1 || fail "instance 1 restarts"
+S1=$SPID
+sync > $T/s5 || fail "sync after the restart: $(cat $T/s5)"
+expect_eq "after a server restart the device resumes its TLS session (no full handshake)" "$(grep -c 'resumed session' $T/s5):$(rep 'd["report"]["server"]')" "1:$U1"
 expect_eq "still every event exactly once" "$(seqs)" "$(py 'list(range(1, 86))')"
 stop_khiend
 
@@ -98,6 +111,7 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $HOLE)); s.listen(16); held = []
 while True: held.append(s.accept()[0])" &
 PIDS+=($!)
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$HOLE) 2>/dev/null && break; sleep 0.1; done
 py "json.dump({**json.load(open('$T/dev/khiend.json')), 'report': {**json.load(open('$T/dev/khiend.json'))['report'], 'urls': ['https://127.0.0.1:$HOLE', '$U1']}}, open('$T/dev/khiend.json', 'w'))"
 start_khiend -c $T/dev/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
 	--user khien --state-dir $T/state || { fail "khiend restarts"; done_testing; }
