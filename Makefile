@@ -76,7 +76,8 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c \
+	       lib/tz.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
@@ -89,10 +90,10 @@ POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platfor
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
 		   platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
 		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 # The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
 # linked by khien-policy, khien-server and the tests; never by the device.
 TOOL_DIR     := tools/khien-policy
@@ -100,15 +101,16 @@ COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_tex
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
 		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
 		$(TOOL_DIR)/audit_recomp.c $(TOOL_DIR)/fw_build.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
-	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/profile.c agent/category.c agent/dns.c agent/dns_cache.c \
+	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/dns_profile.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
 	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
 	       agent/integrity.c agent/web.c agent/web_page.c agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
-SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c
+SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c \
+	       server/follow.c server/forward.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 # The store backends: SQLite, and PostgreSQL through libpq (server/store_be.h).
@@ -147,7 +149,7 @@ LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
-	platform/lwip/fact.c platform/lwip/fwslot.c \
+	platform/lwip/fact.c platform/lwip/fwslot.c platform/lwip/lan.c \
 	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c \
 	platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
@@ -242,7 +244,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
 # needs real sockets and time, test_kvflash* link the lwIP flash store.
 UNIT_KVFLASH := test_kvflash test_kvflash_fs
-UNIT_SPECIAL := test_loop test_tls test_pki test_api $(UNIT_KVFLASH)
+UNIT_SPECIAL := test_loop test_tls test_pki test_api test_follow test_forward $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_LINUX   := test_loop_linux test_tls test_pki
 UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
@@ -250,8 +252,8 @@ UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fak
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
-# The server's API in process, over a temporary SQLite store.
-UNIT_SERVER := test_api
+# The server's API in process, over a temporary SQLite store; event following and forwarding.
+UNIT_SERVER := test_api test_follow test_forward
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
 $(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
@@ -310,14 +312,25 @@ test-cross:
 
 # ---- ipk: an OpenWrt package from the cross build, without the SDK ----
 # `make ipk ARCH=mipsel_24kc`: the router profile (linux_defconfig with
-# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected),
+# the ISP tools off and CONFIG_SIZE_OPTIMIZED, unused sections collected,
+# link-time optimised; KHIEN_OFF="AUDIT INTEGRITY ..." leaves modules out),
 # stripped, packed by scripts/mkipk.sh into build/ipk/. Debian's glibc
 # cross toolchain, not OpenWrt's musl: for inspection and emulation; a real
 # feed build uses the SDK and packaging/openwrt/khien/Makefile.
 IPK_ARCHS := mipsel_24kc:mipsel-linux-gnu arm_cortex-a7_neon-vfpv4:arm-linux-gnueabihf \
-	     aarch64_cortex-a53:aarch64-linux-gnu
+	     aarch64_cortex-a53:aarch64-linux-gnu x86_64:x86_64-linux-gnu
 ipk_triplet = $(patsubst $(1):%,%,$(filter $(1):%,$(IPK_ARCHS)))
 IPK_O = build/ipk/$(call ipk_triplet,$(ARCH))
+# As the feed build gets them: LTO (PKG_BUILD_FLAGS) everywhere, and MIPS16 on
+# mipsel_24kc, which OpenWrt's 24Kc targets use for packages (its USE_MIPS16 option).
+# as the feed's KHIEN_DNS_CACHE_ENTRIES and _MAX_INFLIGHT defaults: about 0.85 KB
+# of RAM a cached answer and 0.9 KB a pending query (dnsmasq's default: 150 pending)
+IPK_CACHE = 1024
+IPK_INFLIGHT = 256
+IPK_ARCH_CFLAGS = $(if $(filter mipsel_24kc,$(ARCH)),-mips16 -minterlink-mips16)
+# objects are made again when these change (make tracks sources, not flags)
+IPK_CFLAGS = -Os -g -ffunction-sections -fdata-sections -flto=auto $(IPK_ARCH_CFLAGS)
+IPK_LDFLAGS = -Wl,--gc-sections -flto=auto $(IPK_ARCH_CFLAGS)
 IPK_FLAGS = CROSS_COMPILE=$(call ipk_triplet,$(ARCH))- O=$(IPK_O) KCONFIG_CONFIG=$(IPK_O)/.config
 .PHONY: ipk
 ipk:
@@ -326,14 +339,18 @@ ipk:
 		  exit 2; }
 	@mkdir -p $(IPK_O)
 	$(Q){ grep -v -e ^CONFIG_TOOL_POLICY= -e ^CONFIG_TOOL_SERVER= -e ^CONFIG_SIZE_OPTIMIZED= \
-		configs/linux_defconfig; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
-		CONFIG_SIZE_OPTIMIZED=y; } >$(IPK_O)/.config.new
+		-e ^CONFIG_DNS_CACHE_ENTRIES= -e ^CONFIG_DNS_MAX_INFLIGHT= $(foreach m,$(KHIEN_OFF),-e ^CONFIG_$(m)=) configs/linux_defconfig; \
+		printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n CONFIG_SIZE_OPTIMIZED=y \
+		CONFIG_DNS_CACHE_ENTRIES=$(IPK_CACHE) CONFIG_DNS_MAX_INFLIGHT=$(IPK_INFLIGHT) \
+		$(foreach m,$(KHIEN_OFF),CONFIG_$(m)=n); } >$(IPK_O)/.config.new
 	$(Q)cmp -s $(IPK_O)/.config.new $(IPK_O)/.config.in || cp $(IPK_O)/.config.new $(IPK_O)/.config.in
 	$(Q)test $(IPK_O)/.config -nt $(IPK_O)/.config.in || \
 		{ cp $(IPK_O)/.config.in $(IPK_O)/.config && \
 		  $(MAKE) --no-print-directory $(IPK_FLAGS) olddefconfig >/dev/null; }
-	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) \
-		CFLAGS="-Os -g -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections" \
+	$(Q)echo '$(IPK_CFLAGS) | $(IPK_LDFLAGS)' >$(IPK_O)/.flags.new; \
+		cmp -s $(IPK_O)/.flags.new $(IPK_O)/.flags || \
+		{ rm -rf $(IPK_O)/obj $(IPK_O)/*.a $(IPK_O)/khiend $(IPK_O)/khienctl; mv $(IPK_O)/.flags.new $(IPK_O)/.flags; }
+	$(Q)$(MAKE) --no-print-directory $(IPK_FLAGS) CFLAGS="$(IPK_CFLAGS)" LDFLAGS="$(IPK_LDFLAGS)" \
 		$(IPK_O)/khiend $(IPK_O)/khienctl
 	$(Q)mkdir -p $(IPK_O)/stripped
 	$(Q)$(call ipk_triplet,$(ARCH))-strip -o $(IPK_O)/stripped/khiend $(IPK_O)/khiend
@@ -389,8 +406,10 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/server_pg_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
+	$(Q)tests/bench/profiles_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
+	$(Q)tests/bench/router_footprint.sh $(O)
 
 demo: all $(TEST_TOOLS)
 	$(Q)scripts/deps.sh test

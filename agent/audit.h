@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/compiler.h"
 #include "lib/severity.h"
 #include "platform/loop.h"
 
@@ -33,6 +34,7 @@ struct kh_agent_audit_cfg {
 	void *ctx;
 };
 
+#if IS_ENABLED(CONFIG_AUDIT) || defined(KH_AGENT_AUDIT_IMPL)
 int kh_agent_audit_new(struct kh_loop *loop, const struct kh_agent_audit_cfg *cfg,
 		       struct kh_agent_audit **out);
 void kh_agent_audit_free(struct kh_agent_audit *a);
@@ -81,5 +83,55 @@ const char *kh_agent_audit_digest(const struct kh_agent_audit *a);
  * copy has since been lost or damaged asks for everything.
  */
 const char *kh_agent_audit_acked_digest(const struct kh_agent_audit *a);
+
+#else /* built without CONFIG_AUDIT: no object is ever made, and callers need no #if */
+
+static inline int kh_agent_audit_new(struct kh_loop *loop, const struct kh_agent_audit_cfg *cfg,
+				     struct kh_agent_audit **out)
+{
+	(void)loop, (void)cfg;
+	*out = NULL;
+	return 0;
+}
+static inline void kh_agent_audit_free(struct kh_agent_audit *a)
+{
+	(void)a;
+}
+static inline int kh_agent_audit_set_rules(struct kh_agent_audit *a, const uint8_t *data,
+					   size_t len, int slot, char *why, size_t whylen)
+{
+	(void)a, (void)data, (void)len, (void)slot, (void)why, (void)whylen;
+	return 0;
+}
+static inline uint64_t kh_agent_audit_run(struct kh_agent_audit *a)
+{
+	return (void)a, 0;
+}
+static inline void kh_agent_audit_json(const struct kh_agent_audit *a, struct cJSON *out)
+{
+	(void)a, (void)out;
+}
+static inline struct cJSON *kh_agent_audit_changes(struct kh_agent_audit *a, int full,
+						   uint64_t *gen)
+{
+	(void)a, (void)full, (void)gen;
+	return NULL;
+}
+static inline int kh_agent_audit_stored(struct kh_agent_audit *a, uint64_t gen, const char *sent,
+					const char *digest)
+{
+	(void)a, (void)gen, (void)sent, (void)digest;
+	return 0;
+}
+static inline const char *kh_agent_audit_digest(const struct kh_agent_audit *a)
+{
+	return (void)a, NULL;
+}
+static inline const char *kh_agent_audit_acked_digest(const struct kh_agent_audit *a)
+{
+	return (void)a, NULL;
+}
+
+#endif
 
 #endif

@@ -76,6 +76,10 @@ uint8_t *kh_auditor_evaluate(const char *root, const uint8_t *rules, size_t len,
 	size_t at = 7;
 	int n, rc;
 
+	if (!IS_ENABLED(CONFIG_AUDIT)) {
+		snprintf(why, sizeof(why), "this khiend is built without the audit (CONFIG_AUDIT)");
+		goto fail;
+	}
 	if ((rc = kh_fsroot_open(root, &fr)) < 0) {
 		snprintf(why, sizeof(why), "audit root %s: %s", root, strerror(-rc));
 		goto fail;
@@ -154,7 +158,7 @@ static int serve(int chan, const char *root, const char *const slots[2])
 			return 0;
 		if (rc < 0)
 			return 3;
-		if (type == KH_AUDITOR_INTEGRITY && len == 2 &&
+		if (IS_ENABLED(CONFIG_INTEGRITY) && type == KH_AUDITOR_INTEGRITY && len == 2 &&
 		    (body[0] == '0' || body[0] == '1') && (body[1] == 'f' || body[1] == 'p') &&
 		    slots[body[0] - '0']) {
 			rc = integrity(chan, root, slots[body[0] - '0'], body[1] == 'f');

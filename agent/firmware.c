@@ -6,6 +6,7 @@
  * ready socket between slices. One static read buffer serves both: slices
  * never interleave inside a callback.
  */
+#define KH_AGENT_FW_IMPL /* the module itself: its real declarations, whatever Kconfig says */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

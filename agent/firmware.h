@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "lib/compiler.h"
+
 struct kh_loop;
 struct kh_priv;
 struct kh_events;
@@ -34,6 +36,7 @@ struct kh_agent_fw_cfg {
 };
 
 /* Start (the first running-image check is scheduled at once). Takes partition_fd. */
+#if IS_ENABLED(CONFIG_FIRMWARE) || defined(KH_AGENT_FW_IMPL)
 int kh_agent_fw_new(const struct kh_agent_fw_cfg *c, struct kh_agent_fw **out);
 void kh_agent_fw_free(struct kh_agent_fw *f);
 
@@ -55,5 +58,34 @@ void kh_agent_fw_status(struct kh_agent_fw *f, struct cJSON *out);
  * "firmware_version" and "firmware_counter".
  */
 void kh_agent_fw_report(struct kh_agent_fw *f, struct cJSON *out);
+
+#else /* built without CONFIG_FIRMWARE: no object is ever made, and callers need no #if */
+
+static inline int kh_agent_fw_new(const struct kh_agent_fw_cfg *c, struct kh_agent_fw **out)
+{
+	(void)c;
+	*out = NULL;
+	return 0;
+}
+static inline void kh_agent_fw_free(struct kh_agent_fw *f)
+{
+	(void)f;
+}
+static inline int kh_agent_fw_control(struct kh_agent_fw *f, const char *cmd, int fd[2],
+				      struct cJSON *resp)
+{
+	(void)f, (void)cmd, (void)fd, (void)resp;
+	return 0;
+}
+static inline void kh_agent_fw_status(struct kh_agent_fw *f, struct cJSON *out)
+{
+	(void)f, (void)out;
+}
+static inline void kh_agent_fw_report(struct kh_agent_fw *f, struct cJSON *out)
+{
+	(void)f, (void)out;
+}
+
+#endif
 
 #endif

@@ -22,6 +22,7 @@
  * the counter of another of the same board, nor this one's again.
  */
 #define _POSIX_C_SOURCE 200809L
+#define KH_FW_STORE_IMPL /* the module itself: its real declarations, whatever Kconfig says */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

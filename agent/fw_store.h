@@ -20,7 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <errno.h>
+
 #include "firmware/manifest.h"
+#include "lib/compiler.h"
 
 struct kh_fw_store;
 struct cJSON;
@@ -30,6 +33,7 @@ struct cJSON;
  * the policy store, may be NULL: then every request is refused) and this
  * device's hardware id (NULL: none). 0 or negative errno.
  */
+#if IS_ENABLED(CONFIG_FIRMWARE) || defined(KH_FW_STORE_IMPL)
 int kh_fw_store_open(const char *state_dir, const struct kh_root *root, const char *hwid,
 		     struct kh_fw_store **out);
 void kh_fw_store_free(struct kh_fw_store *s);
@@ -65,5 +69,41 @@ int kh_fw_store_reset(struct kh_fw_store *s, const char *text, size_t len, char 
  * its text) when there is one.
  */
 void kh_fw_store_status(const struct kh_fw_store *s, struct cJSON *out);
+
+#else /* built without CONFIG_FIRMWARE: no object is ever made, and callers need no #if */
+
+static inline int kh_fw_store_open(const char *state_dir, const struct kh_root *root,
+				   const char *hwid, struct kh_fw_store **out)
+{
+	(void)state_dir, (void)root, (void)hwid;
+	*out = NULL;
+	return 0;
+}
+static inline void kh_fw_store_free(struct kh_fw_store *s)
+{
+	(void)s;
+}
+static inline int kh_fw_store_check(struct kh_fw_store *s, const char *text, size_t len,
+				    struct kh_fw_manifest *m, char *why, size_t whylen)
+{
+	(void)s, (void)text, (void)len, (void)m, (void)why, (void)whylen;
+	return -ENOTSUP;
+}
+static inline int kh_fw_store_commit(struct kh_fw_store *s, const char *text, size_t len, char *why,
+				     size_t whylen)
+{
+	return kh_fw_store_check(s, text, len, NULL, why, whylen);
+}
+static inline int kh_fw_store_reset(struct kh_fw_store *s, const char *text, size_t len, char *why,
+				    size_t whylen)
+{
+	return kh_fw_store_check(s, text, len, NULL, why, whylen);
+}
+static inline void kh_fw_store_status(const struct kh_fw_store *s, struct cJSON *out)
+{
+	(void)s, (void)out;
+}
+
+#endif
 
 #endif

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/compiler.h"
 #include "platform/loop.h"
 
 struct cJSON;
@@ -42,6 +43,7 @@ struct kh_integrity_cfg {
 	void *ctx;
 };
 
+#if IS_ENABLED(CONFIG_INTEGRITY) || defined(KH_INTEGRITY_IMPL)
 int kh_integrity_new(struct kh_loop *loop, const struct kh_integrity_cfg *cfg,
 		     struct kh_integrity **out);
 void kh_integrity_free(struct kh_integrity *in);
@@ -67,5 +69,41 @@ void kh_integrity_json(const struct kh_integrity *in, struct cJSON *out);
  * {"error": why}. NULL when out of memory; free() it.
  */
 char *kh_integrity_scan_text(const char *root, const uint8_t *table, size_t len, int mode);
+
+#else /* built without CONFIG_INTEGRITY: no object is ever made, and callers need no #if */
+
+static inline int kh_integrity_new(struct kh_loop *loop, const struct kh_integrity_cfg *cfg,
+				   struct kh_integrity **out)
+{
+	(void)loop, (void)cfg;
+	*out = NULL;
+	return 0;
+}
+static inline void kh_integrity_free(struct kh_integrity *in)
+{
+	(void)in;
+}
+static inline int kh_integrity_set_baseline(struct kh_integrity *in, const char *path, int slot,
+					    char *why, size_t whylen)
+{
+	(void)in, (void)path, (void)slot, (void)why, (void)whylen;
+	return 0;
+}
+static inline uint64_t kh_integrity_run(struct kh_integrity *in)
+{
+	return (void)in, 0;
+}
+static inline void kh_integrity_json(const struct kh_integrity *in, struct cJSON *out)
+{
+	(void)in, (void)out;
+}
+static inline char *kh_integrity_scan_text(const char *root, const uint8_t *table, size_t len,
+					   int mode)
+{
+	(void)root, (void)table, (void)len, (void)mode;
+	return NULL;
+}
+
+#endif
 
 #endif

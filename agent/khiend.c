@@ -142,6 +142,55 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 }
 
 /*
+ * The ISP's profiles (the active policy's `profiles` component, JSON
+ * {"profiles": {...}} in the configuration's schema) over the local ones
+ * (docs/PROFILES.md). Signed, but still parsed with every limit; one that
+ * does not parse or fit leaves the table in force.
+ */
+static void isp_profiles(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "profiles");
+	struct kh_profiles *t = NULL;
+	char why[320];
+	uint8_t *buf = NULL;
+	size_t len;
+	cJSON *root = NULL;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PROFILES))
+		return;
+	if (!path) {
+		kh_dns_set_isp_profiles(a->dns, NULL, why, sizeof(why));
+		return;
+	}
+	if ((err = kh_fs_read(path, 256 * 1024, &buf, &len)) < 0) {
+		log_error("profiles of the policy: %s", kh_strerror(err));
+		return;
+	}
+	if (!(t = calloc(1, sizeof(*t))) || !(root = cJSON_ParseWithLength((char *)buf, len))) {
+		log_error("profiles of the policy refused: not JSON");
+		goto out;
+	}
+	kh_profiles_init(t);
+	if (!cJSON_IsObject(root) || cJSON_GetArraySize(root) != 1 ||
+	    !cJSON_GetObjectItem(root, "profiles")) {
+		log_error("profiles of the policy refused: expected {\"profiles\": {...}}");
+		goto out;
+	}
+	if (kh_profiles_parse(t, cJSON_GetObjectItem(root, "profiles"), "profiles", 1, why,
+			      sizeof(why)) < 0 ||
+	    kh_dns_set_isp_profiles(a->dns, t, why, sizeof(why)) < 0) {
+		log_error("profiles of the policy refused: %s", why);
+		goto out;
+	}
+	log_notice("profiles of the policy: %u profile(s)", t->nprof);
+out:
+	cJSON_Delete(root);
+	free(buf);
+	free(t);
+}
+
+/*
  * The audit rules of the active policy to the audit (none: results are
  * cleared). Rules that do not parse leave the previous ones running.
  */
@@ -305,6 +354,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	audit_rules(a);
 	integrity_baseline(a);
+	isp_profiles(a);
 	return 0;
 }
 
@@ -483,13 +533,20 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		cJSON_AddNumberToObject(resp, "sync", (double)kh_report_sync_now(a->report));
 	} else if (strcmp(cmd, "check") == 0) {
 		const cJSON *n = cJSON_GetObjectItem(req, "name");
+		const cJSON *cl = cJSON_GetObjectItem(req, "client");
+		struct kh_addr client;
 		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
 			cJSON_AddStringToObject(resp, "error", "check needs \"name\"");
 			return;
 		}
+		if (cl && (!cJSON_IsString(cl) || kh_addr_parse_ip(cl->valuestring, &client) < 0)) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "\"client\" is not an IP address");
+			return;
+		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
-		kh_dns_check(a->dns, n->valuestring, resp);
+		kh_dns_check(a->dns, n->valuestring, cl ? &client : NULL, resp);
 	} else if (strcmp(cmd, "reload") == 0) {
 		const char *why;
 		int err = reload(a, index_path(a), &why);
@@ -516,7 +573,11 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 	} else if (strcmp(cmd, "audit") == 0 || strcmp(cmd, "audit-run") == 0) {
 		if (!a->audit) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
-			cJSON_AddStringToObject(resp, "error", "the audit is not running");
+			cJSON_AddStringToObject(resp, "error",
+						IS_ENABLED(CONFIG_AUDIT)
+							? "the audit is not running"
+							: "this khiend is built without the audit "
+							  "(CONFIG_AUDIT)");
 			return;
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
@@ -526,8 +587,12 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 	} else if (strcmp(cmd, "integrity") == 0 || strcmp(cmd, "integrity-run") == 0) {
 		if (!a->integrity) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
-			cJSON_AddStringToObject(resp, "error",
-						"the integrity check is not running");
+			cJSON_AddStringToObject(
+				resp, "error",
+				IS_ENABLED(CONFIG_INTEGRITY)
+					? "the integrity check is not running"
+					: "this khiend is built without the integrity "
+					  "check (CONFIG_INTEGRITY)");
 			return;
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
@@ -551,7 +616,11 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		; /* firmware-verify, -commit, -reset, -status */
 	} else {
 		cJSON_AddBoolToObject(resp, "ok", 0);
-		cJSON_AddStringToObject(resp, "error", "unknown command");
+		cJSON_AddStringToObject(resp, "error",
+					IS_ENABLED(CONFIG_FIRMWARE) || strncmp(cmd, "firmware-", 9)
+						? "unknown command"
+						: "this khiend is built without firmware checks "
+						  "(CONFIG_FIRMWARE)");
 	}
 }
 
@@ -871,7 +940,8 @@ int kh_agent_main(int argc, char **argv)
 	 * opened read-only now, and inherited by the engine across the split.
 	 */
 	a.fw_part_fd = -1;
-	if (a.cfg.fw_partition[0] && (a.fw_part_fd = kh_fs_open_read(a.cfg.fw_partition)) < 0) {
+	if (IS_ENABLED(CONFIG_FIRMWARE) && a.cfg.fw_partition[0] &&
+	    (a.fw_part_fd = kh_fs_open_read(a.cfg.fw_partition)) < 0) {
 		log_error_err(a.fw_part_fd, "firmware.partition %s", a.cfg.fw_partition);
 		a.fw_part_fd = -1;
 	}
@@ -886,6 +956,7 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	} else if (!a.cfg.index[0])
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
+	isp_profiles(&a);
 	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
 	if (err == -ENOTSUP) {
 		/* lwIP has no local sockets: status goes to the server (and the log) */
@@ -956,13 +1027,15 @@ int kh_agent_main(int argc, char **argv)
 		kh_fsroot_close(fr);
 		const char *slots[2];
 		kh_priv_slot_dirs(a.priv, slots);
-		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
+		if (IS_ENABLED(CONFIG_AUDIT) &&
+		    (err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.auditor_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the auditor process");
 			goto out;
 		}
 		/* a second one for baseline scans: each module owns its channel and its waits */
-		if ((err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
+		if (IS_ENABLED(CONFIG_INTEGRITY) &&
+		    (err = kh_auditor_spawn(a.cfg.user, a.cfg.audit_root, slots, &a.integrity_chan,
 					    &apid)) < 0) {
 			log_error_err(err, "cannot start the integrity auditor process");
 			goto out;

@@ -24,7 +24,7 @@
 #include "platform/proc.h"
 
 /* Components the device's modules read; a module that reads another adds its name. */
-static const char *const components[] = {"blocklist", "audit", "baseline"};
+static const char *const components[] = {"blocklist", "audit", "baseline", "profiles"};
 
 struct kh_priv {
 	struct kh_policy *policy; /* the store: here, or in the parent only */
@@ -181,7 +181,10 @@ static int firmware_local(struct kh_priv *pv, uint32_t type, const char *doc, si
 	struct kh_fw_manifest m;
 
 	if (!pv->fw) {
-		snprintf(why, whylen, "firmware state is not set up (no state directory)");
+		snprintf(why, whylen,
+			 IS_ENABLED(CONFIG_FIRMWARE)
+				 ? "firmware state is not set up (no state directory)"
+				 : "built without firmware checks (CONFIG_FIRMWARE)");
 		return -ENOENT;
 	}
 	if (len > KH_FW_MANIFEST_MAX) {

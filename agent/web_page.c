@@ -270,6 +270,8 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 	put(o, L("Bị chặn", "Blocked"));
 	put(o, "</th><th>");
 	put(o, L("Lần cuối", "Last seen"));
+	put(o, "</th><th>");
+	put(o, L("Hồ sơ", "Profile"));
 	put(o, "</th></tr>");
 	for (unsigned i = 0; i < f->nclients && i < KH_WEB_CLIENTS; i++) {
 		struct kh_addr ip = f->clients[i].addr;
@@ -281,6 +283,11 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 		putf(o, "</td><td>%u</td><td>%u</td><td>", f->clients[i].queries,
 		     f->clients[i].blocked);
 		age_words(o, (int64_t)(f->clients[i].idle_ms / 1000), en_);
+		put(o, "</td><td>");
+		if (f->clients[i].profile[0])
+			esc(o, f->clients[i].profile);
+		else
+			put(o, L("không có", "none"));
 		put(o, "</td></tr>");
 	}
 	put(o, "</table>\n<h2>");

@@ -48,6 +48,8 @@ int kh_proc_group_id(const char *group, uint32_t *gid);
 
 /* This process's id (for status output and logs). */
 long kh_proc_pid(void);
+/* This machine's host name (NUL-terminated, truncated to len - 1). 0 or negative errno. */
+int kh_proc_hostname(char *buf, size_t len);
 
 /*
  * Privilege separation: fork a child joined to this process by a private

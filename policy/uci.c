@@ -47,7 +47,7 @@ void kh_uci_free(struct kh_uci *u)
 }
 
 /* Type, section and option names: what uci accepts, at most 63 bytes. */
-static int valid_name(const char *s)
+int kh_uci_name_ok(const char *s)
 {
 	if (!*s || strlen(s) > 63)
 		return 0;
@@ -213,8 +213,8 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 			}
 		} else if (strcmp(kw, "config") == 0) {
 			const char *name = n == 3 ? u->text + w[2] : NULL;
-			if (n < 2 || n > 3 || !valid_name(u->text + w[1]) ||
-			    (name && !valid_name(name))) {
+			if (n < 2 || n > 3 || !kh_uci_name_ok(u->text + w[1]) ||
+			    (name && !kh_uci_name_ok(name))) {
 				why = "expected: config TYPE [NAME] (letters, digits, _ and -, at "
 				      "most 63)";
 				goto bad;
@@ -234,7 +234,7 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 			u->sects[cur].type = w[1];
 		} else if (strcmp(kw, "option") == 0 || strcmp(kw, "list") == 0) {
 			int list = kw[0] == 'l';
-			if (n != 3 || !valid_name(u->text + w[1])) {
+			if (n != 3 || !kh_uci_name_ok(u->text + w[1])) {
 				why = list ? "expected: list NAME VALUE"
 					   : "expected: option NAME VALUE";
 				goto bad;

@@ -19,7 +19,12 @@
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "platform/log.h"
+#include "lib/severity.h"
+#include "lib/version.h"
+#include "platform/proc.h"
 #include "server/api.h"
+#include "server/follow.h"
+#include "server/forward.h"
 #include "server/render.h"
 #include "server/server.h"
 
@@ -52,7 +57,13 @@ static void usage(FILE *f)
 		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
 		"  devices --dir DIR                     devices as JSON lines\n"
 		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
-		"        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
+		"         [--min-severity S] [--follow [--interval-ms N]]\n"
+		"        events as JSON lines (id, device, seq, time, type, severity, payload);\n"
+		"        --follow keeps printing new ones as they are stored\n"
+		"  forward --dir DIR --to udp://IP:PORT|tcp://IP:PORT [--format rfc5424|cef]\n"
+		"          [--min-severity S] [--facility N] [--state FILE] [--since ID] [--once]\n"
+		"        send events to a syslog collector (RFC 5424, CEF inside), resuming\n"
+		"        from --state after a restart; --once: until caught up, then exit\n"
 		"  policies --dir DIR                    published policies as JSON lines\n"
 		"  audit --dir DIR [--device SERIAL] [--check ID] [--failing]\n"
 		"        audit results as JSON lines (device, check, result, severity,\n"
@@ -68,8 +79,9 @@ static void usage(FILE *f)
 
 struct args {
 	const char *dir, *url, *trust_root, *database, *database_password_file, *listen, *device,
-		*out, *group, *level, *file, *check, *add, *remove;
-	int force, expired, failing;
+		*out, *group, *level, *file, *check, *to, *format, *state, *add, *remove;
+	int force, expired, failing, follow, once, min_severity;
+	long interval_ms, facility, gap_ms;
 	int64_t not_after;
 	long long since;
 	long limit;
@@ -95,6 +107,15 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"failing", no_argument, 0, 'F'},
 					     {"add", required_argument, 0, 'a'},
 					     {"remove", required_argument, 0, 'r'},
+					     {"follow", no_argument, 0, 'W'},
+					     {"once", no_argument, 0, '1'},
+					     {"min-severity", required_argument, 0, 'V'},
+					     {"interval-ms", required_argument, 0, 'I'},
+					     {"gap-ms", required_argument, 0, 'G'},
+					     {"to", required_argument, 0, 'T'},
+					     {"format", required_argument, 0, 'M'},
+					     {"facility", required_argument, 0, 'Y'},
+					     {"state", required_argument, 0, 'S'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
@@ -102,6 +123,9 @@ static int parse(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->limit = -1;
+	a->interval_ms = 1000;
+	a->gap_ms = 10000;
+	a->facility = 16;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -152,6 +176,44 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'F':
 			a->failing = 1;
+			break;
+		case 'W':
+			a->follow = 1;
+			break;
+		case '1':
+			a->once = 1;
+			break;
+		case 'V':
+			if ((a->min_severity = kh_severity_parse(optarg)) < 0) {
+				fprintf(stderr, "khien-server: --min-severity: low, medium, high, "
+						"critical\n");
+				return -1;
+			}
+			break;
+		case 'I':
+		case 'G':
+		case 'Y': {
+			long v = strtol(optarg, &end, 10);
+			long max = c == 'Y' ? 23 : 3600000;
+			if (*end || v < (c == 'I' ? 10 : 0) || v > max) {
+				fprintf(stderr, "khien-server: --%s: a number from %d to %ld\n",
+					c == 'I'   ? "interval-ms"
+					: c == 'G' ? "gap-ms"
+						   : "facility",
+					c == 'I' ? 10 : 0, max);
+				return -1;
+			}
+			*(c == 'I' ? &a->interval_ms : c == 'G' ? &a->gap_ms : &a->facility) = v;
+			break;
+		}
+		case 'T':
+			a->to = optarg;
+			break;
+		case 'M':
+			a->format = optarg;
+			break;
+		case 'S':
+			a->state = optarg;
 			break;
 		case 'A':
 			if (kh_civil_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
@@ -240,6 +302,150 @@ static int print_policy(void *arg, const struct kh_policy_rec *p)
 	return 0;
 }
 
+static int print_followed(void *arg, const struct kh_event_rec *e)
+{
+	(void)arg;
+	print_json(kh_render_event(e));
+	return 0;
+}
+
+/* events --follow: what is stored, then what comes, until killed */
+static int cmd_follow(struct kh_srv *s, const struct args *a)
+{
+	struct kh_follow *f = kh_follow_new(a->since, a->device, a->min_severity, a->gap_ms);
+
+	if (!f)
+		return EXIT_RUNTIME;
+	for (;;) {
+		int n = kh_follow_poll(f, s->store, kh_time_mono_ms(), print_followed, NULL);
+		if (n < 0) {
+			fprintf(stderr, "khien-server: events: the store failed: %s\n",
+				strerror(-n));
+			kh_follow_free(f);
+			return EXIT_RUNTIME;
+		}
+		fflush(stdout);
+		if (ferror(stdout)) { /* the reader went away */
+			kh_follow_free(f);
+			return 0;
+		}
+		kh_time_sleep_ms((uint32_t)a->interval_ms);
+	}
+}
+
+struct fwd_ctx {
+	struct kh_fwd *to;
+	struct kh_fwd_cfg cfg;
+	size_t cap;
+	char buf[KH_FWD_TCP_MAX];
+	uint64_t sent;
+};
+
+static int forward_one(void *arg, const struct kh_event_rec *e)
+{
+	struct fwd_ctx *c = arg;
+	size_t n = kh_fwd_format(&c->cfg, e, c->buf, c->cap);
+	int err = kh_fwd_send(c->to, c->buf, n, 5000);
+
+	if (err == 0)
+		c->sent++;
+	return err;
+}
+
+static int64_t read_state(const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	long long v = 0;
+
+	if (kh_fs_read(path, 64, &buf, &len) < 0)
+		return -1;
+	if (len == 0 || len >= 32 || sscanf((const char *)buf, "%lld", &v) != 1 || v < 0)
+		v = -2;
+	free(buf);
+	return v;
+}
+
+/* forward: the event stream to a collector, at least once, resumable */
+static int cmd_forward(struct kh_srv *s, const struct args *a)
+{
+	static struct fwd_ctx c; /* 64 KiB of message buffer: not on the stack */
+	char why[256], host[256] = "", state[32];
+	int64_t since = a->since, saved = -1;
+	uint32_t backoff = 0;
+	struct kh_follow *f;
+	int err, down = 0;
+
+	if (!a->to) {
+		fprintf(stderr,
+			"khien-server: forward needs --to udp://IP:PORT or tcp://IP:PORT\n");
+		return EXIT_USAGE;
+	}
+	if (a->format && strcmp(a->format, "rfc5424") && strcmp(a->format, "cef")) {
+		fprintf(stderr, "khien-server: --format: rfc5424 or cef\n");
+		return EXIT_USAGE;
+	}
+	if (a->state && (saved = read_state(a->state)) == -2) {
+		fprintf(stderr, "khien-server: --state %s: not a saved position\n", a->state);
+		return EXIT_FAILED;
+	}
+	if (saved >= 0 && !a->since)
+		since = saved;
+	if ((err = kh_fwd_open(a->to, &c.to, why, sizeof(why))) < 0) {
+		fprintf(stderr, "khien-server: %s\n", why);
+		return EXIT_USAGE;
+	}
+	kh_proc_hostname(host, sizeof(host));
+	c.cfg = (struct kh_fwd_cfg){
+		.format = a->format && !strcmp(a->format, "cef") ? KH_FWD_CEF : KH_FWD_RFC5424,
+		.facility = (unsigned)a->facility,
+		.host = host,
+		.pid = kh_proc_pid(),
+		.version = KHIEN_VERSION};
+	c.cap = !strncmp(a->to, "udp://", 6) ? KH_FWD_UDP_MAX + 1 : sizeof(c.buf);
+	if (!(f = kh_follow_new(since, NULL, a->min_severity, a->gap_ms))) {
+		kh_fwd_close(c.to);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "khien-server: forwarding events after id %lld to %s\n", (long long)since,
+		a->to);
+	for (;;) {
+		int n = kh_follow_poll(f, s->store, kh_time_mono_ms(), forward_one, &c);
+		if (n == -EIO) {
+			fprintf(stderr, "khien-server: forward: the store failed\n");
+			break;
+		}
+		if (n < 0) { /* the collector: kept in the store, tried again with backoff */
+			if (!down++)
+				fprintf(stderr, "khien-server: forward: %s: %s; retrying\n", a->to,
+					strerror(-n));
+			backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 500;
+		} else {
+			if (down)
+				fprintf(stderr, "khien-server: forward: %s reachable again\n",
+					a->to);
+			down = 0;
+			backoff = 0;
+		}
+		if (a->state && f->cursor != saved) {
+			int w = snprintf(state, sizeof(state), "%lld\n", (long long)f->cursor);
+			if (kh_fs_write_atomic(a->state, state, (size_t)w, 0600) == 0)
+				saved = f->cursor;
+		}
+		if (a->once && n >= 0 && !f->nseen) {
+			fprintf(stderr, "khien-server: forwarded %llu events, up to id %lld\n",
+				(unsigned long long)c.sent, (long long)f->cursor);
+			kh_follow_free(f);
+			kh_fwd_close(c.to);
+			return 0;
+		}
+		kh_time_sleep_ms(backoff ? backoff : (uint32_t)a->interval_ms);
+	}
+	kh_follow_free(f);
+	kh_fwd_close(c.to);
+	return EXIT_RUNTIME;
+}
+
 static int cmd_events(struct kh_srv *s, const struct args *a)
 {
 	struct page pg = {.last_id = a->since};
@@ -249,6 +455,8 @@ static int cmd_events(struct kh_srv *s, const struct args *a)
 		fprintf(stderr, "khien-server: --device: not a serial\n");
 		return EXIT_USAGE;
 	}
+	if (a->follow)
+		return cmd_follow(s, a);
 	/* pages of 1000 until the store has no more or --limit is reached */
 	while (left != 0) {
 		unsigned want = left > 0 && left < 1000 ? (unsigned)left : 1000;
@@ -355,7 +563,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
 	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
 	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance") &&
-	    strcmp(cmd, "mirror")) {
+	    strcmp(cmd, "forward") && strcmp(cmd, "mirror")) {
 		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -433,6 +641,8 @@ int main(int argc, char **argv)
 		rc = cmd_mirror(&s, &a);
 	} else if (!strcmp(cmd, "policies")) {
 		rc = kh_store_policies(s.store, print_policy, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "forward")) {
+		rc = cmd_forward(&s, &a);
 	} else {
 		rc = cmd_events(&s, &a);
 	}

@@ -144,6 +144,16 @@ long kh_proc_pid(void)
 	return (long)getpid();
 }
 
+int kh_proc_hostname(char *buf, size_t len)
+{
+	if (!len)
+		return -EINVAL;
+	if (gethostname(buf, len) < 0)
+		return -errno;
+	buf[len - 1] = 0;
+	return 0;
+}
+
 static volatile pid_t split_child;
 
 static void pass_on(int signo)

@@ -57,6 +57,32 @@ engine_text() {
 	size "${objs[@]}" | awk 'NR > 1 {printf "[bench]   %6d %s\n", $1, $6; t += $1} END {print t}' |
 		tee /dev/stderr | tail -1
 }
+# what the audit adds to khiend: the router profile (linux_defconfig, CONFIG_SIZE_OPTIMIZED,
+# section GC) linked with and without CONFIG_AUDIT; `size` text of each. OFF: other
+# modules left out of both (none: the shipped build, where the UCI reader and confined
+# file access are shared with the configuration and the integrity scan)
+khiend_text() { # NAME CONFIG_LINES...
+	local S=$O/audit-size-$1
+	shift
+	mkdir -p "$S"
+	{ grep -v -e ^CONFIG_TOOL_ -e ^CONFIG_SIZE_OPTIMIZED= -e ^CONFIG_AUDIT= -e ^CONFIG_INTEGRITY= \
+		"$top/configs/linux_defconfig"; printf '%s\n' CONFIG_TOOL_POLICY=n CONFIG_TOOL_SERVER=n \
+		CONFIG_SIZE_OPTIMIZED=y "$@"; } >"$S/.config"
+	(cd "$top" && make -s O="$S" KCONFIG_CONFIG="$S/.config" olddefconfig >/dev/null &&
+		make -s O="$S" KCONFIG_CONFIG="$S/.config" CFLAGS="-ffunction-sections -fdata-sections" \
+			LDFLAGS="-Wl,--gc-sections" "$S/khiend" >&2)
+	size "$S/khiend" | awk 'NR == 2 {print $1}'
+}
+marginal_text() {
+	local with without alone none
+	with=$(khiend_text with CONFIG_AUDIT=y CONFIG_INTEGRITY=y)
+	without=$(khiend_text without CONFIG_AUDIT=n CONFIG_INTEGRITY=y)
+	alone=$(khiend_text alone CONFIG_AUDIT=y CONFIG_INTEGRITY=n)
+	none=$(khiend_text none CONFIG_AUDIT=n CONFIG_INTEGRITY=n)
+	say "  khiend text with / without CONFIG_AUDIT: $with / $without: the audit adds $((with - without)) bytes"
+	say "  ... with CONFIG_INTEGRITY off too (fsroot is the audit's alone): $alone / $none: $((alone - none))"
+	echo "$((with - without)) $((alone - none))"
+}
 # heap while a run is in progress: the engine over the same root in the tool (massif),
 # on the compiled rules as a device holds them
 audit_heap() {
@@ -68,9 +94,12 @@ if [ "$only" = size ]; then
 	say "audit engine text (firmware profile objects, x86-64):"
 	text=$(engine_text)
 	say "  $text bytes"
+	say "what the audit adds to khiend (router profile, x86-64):"
+	read -r marginal marginal_alone <<<"$(marginal_text)"
 	heap_peak=$(audit_heap)
 	say "peak heap of an audit of the baseline (massif): $heap_peak bytes"
-	echo "{\"engine_text_os\": $text, \"audit_heap_peak_bytes\": $heap_peak}"
+	echo "{\"engine_text_os\": $text, \"khiend_text_added\": $marginal," \
+		"\"khiend_text_added_without_integrity\": $marginal_alone, \"audit_heap_peak_bytes\": $heap_peak}"
 	exit 0
 fi
 
@@ -115,6 +144,7 @@ kill $kpid; wait $kpid 2>/dev/null || true
 
 text=$(engine_text)
 say "audit engine text (firmware profile objects, x86-64): $text bytes; khiend peak RSS over the run: $heap KB"
+read -r marginal marginal_alone <<<"$(marginal_text)"
 heap_peak=0
 if command -v valgrind >/dev/null; then
 	heap_peak=$(audit_heap)
@@ -123,6 +153,8 @@ fi
 cat > "$O/bench/audit.json" <<JS
 {"one_audit_ms": $one_ms, "dns_no_audit": {"qps": $q0, "avg_ms": $a0, "max_ms": $m0},
  "dns_audits": {"qps": $q1, "avg_ms": $a1, "max_ms": $m1, "audits": $runs},
- "max_latency_rise_ms": $(python3 -c "print(round($m1 - $m0, 3))"), "engine_text_os": $text, "peak_rss_kb": $heap, "audit_heap_peak_bytes": $heap_peak}
+ "max_latency_rise_ms": $(python3 -c "print(round($m1 - $m0, 3))"), "engine_text_os": $text,
+ "khiend_text_added": $marginal, "khiend_text_added_without_integrity": $marginal_alone,
+ "peak_rss_kb": $heap, "audit_heap_peak_bytes": $heap_peak}
 JS
 cat "$O/bench/audit.json"

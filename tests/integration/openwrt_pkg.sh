@@ -191,4 +191,25 @@ else
 	if grep -q "Exec format error" "$T/mips.err"; then skip "mipsel khiend under qemu-user" "no binfmt for MIPS";
 	else fail "mipsel khiend --print"; sed 's/^/#  /' "$T/mips.err"; fi
 fi
+# ... and filters DNS: the shipped build is MIPS16 and link-time optimised (make ipk)
+readelf -h "$T/data/usr/sbin/khiend" | grep -q "mips16" &&
+	ok "khiend is built with MIPS16 (CONFIG_USE_MIPS16, as OpenWrt's 24Kc packages)" || fail "khiend MIPS16"
+if [ -s "$T/mips.json" ]; then
+	UP=$(rand_port); DNS=$((UP + 1))
+	"$KHIEN_BUILD/khien-policy" compile -q -o "$T/idx" --list gambling="$FIX/lists/gambling.txt" >/dev/null 2>&1
+	chmod 644 "$T/idx"
+	start_upstream $UP 1 || exit 1
+	"$T/data/usr/sbin/khiend" -f --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --index "$T/idx" \
+		--control "$T/m.sock" --state-dir "$T/mstate" >"$T/mk.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do "$T/data/usr/bin/khienctl" --control "$T/m.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+	D="dig +time=5 +tries=1 @127.0.0.1 -p $DNS"
+	$D www.casino-example.com | grep -q "status: NXDOMAIN" &&
+		ok "packaged mipsel khiend (qemu-user) blocks a listed name" ||
+		{ fail "packaged khiend blocks"; sed 's/^/#  /' "$T/mk.log"; }
+	[[ "$($D example.org +short)" == 198.19.* ]] && ok "... and forwards an allowed one" ||
+		fail "packaged khiend forwards"
+	"$T/data/usr/bin/khienctl" --control "$T/m.sock" status | grep -q '"blocked":[[:space:]]*1' &&
+		ok "... and its khienctl reads the count" || fail "packaged khienctl status"
+fi
 done_testing
