@@ -192,13 +192,14 @@ static int head_done(struct kh_https *c, size_t hl)
 	int64_t cl = c->resp.content_length;
 	int err;
 
+	/* the owner sees every head (a mirror's error page is no incident), framed or not */
+	c->stream = 0;
+	if ((err = c->ops.head(c->arg, &c->resp, &c->stream)) < 0)
+		return err;
 	if (cl < 0)
 		return -EBADMSG; /* our server always frames with Content-Length */
 	c->body_need = (size_t)cl;
 	c->body_len = 0;
-	c->stream = 0;
-	if ((err = c->ops.head(c->arg, &c->resp, &c->stream)) < 0)
-		return err;
 	if (!c->stream) {
 		if ((uint64_t)cl > c->max_body)
 			return -E2BIG;

@@ -51,7 +51,6 @@
 #define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
 #define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
 #define KH_REPORT_MIRRORS 4	 /* mirrors a check-in answer may name */
-#define MIRROR_ERROR_BODY 4096	 /* a mirror's error page, read and dropped */
 
 enum step {
 	S_CHECKIN,
@@ -77,6 +76,7 @@ struct kh_report {
 	unsigned nmirrors, mirror_next;
 	char mirror_path[KH_HTTP_MIRROR_URL_MAX + 1], mirror_extra[200];
 	uint64_t mirror_ok, mirror_failed;
+	int mirror_page; /* the mirror's answer is not the bundle (an error page) */
 	/* the servers, tried in order (report.urls), and the one in use */
 	struct {
 		char host[256];
@@ -843,10 +843,18 @@ static int m_head(void *arg, const struct kh_http_resp *resp, int *stream)
 {
 	struct kh_report *r = arg;
 
-	if (resp->status != 200 && resp->status != 206)
-		return 0; /* an error page, kept (small) and dropped in m_done */
 	*stream = 1;
+	r->mirror_page = resp->status != 200 && resp->status != 206;
+	if (r->mirror_page)
+		return 0; /* an error page of any size: read (within the deadline) and dropped */
 	return kh_download_head(&r->dl, resp->status, resp->content_range, resp->content_length);
+}
+
+static int m_body(void *arg, const uint8_t *p, size_t n)
+{
+	struct kh_report *r = arg;
+
+	return r->mirror_page ? 0 : kh_download_write(&r->dl, p, n);
 }
 
 static void m_done(void *arg, const struct kh_http_resp *resp, const char *body, size_t len)
@@ -884,14 +892,14 @@ static void m_failed(void *arg, int err, int answering, const char *msg)
 	struct kh_report *r = arg;
 
 	(void)answering;
-	/* framing that does not fit the announced bundle, or more bytes than it */
-	mirror_failed(r, err == -EBADMSG || err == -E2BIG || err == -ENOSPC, "%s", msg);
+	/* framing that does not fit the announced bundle (a length not its size, none) */
+	mirror_failed(r, err == -EBADMSG && !r->mirror_page, "%s", msg);
 }
 
 static const struct kh_https_ops mirror_ops = {
 	.ready = m_ready,
 	.head = m_head,
-	.body = on_body,
+	.body = m_body,
 	.done = m_done,
 	.failed = m_failed,
 };
@@ -932,8 +940,8 @@ static void mirror_start(struct kh_report *r)
 	}
 	/* the mirror's ETag is not our If-Range: a partial is fetched whole */
 	r->mirror_extra[0] = 0;
-	if ((err = kh_https_new(r->loop, tls ? r->mirror_tls : NULL, host, &addr, MIRROR_ERROR_BODY,
-				&mirror_ops, r, &r->mconn)) < 0 ||
+	if ((err = kh_https_new(r->loop, tls ? r->mirror_tls : NULL, host, &addr, 0, &mirror_ops, r,
+				&r->mconn)) < 0 ||
 	    kh_https_open(r->mconn, why, sizeof(why)) < 0) {
 		mirror_failed(r, 0, "%s", err < 0 ? kh_strerror(err) : why);
 		return;

@@ -68,8 +68,9 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 /*
  * kh_tls_conf_new() from three PEM files, read through platform/fs.h
  * (up to 1 MiB each) and wiped from memory once parsed: pem[0] the CA,
- * pem[1] the own certificate, pem[2] the own key (a client may give NULL for both: no certificate). o gives the role and
- * the other options (its PEM fields are ignored). On a file that cannot
+ * pem[1] the own certificate, pem[2] the own key (a client may give NULL
+ * for both: no certificate). o gives the role and the other options (its
+ * PEM fields are ignored). On a file that cannot
  * be read, why says "WHAT PATH: reason" with what[i] (e.g.
  * "report.server_ca"), or "PATH: reason" when what is NULL.
  */

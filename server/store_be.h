@@ -69,8 +69,9 @@ int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store
 /*
  * The schema's versions, shared by both backends (each keeps its own SQL
  * where the dialects differ): 1 the tables, 2 and 3 devices columns added
- * since (below), 4 the audit tables, 5 the mirrors table, 6 the ticket keys. Columns are only ever added, with a
- * default, so an older server can still read a newer database.
+ * since (below), 4 the audit tables, 5 the mirrors table, 6 the ticket
+ * keys. Columns are only ever added, with a default, so an older server
+ * can still read a newer database.
  */
 #define KH_STORE_SCHEMA_VERSION 6
 struct kh_store_added_column {

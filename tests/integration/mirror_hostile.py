@@ -5,6 +5,7 @@
 #   endless  200 with no Content-Length, bytes until the client goes
 #   huge     200 with Content-Length 10^12, bytes until the client goes
 #   slow     200 with the length of FILE, then its bytes one a second
+#   page     404 with no Content-Length, an error page until the client goes
 #
 # usage: mirror_hostile.py PORT MODE LOG [FILE]
 import socket
@@ -30,6 +31,10 @@ def serve(c):
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
             while True:
                 c.sendall(b"\0" * 65536)
+        elif mode == "page":
+            c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\n\r\n")
+            while True:
+                c.sendall(b"<p>not here</p>" * 1000)
         elif mode == "huge":
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n")
             while True:

@@ -116,12 +116,17 @@ dt=$(($(date +%s) - t0))
 expect_eq "a slow body is cut at report.mirror_timeout_s (3 s; took $dt s), the server's applied" "$(pol):$([ $dt -ge 3 ] && [ $dt -le 15 ] && echo bounded)" "7:bounded"
 grep -q "mirror $CUR/7.bundle: no whole bundle within 3 s" $T/khiend.log && ok "  saying so" || fail "no timeout line"
 kill $HPID; wait $HPID 2>/dev/null
-# a mirror that is down: the server, and no incident
-bundle 8 && "$SRV" publish --dir $S $T/p8 >/dev/null || fail "publish 8"
+# an error page without a length: not the bundle, not an incident
+hostile page 8
 sync > $T/s8 || fail "sync 8: $(cat $T/s8)"
-expect_eq "a mirror that is down: the server's bundle" "$(pol)" "8"
-expect_eq "incidents: tampered, old, endless, wrong length; not slow, not down" "$(rejected)" "[(3, '$M/3.bundle'), (4, '$M/4.bundle'), (5, '$CUR/5.bundle'), (6, '$CUR/6.bundle')]"
-expect_eq "the server sees the device on bundle 8" "$("$SRV" devices --dir $S | json_get /dev/stdin 'd["policy_version"]')" "8"
+expect_eq "a mirror's endless 404 page: the server's bundle" "$(pol)" "8"
+kill $HPID; wait $HPID 2>/dev/null
+# a mirror that is down: the server, and no incident
+bundle 9 && "$SRV" publish --dir $S $T/p9 >/dev/null || fail "publish 9"
+sync > $T/s9 || fail "sync 9: $(cat $T/s9)"
+expect_eq "a mirror that is down: the server's bundle" "$(pol)" "9"
+expect_eq "incidents: tampered, old, endless, wrong length; not slow, not a 404, not down" "$(rejected)" "[(3, '$M/3.bundle'), (4, '$M/4.bundle'), (5, '$CUR/5.bundle'), (6, '$CUR/6.bundle')]"
+expect_eq "the server sees the device on bundle 9" "$("$SRV" devices --dir $S | json_get /dev/stdin 'd["policy_version"]')" "9"
 stop_khiend
 stop_server
 done_testing
