@@ -71,6 +71,7 @@ void kh_dns_check(struct kh_dns *d, const char *name, const struct kh_addr *clie
 struct kh_dns_event {
 	int64_t time;
 	const char *name, *qtype, *category, *rule, *source, *client;
+	const struct kh_addr *addr; /* the client's address: for the status page, never sent */
 	int severity; /* enum kh_severity, from the category's meaning (agent/category.h) */
 };
 typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);

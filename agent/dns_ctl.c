@@ -38,6 +38,7 @@ void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match
 		.rule = rule,
 		.source = kh_index_source_name(&g->idx, m->source),
 		.client = cl,
+		.addr = client,
 		.severity = g->cat[m->category].severity,
 	};
 	d->ev_fn(d->ev_arg, &x);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "agent/web.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -32,6 +33,7 @@ struct web_conn {
 	uint64_t deadline;
 	char *tx; /* the answer, while it is sent */
 	size_t tx_len, tx_off, rx_len;
+	int asking; /* waiting for the password helper */
 	struct kh_web *w;
 	char rx[CONFIG_WEB_HEAD_MAX];
 };
@@ -53,6 +55,7 @@ struct kh_web {
 	uint16_t tokens[RATE_BUCKETS]; /* in quarter requests */
 	uint64_t stamp[RATE_BUCKETS];
 	struct kh_web_stats st;
+	struct kh_owner *owner; /* the password helper's client, NULL */
 };
 
 static int same_ip(const struct kh_addr *a, const struct kh_addr *b)
@@ -65,6 +68,9 @@ static void conn_close(struct web_conn *c)
 {
 	if (c->fd < 0)
 		return;
+	if (c->asking)
+		kh_owner_cancel(c->w->owner, c);
+	c->asking = 0;
 	kh_loop_fd_del(c->w->loop, c->fd);
 	kh_net_close(c->fd);
 	free(c->tx);
@@ -139,9 +145,28 @@ static void conn_answer(struct web_conn *c, const char *text, size_t len)
 	arm_sweep(w);
 }
 
+static char page[KH_WEB_PAGE_MAX]; /* one loop thread: rendered, then copied to tx */
+
+/* The password helper answered: the request is answered again, with its reply. */
+static void on_told(void *ctx, const struct kh_owner_reply *r)
+{
+	struct web_conn *c = ctx;
+	struct kh_web *w = c->w;
+	int n;
+
+	c->asking = 0;
+	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, 1, &c->peer, r, NULL, page,
+				sizeof(page));
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	conn_answer(c, page, (size_t)n);
+}
+
 static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
-	static char page[KH_WEB_PAGE_MAX]; /* one loop thread: rendered, then copied to tx */
+	static struct kh_web_ask ask;
 	struct web_conn *c = arg;
 	struct kh_web *w = c->w;
 	int n;
@@ -169,10 +194,34 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	c->rx_len += (size_t)n;
-	n = kh_web_answer(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx), &c->peer,
-			  page, sizeof(page));
+	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
+				&c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
 	if (n == 0)
 		return;
+	if (n == KH_WEB_ASK) {
+		int err;
+		if (!rate_ok(w, &c->peer)) {
+			static const char busy[] =
+				"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
+				"Retry-After: 1\r\nConnection: close\r\n\r\n";
+			w->st.rate_limited++;
+			kh_memzero(&ask, sizeof(ask));
+			conn_answer(c, busy, sizeof(busy) - 1);
+			return;
+		}
+		err = kh_owner_ask(w->owner, ask.type, ask.body, ask.len, on_told, c);
+		kh_memzero(&ask, sizeof(ask));
+		if (err < 0) {
+			/* one login at a time: the others are told it is busy */
+			const struct kh_owner_reply r = {
+				.rc = -EAGAIN, .set = w->h.auth ? w->h.auth->owner_set : 0};
+			on_told(c, &r);
+			return;
+		}
+		c->asking = 1;
+		kh_loop_fd_mod(w->loop, c->fd, 0);
+		return;
+	}
 	if (n < 0) {
 		conn_close(c);
 		return;
@@ -311,6 +360,11 @@ void kh_web_free(struct kh_web *w)
 void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out)
 {
 	*out = w->st;
+}
+
+void kh_web_set_owner(struct kh_web *w, struct kh_owner *o)
+{
+	w->owner = o;
 }
 
 int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out)

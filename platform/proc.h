@@ -48,6 +48,12 @@ int kh_proc_group_id(const char *group, uint32_t *gid);
 
 /* This process's id (for status output and logs). */
 long kh_proc_pid(void);
+/*
+ * Give freed heap memory back to the system (glibc keeps it for reuse: a
+ * server that held 10,000 connections would keep their RSS for ever). A
+ * no-op where the allocator returns memory itself (musl).
+ */
+void kh_proc_mem_trim(void);
 /* This machine's host name (NUL-terminated, truncated to len - 1). 0 or negative errno. */
 int kh_proc_hostname(char *buf, size_t len);
 

@@ -7,6 +7,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -142,6 +145,13 @@ int kh_proc_group_id(const char *group, uint32_t *gid)
 long kh_proc_pid(void)
 {
 	return (long)getpid();
+}
+
+void kh_proc_mem_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 int kh_proc_hostname(char *buf, size_t len)
