@@ -9,6 +9,7 @@
 
 #include "agent/config.h"
 #include "lib/err.h"
+#include "lib/http.h"
 #include "lib/jsonfield.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -111,6 +112,8 @@ void kh_config_defaults(struct kh_agent_config *c)
 		kh_cidr_parse(default_allow[i], &c->allow[c->nallow++]);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
+	c->report_failback_s = 3600;
+	c->report_mirror_timeout_s = 60;
 	c->audit_interval_s = 6 * 3600;
 	strcpy(c->audit_root, "/");
 	c->integrity_interval_s = 3600;
@@ -236,6 +239,8 @@ static const struct kh_json_field dns_fields[] = {
 
 static const struct kh_json_field report_fields[] = {
 	CFG_UINT("interval_s", 10, 86400, report_interval_s),
+	CFG_UINT("failback_s", 10, 604800, report_failback_s),
+	CFG_UINT("mirror_timeout_s", 2, 3600, report_mirror_timeout_s),
 	CFG_UINT("queue_events", 16, 1000000, report_queue_events),
 	CFG_UINT("queue_kb", 16, 1048576, report_queue_kb),
 };
@@ -483,6 +488,83 @@ static int parse_web(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 	return 0;
 }
 
+/* One server URL: https://HOST:PORT (lib/http.h checks the form). */
+static int get_url(struct ctx *x, const cJSON *v, char *out)
+{
+	char host[256];
+	uint16_t port;
+
+	if (get_string(x, v, out, KH_CFG_URL_MAX))
+		return -EINVAL;
+	if (kh_http_parse_url(out, host, sizeof(host), &port) < 0)
+		return fail(x, "expected https://HOST:PORT");
+	return 0;
+}
+
+/* report.url (one string) or report.urls (1 to KH_CFG_REPORT_URLS, tried in order). */
+static int get_urls(struct ctx *x, const cJSON *v, int list, struct kh_agent_config *c)
+{
+	const cJSON *e;
+	int i = 0;
+
+	if (!list) {
+		c->nreport_urls = 0;
+		if (get_url(x, v, c->report_urls[0]))
+			return -EINVAL;
+		c->nreport_urls = 1;
+		return 0;
+	}
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1)
+		return fail(x, "expected an array of \"https://HOST:PORT\" strings");
+	if (cJSON_GetArraySize(v) > KH_CFG_REPORT_URLS)
+		return fail(x, "at most %d servers", KH_CFG_REPORT_URLS);
+	c->nreport_urls = 0;
+	cJSON_ArrayForEach (e, v) {
+		size_t save = enter(x, NULL, i++);
+		if (get_url(x, e, c->report_urls[c->nreport_urls]))
+			return -EINVAL;
+		for (unsigned k = 0; k < c->nreport_urls; k++)
+			if (strcmp(c->report_urls[k], c->report_urls[c->nreport_urls]) == 0)
+				return fail(x, "given twice");
+		c->nreport_urls++;
+		leave(x, save);
+	}
+	return 0;
+}
+
+/* report.connect: one IP:PORT, or a list by position of the URLs ("" = the URL's own). */
+static int get_connect(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
+{
+	const cJSON *e;
+	struct kh_addr a;
+	int i = 0;
+
+	c->nreport_connect = 0;
+	if (cJSON_IsString(v)) {
+		if (get_string(x, v, c->report_connect[0], sizeof(c->report_connect[0])))
+			return -EINVAL;
+		if (kh_addr_parse(c->report_connect[0], 0, &a) < 0)
+			return fail(x, "expected IP:PORT");
+		c->nreport_connect = 1;
+		return 0;
+	}
+	if (!cJSON_IsArray(v))
+		return fail(x, "expected \"IP:PORT\" or an array of them, one per URL");
+	if (cJSON_GetArraySize(v) > KH_CFG_REPORT_URLS)
+		return fail(x, "at most %d entries, one per URL", KH_CFG_REPORT_URLS);
+	cJSON_ArrayForEach (e, v) {
+		size_t save = enter(x, NULL, i++);
+		char *to = c->report_connect[c->nreport_connect];
+		if (get_string(x, e, to, sizeof(c->report_connect[0])))
+			return -EINVAL;
+		if (to[0] && kh_addr_parse(to, 0, &a) < 0)
+			return fail(x, "expected IP:PORT (or \"\": the URL's own address)");
+		c->nreport_connect++;
+		leave(x, save);
+	}
+	return 0;
+}
+
 /*
  * time_zone: an IANA name, read from the zone database (platform/lan.h),
  * or a POSIX TZ string as OpenWrt's /etc/config/system keeps it.
@@ -537,26 +619,24 @@ static int get_profiles(struct ctx *x, const cJSON *v, struct kh_agent_config *c
 static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 {
 	const cJSON *f;
-	int rc = 0;
+	int rc = 0, urls = 0;
 
 	if (!cJSON_IsObject(v))
 		return fail(x, "expected {\"url\", \"server_ca\", \"cert\", \"key\", ...}");
 	cJSON_ArrayForEach (f, v) {
 		size_t s2 = enter(x, f->string, -1);
 		const char *k = f->string;
-		struct kh_addr a;
 		const struct kh_json_field *tf = FIND(report_fields, k);
 
 		if (tf) {
 			rc = get_field(x, tf, f, c);
-		} else if (strcmp(k, "url") == 0) {
-			rc = get_string(x, f, c->report_url, sizeof(c->report_url));
-			if (!rc && strncmp(c->report_url, "https://", 8) != 0)
-				rc = fail(x, "expected https://HOST:PORT");
+		} else if (strcmp(k, "url") == 0 || strcmp(k, "urls") == 0) {
+			if (urls++)
+				rc = fail(x, "give url or urls, not both");
+			else
+				rc = get_urls(x, f, k[3] == 's', c);
 		} else if (strcmp(k, "connect") == 0) {
-			rc = get_string(x, f, c->report_connect, sizeof(c->report_connect));
-			if (!rc && kh_addr_parse(c->report_connect, 0, &a) < 0)
-				rc = fail(x, "expected IP:PORT");
+			rc = get_connect(x, f, c);
 		} else if (strcmp(k, "serial") == 0)
 			rc = get_string(x, f, c->report_serial, sizeof(c->report_serial));
 		else if (strcmp(k, "server_ca") == 0)
@@ -760,6 +840,7 @@ static const struct {
 	{"allow_client", "allow_clients"},
 	{"blockpage_ipv4", "blockpage.ipv4"},
 	{"blockpage_ipv6", "blockpage.ipv6"},
+	{"url", "urls"}, /* report: several url lines are report.urls */
 	/* profile and schedule sections */
 	{"client", "clients"},
 	{"allow_name", "allow_names"},
@@ -858,6 +939,7 @@ static cJSON *uci_value(const char *key, const char *v)
 					   "tcp_per_client",  "inflight_per_client",
 					   "rate_limit",      "interval_s",
 					   "queue_events",    "queue_kb",
+					   "failback_s",      "mirror_timeout_s",
 					   "head_timeout_ms", "send_timeout_ms",
 					   "per_client",      "rate"};
 	char *end;
@@ -874,6 +956,29 @@ static cJSON *uci_value(const char *key, const char *v)
 			return cJSON_CreateNumber(d);
 	}
 	return cJSON_CreateString(v); /* and walk() says what was expected */
+}
+
+/*
+ * A UCI option that may also be a list: the first line as a string under
+ * one, a second turns it into an array under many (which may be one).
+ */
+static int uci_option_or_list(cJSON *into, const char *one, const char *many, const char *v)
+{
+	cJSON *list = cJSON_GetObjectItem(into, many), *first, *str = cJSON_CreateString(v);
+
+	if (!str)
+		return -ENOMEM;
+	if (cJSON_IsArray(list))
+		return cJSON_AddItemToArray(list, str) ? 0 : (cJSON_Delete(str), -ENOMEM);
+	if (!(first = cJSON_DetachItemFromObjectCaseSensitive(into, one)))
+		return cJSON_AddItemToObject(into, one, str) ? 0 : (cJSON_Delete(str), -ENOMEM);
+	if (!(list = cJSON_AddArrayToObject(into, many))) {
+		cJSON_Delete(first);
+		cJSON_Delete(str);
+		return -ENOMEM;
+	}
+	cJSON_AddItemToArray(list, first);
+	return cJSON_AddItemToArray(list, str) ? 0 : (cJSON_Delete(str), -ENOMEM);
 }
 
 /* Section i as its JSON tree in *out; 0, or -EINVAL with the place in x. */
@@ -960,6 +1065,10 @@ static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *
 				arr = cJSON_AddArrayToObject(into, key);
 			if (!arr || !cJSON_AddItemToArray(arr, cJSON_CreateString(ov)))
 				rc = -ENOMEM;
+		} else if (strcmp(m->type, "report") == 0 &&
+			   (strcmp(on, "url") == 0 || strcmp(on, "connect") == 0)) {
+			/* option or list: one line is report.url, more are report.urls */
+			rc = uci_option_or_list(into, on, strcmp(on, "url") == 0 ? "urls" : on, ov);
 		} else {
 			if (into && cJSON_GetObjectItem(into, key)) {
 				rc = fail(x, "one value (option), not a list");
@@ -1195,10 +1304,16 @@ char *kh_config_print(const struct kh_agent_config *c)
 	cJSON_AddStringToObject(o, "hardware_id", c->hardware_id);
 	cJSON_AddStringToObject(o, "bundle", c->first_bundle);
 	o = cJSON_AddObjectToObject(r, "report");
-	if (c->report_url[0]) /* an empty url is refused: absent means off */
-		cJSON_AddStringToObject(o, "url", c->report_url);
-	if (c->report_connect[0])
-		cJSON_AddStringToObject(o, "connect", c->report_connect);
+	if (c->nreport_urls) { /* none: reporting off */
+		cJSON *arr = cJSON_AddArrayToObject(o, "urls");
+		for (unsigned i = 0; arr && i < c->nreport_urls; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(c->report_urls[i]));
+	}
+	if (c->nreport_connect) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "connect");
+		for (unsigned i = 0; arr && i < c->nreport_connect; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(c->report_connect[i]));
+	}
 	cJSON_AddStringToObject(o, "serial", c->report_serial);
 	cJSON_AddStringToObject(o, "server_ca", c->report_ca);
 	cJSON_AddStringToObject(o, "cert", c->report_cert);

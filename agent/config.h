@@ -33,6 +33,9 @@ struct kh_cidr {
 	uint8_t bits;
 };
 #define KH_CFG_MAX_ALLOW 16
+/* report.urls: servers tried in order (docs/CONFIG.md), each at most 255 bytes */
+#define KH_CFG_REPORT_URLS 4
+#define KH_CFG_URL_MAX 256
 /* web.listen slots: there even when CONFIG_WEB is off, so the parser stays one */
 #if defined(CONFIG_WEB_MAX_LISTENERS)
 #define KH_CFG_WEB_LISTENERS CONFIG_WEB_MAX_LISTENERS
@@ -77,8 +80,14 @@ struct kh_agent_config {
 	char hardware_id[65];
 	char first_bundle[KH_CFG_PATH_MAX];
 	/* reporting to the central server (docs/PROTOCOL.md) */
-	char report_url[256];
-	char report_connect[KH_ADDR_STRLEN]; /* address to dial when the URL names a host */
+	/* servers tried in order with failover; report.url is a list of one */
+	char report_urls[KH_CFG_REPORT_URLS][KH_CFG_URL_MAX];
+	unsigned nreport_urls;
+	/* addresses to dial, by position, when a URL names a host ("" = the URL's) */
+	char report_connect[KH_CFG_REPORT_URLS][KH_ADDR_STRLEN];
+	unsigned nreport_connect;
+	uint32_t report_failback_s;	  /* back to the first URL this long after leaving it */
+	uint32_t report_mirror_timeout_s; /* a bundle from one mirror, whole, within this */
 	char report_serial[65];
 	char report_ca[KH_CFG_PATH_MAX], report_cert[KH_CFG_PATH_MAX], report_key[KH_CFG_PATH_MAX];
 	uint32_t report_interval_s;

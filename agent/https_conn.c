@@ -88,6 +88,13 @@ void kh_https_close(struct kh_https *c)
 	c->st = C_IDLE;
 }
 
+void kh_https_set_target(struct kh_https *c, const char *host, const struct kh_addr *server)
+{
+	kh_https_close(c);
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->server = *server;
+}
+
 void kh_https_free(struct kh_https *c)
 {
 	if (!c)
@@ -148,8 +155,20 @@ static void fail(struct kh_https *c, int err, int answering, const char *fmt, ..
 
 static void want(struct kh_https *c)
 {
-	kh_loop_fd_mod(c->loop, c->fd,
-		       kh_tls_want(c->tls) == KH_TLS_WANT_WRITE ? KH_EV_WRITE : KH_EV_READ);
+	int w = c->tls ? kh_tls_want(c->tls) == KH_TLS_WANT_WRITE : c->st == C_SEND;
+
+	kh_loop_fd_mod(c->loop, c->fd, w ? KH_EV_WRITE : KH_EV_READ);
+}
+
+/* The byte stream: TLS, or the bare socket of a plain-HTTP connection (conf NULL). */
+static int io_read(struct kh_https *c, void *buf, size_t n)
+{
+	return c->tls ? kh_tls_read(c->tls, buf, n) : kh_net_recv(c->fd, buf, n);
+}
+
+static int io_write(struct kh_https *c, const void *buf, size_t n)
+{
+	return c->tls ? kh_tls_write(c->tls, buf, n) : kh_net_send(c->fd, buf, n);
 }
 
 /* Move body bytes (from the head buffer or the socket) to their place. */
@@ -173,13 +192,14 @@ static int head_done(struct kh_https *c, size_t hl)
 	int64_t cl = c->resp.content_length;
 	int err;
 
+	/* the owner sees every head (a mirror's error page is no incident), framed or not */
+	c->stream = 0;
+	if ((err = c->ops.head(c->arg, &c->resp, &c->stream)) < 0)
+		return err;
 	if (cl < 0)
 		return -EBADMSG; /* our server always frames with Content-Length */
 	c->body_need = (size_t)cl;
 	c->body_len = 0;
-	c->stream = 0;
-	if ((err = c->ops.head(c->arg, &c->resp, &c->stream)) < 0)
-		return err;
 	if (!c->stream) {
 		if ((uint64_t)cl > c->max_body)
 			return -E2BIG;
@@ -199,8 +219,8 @@ static int read_body(struct kh_https *c)
 	size_t want_n = c->body_need - c->body_len;
 	int n, err;
 
-	n = kh_tls_read(c->tls, c->stream ? buf : c->body + c->body_len,
-			c->stream ? (want_n < sizeof(buf) ? want_n : sizeof(buf)) : want_n);
+	n = io_read(c, c->stream ? buf : c->body + c->body_len,
+		    c->stream ? (want_n < sizeof(buf) ? want_n : sizeof(buf)) : want_n);
 	if (n == -EAGAIN) {
 		want(c);
 		return -1;
@@ -236,6 +256,12 @@ static void drive(struct kh_https *c)
 				return;
 			}
 			c->st = C_HANDSHAKE;
+			if (!c->tls) { /* plain HTTP: nothing to negotiate */
+				c->st = C_OPEN;
+				c->ops.ready(c->arg);
+				if (c->st != C_SEND)
+					return;
+			}
 			break;
 		case C_HANDSHAKE:
 			n = kh_tls_handshake(c->tls);
@@ -255,11 +281,12 @@ static void drive(struct kh_https *c)
 			c->ops.ready(c->arg);
 			break;
 		case C_SEND:
-			n = kh_tls_write(c->tls, c->req + c->req_off, c->req_len - c->req_off);
+			n = io_write(c, c->req + c->req_off, c->req_len - c->req_off);
 			if (n == -EAGAIN)
 				return want(c);
 			if (n < 0) {
-				fail(c, n, 0, "send: %s", kh_tls_error(c->tls));
+				fail(c, n, 0, "send: %s",
+				     c->tls ? kh_tls_error(c->tls) : kh_strerror(n));
 				return;
 			}
 			c->req_off += (size_t)n;
@@ -269,8 +296,7 @@ static void drive(struct kh_https *c)
 			}
 			break;
 		case C_HEAD:
-			n = kh_tls_read(c->tls, c->head + c->head_len,
-					sizeof(c->head) - c->head_len);
+			n = io_read(c, c->head + c->head_len, sizeof(c->head) - c->head_len);
 			if (n == -EAGAIN)
 				return want(c);
 			if (n <= 0) {
@@ -327,8 +353,8 @@ int kh_https_open(struct kh_https *c, char *why, size_t whylen)
 		snprintf(why, whylen, "connect: %s", kh_strerror(err));
 		return err;
 	}
-	err = kh_tls_new(c->conf, c->fd, c->host, &c->tls);
-	if (err == 0 && c->session)
+	err = c->conf ? kh_tls_new(c->conf, c->fd, c->host, &c->tls) : 0;
+	if (err == 0 && c->tls && c->session)
 		kh_tls_session_offer(c->tls, c->session);
 	if (err == 0)
 		err = kh_loop_fd_add(c->loop, c->fd, KH_EV_WRITE, on_io, c);

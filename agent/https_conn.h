@@ -56,13 +56,24 @@ struct kh_https_ops {
 
 /*
  * A connection to server, checking its certificate against host (conf
- * must outlive it). Nothing is dialled until kh_https_open(). 0 or -ENOMEM.
+ * must outlive it; NULL: plain HTTP, for a bundle mirror, whose answers
+ * are verified like any bundle). Nothing is dialled until kh_https_open().
+ * 0 or -ENOMEM.
  */
 int kh_https_new(struct kh_loop *loop, struct kh_tls_conf *conf, const char *host,
 		 const struct kh_addr *server, size_t max_body, const struct kh_https_ops *ops,
 		 void *arg, struct kh_https **out);
 /* Accepts NULL; closes the connection and wipes the saved session. */
 void kh_https_free(struct kh_https *c);
+
+/*
+ * Point the connection at another server (closing any connection first):
+ * the next kh_https_open() dials server and checks host. The saved
+ * session is kept and offered there too: instances that share their
+ * ticket keys (khien-server on one store) resume it, others make a full
+ * handshake.
+ */
+void kh_https_set_target(struct kh_https *c, const char *host, const struct kh_addr *server);
 
 /*
  * Dial (closing any connection first) and start the handshake, offering the

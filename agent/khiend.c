@@ -1220,7 +1220,8 @@ int kh_agent_main(int argc, char **argv)
 			/* Reporting is not worth the filter: it keeps protecting the home. */
 			log_error("reporting off: %s", rwhy);
 		else
-			log_notice("reporting to %s", a.cfg.report_url);
+			log_notice("reporting to %s%s", a.cfg.report_urls[0],
+				   a.cfg.nreport_urls > 1 ? " (and fallbacks)" : "");
 	}
 	if (!foreground) {
 		if ((err = kh_proc_daemonize()) < 0)

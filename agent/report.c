@@ -45,10 +45,12 @@
 #define BATCH_EVENTS 200
 #define BATCHES_PER_SYNC 50
 #define SYNC_DEADLINE_S 60
+#define CONNECT_DEADLINE_S 10 /* TCP + TLS handshake: then the next server is tried */
 #define BACKOFF_BASE_S 10
 #define BACKOFF_CAP_S 3600
 #define URGENT_DELAY_MS 2000	 /* a high-severity event is sent this soon */
 #define SERVER_SYNC_MIN_MS 30000 /* server-requested syncs: at most one per 30 s */
+#define KH_REPORT_MIRRORS 4	 /* mirrors a check-in answer may name */
 
 enum step {
 	S_CHECKIN,
@@ -66,13 +68,29 @@ struct kh_report {
 	struct kh_queue *queue;
 	struct kh_tls_conf *tls_conf;
 	struct kh_https *conn;
-	char host[256];
-	struct kh_addr server;
+	/* bundle mirrors the check-in named (docs/PROTOCOL.md), tried before the server */
+	struct kh_tls_conf *mirror_tls; /* https mirrors: the server CA, no client certificate */
+	struct kh_https *mconn;		/* the mirror download in progress, or NULL */
+	struct kh_timer mtimer;
+	char mirrors[KH_REPORT_MIRRORS][KH_HTTP_MIRROR_URL_MAX + 1];
+	unsigned nmirrors, mirror_next;
+	char mirror_path[KH_HTTP_MIRROR_URL_MAX + 1], mirror_extra[200];
+	uint64_t mirror_ok, mirror_failed;
+	int mirror_page; /* the mirror's answer is not the bundle (an error page) */
+	/* the servers, tried in order (report.urls), and the one in use */
+	struct {
+		char host[256];
+		struct kh_addr addr;
+	} srv[KH_CFG_REPORT_URLS];
+	unsigned nsrv, cur;
+	unsigned tried;		/* bit i: server i failed in this sync */
+	uint64_t left_first_ms; /* monotonic ms when the sync left server 0 */
+	uint64_t failovers;
 	struct kh_drbg rng;
 	struct kh_download dl;
 
 	/* scheduling */
-	struct kh_timer next, deadline, flush;
+	struct kh_timer next, deadline, flush, connecting;
 	uint64_t next_at;      /* monotonic ms of the next sync */
 	int64_t retry_after_s; /* from the last failed answer, or 0 */
 	uint32_t interval_s;
@@ -110,6 +128,11 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...) KH_PRINT
 static void step_next(struct kh_report *r);
 static void next_request(struct kh_report *r, int keep_alive);
 static void conn_open(struct kh_report *r);
+static void sync_begin(struct kh_report *r);
+static void mirror_close(struct kh_report *r);
+static void mirror_start(struct kh_report *r);
+static int mirror_parse(const char *url, int *tls, char host[64], struct kh_addr *addr,
+			const char **path);
 
 /* ---------------------------------------------------------------- scheduling */
 
@@ -179,8 +202,47 @@ static void close_conn(struct kh_report *r)
 {
 	if (r->conn)
 		kh_https_close(r->conn);
+	mirror_close(r);
 	kh_download_close(&r->dl);
 	kh_timer_cancel(r->loop, &r->deadline);
+	kh_timer_cancel(r->loop, &r->connecting);
+}
+
+static void use_server(struct kh_report *r, unsigned i)
+{
+	if (r->cur == 0 && i != 0)
+		r->left_first_ms = kh_time_mono_ms();
+	r->cur = i;
+	kh_https_set_target(r->conn, r->srv[i].host, &r->srv[i].addr);
+}
+
+/*
+ * The sync failed on the server in use: the next one not tried in this
+ * sync takes over at once, the sync starting again from its check-in (the
+ * protocol is idempotent: events the first one stored are acknowledged by
+ * the next through the shared store). 1 if one did; 0 when all have failed.
+ */
+static int failover(struct kh_report *r)
+{
+	unsigned next = r->cur;
+
+	r->tried |= 1u << r->cur;
+	for (unsigned k = 1; k < r->nsrv; k++) {
+		unsigned i = (r->cur + k) % r->nsrv;
+		if (!(r->tried & (1u << i))) {
+			next = i;
+			break;
+		}
+	}
+	if (next == r->cur)
+		return 0;
+	log_warn("sync with %s failed: %s; trying %s", r->cfg->report_urls[r->cur], r->last_result,
+		 r->cfg->report_urls[next]);
+	close_conn(r);
+	r->failovers++;
+	use_server(r, next);
+	sync_begin(r);
+	return 1;
 }
 
 static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
@@ -191,6 +253,8 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->last_result, sizeof(r->last_result), fmt, ap);
 	va_end(ap);
+	if (!ok && failover(r))
+		return;
 	close_conn(r);
 	r->syncs_done++;
 	if (ok) {
@@ -201,6 +265,8 @@ static void sync_end(struct kh_report *r, int ok, const char *fmt, ...)
 	} else {
 		r->failures++;
 		log_warn("sync failed: %s", r->last_result);
+		if (r->cur != 0) /* every server failed: the next sync tries them in order */
+			use_server(r, 0);
 	}
 	kh_queue_sync(r->queue);
 	schedule_after(r, ok);
@@ -382,8 +448,10 @@ static const struct kh_json_field checkin_ans_fields[] = {
 struct policy_ans {
 	uint64_t version, size;
 	const char *sha256;
+	const cJSON *mirrors;
 };
 static const struct kh_json_field policy_ans_fields[] = {
+	KH_JSON_F_ARR("mirrors", 0, 0, KH_REPORT_MIRRORS, struct policy_ans, mirrors),
 	KH_JSON_F_UINT("version", 1, 1, KH_JSON_INT_MAX, struct policy_ans, version),
 	KH_JSON_F_UINT("size", 1, 1, (uint64_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, struct policy_ans,
 		       size),
@@ -424,6 +492,17 @@ static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t why
 		snprintf(why, whylen, "policy.sha256: expected 64 hex digits");
 		return -EINVAL;
 	}
+	cJSON_ArrayForEach (c, pa.mirrors) {
+		if (mirror_parse(cJSON_GetStringValue(c), NULL, NULL, NULL, NULL) < 0) {
+			snprintf(why, whylen,
+				 "policy.mirrors[%d]: expected http:// or https://, an IP address, "
+				 "a path (at most %d bytes)",
+				 i, KH_HTTP_MIRROR_URL_MAX);
+			return -EINVAL;
+		}
+		i++;
+	}
+	i = 0;
 	cJSON_ArrayForEach (c, ca.commands) {
 		struct command_ans cm = {0};
 		snprintf(path, sizeof(path), "commands[%d]", i++);
@@ -446,6 +525,10 @@ static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t why
 		r->assigned_size = pa.size;
 		kh_strlcpy(r->assigned_sha, pa.sha256, sizeof(r->assigned_sha));
 	}
+	r->nmirrors = r->mirror_next = 0;
+	cJSON_ArrayForEach (c, pa.mirrors)
+		kh_strlcpy(r->mirrors[r->nmirrors++], cJSON_GetStringValue(c),
+			   sizeof(r->mirrors[0]));
 	/* the server has our report of what was done: forget it */
 	memmove(r->cmd_done, r->cmd_done + r->cmd_done_sent,
 		(r->ncmd_done - r->cmd_done_sent) * sizeof(r->cmd_done[0]));
@@ -493,6 +576,8 @@ static void policy_failed(struct kh_report *r, const char *fmt, ...)
 		 (unsigned long long)(r->policy_retry_at - kh_time_mono_ms()) / 1000);
 }
 
+static void applied(struct kh_report *r, int err, const char *why, int keep_alive);
+
 /* The whole bundle is in the download file: check and apply it, from the mapped file. */
 static void bundle_done(struct kh_report *r, int keep_alive)
 {
@@ -508,6 +593,12 @@ static void bundle_done(struct kh_report *r, int keep_alive)
 	kh_fs_unmap(&map);
 	/* applied or refused, it is not downloaded again */
 	kh_download_discard(&r->dl);
+	applied(r, err, why, keep_alive);
+}
+
+/* The verify-and-apply result of the announced bundle (err, why), from the server or a mirror. */
+static void applied(struct kh_report *r, int err, const char *why, int keep_alive)
+{
 	if (err < 0) {
 		const struct kh_event e = {
 			.type = "policy_rejected",
@@ -652,6 +743,213 @@ static void next_request(struct kh_report *r, int keep_alive)
 	conn_open(r); /* its handshake continues with r->step */
 }
 
+/* ---------------------------------------------------------------- mirrors */
+
+/*
+ * A mirror URL from the check-in (lib/http.h's form, an IP literal host):
+ * 0 with its scheme, address and path (each may be NULL), or -EINVAL.
+ */
+static int mirror_parse(const char *url, int *tls, char host[64], struct kh_addr *addr,
+			const char **path)
+{
+	char h[64];
+	const char *p;
+	struct kh_addr a;
+	uint16_t port;
+	int t;
+
+	if (!url || kh_http_parse_mirror(url, &t, h, sizeof(h), &port, &p) < 0 ||
+	    kh_addr_parse_ip(h, &a) < 0)
+		return -EINVAL;
+	a.port = port;
+	if (host)
+		memcpy(host, h, sizeof(h));
+	if (tls)
+		*tls = t;
+	if (addr)
+		*addr = a;
+	if (path)
+		*path = p;
+	return 0;
+}
+
+/* Closed, not freed: this may run inside the connection's own callbacks. */
+static void mirror_close(struct kh_report *r)
+{
+	kh_timer_cancel(r->loop, &r->mtimer);
+	if (r->mconn)
+		kh_https_close(r->mconn);
+}
+
+/*
+ * The mirror did not deliver the announced bundle. Bytes that are not it
+ * (another bundle, a tampered one, a wrong length) are an incident: the
+ * device reports policy_rejected naming the mirror, keeps its policy and
+ * tries the next mirror, then the server. A mirror that is down or too
+ * slow is only logged.
+ */
+static void mirror_failed(struct kh_report *r, int hostile, const char *fmt, ...) KH_PRINTF(3, 4);
+static void mirror_failed(struct kh_report *r, int hostile, const char *fmt, ...)
+{
+	const char *url = r->mirrors[r->mirror_next - 1];
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	mirror_close(r);
+	kh_download_discard(&r->dl); /* nothing of a mirror's is resumed elsewhere */
+	r->mirror_failed++;
+	if (hostile) {
+		const struct kh_event e = {
+			.type = "policy_rejected",
+			.severity = KH_SEV_HIGH,
+			.version = r->assigned_version,
+			.sha256 = r->assigned_sha,
+			.source = url,
+			.reason = why,
+		};
+		kh_event_emit(r->hooks.events, &e);
+		r->again = 1; /* the next sync, at once, reports it */
+		log_error("policy %llu from mirror %s refused: %s",
+			  (unsigned long long)r->assigned_version, url, why);
+	} else {
+		log_warn("policy %llu from mirror %s: %s", (unsigned long long)r->assigned_version,
+			 url, why);
+	}
+	/* the next mirror, or the server (on a new connection, the session resumed) */
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	next_request(r, 0);
+}
+
+static void on_mirror_timeout(struct kh_loop *loop, void *arg)
+{
+	struct kh_report *r = arg;
+
+	(void)loop;
+	mirror_failed(r, 0, "no whole bundle within %u s", r->cfg->report_mirror_timeout_s);
+}
+
+static void m_ready(void *arg)
+{
+	struct kh_report *r = arg;
+	int err = kh_https_request(r->mconn, "GET", r->mirror_path[0] ? r->mirror_path : "/", NULL,
+				   0, r->mirror_extra[0] ? r->mirror_extra : NULL);
+
+	if (err < 0)
+		mirror_failed(r, 0, "cannot build the request: %s", kh_strerror(err));
+}
+
+static int m_head(void *arg, const struct kh_http_resp *resp, int *stream)
+{
+	struct kh_report *r = arg;
+
+	*stream = 1;
+	r->mirror_page = resp->status != 200 && resp->status != 206;
+	if (r->mirror_page)
+		return 0; /* an error page of any size: read (within the deadline) and dropped */
+	return kh_download_head(&r->dl, resp->status, resp->content_range, resp->content_length);
+}
+
+static int m_body(void *arg, const uint8_t *p, size_t n)
+{
+	struct kh_report *r = arg;
+
+	return r->mirror_page ? 0 : kh_download_write(&r->dl, p, n);
+}
+
+static void m_done(void *arg, const struct kh_http_resp *resp, const char *body, size_t len)
+{
+	struct kh_report *r = arg;
+	struct kh_fs_map map;
+	char why[512];
+	int err;
+
+	(void)body;
+	(void)len;
+	if (resp->status != 200 && resp->status != 206) {
+		mirror_failed(r, 0, "HTTP %d", resp->status);
+		return;
+	}
+	if (kh_download_finish(&r->dl, &map, why, sizeof(why)) < 0) {
+		mirror_failed(r, 1, "%s", why);
+		return;
+	}
+	mirror_close(r);
+	r->mirror_ok++;
+	log_notice("policy %llu fetched from mirror %s (%zu bytes, SHA-256 as announced)",
+		   (unsigned long long)r->assigned_version, r->mirrors[r->mirror_next - 1],
+		   map.len);
+	r->mirror_next = r->nmirrors; /* the bytes are the announced bundle: no other source */
+	err = r->hooks.apply(r->hooks.arg, map.data, map.len, why, sizeof(why));
+	kh_fs_unmap(&map);
+	kh_download_discard(&r->dl);
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	applied(r, err, why, 0);
+}
+
+static void m_failed(void *arg, int err, int answering, const char *msg)
+{
+	struct kh_report *r = arg;
+
+	(void)answering;
+	/* framing that does not fit the announced bundle (a length not its size, none) */
+	mirror_failed(r, err == -EBADMSG && !r->mirror_page, "%s", msg);
+}
+
+static const struct kh_https_ops mirror_ops = {
+	.ready = m_ready,
+	.head = m_head,
+	.body = m_body,
+	.done = m_done,
+	.failed = m_failed,
+};
+
+/*
+ * Fetch the assigned bundle from the next mirror: the server connection
+ * closes meanwhile (its session is kept), the download has its own
+ * deadline, and whatever comes is checked against the announced SHA-256
+ * and size, then verified and applied as a bundle from the server is.
+ */
+static void mirror_start(struct kh_report *r)
+{
+	const char *url = r->mirrors[r->mirror_next++], *path = "";
+	struct kh_addr addr;
+	char why[160], host[64] = "";
+	int tls = 0, err;
+
+	kh_https_close(r->conn);
+	kh_timer_cancel(r->loop, &r->deadline);
+	kh_timer_cancel(r->loop, &r->connecting);
+	kh_https_free(r->mconn); /* not inside its callbacks: step_next runs from the server's */
+	r->mconn = NULL;
+	kh_timer_cancel(r->loop, &r->mtimer);
+	mirror_parse(url, &tls, host, &addr, &path); /* checked when the answer came */
+	kh_strlcpy(r->mirror_path, path, sizeof(r->mirror_path));
+	log_notice("downloading policy %llu (%llu bytes) from mirror %s",
+		   (unsigned long long)r->assigned_version, (unsigned long long)r->assigned_size,
+		   url);
+	kh_timer_arm(r->loop, &r->mtimer, (uint64_t)r->cfg->report_mirror_timeout_s * 1000);
+	if (tls && !r->mirror_tls) {
+		mirror_failed(r, 0, "no TLS configuration for https mirrors");
+		return;
+	}
+	if ((err = kh_download_begin(&r->dl, r->assigned_sha, r->assigned_size, r->mirror_extra,
+				     sizeof(r->mirror_extra))) < 0) {
+		mirror_failed(r, 0, "state directory: %s", kh_strerror(err));
+		return;
+	}
+	/* the mirror's ETag is not our If-Range: a partial is fetched whole */
+	r->mirror_extra[0] = 0;
+	if ((err = kh_https_new(r->loop, tls ? r->mirror_tls : NULL, host, &addr, 0, &mirror_ops, r,
+				&r->mconn)) < 0 ||
+	    kh_https_open(r->mconn, why, sizeof(why)) < 0) {
+		mirror_failed(r, 0, "%s", err < 0 ? kh_strerror(err) : why);
+		return;
+	}
+}
+
 /* Decide and send the next request of this sync, or finish it. */
 static void step_next(struct kh_report *r)
 {
@@ -688,6 +986,10 @@ static void step_next(struct kh_report *r)
 				r->step = S_DONE;
 				continue;
 			}
+			if (r->mirror_next < r->nmirrors) {
+				mirror_start(r);
+				return;
+			}
 			err = req_policy(r);
 			break;
 		case S_CHECKIN_AGAIN:
@@ -715,7 +1017,10 @@ static void step_next(struct kh_report *r)
 
 static void on_ready(void *arg)
 {
-	step_next(arg);
+	struct kh_report *r = arg;
+
+	kh_timer_cancel(r->loop, &r->connecting);
+	step_next(r);
 }
 
 static const struct kh_https_ops conn_ops = {
@@ -736,13 +1041,37 @@ static void on_deadline(struct kh_loop *loop, void *arg)
 	on_failed(r, 0, 1, msg);
 }
 
+/* A server that takes the connection but never finishes the handshake: the next one. */
+static void on_connecting(struct kh_loop *loop, void *arg)
+{
+	char msg[64];
+
+	(void)loop;
+	snprintf(msg, sizeof(msg), "no TLS connection within %d s", CONNECT_DEADLINE_S);
+	on_failed(arg, -ETIMEDOUT, 0, msg);
+}
+
 /* Connect and start the TLS handshake; the sync goes on from on_ready(). */
 static void conn_open(struct kh_report *r)
 {
 	char why[160];
 
-	if (kh_https_open(r->conn, why, sizeof(why)) < 0)
+	if (kh_https_open(r->conn, why, sizeof(why)) < 0) {
 		sync_end(r, 0, "%s", why);
+		return;
+	}
+	kh_timer_arm(r->loop, &r->connecting, CONNECT_DEADLINE_S * 1000);
+}
+
+/* A sync from its check-in, on the server in use. */
+static void sync_begin(struct kh_report *r)
+{
+	r->step = S_CHECKIN;
+	r->batches = 0;
+	r->sent_upto = 0;
+	r->audit_tries = 0;
+	kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	conn_open(r);
 }
 
 static void sync_start(struct kh_loop *loop, void *arg)
@@ -752,13 +1081,14 @@ static void sync_start(struct kh_loop *loop, void *arg)
 	(void)loop;
 	if (kh_https_busy(r->conn))
 		return;
-	r->step = S_CHECKIN;
-	r->batches = 0;
-	r->sent_upto = 0;
-	r->audit_tries = 0;
-	conn_open(r);
-	if (kh_https_busy(r->conn))
-		kh_timer_arm(r->loop, &r->deadline, SYNC_DEADLINE_S * 1000);
+	r->tried = 0;
+	/* after a failover the device goes back to the first server in a while */
+	if (r->cur != 0 &&
+	    kh_time_mono_ms() - r->left_first_ms >= (uint64_t)r->cfg->report_failback_s * 1000) {
+		log_info("trying the first server again: %s", r->cfg->report_urls[0]);
+		use_server(r, 0);
+	}
+	sync_begin(r);
 }
 
 static void on_flush(struct kh_loop *loop, void *arg)
@@ -771,24 +1101,26 @@ static void on_flush(struct kh_loop *loop, void *arg)
 
 /* ---------------------------------------------------------------- public */
 
-/* "https://HOST:PORT" → host (for TLS) and the address to dial. */
-static int parse_url(struct kh_report *r, char *why, size_t whylen)
+/* URL i, "https://HOST:PORT" → host (for TLS) and the address to dial. */
+static int parse_url(struct kh_report *r, unsigned i, char *why, size_t whylen)
 {
+	const char *url = r->cfg->report_urls[i];
+	const char *conn = i < r->cfg->nreport_connect ? r->cfg->report_connect[i] : "";
 	uint16_t port;
 
-	if (kh_http_parse_url(r->cfg->report_url, r->host, sizeof(r->host), &port) < 0) {
-		snprintf(why, whylen, "report.url %s: expected https://HOST:PORT",
-			 r->cfg->report_url);
+	if (kh_http_parse_url(url, r->srv[i].host, sizeof(r->srv[i].host), &port) < 0) {
+		snprintf(why, whylen, "report.url %s: expected https://HOST:PORT", url);
 		return -EINVAL;
 	}
-	if (r->cfg->report_connect[0])
-		return kh_addr_parse(r->cfg->report_connect, 0, &r->server) < 0 ? -EINVAL : 0;
-	if (kh_addr_parse_ip(r->host, &r->server) == 0) {
-		r->server.port = port;
+	if (conn[0])
+		return kh_addr_parse(conn, 0, &r->srv[i].addr) < 0 ? -EINVAL : 0;
+	if (kh_addr_parse_ip(r->srv[i].host, &r->srv[i].addr) == 0) {
+		r->srv[i].addr.port = port;
 		return 0;
 	}
-	snprintf(why, whylen, "report.url %s: the host is a name; give report.connect (IP:PORT)",
-		 r->cfg->report_url);
+	snprintf(why, whylen,
+		 "report.url %s: the host is a name; give report.connect (IP:PORT, one per URL)",
+		 url);
 	return -EINVAL;
 }
 
@@ -803,8 +1135,13 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	int err = 0, i;
 
 	why[0] = 0;
-	if (!cfg->report_url[0])
+	if (!cfg->nreport_urls)
 		return -ENOENT;
+	if (cfg->nreport_connect > cfg->nreport_urls) {
+		snprintf(why, whylen, "report.connect has %u entries for %u URL(s)",
+			 cfg->nreport_connect, cfg->nreport_urls);
+		return -EINVAL;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -816,8 +1153,12 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	kh_timer_init(&r->next, sync_start, r);
 	kh_timer_init(&r->deadline, on_deadline, r);
 	kh_timer_init(&r->flush, on_flush, r);
-	if ((err = parse_url(r, why, whylen)) < 0)
-		goto fail;
+	kh_timer_init(&r->connecting, on_connecting, r);
+	kh_timer_init(&r->mtimer, on_mirror_timeout, r);
+	r->nsrv = cfg->nreport_urls;
+	for (unsigned k = 0; k < r->nsrv; k++)
+		if ((err = parse_url(r, k, why, whylen)) < 0)
+			goto fail;
 	if ((err = kh_drbg_init(&r->rng, "khien-report")) < 0) {
 		snprintf(why, whylen, "no entropy");
 		goto fail;
@@ -830,8 +1171,15 @@ int kh_report_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 		}
 	if ((err = kh_tls_conf_load(&o, files, what, &r->tls_conf, why, whylen)) < 0)
 		goto fail;
-	if ((err = kh_https_new(loop, r->tls_conf, r->host, &r->server, JSON_MAX, &conn_ops, r,
-				&r->conn)) < 0)
+	{
+		/* https mirrors: the ISP's server CA, and no device certificate (no identity) */
+		const char *const mfiles[3] = {cfg->report_ca, NULL, NULL};
+		const struct kh_tls_conf_opts mo = {.role = KH_TLS_CLIENT};
+		if ((err = kh_tls_conf_load(&mo, mfiles, what, &r->mirror_tls, why, whylen)) < 0)
+			goto fail;
+	}
+	if ((err = kh_https_new(loop, r->tls_conf, r->srv[0].host, &r->srv[0].addr, JSON_MAX,
+				&conn_ops, r, &r->conn)) < 0)
 		goto fail;
 	*out = r;
 	return 0;
@@ -884,9 +1232,13 @@ void kh_report_free(struct kh_report *r)
 		kh_events_attach(r->hooks.events, NULL, NULL, NULL);
 	kh_timer_cancel(r->loop, &r->next);
 	kh_timer_cancel(r->loop, &r->flush);
+	kh_timer_cancel(r->loop, &r->connecting);
+	kh_timer_cancel(r->loop, &r->mtimer);
 	kh_queue_free(r->queue);
 	kh_https_free(r->conn);
+	kh_https_free(r->mconn);
 	kh_tls_conf_free(r->tls_conf);
+	kh_tls_conf_free(r->mirror_tls);
 	kh_drbg_free(&r->rng);
 	free(r);
 }
@@ -908,7 +1260,11 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	uint64_t next = 0, repeats, over_rate;
 
 	kh_queue_stats(r->queue, &qs);
-	cJSON_AddStringToObject(out, "server", r->cfg->report_url);
+	cJSON_AddStringToObject(out, "server", r->cfg->report_urls[r->cur]);
+	d = cJSON_AddArrayToObject(out, "servers");
+	for (unsigned i = 0; d && i < r->nsrv; i++)
+		cJSON_AddItemToArray(d, cJSON_CreateString(r->cfg->report_urls[i]));
+	cJSON_AddNumberToObject(out, "failovers", (double)r->failovers);
 	cJSON_AddStringToObject(out, "state", kh_https_busy(r->conn) ? "syncing" : "idle");
 	cJSON_AddNumberToObject(out, "syncs", (double)r->syncs_done);
 	cJSON_AddNumberToObject(out, "syncs_ok", (double)r->syncs_ok);
@@ -922,6 +1278,10 @@ void kh_report_status(struct kh_report *r, cJSON *out)
 	}
 	cJSON_AddNumberToObject(out, "next_sync_s", (double)next);
 	cJSON_AddNumberToObject(out, "assigned_policy", (double)r->assigned_version);
+	d = cJSON_AddObjectToObject(out, "mirrors");
+	cJSON_AddNumberToObject(d, "offered", r->nmirrors);
+	cJSON_AddNumberToObject(d, "downloads", (double)r->mirror_ok);
+	cJSON_AddNumberToObject(d, "failed", (double)r->mirror_failed);
 	q = cJSON_AddObjectToObject(out, "queue");
 	cJSON_AddNumberToObject(q, "pending", qs.count);
 	cJSON_AddNumberToObject(q, "bytes", (double)qs.bytes);

@@ -14,6 +14,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
+#include <mbedtls/gcm.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
@@ -28,9 +29,21 @@
 #endif
 #include "crypto/tls.h"
 #include "lib/compiler.h"
+#include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/str.h"
 #include "platform/fs.h"
+#include "platform/time.h"
+
+/* Ticket keys given by the server (kh_tls_conf_set_ticket_keys), each with its cipher. */
+struct ticket_ring {
+	unsigned n;
+	struct {
+		uint32_t id;
+		int64_t not_after;
+		mbedtls_gcm_context gcm;
+	} k[KH_TLS_TICKET_KEYS];
+};
 
 struct kh_tls_conf {
 	mbedtls_ssl_config ssl;
@@ -40,6 +53,8 @@ struct kh_tls_conf {
 	struct kh_drbg drbg;
 	enum kh_tls_role role;
 	int have_own, have_ticket;
+	uint32_t ticket_lifetime_s;
+	struct ticket_ring *ring; /* NULL: mbedTLS's own random keys (per process) */
 };
 
 enum {
@@ -263,6 +278,7 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 				goto out;
 			}
 			c->have_ticket = 1;
+			c->ticket_lifetime_s = o->ticket_lifetime_s;
 			mbedtls_ssl_conf_session_tickets_cb(&c->ssl, mbedtls_ssl_ticket_write,
 							    mbedtls_ssl_ticket_parse, &c->ticket);
 		}
@@ -285,10 +301,126 @@ out_nodrbg:
 	return err;
 }
 
+/* ---- session tickets under keys from the store ---- */
+
+#define TICKET_HEAD 16 /* key id + IV, authenticated in the clear */
+#define TICKET_IV 12
+#define TICKET_TIME 8
+#define TICKET_TAG 16
+
+static void ring_free(struct ticket_ring *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->n; i++)
+		mbedtls_gcm_free(&r->k[i].gcm); /* zeroizes the key schedule */
+	kh_memzero(r, sizeof(*r));
+	free(r);
+}
+
+/* mbedTLS's ticket writer: the session sealed under the newest key. */
+static int ring_write(void *p, const mbedtls_ssl_session *session, unsigned char *start,
+		      const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+	struct kh_tls_conf *c = p;
+	struct ticket_ring *r = c->ring;
+	unsigned char *body = start + TICKET_HEAD;
+	size_t cap, slen = 0;
+	int ret;
+
+	if (end < start || (size_t)(end - start) < TICKET_HEAD + TICKET_TIME + TICKET_TAG + 64)
+		return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+	cap = (size_t)(end - start) - TICKET_HEAD - TICKET_TIME - TICKET_TAG;
+	kh_put_be32(start, r->k[0].id);
+	if (kh_drbg_generate(&c->drbg, start + 4, TICKET_IV))
+		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	kh_put_be32(body, (uint32_t)((uint64_t)kh_time_wall() >> 32));
+	kh_put_be32(body + 4, (uint32_t)kh_time_wall());
+	ret = mbedtls_ssl_session_save(session, body + TICKET_TIME, cap, &slen);
+	if (ret == 0)
+		ret = mbedtls_gcm_crypt_and_tag(
+			&r->k[0].gcm, MBEDTLS_GCM_ENCRYPT, TICKET_TIME + slen, start + 4, TICKET_IV,
+			start, TICKET_HEAD, body, body, TICKET_TAG, body + TICKET_TIME + slen);
+	if (ret) {
+		kh_memzero(body, cap + TICKET_TIME);
+		return ret;
+	}
+	*tlen = TICKET_HEAD + TICKET_TIME + slen + TICKET_TAG;
+	*lifetime = c->ticket_lifetime_s;
+	return 0;
+}
+
+/*
+ * mbedTLS's ticket reader. Any error makes mbedTLS carry on with a full
+ * handshake: an unknown key id, a key past its not_after, a ticket past
+ * its lifetime, or one that does not authenticate.
+ */
+static int ring_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct kh_tls_conf *c = p;
+	struct ticket_ring *r = c->ring;
+	int64_t now = kh_time_wall(), issued;
+	size_t clen;
+	unsigned i;
+	uint32_t id;
+	int ret;
+
+	if (len < TICKET_HEAD + TICKET_TIME + TICKET_TAG)
+		return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+	id = kh_be32(buf);
+	for (i = 0; i < r->n && r->k[i].id != id; i++)
+		;
+	if (i == r->n)
+		return MBEDTLS_ERR_SSL_INVALID_MAC;
+	if (now > r->k[i].not_after)
+		return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
+	clen = len - TICKET_HEAD - TICKET_TAG;
+	if (mbedtls_gcm_auth_decrypt(&r->k[i].gcm, clen, buf + 4, TICKET_IV, buf, TICKET_HEAD,
+				     buf + len - TICKET_TAG, TICKET_TAG, buf + TICKET_HEAD,
+				     buf + TICKET_HEAD) != 0)
+		return MBEDTLS_ERR_SSL_INVALID_MAC;
+	issued = (int64_t)(((uint64_t)kh_be32(buf + TICKET_HEAD) << 32) |
+			   kh_be32(buf + TICKET_HEAD + 4));
+	if (issued > now + 300 || now - issued > (int64_t)c->ticket_lifetime_s)
+		ret = MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
+	else
+		ret = mbedtls_ssl_session_load(session, buf + TICKET_HEAD + TICKET_TIME,
+					       clen - TICKET_TIME);
+	kh_memzero(buf + TICKET_HEAD, clen);
+	return ret;
+}
+
+int kh_tls_conf_set_ticket_keys(struct kh_tls_conf *c, const struct kh_tls_ticket_key *keys,
+				unsigned n)
+{
+	struct ticket_ring *r;
+
+	if (!c || c->role != KH_TLS_SERVER || !c->have_ticket || n == 0 || n > KH_TLS_TICKET_KEYS)
+		return -EINVAL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		mbedtls_gcm_init(&r->k[i].gcm);
+		r->n++;
+		r->k[i].id = keys[i].id;
+		r->k[i].not_after = keys[i].not_after;
+		if (mbedtls_gcm_setkey(&r->k[i].gcm, MBEDTLS_CIPHER_ID_AES, keys[i].key, 256) !=
+		    0) {
+			ring_free(r);
+			return -EIO;
+		}
+	}
+	ring_free(c->ring);
+	c->ring = r;
+	mbedtls_ssl_conf_session_tickets_cb(&c->ssl, ring_write, ring_parse, c);
+	return 0;
+}
+
 void kh_tls_conf_free(struct kh_tls_conf *c)
 {
 	if (!c)
 		return;
+	ring_free(c->ring);
 	mbedtls_ssl_ticket_free(&c->ticket);
 	mbedtls_pk_free(&c->key);
 	mbedtls_x509_crt_free(&c->own);
@@ -786,7 +918,7 @@ int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
 	int err = 0;
 
 	for (int i = 0; i < 3 && !err; i++)
-		if ((err = kh_fs_read(pem[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
+		if (pem[i] && (err = kh_fs_read(pem[i], 1 << 20, (uint8_t **)&t[i], &len[i])) < 0)
 			snprintf(why, whylen, "%s%s%.200s: %s", what ? what[i] : "",
 				 what ? " " : "", pem[i], kh_strerror(err));
 	if (!err) {

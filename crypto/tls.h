@@ -68,13 +68,40 @@ int kh_tls_conf_new(const struct kh_tls_conf_opts *o, struct kh_tls_conf **out, 
 /*
  * kh_tls_conf_new() from three PEM files, read through platform/fs.h
  * (up to 1 MiB each) and wiped from memory once parsed: pem[0] the CA,
- * pem[1] the own certificate, pem[2] the own key. o gives the role and
- * the other options (its PEM fields are ignored). On a file that cannot
+ * pem[1] the own certificate, pem[2] the own key (a client may give NULL
+ * for both: no certificate). o gives the role and the other options (its
+ * PEM fields are ignored). On a file that cannot
  * be read, why says "WHAT PATH: reason" with what[i] (e.g.
  * "report.server_ca"), or "PATH: reason" when what is NULL.
  */
 int kh_tls_conf_load(const struct kh_tls_conf_opts *o, const char *const pem[3],
 		     const char *const what[3], struct kh_tls_conf **out, char *why, size_t whylen);
+/*
+ * Session-ticket keys shared by several servers (docs/SERVER.md): kept in
+ * their common store, so a ticket one instance issued resumes on another
+ * and after a restart. Tickets are AES-256-GCM over the session, with the
+ * key id and IV authenticated in the clear: id (4 bytes, big-endian) | IV
+ * (12) | sealed(issued time (8) | session) | tag (16).
+ */
+#define KH_TLS_TICKET_KEYS 4
+struct kh_tls_ticket_key {
+	uint32_t id;
+	int64_t not_after; /* wall seconds: tickets under this key are refused after it */
+	uint8_t key[32];
+};
+/*
+ * Server with tickets on: from now on tickets are written under keys[0]
+ * and accepted under any of the n (at most KH_TLS_TICKET_KEYS), for the
+ * configuration's ticket lifetime; replaces the keys given before (the
+ * built-in random ones at first). The keys are copied, and wiped when
+ * replaced or freed. A ticket under an unknown or expired key, or one that
+ * does not authenticate (forged, altered), gives a full handshake, never a
+ * failure. 0, or -EINVAL (not a server with tickets, n out of range),
+ * -EIO if the cipher refuses a key.
+ */
+int kh_tls_conf_set_ticket_keys(struct kh_tls_conf *c, const struct kh_tls_ticket_key *keys,
+				unsigned n);
+
 /* Accepts NULL; wipes keys. The configuration must outlive its connections. */
 void kh_tls_conf_free(struct kh_tls_conf *c);
 

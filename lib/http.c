@@ -812,3 +812,68 @@ int kh_http_parse_content_range(const char *v, uint64_t *first, uint64_t *last, 
 	}
 	return *first <= *last && *last < *total ? 0 : -EINVAL;
 }
+
+/* RFC 3986 path characters, less those a static server or a log might read otherwise. */
+static int path_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("/-._~%!$&()*+,;=:@", ch) != NULL);
+}
+
+int kh_http_parse_mirror(const char *url, int *tls, char *host, size_t cap, uint16_t *port,
+			 const char **path)
+{
+	const char *h, *end, *p;
+	unsigned long num = 0;
+	size_t n, len = 0;
+
+	while (len <= KH_HTTP_MIRROR_URL_MAX && url[len])
+		len++;
+	if (len > KH_HTTP_MIRROR_URL_MAX)
+		return -EINVAL;
+	if (strncmp(url, "https://", 8) == 0) {
+		*tls = 1;
+		h = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		*tls = 0;
+		h = url + 7;
+	} else {
+		return -EINVAL;
+	}
+	if (*h == '[') {
+		if (!(end = strchr(h, ']')))
+			return -EINVAL;
+		n = (size_t)(end - h - 1);
+		h++;
+		p = end + 1;
+	} else {
+		end = h + strcspn(h, ":/");
+		n = (size_t)(end - h);
+		p = end;
+	}
+	if (n == 0 || n >= cap)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f') ||
+		      (h[i] >= 'A' && h[i] <= 'F') || h[i] == '.' || h[i] == ':'))
+			return -EINVAL; /* an IP literal: checked as one by the caller */
+	*port = *tls ? 443 : 80;
+	if (*p == ':') {
+		const char *d = ++p;
+		for (; *p >= '0' && *p <= '9' && p - d < 6; p++)
+			num = num * 10 + (unsigned long)(*p - '0');
+		if (p == d || num == 0 || num > 65535)
+			return -EINVAL;
+		*port = (uint16_t)num;
+	}
+	if (*p && *p != '/')
+		return -EINVAL;
+	for (const char *q = p; *q; q++)
+		if (!path_char(*q) ||
+		    (q[0] == '/' && q[1] == '.' && q[2] == '.' && (q[3] == '/' || q[3] == 0)))
+			return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = 0;
+	*path = strcmp(p, "/") == 0 ? p + 1 : p;
+	return 0;
+}

@@ -99,6 +99,19 @@ int kh_http_format_request(char *buf, size_t cap, const char *method, const char
 int kh_http_parse_url(const char *url, char *host, size_t cap, uint16_t *port);
 
 /*
+ * A bundle mirror's URL (docs/PROTOCOL.md): "http://" or "https://", an IP
+ * literal host (IPv6 in brackets; the agent resolves no names), an optional
+ * port (default 80 or 443) and a path of URL characters (no query, no
+ * fragment, no "..", no spaces or quotes), at most KH_HTTP_MIRROR_URL_MAX
+ * bytes in all. *tls says which scheme, host gets the address without
+ * brackets (cap bytes), *path points into url ("/" when there is none
+ * becomes ""). 0, or -EINVAL.
+ */
+#define KH_HTTP_MIRROR_URL_MAX 200
+int kh_http_parse_mirror(const char *url, int *tls, char *host, size_t cap, uint16_t *port,
+			 const char **path);
+
+/*
  * A Content-Range answer "bytes A-B/TOTAL" (digits only, each < 2^53,
  * A <= B < TOTAL). 0, or -EINVAL.
  */

@@ -75,6 +75,7 @@ static void config_defaults(struct kh_srv_config *c)
 	c->max_conns_per_device = 4;
 	c->idle_timeout_ms = 10000;
 	c->ticket_lifetime_s = DAY;
+	c->ticket_key_rotate_s = DAY;
 	c->device_cert_days = 3650;
 	c->max_requests = 1000;
 	c->quota.window_s = 3600;
@@ -95,6 +96,7 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddNumberToObject(o, "max_connections_per_device", c->max_conns_per_device);
 	cJSON_AddNumberToObject(o, "idle_timeout_ms", c->idle_timeout_ms);
 	cJSON_AddNumberToObject(o, "ticket_lifetime_s", c->ticket_lifetime_s);
+	cJSON_AddNumberToObject(o, "ticket_key_rotate_s", c->ticket_key_rotate_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
 	cJSON_AddNumberToObject(o, "max_requests_per_connection", c->max_requests);
 	cJSON_AddNumberToObject(o, "event_quota_window_s", c->quota.window_s);
@@ -125,6 +127,8 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		{"idle_timeout_ms", 100, 600000, offsetof(struct kh_srv_config, idle_timeout_ms)},
 		{"ticket_lifetime_s", 0, 7 * DAY,
 		 offsetof(struct kh_srv_config, ticket_lifetime_s)},
+		{"ticket_key_rotate_s", 2, 7 * DAY,
+		 offsetof(struct kh_srv_config, ticket_key_rotate_s)},
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
 		{"max_requests_per_connection", 1, 1000000,
 		 offsetof(struct kh_srv_config, max_requests)},

@@ -19,12 +19,14 @@
 #include "crypto/crypto.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/http.h"
 #include "lib/jsonfield.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/proto.h"
 #include "lib/str.h"
 #include "platform/fs.h"
+#include "platform/net.h"
 #include "platform/time.h"
 #include "server/api.h"
 #include "server/api_priv.h"
@@ -246,6 +248,48 @@ static const struct kh_json_field checkin_events[] = {
 	KH_JSON_F_UINT("dropped", 0, 0, KH_JSON_INT_MAX, struct kh_checkin, events_dropped),
 };
 
+int kh_api_mirror_check(const char *url, char *why, size_t whylen)
+{
+	char host[64];
+	const char *path;
+	struct kh_addr a;
+	uint16_t port;
+	int tls;
+
+	/* room for "/" VERSION ".bundle" within the device's limit */
+	if (strlen(url) > KH_HTTP_MIRROR_URL_MAX - 30 || strlen(url) > KH_MIRROR_URL_MAX) {
+		snprintf(why, whylen, "longer than %d bytes", KH_HTTP_MIRROR_URL_MAX - 30);
+		return -EINVAL;
+	}
+	if (kh_http_parse_mirror(url, &tls, host, sizeof(host), &port, &path) < 0 ||
+	    kh_addr_parse_ip(host, &a) < 0) {
+		snprintf(why, whylen,
+			 "expected http:// or https://, an IP address (devices resolve no names), "
+			 "[:PORT] and a path without query, spaces or \"..\"");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Where the bundle may also be fetched: each of the group's mirrors + "/VERSION.bundle". */
+static void add_mirrors(struct kh_srv *s, const char *group, const struct kh_policy_rec *p,
+			cJSON *po)
+{
+	char urls[KH_MIRRORS_MAX][KH_MIRROR_URL_MAX + 1], u[KH_MIRROR_URL_MAX + 32];
+	cJSON *arr;
+	int n = kh_store_mirrors(s->store, group, 1, urls, KH_MIRRORS_MAX);
+
+	if (n <= 0 || !(arr = cJSON_AddArrayToObject(po, "mirrors")))
+		return;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(urls[i]);
+		snprintf(u, sizeof(u), "%.*s/%llu.bundle",
+			 (int)(l && urls[i][l - 1] == '/' ? l - 1 : l), urls[i],
+			 (unsigned long long)p->version);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(u));
+	}
+}
+
 static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	struct kh_api_peer *peer = rq->peer;
@@ -297,9 +341,13 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	/* our copy of its audit results is not the device's: ask for all of them */
 	if (ca.digest && kh_api_audit_differs(s, peer->serial, ca.digest))
 		cJSON_AddBoolToObject(o, "audit_full", 1);
-	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0)
-		kh_render_policy_ref(cJSON_AddObjectToObject(o, "policy"), &p);
-	else
+	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0) {
+		cJSON *po = cJSON_AddObjectToObject(o, "policy");
+		kh_render_policy_ref(po, &p);
+		/* only a device that needs the bundle costs the mirror lookup */
+		if (c.policy_version < p.version)
+			add_mirrors(s, peer->dev.group, &p, po);
+	} else
 		cJSON_AddNullToObject(o, "policy");
 	arr = cJSON_AddArrayToObject(o, "commands");
 	n = kh_store_commands_pending(s->store, peer->serial, cmds, MAX_COMMANDS);

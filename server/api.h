@@ -62,6 +62,13 @@ void kh_api_resp_free(struct kh_api_resp *resp);
 /* Fill resp with a JSON error body {"error": msg} and status. */
 void kh_api_error(struct kh_api_resp *resp, int status, const char *msg);
 
+/*
+ * A mirror base URL an operator gives (kh_http_parse_mirror's form, an IP
+ * literal host, short enough that "/VERSION.bundle" still fits). 0, or
+ * -EINVAL with why.
+ */
+int kh_api_mirror_check(const char *url, char *why, size_t whylen);
+
 /* Drop s's cached bundle maps (at shutdown; responses in flight keep theirs). */
 void kh_api_cache_clear(struct kh_srv *s);
 

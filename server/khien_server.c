@@ -73,13 +73,17 @@ static void usage(FILE *f)
 		"        audit results as JSON lines (device, check, result, severity,\n"
 		"        evidence, changed_at, updated_at)\n"
 		"  compliance --dir DIR                  per check: devices that pass, fail, na\n"
+		"  mirror --dir DIR [--group G] [--add URL | --remove URL]\n"
+		"        where group G's devices (all without mirrors of their own: G \"*\")\n"
+		"        fetch bundles first: http:// or https:// and an IP address, serving\n"
+		"        a copy of DIR/bundles/ (at most 4 per group); alone: list them\n"
 		"\n"
 		"Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 instance unusable.\n");
 }
 
 struct args {
 	const char *dir, *url, *trust_root, *database, *database_password_file, *listen, *device,
-		*out, *group, *level, *file, *check, *to, *format, *state;
+		*out, *group, *level, *file, *check, *to, *format, *state, *add, *remove;
 	int force, expired, failing, follow, once, min_severity;
 	long interval_ms, facility, gap_ms;
 	int64_t not_after;
@@ -105,6 +109,8 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"not-after", required_argument, 0, 'A'},
 					     {"check", required_argument, 0, 'C'},
 					     {"failing", no_argument, 0, 'F'},
+					     {"add", required_argument, 0, 'a'},
+					     {"remove", required_argument, 0, 'r'},
 					     {"follow", no_argument, 0, 'W'},
 					     {"once", no_argument, 0, '1'},
 					     {"min-severity", required_argument, 0, 'V'},
@@ -150,6 +156,12 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'g':
 			a->group = optarg;
+			break;
+		case 'a':
+			a->add = optarg;
+			break;
+		case 'r':
+			a->remove = optarg;
 			break;
 		case 'o':
 			a->out = optarg;
@@ -583,6 +595,57 @@ static int cmd_events(struct kh_srv *s, const struct args *a)
 	return 0;
 }
 
+/* mirror: add, remove or list a group's bundle mirrors (docs/SERVER.md). */
+static int cmd_mirror(struct kh_srv *s, const struct args *a)
+{
+	char urls[KH_MIRRORS_MAX][KH_MIRROR_URL_MAX + 1], why[160];
+	const char *g = a->group ? a->group : "*";
+	int n, err;
+
+	if (!kh_srv_group_ok(g) || (a->add && a->remove)) {
+		fprintf(stderr, "usage: khien-server mirror --dir DIR [--group G] [--add URL | "
+				"--remove URL]\n");
+		return EXIT_USAGE;
+	}
+	if (a->add) {
+		if (kh_api_mirror_check(a->add, why, sizeof(why)) < 0) {
+			fprintf(stderr, "khien-server: mirror %s: %s\n", a->add, why);
+			return EXIT_FAILED;
+		}
+		err = kh_store_mirror_add(s->store, g, a->add, kh_time_wall());
+		if (err == -EEXIST || err == -ENOSPC) {
+			fprintf(stderr, "khien-server: mirror %s: %s\n", a->add,
+				err == -EEXIST ? "group has it already"
+					       : "group has the most mirrors it may (4)");
+			return EXIT_FAILED;
+		}
+		if (err < 0)
+			return EXIT_RUNTIME;
+		printf("mirror %s added to group %s\n", a->add, g);
+		return 0;
+	}
+	if (a->remove) {
+		err = kh_store_mirror_del(s->store, g, a->remove);
+		if (err == -ENOENT) {
+			fprintf(stderr, "khien-server: group %s has no mirror %s\n", g, a->remove);
+			return EXIT_FAILED;
+		}
+		if (err < 0)
+			return EXIT_RUNTIME;
+		printf("mirror %s removed from group %s\n", a->remove, g);
+		return 0;
+	}
+	if ((n = kh_store_mirrors(s->store, g, 0, urls, KH_MIRRORS_MAX)) < 0)
+		return EXIT_RUNTIME;
+	for (int i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "group", g);
+		cJSON_AddStringToObject(o, "url", urls[i]);
+		print_json(o);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kh_srv s;
@@ -623,7 +686,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
 	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
 	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance") &&
-	    strcmp(cmd, "forward") && strcmp(cmd, "warnings")) {
+	    strcmp(cmd, "forward") && strcmp(cmd, "warnings") && strcmp(cmd, "mirror")) {
 		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -697,6 +760,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "compliance")) {
 		rc = kh_store_compliance(s.store, print_compliance, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "mirror")) {
+		rc = cmd_mirror(&s, &a);
 	} else if (!strcmp(cmd, "warnings")) {
 		rc = cmd_warnings(&s, &a);
 	} else if (!strcmp(cmd, "policies")) {

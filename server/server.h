@@ -37,6 +37,7 @@ struct kh_srv_config {
 	uint32_t max_conns_per_device; /* of them, held by one device certificate */
 	uint32_t idle_timeout_ms;      /* a connection with no progress for this long is closed */
 	uint32_t ticket_lifetime_s;
+	uint32_t ticket_key_rotate_s; /* a new session-ticket key in the store this often */
 	uint8_t operator_token_sha256[32];
 	uint32_t device_cert_days;
 	uint32_t max_requests; /* per connection, then Connection: close */

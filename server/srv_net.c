@@ -38,6 +38,7 @@
 #include "platform/loop.h"
 #include "platform/net.h"
 #include "platform/proc.h"
+#include "platform/rand.h"
 #include "platform/time.h"
 #include "server/api.h"
 
@@ -120,7 +121,8 @@ struct srv {
 	uint32_t idents_mask;
 	struct kh_list by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
-	struct kh_timer flush, stats, trim;
+	struct kh_timer flush, stats, trim, tickets;
+	uint32_t ticket_key;	   /* the id tickets are written under, 0 before the first */
 	unsigned peak;		   /* most connections open since the last trim */
 	uint64_t freed_since_trim; /* connections closed since then */
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
@@ -745,6 +747,66 @@ static void on_stats(struct kh_loop *loop, void *arg)
 	kh_timer_arm(loop, &v->stats, 60000);
 }
 
+/*
+ * Session-ticket keys from the store (docs/SERVER.md): one per rotation
+ * period, made by whichever instance needs it first, written under the
+ * current one and accepted under it and the one before, so a ticket any
+ * instance issued resumes on every instance and after restarts. When the
+ * store cannot be read the keys in use stay.
+ */
+static void ticket_keys(struct srv *v)
+{
+	const struct kh_srv_config *cfg = &v->s->cfg;
+	uint32_t period = cfg->ticket_key_rotate_s, cur;
+	struct kh_ticket_key k[2];
+	struct kh_tls_ticket_key tk[2];
+	int64_t now = kh_time_wall();
+	int n, err;
+
+	if (!cfg->ticket_lifetime_s)
+		return;
+	cur = (uint32_t)(now / period);
+	n = kh_store_ticket_keys(v->s->store, cur - 1, k, 2);
+	if (n >= 0 && (n == 0 || k[0].id < cur)) {
+		struct kh_ticket_key nk = {.id = cur};
+		err = kh_rand_bytes(nk.key, sizeof(nk.key));
+		if (err == 0)
+			err = kh_store_ticket_key_add(v->s->store, &nk, cur - 2, now);
+		kh_memzero(&nk, sizeof(nk));
+		if (err == 0 || err == -EEXIST)
+			n = kh_store_ticket_keys(v->s->store, cur - 1, k, 2);
+	}
+	if (n <= 0) {
+		log_warn(
+			"session-ticket keys: the store has none for now; keeping the ones in use");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		tk[i].id = k[i].id;
+		tk[i].not_after = ((int64_t)k[i].id + 2) * period;
+		memcpy(tk[i].key, k[i].key, sizeof(tk[i].key));
+	}
+	err = kh_tls_conf_set_ticket_keys(v->tls, tk, (unsigned)n);
+	kh_memzero(tk, sizeof(tk));
+	kh_memzero(k[0].key, sizeof(k[0].key));
+	kh_memzero(k[1].key, sizeof(k[1].key));
+	if (err < 0) {
+		log_error_err(err, "session-ticket keys not taken");
+	} else if (k[0].id != v->ticket_key) { /* ids only: the material is never logged */
+		v->ticket_key = k[0].id;
+		log_info("session tickets under store key %u (%d accepted)", k[0].id, n);
+	}
+}
+
+static void on_tickets(struct kh_loop *loop, void *arg)
+{
+	struct srv *v = arg;
+	uint64_t ms = (uint64_t)v->s->cfg.ticket_key_rotate_s * 250;
+
+	ticket_keys(v);
+	kh_timer_arm(loop, &v->tickets, ms < 1000 ? 1000 : ms > 3600000 ? 3600000 : ms);
+}
+
 static void on_stop(struct kh_loop *loop, int signo, void *arg)
 {
 	(void)arg;
@@ -815,6 +877,8 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 		goto out;
 	kh_timer_init(&v.flush, on_flush, &v);
 	kh_timer_init(&v.stats, on_stats, &v);
+	kh_timer_init(&v.tickets, on_tickets, &v);
+	on_tickets(v.loop, &v); /* before the first handshake */
 	kh_timer_init(&v.trim, on_trim, &v);
 	kh_timer_arm(v.loop, &v.trim, TRIM_MS);
 	kh_timer_arm(v.loop, &v.flush, FLUSH_MS);

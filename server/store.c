@@ -98,6 +98,34 @@ int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_re
 	return s->ops->assigned(s, group, out);
 }
 
+int kh_store_ticket_key_add(struct kh_store *s, const struct kh_ticket_key *k, uint32_t below_id,
+			    int64_t now)
+{
+	return s->ops->ticket_key_add(s, k, below_id, now);
+}
+
+int kh_store_ticket_keys(struct kh_store *s, uint32_t min_id, struct kh_ticket_key *keys,
+			 unsigned max)
+{
+	return s->ops->ticket_keys(s, min_id, keys, max);
+}
+
+int kh_store_mirror_add(struct kh_store *s, const char *group, const char *url, int64_t now)
+{
+	return s->ops->mirror_add(s, group, url, now);
+}
+
+int kh_store_mirror_del(struct kh_store *s, const char *group, const char *url)
+{
+	return s->ops->mirror_del(s, group, url);
+}
+
+int kh_store_mirrors(struct kh_store *s, const char *group, int fallback,
+		     char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max)
+{
+	return s->ops->mirrors(s, group, fallback, urls, max);
+}
+
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg)
 {

@@ -150,6 +150,39 @@ int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_re
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg);
 
+/*
+ * Mirrors (docs/SERVER.md): base URLs (http:// or https://, at most
+ * KH_MIRROR_URL_MAX bytes, KH_MIRRORS_MAX per group) where a group's
+ * devices may fetch bundles before asking the server. add: -EEXIST if the
+ * group has it, -ENOSPC if the group is full; del: -ENOENT if it has not.
+ * kh_store_mirrors: into urls (max of them) the group's own mirrors, or
+ * with fallback the "*" ones when it has none, in the order added; the
+ * count or a negative errno.
+ */
+/*
+ * TLS session-ticket keys shared by the instances (docs/SERVER.md), one
+ * per rotation period, id = the period's number. add: -EEXIST when
+ * another instance made that period's key first (read it back), and keys
+ * with ids below below_id are deleted. kh_store_ticket_keys: those with
+ * id >= min_id, newest first, into keys (max); the count or a negative
+ * errno. The key material is never logged.
+ */
+struct kh_ticket_key {
+	uint32_t id;
+	uint8_t key[32];
+};
+int kh_store_ticket_key_add(struct kh_store *s, const struct kh_ticket_key *k, uint32_t below_id,
+			    int64_t now);
+int kh_store_ticket_keys(struct kh_store *s, uint32_t min_id, struct kh_ticket_key *keys,
+			 unsigned max);
+
+#define KH_MIRRORS_MAX 4
+#define KH_MIRROR_URL_MAX 200
+int kh_store_mirror_add(struct kh_store *s, const char *group, const char *url, int64_t now);
+int kh_store_mirror_del(struct kh_store *s, const char *group, const char *url);
+int kh_store_mirrors(struct kh_store *s, const char *group, int fallback,
+		     char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max);
+
 /* What an event costs against the byte quota: its type and payload text. */
 static inline uint64_t kh_event_size(const struct kh_event_rec *e)
 {

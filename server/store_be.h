@@ -30,6 +30,14 @@ struct kh_store_ops {
 	int (*assigned)(struct kh_store *s, const char *group, struct kh_policy_rec *out);
 	int (*policies)(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 			void *arg);
+	int (*ticket_key_add)(struct kh_store *s, const struct kh_ticket_key *k, uint32_t below_id,
+			      int64_t now);
+	int (*ticket_keys)(struct kh_store *s, uint32_t min_id, struct kh_ticket_key *keys,
+			   unsigned max);
+	int (*mirror_add)(struct kh_store *s, const char *group, const char *url, int64_t now);
+	int (*mirror_del)(struct kh_store *s, const char *group, const char *url);
+	int (*mirrors)(struct kh_store *s, const char *group, int fallback,
+		       char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max);
 	int (*events_add)(struct kh_store *s, const char *serial, const struct kh_event_rec *ev,
 			  unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
 			  int64_t now, struct kh_events_result *out);
@@ -61,10 +69,11 @@ int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store
 /*
  * The schema's versions, shared by both backends (each keeps its own SQL
  * where the dialects differ): 1 the tables, 2 and 3 devices columns added
- * since (below), 4 the audit tables. Columns are only ever added, with a
- * default, so an older server can still read a newer database.
+ * since (below), 4 the audit tables, 5 the mirrors table, 6 the ticket
+ * keys. Columns are only ever added, with a default, so an older server
+ * can still read a newer database.
  */
-#define KH_STORE_SCHEMA_VERSION 4
+#define KH_STORE_SCHEMA_VERSION 6
 struct kh_store_added_column {
 	int version;
 	const char *name; /* an integer, NOT NULL DEFAULT 0 */

@@ -58,6 +58,12 @@ enum {
 	ST_AUD_SUM,
 	ST_AUDITS,
 	ST_COMPLIANCE,
+	ST_TKEY_ADD,
+	ST_TKEY_PRUNE,
+	ST_TKEYS,
+	ST_MIR_ADD,
+	ST_MIR_DEL,
+	ST_MIRS,
 	ST_COUNT
 };
 
@@ -90,6 +96,16 @@ static const char *const sql_text[ST_COUNT] = {
 			"p.path FROM assignments a JOIN policies p ON p.version = a.version "
 			"WHERE a.grp = $1 OR a.grp = '*' ORDER BY a.grp = '*' LIMIT 1",
 	[ST_POLS] = "SELECT " POL_COLS " FROM policies ORDER BY version",
+	[ST_TKEY_ADD] = "INSERT INTO ticket_keys(id, key, created) VALUES($1,$2,$3)",
+	[ST_TKEY_PRUNE] = "DELETE FROM ticket_keys WHERE id < $1",
+	[ST_TKEYS] = "SELECT id, key FROM ticket_keys WHERE id >= $1 ORDER BY id DESC LIMIT $2",
+	/* the count and the insert race between instances: a group may pass the limit by one */
+	[ST_MIR_ADD] = "INSERT INTO mirrors(grp, url, added) SELECT $1::text, $2::text, $3::bigint "
+		       "WHERE (SELECT count(*) FROM mirrors WHERE grp = $1) < $4",
+	[ST_MIR_DEL] = "DELETE FROM mirrors WHERE grp = $1 AND url = $2",
+	[ST_MIRS] = "SELECT url FROM mirrors WHERE grp = CASE WHEN $2 = 0 OR EXISTS("
+		    "SELECT 1 FROM mirrors WHERE grp = $1) THEN $1 ELSE '*' END "
+		    "ORDER BY added, url LIMIT $3",
 	[ST_EV_ADD] = "INSERT INTO events(serial, seq, time, received, type, severity, payload) "
 		      "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(serial, seq) DO NOTHING",
 	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = greatest(last_seq, $1), "
@@ -172,6 +188,14 @@ static const char schema_v4[] =
 	"CREATE TABLE IF NOT EXISTS audit_heads("
 	" serial text COLLATE \"C\" PRIMARY KEY, policy text NOT NULL, version bigint NOT NULL,"
 	" digest text NOT NULL, at bigint NOT NULL);";
+
+static const char schema_v5[] = "CREATE TABLE IF NOT EXISTS mirrors("
+				" grp text COLLATE \"C\" NOT NULL, url text COLLATE \"C\" NOT NULL,"
+				" added bigint NOT NULL, PRIMARY KEY(grp, url));";
+
+static const char schema_v6[] =
+	"CREATE TABLE IF NOT EXISTS ticket_keys("
+	" id bigint PRIMARY KEY, key text NOT NULL, created bigint NOT NULL);";
 
 /* Serialises migrations of instances starting together (pg_advisory_xact_lock). */
 #define MIGRATION_LOCK 0x6b6869656eLL /* "khien" */
@@ -401,6 +425,10 @@ static int migrate(struct pg_store *s)
 			goto fail;
 	}
 	if (v < 4 && exec(s, schema_v4) < 0)
+		goto fail;
+	if (v < 5 && exec(s, schema_v5) < 0)
+		goto fail;
+	if (v < 6 && exec(s, schema_v6) < 0)
 		goto fail;
 	if (v < KH_STORE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql),
@@ -748,6 +776,104 @@ static int pg_assigned(struct kh_store *ks, const char *group, struct kh_policy_
 
 	a_text(&a, group);
 	return policy_one(pg(ks), ST_ASSIGNED, &a, out, "assigned policy");
+}
+
+static int pg_ticket_key_add(struct kh_store *ks, const struct kh_ticket_key *k, uint32_t below_id,
+			     int64_t now)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	char hex[65];
+	PGresult *r;
+	int err = 0;
+
+	if (sync_mode(s, 1) < 0)
+		return -EIO;
+	kh_hex_encode(k->key, 32, hex);
+	a_int(&a, k->id);
+	a_text(&a, hex);
+	a_int(&a, now);
+	r = run(s, ST_TKEY_ADD, &a, "add ticket key", &err);
+	kh_memzero(hex, sizeof(hex));
+	if (!r)
+		return err; /* -EEXIST: another instance made it */
+	PQclear(r);
+	a = (struct args){0};
+	a_int(&a, below_id);
+	if (!(r = run(s, ST_TKEY_PRUNE, &a, "prune ticket keys", &err)))
+		return err;
+	PQclear(r);
+	return 0;
+}
+
+static int pg_ticket_keys(struct kh_store *ks, uint32_t min_id, struct kh_ticket_key *keys,
+			  unsigned max)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	PGresult *r;
+	int err = 0, n = 0;
+
+	a_int(&a, min_id);
+	a_int(&a, max);
+	if (!(r = run(s, ST_TKEYS, &a, "ticket keys", &err)))
+		return err;
+	for (int i = 0; i < PQntuples(r) && n < (int)max; i++) {
+		keys[n].id = (uint32_t)g_int(r, i, 0);
+		if (kh_hex_decode(PQgetvalue(r, i, 1), keys[n].key, 32) == 0)
+			n++;
+	}
+	PQclear(r);
+	return n;
+}
+
+/* Add (with now) or remove (now < 0) a group's mirror: one row, or why not. */
+static int mirror_change(struct kh_store *ks, const char *group, const char *url, int64_t now)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	int err;
+
+	if (sync_mode(s, 1) < 0)
+		return -EIO;
+	a_text(&a, group);
+	a_text(&a, url);
+	if (now < 0)
+		return change_one(s, ST_MIR_DEL, &a, "remove mirror");
+	a_int(&a, now);
+	a_int(&a, KH_MIRRORS_MAX);
+	err = change_one(s, ST_MIR_ADD, &a, "add mirror");
+	/* no row inserted: the group is full */
+	return err == -ENOENT ? -ENOSPC : err;
+}
+
+static int pg_mirror_add(struct kh_store *ks, const char *group, const char *url, int64_t now)
+{
+	return mirror_change(ks, group, url, now < 0 ? 0 : now);
+}
+
+static int pg_mirror_del(struct kh_store *ks, const char *group, const char *url)
+{
+	return mirror_change(ks, group, url, -1);
+}
+
+static int pg_mirrors(struct kh_store *ks, const char *group, int fallback,
+		      char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	PGresult *r;
+	int err = 0, n;
+
+	a_text(&a, group);
+	a_int(&a, fallback);
+	a_int(&a, max);
+	if (!(r = run(s, ST_MIRS, &a, "list mirrors", &err)))
+		return err;
+	for (n = 0; n < PQntuples(r) && n < (int)max; n++)
+		g_text(r, n, 0, urls[n], KH_MIRROR_URL_MAX + 1);
+	PQclear(r);
+	return n;
 }
 
 struct pol_ctx {
@@ -1153,6 +1279,11 @@ static const struct kh_store_ops pg_ops = {
 	.policy_get = pg_policy_get,
 	.assign = pg_assign,
 	.assigned = pg_assigned,
+	.ticket_key_add = pg_ticket_key_add,
+	.ticket_keys = pg_ticket_keys,
+	.mirror_add = pg_mirror_add,
+	.mirror_del = pg_mirror_del,
+	.mirrors = pg_mirrors,
 	.policies = pg_policies,
 	.events_add = pg_events_add,
 	.events = pg_events,

@@ -14,6 +14,7 @@
 
 #include "lib/compiler.h"
 #include "lib/err.h"
+#include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/severity.h"
 #include "lib/str.h"
@@ -233,6 +234,15 @@ static int migrate(struct sq_store *s)
 		    "CREATE TABLE IF NOT EXISTS audit_heads("
 		    " serial TEXT PRIMARY KEY, policy TEXT NOT NULL, version INTEGER NOT NULL,"
 		    " digest TEXT NOT NULL, at INTEGER NOT NULL);") < 0)
+		return -EIO;
+	/* 5: bundle mirrors by group */
+	if (exec(s, "CREATE TABLE IF NOT EXISTS mirrors("
+		    " grp TEXT NOT NULL, url TEXT NOT NULL, added INTEGER NOT NULL,"
+		    " PRIMARY KEY(grp, url));") < 0)
+		return -EIO;
+	/* 6: TLS session-ticket keys (hex) */
+	if (exec(s, "CREATE TABLE IF NOT EXISTS ticket_keys("
+		    " id INTEGER PRIMARY KEY, key TEXT NOT NULL, created INTEGER NOT NULL);") < 0)
 		return -EIO;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", KH_STORE_SCHEMA_VERSION);
 	return exec(s, sql);
@@ -682,12 +692,132 @@ static int sq_command_done(struct kh_store *ks, const char *serial, int64_t id, 
 	return changed_one(s, q, "command done");
 }
 
-/* ---- audit results ---- */
+/* ---- ticket keys ---- */
 
 static int prep(struct sq_store *s, const char *sql, sqlite3_stmt **q)
 {
 	return sqlite3_prepare_v2(s->db, sql, -1, q, NULL) == SQLITE_OK ? 0 : db_fail(s, sql);
 }
+
+static int sq_ticket_key_add(struct kh_store *ks, const struct kh_ticket_key *k, uint32_t below_id,
+			     int64_t now)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	char hex[65];
+	int rc;
+
+	if ((rc = prep(s, "INSERT INTO ticket_keys(id, key, created) VALUES(?,?,?)", &q)) < 0)
+		return rc;
+	kh_hex_encode(k->key, 32, hex);
+	sqlite3_bind_int64(q, 1, k->id);
+	sqlite3_bind_text(q, 2, hex, 64, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	kh_memzero(hex, sizeof(hex));
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "add ticket key");
+	if ((rc = prep(s, "DELETE FROM ticket_keys WHERE id < ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, below_id);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "prune ticket keys");
+}
+
+static int sq_ticket_keys(struct kh_store *ks, uint32_t min_id, struct kh_ticket_key *keys,
+			  unsigned max)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	unsigned n = 0;
+	int rc;
+
+	if ((rc = prep(s, "SELECT id, key FROM ticket_keys WHERE id >= ? ORDER BY id DESC LIMIT ?",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, min_id);
+	sqlite3_bind_int(q, 2, (int)max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < max) {
+		const char *h = (const char *)sqlite3_column_text(q, 1);
+		keys[n].id = (uint32_t)sqlite3_column_int64(q, 0);
+		if (h && kh_hex_decode(h, keys[n].key, 32) == 0)
+			n++;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? (int)n : db_fail(s, "ticket keys");
+}
+
+/* ---- mirrors ---- */
+
+static int sq_mirror_add(struct kh_store *ks, const char *group, const char *url, int64_t now)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "INSERT INTO mirrors(grp, url, added) SELECT ?1, ?2, ?3 "
+		       "WHERE (SELECT count(*) FROM mirrors WHERE grp = ?1) < ?4",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, url, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now);
+	sqlite3_bind_int(q, 4, KH_MIRRORS_MAX);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "add mirror");
+	return sqlite3_changes(s->db) == 1 ? 0 : -ENOSPC;
+}
+
+static int sq_mirror_del(struct kh_store *ks, const char *group, const char *url)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s, "DELETE FROM mirrors WHERE grp = ? AND url = ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, url, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "remove mirror");
+	return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
+}
+
+static int sq_mirrors(struct kh_store *ks, const char *group, int fallback,
+		      char (*urls)[KH_MIRROR_URL_MAX + 1], unsigned max)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	unsigned n = 0;
+	int rc;
+
+	if ((rc = prep(s,
+		       "SELECT url FROM mirrors WHERE grp = CASE WHEN ?2 = 0 OR EXISTS("
+		       "SELECT 1 FROM mirrors WHERE grp = ?1) THEN ?1 ELSE '*' END "
+		       "ORDER BY added, url LIMIT ?3",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, fallback);
+	sqlite3_bind_int(q, 3, (int)max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && n < max)
+		col_text(q, 0, urls[n++], KH_MIRROR_URL_MAX + 1);
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? (int)n : db_fail(s, "list mirrors");
+}
+
+/* ---- audit results ---- */
 
 /* Digest and counts of the device's stored rows. */
 static int audit_sum(struct sq_store *s, const char *serial, struct kh_audit_head *h,
@@ -928,6 +1058,11 @@ static const struct kh_store_ops sq_ops = {
 	.policy_get = sq_policy_get,
 	.assign = sq_assign,
 	.assigned = sq_assigned,
+	.ticket_key_add = sq_ticket_key_add,
+	.ticket_keys = sq_ticket_keys,
+	.mirror_add = sq_mirror_add,
+	.mirror_del = sq_mirror_del,
+	.mirrors = sq_mirrors,
 	.policies = sq_policies,
 	.events_add = sq_events_add,
 	.events = sq_events,

@@ -181,6 +181,51 @@ static void test_web_section(void)
 	KT_EQ(parse(&c, "{\"web\": []}"), -EINVAL);
 }
 
+/* report.urls: servers tried in order; report.url is a list of one; bounds on both. */
+static void test_report_urls(void)
+{
+	struct kh_agent_config c;
+	char big[400], doc[600];
+
+	KT_EQ(parse(&c, "{\"report\": {\"url\": \"https://127.0.0.1:1\"}}"), 0);
+	KT_EQ(c.nreport_urls, 1);
+	KT_STREQ(c.report_urls[0], "https://127.0.0.1:1");
+	KT_EQ(c.report_failback_s, 3600);
+	KT_EQ(parse(&c, "{\"report\": {\"urls\": [\"https://a.example:1\", "
+			"\"https://127.0.0.2:2\"], \"connect\": [\"127.0.0.1:1\", \"\"], "
+			"\"failback_s\": 600}}"),
+	      0);
+	KT_EQ(c.nreport_urls, 2);
+	KT_STREQ(c.report_urls[1], "https://127.0.0.2:2");
+	KT_EQ(c.nreport_connect, 2);
+	KT_STREQ(c.report_connect[1], "");
+	KT_EQ(c.report_failback_s, 600);
+	KT_EQ(parse(&c, "{\"report\": {\"url\": \"https://127.0.0.1:1\", \"urls\": "
+			"[\"https://127.0.0.1:2\"]}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: report.urls: give url or urls, not both");
+	KT_EQ(parse(&c, "{\"report\": {\"urls\": [\"https://1.0.0.1:1\", \"https://1.0.0.1:2\", "
+			"\"https://1.0.0.1:3\", \"https://1.0.0.1:4\", \"https://1.0.0.1:5\"]}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: report.urls: at most 4 servers");
+	KT_EQ(parse(&c, "{\"report\": {\"urls\": []}}"), -EINVAL);
+	KT_EQ(parse(&c, "{\"report\": {\"urls\": [\"https://1.0.0.1:1\", \"https://1.0.0.1:1\"]}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: report.urls[1]: given twice");
+	KT_EQ(parse(&c, "{\"report\": {\"urls\": [\"https://1.0.0.1:1\", \"http://1.0.0.1:2\"]}}"),
+	      -EINVAL);
+	KT_STREQ(err, "t.json: report.urls[1]: expected https://HOST:PORT");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	snprintf(doc, sizeof(doc), "{\"report\": {\"urls\": [\"https://%s:1\"]}}", big);
+	KT_EQ(parse(&c, doc), -EINVAL);
+	KT_STREQ(err, "t.json: report.urls[0]: longer than 255 characters");
+	KT_EQ(parse(&c, "{\"report\": {\"connect\": [\"x\"]}}"), -EINVAL);
+	KT_STREQ(err,
+		 "t.json: report.connect[0]: expected IP:PORT (or \"\": the URL's own address)");
+	KT_EQ(parse(&c, "{\"report\": {\"failback_s\": 5}}"), -EINVAL);
+}
+
 int main(void)
 {
 	KT_RUN(test_defaults);
@@ -189,5 +234,6 @@ int main(void)
 	KT_RUN(test_allow_clients);
 	KT_RUN(test_firmware_section);
 	KT_RUN(test_web_section);
+	KT_RUN(test_report_urls);
 	return KT_DONE();
 }

@@ -236,6 +236,20 @@ static void test_uci_errors(void)
 	KT_STREQ(err, "/etc/config/khien:2: khien.main.dns: unknown option");
 	KT_EQ(uci(&c, "config report 'report'\n option url 'http://x'\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:2: khien.report.url: expected https://HOST:PORT");
+	KT_EQ(uci(&c, "config report 'report'\n list url 'https://1.0.0.1:1'\n list url "
+		      "'http://x'\n"),
+	      -EINVAL);
+	KT_STREQ(err, "/etc/config/khien:3: khien.report.url[1]: expected https://HOST:PORT");
+	KT_EQ(uci(&c, "config report 'report'\n list url 'https://1.0.0.1:1'\n list url "
+		      "'https://1.0.0.1:2'\n list connect '127.0.0.1:9'\n list connect ''\n"),
+	      0);
+	KT_EQ(c.nreport_urls, 2);
+	KT_STREQ(c.report_urls[1], "https://1.0.0.1:2");
+	KT_EQ(c.nreport_connect, 2);
+	KT_STREQ(c.report_connect[0], "127.0.0.1:9");
+	KT_EQ(uci(&c, "config report 'report'\n option url 'https://1.0.0.1:1'\n"), 0);
+	KT_EQ(c.nreport_urls, 1);
+	KT_EQ(c.nreport_connect, 0);
 	KT_EQ(uci(&c, "config dns 'dns'\n list allow_client 10.0.0.1/8\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:2: khien.dns.allow_client[0]: not a network (expected "
 		      "IP/BITS with no host bits set, or an IP)");

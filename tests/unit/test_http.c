@@ -823,6 +823,41 @@ static void test_url_and_content_range(void)
 	KT_EQ(kh_http_parse_url("https://:80", host, sizeof(host), &port), -EINVAL);
 	KT_EQ(kh_http_parse_url("https://1.2.3.4:80", host, 4, &port), -EINVAL);
 
+	{
+		const char *path;
+		int tls;
+		KT_EQ(kh_http_parse_mirror("http://198.18.0.7/khien/2.bundle", &tls, host,
+					   sizeof(host), &port, &path),
+		      0);
+		KT_CHECK(tls == 0 && port == 80 && !strcmp(host, "198.18.0.7"));
+		KT_STREQ(path, "/khien/2.bundle");
+		KT_EQ(kh_http_parse_mirror("https://[2001:db8::7]:8443/", &tls, host, sizeof(host),
+					   &port, &path),
+		      0);
+		KT_CHECK(tls == 1 && port == 8443 && !strcmp(host, "2001:db8::7") && !path[0]);
+		KT_EQ(kh_http_parse_mirror("https://1.2.3.4", &tls, host, sizeof(host), &port,
+					   &path),
+		      0);
+		KT_CHECK(port == 443 && !path[0]);
+		static const char *const bad[] = {
+			"ftp://1.2.3.4/x",	 "http://cdn.example/x", "http://1.2.3.4:0/x",
+			"http://1.2.3.4:65536/", "http://1.2.3.4/a b",	 "http://1.2.3.4/x?y",
+			"http://1.2.3.4/x#y",	 "http://1.2.3.4/../x",	 "http://1.2.3.4/a/..",
+			"http://1.2.3.4x/",	 "http://[::1/x",	 "http:///x",
+			"http://1.2.3.4/\"x",	 "http://1.2.3.4:/x",
+		};
+		for (size_t i = 0; i < KH_ARRAY_SIZE(bad); i++)
+			KT_EQ(kh_http_parse_mirror(bad[i], &tls, host, sizeof(host), &port, &path),
+			      -EINVAL);
+		char big[KH_HTTP_MIRROR_URL_MAX + 2];
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "http://1.2.3.4/", 15);
+		big[sizeof(big) - 1] = 0;
+		KT_EQ(kh_http_parse_mirror(big, &tls, host, sizeof(host), &port, &path), -EINVAL);
+		big[sizeof(big) - 2] = 0; /* exactly the limit */
+		KT_EQ(kh_http_parse_mirror(big, &tls, host, sizeof(host), &port, &path), 0);
+	}
+
 	KT_EQ(kh_http_parse_content_range("bytes 100-199/200", &a, &b, &t), 0);
 	KT_CHECK(a == 100 && b == 199 && t == 200);
 	KT_EQ(kh_http_parse_content_range("bytes 0-0/1", &a, &b, &t), 0);

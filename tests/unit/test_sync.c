@@ -408,7 +408,9 @@ static int agent_start(void)
 		if (kh_fs_write_atomic(paths[i], text[i], strlen(text[i]), 0600) < 0)
 			return -1;
 	}
-	snprintf(cfg.report_url, sizeof(cfg.report_url), "https://%s:%u", SERVER_HOST, S.port);
+	snprintf(cfg.report_urls[0], sizeof(cfg.report_urls[0]), "https://%s:%u", SERVER_HOST,
+		 S.port);
+	cfg.nreport_urls = 1;
 	snprintf(cfg.firmware, sizeof(cfg.firmware), "test-1");
 	snprintf(cfg.hardware_id, sizeof(cfg.hardware_id), "hw-test");
 	cfg.report_interval_s = 600;

@@ -258,6 +258,103 @@ out:
 	kh_tls_conf_free(sc);
 }
 
+/* A full handshake on sc that leaves the client's session (with its ticket) in *sess. */
+static void full_session(struct kh_tls_conf *cc, struct kh_tls_conf *sc,
+			 struct kh_tls_session **sess)
+{
+	struct pollfd pf;
+	struct conn k;
+	char b[8];
+	int n = -EAGAIN;
+
+	KT_EQ(conn_run(&k, cc, sc, SERVER_HOST, NULL), 0);
+	KT_CHECK(k.rc == 0 && k.rs == 0 && !kh_tls_resumed(k.s));
+	pf = (struct pollfd){.fd = k.p.s, .events = POLLIN};
+	KT_EQ(kh_tls_write(k.c, "ping", 4), 4); /* the client has the ticket by then */
+	for (int i = 0; i < 20 && n == -EAGAIN; i++)
+		if ((n = kh_tls_read(k.s, b, sizeof(b))) == -EAGAIN)
+			poll(&pf, 1, 200);
+	KT_EQ(n, 4);
+	KT_EQ(kh_tls_session_save(k.c, sess), 0);
+	conn_close(&k);
+}
+
+/* The session offered to sc: 1 resumed, 0 full (and still working), -1 failed. */
+static int resumes(struct kh_tls_conf *cc, struct kh_tls_conf *sc,
+		   const struct kh_tls_session *sess)
+{
+	struct conn k;
+	char cn[65];
+	int r;
+
+	if (conn_run(&k, cc, sc, SERVER_HOST, sess) < 0 || k.rc || k.rs) {
+		conn_close(&k);
+		return -1;
+	}
+	r = kh_tls_resumed(k.s) && kh_tls_resumed(k.c);
+	/* either way the server knows the device */
+	if (kh_tls_peer_cn(k.s, cn, sizeof(cn)) < 0 || strcmp(cn, CLIENT_CN) != 0)
+		r = -1;
+	conn_close(&k);
+	return r;
+}
+
+/*
+ * Ticket keys given by the server's store: a ticket one instance issued
+ * resumes on another with the same keys, and on one that rotated (the
+ * previous key still accepted); a ticket under a key of the same id but
+ * other material (forged), an unknown id or an expired key gives a full
+ * handshake, never a failure.
+ */
+static void test_ticket_keys_from_store(void)
+{
+	struct kh_tls_conf *sa = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 3600);
+	struct kh_tls_conf *sb = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 3600);
+	struct kh_tls_conf *sx = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 3600);
+	struct kh_tls_conf *s0 = conf_new(KH_TLS_SERVER, P.srv_crt, P.srv_key, 1, 0);
+	struct kh_tls_conf *cc = conf_new(KH_TLS_CLIENT, P.cli_crt, P.cli_key, 0, 0);
+	struct kh_tls_ticket_key k1 = {.id = 7, .not_after = P.now + 3600}, forged, k9, ring[2];
+	struct kh_tls_session *sess = NULL;
+
+	KT_CHECK(sa && sb && sx && s0 && cc);
+	if (!sa || !sb || !sx || !s0 || !cc)
+		goto out;
+	memset(k1.key, 0x11, 32);
+	forged = k1;
+	memset(forged.key, 0x22, 32);
+	k9 = k1;
+	k9.id = 9;
+	memset(k9.key, 0x99, 32);
+	KT_EQ(kh_tls_conf_set_ticket_keys(cc, &k1, 1), -EINVAL);
+	KT_EQ(kh_tls_conf_set_ticket_keys(s0, &k1, 1), -EINVAL); /* tickets off */
+	KT_EQ(kh_tls_conf_set_ticket_keys(sa, &k1, 0), -EINVAL);
+	KT_EQ(kh_tls_conf_set_ticket_keys(sa, &k1, KH_TLS_TICKET_KEYS + 1), -EINVAL);
+	KT_EQ(kh_tls_conf_set_ticket_keys(sa, &k1, 1), 0);
+	KT_EQ(kh_tls_conf_set_ticket_keys(sb, &k1, 1), 0);
+	full_session(cc, sa, &sess);
+	KT_EQ(resumes(cc, sa, sess), 1);
+	KT_EQ(resumes(cc, sb, sess), 1); /* another instance, the same key */
+	KT_EQ(kh_tls_conf_set_ticket_keys(sx, &forged, 1), 0);
+	KT_EQ(resumes(cc, sx, sess), 0); /* same id, other key: does not authenticate */
+	KT_EQ(kh_tls_conf_set_ticket_keys(sx, &k9, 1), 0);
+	KT_EQ(resumes(cc, sx, sess), 0); /* unknown key id */
+	ring[0] = k9;
+	ring[1] = k1;
+	KT_EQ(kh_tls_conf_set_ticket_keys(sx, ring, 2), 0);
+	KT_EQ(resumes(cc, sx, sess), 1); /* rotated: the previous key still accepted */
+	ring[1].not_after = P.now - 1;
+	KT_EQ(kh_tls_conf_set_ticket_keys(sx, ring, 2), 0);
+	KT_EQ(resumes(cc, sx, sess), 0); /* the previous key expired */
+	KT_EQ(resumes(cc, s0, sess), 0); /* a server without tickets */
+out:
+	kh_tls_session_free(sess);
+	kh_tls_conf_free(cc);
+	kh_tls_conf_free(s0);
+	kh_tls_conf_free(sx);
+	kh_tls_conf_free(sb);
+	kh_tls_conf_free(sa);
+}
+
 /* No tickets configured: the saved session cannot resume. */
 static void test_no_tickets_no_resumption(void)
 {
@@ -728,6 +825,7 @@ int main(void)
 	KT_RUN(test_conf_load);
 	KT_RUN(test_mutual_tls_and_resumption);
 	KT_RUN(test_no_tickets_no_resumption);
+	KT_RUN(test_ticket_keys_from_store);
 	KT_RUN(test_client_cert_other_ca_refused);
 	KT_RUN(test_client_cert_expired_refused);
 	KT_RUN(test_client_without_cert);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz response-head parsing as the agent runs it on the server's bytes,
- * and the Range parser on the input's first line. Oracles: no crash or
+ * and the Range and mirror-URL parsers on the input's first line. Oracles: no crash or
  * over-read (the prefix is parsed from an exact-size copy); a prefix
  * answers 0 or the whole input's answer; a complete head parses the same
  * from its own bytes alone; documented invariants; an accepted head,
@@ -108,9 +108,38 @@ static void fuzz_range(const uint8_t *data, size_t size)
 	}
 }
 
+/*
+ * The first line as a mirror URL (a check-in answer's policy.mirrors):
+ * accepted ones are short, name a scheme, a host of address characters
+ * that fits, a port, and a path inside the URL that starts with '/' or is
+ * empty and never climbs ("/..").
+ */
+static void fuzz_mirror(const uint8_t *data, size_t size)
+{
+	char v[300], host[64];
+	const char *path = NULL;
+	uint16_t port = 0;
+	size_t n = 0;
+	int tls = -1;
+
+	while (n < size && n < sizeof(v) - 1 && data[n] != '\n')
+		n++;
+	memcpy(v, data, n);
+	v[n] = 0;
+	if (kh_http_parse_mirror(v, &tls, host, sizeof(host), &port, &path) != 0)
+		return;
+	if (strlen(v) > KH_HTTP_MIRROR_URL_MAX || (tls != 0 && tls != 1) || port == 0 || !host[0] ||
+	    strlen(host) >= sizeof(host) ||
+	    strspn(host, "0123456789abcdefABCDEF.:") != strlen(host) || !path || path < v ||
+	    path > v + strlen(v) || (path[0] && path[0] != '/') || strstr(path, "/../") ||
+	    strchr(path, '?') || strchr(path, ' ') || strchr(path, '"'))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	(void)KH_HTTP_FUZZ_CONSISTENT(struct kh_http_resp, kh_http_parse_response, data, size);
 	fuzz_range(data, size);
+	fuzz_mirror(data, size);
 	return 0;
 }
