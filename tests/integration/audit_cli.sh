@@ -187,4 +187,17 @@ SOURCE_DATE_EPOCH=1795000000 "$P" compile -o "$T/idx" --list malware="$FIX/lists
 expect_rc "bundle with blocklist and audit components" 0 "$P" bundle --key "$T/k.key" --version 1 --expires +1d \
 	--component blocklist="$T/idx" --component audit="$T/audit.rules" -o "$T/b.bin"
 expect_rc "  verifies as a device would" 0 "$P" verify --root "$T/root.json" "$T/b.bin"
+# ---- a hostile image's bytes in the evidence cannot drive the terminal or forge a log line
+mkdir -p "$T/esc/etc/config"
+printf 'config dropbear\n\toption Interface "wan\033]0;PWNED\007\033[2J\033[1;1Hall checks pass\r"\n' \
+	>"$T/esc/etc/config/dropbear"
+printf 'ok\033[2J\rforged line\n' >"$T/esc/etc/banner"
+printf '{"policy": {"id": "t", "version": 1}, "checks": [%s, %s]}' \
+	'{"id": "u", "title": "t", "severity": "high", "rules": [{"uci": "dropbear.@dropbear[0].Interface", "in": ["lan"]}]}' \
+	'{"id": "f", "title": "t", "severity": "high", "rules": [{"file": "/etc/banner", "line": "forged"}]}' >"$T/esc.json"
+"$P" audit check "$T/esc.json" --root "$T/esc" >"$T/esc.out" 2>&1
+! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$T/esc.out" && ok "image bytes in the evidence: no control byte reaches the terminal" ||
+	{ fail "control bytes in the table output"; od -c "$T/esc.out" | head -20 | sed 's/^/#  /'; }
+grep -qF "Interface = 'wan?]0;PWNED??[2J?[1;1Hall checks pass?'" "$T/esc.out" &&
+	ok "  the value is still shown, control bytes as '?'" || { fail "  UCI evidence"; cat "$T/esc.out"; }
 done_testing
