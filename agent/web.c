@@ -9,7 +9,8 @@
  *    within web.head_timeout_ms of the accept, else the connection is
  *    dropped (slowloris); the answer taken within web.send_timeout_ms;
  *  - web.rate requests per second per client address (token bucket,
- *    burst 4x; 429 beyond), clients outside dns.allow_clients refused;
+ *    burst 4x; 429 beyond, charged before any page is rendered), clients
+ *    outside dns.allow_clients refused;
  *  - bounded work per event: a few accepts per wake-up, one recv or one
  *    send per readiness, pages rendered once into a buffer of at most
  *    KH_WEB_PAGE_MAX bytes (allocated while it is sent).
@@ -20,6 +21,7 @@
 
 #include "agent/web.h"
 #include "lib/err.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "platform/time.h"
 
@@ -142,6 +144,7 @@ static void conn_answer(struct web_conn *c, const char *text, size_t len)
 static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
 	static char page[KH_WEB_PAGE_MAX]; /* one loop thread: rendered, then copied to tx */
+	static struct kh_http_req req;	   /* the same: only whether the head is whole */
 	struct web_conn *c = arg;
 	struct kh_web *w = c->w;
 	int n;
@@ -169,16 +172,9 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	c->rx_len += (size_t)n;
-	n = kh_web_answer(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx), &c->peer,
-			  page, sizeof(page));
-	if (n == 0)
+	/* the head is whole (or can only be refused): charge the rate before any page is made */
+	if (kh_http_parse_request(c->rx, c->rx_len, &req) == 0 && c->rx_len < sizeof(c->rx))
 		return;
-	if (n < 0) {
-		conn_close(c);
-		return;
-	}
-	if (strncmp(page + 9, "200", 3) != 0)
-		w->st.bad_request++;
 	if (!rate_ok(w, &c->peer)) {
 		static const char busy[] = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
 					   "Retry-After: 1\r\nConnection: close\r\n\r\n";
@@ -186,6 +182,14 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		conn_answer(c, busy, sizeof(busy) - 1);
 		return;
 	}
+	n = kh_web_answer(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx), &c->peer,
+			  page, sizeof(page));
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	if (strncmp(page + 9, "200", 3) != 0)
+		w->st.bad_request++;
 	conn_answer(c, page, (size_t)n);
 }
 
