@@ -17,6 +17,7 @@
 #include "agent/web.h"
 #include "lib/err.h"
 #include "lib/http.h"
+#include "lib/ipaddr.h"
 #include "lib/str.h"
 
 /* ---------------------------------------------------------------- output */
@@ -272,10 +273,8 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 	put(o, L("Lần cuối", "Last seen"));
 	put(o, "</th></tr>");
 	for (unsigned i = 0; i < f->nclients && i < KH_WEB_CLIENTS; i++) {
-		struct kh_addr ip = f->clients[i].addr;
-		ip.port = 0;
-		kh_addr_format(&ip, a, sizeof(a));
-		a[strlen(a) - 2] = 0; /* ":0" */
+		const struct kh_addr *ip = &f->clients[i].addr;
+		kh_ip_format(ip->ip, ip->family == KH_AF_INET6, a, sizeof(a)); /* no port, no [] */
 		put(o, "<tr><td>");
 		esc(o, a);
 		putf(o, "</td><td>%u</td><td>%u</td><td>", f->clients[i].queries,
