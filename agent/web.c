@@ -4,7 +4,9 @@
  * connection slots allocated once, one request per connection
  * (Connection: close), and the limits that keep it from slowing DNS:
  *  - at most CONFIG_WEB_MAX_CLIENTS connections, web.per_client per
- *    client address; the rest get a 503 written once and are closed;
+ *    client address; when all are taken, a newcomer replaces the oldest
+ *    unfinished head of the address holding the most (evict()); the
+ *    rest get a 503 written once and are closed;
  *  - a head of at most CONFIG_WEB_HEAD_MAX bytes (431 beyond), complete
  *    within web.head_timeout_ms of the accept, else the connection is
  *    dropped (slowloris); the answer taken within web.send_timeout_ms;
@@ -193,6 +195,42 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 	conn_answer(c, page, (size_t)n);
 }
 
+/*
+ * Every slot taken: free the oldest connection still sending its head from
+ * the address that holds the most, if it holds more than the newcomer's
+ * address would (same + 1). So one host with a few addresses cannot keep
+ * every slot from the others: it needs CONFIG_WEB_MAX_CLIENTS addresses.
+ */
+static struct web_conn *evict(struct kh_web *w, unsigned same)
+{
+	struct web_conn *victim = NULL;
+	unsigned most = same + 1;
+
+	for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
+		struct web_conn *c = &w->conn[i], *oldest = NULL;
+		unsigned n = 0;
+		if (c->fd < 0 || c->tx)
+			continue;
+		for (unsigned k = 0; k < KH_ARRAY_SIZE(w->conn); k++) {
+			struct web_conn *d = &w->conn[k];
+			if (d->fd >= 0 && same_ip(&d->peer, &c->peer)) {
+				n++;
+				if (!d->tx && (!oldest || d->deadline < oldest->deadline))
+					oldest = d;
+			}
+		}
+		if (n > most) {
+			most = n;
+			victim = oldest;
+		}
+	}
+	if (victim) {
+		w->st.evicted++;
+		conn_close(victim);
+	}
+	return victim;
+}
+
 /* Refused at the door: one try at a short answer, then closed. */
 static void refuse(kh_sock s)
 {
@@ -229,6 +267,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			else if (same_ip(&w->conn[i].peer, &peer))
 				same++;
 		}
+		if (!free_slot && same < w->cfg->web_per_client)
+			free_slot = evict(w, same);
 		if (!free_slot || same >= w->cfg->web_per_client) {
 			if (free_slot)
 				w->st.refused_client++;
