@@ -76,7 +76,8 @@ CRYPTO_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 LIBS := $(CRYPTO_LIBS) -lcjson -lm -lcrypt
 
 # ---- sources ----
-LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c
+LIB_SRCS    := lib/err.c lib/log.c lib/ipaddr.c lib/civil.c lib/civil_parse.c lib/jsonfield.c \
+	       lib/tz.c
 CRYPTO_SRCS := crypto/crypto.c
 INDEX_SRCS  := policy/name.c policy/hash.c policy/index.c policy/canon.c policy/trust.c \
 	       policy/uci.c policy/audit.c policy/audit_eval.c policy/audit_proc.c policy/audit_re.c
@@ -89,10 +90,10 @@ POSIX_SRCS  := platform/addr.c platform/posix/loop.c platform/posix/fs.c platfor
 PLAT_LINUX_SRCS := $(POSIX_SRCS) platform/linux/time.c platform/linux/rand.c \
 		   platform/linux/entropy.c platform/linux/proc.c platform/linux/fsroot.c \
 		   platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 PLAT_TEST_SRCS  := $(POSIX_SRCS) platform/test/time.c platform/test/rand.c platform/linux/proc.c \
 		   platform/linux/fsroot.c platform/linux/fact.c platform/linux/fwslot.c \
-		   platform/linux/watch.c
+		   platform/linux/watch.c platform/linux/lan.c
 # The ISP side's list parsers, compiler and bundle builder (tools/khien-policy/),
 # linked by khien-policy, khien-server and the tests; never by the device.
 TOOL_DIR     := tools/khien-policy
@@ -100,15 +101,17 @@ COMPILE_SRCS := $(TOOL_DIR)/punycode.c $(TOOL_DIR)/lists.c $(TOOL_DIR)/lists_tex
 		$(TOOL_DIR)/lists_rpz.c $(TOOL_DIR)/compile.c $(TOOL_DIR)/compile_modifiers.c \
 		$(TOOL_DIR)/trust_build.c $(TOOL_DIR)/audit_json.c \
 		$(TOOL_DIR)/audit_recomp.c $(TOOL_DIR)/fw_build.c
-AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/category.c agent/dns.c agent/dns_cache.c \
-	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/control.c agent/policy_store.c \
+AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/profile.c agent/category.c agent/dns.c agent/dns_cache.c \
+	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/dns_profile.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
 	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
-	       agent/integrity.c agent/web.c agent/web_page.c agent/khiend.c
+	       agent/integrity.c agent/web.c agent/web_page.c agent/web_auth.c agent/owner.c \
+	       agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
-SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c
+SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c \
+	       server/follow.c server/forward.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 # The store backends: SQLite, and PostgreSQL through libpq (server/store_be.h).
@@ -147,7 +150,7 @@ LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null) -lpthread
 PLAT_LWIP_SRCS := platform/addr.c platform/posix/loop.c platform/lwip/loop_poll.c \
 	platform/lwip/net.c platform/lwip/time.c platform/lwip/rand.c platform/lwip/log.c \
 	platform/lwip/proc.c platform/lwip/fs.c platform/lwip/kvlog.c platform/lwip/fsroot.c \
-	platform/lwip/fact.c platform/lwip/fwslot.c \
+	platform/lwip/fact.c platform/lwip/fwslot.c platform/lwip/lan.c \
 	platform/lwip/host/board.c platform/lwip/host/slots.c platform/lwip/host/flash_file.c \
 	platform/linux/entropy.c
 $(O)/obj/platform/lwip/%.o: KH_CFLAGS += $(LWIP_CFLAGS)
@@ -242,7 +245,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
 # needs real sockets and time, test_kvflash* link the lwIP flash store.
 UNIT_KVFLASH := test_kvflash test_kvflash_fs
-UNIT_SPECIAL := test_loop test_tls test_pki test_api $(UNIT_KVFLASH)
+UNIT_SPECIAL := test_loop test_tls test_pki test_api test_follow test_forward $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_LINUX   := test_loop_linux test_tls test_pki
 UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
@@ -250,8 +253,8 @@ UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fak
 $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
-# The server's API in process, over a temporary SQLite store.
-UNIT_SERVER := test_api
+# The server's API in process, over a temporary SQLite store; event following and forwarding.
+UNIT_SERVER := test_api test_follow test_forward
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
 $(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
@@ -276,7 +279,11 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 		$(LIBSERVER) $(LIBAGENT) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link) $(STORE_LIBS)
 
-TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot
+TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot \
+	$(O)/tests/khien-privsep-probe
+$(O)/tests/khien-privsep-probe: $(call obj,tests/tools/privsep_probe.c) $(LIBAGENT) $(LIBCOMM) \
+		$(LIBCORE) $(LIBPLAT_LINUX)
+	$(link)
 $(O)/tests/khien-mkmcuboot: $(call obj,tests/helpers/mkmcuboot.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 $(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) \
@@ -404,6 +411,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/server_pg_bench.sh $(O)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
+	$(Q)tests/bench/profiles_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 	$(Q)tests/bench/router_footprint.sh $(O)

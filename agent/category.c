@@ -15,9 +15,11 @@
 
 static const struct known_category {
 	const char *name;
-	uint8_t security, severity;
+	uint8_t security, severity, household;
 	uint16_t ede;
 } known[] = {
+	/* DoH/DoT/VPN endpoints: off unless a profile blocks it (child profiles do, agent/profile.h) */
+	{.name = "bypass", .severity = KH_SEV_LOW, .household = 1, .ede = KH_EDE_FILTERED},
 	{.name = "malware", .security = 1, .severity = KH_SEV_HIGH, .ede = KH_EDE_BLOCKED},
 	{.name = "botnet", .security = 1, .severity = KH_SEV_HIGH, .ede = KH_EDE_BLOCKED},
 	{.name = "c2", .security = 1, .severity = KH_SEV_HIGH, .ede = KH_EDE_BLOCKED},
@@ -51,14 +53,19 @@ void kh_category_resolve(const struct kh_agent_config *cfg, const char *name,
 			out->security = known[i].security;
 			out->severity = known[i].severity;
 			out->ede = known[i].ede;
+			out->household = known[i].household;
 			break;
 		}
 	out->event = out->security;
 	for (unsigned i = 0; i < cfg->ncats && !p; i++)
 		if (strcmp(cfg->cats[i].name, name) == 0)
 			p = &cfg->cats[i];
-	if (p && p->action >= 0)
+	if (p && p->action == KH_DNS_ACT_ALLOW)
+		out->household = 1; /* and blocked (by a profile) with the default answer */
+	else if (p && p->action >= 0) {
 		out->action = (uint8_t)p->action;
+		out->household = 0; /* an action of its own: the ISP blocks it for everyone */
+	}
 	if (p && p->ede >= 0)
 		out->ede = (uint16_t)p->ede;
 	if (p && p->event >= 0)

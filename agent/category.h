@@ -20,6 +20,7 @@ struct kh_category {
 	uint8_t event;	  /* 1: blocked hits become events (security categories by default) */
 	uint8_t action;	  /* enum kh_dns_action for a blocked name */
 	uint16_t ede;	  /* RFC 8914 code: Blocked for threats, Censored for authority orders */
+	uint8_t household; /* action "allow": off by default, blocked by the profiles that choose it */
 };
 
 /* The meaning of category name under cfg (built-in defaults, then cfg's dns.categories). */

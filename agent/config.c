@@ -12,14 +12,16 @@
 #include "lib/jsonfield.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "lib/tz.h"
 #include "lib/version.h"
 #include "platform/fs.h"
+#include "platform/lan.h"
 #include "policy/uci.h"
 
-#define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_FILE_MAX (256 * 1024) /* the UCI parser's limit too; profiles make files larger */
 
-static const char *const action_names[] = {"nxdomain",	"nodata",  "null",
-					   "blockpage", "refused", "drop"};
+static const char *const action_names[] = {"nxdomain", "nodata", "null", "blockpage",
+					   "refused",  "drop",	 "allow"};
 
 int kh_config_action(const char *s)
 {
@@ -46,7 +48,7 @@ static const char *const default_allow[] = {
 	"169.254.0.0/16", "::1/128",	"fc00::/7",	 "fe80::/10",
 };
 
-static int cidr_parse(const char *s, struct kh_cidr *out)
+int kh_cidr_parse(const char *s, struct kh_cidr *out)
 {
 	char ip[64];
 	const char *slash = strchr(s, '/');
@@ -106,7 +108,7 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->inflight_per_client = KH_MAX(CONFIG_DNS_MAX_INFLIGHT / 4, 1);
 	c->rate_limit = 500;
 	for (size_t i = 0; i < KH_ARRAY_SIZE(default_allow); i++)
-		cidr_parse(default_allow[i], &c->allow[c->nallow++]);
+		kh_cidr_parse(default_allow[i], &c->allow[c->nallow++]);
 	c->log_level = KH_LOG_INFO;
 	c->report_interval_s = 300;
 	c->audit_interval_s = 6 * 3600;
@@ -121,6 +123,9 @@ void kh_config_defaults(struct kh_agent_config *c)
 	c->web_send_timeout_ms = 10000;
 	c->web_per_client = 4;
 	c->web_rate = 5;
+	kh_tz_utc(&c->tz);
+	kh_strlcpy(c->time_zone, "UTC0", sizeof(c->time_zone));
+	kh_profiles_init(&c->profiles);
 }
 
 struct uci_at;
@@ -226,6 +231,7 @@ static const struct kh_json_field dns_fields[] = {
 	CFG_UINT("rate_limit", 0, 65535, rate_limit),
 	CFG_BOOL("canaries", canaries),
 	CFG_BOOL("cache", cache),
+	CFG_BOOL("safe_search", safe_search),
 };
 
 static const struct kh_json_field report_fields[] = {
@@ -307,7 +313,7 @@ static int get_cidrs(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
 	c->allow_set = 1;
 	cJSON_ArrayForEach (e, v) {
 		size_t save = enter(x, NULL, i++);
-		if (!cJSON_IsString(e) || cidr_parse(e->valuestring, &c->allow[c->nallow]) < 0)
+		if (!cJSON_IsString(e) || kh_cidr_parse(e->valuestring, &c->allow[c->nallow]) < 0)
 			return fail(x, "not a network (expected IP/BITS with no host bits set, "
 				       "or an IP)");
 		c->nallow++;
@@ -354,7 +360,8 @@ static int parse_category(struct ctx *x, struct kh_agent_config *c, const cJSON 
 			if (!cJSON_IsString(f) ||
 			    (p->action = kh_config_action(f->valuestring)) < 0)
 				return fail(x, "expected nxdomain, nodata, null, blockpage, "
-					       "refused or drop");
+					       "refused, drop or allow (off unless a profile "
+					       "blocks it)");
 		} else if (strcmp(f->string, "ede") == 0) {
 			if (!cJSON_IsString(f) || (p->ede = ede_code(f->valuestring)) < 0)
 				return fail(x, "expected blocked, censored, filtered or none");
@@ -392,9 +399,12 @@ static int parse_dns(struct ctx *x, struct kh_agent_config *c, const cJSON *dns)
 			err = get_path(x, v, c->index, sizeof(c->index));
 		else if (strcmp(k, "allow_clients") == 0)
 			err = get_cidrs(x, v, c);
+		else if (strcmp(k, "neighbours") == 0)
+			err = get_path(x, v, c->neighbours, sizeof(c->neighbours));
 		else if (strcmp(k, "default_action") == 0) {
 			if (!cJSON_IsString(v) ||
-			    (c->default_action = kh_config_action(v->valuestring)) < 0)
+			    (c->default_action = kh_config_action(v->valuestring)) < 0 ||
+			    c->default_action == KH_DNS_ACT_ALLOW)
 				err = fail(x, "expected nxdomain, nodata, null, blockpage, refused "
 					      "or drop");
 		} else if (strcmp(k, "client_id") == 0) {
@@ -471,6 +481,57 @@ static int parse_web(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
 		leave(x, s2);
 	}
 	return 0;
+}
+
+/*
+ * time_zone: an IANA name, read from the zone database (platform/lan.h),
+ * or a POSIX TZ string as OpenWrt's /etc/config/system keeps it.
+ */
+static int get_time_zone(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
+{
+	const char *why;
+	uint8_t *buf;
+	size_t len;
+	int err;
+
+	if (!cJSON_IsString(v))
+		return fail(x, "expected an IANA zone name (Asia/Ho_Chi_Minh) or a POSIX TZ "
+			       "string (<+07>-7)");
+	if (strlen(v->valuestring) > KH_TZ_TEXT_MAX)
+		return fail(x, "longer than %d characters", KH_TZ_TEXT_MAX);
+	kh_strlcpy(c->time_zone, v->valuestring, sizeof(c->time_zone));
+	if (!kh_tz_is_iana_name(v->valuestring)) {
+		if (kh_tz_parse_posix(v->valuestring, strlen(v->valuestring), &c->tz, &why) < 0)
+			return fail(x, "%s", why);
+		return 0;
+	}
+	err = kh_zone_read(v->valuestring, KH_TZIF_MAX, &buf, &len);
+	if (err == -ENOTSUP)
+		return fail(x, "no zone database on this platform: give a POSIX TZ string "
+			       "(<+07>-7)");
+	if (err == -EINVAL) /* no zone name either: say what a POSIX string looks like */
+		return fail(x, "not a POSIX TZ string (e.g. <+07>-7 or "
+			       "CET-1CEST,M3.5.0,M10.5.0/3) nor an IANA zone name");
+	if (err < 0)
+		return fail(x, "unknown time zone (no zone file: %s)", kh_strerror(err));
+	err = kh_tz_parse_tzif(buf, len, &c->tz, &why);
+	free(buf);
+	return err < 0 ? fail(x, "zone file: %s", why) : 0;
+}
+
+/* profiles (agent/profile.c): its messages carry the JSON path; say it the way this source does */
+static int get_profiles(struct ctx *x, const cJSON *v, struct kh_agent_config *c)
+{
+	char why[KH_CFG_PATH_MAX + 160];
+	const char *sep;
+
+	if (kh_profiles_parse(&c->profiles, v, x->path, 0, why, sizeof(why)) == 0)
+		return 0;
+	sep = strstr(why, ": ");
+	if (!sep)
+		return fail(x, "%s", why);
+	snprintf(x->path, sizeof(x->path), "%.*s", (int)(sep - why), why);
+	return fail(x, "%s", sep + 2);
 }
 
 static int parse_report(struct ctx *x, struct kh_agent_config *c, const cJSON *v)
@@ -596,6 +657,10 @@ static int walk(struct ctx *x_, struct kh_agent_config *c, const cJSON *root)
 			rc = parse_dns(&x, c, v);
 		else if (strcmp(k, "state_dir") == 0)
 			rc = get_path(&x, v, c->state_dir, sizeof(c->state_dir));
+		else if (strcmp(k, "time_zone") == 0)
+			rc = get_time_zone(&x, v, c);
+		else if (strcmp(k, "profiles") == 0)
+			rc = get_profiles(&x, v, c);
 		else if (strcmp(k, "audit") == 0)
 			rc = parse_section(&x, c, v, audit_fields, KH_ARRAY_SIZE(audit_fields),
 					   "root", c->audit_root, sizeof(c->audit_root),
@@ -695,15 +760,24 @@ static const struct {
 	{"allow_client", "allow_clients"},
 	{"blockpage_ipv4", "blockpage.ipv4"},
 	{"blockpage_ipv6", "blockpage.ipv6"},
+	/* profile and schedule sections */
+	{"client", "clients"},
+	{"allow_name", "allow_names"},
+	{"block_name", "block_names"},
+	{"day", "days"},
 };
 static const char *const uci_lists[] = {"listen", "upstream", "allow_client"};
-static const char *const uci_top_keys[] = {"state_dir", "user", "log_level", NULL};
+/* list options of profile and schedule sections */
+static const char *const uci_prof_lists[] = {"client",	   "block", "allow_name",
+					     "block_name", "day",   "block_all_except"};
+static const char *const uci_top_keys[] = {"state_dir", "user", "log_level", "time_zone", NULL};
 static const struct uci_sect_map uci_sects[] = {
 	{"khien", NULL, uci_top_keys},	  {"dns", "dns", NULL},
 	{"category", "dns", NULL},	  {"policy", "policy", NULL},
 	{"report", "report", NULL},	  {"control", "control", NULL},
 	{"audit", "audit", NULL},	  {"firmware", "firmware", NULL},
 	{"integrity", "integrity", NULL}, {"web", "web", NULL},
+	{"profile", "profiles", NULL},	  {"schedule", "profiles", NULL},
 };
 
 struct uci_at {
@@ -777,7 +851,8 @@ static cJSON *uci_value(const char *key, const char *v)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on", "enabled"};
 	static const char *const no[] = {"0", "false", "no", "off", "disabled"};
-	static const char *const bools[] = {"canaries", "cache", "notify", "event"};
+	static const char *const bools[] = {"canaries",	   "cache", "notify",	"event",
+					    "safe_search", "child", "block_all"};
 	static const char *const nums[] = {"blocked_ttl",     "timeout_ms",
 					   "tcp_idle_ms",     "tcp_message_ms",
 					   "tcp_per_client",  "inflight_per_client",
@@ -819,6 +894,28 @@ static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *
 			return fail(x, "a category section needs a name: config category 'NAME'");
 		obj = cJSON_AddObjectToObject(cJSON_AddObjectToObject(obj, "categories"), name);
 		snprintf(a->prefix, sizeof(a->prefix), "dns.categories.%s", name);
+	} else if (strcmp(m->type, "profile") == 0) {
+		if (!name)
+			return fail(x, "a profile section needs a name: config profile 'NAME'");
+		obj = cJSON_AddObjectToObject(obj, name);
+		snprintf(a->prefix, sizeof(a->prefix), "profiles.%s", name);
+	} else if (strcmp(m->type, "schedule") == 0) {
+		const char *prof = NULL;
+		for (int k = 0; k < kh_uci_options(a->u); k++) {
+			const char *on, *ov;
+			int line;
+			if (kh_uci_option(a->u, k, &on, &ov, &line) == a->sect &&
+			    strcmp(on, "profile") == 0)
+				prof = ov;
+		}
+		if (!prof || strlen(prof) > KH_PROF_NAME_MAX)
+			return fail(x, "a schedule section needs option profile 'NAME'");
+		obj = cJSON_AddObjectToObject(obj, prof);
+		obj = cJSON_AddArrayToObject(obj, "schedules");
+		if (obj && !cJSON_AddItemToArray(obj, cJSON_CreateObject()))
+			return -ENOMEM;
+		obj = obj ? cJSON_GetArrayItem(obj, 0) : NULL;
+		snprintf(a->prefix, sizeof(a->prefix), "profiles.%s.schedules[0]", prof);
 	}
 	a->skip = strlen(a->prefix);
 	for (int k = 0; k < kh_uci_options(a->u) && obj; k++) {
@@ -829,10 +926,16 @@ static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *
 		if (kh_uci_option(a->u, k, &on, &ov, &line) != a->sect)
 			continue;
 		snprintf(x->path, sizeof(x->path), "%s%s%s", a->prefix, a->skip ? "." : "", on);
-		key = strcmp(m->type, "dns") == 0 && uci_rename(on, 1) ? uci_rename(on, 1) : on;
+		key = (strcmp(m->type, "dns") == 0 ||
+		       strcmp(m->json ? m->json : "", "profiles") == 0) &&
+				      uci_rename(on, 1)
+			      ? uci_rename(on, 1)
+			      : on;
+		if (strcmp(m->type, "schedule") == 0 && strcmp(on, "profile") == 0)
+			continue; /* which profile: the section's place in the tree */
 		if ((!m->json && strcmp(on, "enabled") == 0))
 			continue; /* the init script's switch */
-		if ((m->only && !uci_is(on, m->only, 3)) ||
+		if ((m->only && !uci_is(on, m->only, 4)) ||
 		    (!strcmp(m->type, "dns") && uci_rename(on, 0)) ||
 		    (!strcmp(m->type, "dns") && !strcmp(on, "categories")) ||
 		    (!strcmp(m->type, "dns") && !strcmp(on, "blockpage"))) {
@@ -849,7 +952,9 @@ static int uci_tree(struct ctx *x, struct uci_at *a, const struct uci_sect_map *
 		}
 		if ((strcmp(m->type, "dns") == 0 &&
 		     uci_is(on, uci_lists, KH_ARRAY_SIZE(uci_lists))) ||
-		    (strcmp(m->type, "web") == 0 && strcmp(on, "listen") == 0)) {
+		    (strcmp(m->type, "web") == 0 && strcmp(on, "listen") == 0) ||
+		    (strcmp(m->json ? m->json : "", "profiles") == 0 &&
+		     uci_is(on, uci_prof_lists, KH_ARRAY_SIZE(uci_prof_lists)))) {
 			cJSON *arr = cJSON_GetObjectItem(into, key);
 			if (!arr)
 				arr = cJSON_AddArrayToObject(into, key);
@@ -922,7 +1027,8 @@ int kh_config_parse_uci(struct kh_agent_config *c, const char *text, size_t len,
 		if (!m) {
 			rc = fail(&x,
 				  "unknown section type '%s' (expected khien, dns, category, "
-				  "policy, report, control, audit, firmware or integrity)",
+				  "policy, report, control, audit, firmware, integrity, web, "
+				  "profile or schedule)",
 				  type);
 			break;
 		}
@@ -1116,6 +1222,14 @@ char *kh_config_print(const struct kh_agent_config *c)
 			goto out;
 		add_fields(o, web_fields, KH_ARRAY_SIZE(web_fields), c);
 	}
+	cJSON_AddStringToObject(r, "time_zone", c->time_zone);
+	if (c->profiles.nprof) {
+		o = cJSON_AddObjectToObject(r, "profiles");
+		if (o)
+			kh_profiles_print(&c->profiles, o);
+	}
+	if (c->neighbours[0])
+		cJSON_AddStringToObject(dns, "neighbours", c->neighbours);
 	cJSON_AddStringToObject(r, "state_dir", c->state_dir);
 	cJSON_AddStringToObject(r, "user", c->user);
 	cJSON_AddStringToObject(r, "log_level",

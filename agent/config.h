@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "agent/dns_wire.h"
+#include "agent/profile.h"
 #include "lib/compiler.h"
 #include "platform/net.h"
 
@@ -41,6 +42,8 @@ struct kh_cidr {
 
 /* 1 if a's address (not port) lies in c. */
 int kh_cidr_match(const struct kh_cidr *c, const struct kh_addr *a);
+/* "IP/BITS" (no host bits set) or a bare IP (all bits) into c: 0 or -EINVAL. */
+int kh_cidr_parse(const char *s, struct kh_cidr *c);
 
 struct kh_agent_config {
 	struct kh_addr listen[CONFIG_DNS_MAX_LISTENERS];
@@ -100,6 +103,13 @@ struct kh_agent_config {
 	uint32_t web_send_timeout_ms; /* the answer must be taken within this */
 	uint32_t web_per_client;      /* connections one client address may hold */
 	uint32_t web_rate;	      /* requests per second per client address (burst: 4x) */
+	/* home profiles (docs/PROFILES.md) */
+	char time_zone[KH_TZ_TEXT_MAX + 1]; /* as written: an IANA name or a POSIX TZ string */
+	struct kh_tz tz;		    /* resolved */
+	int safe_search;		    /* dns.safe_search: for clients without a profile */
+	char neighbours
+		[KH_CFG_PATH_MAX]; /* dns.neighbours: the neighbour table file ("": the system's) */
+	struct kh_profiles profiles;
 };
 
 /* Built-in defaults (docs/CONFIG.md). */
@@ -117,7 +127,7 @@ int kh_config_parse_in(struct kh_agent_config *c, const char *json, size_t len, 
 		       const char *base, char *why, size_t whylen);
 
 /*
- * Read and parse a file (at most 64 KiB). Relative paths in it (index,
+ * Read and parse a file (at most 256 KiB). Relative paths in it (index,
  * state_dir, policy.*, report.*) are taken relative to the file's directory,
  * so a provisioned directory can be installed anywhere.
  */

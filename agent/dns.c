@@ -60,6 +60,7 @@ uint32_t dns_rnd32(struct kh_dns *d)
 static void gen_free(struct idx_gen *g)
 {
 	if (g) {
+		free(g->pmask);
 		kh_fs_unmap(&g->map);
 		free(g);
 	}
@@ -102,6 +103,11 @@ int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why)
 
 		kh_category_resolve(d->cfg, name, &g->cat[c]);
 		g->counter[c] = (uint16_t)counter_slot(d, name);
+	}
+	if (dns_prof_masks(d, g) < 0) {
+		*why = "out of memory";
+		gen_free(g);
+		return -ENOMEM;
 	}
 	kh_strlcpy(g->path, path, sizeof(g->path));
 	g->loaded_at = (uint64_t)kh_time_wall();
@@ -188,6 +194,57 @@ static int answer_blocked(struct kh_dns *d, struct idx_gen *g, const struct kh_m
 	return kh_dns_build_block(out, cap, pkt, q, &b, udp);
 }
 
+/*
+ * A block a client's profile decided (no ISP rule): the category's answer
+ * if a category decided, else the default, with EDE Filtered and the
+ * profile's reason in its text. Counted under the category, or "profile".
+ */
+static int answer_profile_blocked(struct kh_dns *d, const struct prof_query *pq, int cat,
+				  const uint8_t *pkt, const struct kh_dns_query *q,
+				  const struct kh_addr *client, int udp, uint8_t *out, size_t cap)
+{
+	struct idx_gen *g = d->cur;
+	char text[160];
+	unsigned counter = cat >= 0 && g ? g->counter[cat] : d->prof_counter;
+	struct kh_dns_block b = {
+		.action = cat >= 0 && g ? (enum kh_dns_action)g->cat[cat].action
+					: (enum kh_dns_action)d->cfg->default_action,
+		.ttl = d->cfg->blocked_ttl,
+		.ede = KH_EDE_FILTERED,
+		.ede_text = text,
+		.page4 = d->cfg->has_page4 ? d->cfg->page4 : NULL,
+		.page6 = d->cfg->has_page6 ? d->cfg->page6 : NULL,
+	};
+
+	snprintf(text, sizeof(text), "khien: profile %.32s: %s%s%.*s%s%.32s",
+		 d->prof->prof[pq->prof].name, kh_profile_reason(pq->v.reason),
+		 pq->v.rule ? " " : "", (int)(pq->v.rule ? KH_MIN(pq->v.rule_len, (size_t)64) : 0),
+		 pq->v.rule ? pq->v.rule : "", cat >= 0 && g ? " " : "",
+		 cat >= 0 && g ? kh_index_category_name(&g->idx, (unsigned)cat) : "");
+	d->st.blocked++;
+	d->st.profile_blocked++;
+	d->counters[counter].blocked++;
+	dns_recent_blocked(d, counter, client);
+	return kh_dns_build_block(out, cap, pkt, q, &b, udp);
+}
+
+/*
+ * 1 if name n blocks an answer for p's client: a block entry outside the
+ * household categories, or one in a household category the client's
+ * profile blocks now. Answers that touched a household category are never
+ * cached: another client may see them differently.
+ */
+static int answer_hit(struct kh_dns *d, struct idx_gen *g, const struct pending *p,
+		      const struct kh_dns_name *n, struct kh_match *m, int *cacheable)
+{
+	if (!lookup_name(&g->idx, n, m))
+		return 0;
+	if (!g->cat[m->category].household)
+		return 1;
+	*cacheable = 0;
+	return dns_prof_blocks_cat(d, &p->client, m->category);
+}
+
 /* ---------------------------------------------------------------- answers */
 
 enum answer_fate dns_handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt, size_t len,
@@ -213,7 +270,7 @@ enum answer_fate dns_handle_answer(struct kh_dns *d, struct pending *p, uint8_t 
 		return ANSWER_TO_TCP; /* a TCP client gets the whole answer: fetch it over TCP */
 
 	/* Lists reloaded since the query was checked: its name may be blocked now. */
-	if (g && p->gen_seq != d->st.reloads && lookup_name(&g->idx, &p->q.qname, &m))
+	if (g && p->gen_seq != d->st.reloads && answer_hit(d, g, p, &p->q.qname, &m, &cacheable))
 		goto blocked;
 	/* Inspect every record: a blocked owner, CNAME target or address blocks the answer. */
 	off = a.an_off;
@@ -233,8 +290,8 @@ enum answer_fate dns_handle_answer(struct kh_dns *d, struct pending *p, uint8_t 
 		}
 		if (!answer_section || !g)
 			continue;
-		if (lookup_name(&g->idx, &rr.owner, &m) ||
-		    (rr.target.len && lookup_name(&g->idx, &rr.target, &m)))
+		if (answer_hit(d, g, p, &rr.owner, &m, &cacheable) ||
+		    (rr.target.len && answer_hit(d, g, p, &rr.target, &m, &cacheable)))
 			goto blocked;
 		if (g->idx.n_iptrig && ((rr.type == KH_DNS_T_A && rr.rdlen == 4 &&
 					 kh_index_lookup_ip(&g->idx, 4, pkt + rr.rdata_off, &m)) ||
@@ -246,6 +303,14 @@ enum answer_fate dns_handle_answer(struct kh_dns *d, struct pending *p, uint8_t 
 			m.suffix_off = 0;
 			goto blocked;
 		}
+	}
+	if (p->safe) { /* safe search: the client's own question, a CNAME, the target's records */
+		uint8_t ss[KH_DNS_EDNS_UDP];
+		int n = dns_ss_answer(d, p, pkt, len, &a, ss, sizeof(ss));
+		if (n < 0)
+			goto servfail;
+		dns_reply_client(d, p, ss, (size_t)n);
+		return ANSWER_DONE;
 	}
 	if (!(a.flags & KH_DNS_F_TC) && cacheable &&
 	    (a.rcode == KH_DNS_RC_NOERROR || a.rcode == KH_DNS_RC_NXDOMAIN) && nrr > 0)
@@ -284,7 +349,7 @@ int dns_handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len, const str
 	struct kh_dns_query q;
 	struct kh_match m;
 	struct pending *p;
-	int udp = listener >= 0, n;
+	int udp = listener >= 0, n, listed;
 
 	d->st.queries++;
 	switch (kh_dns_parse_query(pkt, len, &q)) {
@@ -313,14 +378,53 @@ int dns_handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len, const str
 		d->st.canary++;
 		return kh_dns_build_block(out, cap, pkt, &q, &b, udp);
 	}
-	if (d->cur && lookup_name(&d->cur->idx, &q.qname, &m))
+	if (dns_is_resolver_arpa(&q.qname)) {
+		/*
+		 * RFC 9462 designated-resolver discovery: never forwarded (6.2), and
+		 * no SVCB here, so clients keep this filtering resolver rather than
+		 * upgrading to an encrypted one behind it.
+		 */
+		struct kh_dns_block b = {strcmp(q.qname.text, "_dns.resolver.arpa") == 0 ||
+							 strcmp(q.qname.text, "resolver.arpa") == 0
+						 ? KH_DNS_ACT_NODATA
+						 : KH_DNS_ACT_NXDOMAIN,
+					 d->cfg->blocked_ttl,
+					 0,
+					 NULL,
+					 NULL,
+					 NULL};
+		d->st.resolver_arpa++;
+		return kh_dns_build_block(out, cap, pkt, &q, &b, udp);
+	}
+	listed = d->cur && lookup_name(&d->cur->idx, &q.qname, &m);
+	/* the ISP's policy first: what it blocks, no profile lifts */
+	if (listed && !d->cur->cat[m.category].household)
 		return answer_blocked(d, d->cur, &m, pkt, &q, client, udp, out, cap);
+	if (d->prof_cache) {
+		struct prof_query pq;
+		int cat = listed ? m.category : -1;
+		dns_prof_query(d, client, q.qname.text, q.qname.len, cat, &pq);
+		if (pq.v.blocked)
+			return answer_profile_blocked(d, &pq, cat, pkt, &q, client, udp, out, cap);
+		if (pq.safe_target)
+			return dns_ss_forward(d, &q, pkt, client, listener, conn, pq.safe_target,
+					      out, cap);
+	}
 	if ((n = dns_cache_get(d, pkt, &q, out, cap)) > 0)
 		return n;
-	p = dns_pending_new(d, &q, pkt, len, client, listener, conn);
+	return dns_forward_query(d, &q, pkt, len, client, listener, conn, out, cap, &p);
+}
+
+int dns_forward_query(struct kh_dns *d, const struct kh_dns_query *q, const uint8_t *pkt,
+		      size_t len, const struct kh_addr *client, int listener, int conn,
+		      uint8_t *out, size_t cap, struct pending **pp)
+{
+	struct pending *p = dns_pending_new(d, q, pkt, len, client, listener, conn);
+
+	*pp = NULL;
 	if (!p) {
 		d->st.servfail++;
-		return kh_dns_build_error(out, cap, pkt, len, &q, KH_DNS_RC_SERVFAIL);
+		return kh_dns_build_error(out, cap, pkt, len, q, KH_DNS_RC_SERVFAIL);
 	}
 	if (dns_forward(d, p, -1) < 0) {
 		dns_reply_error(d, p, KH_DNS_RC_SERVFAIL);
@@ -330,15 +434,34 @@ int dns_handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len, const str
 	d->st.forwarded++;
 	if (!kh_timer_armed(&d->timeout))
 		dns_arm_timeout(d);
+	*pp = p;
 	return 0;
 }
 
 /* What the engine would do with name now, for `khienctl check` (dns_ctl.c formats it). */
-void dns_explain(struct kh_dns *d, const char *name, struct dns_explain *x)
+void dns_explain(struct kh_dns *d, const char *name, const struct kh_addr *client,
+		 struct dns_explain *x)
 {
 	struct kh_match *m = &x->m;
 
 	memset(x, 0, sizeof(*x));
+	x->pq.prof = -1;
+	x->pq.v.sched = -1;
+	if (client && d->prof_cache) {
+		char canon[KH_NAME_MAX + 1];
+		size_t n;
+		int cat = -1;
+		if (d->cur && kh_index_lookup(&d->cur->idx, name, strlen(name), m) == 0 &&
+		    m->verdict == KH_BLOCKED) {
+			if (!d->cur->cat[m->category].household)
+				goto isp; /* the ISP's block: the profile does not get a say */
+			cat = m->category;
+		}
+		if (kh_name_canon(name, strlen(name), canon, &n, NULL) == KH_NAME_OK)
+			dns_prof_query(d, client, canon, n, cat, &x->pq);
+		memset(m, 0, sizeof(*m));
+	}
+isp:
 	if (d->cfg->canaries && is_canary(name)) {
 		x->kind = DNS_X_CANARY;
 		x->action = KH_DNS_ACT_NXDOMAIN;
@@ -362,8 +485,13 @@ void dns_explain(struct kh_dns *d, const char *name, struct dns_explain *x)
 		x->kind = DNS_X_ALLOWLISTED;
 		return;
 	}
-	x->kind = DNS_X_BLOCKED;
 	x->category = kh_index_category_name(&d->cur->idx, m->category);
+	x->household = d->cur->cat[m->category].household;
+	if (x->household && !x->pq.v.blocked) {
+		x->kind = DNS_X_HOUSEHOLD;
+		return;
+	}
+	x->kind = DNS_X_BLOCKED;
 	x->action = block_action(d->cur, m);
 	x->ede = d->cur->cat[m->category].ede;
 	x->event = d->cur->cat[m->category].event;
@@ -429,8 +557,10 @@ int kh_dns_new(struct kh_loop *loop, const struct kh_agent_config *cfg, const ui
 	d->cfg = cfg;
 	d->started = kh_time_mono_ms();
 	memcpy(d->key, key, sizeof(d->key));
-	if (dns_upstream_init(d) < 0 || dns_serve_init(d) < 0 || dns_cache_init(d) < 0)
+	if (dns_upstream_init(d) < 0 || dns_serve_init(d) < 0 || dns_cache_init(d) < 0 ||
+	    dns_prof_init(d) < 0)
 		goto fail;
+	d->prof_counter = counter_slot(d, "profile");
 	if (IS_ENABLED(CONFIG_WEB) && !(d->recent = calloc(1, sizeof(*d->recent))))
 		goto fail;
 	err = kh_drbg_init(&d->rng, "khien-dns");
@@ -462,6 +592,7 @@ void kh_dns_free(struct kh_dns *d)
 	dns_serve_free(d);
 	dns_upstream_free(d);
 	dns_cache_free(d);
+	dns_prof_free(d);
 	gen_free(d->cur);
 	free(d->recent);
 	kh_drbg_free(&d->rng);

@@ -39,6 +39,16 @@ void kh_dns_free(struct kh_dns *d);
  */
 int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
 
+/*
+ * The ISP's profiles (the bundle's `profiles` component, parsed with
+ * kh_profiles_parse isp=1) over the configuration's; NULL: the
+ * configuration's alone. The filter keeps its own copy. On error (the
+ * two together exceed the limits) the table in force stays and why says so.
+ */
+struct kh_profiles;
+int kh_dns_set_isp_profiles(struct kh_dns *d, const struct kh_profiles *isp, char *why,
+			    size_t whylen);
+
 /* 1 if an index is loaded. */
 int kh_dns_has_index(const struct kh_dns *d);
 
@@ -46,8 +56,13 @@ int kh_dns_has_index(const struct kh_dns *d);
 void kh_dns_status(struct kh_dns *d, struct cJSON *out);
 /* A few counters for check-ins: queries, blocked, forwarded, servfail, cached. */
 void kh_dns_health(struct kh_dns *d, struct cJSON *out);
-/* The live verdict for name, with the rule and action, into a JSON object. */
-void kh_dns_check(struct kh_dns *d, const char *name, struct cJSON *out);
+/*
+ * The live verdict for name, with the rule and action, into a JSON object;
+ * client (NULL: none) adds its profile's part: which profile, why, which
+ * window, and safe search.
+ */
+void kh_dns_check(struct kh_dns *d, const char *name, const struct kh_addr *client,
+		  struct cJSON *out);
 /*
  * A blocked hit in a category that produces events, as it happens: for
  * the event owner (agent/event.h), which keeps the recent ones and
@@ -56,6 +71,7 @@ void kh_dns_check(struct kh_dns *d, const char *name, struct cJSON *out);
 struct kh_dns_event {
 	int64_t time;
 	const char *name, *qtype, *category, *rule, *source, *client;
+	const struct kh_addr *addr; /* the client's address: for the status page, never sent */
 	int severity; /* enum kh_severity, from the category's meaning (agent/category.h) */
 };
 typedef void (*kh_dns_event_fn)(void *arg, const struct kh_dns_event *e);
@@ -86,6 +102,7 @@ struct kh_dns_client {
 	struct kh_addr addr;
 	uint64_t idle_ms; /* since its last query */
 	uint32_t queries, blocked;
+	char profile[33]; /* its home profile (docs/PROFILES.md), "" for none */
 };
 unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsigned max);
 /* 1 if peer is on a client network served (dns.allow_clients): the pages answer the same. */

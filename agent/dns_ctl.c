@@ -38,6 +38,7 @@ void dns_event_record(struct kh_dns *d, struct idx_gen *g, const struct kh_match
 		.rule = rule,
 		.source = kh_index_source_name(&g->idx, m->source),
 		.client = cl,
+		.addr = client,
 		.severity = g->cat[m->category].severity,
 	};
 	d->ev_fn(d->ev_arg, &x);
@@ -118,7 +119,53 @@ void kh_dns_status(struct kh_dns *d, cJSON *out)
 	cJSON_AddNumberToObject(ix, "reloads", (double)d->st.reloads);
 }
 
-void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
+/* The client's profile part of a check: which profile, why, which window, safe search. */
+static void check_profile(struct kh_dns *d, const struct dns_explain *x,
+			  const struct kh_addr *client, cJSON *out)
+{
+	const struct prof_query *pq = &x->pq;
+	cJSON *o;
+	char ip[KH_ADDR_STRLEN];
+	struct kh_addr a = *client;
+
+	a.port = 0;
+	kh_addr_format(&a, ip, sizeof(ip));
+	if (a.family == KH_AF_INET)
+		ip[strcspn(ip, ":")] = 0;
+	cJSON_AddStringToObject(out, "client", ip);
+	if (pq->prof < 0) {
+		cJSON_AddNullToObject(out, "profile");
+		if (pq->safe_target)
+			cJSON_AddStringToObject(out, "safe_search", pq->safe_target);
+		return;
+	}
+	o = cJSON_AddObjectToObject(out, "profile");
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "name", d->prof->prof[pq->prof].name);
+	cJSON_AddBoolToObject(o, "blocked", pq->v.blocked);
+	cJSON_AddStringToObject(o, "reason", kh_profile_reason(pq->v.reason));
+	if (pq->v.rule) {
+		char rule[256];
+		snprintf(rule, sizeof(rule), "%.*s", (int)pq->v.rule_len, pq->v.rule);
+		cJSON_AddStringToObject(o, "rule", rule);
+	}
+	if (pq->v.sched >= 0) {
+		const struct kh_prof_sched *s = &d->prof->prof[pq->prof].sched[pq->v.sched];
+		char w[32];
+		cJSON_AddNumberToObject(o, "schedule", pq->v.sched);
+		snprintf(w, sizeof(w), "%02u:%02u-%02u:%02u", s->from / 60, s->from % 60,
+			 s->to / 60, s->to % 60);
+		cJSON_AddStringToObject(o, "window", w);
+	}
+	if (x->household && x->category)
+		cJSON_AddStringToObject(o, "category", x->category);
+	if (pq->safe_target)
+		cJSON_AddStringToObject(o, "safe_search", pq->safe_target);
+	cJSON_AddStringToObject(o, "time_zone", d->cfg->time_zone);
+}
+
+void kh_dns_check(struct kh_dns *d, const char *name, const struct kh_addr *client, cJSON *out)
 {
 	static const char *const reason[] = {
 		[DNS_X_CANARY] = "encrypted-DNS bypass canary",
@@ -126,16 +173,30 @@ void kh_dns_check(struct kh_dns *d, const char *name, cJSON *out)
 		[DNS_X_INVALID] = "not a valid domain name",
 		[DNS_X_UNLISTED] = "on no list",
 		[DNS_X_ALLOWLISTED] = "allow list",
+		[DNS_X_HOUSEHOLD] = "a household category (action allow) no profile of this "
+				    "client blocks",
 	};
 	struct dns_explain x;
 
-	dns_explain(d, name, &x);
+	dns_explain(d, name, client, &x);
+	if (client && x.pq.v.blocked)
+		x.kind = DNS_X_BLOCKED; /* the profile's block */
 	cJSON_AddStringToObject(out, "name", name);
+	if (client)
+		check_profile(d, &x, client, out);
 	cJSON_AddStringToObject(out, "verdict",
 				x.kind == DNS_X_CANARY || x.kind == DNS_X_BLOCKED ? "blocked"
 				: x.kind == DNS_X_INVALID			  ? "invalid"
 										  : "allowed");
-	if (x.kind == DNS_X_ALLOWLISTED || x.kind == DNS_X_BLOCKED) {
+	if (x.kind == DNS_X_HOUSEHOLD)
+		cJSON_AddStringToObject(out, "category", x.category);
+	if (client && x.pq.v.blocked && !x.category) {
+		cJSON_AddStringToObject(out, "action",
+					kh_config_action_name(d->cfg->default_action));
+		cJSON_AddNumberToObject(out, "ede", KH_EDE_FILTERED);
+		return;
+	}
+	if (x.kind == DNS_X_ALLOWLISTED || x.kind == DNS_X_BLOCKED || x.kind == DNS_X_HOUSEHOLD) {
 		cJSON_AddStringToObject(out, "rule", x.rule);
 		cJSON_AddStringToObject(out, "source", x.source);
 	}
@@ -160,7 +221,7 @@ void kh_dns_verdict(struct kh_dns *d, const char *name, struct kh_dns_verdict *v
 	memset(v, 0, sizeof(*v));
 	if (!IS_ENABLED(CONFIG_WEB))
 		return; /* the pages' only: not in a build without them */
-	dns_explain(d, name, &x);
+	dns_explain(d, name, NULL, &x);
 	if (x.kind != DNS_X_BLOCKED)
 		return;
 	v->blocked = 1;
@@ -209,7 +270,10 @@ unsigned kh_dns_recent_clients(struct kh_dns *d, struct kh_dns_client *out, unsi
 		if (!s->ip.family)
 			continue;
 		/* insertion by idle time: 32 slots at most */
-		struct kh_dns_client c = {s->ip, now - s->last_ms, s->queries, s->blocked};
+		struct kh_dns_client c = {s->ip, now - s->last_ms, s->queries, s->blocked, ""};
+		int prof = dns_client_profile(d, &s->ip);
+		if (prof >= 0)
+			kh_strlcpy(c.profile, d->prof->prof[prof].name, sizeof(c.profile));
 		for (at = n; at > 0 && out[at - 1].idle_ms > c.idle_ms; at--)
 			if (at < max)
 				out[at] = out[at - 1];

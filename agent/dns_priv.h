@@ -13,6 +13,9 @@
  *   dns_serve.c    client side: UDP and TCP listeners, rate limit, replies
  *   dns_ctl.c      the control-socket view (status, check, events JSON) and
  *                  the ring of recent events that `khienctl events` reads
+ *   dns_profile.c  home profiles: each client's profile (cached), the
+ *                  per-index category masks, the active windows, safe
+ *                  search (query rewrite and CNAME answer), resolver.arpa
  */
 #ifndef KHIEN_AGENT_DNS_PRIV_H
 #define KHIEN_AGENT_DNS_PRIV_H
@@ -26,7 +29,9 @@
 #include "crypto/crypto.h"
 #include "lib/compiler.h"
 #include "lib/list.h"
+#include "agent/profile.h"
 #include "platform/fs.h"
+#include "platform/lan.h"
 #include "platform/loop.h"
 #include "platform/net.h"
 #include "policy/index.h"
@@ -59,7 +64,8 @@ struct idx_gen {
 	uint64_t loaded_at;
 	/* What each category id of this index means (agent/category.c), resolved at load. */
 	struct kh_category cat[256];
-	uint16_t counter[256]; /* its slot in kh_dns.counters */
+	uint16_t counter[256];	    /* its slot in kh_dns.counters */
+	struct kh_prof_mask *pmask; /* per profile of the table in force (NULL without profiles) */
 };
 
 struct counter {
@@ -103,6 +109,7 @@ struct pending {
 	uint64_t gen_seq;     /* index generation its name was checked on (st.reloads) */
 	uint16_t cbucket;     /* its client's bucket in client_pending */
 	struct up_tcp *fetch; /* the upstream TCP fetch working for it, if any */
+	uint8_t safe;	      /* safe search: pkt asks for the forced-safe name (dns_profile.c) */
 	struct kh_dns_query q;
 	uint16_t pkt_len;
 	uint8_t pkt[CONFIG_DNS_QUERY_MAX];
@@ -173,7 +180,21 @@ struct dns_recent {
 struct kh_dns_stats {
 	uint64_t queries, blocked, forwarded, cached, canary, servfail, formerr, notimp, dropped,
 		refused_full, answered_local, cname_blocked, tcp_queries, spoofed, reloads,
-		tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed, rate_limited;
+		tcp_evicted, tcp_timeouts, client_share, truncated, not_allowed, rate_limited,
+		profile_blocked, safe_search, resolver_arpa;
+};
+
+/* A client's profile, cached by client bucket: valid while gen is kh_dns.prof_gen. */
+struct prof_slot {
+	struct kh_addr ip;
+	int16_t prof;
+	uint32_t gen;
+};
+
+/* The original question of a safe-search query (wire name, type, class), per pending slot. */
+struct ss_question {
+	uint16_t len;
+	uint8_t q[KH_NAME_MAX + 2 + 4];
 };
 
 struct kh_dns {
@@ -220,6 +241,21 @@ struct kh_dns {
 	struct kh_dns_stats st;
 	struct dns_recent *recent; /* CONFIG_WEB: the pages' figures; NULL without */
 
+	/* home profiles (dns_profile.c); prof_cache is NULL when there are none */
+	const struct kh_profiles
+		*prof;		      /* in force: the configuration's, or merged with the ISP's */
+	struct kh_profiles *prof_own; /* the merged copy, when the ISP's bundle has profiles */
+	struct prof_slot *prof_cache; /* CLIENT_BUCKETS */
+	uint32_t prof_gen;
+	int prof_mac;			   /* a profile names a MAC: the neighbour table is read */
+	int64_t prof_minute;		   /* the local minute prof_active is for */
+	unsigned prof_active[KH_PROF_MAX]; /* each profile's active windows */
+	struct kh_neigh *neigh;		   /* the neighbour table, when a profile names a MAC */
+	unsigned nneigh;
+	uint64_t neigh_at;
+	struct ss_question *ssq; /* CONFIG_DNS_MAX_INFLIGHT */
+	unsigned prof_counter;	 /* kh_dns.counters slot of blocks no category explains */
+
 	/* UDP answers built during one receive batch */
 	struct kh_dgram out[BATCH];
 	uint8_t outbuf[BATCH][SMALL_MAX];
@@ -233,6 +269,13 @@ enum answer_fate {
 	ANSWER_TO_TCP,	    /* truncated: the upstream TCP fetch now owns the query */
 };
 
+/* What a client's profile makes of a query (dns_handle_query, dns_explain). */
+struct prof_query {
+	int prof; /* -1: no profile */
+	struct kh_prof_verdict v;
+	const char *safe_target; /* safe search: the forced-safe name to answer with, or NULL */
+};
+
 /* The engine's verdict on one name, as the control view explains it. */
 enum dns_explain_kind {
 	DNS_X_CANARY,	   /* an encrypted-DNS bypass canary */
@@ -241,6 +284,7 @@ enum dns_explain_kind {
 	DNS_X_UNLISTED,	   /* on no list */
 	DNS_X_ALLOWLISTED, /* on an allow list */
 	DNS_X_BLOCKED,
+	DNS_X_HOUSEHOLD, /* listed in a household category no profile of the client blocks */
 };
 struct dns_explain {
 	enum dns_explain_kind kind;
@@ -250,6 +294,8 @@ struct dns_explain {
 	int action;		       /* enum kh_dns_action, with an RPZ rule's own */
 	uint16_t ede;
 	int event;
+	int household;	      /* the category is one the household chooses */
+	struct prof_query pq; /* the client's profile (pq.prof -1: none asked, or none) */
 };
 
 #define BROKEN(msg)             \
@@ -276,7 +322,16 @@ DNS_PRIV int dns_handle_query(struct kh_dns *d, const uint8_t *pkt, size_t len,
 /* Check an upstream answer for p and answer the client if it is the one. */
 DNS_PRIV enum answer_fate dns_handle_answer(struct kh_dns *d, struct pending *p, uint8_t *pkt,
 					    size_t len, int tcp);
-DNS_PRIV void dns_explain(struct kh_dns *d, const char *name, struct dns_explain *x);
+/*
+ * Forward q (the packet pkt) through a new pending slot: 0 when the answer
+ * comes later (*pp the slot) or the client was told SERVFAIL, else the
+ * length of an immediate SERVFAIL in out (no slot free).
+ */
+DNS_PRIV int dns_forward_query(struct kh_dns *d, const struct kh_dns_query *q, const uint8_t *pkt,
+			       size_t len, const struct kh_addr *client, int listener, int conn,
+			       uint8_t *out, size_t cap, struct pending **pp);
+DNS_PRIV void dns_explain(struct kh_dns *d, const char *name, const struct kh_addr *client,
+			  struct dns_explain *x);
 
 /* ---- dns_cache.c */
 DNS_PRIV int dns_cache_init(struct kh_dns *d);
@@ -321,6 +376,29 @@ DNS_PRIV void dns_reply_error(struct kh_dns *d, struct pending *p, int rcode);
 /* ---- dns.c: the pages' figures (no-ops when d->recent is NULL) */
 DNS_PRIV void dns_recent_query(struct kh_dns *d, const struct kh_addr *client);
 DNS_PRIV void dns_recent_blocked(struct kh_dns *d, unsigned counter, const struct kh_addr *client);
+
+/* ---- dns_profile.c */
+DNS_PRIV int dns_prof_init(struct kh_dns *d);
+DNS_PRIV void dns_prof_free(struct kh_dns *d);
+/* The masks of index generation g for the table in force. */
+DNS_PRIV int dns_prof_masks(struct kh_dns *d, struct idx_gen *g);
+DNS_PRIV int dns_client_profile(struct kh_dns *d, const struct kh_addr *client);
+/* Decide for client and name n; cat: the index's household category id, or -1. */
+DNS_PRIV void dns_prof_query(struct kh_dns *d, const struct kh_addr *client, const char *name,
+			     size_t len, int cat, struct prof_query *pq);
+/* 1 if client's profile blocks household category cat now (answer inspection). */
+DNS_PRIV int dns_prof_blocks_cat(struct kh_dns *d, const struct kh_addr *client, unsigned cat);
+/* Forward q as a query for target (safe search); the answer is built by dns_ss_answer. */
+DNS_PRIV int dns_ss_forward(struct kh_dns *d, const struct kh_dns_query *q, const uint8_t *pkt,
+			    const struct kh_addr *client, int listener, int conn,
+			    const char *target, uint8_t *out, size_t cap);
+/* The client's answer for safe-search query p from the upstream's answer for the target. */
+DNS_PRIV int dns_ss_answer(struct kh_dns *d, struct pending *p, const uint8_t *pkt, size_t len,
+			   const struct kh_dns_answer *a, uint8_t *out, size_t cap);
+/* An error answer to safe-search query p with the client's own question. */
+DNS_PRIV int dns_ss_error(struct kh_dns *d, struct pending *p, int rcode, uint8_t *out, size_t cap);
+/* 1 if n is resolver.arpa or under it (RFC 9462): answered here, never forwarded. */
+DNS_PRIV int dns_is_resolver_arpa(const struct kh_dns_name *n);
 
 /* ---- dns_ctl.c */
 /* A blocked hit in a category that makes events: to the hook. */

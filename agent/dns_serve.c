@@ -57,7 +57,8 @@ void dns_reply_client(struct kh_dns *d, struct pending *p, uint8_t *msg, size_t 
 void dns_reply_error(struct kh_dns *d, struct pending *p, int rcode)
 {
 	uint8_t buf[SMALL_MAX];
-	int n = kh_dns_build_error(buf, sizeof(buf), p->pkt, p->pkt_len, &p->q, rcode);
+	int n = p->safe ? dns_ss_error(d, p, rcode, buf, sizeof(buf))
+			: kh_dns_build_error(buf, sizeof(buf), p->pkt, p->pkt_len, &p->q, rcode);
 
 	if (rcode == KH_DNS_RC_SERVFAIL)
 		d->st.servfail++;

@@ -459,6 +459,7 @@ struct pending *dns_pending_new(struct kh_dns *d, const struct kh_dns_query *q, 
 	p->hash_next = NULL;
 	p->sock = -1;
 	p->fetch = NULL;
+	p->safe = 0;
 	p->attempts = 0;
 	p->client = *client;
 	p->listener = listener;

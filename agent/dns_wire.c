@@ -339,6 +339,7 @@ int kh_dns_build_block(uint8_t *out, size_t cap, const uint8_t *pkt, const struc
 		break;
 	}
 	case KH_DNS_ACT_NODATA:
+	case KH_DNS_ACT_ALLOW: /* never asked for (category.c); NODATA if it were */
 		soa = 1;
 		break;
 	}

@@ -141,6 +141,7 @@ enum kh_dns_action {
 	KH_DNS_ACT_BLOCKPAGE, /* the configured block-page address for A / AAAA */
 	KH_DNS_ACT_REFUSED,
 	KH_DNS_ACT_DROP, /* no answer at all */
+	KH_DNS_ACT_ALLOW, /* configuration only: a household category (agent/profile.h), never built */
 };
 
 struct kh_dns_block {

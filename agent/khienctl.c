@@ -33,7 +33,9 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  status              daemon status as JSON (uptime, index, counters, upstreams)\n"
-		"  check NAME          the live verdict for NAME and why\n"
+		"  check NAME [--client ADDR]\n"
+		"                      the live verdict for NAME and why; with --client, for\n"
+		"                      that device now (its profile, rule, schedule window)\n"
 		"  reload              re-open the blocklist index\n"
 		"  events [--since N]  queued security events as JSON\n"
 		"  policy apply BUNDLE verify and apply a signed policy bundle\n"
@@ -427,11 +429,13 @@ int main(int argc, char **argv)
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", cmd);
 	if (strcmp(cmd, "check") == 0) {
-		if (i + 1 != argc) {
-			fprintf(stderr, "usage: khienctl check NAME\n");
+		if (i + 1 != argc && !(i + 3 == argc && strcmp(argv[i + 1], "--client") == 0)) {
+			fprintf(stderr, "usage: khienctl check NAME [--client ADDR]\n");
 			return EXIT_USAGE;
 		}
 		cJSON_AddStringToObject(req, "name", argv[i]);
+		if (i + 3 == argc)
+			cJSON_AddStringToObject(req, "client", argv[i + 2]);
 	} else if (strcmp(cmd, "events") == 0) {
 		if (i + 2 == argc && strcmp(argv[i], "--since") == 0)
 			cJSON_AddNumberToObject(req, "since", strtod(argv[i + 1], NULL));
@@ -560,7 +564,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "khienctl: %s: %s\n", cmd, str(resp, "error"));
 	} else if (strcmp(cmd, "check") == 0) {
 		const char *v = str(resp, "verdict");
-		if (strcmp(v, "blocked") == 0 && *str(resp, "rule"))
+		const cJSON *pr = cJSON_GetObjectItem(resp, "profile");
+		if (cJSON_IsObject(pr) && cJSON_IsTrue(cJSON_GetObjectItem(pr, "blocked")))
+			printf("%s blocked for %s by profile %s: %s%s%s%s%s%s%s\n",
+			       str(resp, "name"), str(resp, "client"), str(pr, "name"),
+			       str(pr, "reason"), *str(pr, "rule") ? " " : "", str(pr, "rule"),
+			       *str(pr, "category") ? " " : "", str(pr, "category"),
+			       *str(pr, "window") ? " window " : "", str(pr, "window"));
+		else if (cJSON_IsObject(pr) && *str(pr, "safe_search"))
+			printf("%s %s for %s (profile %s): safe search, answered as %s\n",
+			       str(resp, "name"), v, str(resp, "client"), str(pr, "name"),
+			       str(pr, "safe_search"));
+		else if (strcmp(v, "blocked") == 0 && *str(resp, "rule"))
 			printf("%s blocked %s %s (%s, list %s)\n", str(resp, "name"),
 			       str(resp, "category"), str(resp, "rule"), str(resp, "action"),
 			       str(resp, "source"));

@@ -19,6 +19,8 @@
 #include "agent/agent.h"
 #include "agent/audit.h"
 #include "agent/auditor.h"
+#include "agent/category.h"
+#include "agent/owner.h"
 #include "agent/config.h"
 #include "agent/control.h"
 #include "agent/dns.h"
@@ -66,6 +68,16 @@ struct agent {
 	struct kh_integrity *integrity;
 	int integrity_chan; /* the auditor process that runs baseline scans; -1 if none */
 	uint64_t started;
+	/* the owner's login and the status page's own state (docs/WEB.md) */
+	int owner_chan;		/* the password helper (agent/owner.h), forked by root; -1 */
+	struct kh_owner *owner; /* the engine's client of it */
+	struct kh_web_auth auth;
+	struct {
+		struct kh_addr ip;
+		char name[KH_WEB_NAME_MAX + 1];
+	} names[KH_WEB_CLIENTS];
+	struct kh_web_threat threats[KH_WEB_THREATS]; /* infected devices, count 0: free */
+	char notice[257];			      /* the ISP's, from a server command */
 };
 
 static void usage(FILE *f)
@@ -142,6 +154,55 @@ static void on_hup(struct kh_loop *loop, int signo, void *arg)
 }
 
 /*
+ * The ISP's profiles (the active policy's `profiles` component, JSON
+ * {"profiles": {...}} in the configuration's schema) over the local ones
+ * (docs/PROFILES.md). Signed, but still parsed with every limit; one that
+ * does not parse or fit leaves the table in force.
+ */
+static void isp_profiles(struct agent *a)
+{
+	const char *path = kh_priv_component(a->priv, "profiles");
+	struct kh_profiles *t = NULL;
+	char why[320];
+	uint8_t *buf = NULL;
+	size_t len;
+	cJSON *root = NULL;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PROFILES))
+		return;
+	if (!path) {
+		kh_dns_set_isp_profiles(a->dns, NULL, why, sizeof(why));
+		return;
+	}
+	if ((err = kh_fs_read(path, 256 * 1024, &buf, &len)) < 0) {
+		log_error("profiles of the policy: %s", kh_strerror(err));
+		return;
+	}
+	if (!(t = calloc(1, sizeof(*t))) || !(root = cJSON_ParseWithLength((char *)buf, len))) {
+		log_error("profiles of the policy refused: not JSON");
+		goto out;
+	}
+	kh_profiles_init(t);
+	if (!cJSON_IsObject(root) || cJSON_GetArraySize(root) != 1 ||
+	    !cJSON_GetObjectItem(root, "profiles")) {
+		log_error("profiles of the policy refused: expected {\"profiles\": {...}}");
+		goto out;
+	}
+	if (kh_profiles_parse(t, cJSON_GetObjectItem(root, "profiles"), "profiles", 1, why,
+			      sizeof(why)) < 0 ||
+	    kh_dns_set_isp_profiles(a->dns, t, why, sizeof(why)) < 0) {
+		log_error("profiles of the policy refused: %s", why);
+		goto out;
+	}
+	log_notice("profiles of the policy: %u profile(s)", t->nprof);
+out:
+	cJSON_Delete(root);
+	free(buf);
+	free(t);
+}
+
+/*
  * The audit rules of the active policy to the audit (none: results are
  * cleared). Rules that do not parse leave the previous ones running.
  */
@@ -213,6 +274,17 @@ static void on_drift(void *arg, const struct kh_drift *d)
 	kh_event_emit(a->events, &ev);
 }
 
+static int integrity_procs(void *ctx, long after, struct kh_proc_info *out, unsigned max,
+			   unsigned *n, long *next)
+{
+	return kh_priv_procs(((struct agent *)ctx)->priv, after, out, max, n, next);
+}
+
+static int integrity_kill(void *ctx, long pid, uint64_t dev, uint64_t ino, char *why, size_t whylen)
+{
+	return kh_priv_kill(((struct agent *)ctx)->priv, pid, dev, ino, why, whylen);
+}
+
 static int start_integrity(struct agent *a)
 {
 	char reported[KH_CFG_PATH_MAX + 32];
@@ -221,8 +293,20 @@ static int start_integrity(struct agent *a)
 				     .auditor_chan = a->integrity_chan,
 				     .notify = a->cfg.integrity_notify,
 				     .on_drift = on_drift,
-				     .ctx = a};
+				     .ctx = a,
+				     .proc_ctx = a};
 	int err;
+
+	/*
+	 * The live system only (a fixture's /proc is not the parent's): the
+	 * root parent lists the processes the auditor may not look at, and
+	 * stops a suspicious one when the signed baseline says so.
+	 */
+	if (strcmp(a->cfg.audit_root, "/") == 0) {
+		if (a->integrity_chan >= 0)
+			c.procs = integrity_procs;
+		c.kill = integrity_kill;
+	}
 
 	/* the engine's own file: it survives restarts so a drift is reported once */
 	if (a->cfg.state_dir[0]) {
@@ -305,6 +389,7 @@ static int apply_bundle_bytes(struct agent *a, const uint8_t *buf, size_t len, c
 		snprintf(why, whylen, "applied, but its blocklist does not load: %s", w);
 	audit_rules(a);
 	integrity_baseline(a);
+	isp_profiles(a);
 	return 0;
 }
 
@@ -335,6 +420,18 @@ static int apply_bundle(struct agent *a, const char *path, char *why, size_t why
 {
 	int fd = kh_fs_open_read(path), err;
 
+	if (fd == -ENOTSUP) {
+		/* a store without descriptors (lwIP's flash store): the file by its key */
+		struct kh_fs_map map;
+
+		if ((err = kh_fs_map(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &map)) < 0) {
+			snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
+			return err;
+		}
+		err = apply_bundle_bytes(a, map.data, map.len, path, why, whylen);
+		kh_fs_unmap(&map);
+		return err;
+	}
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(fd));
 		return fd;
@@ -372,6 +469,58 @@ static void hook_health(void *arg, cJSON *out)
 	kh_agent_fw_report(a->fw, out); /* the running image's verified version and counter */
 }
 
+static int same_ip(const struct kh_addr *x, const struct kh_addr *y)
+{
+	return x->family == y->family &&
+	       memcmp(x->ip, y->ip, x->family == KH_AF_INET6 ? 16 : 4) == 0;
+}
+
+/*
+ * A LAN client asked for a name of a security category: an infected
+ * device for the status page and its block page (the oldest-seen one
+ * makes room). Its event carries the pseudonym, for the ISP's warnings.
+ */
+static void threat_seen(struct agent *a, const struct kh_dns_event *e)
+{
+	struct kh_web_threat *t = NULL;
+	struct kh_category cat;
+	int64_t now = e->time ? e->time : kh_time_wall();
+
+	kh_category_resolve(&a->cfg, e->category, &cat);
+	if (!cat.security)
+		return;
+	for (unsigned i = 0; i < KH_WEB_THREATS && !t; i++)
+		if (a->threats[i].count && same_ip(&a->threats[i].addr, e->addr))
+			t = &a->threats[i];
+	if (!t) {
+		t = &a->threats[0];
+		for (unsigned i = 0; i < KH_WEB_THREATS; i++) {
+			if (!a->threats[i].count) {
+				t = &a->threats[i];
+				break;
+			}
+			if (a->threats[i].last < t->last)
+				t = &a->threats[i];
+		}
+		memset(t, 0, sizeof(*t));
+		t->addr = *e->addr;
+		t->addr.port = 0;
+		t->first = now;
+	}
+	t->count++;
+	t->last = now;
+	kh_strlcpy(t->category, e->category, sizeof(t->category));
+	kh_strlcpy(t->name, e->name, sizeof(t->name));
+}
+
+static const char *device_name(const struct agent *a, const struct kh_addr *ip)
+{
+	for (unsigned i = 0; i < KH_WEB_CLIENTS; i++)
+		if (a->names[i].name[0] && same_ip(&a->names[i].ip, ip))
+			return a->names[i].name;
+	return "";
+}
+
 /* A blocked hit in an event-producing category: to the event owner. */
 static void on_dns_event(void *arg, const struct kh_dns_event *e)
 {
@@ -389,6 +538,8 @@ static void on_dns_event(void *arg, const struct kh_dns_event *e)
 	};
 
 	kh_event_emit(a->events, &ev);
+	if (IS_ENABLED(CONFIG_WEB) && e->addr)
+		threat_seen(a, e);
 }
 
 /* ---- what the web pages need from the agent (agent/web.h) ---- */
@@ -414,6 +565,117 @@ static void web_facts(void *arg, struct kh_web_facts *f)
 	f->policy_version = kh_priv_version(a->priv);
 	f->ncats = kh_dns_recent_blocked(a->dns, f->cats, KH_WEB_CATS);
 	f->nclients = kh_dns_recent_clients(a->dns, f->clients, KH_WEB_CLIENTS);
+	for (unsigned i = 0; i < f->nclients; i++)
+		kh_strlcpy(f->names[i], device_name(a, &f->clients[i].addr), sizeof(f->names[i]));
+	for (unsigned i = 0; i < KH_WEB_THREATS; i++)
+		if (a->threats[i].count) {
+			kh_strlcpy(f->threat_names[f->nthreats],
+				   device_name(a, &a->threats[i].addr), sizeof(f->threat_names[0]));
+			f->threats[f->nthreats++] = a->threats[i];
+		}
+	f->notice = a->notice;
+}
+
+static int web_threat(void *arg, const struct kh_addr *client, struct kh_web_threat *t)
+{
+	struct agent *a = arg;
+
+	for (unsigned i = 0; i < KH_WEB_THREATS; i++)
+		if (a->threats[i].count && same_ip(&a->threats[i].addr, client)) {
+			*t = a->threats[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* The names the owner gave devices, kept in STATE/spool/names (one "ADDR NAME" a line). */
+static void names_save(struct agent *a)
+{
+	char path[KH_CFG_PATH_MAX + 16],
+		buf[KH_WEB_CLIENTS * (KH_ADDR_STRLEN + KH_WEB_NAME_MAX + 2)];
+	size_t n = 0;
+
+	if (!a->cfg.state_dir[0])
+		return;
+	for (unsigned i = 0; i < KH_WEB_CLIENTS; i++) {
+		char ip[KH_ADDR_STRLEN];
+		if (!a->names[i].name[0])
+			continue;
+		kh_addr_format(&a->names[i].ip, ip, sizeof(ip));
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %s\n", ip, a->names[i].name);
+	}
+	snprintf(path, sizeof(path), "%s/spool/names", a->cfg.state_dir);
+	if (kh_fs_write_atomic(path, buf, n, 0600) < 0)
+		log_warn("cannot keep device names in %s", path);
+}
+
+static void names_load(struct agent *a)
+{
+	char path[KH_CFG_PATH_MAX + 16];
+	uint8_t *buf;
+	size_t len;
+	unsigned k = 0;
+
+	snprintf(path, sizeof(path), "%s/spool/names", a->cfg.state_dir);
+	if (!a->cfg.state_dir[0] || kh_fs_read(path, 4096, &buf, &len) < 0)
+		return;
+	for (char *line = (char *)buf, *next; line && *line && k < KH_WEB_CLIENTS; line = next) {
+		char *sp = strchr(line, ' ');
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!sp)
+			continue;
+		*sp = 0;
+		if (kh_addr_parse(line, 0, &a->names[k].ip) < 0 || strlen(sp + 1) > KH_WEB_NAME_MAX)
+			continue;
+		kh_strlcpy(a->names[k].name, sp + 1, sizeof(a->names[k].name));
+		for (char *c = a->names[k].name; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = ' ';
+		k++;
+	}
+	free(buf);
+}
+
+static int web_set_name(void *arg, const struct kh_addr *device, const char *name)
+{
+	struct agent *a = arg;
+	int slot = -1;
+
+	for (unsigned i = 0; i < KH_WEB_CLIENTS; i++) {
+		if (a->names[i].name[0] && same_ip(&a->names[i].ip, device)) {
+			slot = (int)i;
+			break;
+		}
+		if (slot < 0 && !a->names[i].name[0])
+			slot = (int)i;
+	}
+	if (slot < 0)
+		return -ENOSPC;
+	a->names[slot].ip = *device;
+	a->names[slot].ip.port = 0;
+	kh_strlcpy(a->names[slot].name, name, sizeof(a->names[slot].name));
+	names_save(a);
+	return 0;
+}
+
+/* The ISP's notice (server command "notice"): shown on the status page until replaced. */
+static void hook_notice(void *arg, const char *text)
+{
+	struct agent *a = arg;
+
+	kh_strlcpy(a->notice, text, sizeof(a->notice));
+	for (char *c = a->notice; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	log_notice("notice from the ISP: %s", a->notice[0] ? a->notice : "(cleared)");
+}
+
+static void on_owner_state(void *ctx, const struct kh_owner_reply *r)
+{
+	struct agent *a = ctx;
+	a->auth.owner_set = r->rc == 0 ? r->set : -1;
 }
 
 static int web_allowed(void *arg, const struct kh_addr *peer)
@@ -484,13 +746,20 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		cJSON_AddNumberToObject(resp, "sync", (double)kh_report_sync_now(a->report));
 	} else if (strcmp(cmd, "check") == 0) {
 		const cJSON *n = cJSON_GetObjectItem(req, "name");
+		const cJSON *cl = cJSON_GetObjectItem(req, "client");
+		struct kh_addr client;
 		if (!cJSON_IsString(n) || strlen(n->valuestring) > 300) {
 			cJSON_AddBoolToObject(resp, "ok", 0);
 			cJSON_AddStringToObject(resp, "error", "check needs \"name\"");
 			return;
 		}
+		if (cl && (!cJSON_IsString(cl) || kh_addr_parse_ip(cl->valuestring, &client) < 0)) {
+			cJSON_AddBoolToObject(resp, "ok", 0);
+			cJSON_AddStringToObject(resp, "error", "\"client\" is not an IP address");
+			return;
+		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
-		kh_dns_check(a->dns, n->valuestring, resp);
+		kh_dns_check(a->dns, n->valuestring, cl ? &client : NULL, resp);
 	} else if (strcmp(cmd, "reload") == 0) {
 		const char *why;
 		int err = reload(a, index_path(a), &why);
@@ -654,7 +923,7 @@ static int open_policy(struct agent *a)
 	if (policy && a->cfg.first_bundle[0] &&
 	    apply_bundle(a, a->cfg.first_bundle, why, sizeof(why)) < 0 &&
 	    kh_priv_version(a->priv) == 0)
-		log_error("first-boot bundle refused and no policy installed");
+		log_error("first-boot bundle refused and no policy installed: %s", why);
 	return 0;
 }
 
@@ -863,10 +1132,16 @@ int kh_agent_main(int argc, char **argv)
 	kh_memzero(key, sizeof(key));
 	/* bound now, like port 53: port 80 needs the privileges dropped below */
 	if (IS_ENABLED(CONFIG_WEB) && a.cfg.nweb_listen) {
+		/* the password helper runs where there is a state directory to keep the hash */
+		const int login = IS_ENABLED(CONFIG_AGENT_PRIVSEP) && a.cfg.state_dir[0];
 		const struct kh_web_hooks wh = {.arg = &a,
 						.verdict = web_verdict,
 						.facts = web_facts,
-						.allowed = web_allowed};
+						.allowed = web_allowed,
+						.threat = web_threat,
+						.set_name = web_set_name,
+						.auth = login ? &a.auth : NULL};
+		a.auth.owner_set = -1;
 		if ((err = kh_web_new(a.loop, &a.cfg, &wh, &a.web, &why)) < 0) {
 			log_error_err(err, "web: %s", why);
 			goto out;
@@ -900,6 +1175,7 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	} else if (!a.cfg.index[0])
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
+	isp_profiles(&a);
 	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
 	if (err == -ENOTSUP) {
 		/* lwIP has no local sockets: status goes to the server (and the log) */
@@ -934,6 +1210,7 @@ int kh_agent_main(int argc, char **argv)
 			.audit_digest = hook_audit_digest,
 			.audit_changes = hook_audit_changes,
 			.audit_stored = hook_audit_stored,
+			.notice = hook_notice,
 		};
 		char rwhy[512];
 		/* Keys and certificates are read now, while the files are readable. */
@@ -983,6 +1260,19 @@ int kh_agent_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* the owner's password: a root helper keeps the hash the engine's user cannot read */
+	a.owner_chan = -1;
+	if (IS_ENABLED(CONFIG_WEB) && IS_ENABLED(CONFIG_AGENT_PRIVSEP) && a.web &&
+	    a.cfg.state_dir[0]) {
+		long opid;
+		if ((err = kh_owner_spawn(a.cfg.state_dir, &a.owner_chan, &opid)) < 0) {
+			log_error_err(err,
+				      "cannot start the owner-password helper: no owner login");
+			a.owner_chan = -1;
+		}
+	}
+	if (kh_proc_is_root() && a.cfg.user[0])
+		kh_priv_set_user_uid(a.priv, uid);
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && (err = kh_priv_split(a.priv)) != 0) {
 		if (err < 0) {
 			log_error_err(err, "cannot start the engine process");
@@ -1006,6 +1296,13 @@ int kh_agent_main(int argc, char **argv)
 	if (start_audit(&a) < 0) {
 		rc = EXIT_CONFIG;
 		goto out;
+	}
+	if (IS_ENABLED(CONFIG_WEB) && a.web) {
+		names_load(&a);
+		if (a.owner_chan >= 0 && kh_owner_new(a.loop, a.owner_chan, &a.owner) == 0) {
+			kh_web_set_owner(a.web, a.owner);
+			kh_owner_ask(a.owner, KH_OWNER_STATE, NULL, 0, on_owner_state, &a);
+		}
 	}
 	{
 		const struct kh_agent_fw_cfg fc = {.loop = a.loop,
@@ -1040,8 +1337,10 @@ out:
 	if (IS_ENABLED(CONFIG_REPORT))
 		kh_report_free(a.report);
 	kh_control_free(a.ctl);
-	if (IS_ENABLED(CONFIG_WEB))
+	if (IS_ENABLED(CONFIG_WEB)) {
 		kh_web_free(a.web);
+		kh_owner_free(a.owner);
+	}
 	kh_priv_free(a.priv);
 	kh_dns_free(a.dns);
 	kh_events_free(a.events);

@@ -464,6 +464,8 @@ static int on_checkin(struct kh_report *r, const cJSON *o, char *why, size_t why
 			long sec = strtol(cm.arg, NULL, 10);
 			if (sec >= 10 && sec <= 86400)
 				r->interval_s = (uint32_t)sec;
+		} else if (strcmp(cm.type, "notice") == 0 && r->hooks.notice) {
+			r->hooks.notice(r->hooks.arg, cm.arg ? cm.arg : "");
 		} else {
 			log_warn("server command %s not understood", cm.type);
 		}

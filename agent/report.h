@@ -53,6 +53,8 @@ struct kh_report_hooks {
 	const char *(*audit_digest)(void *arg);
 	struct cJSON *(*audit_changes)(void *arg, int full, uint64_t *gen);
 	int (*audit_stored)(void *arg, uint64_t gen, const char *sent_digest, const char *digest);
+	/* The ISP's notice for the status page (server command "notice"; "" clears). May be NULL. */
+	void (*notice)(void *arg, const char *text);
 };
 
 /*

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "agent/web.h"
 #include "lib/err.h"
 #include "lib/http.h"
@@ -36,6 +37,8 @@ struct web_conn {
 	uint64_t deadline;
 	char *tx; /* the answer, while it is sent */
 	size_t tx_len, tx_off, rx_len;
+	int asking;  /* waiting for the password helper */
+	int charged; /* the request rate was charged (once the head was whole) */
 	struct kh_web *w;
 	char rx[CONFIG_WEB_HEAD_MAX];
 };
@@ -57,6 +60,7 @@ struct kh_web {
 	uint16_t tokens[RATE_BUCKETS]; /* in quarter requests */
 	uint64_t stamp[RATE_BUCKETS];
 	struct kh_web_stats st;
+	struct kh_owner *owner; /* the password helper's client, NULL */
 };
 
 static int same_ip(const struct kh_addr *a, const struct kh_addr *b)
@@ -69,6 +73,9 @@ static void conn_close(struct web_conn *c)
 {
 	if (c->fd < 0)
 		return;
+	if (c->asking)
+		kh_owner_cancel(c->w->owner, c);
+	c->asking = 0;
 	kh_loop_fd_del(c->w->loop, c->fd);
 	kh_net_close(c->fd);
 	free(c->tx);
@@ -143,10 +150,29 @@ static void conn_answer(struct web_conn *c, const char *text, size_t len)
 	arm_sweep(w);
 }
 
+static char page[KH_WEB_PAGE_MAX]; /* one loop thread: rendered, then copied to tx */
+
+/* The password helper answered: the request is answered again, with its reply. */
+static void on_told(void *ctx, const struct kh_owner_reply *r)
+{
+	struct web_conn *c = ctx;
+	struct kh_web *w = c->w;
+	int n;
+
+	c->asking = 0;
+	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, 1, &c->peer, r, NULL, page,
+				sizeof(page));
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	conn_answer(c, page, (size_t)n);
+}
+
 static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
-	static char page[KH_WEB_PAGE_MAX]; /* one loop thread: rendered, then copied to tx */
-	static struct kh_http_req req;	   /* the same: only whether the head is whole */
+	static struct kh_web_ask ask;
+	static struct kh_http_req req; /* one loop thread: only whether the head is whole */
 	struct web_conn *c = arg;
 	struct kh_web *w = c->w;
 	int n;
@@ -174,19 +200,39 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	c->rx_len += (size_t)n;
-	/* the head is whole (or can only be refused): charge the rate before any page is made */
-	if (kh_http_parse_request(c->rx, c->rx_len, &req) == 0 && c->rx_len < sizeof(c->rx))
+	/* the head is whole (or can only be refused): charge the rate once, before any page is made */
+	if (!c->charged) {
+		if (kh_http_parse_request(c->rx, c->rx_len, &req) == 0 && c->rx_len < sizeof(c->rx))
+			return;
+		c->charged = 1;
+		if (!rate_ok(w, &c->peer)) {
+			static const char busy[] =
+				"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
+				"Retry-After: 1\r\nConnection: close\r\n\r\n";
+			w->st.rate_limited++;
+			conn_answer(c, busy, sizeof(busy) - 1);
+			return;
+		}
+	}
+	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
+				&c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
+	if (n == 0)
 		return;
-	if (!rate_ok(w, &c->peer)) {
-		static const char busy[] = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
-					   "Retry-After: 1\r\nConnection: close\r\n\r\n";
-		w->st.rate_limited++;
-		conn_answer(c, busy, sizeof(busy) - 1);
+	if (n == KH_WEB_ASK) {
+		int err = kh_owner_ask(w->owner, ask.type, ask.body, ask.len, on_told, c);
+		kh_memzero(&ask, sizeof(ask));
+		if (err < 0) {
+			/* one login at a time: the others are told it is busy */
+			const struct kh_owner_reply r = {
+				.rc = -EAGAIN, .set = w->h.auth ? w->h.auth->owner_set : 0};
+			on_told(c, &r);
+			return;
+		}
+		c->asking = 1;
+		kh_loop_fd_mod(w->loop, c->fd, 0);
 		return;
 	}
-	n = kh_web_answer(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx), &c->peer,
-			  page, sizeof(page));
-	if (n <= 0) {
+	if (n < 0) {
 		conn_close(c);
 		return;
 	}
@@ -209,13 +255,14 @@ static struct web_conn *evict(struct kh_web *w, unsigned same)
 	for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
 		struct web_conn *c = &w->conn[i], *oldest = NULL;
 		unsigned n = 0;
-		if (c->fd < 0 || c->tx)
+		if (c->fd < 0 || c->tx || c->asking)
 			continue;
 		for (unsigned k = 0; k < KH_ARRAY_SIZE(w->conn); k++) {
 			struct web_conn *d = &w->conn[k];
 			if (d->fd >= 0 && same_ip(&d->peer, &c->peer)) {
 				n++;
-				if (!d->tx && (!oldest || d->deadline < oldest->deadline))
+				if (!d->tx && !d->asking &&
+				    (!oldest || d->deadline < oldest->deadline))
 					oldest = d;
 			}
 		}
@@ -285,6 +332,7 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		free_slot->fd = s;
 		free_slot->peer = peer;
 		free_slot->rx_len = 0;
+		free_slot->charged = 0;
 		free_slot->deadline = kh_time_mono_ms() + w->cfg->web_head_timeout_ms;
 		w->st.open++;
 		arm_sweep(w);
@@ -355,6 +403,11 @@ void kh_web_free(struct kh_web *w)
 void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out)
 {
 	*out = w->st;
+}
+
+void kh_web_set_owner(struct kh_web *w, struct kh_owner *o)
+{
+	w->owner = o;
 }
 
 int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out)

@@ -15,10 +15,13 @@
 #ifndef KHIEN_AGENT_WEB_H
 #define KHIEN_AGENT_WEB_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/owner.h"
+#include "agent/web_auth.h"
 #include "agent/dns.h"
 #include "platform/loop.h"
 #include "platform/net.h"
@@ -34,6 +37,16 @@
 #define KH_WEB_CLIENTS 32
 #define KH_WEB_WARNINGS 4
 #define KH_WEB_PAGE_MAX 16384 /* a rendered page, head included */
+#define KH_WEB_THREATS 8
+#define KH_WEB_NAME_MAX 32 /* a device's display name, bytes */
+
+/* A LAN device that asked for a name of a security category (an infected device). */
+struct kh_web_threat {
+	struct kh_addr addr;
+	char category[32], name[96]; /* the last one it asked for */
+	int64_t first, last;	     /* wall seconds */
+	uint32_t count;
+};
 
 /* What the status page shows, gathered when it is asked for. */
 struct kh_web_facts {
@@ -45,8 +58,13 @@ struct kh_web_facts {
 	struct kh_dns_recent_cat cats[KH_WEB_CATS];
 	unsigned nclients;
 	struct kh_dns_client clients[KH_WEB_CLIENTS];
-	unsigned nwarnings; /* a place for the warnings of later slices */
+	unsigned nwarnings; /* other warnings, as text */
 	const char *warnings[KH_WEB_WARNINGS];
+	char names[KH_WEB_CLIENTS][KH_WEB_NAME_MAX + 1]; /* clients[i]'s display name, "" */
+	unsigned nthreats;
+	struct kh_web_threat threats[KH_WEB_THREATS];
+	char threat_names[KH_WEB_THREATS][KH_WEB_NAME_MAX + 1];
+	const char *notice; /* the ISP's notice (operator command), NULL */
 };
 
 /*
@@ -61,6 +79,27 @@ struct kh_web_hooks {
 			struct kh_dns_verdict *v);
 	void (*facts)(void *arg, struct kh_web_facts *f);
 	int (*allowed)(void *arg, const struct kh_addr *peer);
+	/* threat: 1 and *t when client is an infected device, else 0. May be NULL. */
+	int (*threat)(void *arg, const struct kh_addr *client, struct kh_web_threat *t);
+	/* set_name: a logged-in owner names a device ("" clears). 0 or negative errno. */
+	int (*set_name)(void *arg, const struct kh_addr *device, const char *name);
+	/*
+	 * profile_of: the profile a device is in (per-client policy, issue 14's
+	 * profiles slice: hook it to the engine's profile map; editing goes in
+	 * web_page.c's post_form() next to /device). NULL, or NULL returned:
+	 * "default".
+	 */
+	const char *(*profile_of)(void *arg, const struct kh_addr *device);
+	/* the owner's sessions; NULL: no owner login (no password helper) */
+	struct kh_web_auth *auth;
+};
+
+/* A request the password helper must answer first (agent/owner.h). */
+#define KH_WEB_ASK (-EINPROGRESS)
+struct kh_web_ask {
+	uint32_t type; /* KH_OWNER_LOGIN, KH_OWNER_SET */
+	size_t len;
+	char body[KH_OWNER_BODY_MAX];
 };
 
 /*
@@ -73,6 +112,18 @@ struct kh_web_hooks {
  */
 int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *h, const char *buf,
 		  size_t len, int full, const struct kh_addr *peer, char *out, size_t cap);
+/*
+ * The same, for requests that may need the password helper (POST /login,
+ * /setup): with told NULL, such a request fills *ask and returns
+ * KH_WEB_ASK; the caller sends it and calls again with the same bytes and
+ * the helper's reply in told. ask NULL: such requests get 503. POST bodies
+ * (at most KH_WEB_FORM_MAX bytes, urlencoded) are read whole before the
+ * answer: 0 while they are incomplete.
+ */
+int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_hooks *h,
+			const char *buf, size_t len, int full, const struct kh_addr *peer,
+			const struct kh_owner_reply *told, struct kh_web_ask *ask, char *out,
+			size_t cap);
 
 /* ---- web.c: the server */
 struct kh_web;
@@ -86,6 +137,9 @@ int kh_web_new(struct kh_loop *loop, const struct kh_agent_config *cfg,
 	       const struct kh_web_hooks *h, struct kh_web **out, const char **why);
 /* Accepts NULL; closes every connection. */
 void kh_web_free(struct kh_web *w);
+
+/* Owner logins go to the password helper's client o (agent/owner.h); NULL: none. */
+void kh_web_set_owner(struct kh_web *w, struct kh_owner *o);
 
 /* The address listener i is bound to (an ephemeral port learnt). 0, or -ENOENT. */
 int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out);

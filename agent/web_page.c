@@ -13,12 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "agent/category.h"
 #include "agent/web.h"
 #include "lib/err.h"
 #include "lib/http.h"
-#include "lib/ipaddr.h"
 #include "lib/str.h"
+#include "platform/time.h"
 
 /* ---------------------------------------------------------------- output */
 
@@ -176,8 +177,10 @@ static void isp_contact(struct out *o, const struct kh_agent_config *cfg, int en
 
 /* ---------------------------------------------------------------- pages */
 
+static void threat_advice(struct out *o, const struct kh_web_threat *t, int en_);
+
 static void block_page(struct out *o, const struct kh_agent_config *cfg, const char *name,
-		       const struct kh_dns_verdict *v, int en_)
+		       const struct kh_dns_verdict *v, const struct kh_web_threat *t, int en_)
 {
 	struct kh_category cat;
 
@@ -210,7 +213,16 @@ static void block_page(struct out *o, const struct kh_agent_config *cfg, const c
 			 "mật khẩu hay thông tin cá nhân ở đó.</p>",
 			 "<p>This site can harm your device or your data. Do not enter passwords "
 			 "or personal details there.</p>"));
-	put(o, "</div>\n<h2>");
+	put(o, "</div>\n");
+	if (t) {
+		put(o, "<div class=\"box bad\"><h2>");
+		put(o,
+		    L("Thiết bị của bạn có thể đã bị nhiễm mã độc", "Your device may be infected"));
+		put(o, "</h2>");
+		threat_advice(o, t, en_);
+		put(o, "</div>\n");
+	}
+	put(o, "<h2>");
 	put(o, L("Nếu bạn cho rằng đây là nhầm lẫn", "If you think this is a mistake"));
 	put(o, "</h2><p>");
 	put(o, L("Hãy liên hệ nhà mạng và cho biết tên miền, danh sách và quy tắc ở trên. Chặn "
@@ -222,13 +234,129 @@ static void block_page(struct out *o, const struct kh_agent_config *cfg, const c
 	put(o, "</body></html>\n");
 }
 
+/* "<table><tr><th>..." with n columns, each a Vietnamese and an English title in cols. */
+static void table_head(struct out *o, int en_, const char *const *cols, unsigned n)
+{
+	put(o, "<table><tr>");
+	for (unsigned i = 0; i < n; i++) {
+		put(o, "<th>");
+		put(o, L(cols[2 * i], cols[2 * i + 1]));
+		put(o, "</th>");
+	}
+	put(o, "</tr>");
+}
+
+/* An address without its port. */
+static void ip_text(const struct kh_addr *addr, char *a, size_t cap)
+{
+	struct kh_addr ip = *addr;
+
+	ip.port = 0;
+	kh_addr_format(&ip, a, cap);
+	a[strlen(a) - 2] = 0; /* ":0" */
+	if (a[0] == '[') {
+		memmove(a, a + 1, strlen(a));
+		a[strlen(a) - 1] = 0;
+	}
+}
+
+/* What the device did and what its owner should do, in the page's language. */
+static void threat_advice(struct out *o, const struct kh_web_threat *t, int en_)
+{
+	put(o, "<p>");
+	putf(o,
+	     en_ ? "It asked %u times for names of the category "
+		 : "Thiết bị đã %u lần truy vấn tên miền thuộc loại ",
+	     (unsigned)t->count);
+	put(o, "<strong>");
+	esc(o, category_words(t->category, en_));
+	put(o, "</strong> (");
+	esc(o, t->name);
+	put(o, L(")", ")"));
+	put(o, L(". Các truy vấn đã bị chặn, nhưng một chương trình trên thiết bị vẫn đang cố "
+		 "kết nối tới máy chủ độc hại.</p>",
+		 ". The queries were blocked, but a program on the device keeps trying to reach "
+		 "a malicious server.</p>"));
+	put(o, L("<p><strong>Nên làm:</strong> cập nhật hệ điều hành và ứng dụng; quét bằng phần "
+		 "mềm diệt vi-rút; gỡ các ứng dụng, tiện ích trình duyệt lạ; đổi mật khẩu các tài "
+		 "khoản quan trọng từ một thiết bị khác; nếu không tự xử lý được, hãy liên hệ nhà "
+		 "mạng.</p>",
+		 "<p><strong>What to do:</strong> update the operating system and apps; scan with "
+		 "antivirus software; remove unknown apps and browser extensions; change the "
+		 "passwords of important accounts from another device; if you cannot fix it, "
+		 "contact your ISP.</p>"));
+}
+
+/* A form posting to action with the session's CSRF token (when there is a session). */
+static void form_start(struct out *o, const char *action, const struct kh_web_session *s)
+{
+	put(o, "<form method=\"post\" action=\"");
+	put(o, action);
+	put(o, "\">");
+	if (s) {
+		put(o, "<input type=\"hidden\" name=\"csrf\" value=\"");
+		put(o, s->csrf); /* hex */
+		put(o, "\">");
+	}
+}
+
+static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct kh_web_session *s,
+		      int en_)
+{
+	put(o, "<h2>");
+	put(o, L("Chủ thiết bị", "Owner"));
+	put(o, "</h2><div class=\"box\">");
+	if (!h->auth) {
+		put(o, L("<p>Đăng nhập không khả dụng trên thiết bị này.</p>",
+			 "<p>Owner login is not available on this device.</p>"));
+	} else if (s) {
+		put(o, L("<p>Bạn đã đăng nhập.</p>", "<p>You are logged in.</p>"));
+		form_start(o, "/logout", s);
+		put(o, "<button type=\"submit\">");
+		put(o, L("Đăng xuất", "Log out"));
+		put(o, "</button></form>");
+	} else if (h->auth->owner_set == 0) {
+		put(o,
+		    L("<p>Chưa có mật khẩu. Hãy đặt mật khẩu chủ thiết bị: ít nhất 8 ký tự, có chữ "
+		      "hoa, chữ thường, chữ số và ký hiệu.</p>",
+		      "<p>No password is set yet. Set the owner's password: at least 8 characters "
+		      "with an upper-case and a lower-case letter, a digit and a symbol.</p>"));
+		form_start(o, "/setup", NULL);
+		put(o, "<label>");
+		put(o, L("Mật khẩu mới", "New password"));
+		put(o, " <input type=\"password\" name=\"password\" autocomplete=\"new-password\" "
+		       "required></label><br><label>");
+		put(o, L("Nhập lại", "Repeat it"));
+		put(o, " <input type=\"password\" name=\"confirm\" autocomplete=\"new-password\" "
+		       "required></label><br><button type=\"submit\">");
+		put(o, L("Đặt mật khẩu", "Set password"));
+		put(o, "</button></form>");
+	} else {
+		form_start(o, "/login", NULL);
+		put(o, "<label>");
+		put(o, L("Mật khẩu", "Password"));
+		put(o,
+		    " <input type=\"password\" name=\"password\" autocomplete=\"current-password\" "
+		    "required></label> <button type=\"submit\">");
+		put(o, L("Đăng nhập", "Log in"));
+		put(o, "</button></form>");
+	}
+	put(o, "</div>\n");
+}
+
 static void status_page(struct out *o, const struct kh_agent_config *cfg,
-			const struct kh_web_facts *f, int en_)
+			const struct kh_web_hooks *h, const struct kh_web_facts *f,
+			const struct kh_web_session *s, const char *msg, int en_)
 {
 	char a[KH_ADDR_STRLEN];
 
 	page_start(o, L("Khiên — trạng thái bảo vệ", "Khiên — protection status"),
 		   L("/?lang=en", "/?lang=vi"), en_);
+	if (msg) {
+		put(o, "<p class=\"box bad\" id=\"msg\">");
+		put(o, msg); /* a fixed text of this file */
+		put(o, "</p>\n");
+	}
 	putf(o, "<div class=\"box %s\"><h1>", f->protecting ? "good" : "bad");
 	put(o, f->protecting ? L("Bảo vệ đang bật", "Protection is on")
 			     : L("Bảo vệ đang tắt: chưa có danh sách chặn",
@@ -247,14 +375,43 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 	     (unsigned long long)f->index_entries);
 
 	put(o, "<h2>");
+	put(o, L("Cảnh báo", "Warnings"));
+	put(o, "</h2>");
+	if (f->notice && f->notice[0]) {
+		put(o, "<div class=\"box bad\" id=\"notice\"><strong>");
+		put(o, L("Thông báo của nhà mạng: ", "Notice from your ISP: "));
+		put(o, "</strong>");
+		esc(o, f->notice);
+		put(o, "</div>");
+	}
+	for (unsigned i = 0; i < f->nthreats && i < KH_WEB_THREATS; i++) {
+		ip_text(&f->threats[i].addr, a, sizeof(a));
+		put(o, "<div class=\"box bad threat\"><h3>");
+		put(o, L("Thiết bị có thể bị nhiễm mã độc: ", "Device may be infected: "));
+		esc(o, f->threat_names[i][0] ? f->threat_names[i] : a);
+		if (f->threat_names[i][0]) {
+			put(o, " (");
+			esc(o, a);
+			put(o, ")");
+		}
+		put(o, "</h3>");
+		threat_advice(o, &f->threats[i], en_);
+		put(o, "</div>");
+	}
+	if (!f->nwarnings && !f->nthreats && !(f->notice && f->notice[0]))
+		put(o, L("<p>Không có cảnh báo.</p>", "<p>No warnings.</p>"));
+	for (unsigned i = 0; i < f->nwarnings && i < KH_WEB_WARNINGS; i++) {
+		put(o, "<p class=\"box bad\">");
+		esc(o, f->warnings[i]);
+		put(o, "</p>");
+	}
+	put(o, "\n<h2>");
 	put(o, L("Truy vấn bị chặn", "Blocked queries"));
-	put(o, "</h2><table><tr><th>");
-	put(o, L("Loại", "Category"));
-	put(o, "</th><th>");
-	put(o, L("24 giờ", "24 hours"));
-	put(o, "</th><th>");
-	put(o, L("7 ngày", "7 days"));
-	put(o, "</th></tr>");
+	put(o, "</h2>");
+	table_head(
+		o, en_,
+		(const char *const[]){"Loại", "Category", "24 giờ", "24 hours", "7 ngày", "7 days"},
+		3);
 	for (unsigned i = 0; i < f->ncats && i < KH_WEB_CATS; i++) {
 		put(o, "<tr><td>");
 		esc(o, category_words(f->cats[i].name, en_));
@@ -263,36 +420,51 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 	}
 	put(o, "</table>\n<h2>");
 	put(o, L("Thiết bị trong mạng", "Devices on the network"));
-	put(o, "</h2><table><tr><th>");
-	put(o, L("Địa chỉ", "Address"));
-	put(o, "</th><th>");
-	put(o, L("Truy vấn", "Queries"));
-	put(o, "</th><th>");
-	put(o, L("Bị chặn", "Blocked"));
-	put(o, "</th><th>");
-	put(o, L("Lần cuối", "Last seen"));
-	put(o, "</th></tr>");
-	for (unsigned i = 0; i < f->nclients && i < KH_WEB_CLIENTS; i++) {
-		const struct kh_addr *ip = &f->clients[i].addr;
-		kh_ip_format(ip->ip, ip->family == KH_AF_INET6, a, sizeof(a)); /* no port, no [] */
-		put(o, "<tr><td>");
-		esc(o, a);
-		putf(o, "</td><td>%u</td><td>%u</td><td>", f->clients[i].queries,
-		     f->clients[i].blocked);
-		age_words(o, (int64_t)(f->clients[i].idle_ms / 1000), en_);
-		put(o, "</td></tr>");
-	}
-	put(o, "</table>\n<h2>");
-	put(o, L("Cảnh báo", "Warnings"));
 	put(o, "</h2>");
-	if (!f->nwarnings)
-		put(o, L("<p>Không có cảnh báo.</p>", "<p>No warnings.</p>"));
-	for (unsigned i = 0; i < f->nwarnings && i < KH_WEB_WARNINGS; i++) {
-		put(o, "<p class=\"box bad\">");
-		esc(o, f->warnings[i]);
-		put(o, "</p>");
+	if (!s) {
+		putf(o,
+		     en_ ? "<p>%u devices. Log in to see them in detail.</p>"
+			 : "<p>%u thiết bị. Đăng nhập để xem chi tiết.</p>",
+		     f->nclients);
+	} else {
+		table_head(o, en_,
+			   (const char *const[]){"Tên", "Name", "Địa chỉ", "Address", "Truy vấn",
+						 "Queries", "Bị chặn", "Blocked", "Lần cuối",
+						 "Last seen", "Hồ sơ", "Profile"},
+			   6);
+		for (unsigned i = 0; i < f->nclients && i < KH_WEB_CLIENTS; i++) {
+			ip_text(&f->clients[i].addr, a, sizeof(a));
+			put(o, "<tr><td>");
+			form_start(o, "/device", s);
+			put(o, "<input type=\"hidden\" name=\"ip\" value=\"");
+			esc(o, a);
+			put(o, "\"><input name=\"name\" maxlength=\"32\" size=\"10\" value=\"");
+			esc(o, f->names[i]);
+			put(o, "\"><button type=\"submit\">");
+			put(o, L("Lưu", "Save"));
+			put(o, "</button></form></td><td>");
+			esc(o, a);
+			putf(o, "</td><td>%u</td><td>%u</td><td>", f->clients[i].queries,
+			     f->clients[i].blocked);
+			age_words(o, (int64_t)(f->clients[i].idle_ms / 1000), en_);
+			put(o, "</td><td>");
+			{
+				/* the engine's own mapping (docs/PROFILES.md), else the hook's */
+				const char *prof =
+					f->clients[i].profile[0] ? f->clients[i].profile
+					: h->profile_of ? h->profile_of(h->arg, &f->clients[i].addr)
+							: NULL;
+				if (prof)
+					esc(o, prof);
+				else
+					put(o, L("không có", "none"));
+			}
+			put(o, "</td></tr>");
+		}
+		put(o, "</table>");
 	}
 	put(o, "\n");
+	owner_box(o, h, s, en_);
 	isp_contact(o, cfg, en_);
 	put(o, "</body></html>\n");
 }
@@ -354,8 +526,9 @@ static const char security_headers[] =
 	"Cache-Control: no-store\r\n"
 	"X-Content-Type-Options: nosniff\r\n"
 	"X-Frame-Options: DENY\r\n"
-	"Referrer-Policy: no-referrer\r\n"
-	"Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n";
+	"Referrer-Policy: same-origin\r\n"
+	"Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+	"form-action 'self'; frame-ancestors 'none'\r\n";
 
 /* A short error answer: status line, no-store, a one-line text body. */
 static int error_answer(int status, char *out, size_t cap)
@@ -363,25 +536,226 @@ static int error_answer(int status, char *out, size_t cap)
 	char body[64];
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, kh_http_reason(status)), h;
 
-	h = kh_http_format_response(out, cap, status, "text/plain; charset=utf-8", (uint64_t)n, 0,
-				    status == 405
-					    ? "Allow: GET, HEAD\r\nCache-Control: no-store\r\n"
-					    : "Cache-Control: no-store\r\n");
+	h = kh_http_format_response(
+		out, cap, status, "text/plain; charset=utf-8", (uint64_t)n, 0,
+		status == 405 ? "Allow: GET, HEAD, POST\r\nCache-Control: no-store\r\n"
+			      : "Cache-Control: no-store\r\n");
 	if (h < 0 || (size_t)(h + n) > cap)
 		return -ENOSPC;
 	memcpy(out + h, body, (size_t)n);
 	return h + n;
 }
 
+/* 303 to "/" (after a POST that worked), setting or clearing the session cookie. */
+static int see_other(const struct kh_web_session *s, int clear, char *out, size_t cap)
+{
+	char extra[512];
+	int n;
+
+	n = snprintf(extra, sizeof(extra), "Location: /\r\n%s%s%s%s%s", security_headers,
+		     s || clear ? "Set-Cookie: " KH_WEB_COOKIE "=" : "", s ? s->id : "",
+		     s || clear ? "; HttpOnly; SameSite=Strict; Path=/" : "",
+		     clear ? "; Max-Age=0\r\n"
+		     : s   ? "\r\n"
+			   : "");
+	if (n < 0 || (size_t)n >= sizeof(extra))
+		return error_answer(500, out, cap);
+	n = kh_http_format_response(out, cap, 303, NULL, 0, 0, extra);
+	return n < 0 ? error_answer(500, out, cap) : n;
+}
+
+/* 1 if Origin and Referer, where present, name the Host the request was sent to. */
+static int same_origin(const struct kh_http_req *r)
+{
+	for (int i = 0; i < 2; i++) {
+		const char *v = i ? r->referer : r->origin;
+		size_t n = strlen(v);
+		if (!v[0])
+			continue;
+		if (n != strlen(r->host))
+			return 0;
+		for (size_t k = 0; k < n; k++)
+			if ((v[k] | 32) != (r->host[k] | 32))
+				return 0;
+	}
+	return 1;
+}
+
+/* A POST's answer: the status page with msg, or a redirect. */
+struct post {
+	int status;	 /* 0: redirect */
+	const char *msg; /* for the page */
+	struct kh_web_session *login;
+	int logout;
+};
+
+static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r, const char *body,
+		      size_t blen, const struct kh_owner_reply *told, struct kh_web_ask *ask,
+		      struct kh_web_session **sess, struct post *p, int en_)
+{
+	struct kh_web_auth *auth = hk->auth;
+	uint64_t now = kh_time_mono_ms();
+	char pw[KH_WEB_PASSWORD_MAX + 2], confirm[KH_WEB_PASSWORD_MAX + 2],
+		tok[KH_WEB_TOKEN_HEX + 2];
+	int login = strcmp(r->path, "/login") == 0, setup = strcmp(r->path, "/setup") == 0;
+
+	p->status = 403;
+	if (!same_origin(r)) {
+		p->msg = L("Yêu cầu bị từ chối: gửi từ một trang khác.",
+			   "Request refused: it came from another site.");
+		return;
+	}
+	if (!auth) {
+		p->status = 503;
+		p->msg = L("Đăng nhập không khả dụng trên thiết bị này.",
+			   "Owner login is not available on this device.");
+		return;
+	}
+	if (login || setup) {
+		int n = kh_web_form_get(body, blen, "password", pw, sizeof(pw));
+		p->status = 400;
+		if (n < 0 || n > KH_WEB_PASSWORD_MAX) {
+			p->msg = L("Thiếu mật khẩu.", "The password is missing.");
+			return;
+		}
+		if (setup) {
+			if (kh_web_form_get(body, blen, "confirm", confirm, sizeof(confirm)) < 0 ||
+			    strcmp(pw, confirm) != 0) {
+				p->msg = L("Hai mật khẩu không khớp.", "The two passwords differ.");
+				goto wipe;
+			}
+			if (kh_web_password_weak(pw)) {
+				p->msg = L(
+					"Mật khẩu quá yếu: cần ít nhất 8 ký tự, có chữ hoa, chữ "
+					"thường, chữ số và ký hiệu.",
+					"Password too weak: it needs at least 8 characters with an "
+					"upper-case and a lower-case letter, a digit and a "
+					"symbol.");
+				goto wipe;
+			}
+		}
+		if (!told) {
+			if (!ask) {
+				p->status = 503;
+				p->msg = L("Đăng nhập không khả dụng.", "Login unavailable.");
+				goto wipe;
+			}
+			/* the helper decides: a login, or a first password ("" old, NUL, new) */
+			ask->type = login ? KH_OWNER_LOGIN : KH_OWNER_SET;
+			ask->len = 0;
+			if (setup)
+				ask->body[ask->len++] = 0;
+			memcpy(ask->body + ask->len, pw, (size_t)n);
+			ask->len += (size_t)n;
+			p->status = -1; /* ask */
+			goto wipe;
+		}
+		auth->owner_set = told->set;
+		if (told->rc == 0) {
+			if (!(p->login = kh_web_session_new(auth, now))) {
+				p->status = 500;
+				p->msg = L("Lỗi nội bộ.", "Internal error.");
+			} else {
+				p->status = 0;
+			}
+		} else if (told->rc == -EBUSY) {
+			p->status = 429;
+			p->msg =
+				L("Đăng nhập tạm khóa 5 phút sau 5 lần sai mật khẩu trong 30 giây. "
+				  "Hãy thử lại sau.",
+				  "Logins are locked for 5 minutes after 5 wrong passwords within "
+				  "30 seconds. Try again later.");
+		} else if (told->rc == -EACCES) {
+			p->status = 403;
+			p->msg = L("Sai mật khẩu.", "Wrong password.");
+		} else if (told->rc == -EEXIST) {
+			p->status = 409;
+			p->msg = L("Mật khẩu đã được đặt: hãy đăng nhập.",
+				   "A password is already set: log in.");
+		} else if (told->rc == -ENOENT) {
+			p->status = 409;
+			p->msg = L("Chưa có mật khẩu: hãy đặt mật khẩu trước.",
+				   "No password is set yet: set one first.");
+		} else if (told->rc == -EINVAL) {
+			p->status = 400;
+			p->msg = L("Mật khẩu quá yếu.", "Password too weak.");
+		} else {
+			p->status = 503;
+			p->msg = L("Đăng nhập không khả dụng.", "Login unavailable.");
+		}
+	wipe:
+		kh_memzero(pw, sizeof(pw));
+		kh_memzero(confirm, sizeof(confirm));
+		return;
+	}
+	/* everything else needs a session and its CSRF token */
+	if (!*sess) {
+		p->msg = L("Cần đăng nhập.", "You need to log in.");
+		return;
+	}
+	if (kh_web_form_get(body, blen, "csrf", tok, sizeof(tok)) < 0 ||
+	    !kh_web_csrf_ok(*sess, tok)) {
+		p->msg = L("Yêu cầu bị từ chối: thiếu hoặc sai mã chống giả mạo (CSRF).",
+			   "Request refused: missing or wrong anti-forgery (CSRF) token.");
+		return;
+	}
+	if (strcmp(r->path, "/logout") == 0) {
+		kh_web_session_end(*sess);
+		*sess = NULL;
+		p->status = 0;
+		p->logout = 1;
+		return;
+	}
+	if (strcmp(r->path, "/device") == 0) {
+		char ip[KH_ADDR_STRLEN], name[KH_WEB_NAME_MAX + 2];
+		struct kh_addr a;
+		int n = kh_web_form_get(body, blen, "name", name, sizeof(name));
+		p->status = 400;
+		if (kh_web_form_get(body, blen, "ip", ip, sizeof(ip)) < 0 ||
+		    kh_addr_parse_ip(ip, &a) < 0 || n == -E2BIG || n == -EINVAL) {
+			p->msg = L("Tên thiết bị không hợp lệ (tối đa 32 byte).",
+				   "Invalid device name (32 bytes at most).");
+			return;
+		}
+		if (n < 0)
+			name[0] = 0;
+		for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+			if (*c < 0x20 || *c == 0x7f) {
+				p->msg = L("Tên thiết bị không hợp lệ.", "Invalid device name.");
+				return;
+			}
+		if (!hk->set_name || hk->set_name(hk->arg, &a, name) < 0) {
+			p->status = 503;
+			p->msg = L("Không lưu được tên thiết bị.", "Could not save the name.");
+			return;
+		}
+		p->status = 0;
+		return;
+	}
+	p->status = 404;
+	p->msg = L("Không có trang này.", "No such page.");
+}
+
 int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *hk, const char *buf,
 		  size_t len, int full, const struct kh_addr *peer, char *out, size_t cap)
+{
+	return kh_web_answer_owner(cfg, hk, buf, len, full, peer, NULL, NULL, out, cap);
+}
+
+int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_hooks *hk,
+			const char *buf, size_t len, int full, const struct kh_addr *peer,
+			const struct kh_owner_reply *told, struct kh_web_ask *ask, char *out,
+			size_t cap)
 {
 	static struct kh_web_facts facts; /* one loop thread: no need for 3 KiB of stack */
 	struct kh_http_req r;
 	struct kh_dns_verdict v;
+	struct kh_web_threat t;
+	struct kh_web_session *sess = NULL;
+	struct post p = {200, NULL, NULL, 0};
 	char name[KH_HTTP_VALUE_MAX + 1];
 	struct out o;
-	int rc = kh_http_parse_request(buf, len, &r), en_, head, ip;
+	int rc = kh_http_parse_request(buf, len, &r), en_, head, ip, has_t = 0, post;
 
 	if (rc == 0 && !full)
 		return 0;
@@ -389,33 +763,58 @@ int kh_web_answer(const struct kh_agent_config *cfg, const struct kh_web_hooks *
 		return error_answer(431, out, cap);
 	if (rc < 0)
 		return error_answer(kh_http_error_status(rc), out, cap);
-	if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0)
+	post = strcmp(r.method, "POST") == 0;
+	if (strcmp(r.method, "GET") != 0 && strcmp(r.method, "HEAD") != 0 && !post)
 		return error_answer(405, out, cap);
 	if (cap < KH_WEB_PAGE_MAX)
 		return -ENOSPC;
+	if (post) {
+		if (r.content_length < 0)
+			return error_answer(411, out, cap);
+		if (r.content_length > KH_WEB_FORM_MAX)
+			return error_answer(413, out, cap);
+		if ((size_t)r.content_length > len - (size_t)rc)
+			return full ? error_answer(413, out, cap) : 0;
+	}
 	en_ = wants_english(&r);
 	ip = host_name(r.host, name, sizeof(name));
 	memset(&v, 0, sizeof(v));
 	if (name[0] && !ip && hk->verdict)
 		hk->verdict(hk->arg, name, peer, &v);
+	if (hk->auth)
+		sess = kh_web_session_find(hk->auth, r.cookie, kh_time_mono_ms());
+	if (post && !v.blocked) {
+		if (strncmp(r.content_type, "application/x-www-form-urlencoded", 33) != 0)
+			return error_answer(415, out, cap);
+		post_form(hk, &r, buf + rc, (size_t)r.content_length, told, ask, &sess, &p, en_);
+		if (p.status == -1)
+			return KH_WEB_ASK;
+		if (p.status == 0)
+			return see_other(p.login, p.logout, out, cap);
+	} else if (post) {
+		return error_answer(405, out, cap);
+	}
 	/* the body first, after room for the head; then the head in front of it */
 	o = (struct out){out + 1024, cap - 1024, 0};
 	if (v.blocked) {
-		block_page(&o, cfg, name, &v, en_);
+		if (hk->threat)
+			has_t = hk->threat(hk->arg, peer, &t);
+		block_page(&o, cfg, name, &v, has_t ? &t : NULL, en_);
 	} else {
-		if (strcmp(r.path, "/") != 0 && strcmp(r.path, "/index.html") != 0)
+		if (!post && strcmp(r.path, "/") != 0 && strcmp(r.path, "/index.html") != 0)
 			return error_answer(404, out, cap);
 		memset(&facts, 0, sizeof(facts));
 		if (hk->facts)
 			hk->facts(hk->arg, &facts);
-		status_page(&o, cfg, &facts, en_);
+		status_page(&o, cfg, hk, &facts, sess, p.msg, en_);
 	}
 	if (o.len >= o.cap)
 		return error_answer(500, out, cap);
 	{
 		char hbuf[1024];
-		head = kh_http_format_response(hbuf, sizeof(hbuf), 200, "text/html; charset=utf-8",
-					       o.len, 0, security_headers);
+		head = kh_http_format_response(hbuf, sizeof(hbuf), p.status,
+					       "text/html; charset=utf-8", o.len, 0,
+					       security_headers);
 		if (head < 0)
 			return error_answer(500, out, cap);
 		if (strcmp(r.method, "HEAD") == 0)

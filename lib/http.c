@@ -129,6 +129,8 @@ enum field_kind {
 	F_LEN,	 /* Content-Length */
 	F_DELTA, /* Retry-After delta-seconds */
 	F_CONN,	 /* Connection option list, may repeat */
+	F_AUTH,	 /* a URL (Origin, Referer): its authority kept, "?" if it has none */
+	F_FIT,	 /* F_STR, but left empty (not an error) when it does not fit: Cookie */
 };
 
 /* A header field kept in the result structure. */
@@ -153,6 +155,9 @@ static const struct kept_field req_fields[] = {
 	KEPT(struct kh_http_req, range, "range", F_STR),
 	KEPT(struct kh_http_req, if_range, "if-range", F_STR),
 	KEPT(struct kh_http_req, accept_language, "accept-language", F_STR),
+	KEPT(struct kh_http_req, cookie, "cookie", F_FIT),
+	KEPT(struct kh_http_req, origin, "origin", F_AUTH),
+	KEPT(struct kh_http_req, referer, "referer", F_AUTH),
 	{"connection", 0, 0, F_CONN},
 };
 
@@ -233,6 +238,25 @@ static int take_field(struct head *h, const char *name, size_t nlen, const char 
 			return err;
 		memcpy(h->obj + f->off, &num, sizeof(num));
 		return 0;
+	case F_AUTH: {
+		/* scheme "://" authority [ "/" | "?" | "#" ...]: only the authority matters */
+		const char *sep = NULL, *a;
+		size_t n = 0;
+		for (size_t k = 1; k + 3 <= vlen && !sep; k++)
+			if (memcmp(v + k, "://", 3) == 0)
+				sep = v + k;
+		if (!sep) {
+			v = "?";
+			vlen = 1;
+			break;
+		}
+		a = sep + 3;
+		while ((size_t)(a + n - v) < vlen && !strchr("/?#", a[n]))
+			n++;
+		v = n ? a : "?";
+		vlen = n ? n : 1;
+		break;
+	}
 	case F_HOST:
 		/* Our clients always name the server: an empty Host is invalid. */
 		if (vlen == 0)
@@ -240,6 +264,10 @@ static int take_field(struct head *h, const char *name, size_t nlen, const char 
 		for (size_t k = 0; k < vlen; k++)
 			if (!is_host_char((unsigned char)v[k]))
 				return -EBADMSG;
+		break;
+	case F_FIT:
+		if (vlen >= f->cap)
+			vlen = 0; /* other sites' cookies on the same host must not make a page fail */
 		break;
 	default:
 		break;
@@ -465,6 +493,7 @@ static const struct {
 	{206, "Partial Content"},
 	{301, "Moved Permanently"},
 	{302, "Found"},
+	{303, "See Other"},
 	{304, "Not Modified"},
 	{307, "Temporary Redirect"},
 	{308, "Permanent Redirect"},

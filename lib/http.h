@@ -43,6 +43,10 @@ struct kh_http_req {
 	char range[64];
 	char if_range[96];
 	char accept_language[128]; /* the agent's pages choose their language by it */
+	char cookie[384];	   /* the agent's owner session (docs/WEB.md); "" if longer */
+	/* Origin and Referer: their authority ("host[:port]"), "?" when not a URL ("null") */
+	char origin[KH_HTTP_VALUE_MAX + 1];
+	char referer[KH_HTTP_VALUE_MAX + 1];
 };
 
 struct kh_http_resp {

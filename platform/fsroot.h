@@ -127,4 +127,11 @@ int kh_fs_uid_trusted(uint32_t uid);
  */
 int kh_crypt_matches(const char *password, const char *hash);
 
+/*
+ * A new crypt(3) hash of password with a fresh random salt: yescrypt at
+ * cost (libxcrypt's 1..11, log2 of its work; 0 its default) into out.
+ * 0, -ENOTSUP where the platform has no crypt(3), other negative errno.
+ */
+int kh_crypt_hash(const char *password, unsigned cost, char *out, size_t cap);
+
 #endif

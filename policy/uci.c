@@ -71,7 +71,7 @@ static int valid_name(const char *s)
 	return valid_name_of(s, 0);
 }
 
-static int valid_type(const char *s)
+int kh_uci_name_ok(const char *s)
 {
 	return valid_name_of(s, 1);
 }
@@ -241,7 +241,7 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 			}
 		} else if (strcmp(kw, "config") == 0) {
 			const char *name = n == 3 ? u->text + w[2] : NULL;
-			if (n < 2 || n > 3 || !valid_type(u->text + w[1]) ||
+			if (n < 2 || n > 3 || !kh_uci_name_ok(u->text + w[1]) ||
 			    (name && !valid_name(name))) {
 				why = "expected: config TYPE [NAME] (letters, digits and _, - in "
 				      "the type, at most 63)";

@@ -595,8 +595,32 @@ struct command_in {
 };
 static const struct kh_json_field command_fields[] = {
 	KH_JSON_F_STR("type", 1, 1, 31, struct command_in, type),
-	KH_JSON_F_STR("arg", 0, 0, 127, struct command_in, arg),
+	KH_JSON_F_STR("arg", 0, 0, 256, struct command_in, arg),
 };
+
+/* A notice for the device's status page: text, UTF-8, no control characters ("" clears). */
+static int notice_ok(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+
+	if (!t || n > 256)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		const unsigned char c = (unsigned char)t[i];
+		size_t len = c < 0x80		  ? 1
+			     : (c & 0xe0) == 0xc0 ? 2
+			     : (c & 0xf0) == 0xe0 ? 3
+			     : (c & 0xf8) == 0xf0 ? 4
+						  : 0;
+		if (!len || c < 0x20 || c == 0x7f || i + len > n || (len == 2 && c < 0xc2))
+			return 0;
+		for (size_t k = 1; k < len; k++)
+			if (((unsigned char)t[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += len;
+	}
+	return 1;
+}
 
 static void adm_command(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
@@ -614,8 +638,12 @@ static void adm_command(struct kh_srv *s, const struct call *rq, struct kh_api_r
 		return kh_api_error(resp, 400, why);
 	type = f.type;
 	arg = f.arg;
-	if (strcmp(type, "sync") && strcmp(type, "set_interval"))
-		return kh_api_error(resp, 400, "type: sync or set_interval");
+	if (strcmp(type, "sync") && strcmp(type, "set_interval") && strcmp(type, "notice"))
+		return kh_api_error(resp, 400, "type: sync, set_interval or notice");
+	if (strcmp(type, "notice") == 0 && !notice_ok(arg))
+		return kh_api_error(resp, 400,
+				    "arg: the notice text, UTF-8 without control characters, "
+				    "at most 256 bytes");
 	if (strcmp(type, "set_interval") == 0) {
 		uint64_t v;
 		if (!arg || parse_u64(arg, &v) < 0 || v < 10 || v > 86400)

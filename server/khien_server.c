@@ -16,10 +16,16 @@
 #include "lib/civil.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/severity.h"
 #include "platform/fs.h"
 #include "platform/time.h"
 #include "platform/log.h"
+#include "lib/severity.h"
+#include "lib/version.h"
+#include "platform/proc.h"
 #include "server/api.h"
+#include "server/follow.h"
+#include "server/forward.h"
 #include "server/render.h"
 #include "server/server.h"
 
@@ -52,8 +58,17 @@ static void usage(FILE *f)
 		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
 		"  devices --dir DIR                     devices as JSON lines\n"
 		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
-		"        events as JSON lines (id, device, seq, time, type, severity, payload)\n"
+		"         [--min-severity S] [--follow [--interval-ms N]]\n"
+		"        events as JSON lines (id, device, seq, time, type, severity, payload);\n"
+		"        --follow keeps printing new ones as they are stored\n"
+		"  forward --dir DIR --to udp://IP:PORT|tcp://IP:PORT [--format rfc5424|cef]\n"
+		"          [--min-severity S] [--facility N] [--state FILE] [--since ID] [--once]\n"
+		"        send events to a syslog collector (RFC 5424, CEF inside), resuming\n"
+		"        from --state after a restart; --once: until caught up, then exit\n"
 		"  policies --dir DIR                    published policies as JSON lines\n"
+		"  warnings --dir DIR [--device SERIAL]\n"
+		"        customers to warn: per device, LAN client (pseudonym) and threat,\n"
+		"        the first and last time seen and the count, as JSON lines\n"
 		"  audit --dir DIR [--device SERIAL] [--check ID] [--failing]\n"
 		"        audit results as JSON lines (device, check, result, severity,\n"
 		"        evidence, changed_at, updated_at)\n"
@@ -64,8 +79,9 @@ static void usage(FILE *f)
 
 struct args {
 	const char *dir, *url, *trust_root, *database, *database_password_file, *listen, *device,
-		*out, *group, *level, *file, *check;
-	int force, expired, failing;
+		*out, *group, *level, *file, *check, *to, *format, *state;
+	int force, expired, failing, follow, once, min_severity;
+	long interval_ms, facility, gap_ms;
 	int64_t not_after;
 	long long since;
 	long limit;
@@ -89,6 +105,15 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"not-after", required_argument, 0, 'A'},
 					     {"check", required_argument, 0, 'C'},
 					     {"failing", no_argument, 0, 'F'},
+					     {"follow", no_argument, 0, 'W'},
+					     {"once", no_argument, 0, '1'},
+					     {"min-severity", required_argument, 0, 'V'},
+					     {"interval-ms", required_argument, 0, 'I'},
+					     {"gap-ms", required_argument, 0, 'G'},
+					     {"to", required_argument, 0, 'T'},
+					     {"format", required_argument, 0, 'M'},
+					     {"facility", required_argument, 0, 'Y'},
+					     {"state", required_argument, 0, 'S'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
@@ -96,6 +121,9 @@ static int parse(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->limit = -1;
+	a->interval_ms = 1000;
+	a->gap_ms = 10000;
+	a->facility = 16;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -140,6 +168,44 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case 'F':
 			a->failing = 1;
+			break;
+		case 'W':
+			a->follow = 1;
+			break;
+		case '1':
+			a->once = 1;
+			break;
+		case 'V':
+			if ((a->min_severity = kh_severity_parse(optarg)) < 0) {
+				fprintf(stderr, "khien-server: --min-severity: low, medium, high, "
+						"critical\n");
+				return -1;
+			}
+			break;
+		case 'I':
+		case 'G':
+		case 'Y': {
+			long v = strtol(optarg, &end, 10);
+			long max = c == 'Y' ? 23 : 3600000;
+			if (*end || v < (c == 'I' ? 10 : 0) || v > max) {
+				fprintf(stderr, "khien-server: --%s: a number from %d to %ld\n",
+					c == 'I'   ? "interval-ms"
+					: c == 'G' ? "gap-ms"
+						   : "facility",
+					c == 'I' ? 10 : 0, max);
+				return -1;
+			}
+			*(c == 'I' ? &a->interval_ms : c == 'G' ? &a->gap_ms : &a->facility) = v;
+			break;
+		}
+		case 'T':
+			a->to = optarg;
+			break;
+		case 'M':
+			a->format = optarg;
+			break;
+		case 'S':
+			a->state = optarg;
 			break;
 		case 'A':
 			if (kh_civil_parse_time(optarg, kh_time_wall(), &a->not_after) < 0)
@@ -221,11 +287,274 @@ static int print_event(void *arg, const struct kh_event_rec *e)
 	return 0;
 }
 
+/*
+ * Infected LAN clients (docs/WEB.md "Infected devices"): dns_blocked
+ * events of a security category (severity medium or above: categories
+ * enabled by configuration alone are low) grouped by device, client
+ * pseudonym and category. Counts include the repeats the device folded
+ * into one event.
+ */
+struct warning {
+	char serial[KH_SERIAL_MAX + 1], client[65], category[64];
+	int64_t first, last;
+	uint64_t count;
+};
+
+struct warnings {
+	struct warning *w;
+	size_t n, cap;
+	int64_t last_id;
+	unsigned seen;
+};
+
+static int warn_cmp(const void *x, const void *y)
+{
+	const struct warning *a = x, *b = y;
+	int c = strcmp(a->serial, b->serial);
+
+	if (!c)
+		c = strcmp(a->client, b->client);
+	return c ? c : strcmp(a->category, b->category);
+}
+
+static uint64_t payload_count(const cJSON *p, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(p, key);
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12
+		       ? (uint64_t)v->valuedouble
+		       : 0;
+}
+
+static int take_warning(void *arg, const struct kh_event_rec *e)
+{
+	struct warnings *ws = arg;
+	const cJSON *client, *cat;
+	struct warning *w;
+	cJSON *p;
+
+	ws->last_id = e->id;
+	ws->seen++;
+	if (strcmp(e->type, "dns_blocked") != 0 || e->severity < KH_SEV_MEDIUM)
+		return 0;
+	if (!(p = cJSON_Parse(e->payload)))
+		return 0;
+	client = cJSON_GetObjectItem(p, "client");
+	cat = cJSON_GetObjectItem(p, "category");
+	if (!cJSON_IsString(client) || !cJSON_IsString(cat) || !client->valuestring[0] ||
+	    strlen(client->valuestring) >= sizeof(w->client) ||
+	    strlen(cat->valuestring) >= sizeof(w->category)) {
+		cJSON_Delete(p);
+		return 0;
+	}
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? 2 * ws->cap : 256;
+		struct warning *m = realloc(ws->w, cap * sizeof(*m));
+		if (!m) {
+			cJSON_Delete(p);
+			return -ENOMEM;
+		}
+		ws->w = m;
+		ws->cap = cap;
+	}
+	w = &ws->w[ws->n++];
+	snprintf(w->serial, sizeof(w->serial), "%s", e->serial);
+	snprintf(w->client, sizeof(w->client), "%s", client->valuestring);
+	snprintf(w->category, sizeof(w->category), "%s", cat->valuestring);
+	w->first = w->last = e->time;
+	w->count = 1 + payload_count(p, "repeats");
+	cJSON_Delete(p);
+	return 0;
+}
+
+static int cmd_warnings(struct kh_srv *s, const struct args *a)
+{
+	struct warnings ws = {.last_id = 0};
+	size_t k = 0;
+
+	if (a->device && !kh_srv_serial_ok(a->device)) {
+		fprintf(stderr, "khien-server: --device: not a serial\n");
+		return EXIT_USAGE;
+	}
+	do {
+		ws.seen = 0;
+		if (kh_store_events(s->store, ws.last_id, a->device, 1000, take_warning, &ws) < 0) {
+			free(ws.w);
+			return EXIT_RUNTIME;
+		}
+	} while (ws.seen == 1000);
+	/* group: one line per device, client and threat */
+	if (ws.n)
+		qsort(ws.w, ws.n, sizeof(*ws.w), warn_cmp);
+	for (size_t i = 0; i < ws.n; i = k) {
+		struct warning g = ws.w[i];
+		cJSON *o = cJSON_CreateObject();
+		for (k = i + 1; k < ws.n && warn_cmp(&ws.w[k], &g) == 0; k++) {
+			g.first = ws.w[k].first < g.first ? ws.w[k].first : g.first;
+			g.last = ws.w[k].last > g.last ? ws.w[k].last : g.last;
+			g.count += ws.w[k].count;
+		}
+		cJSON_AddStringToObject(o, "device", g.serial);
+		cJSON_AddStringToObject(o, "client", g.client);
+		cJSON_AddStringToObject(o, "threat", g.category);
+		cJSON_AddNumberToObject(o, "first_seen", (double)g.first);
+		cJSON_AddNumberToObject(o, "last_seen", (double)g.last);
+		cJSON_AddNumberToObject(o, "count", (double)g.count);
+		print_json(o);
+	}
+	free(ws.w);
+	fflush(stdout);
+	return 0;
+}
+
 static int print_policy(void *arg, const struct kh_policy_rec *p)
 {
 	(void)arg;
 	print_json(kh_render_policy(p));
 	return 0;
+}
+
+static int print_followed(void *arg, const struct kh_event_rec *e)
+{
+	(void)arg;
+	print_json(kh_render_event(e));
+	return 0;
+}
+
+/* events --follow: what is stored, then what comes, until killed */
+static int cmd_follow(struct kh_srv *s, const struct args *a)
+{
+	struct kh_follow *f = kh_follow_new(a->since, a->device, a->min_severity, a->gap_ms);
+
+	if (!f)
+		return EXIT_RUNTIME;
+	for (;;) {
+		int n = kh_follow_poll(f, s->store, kh_time_mono_ms(), print_followed, NULL);
+		if (n < 0) {
+			fprintf(stderr, "khien-server: events: the store failed: %s\n",
+				strerror(-n));
+			kh_follow_free(f);
+			return EXIT_RUNTIME;
+		}
+		fflush(stdout);
+		if (ferror(stdout)) { /* the reader went away */
+			kh_follow_free(f);
+			return 0;
+		}
+		kh_time_sleep_ms((uint32_t)a->interval_ms);
+	}
+}
+
+struct fwd_ctx {
+	struct kh_fwd *to;
+	struct kh_fwd_cfg cfg;
+	size_t cap;
+	char buf[KH_FWD_TCP_MAX];
+	uint64_t sent;
+};
+
+static int forward_one(void *arg, const struct kh_event_rec *e)
+{
+	struct fwd_ctx *c = arg;
+	size_t n = kh_fwd_format(&c->cfg, e, c->buf, c->cap);
+	int err = kh_fwd_send(c->to, c->buf, n, 5000);
+
+	if (err == 0)
+		c->sent++;
+	return err;
+}
+
+static int64_t read_state(const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	long long v = 0;
+
+	if (kh_fs_read(path, 64, &buf, &len) < 0)
+		return -1;
+	if (len == 0 || len >= 32 || sscanf((const char *)buf, "%lld", &v) != 1 || v < 0)
+		v = -2;
+	free(buf);
+	return v;
+}
+
+/* forward: the event stream to a collector, at least once, resumable */
+static int cmd_forward(struct kh_srv *s, const struct args *a)
+{
+	static struct fwd_ctx c; /* 64 KiB of message buffer: not on the stack */
+	char why[256], host[256] = "", state[32];
+	int64_t since = a->since, saved = -1;
+	uint32_t backoff = 0;
+	struct kh_follow *f;
+	int err, down = 0;
+
+	if (!a->to) {
+		fprintf(stderr,
+			"khien-server: forward needs --to udp://IP:PORT or tcp://IP:PORT\n");
+		return EXIT_USAGE;
+	}
+	if (a->format && strcmp(a->format, "rfc5424") && strcmp(a->format, "cef")) {
+		fprintf(stderr, "khien-server: --format: rfc5424 or cef\n");
+		return EXIT_USAGE;
+	}
+	if (a->state && (saved = read_state(a->state)) == -2) {
+		fprintf(stderr, "khien-server: --state %s: not a saved position\n", a->state);
+		return EXIT_FAILED;
+	}
+	if (saved >= 0 && !a->since)
+		since = saved;
+	if ((err = kh_fwd_open(a->to, &c.to, why, sizeof(why))) < 0) {
+		fprintf(stderr, "khien-server: %s\n", why);
+		return EXIT_USAGE;
+	}
+	kh_proc_hostname(host, sizeof(host));
+	c.cfg = (struct kh_fwd_cfg){
+		.format = a->format && !strcmp(a->format, "cef") ? KH_FWD_CEF : KH_FWD_RFC5424,
+		.facility = (unsigned)a->facility,
+		.host = host,
+		.pid = kh_proc_pid(),
+		.version = KHIEN_VERSION};
+	c.cap = !strncmp(a->to, "udp://", 6) ? KH_FWD_UDP_MAX + 1 : sizeof(c.buf);
+	if (!(f = kh_follow_new(since, NULL, a->min_severity, a->gap_ms))) {
+		kh_fwd_close(c.to);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "khien-server: forwarding events after id %lld to %s\n", (long long)since,
+		a->to);
+	for (;;) {
+		int n = kh_follow_poll(f, s->store, kh_time_mono_ms(), forward_one, &c);
+		if (n == -EIO) {
+			fprintf(stderr, "khien-server: forward: the store failed\n");
+			break;
+		}
+		if (n < 0) { /* the collector: kept in the store, tried again with backoff */
+			if (!down++)
+				fprintf(stderr, "khien-server: forward: %s: %s; retrying\n", a->to,
+					strerror(-n));
+			backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 500;
+		} else {
+			if (down)
+				fprintf(stderr, "khien-server: forward: %s reachable again\n",
+					a->to);
+			down = 0;
+			backoff = 0;
+		}
+		if (a->state && f->cursor != saved) {
+			int w = snprintf(state, sizeof(state), "%lld\n", (long long)f->cursor);
+			if (kh_fs_write_atomic(a->state, state, (size_t)w, 0600) == 0)
+				saved = f->cursor;
+		}
+		if (a->once && n >= 0 && !f->nseen) {
+			fprintf(stderr, "khien-server: forwarded %llu events, up to id %lld\n",
+				(unsigned long long)c.sent, (long long)f->cursor);
+			kh_follow_free(f);
+			kh_fwd_close(c.to);
+			return 0;
+		}
+		kh_time_sleep_ms(backoff ? backoff : (uint32_t)a->interval_ms);
+	}
+	kh_follow_free(f);
+	kh_fwd_close(c.to);
+	return EXIT_RUNTIME;
 }
 
 static int cmd_events(struct kh_srv *s, const struct args *a)
@@ -237,6 +566,8 @@ static int cmd_events(struct kh_srv *s, const struct args *a)
 		fprintf(stderr, "khien-server: --device: not a serial\n");
 		return EXIT_USAGE;
 	}
+	if (a->follow)
+		return cmd_follow(s, a);
 	/* pages of 1000 until the store has no more or --limit is reached */
 	while (left != 0) {
 		unsigned want = left > 0 && left < 1000 ? (unsigned)left : 1000;
@@ -291,7 +622,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
 	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
-	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance")) {
+	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance") &&
+	    strcmp(cmd, "forward") && strcmp(cmd, "warnings")) {
 		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -365,8 +697,12 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "compliance")) {
 		rc = kh_store_compliance(s.store, print_compliance, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "warnings")) {
+		rc = cmd_warnings(&s, &a);
 	} else if (!strcmp(cmd, "policies")) {
 		rc = kh_store_policies(s.store, print_policy, NULL) < 0 ? EXIT_RUNTIME : 0;
+	} else if (!strcmp(cmd, "forward")) {
+		rc = cmd_forward(&s, &a);
 	} else {
 		rc = cmd_events(&s, &a);
 	}

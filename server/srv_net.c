@@ -120,7 +120,9 @@ struct srv {
 	uint32_t idents_mask;
 	struct kh_list by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
-	struct kh_timer flush, stats;
+	struct kh_timer flush, stats, trim;
+	unsigned peak;		   /* most connections open since the last trim */
+	uint64_t freed_since_trim; /* connections closed since then */
 	uint64_t accepted, refused_full, handshakes, resumed, tls_failed, requests, bad_requests,
 		timeouts, evicted, busy, not_admitted, evicted_per_device;
 	uint64_t log_second;
@@ -272,6 +274,7 @@ static void conn_free(struct conn *c)
 	free(c->in);
 	free(c);
 	v->nconns--;
+	v->freed_since_trim++;
 }
 
 static void watch(struct conn *c, unsigned ev)
@@ -692,6 +695,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		kh_list_add_head(&v->conns, &c->all);
 		kh_list_add_head(&v->anon, &c->cl); /* c->cls: CL_ANON (0) */
 		v->nconns++;
+		if (v->nconns > v->peak)
+			v->peak = v->nconns;
 		phase(c, head_deadline(c)); /* handshake and first request head */
 		drive(c);
 	}
@@ -703,6 +708,24 @@ static void on_flush(struct kh_loop *loop, void *arg)
 
 	kh_store_flush(v->s->store);
 	kh_timer_arm(loop, &v->flush, FLUSH_MS);
+}
+
+/*
+ * After a storm (many connections closed, fewer than half the peak still
+ * open) the allocator's free memory goes back to the system, so RSS
+ * follows the connections down instead of staying at the peak.
+ */
+#define TRIM_MS 2000
+static void on_trim(struct kh_loop *loop, void *arg)
+{
+	struct srv *v = arg;
+
+	if (v->freed_since_trim >= 256 && v->nconns < v->peak / 2) {
+		kh_proc_mem_trim();
+		v->peak = v->nconns;
+		v->freed_since_trim = 0;
+	}
+	kh_timer_arm(loop, &v->trim, TRIM_MS);
 }
 
 static void on_stats(struct kh_loop *loop, void *arg)
@@ -792,6 +815,8 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 		goto out;
 	kh_timer_init(&v.flush, on_flush, &v);
 	kh_timer_init(&v.stats, on_stats, &v);
+	kh_timer_init(&v.trim, on_trim, &v);
+	kh_timer_arm(v.loop, &v.trim, TRIM_MS);
 	kh_timer_arm(v.loop, &v.flush, FLUSH_MS);
 	kh_timer_arm(v.loop, &v.stats, 60000);
 	kh_loop_signal_add(v.loop, SIGTERM, on_stop, &v);

@@ -96,7 +96,7 @@ struct kh_event_rec {
 struct kh_command {
 	int64_t id;
 	char type[32];
-	char arg[128];
+	char arg[257]; /* a notice is the longest: 256 bytes */
 };
 
 /* Check-in data a device reports. */

@@ -20,6 +20,7 @@
 
 #include "platform/fs.h"
 #include "platform/fsroot.h"
+#include "platform/rand.h"
 
 #define MAX_DEPTH 64
 
@@ -580,4 +581,29 @@ int kh_crypt_matches(const char *password, const char *hash)
 		diff |= (unsigned)(h[i] ^ hash[i]);
 	explicit_bzero(h, n); /* the static result held a hash of a candidate password */
 	return diff == 0;
+}
+
+int kh_crypt_hash(const char *password, unsigned cost, char *out, size_t cap)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE], rnd[16];
+	struct crypt_data *cd;
+	size_t n;
+	int err = 0;
+
+	if ((err = kh_rand_bytes(rnd, sizeof(rnd))) < 0)
+		return err;
+	if (!crypt_gensalt_rn("$y$", cost, rnd, sizeof(rnd), salt, sizeof(salt)))
+		return -errno ? -errno : -EINVAL;
+	/* crypt_rn into the heap: its 32 KB of state do not belong on the stack */
+	if (!(cd = calloc(1, sizeof(*cd))))
+		return -ENOMEM;
+	if (!crypt_rn(password, salt, cd, sizeof(*cd)) || cd->output[0] == '*')
+		err = -EINVAL;
+	else if ((n = strlen(cd->output)) >= cap)
+		err = -ENOSPC;
+	else
+		memcpy(out, cd->output, n + 1);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return err;
 }

@@ -115,6 +115,12 @@ int kh_crypt_matches(const char *password, const char *hash)
 	return 0;
 }
 
+int kh_crypt_hash(const char *password, unsigned cost, char *out, size_t cap)
+{
+	(void)password, (void)cost, (void)out, (void)cap;
+	return -ENOTSUP;
+}
+
 /* no file system, nothing to watch (platform/watch.h) */
 int kh_watch_new(struct kh_watch **out)
 {

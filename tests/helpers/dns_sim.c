@@ -39,6 +39,7 @@
 #define kh_dns_free sim_dns_free
 #define kh_dns_load_index sim_dns_load_index
 #define kh_dns_has_index sim_dns_has_index
+#define kh_dns_set_isp_profiles sim_dns_set_isp_profiles
 #define kh_dns_status sim_dns_status
 #define kh_dns_health sim_dns_health
 #define kh_dns_check sim_dns_check
@@ -69,6 +70,7 @@
 #include "agent/dns_ctl.c"
 #include "agent/dns_serve.c"
 #include "agent/dns_upstream.c"
+#include "agent/dns_profile.c"
 
 #include <stddef.h>
 

@@ -231,7 +231,7 @@ rc=1"
 expect_eq "unknown key" "$(bad '{"dns":{"upstreams":["127.0.0.1:53"],"colour":1}}')" "khiend: $T/bad.json: dns.colour: unknown key
 rc=1"
 expect_eq "bad category action" "$(bad '{"dns":{"upstreams":["127.0.0.1:53"],"categories":{"adult":{"action":"hide"}}}}')" \
-	"khiend: $T/bad.json: dns.categories.adult.action: expected nxdomain, nodata, null, blockpage, refused or drop
+	"khiend: $T/bad.json: dns.categories.adult.action: expected nxdomain, nodata, null, blockpage, refused, drop or allow (off unless a profile blocks it)
 rc=1"
 expect_eq "bad TTL" "$(bad '{"dns":{"upstreams":["127.0.0.1:53"],"blocked_ttl":-5}}')" "khiend: $T/bad.json: dns.blocked_ttl: expected a whole number from 0 to 86400
 rc=1"

@@ -30,7 +30,9 @@ cat >"$T/khiend.json" <<JSON
 JSON
 start_upstream $UP 1 || exit 1
 # the command line replaces the file's web.listen
-start_khiend --config "$T/khiend.json" --web-listen 127.0.0.1:$WEB || { fail "khiend starts"; done_testing; }
+# the password helper's test clock (docs/WEB.md): the lockout lifts without a 5-minute wait
+echo 0 >"$T/clock"
+KHIEN_TEST_CLOCK=$T/clock start_khiend --config "$T/khiend.json" --web-listen 127.0.0.1:$WEB || { fail "khiend starts"; done_testing; }
 ok "khiend starts with web.listen"
 
 # http ARGS...: python's raw HTTP client (no normalisation of what we send)
@@ -89,8 +91,7 @@ echo "$out" | grep -qF "Nhà mạng &lt;script&gt;alert(1)&lt;/script&gt;" && ! 
 $D gambling.example >/dev/null; $D malware-c2.example >/dev/null; $D example.org >/dev/null
 out=$(http "GET / HTTP/1.1\r\nHost: 127.0.0.1:$WEB\r\n\r\n")
 for want in "Bảo vệ đang bật" "Truy vấn bị chặn" "Nội dung người lớn" "Phần mềm độc hại" \
-	"Thiết bị trong mạng" "<td>127.0.0.1</td>" "Cảnh báo" "Không có cảnh báo." \
-	"chưa có (danh sách cục bộ)"; do
+	"Thiết bị trong mạng" "1 thiết bị" "Cảnh báo" "chưa có (danh sách cục bộ)"; do
 	echo "$out" | grep -qF "$want" || { fail "status page shows: $want"; continue; }
 done
 ok "status page: protection on, policy, blocked per category, devices, warnings (Vietnamese)"
@@ -103,8 +104,37 @@ echo "$out" | grep -qF "Protection is on" && echo "$out" | grep -qF "Devices on 
 	ok "status page in English" || fail "status page English"
 out=$(http 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
 echo "$out" | head -1 | grep -q "^HTTP/1.1 404" && ok "other paths on the router: 404" || fail "404"
-out=$(http 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n')
-echo "$out" | head -1 | grep -q "^HTTP/1.1 405" && ok "POST: 405" || fail "405"
+out=$(http 'PUT / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n')
+echo "$out" | head -1 | grep -q "^HTTP/1.1 405" && ok "PUT: 405" || fail "405"
+out=$(http 'POST / HTTP/1.1\r\nHost: adult-example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n')
+echo "$out" | head -1 | grep -q "^HTTP/1.1 405" && ok "POST to a blocked name: 405" || fail "POST blocked 405"
+
+# --- an infected device: 127.0.0.1 asked for malware-c2.example (a malware-listed name) above
+out=$(http "GET / HTTP/1.1\r\nHost: 127.0.0.1:$WEB\r\n\r\n")
+for want in "Thiết bị có thể bị nhiễm mã độc: 127.0.0.1" "Phần mềm độc hại</strong> (malware-c2.example)" \
+	"Thiết bị đã 1 lần truy vấn" "Nên làm:" "quét bằng phần mềm diệt vi-rút"; do
+	echo "$out" | grep -qF "$want" || fail "status page, infected device: $want"
+done
+! echo "$out" | grep -qF "Không có cảnh báo." && ok "status page: the infected device, its threat and advice (Vietnamese)" || fail "infected warning"
+out=$(http "GET /?lang=en HTTP/1.1\r\nHost: 127.0.0.1:$WEB\r\n\r\n")
+echo "$out" | grep -qF "Device may be infected: 127.0.0.1" && echo "$out" | grep -qF "What to do:" &&
+	ok "status page: infected device in English" || fail "infected warning (en)"
+out=$(http 'GET / HTTP/1.1\r\nHost: payload.example\r\n\r\n')
+echo "$out" | grep -qF "Thiết bị của bạn có thể đã bị nhiễm mã độc" &&
+	ok "block page for the infected device says so" || fail "block page: infected device"
+out=$(python3 - "$WEB" <<'PY'
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.2", 0)); s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.1\r\nHost: payload.example\r\n\r\n"); o = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    o += b
+print(o.decode())
+PY
+)
+echo "$out" | grep -qF "Trang này đã bị chặn" && ! echo "$out" | grep -qF "bị nhiễm mã độc" &&
+	ok "block page for another device: no infection warning" || fail "block page, clean device"
 
 # --- limits
 out=$(python3 - "$WEB" <<'PY'
@@ -190,6 +220,19 @@ ctl status >"$T/status.json"
 expect_eq "khienctl status counts the web refusals and timeouts" \
 	"$(json_get "$T/status.json" 'd["web"]["timed_out"] >= 16 and d["web"]["refused_full"] >= 1 and d["web"]["refused_per_client"] >= 1 and d["web"]["evicted"] >= 1')" "True"
 
+# --- the owner's login, attacked (tests/integration/web_login.py)
+python3 "$(dirname "$0")/web_login.py" "$WEB" "$T/clock" "$DNS"
+PWF=$T/state/owner.pw
+if [ -f "$PWF" ] && [ "$(stat -c '%U %a' "$PWF")" = "root 600" ] && head -c 3 "$PWF" | grep -q '^\$y\$'; then
+	ok "the password is kept as a yescrypt hash in STATE/owner.pw, root's, 0600"
+else
+	fail "owner.pw ($(stat -c '%U %a' "$PWF" 2>&1))"
+fi
+! grep -qF "Bảo-Vệ#2026x" "$PWF" && ! as_user khien cat "$PWF" >/dev/null 2>&1 &&
+	ok "the engine's user cannot read the hash" || fail "owner.pw readable by khien"
+ps -o user=,args= --ppid "$KPID" | grep -c "^root" | grep -q "^[1-9]" && ok "the password helper runs apart from the engine" ||
+	ok "the password helper runs apart from the engine # SKIP ps shows no children"
+
 # --- a real browser renders the pages (with the blocked page's own Host)
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROME" ]; then
@@ -214,8 +257,33 @@ else
 	echo "$dom" | grep -qF "Bảo vệ đang bật" && ok "Chromium renders the status page in Vietnamese" || fail "Chromium status page (vi)"
 	dom=$(LANGS=en-US,en browse status-en "http://khien.lan/")
 	echo "$dom" | grep -qF "Protection is on" && ok "Chromium renders the status page in English (Accept-Language)" || fail "Chromium status page (en)"
+	dom=$(browse login-vi "http://khien.lan/")
+	echo "$dom" | grep -qF "Đăng nhập" && echo "$dom" | grep -qF 'type="password"' &&
+		echo "$dom" | grep -qF "Thiết bị có thể bị nhiễm mã độc" &&
+		ok "Chromium renders the login form and the infected-device warning" || fail "Chromium login form"
+	# the owner logs in through the form in a real browser (typed over the DevTools protocol)
+	dom=$(timeout 90 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "Bảo-Vệ#2026x" \
+		"$SHOTS/owner-vi.png" "MAP khien.lan 127.0.0.1:$WEB")
+	echo "$dom" | grep -qF "Bạn đã đăng nhập" && echo "$dom" | grep -qF "<td>127.0.0.1</td>" &&
+		echo "$dom" | grep -qF "Đăng xuất" &&
+		ok "Chromium: the owner logs in through the form and sees the devices in detail" ||
+		{ fail "Chromium login"; echo "$dom" | head -5 | sed 's/^/#  /'; }
+	# a page of another site posts a form to the router (CSRF) in a real browser: refused
+	cat >"$T/evil.html" <<'HTML'
+<form method="post" action="http://khien.lan/login"><input name="password" value="Bảo-Vệ#2026x"></form>
+<script>document.forms[0].submit()</script>
+HTML
+	dom=$(timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$T/chrome" \
+		--host-resolver-rules="MAP khien.lan 127.0.0.1:$WEB" --virtual-time-budget=5000 --dump-dom "file://$T/evil.html" 2>/dev/null)
+	echo "$dom" | grep -qF "Yêu cầu bị từ chối: gửi từ một trang khác" &&
+		ok "Chromium: a form another site posts to the router is refused (Origin)" ||
+		{ fail "Chromium cross-site POST"; echo "$dom" | head -5 | sed 's/^/#  /'; }
 	n=$(find "$SHOTS" -name '*.png' -size +2k -newer "$T/khiend.json" | wc -l)
-	expect_eq "four screenshots written to $SHOTS" "$n" "4"
+	expect_eq "six screenshots written to $SHOTS" "$n" "6"
 fi
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+# a sanitizer build writes its findings to the log when khiend exits
+stop_khiend
+! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
+	{ fail "sanitizer finding"; grep -E -A5 "Sanitizer|runtime error" "$T/khiend.log" | head -20 | sed 's/^/#  /'; }
 done_testing

@@ -221,13 +221,13 @@ static void test_uci_errors(void)
 	KT_EQ(uci(&c, "\nconfig dnsmasq\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:2: khien.@dnsmasq[0]: unknown section type 'dnsmasq' "
 		      "(expected khien, dns, category, policy, report, control, audit, "
-		      "firmware or integrity)");
+		      "firmware, integrity, web, profile or schedule)");
 	KT_EQ(uci(&c, "config category\n option action drop\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:1: khien.@category[0]: a category section needs a "
 		      "name: config category 'NAME'");
 	KT_EQ(uci(&c, "config category 'adult'\n option action 'nope'\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:2: khien.adult.action: expected nxdomain, nodata, null, "
-		      "blockpage, refused or drop");
+		      "blockpage, refused, drop or allow (off unless a profile blocks it)");
 	KT_EQ(uci(&c, "config dns 'dns'\n option blockpage_ipv6 '1.2.3.4'\n"), -EINVAL);
 	KT_STREQ(err, "/etc/config/khien:2: khien.dns.blockpage_ipv6: not an IPv6 address");
 	KT_EQ(uci(&c, "config dns 'dns'\n list index a\n list index b\n"), -EINVAL);

@@ -11,6 +11,7 @@
 #include "tests/helpers/dns_sim.c"
 
 #include "agent/category.h"
+#include "lib/civil.h"
 #include "lib/severity.h"
 #include "tests/unit/kt.h"
 
@@ -22,6 +23,7 @@ static uint16_t got_an[65536]; /* ... its answer count */
 static uint8_t got_msg[4096];  /* the last answer */
 static size_t got_len;
 static int ev_n, ev_sev;
+static const char *g_cfg_json; /* configuration over the defaults for the next start() */
 
 static void on_answer(const uint8_t *msg, size_t len, int udp, unsigned older)
 {
@@ -59,6 +61,14 @@ static int start(unsigned nup, unsigned timeout_ms)
 	sim_answer_hook = on_answer;
 	kh_test_rand_seed(1);
 	kh_config_defaults(&cfg);
+	if (g_cfg_json) {
+		char err[256];
+		if (kh_config_parse(&cfg, g_cfg_json, strlen(g_cfg_json), "t", err, sizeof(err)) <
+		    0) {
+			fprintf(stderr, "# %s\n", err);
+			return -1;
+		}
+	}
 	cfg.listen[0] = addr_of(1, 53);
 	cfg.nlisten = 1;
 	cfg.upstream[0] = addr_of(53, 53);
@@ -329,6 +339,98 @@ static void test_tc_tcp_timeout(void)
 }
 
 /* Blocked names are answered per category, with the EDE and event the category table gives. */
+/*
+ * A window on the test clock, in a zone with DST: Monday 21:00 to 06:30 in
+ * Europe/Berlin's POSIX rule blocks all but the allow list for 127.0.0.7,
+ * from the first minute to the last, on the right side of the DST change;
+ * 127.0.0.2 (no profile) is forwarded throughout; a household category is
+ * blocked for the profile only.
+ */
+static void test_profile_schedule_clock(void)
+{
+	const char *why;
+	/* 2026-03-30 is a Monday, a day after the change to CEST (UTC+2) */
+	int64_t mon = kh_days_from_civil(2026, 3, 30) * 86400;
+	struct {
+		int64_t at;
+		int host, blocked;
+	} steps[] = {
+		{mon + 18 * 3600 + 59 * 60, 7, 0},   /* 20:59 CEST */
+		{mon + 19 * 3600, 7, 1},	     /* 21:00 CEST (20:00 in CET: DST applied) */
+		{mon + 19 * 3600, 2, 0},	     /* no profile */
+		{mon + 28 * 3600 + 29 * 60, 7, 1},   /* Tuesday 06:29 */
+		{mon + 28 * 3600 + 30 * 60, 7, 0},   /* Tuesday 06:30: over */
+		{mon + 6 * 86400 + 20 * 3600, 7, 0}, /* Sunday 22:00: not a listed day */
+	};
+	uint16_t id = 0x8400;
+
+	g_cfg_json =
+		"{\"time_zone\": \"CET-1CEST,M3.5.0,M10.5.0/3\","
+		" \"dns\": {\"categories\": {\"adult\": {\"action\": \"allow\"}}},"
+		" \"profiles\": {\"kid\": {\"clients\": [\"127.0.0.7\"], \"block\": [\"adult\"],"
+		" \"allow_names\": [\"school.example\"], \"schedules\": [{\"days\": [\"mon\"],"
+		" \"from\": \"21:00\", \"to\": \"06:30\", \"block_all\": true}]}}}";
+	KT_EQ(sim_index_build(3, "t:adult2", "adult", "adult.example\n"), 0);
+	KT_EQ(start(1, 500), 0);
+	g_cfg_json = NULL;
+	KT_EQ(sim_dns_load_index(g_dns, "t:adult2", &why), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++, id++) {
+		struct pending *p;
+		kh_test_clock_set_wall(steps[i].at);
+		udp_query(steps[i].host, id, "news.example");
+		p = sent_udp();
+		if (steps[i].blocked) {
+			KT_EQ(got_n[id], 1);
+			KT_EQ(got_rc[id], KH_DNS_RC_NXDOMAIN);
+			KT_CHECK(p == NULL);
+		} else {
+			KT_EQ(got_n[id], 0);
+			KT_CHECK(p != NULL);
+		}
+		if (p) {
+			dns_pending_free(g_dns, p);
+		}
+		/* the allow list resolves inside the window too */
+		udp_query(steps[i].host, (uint16_t)(id + 0x100), "www.school.example");
+		KT_EQ(got_n[id + 0x100], 0);
+		if ((p = sent_udp()))
+			dns_pending_free(g_dns, p);
+	}
+	/* the household category: the profile's client only */
+	kh_test_clock_set_wall(mon + 12 * 3600);
+	udp_query(7, 0x8500, "adult.example");
+	KT_EQ(got_rc[0x8500], KH_DNS_RC_NXDOMAIN);
+	udp_query(2, 0x8501, "adult.example");
+	KT_EQ(got_n[0x8501], 0);
+	if (sent_udp())
+		dns_pending_free(g_dns, sent_udp());
+	KT_EQ(g_dns->st.profile_blocked, 3);
+	stop();
+}
+
+/* Safe search for every client: the upstream is asked for the forced-safe name; a timeout's
+ * SERVFAIL carries the client's own question. */
+static void test_safe_search_servfail(void)
+{
+	struct pending *p;
+	static const uint8_t wire[] = "\003www\004bing\003com";
+
+	g_cfg_json = "{\"dns\": {\"safe_search\": true}}";
+	KT_EQ(start(1, 500), 0);
+	g_cfg_json = NULL;
+	udp_query(2, 0x8600, "www.bing.com");
+	p = sent_udp();
+	KT_CHECK(p != NULL && p->safe && strcmp(p->q.qname.text, "strict.bing.com") == 0);
+	for (int i = 0; i < 8 && !got_n[0x8600]; i++)
+		step(600);
+	KT_EQ(got_n[0x8600], 1);
+	KT_EQ(got_rc[0x8600], KH_DNS_RC_SERVFAIL);
+	KT_CHECK(got_len >= KH_DNS_HDR_LEN + sizeof(wire) &&
+		 memcmp(got_msg + KH_DNS_HDR_LEN, wire, sizeof(wire)) == 0);
+	KT_EQ(g_dns->st.safe_search, 1);
+	stop();
+}
+
 static void test_blocked_policy(void)
 {
 	const char *why;
@@ -413,5 +515,7 @@ int main(void)
 	KT_RUN(test_tc_tcp_timeout);
 	KT_RUN(test_blocked_policy);
 	KT_RUN(test_category_table);
+	KT_RUN(test_profile_schedule_clock);
+	KT_RUN(test_safe_search_servfail);
 	return KT_DONE();
 }

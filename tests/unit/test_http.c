@@ -475,9 +475,27 @@ static void test_header_limits(void)
 	KT_EQ(kh_http_parse_request(buf, n, &r), n);
 	KT_EQ(strlen(r.range), sizeof(r.range) - 1);
 	/* an unknown field may be long, as long as the head fits */
+	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX-Long: %0*d\r\n\r\n",
+			     4000, 0);
+	KT_EQ(kh_http_parse_request(buf, n, &r), n);
+	/* a Cookie too long to keep is dropped, not an error; one that fits is kept */
 	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nCookie: %0*d\r\n\r\n",
 			     4000, 0);
 	KT_EQ(kh_http_parse_request(buf, n, &r), n);
+	KT_STREQ(r.cookie, "");
+	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nCookie: k=v\r\n\r\n");
+	KT_EQ(kh_http_parse_request(buf, n, &r), n);
+	KT_STREQ(r.cookie, "k=v");
+	/* Origin and Referer: the authority of the URL, "?" for anything else */
+	n = (size_t)snprintf(buf, sizeof(buf),
+			     "GET / HTTP/1.1\r\nHost: a\r\nOrigin: http://r.lan:8080\r\n"
+			     "Referer: https://x.example/p?q#f\r\n\r\n");
+	KT_EQ(kh_http_parse_request(buf, n, &r), n);
+	KT_STREQ(r.origin, "r.lan:8080");
+	KT_STREQ(r.referer, "x.example");
+	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nOrigin: null\r\n\r\n");
+	KT_EQ(kh_http_parse_request(buf, n, &r), n);
+	KT_STREQ(r.origin, "?");
 }
 
 static void test_response_limits(void)

@@ -147,34 +147,8 @@ static void test_answer_and_rate(void)
 	teardown();
 }
 
-static void facts(void *arg, struct kh_web_facts *f)
-{
-	(void)arg;
-	f->nclients = 2;
-	kh_addr_parse("[2001:db8::7]:5353", 0, &f->clients[0].addr);
-	kh_addr_parse("192.0.2.9:53", 0, &f->clients[1].addr);
-}
-
-/* The status page's device rows: the address alone, IPv6 whole ("[2001:db8::7" before). */
-static void test_status_page_addresses(void)
-{
-	static char out[KH_WEB_PAGE_MAX];
-	static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-	const struct kh_web_hooks h = {.verdict = verdict, .facts = facts};
-	struct kh_agent_config c;
-	int n;
-
-	kh_config_defaults(&c);
-	n = kh_web_answer(&c, &h, req, sizeof(req) - 1, 0, &where, out, sizeof(out));
-	KT_CHECK(n > 0);
-	out[n > 0 ? n - 1 : 0] = 0;
-	KT_CHECK(strstr(out, "<td>2001:db8::7</td>") != NULL);
-	KT_CHECK(strstr(out, "<td>192.0.2.9</td>") != NULL);
-}
-
 int main(void)
 {
-	KT_RUN(test_status_page_addresses);
 	KT_RUN(test_slow_head_dropped_at_deadline);
 	KT_RUN(test_answer_and_rate);
 	return KT_DONE();

@@ -10,9 +10,13 @@
  * Content-Length is its body; no "<script" (case-insensitive) ever reaches
  * a body, since nothing the pages write has one and all else is escaped;
  * every 200 is not cacheable; and a prefix of the input answers 0 or the
- * same as the whole.
+ * same as the whole (but for a login's random session id). POST bodies
+ * (login, setup, device names, logout) reach the form parser; a request
+ * for the password helper is answered with one of its replies, chosen by
+ * the input, and must then be answered whole.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +56,51 @@ static void facts(void *arg, struct kh_web_facts *f)
 	kh_addr_parse_ip("192.168.1.20", &f->clients[0].addr);
 	f->nwarnings = 1;
 	f->warnings[0] = hostile;
+	f->nthreats = 1;
+	f->threats[0].addr = f->clients[0].addr;
+	kh_strlcpy(f->threats[0].category, hostile, sizeof(f->threats[0].category));
+	kh_strlcpy(f->threats[0].name, hostile, sizeof(f->threats[0].name));
+	f->threats[0].count = 3;
+	kh_strlcpy(f->threat_names[0], hostile, sizeof(f->threat_names[0]));
+	kh_strlcpy(f->names[0], hostile, sizeof(f->names[0]));
+	f->notice = hostile;
 }
+
+static int threat(void *arg, const struct kh_addr *client, struct kh_web_threat *t)
+{
+	(void)arg;
+	(void)client;
+	memset(t, 0, sizeof(*t));
+	kh_strlcpy(t->category, hostile, sizeof(t->category));
+	kh_strlcpy(t->name, hostile, sizeof(t->name));
+	t->count = 1;
+	return 1;
+}
+
+static int set_name(void *arg, const struct kh_addr *device, const char *name)
+{
+	(void)arg;
+	(void)device;
+	return strlen(name) > KH_WEB_NAME_MAX ? (abort(), -1) : 0;
+}
+
+static const char *profile_of(void *arg, const struct kh_addr *device)
+{
+	(void)arg;
+	(void)device;
+	return hostile;
+}
+
+/* The password helper's answer: chosen by the input's second byte (the same in any prefix). */
+static const struct kh_owner_reply told[] = {
+	{.rc = 0, .set = 1},
+	{.rc = -EACCES, .set = 1},
+	{.rc = -EBUSY, .wait_s = 300, .set = 1},
+	{.rc = -ENOENT, .set = 0},
+	{.rc = -EEXIST, .set = 1},
+	{.rc = -EINVAL, .set = 0},
+	{.rc = -EPIPE, .set = 0},
+};
 
 static int has_script(const char *p, size_t n)
 {
@@ -65,14 +113,34 @@ static int has_script(const char *p, size_t n)
 static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len, int full,
 		  char *out)
 {
-	static const struct kh_web_hooks h = {.verdict = verdict, .facts = facts};
+	static struct kh_web_auth auth;
+	static const struct kh_web_hooks h = {.verdict = verdict,
+					      .facts = facts,
+					      .threat = threat,
+					      .set_name = set_name,
+					      .profile_of = profile_of,
+					      .auth = &auth};
+	struct kh_web_ask ask;
 	struct kh_addr peer;
 	char *copy = malloc(len ? len : 1);
 	int n;
 
 	memcpy(copy, buf, len);
 	kh_addr_parse("192.168.1.20:40000", 0, &peer);
-	n = kh_web_answer(cfg, &h, copy, len, full, &peer, out, KH_WEB_PAGE_MAX);
+	auth.owner_set = len ? (unsigned char)copy[0] % 3 - 1 : 0; /* a prefix sees the same */
+	memset(&ask, 0xa5, sizeof(ask));
+	n = kh_web_answer_owner(cfg, &h, copy, len, full, &peer, NULL, &ask, out, KH_WEB_PAGE_MAX);
+	if (n == KH_WEB_ASK) {
+		/* a whole password for the helper, then the answer to what it says */
+		if ((ask.type != KH_OWNER_LOGIN && ask.type != KH_OWNER_SET) ||
+		    ask.len > KH_OWNER_BODY_MAX || ask.len > len)
+			abort();
+		n = kh_web_answer_owner(cfg, &h, copy, len, full, &peer,
+					&told[(unsigned char)copy[1] % KH_ARRAY_SIZE(told)], NULL,
+					out, KH_WEB_PAGE_MAX);
+		if (n == 0 || n == KH_WEB_ASK)
+			abort();
+	}
 	free(copy);
 	if (n < 0 || n > KH_WEB_PAGE_MAX || (full && n == 0))
 		abort();
@@ -97,6 +165,19 @@ static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len
 	return n;
 }
 
+/* a and b the same answer but for the random session id a login sets */
+static int same(const char *a, const char *b, size_t n)
+{
+	const char *c = memmem(a, n, "khien_sid=", 10);
+
+	if (!c || c[10] == ';')
+		return memcmp(a, b, n) == 0;
+	c += 10;
+	return memcmp(a, b, (size_t)(c - a)) == 0 &&
+	       memcmp(c + KH_WEB_TOKEN_HEX, b + (c - a) + KH_WEB_TOKEN_HEX,
+		      n - (size_t)(c - a) - KH_WEB_TOKEN_HEX) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kh_agent_config cfg;
@@ -113,11 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nw = answer(&cfg, (const char *)data, size, 0, whole);
 	/* a full buffer: the same answer for a complete head, an answer (431 or the parser's) else */
 	nf = answer(&cfg, (const char *)data, size, 1, part);
-	if (nw > 0 && (nf != nw || memcmp(part, whole, (size_t)nw) != 0))
+	if (nw > 0 && (nf != nw || !same(part, whole, (size_t)nw)))
 		abort();
 	np = answer(&cfg, (const char *)data, split, 0, part);
 	/* a prefix is incomplete or already the same answer (the page has no clock in it) */
-	if (np != 0 && (np != nw || memcmp(part, whole, (size_t)np) != 0))
+	if (np != 0 && (np != nw || !same(part, whole, (size_t)np)))
 		abort();
 	return 0;
 }

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Infected devices end to end (docs/WEB.md "Infected devices"): a device
+# provisioned on a real khien-server, two LAN clients on 127.0.0.0/8, one
+# of which asks twice for a malware-listed name and the other once for a
+# phishing one. The status page shows both with the threat and advice, the
+# block page says so to the infected client only, the events carry the
+# client's pseudonym (never the address), and `khien-server warnings`
+# lists device, pseudonym, threat, first and last seen and count. Then the
+# ISP pushes a notice (operator command) that the status page shows.
+# server_pg.sh runs this on PostgreSQL too.
+. "$(dirname "$0")/lib.sh"
+P=$KHIEN_BUILD/khien-policy
+L=$FIX/lists
+PORT=$(rand_port); UP=$((PORT + 1)); DNS=$((PORT + 2)); WEB=$((PORT + 3))
+S=$T/srv
+
+init_server $S $PORT || { fail "server init"; done_testing; }
+"$SRV" provision --dir $S --device SN-WARN-1 --group home -o $T/dev1 >/dev/null || fail "provision"
+echo "login-bank.example" >$T/phish.txt
+"$P" compile -q -o $T/idx1 --list malware=$L/malware.hosts --list phishing=$T/phish.txt \
+	--list gambling=$L/gambling.txt >/dev/null 2>&1
+"$P" bundle --key $S/dev-keys/policy.key --version 1 --expires +30d --component blocklist=$T/idx1 -o $T/p1 >/dev/null
+"$SRV" publish --dir $S $T/p1 >/dev/null || fail "publish"
+start_server $S || { fail "server starts"; done_testing; }
+start_upstream $UP 1 || exit 1
+python3 - "$T/dev1/khiend.json" "$WEB" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["report"]["interval_s"] = 3600
+c.setdefault("dns", {})["blockpage"] = {"ipv4": "127.0.0.1"}
+c["dns"].setdefault("categories", {})["malware"] = {"action": "blockpage"}
+c["web"] = {"listen": ["127.0.0.1:%s" % sys.argv[2]], "isp_name": "Nhà mạng Thử", "rate": 50}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+chmod -R a+rX $T/dev1
+start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
+	--hardware-id hw-warn --user khien || { fail "khiend starts"; done_testing; }
+ctl sync >/dev/null
+for _ in $(seq 50); do [ "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" = "1" ] && break; sleep 0.1; done
+expect_eq "the device runs the published policy" "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" "1"
+
+D() { dig +time=3 +tries=1 @127.0.0.1 -p $DNS "$@"; }
+t0=$(date +%s)
+expect_eq "a malware-listed name is blocked" "$(D +short -b 127.0.0.1 malware-c2.example)" "127.0.0.1"
+D -b 127.0.0.1 www.malware-c2.example >/dev/null # the same rule: folded into one event as a repeat
+D -b 127.0.0.3 login-bank.example >/dev/null
+D -b 127.0.0.4 www.casino-example.com >/dev/null # gambling: blocked, not a threat
+D -b 127.0.0.4 example.org >/dev/null
+t1=$(date +%s)
+
+http() { # SRC HOST PATH
+	python3 - "$WEB" "$@" <<'PY'
+import socket, sys
+port, src, host, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+s = socket.socket(); s.bind((src, 0)); s.settimeout(5); s.connect(("127.0.0.1", port))
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host)).encode()); o = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    o += b
+print(o.decode("utf-8", "replace"))
+PY
+}
+out=$(http 127.0.0.4 127.0.0.1 /)
+for want in "Thiết bị có thể bị nhiễm mã độc: 127.0.0.1" "Thiết bị có thể bị nhiễm mã độc: 127.0.0.3" \
+	"Thiết bị đã 2 lần truy vấn tên miền thuộc loại <strong>Phần mềm độc hại</strong> (www.malware-c2.example)" \
+	"Lừa đảo giả mạo (phishing)</strong> (login-bank.example)" "Nên làm:"; do
+	echo "$out" | grep -qF "$want" || fail "status page shows: $want"
+done
+! echo "$out" | grep -qF "nhiễm mã độc: 127.0.0.4" && ok "status page: the two infected devices with threat and advice, not the clean one" ||
+	fail "clean device listed as infected"
+out=$(http 127.0.0.4 127.0.0.1 '/?lang=en')
+echo "$out" | grep -qF "Device may be infected: 127.0.0.3" && echo "$out" | grep -qF "Phishing</strong>" &&
+	ok "the same in English" || fail "infected devices in English"
+out=$(http 127.0.0.1 malware-c2.example /)
+echo "$out" | grep -qF "Thiết bị của bạn có thể đã bị nhiễm mã độc" && echo "$out" | grep -qF "Trang này đã bị chặn" &&
+	ok "the infected client's block page says its device may be infected" || fail "block page, infected client"
+out=$(http 127.0.0.4 malware-c2.example /)
+echo "$out" | grep -qF "Trang này đã bị chặn" && ! echo "$out" | grep -qF "bị nhiễm mã độc" &&
+	ok "another client's block page does not" || fail "block page, clean client"
+
+expect_rc "khienctl sync" 0 ctl sync
+"$SRV" events --dir $S --device SN-WARN-1 >$T/events
+"$SRV" warnings --dir $S >$T/warnings
+expect_eq "warnings: one JSON line per infected client and threat" "$(wc -l <$T/warnings)" "2"
+python3 -c "
+import json
+ev = [json.loads(l) for l in open('$T/events')]
+w = sorted((json.loads(l) for l in open('$T/warnings')), key=lambda x: x['threat'])
+pseud = {e['payload']['name']: e['payload']['client'] for e in ev}
+m, p = w
+assert (m['device'], m['threat'], m['count']) == ('SN-WARN-1', 'malware', 2), m
+assert (p['device'], p['threat'], p['count']) == ('SN-WARN-1', 'phishing', 1), p
+assert m['client'] == pseud['malware-c2.example'] and p['client'] == pseud['login-bank.example'], (w, pseud)
+assert m['client'] != p['client']
+for x in w:
+    assert len(x['client']) == 16 and '.' not in x['client'] and '127' not in x['client'], x
+    assert $t0 - 2 <= x['first_seen'] <= x['last_seen'] <= $t1 + 2, x
+print('ok')
+" >$T/check 2>&1
+expect_eq "warnings: device, the events' client pseudonym, threat, first and last seen, count" "$(tail -1 $T/check)" "ok"
+! grep -q "127.0.0" $T/warnings $T/events && ok "no client address reaches the server" || fail "a client address reached the server"
+"$SRV" warnings --dir $S --device SN-NONE >$T/w2
+expect_eq "warnings --device filters" "$(wc -l <$T/w2)" "0"
+
+# the ISP's notice, pushed as an operator command, on the status page
+python3 -c 'import json; print(json.dumps({"type": "notice", "arg": "Thiết bị 127.0.0.1 đang liên lạc với máy chủ mã độc. Gọi 1800 1091 & <b>hỗ trợ</b>."}))' >$T/notice.json
+operator $S POST /v1/admin/devices/SN-WARN-1/commands --body $T/notice.json >$T/o1
+expect_eq "POST .../commands queues a notice" "$(sed -n 1p $T/o1)" "201"
+printf '{"type": "notice", "arg": "bad\\u0007bell"}' >$T/bad.json
+operator $S POST /v1/admin/devices/SN-WARN-1/commands --body $T/bad.json >$T/o2
+expect_eq "a notice with control characters is refused" "$(sed -n 1p $T/o2)" "400"
+ctl sync >/dev/null
+out=$(http 127.0.0.4 127.0.0.1 /)
+echo "$out" | grep -qF "Thông báo của nhà mạng: </strong>Thiết bị 127.0.0.1 đang liên lạc với máy chủ mã độc. Gọi 1800 1091 &amp; &lt;b&gt;hỗ trợ&lt;/b&gt;." &&
+	ok "the status page shows the ISP's notice (escaped)" || { fail "notice on the status page"; echo "$out" | grep -i notice | sed 's/^/#  /'; }
+kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+# a sanitizer build writes its findings to the log when khiend exits
+stop_khiend
+! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
+	{ fail "sanitizer finding"; grep -E -A5 "Sanitizer|runtime error" "$T/khiend.log" | head -20 | sed 's/^/#  /'; }
+done_testing
