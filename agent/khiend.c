@@ -703,6 +703,7 @@ static void web_status(struct agent *a, cJSON *resp)
 	kh_json_add_uint(o, "not_allowed", st.not_allowed);
 	kh_json_add_uint(o, "rate_limited", st.rate_limited);
 	kh_json_add_uint(o, "timed_out", st.timed_out);
+	kh_json_add_uint(o, "evicted", st.evicted);
 	kh_json_add_uint(o, "bad_requests", st.bad_request);
 }
 

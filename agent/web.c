@@ -4,12 +4,15 @@
  * connection slots allocated once, one request per connection
  * (Connection: close), and the limits that keep it from slowing DNS:
  *  - at most CONFIG_WEB_MAX_CLIENTS connections, web.per_client per
- *    client address; the rest get a 503 written once and are closed;
+ *    client address; when all are taken, a newcomer replaces the oldest
+ *    unfinished head of the address holding the most (evict()); the
+ *    rest get a 503 written once and are closed;
  *  - a head of at most CONFIG_WEB_HEAD_MAX bytes (431 beyond), complete
  *    within web.head_timeout_ms of the accept, else the connection is
  *    dropped (slowloris); the answer taken within web.send_timeout_ms;
  *  - web.rate requests per second per client address (token bucket,
- *    burst 4x; 429 beyond), clients outside dns.allow_clients refused;
+ *    burst 4x; 429 beyond, charged before any page is rendered), clients
+ *    outside dns.allow_clients refused;
  *  - bounded work per event: a few accepts per wake-up, one recv or one
  *    send per readiness, pages rendered once into a buffer of at most
  *    KH_WEB_PAGE_MAX bytes (allocated while it is sent).
@@ -21,6 +24,7 @@
 #include "crypto/crypto.h"
 #include "agent/web.h"
 #include "lib/err.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "platform/time.h"
 
@@ -33,7 +37,8 @@ struct web_conn {
 	uint64_t deadline;
 	char *tx; /* the answer, while it is sent */
 	size_t tx_len, tx_off, rx_len;
-	int asking; /* waiting for the password helper */
+	int asking;  /* waiting for the password helper */
+	int charged; /* the request rate was charged (once the head was whole) */
 	struct kh_web *w;
 	char rx[CONFIG_WEB_HEAD_MAX];
 };
@@ -167,6 +172,7 @@ static void on_told(void *ctx, const struct kh_owner_reply *r)
 static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
 	static struct kh_web_ask ask;
+	static struct kh_http_req req; /* one loop thread: only whether the head is whole */
 	struct web_conn *c = arg;
 	struct kh_web *w = c->w;
 	int n;
@@ -194,22 +200,26 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	c->rx_len += (size_t)n;
-	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
-				&c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
-	if (n == 0)
-		return;
-	if (n == KH_WEB_ASK) {
-		int err;
+	/* the head is whole (or can only be refused): charge the rate once, before any page is made */
+	if (!c->charged) {
+		if (kh_http_parse_request(c->rx, c->rx_len, &req) == 0 && c->rx_len < sizeof(c->rx))
+			return;
+		c->charged = 1;
 		if (!rate_ok(w, &c->peer)) {
 			static const char busy[] =
 				"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
 				"Retry-After: 1\r\nConnection: close\r\n\r\n";
 			w->st.rate_limited++;
-			kh_memzero(&ask, sizeof(ask));
 			conn_answer(c, busy, sizeof(busy) - 1);
 			return;
 		}
-		err = kh_owner_ask(w->owner, ask.type, ask.body, ask.len, on_told, c);
+	}
+	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
+				&c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
+	if (n == 0)
+		return;
+	if (n == KH_WEB_ASK) {
+		int err = kh_owner_ask(w->owner, ask.type, ask.body, ask.len, on_told, c);
 		kh_memzero(&ask, sizeof(ask));
 		if (err < 0) {
 			/* one login at a time: the others are told it is busy */
@@ -228,14 +238,44 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 	}
 	if (strncmp(page + 9, "200", 3) != 0)
 		w->st.bad_request++;
-	if (!rate_ok(w, &c->peer)) {
-		static const char busy[] = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
-					   "Retry-After: 1\r\nConnection: close\r\n\r\n";
-		w->st.rate_limited++;
-		conn_answer(c, busy, sizeof(busy) - 1);
-		return;
-	}
 	conn_answer(c, page, (size_t)n);
+}
+
+/*
+ * Every slot taken: free the oldest connection still sending its head from
+ * the address that holds the most, if it holds more than the newcomer's
+ * address would (same + 1). So one host with a few addresses cannot keep
+ * every slot from the others: it needs CONFIG_WEB_MAX_CLIENTS addresses.
+ */
+static struct web_conn *evict(struct kh_web *w, unsigned same)
+{
+	struct web_conn *victim = NULL;
+	unsigned most = same + 1;
+
+	for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
+		struct web_conn *c = &w->conn[i], *oldest = NULL;
+		unsigned n = 0;
+		if (c->fd < 0 || c->tx || c->asking)
+			continue;
+		for (unsigned k = 0; k < KH_ARRAY_SIZE(w->conn); k++) {
+			struct web_conn *d = &w->conn[k];
+			if (d->fd >= 0 && same_ip(&d->peer, &c->peer)) {
+				n++;
+				if (!d->tx && !d->asking &&
+				    (!oldest || d->deadline < oldest->deadline))
+					oldest = d;
+			}
+		}
+		if (n > most) {
+			most = n;
+			victim = oldest;
+		}
+	}
+	if (victim) {
+		w->st.evicted++;
+		conn_close(victim);
+	}
+	return victim;
 }
 
 /* Refused at the door: one try at a short answer, then closed. */
@@ -274,6 +314,8 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			else if (same_ip(&w->conn[i].peer, &peer))
 				same++;
 		}
+		if (!free_slot && same < w->cfg->web_per_client)
+			free_slot = evict(w, same);
 		if (!free_slot || same >= w->cfg->web_per_client) {
 			if (free_slot)
 				w->st.refused_client++;
@@ -290,6 +332,7 @@ static void on_accept(struct kh_loop *loop, int fd, unsigned events, void *arg)
 		free_slot->fd = s;
 		free_slot->peer = peer;
 		free_slot->rx_len = 0;
+		free_slot->charged = 0;
 		free_slot->deadline = kh_time_mono_ms() + w->cfg->web_head_timeout_ms;
 		w->st.open++;
 		arm_sweep(w);

@@ -144,10 +144,10 @@ void kh_web_set_owner(struct kh_web *w, struct kh_owner *o);
 /* The address listener i is bound to (an ephemeral port learnt). 0, or -ENOENT. */
 int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out);
 
-/* Counters: served, refused (full, per client, not allowed, rate), timed out. */
+/* Counters: served, refused (full, per client, not allowed, rate), timed out, evicted. */
 struct kh_web_stats {
 	uint64_t accepted, served, refused_full, refused_client, not_allowed, rate_limited,
-		timed_out, bad_request;
+		timed_out, bad_request, evicted;
 	unsigned open;
 };
 void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out);

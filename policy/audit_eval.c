@@ -22,6 +22,11 @@
 #include "policy/audit_priv.h"
 #include "policy/uci.h"
 
+/*
+ * Evidence quotes the image (UCI values, file names, lines): control bytes
+ * become '?', so a hostile image cannot drive the terminal or the log that
+ * shows it (ESC sequences, CR over the line, a forged line after LF).
+ */
 void kh_audit_ev(struct kh_audit_run *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -29,6 +34,9 @@ void kh_audit_ev(struct kh_audit_run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->ev, sizeof(r->ev), fmt, ap);
 	va_end(ap);
+	for (char *p = r->ev; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 const char *kh_audit_errstr(int err)

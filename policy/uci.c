@@ -4,9 +4,13 @@
  * format: lines of "package NAME", "config TYPE [NAME]", "option NAME
  * VALUE" and "list NAME VALUE"; words are shell-like (single quotes
  * literal, double quotes and bare words with backslash escapes, adjacent
- * parts joined); '#' outside quotes starts a comment. A later "config"
- * with an existing name adds to that section, and a later "option"
- * replaces the earlier value, as uci does when it loads the file.
+ * parts joined); '#' at the start of a word starts a comment. A later
+ * "config" with an existing name (and type) adds to that section, and a
+ * later "option" replaces the earlier value, as uci does when it loads
+ * the file. What libuci reads otherwise or refuses (its ';' command
+ * separator and '#' inside a word, '-' in a name, control bytes, a name
+ * reused for another type) is refused here: the audit must never pass a
+ * file that the router reads differently or cannot load.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,16 +50,30 @@ void kh_uci_free(struct kh_uci *u)
 	free(u);
 }
 
-/* Type, section and option names: what uci accepts, at most 63 bytes. */
-int kh_uci_name_ok(const char *s)
+/*
+ * Types (dash too) and section and option names (letters, digits and _
+ * only, as libuci's uci_validate_name: a name it refuses makes it refuse
+ * the whole file), at most 63 bytes.
+ */
+static int valid_name_of(const char *s, int type)
 {
 	if (!*s || strlen(s) > 63)
 		return 0;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+		      (*s >= '0' && *s <= '9') || *s == '_' || (type && *s == '-')))
 			return 0;
 	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	return valid_name_of(s, 0);
+}
+
+int kh_uci_name_ok(const char *s)
+{
+	return valid_name_of(s, 1);
 }
 
 /*
@@ -114,6 +132,10 @@ static int words(struct kh_uci *u, const char **p, const char *end, unsigned *w,
 				s++;
 			} else if (*s == '\\' && s + 1 < end && s[1] == '\n') {
 				s += 2; /* continued on the next line */
+			} else if (*s == ';' || *s == '#') {
+				/* libuci ends the command (;) or the line (#) there: the rest would be read otherwise */
+				*why = *s == ';' ? "';' outside quotes" : "'#' inside a word";
+				return -1;
 			} else {
 				if (*s == '\\' && s + 1 < end && s[1] != '\n')
 					s++;
@@ -128,6 +150,12 @@ static int words(struct kh_uci *u, const char **p, const char *end, unsigned *w,
 			*why = "NUL byte";
 			return -1;
 		}
+		/* libuci refuses control bytes but tab and CR in a value (uci_validate_text) */
+		for (const char *c = u->text + start; c < o; c++)
+			if ((unsigned char)*c < 0x20 && *c != '\t' && *c != '\r') {
+				*why = "control character in a word";
+				return -1;
+			}
 		*o++ = 0;
 		u->used = (size_t)(o - u->text);
 		w[n++] = (unsigned)start;
@@ -214,12 +242,17 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 		} else if (strcmp(kw, "config") == 0) {
 			const char *name = n == 3 ? u->text + w[2] : NULL;
 			if (n < 2 || n > 3 || !kh_uci_name_ok(u->text + w[1]) ||
-			    (name && !kh_uci_name_ok(name))) {
-				why = "expected: config TYPE [NAME] (letters, digits, _ and -, at "
-				      "most 63)";
+			    (name && !valid_name(name))) {
+				why = "expected: config TYPE [NAME] (letters, digits and _, - in "
+				      "the type, at most 63)";
 				goto bad;
 			}
 			cur = name ? find_named(u, name) : -1;
+			if (cur >= 0 && strcmp(u->text + u->sects[cur].type, u->text + w[1]) != 0) {
+				why = "a section of another type with the same name (uci refuses "
+				      "the file)";
+				goto bad;
+			}
 			if (cur < 0) {
 				if (u->nsects == KH_UCI_MAX_SECTIONS) {
 					why = "more than 1024 sections";
@@ -234,7 +267,7 @@ int kh_uci_parse(const char *text, size_t len, struct kh_uci **out, char *err, s
 			u->sects[cur].type = w[1];
 		} else if (strcmp(kw, "option") == 0 || strcmp(kw, "list") == 0) {
 			int list = kw[0] == 'l';
-			if (n != 3 || !kh_uci_name_ok(u->text + w[1])) {
+			if (n != 3 || !valid_name(u->text + w[1])) {
 				why = list ? "expected: list NAME VALUE"
 					   : "expected: option NAME VALUE";
 				goto bad;

@@ -47,7 +47,10 @@ int kh_uci_section_line(const struct kh_uci *u, int i);
 int kh_uci_options(const struct kh_uci *u);
 int kh_uci_option(const struct kh_uci *u, int k, const char **name, const char **value, int *line);
 
-/* 1 if s is a UCI name: 1 to 63 of letters, digits, '_' and '-'. */
+/*
+ * 1 if s is a UCI type: 1 to 63 of letters, digits, '_' and '-'. Section and
+ * option names in a file are stricter ('-' is refused, as libuci does).
+ */
 int kh_uci_name_ok(const char *s);
 
 #endif

@@ -187,4 +187,33 @@ SOURCE_DATE_EPOCH=1795000000 "$P" compile -o "$T/idx" --list malware="$FIX/lists
 expect_rc "bundle with blocklist and audit components" 0 "$P" bundle --key "$T/k.key" --version 1 --expires +1d \
 	--component blocklist="$T/idx" --component audit="$T/audit.rules" -o "$T/b.bin"
 expect_rc "  verifies as a device would" 0 "$P" verify --root "$T/root.json" "$T/b.bin"
+# ---- a hostile image's bytes in the evidence cannot drive the terminal or forge a log line
+mkdir -p "$T/esc/etc/config"
+printf 'config dropbear\n\toption Interface "wan\033]0;PWNED\007\033[2J\033[1;1Hall checks pass\r"\n' \
+	>"$T/esc/etc/config/dropbear"
+printf 'ok\033[2J\rforged line\n' >"$T/esc/etc/banner"
+printf '{"policy": {"id": "t", "version": 1}, "checks": [%s, %s]}' \
+	'{"id": "u", "title": "t", "severity": "high", "rules": [{"uci": "dropbear.@dropbear[0].Interface", "in": ["lan"]}]}' \
+	'{"id": "f", "title": "t", "severity": "high", "rules": [{"file": "/etc/banner", "line": "forged"}]}' >"$T/esc.json"
+"$P" audit check "$T/esc.json" --root "$T/esc" >"$T/esc.out" 2>&1
+! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$T/esc.out" && ok "image bytes in the evidence: no control byte reaches the terminal" ||
+	{ fail "control bytes in the table output"; od -c "$T/esc.out" | head -20 | sed 's/^/#  /'; }
+grep -qF "/etc/banner:1: ok?[2J?forged line" "$T/esc.out" &&
+	ok "  the line is still shown, control bytes as '?'" || { fail "  file line evidence"; cat "$T/esc.out"; }
+grep -qF "/etc/config/dropbear: line 2: control character in a word" "$T/esc.out" &&
+	ok "  a UCI value with control bytes is an error (libuci refuses it too)" || { fail "  UCI evidence"; cat "$T/esc.out"; }
+# ---- an image's UCI file that libuci cannot load is an error, never a pass
+# (the router would fall back to defaults: password login on, no firewall)
+uci_differs() { # NAME TEXT
+	mkdir -p "$T/ud/etc/config"
+	printf '%b' "$2" >"$T/ud/etc/config/dropbear"
+	printf '{"policy": {"id": "t", "version": 1}, "checks": [%s]}' \
+		'{"id": "pw", "title": "t", "severity": "high", "rules": [{"uci": "dropbear.@dropbear[0].PasswordAuth", "in": ["off"]}]}' >"$T/ud.json"
+	"$P" audit check "$T/ud.json" --root "$T/ud" --json >"$T/ud.out" 2>&1
+	expect_eq "uci file libuci refuses ($1): error, not pass" "$(json_get "$T/ud.out" 'd["checks"][0]["result"]')" "error"
+}
+uci_differs "'-' in an option name" "config dropbear\n\toption PasswordAuth 'off'\n\toption Root-Login 'on'\n"
+uci_differs "a section name reused for another type" "config dropbear 'main'\n\toption PasswordAuth 'off'\nconfig other 'main'\n"
+uci_differs "a control byte in a value" "config dropbear\n\toption PasswordAuth 'off'\n\toption Banner 'a\\033b'\n"
+uci_differs "';' ends a command in libuci" "config dropbear\n\toption PasswordAuth off;\n"
 done_testing

@@ -181,6 +181,28 @@ expect_eq "slowloris clients dropped after the head timeout" "$(grep ^dropped: "
 out=$(http 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' | head -1)
 expect_eq "pages served again once the slow clients are gone" "${out%$'\r'}" "HTTP/1.1 200 OK"
 
+# one host, 4 addresses, 4 stalled heads each: every slot, yet a 5th address is served
+# (the first newcomer replaces the oldest head of an address holding the most)
+out=$(python3 - "$WEB" <<'PY'
+import socket, sys
+port = int(sys.argv[1]); held = []
+for a in range(4):
+    for i in range(4):
+        s = socket.socket(); s.bind(("127.0.2.%d" % (a + 1), 0)); s.settimeout(5)
+        s.connect(("127.0.0.1", port)); s.sendall(b"GET / HTTP/1.1\r\n"); held.append(s)
+import time; time.sleep(0.2)
+res = []
+for v in range(3):
+    x = socket.socket(); x.bind(("127.0.3.%d" % (v + 1), 0)); x.settimeout(5); x.connect(("127.0.0.1", port))
+    x.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    res.append(x.recv(100).split(b"\r\n")[0].decode())
+print(" | ".join(res))
+PY
+)
+expect_eq "one host with 4 addresses holding every slot: other addresses still served" "$out" \
+	"HTTP/1.1 200 OK | HTTP/1.1 200 OK | HTTP/1.1 200 OK"
+sleep 1.2 # the held heads reach their deadline
+
 # per client: the 5th connection from one address is refused
 out=$(python3 - "$WEB" <<'PY'
 import socket, sys
@@ -196,7 +218,7 @@ PY
 expect_eq "connections beyond web.per_client from one address: 503" "$out" "HTTP/1.1 503 Service Unavailable"
 ctl status >"$T/status.json"
 expect_eq "khienctl status counts the web refusals and timeouts" \
-	"$(json_get "$T/status.json" 'd["web"]["timed_out"] >= 16 and d["web"]["refused_full"] >= 1 and d["web"]["refused_per_client"] >= 1')" "True"
+	"$(json_get "$T/status.json" 'd["web"]["timed_out"] >= 16 and d["web"]["refused_full"] >= 1 and d["web"]["refused_per_client"] >= 1 and d["web"]["evicted"] >= 1')" "True"
 
 # --- the owner's login, attacked (tests/integration/web_login.py)
 python3 "$(dirname "$0")/web_login.py" "$WEB" "$T/clock" "$DNS"

@@ -81,6 +81,14 @@ static void test_uci_errors(void)
 		{"config 'a b'\n", "line 1: expected: config TYPE [NAME]"},
 		{"conifg t\n", "line 1: unknown keyword"},
 		{"config t\n\toption a.b c\n", "line 2: expected: option NAME VALUE"},
+		/* what libuci reads otherwise or refuses (the audit must not pass it) */
+		{"config t\n\toption a-b c\n", "line 2: expected: option NAME VALUE"},
+		{"config t 'a-b'\n", "line 1: expected: config TYPE [NAME]"},
+		{"config t 'a'\nconfig u 'a'\n", "line 2: a section of another type"},
+		{"config t\n\toption a 'b';\n", "line 2: ';' outside quotes"},
+		{"config t\n\toption a b#c\n", "line 2: '#' inside a word"},
+		{"config t\n\toption a \"b\x1b[2J\"\n", "line 2: control character in a word"},
+		{"config t\n\toption a b\vc\n", "line 2: control character in a word"},
 	};
 	char err[128];
 

@@ -18,12 +18,14 @@ static struct kh_loop *loop;
 static struct kh_web *web;
 static struct kh_agent_config cfg;
 static struct kh_addr where;
+static int verdicts; /* pages rendered: each asks the policy once */
 
 static void verdict(void *arg, const char *name, const struct kh_addr *client,
 		    struct kh_dns_verdict *v)
 {
 	(void)arg;
 	(void)client;
+	verdicts++;
 	if (strcmp(name, "blocked.example") == 0) {
 		v->blocked = 1;
 		strcpy(v->category, "adult");
@@ -109,6 +111,7 @@ static void test_answer_and_rate(void)
 	int limited = 0;
 
 	setup();
+	verdicts = 0;
 	/* burst of 4 x web.rate, then 429 until the clock refills the bucket */
 	for (int i = 0; i < 6; i++) {
 		kh_sock s;
@@ -124,6 +127,8 @@ static void test_answer_and_rate(void)
 		spin();
 	}
 	KT_EQ(limited, 2);
+	/* a refused request costs no page: the rate is charged before rendering (flood CPU) */
+	KT_EQ(verdicts, 4);
 	kh_test_clock_advance(1000);
 	{
 		kh_sock s;
@@ -137,6 +142,7 @@ static void test_answer_and_rate(void)
 	spin();
 	kh_web_stats(web, &st);
 	KT_EQ(st.rate_limited, 2);
+	KT_EQ(verdicts, 5);
 	KT_EQ(st.open, 0);
 	teardown();
 }
