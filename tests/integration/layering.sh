@@ -17,7 +17,8 @@ expect_eq "mbedTLS headers only in crypto/" "$(grep -rlE '#include\s*[<"]mbedtls
 expect_eq "lwIP headers only in platform/lwip/" "$(grep -rlE '#include\s*[<"](lwip/|netif/|arch/)' --include=*.c --include=*.h . | grep -v '^\./platform/lwip/' | grep -v '^\./build/')" ""
 expect_eq "sqlite only in the store backend" "$(grep -rl 'sqlite3' --include=*.c --include=*.h agent server policy firmware crypto lib platform | grep -v '^server/store_sqlite.c$')" ""
 expect_eq "libpq only in the PostgreSQL backend" "$(grep -rlE 'libpq|PGconn|PQ[a-z]+\(' --include=*.c --include=*.h agent server policy firmware crypto lib platform tools | grep -v '^server/store_pg.c$')" ""
-expect_eq "the backends' table only in the backends and the dispatcher" "$(grep -rlE '#include\s*"server/store_be\.h"' --include=*.c --include=*.h agent server policy firmware crypto lib platform tools tests | grep -vE '^server/(store|store_sqlite|store_pg)\.c$|^server/store_be\.h$')" ""
+# (and in test_follow, whose fake backend makes rows visible as late PostgreSQL commits do)
+expect_eq "the backends' table only in the backends and the dispatcher" "$(grep -rlE '#include\s*"server/store_be\.h"' --include=*.c --include=*.h agent server policy firmware crypto lib platform tools tests | grep -vE '^server/(store|store_sqlite|store_pg)\.c$|^server/store_be\.h$|^tests/unit/test_follow\.c$')" ""
 # the lwIP build links the very same agent objects as the Linux one
 if [ -f "$KHIEN_BUILD/lwip/khiend" ]; then
 	expect_eq "the lwIP agent is built from the same modules (khiend, dns, report, policy_store)" \
