@@ -4,6 +4,7 @@
 # datagram, RFC 5426) or TCP (octet counting, RFC 6587) on 127.0.0.1:PORT;
 # each message is appended to OUT as one line of hex, so a test sees the
 # exact bytes. A TCP frame that is not "LEN SP MSG" is written as "BAD".
+# OUT.ready appears once it listens.
 # usage: collector.py udp|tcp PORT OUT
 import socket
 import sys
@@ -45,6 +46,7 @@ def tcp_client(c):
 if proto == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
+    open(out + ".ready", "w").close()
     while True:
         record(s.recv(65536))
 else:
@@ -52,6 +54,7 @@ else:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
     s.listen(8)
+    open(out + ".ready", "w").close()
     while True:
         c, _ = s.accept()
         threading.Thread(target=tcp_client, args=(c,), daemon=True).start()

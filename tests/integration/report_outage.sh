@@ -56,7 +56,10 @@ expect_rc "sync while the server is down fails, with a reason" 1 "$KHIEN_BUILD/k
 grep -q "connect\|closed\|refused" "$T/err" && ok "reason: $(head -c 80 $T/err)" || fail "reason: $(cat $T/err)"
 expect_eq "30 events wait in the queue" "$(pending)" "30"
 expect_eq "the failure backs off (failures in a row)" "$(ctl status | json_get /dev/stdin 'd["report"]["failures_in_a_row"] >= 1 and d["report"]["next_sync_s"] >= 1')" "True"
+epid=$(engine_pid)
 kill -9 $KPID; wait $KPID 2>/dev/null
+# the engine dies with its parent (PDEATHSIG), but not at once: it holds port 53 until then
+for _ in $(seq 100); do kill -0 "$epid" 2>/dev/null || break; sleep 0.05; done
 agent 1 || fail "khiend restarts after SIGKILL"
 expect_eq "after a crash the 30 events are still queued" "$(pending)" "30"
 for i in $(seq 31 60); do q outage-$i.example; done

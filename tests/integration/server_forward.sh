@@ -12,6 +12,17 @@
 PORT=$(rand_port); UDP=$((PORT + 1)); TCP=$((PORT + 2))
 S=$T/srv
 COL=$KHIEN_TOP/tests/integration/collector.py
+# collector PROTO PORT OUT: started in the background, returns once it listens
+collector() {
+	rm -f "$3.ready"
+	python3 "$COL" "$1" "$2" "$3" &
+	CPID=$!
+	PIDS+=($CPID)
+	for _ in $(seq 100); do [ -e "$3.ready" ] && return 0; sleep 0.05; done
+	echo "# the $1 collector did not start"; return 1
+}
+# wait_lines FILE N: until the collector has written N messages (at most 5 s)
+wait_lines() { for _ in $(seq 100); do [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0; sleep 0.05; done; }
 
 init_server $S $PORT || { fail "server init"; done_testing; }
 "$SRV" provision --dir $S --device SN-FWD-1 -o $T/dev >/dev/null || fail "provision"
@@ -46,11 +57,10 @@ sleep 1; kill $FPID 2>/dev/null; wait $FPID 2>/dev/null
 expect_eq "--min-severity critical: only the critical event" "$(json_get "$T/crit.out" 'd["seq"]')" "3"
 
 # --- forward over UDP, RFC 5424
-python3 "$COL" udp $UDP "$T/udp.hex" & PIDS+=($!)
-sleep 0.3
+collector udp $UDP "$T/udp.hex"
 "$SRV" forward --dir $S --to udp://127.0.0.1:$UDP --once >"$T/fw.out" 2>"$T/fw.err" ||
 	{ fail "forward --once over UDP"; sed 's/^/#  /' "$T/fw.err"; }
-sleep 0.3
+wait_lines "$T/udp.hex" 4
 msgs() { python3 -c 'import sys; [print(bytes.fromhex(l.strip()).decode("utf-8", "replace")) for l in open(sys.argv[1])]' "$1"; }
 msgs "$T/udp.hex" >"$T/udp.txt"
 expect_eq "forward --once sends each of the 4 events once" "$(wc -l <"$T/udp.txt")" "4"
@@ -76,11 +86,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
 PY
 
 # --- CEF over TCP; severity filter; the collector down, then back; resume from --state
-python3 "$COL" tcp $TCP "$T/tcp.hex" & CPID=$!; PIDS+=($CPID)
-sleep 0.3
+collector tcp $TCP "$T/tcp.hex"
 "$SRV" forward --dir $S --to tcp://127.0.0.1:$TCP --format cef --min-severity high \
 	--state "$T/fwd.state" --once 2>"$T/fw2.err" || { fail "forward CEF over TCP"; cat "$T/fw2.err"; }
-sleep 0.3
+wait_lines "$T/tcp.hex" 2
 msgs "$T/tcp.hex" >"$T/tcp.txt"
 expect_eq "CEF over TCP, --min-severity high: the high and the critical event" "$(wc -l <"$T/tcp.txt")" "2"
 grep -q "BAD" "$T/tcp.txt" && fail "octet-counted frames" || ok "every TCP frame is octet-counted (RFC 6587)"
@@ -108,7 +117,7 @@ upload 6 critical dns_blocked '{"name": "during-outage-2.example"}' >/dev/null
 sleep 1.5
 grep -q "retrying" "$T/fw3.err" && ok "the collector down: the forwarder says so and retries" || { fail "outage message"; cat "$T/fw3.err"; }
 : >"$T/tcp.hex"
-python3 "$COL" tcp $TCP "$T/tcp.hex" & PIDS+=($!)
+collector tcp $TCP "$T/tcp.hex"
 for _ in $(seq 80); do [ "$(wc -l <"$T/tcp.hex")" -ge 2 ] && break; sleep 0.1; done
 msgs "$T/tcp.hex" >"$T/tcp2.txt"
 expect_eq "when it is back, both events of the outage arrive, and nothing older again" \
@@ -118,7 +127,7 @@ kill $WPID 2>/dev/null; wait $WPID 2>/dev/null
 upload 7 high dns_blocked '{"name": "after-restart.example"}' >/dev/null
 "$SRV" forward --dir $S --to tcp://127.0.0.1:$TCP --format cef --min-severity high \
 	--state "$T/fwd.state" --once 2>"$T/fw4.err"
-sleep 0.3
+wait_lines "$T/tcp.hex" 3
 expect_eq "a restarted forwarder resumes from --state: only the new event" \
 	"$(msgs "$T/tcp.hex" | grep -o 'dhost=[a-z0-9.-]*' | tail -n +3 | tr '\n' ' ')" "dhost=after-restart.example "
 # usage errors
