@@ -268,6 +268,7 @@ static int parse_sched(struct pctx *x, struct kh_profiles *t, const cJSON *v,
 
 	memset(s, 0, sizeof(*s));
 	s->days = 0x7f;
+	s->isp = (uint8_t)x->isp;
 	if (!cJSON_IsObject(v))
 		return pfail(x, "expected {\"days\", \"from\", \"to\", \"block_all_except\" or "
 				"\"block\"}");
@@ -729,6 +730,26 @@ static int decided(const struct kh_profiles *t, struct kh_prof_verdict *v, int b
 	return 1;
 }
 
+/* The active windows set by the ISP (isp 1) or the household (0): 1 if one blocks name. */
+static int windows(const struct kh_profiles *t, const struct kh_prof *p,
+		   const struct kh_prof_mask *mask, unsigned active, int isp, const char *name,
+		   size_t len, int cat, struct kh_prof_verdict *v)
+{
+	for (unsigned i = 0; active && i < p->nsched; i++) {
+		const struct kh_prof_sched *s = &p->sched[i];
+		if (!(active >> i & 1) || s->isp != isp)
+			continue;
+		v->sched = (int)i;
+		if (s->all_except && !names_match(t, &s->except, name, len) &&
+		    decided(t, v, 1, KH_PROF_R_SCHED_ALL, NULL))
+			return 1;
+		if (bit_has(mask->sched[i], cat) && decided(t, v, 1, KH_PROF_R_SCHED_CAT, NULL))
+			return 1;
+		v->sched = -1;
+	}
+	return 0;
+}
+
 void kh_profile_decide(const struct kh_profiles *t, unsigned prof, const struct kh_prof_mask *mask,
 		       unsigned active, const char *name, size_t len, int cat,
 		       struct kh_prof_verdict *v)
@@ -744,24 +765,15 @@ void kh_profile_decide(const struct kh_profiles *t, unsigned prof, const struct 
 		return;
 	if (bit_has(mask->isp, cat) && decided(t, v, 1, KH_PROF_R_ISP_CATEGORY, NULL))
 		return;
+	if (windows(t, p, mask, active, 1, name, len, cat, v))
+		return; /* the ISP's windows, before the household's allow_names */
 	if ((e = names_match(t, &p->allow, name, len)) && decided(t, v, 0, KH_PROF_R_ALLOW_NAME, e))
 		return;
 	if ((e = names_match(t, &p->block, name, len)) && decided(t, v, 1, KH_PROF_R_BLOCK_NAME, e))
 		return;
 	if (bit_has(mask->local, cat) && decided(t, v, 1, KH_PROF_R_CATEGORY, NULL))
 		return;
-	for (unsigned i = 0; active && i < p->nsched; i++) {
-		const struct kh_prof_sched *s = &p->sched[i];
-		if (!(active >> i & 1))
-			continue;
-		v->sched = (int)i;
-		if (s->all_except && !names_match(t, &s->except, name, len) &&
-		    decided(t, v, 1, KH_PROF_R_SCHED_ALL, NULL))
-			return;
-		if (bit_has(mask->sched[i], cat) && decided(t, v, 1, KH_PROF_R_SCHED_CAT, NULL))
-			return;
-		v->sched = -1;
-	}
+	windows(t, p, mask, active, 0, name, len, cat, v);
 }
 
 const char *kh_profile_reason(enum kh_prof_reason r)

@@ -56,6 +56,7 @@ struct kh_prof_sched {
 	uint8_t days;	    /* bit 0 Sunday .. bit 6 Saturday: the days a window starts */
 	uint16_t from, to;  /* minutes of the day; to <= from: the window ends the next day */
 	uint8_t all_except; /* 1: everything but the except names (and allow_names) is blocked */
+	uint8_t isp; /* the ISP's bundle set it: decided before allow_names (no local lift) */
 	uint8_t ncats;
 	uint8_t cats[KH_PROF_MAX_CATS]; /* kh_profiles.cat ids blocked during the window */
 	struct kh_prof_names except;

@@ -522,6 +522,29 @@ static int host_name(const char *host, char *name, size_t cap)
 	return kh_addr_parse_ip(name, &a) == 0;
 }
 
+/*
+ * 1 if name (host_name's output) can only be the router itself: an IP
+ * literal, no Host, a single label, or a name under a suffix no public DNS
+ * delegates. Any other name may be an attacker's, rebound to the router's
+ * address (DNS rebinding): its page would send its own Origin and Host, and
+ * could read the status page and post the owner's forms.
+ */
+static int own_name(const char *name, int ip)
+{
+	static const char *const local[] = {".lan", ".home.arpa", ".internal", ".local",
+					    ".localhost"};
+	size_t n = strlen(name);
+
+	if (ip || !strchr(name, '.'))
+		return 1;
+	for (size_t i = 0; i < KH_ARRAY_SIZE(local); i++) {
+		size_t k = strlen(local[i]);
+		if (n > k && memcmp(name + n - k, local[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static const char security_headers[] =
 	"Cache-Control: no-store\r\n"
 	"X-Content-Type-Options: nosniff\r\n"
@@ -781,6 +804,9 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 	memset(&v, 0, sizeof(v));
 	if (name[0] && !ip && hk->verdict)
 		hk->verdict(hk->arg, name, peer, &v);
+	if (!v.blocked && !own_name(name, ip))
+		return error_answer(421, out,
+				    cap); /* not the router's name: no status page, no login */
 	if (hk->auth)
 		sess = kh_web_session_find(hk->auth, r.cookie, kh_time_mono_ms());
 	if (post && !v.blocked) {

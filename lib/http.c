@@ -512,6 +512,7 @@ static const struct {
 	{414, "URI Too Long"},
 	{415, "Unsupported Media Type"},
 	{416, "Range Not Satisfiable"},
+	{421, "Misdirected Request"},
 	{422, "Unprocessable Content"},
 	{426, "Upgrade Required"},
 	{428, "Precondition Required"},

@@ -223,6 +223,24 @@ static void test_post_paths(void)
 		     "Content-Length: 17\r\n\r\npassword=Abcd%231",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
+	/* DNS rebinding: Origin and Host both the attacker's name: 421, the helper is not asked */
+	KT_CHECK(STATUS(answer("POST /setup HTTP/1.1\r\nHost: evil.example\r\n"
+			       "Origin: http://evil.example\r\n" FORM
+			       "Content-Length: 17\r\n\r\npassword=Abcd%231",
+			       NULL, &ask, out),
+			"421"));
+	KT_CHECK(STATUS(
+		answer("GET / HTTP/1.1\r\nHost: Evil.Example.:8080\r\n\r\n", NULL, &ask, out),
+		"421"));
+	KT_EQ(answer("POST /login HTTP/1.1\r\nHost: router.home.arpa\r\n"
+		     "Origin: http://router.home.arpa\r\n" FORM
+		     "Content-Length: 17\r\n\r\npassword=Abcd%231",
+		     NULL, &ask, out),
+	      KH_WEB_ASK);
+	KT_EQ(answer("POST /login HTTP/1.1\r\nHost: 192.168.1.1:80\r\n" FORM
+		     "Content-Length: 17\r\n\r\npassword=Abcd%231",
+		     NULL, &ask, out),
+	      KH_WEB_ASK);
 }
 
 int main(void)
