@@ -623,7 +623,8 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 	int login = strcmp(r->path, "/login") == 0, setup = strcmp(r->path, "/setup") == 0;
 
 	p->status = 403;
-	if (!same_origin(r)) {
+	/* no Origin and no Referer: only an old browser, lured by another site, posts so */
+	if (!same_origin(r) || ((login || setup) && !r->origin[0] && !r->referer[0])) {
 		p->msg = L("Yêu cầu bị từ chối: gửi từ một trang khác.",
 			   "Request refused: it came from another site.");
 		return;

@@ -61,6 +61,8 @@ int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode);
 
 /* Owner and mode of the directory path itself (a link is -ENOTDIR); -ENOENT if missing. */
 int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode);
+/* The same for a regular file, not followed if a symlink: -EINVAL for anything else. */
+int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode);
 
 /* Rename from to to, durably (directory synced). */
 int kh_fs_rename(const char *from, const char *to);

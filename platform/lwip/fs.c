@@ -218,6 +218,14 @@ int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
 	return 0;
 }
 
+int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode)
+{
+	(void)path;
+	*uid = 0;
+	*mode = 0644;
+	return 0;
+}
+
 int kh_fs_rename(const char *from, const char *to)
 {
 	(void)from;

@@ -338,6 +338,19 @@ int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
 	return 0;
 }
 
+int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*uid = st.st_uid;
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
 int kh_fs_rename(const char *from, const char *to)
 {
 	if (rename(from, to) < 0)

@@ -94,6 +94,8 @@ ok(st == 403 and not cookie_of(h)[0], "setup posted from another site (Origin) r
 st, h, b = req("POST", "/setup", {"password": PW, "confirm": PW}, origin=None,
                extra="Referer: http://evil.example/x\r\n")
 ok(st == 403, "setup posted from another site (Referer) refused")
+st, h, b = req("POST", "/setup", {"password": PW, "confirm": PW}, origin=None)
+ok(st == 403 and not cookie_of(h)[0], "setup with neither Origin nor Referer refused")
 
 st, h, b = req("POST", "/setup", {"password": PW, "confirm": PW})
 a, raw = cookie_of(h)
