@@ -279,7 +279,11 @@ $(O)/fuzz/%-replay: $(call obj,tests/fuzz/replay.c) $(O)/obj/tests/fuzz/%/fuzz.o
 		$(LIBSERVER) $(LIBAGENT) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)
 	$(link) $(STORE_LIBS)
 
-TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot
+TEST_TOOLS := $(O)/tests/khien-testdns $(O)/tests/khien-testhttps $(O)/tests/khien-mkmcuboot \
+	$(O)/tests/khien-privsep-probe
+$(O)/tests/khien-privsep-probe: $(call obj,tests/tools/privsep_probe.c) $(LIBAGENT) $(LIBCOMM) \
+		$(LIBCORE) $(LIBPLAT_LINUX)
+	$(link)
 $(O)/tests/khien-mkmcuboot: $(call obj,tests/helpers/mkmcuboot.c) $(LIBCORE) $(LIBPLAT_LINUX)
 	$(link)
 $(O)/tests/khien-testhttps: $(call obj,tests/tools/testhttps.c) $(LIBCOMM) $(LIBCORE) \
@@ -408,6 +412,7 @@ bench: all $(BENCH_BINS) $(TEST_TOOLS)
 	$(Q)tests/bench/audit_bench.sh $(O)
 	$(Q)tests/bench/firmware_bench.sh $(O)
 	$(Q)tests/bench/profiles_bench.sh $(O)
+	$(Q)tests/bench/web_bench.sh $(O)
 	$(Q)tests/bench/integrity_bench.sh $(O)
 	$(Q)tests/bench/lwip_size.sh $(O)
 	$(Q)tests/bench/router_footprint.sh $(O)

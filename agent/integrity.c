@@ -21,10 +21,12 @@
 #include "agent/privsep_wire.h"
 #include "crypto/crypto.h"
 #include "firmware/baseline.h"
+#include "lib/err.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "platform/fs.h"
 #include "platform/fsroot.h"
+#include "platform/proc.h"
 #include "platform/time.h"
 #include "platform/watch.h"
 
@@ -69,6 +71,8 @@ struct drift {
 	int kind, sev;
 	char *path, *what, *evidence;
 	long pid;
+	uint64_t dev, ino; /* a process's executable, as the root parent saw it */
+	int have_id;
 	int64_t since;
 	int seen; /* in the scan being taken */
 };
@@ -103,6 +107,7 @@ struct kh_integrity {
 	struct drift *open;
 	int nopen;
 	uint64_t dropped, reported;
+	uint64_t stopped; /* processes stopped (kill_suspicious) */
 
 	/* the last completed scan */
 	int64_t scanned_at;
@@ -339,10 +344,105 @@ static void open_reset(struct kh_integrity *in)
 	in->nopen = 0;
 }
 
+/* ---- processes of other users, and stopping them ---- */
+
+#define PROC_PAGES 64 /* 64 answers of KH_PROC_LIST_MAX: 8,192 processes */
+
+/*
+ * The live system's processes the auditor cannot see (other users'), as
+ * the root parent lists them: the same rules as the auditor's check.
+ */
+static void root_procs(struct kh_integrity *in)
+{
+	struct kh_proc_info *list = malloc(KH_PROC_LIST_MAX * sizeof(*list));
+	char *mounts = NULL, ev[KH_PROC_EXE_MAX + 96];
+	struct kh_fsroot *fr = NULL;
+	uint8_t *text;
+	size_t tlen;
+	long after = 0, next;
+	unsigned n;
+
+	if (!list)
+		return;
+	if (kh_fs_read("/proc/mounts", 1u << 20, &text, &tlen) == 0) {
+		mounts = kh_bl_writable_mounts((const char *)text, tlen);
+		free(text);
+	}
+	if (kh_fsroot_open("/", &fr) < 0)
+		fr = NULL;
+	for (int page = 0; page < PROC_PAGES; page++) {
+		int err = in->cfg.procs(in->cfg.proc_ctx, after, list, KH_PROC_LIST_MAX, &n, &next);
+		if (err < 0) {
+			log_error("integrity: the root parent's process list: %s",
+				  kh_strerror(err));
+			in->skipped++;
+			break;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			const struct kh_proc_info *p = &list[i];
+			const char *why =
+				p->deleted ? "deleted" : kh_bl_exe_problem(mounts, p->exe);
+			if (!why && fr && kh_bl_exe_in_overlay(fr, p->exe))
+				why = "overlay";
+			if (!why)
+				continue;
+			snprintf(ev, sizeof(ev), "pid %ld runs %s (uid %lu, %s)", p->pid, p->exe,
+				 (unsigned long)p->uid, p->comm);
+			if (drift_add(in, KH_DRIFT_PROCESS, KH_SEV_CRITICAL, p->exe, why, ev,
+				      p->pid) == 0) {
+				in->cur[in->ncur - 1].dev = p->dev;
+				in->cur[in->ncur - 1].ino = p->ino;
+				in->cur[in->ncur - 1].have_id = 1;
+			}
+		}
+		if (!next || next <= after)
+			break;
+		after = next;
+	}
+	if (fr)
+		kh_fsroot_close(fr);
+	free(mounts);
+	free(list);
+}
+
+/*
+ * kill_suspicious: ask the root parent to stop each suspicious process
+ * of this scan. The parent decides (the signed flag, the identity through
+ * a pidfd, never init, khiend or the read-only image); the engine only
+ * names the process and the executable it saw.
+ */
+static void kill_pass(struct kh_integrity *in)
+{
+	if (!in->cfg.kill || !(in->bl.flags & KH_BL_KILL_SUSPICIOUS))
+		return;
+	for (int i = 0; i < in->ncur; i++) {
+		struct drift *d = &in->cur[i];
+		char exe[KH_PROC_EXE_MAX + 1], why[160];
+		int err;
+
+		if (d->kind != KH_DRIFT_PROCESS || d->pid <= 0)
+			continue;
+		/* the auditor's own-user processes: their identity now, if still the same text */
+		if (!d->have_id &&
+		    (kh_proc_exe_id(d->pid, &d->dev, &d->ino, exe, sizeof(exe)) < 0 ||
+		     strcmp(exe, d->path) != 0))
+			continue;
+		err = in->cfg.kill(in->cfg.proc_ctx, d->pid, d->dev, d->ino, why, sizeof(why));
+		if (err == 0) {
+			in->stopped++;
+			log_warn("integrity: kill_suspicious: %s", why);
+		} else {
+			log_notice("integrity: kill_suspicious: not stopped: %s", why);
+		}
+	}
+}
+
 /* ---- scans ---- */
 
 static void scan_finished(struct kh_integrity *in, int ok)
 {
+	if (ok && in->mode == KH_BL_SCAN_FULL)
+		kill_pass(in);
 	if (ok)
 		take_scan(in, in->mode);
 	else
@@ -435,6 +535,8 @@ static void take_reply(struct kh_integrity *in, const char *text, size_t len)
 			      : 0;
 	in->error[0] = 0;
 	ok = 1;
+	if (in->mode == KH_BL_SCAN_FULL && in->cfg.procs)
+		root_procs(in);
 done:
 	cJSON_Delete(j);
 	scan_finished(in, ok);
@@ -784,6 +886,7 @@ void kh_integrity_json(const struct kh_integrity *in, cJSON *out)
 		cJSON_AddNullToObject(out, "last_scan");
 	}
 	kh_json_add_uint(out, "reported", in->reported);
+	kh_json_add_uint(out, "stopped", in->stopped);
 	kh_json_add_uint(out, "dropped", in->dropped);
 	arr = cJSON_AddArrayToObject(out, "drifts");
 	for (int i = 0; i < in->nopen; i++)

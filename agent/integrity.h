@@ -25,6 +25,7 @@
 struct cJSON;
 struct kh_drift;
 struct kh_integrity;
+struct kh_proc_info;
 
 #define KH_INTEGRITY_MAX_DRIFTS 1024 /* open drifts kept; more are counted */
 
@@ -38,6 +39,18 @@ struct kh_integrity_cfg {
 	 * so a restart does not report them again; NULL: memory only.
 	 */
 	const char *reported_path;
+	/*
+	 * The live system's processes of other users (the root parent's list,
+	 * agent/privsep.h), checked after the auditor's scan; NULL: none.
+	 */
+	int (*procs)(void *ctx, long after, struct kh_proc_info *out, unsigned max, unsigned *n,
+		     long *next);
+	/*
+	 * Stop a suspicious process (the root parent; it checks the signed
+	 * kill_suspicious flag and the identity itself); NULL: never asked.
+	 */
+	int (*kill)(void *ctx, long pid, uint64_t dev, uint64_t ino, char *why, size_t whylen);
+	void *proc_ctx;
 	/* A drift seen for the first time (the caller turns it into an event). */
 	void (*on_drift)(void *ctx, const struct kh_drift *d);
 	void *ctx;

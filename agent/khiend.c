@@ -277,6 +277,17 @@ static void on_drift(void *arg, const struct kh_drift *d)
 	kh_event_emit(a->events, &ev);
 }
 
+static int integrity_procs(void *ctx, long after, struct kh_proc_info *out, unsigned max,
+			   unsigned *n, long *next)
+{
+	return kh_priv_procs(((struct agent *)ctx)->priv, after, out, max, n, next);
+}
+
+static int integrity_kill(void *ctx, long pid, uint64_t dev, uint64_t ino, char *why, size_t whylen)
+{
+	return kh_priv_kill(((struct agent *)ctx)->priv, pid, dev, ino, why, whylen);
+}
+
 static int start_integrity(struct agent *a)
 {
 	char reported[KH_CFG_PATH_MAX + 32];
@@ -285,8 +296,20 @@ static int start_integrity(struct agent *a)
 				     .auditor_chan = a->integrity_chan,
 				     .notify = a->cfg.integrity_notify,
 				     .on_drift = on_drift,
-				     .ctx = a};
+				     .ctx = a,
+				     .proc_ctx = a};
 	int err;
+
+	/*
+	 * The live system only (a fixture's /proc is not the parent's): the
+	 * root parent lists the processes the auditor may not look at, and
+	 * stops a suspicious one when the signed baseline says so.
+	 */
+	if (strcmp(a->cfg.audit_root, "/") == 0) {
+		if (a->integrity_chan >= 0)
+			c.procs = integrity_procs;
+		c.kill = integrity_kill;
+	}
 
 	/* the engine's own file: it survives restarts so a drift is reported once */
 	if (a->cfg.state_dir[0]) {
@@ -400,6 +423,18 @@ static int apply_bundle(struct agent *a, const char *path, char *why, size_t why
 {
 	int fd = kh_fs_open_read(path), err;
 
+	if (fd == -ENOTSUP) {
+		/* a store without descriptors (lwIP's flash store): the file by its key */
+		struct kh_fs_map map;
+
+		if ((err = kh_fs_map(path, (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20, &map)) < 0) {
+			snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(err));
+			return err;
+		}
+		err = apply_bundle_bytes(a, map.data, map.len, path, why, whylen);
+		kh_fs_unmap(&map);
+		return err;
+	}
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, kh_strerror(fd));
 		return fd;
@@ -1098,7 +1133,7 @@ static int open_policy(struct agent *a)
 	if (policy && a->cfg.first_bundle[0] &&
 	    apply_bundle(a, a->cfg.first_bundle, why, sizeof(why)) < 0 &&
 	    kh_priv_version(a->priv) == 0)
-		log_error("first-boot bundle refused and no policy installed");
+		log_error("first-boot bundle refused and no policy installed: %s", why);
 	return 0;
 }
 
@@ -1449,6 +1484,8 @@ int kh_agent_main(int argc, char **argv)
 			a.owner_chan = -1;
 		}
 	}
+	if (kh_proc_is_root() && a.cfg.user[0])
+		kh_priv_set_user_uid(a.priv, uid);
 	if (IS_ENABLED(CONFIG_AGENT_PRIVSEP) && (err = kh_priv_split(a.priv)) != 0) {
 		if (err < 0) {
 			log_error_err(err, "cannot start the engine process");

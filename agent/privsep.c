@@ -15,6 +15,7 @@
 #include "agent/policy_store.h"
 #include "agent/privsep.h"
 #include "agent/privsep_wire.h"
+#include "firmware/baseline.h"
 #include "lib/endian.h"
 #include "lib/err.h"
 #include "lib/jsonnum.h"
@@ -32,6 +33,8 @@ struct kh_priv {
 	int remote;		  /* child: the store is across chan */
 	int chan;
 	long child;
+	uint32_t user_uid; /* the daemon's user: its processes are the auditor's to see */
+	int have_uid;
 	cJSON *view; /* {"version", "root_version", "status", "components", "firmware"} */
 };
 
@@ -151,14 +154,22 @@ int kh_chan_recv(int chan, size_t max, uint32_t *type, uint8_t **body, size_t *l
 	return 0;
 }
 
-static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why)
+/* extra (may be NULL; taken): more members of the reply, a process list */
+static int reply(struct kh_priv *pv, uint32_t type, int rc, const char *why, cJSON *extra)
 {
 	cJSON *r = cJSON_CreateObject();
 	char *text = NULL;
 	int err = -ENOMEM;
 
-	if (!r)
+	if (!r) {
+		cJSON_Delete(extra);
 		return -ENOMEM;
+	}
+	while (extra && extra->child) {
+		cJSON *i = cJSON_DetachItemViaPointer(extra, extra->child);
+		cJSON_AddItemToObject(r, i->string, i);
+	}
+	cJSON_Delete(extra);
 	cJSON_AddNumberToObject(r, "rc", rc);
 	cJSON_AddStringToObject(r, "why", why);
 	cJSON_AddItemToObject(r, "view", view_build(pv->policy, pv->fw));
@@ -198,6 +209,116 @@ static int firmware_local(struct kh_priv *pv, uint32_t type, const char *doc, si
 	return kh_fw_store_check(pv->fw, doc, len, &m, why, whylen);
 }
 
+/*
+ * KH_PRIV_PROCS in the owner: the body is exactly a u32 pid; the answer is
+ * platform/proc.h's fields of at most KH_PROC_LIST_MAX processes, nothing
+ * else, into extra.
+ */
+static int procs_local(struct kh_priv *pv, const uint8_t *body, size_t len, cJSON **extra,
+		       char *why, size_t whylen)
+{
+	static struct kh_proc_info list[KH_PROC_LIST_MAX]; /* 37 KB: not on the stack */
+	unsigned n;
+	long next;
+	cJSON *o, *a;
+	int err;
+
+	*extra = NULL;
+	if (len != KH_PRIV_PROCS_LEN || kh_le32(body) > KH_PROC_PID_MAX) {
+		snprintf(why, whylen, "a process list request is one pid (4 bytes)");
+		return -EINVAL;
+	}
+	err = kh_proc_list(pv->have_uid ? pv->user_uid : UINT32_MAX, (long)kh_le32(body), list,
+			   KH_PROC_LIST_MAX, &n, &next);
+	if (err < 0) {
+		snprintf(why, whylen, "cannot list processes: %s", kh_strerror(err));
+		return err;
+	}
+	if (!(o = cJSON_CreateObject()) || !(a = cJSON_AddArrayToObject(o, "procs"))) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		char id[40];
+
+		if (!e)
+			break;
+		cJSON_AddNumberToObject(e, "pid", (double)list[i].pid);
+		cJSON_AddNumberToObject(e, "uid", (double)list[i].uid);
+		cJSON_AddStringToObject(e, "comm", list[i].comm);
+		cJSON_AddStringToObject(e, "exe", list[i].exe);
+		cJSON_AddBoolToObject(e, "deleted", list[i].deleted);
+		cJSON_AddBoolToObject(e, "ro", list[i].exe_ro);
+		snprintf(id, sizeof(id), "%llx:%llx", (unsigned long long)list[i].dev,
+			 (unsigned long long)list[i].ino);
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddItemToArray(a, e);
+	}
+	cJSON_AddNumberToObject(o, "next", (double)next);
+	*extra = o;
+	snprintf(why, whylen, "%u process(es)", n);
+	return 0;
+}
+
+/* The active signed baseline lets the agent stop suspicious processes. */
+static int kill_allowed(struct kh_priv *pv)
+{
+	const char *path = pv->policy ? kh_policy_component(pv->policy, "baseline") : NULL;
+	struct kh_baseline bl;
+	struct kh_fs_map map;
+	char why[160];
+	int ok;
+
+	if (!path || kh_fs_map(path, KH_BL_MAX_BYTES, &map) < 0)
+		return 0;
+	ok = kh_bl_parse(map.data, map.len, &bl, why, sizeof(why)) == 0 &&
+	     (bl.flags & KH_BL_KILL_SUSPICIOUS);
+	kh_fs_unmap(&map);
+	return ok;
+}
+
+/* The owner's own reading of the rule (not the engine's word): deleted, or a writable place. */
+static const char *kill_suspicious(const char *exe, int deleted)
+{
+	return deleted ? "deleted" : kh_bl_exe_problem(NULL, exe);
+}
+
+/*
+ * KH_PRIV_KILL in the owner: the ISP's signed flag, never the engine,
+ * decides whether anything is stopped; the process must still be the one
+ * reported (platform/proc.h checks through a pidfd), suspicious by the
+ * owner's own reading of its exe link (deleted, or under /tmp, /var,
+ * /dev, /run, /overlay), and never the engine or the auditor (the
+ * parent's children), pid 1, the owner itself or a file of the read-only
+ * image.
+ */
+static int kill_local(struct kh_priv *pv, const uint8_t *body, size_t len, char *why, size_t whylen)
+{
+	long pid;
+
+	if (len != KH_PRIV_KILL_LEN) {
+		snprintf(why, whylen,
+			 "a stop request is a pid and an executable's identity (20 "
+			 "bytes)");
+		return -EINVAL;
+	}
+	pid = (long)kh_le32(body);
+	if (!kill_allowed(pv)) {
+		snprintf(why, whylen,
+			 "pid %ld not stopped: the signed baseline does not set "
+			 "kill_suspicious",
+			 pid);
+		return -EPERM;
+	}
+	if (pv->child > 0 && pid == pv->child) {
+		snprintf(why, whylen, "pid %ld is khiend's engine", pid);
+		return -EPERM;
+	}
+	return kh_proc_kill_checked(pid, kh_le64(body + 4), kh_le64(body + 12), kill_suspicious,
+				    why, whylen);
+}
+
 int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 {
 	const size_t max = (size_t)CONFIG_POLICY_MAX_BUNDLE_MB << 20;
@@ -209,6 +330,7 @@ int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 		uint8_t *body;
 		uint32_t type;
 		size_t len;
+		cJSON *extra = NULL;
 		int rc = 0;
 
 		if ((err = kh_chan_recv(pv->chan, max, &type, &body, &len)) < 0)
@@ -223,13 +345,18 @@ int kh_priv_serve_channel(struct kh_priv *pv, int chan)
 			if (type != KH_PRIV_FW_CHECK)
 				log_notice("firmware from the engine: %s%s",
 					   rc < 0 ? "refused: " : "", why);
+		} else if (type == KH_PRIV_PROCS) {
+			rc = procs_local(pv, body, len, &extra, why, sizeof(why));
+		} else if (type == KH_PRIV_KILL) {
+			rc = kill_local(pv, body, len, why, sizeof(why));
+			log_notice("stop request from the engine: %s", why);
 		} else if (type != KH_PRIV_VIEW) {
 			err = -EPROTO;
 			free(body);
 			break;
 		}
 		free(body);
-		if ((err = reply(pv, type, rc, why)) < 0)
+		if ((err = reply(pv, type, rc, why, extra)) < 0)
 			break;
 	}
 	return err == -EPIPE ? 0 : err;
@@ -249,9 +376,9 @@ int kh_priv_serve(struct kh_priv *pv)
 	return err < 0 ? 3 : status;
 }
 
-/* Child: one request, one reply; the reply's view replaces ours. */
-static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len, char *why,
-		size_t whylen)
+/* Child: one request, one reply; the reply's view replaces ours. *out (may be NULL): the rest. */
+static int call_x(struct kh_priv *pv, uint32_t type, const void *body, size_t len, char *why,
+		  size_t whylen, cJSON **out)
 {
 	uint8_t *r = NULL;
 	uint32_t rtype;
@@ -285,10 +412,103 @@ static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len,
 	kh_strlcpy(why, w->valuestring, whylen);
 	view_set(pv, cJSON_DetachItemFromObject(j, "view"));
 	err = rc->valueint;
+	if (out) {
+		*out = j;
+		j = NULL;
+	}
 out:
 	cJSON_Delete(j);
 	free(r);
 	return err;
+}
+
+static int call(struct kh_priv *pv, uint32_t type, const void *body, size_t len, char *why,
+		size_t whylen)
+{
+	return call_x(pv, type, body, len, why, whylen, NULL);
+}
+
+void kh_priv_set_user_uid(struct kh_priv *pv, uint32_t uid)
+{
+	pv->user_uid = uid;
+	pv->have_uid = 1;
+}
+
+/* One entry of the owner's list; the owner is trusted, its answer still bounded. */
+static int proc_entry(const cJSON *e, struct kh_proc_info *p)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "comm");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(e, "exe");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+	uint64_t pid, uid;
+	unsigned long long dev, ino;
+
+	memset(p, 0, sizeof(*p));
+	if (kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "pid"), 1, KH_PROC_PID_MAX, &pid) <
+		    0 ||
+	    kh_json_uint(cJSON_GetObjectItemCaseSensitive(e, "uid"), 0, UINT32_MAX, &uid) < 0 ||
+	    !cJSON_IsString(c) || !cJSON_IsString(x) || !cJSON_IsString(id) ||
+	    strlen(c->valuestring) >= sizeof(p->comm) || strlen(x->valuestring) >= sizeof(p->exe) ||
+	    sscanf(id->valuestring, "%llx:%llx", &dev, &ino) != 2)
+		return -EPROTO;
+	p->pid = (long)pid;
+	p->uid = (uint32_t)uid;
+	memcpy(p->comm, c->valuestring, strlen(c->valuestring) + 1);
+	memcpy(p->exe, x->valuestring, strlen(x->valuestring) + 1);
+	p->deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "deleted"));
+	p->exe_ro = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "ro"));
+	p->dev = dev;
+	p->ino = ino;
+	return 0;
+}
+
+int kh_priv_procs(struct kh_priv *pv, long after, struct kh_proc_info *out, unsigned max,
+		  unsigned *n, long *next)
+{
+	uint8_t req[KH_PRIV_PROCS_LEN];
+	char why[128];
+	cJSON *j = NULL, *e;
+	uint64_t nx;
+	int err;
+
+	*n = 0;
+	*next = 0;
+	if (!pv->remote)
+		return kh_proc_list(pv->have_uid ? pv->user_uid : UINT32_MAX, after, out, max, n,
+				    next);
+	kh_put_le32(req, (uint32_t)after);
+	if ((err = call_x(pv, KH_PRIV_PROCS, req, sizeof(req), why, sizeof(why), &j)) < 0) {
+		cJSON_Delete(j);
+		return err;
+	}
+	cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(j, "procs")) {
+		if (*n == max || proc_entry(e, &out[*n]) < 0) {
+			err = -EPROTO;
+			break;
+		}
+		(*n)++;
+	}
+	if (err == 0 &&
+	    kh_json_uint(cJSON_GetObjectItemCaseSensitive(j, "next"), 0, KH_PROC_PID_MAX, &nx) == 0)
+		*next = (long)nx;
+	cJSON_Delete(j);
+	return err;
+}
+
+int kh_priv_kill(struct kh_priv *pv, long pid, uint64_t dev, uint64_t ino, char *why, size_t whylen)
+{
+	uint8_t req[KH_PRIV_KILL_LEN];
+
+	if (pid < 1 || pid > KH_PROC_PID_MAX) {
+		snprintf(why, whylen, "pid %ld out of range", pid);
+		return -EINVAL;
+	}
+	kh_put_le32(req, (uint32_t)pid);
+	kh_put_le64(req + 4, dev);
+	kh_put_le64(req + 12, ino);
+	if (pv->remote)
+		return call(pv, KH_PRIV_KILL, req, sizeof(req), why, whylen);
+	return kill_local(pv, req, sizeof(req), why, whylen);
 }
 
 void kh_priv_slot_dirs(const struct kh_priv *pv, const char *dirs[2])

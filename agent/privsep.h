@@ -88,6 +88,26 @@ int kh_priv_firmware(struct kh_priv *pv, uint32_t type, const char *doc, size_t 
  */
 const struct cJSON *kh_priv_firmware_status(const struct kh_priv *pv);
 
+/*
+ * Before the split: the daemon's user, whose processes the engine's
+ * auditor sees itself; kh_priv_procs() lists the others.
+ */
+void kh_priv_set_user_uid(struct kh_priv *pv, uint32_t uid);
+/*
+ * The owner's list of the processes above pid after that are not the
+ * daemon's user's (platform/proc.h), at most max; *next as kh_proc_list.
+ * 0 or negative errno.
+ */
+struct kh_proc_info;
+int kh_priv_procs(struct kh_priv *pv, long after, struct kh_proc_info *out, unsigned max,
+		  unsigned *n, long *next);
+/*
+ * Ask the owner to stop pid if it still runs the executable (dev, ino) and
+ * the signed baseline allows it (kill_suspicious). 0 or negative errno, why.
+ */
+int kh_priv_kill(struct kh_priv *pv, long pid, uint64_t dev, uint64_t ino, char *why,
+		 size_t whylen);
+
 /* Ask the owner for its current view (policy and firmware status). */
 void kh_priv_refresh(struct kh_priv *pv);
 /* The store's "policy" status object, into out, as of now (asks the owner). */

@@ -16,8 +16,10 @@
  * and the signed manifest, which is believed only once a threshold of
  * signatures verifies; a firmware manifest or counter reset
  * (firmware/manifest.h, bounded, fuzzed by tests/fuzz/fw_manifest), whose
- * signatures it checks itself (agent/fw_store.h). A malformed header, an unknown type or an
- * oversized body ends the child.
+ * signatures it checks itself (agent/fw_store.h); the process requests
+ * (KH_PRIV_PROCS, KH_PRIV_KILL) are fixed-size binary bodies of
+ * exactly their length (any other is refused). A malformed header, an
+ * unknown type or an oversized body ends the child.
  */
 #ifndef KHIEN_AGENT_PRIVSEP_WIRE_H
 #define KHIEN_AGENT_PRIVSEP_WIRE_H
@@ -34,8 +36,26 @@
 #define KH_PRIV_FW_COMMIT 4u
 /* body: a root-signed security-counter reset */
 #define KH_PRIV_FW_RESET 5u
-/* replies are small JSON objects */
-#define KH_PRIV_REPLY_MAX (64u << 10)
+/*
+ * body: exactly 4 bytes, u32 LE pid: list the processes above it not of the
+ * daemon's user (platform/proc.h: pid, uid, comm, exe link, deleted,
+ * read-only, identity), at most KH_PROC_LIST_MAX; reply adds
+ * "procs": [{"pid", "uid", "comm", "exe", "deleted", "ro", "id"}]
+ * ("id": the executable's device and inode, "DEV:INO" in hex) and
+ * "next": the pid to ask after, 0 at the end. Nothing else of a process.
+ */
+#define KH_PRIV_PROCS 6u
+#define KH_PRIV_PROCS_LEN 4u
+/*
+ * body: exactly 20 bytes, u32 LE pid, u64 LE device, u64 LE inode: stop
+ * that process if the active signed baseline sets kill_suspicious and it
+ * still runs that executable (kh_proc_kill_checked: pidfd first, never
+ * pid 1, khiend or a file of the read-only image).
+ */
+#define KH_PRIV_KILL 7u
+#define KH_PRIV_KILL_LEN 20u
+/* replies are small JSON objects (a process list: at most 128 entries of about 400 bytes) */
+#define KH_PRIV_REPLY_MAX (128u << 10)
 
 #include <stddef.h>
 #include <stdint.h>

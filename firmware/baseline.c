@@ -627,23 +627,51 @@ static int cmp_str(const void *a, const void *b)
 #define MAX_SERVERS 128
 
 /* One configured upstream: "server=VALUE" (dnsmasq), "list|option server 'VALUE'" (UCI). */
-static char *server_of(char *line)
+/*
+ * The resolver lines of dnsmasq's configuration (dnsmasq.conf syntax, or
+ * UCI's /etc/config/dhcp): upstreams (server=, "list server"), kept bare
+ * as before, and what else redirects names, kept as "KEY=VALUE": address=
+ * (a name answered with an address), rev-server=, resolv-file= (another
+ * upstream list) and conf-dir= / conf-file= (more configuration).
+ */
+static const struct {
+	const char *conf, *uci; /* dnsmasq.conf key, UCI option */
+} dns_keys[] = {{"server", "server"},	      {"address", "address"},
+		{"rev-server", "rev_server"}, {"resolv-file", "resolvfile"},
+		{"conf-dir", "confdir"},      {"conf-file", "conffile"}};
+
+/* The value of a resolver line (NUL-terminated in place) and its key's index, or NULL. */
+static char *dns_line(char *line, size_t *key)
 {
 	char *s = line, *e;
+	size_t k;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if (strncmp(s, "server=", 7) == 0) {
-		s += 7;
-	} else if (strncmp(s, "list", 4) == 0 || strncmp(s, "option", 6) == 0) {
+	for (k = 0; k < KH_ARRAY_SIZE(dns_keys); k++) {
+		size_t n = strlen(dns_keys[k].conf);
+		if (strncmp(s, dns_keys[k].conf, n) == 0 && s[n] == '=') {
+			s += n + 1;
+			break;
+		}
+	}
+	if (k == KH_ARRAY_SIZE(dns_keys)) {
+		if (strncmp(s, "list", 4) != 0 && strncmp(s, "option", 6) != 0)
+			return NULL;
 		s += s[0] == 'l' ? 4 : 6;
 		if (*s != ' ' && *s != '\t')
 			return NULL;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (strncmp(s, "server", 6) != 0 || (s[6] != ' ' && s[6] != '\t'))
+		for (k = 0; k < KH_ARRAY_SIZE(dns_keys); k++) {
+			size_t n = strlen(dns_keys[k].uci);
+			if (strncmp(s, dns_keys[k].uci, n) == 0 && (s[n] == ' ' || s[n] == '\t')) {
+				s += n;
+				break;
+			}
+		}
+		if (k == KH_ARRAY_SIZE(dns_keys))
 			return NULL;
-		s += 6;
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s == '\'' || *s == '"') {
@@ -651,13 +679,13 @@ static char *server_of(char *line)
 			if (!(e = strchr(s, q)))
 				return NULL;
 			*e = 0;
+			*key = k;
 			return s;
 		}
-	} else {
-		return NULL;
 	}
 	e = s + strcspn(s, " \t\r#");
 	*e = 0;
+	*key = k;
 	return *s ? s : NULL;
 }
 
@@ -675,9 +703,20 @@ int kh_bl_servers(struct kh_fsroot *r, char *out, size_t size)
 			continue;
 		for (line = strtok_r((char *)buf[f], "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
-			char *v = server_of(line);
-			if (v && n < MAX_SERVERS)
-				vals[n++] = v;
+			size_t key = 0;
+			char *v = dns_line(line, &key);
+			if (!v || n >= MAX_SERVERS)
+				continue;
+			if (key) { /* "KEY=VALUE": the value moves right over its line's start */
+				size_t kl = strlen(dns_keys[key].conf), vl = strlen(v);
+				if ((size_t)(v - line) < kl + 1)
+					continue; /* cannot happen: the key is before it */
+				memmove(line + kl + 1, v, vl + 1);
+				memcpy(line, dns_keys[key].conf, kl);
+				line[kl] = '=';
+				v = line;
+			}
+			vals[n++] = v;
 		}
 	}
 	qsort(vals, n, sizeof(*vals), cmp_str);
@@ -1005,18 +1044,19 @@ static int on_proc(void *ctx, const char *name)
 	return 0;
 }
 
-/* Mount points of memory-backed file systems: what is written there is gone at reboot. */
-static void load_mounts(struct kh_bl_scan *s)
+char *kh_bl_writable_mounts(const char *text, size_t len)
 {
-	uint8_t *buf;
-	size_t len, o = 0;
-	char *line, *save;
+	char *buf = malloc(len + 1), *out = calloc(1, len + 1), *line, *save;
+	size_t o = 0;
 
-	if (kh_fsroot_read(s->r, "/proc/mounts", 1u << 20, &buf, &len) < 0)
-		return;
-	s->mounts = calloc(1, len + 1);
-	for (line = strtok_r((char *)buf, "\n", &save); line && s->mounts;
-	     line = strtok_r(NULL, "\n", &save)) {
+	if (!buf || !out) {
+		free(buf);
+		free(out);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char dev[256], mnt[512], fs[64], opts[256];
 		if (sscanf(line, "%255s %511s %63s %255s", dev, mnt, fs, opts) != 4)
 			continue;
@@ -1024,15 +1064,29 @@ static void load_mounts(struct kh_bl_scan *s)
 			continue;
 		if (strncmp(opts, "rw", 2) != 0 || strcmp(mnt, "/") == 0)
 			continue;
-		o += (size_t)sprintf(s->mounts + o, "%s\n", mnt);
+		o += (size_t)snprintf(out + o, len + 1 - o, "%s\n", mnt);
 	}
+	free(buf);
+	return out;
+}
+
+/* Mount points of memory-backed file systems: what is written there is gone at reboot. */
+static void load_mounts(struct kh_bl_scan *s)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (kh_fsroot_read(s->r, "/proc/mounts", 1u << 20, &buf, &len) < 0)
+		return;
+	s->mounts = kh_bl_writable_mounts((const char *)buf, len);
 	free(buf);
 }
 
-/* Why an executable is suspicious (NULL: it is not). */
-static const char *exe_problem(const struct kh_bl_scan *s, const char *exe)
+const char *kh_bl_exe_problem(const char *mounts, const char *exe)
 {
-	static const char *const writable[] = {"/tmp", "/var", "/dev/shm", "/dev", "/run"};
+	/* /overlay: OpenWrt's writable layer over the read-only squashfs image */
+	static const char *const writable[] = {"/tmp", "/var", "/dev/shm",
+					       "/dev", "/run", "/overlay"};
 	size_t n = strlen(exe);
 	const char *m;
 
@@ -1041,7 +1095,7 @@ static const char *exe_problem(const struct kh_bl_scan *s, const char *exe)
 	for (size_t i = 0; i < KH_ARRAY_SIZE(writable); i++)
 		if (under(exe, n, writable[i], strlen(writable[i])))
 			return "writable";
-	for (m = s->mounts; m && *m;) {
+	for (m = mounts; m && *m;) {
 		const char *e = strchr(m, '\n');
 		if (!e)
 			break;
@@ -1050,6 +1104,17 @@ static const char *exe_problem(const struct kh_bl_scan *s, const char *exe)
 		m = e + 1;
 	}
 	return NULL;
+}
+
+int kh_bl_exe_in_overlay(struct kh_fsroot *r, const char *exe)
+{
+	char path[KH_FSROOT_MAX_PATH + 16];
+	struct kh_fs_stat st;
+
+	if (exe[0] != '/' || strncmp(exe, "/overlay/", 9) == 0 ||
+	    (size_t)snprintf(path, sizeof(path), "/overlay/upper%s", exe) >= sizeof(path))
+		return 0;
+	return kh_fsroot_stat(r, path, 0, &st) == 0 && st.type == KH_FS_FILE;
 }
 
 static void proc_step(struct kh_bl_scan *s, unsigned units)
@@ -1064,7 +1129,8 @@ static void proc_step(struct kh_bl_scan *s, unsigned units)
 			s->skipped++;
 			continue;
 		}
-		if (!(why = exe_problem(s, exe)))
+		if (!(why = kh_bl_exe_problem(s->mounts, exe)) &&
+		    !(kh_bl_exe_in_overlay(s->r, exe) && (why = "overlay")))
 			continue;
 		snprintf(ev, sizeof(ev), "pid %ld runs %s", pid, exe);
 		emit(s, KH_DRIFT_PROCESS, KH_SEV_CRITICAL, exe, why, ev, pid);
@@ -1120,8 +1186,8 @@ static void dns_check(struct kh_bl_scan *s)
 		return;
 	lines_csv(a, sizeof(a), now, strlen(now));
 	lines_csv(b, sizeof(b), s->b->servers, s->b->servers_len);
-	snprintf(ev, sizeof(ev), "dnsmasq upstreams now: %s; baseline: %s", a[0] ? a : "(none)",
-		 b[0] ? b : "(none)");
+	snprintf(ev, sizeof(ev), "dnsmasq upstreams and overrides now: %s; baseline: %s",
+		 a[0] ? a : "(none)", b[0] ? b : "(none)");
 	emit(s, KH_DRIFT_DNS, KH_SEV_CRITICAL, "dnsmasq", "servers", ev, 0);
 }
 

@@ -141,6 +141,21 @@ int kh_bl_servers(struct kh_fsroot *r, char *out, size_t size);
 /* The listening sockets of r's /proc/net (-ENOENT without it), at most max. */
 int kh_bl_listeners(struct kh_fsroot *r, struct kh_bl_listen *out, unsigned max, unsigned *n);
 
+/*
+ * Processes: the writable memory-backed mounts of a /proc/mounts text
+ * (lines "MOUNT\n", heap; NULL when out of memory), and why an executable
+ * path (an exe link's text) is suspicious: "deleted", "writable" (under
+ * /tmp, /var, /dev, /run, /overlay or one of mounts), or NULL.
+ */
+char *kh_bl_writable_mounts(const char *text, size_t len);
+const char *kh_bl_exe_problem(const char *mounts, const char *exe);
+/*
+ * 1 if the executable path was added or replaced in OpenWrt's writable
+ * layer over the read-only image (r has /overlay/upper/PATH, a regular
+ * file): drift "overlay".
+ */
+int kh_bl_exe_in_overlay(struct kh_fsroot *r, const char *exe);
+
 /* ---- the scan: a root against a table ---- */
 enum kh_drift_kind {
 	KH_DRIFT_CHANGED = 0, /* file_changed */

@@ -15,6 +15,7 @@
 #include "lib/compiler.h"
 #include "lib/endian.h"
 #include "lib/err.h"
+#include "policy/trust.h"
 
 #define CHUNK 512
 
@@ -361,23 +362,36 @@ static int hash_region(const struct kh_mcuboot_slot *slot, uint32_t len, uint8_t
 	return 0;
 }
 
-static int check_sigs(struct walk *w, const struct kh_ecdsa_pub *keys, struct kh_mcuboot_image *img)
+/*
+ * Count the distinct firmware keys with a valid signature. A signature is
+ * tried only against the key its KEYHASH named (or every key not yet
+ * counted when it has none), so a key that signed twice counts once and a
+ * crafted image costs at most KH_MCUBOOT_MAX_SIGS * nkeys verifications,
+ * and only once its hash matched.
+ */
+static int check_sigs(struct walk *w, const struct kh_ecdsa_pub *keys, unsigned threshold,
+		      struct kh_mcuboot_image *img)
 {
-	uint8_t der[KH_MCUBOOT_SIG_MAX];
+	uint8_t der[KH_MCUBOOT_SIG_MAX], counted[KH_MCUBOOT_MAX_KEYS] = {0};
 	int err;
 
-	for (unsigned i = 0; i < w->nsig; i++) {
+	for (unsigned i = 0; i < w->nsig && img->nsigned < threshold; i++) {
 		if ((err = slot_read(w->slot, w->sig[i].off, der, w->sig[i].len)) < 0)
 			return read_failed(w, err, w->sig[i].off);
 		for (size_t k = 0; k < w->nkeys; k++) {
-			if (w->sig[i].key >= 0 && (size_t)w->sig[i].key != k)
+			if (counted[k] || (w->sig[i].key >= 0 && (size_t)w->sig[i].key != k))
 				continue;
 			if (kh_ecdsa_verify_der(&keys[k], img->hash, der, w->sig[i].len) == 0) {
-				img->key = (int)k;
-				return 0;
+				counted[k] = 1;
+				img->nsigned++;
+				if (img->key < 0)
+					img->key = (int)k;
+				break;
 			}
 		}
 	}
+	if (img->nsigned >= threshold)
+		return 0;
 	if (w->nsig == 0 && w->nsig_unknown_key) {
 		char hex[17];
 
@@ -389,13 +403,17 @@ static int check_sigs(struct walk *w, const struct kh_ecdsa_pub *keys, struct kh
 	if (w->nsig == 0)
 		return refuse(w->reason, w->reason_len, -EPERM,
 			      "no ECDSA P-256 signature TLV (0x22)");
+	if (img->nsigned == 0)
+		return refuse(w->reason, w->reason_len, -EPERM,
+			      "no firmware key verifies the ECDSA signature");
 	return refuse(w->reason, w->reason_len, -EPERM,
-		      "no firmware key verifies the ECDSA signature");
+		      "signed by %u distinct firmware key(s), %u needed (the firmware threshold)",
+		      img->nsigned, threshold);
 }
 
 int kh_mcuboot_verify(const struct kh_mcuboot_slot *slot, const struct kh_ecdsa_pub *keys,
-		      size_t nkeys, uint32_t min_counter, struct kh_mcuboot_image *out,
-		      char *reason, size_t reason_len)
+		      size_t nkeys, unsigned threshold, uint32_t min_counter,
+		      struct kh_mcuboot_image *out, char *reason, size_t reason_len)
 {
 	uint8_t keyhash[KH_MCUBOOT_MAX_KEYS][KH_SHA256_LEN];
 	struct kh_mcuboot_image tmp, *img = out ? out : &tmp;
@@ -407,11 +425,19 @@ int kh_mcuboot_verify(const struct kh_mcuboot_slot *slot, const struct kh_ecdsa_
 	img->key = -1;
 	if (reason && reason_len)
 		reason[0] = 0;
-	if (!slot || !slot->read || !keys || nkeys == 0 || nkeys > KH_MCUBOOT_MAX_KEYS)
-		return refuse(reason, reason_len, -EINVAL, "no slot or no firmware key (1 to %u)",
-			      KH_MCUBOOT_MAX_KEYS);
-	for (size_t i = 0; i < nkeys; i++)
+	if (!slot || !slot->read || !keys || nkeys == 0 || nkeys > KH_MCUBOOT_MAX_KEYS ||
+	    threshold == 0 || threshold > nkeys)
+		return refuse(reason, reason_len, -EINVAL,
+			      "no slot, no firmware key (1 to %u) or a threshold not in 1..%u",
+			      KH_MCUBOOT_MAX_KEYS, (unsigned)nkeys);
+	for (size_t i = 0; i < nkeys; i++) {
 		kh_mcuboot_keyhash(&keys[i], keyhash[i]);
+		/* one key given twice would count twice */
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(keyhash[i], keyhash[j], KH_SHA256_LEN) == 0)
+				return refuse(reason, reason_len, -EINVAL,
+					      "firmware key %u is given twice", (unsigned)i);
+	}
 	memset(&w, 0, sizeof(w));
 	w.slot = slot;
 	w.keyhash = (const uint8_t(*)[KH_SHA256_LEN])keyhash;
@@ -453,7 +479,7 @@ int kh_mcuboot_verify(const struct kh_mcuboot_slot *slot, const struct kh_ecdsa_
 		return refuse(reason, reason_len, -EBADMSG,
 			      "SHA-256 of the header, image and protected TLVs does not match the "
 			      "image's SHA-256 TLV (tampered)");
-	if ((err = check_sigs(&w, keys, img)) < 0)
+	if ((err = check_sigs(&w, keys, threshold, img)) < 0)
 		return err;
 	if (!w.have_cnt)
 		return refuse(reason, reason_len, -EBADMSG,
@@ -462,5 +488,39 @@ int kh_mcuboot_verify(const struct kh_mcuboot_slot *slot, const struct kh_ecdsa_
 		return refuse(reason, reason_len, -ESTALE,
 			      "security counter %lu is below the stored %lu (rollback)",
 			      (unsigned long)w.counter, (unsigned long)min_counter);
+	return 0;
+}
+
+int kh_mcuboot_root_keys(const struct kh_root *r, struct kh_mcuboot_keys *k, char *reason,
+			 size_t rlen)
+{
+	const struct kh_role *role = &r->firmware;
+
+	memset(k, 0, sizeof(*k));
+	k->root_version = (unsigned long long)r->version;
+	if (role->nkeys == 0 || role->nkeys > KH_MCUBOOT_MAX_KEYS || role->threshold == 0 ||
+	    role->threshold > role->nkeys) {
+		if (reason && rlen)
+			snprintf(reason, rlen, "trust root v%llu has no firmware role",
+				 k->root_version);
+		return -EPERM;
+	}
+	for (unsigned i = 0; i < role->nkeys; i++) {
+		unsigned j;
+
+		for (j = 0; j < r->nkeys; j++)
+			if (memcmp(r->keys[j].id, role->keyids[i], KH_KEYID_LEN) == 0)
+				break;
+		if (j == r->nkeys) { /* kh_root_parse refuses this; never trust a half role */
+			if (reason && rlen)
+				snprintf(reason, rlen,
+					 "trust root v%llu names a firmware key it "
+					 "does not hold",
+					 k->root_version);
+			return -EPERM;
+		}
+		k->key[k->n++] = r->keys[j].pub;
+	}
+	k->threshold = role->threshold;
 	return 0;
 }

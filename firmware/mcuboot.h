@@ -65,8 +65,8 @@
 #define KH_MCUBOOT_SIG_MAX 72
 /* Signature TLVs checked per image; more is refused (each costs a verify). */
 #define KH_MCUBOOT_MAX_SIGS 4
-/* Firmware keys accepted per call. */
-#define KH_MCUBOOT_MAX_KEYS 8
+/* Firmware keys accepted per call (a trust root's role holds at most 16). */
+#define KH_MCUBOOT_MAX_KEYS 16
 /* Room for a refusal reason. */
 #define KH_MCUBOOT_REASON_LEN 160
 
@@ -92,25 +92,47 @@ struct kh_mcuboot_image {
 	uint32_t ver_build;
 	uint32_t tlv_end;	   /* bytes of the slot the image uses */
 	uint32_t security_counter; /* from the protected SEC_CNT TLV */
-	int key;		   /* index into keys[] of the key that signed, or -1 */
+	int key;		   /* index into keys[] of the first key that signed, or -1 */
+	unsigned nsigned;	   /* distinct keys of keys[] whose signature verified */
 	uint8_t hash[KH_SHA256_LEN];
 };
 
 /*
  * Verify the image in slot against the firmware keys (1 to
- * KH_MCUBOOT_MAX_KEYS) and the stored security counter min_counter. img
+ * KH_MCUBOOT_MAX_KEYS, distinct), of which at least threshold (1 to nkeys)
+ * must have a valid ECDSA signature TLV (each preceded by its KEYHASH, as
+ * imgtool lays out several signatures; one key signing twice counts once),
+ * and the stored security counter min_counter. img
  * (may be NULL) is filled as far as parsing got. reason (may be NULL)
  * receives a one-line explanation of a refusal.
  *
  * 0: valid. -EBADMSG: malformed, out of the slot's bounds, a TLV where it
- * must not be, or the hash does not match (tampered). -EPERM: no firmware
- * key signed it. -ESTALE: its security counter is below min_counter
+ * must not be, or the hash does not match (tampered). -EPERM: fewer than
+ * threshold firmware keys signed it. -ESTALE: its security counter is below min_counter
  * (rollback). -ENOTSUP: encrypted, compressed or dependent images. -EIO
  * (or the reader's error): the slot could not be read. -EINVAL: arguments.
  */
 int kh_mcuboot_verify(const struct kh_mcuboot_slot *slot, const struct kh_ecdsa_pub *keys,
-		      size_t nkeys, uint32_t min_counter, struct kh_mcuboot_image *img,
-		      char *reason, size_t reason_len);
+		      size_t nkeys, unsigned threshold, uint32_t min_counter,
+		      struct kh_mcuboot_image *img, char *reason, size_t reason_len);
+
+struct kh_root;
+
+/*
+ * The firmware keys MCUboot images are checked against: the keys and the
+ * threshold of the trust root's firmware role (policy/trust.h), the same
+ * root (anchor and verified chain) the agent's policy store trusts, so a
+ * rotated root replaces them. -EPERM (reason says so) when the root has no
+ * firmware role.
+ */
+struct kh_mcuboot_keys {
+	struct kh_ecdsa_pub key[KH_MCUBOOT_MAX_KEYS];
+	size_t n;
+	unsigned threshold;
+	unsigned long long root_version;
+};
+int kh_mcuboot_root_keys(const struct kh_root *root, struct kh_mcuboot_keys *k, char *reason,
+			 size_t len);
 
 /* The SHA-256 MCUboot's KEYHASH TLV carries: of the key's DER SubjectPublicKeyInfo. */
 void kh_mcuboot_keyhash(const struct kh_ecdsa_pub *key, uint8_t out[KH_SHA256_LEN]);

@@ -76,7 +76,7 @@ static int slot_read(void *ctx, uint32_t off, void *buf, size_t len)
 	return kh_fwslot_read(*(const enum kh_fwslot *)ctx, off, buf, len);
 }
 
-int kh_mcuboot_slot_verify(enum kh_fwslot which, const struct kh_ecdsa_pub *keys, size_t nkeys,
+int kh_mcuboot_slot_verify(enum kh_fwslot which, const struct kh_mcuboot_keys *keys,
 			   uint32_t min_counter, struct kh_mcuboot_image *img, char *reason,
 			   size_t rlen)
 {
@@ -90,18 +90,19 @@ int kh_mcuboot_slot_verify(enum kh_fwslot which, const struct kh_ecdsa_pub *keys
 				 kh_strerror(err));
 		return err;
 	}
-	return kh_mcuboot_verify(&slot, keys, nkeys, min_counter, img, reason, rlen);
+	return kh_mcuboot_verify(&slot, keys->key, keys->n, keys->threshold, min_counter, img,
+				 reason, rlen);
 }
 
-int kh_mcuboot_update(const struct kh_ecdsa_pub *keys, size_t nkeys, const char *counter_path,
-		      int permanent, struct kh_mcuboot_image *img, char *reason, size_t rlen)
+int kh_mcuboot_update(const struct kh_mcuboot_keys *keys, const char *counter_path, int permanent,
+		      struct kh_mcuboot_image *img, char *reason, size_t rlen)
 {
 	uint32_t stored;
 	int err;
 
 	if ((err = kh_mcuboot_counter_load(counter_path, &stored, reason, rlen)) < 0 ||
-	    (err = kh_mcuboot_slot_verify(KH_FWSLOT_SECONDARY, keys, nkeys, stored, img, reason,
-					  rlen)) < 0)
+	    (err = kh_mcuboot_slot_verify(KH_FWSLOT_SECONDARY, keys, stored, img, reason, rlen)) <
+		    0)
 		return err;
 	if ((err = kh_fwslot_mark_swap(permanent)) < 0 && reason && rlen)
 		snprintf(reason, rlen, "the board could not mark the slot for swap: %s",
@@ -109,7 +110,7 @@ int kh_mcuboot_update(const struct kh_ecdsa_pub *keys, size_t nkeys, const char 
 	return err;
 }
 
-int kh_mcuboot_commit(const struct kh_ecdsa_pub *keys, size_t nkeys, const char *counter_path,
+int kh_mcuboot_commit(const struct kh_mcuboot_keys *keys, const char *counter_path,
 		      struct kh_mcuboot_image *img, char *reason, size_t rlen)
 {
 	struct kh_mcuboot_image tmp, *im = img ? img : &tmp;
@@ -117,8 +118,7 @@ int kh_mcuboot_commit(const struct kh_ecdsa_pub *keys, size_t nkeys, const char 
 	int err;
 
 	if ((err = kh_mcuboot_counter_load(counter_path, &stored, reason, rlen)) < 0 ||
-	    (err = kh_mcuboot_slot_verify(KH_FWSLOT_PRIMARY, keys, nkeys, stored, im, reason,
-					  rlen)) < 0)
+	    (err = kh_mcuboot_slot_verify(KH_FWSLOT_PRIMARY, keys, stored, im, reason, rlen)) < 0)
 		return err;
 	if ((err = kh_mcuboot_counter_raise(counter_path, im->security_counter)) < 0) {
 		if (reason && rlen)

@@ -32,7 +32,7 @@ int kh_mcuboot_counter_load(const char *path, uint32_t *counter, char *reason, s
 int kh_mcuboot_counter_raise(const char *path, uint32_t counter);
 
 /* kh_mcuboot_verify() of one of the board's slots. */
-int kh_mcuboot_slot_verify(enum kh_fwslot slot, const struct kh_ecdsa_pub *keys, size_t nkeys,
+int kh_mcuboot_slot_verify(enum kh_fwslot slot, const struct kh_mcuboot_keys *keys,
 			   uint32_t min_counter, struct kh_mcuboot_image *img, char *reason,
 			   size_t reason_len);
 
@@ -41,11 +41,11 @@ int kh_mcuboot_slot_verify(enum kh_fwslot slot, const struct kh_ecdsa_pub *keys,
  * Nothing is marked unless it verified. Errors as kh_mcuboot_verify(),
  * plus the counter's and the board's.
  */
-int kh_mcuboot_update(const struct kh_ecdsa_pub *keys, size_t nkeys, const char *counter_path,
-		      int permanent, struct kh_mcuboot_image *img, char *reason, size_t reason_len);
+int kh_mcuboot_update(const struct kh_mcuboot_keys *keys, const char *counter_path, int permanent,
+		      struct kh_mcuboot_image *img, char *reason, size_t reason_len);
 
 /* Verify the primary slot (the running image), raise the stored counter to it, confirm it. */
-int kh_mcuboot_commit(const struct kh_ecdsa_pub *keys, size_t nkeys, const char *counter_path,
+int kh_mcuboot_commit(const struct kh_mcuboot_keys *keys, const char *counter_path,
 		      struct kh_mcuboot_image *img, char *reason, size_t reason_len);
 
 #endif

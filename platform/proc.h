@@ -91,4 +91,47 @@ void kh_proc_kill(long child);
 /* Wait for child to end: its exit status, or 128 + the signal that killed it. */
 int kh_proc_wait_child(long child);
 
+/*
+ * Other users' processes, for the root parent (docs/INTEGRITY.md): only
+ * what identifies a process's executable, nothing of its memory,
+ * environment or arguments. Strings are cut to their fields and bytes
+ * outside printable ASCII (and '"', '\\') become '?'.
+ */
+#define KH_PROC_LIST_MAX 128 /* processes in one answer */
+#define KH_PROC_EXE_MAX 255  /* bytes of an exe link's target kept */
+#define KH_PROC_PID_MAX 4194304L
+struct kh_proc_info {
+	long pid, ppid;
+	uint32_t uid;
+	char comm[16];
+	char exe[KH_PROC_EXE_MAX + 1]; /* readlink of /proc/PID/exe, " (deleted)" included */
+	int deleted;		       /* the executable has no name left (st_nlink 0) */
+	int exe_ro;		       /* it is on a read-only mount (the firmware image) */
+	uint64_t dev, ino;	       /* the executable's identity */
+};
+/*
+ * Processes with pid > after whose real uid is not skip_uid and that have
+ * an executable (no kernel threads), in pid order, at most max (<=
+ * KH_PROC_LIST_MAX). *next: the last pid listed when more remain, else 0.
+ * 0 or negative errno (-ENOTSUP without /proc).
+ */
+int kh_proc_list(uint32_t skip_uid, long after, struct kh_proc_info *out, unsigned max, unsigned *n,
+		 long *next);
+/*
+ * The identity (device, inode) of pid's executable and its link text
+ * (exe, cut to len - 1, not made printable): 0 or negative errno.
+ */
+int kh_proc_exe_id(long pid, uint64_t *dev, uint64_t *ino, char *exe, size_t len);
+/*
+ * SIGKILL pid only if it is still the process that was reported: a pidfd
+ * is opened first, then its executable must still be (dev, ino), not on a
+ * read-only mount, and the process not pid 1, not self and not a child of
+ * self, and suspicious(exe link text, deleted) must say so (non-NULL); the
+ * signal goes through the pidfd, so a pid reused meanwhile is never hit. 0 (killed), -ESRCH (gone), -ESTALE (another executable),
+ * -EPERM (protected) with why, or another negative errno.
+ */
+int kh_proc_kill_checked(long pid, uint64_t dev, uint64_t ino,
+			 const char *(*suspicious)(const char *exe, int deleted), char *why,
+			 size_t whylen);
+
 #endif

@@ -20,7 +20,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -322,4 +326,215 @@ int kh_proc_wait_child(long child)
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);
 	return WEXITSTATUS(st);
+}
+
+/* ---- other processes, for the root parent (platform/proc.h) ---- */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"' || *s == '\\')
+			*s = '?';
+}
+
+/* A small /proc/PID file into buf (NUL-terminated, cut at size - 1): its length or -errno. */
+static int proc_file(long pid, const char *name, char *buf, size_t size)
+{
+	char path[48];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+/* ppid and comm from /proc/PID/stat ("pid (comm) S ppid ..."; comm may hold ')'). */
+static int proc_stat(long pid, long *ppid, char comm[16])
+{
+	char buf[512], *l, *r;
+	int n = proc_file(pid, "stat", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	if (!(l = strchr(buf, '(')) || !(r = strrchr(buf, ')')) || r < l || r[1] != ' ' || !r[2] ||
+	    r[3] != ' ')
+		return -EBADMSG;
+	snprintf(comm, 16, "%.*s", (int)(r - l - 1 < 15 ? r - l - 1 : 15), l + 1);
+	*ppid = strtol(r + 4, NULL, 10);
+	return 0;
+}
+
+/* The real and effective uid from /proc/PID/status. */
+static int proc_uids(long pid, uint32_t *ruid, uint32_t *euid)
+{
+	char buf[2048], *u;
+	unsigned long r, e;
+	int n = proc_file(pid, "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	if (!(u = strstr(buf, "\nUid:")) || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
+		return -EBADMSG;
+	*ruid = (uint32_t)r;
+	*euid = (uint32_t)e;
+	return 0;
+}
+
+int kh_proc_exe_id(long pid, uint64_t *dev, uint64_t *ino, char *exe, size_t len)
+{
+	char path[48];
+	struct stat st;
+	ssize_t n;
+
+	if (pid < 1 || pid > KH_PROC_PID_MAX || len < 2)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	if ((n = readlink(path, exe, len - 1)) < 0 || stat(path, &st) < 0)
+		return -errno;
+	exe[n] = 0;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* The executable of pid: its link text, identity, and whether it is deleted or read-only. */
+static int proc_exe(long pid, struct kh_proc_info *p)
+{
+	char path[48];
+	struct stat st;
+	struct statfs fs;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	if ((n = readlink(path, p->exe, sizeof(p->exe) - 1)) < 0)
+		return -errno; /* a kernel thread has none */
+	p->exe[n] = 0;
+	/* stat and statfs follow the link to the file the process runs, deleted or not */
+	if (stat(path, &st) < 0 || statfs(path, &fs) < 0)
+		return -errno;
+	p->dev = (uint64_t)st.st_dev;
+	p->ino = (uint64_t)st.st_ino;
+	p->deleted = st.st_nlink == 0;
+	p->exe_ro = (fs.f_flags & ST_RDONLY) != 0;
+	return 0;
+}
+
+int kh_proc_list(uint32_t skip_uid, long after, struct kh_proc_info *out, unsigned max, unsigned *n,
+		 long *next)
+{
+	long pids[KH_PROC_LIST_MAX];
+	unsigned np = 0, more = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*n = 0;
+	*next = 0;
+	if (max > KH_PROC_LIST_MAX)
+		max = KH_PROC_LIST_MAX;
+	if (after < 0 || after > KH_PROC_PID_MAX)
+		return -EINVAL;
+	if (!(d = opendir("/proc")))
+		return errno == ENOENT ? -ENOTSUP : -errno;
+	/* the max smallest pids above after, kept sorted */
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		unsigned i;
+
+		if (*end || e->d_name[0] < '1' || e->d_name[0] > '9' || pid <= after ||
+		    pid > KH_PROC_PID_MAX)
+			continue;
+		if (np == max) {
+			more = 1;
+			if (max == 0 || pid > pids[np - 1])
+				continue;
+			np--;
+		}
+		for (i = np; i > 0 && pids[i - 1] > pid; i--)
+			pids[i] = pids[i - 1];
+		pids[i] = pid;
+		np++;
+	}
+	closedir(d);
+	for (unsigned i = 0; i < np; i++) {
+		struct kh_proc_info *p = &out[*n];
+		uint32_t ruid, euid;
+
+		memset(p, 0, sizeof(*p));
+		p->pid = pids[i];
+		/* it may end meanwhile: then it is not listed */
+		if (proc_uids(p->pid, &ruid, &euid) < 0 || (ruid == skip_uid && euid == skip_uid) ||
+		    proc_stat(p->pid, &p->ppid, p->comm) < 0 || proc_exe(p->pid, p) < 0)
+			continue;
+		p->uid = ruid;
+		printable(p->comm);
+		printable(p->exe);
+		(*n)++;
+	}
+	if (more && np)
+		*next = pids[np - 1];
+	return 0;
+}
+
+int kh_proc_kill_checked(long pid, uint64_t dev, uint64_t ino,
+			 const char *(*suspicious)(const char *exe, int deleted), char *why,
+			 size_t whylen)
+{
+	struct kh_proc_info p;
+	char comm[16];
+	long ppid;
+	int pidfd, err;
+
+	if (pid < 2 || pid > KH_PROC_PID_MAX || pid == (long)getpid()) {
+		snprintf(why, whylen, "pid %ld is not one to stop (init, khiend, or out of range)",
+			 pid);
+		return -EPERM;
+	}
+	/* the process first: whatever the checks see below, the signal goes to it */
+	if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0) {
+		err = errno == ENOSYS ? -ENOTSUP : -errno;
+		snprintf(why, whylen, "pid %ld: %s", pid,
+			 err == -ENOTSUP ? "no pidfd_open on this kernel: not stopped"
+					 : "no such process");
+		return err;
+	}
+	memset(&p, 0, sizeof(p));
+	if ((err = proc_stat(pid, &ppid, comm)) < 0 || (err = proc_exe(pid, &p)) < 0) {
+		snprintf(why, whylen, "pid %ld: gone or without an executable", pid);
+		err = -ESRCH;
+	} else if (ppid == (long)getpid()) {
+		snprintf(why, whylen, "pid %ld is a process of khiend", pid);
+		err = -EPERM;
+	} else if (p.dev != dev || p.ino != ino) {
+		snprintf(why, whylen, "pid %ld runs another executable than the one reported", pid);
+		err = -ESTALE;
+	} else if (p.exe_ro) {
+		snprintf(why, whylen, "pid %ld runs a file of the read-only image", pid);
+		err = -EPERM;
+	} else if (!suspicious || !suspicious(p.exe, p.deleted)) {
+		snprintf(why, whylen, "pid %ld runs %.200s, which is not suspicious", pid, p.exe);
+		err = -EPERM;
+	} else if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+		err = -errno;
+		snprintf(why, whylen, "pid %ld: %s", pid, strerror(errno));
+	} else {
+		snprintf(why, whylen, "pid %ld stopped", pid);
+		err = 0;
+	}
+	close(pidfd);
+	return err;
 }

@@ -106,3 +106,38 @@ int kh_proc_wait_child(long child)
 	(void)child;
 	return -ENOTSUP;
 }
+
+int kh_proc_list(uint32_t skip_uid, long after, struct kh_proc_info *out, unsigned max, unsigned *n,
+		 long *next)
+{
+	(void)skip_uid;
+	(void)after;
+	(void)out;
+	(void)max;
+	*n = 0;
+	*next = 0;
+	return -ENOTSUP;
+}
+
+int kh_proc_exe_id(long pid, uint64_t *dev, uint64_t *ino, char *exe, size_t len)
+{
+	(void)pid;
+	(void)exe;
+	(void)len;
+	(void)dev;
+	(void)ino;
+	return -ENOTSUP;
+}
+
+int kh_proc_kill_checked(long pid, uint64_t dev, uint64_t ino,
+			 const char *(*suspicious)(const char *exe, int deleted), char *why,
+			 size_t whylen)
+{
+	(void)suspicious;
+	(void)pid;
+	(void)dev;
+	(void)ino;
+	if (why && whylen)
+		why[0] = 0;
+	return -ENOTSUP;
+}

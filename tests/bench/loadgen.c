@@ -416,6 +416,13 @@ static int mode_hold(struct lg *g)
 		slot_close(&g->slots[i], g->slots[i].st == S_HOLD);
 	kh_time_sleep_ms(1000);
 	g->rss_closed = rss_kb(g->o.server_pid);
+	/* the bar: back within 25% of the idle figure a few seconds after */
+	g->rss_settled = g->rss_closed;
+	for (g->settle_ms = 1000; g->settle_ms < 8000 && g->rss_settled > g->rss_before * 5 / 4;
+	     g->settle_ms += 250) {
+		kh_time_sleep_ms(250);
+		g->rss_settled = rss_kb(g->o.server_pid);
+	}
 	if (g->rss_before >= 0 && g->rss_end >= 0 && opened)
 		per10k = (g->rss_end - g->rss_before) * 10000 / (long)opened;
 
@@ -432,6 +439,8 @@ static int mode_hold(struct lg *g)
 	cJSON_AddNumberToObject(o, "server_rss_held_kb", (double)g->rss_held);
 	cJSON_AddNumberToObject(o, "server_rss_end_kb", (double)g->rss_end);
 	cJSON_AddNumberToObject(o, "server_rss_closed_kb", (double)g->rss_closed);
+	cJSON_AddNumberToObject(o, "server_rss_settled_kb", (double)g->rss_settled);
+	cJSON_AddNumberToObject(o, "settle_ms", g->settle_ms);
 	cJSON_AddNumberToObject(o, "server_rss_per_10k_kb", (double)per10k);
 	json_errors(g, o);
 	cJSON_AddNumberToObject(o, "loadgen_rss_kb", (double)rss_kb(0));

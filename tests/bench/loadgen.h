@@ -144,7 +144,8 @@ struct lg {
 	unsigned hold_next, opening, held, hold_failed, hold_lost;
 	int holding;
 	uint64_t hold_open_ns;
-	long rss_before, rss_held, rss_end, rss_closed;
+	long rss_before, rss_held, rss_end, rss_closed, rss_settled;
+	unsigned settle_ms; /* after the closes, until RSS was within 25% of before (or 8 s) */
 	int exit_code;
 };
 

@@ -122,5 +122,7 @@ printf '%-34s %10s /s\n' "  opened (full handshake+check-in)" "$(get hold 'round
 printf '%-34s %10s KiB\n' "  server RSS before" "$(get hold 'd["server_rss_before_kb"]')"
 printf '%-34s %10s KiB\n' "  server RSS holding" "$(get hold 'd["server_rss_end_kb"]')"
 printf '%-34s %10s KiB\n' "  server RSS per 10k connections" "$(get hold 'd["server_rss_per_10k_kb"]')"
-printf '%-34s %10s KiB\n' "  server RSS after they closed" "$(get hold 'd["server_rss_closed_kb"]')"
+printf '%-34s %10s KiB\n' "  server RSS 1 s after they closed" "$(get hold 'd["server_rss_closed_kb"]')"
+printf '%-34s %10s KiB after %s ms\n' "  ... settled (within 25% or 8 s)" "$(get hold 'd["server_rss_settled_kb"]')" \
+	"$(get hold 'd["settle_ms"]')"
 say "results: $RES"

@@ -32,6 +32,9 @@ struct mkm {
 	int extra_unprot_type;	 /* a further unprotected TLV of this type (0: none) */
 	int no_keyhash, no_hash, no_sig, pad_sig;
 	const struct kh_ecdsa_priv *key;
+	/* further signers: each adds its KEYHASH and signature TLVs after key's */
+	const struct kh_ecdsa_priv *more[KH_MCUBOOT_MAX_SIGS];
+	unsigned nmore;
 	/* damage after signing */
 	int tamper;		/* flip a payload byte */
 	uint32_t truncate;	/* cut bytes off the end */
@@ -172,10 +175,11 @@ static int mkm_build(const struct mkm *m, uint8_t **out, size_t *out_len)
 		if (mkm_tlv(&b, (unsigned)m->extra_unprot_type, extra, 8))
 			goto out;
 	}
-	if (m->key && !m->no_sig) {
+	for (unsigned si = 0; m->key && !m->no_sig && si <= m->nmore; si++) {
+		const struct kh_ecdsa_priv *key = si ? m->more[si - 1] : m->key;
 		size_t dl;
 
-		if (kh_ecdsa_public(m->key, &pub) < 0)
+		if (kh_ecdsa_public(key, &pub) < 0)
 			goto out;
 		if (!m->no_keyhash) {
 			kh_mcuboot_keyhash(&pub, kh);
@@ -185,7 +189,7 @@ static int mkm_build(const struct mkm *m, uint8_t **out, size_t *out_len)
 		}
 		if (kh_drbg_init(&rng, "mkmcuboot") < 0)
 			goto out;
-		if (kh_ecdsa_sign(&rng, m->key, hash, rs) < 0) {
+		if (kh_ecdsa_sign(&rng, key, hash, rs) < 0) {
 			kh_drbg_free(&rng);
 			goto out;
 		}
@@ -230,8 +234,10 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: khien-mkmcuboot --key F.key [options] -o IMG\n"
-		   "  --key F.key           khien-policy keygen private key that signs\n"
+	fprintf(f, "usage: khien-mkmcuboot --key F.key [--key ...] [options] -o IMG\n"
+		   "  --key F.key           khien-policy keygen private key that signs; more\n"
+		   "                        --key (up to 4, the same one again too) add\n"
+		   "                        KEYHASH and signature TLVs in that order\n"
 		   "  --key-hex D           or the private scalar in hex (64 digits)\n"
 		   "  --payload FILE        the image body (default: --payload-size bytes)\n"
 		   "  --payload-size N      a generated body of N bytes (default 4096)\n"
@@ -263,9 +269,10 @@ static int num(const char *s, int64_t *v)
 int main(int argc, char **argv)
 {
 	struct mkm m;
-	struct kh_ecdsa_priv priv;
+	struct kh_ecdsa_priv priv[KH_MCUBOOT_MAX_SIGS];
 	struct kh_pubkey pub;
-	const char *out = NULL, *keyf = NULL, *keyhex = NULL, *payf = NULL, *why;
+	const char *out = NULL, *keyf[KH_MCUBOOT_MAX_SIGS], *keyhex = NULL, *payf = NULL, *why;
+	unsigned nkeyf = 0;
 	uint8_t *pay = NULL, *img = NULL, *kt = NULL;
 	size_t paylen = 4096, imglen, ktlen;
 	int64_t v, pad_to = 0;
@@ -278,8 +285,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "-o") && n)
 			out = n;
-		else if (!strcmp(a, "--key") && n)
-			keyf = n;
+		else if (!strcmp(a, "--key") && n && nkeyf < KH_MCUBOOT_MAX_SIGS)
+			keyf[nkeyf++] = n;
 		else if (!strcmp(a, "--key-hex") && n)
 			keyhex = n;
 		else if (!strcmp(a, "--payload") && n)
@@ -344,7 +351,7 @@ int main(int argc, char **argv)
 		}
 		i += takes;
 	}
-	if (!out || (!keyf && !keyhex)) {
+	if (!out || (!nkeyf && !keyhex)) {
 		usage(stderr);
 		return 2;
 	}
@@ -355,16 +362,24 @@ int main(int argc, char **argv)
 				fprintf(stderr, "khien-mkmcuboot: --key-hex: 64 hex digits\n");
 				return 2;
 			}
-			priv.d[i] = (uint8_t)x;
+			priv[0].d[i] = (uint8_t)x;
 		}
-	} else if ((err = kh_fs_read(keyf, 1 << 16, &kt, &ktlen)) < 0) {
-		fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf, kh_strerror(err));
-		return 2;
-	} else if (kh_key_parse((const char *)kt, ktlen, &pub, &priv, &why) < 0) {
-		fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf, why);
-		return 2;
+		nkeyf = 0;
 	}
-	free(kt);
+	for (unsigned k = 0; k < nkeyf; k++) {
+		if ((err = kh_fs_read(keyf[k], 1 << 16, &kt, &ktlen)) < 0) {
+			fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf[k], kh_strerror(err));
+			return 2;
+		}
+		if (kh_key_parse((const char *)kt, ktlen, &pub, &priv[k], &why) < 0) {
+			fprintf(stderr, "khien-mkmcuboot: %s: %s\n", keyf[k], why);
+			return 2;
+		}
+		free(kt);
+		kt = NULL;
+		if (k)
+			m.more[m.nmore++] = &priv[k];
+	}
 	if (payf) {
 		if ((err = kh_fs_read(payf, 256u << 20, &pay, &paylen)) < 0) {
 			fprintf(stderr, "khien-mkmcuboot: %s: %s\n", payf, kh_strerror(err));
@@ -379,12 +394,13 @@ int main(int argc, char **argv)
 	}
 	m.payload = pay;
 	m.payload_len = paylen;
-	m.key = &priv;
+	m.key = &priv[0];
 	if (mkm_build(&m, &img, &imglen) < 0) {
 		fprintf(stderr, "khien-mkmcuboot: cannot build the image\n");
 		return 3;
 	}
-	kh_ecdsa_priv_free(&priv);
+	for (unsigned k = 0; k < (nkeyf ? nkeyf : 1); k++)
+		kh_ecdsa_priv_free(&priv[k]);
 	if (pad_to > (int64_t)imglen) {
 		uint8_t *p = realloc(img, (size_t)pad_to);
 		if (!p)

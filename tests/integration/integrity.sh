@@ -122,7 +122,7 @@ import sys
 with open(sys.argv[1], "a") as f:
     f.write("   9: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1999 1 0000000000000000 100 0 0 10 0\n")
 PY
-echo 'server=198.51.100.66' >> $R/etc/dnsmasq.conf
+printf 'server=198.51.100.66\naddress=/bank.example/198.51.100.9\n' >> $R/etc/dnsmasq.conf
 ctl integrity run --json > $T/i3.json
 expect_eq "a process from a deleted file in /tmp and one in /var: critical, with the pid" \
 	"$(json_get $T/i3.json 'sorted((x["path"], x["what"], x["severity"], x["evidence"]) for x in d["integrity"]["drifts"] if x["type"] == "process_suspicious")')" \
@@ -130,9 +130,9 @@ expect_eq "a process from a deleted file in /tmp and one in /var: critical, with
 expect_eq "a listening socket not in the baseline" \
 	"$(json_get $T/i3.json '[(x["path"], x["severity"]) for x in d["integrity"]["drifts"] if x["type"] == "socket_listening"]')" \
 	"[('tcp:4444', 'high')]"
-expect_eq "a new dnsmasq upstream is a DNS hijack" \
+expect_eq "a new dnsmasq upstream and an address= override are a DNS hijack" \
 	"$(json_get $T/i3.json '[x["evidence"] for x in d["integrity"]["drifts"] if x["type"] == "dns_hijack"]')" \
-	"['dnsmasq upstreams now: 198.51.100.66,203.162.4.191; baseline: 203.162.4.191']"
+	"['dnsmasq upstreams and overrides now: 198.51.100.66,203.162.4.191,address=/bank.example/198.51.100.9; baseline: 203.162.4.191']"
 expect_rc "a sync uploads the events" 0 ctl sync
 "$SRV" events --dir $S > $T/srv.jsonl
 expect_eq "the server holds each drift once, with path, what and evidence" \
@@ -250,6 +250,18 @@ LPORT=$(rand_port)
 python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(300)' $LPORT &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ":$(printf %04X $LPORT) 00000000:0000 0A" /proc/net/tcp && break; sleep 0.1; done
+# other users' processes (root's), which the auditor may not look at: the root parent lists them
+cp /bin/sleep $T/rx && chmod 755 $T/rx
+$T/rx 301 &
+RPID=$!
+PIDS+=($RPID)
+mkdir -p $T/rw && cp /bin/sleep $T/rw/ry && chmod 755 $T/rw/ry
+$T/rw/ry 302 &
+YPID=$!
+PIDS+=($YPID)
+sleep 0.2
+rm $T/rx
+alive() { [ -e /proc/$1 ] && ! grep -q '^[0-9]* (.*) Z' /proc/$1/stat; }
 rm -rf $T/state # the fixture's baseline would walk this host's /usr/lib
 start_khiend -c $T/dev/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user khien \
 	--bundle $T/p4 --audit-root / || { fail "khiend starts on /"; done_testing; }
@@ -260,5 +272,101 @@ expect_eq "a live process whose executable in /tmp was deleted is reported with 
 expect_eq "a live listening socket opened after the baseline is reported" \
 	"$(json_get $T/live.json '[x["severity"] for x in d["integrity"]["drifts"] if x["path"] == "tcp:'$LPORT'"]')" \
 	"['high']"
+expect_eq "a root process whose executable was deleted is reported (the root parent's list)" \
+	"$(json_get $T/live.json '[(x["what"], "(uid 0, rx)" in x["evidence"]) for x in d["integrity"]["drifts"] if x.get("pid") == '$RPID']')" \
+	"[('deleted', True)]"
+expect_eq "a root process running from a writable directory is reported" \
+	"$(json_get $T/live.json '[(x["what"], x["path"]) for x in d["integrity"]["drifts"] if x.get("pid") == '$YPID']')" \
+	"[('writable', '$T/rw/ry')]"
+alive $RPID && alive $YPID && alive $XPID && ok "kill_suspicious off: they are left running" ||
+	fail "kill_suspicious off, but a process was stopped"
+expect_eq "  and nothing was stopped" "$(json_get $T/live.json 'd["integrity"]["stopped"]')" "0"
 stop_khiend
+
+# a hostile engine against the real root parent: crafted process requests are bounded
+PR=$KHIEN_BUILD/tests/khien-privsep-probe
+probe() { "$PR" --state-dir $T/state --trust-root $T/dev/root.json --uid "$(id -u khien)" "$@"; }
+probe "procs:$((RPID - 1))" raw:6: raw:6:00 raw:6:ffffffff raw:6:0000000000 raw:7:00 "kill-real:$RPID" >$T/probe.out 2>$T/probe.err ||
+	{ fail "the probe runs"; cat $T/probe.out; }
+line() { sed -n "${1}p" $T/probe.out; }
+expect_eq "the process list: only pid, uid, comm, exe, deleted, ro and the exe's identity" \
+	"$(line 1 | json_get /dev/stdin 'sorted(d), sorted(set(k for p in d["procs"] for k in p)), [(p["uid"], p["comm"], p["deleted"]) for p in d["procs"] if p["pid"] == '$RPID']')" \
+	"['next', 'procs', 'rc', 'why'] ['comm', 'deleted', 'exe', 'id', 'pid', 'ro', 'uid'] [(0, 'rx', True)]"
+expect_eq "  none of the daemon user's processes (the auditor sees those)" \
+	"$(line 1 | json_get /dev/stdin '[p for p in d["procs"] if p["uid"] == '"$(id -u khien)"']')" "[]"
+expect_eq "requests of the wrong size or an out-of-range pid are refused, not served" \
+	"$(for i in 2 3 4 5 6; do line $i | json_get /dev/stdin 'd["rc"], "procs" in d'; done | tr '\n' ' ')" \
+	"-22 False -22 False -22 False -22 False -22 False "
+expect_eq "a stop request is refused while the signed baseline does not set kill_suspicious" \
+	"$(line 7 | json_get /dev/stdin 'd["rc"], "kill_suspicious" in d["why"]')" "-1 True"
+alive $RPID && ok "  the process runs on" || fail "  the process was stopped"
+expect_eq "  the owner kept serving the hostile engine to its end" "$(line 8)" '{"serve": 0, "engine": 0}'
+
+# kill_suspicious on (signed): the agent stops them through the root parent. In a PID
+# namespace with its own /proc: there, this test's processes are the only ones to stop
+"$P" baseline --root / --watch $T/w --version 10 --kill-suspicious --table $T/live-k.tbl >/dev/null || fail "live baseline with kill"
+"$P" bundle --key $S/dev-keys/policy.key --version 5 --expires +30d --component blocklist=$T/idx \
+	--component baseline=$T/live-k.tbl -o $T/p5 >/dev/null
+mkdir -p $T/ro && cp /bin/sleep $T/ro/rz && cp /bin/sleep $T/rx2 && cp /bin/sleep $T/.x2 && chmod 755 $T/.x2
+cat >$T/ns.sh <<NS
+mount --bind $T/ro $T/ro && mount -o remount,bind,ro $T/ro || echo "cannot mount read-only"
+$T/ro/rz 303 &
+$T/rx2 305 &
+$T/rw/ry 306 &
+setpriv --reuid=khien --regid=$(id -g khien) --clear-groups -- $T/.x2 307 &
+sleep 0.3
+rm -f $T/rx2 $T/.x2
+"$KHIEN_BUILD/khiend" -f --control $T/ctl.sock --state-dir $T/state -c $T/dev/khiend.json \
+	--listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP --user khien --audit-root / &
+wait
+NS
+CTL=$T/ctl.sock
+unshare --pid --fork --mount --mount-proc --kill-child sh $T/ns.sh >$T/khiend.log 2>&1 &
+KPID=$!
+PIDS+=($KPID)
+for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.05; done
+nsalive() { pgrep -f "$1" >/dev/null; }
+nsalive "rx2 305" && nsalive "ry 306" && nsalive "x2 307" && nsalive "rz 303" && ok "in its namespace: khiend and four suspicious processes" ||
+	{ fail "namespace set-up"; cat $T/khiend.log; }
+ctl policy apply $T/p5 >/dev/null || fail "the baseline with kill_suspicious applies"
+ctl integrity run --json > $T/live-k.json
+for _ in $(seq 30); do nsalive "rx2 305" || nsalive "ry 306" || nsalive "x2 307" || break; sleep 0.1; done
+! nsalive "rx2 305" && ok "kill_suspicious on: the root process from a deleted file is stopped" || fail "root process not stopped"
+! nsalive "ry 306" && ok "  the root process from a writable directory too" || fail "writable-dir process not stopped"
+! nsalive "x2 307" && ok "  and the daemon user's own process (the auditor's report)" || fail "khien process not stopped"
+nsalive "rz 303" && ok "a suspicious process whose executable is on a read-only mount is left alone" || fail "read-only process stopped"
+grep -q "not stopped: pid [0-9]* runs a file of the read-only image" $T/khiend.log && ok "  with the reason logged" ||
+	{ fail "  reason"; grep kill_suspicious $T/khiend.log | tail -5; }
+expect_eq "  khienctl integrity counts the stops" "$(ctl integrity --json | json_get /dev/stdin 'd["integrity"]["stopped"] >= 3')" "True"
+# unshare ignores SIGTERM while it waits: end the namespace through its init
+kill -KILL "$(pgrep -P $KPID)" 2>/dev/null
+wait $KPID 2>/dev/null
+
+# a recycled pid: the engine names a pid whose executable is not the one reported
+$T/rw/ry 304 &
+QPID=$!
+PIDS+=($QPID)
+unshare -m sh -c "mount --bind $T/ro $T/ro && mount -o remount,bind,ro $T/ro && exec $T/ro/rz 308" &
+ZPID=$!
+PIDS+=($ZPID)
+sleep 309 &
+SPID=$!
+PIDS+=($SPID)
+sleep 0.3
+probe "kill:$QPID:1:1" "kill:1:0:0" "kill-real:$ZPID" "kill-real:$SPID" >$T/probe2.out 2>$T/probe.err
+line() { sed -n "${1}p" $T/probe2.out; }
+expect_eq "a stop request for a pid running another executable is refused (a recycled pid)" \
+	"$(line 1 | json_get /dev/stdin 'd["rc"], "another executable" in d["why"]')" "-116 True"
+alive $QPID && ok "  and that process runs on" || fail "  a recycled pid was killed"
+expect_eq "pid 1 is never stopped" "$(line 2 | json_get /dev/stdin 'd["rc"]')" "-1"
+expect_eq "nor a process of the read-only image" "$(line 3 | json_get /dev/stdin 'd["rc"], "read-only" in d["why"]')" "-1 True"
+alive $ZPID && ok "  it runs on" || fail "  stopped"
+expect_eq "a process that is not suspicious by the owner's own reading is not stopped (the engine's word is not enough)" \
+	"$(line 4 | json_get /dev/stdin 'd["rc"], "not suspicious" in d["why"]')" "-1 True"
+alive $SPID && ok "  it runs on" || fail "  stopped"
+probe "kill-real:$QPID" >$T/probe3.out 2>$T/probe.err
+expect_eq "the suspicious process with its real identity is stopped" "$(head -1 $T/probe3.out | json_get /dev/stdin 'd["rc"]')" "0"
+sleep 0.2
+! alive $QPID && ok "  and it is gone" || fail "  still running"
+kill $ZPID 2>/dev/null
 done_testing

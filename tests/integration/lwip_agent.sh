@@ -136,20 +136,29 @@ M=$KHIEN_BUILD/tests/khien-mkmcuboot
 F=$T/flash3.img
 MAGIC=77c295f360d2ef7f3552500f2cb67980
 ERASED=ffffffffffffffffffffffffffffffff
-"$P" keygen -o $T/fw >/dev/null && "$P" keygen -o $T/other >/dev/null || fail "firmware keys"
+# the firmware keys are the trust root's firmware role: two keys, threshold 2
+for k in root pol fw1 fw2 fw3 other; do "$P" keygen -o $T/$k >/dev/null || fail "keygen $k"; done
+"$P" root init --key $T/root.pub --policy-key $T/pol.pub --firmware-key $T/fw1.pub \
+	--firmware-key $T/fw2.pub --firmware-threshold 2 --expires +3650d -o $T/fwroot.json >/dev/null &&
+	"$P" root sign --key $T/root.key $T/fwroot.json >/dev/null || fail "trust root with a firmware role"
 mk() { local out=$1; shift; "$M" --pad-to 131072 "$@" -o "$out" || fail "build image $out"; }
-mk $T/v5.img --key $T/fw.key --counter 5 --version 1.5.0+7
-mk $T/v4.img --key $T/fw.key --counter 4 --version 1.6.0+0
-mk $T/v6.img --key $T/fw.key --counter 6 --version 1.6.1+0
-mk $T/tampered.img --key $T/fw.key --counter 6 --tamper
-mk $T/unprot.img --key $T/fw.key --counter 9 --unprotected-counter
+FW=(--key $T/fw1.key --key $T/fw2.key)
+mk $T/v5.img "${FW[@]}" --counter 5 --version 1.5.0+7
+mk $T/v4.img "${FW[@]}" --counter 4 --version 1.6.0+0
+mk $T/v6.img "${FW[@]}" --counter 6 --version 1.6.1+0
+mk $T/tampered.img "${FW[@]}" --counter 6 --tamper
+mk $T/unprot.img "${FW[@]}" --counter 9 --unprotected-counter
 mk $T/other.img --key $T/other.key --counter 9
-mk $T/cut.img --key $T/fw.key --counter 9 --unprot-tot 60
+mk $T/cut.img "${FW[@]}" --counter 9 --unprot-tot 60
+mk $T/one.img --key $T/fw1.key --counter 9
+mk $T/twice.img --key $T/fw1.key --key $T/fw1.key --counter 9
+mk $T/fw1pol.img --key $T/fw1.key --key $T/pol.key --counter 9
+mk $T/v7new.img --key $T/fw3.key --counter 7 --version 1.7.0+0
 magic() { tail -c 16 "$1" | od -An -tx1 | tr -d ' \n'; }
 fwup() { # IMAGE: put it in slot 1 and run the lwIP agent's update path; prints exit code and slot 1's trailer
 	cp "$1" $T/slot1
-	"$LK" --lwip-flash $F --lwip-flash-mb 16 --lwip-install /etc/khien/fw.pub=$T/fw.pub \
-		--lwip-fw-key /etc/khien/fw.pub --lwip-slot1 $T/slot1 --lwip-fw-update >$T/fw.out 2>&1
+	"$LK" --lwip-flash $F --lwip-flash-mb 16 --lwip-install /etc/khien/root.json=$T/fwroot.json \
+		--lwip-slot1 $T/slot1 --lwip-fw-update >$T/fw.out 2>&1
 	echo "$? $(magic $T/slot1)"
 }
 expect_eq "a tampered image is refused and not marked for swap" "$(fwup $T/tampered.img)" "1 $ERASED"
@@ -159,13 +168,19 @@ grep -q "TLV 0x50 (security counter) .* unprotected TLV area.*CVE-2024-32883" $T
 expect_eq "an image signed by another key is refused, not marked" "$(fwup $T/other.img)" "1 $ERASED"
 grep -q "not a firmware key" $T/fw.out && ok "  with the reason" || { fail "  reason"; cat $T/fw.out; }
 expect_eq "an image with a truncated TLV area is refused, not marked" "$(fwup $T/cut.img)" "1 $ERASED"
+expect_eq "an image signed by one firmware key (threshold 2) is refused, not marked" "$(fwup $T/one.img)" "1 $ERASED"
+grep -q "signed by 1 distinct firmware key(s), 2 needed (the firmware threshold)" $T/fw.out && ok "  below the threshold" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "an image signed twice by the same firmware key is refused (it counts once)" "$(fwup $T/twice.img)" "1 $ERASED"
+grep -q "signed by 1 distinct firmware key(s), 2 needed" $T/fw.out && ok "  counted once" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "a firmware key and a policy key together are refused (the policy key counts for nothing)" "$(fwup $T/fw1pol.img)" "1 $ERASED"
+grep -q "signed by 1 distinct firmware key(s), 2 needed" $T/fw.out && ok "  the policy key is not a firmware key" || { fail "  reason"; cat $T/fw.out; }
 expect_eq "a valid image is marked for swap (MCUboot's trailer magic in slot 1)" "$(fwup $T/v5.img)" "0 $MAGIC"
-grep -q "ok: image 1.5.0+7, counter 5; slot 1 marked for a test swap" $T/fw.out && ok "  and reported" || { fail "  report"; cat $T/fw.out; }
+grep -q "ok: image 1.5.0+7, counter 5, 2 of 2 firmware key(s) of trust root v1; slot 1 marked for a test swap" $T/fw.out && ok "  and reported" || { fail "  report"; cat $T/fw.out; }
 cmp -s -n 131056 $T/slot1 $T/v5.img && ok "  nothing else in the slot changed" || fail "  slot changed"
 
 # MCUboot swaps it into slot 0 and boots it; the new image commits its counter
 cp $T/v5.img $T/slot0
-lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-key /etc/khien/fw.pub --lwip-fw-commit \
+lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-commit \
 	--index /etc/khien/blocklist.idx --lwip-install /etc/khien/blocklist.idx=$T/idx ||
 	fail "lwIP khiend boots the new image"
 grep -q "committed: running image 1.5.0+7, counter 5; stored counter 5" "$T/lwip.log" &&
@@ -181,10 +196,26 @@ expect_eq "  a higher counter (6) is still accepted" "$(fwup $T/v6.img)" "0 $MAG
 # committing an older running image never lowers the stored counter
 cp $T/v4.img $T/slot0
 : >"$T/lwip.log"
-lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-key /etc/khien/fw.pub --lwip-fw-commit \
+lwip_start $F --lwip-slot0 $T/slot0 --lwip-fw-commit \
 	--index /etc/khien/blocklist.idx || fail "lwIP khiend boots"
 grep -q "commit refused: security counter 4 is below the stored 5" "$T/lwip.log" &&
 	ok "a commit of an older running image is refused" || { fail "older commit"; tail "$T/lwip.log"; }
 kill $LPID; wait $LPID 2>/dev/null
 expect_eq "  and the stored counter was not lowered (4 still refused)" "$(fwup $T/v4.img | cut -c1)" "1"
+
+# rotation: a bundle carrying root v2 (firmware role: fw3 alone) replaces the keys
+"$P" root init --version 2 --key $T/root.pub --policy-key $T/pol.pub --firmware-key $T/fw3.pub \
+	--expires +3650d -o $T/fwroot-2.json >/dev/null && "$P" root sign --key $T/root.key $T/fwroot-2.json >/dev/null
+"$P" bundle --key $T/pol.key --version 1 --expires +30d --component blocklist=$T/idx \
+	--root $T/fwroot-2.json -o $T/rot-bundle >/dev/null || fail "bundle with root v2"
+expect_eq "before the rotation, an image signed by the new key fw3 is refused" "$(fwup $T/v7new.img)" "1 $ERASED"
+: >"$T/lwip.log"
+lwip_start $F --trust-root /etc/khien/root.json --bundle /etc/khien/rot-bundle \
+	--lwip-install /etc/khien/rot-bundle=$T/rot-bundle || fail "lwIP khiend applies the bundle"
+kill $LPID; wait $LPID 2>/dev/null
+grep -q "root v2\|root 2" "$T/lwip.log" || { echo "# agent log:"; sed 's/^/#   /' "$T/lwip.log" | tail -8; }
+expect_eq "after the bundle with root v2, the rotated-out keys are refused (fw1+fw2)" "$(fwup $T/v6.img)" "1 $ERASED"
+grep -q "not a firmware key" $T/fw.out && ok "  they are no longer firmware keys" || { fail "  reason"; cat $T/fw.out; }
+expect_eq "  and the new key fw3 signs (threshold 1 in root v2)" "$(fwup $T/v7new.img)" "0 $MAGIC"
+grep -q "1 of 1 firmware key(s) of trust root v2" $T/fw.out && ok "  by root v2's firmware role" || { fail "  report"; cat $T/fw.out; }
 done_testing

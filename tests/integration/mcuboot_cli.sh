@@ -48,4 +48,21 @@ V --key $T/fw.pub --json $T/other.img >$T/j
 expect_eq "  --json says so" "$(json_get $T/j '(d["valid"], d["error"])')" "(False, 'signature')"
 expect_rc "no image is a usage error" 2 V --key $T/fw.pub
 expect_rc "a missing image is refused" 1 V --key $T/fw.pub $T/none.img
+
+# --root: the firmware role's keys and threshold, as a device checks them
+for k in root pol fw2; do "$P" keygen -o $T/$k >/dev/null || fail "keygen $k"; done
+"$P" root init --key $T/root.pub --policy-key $T/pol.pub --firmware-key $T/fw.pub --firmware-key $T/fw2.pub \
+	--firmware-threshold 2 --expires +3650d -o $T/root.json >/dev/null && "$P" root sign --key $T/root.key $T/root.json >/dev/null
+expect_rc "--root: one firmware key of a threshold-2 role is refused" 1 V --root $T/root.json $T/ok.img
+grep -q "signed by 1 distinct firmware key(s), 2 needed" $T/err && ok "  below the threshold" || fail "  reason"
+"$M" --key $T/fw.key --key $T/fw2.key --counter 7 -o $T/two.img || fail "build two"
+V --root $T/root.json --json $T/two.img >$T/j
+expect_eq "--root: two distinct firmware keys verify" "$(json_get $T/j '(d["valid"], d["keys_signed"])')" "(True, 2)"
+"$M" --key $T/fw.key --key $T/fw.key --counter 7 -o $T/twice.img || fail "build twice"
+expect_rc "--root: the same key twice counts once" 1 V --root $T/root.json $T/twice.img
+"$M" --key $T/fw.key --key $T/pol.key --counter 7 -o $T/pol.img || fail "build pol"
+expect_rc "--root: a policy key does not count" 1 V --root $T/root.json $T/pol.img
+expect_rc "--key with --threshold 2 likewise" 1 V --key $T/fw.pub --key $T/fw2.pub --threshold 2 $T/ok.img
+expect_rc "  and two keys pass it" 0 V --key $T/fw.pub --key $T/fw2.pub --threshold 2 $T/two.img
+expect_rc "--root and --key together is a usage error" 2 V --root $T/root.json --key $T/fw.pub $T/two.img
 done_testing

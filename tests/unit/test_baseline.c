@@ -247,6 +247,28 @@ static void test_readers(void)
 	KT_EQ(kh_fsroot_open(root, &fr), 0);
 	KT_EQ(kh_bl_servers(fr, s, sizeof(s)), 0);
 	KT_STREQ(s, "1.1.1.1\n8.8.8.8\n9.9.9.9\n");
+	kh_fsroot_close(fr);
+	/* what else redirects names: address=, rev-server=, resolv-file=, conf-dir=, in both syntaxes */
+	put("/etc/dnsmasq.conf",
+	    "server=9.9.9.9\n address=/bank.example/198.51.100.9 # hijack\n"
+	    "rev-server=10.0.0.0/8,198.51.100.53\nresolv-file=/tmp/evil.conf\n"
+	    "conf-dir=/tmp/dnsmasq.d\naddress-not=1\n",
+	    0644);
+	put("/etc/config/dhcp",
+	    "config dnsmasq\n\tlist server '8.8.8.8'\n\tlist address '/u.example/198.51.100.7'\n"
+	    "\toption resolvfile \"/tmp/r\"\n\toption addressx 'no'\n",
+	    0644);
+	KT_EQ(kh_fsroot_open(root, &fr), 0);
+	KT_EQ(kh_bl_servers(fr, s, sizeof(s)), 0);
+	KT_STREQ(s, "8.8.8.8\n9.9.9.9\naddress=/bank.example/198.51.100.9\n"
+		    "address=/u.example/198.51.100.7\nconf-dir=/tmp/dnsmasq.d\n"
+		    "resolv-file=/tmp/evil.conf\nresolv-file=/tmp/r\n"
+		    "rev-server=10.0.0.0/8,198.51.100.53\n");
+	kh_fsroot_close(fr);
+	put("/etc/config/dhcp",
+	    "config dnsmasq\n\tlist server '8.8.8.8'\n\toption server \"1.1.1.1\"\n", 0644);
+	put("/etc/dnsmasq.conf", "domain-needed\n  server=9.9.9.9 # quad9\nserver=1.1.1.1\n", 0644);
+	KT_EQ(kh_fsroot_open(root, &fr), 0);
 	KT_EQ(kh_bl_listeners(fr, l, 8, &n), 0);
 	/* tcp 53 listening; the connected socket and the ephemeral UDP port are not */
 	KT_EQ(n, 2);
@@ -324,7 +346,28 @@ static void test_scan_drifts(void)
 	mk("/proc/77");
 	snprintf(p, sizeof(p), "%s/proc/77/exe", root);
 	KT_EQ(symlink("/dev/shm/.m (deleted)", p), 0);
+	/* OpenWrt: an executable put into the writable layer over the image, and one of the image */
+	mk("/proc/78");
+	mk("/proc/79");
+	mk("/overlay");
+	mk("/overlay/upper");
+	mk("/overlay/upper/usr");
+	mk("/overlay/upper/usr/sbin");
+	put("/overlay/upper/usr/sbin/evil",
+	    "\x7f"
+	    "ELF",
+	    0755);
+	snprintf(p, sizeof(p), "%s/proc/78/exe", root);
+	KT_EQ(symlink("/usr/sbin/evil", p), 0);
+	snprintf(p, sizeof(p), "%s/proc/79/exe", root);
+	KT_EQ(symlink("/usr/sbin/good", p), 0);
 	scan(t, len, KH_BL_SCAN_FULL, &s);
+	KT_CHECK(has(&s, "process_suspicious", "/usr/sbin/evil", "overlay", KH_SEV_CRITICAL));
+	KT_CHECK(!has(&s, "process_suspicious", "/usr/sbin/good", "overlay", KH_SEV_CRITICAL));
+	for (int i = 78; i <= 79; i++) { /* gone before the tests that follow */
+		snprintf(p, sizeof(p), "%s/proc/%d/exe", root, i);
+		unlink(p);
+	}
 	KT_CHECK(has(&s, "file_changed", "/etc/init.d/network", "size,hash", KH_SEV_CRITICAL));
 	KT_CHECK(has(&s, "file_added", "/usr/lib/.hidden", "new", KH_SEV_CRITICAL));
 	KT_CHECK(has(&s, "file_removed", "/usr/lib/tool", "removed", KH_SEV_MEDIUM));
@@ -334,7 +377,7 @@ static void test_scan_drifts(void)
 	KT_CHECK(has(&s, "socket_listening", "tcp:4444", "new", KH_SEV_HIGH));
 	KT_CHECK(
 		has(&s, "process_suspicious", "/dev/shm/.m (deleted)", "deleted", KH_SEV_CRITICAL));
-	KT_EQ(s.n, 8);
+	KT_EQ(s.n, 9); /* with the overlay executable */
 	/* a notified scan looks at the persistence points and the upstreams only */
 	scan(t, len, KH_BL_SCAN_PERSIST, &s);
 	KT_EQ(s.n, 3);

@@ -18,6 +18,7 @@
 #include "kt.h"
 #include "lib/err.h"
 #include "platform/fs.h"
+#include "policy/trust.h"
 
 struct mem_slot {
 	const uint8_t *p;
@@ -77,6 +78,8 @@ static struct mem_slot last;
 static uint8_t *last_img; /* the image of the last run(), kept for checks */
 
 /* Build m, put it in a slot of slot_size bytes (0: the image's size), verify. */
+static unsigned run_threshold = 1;
+
 static int run(const struct mkm *m, uint32_t slot_size, const struct kh_ecdsa_pub *keys,
 	       size_t nkeys, uint32_t min)
 {
@@ -96,7 +99,8 @@ static int run(const struct mkm *m, uint32_t slot_size, const struct kh_ecdsa_pu
 	slot.read = mem_read;
 	slot.ctx = &last;
 	slot.size = slot_size ? slot_size : (uint32_t)len;
-	err = kh_mcuboot_verify(&slot, keys, nkeys, min, &info, reason, sizeof(reason));
+	err = kh_mcuboot_verify(&slot, keys, nkeys, run_threshold, min, &info, reason,
+				sizeof(reason));
 	if (err)
 		printf("#   refused (%s): %s\n", kh_strerror(err), reason);
 	return err;
@@ -314,12 +318,12 @@ static void test_header_refusals(void)
 	slot.read = mem_read;
 	slot.ctx = &last;
 	slot.size = sizeof(erased);
-	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 0, &info, reason, sizeof(reason)), -EBADMSG);
+	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 1, 0, &info, reason, sizeof(reason)), -EBADMSG);
 	KT_STREQ(reason, "slot is erased (no image)");
 	slot.size = 10;
-	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 0, NULL, reason, sizeof(reason)), -EBADMSG);
-	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 0, 0, NULL, NULL, 0), -EINVAL);
-	KT_EQ(kh_mcuboot_verify(NULL, &pub_a, 1, 0, NULL, NULL, 0), -EINVAL);
+	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 1, 0, NULL, reason, sizeof(reason)), -EBADMSG);
+	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 0, 1, 0, NULL, NULL, 0), -EINVAL);
+	KT_EQ(kh_mcuboot_verify(NULL, &pub_a, 1, 1, 0, NULL, NULL, 0), -EINVAL);
 
 	base(&m);
 	m.flags = KH_MCUBOOT_F_ENCRYPTED_AES128;
@@ -351,14 +355,15 @@ static void test_read_errors(void)
 	/* a flash read error anywhere is a refusal, never a pass */
 	for (size_t at = 0; at < len; at += 97) {
 		last.fail_at = (int)at;
-		KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 0, NULL, reason, sizeof(reason)), -EIO);
+		KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 1, 0, NULL, reason, sizeof(reason)),
+		      -EIO);
 	}
 	last.fail_at = -1;
-	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 0, NULL, reason, sizeof(reason)), 0);
+	KT_EQ(kh_mcuboot_verify(&slot, &pub_a, 1, 1, 0, NULL, reason, sizeof(reason)), 0);
 	/* every single-byte flip of the hashed region or the TLVs is refused */
 	for (size_t at = 0; at < len; at += 13) {
 		img[at] ^= 0x20;
-		KT_CHECK(kh_mcuboot_verify(&slot, &pub_a, 1, 0, NULL, NULL, 0) < 0);
+		KT_CHECK(kh_mcuboot_verify(&slot, &pub_a, 1, 1, 0, NULL, NULL, 0) < 0);
 		img[at] ^= 0x20;
 	}
 	free(img);
@@ -390,6 +395,9 @@ static void test_der_verify(void)
 /* The stored counter: only raised, and a damaged record refuses every image. */
 static void test_counter_store(void)
 {
+	struct kh_mcuboot_keys one_key = {.n = 1, .threshold = 1};
+
+	one_key.key[0] = pub_a;
 	char dir[] = "/tmp/kh-mcuboot-XXXXXX", path[64];
 	uint32_t c = 99;
 	uint8_t rec[KH_MCUBOOT_COUNTER_LEN];
@@ -417,14 +425,92 @@ static void test_counter_store(void)
 	KT_EQ(kh_mcuboot_counter_load(path, &c, reason, sizeof(reason)), -EBADMSG);
 	KT_CHECK(has("corrupt"));
 	KT_EQ(kh_mcuboot_counter_raise(path, 10), -EBADMSG);
-	KT_EQ(kh_mcuboot_update(&pub_a, 1, path, 0, NULL, reason, sizeof(reason)), -EBADMSG);
+	KT_EQ(kh_mcuboot_update(&one_key, path, 0, NULL, reason, sizeof(reason)), -EBADMSG);
 	KT_EQ(kh_fs_write_atomic(path, "x", 1, 0600), 0);
 	KT_EQ(kh_mcuboot_counter_load(path, &c, NULL, 0), -EBADMSG);
 	/* this platform has no MCUboot slots */
 	KT_EQ(kh_fs_remove(path), 0);
-	KT_EQ(kh_mcuboot_update(&pub_a, 1, path, 0, NULL, reason, sizeof(reason)), -ENOTSUP);
+	KT_EQ(kh_mcuboot_update(&one_key, path, 0, NULL, reason, sizeof(reason)), -ENOTSUP);
 	KT_CHECK(has("no secondary firmware slot"));
 	rmdir(dir);
+}
+
+/*
+ * The firmware threshold: K distinct keys' signatures, each behind its
+ * KEYHASH; one key signing twice counts once; a key outside the set adds
+ * nothing.
+ */
+static void test_threshold(void)
+{
+	struct kh_ecdsa_priv key_c;
+	struct kh_ecdsa_pub two[2] = {pub_a, pub_b}, dup[2] = {pub_a, pub_a};
+	struct mkm m;
+
+	for (int i = 0; i < 32; i++)
+		key_c.d[i] = (uint8_t)(0x80 - i);
+	run_threshold = 2;
+	base(&m);
+	KT_EQ(run(&m, 0, two, 2, 0), -EPERM);
+	KT_CHECK(has("signed by 1 distinct firmware key(s), 2 needed"));
+	m.more[m.nmore++] = &key_a; /* a signs twice */
+	KT_EQ(run(&m, 0, two, 2, 0), -EPERM);
+	KT_CHECK(has("1 distinct firmware key(s), 2 needed"));
+	m.more[0] = &key_c; /* a key of no role */
+	KT_EQ(run(&m, 0, two, 2, 0), -EPERM);
+	m.more[0] = &key_b;
+	KT_EQ(run(&m, 0, two, 2, 0), 0);
+	KT_EQ(info.nsigned, 2u);
+	/* without KEYHASH TLVs too: each signature is tried, each key counted once */
+	m.no_keyhash = 1;
+	KT_EQ(run(&m, 0, two, 2, 0), 0);
+	m.more[0] = &key_a;
+	KT_EQ(run(&m, 0, two, 2, 0), -EPERM);
+	/* one key given twice would count twice: refused as arguments */
+	base(&m);
+	m.more[m.nmore++] = &key_a;
+	KT_EQ(run(&m, 0, dup, 2, 0), -EINVAL);
+	run_threshold = 3;
+	KT_EQ(run(&m, 0, two, 2, 0), -EINVAL);
+	run_threshold = 0;
+	KT_EQ(run(&m, 0, two, 2, 0), -EINVAL);
+	run_threshold = 1;
+	kh_ecdsa_priv_free(&key_c);
+}
+
+/* The keys come from the trust root's firmware role, with its threshold. */
+static void test_root_keys(void)
+{
+	struct kh_root r;
+	struct kh_mcuboot_keys k;
+
+	memset(&r, 0, sizeof(r));
+	r.version = 3;
+	r.nkeys = 3;
+	r.keys[0].pub = pub_a;
+	r.keys[1].pub = pub_b;
+	kh_keyid(&pub_a, r.keys[0].id);
+	kh_keyid(&pub_b, r.keys[1].id);
+	memset(r.keys[2].id, 7, KH_KEYID_LEN);
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), -EPERM);
+	KT_CHECK(has("trust root v3 has no firmware role"));
+	r.policy.nkeys = 1;
+	memcpy(r.policy.keyids[0], r.keys[0].id, KH_KEYID_LEN);
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), -EPERM);
+	r.firmware.nkeys = 1;
+	r.firmware.threshold = 1;
+	memcpy(r.firmware.keyids[0], r.keys[1].id, KH_KEYID_LEN);
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), 0);
+	KT_EQ(k.n, (size_t)1);
+	KT_CHECK(memcmp(&k.key[0], &pub_b, sizeof(pub_b)) == 0);
+	KT_EQ(k.threshold, 1u);
+	r.firmware.threshold = 2;
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), -EPERM);
+	r.firmware.nkeys = 2;
+	memset(r.firmware.keyids[1], 7, KH_KEYID_LEN); /* names key 2 */
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), 0);
+	memset(r.firmware.keyids[1], 9, KH_KEYID_LEN); /* names no key */
+	KT_EQ(kh_mcuboot_root_keys(&r, &k, reason, sizeof(reason)), -EPERM);
+	KT_CHECK(has("does not hold"));
 }
 
 int main(void)
@@ -442,6 +528,8 @@ int main(void)
 	KT_RUN(test_read_errors);
 	KT_RUN(test_der_verify);
 	KT_RUN(test_counter_store);
+	KT_RUN(test_threshold);
+	KT_RUN(test_root_keys);
 	free(last_img);
 	return KT_DONE();
 }

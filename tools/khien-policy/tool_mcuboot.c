@@ -45,11 +45,13 @@ static const char *error_kind(int err)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: khien-policy firmware mcuboot-verify --key F.pub [--key ...] "
-		   "[--min-counter N] [--json] IMG\n"
+	fprintf(f, "usage: khien-policy firmware mcuboot-verify (--root root.json | --key F.pub "
+		   "[--key ...] [--threshold K]) [--min-counter N] [--json] IMG\n"
+		   "--root: the keys and threshold of the root's firmware role, as a device "
+		   "checks them.\n"
 		   "Checks an MCUboot image as an lwIP gateway does before a swap: header and "
 		   "TLV bounds,\n"
-		   "SHA-256, ECDSA P-256 signature by one of the firmware keys, security counter "
+		   "SHA-256, ECDSA P-256 signatures by K distinct firmware keys, security counter "
 		   "TLV 0x50\n"
 		   "in the protected area and at least N. Exit 0 only if valid.\n");
 }
@@ -57,7 +59,9 @@ static void usage(FILE *f)
 int kh_tool_mcuboot_verify(int argc, char **argv)
 {
 	struct kh_pubkey pubs[KH_MCUBOOT_MAX_KEYS];
-	struct kh_ecdsa_pub keys[KH_MCUBOOT_MAX_KEYS];
+	struct kh_mcuboot_keys keys = {0};
+	const char *root = NULL;
+	uint64_t threshold = 1;
 	struct kh_mcuboot_image img;
 	struct kh_fs_map map = {0};
 	char why[KH_MCUBOOT_REASON_LEN], ver[32], hex[2 * KH_SHA256_LEN + 1];
@@ -88,8 +92,14 @@ int kh_tool_mcuboot_verify(int argc, char **argv)
 				fprintf(stderr, "khien-policy: %s: %s\n", argv[i], w);
 				return EXIT_INPUT;
 			}
-			keys[nkeys] = pubs[nkeys].pub;
+			keys.key[nkeys] = pubs[nkeys].pub;
 			nkeys++;
+		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			root = argv[++i];
+		} else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) {
+			if (kh_tool_parse_uint("--threshold", argv[++i], 1, KH_MCUBOOT_MAX_KEYS,
+					       &threshold) < 0)
+				return EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--min-counter") && i + 1 < argc) {
 			if (kh_tool_parse_uint("--min-counter", argv[++i], 0, 0xffffffffu, &min) <
 			    0)
@@ -106,9 +116,30 @@ int kh_tool_mcuboot_verify(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!path || nkeys == 0) {
+	if (!path || (nkeys == 0) == !root || threshold > (nkeys ? nkeys : threshold)) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	keys.n = nkeys;
+	keys.threshold = (unsigned)threshold;
+	if (root) {
+		struct kh_root r;
+		char *t;
+		size_t n;
+
+		if ((err = kh_fs_read(root, KH_ROOT_MAX_BYTES, (uint8_t **)&t, &n)) < 0) {
+			fprintf(stderr, "khien-policy: cannot read %s: %s\n", root,
+				kh_strerror(err));
+			return EXIT_INPUT;
+		}
+		err = kh_root_verify_self(t, n, &r, why, sizeof(why));
+		free(t);
+		if (err == 0)
+			err = kh_mcuboot_root_keys(&r, &keys, why, sizeof(why));
+		if (err < 0) {
+			fprintf(stderr, "khien-policy: %s: %s\n", root, why);
+			return EXIT_INPUT;
+		}
 	}
 	err = kh_fs_map(path, 0xffffffffu, &map);
 	if (err < 0) {
@@ -118,7 +149,8 @@ int kh_tool_mcuboot_verify(int argc, char **argv)
 	} else {
 		struct kh_mcuboot_slot slot = {map_read, &map, (uint32_t)map.len};
 
-		err = kh_mcuboot_verify(&slot, keys, nkeys, (uint32_t)min, &img, why, sizeof(why));
+		err = kh_mcuboot_verify(&slot, keys.key, keys.n, keys.threshold, (uint32_t)min,
+					&img, why, sizeof(why));
 	}
 	kh_fs_unmap(&map);
 	kh_mcuboot_version_str(&img, ver, sizeof(ver));
@@ -142,8 +174,12 @@ int kh_tool_mcuboot_verify(int argc, char **argv)
 		}
 		if (err == 0) {
 			cJSON_AddStringToObject(o, "sha256", hex);
-			kh_hex_encode(pubs[img.key].id, KH_KEYID_LEN, id);
+			uint8_t kid[KH_KEYID_LEN];
+
+			kh_keyid(&keys.key[img.key], kid);
+			kh_hex_encode(kid, KH_KEYID_LEN, id);
 			cJSON_AddStringToObject(o, "key", id);
+			cJSON_AddNumberToObject(o, "keys_signed", img.nsigned);
 		}
 		s = cJSON_PrintUnformatted(o);
 		if (s)

@@ -9,7 +9,8 @@
  * usage: khiend [--lwip-tap NAME] [--lwip-addr IP/PREFIX] [--lwip-gw IP]
  *               [--lwip-flash FILE] [--lwip-flash-mb N]
  *               [--lwip-install PATH=HOSTFILE]... [--lwip-facts FILE]
- *               [--lwip-slot0 FILE] [--lwip-slot1 FILE] [--lwip-fw-key PATH]...
+ *               [--lwip-slot0 FILE] [--lwip-slot1 FILE] [--lwip-fw-root PATH]
+ *               [--lwip-fw-state DIR]
  *               [--lwip-fw-update [--lwip-fw-permanent] | --lwip-fw-commit] [khiend options...]
  *
  * Paths the agent uses (configuration, keys, index, state) are keys in the
@@ -18,8 +19,9 @@
  * The tap device must exist (ip tuntap add dev NAME mode tap) with the
  * gateway address on its host side; the harness never runs commands.
  * The MCUboot slots are files (platform/lwip/host/slots.c). --lwip-fw-update
- * verifies the candidate in slot 1 against the firmware keys (key files in
- * the flash store) and the stored security counter, marks it for swap if
+ * verifies the candidate in slot 1 against the trust root's firmware role
+ * (its keys and threshold; the root as the agent's policy store trusts it,
+ * rotations included) and the stored security counter, marks it for swap if
  * valid, and exits 0 (marked) or 1 (refused), as an update client would;
  * --lwip-fw-commit is the boot path of a new image: verify slot 0, raise
  * the stored counter, confirm the image, then run the agent. Give
@@ -51,6 +53,7 @@
 #include "netif/tapif.h"
 
 #include "agent/agent.h"
+#include "agent/policy_store.h"
 #include "firmware/mcuboot_slot.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -175,49 +178,42 @@ static int install_file(const char *spec)
 	return 0;
 }
 
-#define MAX_FW_KEYS KH_MCUBOOT_MAX_KEYS
-
-/* The firmware keys: khien-policy key files, by their path in the flash store. */
-static int fw_keys(const char *const *paths, unsigned n, struct kh_ecdsa_pub *keys)
+/*
+ * The firmware keys: the firmware role of the trust root the agent's policy
+ * store trusts (the firmware's root file, then its stored chain in
+ * STATE/roots.json as far as each step verifies), so a bundle that rotated
+ * the root also rotated the keys MCUboot images are checked against.
+ */
+static int fw_keys(const char *state_dir, const char *trust_root, struct kh_mcuboot_keys *k)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct kh_pubkey pub;
-		const char *why = "";
-		uint8_t *t = NULL;
-		size_t len;
-		int err = kh_fs_read(paths[i], 1 << 14, &t, &len);
+	struct kh_policy *p = NULL;
+	char why[512];
+	int err = kh_policy_open(state_dir, trust_root, NULL, &p, why, sizeof(why));
 
-		if (err == 0)
-			err = kh_key_parse((const char *)t, len, &pub, NULL, &why);
-		free(t);
-		if (err < 0) {
-			fprintf(stderr, "khiend: firmware key %s: %s\n", paths[i],
-				*why ? why : kh_strerror(err));
-			return -1;
-		}
-		keys[i] = pub.pub;
+	if (err == 0)
+		err = kh_mcuboot_root_keys(kh_policy_root(p), k, why, sizeof(why));
+	kh_policy_free(p);
+	if (err < 0) {
+		fprintf(stderr, "khiend: firmware keys: %s\n", why);
+		return -1;
 	}
 	return 0;
 }
 
 /* --lwip-fw-update (1: exit with the result) or --lwip-fw-commit (0: go on). */
-static int fw_action(int update, int permanent, const char *const *key_paths, unsigned nkeys,
+static int fw_action(int update, int permanent, const char *state_dir, const char *trust_root,
 		     const char *counter)
 {
-	struct kh_ecdsa_pub keys[MAX_FW_KEYS];
+	struct kh_mcuboot_keys keys;
 	struct kh_mcuboot_image img;
 	char why[KH_MCUBOOT_REASON_LEN], ver[32];
 	uint32_t stored = 0;
 	int err;
 
-	if (nkeys == 0) {
-		fprintf(stderr, "khiend: firmware: no --lwip-fw-key\n");
+	if (fw_keys(state_dir, trust_root, &keys) < 0)
 		return update ? 2 : 0;
-	}
-	if (fw_keys(key_paths, nkeys, keys) < 0)
-		return update ? 2 : 0;
-	err = update ? kh_mcuboot_update(keys, nkeys, counter, permanent, &img, why, sizeof(why))
-		     : kh_mcuboot_commit(keys, nkeys, counter, &img, why, sizeof(why));
+	err = update ? kh_mcuboot_update(&keys, counter, permanent, &img, why, sizeof(why))
+		     : kh_mcuboot_commit(&keys, counter, &img, why, sizeof(why));
 	kh_mcuboot_version_str(&img, ver, sizeof(ver));
 	if (err < 0) {
 		fprintf(stderr, "khiend: firmware: %s refused: %s\n", update ? "update" : "commit",
@@ -227,9 +223,10 @@ static int fw_action(int update, int permanent, const char *const *key_paths, un
 	kh_mcuboot_counter_load(counter, &stored, NULL, 0);
 	if (update)
 		fprintf(stderr,
-			"khiend: firmware: ok: image %s, counter %lu; slot 1 marked for %s swap\n",
-			ver, (unsigned long)img.security_counter,
-			permanent ? "a permanent" : "a test");
+			"khiend: firmware: ok: image %s, counter %lu, %u of %u firmware key(s) of "
+			"trust root v%llu; slot 1 marked for %s swap\n",
+			ver, (unsigned long)img.security_counter, img.nsigned, keys.threshold,
+			keys.root_version, permanent ? "a permanent" : "a test");
 	else
 		fprintf(stderr,
 			"khiend: firmware: committed: running image %s, counter %lu; stored "
@@ -251,7 +248,11 @@ static void usage(void)
 		"  --lwip-facts FILE     the board's facts for audit rules (NAME=VALUE lines)\n"
 		"  --lwip-slot0 FILE     MCUboot primary slot (the running image)\n"
 		"  --lwip-slot1 FILE     MCUboot secondary slot (a candidate image)\n"
-		"  --lwip-fw-key PATH    a firmware public key file in the flash store\n"
+		"  --lwip-fw-root PATH   the firmware's trust root in the flash store, whose "
+		"firmware\n"
+		"                        role signs images (default /etc/khien/root.json)\n"
+		"  --lwip-fw-state DIR   the agent's state directory, with the rotated roots "
+		"(default /state)\n"
 		"  --lwip-fw-counter PATH  the stored security counter "
 		"(default " KH_MCUBOOT_COUNTER_PATH ")\n"
 		"  --lwip-fw-update      verify slot 1 and mark it for swap, then exit (0 marked, "
@@ -269,9 +270,9 @@ int main(int argc, char **argv)
 	const char *flash = "khien-flash.img";
 	const char *install[32];
 	unsigned ninstall = 0;
-	const char *slot0 = NULL, *slot1 = NULL, *fw_key[MAX_FW_KEYS];
+	const char *slot0 = NULL, *slot1 = NULL;
+	const char *fw_root = "/etc/khien/root.json", *fw_state = "/state";
 	const char *fw_counter = KH_MCUBOOT_COUNTER_PATH;
-	unsigned nfw_key = 0;
 	int fw_update = 0, fw_commit = 0, fw_permanent = 0;
 	unsigned flash_mb = 32, prefix;
 	char ipbuf[64], *slash;
@@ -302,8 +303,10 @@ int main(int argc, char **argv)
 			slot0 = argv[++i];
 		else if (!strcmp(argv[i], "--lwip-slot1") && i + 1 < argc)
 			slot1 = argv[++i];
-		else if (!strcmp(argv[i], "--lwip-fw-key") && i + 1 < argc && nfw_key < MAX_FW_KEYS)
-			fw_key[nfw_key++] = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-fw-root") && i + 1 < argc)
+			fw_root = argv[++i];
+		else if (!strcmp(argv[i], "--lwip-fw-state") && i + 1 < argc)
+			fw_state = argv[++i];
 		else if (!strcmp(argv[i], "--lwip-fw-counter") && i + 1 < argc)
 			fw_counter = argv[++i];
 		else if (!strcmp(argv[i], "--lwip-fw-update"))
@@ -369,14 +372,14 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	if (fw_update) {
-		err = fw_action(1, fw_permanent, fw_key, nfw_key, fw_counter);
+		err = fw_action(1, fw_permanent, fw_state, fw_root, fw_counter);
 		kh_fs_lwip_unmount();
 		kh_flash_file_close(&fl);
 		free(av);
 		return err;
 	}
 	if (fw_commit)
-		fw_action(0, 0, fw_key, nfw_key, fw_counter);
+		fw_action(0, 0, fw_state, fw_root, fw_counter);
 
 	if (!tap_mtu_ok(tap))
 		return 3;

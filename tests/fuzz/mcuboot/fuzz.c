@@ -53,7 +53,7 @@ static void check(struct fz_slot *s, const struct kh_ecdsa_pub *pub, uint32_t mi
 	char why[KH_MCUBOOT_REASON_LEN];
 	uint8_t h[KH_SHA256_LEN];
 	uint32_t hashed;
-	int err = kh_mcuboot_verify(&slot, pub, 1, min, &img, why, sizeof(why));
+	int err = kh_mcuboot_verify(&slot, pub, 1, 1, min, &img, why, sizeof(why));
 
 	if (err > 0 || (err < 0 && !why[0]))
 		abort();
