@@ -859,6 +859,15 @@ static int web_edit_profile(void *arg, const struct kh_web_prof_edit *e, char *w
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
+	{ /* a list the form did not carry stays as the owner last set it (or as configured) */
+		cJSON *was = cJSON_GetObjectItemCaseSensitive(profs, e->name);
+		for (int k = 0; k < 2; k++) {
+			const char *key = k ? "block_names" : "allow_names";
+			cJSON *l = cJSON_GetObjectItemCaseSensitive(was, key);
+			if (!(k ? e->has_block : e->has_allow) && l)
+				cJSON_AddItemToObject(o, key, cJSON_Duplicate(l, 1));
+		}
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(profs, e->name);
 	cJSON_AddItemToObject(profs, e->name, o);
 	cJSON_AddBoolToObject(o, "safe_search", e->safe_search);
@@ -866,8 +875,10 @@ static int web_edit_profile(void *arg, const struct kh_web_prof_edit *e, char *w
 	if ((cats = cJSON_AddArrayToObject(o, "block")))
 		for (unsigned i = 0; i < e->ncats; i++)
 			cJSON_AddItemToArray(cats, cJSON_CreateString(e->cats[i]));
-	cJSON_AddItemToObject(o, "allow_names", word_array(e->allow));
-	cJSON_AddItemToObject(o, "block_names", word_array(e->block));
+	if (e->has_allow)
+		cJSON_AddItemToObject(o, "allow_names", word_array(e->allow));
+	if (e->has_block)
+		cJSON_AddItemToObject(o, "block_names", word_array(e->block));
 	return owner_prof_commit(a, doc, why, whylen);
 }
 

@@ -81,6 +81,7 @@ struct kh_web_prof_edit {
 	int safe_search, child;
 	unsigned ncats;
 	char cats[KH_WEB_HOUSEHOLD][KH_CAT_NAME_MAX + 1];
+	int has_allow, has_block; /* 0: the box was not on the form: the list stays as it is */
 	char allow[KH_WEB_FORM_MAX], block[KH_WEB_FORM_MAX];
 };
 

@@ -347,6 +347,10 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 	put(o, "</div>\n");
 }
 
+/* What the rest of a page needs after a repeated part (rows, profiles) stops. */
+#define ROOM_RESERVE 3072
+#define ROW_MAX 420 /* a device row without its profile select, at most */
+
 /* The device's profile, chosen from the household's ("" none); was: the one in force. */
 static void profile_select(struct out *o, const struct kh_profiles *t, const char *cur, int en_)
 {
@@ -379,6 +383,31 @@ static void names_text(struct out *o, const struct kh_profiles *t, const struct 
 	}
 }
 
+/*
+ * A names box: a textarea with the list, or, for a list longer than the
+ * form takes (KH_WEB_PROF_NAMES names, 400 bytes), its count and no box
+ * (the form then leaves that list as it is).
+ */
+static void names_box(struct out *o, const struct kh_profiles *t, const struct kh_prof_names *r,
+		      const char *field, int en_)
+{
+	size_t bytes = 0;
+
+	for (unsigned k = 0; k < r->n; k++)
+		bytes += t->name[r->first + k].len + 1u;
+	if (r->n > KH_WEB_PROF_NAMES || bytes > 400) {
+		putf(o,
+		     en_ ? "<br><em>%u names: too many to edit here; change them in the "
+			   "configuration.</em>"
+			 : "<br><em>%u tên: quá nhiều để sửa ở đây; hãy sửa trong cấu hình.</em>",
+		     r->n);
+		return;
+	}
+	putf(o, "<br><textarea name=\"%s\" rows=\"2\" cols=\"40\">", field);
+	names_text(o, t, r, " ");
+	put(o, "</textarea>");
+}
+
 static int prof_blocks(const struct kh_profiles *t, const struct kh_prof *p, const char *cat)
 {
 	for (unsigned c = 0; c < p->ncats; c++)
@@ -389,7 +418,7 @@ static int prof_blocks(const struct kh_profiles *t, const struct kh_prof *p, con
 
 /* /profiles: each household profile with the owner's form, the ISP's part shown as fixed. */
 static void profiles_page(struct out *o, const struct kh_web_facts *f,
-			  const struct kh_web_session *s, const char *msg, int en_)
+			  const struct kh_web_session *s, const char *msg, unsigned from, int en_)
 {
 	const struct kh_profiles *t = f->profiles, *isp = f->isp_profiles;
 
@@ -415,8 +444,16 @@ static void profiles_page(struct out *o, const struct kh_web_facts *f,
 		put(o, "</body></html>\n");
 		return;
 	}
-	for (unsigned i = 0; i < t->nprof; i++) {
+	for (unsigned i = from; i < t->nprof; i++) {
 		const struct kh_prof *p = &t->prof[i], *ip = NULL;
+		/* a profile's box is at most about 2 KiB: the rest on the next page */
+		if (i > from && o->cap - o->len < ROOM_RESERVE + 2048) {
+			putf(o, "<p><a href=\"/profiles?from=%u%s\">", i,
+			     en_ ? "&amp;lang=en" : "");
+			put(o, L("Các hồ sơ tiếp theo →", "More profiles →"));
+			put(o, "</a></p>");
+			break;
+		}
 		put(o, "<div class=\"box\"><h2>");
 		esc(o, p->name);
 		put(o, "</h2><p><em>");
@@ -459,13 +496,11 @@ static void profiles_page(struct out *o, const struct kh_web_facts *f,
 		put(o, "<br><label>");
 		put(o, L("Luôn cho phép (tên miền, cách nhau bởi dấu cách)",
 			 "Always allow (domain names, separated by spaces)"));
-		put(o, "<br><textarea name=\"allow_names\" rows=\"2\" cols=\"40\">");
-		names_text(o, t, &p->allow, " ");
-		put(o, "</textarea></label><br><label>");
+		names_box(o, t, &p->allow, "allow_names", en_);
+		put(o, "</label><br><label>");
 		put(o, L("Luôn chặn", "Always block"));
-		put(o, "<br><textarea name=\"block_names\" rows=\"2\" cols=\"40\">");
-		names_text(o, t, &p->block, " ");
-		put(o, "</textarea></label><br><button type=\"submit\">");
+		names_box(o, t, &p->block, "block_names", en_);
+		put(o, "</label><br><button type=\"submit\">");
 		put(o, L("Lưu", "Save"));
 		put(o, "</button></form></div>\n");
 	}
@@ -569,7 +604,10 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 			put(o, "\"><input name=\"name\" maxlength=\"32\" size=\"10\" value=\"");
 			esc(o, f->names[i]);
 			put(o, "\">");
-			if (f->profiles && f->profiles->nprof && h->set_profile)
+			/* the select only while the page has room for it (16 KiB in all) */
+			if (f->profiles && f->profiles->nprof && h->set_profile &&
+			    o->cap - o->len > ROOM_RESERVE + 160 + f->profiles->nprof * 90u +
+						      ROW_MAX * (f->nclients - i))
 				profile_select(o, f->profiles, f->clients[i].profile, en_);
 			put(o, "<button type=\"submit\">");
 			put(o, L("Lưu", "Save"));
@@ -601,6 +639,19 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 }
 
 /* ---------------------------------------------------------------- requests */
+
+/* from=N in the query (the profiles page's start), else 0. */
+static unsigned query_from(const char *q)
+{
+	for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+		if (strncmp(p, "from=", 5) == 0) {
+			unsigned n = 0;
+			for (p += 5; *p >= '0' && *p <= '9' && n < 1000; p++)
+				n = n * 10 + (unsigned)(*p - '0');
+			return n;
+		}
+	return 0;
+}
 
 /* English if the query says lang=en, else if Accept-Language prefers en over vi. */
 static int wants_english(const struct kh_http_req *r)
@@ -827,6 +878,8 @@ static void post_profile(const struct kh_web_hooks *hk, const char *body, size_t
 		else
 			kh_strlcpy(e.cats[e.ncats++], facts.household[c], sizeof(e.cats[0]));
 	}
+	e.has_allow = kh_web_form_get(body, blen, "allow_names", v, 1) != -ENOENT;
+	e.has_block = kh_web_form_get(body, blen, "block_names", v, 1) != -ENOENT;
 	if (names_field(body, blen, "allow_names", e.allow, sizeof(e.allow)) < 0 ||
 	    names_field(body, blen, "block_names", e.block, sizeof(e.block)) < 0) {
 		p->msg = L("Tên miền không hợp lệ (tối đa 16 tên mỗi ô).",
@@ -1070,7 +1123,7 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 		if (hk->facts)
 			hk->facts(hk->arg, &facts);
 		if (prof_page)
-			profiles_page(&o, &facts, sess, p.msg, en_);
+			profiles_page(&o, &facts, sess, p.msg, query_from(r.query), en_);
 		else
 			status_page(&o, cfg, hk, &facts, sess, p.msg, en_);
 	}

@@ -36,7 +36,7 @@ cat >"$T/khiend.json" <<JSON
           "neighbours": "$T/arp", "categories": {"adult": {"action": "allow"}}},
   "profiles": {
     "child": {"clients": ["127.0.0.2"], "block": ["adult"]},
-    "guest": {"clients": ["127.0.0.9"]}
+    "guest": {"clients": ["127.0.0.9"], "block_names": [$(seq -f '"n%g.example"' -s, 20)]}
   },
   "user": "khien"
 }
@@ -89,6 +89,14 @@ W get /profiles | grep -qF "Cài đặt của chủ thiết bị" && ok "the pag
 W post /profile profile=child cat_adult=1 block_names=game.example >/dev/null
 expect_eq "safe search off again: no CNAME" "$(dig_from 127.0.0.3 www.bing.com +short | grep -c strict.bing.com)" "0"
 expect_eq "adult still blocked" "$(status_from 127.0.0.3 xxx-sample.net)" "status: NXDOMAIN"
+
+# --- a configured list longer than the form takes: shown as a count, kept when the form is saved
+W get /profiles | grep -qF "20 tên: quá nhiều để sửa ở đây" && ok "a 20-name configured list is not put in a box" ||
+	fail "long list shown as a count"
+expect_eq "guest: a configured block name" "$(status_from 127.0.0.9 n17.example)" "status: NXDOMAIN"
+expect_eq "POST /profile for guest without its block_names box" "$(W post /profile profile=guest safe_search=1 | head -1)" "303 /profiles"
+expect_eq "guest: the configured block names stay" "$(status_from 127.0.0.9 n17.example)" "status: NXDOMAIN"
+expect_eq "guest: safe search now on" "$(dig_from 127.0.0.9 www.bing.com +short | head -1)" "strict.bing.com."
 
 # --- attacks: no CSRF token, another Origin, a bad name, an unknown profile: nothing changes
 sum=$(md5sum <"$LOCAL")
@@ -157,6 +165,33 @@ start_khiend --config "$T/khiend.json" --web-listen 127.0.0.1:$WEB || { fail "kh
 grep -q "profiles.local: not JSON: the configured profiles stay" "$T/khiend.log" && ok "garbage in profiles.local is refused" ||
 	{ fail "garbage logged"; tail -5 "$T/khiend.log" | sed 's/^/#  /'; }
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+stop_khiend
+
+# --- 32 profiles: the pages stay within their 16 KiB (the profiles page in parts)
+python3 - "$T/khiend.json" "$T/many.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["profiles"] = {"profile-%02d" % i: {"clients": ["127.0.1.%d" % i], "block": ["adult"],
+		 "allow_names": ["a%d.example" % i, "b%d.example" % i], "block_names": ["c%d.example" % i]}
+		 for i in range(32)}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+start_khiend --config "$T/many.json" --web-listen 127.0.0.1:$WEB || { fail "khiend starts with 32 profiles"; done_testing; }
+for i in $(seq 1 20); do dig_from 127.0.1.$i x$i.example +short >/dev/null; done
+W login "$PW" >/dev/null
+expect_eq "status page with 20 devices and 32 profiles: 200" "$(W get / | head -1)" "200"
+page=$(W get /profiles)
+expect_eq "profiles page 1: 200" "$(echo "$page" | head -1)" "200"
+next=$(echo "$page" | grep -o 'href="/profiles?from=[0-9]*"' | head -1 | tr -cd '0-9')
+[ -n "$next" ] && ok "profiles page 1 links to the rest (from=$next)" || fail "no link to more profiles"
+seen=$(echo "$page" | grep -o '<h2>profile-[0-9]*</h2>' | wc -l)
+while [ -n "$next" ]; do
+	page=$(W get "/profiles?from=$next")
+	[ "$(echo "$page" | head -1)" = 200 ] || { fail "profiles page from=$next"; break; }
+	seen=$((seen + $(echo "$page" | grep -o '<h2>profile-[0-9]*</h2>' | wc -l)))
+	next=$(echo "$page" | grep -o 'href="/profiles?from=[0-9]*"' | head -1 | tr -cd '0-9')
+done
+expect_eq "all 32 profiles shown across the parts" "$seen" "32"
 stop_khiend
 ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
 	{ fail "sanitizer finding"; grep -E -A5 "Sanitizer|runtime error" "$T/khiend.log" | head -20 | sed 's/^/#  /'; }
