@@ -817,6 +817,19 @@ static int web_set_profile(void *arg, const struct kh_addr *device, const char *
 					 m[1], m[2], m[3], m[4], m[5]);
 			break;
 		}
+	{ /* a device the ISP's signed profiles place stays there: the owner cannot move it out */
+		const struct kh_profiles *isp = kh_dns_isp_profiles(a->dns);
+		uint8_t mac[6];
+		int by_mac = strchr(key, ':') && !strchr(key, '.') && strlen(key) == 17 &&
+			     sscanf(key, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+				    &mac[3], &mac[4], &mac[5]) == 6;
+		int p = isp ? kh_profile_find(isp, device, by_mac ? mac : NULL) : -1;
+		if (p >= 0) {
+			snprintf(why, whylen, "the ISP's profiles put this device in profile %s",
+				 isp->prof[p].name);
+			return -EPERM;
+		}
+	}
 	if (!(doc = owner_prof_copy(a, &clients, "clients"))) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;

@@ -351,6 +351,14 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 #define ROOM_RESERVE 3072
 #define ROW_MAX 420 /* a device row without its profile select, at most */
 
+static int prof_in(const struct kh_profiles *t, const char *name)
+{
+	for (unsigned i = 0; t && i < t->nprof; i++)
+		if (strcmp(t->prof[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The device's profile, chosen from the household's ("" none); was: the one in force. */
 static void profile_select(struct out *o, const struct kh_profiles *t, const char *cur, int en_)
 {
@@ -359,6 +367,14 @@ static void profile_select(struct out *o, const struct kh_profiles *t, const cha
 	put(o, "\"><select name=\"profile\"><option value=\"\">");
 	put(o, L("không có", "none"));
 	put(o, "</option>");
+	if (cur[0] && !prof_in(t, cur)) { /* the ISP's profile: kept as it is */
+		put(o, "<option value=\"");
+		esc(o, cur);
+		put(o, "\" selected>");
+		esc(o, cur);
+		put(o, L(" (nhà mạng)", " (ISP)"));
+		put(o, "</option>");
+	}
 	for (unsigned k = 0; k < t->nprof; k++) {
 		put(o, "<option value=\"");
 		esc(o, t->prof[k].name);
@@ -778,10 +794,7 @@ static struct kh_web_facts facts; /* one loop thread: no need for 3 KiB of stack
 
 static int prof_name_known(const struct kh_web_facts *f, const char *name)
 {
-	for (unsigned i = 0; f->profiles && i < f->profiles->nprof; i++)
-		if (strcmp(f->profiles->prof[i].name, name) == 0)
-			return 1;
-	return 0;
+	return prof_in(f->profiles, name);
 }
 
 /* /device's profile select: a change puts the device in that profile ("": none). */
@@ -808,10 +821,15 @@ static void post_device_profile(const struct kh_web_hooks *hk, const char *body,
 		p->status = 0;
 		return;
 	}
-	if (hk->set_profile(hk->arg, a, prof, post_why, sizeof(post_why)) < 0) {
-		p->status = 503;
-		p->msg = L("Không lưu được hồ sơ của thiết bị.",
-			   "Could not save the device's profile.");
+	if ((n = hk->set_profile(hk->arg, a, prof, post_why, sizeof(post_why))) < 0) {
+		p->status = n == -EPERM ? 403 : 503;
+		p->msg = n == -EPERM
+				 ? L("Nhà mạng đã xếp thiết bị này vào một hồ sơ: không đổi được ở "
+				     "đây.",
+				     "Your ISP has put this device in a profile: it cannot be "
+				     "changed here.")
+				 : L("Không lưu được hồ sơ của thiết bị.",
+				     "Could not save the device's profile.");
 		return;
 	}
 	p->status = 0;

@@ -43,7 +43,8 @@ cat >"$T/khiend.json" <<JSON
 JSON
 "$P" keygen -o "$T/k" >/dev/null && "$P" root init --key "$T/k.pub" --policy-key "$T/k.pub" --expires +30d \
 	-o "$T/root.json" >/dev/null && "$P" root sign --key "$T/k.key" "$T/root.json" >/dev/null || fail "keys and root"
-echo '{"profiles": {"child": {"block_names": ["isp-banned.example"]}}}' >"$T/isp-profiles.json"
+echo '{"profiles": {"child": {"block_names": ["isp-banned.example"]},
+              "isp-kids": {"clients": ["127.0.0.8"], "block": ["adult"]}}}' >"$T/isp-profiles.json"
 "$P" bundle --key "$T/k.key" --version 1 --expires +1d --component blocklist="$T/idx" \
 	--component profiles="$T/isp-profiles.json" -o "$T/b1" >/dev/null || fail "bundle with profiles"
 
@@ -140,6 +141,15 @@ else
 	[ -s "$SHOTS/profiles-vi.png" ] && [ "$(stat -c %s "$SHOTS/profiles-vi.png")" -gt 2048 ] &&
 		ok "screenshot $SHOTS/profiles-vi.png" || fail "profiles screenshot"
 fi
+
+# --- a device the ISP's signed profiles place cannot be moved out by the owner
+expect_eq "the ISP's device is in its profile" "$(status_from 127.0.0.8 xxx-sample.net)" "status: NXDOMAIN"
+W get / | grep -qF '<option value="isp-kids" selected>isp-kids (nhà mạng)</option>' &&
+	ok "the device table shows the ISP's profile as such" || fail "the ISP's profile in the select"
+expect_eq "moving the ISP's device to guest: 403" "$(W post /device ip=127.0.0.8 name= profile=guest was=isp-kids | head -1)" "403 "
+expect_eq "moving the ISP's device to none: 403" "$(W post /device ip=127.0.0.8 name= profile= was=isp-kids | head -1)" "403 "
+expect_eq "... it stays blocked by the ISP's profile" "$(status_from 127.0.0.8 xxx-sample.net)" "status: NXDOMAIN"
+expect_eq "... and profiles.local does not name it" "$(json_get "$LOCAL" '"127.0.0.8" in d["clients"]')" "False"
 
 # --- a restart keeps the owner's settings
 stop_khiend

@@ -116,7 +116,7 @@ static int set_profile(void *arg, const struct kh_addr *device, const char *prof
 	if (profile[0] && !known_profile(profile))
 		abort();
 	snprintf(why, whylen, "%s", hostile);
-	return profile[0] == 'g' ? -EINVAL : 0;
+	return profile[0] == 'g' ? -EPERM : profile[0] ? 0 : -EINVAL;
 }
 
 /* names the page passes on: canonical DNS names, one space between, at most 16 */
