@@ -48,6 +48,17 @@ int kh_dns_load_index(struct kh_dns *d, const char *path, const char **why);
 struct kh_profiles;
 int kh_dns_set_isp_profiles(struct kh_dns *d, const struct kh_profiles *isp, char *why,
 			    size_t whylen);
+/*
+ * The household's base table: the owner's settings from the status page
+ * laid over the configuration's (NULL: the configuration's alone), with
+ * the ISP's merged over it as above (the ISP's part is checked first, so
+ * the owner never loosens it). Copied; on error the table in force stays.
+ */
+int kh_dns_set_local_profiles(struct kh_dns *d, const struct kh_profiles *local, char *why,
+			      size_t whylen);
+/* The ISP's profiles in force (NULL: none); the household's (configuration and owner). */
+const struct kh_profiles *kh_dns_isp_profiles(const struct kh_dns *d);
+const struct kh_profiles *kh_dns_profiles(const struct kh_dns *d);
 
 /* 1 if an index is loaded. */
 int kh_dns_has_index(const struct kh_dns *d);

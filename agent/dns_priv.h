@@ -245,7 +245,9 @@ struct kh_dns {
 	const struct kh_profiles
 		*prof;		      /* in force: the configuration's, or merged with the ISP's */
 	struct kh_profiles *prof_own; /* the merged copy, when the ISP's bundle has profiles */
-	struct prof_slot *prof_cache; /* CLIENT_BUCKETS */
+	struct kh_profiles *prof_isp; /* the ISP's (the bundle's component), NULL */
+	struct kh_profiles *prof_local; /* the owner's layer over the configuration's, NULL */
+	struct prof_slot *prof_cache;	/* CLIENT_BUCKETS */
 	uint32_t prof_gen;
 	int prof_mac;			   /* a profile names a MAC: the neighbour table is read */
 	int64_t prof_minute;		   /* the local minute prof_active is for */

@@ -55,6 +55,8 @@ void dns_prof_free(struct kh_dns *d)
 	free(d->ssq);
 	free(d->neigh);
 	free(d->prof_own);
+	free(d->prof_isp);
+	free(d->prof_local);
 }
 
 static const char *gen_cat_name(void *arg, unsigned id)
@@ -73,41 +75,110 @@ int dns_prof_masks(struct kh_dns *d, struct idx_gen *g)
 	return 0;
 }
 
-int kh_dns_set_isp_profiles(struct kh_dns *d, const struct kh_profiles *isp, char *why,
-			    size_t whylen)
+static int prof_alloc(struct kh_dns *d, char *why, size_t whylen)
+{
+	if (d->prof_cache)
+		return 0;
+	d->prof_cache = calloc(CLIENT_BUCKETS, sizeof(*d->prof_cache));
+	d->ssq = calloc(CONFIG_DNS_MAX_INFLIGHT, sizeof(*d->ssq));
+	d->neigh = calloc(NEIGH_MAX, sizeof(*d->neigh));
+	if (!d->prof_cache || !d->ssq || !d->neigh) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct kh_profiles *prof_copy(const struct kh_profiles *src, char *why, size_t whylen)
+{
+	struct kh_profiles *t = malloc(sizeof(*t));
+
+	if (t)
+		*t = *src;
+	else
+		snprintf(why, whylen, "out of memory");
+	return t;
+}
+
+/*
+ * The table in force from the base (the configuration's, or the owner's
+ * layer over it) and the ISP's: a new merged copy, swapped in whole.
+ */
+static int prof_apply(struct kh_dns *d, const struct kh_profiles *base,
+		      const struct kh_profiles *isp, char *why, size_t whylen)
 {
 	struct kh_profiles *own = NULL;
 	int err;
 
 	if (isp && isp->nprof) {
-		if (!(own = malloc(sizeof(*own)))) {
-			snprintf(why, whylen, "out of memory");
+		if (!(own = prof_copy(base, why, whylen)))
 			return -ENOMEM;
-		}
-		*own = d->cfg->profiles;
 		if ((err = kh_profiles_merge(own, isp, why, whylen)) < 0) {
 			free(own);
 			return err;
 		}
 	}
-	if (own && !d->prof_cache) {
-		d->prof_cache = calloc(CLIENT_BUCKETS, sizeof(*d->prof_cache));
-		d->ssq = calloc(CONFIG_DNS_MAX_INFLIGHT, sizeof(*d->ssq));
-		d->neigh = calloc(NEIGH_MAX, sizeof(*d->neigh));
-		if (!d->prof_cache || !d->ssq || !d->neigh) {
-			free(own);
-			snprintf(why, whylen, "out of memory");
-			return -ENOMEM;
-		}
+	if ((own || base->nprof) && (err = prof_alloc(d, why, whylen)) < 0) {
+		free(own);
+		return err;
 	}
 	free(d->prof_own);
 	d->prof_own = own;
-	d->prof = own ? own : &d->cfg->profiles;
+	d->prof = own ? own : base;
 	d->prof_mac = has_mac_clients(d->prof);
 	d->prof_gen++;
 	d->prof_minute = -1;
 	snprintf(why, whylen, "ok");
 	return dns_prof_masks(d, d->cur);
+}
+
+static const struct kh_profiles *prof_base(const struct kh_dns *d)
+{
+	return d->prof_local ? d->prof_local : &d->cfg->profiles;
+}
+
+int kh_dns_set_isp_profiles(struct kh_dns *d, const struct kh_profiles *isp, char *why,
+			    size_t whylen)
+{
+	struct kh_profiles *copy = NULL;
+	int err;
+
+	if (isp && isp->nprof && !(copy = prof_copy(isp, why, whylen)))
+		return -ENOMEM;
+	if ((err = prof_apply(d, prof_base(d), copy, why, whylen)) < 0) {
+		free(copy);
+		return err; /* the table in force stays */
+	}
+	free(d->prof_isp);
+	d->prof_isp = copy;
+	return 0;
+}
+
+int kh_dns_set_local_profiles(struct kh_dns *d, const struct kh_profiles *local, char *why,
+			      size_t whylen)
+{
+	struct kh_profiles *copy = NULL;
+	int err;
+
+	if (local && !(copy = prof_copy(local, why, whylen)))
+		return -ENOMEM;
+	if ((err = prof_apply(d, copy ? copy : &d->cfg->profiles, d->prof_isp, why, whylen)) < 0) {
+		free(copy);
+		return err;
+	}
+	free(d->prof_local);
+	d->prof_local = copy;
+	return 0;
+}
+
+const struct kh_profiles *kh_dns_isp_profiles(const struct kh_dns *d)
+{
+	return d->prof_isp;
+}
+
+const struct kh_profiles *kh_dns_profiles(const struct kh_dns *d)
+{
+	return prof_base(d);
 }
 
 /* The neighbour table, re-read when older than NEIGH_REFRESH_MS (only if a profile names a MAC). */

@@ -35,11 +35,13 @@
 #include "crypto/crypto.h"
 #include "firmware/baseline.h"
 #include "lib/err.h"
+#include "lib/ipaddr.h"
 #include "lib/jsonnum.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/fs.h"
 #include "platform/fsroot.h"
+#include "platform/lan.h"
 #include "platform/log.h"
 #include "platform/loop.h"
 #include "platform/proc.h"
@@ -78,6 +80,7 @@ struct agent {
 	} names[KH_WEB_CLIENTS];
 	struct kh_web_threat threats[KH_WEB_THREATS]; /* infected devices, count 0: free */
 	char notice[257];			      /* the ISP's, from a server command */
+	cJSON *owner_prof; /* the owner's profile settings (STATE/spool/profiles.local), NULL */
 };
 
 static void usage(FILE *f)
@@ -574,6 +577,22 @@ static void web_facts(void *arg, struct kh_web_facts *f)
 			f->threats[f->nthreats++] = a->threats[i];
 		}
 	f->notice = a->notice;
+	if (IS_ENABLED(CONFIG_PROFILES)) {
+		const cJSON *profs =
+			a->owner_prof ? cJSON_GetObjectItemCaseSensitive(a->owner_prof, "profiles")
+				      : NULL;
+		f->isp_profiles = kh_dns_isp_profiles(a->dns);
+		f->profiles = kh_dns_profiles(a->dns);
+		for (unsigned i = 0; i < a->cfg.profiles.nprof && i < 64; i++)
+			if (cJSON_GetObjectItemCaseSensitive(profs, a->cfg.profiles.prof[i].name))
+				f->owner_edited |= 1ull << i;
+		for (unsigned i = 0; i < a->cfg.ncats && f->nhousehold < KH_WEB_HOUSEHOLD - 1; i++)
+			if (a->cfg.cats[i].action == KH_DNS_ACT_ALLOW &&
+			    strcmp(a->cfg.cats[i].name, "bypass") != 0)
+				kh_strlcpy(f->household[f->nhousehold++], a->cfg.cats[i].name,
+					   sizeof(f->household[0]));
+		kh_strlcpy(f->household[f->nhousehold++], "bypass", sizeof(f->household[0]));
+	}
 }
 
 static int web_threat(void *arg, const struct kh_addr *client, struct kh_web_threat *t)
@@ -658,6 +677,222 @@ static int web_set_name(void *arg, const struct kh_addr *device, const char *nam
 	kh_strlcpy(a->names[slot].name, name, sizeof(a->names[slot].name));
 	names_save(a);
 	return 0;
+}
+
+/*
+ * The owner's profile settings (docs/WEB.md): a layer over the
+ * configuration's profiles, kept in STATE/spool/profiles.local as
+ * {"profiles": {...}, "clients": {...}} and parsed with the profiles
+ * parser and its limits (kh_profiles_owner). The ISP's part is merged
+ * over it by the engine, and checked first.
+ */
+#define OWNER_PROF_MAX (16 * 1024)
+
+static void owner_prof_path(const struct agent *a, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/spool/profiles.local", a->cfg.state_dir);
+}
+
+/* doc over the configuration's profiles, swapped into the engine: 0 or -EINVAL with why. */
+static int owner_prof_apply(struct agent *a, const cJSON *doc, char *why, size_t whylen)
+{
+	struct kh_profiles *t;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PROFILES))
+		return -ENOTSUP;
+	if (!(t = malloc(sizeof(*t)))) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	*t = a->cfg.profiles;
+	if ((err = kh_profiles_owner(t, doc, why, whylen)) == 0)
+		err = kh_dns_set_local_profiles(a->dns, t, why, whylen);
+	free(t);
+	return err;
+}
+
+static void owner_prof_load(struct agent *a)
+{
+	char path[KH_CFG_PATH_MAX + 24], why[320];
+	uint8_t *buf = NULL;
+	size_t len;
+	cJSON *doc;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_PROFILES) || !a->cfg.state_dir[0])
+		return;
+	owner_prof_path(a, path, sizeof(path));
+	if ((err = kh_fs_read(path, OWNER_PROF_MAX, &buf, &len)) < 0) {
+		if (err != -ENOENT)
+			log_error("%s: %s: the configured profiles stay", path, kh_strerror(err));
+		return;
+	}
+	doc = cJSON_ParseWithLength((const char *)buf, len);
+	free(buf);
+	if (!doc) {
+		log_error("%s: not JSON: the configured profiles stay", path);
+		return;
+	}
+	if (owner_prof_apply(a, doc, why, sizeof(why)) < 0) {
+		log_error("%s: %s: the configured profiles stay", path, why);
+		cJSON_Delete(doc);
+		return;
+	}
+	cJSON_Delete(a->owner_prof);
+	a->owner_prof = doc;
+	log_notice("%s: the owner's profile settings applied", path);
+}
+
+/* doc becomes the owner's layer: applied, then kept (atomically); on error nothing changes. */
+static int owner_prof_commit(struct agent *a, cJSON *doc, char *why, size_t whylen)
+{
+	char path[KH_CFG_PATH_MAX + 24];
+	char *text = cJSON_PrintUnformatted(doc);
+	int err;
+
+	if (!text) {
+		cJSON_Delete(doc);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	if (strlen(text) > OWNER_PROF_MAX) {
+		snprintf(why, whylen, "the owner's settings exceed %d bytes", OWNER_PROF_MAX);
+		err = -E2BIG;
+	} else if ((err = owner_prof_apply(a, doc, why, whylen)) == 0 && a->cfg.state_dir[0]) {
+		owner_prof_path(a, path, sizeof(path));
+		if ((err = kh_fs_write_atomic(path, text, strlen(text), 0600)) < 0) {
+			char w2[320];
+			snprintf(why, whylen, "cannot write %s", path);
+			/* back to what is kept */
+			if (!a->owner_prof ||
+			    owner_prof_apply(a, a->owner_prof, w2, sizeof(w2)) < 0)
+				kh_dns_set_local_profiles(a->dns, NULL, w2, sizeof(w2));
+		}
+	}
+	free(text);
+	if (err < 0) {
+		log_warn("the owner's profile settings refused: %s", why);
+		cJSON_Delete(doc);
+		return err;
+	}
+	cJSON_Delete(a->owner_prof);
+	a->owner_prof = doc;
+	return 0;
+}
+
+/* A copy of the owner's layer and its object key (created). */
+static cJSON *owner_prof_copy(const struct agent *a, cJSON **part, const char *key)
+{
+	cJSON *doc = a->owner_prof ? cJSON_Duplicate(a->owner_prof, 1) : cJSON_CreateObject();
+
+	*part = NULL;
+	if (!doc)
+		return NULL;
+	if (!(*part = cJSON_GetObjectItemCaseSensitive(doc, key)))
+		*part = cJSON_AddObjectToObject(doc, key);
+	if (!*part) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int web_set_profile(void *arg, const struct kh_addr *device, const char *profile, char *why,
+			   size_t whylen)
+{
+	struct agent *a = arg;
+	static struct kh_neigh neigh[256]; /* one loop thread */
+	char key[KH_ADDR_STRLEN];
+	cJSON *doc, *clients;
+	int n = kh_neigh_read(a->cfg.neighbours[0] ? a->cfg.neighbours : NULL, neigh, 256);
+
+	/* the device by its MAC when the neighbour table knows it, else its address */
+	kh_ip_format(device->ip, device->family == KH_AF_INET6, key, sizeof(key));
+	for (int i = 0; i < n; i++)
+		if (same_ip(&neigh[i].ip, device)) {
+			const uint8_t *m = neigh[i].mac;
+			if (m[0] | m[1] | m[2] | m[3] | m[4] | m[5])
+				snprintf(key, sizeof(key), "%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+					 m[1], m[2], m[3], m[4], m[5]);
+			break;
+		}
+	{ /* a device the ISP's signed profiles place stays there: the owner cannot move it out */
+		const struct kh_profiles *isp = kh_dns_isp_profiles(a->dns);
+		uint8_t mac[6];
+		int by_mac = strchr(key, ':') && !strchr(key, '.') && strlen(key) == 17 &&
+			     sscanf(key, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+				    &mac[3], &mac[4], &mac[5]) == 6;
+		int p = isp ? kh_profile_find(isp, device, by_mac ? mac : NULL) : -1;
+		if (p >= 0) {
+			snprintf(why, whylen, "the ISP's profiles put this device in profile %s",
+				 isp->prof[p].name);
+			return -EPERM;
+		}
+	}
+	if (!(doc = owner_prof_copy(a, &clients, "clients"))) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(clients, key);
+	if (!cJSON_AddStringToObject(clients, key, profile)) {
+		cJSON_Delete(doc);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return owner_prof_commit(a, doc, why, whylen);
+}
+
+/* "a b c" (validated by the page) into a JSON array of strings. */
+static cJSON *word_array(const char *s)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	while (arr && *s) {
+		const char *e = strchr(s, ' ');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		char w[256];
+		if (n && n < sizeof(w)) {
+			memcpy(w, s, n);
+			w[n] = 0;
+			cJSON_AddItemToArray(arr, cJSON_CreateString(w));
+		}
+		s += n + (e != NULL);
+	}
+	return arr;
+}
+
+static int web_edit_profile(void *arg, const struct kh_web_prof_edit *e, char *why, size_t whylen)
+{
+	struct agent *a = arg;
+	cJSON *doc, *profs, *o, *cats;
+
+	if (!(doc = owner_prof_copy(a, &profs, "profiles")) || !(o = cJSON_CreateObject())) {
+		cJSON_Delete(doc);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	{ /* a list the form did not carry stays as the owner last set it (or as configured) */
+		cJSON *was = cJSON_GetObjectItemCaseSensitive(profs, e->name);
+		for (int k = 0; k < 2; k++) {
+			const char *key = k ? "block_names" : "allow_names";
+			cJSON *l = cJSON_GetObjectItemCaseSensitive(was, key);
+			if (!(k ? e->has_block : e->has_allow) && l)
+				cJSON_AddItemToObject(o, key, cJSON_Duplicate(l, 1));
+		}
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(profs, e->name);
+	cJSON_AddItemToObject(profs, e->name, o);
+	cJSON_AddBoolToObject(o, "safe_search", e->safe_search);
+	cJSON_AddBoolToObject(o, "child", e->child);
+	if ((cats = cJSON_AddArrayToObject(o, "block")))
+		for (unsigned i = 0; i < e->ncats; i++)
+			cJSON_AddItemToArray(cats, cJSON_CreateString(e->cats[i]));
+	if (e->has_allow)
+		cJSON_AddItemToObject(o, "allow_names", word_array(e->allow));
+	if (e->has_block)
+		cJSON_AddItemToObject(o, "block_names", word_array(e->block));
+	return owner_prof_commit(a, doc, why, whylen);
 }
 
 /* The ISP's notice (server command "notice"): shown on the status page until replaced. */
@@ -1140,6 +1375,8 @@ int kh_agent_main(int argc, char **argv)
 						.allowed = web_allowed,
 						.threat = web_threat,
 						.set_name = web_set_name,
+						.set_profile = web_set_profile,
+						.edit_profile = web_edit_profile,
 						.auth = login ? &a.auth : NULL};
 		a.auth.owner_set = -1;
 		if ((err = kh_web_new(a.loop, &a.cfg, &wh, &a.web, &why)) < 0) {
@@ -1175,6 +1412,7 @@ int kh_agent_main(int argc, char **argv)
 		goto out;
 	} else if (!a.cfg.index[0])
 		log_warn("no blocklist (signed policy or dns.index): nothing is blocked");
+	owner_prof_load(&a);
 	isp_profiles(&a);
 	err = kh_control_new(a.loop, a.cfg.control, a.cfg.control_group, control, &a, &a.ctl);
 	if (err == -ENOTSUP) {
@@ -1344,6 +1582,7 @@ out:
 	}
 	kh_priv_free(a.priv);
 	kh_dns_free(a.dns);
+	cJSON_Delete(a.owner_prof);
 	kh_events_free(a.events);
 	kh_loop_free(a.loop);
 	return rc;

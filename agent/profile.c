@@ -184,6 +184,27 @@ static int client_add(struct kh_profiles *t, const struct kh_prof_client *c, uns
 	return 0;
 }
 
+static const char bad_client[] = "not a MAC, IP or CIDR (aa:bb:cc:dd:ee:ff, 198.18.5.7, "
+				 "198.18.6.0/24 with no host bits)";
+
+/* A MAC, IP or CIDR into c (kind, mac or net and bits): 0 or -1. */
+static int client_parse(const char *s, struct kh_prof_client *c)
+{
+	struct kh_cidr net;
+
+	if (mac_parse(s, c->mac) == 0) {
+		c->kind = KH_PROF_BY_MAC;
+		return 0;
+	}
+	if (kh_cidr_parse(s, &net) < 0)
+		return -1;
+	c->kind = KH_PROF_BY_NET;
+	c->net = net.net;
+	c->net.port = 0;
+	c->bits = net.bits;
+	return 0;
+}
+
 static int parse_clients(struct pctx *x, struct kh_profiles *t, const cJSON *v, unsigned prof)
 {
 	const cJSON *e;
@@ -202,19 +223,10 @@ static int parse_clients(struct pctx *x, struct kh_profiles *t, const cJSON *v, 
 	cJSON_ArrayForEach (e, v) {
 		size_t save = penter(x, NULL, i++);
 		struct kh_prof_client c = {.profile = (uint8_t)prof};
-		struct kh_cidr net;
 		unsigned other = 0;
 		int rc;
-		if (cJSON_IsString(e) && mac_parse(e->valuestring, c.mac) == 0)
-			c.kind = KH_PROF_BY_MAC;
-		else if (cJSON_IsString(e) && kh_cidr_parse(e->valuestring, &net) == 0) {
-			c.kind = KH_PROF_BY_NET;
-			c.net = net.net;
-			c.net.port = 0;
-			c.bits = net.bits;
-		} else
-			return pfail(x, "not a MAC, IP or CIDR (aa:bb:cc:dd:ee:ff, 198.18.5.7, "
-					"198.18.6.0/24 with no host bits)");
+		if (!cJSON_IsString(e) || client_parse(e->valuestring, &c) < 0)
+			return pfail(x, "%s", bad_client);
 		rc = client_add(t, &c, &other);
 		if (rc == -2)
 			return pfail(x, "too many clients in all profiles "
@@ -522,6 +534,79 @@ full:
 		 "the ISP's profiles and the local ones together exceed the limits "
 		 "(CONFIG_PROFILES_MAX, _MAX_CLIENTS, _MAX_NAMES)");
 	return -E2BIG;
+}
+
+/* ---------------------------------------------------------------- owner */
+
+int kh_profiles_owner(struct kh_profiles *t, const cJSON *doc, char *why, size_t whylen)
+{
+	struct pctx x = {.why = why, .whylen = whylen};
+	const cJSON *f, *profs, *clients;
+	int err;
+
+	if (!cJSON_IsObject(doc))
+		return pfail(&x, "expected {\"profiles\": {...}, \"clients\": {...}}");
+	cJSON_ArrayForEach (f, doc)
+		if (strcmp(f->string, "profiles") != 0 && strcmp(f->string, "clients") != 0) {
+			kh_strlcpy(x.path, f->string, sizeof(x.path));
+			return pfail(&x, "unknown key");
+		}
+	profs = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
+	clients = cJSON_GetObjectItemCaseSensitive(doc, "clients");
+	if (profs) {
+		kh_strlcpy(x.path, "profiles", sizeof(x.path));
+		if (!cJSON_IsObject(profs))
+			return pfail(&x, "expected an object of profiles");
+		cJSON_ArrayForEach (f, profs) {
+			const cJSON *k;
+			size_t save = penter(&x, f->string, -1);
+			if (prof_find(t, f->string) < 0)
+				return pfail(&x, "no such profile in the configuration");
+			if (!cJSON_IsObject(f))
+				return pfail(&x, "expected an object");
+			cJSON_ArrayForEach (k, f)
+				if (strcmp(k->string, "safe_search") &&
+				    strcmp(k->string, "child") && strcmp(k->string, "block") &&
+				    strcmp(k->string, "allow_names") &&
+				    strcmp(k->string, "block_names")) {
+					penter(&x, k->string, -1);
+					return pfail(&x,
+						     "the owner sets safe_search, child, block, "
+						     "allow_names and block_names only");
+				}
+			pleave(&x, save);
+		}
+		if ((err = kh_profiles_parse(t, profs, "profiles", 0, why, whylen)) < 0)
+			return err;
+	}
+	if (clients) {
+		kh_strlcpy(x.path, "clients", sizeof(x.path));
+		if (!cJSON_IsObject(clients) || cJSON_GetArraySize(clients) > KH_PROF_MAX_CLIENTS)
+			return pfail(&x, "expected an object of at most %d \"ADDR\": \"PROFILE\"",
+				     KH_PROF_MAX_CLIENTS);
+		cJSON_ArrayForEach (f, clients) {
+			struct kh_prof_client c = {0};
+			unsigned w = 0, other = 0;
+			int idx = -1;
+			size_t save = penter(&x, f->string, -1);
+			if (client_parse(f->string, &c) < 0)
+				return pfail(&x, "%s", bad_client);
+			if (!cJSON_IsString(f) ||
+			    (f->valuestring[0] && (idx = prof_find(t, f->valuestring)) < 0))
+				return pfail(&x, "expected the name of a profile of the "
+						 "configuration, or \"\" for none");
+			for (unsigned k = 0; k < t->nclient; k++) /* out of its old profile */
+				if (!client_same(&t->client[k], &c))
+					t->client[w++] = t->client[k];
+			t->nclient = w;
+			c.profile = (uint8_t)(idx < 0 ? 0 : idx);
+			if (idx >= 0 && client_add(t, &c, &other) < 0)
+				return pfail(&x, "too many clients in all profiles "
+						 "(CONFIG_PROFILES_MAX_CLIENTS)");
+			pleave(&x, save);
+		}
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- print */

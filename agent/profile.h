@@ -126,6 +126,16 @@ int kh_profiles_merge(struct kh_profiles *dst, const struct kh_profiles *isp, ch
 		      size_t whylen);
 
 /* The table as the JSON object it was parsed from (for `khiend --print-config`). */
+/*
+ * The owner's layer (docs/WEB.md, STATE/spool/profiles.local) over t:
+ * {"profiles": {NAME: {safe_search, child, block, allow_names,
+ * block_names}}, "clients": {"MAC or IP": "NAME" or ""}}. Only profiles
+ * t already has; the values replace t's own (never the ISP's part, which
+ * kh_profiles_merge adds after). Parsed by kh_profiles_parse with every
+ * limit; -EINVAL and "PATH: reason" in why.
+ */
+int kh_profiles_owner(struct kh_profiles *t, const struct cJSON *doc, char *why, size_t whylen);
+
 void kh_profiles_print(const struct kh_profiles *t, struct cJSON *out);
 
 /*

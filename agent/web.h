@@ -23,6 +23,7 @@
 #include "agent/owner.h"
 #include "agent/web_auth.h"
 #include "agent/dns.h"
+#include "agent/profile.h"
 #include "platform/loop.h"
 #include "platform/net.h"
 
@@ -38,7 +39,9 @@
 #define KH_WEB_WARNINGS 4
 #define KH_WEB_PAGE_MAX 16384 /* a rendered page, head included */
 #define KH_WEB_THREATS 8
-#define KH_WEB_NAME_MAX 32 /* a device's display name, bytes */
+#define KH_WEB_NAME_MAX 32   /* a device's display name, bytes */
+#define KH_WEB_HOUSEHOLD 8   /* household categories the page offers */
+#define KH_WEB_PROF_NAMES 16 /* names in one owner list (allow_names, block_names) */
 
 /* A LAN device that asked for a name of a security category (an infected device). */
 struct kh_web_threat {
@@ -65,6 +68,21 @@ struct kh_web_facts {
 	struct kh_web_threat threats[KH_WEB_THREATS];
 	char threat_names[KH_WEB_THREATS][KH_WEB_NAME_MAX + 1];
 	const char *notice; /* the ISP's notice (operator command), NULL */
+	/* profiles (docs/PROFILES.md): the household's (configuration and owner), the ISP's */
+	const struct kh_profiles *profiles, *isp_profiles; /* NULL: none */
+	uint64_t owner_edited; /* profiles[i] has owner settings: bit i */
+	unsigned nhousehold;   /* the categories the owner may choose (action "allow", bypass) */
+	char household[KH_WEB_HOUSEHOLD][KH_CAT_NAME_MAX + 1];
+};
+
+/* A profile as the owner sets it (/profile): names are validated, one space between. */
+struct kh_web_prof_edit {
+	char name[KH_PROF_NAME_MAX + 1];
+	int safe_search, child;
+	unsigned ncats;
+	char cats[KH_WEB_HOUSEHOLD][KH_CAT_NAME_MAX + 1];
+	int has_allow, has_block; /* 0: the box was not on the form: the list stays as it is */
+	char allow[KH_WEB_FORM_MAX], block[KH_WEB_FORM_MAX];
 };
 
 /*
@@ -84,12 +102,18 @@ struct kh_web_hooks {
 	/* set_name: a logged-in owner names a device ("" clears). 0 or negative errno. */
 	int (*set_name)(void *arg, const struct kh_addr *device, const char *name);
 	/*
-	 * profile_of: the profile a device is in (per-client policy, issue 14's
-	 * profiles slice: hook it to the engine's profile map; editing goes in
-	 * web_page.c's post_form() next to /device). NULL, or NULL returned:
-	 * "default".
+	 * profile_of: the profile a device is in, when the engine's own
+	 * mapping (kh_dns_client.profile) has none. NULL, or NULL returned: none.
 	 */
 	const char *(*profile_of)(void *arg, const struct kh_addr *device);
+	/*
+	 * set_profile: a logged-in owner puts a device in a profile ("": none);
+	 * edit_profile: sets a profile's safe search, categories and names.
+	 * Both apply at once and persist; 0, or negative errno with why. May be NULL.
+	 */
+	int (*set_profile)(void *arg, const struct kh_addr *device, const char *profile, char *why,
+			   size_t whylen);
+	int (*edit_profile)(void *arg, const struct kh_web_prof_edit *e, char *why, size_t whylen);
 	/* the owner's sessions; NULL: no owner login (no password helper) */
 	struct kh_web_auth *auth;
 };

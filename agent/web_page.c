@@ -20,6 +20,7 @@
 #include "lib/http.h"
 #include "lib/str.h"
 #include "platform/time.h"
+#include "policy/name.h"
 
 /* ---------------------------------------------------------------- output */
 
@@ -310,7 +311,9 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 		put(o, L("<p>Đăng nhập không khả dụng trên thiết bị này.</p>",
 			 "<p>Owner login is not available on this device.</p>"));
 	} else if (s) {
-		put(o, L("<p>Bạn đã đăng nhập.</p>", "<p>You are logged in.</p>"));
+		put(o,
+		    L("<p>Bạn đã đăng nhập. <a href=\"/profiles\">Sửa hồ sơ thiết bị</a></p>",
+		      "<p>You are logged in. <a href=\"/profiles\">Edit device profiles</a></p>"));
 		form_start(o, "/logout", s);
 		put(o, "<button type=\"submit\">");
 		put(o, L("Đăng xuất", "Log out"));
@@ -342,6 +345,182 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 		put(o, "</button></form>");
 	}
 	put(o, "</div>\n");
+}
+
+/* What the rest of a page needs after a repeated part (rows, profiles) stops. */
+#define ROOM_RESERVE 3072
+#define ROW_MAX 420 /* a device row without its profile select, at most */
+
+static int prof_in(const struct kh_profiles *t, const char *name)
+{
+	for (unsigned i = 0; t && i < t->nprof; i++)
+		if (strcmp(t->prof[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The device's profile, chosen from the household's ("" none); was: the one in force. */
+static void profile_select(struct out *o, const struct kh_profiles *t, const char *cur, int en_)
+{
+	put(o, "<input type=\"hidden\" name=\"was\" value=\"");
+	esc(o, cur);
+	put(o, "\"><select name=\"profile\"><option value=\"\">");
+	put(o, L("không có", "none"));
+	put(o, "</option>");
+	if (cur[0] && !prof_in(t, cur)) { /* the ISP's profile: kept as it is */
+		put(o, "<option value=\"");
+		esc(o, cur);
+		put(o, "\" selected>");
+		esc(o, cur);
+		put(o, L(" (nhà mạng)", " (ISP)"));
+		put(o, "</option>");
+	}
+	for (unsigned k = 0; k < t->nprof; k++) {
+		put(o, "<option value=\"");
+		esc(o, t->prof[k].name);
+		put(o, strcmp(cur, t->prof[k].name) == 0 ? "\" selected>" : "\">");
+		esc(o, t->prof[k].name);
+		put(o, "</option>");
+	}
+	put(o, "</select>");
+}
+
+static void names_text(struct out *o, const struct kh_profiles *t, const struct kh_prof_names *r,
+		       const char *sep)
+{
+	for (unsigned k = 0; k < r->n; k++) {
+		const struct kh_prof_name *nm = &t->name[r->first + k];
+		char buf[256]; /* len is at most 255 */
+		memcpy(buf, t->pool + nm->off, nm->len);
+		buf[nm->len] = 0;
+		if (k)
+			put(o, sep);
+		esc(o, buf);
+	}
+}
+
+/*
+ * A names box: a textarea with the list, or, for a list longer than the
+ * form takes (KH_WEB_PROF_NAMES names, 400 bytes), its count and no box
+ * (the form then leaves that list as it is).
+ */
+static void names_box(struct out *o, const struct kh_profiles *t, const struct kh_prof_names *r,
+		      const char *field, int en_)
+{
+	size_t bytes = 0;
+
+	for (unsigned k = 0; k < r->n; k++)
+		bytes += t->name[r->first + k].len + 1u;
+	if (r->n > KH_WEB_PROF_NAMES || bytes > 400) {
+		putf(o,
+		     en_ ? "<br><em>%u names: too many to edit here; change them in the "
+			   "configuration.</em>"
+			 : "<br><em>%u tên: quá nhiều để sửa ở đây; hãy sửa trong cấu hình.</em>",
+		     r->n);
+		return;
+	}
+	putf(o, "<br><textarea name=\"%s\" rows=\"2\" cols=\"40\">", field);
+	names_text(o, t, r, " ");
+	put(o, "</textarea>");
+}
+
+static int prof_blocks(const struct kh_profiles *t, const struct kh_prof *p, const char *cat)
+{
+	for (unsigned c = 0; c < p->ncats; c++)
+		if (!p->cats[c].isp && strcmp(t->cat[p->cats[c].id], cat) == 0)
+			return 1;
+	return 0;
+}
+
+/* /profiles: each household profile with the owner's form, the ISP's part shown as fixed. */
+static void profiles_page(struct out *o, const struct kh_web_facts *f,
+			  const struct kh_web_session *s, const char *msg, unsigned from, int en_)
+{
+	const struct kh_profiles *t = f->profiles, *isp = f->isp_profiles;
+
+	page_start(o, L("Khiên — hồ sơ thiết bị", "Khiên — device profiles"),
+		   L("/profiles?lang=en", "/profiles?lang=vi"), en_);
+	if (msg) {
+		put(o, "<p class=\"box bad\" id=\"msg\">");
+		esc(o, msg);
+		put(o, "</p>\n");
+	}
+	put(o, "<h1>");
+	put(o, L("Hồ sơ thiết bị", "Device profiles"));
+	put(o, "</h1><p><a href=\"/\">");
+	put(o, L("← Trang trạng thái", "← Status page"));
+	put(o, "</a></p>");
+	put(o, L("<p>Cấu hình của bộ định tuyến là nền; cài đặt của chủ thiết bị đè lên trên. "
+		 "Những gì nhà mạng chặn không thể bỏ chặn ở đây.</p>",
+		 "<p>The router's configuration is the base; the owner's settings are a layer on "
+		 "top. What the ISP blocks cannot be unblocked here.</p>"));
+	if (!t || !t->nprof) {
+		put(o, L("<p>Chưa có hồ sơ nào trong cấu hình.</p>",
+			 "<p>The configuration has no profiles.</p>"));
+		put(o, "</body></html>\n");
+		return;
+	}
+	for (unsigned i = from; i < t->nprof; i++) {
+		const struct kh_prof *p = &t->prof[i], *ip = NULL;
+		/* a profile's box is at most about 2 KiB: the rest on the next page */
+		if (i > from && o->cap - o->len < ROOM_RESERVE + 2048) {
+			putf(o, "<p><a href=\"/profiles?from=%u%s\">", i,
+			     en_ ? "&amp;lang=en" : "");
+			put(o, L("Các hồ sơ tiếp theo →", "More profiles →"));
+			put(o, "</a></p>");
+			break;
+		}
+		put(o, "<div class=\"box\"><h2>");
+		esc(o, p->name);
+		put(o, "</h2><p><em>");
+		put(o, i < 64 && (f->owner_edited >> i & 1)
+			       ? L("Cài đặt của chủ thiết bị (đè lên cấu hình)",
+				   "Owner's settings (over the configuration)")
+			       : L("Theo cấu hình", "As configured"));
+		put(o, "</em></p>");
+		for (unsigned k = 0; isp && k < isp->nprof; k++)
+			if (strcmp(isp->prof[k].name, p->name) == 0)
+				ip = &isp->prof[k];
+		if (ip && (ip->ncats || ip->isp_block.n)) {
+			put(o, "<p class=\"isp\">");
+			put(o, L("Nhà mạng chặn (không thể bỏ): ", "Blocked by the ISP (fixed): "));
+			for (unsigned c = 0; c < ip->ncats; c++) {
+				esc(o, category_words(isp->cat[ip->cats[c].id], en_));
+				put(o, c + 1 < ip->ncats || ip->isp_block.n ? ", " : "");
+			}
+			names_text(o, isp, &ip->isp_block, ", ");
+			put(o, "</p>");
+		}
+		form_start(o, "/profile", s);
+		put(o, "<input type=\"hidden\" name=\"profile\" value=\"");
+		esc(o, p->name);
+		put(o, "\"><label><input type=\"checkbox\" name=\"safe_search\" value=\"1\"");
+		put(o, p->safe_search ? " checked> " : "> ");
+		put(o, L("Tìm kiếm an toàn", "Safe search"));
+		put(o, "</label><br>");
+		put(o, L("Chặn các loại: ", "Block the categories: "));
+		for (unsigned c = 0; c < f->nhousehold && c < KH_WEB_HOUSEHOLD; c++) {
+			const char *cat = f->household[c];
+			int on = strcmp(cat, "bypass") == 0 ? p->child || prof_blocks(t, p, cat)
+							    : prof_blocks(t, p, cat);
+			put(o, "<label><input type=\"checkbox\" name=\"cat_");
+			esc(o, cat);
+			put(o, on ? "\" value=\"1\" checked> " : "\" value=\"1\"> ");
+			esc(o, category_words(cat, en_));
+			put(o, "</label> ");
+		}
+		put(o, "<br><label>");
+		put(o, L("Luôn cho phép (tên miền, cách nhau bởi dấu cách)",
+			 "Always allow (domain names, separated by spaces)"));
+		names_box(o, t, &p->allow, "allow_names", en_);
+		put(o, "</label><br><label>");
+		put(o, L("Luôn chặn", "Always block"));
+		names_box(o, t, &p->block, "block_names", en_);
+		put(o, "</label><br><button type=\"submit\">");
+		put(o, L("Lưu", "Save"));
+		put(o, "</button></form></div>\n");
+	}
+	put(o, "</body></html>\n");
 }
 
 static void status_page(struct out *o, const struct kh_agent_config *cfg,
@@ -440,7 +619,13 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 			esc(o, a);
 			put(o, "\"><input name=\"name\" maxlength=\"32\" size=\"10\" value=\"");
 			esc(o, f->names[i]);
-			put(o, "\"><button type=\"submit\">");
+			put(o, "\">");
+			/* the select only while the page has room for it (16 KiB in all) */
+			if (f->profiles && f->profiles->nprof && h->set_profile &&
+			    o->cap - o->len > ROOM_RESERVE + 160 + f->profiles->nprof * 90u +
+						      ROW_MAX * (f->nclients - i))
+				profile_select(o, f->profiles, f->clients[i].profile, en_);
+			put(o, "<button type=\"submit\">");
 			put(o, L("Lưu", "Save"));
 			put(o, "</button></form></td><td>");
 			esc(o, a);
@@ -470,6 +655,19 @@ static void status_page(struct out *o, const struct kh_agent_config *cfg,
 }
 
 /* ---------------------------------------------------------------- requests */
+
+/* from=N in the query (the profiles page's start), else 0. */
+static unsigned query_from(const char *q)
+{
+	for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+		if (strncmp(p, "from=", 5) == 0) {
+			unsigned n = 0;
+			for (p += 5; *p >= '0' && *p <= '9' && n < 1000; p++)
+				n = n * 10 + (unsigned)(*p - '0');
+			return n;
+		}
+	return 0;
+}
 
 /* English if the query says lang=en, else if Accept-Language prefers en over vi. */
 static int wants_english(const struct kh_http_req *r)
@@ -570,12 +768,13 @@ static int error_answer(int status, char *out, size_t cap)
 }
 
 /* 303 to "/" (after a POST that worked), setting or clearing the session cookie. */
-static int see_other(const struct kh_web_session *s, int clear, char *out, size_t cap)
+static int see_other(const struct kh_web_session *s, int clear, const char *where, char *out,
+		     size_t cap)
 {
 	char extra[512];
 	int n;
 
-	n = snprintf(extra, sizeof(extra), "Location: /\r\n%s%s%s%s%s", security_headers,
+	n = snprintf(extra, sizeof(extra), "Location: %s\r\n%s%s%s%s%s", where, security_headers,
 		     s || clear ? "Set-Cookie: " KH_WEB_COOKIE "=" : "", s ? s->id : "",
 		     s || clear ? "; HttpOnly; SameSite=Strict; Path=/" : "",
 		     clear ? "; Max-Age=0\r\n"
@@ -610,7 +809,131 @@ struct post {
 	const char *msg; /* for the page */
 	struct kh_web_session *login;
 	int logout;
+	int page; /* 1: the profiles page (/profiles) */
 };
+
+static char post_why[320];	  /* the engine's reason for a refusal (one loop thread) */
+static struct kh_web_facts facts; /* one loop thread: no need for 3 KiB of stack */
+
+static int prof_name_known(const struct kh_web_facts *f, const char *name)
+{
+	return prof_in(f->profiles, name);
+}
+
+/* /device's profile select: a change puts the device in that profile ("": none). */
+static void post_device_profile(const struct kh_web_hooks *hk, const char *body, size_t blen,
+				const struct kh_addr *a, struct post *p, int en_)
+{
+	char prof[KH_PROF_NAME_MAX + 2], was[KH_PROF_NAME_MAX + 2];
+	int n = kh_web_form_get(body, blen, "profile", prof, sizeof(prof));
+
+	p->status = 0;
+	if (n == -ENOENT || !hk->set_profile)
+		return; /* a name alone */
+	if (kh_web_form_get(body, blen, "was", was, sizeof(was)) < 0)
+		was[0] = 0;
+	memset(&facts, 0, sizeof(facts));
+	if (hk->facts)
+		hk->facts(hk->arg, &facts);
+	p->status = 400;
+	if (n < 0 || (prof[0] && !prof_name_known(&facts, prof))) {
+		p->msg = L("Không có hồ sơ này.", "No such profile.");
+		return;
+	}
+	if (strcmp(prof, was) == 0) {
+		p->status = 0;
+		return;
+	}
+	if ((n = hk->set_profile(hk->arg, a, prof, post_why, sizeof(post_why))) < 0) {
+		p->status = n == -EPERM ? 403 : 503;
+		p->msg = n == -EPERM
+				 ? L("Nhà mạng đã xếp thiết bị này vào một hồ sơ: không đổi được ở "
+				     "đây.",
+				     "Your ISP has put this device in a profile: it cannot be "
+				     "changed here.")
+				 : L("Không lưu được hồ sơ của thiết bị.",
+				     "Could not save the device's profile.");
+		return;
+	}
+	p->status = 0;
+}
+
+/*
+ * A names field ("a.example b.example", spaces, commas or new lines
+ * between): at most KH_WEB_PROF_NAMES names, each a valid DNS name, into
+ * out canonical with one space between. 0 or -1.
+ */
+static int names_field(const char *body, size_t blen, const char *key, char *out, size_t cap)
+{
+	char in[KH_WEB_FORM_MAX + 1];
+	size_t w = 0;
+	unsigned count = 0;
+	int n = kh_web_form_get(body, blen, key, in, sizeof(in));
+
+	out[0] = 0;
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return -1;
+	for (char *t = strtok(in, " ,\t\r\n"); t; t = strtok(NULL, " ,\t\r\n")) {
+		char canon[KH_NAME_MAX + 1];
+		size_t len;
+		if (++count > KH_WEB_PROF_NAMES ||
+		    kh_name_canon(t, strlen(t), canon, &len, NULL) != KH_NAME_OK ||
+		    w + len + 2 > cap)
+			return -1;
+		if (w)
+			out[w++] = ' ';
+		memcpy(out + w, canon, len);
+		w += len;
+		out[w] = 0;
+	}
+	return 0;
+}
+
+/* /profile: the owner's safe search, household categories and names of one profile. */
+static void post_profile(const struct kh_web_hooks *hk, const char *body, size_t blen,
+			 struct post *p, int en_)
+{
+	static struct kh_web_prof_edit e;
+	char v[8];
+
+	memset(&e, 0, sizeof(e));
+	memset(&facts, 0, sizeof(facts));
+	if (hk->facts)
+		hk->facts(hk->arg, &facts);
+	p->status = 400;
+	if (kh_web_form_get(body, blen, "profile", e.name, sizeof(e.name)) < 0 ||
+	    !prof_name_known(&facts, e.name) || !hk->edit_profile) {
+		p->msg = L("Không có hồ sơ này.", "No such profile.");
+		return;
+	}
+	e.safe_search = kh_web_form_get(body, blen, "safe_search", v, sizeof(v)) >= 0;
+	for (unsigned c = 0; c < facts.nhousehold && c < KH_WEB_HOUSEHOLD; c++) {
+		char key[KH_CAT_NAME_MAX + 8];
+		snprintf(key, sizeof(key), "cat_%s", facts.household[c]);
+		if (kh_web_form_get(body, blen, key, v, sizeof(v)) < 0)
+			continue;
+		if (strcmp(facts.household[c], "bypass") == 0)
+			e.child = 1; /* a child profile blocks bypass */
+		else
+			kh_strlcpy(e.cats[e.ncats++], facts.household[c], sizeof(e.cats[0]));
+	}
+	e.has_allow = kh_web_form_get(body, blen, "allow_names", v, 1) != -ENOENT;
+	e.has_block = kh_web_form_get(body, blen, "block_names", v, 1) != -ENOENT;
+	if (names_field(body, blen, "allow_names", e.allow, sizeof(e.allow)) < 0 ||
+	    names_field(body, blen, "block_names", e.block, sizeof(e.block)) < 0) {
+		p->msg = L("Tên miền không hợp lệ (tối đa 16 tên mỗi ô).",
+			   "Invalid domain names (16 at most in each box).");
+		return;
+	}
+	if (hk->edit_profile(hk->arg, &e, post_why, sizeof(post_why)) < 0) {
+		p->status = 400;
+		p->msg = post_why;
+		return;
+	}
+	p->status = 0;
+}
 
 static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r, const char *body,
 		      size_t blen, const struct kh_owner_reply *told, struct kh_web_ask *ask,
@@ -753,7 +1076,12 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 			p->msg = L("Không lưu được tên thiết bị.", "Could not save the name.");
 			return;
 		}
-		p->status = 0;
+		post_device_profile(hk, body, blen, &a, p, en_);
+		return;
+	}
+	if (strcmp(r->path, "/profile") == 0) {
+		post_profile(hk, body, blen, p, en_);
+		p->page = 1;
 		return;
 	}
 	p->status = 404;
@@ -771,12 +1099,11 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 			const struct kh_owner_reply *told, struct kh_web_ask *ask, char *out,
 			size_t cap)
 {
-	static struct kh_web_facts facts; /* one loop thread: no need for 3 KiB of stack */
 	struct kh_http_req r;
 	struct kh_dns_verdict v;
 	struct kh_web_threat t;
 	struct kh_web_session *sess = NULL;
-	struct post p = {200, NULL, NULL, 0};
+	struct post p = {200, NULL, NULL, 0, 0};
 	char name[KH_HTTP_VALUE_MAX + 1];
 	struct out o;
 	int rc = kh_http_parse_request(buf, len, &r), en_, head, ip, has_t = 0, post;
@@ -817,7 +1144,7 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 		if (p.status == -1)
 			return KH_WEB_ASK;
 		if (p.status == 0)
-			return see_other(p.login, p.logout, out, cap);
+			return see_other(p.login, p.logout, p.page ? "/profiles" : "/", out, cap);
 	} else if (post) {
 		return error_answer(405, out, cap);
 	}
@@ -828,12 +1155,22 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 			has_t = hk->threat(hk->arg, peer, &t);
 		block_page(&o, cfg, name, &v, has_t ? &t : NULL, en_);
 	} else {
-		if (!post && strcmp(r.path, "/") != 0 && strcmp(r.path, "/index.html") != 0)
+		int prof_page = p.page || (!post && strcmp(r.path, "/profiles") == 0);
+		if (!post && !prof_page && strcmp(r.path, "/") != 0 &&
+		    strcmp(r.path, "/index.html") != 0)
 			return error_answer(404, out, cap);
+		if (prof_page && !sess) {
+			p.status = 403;
+			p.msg = L("Cần đăng nhập.", "You need to log in.");
+			prof_page = 0;
+		}
 		memset(&facts, 0, sizeof(facts));
 		if (hk->facts)
 			hk->facts(hk->arg, &facts);
-		status_page(&o, cfg, hk, &facts, sess, p.msg, en_);
+		if (prof_page)
+			profiles_page(&o, &facts, sess, p.msg, query_from(r.query), en_);
+		else
+			status_page(&o, cfg, hk, &facts, sess, p.msg, en_);
 	}
 	if (o.len >= o.cap)
 		return error_answer(500, out, cap);

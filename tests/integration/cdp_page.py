@@ -4,12 +4,14 @@
 # (--remote-debugging-pipe: NUL-terminated JSON on fds 3 and 4, no
 # websocket): log in through the real form by typing into it and
 # submitting it, as a person would, then print the rendered DOM of the
-# page the browser lands on and save a screenshot.
-# usage: cdp_page.py CHROME URL PASSWORD SCREENSHOT.png [RESOLVER_RULES]
+# page the browser lands on (or, given THEN_URL, of that page, opened
+# after the login with the session's cookie) and save a screenshot.
+# usage: cdp_page.py CHROME URL PASSWORD SCREENSHOT.png [RESOLVER_RULES [THEN_URL]]
 import base64, json, os, subprocess, sys, tempfile, time
 
 chrome, url, password, shot = sys.argv[1:5]
 rules = sys.argv[5] if len(sys.argv) > 5 else ""
+then = sys.argv[6] if len(sys.argv) > 6 else ""
 r_in, w_in = os.pipe()    # chrome reads commands on fd 3
 r_out, w_out = os.pipe()  # chrome writes answers on fd 4
 prof = tempfile.mkdtemp()
@@ -70,6 +72,9 @@ try:
     send("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Enter", "code": "Enter",
                                     "windowsVirtualKeyCode": 13}, s)
     time.sleep(2)
+    if then:
+        send("Page.navigate", {"url": then}, s)
+        time.sleep(1.5)
     root = send("DOM.getDocument", None, s)["root"]["nodeId"]
     print(send("DOM.getOuterHTML", {"nodeId": root}, s)["outerHTML"])
     png = send("Page.captureScreenshot", {"format": "png"}, s)["data"]

@@ -109,30 +109,9 @@ expect_eq "window excluding now: resolves" "$(dig_from 127.0.0.6 news.example +s
 # --- the status page lists the devices with their profile
 WEB=$((UP + 2))
 # the table is the logged-in owner's (docs/WEB.md): set the password at first use, then look
-page=$(python3 - "$WEB" <<'PY'
-import re, socket, sys, urllib.parse
-port = int(sys.argv[1])
-def req(method, path, body=b"", cookie=""):
-	s = socket.create_connection(("127.0.0.1", port), timeout=10)
-	head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\nConnection: close\r\n" % (method, path, port, port)
-	if cookie:
-		head += "Cookie: %s\r\n" % cookie
-	if body:
-		head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n" % len(body)
-	s.sendall((head + "\r\n").encode() + body)
-	data = b""
-	while True:
-		b = s.recv(65536)
-		if not b:
-			break
-		data += b
-	return data.decode("utf-8", "replace")
-pw = "Hồ-Sơ#2026x"
-r = req("POST", "/setup", urllib.parse.urlencode({"password": pw, "confirm": pw}).encode())
-m = re.search(r"khien_sid=([0-9a-f]+)", r)
-print(req("GET", "/", cookie="khien_sid=" + m.group(1)) if m else r)
-PY
-)
+W() { python3 "$(dirname "$0")/web_form.py" $WEB "$T/cookie" "$@"; }
+W login "Hồ-Sơ#2026x" >/dev/null
+page=$(W get /)
 if echo "$page" | grep -q "Hồ sơ"; then
 	echo "$page" | tr -d '\n' | grep -qE '<td>127\.0\.0\.2</td>(<td>[^<]*</td>){3}<td>child</td>' &&
 		echo "$page" | tr -d '\n' | grep -qE '<td>127\.0\.0\.4</td>(<td>[^<]*</td>){3}<td>child</td>' &&

@@ -10,6 +10,8 @@
 # usage: web_login.py PORT CLOCK_FILE DNS_PORT
 import re, socket, subprocess, sys, time, urllib.parse
 
+import web_form  # its HTTP client (the same directory)
+
 port, clock, dns = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 failed = 0
 PW = "Bảo-Vệ#2026x"  # UTF-8, upper, lower, digit, symbol
@@ -24,37 +26,7 @@ def ok(cond, what):
 
 
 def req(method, path, form=None, cookie=None, origin="auto", src="127.0.0.1", extra=""):
-    body = urllib.parse.urlencode(form).encode() if form is not None else b""
-    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, path, port)
-    if origin == "auto":
-        origin = "http://127.0.0.1:%d" % port
-    if origin:
-        head += "Origin: %s\r\n" % origin
-    if cookie:
-        head += "Cookie: %s\r\n" % cookie
-    if form is not None:
-        head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n" % len(body)
-    head += extra + "\r\n"
-    s = socket.socket()
-    s.bind((src, 0))
-    s.settimeout(10)
-    s.connect(("127.0.0.1", port))
-    s.sendall(head.encode() + body)
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    h, _, b = out.partition(b"\r\n\r\n")
-    lines = h.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    hdrs = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        hdrs.setdefault(k.strip().lower(), []).append(v.strip())
-    return status, hdrs, b.decode("utf-8", "replace")
+    return web_form.req(port, method, path, form, cookie, origin, src, extra)
 
 
 def set_clock(sec):

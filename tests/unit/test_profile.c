@@ -214,6 +214,66 @@ static void test_isp_merge(void)
 	free(eff);
 }
 
+/* The owner's layer (STATE/spool/profiles.local) over the configuration's, then the ISP's. */
+static void test_owner_layer(void)
+{
+	struct kh_profiles *t = calloc(1, sizeof(*t)), *isp = calloc(1, sizeof(*isp));
+	struct kh_prof_mask m[KH_PROF_MAX];
+	struct kh_prof_verdict v;
+	struct kh_addr a;
+	cJSON *j;
+	static const char *const bad[][2] = {
+		{"[]", "expected {"},
+		{"{\"x\": 1}", "x: unknown key"},
+		{"{\"profiles\": {\"nosuch\": {}}}",
+		 "profiles.nosuch: no such profile in the configuration"},
+		{"{\"profiles\": {\"child\": {\"schedules\": []}}}",
+		 "profiles.child.schedules: the owner sets"},
+		{"{\"profiles\": {\"child\": {\"allow_names\": [\"bad..name\"]}}}",
+		 "profiles.child.allow_names[0]: not a domain name"},
+		{"{\"clients\": {\"nonsense\": \"child\"}}", "clients.nonsense: not a MAC"},
+		{"{\"clients\": {\"198.18.5.9\": \"nosuch\"}}",
+		 "clients.198.18.5.9: expected the name of a profile"},
+	};
+
+	KT_EQ(parse(issue_shape), 0);
+	for (size_t i = 0; i < KH_ARRAY_SIZE(bad); i++) {
+		*t = cfg.profiles;
+		j = cJSON_Parse(bad[i][0]);
+		KT_EQ(kh_profiles_owner(t, j, err, sizeof(err)), -EINVAL);
+		KT_CHECK(strstr(err, bad[i][1]) != NULL);
+		cJSON_Delete(j);
+	}
+	*t = cfg.profiles;
+	j = cJSON_Parse("{\"profiles\": {\"child\": {\"safe_search\": false, \"block\": [], "
+			"\"allow_names\": [\"isp.example\"], \"block_names\": [\"x.example\"]}}, "
+			"\"clients\": {\"198.18.5.7\": \"\", \"198.18.5.9\": \"child\"}}");
+	KT_EQ(kh_profiles_owner(t, j, err, sizeof(err)), 0);
+	cJSON_Delete(j);
+	KT_EQ(t->prof[0].safe_search, 0);
+	addr("198.18.5.7", &a);
+	/* taken out of child: the wider 198.18.0.0/16 of profile "adult" is its now */
+	KT_EQ(kh_profile_find(t, &a, NULL), 1);
+	addr("198.18.5.9", &a);
+	KT_EQ(kh_profile_find(t, &a, NULL), 0);
+	/* the ISP's part stays first: its block name is blocked despite the owner's allow_names */
+	kh_profiles_init(isp);
+	j = cJSON_Parse("{\"child\": {\"block_names\": [\"isp.example\"]}}");
+	KT_EQ(kh_profiles_parse(isp, j, "profiles", 1, err, sizeof(err)), 0);
+	cJSON_Delete(j);
+	KT_EQ(kh_profiles_merge(t, isp, err, sizeof(err)), 0);
+	kh_profile_masks(t, names3, NULL, 3, m);
+	kh_profile_decide(t, 0, &m[0], 0, "isp.example", 11, -1, &v);
+	KT_CHECK(v.blocked && v.reason == KH_PROF_R_ISP_NAME);
+	kh_profile_decide(t, 0, &m[0], 0, "x.example", 9, -1, &v);
+	KT_CHECK(v.blocked && v.reason == KH_PROF_R_BLOCK_NAME);
+	kh_profile_decide(t, 0, &m[0], 0, "game.example", 12, -1, &v);
+	KT_CHECK(!v.blocked); /* the owner's list replaced the configured one */
+	err[0] = 0;
+	free(t);
+	free(isp);
+}
+
 static void test_uci(void)
 {
 	static const char uci[] = "config khien 'main'\n"
@@ -314,6 +374,7 @@ int main(void)
 	KT_RUN(test_limits);
 	KT_RUN(test_decide);
 	KT_RUN(test_isp_merge);
+	KT_RUN(test_owner_layer);
 	KT_RUN(test_uci);
 	KT_RUN(test_print_round_trip);
 	KT_RUN(test_safe_search_names);

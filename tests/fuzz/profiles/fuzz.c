@@ -3,8 +3,11 @@
  * Fuzz the ISP's `profiles` component as khiend reads it (agent/profile.c):
  * {"profiles": {...}} parsed with the ISP's mark, merged over a local
  * table, then every profile decided for a few names at every minute of a
- * week's windows. Oracle: never crashes, a refusal always says why, no
- * count passes its bound, every name range lies inside the table.
+ * week's windows. The same input is also read as the owner's layer
+ * (STATE/spool/profiles.local, kh_profiles_owner) over a local table with
+ * an ISP part merged after it. Oracle: never crashes, a refusal always
+ * says why, no count passes its bound, every name range lies inside the
+ * table, and no owner layer lifts the ISP's block name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,47 @@ static const char *cat_name(void *arg, unsigned id)
 	return id < 4 ? n[id] : NULL;
 }
 
+/* root as the owner's layer: bounded, and the ISP's block name for child stays blocked */
+static void owner_layer(const cJSON *root)
+{
+	static struct kh_profiles t, isp;
+	static struct kh_prof_mask mask[KH_PROF_MAX];
+	struct kh_prof_verdict v;
+	char why[320];
+	cJSON *j;
+	int p;
+
+	kh_profiles_init(&t);
+	kh_profiles_init(&isp);
+	j = cJSON_Parse("{\"child\": {\"clients\": [\"198.18.5.7\"], \"block\": [\"adult\"]}, "
+			"\"guest\": {}}");
+	if (kh_profiles_parse(&t, j, "profiles", 0, why, sizeof(why)) < 0)
+		abort();
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"child\": {\"block_names\": [\"isp.example\"]}}");
+	if (kh_profiles_parse(&isp, j, "profiles", 1, why, sizeof(why)) < 0)
+		abort();
+	cJSON_Delete(j);
+	why[0] = 0;
+	if (kh_profiles_owner(&t, root, why, sizeof(why)) < 0) {
+		if (!why[0])
+			abort();
+		return;
+	}
+	bounded(&t);
+	if (kh_profiles_merge(&t, &isp, why, sizeof(why)) < 0)
+		return;
+	bounded(&t);
+	kh_profile_masks(&t, cat_name, NULL, 4, mask);
+	for (p = 0; p < (int)t.nprof && strcmp(t.prof[p].name, "child") != 0; p++)
+		;
+	if (p == (int)t.nprof)
+		abort(); /* the layer never removes a profile */
+	kh_profile_decide(&t, (unsigned)p, &mask[p], 0, "www.isp.example", 15, -1, &v);
+	if (!v.blocked || v.reason != KH_PROF_R_ISP_NAME)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct kh_profiles isp, local;
@@ -59,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	root = cJSON_ParseWithLength((const char *)data, size);
 	if (!root)
 		return 0;
+	owner_layer(root);
 	kh_profiles_init(&isp);
 	why[0] = 0;
 	if (kh_profiles_parse(&isp, cJSON_GetObjectItem(root, "profiles"), "profiles", 1, why,

@@ -11,7 +11,10 @@
  * a body, since nothing the pages write has one and all else is escaped;
  * every 200 is not cacheable; and a prefix of the input answers 0 or the
  * same as the whole (but for a login's random session id). POST bodies
- * (login, setup, device names, logout) reach the form parser; a request
+ * (login, setup, device names and profiles, the profile form, logout)
+ * reach the form parser, with a session the input can name (cookie
+ * khien_sid=5...5, csrf=c...c); the owner's profile edits reach the hooks
+ * only for known profiles, with valid names within the limits; a request
  * for the password helper is answered with one of its replies, chosen by
  * the input, and must then be answered whole.
  */
@@ -22,8 +25,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent/web.h"
 #include "lib/str.h"
+#include "platform/time.h"
+#include "policy/name.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +48,29 @@ static void verdict(void *arg, const char *name, const struct kh_addr *client,
 		   sizeof(v->category));
 	snprintf(v->rule, sizeof(v->rule), "*.%s%s", name, hostile);
 	kh_strlcpy(v->source, hostile, sizeof(v->source));
+}
+
+static struct kh_profiles profs, isp;
+
+static void profiles_once(void)
+{
+	static int done;
+	char why[256];
+	cJSON *j;
+
+	if (done++)
+		return;
+	j = cJSON_Parse("{\"child\": {\"clients\": [\"192.168.1.20\"], \"block\": [\"adult\"], "
+			"\"safe_search\": true, \"allow_names\": [\"school.example\"], "
+			"\"block_names\": [\"game.example\"]}, \"guest\": {}}");
+	if (!j || kh_profiles_parse(&profs, j, "profiles", 0, why, sizeof(why)) < 0)
+		abort();
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"child\": {\"block\": [\"malware\"], "
+			"\"block_names\": [\"isp.example\"]}}");
+	if (!j || kh_profiles_parse(&isp, j, "profiles", 1, why, sizeof(why)) < 0)
+		abort();
+	cJSON_Delete(j);
 }
 
 static void facts(void *arg, struct kh_web_facts *f)
@@ -64,6 +94,60 @@ static void facts(void *arg, struct kh_web_facts *f)
 	kh_strlcpy(f->threat_names[0], hostile, sizeof(f->threat_names[0]));
 	kh_strlcpy(f->names[0], hostile, sizeof(f->names[0]));
 	f->notice = hostile;
+	f->profiles = &profs;
+	f->isp_profiles = &isp;
+	f->owner_edited = 1;
+	f->nhousehold = 2;
+	kh_strlcpy(f->household[0], "adult", sizeof(f->household[0]));
+	kh_strlcpy(f->household[1], "bypass", sizeof(f->household[1]));
+	kh_strlcpy(f->clients[0].profile, "child", sizeof(f->clients[0].profile));
+}
+
+static int known_profile(const char *name)
+{
+	return strcmp(name, "child") == 0 || strcmp(name, "guest") == 0;
+}
+
+static int set_profile(void *arg, const struct kh_addr *device, const char *profile, char *why,
+		       size_t whylen)
+{
+	(void)arg;
+	(void)device;
+	if (profile[0] && !known_profile(profile))
+		abort();
+	snprintf(why, whylen, "%s", hostile);
+	return profile[0] == 'g' ? -EPERM : profile[0] ? 0 : -EINVAL;
+}
+
+/* names the page passes on: canonical DNS names, one space between, at most 16 */
+static void check_names(const char *s)
+{
+	unsigned n = 0;
+
+	while (*s) {
+		const char *e = strchr(s, ' ');
+		size_t len = e ? (size_t)(e - s) : strlen(s), out;
+		char canon[KH_NAME_MAX + 1];
+		if (!len || ++n > KH_WEB_PROF_NAMES ||
+		    kh_name_canon(s, len, canon, &out, NULL) != KH_NAME_OK || out != len ||
+		    memcmp(canon, s, len) != 0)
+			abort();
+		s += len + (e != NULL);
+	}
+}
+
+static int edit_profile(void *arg, const struct kh_web_prof_edit *e, char *why, size_t whylen)
+{
+	(void)arg;
+	if (!known_profile(e->name) || e->ncats > KH_WEB_HOUSEHOLD)
+		abort();
+	for (unsigned i = 0; i < e->ncats; i++)
+		if (strcmp(e->cats[i], "adult") != 0)
+			abort();
+	check_names(e->allow);
+	check_names(e->block);
+	snprintf(why, whylen, "%s", hostile); /* the engine's reason: escaped on the page */
+	return e->name[0] == 'g' ? -EINVAL : 0;
 }
 
 static int threat(void *arg, const struct kh_addr *client, struct kh_web_threat *t)
@@ -119,13 +203,25 @@ static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len
 					      .threat = threat,
 					      .set_name = set_name,
 					      .profile_of = profile_of,
+					      .set_profile = set_profile,
+					      .edit_profile = edit_profile,
 					      .auth = &auth};
+	static const char sid[] = KH_WEB_COOKIE "=55555555555555555555555555555555";
+	struct kh_web_session *fs;
 	struct kh_web_ask ask;
 	struct kh_addr peer;
 	char *copy = malloc(len ? len : 1);
 	int n;
 
 	memcpy(copy, buf, len);
+	profiles_once();
+	/* a session the input can name, the same for every call */
+	if (!(fs = kh_web_session_find(&auth, sid, kh_time_mono_ms())) &&
+	    (fs = kh_web_session_new(&auth, kh_time_mono_ms()))) {
+		kh_strlcpy(fs->id, sid + sizeof(KH_WEB_COOKIE), sizeof(fs->id));
+		memset(fs->csrf, 'c', KH_WEB_TOKEN_HEX);
+		fs->csrf[KH_WEB_TOKEN_HEX] = 0;
+	}
 	kh_addr_parse("192.168.1.20:40000", 0, &peer);
 	auth.owner_set = len ? (unsigned char)copy[0] % 3 - 1 : 0; /* a prefix sees the same */
 	memset(&ask, 0xa5, sizeof(ask));
