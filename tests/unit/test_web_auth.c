@@ -163,7 +163,7 @@ static void test_post_paths(void)
 	static char out[KH_WEB_PAGE_MAX + 1];
 	struct kh_web_ask ask;
 	const struct kh_owner_reply good = {.rc = 0, .set = 1}, locked = {.rc = -EBUSY, .set = 1};
-	const char login[] = "POST /login HTTP/1.1\r\nHost: r\r\n" FORM
+	const char login[] = "POST /login HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
 			     "Content-Length: 17\r\n\r\npassword=Abcd%231";
 
 	auth.owner_set = 1;
@@ -190,12 +190,17 @@ static void test_post_paths(void)
 			"415"));
 	/* a weak first password never reaches the helper */
 	auth.owner_set = 0;
-	KT_CHECK(STATUS(answer("POST /setup HTTP/1.1\r\nHost: r\r\n" FORM
+	KT_CHECK(STATUS(answer("POST /setup HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
 			       "Content-Length: 34\r\n\r\npassword=abcdefgh&confirm=abcdefgh",
 			       NULL, &ask, out),
 			"400"));
 	KT_CHECK(strstr(out, "Mật khẩu quá yếu") != NULL);
-	KT_EQ(answer("POST /setup HTTP/1.1\r\nHost: r\r\n" FORM
+	/* neither Origin nor Referer: refused before the helper is asked */
+	KT_CHECK(STATUS(answer("POST /setup HTTP/1.1\r\nHost: r\r\n" FORM
+			       "Content-Length: 36\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!",
+			       NULL, &ask, out),
+			"403"));
+	KT_EQ(answer("POST /setup HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
 		     "Content-Length: 36\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
@@ -237,7 +242,8 @@ static void test_post_paths(void)
 		     "Content-Length: 17\r\n\r\npassword=Abcd%231",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
-	KT_EQ(answer("POST /login HTTP/1.1\r\nHost: 192.168.1.1:80\r\n" FORM
+	KT_EQ(answer("POST /login HTTP/1.1\r\nHost: 192.168.1.1:80\r\n"
+		     "Origin: http://192.168.1.1:80\r\n" FORM
 		     "Content-Length: 17\r\n\r\npassword=Abcd%231",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
