@@ -20,7 +20,7 @@ m32=("${build[@]}" gcc-i686-linux-gnu libc6-dev-i386-cross)
 all=("${bench[@]}" clang llvm clang-format gcc-i686-linux-gnu libc6-dev-i386-cross)
 
 # cross ARCH...: the target's compiler and C library (cross packages), its
-# mbedTLS, cJSON and libcrypt (multiarch), and qemu-user with binfmt_misc
+# mbedTLS, cJSON, libcrypt and lwIP (multiarch; test-cross runs the target's lwIP agent), and qemu-user with binfmt_misc
 # so that the target's programs run as they are (no -L: the multiarch libc
 # is installed). Default: every architecture make test-cross knows.
 cross_archs=(mipsel armhf arm64 s390x)
@@ -50,7 +50,7 @@ cross)
 	want=(qemu-user-static binfmt-support)
 	for a in "${archs[@]}"; do
 		want+=("gcc-$(triplet "$a")" "libc6-dev-$a-cross" "libc6:$a" "libmbedtls-dev:$a"
-		       "libcjson-dev:$a" "libcrypt-dev:$a")
+		       "libcjson-dev:$a" "libcrypt-dev:$a" "liblwip-dev:$a")
 	done
 	;;
 -h|--help) sed -n '3,8p' "$0"; exit 0 ;;
