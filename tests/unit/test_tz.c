@@ -22,6 +22,9 @@ static int oracle(const char *tzname, int64_t t, long *off)
 	struct tm tm;
 	time_t tt = (time_t)t;
 
+	/* a 32-bit time_t (Debian's 32-bit targets) cannot be the oracle after 2038 */
+	if ((int64_t)tt != t)
+		return -1;
 	setenv("TZ", tzname, 1);
 	tzset();
 	if (!localtime_r(&tt, &tm))
