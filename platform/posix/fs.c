@@ -325,30 +325,28 @@ int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode)
 	return err;
 }
 
-int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
+/* Owner and mode of path, not followed if a symlink, when it is of type fmt (S_IFDIR, S_IFREG). */
+static int owner_of(const char *path, mode_t fmt, int wrong, uint32_t *uid, unsigned *mode)
 {
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
 		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
+	if ((st.st_mode & S_IFMT) != fmt)
+		return wrong;
 	*uid = st.st_uid;
 	*mode = st.st_mode & 07777;
 	return 0;
 }
 
+int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode)
+{
+	return owner_of(path, S_IFDIR, -ENOTDIR, uid, mode);
+}
+
 int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode)
 {
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	*uid = st.st_uid;
-	*mode = st.st_mode & 07777;
-	return 0;
+	return owner_of(path, S_IFREG, -EINVAL, uid, mode);
 }
 
 int kh_fs_rename(const char *from, const char *to)
