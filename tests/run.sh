@@ -42,6 +42,8 @@ run_one() { # name, command...
 	if [ "$f" -gt 0 ]; then
 		echo "FAIL ($p passed, $f failed)"
 		failed_names+=("$name")
+		# the failures first, with the lines they print: the tail alone can miss an early one
+		grep -A8 '^not ok ' "$out" | head -n 80 | sed 's/^/    ! /'
 		sed 's/^/    | /' "$out" | tail -n 60
 	else
 		if [ "$s" -gt 0 ]; then echo "ok ($p passed, $s skipped)"; else echo "ok ($p passed)"; fi

@@ -262,7 +262,7 @@ else
 		echo "$dom" | grep -qF "Thiết bị có thể bị nhiễm mã độc" &&
 		ok "Chromium renders the login form and the infected-device warning" || fail "Chromium login form"
 	# the owner logs in through the form in a real browser (typed over the DevTools protocol)
-	dom=$(timeout 90 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "Bảo-Vệ#2026x" \
+	dom=$(timeout 240 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "Bảo-Vệ#2026x" \
 		"$SHOTS/owner-vi.png" "MAP khien.lan 127.0.0.1:$WEB")
 	echo "$dom" | grep -qF "Bạn đã đăng nhập" && echo "$dom" | grep -qF "<td>127.0.0.1</td>" &&
 		echo "$dom" | grep -qF "Đăng xuất" &&

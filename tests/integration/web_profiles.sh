@@ -131,7 +131,7 @@ else
 	SHOTS=$KHIEN_BUILD/screenshots
 	mkdir -p "$SHOTS"
 	rm -f "$SHOTS/profiles-vi.png"
-	dom=$(timeout 90 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "$PW" \
+	dom=$(timeout 240 python3 "$(dirname "$0")/cdp_page.py" "$CHROME" "http://khien.lan/" "$PW" \
 		"$SHOTS/profiles-vi.png" "MAP khien.lan 127.0.0.1:$WEB" "http://khien.lan/profiles")
 	echo "$dom" | grep -qF "Hồ sơ thiết bị" && echo "$dom" | grep -qF "Tìm kiếm an toàn" &&
 		echo "$dom" | grep -qF "Nội dung người lớn" && echo "$dom" | grep -qF "Cài đặt của chủ thiết bị" &&
