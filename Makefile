@@ -111,7 +111,7 @@ KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
 SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c \
-	       server/follow.c server/forward.c
+	       server/follow.c server/forward.c server/rollout.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 # The store backends: SQLite, and PostgreSQL through libpq (server/store_be.h).
@@ -245,7 +245,7 @@ $(O)/khienctl: $(call obj,agent/khienctl.c) $(LIBCORE) $(LIBPLAT)
 # link: test_loop runs twice (fake clock, and Linux's real loop), test_tls
 # needs real sockets and time, test_kvflash* link the lwIP flash store.
 UNIT_KVFLASH := test_kvflash test_kvflash_fs
-UNIT_SPECIAL := test_loop test_tls test_pki test_api test_follow test_forward $(UNIT_KVFLASH)
+UNIT_SPECIAL := test_loop test_tls test_pki test_api test_follow test_forward test_rollout $(UNIT_KVFLASH)
 UNIT_FAKE    := $(filter-out $(UNIT_SPECIAL),$(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UNIT_LINUX   := test_loop_linux test_tls test_pki
 UNIT_BINS    := $(addprefix $(O)/tests/,$(UNIT_FAKE) $(UNIT_LINUX) test_loop_fake $(UNIT_KVFLASH))
@@ -254,7 +254,7 @@ $(addprefix $(O)/tests/,$(UNIT_FAKE)): $(O)/tests/%: $(call obj,tests/unit/%.c) 
 		$(LIBAGENT) $(LIBCOMPILE) $(LIBCOMM) $(LIBCORE) $(LIBPLATTEST)
 	$(link)
 # The server's API in process, over a temporary SQLite store; event following and forwarding.
-UNIT_SERVER := test_api test_follow test_forward
+UNIT_SERVER := test_api test_follow test_forward test_rollout
 UNIT_BINS  += $(addprefix $(O)/tests/,$(UNIT_SERVER))
 $(addprefix $(O)/tests/,$(UNIT_SERVER)): $(O)/tests/%: $(call obj,tests/unit/%.c) \
 		$(LIBSERVER) $(LIBCOMM) $(LIBCOMPILE) $(LIBCORE) $(LIBPLATTEST)

@@ -78,6 +78,7 @@ static void config_defaults(struct kh_srv_config *c)
 	c->ticket_key_rotate_s = DAY;
 	c->device_cert_days = 3650;
 	c->max_requests = 1000;
+	c->rollout_check_s = 60;
 	c->quota.window_s = 3600;
 	c->quota.events = 10000;
 	c->quota.bytes = 8u << 20;
@@ -99,6 +100,7 @@ static char *config_text(const struct kh_srv_config *c)
 	cJSON_AddNumberToObject(o, "ticket_key_rotate_s", c->ticket_key_rotate_s);
 	cJSON_AddNumberToObject(o, "device_cert_days", c->device_cert_days);
 	cJSON_AddNumberToObject(o, "max_requests_per_connection", c->max_requests);
+	cJSON_AddNumberToObject(o, "rollout_check_s", c->rollout_check_s);
 	cJSON_AddNumberToObject(o, "event_quota_window_s", c->quota.window_s);
 	cJSON_AddNumberToObject(o, "event_quota_events", c->quota.events);
 	cJSON_AddNumberToObject(o, "event_quota_bytes", c->quota.bytes);
@@ -132,6 +134,7 @@ static int config_parse(const char *text, size_t len, struct kh_srv_config *c, c
 		{"device_cert_days", 1, 36500, offsetof(struct kh_srv_config, device_cert_days)},
 		{"max_requests_per_connection", 1, 1000000,
 		 offsetof(struct kh_srv_config, max_requests)},
+		{"rollout_check_s", 1, 3600, offsetof(struct kh_srv_config, rollout_check_s)},
 		{"event_quota_window_s", 60, DAY, offsetof(struct kh_srv_config, quota.window_s)},
 		{"event_quota_events", 1, 100000000, offsetof(struct kh_srv_config, quota.events)},
 		{"event_quota_bytes", 65536, UINT32_MAX,
@@ -633,8 +636,8 @@ out:
 
 /* ---------------------------------------------------------------- publish */
 
-int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
-		   struct kh_policy_rec *rec, char *why, size_t whylen)
+int kh_srv_publish_bundle(struct kh_srv *s, const uint8_t *bundle, size_t len,
+			  struct kh_policy_rec *rec, char *why, size_t whylen)
 {
 	struct kh_verify_ctx ctx = {.root = &s->root, .now = kh_time_wall()};
 	struct kh_bundle b;
@@ -645,10 +648,6 @@ int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const ch
 	int err;
 
 	why[0] = 0;
-	if (!kh_srv_group_ok(group)) {
-		snprintf(why, whylen, "group: [A-Za-z0-9._-] or *");
-		return -EINVAL;
-	}
 	/* The server checks what it distributes with the devices' own rules. */
 	err = kh_bundle_verify(bundle, len, &ctx, &b, &newest, why, whylen);
 	if (err < 0)
@@ -683,11 +682,38 @@ int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const ch
 			return err;
 		}
 	}
-	if ((err = kh_store_assign(s->store, group, b.version, rec->published)) < 0) {
+	return 0;
+}
+
+int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
+		   struct kh_policy_rec *rec, char *why, size_t whylen)
+{
+	struct kh_rollout r;
+	int err;
+
+	if (!kh_srv_group_ok(group)) {
+		snprintf(why, whylen, "group: [A-Za-z0-9._-] or *");
+		return -EINVAL;
+	}
+	if ((err = kh_srv_publish_bundle(s, bundle, len, rec, why, whylen)) < 0)
+		return err;
+	if ((err = kh_store_assign(s->store, group, rec->version, rec->published)) < 0) {
 		snprintf(why, whylen, "store: %s", kh_strerror(err));
 		return err;
 	}
+	/* the whole group now has this version: a rollout of the group is over */
+	if (kh_store_rollout_get(s->store, group, &r) == 0 && r.state != KH_ROLLOUT_DONE) {
+		r.state = KH_ROLLOUT_DONE;
+		r.updated = rec->published;
+		snprintf(r.reason, sizeof(r.reason),
+			 "superseded: version %llu published to the group",
+			 (unsigned long long)rec->version);
+		if ((err = kh_store_rollout_put(s->store, &r)) < 0) {
+			snprintf(why, whylen, "store: %s", kh_strerror(err));
+			return err;
+		}
+	}
 	snprintf(why, whylen, "published version %llu (%llu bytes, sha256 %.16s...) to group %s",
-		 (unsigned long long)b.version, (unsigned long long)len, rec->sha256_hex, group);
+		 (unsigned long long)rec->version, (unsigned long long)len, rec->sha256_hex, group);
 	return 0;
 }

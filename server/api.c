@@ -31,6 +31,7 @@
 #include "server/api.h"
 #include "server/api_priv.h"
 #include "server/render.h"
+#include "server/rollout.h"
 
 #define JSON "application/json"
 #define MAX_COMMANDS 8
@@ -341,7 +342,7 @@ static void do_checkin(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	/* our copy of its audit results is not the device's: ask for all of them */
 	if (ca.digest && kh_api_audit_differs(s, peer->serial, ca.digest))
 		cJSON_AddBoolToObject(o, "audit_full", 1);
-	if (kh_store_assigned(s->store, peer->dev.group, &p) == 0) {
+	if (kh_srv_assigned(s, &peer->dev, &p) == 0) {
 		cJSON *po = cJSON_AddObjectToObject(o, "policy");
 		kh_render_policy_ref(po, &p);
 		/* only a device that needs the bundle costs the mirror lookup */
@@ -399,6 +400,7 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 	char **texts, msg[200];
 	unsigned n = 0, i;
 	int count, err = 0;
+	uint64_t rejected = 0, rejected_seq = 0;
 	cJSON *o;
 
 	if (kh_json_parse_fields(in, events_fields, KH_ARRAY_SIZE(events_fields), &top, NULL, msg,
@@ -440,6 +442,11 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 			n++;
 			goto bad;
 		}
+		if (!strcmp(f.type, "policy_rejected") && f.data &&
+		    !cJSON_GetObjectItemCaseSensitive(f.data, "source") &&
+		    kh_json_uint(cJSON_GetObjectItemCaseSensitive(f.data, "version"), 1,
+				 KH_JSON_INT_MAX, &rejected) == 0)
+			rejected_seq = f.seq; /* from the server itself, not a mirror's bytes */
 		ev[n].time = (int64_t)f.time;
 		ev[n].severity = k;
 		kh_strlcpy(ev[n].type, f.type, sizeof(ev[n].type));
@@ -451,6 +458,9 @@ static void do_events(struct kh_srv *s, const struct call *rq, struct kh_api_res
 		kh_api_error(resp, 503, "store unavailable: retry later");
 		goto out;
 	}
+	/* stored (or stored before): the staged rollouts' halt rule counts it */
+	if (rejected_seq && rejected_seq <= res.acked)
+		kh_store_device_rejected(s->store, peer->serial, rejected);
 	if (res.stored)
 		log_info("%s: %u event(s) stored, acked up to %llu", peer->serial, res.stored,
 			 (unsigned long long)res.acked);
@@ -496,7 +506,7 @@ static void do_policy(struct kh_srv *s, const struct call *rq, struct kh_api_res
 	if (parse_u64(rq->arg, &v) < 0)
 		return kh_api_error(resp, 404, "no such policy version");
 	/* A device gets only what is assigned to it, not other groups' policy. */
-	if (kh_store_assigned(s->store, rq->peer->dev.group, &p) < 0 || p.version != v)
+	if (kh_srv_assigned(s, &rq->peer->dev, &p) < 0 || p.version != v)
 		return kh_api_error(resp, 404, "that version is not assigned to this device");
 	snprintf(etag, sizeof(etag), "\"%s\"", p.sha256_hex);
 	if (req->if_none_match[0] && strcmp(req->if_none_match, etag) == 0) {
@@ -591,6 +601,21 @@ static void adm_events(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	cJSON_AddNumberToObject(o, "next_since",
 				last ? cJSON_GetObjectItem(last, "id")->valuedouble
 				     : (double)since);
+	kh_api_set_json(resp, 200, o);
+}
+
+static void adm_rollouts(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
+{
+	char g[KH_GROUP_MAX + 2];
+	int err = kh_api_query(rq->req->query, "group", g, sizeof(g));
+	cJSON *o, *arr;
+
+	if (err == -E2BIG || (err == 0 && !kh_srv_group_ok(g)))
+		return kh_api_error(resp, 400, "group: [A-Za-z0-9._-]");
+	if (!(arr = kh_srv_rollouts_json(s, err == 0 ? g : NULL, rq->now)))
+		return kh_api_error(resp, 503, "store unavailable");
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "rollouts", arr);
 	kh_api_set_json(resp, 200, o);
 }
 
@@ -796,6 +821,7 @@ static const struct route routes[] = {
 	ROUTE("POST", "/v1/admin/devices/*/commands", KH_SERIAL_MAX, ADMIN_BODY_MAX, AUTH_OPERATOR,
 	      BODY_JSON, adm_command),
 	ROUTE("GET", "/v1/admin/events", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, adm_events),
+	ROUTE("GET", "/v1/admin/rollouts", 0, ADMIN_BODY_MAX, AUTH_OPERATOR, 0, adm_rollouts),
 	ROUTE("GET", "/v1/admin/policies", 0, KH_SRV_ADMIN_BODY_MAX, AUTH_OPERATOR, 0,
 	      adm_policies),
 	ROUTE("POST", "/v1/admin/policies", 0, KH_SRV_ADMIN_BODY_MAX, AUTH_OPERATOR, 0,

@@ -27,6 +27,7 @@
 #include "server/follow.h"
 #include "server/forward.h"
 #include "server/render.h"
+#include "server/rollout.h"
 #include "server/server.h"
 
 enum {
@@ -55,6 +56,14 @@ static void usage(FILE *f)
 		"        server-ca.pem, root.json and khiend.json\n"
 		"  publish --dir DIR BUNDLE [--group G]\n"
 		"        verify a signed bundle and assign it to all devices or group G\n"
+		"  publish --dir DIR [BUNDLE] --group G --stage P%% [--halt-at P%%]\n"
+		"          [--silent-after S]   |   publish --dir DIR --group G --halt\n"
+		"        staged rollout: the bundle's version to a stable pseudo-random P%% of\n"
+		"        group G, then (no BUNDLE) a larger P%%, 100%% for all; halts itself\n"
+		"        when rejected + silent devices reach --halt-at (10%%) of the stage\n"
+		"  rollout --dir DIR [--group G]\n"
+		"        rollouts as JSON lines: state, stages, per stage the devices that\n"
+		"        checked in, applied, rejected or went silent (the halt rule runs first)\n"
 		"  revoke --dir DIR --device SERIAL      refuse this device from now on\n"
 		"  devices --dir DIR                     devices as JSON lines\n"
 		"  events --dir DIR [--since ID] [--device SERIAL] [--limit N]\n"
@@ -84,12 +93,41 @@ static void usage(FILE *f)
 struct args {
 	const char *dir, *url, *trust_root, *database, *database_password_file, *listen, *device,
 		*out, *group, *level, *file, *check, *to, *format, *state, *add, *remove;
-	int force, expired, failing, follow, once, min_severity;
+	int force, expired, failing, follow, once, min_severity, halt;
+	unsigned stage_bp, halt_bp, silent_s;
 	long interval_ms, facility, gap_ms;
 	int64_t not_after;
 	long long since;
 	long limit;
 };
+
+/* "5%", "0.25%", "100" (percent, two decimals at most) to basis points 1..10000. */
+static int parse_pct(const char *t, unsigned *bp)
+{
+	unsigned long whole = 0, frac = 0, scale = 100;
+	char *end;
+
+	if (*t < '0' || *t > '9')
+		return -1;
+	whole = strtoul(t, &end, 10);
+	if (*end == '.') {
+		const char *f = end + 1;
+		if (*f < '0' || *f > '9')
+			return -1;
+		while (*f >= '0' && *f <= '9') {
+			if (scale == 1)
+				return -1;
+			scale /= 10;
+			frac += (unsigned long)(*f++ - '0') * scale;
+		}
+		end = (char *)f;
+	}
+	if ((*end == '%' && end[1]) || (*end && *end != '%') || whole > 100 ||
+	    whole * 100 + frac > 10000 || whole * 100 + frac == 0)
+		return -1;
+	*bp = (unsigned)(whole * 100 + frac);
+	return 0;
+}
 
 static int parse(int argc, char **argv, struct args *a)
 {
@@ -120,6 +158,10 @@ static int parse(int argc, char **argv, struct args *a)
 					     {"format", required_argument, 0, 'M'},
 					     {"facility", required_argument, 0, 'Y'},
 					     {"state", required_argument, 0, 'S'},
+					     {"stage", required_argument, 0, 'J'},
+					     {"halt", no_argument, 0, 'H'},
+					     {"halt-at", required_argument, 0, 'K'},
+					     {"silent-after", required_argument, 0, 'Q'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	int c;
@@ -213,6 +255,28 @@ static int parse(int argc, char **argv, struct args *a)
 		case 'T':
 			a->to = optarg;
 			break;
+		case 'J':
+		case 'K':
+			if (parse_pct(optarg, c == 'J' ? &a->stage_bp : &a->halt_bp) < 0) {
+				fprintf(stderr,
+					"khien-server: --%s: a share such as 5%%, 0.5%% or 100%%\n",
+					c == 'J' ? "stage" : "halt-at");
+				return -1;
+			}
+			break;
+		case 'H':
+			a->halt = 1;
+			break;
+		case 'Q': {
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 60 || v > 30 * 86400) {
+				fprintf(stderr,
+					"khien-server: --silent-after: seconds, 60 to 2592000\n");
+				return -1;
+			}
+			a->silent_s = (unsigned)v;
+			break;
+		}
 		case 'M':
 			a->format = optarg;
 			break;
@@ -646,6 +710,55 @@ static int cmd_mirror(struct kh_srv *s, const struct args *a)
 	return 0;
 }
 
+/* publish --stage / --halt: a staged rollout's step (server/rollout.h). */
+static int cmd_rollout_step(struct kh_srv *s, const struct args *a)
+{
+	struct kh_rollout_step step = {a->stage_bp, a->halt, a->halt_bp, a->silent_s};
+	struct kh_rollout r;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char why[512];
+	int err;
+
+	if (!a->group || (a->halt && (a->stage_bp || a->file))) {
+		fprintf(stderr,
+			"usage: khien-server publish --dir DIR [BUNDLE] --group G --stage P%% "
+			"| --group G --halt\n");
+		return EXIT_USAGE;
+	}
+	if (a->file && (err = kh_fs_read(a->file, KH_SRV_ADMIN_BODY_MAX, &buf, &len)) < 0) {
+		fprintf(stderr, "khien-server: %s: %s\n", a->file, kh_strerror(err));
+		return EXIT_FAILED;
+	}
+	err = kh_srv_rollout(s, a->group, buf, len, &step, &r, why, sizeof(why));
+	free(buf);
+	if (err < 0) {
+		fprintf(stderr, "khien-server: publish: REFUSED: %s\n", why);
+		return err == -EIO ? EXIT_RUNTIME : EXIT_FAILED;
+	}
+	printf("%s\n", why);
+	return 0;
+}
+
+/* rollout: the halt rule, then every rollout (or group G's) with its counts. */
+static int cmd_rollouts(struct kh_srv *s, const struct args *a)
+{
+	cJSON *arr = kh_srv_rollouts_json(s, a->group, kh_time_wall()), *r;
+	int n;
+
+	if (!arr)
+		return EXIT_RUNTIME;
+	n = cJSON_GetArraySize(arr);
+	while ((r = cJSON_DetachItemFromArray(arr, 0)))
+		print_json(r);
+	cJSON_Delete(arr);
+	if (a->group && !n) {
+		fprintf(stderr, "khien-server: group %s has no rollout\n", a->group);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kh_srv s;
@@ -686,7 +799,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") && strcmp(cmd, "provision") && strcmp(cmd, "publish") &&
 	    strcmp(cmd, "revoke") && strcmp(cmd, "devices") && strcmp(cmd, "events") &&
 	    strcmp(cmd, "policies") && strcmp(cmd, "audit") && strcmp(cmd, "compliance") &&
-	    strcmp(cmd, "forward") && strcmp(cmd, "warnings") && strcmp(cmd, "mirror")) {
+	    strcmp(cmd, "forward") && strcmp(cmd, "warnings") && strcmp(cmd, "mirror") &&
+	    strcmp(cmd, "rollout")) {
 		fprintf(stderr, "khien-server: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -713,11 +827,17 @@ int main(int argc, char **argv)
 			       "server-ca.pem,root.json,khiend.json}\n",
 			       a.device, a.group ? a.group : "default", a.out);
 		}
+	} else if (!strcmp(cmd, "publish") && (a.stage_bp || a.halt)) {
+		rc = cmd_rollout_step(&s, &a);
 	} else if (!strcmp(cmd, "publish")) {
 		struct kh_policy_rec rec;
 		uint8_t *buf;
 		size_t len;
-		if (!a.file) {
+		if (a.halt_bp || a.silent_s) {
+			fprintf(stderr,
+				"khien-server: --halt-at and --silent-after go with --stage\n");
+			rc = EXIT_USAGE;
+		} else if (!a.file) {
 			fprintf(stderr,
 				"usage: khien-server publish --dir DIR BUNDLE [--group G]\n");
 			rc = EXIT_USAGE;
@@ -762,6 +882,8 @@ int main(int argc, char **argv)
 		rc = kh_store_compliance(s.store, print_compliance, NULL) < 0 ? EXIT_RUNTIME : 0;
 	} else if (!strcmp(cmd, "mirror")) {
 		rc = cmd_mirror(&s, &a);
+	} else if (!strcmp(cmd, "rollout")) {
+		rc = cmd_rollouts(&s, &a);
 	} else if (!strcmp(cmd, "warnings")) {
 		rc = cmd_warnings(&s, &a);
 	} else if (!strcmp(cmd, "policies")) {

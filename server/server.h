@@ -40,7 +40,8 @@ struct kh_srv_config {
 	uint32_t ticket_key_rotate_s; /* a new session-ticket key in the store this often */
 	uint8_t operator_token_sha256[32];
 	uint32_t device_cert_days;
-	uint32_t max_requests; /* per connection, then Connection: close */
+	uint32_t max_requests;	  /* per connection, then Connection: close */
+	uint32_t rollout_check_s; /* the staged rollouts' halt rule runs this often */
 	struct {
 		uint32_t window_s, events, bytes; /* per device and window (kh_event_quota) */
 	} quota;
@@ -126,6 +127,9 @@ void kh_srv_provisioned_free(struct kh_provisioned *p);
  */
 int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const char *group,
 		   struct kh_policy_rec *rec, char *why, size_t whylen);
+/* The verify-and-store half of kh_srv_publish, assigning nothing. */
+int kh_srv_publish_bundle(struct kh_srv *s, const uint8_t *bundle, size_t len,
+			  struct kh_policy_rec *rec, char *why, size_t whylen);
 
 /* Run the TLS server until SIGTERM/SIGINT (server/srv_net.c). listen may be NULL. */
 int kh_srv_run(struct kh_srv *s, const char *listen);

@@ -41,6 +41,7 @@
 #include "platform/rand.h"
 #include "platform/time.h"
 #include "server/api.h"
+#include "server/rollout.h"
 
 #define IN_CAP (KH_HTTP_HEAD_MAX + 1024)
 #define FLUSH_MS 50
@@ -121,7 +122,7 @@ struct srv {
 	uint32_t idents_mask;
 	struct kh_list by_count[KH_SRV_CONNS_PER_DEVICE_MAX + 1]; /* identities by n */
 	size_t body_bytes;
-	struct kh_timer flush, stats, trim, tickets;
+	struct kh_timer flush, stats, trim, tickets, rollouts;
 	uint32_t ticket_key;	   /* the id tickets are written under, 0 before the first */
 	unsigned peak;		   /* most connections open since the last trim */
 	uint64_t freed_since_trim; /* connections closed since then */
@@ -730,6 +731,16 @@ static void on_trim(struct kh_loop *loop, void *arg)
 	kh_timer_arm(loop, &v->trim, TRIM_MS);
 }
 
+/* The staged rollouts' halt rule (server/rollout.h); every instance runs it, one halts. */
+static void on_rollouts(struct kh_loop *loop, void *arg)
+{
+	struct srv *v = arg;
+
+	kh_store_flush(v->s->store); /* the counts include the check-ins just made */
+	kh_srv_rollout_check(v->s, kh_time_wall());
+	kh_timer_arm(loop, &v->rollouts, v->s->cfg.rollout_check_s * 1000);
+}
+
 static void on_stats(struct kh_loop *loop, void *arg)
 {
 	struct srv *v = arg;
@@ -883,6 +894,8 @@ int kh_srv_run(struct kh_srv *s, const char *listen)
 	kh_timer_arm(v.loop, &v.trim, TRIM_MS);
 	kh_timer_arm(v.loop, &v.flush, FLUSH_MS);
 	kh_timer_arm(v.loop, &v.stats, 60000);
+	kh_timer_init(&v.rollouts, on_rollouts, &v);
+	kh_timer_arm(v.loop, &v.rollouts, s->cfg.rollout_check_s * 1000);
 	kh_loop_signal_add(v.loop, SIGTERM, on_stop, &v);
 	kh_loop_signal_add(v.loop, SIGINT, on_stop, &v);
 	log_notice("serving %s on %s (TLS 1.2, mutual; at most %u connections)", s->cfg.url, listen,

@@ -185,3 +185,30 @@ int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh
 {
 	return s->ops->compliance(s, fn, arg);
 }
+
+int kh_store_rollout_put(struct kh_store *s, const struct kh_rollout *r)
+{
+	return s->ops->rollout_put(s, r);
+}
+
+int kh_store_rollout_get(struct kh_store *s, const char *group, struct kh_rollout *out)
+{
+	return s->ops->rollout_get(s, group, out);
+}
+
+int kh_store_rollout_halt(struct kh_store *s, const char *group, uint64_t version,
+			  const char *reason, int64_t now)
+{
+	return s->ops->rollout_halt(s, group, version, reason, now);
+}
+
+int kh_store_rollouts(struct kh_store *s, int (*fn)(void *arg, const struct kh_rollout *r),
+		      void *arg)
+{
+	return s->ops->rollouts(s, fn, arg);
+}
+
+int kh_store_device_rejected(struct kh_store *s, const char *serial, uint64_t version)
+{
+	return s->ops->device_rejected(s, serial, version);
+}

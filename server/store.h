@@ -54,6 +54,8 @@ struct kh_device {
 	uint64_t quota_refused;		    /* refused in it */
 	uint64_t
 		events_refused; /* refused over quota, ever (each time: a resent one counts again) */
+	uint64_t
+		policy_rejected; /* the last version it reported refusing from the server, 0 none */
 };
 
 /*
@@ -175,6 +177,42 @@ int kh_store_ticket_key_add(struct kh_store *s, const struct kh_ticket_key *k, u
 			    int64_t now);
 int kh_store_ticket_keys(struct kh_store *s, uint32_t min_id, struct kh_ticket_key *keys,
 			 unsigned max);
+
+/*
+ * Staged rollouts (docs/SERVER.md "Staged rollout"): at most one per group,
+ * the newest. A device of the group whose bucket (server/rollout.c) is below
+ * stage_bp gets version, the rest keep base. put inserts or replaces the
+ * group's; halt moves the group's active rollout of version to halted with
+ * a reason, -ENOENT if there is none (another instance halted it first, or
+ * the operator moved on). device_rejected records that a device refused
+ * version from the server (its policy_rejected events).
+ */
+enum kh_rollout_state {
+	KH_ROLLOUT_ACTIVE = 0,
+	KH_ROLLOUT_HALTED = 1,
+	KH_ROLLOUT_DONE = 2,
+};
+#define KH_ROLLOUT_STAGES_MAX 8
+struct kh_rollout {
+	char group[KH_GROUP_MAX + 1];
+	uint64_t version;  /* the version being rolled out */
+	uint64_t base;	   /* what the rest of the group keeps; 0: nothing assigned before */
+	unsigned stage_bp; /* the fraction now, in 1/10,000 of the group */
+	unsigned stages[KH_ROLLOUT_STAGES_MAX]; /* every stage so far, increasing, in bp */
+	unsigned n_stages;
+	unsigned halt_bp;  /* halt when rejected + silent reach this share of the stage */
+	unsigned silent_s; /* applied, then unseen this long: silent */
+	enum kh_rollout_state state;
+	int64_t started, updated;
+	char reason[200]; /* halted: why */
+};
+int kh_store_rollout_put(struct kh_store *s, const struct kh_rollout *r);
+int kh_store_rollout_get(struct kh_store *s, const char *group, struct kh_rollout *out);
+int kh_store_rollout_halt(struct kh_store *s, const char *group, uint64_t version,
+			  const char *reason, int64_t now);
+int kh_store_rollouts(struct kh_store *s, int (*fn)(void *arg, const struct kh_rollout *r),
+		      void *arg);
+int kh_store_device_rejected(struct kh_store *s, const char *serial, uint64_t version);
 
 #define KH_MIRRORS_MAX 4
 #define KH_MIRROR_URL_MAX 200

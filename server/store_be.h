@@ -8,6 +8,9 @@
 #ifndef KHIEN_SERVER_STORE_BE_H
 #define KHIEN_SERVER_STORE_BE_H
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "server/store.h"
 
 struct kh_store_ops {
@@ -56,11 +59,43 @@ struct kh_store_ops {
 		      int (*fn)(void *arg, const struct kh_audit_rec *r), void *arg);
 	int (*compliance)(struct kh_store *s, int (*fn)(void *arg, const struct kh_compliance *c),
 			  void *arg);
+	int (*rollout_put)(struct kh_store *s, const struct kh_rollout *r);
+	int (*rollout_get)(struct kh_store *s, const char *group, struct kh_rollout *out);
+	int (*rollout_halt)(struct kh_store *s, const char *group, uint64_t version,
+			    const char *reason, int64_t now);
+	int (*rollouts)(struct kh_store *s, int (*fn)(void *arg, const struct kh_rollout *r),
+			void *arg);
+	int (*device_rejected)(struct kh_store *s, const char *serial, uint64_t version);
 };
 
 struct kh_store {
 	const struct kh_store_ops *ops;
 };
+
+/* A rollout's stages as the backends keep them: "500,2500" (basis points). */
+static inline void kh_rollout_stages_fmt(const struct kh_rollout *r, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < r->n_stages && i < KH_ROLLOUT_STAGES_MAX && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, i ? ",%u" : "%u", r->stages[i]);
+}
+
+static inline void kh_rollout_stages_parse(const char *t, struct kh_rollout *r)
+{
+	char *end;
+
+	r->n_stages = 0;
+	while (*t && r->n_stages < KH_ROLLOUT_STAGES_MAX) {
+		unsigned long v = strtoul(t, &end, 10);
+		if (end == t || v > 10000)
+			break;
+		r->stages[r->n_stages++] = (unsigned)v;
+		t = *end == ',' ? end + 1 : end;
+	}
+}
+#define KH_ROLLOUT_STAGES_TEXT (KH_ROLLOUT_STAGES_MAX * 6 + 1)
 
 int kh_store_sqlite_open(const char *path, struct kh_store **out, char *why, size_t whylen);
 int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store **out, char *why,
@@ -70,17 +105,17 @@ int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store
  * The schema's versions, shared by both backends (each keeps its own SQL
  * where the dialects differ): 1 the tables, 2 and 3 devices columns added
  * since (below), 4 the audit tables, 5 the mirrors table, 6 the ticket
- * keys. Columns are only ever added, with a default, so an older server
+ * keys, 7 the rollouts table and devices.policy_rejected. Columns are only ever added, with a default, so an older server
  * can still read a newer database.
  */
-#define KH_STORE_SCHEMA_VERSION 6
+#define KH_STORE_SCHEMA_VERSION 7
 struct kh_store_added_column {
 	int version;
 	const char *name; /* an integer, NOT NULL DEFAULT 0 */
 };
 static const struct kh_store_added_column kh_store_added_columns[] = {
 	{2, "cert_not_after"}, {3, "quota_start"},   {3, "quota_end"},	    {3, "quota_events"},
-	{3, "quota_bytes"},    {3, "quota_refused"}, {3, "events_refused"},
+	{3, "quota_bytes"},    {3, "quota_refused"}, {3, "events_refused"}, {7, "policy_rejected"},
 };
 
 #endif

@@ -64,15 +64,23 @@ enum {
 	ST_MIR_ADD,
 	ST_MIR_DEL,
 	ST_MIRS,
+	ST_RO_PUT,
+	ST_RO_GET,
+	ST_RO_ALL,
+	ST_RO_HALT,
+	ST_DEV_REJECTED,
 	ST_COUNT
 };
 
-#define DEV_COLS                                                                            \
-	"serial, grp, cert_sha256, status, created, last_seen, firmware, hardware_id, "     \
-	"policy_version, last_seq, events_dropped, checkins, status_json, cert_not_after, " \
-	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused"
+#define DEV_COLS                                                                             \
+	"serial, grp, cert_sha256, status, created, last_seen, firmware, hardware_id, "      \
+	"policy_version, last_seq, events_dropped, checkins, status_json, cert_not_after, "  \
+	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused, " \
+	"policy_rejected"
 #define POL_COLS "version, sha256, size, created, expires, published, path"
 #define EV_COLS "id, serial, seq, time, received, type, severity, payload"
+#define RO_COLS \
+	"grp, version, base, stage_bp, stages, halt_bp, silent_s, state, started, updated, reason"
 
 static const char *const sql_text[ST_COUNT] = {
 	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created, cert_not_after) "
@@ -106,6 +114,18 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_MIRS] = "SELECT url FROM mirrors WHERE grp = CASE WHEN $2 = 0 OR EXISTS("
 		    "SELECT 1 FROM mirrors WHERE grp = $1) THEN $1 ELSE '*' END "
 		    "ORDER BY added, url LIMIT $3",
+	[ST_RO_PUT] =
+		"INSERT INTO rollouts(" RO_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
+		"ON CONFLICT(grp) DO UPDATE SET version = excluded.version, "
+		"base = excluded.base, stage_bp = excluded.stage_bp, stages = excluded.stages, "
+		"halt_bp = excluded.halt_bp, silent_s = excluded.silent_s, "
+		"state = excluded.state, started = excluded.started, "
+		"updated = excluded.updated, reason = excluded.reason",
+	[ST_RO_GET] = "SELECT " RO_COLS " FROM rollouts WHERE grp = $1",
+	[ST_RO_ALL] = "SELECT " RO_COLS " FROM rollouts ORDER BY grp",
+	[ST_RO_HALT] = "UPDATE rollouts SET state = $1, reason = $2, updated = $3 "
+		       "WHERE grp = $4 AND version = $5 AND state = $6",
+	[ST_DEV_REJECTED] = "UPDATE devices SET policy_rejected = $1 WHERE serial = $2",
 	[ST_EV_ADD] = "INSERT INTO events(serial, seq, time, received, type, severity, payload) "
 		      "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(serial, seq) DO NOTHING",
 	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = greatest(last_seq, $1), "
@@ -197,6 +217,13 @@ static const char schema_v6[] =
 	"CREATE TABLE IF NOT EXISTS ticket_keys("
 	" id bigint PRIMARY KEY, key text NOT NULL, created bigint NOT NULL);";
 
+static const char schema_v7[] =
+	"CREATE TABLE IF NOT EXISTS rollouts("
+	" grp text COLLATE \"C\" PRIMARY KEY, version bigint NOT NULL, base bigint NOT NULL,"
+	" stage_bp integer NOT NULL, stages text NOT NULL, halt_bp integer NOT NULL,"
+	" silent_s integer NOT NULL, state integer NOT NULL, started bigint NOT NULL,"
+	" updated bigint NOT NULL, reason text NOT NULL);";
+
 /* Serialises migrations of instances starting together (pg_advisory_xact_lock). */
 #define MIGRATION_LOCK 0x6b6869656eLL /* "khien" */
 
@@ -213,7 +240,7 @@ static struct pg_store *pg(struct kh_store *s)
 
 /* ---- parameters: text, except bytea in binary ---- */
 
-#define ARGS_MAX 9 /* the most a statement takes */
+#define ARGS_MAX 11 /* the most a statement takes */
 struct args {
 	int n;
 	const char *v[ARGS_MAX];
@@ -430,6 +457,8 @@ static int migrate(struct pg_store *s)
 		goto fail;
 	if (v < 6 && exec(s, schema_v6) < 0)
 		goto fail;
+	if (v < 7 && exec(s, schema_v7) < 0)
+		goto fail;
 	if (v < KH_STORE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM khien_schema; INSERT INTO khien_schema VALUES(%d)",
@@ -548,6 +577,7 @@ static void row_device(const PGresult *r, int i, struct kh_device *d)
 	d->quota_bytes = (uint64_t)g_int(r, i, 17);
 	d->quota_refused = (uint64_t)g_int(r, i, 18);
 	d->events_refused = (uint64_t)g_int(r, i, 19);
+	d->policy_rejected = (uint64_t)g_int(r, i, 20);
 }
 
 static void row_policy(const PGresult *r, int i, struct kh_policy_rec *p)
@@ -1256,6 +1286,118 @@ static int comp_row(void *ctx, const PGresult *r, int i)
 	return x->fn(x->arg, &c);
 }
 
+/* ---- staged rollouts ---- */
+
+static void row_rollout(const PGresult *r, int i, struct kh_rollout *ro)
+{
+	memset(ro, 0, sizeof(*ro));
+	g_text(r, i, 0, ro->group, sizeof(ro->group));
+	ro->version = (uint64_t)g_int(r, i, 1);
+	ro->base = (uint64_t)g_int(r, i, 2);
+	ro->stage_bp = (unsigned)g_int(r, i, 3);
+	kh_rollout_stages_parse(PQgetvalue(r, i, 4), ro);
+	ro->halt_bp = (unsigned)g_int(r, i, 5);
+	ro->silent_s = (unsigned)g_int(r, i, 6);
+	ro->state = (enum kh_rollout_state)g_int(r, i, 7);
+	ro->started = g_int(r, i, 8);
+	ro->updated = g_int(r, i, 9);
+	g_text(r, i, 10, ro->reason, sizeof(ro->reason));
+}
+
+static int pg_rollout_put(struct kh_store *ks, const struct kh_rollout *ro)
+{
+	struct pg_store *s = pg(ks);
+	char stages[KH_ROLLOUT_STAGES_TEXT];
+	struct args a = {0};
+	PGresult *r;
+	int err = 0;
+
+	if (sync_mode(s, 1) < 0)
+		return -EIO;
+	kh_rollout_stages_fmt(ro, stages, sizeof(stages));
+	a_text(&a, ro->group);
+	a_int(&a, (int64_t)ro->version);
+	a_int(&a, (int64_t)ro->base);
+	a_int(&a, ro->stage_bp);
+	a_text(&a, stages);
+	a_int(&a, ro->halt_bp);
+	a_int(&a, ro->silent_s);
+	a_int(&a, ro->state);
+	a_int(&a, ro->started);
+	a_int(&a, ro->updated);
+	a_text(&a, ro->reason);
+	if (!(r = run(s, ST_RO_PUT, &a, "store rollout", &err)))
+		return err;
+	PQclear(r);
+	return 0;
+}
+
+static int pg_rollout_get(struct kh_store *ks, const char *group, struct kh_rollout *out)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	PGresult *r;
+	int err = 0;
+
+	a_text(&a, group);
+	if (!(r = run(s, ST_RO_GET, &a, "rollout", &err)))
+		return err;
+	err = PQntuples(r) ? 0 : -ENOENT;
+	if (!err)
+		row_rollout(r, 0, out);
+	PQclear(r);
+	return err;
+}
+
+static int pg_rollouts(struct kh_store *ks, int (*fn)(void *arg, const struct kh_rollout *r),
+		       void *arg)
+{
+	struct pg_store *s = pg(ks);
+	struct kh_rollout ro;
+	PGresult *r;
+	int err = 0;
+
+	if (!(r = run(s, ST_RO_ALL, NULL, "rollouts", &err)))
+		return err;
+	for (int i = 0; i < PQntuples(r); i++) {
+		row_rollout(r, i, &ro);
+		if (fn(arg, &ro))
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_rollout_halt(struct kh_store *ks, const char *group, uint64_t version,
+			   const char *reason, int64_t now)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+
+	if (sync_mode(s, 1) < 0)
+		return -EIO;
+	a_int(&a, KH_ROLLOUT_HALTED);
+	a_text(&a, reason);
+	a_int(&a, now);
+	a_text(&a, group);
+	a_int(&a, (int64_t)version);
+	a_int(&a, KH_ROLLOUT_ACTIVE);
+	/* one row at most: the UPDATE's row lock makes one instance the one that halts */
+	return change_one(s, ST_RO_HALT, &a, "halt rollout");
+}
+
+static int pg_device_rejected(struct kh_store *ks, const char *serial, uint64_t version)
+{
+	struct pg_store *s = pg(ks);
+	struct args a = {0};
+	int err;
+
+	a_int(&a, (int64_t)version);
+	a_text(&a, serial);
+	err = change_one(s, ST_DEV_REJECTED, &a, "device rejected");
+	return err == -ENOENT ? 0 : err;
+}
+
 static int pg_compliance(struct kh_store *ks, int (*fn)(void *arg, const struct kh_compliance *c),
 			 void *arg)
 {
@@ -1294,4 +1436,9 @@ static const struct kh_store_ops pg_ops = {
 	.audit_head = pg_audit_head,
 	.audits = pg_audits,
 	.compliance = pg_compliance,
+	.rollout_put = pg_rollout_put,
+	.rollout_get = pg_rollout_get,
+	.rollout_halt = pg_rollout_halt,
+	.rollouts = pg_rollouts,
+	.device_rejected = pg_device_rejected,
 };

@@ -43,8 +43,9 @@ enum {
 	ST_COUNT
 };
 
-#define QUOTA_COLS \
-	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused"
+#define QUOTA_COLS                                                                           \
+	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused, " \
+	"policy_rejected"
 
 static const char *const sql_text[ST_COUNT] = {
 	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created, cert_not_after) "
@@ -244,6 +245,13 @@ static int migrate(struct sq_store *s)
 	if (exec(s, "CREATE TABLE IF NOT EXISTS ticket_keys("
 		    " id INTEGER PRIMARY KEY, key TEXT NOT NULL, created INTEGER NOT NULL);") < 0)
 		return -EIO;
+	/* 7: staged rollouts, one per group */
+	if (exec(s, "CREATE TABLE IF NOT EXISTS rollouts("
+		    " grp TEXT PRIMARY KEY, version INTEGER NOT NULL, base INTEGER NOT NULL,"
+		    " stage_bp INTEGER NOT NULL, stages TEXT NOT NULL, halt_bp INTEGER NOT NULL,"
+		    " silent_s INTEGER NOT NULL, state INTEGER NOT NULL, started INTEGER NOT NULL,"
+		    " updated INTEGER NOT NULL, reason TEXT NOT NULL);") < 0)
+		return -EIO;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", KH_STORE_SCHEMA_VERSION);
 	return exec(s, sql);
 }
@@ -326,6 +334,7 @@ static void row_device(sqlite3_stmt *q, struct kh_device *d)
 	d->quota_bytes = (uint64_t)sqlite3_column_int64(q, 17);
 	d->quota_refused = (uint64_t)sqlite3_column_int64(q, 18);
 	d->events_refused = (uint64_t)sqlite3_column_int64(q, 19);
+	d->policy_rejected = (uint64_t)sqlite3_column_int64(q, 20);
 }
 
 static void row_policy(sqlite3_stmt *q, struct kh_policy_rec *p)
@@ -817,6 +826,146 @@ static int sq_mirrors(struct kh_store *ks, const char *group, int fallback,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? (int)n : db_fail(s, "list mirrors");
 }
 
+/* ---- staged rollouts ---- */
+
+#define RO_COLS \
+	"grp, version, base, stage_bp, stages, halt_bp, silent_s, state, started, updated, reason"
+
+static void row_rollout(sqlite3_stmt *q, struct kh_rollout *r)
+{
+	char stages[KH_ROLLOUT_STAGES_TEXT];
+
+	memset(r, 0, sizeof(*r));
+	col_text(q, 0, r->group, sizeof(r->group));
+	r->version = (uint64_t)sqlite3_column_int64(q, 1);
+	r->base = (uint64_t)sqlite3_column_int64(q, 2);
+	r->stage_bp = (unsigned)sqlite3_column_int(q, 3);
+	col_text(q, 4, stages, sizeof(stages));
+	kh_rollout_stages_parse(stages, r);
+	r->halt_bp = (unsigned)sqlite3_column_int(q, 5);
+	r->silent_s = (unsigned)sqlite3_column_int(q, 6);
+	r->state = (enum kh_rollout_state)sqlite3_column_int(q, 7);
+	r->started = sqlite3_column_int64(q, 8);
+	r->updated = sqlite3_column_int64(q, 9);
+	col_text(q, 10, r->reason, sizeof(r->reason));
+}
+
+static int sq_rollout_put(struct kh_store *ks, const struct kh_rollout *r)
+{
+	struct sq_store *s = sq(ks);
+	char stages[KH_ROLLOUT_STAGES_TEXT];
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "INSERT OR REPLACE INTO rollouts(" RO_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		       &q)) < 0)
+		return rc;
+	kh_rollout_stages_fmt(r, stages, sizeof(stages));
+	sqlite3_bind_text(q, 1, r->group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t)r->version);
+	sqlite3_bind_int64(q, 3, (int64_t)r->base);
+	sqlite3_bind_int(q, 4, (int)r->stage_bp);
+	sqlite3_bind_text(q, 5, stages, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 6, (int)r->halt_bp);
+	sqlite3_bind_int(q, 7, (int)r->silent_s);
+	sqlite3_bind_int(q, 8, (int)r->state);
+	sqlite3_bind_int64(q, 9, r->started);
+	sqlite3_bind_int64(q, 10, r->updated);
+	sqlite3_bind_text(q, 11, r->reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "store rollout");
+}
+
+/* Rollouts of group (NULL: all), by group; fn returning non-zero stops. */
+static int rollouts_where(struct sq_store *s, const char *group,
+			  int (*fn)(void *arg, const struct kh_rollout *r), void *arg)
+{
+	struct kh_rollout r;
+	sqlite3_stmt *q;
+	int rc, n = 0;
+
+	if ((rc = prep(s,
+		       group ? "SELECT " RO_COLS " FROM rollouts WHERE grp = ?"
+			     : "SELECT " RO_COLS " FROM rollouts ORDER BY grp",
+		       &q)) < 0)
+		return rc;
+	if (group)
+		sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row_rollout(q, &r);
+		n++;
+		if (fn(arg, &r))
+			break;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : db_fail(s, "rollouts");
+}
+
+static int copy_rollout(void *arg, const struct kh_rollout *r)
+{
+	*(struct kh_rollout *)arg = *r;
+	return 1;
+}
+
+static int sq_rollout_get(struct kh_store *ks, const char *group, struct kh_rollout *out)
+{
+	int n = rollouts_where(sq(ks), group, copy_rollout, out);
+
+	return n < 0 ? n : n ? 0 : -ENOENT;
+}
+
+static int sq_rollouts(struct kh_store *ks, int (*fn)(void *arg, const struct kh_rollout *r),
+		       void *arg)
+{
+	int n = rollouts_where(sq(ks), NULL, fn, arg);
+
+	return n < 0 ? n : 0;
+}
+
+static int sq_rollout_halt(struct kh_store *ks, const char *group, uint64_t version,
+			   const char *reason, int64_t now)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prep(s,
+		       "UPDATE rollouts SET state = ?1, reason = ?2, updated = ?3 "
+		       "WHERE grp = ?4 AND version = ?5 AND state = ?6",
+		       &q)) < 0)
+		return rc;
+	sqlite3_bind_int(q, 1, KH_ROLLOUT_HALTED);
+	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now);
+	sqlite3_bind_text(q, 4, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, (int64_t)version);
+	sqlite3_bind_int(q, 6, KH_ROLLOUT_ACTIVE);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "halt rollout");
+	return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
+}
+
+static int sq_device_rejected(struct kh_store *ks, const char *serial, uint64_t version)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	int rc;
+
+	if (txn_join(s) < 0)
+		return -EIO;
+	if ((rc = prep(s, "UPDATE devices SET policy_rejected = ? WHERE serial = ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, (int64_t)version);
+	sqlite3_bind_text(q, 2, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "device rejected");
+}
+
 /* ---- audit results ---- */
 
 /* Digest and counts of the device's stored rows. */
@@ -1063,6 +1212,11 @@ static const struct kh_store_ops sq_ops = {
 	.mirror_add = sq_mirror_add,
 	.mirror_del = sq_mirror_del,
 	.mirrors = sq_mirrors,
+	.rollout_put = sq_rollout_put,
+	.rollout_get = sq_rollout_get,
+	.rollout_halt = sq_rollout_halt,
+	.rollouts = sq_rollouts,
+	.device_rejected = sq_device_rejected,
 	.policies = sq_policies,
 	.events_add = sq_events_add,
 	.events = sq_events,

@@ -29,14 +29,14 @@ grep -q 'cannot connect.*nosuchdb' $T/err && ok "  naming the database" || fail 
 [ ! -e $T/gone/server.json ] && ok "  and leaves no configuration behind" || fail "configuration written"
 init_server $T/s $PORT || fail "init on PostgreSQL"
 expect_eq "the configuration names the database, not a file" "$(json_get $T/s/server.json 'd["database"]'):$(ls $T/s/khien.db 2>/dev/null)" "$(json_get $T/s/server.json 'd["database"]'):"
-expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "6"
+expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "7"
 "$SRV" provision --dir $T/s --device SN-PG-1 -o $T/d1 >/dev/null || fail "provision"
 # a database made by release 1 (no columns of versions 2-4): migrated in place when opened
 store_sql $T/s "ALTER TABLE devices DROP COLUMN quota_bytes" >/dev/null
 store_sql $T/s "DROP TABLE audit" >/dev/null
 store_sql $T/s "UPDATE khien_schema SET version = 1" >/dev/null
 "$SRV" devices --dir $T/s > $T/devs || fail "open a version-1 database"
-expect_eq "a version-1 database is migrated to 6" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors')" "6:1:0:0"
+expect_eq "a version-1 database is migrated to 7" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors'):$(store_sql $T/s 'SELECT count(*) FROM rollouts')" "7:1:0:0:0"
 expect_eq "  keeping its devices" "$(json_get $T/devs 'd["serial"]')" "SN-PG-1"
 # the password from a file named in the configuration (a role that needs one)
 "$PG_BIN/psql" -X -q -h "$PG_DIR" -U khien postgres -c "CREATE ROLE khien_pw LOGIN PASSWORD 'pw-$$'" || fail "role"
@@ -81,7 +81,7 @@ sed -E 's/^(not ok|ok) (- )?/\1 - [pg unit\/test_api] /' $T/unit.out | grep -E '
 
 # the store-checking integration scripts, on PostgreSQL
 # KHIEN_PG_SCRIPTS: a subset, when debugging
-for s in ${KHIEN_PG_SCRIPTS-server_e2e server_refusals server_quota audit_e2e report_outage report_hostile server_forward web_warnings report_failover policy_mirror}; do
+for s in ${KHIEN_PG_SCRIPTS-server_e2e server_refusals server_quota audit_e2e report_outage report_hostile server_forward web_warnings report_failover policy_mirror server_rollout}; do
 	"$KHIEN_TOP/tests/integration/$s.sh" > $T/$s.out 2>&1
 	rc=$?
 	sed -E "s/^(not ok|ok) - /\1 - [pg $s] /; /^(not )?ok/!s/^/# /" $T/$s.out | grep -vE '^# $'
