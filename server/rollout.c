@@ -83,8 +83,8 @@ static int step_rollout(struct kh_srv *s, struct kh_rollout *r, const struct kh_
 			return fail(why, whylen, -EINVAL, "the rollout of version %llu to %s is %s",
 				    (unsigned long long)r->version, r->group,
 				    r->state == KH_ROLLOUT_HALTED ? "halted already" : "over");
-		err = kh_store_rollout_halt(s->store, r->group, r->version, "halted by the operator",
-					    now);
+		err = kh_store_rollout_halt(s->store, r->group, r->version,
+					    "halted by the operator", now);
 		if (err < 0)
 			return fail(why, whylen, err, "store: %s", kh_strerror(err));
 		r->state = KH_ROLLOUT_HALTED;
@@ -140,8 +140,9 @@ int kh_srv_rollout(struct kh_srv *s, const char *group, const uint8_t *bundle, s
 
 	why[0] = 0;
 	if (!kh_srv_group_ok(group) || !strcmp(group, "*"))
-		return fail(why, whylen, -EINVAL,
-			    "a staged rollout needs --group G, a group of devices ([A-Za-z0-9._-])");
+		return fail(
+			why, whylen, -EINVAL,
+			"a staged rollout needs --group G, a group of devices ([A-Za-z0-9._-])");
 	if (!step->halt && (step->stage_bp < 1 || step->stage_bp > 10000))
 		return fail(why, whylen, -EINVAL, "stage: a share of the group, 0.01%% to 100%%");
 	have = kh_store_rollout_get(s->store, group, out);
@@ -150,7 +151,8 @@ int kh_srv_rollout(struct kh_srv *s, const char *group, const uint8_t *bundle, s
 	if (!bundle) {
 		if (have < 0)
 			return fail(why, whylen, -ENOENT,
-				    "group %s has no rollout: publish a bundle with --stage", group);
+				    "group %s has no rollout: publish a bundle with --stage",
+				    group);
 		return step_rollout(s, out, step, now, why, whylen);
 	}
 	if (step->halt)
@@ -267,11 +269,13 @@ int kh_srv_rollout_check(struct kh_srv *s, int64_t now)
 		if (!bad || bad * 10000 < (uint64_t)r->halt_bp * st.total.devices)
 			continue;
 		pct(h, sizeof(h), r->halt_bp);
-		snprintf(reason, sizeof(reason),
-			 "%llu of %llu devices in the stage rejected it (%llu) or went silent after "
-			 "applying it (%llu): the threshold is %s",
-			 (unsigned long long)bad, (unsigned long long)st.total.devices,
-			 (unsigned long long)st.total.rejected, (unsigned long long)st.total.silent, h);
+		snprintf(
+			reason, sizeof(reason),
+			"%llu of %llu devices in the stage rejected it (%llu) or went silent after "
+			"applying it (%llu): the threshold is %s",
+			(unsigned long long)bad, (unsigned long long)st.total.devices,
+			(unsigned long long)st.total.rejected, (unsigned long long)st.total.silent,
+			h);
 		err = kh_store_rollout_halt(s->store, r->group, r->version, reason, now);
 		if (err == -ENOENT)
 			continue; /* another instance, or the operator, was first */

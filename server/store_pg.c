@@ -126,8 +126,12 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_RO_HALT] = "UPDATE rollouts SET state = $1, reason = $2, updated = $3 "
 		       "WHERE grp = $4 AND version = $5 AND state = $6",
 	[ST_DEV_REJECTED] = "UPDATE devices SET policy_rejected = $1 WHERE serial = $2",
+	/* a whole upload in one statement: one round trip, not one per event */
 	[ST_EV_ADD] = "INSERT INTO events(serial, seq, time, received, type, severity, payload) "
-		      "VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(serial, seq) DO NOTHING",
+		      "SELECT $1, u.seq, u.time, $2, u.type, u.severity, u.payload FROM "
+		      "unnest($3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[]) "
+		      "AS u(seq, time, type, severity, payload) "
+		      "ON CONFLICT(serial, seq) DO NOTHING",
 	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = greatest(last_seq, $1), "
 		       "events_dropped = greatest(events_dropped, $2), quota_start = $3, "
 		       "quota_end = $4, quota_events = $5, quota_bytes = $6, quota_refused = $7, "
@@ -932,11 +936,73 @@ static int pg_policies(struct kh_store *ks, int (*fn)(void *arg, const struct kh
 
 /* ---- events ---- */
 
+/*
+ * An upload's columns as PostgreSQL array literals ("{1,2}", text elements
+ * quoted with " and \\ escaped), for one INSERT ... SELECT FROM unnest.
+ */
+#define ARR_COLS 5 /* seq, time, type, severity, payload */
+struct ev_arrays {
+	struct {
+		char *buf;
+		size_t len, cap;
+	} b[ARR_COLS];
+};
+
+static int arr_put(struct ev_arrays *a, int col, const char *text, int quote)
+{
+	size_t need = 2 * strlen(text) + 4; /* every byte escaped, quotes, ',' and NUL */
+	char *p;
+
+	if (a->b[col].len + need > a->b[col].cap) {
+		size_t cap = (a->b[col].cap + need) * 2;
+		if (!(p = realloc(a->b[col].buf, cap)))
+			return -ENOMEM;
+		a->b[col].buf = p;
+		a->b[col].cap = cap;
+		if (!a->b[col].len)
+			p[a->b[col].len++] = '{';
+	}
+	p = a->b[col].buf + a->b[col].len;
+	if (quote)
+		*p++ = '"';
+	for (; *text; text++) {
+		if (quote && (*text == '"' || *text == '\\'))
+			*p++ = '\\';
+		*p++ = *text;
+	}
+	if (quote)
+		*p++ = '"';
+	*p++ = ',';
+	*p = 0;
+	a->b[col].len = (size_t)(p - a->b[col].buf);
+	return 0;
+}
+
+static int arrays_add(struct ev_arrays *a, const struct kh_event_rec *e)
+{
+	char seq[24], t[24], sev[16];
+
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)e->seq);
+	snprintf(t, sizeof(t), "%lld", (long long)e->time);
+	snprintf(sev, sizeof(sev), "%d", e->severity);
+	if (arr_put(a, 0, seq, 0) < 0 || arr_put(a, 1, t, 0) < 0 || arr_put(a, 2, e->type, 1) < 0 ||
+	    arr_put(a, 3, sev, 0) < 0 || arr_put(a, 4, e->payload, 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void arrays_free(struct ev_arrays *a)
+{
+	for (int k = 0; k < ARR_COLS; k++)
+		free(a->b[k].buf);
+}
+
 static int pg_events_add(struct kh_store *ks, const char *serial, const struct kh_event_rec *ev,
 			 unsigned n, uint64_t events_dropped, const struct kh_event_quota *q,
 			 int64_t now, struct kh_events_result *out)
 {
 	struct pg_store *s = pg(ks);
+	struct ev_arrays arr = {0};
 	struct kh_device d;
 	uint64_t top;
 	unsigned i, added = 0, refused = 0;
@@ -954,32 +1020,35 @@ static int pg_events_add(struct kh_store *ks, const char *serial, const struct k
 	}
 	top = d.last_seq;
 	for (i = 0; i < n; i++) {
-		struct args a = {0};
 		uint64_t size = kh_event_size(&ev[i]);
-		PGresult *r;
-		if (ev[i].seq <= d.last_seq)
-			continue; /* delivered before: the device missed our ack */
+		if (ev[i].seq <= top)
+			continue; /* delivered before (the device missed our ack), or repeated */
 		if (refused || d.quota_events + 1 > q->events || d.quota_bytes + size > q->bytes) {
 			refused++; /* and every one after it: what is stored stays a prefix */
 			continue;
 		}
-		a_text(&a, serial);
-		a_int(&a, (int64_t)ev[i].seq);
-		a_int(&a, ev[i].time);
-		a_int(&a, now);
-		a_text(&a, ev[i].type);
-		a_int(&a, ev[i].severity);
-		a_text(&a, ev[i].payload);
-		if (!(r = run(s, ST_EV_ADD, &a, "add event", &err)))
+		if ((err = arrays_add(&arr, &ev[i])) < 0)
 			goto out;
-		if (strcmp(PQcmdTuples(r), "1") == 0) {
-			added++;
-			d.quota_events++;
-			d.quota_bytes += size;
+		d.quota_events++;
+		d.quota_bytes += size;
+		top = ev[i].seq;
+		added++;
+	}
+	if (added) {
+		struct args a = {0};
+		PGresult *r;
+		char at[24];
+		snprintf(at, sizeof(at), "%lld", (long long)now);
+		a_text(&a, serial);
+		a_text(&a, at);
+		for (int k = 0; k < ARR_COLS; k++) {
+			arr.b[k].buf[arr.b[k].len - 1] = '}'; /* the last ',' closes the array */
+			a_text(&a, arr.b[k].buf);
 		}
+		if (!(r = run(s, ST_EV_ADD, &a, "add events", &err)))
+			goto out;
+		/* the device's row is locked and every seq is above its last: all are new */
 		PQclear(r);
-		if (ev[i].seq > top)
-			top = ev[i].seq;
 	}
 	d.quota_refused += refused;
 	{
@@ -999,12 +1068,14 @@ static int pg_events_add(struct kh_store *ks, const char *serial, const struct k
 	/* The device forgets what we acknowledge: it must be on disk first. */
 	if ((err = commit(s)) < 0)
 		goto out;
+	arrays_free(&arr);
 	out->acked = top;
 	out->stored = added;
 	out->refused = refused;
 	out->retry_at = d.quota_end;
 	return 0;
 out:
+	arrays_free(&arr);
 	rollback(s);
 	return err;
 }

@@ -7,14 +7,16 @@
 # a newer one, download it (GET /v1/policy/V, checked against the announced
 # sha256), then either apply it (the version file, and a check-in that
 # reports it) or, for a serial listed in REJECT, refuse it and upload a
-# policy_rejected event as the agent does. Prints one line per device,
+# policy_rejected event as the agent does. A download answered 404 (the
+# version withdrawn since the check-in: a halted rollout) is counted as
+# withdrawn and tried at the next run. Prints one line per device,
 # "SERIAL offered V ran R now N" (V 0: nothing assigned), then a JSON summary.
 # usage: fleet_sim.py PORT CA DEVDIR [REJECT_FILE]
 import hashlib, http.client, json, os, socket, ssl, sys, time
 
 port, ca, devdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 reject = set(open(sys.argv[4]).read().split()) if len(sys.argv) > 4 else set()
-summary = {"devices": 0, "offered": {}, "applied": 0, "rejected": 0, "errors": 0}
+summary = {"devices": 0, "offered": {}, "applied": 0, "rejected": 0, "withdrawn": 0, "errors": 0}
 
 
 class Conn(http.client.HTTPSConnection):
@@ -58,9 +60,12 @@ for serial in sorted(os.listdir(devdir)):
         offered = int(pol.get("version", 0))
         if offered > version:
             st, bundle = request(c, "GET", pol["url"])
-            if st != 200 or hashlib.sha256(bundle).hexdigest() != pol["sha256"]:
+            if st == 404:
+                # withdrawn between the check-in and the download (a rollout halted): next time
+                summary["withdrawn"] += 1
+            elif st != 200 or hashlib.sha256(bundle).hexdigest() != pol["sha256"]:
                 raise RuntimeError("download of %d: HTTP %d" % (offered, st))
-            if serial in reject:
+            elif serial in reject:
                 st, b = request(c, "POST", "/v1/events", {"events": [{
                     "seq": seq, "time": int(time.time()), "type": "policy_rejected",
                     "severity": "high",

@@ -102,8 +102,12 @@ static unsigned in_share(unsigned bp)
 static void test_steps(void)
 {
 	struct kh_rollout_step st = {.stage_bp = 500};
-	struct kh_rollout r = {.version = 8, .base = 7, .halt_bp = 1000, .silent_s = 900,
-			       .started = 2000, .updated = 2000};
+	struct kh_rollout r = {.version = 8,
+			       .base = 7,
+			       .halt_bp = 1000,
+			       .silent_s = 900,
+			       .started = 2000,
+			       .updated = 2000};
 	struct kh_policy_rec p;
 	char why[256];
 
@@ -112,8 +116,14 @@ static void test_steps(void)
 	KT_EQ(kh_srv_rollout(&srv, "home", NULL, 0, &st, &r, why, sizeof(why)), -ENOENT);
 	KT_EQ(kh_srv_rollout(&srv, "*", NULL, 0, &st, &r, why, sizeof(why)), -EINVAL);
 	/* a rollout of version 8 at 5%, as publish --stage stores it */
-	r = (struct kh_rollout){.version = 8, .base = 7, .stage_bp = 500, .stages = {500},
-				.n_stages = 1, .halt_bp = 1000, .silent_s = 900, .started = 2000};
+	r = (struct kh_rollout){.version = 8,
+				.base = 7,
+				.stage_bp = 500,
+				.stages = {500},
+				.n_stages = 1,
+				.halt_bp = 1000,
+				.silent_s = 900,
+				.started = 2000};
 	kh_strlcpy(r.group, "home", sizeof(r.group));
 	KT_EQ(kh_store_rollout_put(srv.store, &r), 0);
 	KT_EQ(assigned_count(8), in_share(500));
@@ -174,8 +184,14 @@ static void checkin_stage(unsigned bp, uint64_t v, int64_t t, unsigned skip_ever
 
 static void test_halt_rule(void)
 {
-	struct kh_rollout r = {.version = 8, .base = 7, .stage_bp = 1000, .stages = {1000},
-			       .n_stages = 1, .halt_bp = 3000, .silent_s = 900, .started = 10000};
+	struct kh_rollout r = {.version = 8,
+			       .base = 7,
+			       .stage_bp = 1000,
+			       .stages = {1000},
+			       .n_stages = 1,
+			       .halt_bp = 3000,
+			       .silent_s = 900,
+			       .started = 10000};
 	struct kh_rollout_stats st;
 	unsigned n = in_share(1000), late;
 	char serial[32];
@@ -223,7 +239,7 @@ static void test_halt_rule(void)
 	KT_EQ(kh_srv_rollout_stats(&srv, &r, 20200, &st), 0);
 	KT_EQ(st.total.rejected, n / 3);
 	KT_EQ(st.total.applied, 0);
-	KT_EQ(kh_srv_rollout_check(&srv, 20200), 0); /* a third is under 50% */
+	KT_EQ(kh_srv_rollout_check(&srv, 20200), 0);		/* a third is under 50% */
 	kh_store_device_rejected(srv.store, "SN-UNIT-9999", 8); /* no such device: harmless */
 }
 
