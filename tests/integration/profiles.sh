@@ -7,7 +7,11 @@
 # off for everyone else) and the bypass list, forces safe search (CNAME to
 # the forced-safe name, then the upstream's address for it); a window that
 # includes now blocks everything but its allow list, one that excludes now
-# does not (windows placed around the real time in the configured zone);
+# does not (windows placed around the real time in the configured zone;
+# the child's window is the issue's shape but never includes now, since
+# khiend runs on the real clock and the issue's 21:00-06:30 would block
+# the safe-search checks on weekday evenings: test_profile covers that
+# window on the fake clock);
 # resolver.arpa is answered here; `khienctl check --client` explains; a bad
 # profiles configuration exits 1 with the path.
 . "$(dirname "$0")/lib.sh"
@@ -51,7 +55,7 @@ cat >"$T/khiend.json" <<JSON
               "block": ["adult", "bypass"], "safe_search": true,
               "allow_names": ["school.example"], "block_names": ["game.example"],
               "schedules": [{"days": ["mon", "tue", "wed", "thu", "fri"],
-                             "from": "21:00", "to": "06:30",
+                             "from": "$OUT_FROM", "to": "$OUT_TO",
                              "block_all_except": ["school.example"]}]},
     "kid": {"clients": ["127.0.0.7"], "child": true},
     "night": {"clients": ["127.0.0.5"],
