@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
+#include "lib/fnv.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "platform/time.h"
@@ -38,18 +39,75 @@ unsigned kh_rollout_bucket(uint64_t version, const char *group, const char *seri
 			  10000u);
 }
 
-int kh_srv_assigned(struct kh_srv *s, const struct kh_device *d, struct kh_policy_rec *out)
+/*
+ * A group's assignment as kh_srv_assigned needs it: the plain one and, while
+ * a rollout of a newer version runs, that version and its stage. Every
+ * check-in asks, and on PostgreSQL the two or three lookups were round trips
+ * that held the event loop; the slot stays valid while the store's policy
+ * generation stays the same (another instance's publish notifies it), and
+ * for at most ASSIGN_TTL_MS as a backstop.
+ */
+#define ASSIGN_SLOTS 64
+#define ASSIGN_TTL_MS 5000
+struct kh_assign_slot {
+	char group[KH_GROUP_MAX + 1]; /* "" : empty */
+	uint64_t gen, at_ms;
+	int err; /* the plain assignment's: 0 or -ENOENT */
+	struct kh_policy_rec plain;
+	int staged; /* a rollout of a newer version is active */
+	unsigned stage_bp;
+	int staged_err; /* its policy record's: 0 or -ENOENT */
+	struct kh_policy_rec target;
+};
+
+static int assign_fill(struct kh_srv *s, const char *group, struct kh_assign_slot *a)
 {
 	struct kh_rollout r;
-	int err = kh_store_assigned(s->store, d->group, out);
+	int err = kh_store_assigned(s->store, group, &a->plain);
 
 	if (err < 0 && err != -ENOENT)
 		return err;
-	if (kh_store_rollout_get(s->store, d->group, &r) < 0 || r.state != KH_ROLLOUT_ACTIVE ||
-	    (err == 0 && out->version >= r.version) ||
-	    kh_rollout_bucket(r.version, d->group, d->serial) >= r.stage_bp)
+	a->err = err;
+	a->staged = 0;
+	err = kh_store_rollout_get(s->store, group, &r);
+	if (err < 0 && err != -ENOENT)
 		return err;
-	return kh_store_policy_get(s->store, r.version, out);
+	if (err == 0 && r.state == KH_ROLLOUT_ACTIVE &&
+	    (a->err < 0 || a->plain.version < r.version)) {
+		a->staged_err = kh_store_policy_get(s->store, r.version, &a->target);
+		if (a->staged_err < 0 && a->staged_err != -ENOENT)
+			return a->staged_err;
+		a->staged = 1;
+		a->stage_bp = r.stage_bp;
+		a->target.version = r.version; /* the bucket's, even without a record */
+	}
+	return 0;
+}
+
+int kh_srv_assigned(struct kh_srv *s, const struct kh_device *d, struct kh_policy_rec *out)
+{
+	uint64_t gen = kh_store_policy_gen(s->store), now = kh_time_mono_ms();
+	struct kh_assign_slot *a, spare;
+	int err;
+
+	if (!s->assign)
+		s->assign = calloc(ASSIGN_SLOTS, sizeof(*s->assign));
+	a = s->assign ? &s->assign[kh_fnv1a32(KH_FNV32_BASIS, d->group) % ASSIGN_SLOTS] : &spare;
+	if (a == &spare || strcmp(a->group, d->group) != 0 || a->gen != gen ||
+	    now - a->at_ms >= ASSIGN_TTL_MS) {
+		a->group[0] = 0;
+		if ((err = assign_fill(s, d->group, a)) < 0)
+			return err; /* a store error is not kept */
+		kh_strlcpy(a->group, d->group, sizeof(a->group));
+		a->gen = gen;
+		a->at_ms = now;
+	}
+	if (a->staged && kh_rollout_bucket(a->target.version, d->group, d->serial) < a->stage_bp) {
+		*out = a->target;
+		return a->staged_err;
+	}
+	*out = a->plain;
+	return a->err;
 }
 
 static int fail(char *why, size_t whylen, int err, const char *fmt, ...) KH_PRINTF(4, 5);

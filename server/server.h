@@ -52,6 +52,7 @@ struct kh_srv_config {
 };
 
 struct kh_api_ref;
+struct kh_assign_slot;
 #define KH_SRV_CACHE_SLOTS 4
 
 /*
@@ -68,6 +69,8 @@ struct kh_srv {
 		struct kh_api_ref *slot[KH_SRV_CACHE_SLOTS];
 		uint64_t tick; /* for least recently used */
 	} cache;
+	/* what each group is assigned, by kh_store_policy_gen (server/rollout.c) */
+	struct kh_assign_slot *assign;
 };
 
 /* Limits on what devices and operators may send (docs/PROTOCOL.md). */

@@ -80,6 +80,7 @@ int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_de
 
 int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
 {
+	s->own_gen++;
 	return s->ops->policy_add(s, p);
 }
 
@@ -90,12 +91,19 @@ int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_r
 
 int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now)
 {
+	s->own_gen++;
 	return s->ops->assign(s, group, version, now);
 }
 
 int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out)
 {
 	return s->ops->assigned(s, group, out);
+}
+
+uint64_t kh_store_policy_gen(struct kh_store *s)
+{
+	/* both only grow, so their sum changes whenever either does */
+	return s->own_gen + s->ops->policy_gen(s);
 }
 
 int kh_store_ticket_key_add(struct kh_store *s, const struct kh_ticket_key *k, uint32_t below_id,
@@ -188,6 +196,7 @@ int kh_store_compliance(struct kh_store *s, int (*fn)(void *arg, const struct kh
 
 int kh_store_rollout_put(struct kh_store *s, const struct kh_rollout *r)
 {
+	s->own_gen++;
 	return s->ops->rollout_put(s, r);
 }
 
@@ -199,6 +208,7 @@ int kh_store_rollout_get(struct kh_store *s, const char *group, struct kh_rollou
 int kh_store_rollout_halt(struct kh_store *s, const char *group, uint64_t version,
 			  const char *reason, int64_t now)
 {
+	s->own_gen++;
 	return s->ops->rollout_halt(s, group, version, reason, now);
 }
 

@@ -149,6 +149,14 @@ int kh_store_policy_get(struct kh_store *s, uint64_t version, struct kh_policy_r
 int kh_store_assign(struct kh_store *s, const char *group, uint64_t version, int64_t now);
 /* The version assigned to a group (its own, else "*"); -ENOENT if none. */
 int kh_store_assigned(struct kh_store *s, const char *group, struct kh_policy_rec *out);
+/*
+ * A number that changes whenever policies, assignments or rollouts may have
+ * changed, by this handle or by anyone else on the store (another instance,
+ * the CLI, a hand-made UPDATE), read without a round trip to the database:
+ * SQLite's data_version, PostgreSQL's notifications from the tables'
+ * triggers. What is cached by group stays valid while it stays the same.
+ */
+uint64_t kh_store_policy_gen(struct kh_store *s);
 int kh_store_policies(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 		      void *arg);
 

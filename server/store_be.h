@@ -31,6 +31,7 @@ struct kh_store_ops {
 	int (*policy_get)(struct kh_store *s, uint64_t version, struct kh_policy_rec *out);
 	int (*assign)(struct kh_store *s, const char *group, uint64_t version, int64_t now);
 	int (*assigned)(struct kh_store *s, const char *group, struct kh_policy_rec *out);
+	uint64_t (*policy_gen)(struct kh_store *s); /* others' changes (kh_store_policy_gen) */
 	int (*policies)(struct kh_store *s, int (*fn)(void *arg, const struct kh_policy_rec *p),
 			void *arg);
 	int (*ticket_key_add)(struct kh_store *s, const struct kh_ticket_key *k, uint32_t below_id,
@@ -70,6 +71,7 @@ struct kh_store_ops {
 
 struct kh_store {
 	const struct kh_store_ops *ops;
+	uint64_t own_gen; /* this handle's policy writes (kh_store_policy_gen) */
 };
 
 /* A rollout's stages as the backends keep them: "500,2500" (basis points). */
@@ -105,10 +107,11 @@ int kh_store_pg_open(const char *conninfo, const char *password, struct kh_store
  * The schema's versions, shared by both backends (each keeps its own SQL
  * where the dialects differ): 1 the tables, 2 and 3 devices columns added
  * since (below), 4 the audit tables, 5 the mirrors table, 6 the ticket
- * keys, 7 the rollouts table and devices.policy_rejected. Columns are only ever added, with a default, so an older server
+ * keys, 7 the rollouts table and devices.policy_rejected, 8 PostgreSQL's
+ * notifying triggers on policies, assignments and rollouts. Columns are only ever added, with a default, so an older server
  * can still read a newer database.
  */
-#define KH_STORE_SCHEMA_VERSION 7
+#define KH_STORE_SCHEMA_VERSION 8
 struct kh_store_added_column {
 	int version;
 	const char *name; /* an integer, NOT NULL DEFAULT 0 */

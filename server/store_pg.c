@@ -228,13 +228,32 @@ static const char schema_v7[] =
 	" silent_s integer NOT NULL, state integer NOT NULL, started bigint NOT NULL,"
 	" updated bigint NOT NULL, reason text NOT NULL);";
 
+/*
+ * 8: every change to what devices are assigned, by anyone (another instance,
+ * the CLI, psql), notifies the listening instances, whose caches by group
+ * then refetch (kh_store_policy_gen).
+ */
+static const char schema_v8[] =
+	"CREATE OR REPLACE FUNCTION khien_policy_changed() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$BEGIN PERFORM pg_notify('khien_policy', TG_TABLE_NAME); RETURN NULL; END$$;"
+	"DROP TRIGGER IF EXISTS khien_policy_changed ON policies;"
+	"CREATE TRIGGER khien_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+	" ON policies FOR EACH STATEMENT EXECUTE FUNCTION khien_policy_changed();"
+	"DROP TRIGGER IF EXISTS khien_policy_changed ON assignments;"
+	"CREATE TRIGGER khien_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+	" ON assignments FOR EACH STATEMENT EXECUTE FUNCTION khien_policy_changed();"
+	"DROP TRIGGER IF EXISTS khien_policy_changed ON rollouts;"
+	"CREATE TRIGGER khien_policy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+	" ON rollouts FOR EACH STATEMENT EXECUTE FUNCTION khien_policy_changed();";
+
 /* Serialises migrations of instances starting together (pg_advisory_xact_lock). */
 #define MIGRATION_LOCK 0x6b6869656eLL /* "khien" */
 
 struct pg_store {
 	struct kh_store base; /* first: the handle callers hold */
 	PGconn *c;
-	int sync; /* the session's synchronous_commit: 1 on, 0 off */
+	int sync;	   /* the session's synchronous_commit: 1 on, 0 off */
+	uint64_t notified; /* khien_policy notifications and new sessions (kh_store_policy_gen) */
 };
 
 static struct pg_store *pg(struct kh_store *s)
@@ -281,9 +300,18 @@ static const char *sqlstate(const PGresult *r)
 	return st ? st : "";
 }
 
+static int exec(struct pg_store *s, const char *sql);
+
 static int prepare_all(struct pg_store *s, char *why, size_t whylen)
 {
 	char name[8];
+
+	/* a new session: what was notified to the old one is lost, so count a change */
+	s->notified++;
+	if (exec(s, "LISTEN khien_policy") < 0) {
+		snprintf(why, whylen, "LISTEN: %s", PQerrorMessage(s->c));
+		return -EIO;
+	}
 
 	for (int i = 0; i < ST_COUNT; i++) {
 		PGresult *r;
@@ -462,6 +490,8 @@ static int migrate(struct pg_store *s)
 	if (v < 6 && exec(s, schema_v6) < 0)
 		goto fail;
 	if (v < 7 && exec(s, schema_v7) < 0)
+		goto fail;
+	if (v < 8 && exec(s, schema_v8) < 0)
 		goto fail;
 	if (v < KH_STORE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql),
@@ -802,6 +832,21 @@ static int pg_assign(struct kh_store *ks, const char *group, uint64_t version, i
 		return err; /* -ENOENT: no such policy */
 	PQclear(r);
 	return 0;
+}
+
+static uint64_t pg_policy_gen(struct kh_store *ks)
+{
+	struct pg_store *s = pg(ks);
+	PGnotify *n;
+
+	/* reads what already arrived, without a round trip; a broken link: a change each time */
+	if (!PQconsumeInput(s->c))
+		return ++s->notified;
+	while ((n = PQnotifies(s->c))) {
+		s->notified++;
+		PQfreemem(n);
+	}
+	return s->notified;
 }
 
 static int pg_assigned(struct kh_store *ks, const char *group, struct kh_policy_rec *out)
@@ -1492,6 +1537,7 @@ static const struct kh_store_ops pg_ops = {
 	.policy_get = pg_policy_get,
 	.assign = pg_assign,
 	.assigned = pg_assigned,
+	.policy_gen = pg_policy_gen,
 	.ticket_key_add = pg_ticket_key_add,
 	.ticket_keys = pg_ticket_keys,
 	.mirror_add = pg_mirror_add,

@@ -32,6 +32,7 @@ enum {
 	ST_POL_GET,
 	ST_ASSIGN,
 	ST_ASSIGNED,
+	ST_DATA_VERSION,
 	ST_POLS,
 	ST_EV_ADD,
 	ST_DEV_SEQ,
@@ -73,6 +74,8 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_ASSIGNED] = "SELECT p.version, p.sha256, p.size, p.created, p.expires, p.published, "
 			"p.path FROM assignments a JOIN policies p ON p.version = a.version "
 			"WHERE a.grp = ? OR a.grp = '*' ORDER BY a.grp = '*' LIMIT 1",
+	/* changes when another connection (the CLI, a hand-made UPDATE) committed */
+	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_POLS] = "SELECT version, sha256, size, created, expires, published, path "
 		    "FROM policies ORDER BY version",
 	[ST_EV_ADD] = "INSERT OR IGNORE INTO events(serial, seq, time, received, type, severity, "
@@ -123,6 +126,7 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int in_txn;
+	uint64_t gen_errors; /* data_version unreadable (kh_store_policy_gen) */
 };
 
 static const struct kh_store_ops sq_ops;
@@ -518,6 +522,22 @@ static int sq_assigned(struct kh_store *ks, const char *group, struct kh_policy_
 
 	sqlite3_bind_text(q, 1, group, -1, SQLITE_STATIC);
 	return policy_one(s, q, out, "assigned policy");
+}
+
+static uint64_t sq_policy_gen(struct kh_store *ks)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q = stmt(s, ST_DATA_VERSION);
+	uint64_t v;
+
+	/* an error: a value of its own each time (top bit set), so nothing cached is trusted */
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return ++s->gen_errors | 1ull << 63;
+	}
+	v = (uint64_t)sqlite3_column_int64(q, 0) + s->gen_errors;
+	sqlite3_reset(q); /* an active statement would hold its read snapshot */
+	return v;
 }
 
 static int sq_policies(struct kh_store *ks, int (*fn)(void *arg, const struct kh_policy_rec *p),
@@ -1207,6 +1227,7 @@ static const struct kh_store_ops sq_ops = {
 	.policy_get = sq_policy_get,
 	.assign = sq_assign,
 	.assigned = sq_assigned,
+	.policy_gen = sq_policy_gen,
 	.ticket_key_add = sq_ticket_key_add,
 	.ticket_keys = sq_ticket_keys,
 	.mirror_add = sq_mirror_add,

@@ -30,7 +30,7 @@ store_sql $S "ALTER TABLE devices DROP COLUMN cert_not_after"
 # PostgreSQL records the version it reached: the previous release's said 1
 [ "$KHIEN_TEST_DB" = pg ] && store_sql $S "UPDATE khien_schema SET version = 1"
 "$SRV" provision --dir $S --device SN-E2E-1 --group home -o $T/dev1 >/dev/null || fail "provision"
-expect_eq "an older store is migrated in place" "$(store_sql $S 'SELECT CASE WHEN cert_not_after > 0 THEN 1 ELSE 0 END FROM devices')|$(store_version $S)" "1|7"
+expect_eq "an older store is migrated in place" "$(store_sql $S 'SELECT CASE WHEN cert_not_after > 0 THEN 1 ELSE 0 END FROM devices')|$(store_version $S)" "1|8"
 for f in device.key device.pem server-ca.pem root.json khiend.json; do [ -s "$T/dev1/$f" ] || fail "provisioned $f"; done
 expect_eq "device key mode" "$(stat -c %a $T/dev1/device.key)" "600"
 expect_rc "provisioning a known serial again is refused" 1 "$SRV" provision --dir $S --device SN-E2E-1 -o $T/dupe

@@ -29,14 +29,14 @@ grep -q 'cannot connect.*nosuchdb' $T/err && ok "  naming the database" || fail 
 [ ! -e $T/gone/server.json ] && ok "  and leaves no configuration behind" || fail "configuration written"
 init_server $T/s $PORT || fail "init on PostgreSQL"
 expect_eq "the configuration names the database, not a file" "$(json_get $T/s/server.json 'd["database"]'):$(ls $T/s/khien.db 2>/dev/null)" "$(json_get $T/s/server.json 'd["database"]'):"
-expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "7"
+expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "8"
 "$SRV" provision --dir $T/s --device SN-PG-1 -o $T/d1 >/dev/null || fail "provision"
 # a database made by release 1 (no columns of versions 2-4): migrated in place when opened
 store_sql $T/s "ALTER TABLE devices DROP COLUMN quota_bytes" >/dev/null
 store_sql $T/s "DROP TABLE audit" >/dev/null
 store_sql $T/s "UPDATE khien_schema SET version = 1" >/dev/null
 "$SRV" devices --dir $T/s > $T/devs || fail "open a version-1 database"
-expect_eq "a version-1 database is migrated to 7" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors'):$(store_sql $T/s 'SELECT count(*) FROM rollouts')" "7:1:0:0:0"
+expect_eq "a version-1 database is migrated to 8" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors'):$(store_sql $T/s 'SELECT count(*) FROM rollouts')" "8:1:0:0:0"
 expect_eq "  keeping its devices" "$(json_get $T/devs 'd["serial"]')" "SN-PG-1"
 # the password from a file named in the configuration (a role that needs one)
 "$PG_BIN/psql" -X -q -h "$PG_DIR" -U khien postgres -c "CREATE ROLE khien_pw LOGIN PASSWORD 'pw-$$'" || fail "role"
@@ -69,6 +69,18 @@ echo '{"events": [{"seq": 1, "time": 1, "type": "dns_blocked", "severity": "high
 as_device $T/i1 $T/two POST /v1/events --body $T/ev.json > $T/e1
 as_device $T/i2 $T/two POST /v1/events --body $T/ev.json > $T/e2
 expect_eq "an upload repeated through the other instance is stored once" "$(sed 1d $T/e1 | json_get /dev/stdin '(d["acked"], d["stored"])') $(sed 1d $T/e2 | json_get /dev/stdin '(d["acked"], d["stored"])') $("$SRV" events --dir $T/i2 --device SN-TWO | wc -l)" "(2, 2) (2, 0) 2"
+# what a group is assigned is cached by each instance; a publish by another
+# process reaches it through the tables' notifications, not after a timeout
+"$KHIEN_BUILD/khien-policy" compile -q -o $T/two.idx --list malware=$FIX/lists/malware.hosts >/dev/null 2>&1
+"$KHIEN_BUILD/khien-policy" bundle --key $T/i1/dev-keys/policy.key --version 3 --expires +1d \
+	--component blocklist=$T/two.idx -o $T/two.bundle >/dev/null || fail "bundle for two instances"
+as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json >/dev/null # the cache holds "nothing assigned"
+"$SRV" publish --dir $T/i1 $T/two.bundle >/dev/null || fail "publish through the CLI"
+expect_eq "a publish by another process: the next check-in at the other instance names it" \
+	"$(as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json | sed 1d | json_get /dev/stdin 'd["policy"]["version"]')" "3"
+store_sql $T/i1 "DELETE FROM assignments" >/dev/null
+expect_eq "  and so a hand-made change to the table" \
+	"$(as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json | sed 1d | json_get /dev/stdin 'd["policy"]')" "None"
 expect_eq "revoked through one instance" "$(operator $T/i1 POST /v1/admin/devices/SN-TWO/revoke --body $T/ci.json | head -1)" "200"
 expect_eq "  the other refuses the device at once" "$(as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json 2>/dev/null | head -1)" "403"
 cleanup_pids
