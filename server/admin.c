@@ -513,6 +513,8 @@ void kh_srv_close(struct kh_srv *s)
 {
 	kh_store_close(s->store);
 	s->store = NULL;
+	kh_dash_free(s->dash);
+	s->dash = NULL;
 }
 
 /* ---------------------------------------------------------------- provision */

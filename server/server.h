@@ -52,6 +52,7 @@ struct kh_srv_config {
 };
 
 struct kh_api_ref;
+struct kh_dash;
 #define KH_SRV_CACHE_SLOTS 4
 
 /*
@@ -68,6 +69,7 @@ struct kh_srv {
 		struct kh_api_ref *slot[KH_SRV_CACHE_SLOTS];
 		uint64_t tick; /* for least recently used */
 	} cache;
+	struct kh_dash *dash; /* the dashboard's sessions (server/dashboard.c), once used */
 };
 
 /* Limits on what devices and operators may send (docs/PROTOCOL.md). */
@@ -130,6 +132,9 @@ int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const ch
 /* The verify-and-store half of kh_srv_publish, assigning nothing. */
 int kh_srv_publish_bundle(struct kh_srv *s, const uint8_t *bundle, size_t len,
 			  struct kh_policy_rec *rec, char *why, size_t whylen);
+
+/* Forget the dashboard's sessions (wiped); accepts NULL. server/dashboard.c */
+void kh_dash_free(struct kh_dash *d);
 
 /* Run the TLS server until SIGTERM/SIGINT (server/srv_net.c). listen may be NULL. */
 int kh_srv_run(struct kh_srv *s, const char *listen);
