@@ -48,12 +48,12 @@
 #define SESSION_ABSOLUTE_MS (8ull * 60 * 60 * 1000)
 #define ID_HEX 64 /* 256 random bits */
 #define COOKIE "khien_op"
-#define PAGE_ROWS 50	    /* rows of a device or event list page */
-#define TOP 10		    /* top threats, top devices */
-#define WARN_EVENTS 20000   /* the customers-to-warn page reads the newest this many */
-#define FAILING_ROWS 100    /* devices failing critical or high checks, shown */
-#define DEVICE_EVENTS 20    /* recent events on a device's page */
-#define DEVICE_COMMANDS 8   /* pending commands on a device's page */
+#define PAGE_ROWS 50	  /* rows of a device or event list page */
+#define TOP 10		  /* top threats, top devices */
+#define WARN_EVENTS 20000 /* the customers-to-warn page reads the newest this many */
+#define FAILING_ROWS 100  /* devices failing critical or high checks, shown */
+#define DEVICE_EVENTS 20  /* recent events on a device's page */
+#define DEVICE_COMMANDS 8 /* pending commands on a device's page */
 
 struct dash_session {
 	char id[ID_HEX + 1]; /* "" when free */
@@ -507,11 +507,12 @@ void kh_dash_login(struct kh_srv *s, const struct call *rq, struct kh_api_resp *
 	if ((wait = kh_lockout_wait(&d->lock, now)) > 0) {
 		snprintf(msg, sizeof(msg),
 			 h->english ? "Too many failed attempts: try again in %llu s."
-			       : "Quá nhiều lần thử sai: hãy thử lại sau %llu giây.",
+				    : "Quá nhiều lần thử sai: hãy thử lại sau %llu giây.",
 			 (unsigned long long)(wait + 999) / 1000);
 		login_page(resp, h, 429, msg);
-		snprintf(resp->extra + strlen(resp->extra), sizeof(resp->extra) - strlen(resp->extra),
-			 "Retry-After: %llu\r\n", (unsigned long long)(wait + 999) / 1000);
+		snprintf(resp->extra + strlen(resp->extra),
+			 sizeof(resp->extra) - strlen(resp->extra), "Retry-After: %llu\r\n",
+			 (unsigned long long)(wait + 999) / 1000);
 		return;
 	}
 	if (!same_origin(rq->req))
@@ -531,8 +532,7 @@ void kh_dash_login(struct kh_srv *s, const struct call *rq, struct kh_api_resp *
 				   "(last from %s)",
 				   KH_LOCK_FAILS, KH_LOCK_WINDOW_MS / 1000, KH_LOCK_MS / 1000,
 				   rq->peer ? rq->peer->addr : "?");
-		return login_page(resp, h, 401,
-				  L("Sai mã truy cập.", "Wrong token."));
+		return login_page(resp, h, 401, L("Sai mã truy cập.", "Wrong token."));
 	}
 	kh_lockout_ok(&d->lock);
 	if (!(x = session_new(d, now)))
@@ -610,14 +610,15 @@ struct count_rows {
 static int count_row(void *arg, const struct kh_count *c)
 {
 	struct count_rows *t = arg;
+	struct html *h = t->h;
 
-	put(t->h, "<tr>");
+	put(h, "<tr>");
 	if (t->link)
-		td_device(t->h, c->key);
+		td_device(h, c->key);
 	else
-		td_text(t->h, c->key[0] ? c->key : "—");
-	td_num(t->h, c->n);
-	put(t->h, "</tr>");
+		td_text(h, c->key[0] ? c->key : L("(chưa báo)", "(not reported)"));
+	td_num(h, c->n);
+	put(h, "</tr>");
 	t->rows++;
 	return 0;
 }
@@ -640,7 +641,8 @@ static int count_table(struct kh_srv *s, struct html *h, enum kh_count_by by, in
 static void store_failed(struct html *h)
 {
 	put(h, "<p class=\"msg\">");
-	put(h, L("Kho dữ liệu không trả lời; hãy thử lại.", "The store did not answer; try again."));
+	put(h,
+	    L("Kho dữ liệu không trả lời; hãy thử lại.", "The store did not answer; try again."));
 	put(h, "</p>");
 }
 
@@ -685,9 +687,9 @@ static uint64_t jnum(const cJSON *o, const char *k)
 static void rollouts(struct kh_srv *s, struct html *h, int64_t now)
 {
 	static const char *const cols[] = {
-		"Nhóm",	       "Group",	   "Phiên bản",	 "Version", "Trạng thái", "State",
-		"Giai đoạn",   "Stage",	   "Thiết bị",	 "Devices", "Đã áp dụng", "Applied",
-		"Từ chối",     "Rejected", "Im lặng",	 "Silent",
+		"Nhóm",	     "Group",	 "Phiên bản", "Version", "Trạng thái", "State",
+		"Giai đoạn", "Stage",	 "Thiết bị",  "Devices", "Đã áp dụng", "Applied",
+		"Từ chối",   "Rejected", "Im lặng",   "Silent",
 	};
 	cJSON *arr = kh_srv_rollouts_json(s, NULL, now), *r;
 
@@ -728,8 +730,8 @@ static void rollouts(struct kh_srv *s, struct html *h, int64_t now)
 void kh_dash_overview(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	static const char *const fw_cols[] = {"Firmware", "Firmware", "Thiết bị", "Devices"};
-	static const char *const pol_cols[] = {"Phiên bản chính sách", "Policy version",
-					       "Thiết bị", "Devices"};
+	static const char *const pol_cols[] = {"Phiên bản chính sách", "Policy version", "Thiết bị",
+					       "Devices"};
 	struct status_counts c = {0};
 	struct page p;
 	struct html *h = &p.h;
@@ -743,7 +745,8 @@ void kh_dash_overview(struct kh_srv *s, const struct call *rq, struct kh_api_res
 	put(h, "<div class=\"cards\">");
 	card(h, c.active, "thiết bị đang hoạt động", "active devices");
 	putf(h, "<div class=\"card\"><b>%llu</b>", (unsigned long long)c.recent);
-	putf(h, L("trực tuyến trong chu kỳ vừa qua (%u giây)", "online in the last interval (%u s)"),
+	putf(h,
+	     L("trực tuyến trong chu kỳ vừa qua (%u giây)", "online in the last interval (%u s)"),
 	     s->cfg.interval_s);
 	put(h, "</div>");
 	card(h, c.revoked, "đã thu hồi", "revoked");
@@ -825,8 +828,8 @@ static void sev_heads(struct html *h, const char *vi, const char *en)
 
 void kh_dash_incidents(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	static const char *const threat_cols[] = {"Tên miền bị chặn", "Blocked name",
-						  "Sự kiện", "Events"};
+	static const char *const threat_cols[] = {"Tên miền bị chặn", "Blocked name", "Sự kiện",
+						  "Events"};
 	static const char *const dev_cols[] = {"Thiết bị", "Device", "Sự kiện", "Events"};
 	static struct timeline tl;
 	static struct cats cats;
@@ -951,20 +954,20 @@ static int failing_row(void *arg, const struct kh_audit_rec *r)
 
 /* The integrity check's and the firmware's event types (docs/PROTOCOL.md). */
 static const char *const integrity_types[] = {
-	"file_changed",	    "file_added",	"file_removed",	     "process_suspicious",
-	"socket_listening", "dns_hijack",	"integrity_overflow", "firmware_mismatch",
+	"file_changed",	    "file_added", "file_removed",	"process_suspicious",
+	"socket_listening", "dns_hijack", "integrity_overflow", "firmware_mismatch",
 };
 
 void kh_dash_compliance(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	static const char *const cols[] = {"Kiểm tra", "Check",	     "Mức độ",	       "Severity",
-					   "Đạt",      "Pass",	     "Không đạt",      "Fail",
-					   "Không áp dụng", "N/A",   "Lỗi",	       "Error"};
-	static const char *const fcols[] = {"Thiết bị", "Device",  "Kiểm tra", "Check",
-					    "Mức độ",   "Severity", "Kết quả", "Result",
+	static const char *const cols[] = {"Kiểm tra",	    "Check", "Mức độ",	  "Severity",
+					   "Đạt",	    "Pass",  "Không đạt", "Fail",
+					   "Không áp dụng", "N/A",   "Lỗi",	  "Error"};
+	static const char *const fcols[] = {"Thiết bị",	  "Device",   "Kiểm tra", "Check",
+					    "Mức độ",	  "Severity", "Kết quả",  "Result",
 					    "Bằng chứng", "Evidence"};
-	static const char *const icols[] = {"Loại sự kiện", "Event type",
-					    "Sự kiện (7 ngày)", "Events (7 days)"};
+	static const char *const icols[] = {"Loại sự kiện", "Event type", "Sự kiện (7 ngày)",
+					    "Events (7 days)"};
 	static struct cats cats;
 	struct count_rows t = {NULL, 0, 0};
 	struct page p;
@@ -1028,10 +1031,18 @@ static int newest_id(void *arg, const struct kh_event_rec *e)
 
 void kh_dash_warnings(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	static const char *const cols[] = {"Thiết bị", "Device", "Máy khách (bí danh)",
-					   "Client (pseudonym)", "Mối đe dọa", "Threat",
-					   "Lần đầu (đồng hồ thiết bị)", "First seen (device clock)",
-					   "Lần cuối", "Last seen", "Số lần", "Count"};
+	static const char *const cols[] = {"Thiết bị",
+					   "Device",
+					   "Máy khách (bí danh)",
+					   "Client (pseudonym)",
+					   "Mối đe dọa",
+					   "Threat",
+					   "Lần đầu (đồng hồ thiết bị)",
+					   "First seen (device clock)",
+					   "Lần cuối",
+					   "Last seen",
+					   "Số lần",
+					   "Count"};
 	struct kh_warning *w = NULL;
 	struct page p;
 	struct html *h = &p.h;
@@ -1100,7 +1111,7 @@ static int dev_row(void *arg, const struct kh_device *d)
 	put(h, "<tr>");
 	td_device(h, d->serial);
 	td_text(h, d->group);
-	td_text(h, d->status == KH_DEV_REVOKED		    ? L("đã thu hồi", "revoked")
+	td_text(h, d->status == KH_DEV_REVOKED	     ? L("đã thu hồi", "revoked")
 		   : d->last_seen >= t->online_since ? L("trực tuyến", "online")
 						     : L("hoạt động", "active"));
 	put(h, "<td>");
@@ -1118,9 +1129,9 @@ static int dev_row(void *arg, const struct kh_device *d)
 void kh_dash_devices(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
 	static const char *const cols[] = {
-		"Số sê-ri", "Serial",	"Nhóm",	  "Group",     "Trạng thái",	 "Status",
+		"Số sê-ri",	     "Serial",	  "Nhóm",     "Group",	  "Trạng thái", "Status",
 		"Lần cuối liên lạc", "Last seen", "Firmware", "Firmware", "Chính sách", "Policy",
-		"Lần check-in", "Check-ins",
+		"Lần check-in",	     "Check-ins",
 	};
 	char after[KH_SERIAL_MAX + 2] = "";
 	struct page p;
@@ -1219,12 +1230,13 @@ static int ev_row(void *arg, const struct kh_event_rec *e)
 	return 0;
 }
 
-static const char *const ev_cols[] = {"Mã", "Id", "Nhận lúc", "Received", "Thiết bị", "Device",
-				      "Loại", "Type", "Mức độ", "Severity", "Chi tiết", "Details"};
+static const char *const ev_cols[] = {"Mã",	  "Id",	      "Nhận lúc", "Received",
+				      "Thiết bị", "Device",   "Loại",	  "Type",
+				      "Mức độ",	  "Severity", "Chi tiết", "Details"};
 
 /* the same without the device column (a device's own page) */
-static const char *const dev_ev_cols[] = {"Mã",	    "Id",	"Nhận lúc", "Received", "Loại",
-					  "Type",   "Mức độ",	"Severity", "Chi tiết", "Details"};
+static const char *const dev_ev_cols[] = {"Mã",	  "Id",	    "Nhận lúc", "Received", "Loại",
+					  "Type", "Mức độ", "Severity", "Chi tiết", "Details"};
 
 void kh_dash_events(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
@@ -1329,7 +1341,11 @@ static void health(struct html *h, const char *status_json)
 		} else {
 			char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
 			char cut[201];
-			kh_strlcpy(cut, cJSON_IsString(v) ? v->valuestring : t ? t : "", sizeof(cut));
+			kh_strlcpy(cut,
+				   cJSON_IsString(v) ? v->valuestring
+				   : t		     ? t
+						     : "",
+				   sizeof(cut));
 			td_text(h, cut);
 			free(t);
 		}
@@ -1345,8 +1361,8 @@ static void health(struct html *h, const char *status_json)
 
 void kh_dash_device(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
 {
-	static const char *const acols[] = {"Kiểm tra", "Check", "Kết quả", "Result",
-					    "Mức độ", "Severity", "Bằng chứng", "Evidence",
+	static const char *const acols[] = {"Kiểm tra", "Check",    "Kết quả",	  "Result",
+					    "Mức độ",	"Severity", "Bằng chứng", "Evidence",
 					    "Cập nhật", "Updated"};
 	static const char *const ccols[] = {"Mã", "Id", "Lệnh", "Command", "Tham số", "Argument"};
 	static struct kh_device d;
@@ -1361,7 +1377,8 @@ void kh_dash_device(struct kh_srv *s, const struct call *rq, struct kh_api_resp 
 
 	if (!page_begin(s, rq, resp, &p))
 		return;
-	if (!kh_srv_serial_ok(rq->arg) || (err = kh_store_device_get(s->store, rq->arg, &d)) == -ENOENT)
+	if (!kh_srv_serial_ok(rq->arg) ||
+	    (err = kh_store_device_get(s->store, rq->arg, &d)) == -ENOENT)
 		return refused(resp, &p, 404, "Không có thiết bị này.", "No such device.");
 	if (err < 0)
 		return refused(resp, &p, 503, "Kho dữ liệu không trả lời; hãy thử lại.",
@@ -1409,8 +1426,9 @@ void kh_dash_device(struct kh_srv *s, const struct call *rq, struct kh_api_resp 
 		put(h, "<p>");
 		esc(h, ah.policy);
 		putf(h, " v%llu: ", (unsigned long long)ah.version);
-		putf(h, L("%u đạt, %u không đạt, %u không áp dụng, %u lỗi",
-			  "%u pass, %u fail, %u n/a, %u error"),
+		putf(h,
+		     L("%u đạt, %u không đạt, %u không áp dụng, %u lỗi",
+		       "%u pass, %u fail, %u n/a, %u error"),
 		     ah.pass, ah.fail, ah.na, ah.error);
 		put(h, "</p>");
 	}

@@ -84,8 +84,8 @@ static int take_warning(void *arg, const struct kh_event_rec *e)
 	return 0;
 }
 
-int kh_warnings_collect(struct kh_store *st, const char *device, int64_t since,
-			uint64_t max_events, struct kh_warning **out, size_t *n)
+int kh_warnings_collect(struct kh_store *st, const char *device, int64_t since, uint64_t max_events,
+			struct kh_warning **out, size_t *n)
 {
 	struct warnings ws = {.last_id = since};
 	uint64_t read = 0;

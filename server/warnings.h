@@ -25,7 +25,7 @@ struct kh_warning {
  * more: *out (heap, the caller frees it) gets *n groups, by device, client
  * and threat. 0, -ENOMEM, or the store's error.
  */
-int kh_warnings_collect(struct kh_store *st, const char *device, int64_t since,
-			uint64_t max_events, struct kh_warning **out, size_t *n);
+int kh_warnings_collect(struct kh_store *st, const char *device, int64_t since, uint64_t max_events,
+			struct kh_warning **out, size_t *n);
 
 #endif
