@@ -240,6 +240,23 @@ static void put_time(struct html *h, int64_t t)
 	put(h, b);
 }
 
+/* An audit result (pass, fail, na, error) in words; anything else as it is. */
+static void put_result(struct html *h, const char *r)
+{
+	put(h, "<td>");
+	if (!strcmp(r, "pass"))
+		put(h, L("đạt", "pass"));
+	else if (!strcmp(r, "fail"))
+		put(h, L("<b>không đạt</b>", "<b>fail</b>"));
+	else if (!strcmp(r, "na"))
+		put(h, L("không áp dụng", "n/a"));
+	else if (!strcmp(r, "error"))
+		put(h, L("lỗi", "error"));
+	else
+		esc(h, r);
+	put(h, "</td>");
+}
+
 static void put_sev(struct html *h, int sev)
 {
 	static const char *const vi[KH_SEV_COUNT] = {"thấp", "trung bình", "cao", "nghiêm trọng"};
@@ -811,7 +828,8 @@ static int take_cat(void *arg, const struct kh_count *c)
 	return 0;
 }
 
-static void sev_heads(struct html *h, const char *vi, const char *en)
+/* A table's head: the first column, one per severity (highest first), the total, and extra. */
+static void sev_heads(struct html *h, const char *vi, const char *en, int extra)
 {
 	put(h, "<table><tr><th>");
 	put(h, L(vi, en));
@@ -823,7 +841,7 @@ static void sev_heads(struct html *h, const char *vi, const char *en)
 	}
 	put(h, "<th>");
 	put(h, L("Tổng", "Total"));
-	put(h, "</th></tr>");
+	put(h, extra ? "</th><th></th></tr>" : "</th></tr>");
 }
 
 void kh_dash_incidents(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp)
@@ -867,8 +885,7 @@ void kh_dash_incidents(struct kh_srv *s, const struct call *rq, struct kh_api_re
 			t += tl.c[i][k];
 		max = t > max ? t : max;
 	}
-	sev_heads(h, "Từ", "From");
-	put(h, "<th></th>");
+	sev_heads(h, "Từ", "From", 1);
 	for (unsigned i = 0; i < tl.n; i++) {
 		uint64_t t = 0;
 		put(h, "<tr><td>");
@@ -887,7 +904,7 @@ void kh_dash_incidents(struct kh_srv *s, const struct call *rq, struct kh_api_re
 	put(h, "</h2>");
 	err |= kh_store_counts(s->store, KH_COUNT_EV_CATEGORY, tl.first, 1, CATS_MAX * KH_SEV_COUNT,
 			       take_cat, &cats);
-	sev_heads(h, "Loại", "Category");
+	sev_heads(h, "Loại", "Category", 0);
 	for (unsigned i = 0; i < cats.n; i++) {
 		put(h, "<tr>");
 		td_text(h, cats.k[i].key);
@@ -946,7 +963,7 @@ static int failing_row(void *arg, const struct kh_audit_rec *r)
 	put(h, "<td>");
 	put_sev(h, sev);
 	put(h, "</td>");
-	td_text(h, r->result);
+	put_result(h, r->result);
 	td_text(h, r->evidence);
 	put(h, "</tr>");
 	return ++t->rows >= FAILING_ROWS;
@@ -1313,7 +1330,7 @@ static int audit_row(void *arg, const struct kh_audit_rec *r)
 
 	put(h, "<tr>");
 	td_text(h, r->check);
-	td_text(h, r->result);
+	put_result(h, r->result);
 	put(h, "<td>");
 	put_sev(h, kh_severity_parse(r->severity));
 	put(h, "</td>");
@@ -1372,7 +1389,7 @@ void kh_dash_device(struct kh_srv *s, const struct call *rq, struct kh_api_resp 
 	struct ev_rows et = {.limit = DEVICE_EVENTS};
 	struct page p;
 	struct html *h = &p.h;
-	char fp[65];
+	char fp[65], title[KH_SERIAL_MAX + 32];
 	int n, err;
 
 	if (!page_begin(s, rq, resp, &p))
@@ -1384,7 +1401,8 @@ void kh_dash_device(struct kh_srv *s, const struct call *rq, struct kh_api_resp 
 		return refused(resp, &p, 503, "Kho dữ liệu không trả lời; hãy thử lại.",
 			       "The store did not answer; try again.");
 	t.h = et.h = h;
-	page_start(h, "/dashboard/devices", L("Thiết bị", "Device"), p.sess, 1);
+	snprintf(title, sizeof(title), "%s %s", L("Thiết bị", "Device"), d.serial);
+	page_start(h, "/dashboard/devices", title, p.sess, 1);
 	put(h, "<h2>");
 	put(h, L("Danh tính", "Identity"));
 	put(h, "</h2><dl>");

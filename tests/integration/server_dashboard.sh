@@ -176,7 +176,7 @@ else
 	expect_eq "  the hostile threat name shows as text" "$(has "$U/dashboard/incidents" '<img src=x onerror=alert(1)>.example 1')" ""
 	expect_eq "Chromium: compliance (vi): per check, failing devices, integrity" "$(has "$U/dashboard/compliance" \
 		'ntp-set thấp 0 0 4 0' 'ssh-root-login nghiêm trọng 2 2 0 0' 'telnet-off cao 3 1 0 0' \
-		'SN-D-03 ssh-root-login nghiêm trọng fail' 'SN-D-04 telnet-off cao fail' 'file_changed 1' 'firmware_mismatch 1')" ""
+		'SN-D-03 ssh-root-login nghiêm trọng không đạt' 'SN-D-04 telnet-off cao không đạt' 'file_changed 1' 'firmware_mismatch 1')" ""
 	expect_eq "Chromium: compliance (en)" "$(has "$U/dashboard/compliance?lang=en" 'Devices failing critical or high checks' 'ssh-root-login critical 2 2 0 0')" ""
 	expect_eq "Chromium: customers to warn (vi), as khien-server warnings says" "$(has "$U/dashboard/warnings" \
 		'SN-D-01 c1aaaa0000000001 malware' 'SN-D-02 c2bbbb0000000002 phishing' 'SN-D-05 <b>c5</b> malware')" ""
@@ -191,7 +191,7 @@ else
 	expect_eq "Chromium: a device page (en)" "$(has "$U/dashboard/device/SN-D-05?lang=en" 'Identity' 'Recent events' 'Pending commands' 'Revoke device')" ""
 	expect_eq "  no element from a device's text in any rendered page" "$(grep -c '<script\|<img \|<b>fw\|<b>c5' $T/dom)" "0"
 	expect_eq "Chromium: the device page with audit results (SN-D-04, before revoking)" "$(has "$U/dashboard/device/SN-D-04" \
-		'baseline v1: 0 đạt, 2 không đạt, 1 không áp dụng, 0 lỗi' 'telnet-off fail cao')" ""
+		'baseline v1: 0 đạt, 2 không đạt, 1 không áp dụng, 0 lỗi' 'telnet-off không đạt cao')" ""
 	expect_eq "Chromium: revoke, clicked, shows the device revoked" "$(has "click:form.revoke button" 'Trạng thái đã thu hồi')" ""
 	expect_eq "  the store has it revoked" "$(dev_status SN-D-04)" "revoked"
 	echo '{"firmware":"x","hardware_id":"y","policy":{"version":0}}' > $T/ci.json
