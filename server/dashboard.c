@@ -158,6 +158,7 @@ struct html {
 	size_t len, cap;
 	int oom;
 	int english;
+	const char *self; /* the request's path, for the other language's link */
 };
 
 static void putn(struct html *h, const char *s, size_t n)
@@ -339,7 +340,7 @@ static void page_start(struct html *h, const char *path, const char *title,
 	put(h, " · Khiên</title><style>");
 	put(h, css);
 	put(h, "</style></head><body><header><a class=\"lang\" href=\"");
-	put(h, path);
+	esc(h, h->self ? h->self : path);
 	put(h, h->english ? "?lang=vi\">Tiếng Việt</a>" : "?lang=en\">English</a>");
 	if (logged_in) {
 		for (size_t i = 0; i < KH_ARRAY_SIZE(nav); i++) {
@@ -412,6 +413,7 @@ static int page_begin(struct kh_srv *s, const struct call *rq, struct kh_api_res
 {
 	memset(p, 0, sizeof(*p));
 	p->h.english = wants_english(rq->req);
+	p->h.self = rq->req->path;
 	if (kh_api_operator_ok(s, rq->req->authorization))
 		return p->ok = 1;
 	if ((p->sess = session_find(s, rq->req)) != NULL)

@@ -74,6 +74,9 @@ SID2=$(grep -i '^Set-Cookie:' $T/hl | sed -n 's/.*khien_op=\([0-9a-f]*\);.*/\1/p
 C="$CURL -H Cookie:khien_op=$SID"
 expect_eq "the session opens the pages" "$($C -o /dev/null -w '%{http_code}' $U/dashboard/compliance)" "200"
 expect_eq "a made-up session id does not" "$($CURL -H "Cookie: khien_op=$(printf '%064d' 7)" -o /dev/null -w '%{http_code}' $U/dashboard/compliance)" "303"
+expect_eq "Accept-Language that prefers English gets English" "$($C -H 'Accept-Language: en-US,en;q=0.9,vi;q=0.8' $U/dashboard/ | grep -o '<html lang="[a-z]*"')" '<html lang="en"'
+expect_eq "  one that prefers Vietnamese, Vietnamese" "$($C -H 'Accept-Language: vi-VN,vi;q=0.9,en;q=0.8' $U/dashboard/ | grep -o '<html lang="[a-z]*"')" '<html lang="vi"'
+expect_eq "  ?lang=en wins over it" "$($C -H 'Accept-Language: vi' "$U/dashboard/?lang=en" | grep -o '<html lang="[a-z]*"')" '<html lang="en"'
 expect_eq "the bearer header opens them too" "$($CURL -H "Authorization: Bearer $TOKEN" -o /dev/null -w '%{http_code}' $U/dashboard/incidents)" "200"
 expect_eq "  a wrong bearer token does not" "$($CURL -H "Authorization: Bearer wrong-token-0123456789" -o /dev/null -w '%{http_code}' $U/dashboard/incidents)" "303"
 
