@@ -1021,7 +1021,7 @@ void kh_dash_compliance(struct kh_srv *s, const struct call *rq, struct kh_api_r
 	put(h, L("Toàn vẹn và firmware", "Integrity and firmware"));
 	put(h, "</h2>");
 	memset(&cats, 0, sizeof(cats));
-	err |= kh_store_counts(s->store, KH_COUNT_EV_CATEGORY, rq->now - 7 * 86400, 1,
+	err |= kh_store_counts(s->store, KH_COUNT_EV_TYPE, rq->now - 7 * 86400, 1,
 			       CATS_MAX * KH_SEV_COUNT, take_cat, &cats);
 	table_head(h, icols, 2);
 	for (size_t i = 0; i < KH_ARRAY_SIZE(integrity_types); i++) {

@@ -153,7 +153,7 @@ int kh_store_devices_after(struct kh_store *s, const char *after, unsigned limit
  * or after since (the server's clock): by bucket_s buckets and severity
  * (in time order), by category (the payload's "category", else the type)
  * and severity, the names of dns_blocked events of severity medium or more,
- * and devices (most first).
+ * devices (most first), and by type and severity.
  */
 enum kh_count_by {
 	KH_COUNT_DEV_STATUS,
@@ -163,7 +163,9 @@ enum kh_count_by {
 	KH_COUNT_EV_CATEGORY,
 	KH_COUNT_EV_THREAT,
 	KH_COUNT_EV_DEVICE,
+	KH_COUNT_EV_TYPE, /* events by type and severity (no payload read: cheaper) */
 };
+#define KH_COUNT_BY_MAX KH_COUNT_EV_TYPE
 struct kh_count {
 	char key[KH_SERIAL_MAX + 1]; /* cut to fit */
 	int64_t bucket;		     /* KH_COUNT_EV_TIME: the bucket's start */

@@ -72,7 +72,7 @@ enum {
 	ST_EVS_BACK_ALL,
 	ST_EVS_BACK_ONE,
 	ST_CNT_FIRST, /* the dashboard's counts, in enum kh_count_by's order */
-	ST_CNT_LAST = ST_CNT_FIRST + KH_COUNT_EV_DEVICE,
+	ST_CNT_LAST = ST_CNT_FIRST + KH_COUNT_BY_MAX,
 	ST_COUNT
 };
 
@@ -169,6 +169,9 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_CNT_FIRST + KH_COUNT_EV_DEVICE] =
 		"SELECT serial, count(*), 0, 0 FROM events WHERE received >= $1 "
 		"GROUP BY serial ORDER BY 2 DESC, 1 LIMIT $2",
+	[ST_CNT_FIRST + KH_COUNT_EV_TYPE] =
+		"SELECT type, count(*), 0, severity FROM events WHERE received >= $1 "
+		"GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
 	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES($1,$2,$3,$4) "
 		       "RETURNING id",
 	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = $1 AND delivered "
@@ -1205,7 +1208,7 @@ static int pg_counts(struct kh_store *ks, enum kh_count_by by, int64_t since, un
 	struct args a = {0};
 	int rc;
 
-	if ((unsigned)by > KH_COUNT_EV_DEVICE)
+	if ((unsigned)by > KH_COUNT_BY_MAX)
 		return -EINVAL;
 	if (by != KH_COUNT_DEV_FIRMWARE && by != KH_COUNT_DEV_POLICY)
 		a_int(&a, since);

@@ -1257,8 +1257,11 @@ static const char *const count_sql[] = {
 		"name") ", count(*), 0, 0 FROM events "
 			"WHERE received >= ?1 AND type = 'dns_blocked' AND severity >= 1 "
 			"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?3",
+	/* +serial: grouping by the (serial, id) index would visit the rows in random order */
 	[KH_COUNT_EV_DEVICE] = "SELECT serial, count(*), 0, 0 FROM events WHERE received >= ?1 "
-			       "GROUP BY serial ORDER BY 2 DESC, 1 LIMIT ?3",
+			       "GROUP BY +serial ORDER BY 2 DESC, 1 LIMIT ?3",
+	[KH_COUNT_EV_TYPE] = "SELECT type, count(*), 0, severity FROM events WHERE received >= ?1 "
+			     "GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT ?3",
 };
 
 static int sq_counts(struct kh_store *ks, enum kh_count_by by, int64_t since, unsigned bucket_s,
