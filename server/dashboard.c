@@ -1113,7 +1113,7 @@ void kh_dash_warnings(struct kh_srv *s, const struct call *rq, struct kh_api_res
 
 struct dev_rows {
 	struct html *h;
-	int64_t now, online_since;
+	int64_t online_since;
 	unsigned rows;
 	char last[KH_SERIAL_MAX + 1];
 };
@@ -1164,7 +1164,6 @@ void kh_dash_devices(struct kh_srv *s, const struct call *rq, struct kh_api_resp
 		return refused(resp, &p, 400, "Tham số after không phải số sê-ri.",
 			       "after: not a serial.");
 	t.h = h;
-	t.now = rq->now;
 	t.online_since = rq->now - (int64_t)s->cfg.interval_s;
 	page_start(h, "/dashboard/devices", L("Thiết bị", "Devices"), p.sess, 1);
 	table_head(h, cols, 7);

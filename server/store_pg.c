@@ -45,7 +45,7 @@ enum {
 	ST_POLS,
 	ST_EV_ADD,
 	ST_DEV_SEQ,
-	ST_EVS_ALL,
+	ST_EVS_ALL, /* each _ALL is followed by its _ONE (events_list) */
 	ST_EVS_ONE,
 	ST_CMD_ADD,
 	ST_CMD_PENDING,
@@ -1148,35 +1148,33 @@ static int ev_row(void *ctx, const PGresult *r, int i)
 	return c->fn(c->arg, &e) ? 1 : 0;
 }
 
-static int pg_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
-		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+/* An events statement (which: for all devices, which + 1: for serial) from id from. */
+static int events_list(struct kh_store *ks, int which, int64_t from, const char *serial,
+		       unsigned limit, int (*fn)(void *arg, const struct kh_event_rec *e),
+		       void *arg)
 {
 	struct ev_ctx c = {fn, arg};
 	struct args a = {0};
 	int rc;
 
-	a_int(&a, since);
+	a_int(&a, from);
 	if (serial)
 		a_text(&a, serial);
 	a_int(&a, limit);
-	rc = each(pg(ks), serial ? ST_EVS_ONE : ST_EVS_ALL, &a, "list events", ev_row, &c, NULL);
+	rc = each(pg(ks), serial ? which + 1 : which, &a, "list events", ev_row, &c, NULL);
 	return rc < 0 ? rc : 0;
+}
+
+static int pg_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
+		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return events_list(ks, ST_EVS_ALL, since, serial, limit, fn, arg);
 }
 
 static int pg_events_before(struct kh_store *ks, int64_t before, const char *serial, unsigned limit,
 			    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
 {
-	struct ev_ctx c = {fn, arg};
-	struct args a = {0};
-	int rc;
-
-	a_int(&a, before);
-	if (serial)
-		a_text(&a, serial);
-	a_int(&a, limit);
-	rc = each(pg(ks), serial ? ST_EVS_BACK_ONE : ST_EVS_BACK_ALL, &a, "list events", ev_row, &c,
-		  NULL);
-	return rc < 0 ? rc : 0;
+	return events_list(ks, ST_EVS_BACK_ALL, before, serial, limit, fn, arg);
 }
 
 struct cnt_ctx {
