@@ -111,7 +111,8 @@ KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.
 COMM_SRCS   := crypto/tls.c crypto/pki.c lib/http.c lib/crc32.c
 SERVER_SRCS := server/store.c server/store_sqlite.c server/store_pg.c server/render.c server/api.c server/api_audit.c server/admin.c server/srv_net.c \
-	       server/follow.c server/forward.c server/rollout.c
+	       server/follow.c server/forward.c server/rollout.c server/warnings.c \
+	       server/dashboard.c agent/web_auth.c
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
 # The store backends: SQLite, and PostgreSQL through libpq (server/store_be.h).

@@ -515,6 +515,8 @@ void kh_srv_close(struct kh_srv *s)
 	s->store = NULL;
 	free(s->assign);
 	s->assign = NULL;
+	kh_dash_free(s->dash);
+	s->dash = NULL;
 }
 
 /* ---------------------------------------------------------------- provision */

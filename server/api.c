@@ -38,6 +38,7 @@
 #define ADMIN_BODY_MAX (64 * 1024)
 #define STATUS_JSON_MAX 1000
 #define EVENTS_PAGE_MAX 1000
+#define DASH_FORM_MAX 1024 /* KH_WEB_FORM_MAX: what the form parser takes */
 
 /* ---------------------------------------------------------------- bundle cache */
 
@@ -187,7 +188,7 @@ struct route {
 	void (*handler)(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp);
 };
 
-static int operator_ok(struct kh_srv *s, const char *auth)
+int kh_api_operator_ok(struct kh_srv *s, const char *auth)
 {
 	uint8_t h[32];
 	size_t n;
@@ -826,6 +827,20 @@ static const struct route routes[] = {
 	      adm_policies),
 	ROUTE("POST", "/v1/admin/policies", 0, KH_SRV_ADMIN_BODY_MAX, AUTH_OPERATOR, 0,
 	      adm_publish),
+	/* the dashboard's pages (server/dashboard.c): HTML, forms of at most 1 KiB */
+	ROUTE("GET", "/dashboard/login", 0, 0, AUTH_PUBLIC, 0, kh_dash_login_form),
+	ROUTE("POST", "/dashboard/login", 0, DASH_FORM_MAX, AUTH_PUBLIC, 0, kh_dash_login),
+	ROUTE("POST", "/dashboard/logout", 0, DASH_FORM_MAX, AUTH_DASHBOARD, 0, kh_dash_logout),
+	ROUTE("GET", "/dashboard", 0, 0, AUTH_DASHBOARD, 0, kh_dash_overview),
+	ROUTE("GET", "/dashboard/", 0, 0, AUTH_DASHBOARD, 0, kh_dash_overview),
+	ROUTE("GET", "/dashboard/incidents", 0, 0, AUTH_DASHBOARD, 0, kh_dash_incidents),
+	ROUTE("GET", "/dashboard/compliance", 0, 0, AUTH_DASHBOARD, 0, kh_dash_compliance),
+	ROUTE("GET", "/dashboard/warnings", 0, 0, AUTH_DASHBOARD, 0, kh_dash_warnings),
+	ROUTE("GET", "/dashboard/devices", 0, 0, AUTH_DASHBOARD, 0, kh_dash_devices),
+	ROUTE("GET", "/dashboard/events", 0, 0, AUTH_DASHBOARD, 0, kh_dash_events),
+	ROUTE("GET", "/dashboard/device/*", KH_SERIAL_MAX, 0, AUTH_DASHBOARD, 0, kh_dash_device),
+	ROUTE("POST", "/dashboard/device/*/revoke", KH_SERIAL_MAX, DASH_FORM_MAX, AUTH_DASHBOARD, 0,
+	      kh_dash_revoke),
 };
 
 /* Does path match pat? The argument goes to arg (arg_max + 1 bytes). */
@@ -881,12 +896,18 @@ int kh_api_admit(struct kh_srv *s, const struct kh_http_req *req, struct kh_api_
 	int st;
 
 	peer->have_dev = 0;
+	peer->operator= 0;
 	if (!(r = route_find(req, arg, &st)))
 		return st;
 	if (r->auth == AUTH_OPERATOR) {
 		/* A device certificate never opens these: only the operator token. */
-		if (!operator_ok(s, req->authorization))
+		if (!kh_api_operator_ok(s, req->authorization))
 			return 401;
+		peer->operator= 1;
+	} else if (r->auth == AUTH_DASHBOARD || r->auth == AUTH_PUBLIC) {
+		/* pages: the handler sends a browser without a session to the login form */
+		peer->operator= kh_api_operator_ok(s, req->authorization) ||
+			kh_dash_session_ok(s, req);
 	} else if ((st = kh_api_device_admitted(s, peer)) != 0) {
 		return st;
 	}

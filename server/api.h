@@ -25,6 +25,7 @@ struct kh_api_peer {
 	char addr[64];		    /* for logs */
 	struct kh_device dev;	    /* filled by kh_api_admit for device requests */
 	int have_dev;
+	int operator; /* kh_api_admit saw the operator token or a dashboard session */
 };
 
 struct kh_api_resp {
@@ -32,9 +33,9 @@ struct kh_api_resp {
 	const char *content_type;
 	uint8_t *body; /* heap, freed by kh_api_resp_free (unless borrowed) */
 	const uint8_t *data;
-	size_t len;		/* data[0..len) is the body to send */
-	char extra[256];	/* extra header lines, "Name: value\r\n"... */
-	int close;		/* close the connection after this response */
+	size_t len;	 /* data[0..len) is the body to send */
+	char extra[640]; /* extra header lines, "Name: value\r\n"... (a page's policy, a cookie) */
+	int close;	 /* close the connection after this response */
 	struct kh_api_ref *ref; /* a cached bundle the body points into */
 };
 

@@ -13,8 +13,10 @@
 #include "server/store.h"
 
 enum auth {
-	AUTH_DEVICE,   /* a registered, active device's own certificate */
-	AUTH_OPERATOR, /* the operator token; no device credential opens these */
+	AUTH_DEVICE,	/* a registered, active device's own certificate */
+	AUTH_OPERATOR,	/* the operator token; no device credential opens these */
+	AUTH_PUBLIC,	/* anyone: the dashboard's login form */
+	AUTH_DASHBOARD, /* the operator token or a dashboard session; the handler checks */
 };
 
 #define ARG_MAX KH_SERIAL_MAX /* the longest path argument (a serial) */
@@ -34,6 +36,17 @@ struct call {
 void kh_api_set_json(struct kh_api_resp *resp, int status, cJSON *o);
 /* The value of key in a query string into out; -ENOENT if absent, -E2BIG if longer than cap. */
 int kh_api_query(const char *q, const char *key, char *out, size_t cap);
+
+/* 1 if the Authorization header value is "Bearer " and the operator token. */
+int kh_api_operator_ok(struct kh_srv *s, const char *authorization);
+
+/* server/dashboard.c: the operator's pages (docs/SERVER.md "Dashboard") */
+typedef void kh_api_handler(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp);
+kh_api_handler kh_dash_login_form, kh_dash_login, kh_dash_logout, kh_dash_overview,
+	kh_dash_incidents, kh_dash_compliance, kh_dash_warnings, kh_dash_devices, kh_dash_events,
+	kh_dash_device, kh_dash_revoke;
+/* 1 if the request carries a live dashboard session (its cookie). */
+int kh_dash_session_ok(struct kh_srv *s, const struct kh_http_req *req);
 
 /* server/api_audit.c */
 void kh_api_audit_upload(struct kh_srv *s, const struct call *rq, struct kh_api_resp *resp);

@@ -29,6 +29,7 @@
 #include "server/render.h"
 #include "server/rollout.h"
 #include "server/server.h"
+#include "server/warnings.h"
 
 enum {
 	EXIT_FAILED = 1,
@@ -49,7 +50,9 @@ static void usage(FILE *f)
 		"        password from PGPASSWORD, PGPASSFILE or the file, never an argument);\n"
 		"        without --trust-root, development policy keys\n"
 		"  run --dir DIR [--listen ADDR:PORT] [--log-level LEVEL]\n"
-		"        serve the device and operator APIs over mutual TLS\n"
+		"        serve the device and operator APIs over mutual TLS, and the\n"
+		"        operator dashboard at https://HOST:PORT/dashboard/ (log in with the\n"
+		"        operator token)\n"
 		"  provision --dir DIR --device SERIAL -o OUTDIR [--group G] [--force]\n"
 		"            [--not-after DATE|+DURATION]\n"
 		"        issue a device identity; OUTDIR gets device.key, device.pem,\n"
@@ -363,121 +366,29 @@ static int print_event(void *arg, const struct kh_event_rec *e)
 	return 0;
 }
 
-/*
- * Infected LAN clients (docs/WEB.md "Infected devices"): dns_blocked
- * events of a security category (severity medium or above: categories
- * enabled by configuration alone are low) grouped by device, client
- * pseudonym and category. Counts include the repeats the device folded
- * into one event.
- */
-struct warning {
-	char serial[KH_SERIAL_MAX + 1], client[65], category[64];
-	int64_t first, last;
-	uint64_t count;
-};
-
-struct warnings {
-	struct warning *w;
-	size_t n, cap;
-	int64_t last_id;
-	unsigned seen;
-};
-
-static int warn_cmp(const void *x, const void *y)
-{
-	const struct warning *a = x, *b = y;
-	int c = strcmp(a->serial, b->serial);
-
-	if (!c)
-		c = strcmp(a->client, b->client);
-	return c ? c : strcmp(a->category, b->category);
-}
-
-static uint64_t payload_count(const cJSON *p, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(p, key);
-	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12
-		       ? (uint64_t)v->valuedouble
-		       : 0;
-}
-
-static int take_warning(void *arg, const struct kh_event_rec *e)
-{
-	struct warnings *ws = arg;
-	const cJSON *client, *cat;
-	struct warning *w;
-	cJSON *p;
-
-	ws->last_id = e->id;
-	ws->seen++;
-	if (strcmp(e->type, "dns_blocked") != 0 || e->severity < KH_SEV_MEDIUM)
-		return 0;
-	if (!(p = cJSON_Parse(e->payload)))
-		return 0;
-	client = cJSON_GetObjectItem(p, "client");
-	cat = cJSON_GetObjectItem(p, "category");
-	if (!cJSON_IsString(client) || !cJSON_IsString(cat) || !client->valuestring[0] ||
-	    strlen(client->valuestring) >= sizeof(w->client) ||
-	    strlen(cat->valuestring) >= sizeof(w->category)) {
-		cJSON_Delete(p);
-		return 0;
-	}
-	if (ws->n == ws->cap) {
-		size_t cap = ws->cap ? 2 * ws->cap : 256;
-		struct warning *m = realloc(ws->w, cap * sizeof(*m));
-		if (!m) {
-			cJSON_Delete(p);
-			return -ENOMEM;
-		}
-		ws->w = m;
-		ws->cap = cap;
-	}
-	w = &ws->w[ws->n++];
-	snprintf(w->serial, sizeof(w->serial), "%s", e->serial);
-	snprintf(w->client, sizeof(w->client), "%s", client->valuestring);
-	snprintf(w->category, sizeof(w->category), "%s", cat->valuestring);
-	w->first = w->last = e->time;
-	w->count = 1 + payload_count(p, "repeats");
-	cJSON_Delete(p);
-	return 0;
-}
-
+/* Customers to warn (server/warnings.h), one JSON line each. */
 static int cmd_warnings(struct kh_srv *s, const struct args *a)
 {
-	struct warnings ws = {.last_id = 0};
-	size_t k = 0;
+	struct kh_warning *w;
+	size_t n;
 
 	if (a->device && !kh_srv_serial_ok(a->device)) {
 		fprintf(stderr, "khien-server: --device: not a serial\n");
 		return EXIT_USAGE;
 	}
-	do {
-		ws.seen = 0;
-		if (kh_store_events(s->store, ws.last_id, a->device, 1000, take_warning, &ws) < 0) {
-			free(ws.w);
-			return EXIT_RUNTIME;
-		}
-	} while (ws.seen == 1000);
-	/* group: one line per device, client and threat */
-	if (ws.n)
-		qsort(ws.w, ws.n, sizeof(*ws.w), warn_cmp);
-	for (size_t i = 0; i < ws.n; i = k) {
-		struct warning g = ws.w[i];
+	if (kh_warnings_collect(s->store, a->device, 0, UINT64_MAX, &w, &n) < 0)
+		return EXIT_RUNTIME;
+	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
-		for (k = i + 1; k < ws.n && warn_cmp(&ws.w[k], &g) == 0; k++) {
-			g.first = ws.w[k].first < g.first ? ws.w[k].first : g.first;
-			g.last = ws.w[k].last > g.last ? ws.w[k].last : g.last;
-			g.count += ws.w[k].count;
-		}
-		cJSON_AddStringToObject(o, "device", g.serial);
-		cJSON_AddStringToObject(o, "client", g.client);
-		cJSON_AddStringToObject(o, "threat", g.category);
-		cJSON_AddNumberToObject(o, "first_seen", (double)g.first);
-		cJSON_AddNumberToObject(o, "last_seen", (double)g.last);
-		cJSON_AddNumberToObject(o, "count", (double)g.count);
+		cJSON_AddStringToObject(o, "device", w[i].serial);
+		cJSON_AddStringToObject(o, "client", w[i].client);
+		cJSON_AddStringToObject(o, "threat", w[i].category);
+		cJSON_AddNumberToObject(o, "first_seen", (double)w[i].first);
+		cJSON_AddNumberToObject(o, "last_seen", (double)w[i].last);
+		cJSON_AddNumberToObject(o, "count", (double)w[i].count);
 		print_json(o);
 	}
-	free(ws.w);
+	free(w);
 	fflush(stdout);
 	return 0;
 }

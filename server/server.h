@@ -53,6 +53,7 @@ struct kh_srv_config {
 
 struct kh_api_ref;
 struct kh_assign_slot;
+struct kh_dash;
 #define KH_SRV_CACHE_SLOTS 4
 
 /*
@@ -71,6 +72,7 @@ struct kh_srv {
 	} cache;
 	/* what each group is assigned, by kh_store_policy_gen (server/rollout.c) */
 	struct kh_assign_slot *assign;
+	struct kh_dash *dash; /* the dashboard's sessions (server/dashboard.c), once used */
 };
 
 /* Limits on what devices and operators may send (docs/PROTOCOL.md). */
@@ -133,6 +135,9 @@ int kh_srv_publish(struct kh_srv *s, const uint8_t *bundle, size_t len, const ch
 /* The verify-and-store half of kh_srv_publish, assigning nothing. */
 int kh_srv_publish_bundle(struct kh_srv *s, const uint8_t *bundle, size_t len,
 			  struct kh_policy_rec *rec, char *why, size_t whylen);
+
+/* Forget the dashboard's sessions (wiped); accepts NULL. server/dashboard.c */
+void kh_dash_free(struct kh_dash *d);
 
 /* Run the TLS server until SIGTERM/SIGINT (server/srv_net.c). listen may be NULL. */
 int kh_srv_run(struct kh_srv *s, const char *listen);

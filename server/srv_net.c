@@ -378,8 +378,8 @@ static void head_done(struct conn *c, size_t head_len)
 		refuse(c, st, admit_msg(st));
 		return;
 	}
-	if (!c->peer.have_dev && c->cls == CL_ANON)
-		class_leave(c); /* the operator token: never evicted */
+	if (c->peer.operator&& c->cls == CL_ANON)
+		class_leave(c); /* the operator token or session: never evicted */
 	c->body_need = c->req.content_length > 0 ? (size_t)c->req.content_length : 0;
 	c->body_len = 0;
 	if (c->body_need) {

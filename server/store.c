@@ -5,6 +5,7 @@
  * opens PostgreSQL (server/store_pg.c), anything else is a SQLite file
  * (server/store_sqlite.c).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/err.h"
@@ -76,6 +77,18 @@ int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_che
 int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d), void *arg)
 {
 	return s->ops->devices(s, fn, arg);
+}
+
+int kh_store_devices_after(struct kh_store *s, const char *after, unsigned limit,
+			   int (*fn)(void *arg, const struct kh_device *d), void *arg)
+{
+	return s->ops->devices_after(s, after, limit, fn, arg);
+}
+
+int kh_store_counts(struct kh_store *s, enum kh_count_by by, int64_t since, unsigned bucket_s,
+		    unsigned limit, int (*fn)(void *arg, const struct kh_count *c), void *arg)
+{
+	return s->ops->counts(s, by, since, bucket_s ? bucket_s : 1, limit, fn, arg);
 }
 
 int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p)
@@ -151,6 +164,12 @@ int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsig
 		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
 {
 	return s->ops->events(s, since, serial, limit, fn, arg);
+}
+
+int kh_store_events_before(struct kh_store *s, int64_t before, const char *serial, unsigned limit,
+			   int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return s->ops->events_before(s, before > 0 ? before : INT64_MAX, serial, limit, fn, arg);
 }
 
 int kh_store_command_add(struct kh_store *s, const char *serial, const char *type, const char *arg,

@@ -141,6 +141,39 @@ int kh_store_checkin(struct kh_store *s, const char *serial, const struct kh_che
 /* Calls fn for every device, by serial. fn returning non-zero stops. */
 int kh_store_devices(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
 		     void *arg);
+/* One page of them: at most limit devices with serial > after ("" first), by serial. */
+int kh_store_devices_after(struct kh_store *s, const char *after, unsigned limit,
+			   int (*fn)(void *arg, const struct kh_device *d), void *arg);
+
+/*
+ * Counts for the operator's dashboard (docs/SERVER.md "Dashboard"), each one
+ * grouped query, at most limit rows. Devices: by status (key "active" or
+ * "revoked", recent: those seen at or after since), by firmware and by
+ * reported policy version (active devices, most first). Events received at
+ * or after since (the server's clock): by bucket_s buckets and severity
+ * (in time order), by category (the payload's "category", else the type)
+ * and severity, the names of dns_blocked events of severity medium or more,
+ * devices (most first), and by type and severity.
+ */
+enum kh_count_by {
+	KH_COUNT_DEV_STATUS,
+	KH_COUNT_DEV_FIRMWARE,
+	KH_COUNT_DEV_POLICY,
+	KH_COUNT_EV_TIME,
+	KH_COUNT_EV_CATEGORY,
+	KH_COUNT_EV_THREAT,
+	KH_COUNT_EV_DEVICE,
+	KH_COUNT_EV_TYPE, /* events by type and severity (no payload read: cheaper) */
+};
+#define KH_COUNT_BY_MAX KH_COUNT_EV_TYPE
+struct kh_count {
+	char key[KH_SERIAL_MAX + 1]; /* cut to fit */
+	int64_t bucket;		     /* KH_COUNT_EV_TIME: the bucket's start */
+	int severity;		     /* KH_COUNT_EV_TIME and _CATEGORY */
+	uint64_t n, recent;
+};
+int kh_store_counts(struct kh_store *s, enum kh_count_by by, int64_t since, unsigned bucket_s,
+		    unsigned limit, int (*fn)(void *arg, const struct kh_count *c), void *arg);
 
 /* Policies: publish (record + assign), what a group is assigned. */
 int kh_store_policy_add(struct kh_store *s, const struct kh_policy_rec *p);
@@ -252,6 +285,9 @@ int kh_store_events_add(struct kh_store *s, const char *serial, const struct kh_
 /* Events with id > since (all devices, or one serial), oldest first, at most limit. */
 int kh_store_events(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
 		    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
+/* Events with id < before (0: the newest), newest first, at most limit: pages backwards. */
+int kh_store_events_before(struct kh_store *s, int64_t before, const char *serial, unsigned limit,
+			   int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
 
 /*
  * Commands: queue one for a device; the pending ones (sent with every

@@ -27,6 +27,10 @@ struct kh_store_ops {
 		       int64_t now);
 	int (*devices)(struct kh_store *s, int (*fn)(void *arg, const struct kh_device *d),
 		       void *arg);
+	int (*devices_after)(struct kh_store *s, const char *after, unsigned limit,
+			     int (*fn)(void *arg, const struct kh_device *d), void *arg);
+	int (*counts)(struct kh_store *s, enum kh_count_by by, int64_t since, unsigned bucket_s,
+		      unsigned limit, int (*fn)(void *arg, const struct kh_count *c), void *arg);
 	int (*policy_add)(struct kh_store *s, const struct kh_policy_rec *p);
 	int (*policy_get)(struct kh_store *s, uint64_t version, struct kh_policy_rec *out);
 	int (*assign)(struct kh_store *s, const char *group, uint64_t version, int64_t now);
@@ -47,6 +51,8 @@ struct kh_store_ops {
 			  int64_t now, struct kh_events_result *out);
 	int (*events)(struct kh_store *s, int64_t since, const char *serial, unsigned limit,
 		      int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
+	int (*events_before)(struct kh_store *s, int64_t before, const char *serial, unsigned limit,
+			     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg);
 	int (*command_add)(struct kh_store *s, const char *serial, const char *type,
 			   const char *arg, int64_t now, int64_t *id);
 	int (*commands_pending)(struct kh_store *s, const char *serial, struct kh_command *out,

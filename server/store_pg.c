@@ -45,7 +45,7 @@ enum {
 	ST_POLS,
 	ST_EV_ADD,
 	ST_DEV_SEQ,
-	ST_EVS_ALL,
+	ST_EVS_ALL, /* each _ALL is followed by its _ONE (events_list) */
 	ST_EVS_ONE,
 	ST_CMD_ADD,
 	ST_CMD_PENDING,
@@ -69,6 +69,10 @@ enum {
 	ST_RO_ALL,
 	ST_RO_HALT,
 	ST_DEV_REJECTED,
+	ST_EVS_BACK_ALL,
+	ST_EVS_BACK_ONE,
+	ST_CNT_FIRST, /* the dashboard's counts, in enum kh_count_by's order */
+	ST_CNT_LAST = ST_CNT_FIRST + KH_COUNT_BY_MAX,
 	ST_COUNT
 };
 
@@ -139,6 +143,35 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_EVS_ALL] = "SELECT " EV_COLS " FROM events WHERE id > $1 ORDER BY id LIMIT $2",
 	[ST_EVS_ONE] = "SELECT " EV_COLS " FROM events WHERE id > $1 AND serial = $2 "
 		       "ORDER BY id LIMIT $3",
+	[ST_EVS_BACK_ALL] =
+		"SELECT " EV_COLS " FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	[ST_EVS_BACK_ONE] = "SELECT " EV_COLS " FROM events WHERE id < $1 AND serial = $2 "
+			    "ORDER BY id DESC LIMIT $3",
+	/* the dashboard's counts: (key, n, recent or bucket, severity); args in pg_counts */
+	[ST_CNT_FIRST + KH_COUNT_DEV_STATUS] =
+		"SELECT status::text, count(*), count(*) FILTER (WHERE last_seen >= $1), 0 "
+		"FROM devices GROUP BY status ORDER BY status LIMIT $2",
+	[ST_CNT_FIRST + KH_COUNT_DEV_FIRMWARE] =
+		"SELECT firmware, count(*), 0, 0 FROM devices WHERE status = 0 "
+		"GROUP BY firmware ORDER BY 2 DESC, 1 LIMIT $1",
+	[ST_CNT_FIRST + KH_COUNT_DEV_POLICY] =
+		"SELECT policy_version::text, count(*), 0, 0 FROM devices WHERE status = 0 "
+		"GROUP BY policy_version ORDER BY 2 DESC, policy_version LIMIT $1",
+	[ST_CNT_FIRST + KH_COUNT_EV_TIME] =
+		"SELECT '', count(*), received / $2 * $2, severity FROM events "
+		"WHERE received >= $1 GROUP BY 3, 4 ORDER BY 3, 4 LIMIT $3",
+	[ST_CNT_FIRST + KH_COUNT_EV_CATEGORY] =
+		"SELECT coalesce(payload::json->>'category', type), count(*), 0, severity "
+		"FROM events WHERE received >= $1 GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
+	[ST_CNT_FIRST + KH_COUNT_EV_THREAT] =
+		"SELECT payload::json->>'name', count(*), 0, 0 FROM events WHERE received >= $1 "
+		"AND type = 'dns_blocked' AND severity >= 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2",
+	[ST_CNT_FIRST + KH_COUNT_EV_DEVICE] =
+		"SELECT serial, count(*), 0, 0 FROM events WHERE received >= $1 "
+		"GROUP BY serial ORDER BY 2 DESC, 1 LIMIT $2",
+	[ST_CNT_FIRST + KH_COUNT_EV_TYPE] =
+		"SELECT type, count(*), 0, severity FROM events WHERE received >= $1 "
+		"GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
 	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES($1,$2,$3,$4) "
 		       "RETURNING id",
 	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = $1 AND delivered "
@@ -769,6 +802,19 @@ static int pg_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_
 	return rc < 0 ? rc : 0;
 }
 
+static int pg_devices_after(struct kh_store *ks, const char *after, unsigned limit,
+			    int (*fn)(void *arg, const struct kh_device *d), void *arg)
+{
+	struct dev_ctx c = {fn, arg};
+	struct args a = {0};
+	int rc;
+
+	a_text(&a, after);
+	a_int(&a, limit);
+	rc = each(pg(ks), ST_DEVS, &a, "list devices", dev_row, &c, NULL);
+	return rc < 0 ? rc : 0;
+}
+
 /* ---- policies ---- */
 
 static int pg_policy_add(struct kh_store *ks, const struct kh_policy_rec *p)
@@ -1147,18 +1193,72 @@ static int ev_row(void *ctx, const PGresult *r, int i)
 	return c->fn(c->arg, &e) ? 1 : 0;
 }
 
-static int pg_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
-		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+/* An events statement (which: for all devices, which + 1: for serial) from id from. */
+static int events_list(struct kh_store *ks, int which, int64_t from, const char *serial,
+		       unsigned limit, int (*fn)(void *arg, const struct kh_event_rec *e),
+		       void *arg)
 {
 	struct ev_ctx c = {fn, arg};
 	struct args a = {0};
 	int rc;
 
-	a_int(&a, since);
+	a_int(&a, from);
 	if (serial)
 		a_text(&a, serial);
 	a_int(&a, limit);
-	rc = each(pg(ks), serial ? ST_EVS_ONE : ST_EVS_ALL, &a, "list events", ev_row, &c, NULL);
+	rc = each(pg(ks), serial ? which + 1 : which, &a, "list events", ev_row, &c, NULL);
+	return rc < 0 ? rc : 0;
+}
+
+static int pg_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
+		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return events_list(ks, ST_EVS_ALL, since, serial, limit, fn, arg);
+}
+
+static int pg_events_before(struct kh_store *ks, int64_t before, const char *serial, unsigned limit,
+			    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return events_list(ks, ST_EVS_BACK_ALL, before, serial, limit, fn, arg);
+}
+
+struct cnt_ctx {
+	enum kh_count_by by;
+	int (*fn)(void *arg, const struct kh_count *c);
+	void *arg;
+};
+
+static int cnt_row(void *ctx, const PGresult *r, int i)
+{
+	struct cnt_ctx *x = ctx;
+	struct kh_count c = {.n = (uint64_t)g_int(r, i, 1)};
+
+	if (x->by == KH_COUNT_DEV_STATUS) {
+		kh_strlcpy(c.key, g_int(r, i, 0) ? "revoked" : "active", sizeof(c.key));
+		c.recent = (uint64_t)g_int(r, i, 2);
+	} else {
+		g_text(r, i, 0, c.key, sizeof(c.key));
+		c.bucket = g_int(r, i, 2);
+		c.severity = (int)g_int(r, i, 3);
+	}
+	return x->fn(x->arg, &c);
+}
+
+static int pg_counts(struct kh_store *ks, enum kh_count_by by, int64_t since, unsigned bucket_s,
+		     unsigned limit, int (*fn)(void *arg, const struct kh_count *c), void *arg)
+{
+	struct cnt_ctx c = {by, fn, arg};
+	struct args a = {0};
+	int rc;
+
+	if ((unsigned)by > KH_COUNT_BY_MAX)
+		return -EINVAL;
+	if (by != KH_COUNT_DEV_FIRMWARE && by != KH_COUNT_DEV_POLICY)
+		a_int(&a, since);
+	if (by == KH_COUNT_EV_TIME)
+		a_int(&a, bucket_s);
+	a_int(&a, limit);
+	rc = each(pg(ks), ST_CNT_FIRST + (int)by, &a, "counts", cnt_row, &c, NULL);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1533,6 +1633,8 @@ static const struct kh_store_ops pg_ops = {
 	.device_set_cert = pg_device_set_cert,
 	.checkin = pg_checkin,
 	.devices = pg_devices,
+	.devices_after = pg_devices_after,
+	.counts = pg_counts,
 	.policy_add = pg_policy_add,
 	.policy_get = pg_policy_get,
 	.assign = pg_assign,
@@ -1546,6 +1648,7 @@ static const struct kh_store_ops pg_ops = {
 	.policies = pg_policies,
 	.events_add = pg_events_add,
 	.events = pg_events,
+	.events_before = pg_events_before,
 	.command_add = pg_command_add,
 	.commands_pending = pg_commands_pending,
 	.command_done = pg_command_done,

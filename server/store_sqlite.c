@@ -28,6 +28,7 @@ enum {
 	ST_DEV_CERT,
 	ST_CHECKIN,
 	ST_DEVS,
+	ST_DEVS_AFTER,
 	ST_POL_ADD,
 	ST_POL_GET,
 	ST_ASSIGN,
@@ -38,6 +39,8 @@ enum {
 	ST_DEV_SEQ,
 	ST_EVS_ALL,
 	ST_EVS_ONE,
+	ST_EVS_BACK_ALL,
+	ST_EVS_BACK_ONE,
 	ST_CMD_ADD,
 	ST_CMD_PENDING,
 	ST_CMD_DONE,
@@ -64,6 +67,11 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_DEVS] = "SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
 		    "hardware_id, policy_version, last_seq, events_dropped, checkins, "
 		    "status_json, cert_not_after, " QUOTA_COLS " FROM devices ORDER BY serial",
+	[ST_DEVS_AFTER] =
+		"SELECT serial, grp, cert_sha256, status, created, last_seen, firmware, "
+		"hardware_id, policy_version, last_seq, events_dropped, checkins, "
+		"status_json, cert_not_after, " QUOTA_COLS " FROM devices WHERE serial > ? "
+		"ORDER BY serial LIMIT ?",
 	[ST_POL_ADD] = "INSERT INTO policies(version, sha256, size, created, expires, published, "
 		       "path) VALUES(?,?,?,?,?,?,?)",
 	[ST_POL_GET] = "SELECT version, sha256, size, created, expires, published, path "
@@ -88,6 +96,10 @@ static const char *const sql_text[ST_COUNT] = {
 		       "FROM events WHERE id > ? ORDER BY id LIMIT ?",
 	[ST_EVS_ONE] = "SELECT id, serial, seq, time, received, type, severity, payload "
 		       "FROM events WHERE id > ? AND serial = ? ORDER BY id LIMIT ?",
+	[ST_EVS_BACK_ALL] = "SELECT id, serial, seq, time, received, type, severity, payload "
+			    "FROM events WHERE id < ? ORDER BY id DESC LIMIT ?",
+	[ST_EVS_BACK_ONE] = "SELECT id, serial, seq, time, received, type, severity, payload "
+			    "FROM events WHERE id < ? AND serial = ? ORDER BY id DESC LIMIT ?",
 	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES(?,?,?,?)",
 	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = ? AND delivered "
 			   "IS NULL ORDER BY id LIMIT ?",
@@ -440,11 +452,10 @@ static int sq_checkin(struct kh_store *ks, const char *serial, const struct kh_c
 	return changed_one(s, q, "check-in");
 }
 
-static int sq_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_device *d),
-		      void *arg)
+/* fn for each row of q (a devices statement, bound), then q is reset. */
+static int devices_rows(struct sq_store *s, sqlite3_stmt *q,
+			int (*fn)(void *arg, const struct kh_device *d), void *arg)
 {
-	struct sq_store *s = sq(ks);
-	sqlite3_stmt *q = stmt(s, ST_DEVS);
 	struct kh_device d;
 	int rc;
 
@@ -455,6 +466,25 @@ static int sq_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list devices");
+}
+
+static int sq_devices(struct kh_store *ks, int (*fn)(void *arg, const struct kh_device *d),
+		      void *arg)
+{
+	struct sq_store *s = sq(ks);
+
+	return devices_rows(s, stmt(s, ST_DEVS), fn, arg);
+}
+
+static int sq_devices_after(struct kh_store *ks, const char *after, unsigned limit,
+			    int (*fn)(void *arg, const struct kh_device *d), void *arg)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q = stmt(s, ST_DEVS_AFTER);
+
+	sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, limit);
+	return devices_rows(s, q, fn, arg);
 }
 
 static int sq_policy_add(struct kh_store *ks, const struct kh_policy_rec *p)
@@ -637,15 +667,16 @@ out:
 	return err;
 }
 
-static int sq_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
-		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+/* Bind (from, serial, limit) to an events statement, then fn for each row. */
+static int events_rows(struct sq_store *s, int which, int64_t from, const char *serial,
+		       unsigned limit, int (*fn)(void *arg, const struct kh_event_rec *e),
+		       void *arg)
 {
-	struct sq_store *s = sq(ks);
-	sqlite3_stmt *q = stmt(s, serial ? ST_EVS_ONE : ST_EVS_ALL);
+	sqlite3_stmt *q = stmt(s, which);
 	struct kh_event_rec e;
 	int rc, k = 1;
 
-	sqlite3_bind_int64(q, k++, since);
+	sqlite3_bind_int64(q, k++, from);
 	if (serial)
 		sqlite3_bind_text(q, k++, serial, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, k, limit);
@@ -666,6 +697,19 @@ static int sq_events(struct kh_store *ks, int64_t since, const char *serial, uns
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "list events");
+}
+
+static int sq_events(struct kh_store *ks, int64_t since, const char *serial, unsigned limit,
+		     int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return events_rows(sq(ks), serial ? ST_EVS_ONE : ST_EVS_ALL, since, serial, limit, fn, arg);
+}
+
+static int sq_events_before(struct kh_store *ks, int64_t before, const char *serial, unsigned limit,
+			    int (*fn)(void *arg, const struct kh_event_rec *e), void *arg)
+{
+	return events_rows(sq(ks), serial ? ST_EVS_BACK_ONE : ST_EVS_BACK_ALL, before, serial,
+			   limit, fn, arg);
 }
 
 static int sq_command_add(struct kh_store *ks, const char *serial, const char *type,
@@ -1213,6 +1257,67 @@ static int sq_compliance(struct kh_store *ks, int (*fn)(void *arg, const struct 
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "compliance");
 }
 
+/* The dashboard's counts (store.h): ?1 since, ?2 the bucket, ?3 the limit. */
+#define SQ_JSON(k) "CASE WHEN json_valid(payload) THEN json_extract(payload, '$." k "') END"
+static const char *const count_sql[] = {
+	[KH_COUNT_DEV_STATUS] = "SELECT status, count(*), sum(last_seen >= ?1), 0 FROM devices "
+				"GROUP BY status ORDER BY status LIMIT ?3",
+	[KH_COUNT_DEV_FIRMWARE] = "SELECT firmware, count(*), 0, 0 FROM devices WHERE status = 0 "
+				  "GROUP BY firmware ORDER BY 2 DESC, 1 LIMIT ?3",
+	[KH_COUNT_DEV_POLICY] = "SELECT policy_version, count(*), 0, 0 FROM devices "
+				"WHERE status = 0 GROUP BY policy_version ORDER BY 2 DESC, 1 "
+				"LIMIT ?3",
+	[KH_COUNT_EV_TIME] = "SELECT '', count(*), received / ?2 * ?2, severity FROM events "
+			     "WHERE received >= ?1 GROUP BY 3, 4 ORDER BY 3, 4 LIMIT ?3",
+	[KH_COUNT_EV_CATEGORY] = "SELECT coalesce(" SQ_JSON(
+		"category") ", type), count(*), 0, "
+			    "severity FROM events WHERE received >= ?1 GROUP BY 1, 4 "
+			    "ORDER BY 2 DESC, 1, 4 LIMIT ?3",
+	[KH_COUNT_EV_THREAT] = "SELECT " SQ_JSON(
+		"name") ", count(*), 0, 0 FROM events "
+			"WHERE received >= ?1 AND type = 'dns_blocked' AND severity >= 1 "
+			"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?3",
+	/* +serial: grouping by the (serial, id) index would visit the rows in random order */
+	[KH_COUNT_EV_DEVICE] = "SELECT serial, count(*), 0, 0 FROM events WHERE received >= ?1 "
+			       "GROUP BY +serial ORDER BY 2 DESC, 1 LIMIT ?3",
+	[KH_COUNT_EV_TYPE] = "SELECT type, count(*), 0, severity FROM events WHERE received >= ?1 "
+			     "GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT ?3",
+};
+
+static int sq_counts(struct kh_store *ks, enum kh_count_by by, int64_t since, unsigned bucket_s,
+		     unsigned limit, int (*fn)(void *arg, const struct kh_count *c), void *arg)
+{
+	struct sq_store *s = sq(ks);
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((unsigned)by >= KH_ARRAY_SIZE(count_sql))
+		return -EINVAL;
+	if ((rc = prep(s, count_sql[by], &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, since);
+	sqlite3_bind_int64(q, 2, bucket_s);
+	sqlite3_bind_int64(q, 3, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct kh_count c = {.n = (uint64_t)sqlite3_column_int64(q, 1)};
+		if (by == KH_COUNT_DEV_STATUS) {
+			kh_strlcpy(c.key, sqlite3_column_int(q, 0) ? "revoked" : "active",
+				   sizeof(c.key));
+			c.recent = (uint64_t)sqlite3_column_int64(q, 2);
+		} else {
+			col_text(q, 0, c.key, sizeof(c.key));
+			c.bucket = sqlite3_column_int64(q, 2);
+			c.severity = sqlite3_column_int(q, 3);
+		}
+		if ((rc = fn(arg, &c)) != 0) {
+			sqlite3_finalize(q);
+			return rc;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "counts");
+}
+
 static const struct kh_store_ops sq_ops = {
 	.name = "SQLite",
 	.close = sq_close,
@@ -1223,6 +1328,8 @@ static const struct kh_store_ops sq_ops = {
 	.device_set_cert = sq_device_set_cert,
 	.checkin = sq_checkin,
 	.devices = sq_devices,
+	.devices_after = sq_devices_after,
+	.counts = sq_counts,
 	.policy_add = sq_policy_add,
 	.policy_get = sq_policy_get,
 	.assign = sq_assign,
@@ -1241,6 +1348,7 @@ static const struct kh_store_ops sq_ops = {
 	.policies = sq_policies,
 	.events_add = sq_events_add,
 	.events = sq_events,
+	.events_before = sq_events_before,
 	.command_add = sq_command_add,
 	.commands_pending = sq_commands_pending,
 	.command_done = sq_command_done,

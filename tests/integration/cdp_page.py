@@ -6,12 +6,18 @@
 # submitting it, as a person would, then print the rendered DOM of the
 # page the browser lands on (or, given THEN_URL, of that page, opened
 # after the login with the session's cookie) and save a screenshot.
-# usage: cdp_page.py CHROME URL PASSWORD SCREENSHOT.png [RESOLVER_RULES [THEN_URL]]
+# usage: cdp_page.py CHROME URL PASSWORD SCREENSHOT.png [RESOLVER_RULES [THEN_URL...]]
+# Several THEN_URLs are opened in turn, each DOM printed after a line
+# "<!-- cdp_page: THEN_URL -->"; "URL|SHOT.png" saves that page's screenshot
+# too, and "click:SELECTOR|SHOT.png" clicks the element (a form's button) as
+# a mouse would and waits for the answer. The last page goes to SCREENSHOT.png.
+# Environment: CDP_WINDOW=W,H (default 412,900); CDP_IGNORE_CERT_ERRORS=1
+# for a test server whose CA the browser does not know (never real pages).
 import base64, json, os, select, subprocess, sys, tempfile, time
 
 chrome, url, password, shot = sys.argv[1:5]
 rules = sys.argv[5] if len(sys.argv) > 5 else ""
-then = sys.argv[6] if len(sys.argv) > 6 else ""
+thens = sys.argv[6:]
 r_in, w_in = os.pipe()    # chrome reads commands on fd 3
 r_out, w_out = os.pipe()  # chrome writes answers on fd 4
 prof = tempfile.mkdtemp()
@@ -25,7 +31,8 @@ def child():
 
 
 p = subprocess.Popen([chrome, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                      "--remote-debugging-pipe", "--user-data-dir=" + prof, "--window-size=412,900",
+                      "--remote-debugging-pipe", "--user-data-dir=" + prof,
+                      "--window-size=" + os.environ.get("CDP_WINDOW", "412,900"),
                       "--hide-scrollbars", "--accept-lang=vi-VN,vi"] +
                      (["--host-resolver-rules=" + rules] if rules else []) + ["about:blank"],
                      preexec_fn=child, stdout=subprocess.DEVNULL,
@@ -88,7 +95,30 @@ def wait_load(session, what):
             events.append((d["method"], d.get("sessionId")))
 
 
+def shoot(s, path):
+    png = send("Page.captureScreenshot", {"format": "png"}, s)["data"]
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(png))
+
+
+def click(s, selector):
+    root = send("DOM.getDocument", None, s)["root"]["nodeId"]
+    node = send("DOM.querySelector", {"nodeId": root, "selector": selector}, s)["nodeId"]
+    if not node:
+        raise RuntimeError("no element " + selector)
+    send("DOM.scrollIntoViewIfNeeded", {"nodeId": node}, s)
+    q = send("DOM.getContentQuads", {"nodeId": node}, s)["quads"][0]
+    x, y = sum(q[0::2]) / 4, sum(q[1::2]) / 4
+    events.clear()
+    for kind in ("mousePressed", "mouseReleased"):
+        send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
+                                          "clickCount": 1}, s)
+    wait_load(s, "the answer to " + selector)
+
+
 try:
+    if os.environ.get("CDP_IGNORE_CERT_ERRORS") == "1":
+        send("Security.setIgnoreCertificateErrors", {"ignore": True})
     t = send("Target.createTarget", {"url": "about:blank"})["targetId"]
     s = send("Target.attachToTarget", {"targetId": t, "flatten": True})["sessionId"]
     send("Page.enable", None, s)
@@ -106,15 +136,24 @@ try:
     send("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Enter", "code": "Enter",
                                     "windowsVirtualKeyCode": 13}, s)
     wait_load(s, "the login form's answer")
-    if then:
-        events.clear()
-        send("Page.navigate", {"url": then}, s)
-        wait_load(s, then)
-    root = send("DOM.getDocument", None, s)["root"]["nodeId"]
-    print(send("DOM.getOuterHTML", {"nodeId": root}, s)["outerHTML"])
-    png = send("Page.captureScreenshot", {"format": "png"}, s)["data"]
-    with open(shot, "wb") as f:
-        f.write(base64.b64decode(png))
+    for then in thens:
+        target, _, own_shot = then.partition("|")
+        if target.startswith("click:"):
+            click(s, target[6:])
+        else:
+            events.clear()
+            send("Page.navigate", {"url": target}, s)
+            wait_load(s, target)
+        if len(thens) > 1:
+            print("<!-- cdp_page: %s -->" % target)
+            root = send("DOM.getDocument", None, s)["root"]["nodeId"]
+            print(send("DOM.getOuterHTML", {"nodeId": root}, s)["outerHTML"])
+        if own_shot:
+            shoot(s, own_shot)
+    if len(thens) <= 1:
+        root = send("DOM.getDocument", None, s)["root"]["nodeId"]
+        print(send("DOM.getOuterHTML", {"nodeId": root}, s)["outerHTML"])
+    shoot(s, shot)
 finally:
     try:
         send("Browser.close")

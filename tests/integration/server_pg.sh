@@ -93,7 +93,7 @@ sed -E 's/^(not ok|ok) (- )?/\1 - [pg unit\/test_api] /' $T/unit.out | grep -E '
 
 # the store-checking integration scripts, on PostgreSQL
 # KHIEN_PG_SCRIPTS: a subset, when debugging
-for s in ${KHIEN_PG_SCRIPTS-server_e2e server_refusals server_quota audit_e2e report_outage report_hostile server_forward web_warnings report_failover policy_mirror server_rollout}; do
+for s in ${KHIEN_PG_SCRIPTS-server_e2e server_refusals server_quota audit_e2e report_outage report_hostile server_forward web_warnings report_failover policy_mirror server_rollout server_dashboard}; do
 	"$KHIEN_TOP/tests/integration/$s.sh" > $T/$s.out 2>&1
 	rc=$?
 	sed -E "s/^(not ok|ok) - /\1 - [pg $s] /; /^(not )?ok/!s/^/# /" $T/$s.out | grep -vE '^# $'

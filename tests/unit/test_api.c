@@ -337,6 +337,130 @@ static void test_events_refused(void)
 	KT_EQ(stored_events(), before); /* nothing of a refused batch is stored */
 }
 
+struct collect {
+	unsigned n;
+	int64_t last_id;
+	int ordered; /* every id below the one before */
+	char keys[8][KH_SERIAL_MAX + 1];
+	uint64_t sum, recent[8], counts[8];
+};
+
+static int take_id(void *arg, const struct kh_event_rec *e)
+{
+	struct collect *c = arg;
+
+	if (c->n && e->id >= c->last_id)
+		c->ordered = 0;
+	c->last_id = e->id;
+	c->n++;
+	return 0;
+}
+
+static int take_dev(void *arg, const struct kh_device *d)
+{
+	struct collect *c = arg;
+
+	if (c->n < 8)
+		snprintf(c->keys[c->n], sizeof(c->keys[0]), "%s", d->serial);
+	c->n++;
+	return 0;
+}
+
+static int take_count(void *arg, const struct kh_count *k)
+{
+	struct collect *c = arg;
+
+	if (c->n < 8) {
+		snprintf(c->keys[c->n], sizeof(c->keys[0]), "%s", k->key);
+		c->counts[c->n] = k->n;
+		c->recent[c->n] = k->recent;
+	}
+	c->sum += k->n;
+	c->n++;
+	return 0;
+}
+
+/* The dashboard's store calls (keyset pages, counts) and its pages' doors. */
+static void test_dashboard(void)
+{
+	unsigned total = stored_events();
+	struct collect c = {.ordered = 1};
+	int64_t before = 0;
+
+	KT_CHECK(total >= 3);
+	/* events newest first, two at a time, each page below the last: all of them, once */
+	do {
+		unsigned got = c.n;
+		KT_EQ(kh_store_events_before(srv.store, before, "SN-1", 2, take_id, &c), 0);
+		if (c.n == got)
+			break;
+		before = c.last_id;
+	} while (c.n < 1000);
+	KT_EQ(c.n, total);
+	KT_CHECK(c.ordered);
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_devices_after(srv.store, "", 1, take_dev, &c), 0);
+	KT_EQ(c.n, 1);
+	KT_STREQ(c.keys[0], "SN-1");
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_devices_after(srv.store, "SN-1", 10, take_dev, &c), 0);
+	KT_EQ(c.n, 1);
+	KT_STREQ(c.keys[0], "SN-GONE");
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_DEV_STATUS, NOW, 1, 8, take_count, &c), 0);
+	KT_EQ(c.n, 2);
+	KT_STREQ(c.keys[0], "active");
+	KT_EQ(c.counts[0], 1);
+	KT_EQ(c.recent[0], 1); /* SN-1 checked in at NOW */
+	KT_STREQ(c.keys[1], "revoked");
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_DEV_FIRMWARE, 0, 1, 8, take_count, &c), 0);
+	KT_EQ(c.n, 1); /* the revoked one is not counted */
+	KT_STREQ(c.keys[0], "f");
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_EV_TIME, 0, 3600, 100, take_count, &c), 0);
+	KT_EQ(c.sum, total);
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_EV_DEVICE, 0, 1, 8, take_count, &c), 0);
+	KT_EQ(c.n, 1);
+	KT_STREQ(c.keys[0], "SN-1");
+	KT_EQ(c.counts[0], total);
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_EV_CATEGORY, 0, 1, 8, take_count, &c), 0);
+	KT_EQ(c.sum, total);
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_EV_THREAT, 0, 1, 8, take_count, &c), 0);
+	memset(&c, 0, sizeof(c));
+	KT_EQ(kh_store_counts(srv.store, KH_COUNT_EV_DEVICE, NOW + 10, 1, 8, take_count, &c), 0);
+	KT_EQ(c.n, 0); /* nothing received after now */
+	/* the pages: nobody is sent to the login form, the operator token opens them */
+	KT_EQ(ask(&(struct ask){.method = "GET", .path = "/dashboard/", .content_length = -1}),
+	      303);
+	KT_EQ(ask(&(struct ask){.method = "GET",
+				.path = "/dashboard/incidents",
+				.serial = "SN-1",
+				.cert = fpr,
+				.content_length = -1}),
+	      303); /* a device certificate is nobody here */
+	KT_EQ(ask(OPER("GET", "/dashboard/incidents", NULL)), 200);
+	KT_CHECK(strstr(answer, "<html lang=\"vi\"") != NULL);
+	KT_EQ(ask(OPER("GET", "/dashboard/device/SN-NOBODY", NULL)), 404);
+	KT_EQ(ask(&(struct ask){.method = "POST",
+				.path = "/dashboard/device/SN-1/revoke",
+				.body = "",
+				.content_length = 0}),
+	      403); /* no session, no token */
+	KT_EQ(ask(&(struct ask){.method = "POST",
+				.path = "/dashboard/login",
+				.body = "password=not-the-operator-token",
+				.content_length = -2}),
+	      401);
+	KT_EQ(ask(&(struct ask){.method = "POST",
+				.path = "/dashboard/login",
+				.body = "password=" TOKEN,
+				.content_length = -2}),
+	      303);
+}
+
 static void test_operator(void)
 {
 	KT_EQ(ask(OPER("POST", "/v1/admin/devices/SN-1/commands", "{\"type\":\"sync\"}")), 201);
@@ -369,6 +493,7 @@ int main(void)
 	KT_RUN(test_checkin);
 	KT_RUN(test_events_exactly_once);
 	KT_RUN(test_events_refused);
+	KT_RUN(test_dashboard);
 	KT_RUN(test_operator);
 	teardown();
 	return KT_DONE();
