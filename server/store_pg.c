@@ -86,6 +86,9 @@ enum {
 #define RO_COLS \
 	"grp, version, base, stage_bp, stages, halt_bp, silent_s, state, started, updated, reason"
 
+/* the hourly counts (store_be.h) in this dialect */
+#define EVC_ROWS(SRC) KH_EVC_ROWS(SRC, "(payload::json->>'category')", "(payload::json->>'name')")
+
 static const char *const sql_text[ST_COUNT] = {
 	[ST_DEV_ADD] = "INSERT INTO devices(serial, grp, cert_sha256, created, cert_not_after) "
 		       "VALUES($1,$2,$3,$4,$5)",
@@ -130,12 +133,16 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_RO_HALT] = "UPDATE rollouts SET state = $1, reason = $2, updated = $3 "
 		       "WHERE grp = $4 AND version = $5 AND state = $6",
 	[ST_DEV_REJECTED] = "UPDATE devices SET policy_rejected = $1 WHERE serial = $2",
-	/* a whole upload in one statement: one round trip, not one per event */
-	[ST_EV_ADD] = "INSERT INTO events(serial, seq, time, received, type, severity, payload) "
-		      "SELECT $1, u.seq, u.time, $2, u.type, u.severity, u.payload FROM "
-		      "unnest($3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[]) "
-		      "AS u(seq, time, type, severity, payload) "
-		      "ON CONFLICT(serial, seq) DO NOTHING",
+	/* a whole upload and its hourly counts in one statement: one round trip */
+	[ST_EV_ADD] =
+		"WITH ins AS (INSERT INTO events(serial, seq, time, received, type, severity, "
+		"payload) SELECT $1, u.seq, u.time, $2, u.type, u.severity, u.payload FROM "
+		"unnest($3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[]) "
+		"AS u(seq, time, type, severity, payload) "
+		"ON CONFLICT(serial, seq) DO NOTHING "
+		"RETURNING received, type, severity, payload) "
+		"INSERT INTO event_counts SELECT * FROM (" EVC_ROWS(
+			"ins") ") c WHERE true" KH_EVC_UPSERT,
 	[ST_DEV_SEQ] = "UPDATE devices SET last_seq = greatest(last_seq, $1), "
 		       "events_dropped = greatest(events_dropped, $2), quota_start = $3, "
 		       "quota_end = $4, quota_events = $5, quota_bytes = $6, quota_refused = $7, "
@@ -157,21 +164,22 @@ static const char *const sql_text[ST_COUNT] = {
 	[ST_CNT_FIRST + KH_COUNT_DEV_POLICY] =
 		"SELECT policy_version::text, count(*), 0, 0 FROM devices WHERE status = 0 "
 		"GROUP BY policy_version ORDER BY 2 DESC, policy_version LIMIT $1",
+	/* from the hourly counts (schema 9): since is taken to its hour */
 	[ST_CNT_FIRST + KH_COUNT_EV_TIME] =
-		"SELECT '', count(*), received / $2 * $2, severity FROM events "
-		"WHERE received >= $1 GROUP BY 3, 4 ORDER BY 3, 4 LIMIT $3",
+		"SELECT '', sum(n), hour / $2 * $2, severity FROM event_counts "
+		"WHERE kind = 1 AND hour >= $1 / 3600 * 3600 GROUP BY 3, 4 ORDER BY 3, 4 LIMIT $3",
 	[ST_CNT_FIRST + KH_COUNT_EV_CATEGORY] =
-		"SELECT coalesce(payload::json->>'category', type), count(*), 0, severity "
-		"FROM events WHERE received >= $1 GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
+		"SELECT key, sum(n), 0, severity FROM event_counts WHERE kind = 2 "
+		"AND hour >= $1 / 3600 * 3600 GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
 	[ST_CNT_FIRST + KH_COUNT_EV_THREAT] =
-		"SELECT payload::json->>'name', count(*), 0, 0 FROM events WHERE received >= $1 "
-		"AND type = 'dns_blocked' AND severity >= 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2",
+		"SELECT key, sum(n), 0, 0 FROM event_counts WHERE kind = 3 "
+		"AND hour >= $1 / 3600 * 3600 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2",
 	[ST_CNT_FIRST + KH_COUNT_EV_DEVICE] =
 		"SELECT serial, count(*), 0, 0 FROM events WHERE received >= $1 "
 		"GROUP BY serial ORDER BY 2 DESC, 1 LIMIT $2",
 	[ST_CNT_FIRST + KH_COUNT_EV_TYPE] =
-		"SELECT type, count(*), 0, severity FROM events WHERE received >= $1 "
-		"GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
+		"SELECT key, sum(n), 0, severity FROM event_counts WHERE kind = 1 "
+		"AND hour >= $1 / 3600 * 3600 GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT $2",
 	[ST_CMD_ADD] = "INSERT INTO commands(serial, type, arg, created) VALUES($1,$2,$3,$4) "
 		       "RETURNING id",
 	[ST_CMD_PENDING] = "SELECT id, type, arg FROM commands WHERE serial = $1 AND delivered "
@@ -260,6 +268,11 @@ static const char schema_v7[] =
 	" stage_bp integer NOT NULL, stages text NOT NULL, halt_bp integer NOT NULL,"
 	" silent_s integer NOT NULL, state integer NOT NULL, started bigint NOT NULL,"
 	" updated bigint NOT NULL, reason text NOT NULL);";
+
+/* 9: the events' hourly counts, made once from the events already stored */
+static const char schema_v9[] = KH_EVC_TABLE ";"
+					     "INSERT INTO event_counts SELECT * FROM (" EVC_ROWS(
+						     "events") ") c WHERE true" KH_EVC_UPSERT;
 
 /*
  * 8: every change to what devices are assigned, by anyone (another instance,
@@ -525,6 +538,8 @@ static int migrate(struct pg_store *s)
 	if (v < 7 && exec(s, schema_v7) < 0)
 		goto fail;
 	if (v < 8 && exec(s, schema_v8) < 0)
+		goto fail;
+	if (v < 9 && exec(s, schema_v9) < 0)
 		goto fail;
 	if (v < KH_STORE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql),

@@ -44,8 +44,13 @@ enum {
 	ST_CMD_ADD,
 	ST_CMD_PENDING,
 	ST_CMD_DONE,
+	ST_EVC_ADD,
 	ST_COUNT
 };
+
+/* a payload's member (NULL when the payload is not JSON) */
+#define SQ_JSON(k) "CASE WHEN json_valid(payload) THEN json_extract(payload, '$." k "') END"
+#define EVC_ROWS(SRC) KH_EVC_ROWS(SRC, SQ_JSON("category"), SQ_JSON("name"))
 
 #define QUOTA_COLS                                                                           \
 	"quota_start, quota_end, quota_events, quota_bytes, quota_refused, events_refused, " \
@@ -105,6 +110,11 @@ static const char *const sql_text[ST_COUNT] = {
 			   "IS NULL ORDER BY id LIMIT ?",
 	[ST_CMD_DONE] = "UPDATE commands SET delivered = ? WHERE id = ? AND serial = ? "
 			"AND delivered IS NULL",
+	/* the hourly counts of an upload's events (ids ?1..?2, in its transaction) */
+	[ST_EVC_ADD] = "INSERT INTO event_counts SELECT * FROM (" EVC_ROWS(
+		"(SELECT received, type, severity, payload FROM events WHERE id BETWEEN ?1 "
+		"AND ?2)") ") "
+			   "WHERE true" KH_EVC_UPSERT,
 };
 
 static const char schema[] =
@@ -229,11 +239,12 @@ static int has_column(struct sq_store *s, const char *table, const char *column)
 static int migrate(struct sq_store *s)
 {
 	char sql[160];
+	int has;
 
 	/* 2, 3: devices columns (the list is shared with the PostgreSQL backend) */
 	for (size_t i = 0; i < KH_ARRAY_SIZE(kh_store_added_columns); i++) {
 		const char *col = kh_store_added_columns[i].name;
-		int has = has_column(s, "devices", col);
+		has = has_column(s, "devices", col);
 		if (has < 0)
 			return -EIO;
 		/* an identifier from the constant list, never a value */
@@ -267,6 +278,14 @@ static int migrate(struct sq_store *s)
 		    " stage_bp INTEGER NOT NULL, stages TEXT NOT NULL, halt_bp INTEGER NOT NULL,"
 		    " silent_s INTEGER NOT NULL, state INTEGER NOT NULL, started INTEGER NOT NULL,"
 		    " updated INTEGER NOT NULL, reason TEXT NOT NULL);") < 0)
+		return -EIO;
+	/* 9: the events' hourly counts, made once from the events already stored */
+	if ((has = has_column(s, "event_counts", "n")) < 0)
+		return -EIO;
+	if (!has &&
+	    exec(s, "BEGIN;" KH_EVC_TABLE " WITHOUT ROWID;"
+		    "INSERT INTO event_counts SELECT * FROM (" EVC_ROWS("events") ") WHERE true;"
+										  "COMMIT") < 0)
 		return -EIO;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", KH_STORE_SCHEMA_VERSION);
 	return exec(s, sql);
@@ -595,7 +614,8 @@ static int sq_events_add(struct kh_store *ks, const char *serial, const struct k
 	struct kh_device d;
 	uint64_t top;
 	unsigned i, added = 0, refused = 0;
-	int err;
+	int64_t first = 0, last = 0; /* the ids stored */
+	int err, rc;
 
 	if ((err = txn_join(s)) < 0)
 		return err;
@@ -630,7 +650,8 @@ static int sq_events_add(struct kh_store *ks, const char *serial, const struct k
 			goto out;
 		}
 		if (sqlite3_changes(s->db)) {
-			added++;
+			last = sqlite3_last_insert_rowid(s->db);
+			first = added++ ? first : last;
 			d.quota_events++;
 			d.quota_bytes += size;
 		}
@@ -639,6 +660,17 @@ static int sq_events_add(struct kh_store *ks, const char *serial, const struct k
 			top = ev[i].seq;
 	}
 	d.quota_refused += refused;
+	if (added) {
+		sqlite3_stmt *st = stmt(s, ST_EVC_ADD);
+		sqlite3_bind_int64(st, 1, first);
+		sqlite3_bind_int64(st, 2, last);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			err = db_fail(s, "count events");
+			goto out;
+		}
+	}
 	{
 		sqlite3_stmt *st = stmt(s, ST_DEV_SEQ);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)top);
@@ -1258,7 +1290,6 @@ static int sq_compliance(struct kh_store *ks, int (*fn)(void *arg, const struct 
 }
 
 /* The dashboard's counts (store.h): ?1 since, ?2 the bucket, ?3 the limit. */
-#define SQ_JSON(k) "CASE WHEN json_valid(payload) THEN json_extract(payload, '$." k "') END"
 static const char *const count_sql[] = {
 	[KH_COUNT_DEV_STATUS] = "SELECT status, count(*), sum(last_seen >= ?1), 0 FROM devices "
 				"GROUP BY status ORDER BY status LIMIT ?3",
@@ -1267,21 +1298,22 @@ static const char *const count_sql[] = {
 	[KH_COUNT_DEV_POLICY] = "SELECT policy_version, count(*), 0, 0 FROM devices "
 				"WHERE status = 0 GROUP BY policy_version ORDER BY 2 DESC, 1 "
 				"LIMIT ?3",
-	[KH_COUNT_EV_TIME] = "SELECT '', count(*), received / ?2 * ?2, severity FROM events "
-			     "WHERE received >= ?1 GROUP BY 3, 4 ORDER BY 3, 4 LIMIT ?3",
-	[KH_COUNT_EV_CATEGORY] = "SELECT coalesce(" SQ_JSON(
-		"category") ", type), count(*), 0, "
-			    "severity FROM events WHERE received >= ?1 GROUP BY 1, 4 "
-			    "ORDER BY 2 DESC, 1, 4 LIMIT ?3",
-	[KH_COUNT_EV_THREAT] = "SELECT " SQ_JSON(
-		"name") ", count(*), 0, 0 FROM events "
-			"WHERE received >= ?1 AND type = 'dns_blocked' AND severity >= 1 "
-			"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?3",
+	/* from the hourly counts (schema 9): since is taken to its hour */
+	[KH_COUNT_EV_TIME] = "SELECT '', sum(n), hour / ?2 * ?2, severity FROM event_counts "
+			     "WHERE kind = 1 AND hour >= ?1 / 3600 * 3600 GROUP BY 3, 4 "
+			     "ORDER BY 3, 4 LIMIT ?3",
+	[KH_COUNT_EV_CATEGORY] = "SELECT key, sum(n), 0, severity FROM event_counts WHERE kind = 2 "
+				 "AND hour >= ?1 / 3600 * 3600 GROUP BY 1, 4 "
+				 "ORDER BY 2 DESC, 1, 4 LIMIT ?3",
+	[KH_COUNT_EV_THREAT] =
+		"SELECT key, sum(n), 0, 0 FROM event_counts WHERE kind = 3 "
+		"AND hour >= ?1 / 3600 * 3600 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?3",
 	/* +serial: grouping by the (serial, id) index would visit the rows in random order */
 	[KH_COUNT_EV_DEVICE] = "SELECT serial, count(*), 0, 0 FROM events WHERE received >= ?1 "
 			       "GROUP BY +serial ORDER BY 2 DESC, 1 LIMIT ?3",
-	[KH_COUNT_EV_TYPE] = "SELECT type, count(*), 0, severity FROM events WHERE received >= ?1 "
-			     "GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 LIMIT ?3",
+	[KH_COUNT_EV_TYPE] = "SELECT key, sum(n), 0, severity FROM event_counts WHERE kind = 1 "
+			     "AND hour >= ?1 / 3600 * 3600 GROUP BY 1, 4 ORDER BY 2 DESC, 1, 4 "
+			     "LIMIT ?3",
 };
 
 static int sq_counts(struct kh_store *ks, enum kh_count_by by, int64_t since, unsigned bucket_s,

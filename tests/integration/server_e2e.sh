@@ -30,7 +30,7 @@ store_sql $S "ALTER TABLE devices DROP COLUMN cert_not_after"
 # PostgreSQL records the version it reached: the previous release's said 1
 [ "$KHIEN_TEST_DB" = pg ] && store_sql $S "UPDATE khien_schema SET version = 1"
 "$SRV" provision --dir $S --device SN-E2E-1 --group home -o $T/dev1 >/dev/null || fail "provision"
-expect_eq "an older store is migrated in place" "$(store_sql $S 'SELECT CASE WHEN cert_not_after > 0 THEN 1 ELSE 0 END FROM devices')|$(store_version $S)" "1|8"
+expect_eq "an older store is migrated in place" "$(store_sql $S 'SELECT CASE WHEN cert_not_after > 0 THEN 1 ELSE 0 END FROM devices')|$(store_version $S)" "1|9"
 for f in device.key device.pem server-ca.pem root.json khiend.json; do [ -s "$T/dev1/$f" ] || fail "provisioned $f"; done
 expect_eq "device key mode" "$(stat -c %a $T/dev1/device.key)" "600"
 expect_rc "provisioning a known serial again is refused" 1 "$SRV" provision --dir $S --device SN-E2E-1 -o $T/dupe
@@ -155,4 +155,15 @@ stop_khiend
 
 stop_server
 grep -q "TLS 1.2" "$T/server.log" && ok "server log" || fail "server log"
+
+# the dashboard reads the events' hourly counts (schema 9): each stored event once
+evc() { store_sql $S "SELECT (SELECT count(*) FROM events) || ':' || (SELECT coalesce(sum(n), 0) FROM event_counts WHERE kind = 1) || ':' || (SELECT coalesce(sum(n), 0) FROM event_counts WHERE kind = 2)"; }
+n=$(store_sql $S "SELECT count(*) FROM events")
+expect_eq "every stored event is counted once by type and once by category" "$(evc)" "$n:$n:$n"
+[ "$n" -gt 0 ] || fail "events to count"
+# a store from before the counts: they are made from the events when it is opened
+store_sql $S "DROP TABLE event_counts" >/dev/null
+[ "$KHIEN_TEST_DB" = pg ] && store_sql $S "UPDATE khien_schema SET version = 8" >/dev/null
+"$SRV" devices --dir $S >/dev/null || fail "open the store again"
+expect_eq "  and made again from the events by the migration" "$(evc)" "$n:$n:$n"
 done_testing

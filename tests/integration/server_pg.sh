@@ -29,14 +29,14 @@ grep -q 'cannot connect.*nosuchdb' $T/err && ok "  naming the database" || fail 
 [ ! -e $T/gone/server.json ] && ok "  and leaves no configuration behind" || fail "configuration written"
 init_server $T/s $PORT || fail "init on PostgreSQL"
 expect_eq "the configuration names the database, not a file" "$(json_get $T/s/server.json 'd["database"]'):$(ls $T/s/khien.db 2>/dev/null)" "$(json_get $T/s/server.json 'd["database"]'):"
-expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "8"
+expect_eq "the schema is at the version SQLite records" "$(store_version $T/s)" "9"
 "$SRV" provision --dir $T/s --device SN-PG-1 -o $T/d1 >/dev/null || fail "provision"
 # a database made by release 1 (no columns of versions 2-4): migrated in place when opened
 store_sql $T/s "ALTER TABLE devices DROP COLUMN quota_bytes" >/dev/null
 store_sql $T/s "DROP TABLE audit" >/dev/null
 store_sql $T/s "UPDATE khien_schema SET version = 1" >/dev/null
 "$SRV" devices --dir $T/s > $T/devs || fail "open a version-1 database"
-expect_eq "a version-1 database is migrated to 8" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors'):$(store_sql $T/s 'SELECT count(*) FROM rollouts')" "8:1:0:0:0"
+expect_eq "a version-1 database is migrated to 9" "$(store_version $T/s):$(store_sql $T/s "SELECT count(*) FROM information_schema.columns WHERE table_name = 'devices' AND column_name = 'quota_bytes'"):$(store_sql $T/s 'SELECT count(*) FROM audit'):$(store_sql $T/s 'SELECT count(*) FROM mirrors'):$(store_sql $T/s 'SELECT count(*) FROM rollouts')" "9:1:0:0:0"
 expect_eq "  keeping its devices" "$(json_get $T/devs 'd["serial"]')" "SN-PG-1"
 # the password from a file named in the configuration (a role that needs one)
 "$PG_BIN/psql" -X -q -h "$PG_DIR" -U khien postgres -c "CREATE ROLE khien_pw LOGIN PASSWORD 'pw-$$'" || fail "role"
@@ -81,6 +81,7 @@ expect_eq "a publish by another process: the next check-in at the other instance
 store_sql $T/i1 "DELETE FROM assignments" >/dev/null
 expect_eq "  and so a hand-made change to the table" \
 	"$(as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json | sed 1d | json_get /dev/stdin 'd["policy"]')" "None"
+expect_eq "  and counted once by the dashboard's hourly counts" "$(store_sql $T/i1 "SELECT sum(n) FROM event_counts WHERE kind = 1")" "2"
 expect_eq "revoked through one instance" "$(operator $T/i1 POST /v1/admin/devices/SN-TWO/revoke --body $T/ci.json | head -1)" "200"
 expect_eq "  the other refuses the device at once" "$(as_device $T/i2 $T/two POST /v1/checkin --body $T/ci.json 2>/dev/null | head -1)" "403"
 cleanup_pids
