@@ -34,6 +34,7 @@ struct helper {
 	char hash[HASH_MAX]; /* "" when no password is set */
 	char code[KH_OWNER_CODE_MAX + 1]; /* the setup code while no password is set, "" */
 	struct kh_lockout lock;
+	uint32_t uid; /* the state directory's owner: the only one its files may have */
 	const char *test_clock; /* a file holding seconds to add to the clock, or NULL */
 };
 
@@ -72,30 +73,16 @@ static uint64_t now_ms(const struct helper *h, int64_t *wall)
 }
 
 /*
- * A state file of the helper's: a regular file of root's (of the helper's
- * own user when not root) that nobody else may read or write. 0, or
- * negative errno with why set.
+ * A state file of the helper's: the state directory's owner's (root's on a
+ * router) that nobody else may read or write. 0, or negative errno with
+ * why set.
  */
-static int read_own(const char *path, size_t max, uint8_t **buf, size_t *len, const char **why)
+static int read_own(const struct helper *h, const char *path, size_t max, uint8_t **buf,
+		    size_t *len, const char **why)
 {
-	uint32_t uid;
-	unsigned mode;
-	int err = kh_fs_file_owner(path, &uid, &mode);
+	int err = kh_fs_read_private(path, h->uid, max, buf, len);
 
-	*why = "cannot be read";
-	if (err == -ENOENT)
-		return err;
-	if (err < 0) {
-		*why = "not a regular file";
-		return -EINVAL;
-	}
-	if ((uid != 0 && kh_proc_is_root()) || (mode & 077)) {
-		*why = uid != 0 && kh_proc_is_root() ? "not owned by root"
-						     : "readable or writable by other users";
-		return -EPERM;
-	}
-	if ((err = kh_fs_read(path, max, buf, len)) < 0)
-		*why = err == -E2BIG ? "too large" : "cannot be read";
+	*why = kh_fs_private_why(err) ? kh_fs_private_why(err) : kh_strerror(err);
 	return err;
 }
 
@@ -122,7 +109,7 @@ static void lock_load(struct helper *h)
 	const char *why;
 	uint8_t *buf = NULL;
 	size_t len;
-	int err = read_own(h->lock_path, KH_LOCK_TEXT_MAX, &buf, &len, &why);
+	int err = read_own(h, h->lock_path, KH_LOCK_TEXT_MAX, &buf, &len, &why);
 
 	if (err == -ENOENT)
 		return;
@@ -177,7 +164,7 @@ static void code_ready(struct helper *h)
 	uint8_t *buf = NULL, r[KH_OWNER_CODE_LEN];
 	const char *why;
 	size_t len;
-	int err = read_own(h->code_path, 64, &buf, &len, &why);
+	int err = read_own(h, h->code_path, 64, &buf, &len, &why);
 
 	if (err == 0) {
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
@@ -323,6 +310,7 @@ static int set(struct helper *h, int first, const char *body, size_t len, uint64
 int kh_owner_serve(int chan, const char *state_dir)
 {
 	static struct helper h; /* the hash buffer is not for the stack of a long loop */
+	unsigned mode;
 	int err;
 
 	memset(&h, 0, sizeof(h)); /* a test runs the helper again in the same process */
@@ -333,6 +321,8 @@ int kh_owner_serve(int chan, const char *state_dir)
 	if (h.test_clock)
 		log_warn("owner login: test clock from %s (KHIEN_TEST_CLOCK): tests only",
 			 h.test_clock);
+	if (kh_fs_dir_owner(state_dir, &h.uid, &mode) < 0)
+		h.uid = 0;
 	load(&h);
 	lock_load(&h);
 	if (!h.hash[0])
