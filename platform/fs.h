@@ -68,7 +68,7 @@ int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode);
 /*
  * kh_fs_read() of a state file only uid may touch: a regular file (a link
  * is not followed: -ELOOP; anything else -EINVAL) owned by uid (-EPERM if
- * not) that group and others may neither read nor write (-EACCES if they
+ * not, or if the caller may not open it) that group and others may neither read nor write (-EACCES if they
  * may). Checked on the open descriptor. Where there is one owner (lwIP),
  * kh_fs_read().
  */
