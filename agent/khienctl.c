@@ -469,8 +469,9 @@ static int web_cmd(const char *path, int argc, char **argv, int i, int json)
 	file = cJSON_GetObjectItem(resp, "setup_code_file");
 	set = cJSON_GetObjectItem(resp, "owner_set");
 	if (!cJSON_IsTrue(cJSON_GetObjectItem(resp, "owner_login")))
-		rc = web_refuse(json, "this khiend has no owner login (web.listen and a state "
-				      "directory)",
+		rc = web_refuse(json,
+				"this khiend has no owner login (web.listen and a state "
+				"directory)",
 				NULL);
 	else if (cJSON_IsTrue(set))
 		rc = web_refuse(json, "the owner's password is set: there is no setup code", NULL);
@@ -480,13 +481,12 @@ static int web_cmd(const char *path, int argc, char **argv, int i, int json)
 		 strcmp(file->valuestring + strlen(file->valuestring) - 11, "/setup.code") != 0)
 		rc = web_refuse(json, "khiend named another file", file->valuestring);
 	/* root reads only root's own 0600 file there: the daemon cannot point it elsewhere */
-	else if ((err = kh_proc_is_root()
-				? kh_fs_read_private(file->valuestring, 0, 64, &buf, &len)
-				: kh_fs_read(file->valuestring, 64, &buf, &len)) < 0)
+	else if ((err = kh_proc_is_root() ? kh_fs_read_private(file->valuestring, 0, 64, &buf, &len)
+					  : kh_fs_read(file->valuestring, 64, &buf, &len)) < 0)
 		rc = web_refuse(json,
 				!kh_proc_is_root() && err == -EACCES
 					? "only root may read the setup code"
-				: err == -ENOENT ? "no setup code (yet)"
+				: err == -ENOENT	 ? "no setup code (yet)"
 				: kh_fs_private_why(err) ? kh_fs_private_why(err)
 							 : kh_strerror(err),
 				file->valuestring);

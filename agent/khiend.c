@@ -546,8 +546,8 @@ static void keep_load(struct agent *a)
 	if (!a->cfg.state_dir[0])
 		return;
 	if (spool_read(a, "infected", KH_WEB_INFECTED_MAX, path, sizeof(path), &buf, &len) == 0) {
-		if (memchr(buf, 0, len) || kh_web_threats_parse((char *)buf, a->threats, why,
-								 sizeof(why)) < 0)
+		if (memchr(buf, 0, len) ||
+		    kh_web_threats_parse((char *)buf, a->threats, why, sizeof(why)) < 0)
 			log_error("%s: %s: refused; the infected-device list starts empty", path,
 				  memchr(buf, 0, len) ? "a NUL byte" : why);
 		free(buf);

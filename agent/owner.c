@@ -31,10 +31,10 @@
 
 struct helper {
 	char path[512], lock_path[512], code_path[512];
-	char hash[HASH_MAX]; /* "" when no password is set */
+	char hash[HASH_MAX];		  /* "" when no password is set */
 	char code[KH_OWNER_CODE_MAX + 1]; /* the setup code while no password is set, "" */
 	struct kh_lockout lock;
-	uint32_t uid; /* the state directory's owner: the only one its files may have */
+	uint32_t uid;		/* the state directory's owner: the only one its files may have */
 	const char *test_clock; /* a file holding seconds to add to the clock, or NULL */
 };
 
@@ -113,8 +113,8 @@ static void lock_load(struct helper *h)
 
 	if (err == -ENOENT)
 		return;
-	if (err == 0 && (memchr(buf, 0, len) ||
-			 kh_lockout_load(&h->lock, (const char *)buf, now, wall) < 0)) {
+	if (err == 0 &&
+	    (memchr(buf, 0, len) || kh_lockout_load(&h->lock, (const char *)buf, now, wall) < 0)) {
 		why = "damaged";
 		err = -EBADMSG;
 	}
@@ -169,7 +169,8 @@ static void code_ready(struct helper *h)
 	if (err == 0) {
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = 0;
-		if (memchr(buf, 0, len) || code_norm((const char *)buf, h->code) < KH_OWNER_CODE_MIN) {
+		if (memchr(buf, 0, len) ||
+		    code_norm((const char *)buf, h->code) < KH_OWNER_CODE_MIN) {
 			why = "not a setup code";
 			err = -EBADMSG;
 			h->code[0] = 0;

@@ -150,8 +150,8 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 			size_t cap);
 
 /* ---- web_state.c: what the status page keeps across a restart (no I/O) */
-#define KH_WEB_NOTICE_MAX 256	     /* bytes of the ISP's notice */
-#define KH_WEB_INFECTED_MAX 2048     /* STATE/spool/infected, at most */
+#define KH_WEB_NOTICE_MAX 256	 /* bytes of the ISP's notice */
+#define KH_WEB_INFECTED_MAX 2048 /* STATE/spool/infected, at most */
 /*
  * A LAN device at addr asked for name, of security category category, at
  * wall second now: its row of t[KH_WEB_THREATS] counts it (a new device

@@ -324,10 +324,11 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 		      "hoa, chữ thường, chữ số và ký hiệu.</p>",
 		      "<p>No password is set yet. Set the owner's password: at least 8 characters "
 		      "with an upper-case and a lower-case letter, a digit and a symbol.</p>"));
-		put(o, L("<p>Mã cài đặt dùng một lần: in trên nhãn thiết bị, hoặc quản trị viên xem "
-			 "bằng lệnh <code>khienctl web setup-code</code>.</p>",
-			 "<p>The one-time setup code: on the device's sticker, or shown to the "
-			 "administrator by <code>khienctl web setup-code</code>.</p>"));
+		put(o,
+		    L("<p>Mã cài đặt dùng một lần: in trên nhãn thiết bị, hoặc quản trị viên xem "
+		      "bằng lệnh <code>khienctl web setup-code</code>.</p>",
+		      "<p>The one-time setup code: on the device's sticker, or shown to the "
+		      "administrator by <code>khienctl web setup-code</code>.</p>"));
 		form_start(o, "/setup", NULL);
 		put(o, "<label>");
 		put(o, L("Mã cài đặt", "Setup code"));

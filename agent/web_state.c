@@ -81,9 +81,8 @@ int kh_web_threats_format(const struct kh_web_threat *t, char *out, size_t cap)
 		if (!t[i].count)
 			continue;
 		kh_addr_format(&t[i].addr, ip, sizeof(ip));
-		w = snprintf(out + n, cap - n, "%s %lld %lld %u %s %s\n", ip,
-			     (long long)t[i].first, (long long)t[i].last, (unsigned)t[i].count,
-			     t[i].category, t[i].name);
+		w = snprintf(out + n, cap - n, "%s %lld %lld %u %s %s\n", ip, (long long)t[i].first,
+			     (long long)t[i].last, (unsigned)t[i].count, t[i].category, t[i].name);
 		if (w < 0 || (size_t)w >= cap - n)
 			return -E2BIG;
 		n += (size_t)w;
@@ -142,7 +141,8 @@ int kh_web_threats_parse(const char *text, struct kh_web_threat *t, char *why, s
 		buf[nl - p] = 0;
 		p = nl + 1;
 		if (k == KH_WEB_THREATS) {
-			snprintf(why, whylen, "line %u: more than %d devices", line, KH_WEB_THREATS);
+			snprintf(why, whylen, "line %u: more than %d devices", line,
+				 KH_WEB_THREATS);
 			goto fail;
 		}
 		/* fields split at single spaces: an empty one (two spaces, an edge) is refused */
@@ -160,8 +160,8 @@ int kh_web_threats_parse(const char *text, struct kh_web_threat *t, char *why, s
 			bad = "not 6 fields";
 		else if (!bad && (kh_addr_parse(f[0], 0, &r.addr) < 0 || r.addr.port != 0))
 			bad = "not an address";
-		else if (!bad && (num(f[1], INT64_MAX, &first) < 0 || num(f[2], INT64_MAX, &last) < 0 ||
-				  first > last))
+		else if (!bad && (num(f[1], INT64_MAX, &first) < 0 ||
+				  num(f[2], INT64_MAX, &last) < 0 || first > last))
 			bad = "bad first or last seen";
 		else if (!bad && (num(f[3], UINT32_MAX, &count) < 0 || count < 1))
 			bad = "bad count";

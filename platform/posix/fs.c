@@ -156,7 +156,8 @@ int kh_fs_read_private(const char *path, uint32_t uid, size_t max, uint8_t **buf
 	int err;
 
 	if (fd < 0)
-		return errno == EACCES ? -EPERM : -errno; /* one the caller cannot open is not its own */
+		return errno == EACCES ? -EPERM
+				       : -errno; /* one the caller cannot open is not its own */
 	if (fstat(fd, &st) < 0)
 		err = -errno;
 	else if (!S_ISREG(st.st_mode))

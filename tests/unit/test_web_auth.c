@@ -259,7 +259,8 @@ static void test_post_paths(void)
 			"400"));
 	KT_CHECK(strstr(out, "Thiếu mã cài đặt") != NULL);
 	KT_EQ(answer("POST /setup HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
-		     "Content-Length: 51\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!&code=abcd-2345",
+		     "Content-Length: "
+		     "51\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!&code=abcd-2345",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
 	KT_EQ(ask.type, KH_OWNER_SETUP);
