@@ -410,7 +410,7 @@ static void web_usage(FILE *f)
 		   "where the code is; khienctl reads it as its caller, so only root can.\n"
 		   "Once the password is set there is no code: exit 1.\n"
 		   "Exit codes: 0 printed, 1 no code (a password is set, no owner login, or\n"
-		   "not readable), 2 usage, 3 daemon unreachable.\n");
+		   "not readable), 2 usage, 3 daemon unreachable or still starting.\n");
 }
 
 /* The refusal of khienctl web, as text or JSON. */
@@ -475,10 +475,11 @@ static int web_cmd(const char *path, int argc, char **argv, int i, int json)
 				NULL);
 	else if (cJSON_IsTrue(set))
 		rc = web_refuse(json, "the owner's password is set: there is no setup code", NULL);
-	else if (!cJSON_IsString(file))
-		rc = web_refuse(json, "khiend does not know yet whether a password is set", NULL);
-	else if (strlen(file->valuestring) < 11 ||
-		 strcmp(file->valuestring + strlen(file->valuestring) - 11, "/setup.code") != 0)
+	else if (!cJSON_IsString(file)) {
+		web_refuse(json, "khiend does not know yet whether a password is set", NULL);
+		rc = EXIT_UNREACHABLE; /* still starting: try again */
+	} else if (strlen(file->valuestring) < 11 ||
+		   strcmp(file->valuestring + strlen(file->valuestring) - 11, "/setup.code") != 0)
 		rc = web_refuse(json, "khiend named another file", file->valuestring);
 	/* root reads only root's own 0600 file there: the daemon cannot point it elsewhere */
 	else if ((err = kh_proc_is_root() ? kh_fs_read_private(file->valuestring, 0, 64, &buf, &len)

@@ -37,8 +37,11 @@ c["web"] = {"listen": ["127.0.0.1:%s" % sys.argv[2]], "isp_name": "Nhà mạng T
 json.dump(c, open(sys.argv[1], "w"))
 PY
 chmod -R a+rX $T/dev1
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || { fail "khiend starts"; done_testing; }
+start_dev() {
+	start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
+		--hardware-id hw-warn --user khien
+}
+start_dev || { fail "khiend starts"; done_testing; }
 ctl sync >/dev/null
 for _ in $(seq 50); do [ "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" = "1" ] && break; sleep 0.1; done
 expect_eq "the device runs the published policy" "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" "1"
@@ -142,15 +145,13 @@ expect_eq "a repeat query is not written at once (counts: within a minute, or at
 stop_khiend
 grep -q "^127.0.0.1:0 [0-9]* [0-9]* 3 malware malware-c2.example$" $INF && ok "stopping khiend writes the last counts" ||
 	{ fail "counts at exit"; sed 's/^/#  /' $INF; }
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || { fail "khiend restarts"; done_testing; }
+start_dev || { fail "khiend restarts"; done_testing; }
 KEPT[2]="Thiết bị đã 3 lần truy vấn tên miền thuộc loại <strong>Phần mềm độc hại</strong> (malware-c2.example)"
 status_has "${KEPT[@]}" && ok "after a restart: the infected devices (threat, count) and the ISP's notice are on the status page" ||
 	fail "status page after a restart"
 # a crash: the engine killed outright, nothing flushed; what was kept stays
 kill -9 "$(engine_pid)" $KPID 2>/dev/null; wait $KPID 2>/dev/null
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || { fail "khiend restarts after a crash"; done_testing; }
+start_dev || { fail "khiend restarts after a crash"; done_testing; }
 status_has "${KEPT[@]}" && ok "after a crash (SIGKILL): the same" || fail "status page after a crash"
 stop_khiend
 
@@ -158,8 +159,7 @@ stop_khiend
 cp $INF $T/infected.good
 sed -i '2s/ 3 malware / 0 malware /' $INF
 chown root $NOTE
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || { fail "khiend starts with damaged files"; done_testing; }
+start_dev || { fail "khiend starts with damaged files"; done_testing; }
 grep -qF "$INF: line 2: bad count: refused; the infected-device list starts empty" $T/khiend.log &&
 	ok "a damaged infected list is refused with a log line naming the line" || { fail "damaged infected log"; grep -i infected $T/khiend.log | sed 's/^/#  /'; }
 grep -qF "$NOTE: owned by another user: refused" $T/khiend.log &&
@@ -179,15 +179,13 @@ for bad in "line 10: more than 8 devices" "line 3: a device listed twice" "a sym
 	*other*) rm -f $INF; cp $T/infected.good $INF; chmod 666 $INF ;;
 	esac
 	chown -h khien $INF
-	start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-		--hardware-id hw-warn --user khien || { fail "khiend starts ($bad)"; continue; }
+	start_dev || { fail "khiend starts ($bad)"; continue; }
 	grep -qF "$bad" $T/khiend.log && ! status_has "nhiễm mã độc: 127.0.0." >/dev/null &&
 		ok "infected list refused: $bad" || { fail "infected list: $bad"; grep -i infected $T/khiend.log | sed 's/^/#  /'; }
 	stop_khiend
 done
 rm -f $INF
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || fail "khiend restarts"
+start_dev || fail "khiend restarts"
 # a sanitizer build writes its findings to the log when khiend exits
 stop_khiend
 ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||
