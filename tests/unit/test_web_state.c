@@ -74,17 +74,23 @@ static void test_text(void)
 		{"khien-infected 2\n", "line 1: not \"khien-infected 1\""},
 		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example", "line 2: no newline"},
 		{"khien-infected 1\n1.2.3.4:0 1 2 0 malware x.example\n", "line 2: bad count"},
-		{"khien-infected 1\n1.2.3.4:0 1 2 4294967296 malware x.example\n", "line 2: bad count"},
-		{"khien-infected 1\n1.2.3.4:0 3 2 1 malware x.example\n", "line 2: bad first or last seen"},
-		{"khien-infected 1\n1.2.3.4:0 -1 2 1 malware x.example\n", "line 2: bad first or last seen"},
-		{"khien-infected 1\n1.2.3.4:53 1 2 1 malware x.example\n", "line 2: not an address"},
+		{"khien-infected 1\n1.2.3.4:0 1 2 4294967296 malware x.example\n",
+		 "line 2: bad count"},
+		{"khien-infected 1\n1.2.3.4:0 3 2 1 malware x.example\n",
+		 "line 2: bad first or last seen"},
+		{"khien-infected 1\n1.2.3.4:0 -1 2 1 malware x.example\n",
+		 "line 2: bad first or last seen"},
+		{"khien-infected 1\n1.2.3.4:53 1 2 1 malware x.example\n",
+		 "line 2: not an address"},
 		{"khien-infected 1\nrouter 1 2 1 malware x.example\n", "line 2: not an address"},
 		{"khien-infected 1\n1.2.3.4:0 1 2 1 Malware x.example\n", "line 2: bad category"},
 		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware <b>.example\n", "line 2: bad name"},
-		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example extra\n", "line 2: not 6 fields"},
+		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example extra\n",
+		 "line 2: not 6 fields"},
 		{"khien-infected 1\n1.2.3.4:0  1 2 1 malware x.example\n", "line 2: not 6 fields"},
 		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example \n", "line 2: not 6 fields"},
-		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example\n1.2.3.4:0 1 2 1 c2 y.example\n",
+		{"khien-infected 1\n1.2.3.4:0 1 2 1 malware x.example\n1.2.3.4:0 1 2 1 c2 "
+		 "y.example\n",
 		 "line 3: a device listed twice"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -96,7 +102,8 @@ static void test_text(void)
 	/* a ninth device */
 	size_t n = (size_t)snprintf(buf, sizeof(buf), "khien-infected 1\n");
 	for (int i = 0; i < KH_WEB_THREATS + 1; i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "10.0.0.%d:0 1 2 1 malware x.example\n", i);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "10.0.0.%d:0 1 2 1 malware x.example\n", i);
 	KT_EQ(kh_web_threats_parse(buf, u, why, sizeof(why)), -EBADMSG);
 	KT_STREQ(why, "line 10: more than 8 devices");
 }
@@ -105,7 +112,9 @@ static void test_notice(void)
 {
 	char big[KH_WEB_NOTICE_MAX + 1];
 
-	KT_EQ(kh_web_notice_check("Gọi 1800 1091 & <b>hỗ trợ</b>", strlen("Gọi 1800 1091 & <b>hỗ trợ</b>")), 0);
+	KT_EQ(kh_web_notice_check("Gọi 1800 1091 & <b>hỗ trợ</b>",
+				  strlen("Gọi 1800 1091 & <b>hỗ trợ</b>")),
+	      0);
 	KT_EQ(kh_web_notice_check("bad\abell", 8), -EBADMSG);
 	KT_EQ(kh_web_notice_check("two\nlines", 9), -EBADMSG);
 	memset(big, 'a', sizeof(big));
