@@ -105,7 +105,7 @@ AGENT_SRCS  := agent/dns_wire.c agent/config.c agent/profile.c agent/category.c 
 	       agent/dns_upstream.c agent/dns_serve.c agent/dns_ctl.c agent/dns_profile.c agent/control.c agent/policy_store.c \
 	       agent/privsep.c agent/queue.c agent/event.c agent/report.c agent/https_conn.c \
 	       agent/download.c agent/audit.c agent/auditor.c agent/fw_store.c agent/firmware.c \
-	       agent/integrity.c agent/web.c agent/web_page.c agent/web_auth.c agent/owner.c \
+	       agent/integrity.c agent/web.c agent/web_page.c agent/web_auth.c agent/web_state.c agent/owner.c \
 	       agent/khiend.c
 KHIEND_MAIN := agent/khiend_main.c
 # The reporting channel: TLS and PKI (crypto/), HTTP framing, journal checksums.

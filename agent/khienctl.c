@@ -19,6 +19,7 @@
 #include "lib/err.h"
 #include "platform/fs.h"
 #include "platform/net.h"
+#include "platform/proc.h"
 #include "platform/time.h"
 
 #define EXIT_FAILED 1
@@ -53,6 +54,9 @@ static void usage(FILE *f)
 		"  firmware status [--json]   counter, running image, last verification\n"
 		"  integrity [run]     firmware status, file baseline version, last scan and open\n"
 		"                      drifts (run: a full scan now, waited for)\n"
+		"  web setup-code [--json]\n"
+		"                      the one-time code the owner's first password needs\n"
+		"                      (root only: read from STATE/setup.code; docs/WEB.md)\n"
 		"\n"
 		"  --control PATH      control socket (default $KHIEN_CONTROL, else\n"
 		"                      /run/khien/khiend.sock)\n"
@@ -397,6 +401,119 @@ static int firmware_cmd(const char *path, int argc, char **argv, int i, int json
 	return rc;
 }
 
+static void web_usage(FILE *f)
+{
+	fprintf(f, "usage: khienctl web setup-code [--json]\n"
+		   "\n"
+		   "Print the one-time setup code that the status page asks for before the\n"
+		   "owner's first password is set (docs/WEB.md, \"First use\"). khiend says\n"
+		   "where the code is; khienctl reads it as its caller, so only root can.\n"
+		   "Once the password is set there is no code: exit 1.\n"
+		   "Exit codes: 0 printed, 1 no code (a password is set, no owner login, or\n"
+		   "not readable), 2 usage, 3 daemon unreachable or still starting.\n");
+}
+
+/* The refusal of khienctl web, as text or JSON. */
+static int web_refuse(int json, const char *why, const char *file)
+{
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		char *s;
+		cJSON_AddBoolToObject(o, "ok", 0);
+		cJSON_AddStringToObject(o, "error", why);
+		if (file)
+			cJSON_AddStringToObject(o, "file", file);
+		s = cJSON_Print(o);
+		puts(s);
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		fprintf(stderr, "khienctl: web setup-code: %s%s%s\n", why, file ? ": " : "",
+			file ? file : "");
+	}
+	return EXIT_FAILED;
+}
+
+/* khienctl web setup-code: the daemon names the file, the caller's rights read it. */
+static int web_cmd(const char *path, int argc, char **argv, int i, int json)
+{
+	const char *sub = i < argc ? argv[i++] : "";
+	cJSON *req, *resp = NULL;
+	const cJSON *file, *set;
+	uint8_t *buf = NULL;
+	size_t len;
+	int err, rc;
+
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		web_usage(stdout);
+		return 0;
+	}
+	for (; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			web_usage(stdout);
+			return 0;
+		} else
+			break;
+	if (strcmp(sub, "setup-code") || i != argc) {
+		web_usage(stderr);
+		return EXIT_USAGE;
+	}
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "cmd", "web");
+	rc = call(path, req, &resp);
+	cJSON_Delete(req);
+	if (rc < 0)
+		return EXIT_UNREACHABLE;
+	file = cJSON_GetObjectItem(resp, "setup_code_file");
+	set = cJSON_GetObjectItem(resp, "owner_set");
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(resp, "owner_login")))
+		rc = web_refuse(json,
+				"this khiend has no owner login (web.listen and a state "
+				"directory)",
+				NULL);
+	else if (cJSON_IsTrue(set))
+		rc = web_refuse(json, "the owner's password is set: there is no setup code", NULL);
+	else if (!cJSON_IsString(file)) {
+		web_refuse(json, "khiend does not know yet whether a password is set", NULL);
+		rc = EXIT_UNREACHABLE; /* still starting: try again */
+	} else if (strlen(file->valuestring) < 11 ||
+		   strcmp(file->valuestring + strlen(file->valuestring) - 11, "/setup.code") != 0)
+		rc = web_refuse(json, "khiend named another file", file->valuestring);
+	/* root reads only root's own 0600 file there: the daemon cannot point it elsewhere */
+	else if ((err = kh_proc_is_root() ? kh_fs_read_private(file->valuestring, 0, 64, &buf, &len)
+					  : kh_fs_read(file->valuestring, 64, &buf, &len)) < 0)
+		rc = web_refuse(json,
+				!kh_proc_is_root() && err == -EACCES
+					? "only root may read the setup code"
+				: err == -ENOENT	 ? "no setup code (yet)"
+				: kh_fs_private_why(err) ? kh_fs_private_why(err)
+							 : kh_strerror(err),
+				file->valuestring);
+	else {
+		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = 0;
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+			char *s;
+			cJSON_AddBoolToObject(o, "ok", 1);
+			cJSON_AddStringToObject(o, "setup_code", (const char *)buf);
+			cJSON_AddStringToObject(o, "file", file->valuestring);
+			s = cJSON_Print(o);
+			puts(s);
+			free(s);
+			cJSON_Delete(o);
+		} else {
+			printf("%s\n", (const char *)buf);
+		}
+		rc = 0;
+	}
+	free(buf);
+	cJSON_Delete(resp);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path =
@@ -426,6 +543,8 @@ int main(int argc, char **argv)
 	cmd = argv[i++];
 	if (strcmp(cmd, "firmware") == 0)
 		return firmware_cmd(path, argc, argv, i, json);
+	if (strcmp(cmd, "web") == 0)
+		return web_cmd(path, argc, argv, i, json);
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", cmd);
 	if (strcmp(cmd, "check") == 0) {

@@ -79,7 +79,9 @@ struct agent {
 		char name[KH_WEB_NAME_MAX + 1];
 	} names[KH_WEB_CLIENTS];
 	struct kh_web_threat threats[KH_WEB_THREATS]; /* infected devices, count 0: free */
-	char notice[257];			      /* the ISP's, from a server command */
+	char notice[KH_WEB_NOTICE_MAX + 1];	      /* the ISP's, from a server command */
+	struct kh_timer keep;			      /* writes the infected list when it moved */
+	int keep_dirty;				      /* 0, 1 counts moved, 2 a device is new */
 	cJSON *owner_prof; /* the owner's profile settings (STATE/spool/profiles.local), NULL */
 };
 
@@ -479,41 +481,107 @@ static int same_ip(const struct kh_addr *x, const struct kh_addr *y)
 }
 
 /*
+ * What the status page keeps in the engine's spool across a restart
+ * (agent/web_state.c): the infected devices and the ISP's notice, each
+ * written atomically when it changes and read back through
+ * kh_fs_read_private(), so a file that is not the engine's own or does
+ * not parse is refused with a log line and the page starts without it.
+ */
+#define KEEP_NEW_MS 1000     /* a new infected device: kept within a second */
+#define KEEP_COUNTS_MS 60000 /* only counts moved: at most one write a minute */
+
+static void spool_path(const struct agent *a, const char *name, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/spool/%s", a->cfg.state_dir, name);
+}
+
+static void infected_save(struct agent *a)
+{
+	char path[KH_CFG_PATH_MAX + 16], buf[KH_WEB_INFECTED_MAX];
+	int n = kh_web_threats_format(a->threats, buf, sizeof(buf));
+
+	a->keep_dirty = 0;
+	if (!a->cfg.state_dir[0])
+		return;
+	spool_path(a, "infected", path, sizeof(path));
+	if (n < 0 || kh_fs_write_atomic(path, buf, (size_t)n, 0600) < 0)
+		log_warn("cannot keep the infected devices in %s", path);
+}
+
+static void on_keep(struct kh_loop *loop, void *arg)
+{
+	(void)loop;
+	infected_save(arg);
+}
+
+/* A state file of the engine's spool, refused unless the spool's owner alone has it. */
+static int spool_read(struct agent *a, const char *name, size_t max, char *path, size_t cap,
+		      uint8_t **buf, size_t *len)
+{
+	char dir[KH_CFG_PATH_MAX + 16];
+	uint32_t uid;
+	unsigned mode;
+	int err;
+
+	spool_path(a, name, path, cap);
+	spool_path(a, "", dir, sizeof(dir));
+	if ((err = kh_fs_dir_owner(dir, &uid, &mode)) < 0 ||
+	    (err = kh_fs_read_private(path, uid, max, buf, len)) < 0) {
+		if (err != -ENOENT)
+			log_error("%s: %s: refused", path,
+				  kh_fs_private_why(err) ? kh_fs_private_why(err)
+							 : kh_strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+static void keep_load(struct agent *a)
+{
+	char path[KH_CFG_PATH_MAX + 16], why[96];
+	uint8_t *buf;
+	size_t len;
+
+	kh_timer_init(&a->keep, on_keep, a);
+	if (!a->cfg.state_dir[0])
+		return;
+	if (spool_read(a, "infected", KH_WEB_INFECTED_MAX, path, sizeof(path), &buf, &len) == 0) {
+		if (memchr(buf, 0, len) ||
+		    kh_web_threats_parse((char *)buf, a->threats, why, sizeof(why)) < 0)
+			log_error("%s: %s: refused; the infected-device list starts empty", path,
+				  memchr(buf, 0, len) ? "a NUL byte" : why);
+		free(buf);
+	}
+	if (spool_read(a, "notice", KH_WEB_NOTICE_MAX, path, sizeof(path), &buf, &len) == 0) {
+		if (kh_web_notice_check((char *)buf, len) < 0)
+			log_error("%s: not a notice (a control byte): refused", path);
+		else
+			memcpy(a->notice, buf, len + 1);
+		free(buf);
+	}
+}
+
+/*
  * A LAN client asked for a name of a security category: an infected
  * device for the status page and its block page (the oldest-seen one
  * makes room). Its event carries the pseudonym, for the ISP's warnings.
+ * Kept soon when the device is new, within a minute when only counted.
  */
 static void threat_seen(struct agent *a, const struct kh_dns_event *e)
 {
-	struct kh_web_threat *t = NULL;
 	struct kh_category cat;
-	int64_t now = e->time ? e->time : kh_time_wall();
+	int how;
 
 	kh_category_resolve(&a->cfg, e->category, &cat);
 	if (!cat.security)
 		return;
-	for (unsigned i = 0; i < KH_WEB_THREATS && !t; i++)
-		if (a->threats[i].count && same_ip(&a->threats[i].addr, e->addr))
-			t = &a->threats[i];
-	if (!t) {
-		t = &a->threats[0];
-		for (unsigned i = 0; i < KH_WEB_THREATS; i++) {
-			if (!a->threats[i].count) {
-				t = &a->threats[i];
-				break;
-			}
-			if (a->threats[i].last < t->last)
-				t = &a->threats[i];
-		}
-		memset(t, 0, sizeof(*t));
-		t->addr = *e->addr;
-		t->addr.port = 0;
-		t->first = now;
-	}
-	t->count++;
-	t->last = now;
-	kh_strlcpy(t->category, e->category, sizeof(t->category));
-	kh_strlcpy(t->name, e->name, sizeof(t->name));
+	how = kh_web_threat_seen(a->threats, e->addr, e->category, e->name,
+				 e->time ? e->time : kh_time_wall());
+	if (!a->web || !a->cfg.state_dir[0] || how <= a->keep_dirty)
+		return; /* no pages (the timer is theirs), no state directory, or already due */
+	if (!a->keep_dirty || how == 2)
+		kh_timer_arm(a->loop, &a->keep, how == 2 ? KEEP_NEW_MS : KEEP_COUNTS_MS);
+	a->keep_dirty = how;
 }
 
 static const char *device_name(const struct agent *a, const struct kh_addr *ip)
@@ -900,11 +968,22 @@ static void hook_notice(void *arg, const char *text)
 {
 	struct agent *a = arg;
 
+	char was[sizeof(a->notice)], path[KH_CFG_PATH_MAX + 16];
+	int err;
+
+	memcpy(was, a->notice, sizeof(was));
 	kh_strlcpy(a->notice, text, sizeof(a->notice));
 	for (char *c = a->notice; *c; c++)
-		if ((unsigned char)*c < 0x20)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = ' ';
 	log_notice("notice from the ISP: %s", a->notice[0] ? a->notice : "(cleared)");
+	if (!a->cfg.state_dir[0] || strcmp(was, a->notice) == 0)
+		return; /* written only when it changes */
+	spool_path(a, "notice", path, sizeof(path));
+	err = a->notice[0] ? kh_fs_write_atomic(path, a->notice, strlen(a->notice), 0600)
+			   : kh_fs_remove(path);
+	if (err < 0)
+		log_warn("cannot keep the ISP's notice in %s", path);
 }
 
 static void on_owner_state(void *ctx, const struct kh_owner_reply *r)
@@ -1060,6 +1139,25 @@ static void control(void *arg, const cJSON *req, int fd[KH_CONTROL_FDS], cJSON *
 		}
 		cJSON_AddBoolToObject(resp, "ok", 1);
 		kh_events_recent(a->events, from, cJSON_AddArrayToObject(resp, "events"));
+	} else if (strcmp(cmd, "web") == 0) {
+		/*
+		 * Where the setup code is, not the code: the engine cannot read
+		 * it (root's, 0600), so khienctl reads it as its caller.
+		 */
+		char path[KH_CFG_PATH_MAX + 16];
+		const int login = a->web && a->owner;
+		cJSON_AddBoolToObject(resp, "ok", 1);
+		cJSON_AddBoolToObject(resp, "owner_login", login);
+		if (!login || a->auth.owner_set < 0)
+			cJSON_AddNullToObject(resp, "owner_set");
+		else
+			cJSON_AddBoolToObject(resp, "owner_set", a->auth.owner_set);
+		snprintf(path, sizeof(path), "%s/setup.code", a->cfg.state_dir);
+		if (login && a->auth.owner_set == 0)
+			cJSON_AddStringToObject(resp, "setup_code_file", path);
+		else
+			cJSON_AddNullToObject(resp, "setup_code_file");
+		web_status(a, resp);
 	} else if (kh_agent_fw_control(a->fw, cmd, fd, resp)) {
 		; /* firmware-verify, -commit, -reset, -status */
 	} else {
@@ -1538,6 +1636,7 @@ int kh_agent_main(int argc, char **argv)
 	}
 	if (IS_ENABLED(CONFIG_WEB) && a.web) {
 		names_load(&a);
+		keep_load(&a);
 		if (a.owner_chan >= 0 && kh_owner_new(a.loop, a.owner_chan, &a.owner) == 0) {
 			kh_web_set_owner(a.web, a.owner);
 			kh_owner_ask(a.owner, KH_OWNER_STATE, NULL, 0, on_owner_state, &a);
@@ -1569,6 +1668,10 @@ int kh_agent_main(int argc, char **argv)
 		   kh_proc_is_root() ? "" : (a.cfg.user[0] ? a.cfg.user : "the invoking user"));
 	err = kh_loop_run(a.loop);
 	rc = err < 0 ? EXIT_RUNTIME : 0;
+	if (IS_ENABLED(CONFIG_WEB) && a.keep_dirty) {
+		kh_timer_cancel(a.loop, &a.keep);
+		infected_save(&a); /* the counts of the last minute */
+	}
 out:
 	kh_agent_fw_free(a.fw);
 	kh_agent_audit_free(a.audit);

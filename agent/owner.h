@@ -11,7 +11,7 @@
  * Channel (privsep_wire.h framing): a request KH_OWNER_* with a body of at
  * most KH_OWNER_BODY_MAX bytes, one at a time; the reply (type |
  * KH_PRIV_REPLY) is the text "RC WAIT SET": RC 0 or -errno (-EACCES wrong
- * password, -EBUSY locked, -ENOENT no password yet, -EEXIST a password is
+ * password or setup code, -EBUSY locked, -ENOENT no password yet, -EEXIST a password is
  * already set, -EINVAL weak), WAIT the seconds until logins open again, SET
  * 1 when a password exists. A malformed request ends the helper.
  */
@@ -25,9 +25,14 @@ struct kh_loop;
 
 #define KH_OWNER_STATE 1u /* body empty */
 #define KH_OWNER_LOGIN 2u /* body: the password */
-#define KH_OWNER_SET 3u	  /* body: old password, NUL, new password (old "" at first use) */
+#define KH_OWNER_SET 3u	  /* body: old password, NUL, new password */
+#define KH_OWNER_SETUP 4u /* first use, body: the setup code, NUL, the first password */
 #define KH_OWNER_BODY_MAX 260u
 #define KH_OWNER_COST 4u /* yescrypt, log2: 8 MiB and ~11 ms here (docs/WEB.md) */
+/* The one-time setup code (STATE/setup.code): 10 made, 8 to 16 provisioned */
+#define KH_OWNER_CODE_LEN 10u
+#define KH_OWNER_CODE_MIN 8
+#define KH_OWNER_CODE_MAX 16
 
 /*
  * Root, before the split: fork the helper for state_dir. 0 with the

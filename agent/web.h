@@ -149,6 +149,30 @@ int kh_web_answer_owner(const struct kh_agent_config *cfg, const struct kh_web_h
 			const struct kh_owner_reply *told, struct kh_web_ask *ask, char *out,
 			size_t cap);
 
+/* ---- web_state.c: what the status page keeps across a restart (no I/O) */
+#define KH_WEB_NOTICE_MAX 256	 /* bytes of the ISP's notice */
+#define KH_WEB_INFECTED_MAX 2048 /* STATE/spool/infected, at most */
+/*
+ * A LAN device at addr asked for name, of security category category, at
+ * wall second now: its row of t[KH_WEB_THREATS] counts it (a new device
+ * takes a free row, else the least recently seen one's). 2 when a row is
+ * new or its threat changed (worth keeping at once), 1 when only its
+ * count, name and last seen moved.
+ */
+int kh_web_threat_seen(struct kh_web_threat *t, const struct kh_addr *addr, const char *category,
+		       const char *name, int64_t now);
+/* The rows in use as the text of STATE/spool/infected: its length, or -E2BIG. */
+int kh_web_threats_format(const struct kh_web_threat *t, char *out, size_t cap);
+/*
+ * That text back into t[KH_WEB_THREATS]: 0, or -EBADMSG with why ("line 3:
+ * bad count") and t all free. Only what kh_web_threats_format() writes
+ * passes: at most KH_WEB_THREATS devices, each once, counts from 1, first
+ * seen no later than last, plain category and name characters.
+ */
+int kh_web_threats_parse(const char *text, struct kh_web_threat *t, char *why, size_t whylen);
+/* 0 if text[0..len) may be the kept notice (at most KH_WEB_NOTICE_MAX bytes, no control byte). */
+int kh_web_notice_check(const char *text, size_t len);
+
 /* ---- web.c: the server */
 struct kh_web;
 

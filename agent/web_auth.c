@@ -4,6 +4,7 @@
  * the owner's login (see web_auth.h). No I/O but the platform's random
  * bytes for session ids and CSRF tokens.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/web_auth.h"
@@ -161,6 +162,87 @@ int kh_lockout_fail(struct kh_lockout *l, uint64_t now)
 void kh_lockout_ok(struct kh_lockout *l)
 {
 	l->nfail = 0;
+}
+
+int kh_lockout_save(const struct kh_lockout *l, uint64_t now, int64_t wall, char *out, size_t cap)
+{
+	size_t n;
+	int w = snprintf(out, cap, "khien-lock 1 %lld %llu", (long long)wall,
+			 (unsigned long long)kh_lockout_wait(l, now));
+
+	if (w < 0 || (size_t)w >= cap)
+		return -E2BIG;
+	n = (size_t)w;
+	/* oldest first; a failure older than the window can no longer be part of a lock */
+	for (unsigned k = l->nfail; k > 0; k--) {
+		uint64_t t = l->fail[(l->next + KH_LOCK_FAILS - k) % KH_LOCK_FAILS];
+		if (t > now || now - t >= KH_LOCK_WINDOW_MS)
+			continue;
+		w = snprintf(out + n, cap - n, " %llu", (unsigned long long)(now - t));
+		if (w < 0 || (size_t)w >= cap - n)
+			return -E2BIG;
+		n += (size_t)w;
+	}
+	if (n + 2 > cap)
+		return -E2BIG;
+	out[n++] = '\n';
+	out[n] = 0;
+	return (int)n;
+}
+
+/* A decimal number up to max at *p, followed by a space, a newline or the end. */
+static int number(const char **p, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return -EBADMSG;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -EBADMSG;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s && *s != ' ' && *s != '\n')
+		return -EBADMSG;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+int kh_lockout_load(struct kh_lockout *l, const char *text, uint64_t now, int64_t wall)
+{
+	struct kh_lockout n = {0};
+	uint64_t saved, left, age[KH_LOCK_FAILS], since;
+	unsigned k = 0;
+	const char *p = text;
+
+	if (strncmp(p, "khien-lock 1 ", 13) != 0)
+		return -EBADMSG;
+	p += 13;
+	if (number(&p, INT64_MAX, &saved) < 0 || *p++ != ' ' || number(&p, KH_LOCK_MS, &left) < 0)
+		return -EBADMSG;
+	while (*p == ' ') {
+		p++;
+		if (k == KH_LOCK_FAILS || number(&p, KH_LOCK_WINDOW_MS - 1, &age[k]) < 0 ||
+		    (k && age[k] > age[k - 1]))
+			return -EBADMSG;
+		k++;
+	}
+	if (strcmp(p, "\n") != 0)
+		return -EBADMSG;
+	/* whole seconds, one less: a lock may outlast a restart by a second, never fall short */
+	since = wall > 0 && (uint64_t)wall > saved + 1 ? ((uint64_t)wall - saved - 1) * 1000 : 0;
+	n.until = left > since ? now + (left - since) : 0;
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t a = age[i] + since;
+		if (a >= KH_LOCK_WINDOW_MS)
+			continue;
+		n.fail[n.nfail++] = now > a ? now - a : 0;
+	}
+	n.next = n.nfail % KH_LOCK_FAILS;
+	*l = n;
+	return 0;
 }
 
 static int token(char out[KH_WEB_TOKEN_HEX + 1])

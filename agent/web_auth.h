@@ -71,6 +71,21 @@ uint64_t kh_lockout_wait(const struct kh_lockout *l, uint64_t now);
 int kh_lockout_fail(struct kh_lockout *l, uint64_t now);
 /* A successful login: the failures so far are forgotten. */
 void kh_lockout_ok(struct kh_lockout *l);
+/*
+ * The lockout as a line for a file, so a restart (or a crash) does not
+ * reset it: "khien-lock 1 WALL LOCK_MS AGE_MS..." with the wall time it
+ * was written at, what is left of a lock and the ages of the failures
+ * still within the window, all at now. Its length (< cap), or -E2BIG.
+ */
+#define KH_LOCK_TEXT_MAX 128
+int kh_lockout_save(const struct kh_lockout *l, uint64_t now, int64_t wall, char *out, size_t cap);
+/*
+ * The inverse at (now, wall): the wall time since it was written is taken
+ * off (none when the clock went back: a lock never gets shorter by a clock
+ * set back). 0, or -EBADMSG for anything but a line kh_lockout_save()
+ * writes (values out of range included), with *l untouched.
+ */
+int kh_lockout_load(struct kh_lockout *l, const char *text, uint64_t now, int64_t wall);
 
 /* The engine's sessions: an id in a cookie, a CSRF token in each form. */
 struct kh_web_session {

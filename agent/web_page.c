@@ -324,8 +324,16 @@ static void owner_box(struct out *o, const struct kh_web_hooks *h, const struct 
 		      "hoa, chữ thường, chữ số và ký hiệu.</p>",
 		      "<p>No password is set yet. Set the owner's password: at least 8 characters "
 		      "with an upper-case and a lower-case letter, a digit and a symbol.</p>"));
+		put(o,
+		    L("<p>Mã cài đặt dùng một lần: in trên nhãn thiết bị, hoặc quản trị viên xem "
+		      "bằng lệnh <code>khienctl web setup-code</code>.</p>",
+		      "<p>The one-time setup code: on the device's sticker, or shown to the "
+		      "administrator by <code>khienctl web setup-code</code>.</p>"));
 		form_start(o, "/setup", NULL);
 		put(o, "<label>");
+		put(o, L("Mã cài đặt", "Setup code"));
+		put(o, " <input name=\"code\" autocomplete=\"one-time-code\" maxlength=\"24\" "
+		       "required></label><br><label>");
 		put(o, L("Mật khẩu mới", "New password"));
 		put(o, " <input type=\"password\" name=\"password\" autocomplete=\"new-password\" "
 		       "required></label><br><label>");
@@ -942,7 +950,7 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 	struct kh_web_auth *auth = hk->auth;
 	uint64_t now = kh_time_mono_ms();
 	char pw[KH_WEB_PASSWORD_MAX + 2], confirm[KH_WEB_PASSWORD_MAX + 2],
-		tok[KH_WEB_TOKEN_HEX + 2];
+		tok[KH_WEB_TOKEN_HEX + 2], code[KH_OWNER_CODE_MAX + 10] = "";
 	int login = strcmp(r->path, "/login") == 0, setup = strcmp(r->path, "/setup") == 0;
 
 	p->status = 403;
@@ -980,6 +988,10 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 					"symbol.");
 				goto wipe;
 			}
+			if (kh_web_form_get(body, blen, "code", code, sizeof(code)) <= 0) {
+				p->msg = L("Thiếu mã cài đặt.", "The setup code is missing.");
+				goto wipe;
+			}
 		}
 		if (!told) {
 			if (!ask) {
@@ -987,11 +999,14 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 				p->msg = L("Đăng nhập không khả dụng.", "Login unavailable.");
 				goto wipe;
 			}
-			/* the helper decides: a login, or a first password ("" old, NUL, new) */
-			ask->type = login ? KH_OWNER_LOGIN : KH_OWNER_SET;
+			/* the helper decides: a login, or a first password (code, NUL, new) */
+			ask->type = login ? KH_OWNER_LOGIN : KH_OWNER_SETUP;
 			ask->len = 0;
-			if (setup)
-				ask->body[ask->len++] = 0;
+			if (setup) {
+				size_t cl = strlen(code);
+				memcpy(ask->body, code, cl + 1);
+				ask->len = cl + 1;
+			}
 			memcpy(ask->body + ask->len, pw, (size_t)n);
 			ask->len += (size_t)n;
 			p->status = -1; /* ask */
@@ -1012,6 +1027,9 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 				  "Hãy thử lại sau.",
 				  "Logins are locked for 5 minutes after 5 wrong passwords within "
 				  "30 seconds. Try again later.");
+		} else if (told->rc == -EACCES && setup) {
+			p->status = 403;
+			p->msg = L("Sai mã cài đặt.", "Wrong setup code.");
 		} else if (told->rc == -EACCES) {
 			p->status = 403;
 			p->msg = L("Sai mật khẩu.", "Wrong password.");
@@ -1033,6 +1051,7 @@ static void post_form(const struct kh_web_hooks *hk, const struct kh_http_req *r
 	wipe:
 		kh_memzero(pw, sizeof(pw));
 		kh_memzero(confirm, sizeof(confirm));
+		kh_memzero(code, sizeof(code));
 		return;
 	}
 	/* everything else needs a session and its CSRF token */

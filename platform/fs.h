@@ -8,6 +8,7 @@
 #ifndef KHIEN_PLATFORM_FS_H
 #define KHIEN_PLATFORM_FS_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,26 @@ int kh_fs_dir_own(const char *path, uint32_t uid, uint32_t gid, unsigned mode);
 int kh_fs_dir_owner(const char *path, uint32_t *uid, unsigned *mode);
 /* The same for a regular file, not followed if a symlink: -EINVAL for anything else. */
 int kh_fs_file_owner(const char *path, uint32_t *uid, unsigned *mode);
+
+/*
+ * kh_fs_read() of a state file only uid may touch: a regular file (a link
+ * is not followed: -ELOOP; anything else -EINVAL) owned by uid (-EPERM if
+ * not, or if the caller may not open it) that group and others may neither read nor write (-EACCES if they
+ * may). Checked on the open descriptor. Where there is one owner (lwIP),
+ * kh_fs_read().
+ */
+int kh_fs_read_private(const char *path, uint32_t uid, size_t max, uint8_t **buf, size_t *len);
+/* Its refusals in words, for the log line; NULL for other errors (kh_strerror()). */
+static inline const char *kh_fs_private_why(int err)
+{
+	return err == -EPERM	 ? "owned by another user"
+	       : err == -EACCES	 ? "readable or writable by other users"
+	       : err == -ELOOP	 ? "a symbolic link"
+	       : err == -EINVAL	 ? "not a regular file"
+	       : err == -E2BIG	 ? "too large"
+	       : err == -EBADMSG ? "damaged"
+				 : NULL;
+}
 
 /* Rename from to to, durably (directory synced). */
 int kh_fs_rename(const char *from, const char *to);

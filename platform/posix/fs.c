@@ -149,6 +149,29 @@ int kh_fs_read(const char *path, size_t max, uint8_t **buf, size_t *len)
 	return err;
 }
 
+int kh_fs_read_private(const char *path, uint32_t uid, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int err;
+
+	if (fd < 0)
+		return errno == EACCES ? -EPERM
+				       : -errno; /* one the caller cannot open is not its own */
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_uid != uid)
+		err = -EPERM;
+	else if (st.st_mode & 077)
+		err = -EACCES;
+	else
+		err = kh_fs_read_fd(fd, max, buf, len);
+	close(fd);
+	return err;
+}
+
 static int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];

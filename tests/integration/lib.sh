@@ -55,7 +55,8 @@ done_testing() { exit $_failed; }
 # ---- DNS helpers (khiend + test upstream on 127.0.0.1, random ports) ----
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
-trap 'cleanup_pids; pg_stop; rm -rf "$T"' EXIT
+# KHIEN_KEEP_LOG=FILE: keep the last khiend's log there (to look at an intermittent failure)
+trap 'cleanup_pids; pg_stop; [ -n "${KHIEN_KEEP_LOG:-}" ] && cp "$T/khiend.log" "$KHIEN_KEEP_LOG"; rm -rf "$T"' EXIT
 chmod 755 "$T" # khiend drops to its user and must still read the index
 
 # The daemon's dedicated user (the OpenWrt package creates it; tests as root do).

@@ -164,6 +164,7 @@ for s in postinst prerm; do
 	[ -x "$T/control/$s" ] && sh -n "$T/control/$s" && ok "control $s: executable shell" || fail "control $s"
 done
 grep -qF "/etc/init.d/khien enable" "$T/control/postinst" && ok "postinst enables the service" || fail "postinst enable"
+grep -qF 'c=$(khienctl web setup-code 2>/dev/null); rc=$?' "$T/control/postinst" && ok "postinst shows the owner setup code" || fail "postinst setup code"
 cmp -s "$T/data/etc/init.d/khien" "$PKG/files/khien.init" && cmp -s "$T/data/etc/config/khien" "$PKG/files/khien.config" &&
 	ok "init script and UCI file are the package's" || fail "init script and UCI file shipped"
 grep -qxF "/etc/khien/" "$T/data/lib/upgrade/keep.d/khien" && ok "sysupgrade keeps /etc/khien (state_dir under it)" || fail "keep.d"

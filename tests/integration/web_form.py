@@ -3,10 +3,13 @@
 # A LAN client of khiend's pages for shell tests: logs in as the owner and
 # posts forms with the session's CSRF token (or without it, or from another
 # Origin, to attack). Prints the HTTP status on the first line, the body after.
+# The first password needs the one-time setup code (docs/WEB.md "First
+# use"): login reads it from STATE/setup.code, STATE being $KHIEN_STATE_DIR
+# or the directory "state" beside STATE_FILE (lib.sh's $T/state).
 # usage: web_form.py PORT STATE_FILE login PASSWORD
 #        web_form.py PORT STATE_FILE get PATH
 #        web_form.py PORT STATE_FILE post PATH [--no-csrf] [--origin URL] [KEY=VALUE ...]
-import re, signal, socket, sys, urllib.parse
+import os, re, signal, socket, sys, urllib.parse
 
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
@@ -46,6 +49,15 @@ def req(port, method, path, form=None, cookie=None, origin="auto", src="127.0.0.
     return status, hdrs, b.decode("utf-8", "replace")
 
 
+def setup_code(near):
+    """The setup code khiend made (root reads it, as the installer would), or "" when none."""
+    d = os.environ.get("KHIEN_STATE_DIR") or os.path.join(os.path.dirname(os.path.abspath(near)), "state")
+    try:
+        return open(os.path.join(d, "setup.code")).read().strip()
+    except OSError:
+        return ""
+
+
 def main():
     port, state, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
@@ -60,7 +72,7 @@ def main():
 
     if cmd == "login":
         pw = sys.argv[4]
-        st, h, b = R("POST", "/setup", {"password": pw, "confirm": pw})
+        st, h, b = R("POST", "/setup", {"code": setup_code(state), "password": pw, "confirm": pw})
         if st != 303:
             st, h, b = R("POST", "/login", {"password": pw})
         m = re.search(r"khien_sid=([0-9a-f]+)", " ".join(h.get("set-cookie", [])))

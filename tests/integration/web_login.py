@@ -69,13 +69,29 @@ ok(st == 403, "setup posted from another site (Referer) refused")
 st, h, b = req("POST", "/setup", {"password": PW, "confirm": PW}, origin=None)
 ok(st == 403 and not cookie_of(h)[0], "setup with neither Origin nor Referer refused")
 
+# the first password needs the one-time setup code (root's STATE/setup.code)
+CODE = web_form.setup_code(clock)
+ok(re.fullmatch(r"[2-9A-HJ-NP-Z]{10}", CODE or "") is not None,
+   "a setup code of 10 unambiguous characters is waiting (%s)" % CODE)
 st, h, b = req("POST", "/setup", {"password": PW, "confirm": PW})
+ok(st == 400 and "Thiếu mã cài đặt" in b and not cookie_of(h)[0], "setup without the setup code refused")
+wrong = "".join("23456789ABCDEFGHJKLMNPQRSTUVWXYZ"[("23456789ABCDEFGHJKLMNPQRSTUVWXYZ".index(c) + 1) % 32]
+                for c in CODE)
+st, h, b = req("POST", "/setup", {"code": wrong, "password": PW, "confirm": PW})
+ok(st == 403 and "Sai mã cài đặt" in b and not cookie_of(h)[0], "setup with a wrong setup code refused")
+st, h, b = req("GET", "/")
+ok('action="/setup"' in b and 'name="code"' in b, "still no password: the form asks for the code")
+
+# typed in lower case with a dash, as from a sticker: the same code
+typed = CODE[:5].lower() + "-" + CODE[5:].lower()
+st, h, b = req("POST", "/setup", {"code": typed, "password": PW, "confirm": PW})
 a, raw = cookie_of(h)
 ok(st == 303 and a and h.get("location") == ["/"], "strong password set at first use: 303 with a session")
 ok(raw and "HttpOnly" in raw and "SameSite=Strict" in raw and "Path=/" in raw,
    "session cookie: HttpOnly, SameSite=Strict, Path=/ (%s)" % (raw or "").split(";", 1)[-1])
-st, h, b = req("POST", "/setup", {"password": "Other#Pass1", "confirm": "Other#Pass1"})
-ok(st == 409 and not cookie_of(h)[0], "a second first-use setup is refused: the password stays")
+st, h, b = req("POST", "/setup", {"code": CODE, "password": "Other#Pass1", "confirm": "Other#Pass1"})
+ok(st == 409 and not cookie_of(h)[0], "a second first-use setup, even with the code, is refused: the password stays")
+ok(web_form.setup_code(clock) == "", "the setup code is gone once the password is set")
 
 st, h, b = req("GET", "/", cookie=a)
 tok = csrf_of(b)

@@ -45,18 +45,19 @@ PY
 }
 PW='Rebind%23Pw2026x'
 EVIL=rebind.attacker.example
-out=$(post "$EVIL:$WEB" /setup "password=$PW&confirm=$PW")
+CODE=$(cat "$T/state/setup.code" 2>/dev/null)
+out=$(post "$EVIL:$WEB" /setup "code=$CODE&password=$PW&confirm=$PW")
 echo "$out" | head -1 | grep -q " 421 " && ! echo "$out" | grep -qi "set-cookie" &&
 	ok "rebound name (Host = Origin = the attacker's): first password refused (421)" ||
 	fail "rebound /setup: $(echo "$out" | head -1)"
 [ ! -e "$T/state/owner.pw" ] && ok "no owner.pw written by the rebound page" || fail "owner.pw written by the rebound page"
-out=$(post "$EVIL" /setup "password=$PW&confirm=$PW")
+out=$(post "$EVIL" /setup "code=$CODE&password=$PW&confirm=$PW")
 echo "$out" | head -1 | grep -q " 421 " && ok "rebound name without a port: refused too" || fail "rebound /setup no port: $(echo "$out" | head -1)"
-out=$(post "Rebind.Attacker.Example." /setup "password=$PW&confirm=$PW")
+out=$(post "Rebind.Attacker.Example." /setup "code=$CODE&password=$PW&confirm=$PW")
 echo "$out" | head -1 | grep -q " 421 " && ok "rebound name in capitals with a trailing dot: refused" || fail "rebound /setup case: $(echo "$out" | head -1)"
 # six wrong logins from the rebound page would lock the owner out for 5 minutes
 for i in 1 2 3 4 5 6; do post "$EVIL" /login "password=Wrong%23$i" >/dev/null; done
-out=$(post "127.0.0.1:$WEB" /setup "password=$PW&confirm=$PW")
+out=$(post "127.0.0.1:$WEB" /setup "code=$CODE&password=$PW&confirm=$PW")
 echo "$out" | head -1 | grep -q " 303 " && echo "$out" | grep -q "khien_sid=" &&
 	ok "the router's address: the owner sets the password (no lockout left by the rebound page)" ||
 	fail "owner /setup at the router's address: $(echo "$out" | head -1)"

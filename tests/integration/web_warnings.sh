@@ -7,7 +7,10 @@
 # block page says so to the infected client only, the events carry the
 # client's pseudonym (never the address), and `khien-server warnings`
 # lists device, pseudonym, threat, first and last seen and count. Then the
-# ISP pushes a notice (operator command) that the status page shows.
+# ISP pushes a notice (operator command) that the status page shows. Both
+# survive a restart and a crash of khiend (STATE/spool/infected and
+# notice, the engine's, 0600); a damaged or foreign-owned one is refused
+# with a log line and khiend still answers DNS.
 # server_pg.sh runs this on PostgreSQL too.
 . "$(dirname "$0")/lib.sh"
 P=$KHIEN_BUILD/khien-policy
@@ -34,8 +37,11 @@ c["web"] = {"listen": ["127.0.0.1:%s" % sys.argv[2]], "isp_name": "Nhà mạng T
 json.dump(c, open(sys.argv[1], "w"))
 PY
 chmod -R a+rX $T/dev1
-start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
-	--hardware-id hw-warn --user khien || { fail "khiend starts"; done_testing; }
+start_dev() {
+	start_khiend -c $T/dev1/khiend.json --listen 127.0.0.1:$DNS --upstream 127.0.0.1:$UP \
+		--hardware-id hw-warn --user khien
+}
+start_dev || { fail "khiend starts"; done_testing; }
 ctl sync >/dev/null
 for _ in $(seq 50); do [ "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" = "1" ] && break; sleep 0.1; done
 expect_eq "the device runs the published policy" "$(ctl status | json_get /dev/stdin 'd["policy"]["version"]')" "1"
@@ -116,6 +122,70 @@ out=$(http 127.0.0.4 127.0.0.1 /)
 echo "$out" | grep -qF "Thông báo của nhà mạng: </strong>Thiết bị 127.0.0.1 đang liên lạc với máy chủ mã độc. Gọi 1800 1091 &amp; &lt;b&gt;hỗ trợ&lt;/b&gt;." &&
 	ok "the status page shows the ISP's notice (escaped)" || { fail "notice on the status page"; echo "$out" | grep -i notice | sed 's/^/#  /'; }
 kill -0 $KPID && ok "khiend still running" || fail "khiend died"
+
+# --- both survive a restart: kept in the engine's spool, the engine's own, 0600
+INF=$T/state/spool/infected NOTE=$T/state/spool/notice
+for _ in $(seq 30); do [ -f $INF ] && break; sleep 0.1; done
+expect_eq "the infected list is kept in STATE/spool/infected (khien's, 0600)" "$(stat -c '%U %a' $INF 2>&1)" "khien 600"
+expect_eq "the notice is kept in STATE/spool/notice (khien's, 0600)" "$(stat -c '%U %a' $NOTE 2>&1)" "khien 600"
+# status_has WHAT...: the status page (from a clean client) shows every WHAT
+status_has() {
+	local out
+	out=$(http 127.0.0.4 127.0.0.1 /)
+	for want in "$@"; do echo "$out" | grep -qF "$want" || { echo "#  missing: $want"; return 1; }; done
+}
+KEPT=("Thiết bị có thể bị nhiễm mã độc: 127.0.0.1" "Thiết bị có thể bị nhiễm mã độc: 127.0.0.3"
+	"Thiết bị đã 2 lần truy vấn tên miền thuộc loại <strong>Phần mềm độc hại</strong> (www.malware-c2.example)"
+	"Thông báo của nhà mạng: </strong>Thiết bị 127.0.0.1 đang liên lạc với máy chủ mã độc.")
+# the writes happen when the list changes, not per query: a repeat is counted, kept within a minute
+m0=$(stat -c %Y.%N $INF 2>/dev/null; stat -c %y $INF)
+D -b 127.0.0.1 malware-c2.example >/dev/null
+sleep 1.5
+expect_eq "a repeat query is not written at once (counts: within a minute, or at exit)" "$(stat -c %Y.%N $INF 2>/dev/null; stat -c %y $INF)" "$m0"
+stop_khiend
+grep -q "^127.0.0.1:0 [0-9]* [0-9]* 3 malware malware-c2.example$" $INF && ok "stopping khiend writes the last counts" ||
+	{ fail "counts at exit"; sed 's/^/#  /' $INF; }
+start_dev || { fail "khiend restarts"; done_testing; }
+KEPT[2]="Thiết bị đã 3 lần truy vấn tên miền thuộc loại <strong>Phần mềm độc hại</strong> (malware-c2.example)"
+status_has "${KEPT[@]}" && ok "after a restart: the infected devices (threat, count) and the ISP's notice are on the status page" ||
+	fail "status page after a restart"
+# a crash: the engine killed outright, nothing flushed; what was kept stays
+kill -9 "$(engine_pid)" $KPID 2>/dev/null; wait $KPID 2>/dev/null
+start_dev || { fail "khiend restarts after a crash"; done_testing; }
+status_has "${KEPT[@]}" && ok "after a crash (SIGKILL): the same" || fail "status page after a crash"
+stop_khiend
+
+# damaged: a count of 0 and an extra field; the notice owned by root (not the engine's own)
+cp $INF $T/infected.good
+sed -i '2s/ 3 malware / 0 malware /' $INF
+chown root $NOTE
+start_dev || { fail "khiend starts with damaged files"; done_testing; }
+grep -qF "$INF: line 2: bad count: refused; the infected-device list starts empty" $T/khiend.log &&
+	ok "a damaged infected list is refused with a log line naming the line" || { fail "damaged infected log"; grep -i infected $T/khiend.log | sed 's/^/#  /'; }
+grep -qF "$NOTE: owned by another user: refused" $T/khiend.log &&
+	ok "a notice file not the engine's own is refused with a log line" || { fail "foreign notice log"; grep -i notice $T/khiend.log | sed 's/^/#  /'; }
+out=$(http 127.0.0.4 127.0.0.1 /)
+! echo "$out" | grep -qF "nhiễm mã độc: 127.0.0.1" && ! echo "$out" | grep -qF "Thông báo của nhà mạng" &&
+	ok "neither reaches the status page" || fail "a refused file reached the page"
+expect_eq "khiend still answers DNS (a blocked name)" "$(D +short -b 127.0.0.4 malware-c2.example)" "127.0.0.1"
+expect_eq "and a clean one" "$(D +short -b 127.0.0.4 example.org | head -1)" "$(dig +short @127.0.0.1 -p $UP example.org | head -1)"
+stop_khiend
+# planted: more devices than the list holds, an address twice, a symlink, a file others may write
+for bad in "line 10: more than 8 devices" "line 3: a device listed twice" "a symbolic link" "readable or writable by other users"; do
+	case $bad in
+	*more*) { echo "khien-infected 1"; for i in $(seq 9); do echo "127.0.1.$i:0 1 2 1 malware x.example"; done; } >$INF ;;
+	*twice*) printf 'khien-infected 1\n127.0.0.9:0 1 2 1 malware x.example\n127.0.0.9:0 1 2 1 botnet y.example\n' >$INF ;;
+	*symbolic*) rm -f $INF; ln -s $T/infected.good $INF ;;
+	*other*) rm -f $INF; cp $T/infected.good $INF; chmod 666 $INF ;;
+	esac
+	chown -h khien $INF
+	start_dev || { fail "khiend starts ($bad)"; continue; }
+	grep -qF "$bad" $T/khiend.log && ! status_has "nhiễm mã độc: 127.0.0." >/dev/null &&
+		ok "infected list refused: $bad" || { fail "infected list: $bad"; grep -i infected $T/khiend.log | sed 's/^/#  /'; }
+	stop_khiend
+done
+rm -f $INF
+start_dev || fail "khiend restarts"
 # a sanitizer build writes its findings to the log when khiend exits
 stop_khiend
 ! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/khiend.log" && ok "no sanitizer finding in khiend's log" ||

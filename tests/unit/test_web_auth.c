@@ -108,6 +108,58 @@ static void test_lockout(void)
 	KT_EQ(kh_lockout_fail(&l, t + 5), 0);
 }
 
+/* The lockout over a restart: saved at one monotonic clock, loaded at another. */
+static void test_lockout_file(void)
+{
+	struct kh_lockout l = {0}, m;
+	char line[KH_LOCK_TEXT_MAX];
+	uint64_t t = 1000000, u = 50000; /* the new process's clock starts elsewhere */
+	const int64_t wall = 1800000000;
+
+	/* three failures: the next two within the window lock, after the restart too */
+	for (int i = 0; i < 3; i++)
+		kh_lockout_fail(&l, t + (uint64_t)i * 1000);
+	KT_CHECK(kh_lockout_save(&l, t + 2000, wall, line, sizeof(line)) > 0);
+	KT_STREQ(line, "khien-lock 1 1800000000 0 2000 1000 0\n");
+	memset(&m, 0xff, sizeof(m));
+	KT_EQ(kh_lockout_load(&m, line, u, wall + 1), 0);
+	KT_EQ(kh_lockout_wait(&m, u), 0);
+	KT_EQ(kh_lockout_fail(&m, u + 1000), 0);
+	KT_EQ(kh_lockout_fail(&m, u + 2000), 1); /* 5 within 30 s, across the restart */
+	/* an active lock keeps what is left of it, less the wall time since */
+	KT_CHECK(kh_lockout_save(&m, u + 62000, wall + 63, line, sizeof(line)) > 0);
+	KT_STREQ(line, "khien-lock 1 1800000063 240000\n");
+	KT_EQ(kh_lockout_load(&l, line, t, wall + 73), 0);
+	KT_EQ(kh_lockout_wait(&l, t), 231000); /* 10 s less (1 s of which is kept) */
+	/* a clock set back does not shorten it; one past the end opens */
+	KT_EQ(kh_lockout_load(&l, line, t, wall - 1000), 0);
+	KT_EQ(kh_lockout_wait(&l, t), 240000);
+	KT_EQ(kh_lockout_load(&l, line, t, wall + 63 + 240), 0);
+	KT_EQ(kh_lockout_wait(&l, t), 1000);
+	KT_EQ(kh_lockout_load(&l, line, t, wall + 63 + 241), 0);
+	KT_EQ(kh_lockout_wait(&l, t), 0);
+	/* anything else is refused, and *l stays */
+	static const char *const bad[] = {
+		"",
+		"khien-lock 1 1800000063 240000",
+		"khien-lock 2 1800000063 240000\n",
+		"khien-lock 1 1800000063 300001\n",
+		"khien-lock 1 1800000063 0 30000\n",
+		"khien-lock 1 1800000063 0 1 2\n",
+		"khien-lock 1 1800000063 0 5 4 3 2 1 0\n",
+		"khien-lock 1 -5 0\n",
+		"khien-lock 1 1800000063 0x10\n",
+		"khien-lock 1 1800000063  0\n",
+		"khien-lock 1 99999999999999999999 0\n",
+		"khien-lock 1 1800000063 0\nextra",
+	};
+	l.until = 77;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		KT_EQ(kh_lockout_load(&l, bad[i], t, wall), -EBADMSG);
+		KT_EQ(l.until, 77);
+	}
+}
+
 static void test_sessions(void)
 {
 	static struct kh_web_auth a;
@@ -200,12 +252,20 @@ static void test_post_paths(void)
 			       "Content-Length: 36\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!",
 			       NULL, &ask, out),
 			"403"));
+	/* without the setup code: refused before the helper is asked */
+	KT_CHECK(STATUS(answer("POST /setup HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
+			       "Content-Length: 36\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!",
+			       NULL, &ask, out),
+			"400"));
+	KT_CHECK(strstr(out, "Thiếu mã cài đặt") != NULL);
 	KT_EQ(answer("POST /setup HTTP/1.1\r\nHost: r\r\nOrigin: http://r\r\n" FORM
-		     "Content-Length: 36\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!",
+		     "Content-Length: "
+		     "51\r\n\r\npassword=Abcdefg1!&confirm=Abcdefg1!&code=abcd-2345",
 		     NULL, &ask, out),
 	      KH_WEB_ASK);
-	KT_EQ(ask.type, KH_OWNER_SET);
-	KT_EQ(ask.body[0], 0); /* no old password */
+	KT_EQ(ask.type, KH_OWNER_SETUP);
+	KT_EQ(ask.len, 9 + 1 + 9);
+	KT_MEMEQ(ask.body, "abcd-2345\0Abcdefg1!", 19); /* the code as typed, NUL, the password */
 	/* a session POST without a session: 403 */
 	KT_CHECK(STATUS(answer("POST /device HTTP/1.1\r\nHost: r\r\n" FORM
 			       "Content-Length: 8\r\n\r\nip=1.2.3",
@@ -255,6 +315,7 @@ int main(void)
 	KT_RUN(test_cookie);
 	KT_RUN(test_password_rule);
 	KT_RUN(test_lockout);
+	KT_RUN(test_lockout_file);
 	KT_RUN(test_sessions);
 	KT_RUN(test_post_paths);
 	return KT_DONE();

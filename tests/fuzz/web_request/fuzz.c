@@ -228,7 +228,8 @@ static int answer(const struct kh_agent_config *cfg, const char *buf, size_t len
 	n = kh_web_answer_owner(cfg, &h, copy, len, full, &peer, NULL, &ask, out, KH_WEB_PAGE_MAX);
 	if (n == KH_WEB_ASK) {
 		/* a whole password for the helper, then the answer to what it says */
-		if ((ask.type != KH_OWNER_LOGIN && ask.type != KH_OWNER_SET) ||
+		if ((ask.type != KH_OWNER_LOGIN && ask.type != KH_OWNER_SET &&
+		     ask.type != KH_OWNER_SETUP) ||
 		    ask.len > KH_OWNER_BODY_MAX || ask.len > len)
 			abort();
 		n = kh_web_answer_owner(cfg, &h, copy, len, full, &peer,
