@@ -384,6 +384,8 @@ struct kh_owner {
 	uint32_t type; /* in flight, 0 when none */
 	kh_owner_done_fn done;
 	void *ctx;
+	void (*idle)(void *arg);
+	void *idle_arg;
 };
 
 static void finish(struct kh_owner *o, const struct kh_owner_reply *r)
@@ -396,6 +398,16 @@ static void finish(struct kh_owner *o, const struct kh_owner_reply *r)
 	o->ctx = NULL;
 	if (done)
 		done(ctx, r);
+	if (o->idle && !o->type)
+		o->idle(o->idle_arg);
+}
+
+void kh_owner_on_idle(struct kh_owner *o, void (*idle)(void *arg), void *arg)
+{
+	if (o) {
+		o->idle = idle;
+		o->idle_arg = arg;
+	}
 }
 
 static void gone(struct kh_owner *o)

@@ -62,6 +62,8 @@ int kh_owner_ask(struct kh_owner *o, uint32_t type, const void *body, size_t len
 		 kh_owner_done_fn done, void *ctx);
 /* Forget the callback of the request in flight (its connection is gone). */
 void kh_owner_cancel(struct kh_owner *o, void *ctx);
+/* idle(arg) runs each time a request is over (answered, cancelled or not): the next may go. */
+void kh_owner_on_idle(struct kh_owner *o, void (*idle)(void *arg), void *arg);
 
 /* The helper's loop on chan with state_dir (exposed for tests). Returns its exit status. */
 int kh_owner_serve(int chan, const char *state_dir);

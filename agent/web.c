@@ -38,6 +38,7 @@ struct web_conn {
 	char *tx; /* the answer, while it is sent */
 	size_t tx_len, tx_off, rx_len;
 	int asking;  /* waiting for the password helper */
+	int waiting; /* a login waiting for the helper to be free (it takes one at a time) */
 	int charged; /* the request rate was charged (once the head was whole) */
 	struct kh_web *w;
 	char rx[CONFIG_WEB_HEAD_MAX];
@@ -75,7 +76,7 @@ static void conn_close(struct web_conn *c)
 		return;
 	if (c->asking)
 		kh_owner_cancel(c->w->owner, c);
-	c->asking = 0;
+	c->asking = c->waiting = 0;
 	kh_loop_fd_del(c->w->loop, c->fd);
 	kh_net_close(c->fd);
 	free(c->tx);
@@ -169,9 +170,31 @@ static void on_told(void *ctx, const struct kh_owner_reply *r)
 	conn_answer(c, page, (size_t)n);
 }
 
+static void conn_request(struct web_conn *c);
+
+/* The helper is free: the longest-waiting login goes (each one failing at once lets the next). */
+static void on_owner_idle(void *arg)
+{
+	struct kh_web *w = arg;
+
+	for (;;) {
+		struct web_conn *next = NULL;
+		for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
+			struct web_conn *c = &w->conn[i];
+			if (c->fd >= 0 && c->waiting && (!next || c->deadline < next->deadline))
+				next = c;
+		}
+		if (!next)
+			return;
+		next->waiting = 0;
+		conn_request(next);
+		if (next->asking || next->waiting)
+			return;
+	}
+}
+
 static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 {
-	static struct kh_web_ask ask;
 	static struct kh_http_req req; /* one loop thread: only whether the head is whole */
 	struct web_conn *c = arg;
 	struct kh_web *w = c->w;
@@ -214,15 +237,34 @@ static void on_conn(struct kh_loop *loop, int fd, unsigned events, void *arg)
 			return;
 		}
 	}
-	n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
-				&c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
+	conn_request(c);
+}
+
+/*
+ * The request in c->rx answered, or handed to the password helper. The
+ * helper takes one at a time, so a login that finds it busy waits (its
+ * request is still in rx, made again when its turn comes) instead of
+ * being refused: a browser's login must not fail because another was a
+ * hash ahead of it.
+ */
+static void conn_request(struct web_conn *c)
+{
+	static struct kh_web_ask ask;
+	struct kh_web *w = c->w;
+	int n = kh_web_answer_owner(w->cfg, &w->h, c->rx, c->rx_len, c->rx_len == sizeof(c->rx),
+				    &c->peer, NULL, w->owner ? &ask : NULL, page, sizeof(page));
+
 	if (n == 0)
 		return;
 	if (n == KH_WEB_ASK) {
 		int err = kh_owner_ask(w->owner, ask.type, ask.body, ask.len, on_told, c);
 		kh_memzero(&ask, sizeof(ask));
+		if (err == -EBUSY) {
+			c->waiting = 1;
+			kh_loop_fd_mod(w->loop, c->fd, 0);
+			return;
+		}
 		if (err < 0) {
-			/* one login at a time: the others are told it is busy */
 			const struct kh_owner_reply r = {
 				.rc = -EAGAIN, .set = w->h.auth ? w->h.auth->owner_set : 0};
 			on_told(c, &r);
@@ -255,7 +297,7 @@ static struct web_conn *evict(struct kh_web *w, unsigned same)
 	for (unsigned i = 0; i < KH_ARRAY_SIZE(w->conn); i++) {
 		struct web_conn *c = &w->conn[i], *oldest = NULL;
 		unsigned n = 0;
-		if (c->fd < 0 || c->tx || c->asking)
+		if (c->fd < 0 || c->tx || c->asking || c->waiting)
 			continue;
 		for (unsigned k = 0; k < KH_ARRAY_SIZE(w->conn); k++) {
 			struct web_conn *d = &w->conn[k];
@@ -408,6 +450,7 @@ void kh_web_stats(const struct kh_web *w, struct kh_web_stats *out)
 void kh_web_set_owner(struct kh_web *w, struct kh_owner *o)
 {
 	w->owner = o;
+	kh_owner_on_idle(o, on_owner_idle, w);
 }
 
 int kh_web_local_addr(const struct kh_web *w, unsigned i, struct kh_addr *out)

@@ -133,6 +133,21 @@ ok(st == 303 and raw and "Max-Age=0" in raw, "logout clears the cookie")
 st, h, b = req("GET", "/", cookie=a)
 ok("Bạn đã đăng nhập" not in b and 'action="/login"' in b, "the ended session's cookie no longer works")
 
+# three logins at once: the helper hashes one at a time, the others wait their turn
+import threading
+res = [None] * 3
+def login_at(i):
+    st, h, _ = req("POST", "/login", {"password": PW}, src="127.0.0.%d" % (40 + i))
+    res[i] = (st, cookie_of(h)[0])
+ths = [threading.Thread(target=login_at, args=(i,)) for i in range(3)]
+for t in ths:
+    t.start()
+for t in ths:
+    t.join()
+ok(all(r and r[0] == 303 and r[1] for r in res) and len({r[1] for r in res}) == 3,
+   "three logins at once all log in (none is told the login is unavailable): %s"
+   % [r and r[0] for r in res])
+
 def dns_probe(stop, lat):
     """Queries for a cached name every 2 ms until stop is set; latencies (ms) into lat."""
     q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03org\x00\x00\x01\x00\x01"
