@@ -59,26 +59,9 @@ static void esc(struct out *o, const char *s)
 	char one[2] = {0, 0};
 
 	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			put(o, "&amp;");
-			break;
-		case '<':
-			put(o, "&lt;");
-			break;
-		case '>':
-			put(o, "&gt;");
-			break;
-		case '"':
-			put(o, "&quot;");
-			break;
-		case '\'':
-			put(o, "&#39;");
-			break;
-		default:
-			one[0] = *s;
-			put(o, one);
-		}
+		const char *e = kh_html_entity(*s);
+		one[0] = *s;
+		put(o, e ? e : one);
 	}
 }
 
@@ -680,7 +663,7 @@ static unsigned query_from(const char *q)
 /* English if the query says lang=en, else if Accept-Language prefers en over vi. */
 static int wants_english(const struct kh_http_req *r)
 {
-	const char *q = r->query, *s = r->accept_language;
+	const char *q = r->query;
 
 	for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
 		if (strncmp(p, "lang=en", 7) == 0 && (!p[7] || p[7] == '&'))
@@ -688,21 +671,7 @@ static int wants_english(const struct kh_http_req *r)
 		if (strncmp(p, "lang=vi", 7) == 0 && (!p[7] || p[7] == '&'))
 			return 0;
 	}
-	/* the first of vi or en in the list wins (q-values are in practice descending); q=0 is "not" */
-	while (*s) {
-		size_t seg;
-		s += strspn(s, " ,");
-		seg = strcspn(s, ",");
-		if ((s[0] | 32) == 'v' && (s[1] | 32) == 'i' && (!s[2] || strchr("-;, ", s[2])))
-			return 0;
-		if ((s[0] | 32) == 'e' && (s[1] | 32) == 'n' && (!s[2] || strchr("-;, ", s[2]))) {
-			const char *q0 = strstr(s, "q=0");
-			if (!q0 || (size_t)(q0 - s) > seg || (q0[3] == '.' && q0[4] > '0'))
-				return 1;
-		}
-		s += seg;
-	}
-	return 0;
+	return kh_http_prefers_english(r->accept_language);
 }
 
 /* Host without port or trailing dot, lower case, into name; 1 if it is an IP literal. */

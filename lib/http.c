@@ -878,3 +878,21 @@ int kh_http_parse_mirror(const char *url, int *tls, char *host, size_t cap, uint
 	*path = strcmp(p, "/") == 0 ? p + 1 : p;
 	return 0;
 }
+
+int kh_http_prefers_english(const char *s)
+{
+	while (*s) {
+		size_t seg;
+		s += strspn(s, " ,");
+		seg = strcspn(s, ",");
+		if ((s[0] | 32) == 'v' && (s[1] | 32) == 'i' && (!s[2] || strchr("-;, ", s[2])))
+			return 0;
+		if ((s[0] | 32) == 'e' && (s[1] | 32) == 'n' && (!s[2] || strchr("-;, ", s[2]))) {
+			const char *q0 = strstr(s, "q=0");
+			if (!q0 || (size_t)(q0 - s) > seg || (q0[3] == '.' && q0[4] > '0'))
+				return 1;
+		}
+		s += seg;
+	}
+	return 0;
+}

@@ -112,6 +112,32 @@ int kh_http_parse_mirror(const char *url, int *tls, char *host, size_t cap, uint
 			 const char **path);
 
 /*
+ * 1 if an Accept-Language value puts English before Vietnamese (the first
+ * of en or vi in the list wins: q-values come descending in practice; a
+ * q=0 "en" is a refusal), else 0. Both sites' pages are Vietnamese first.
+ */
+int kh_http_prefers_english(const char *accept_language);
+
+/* The HTML entity for c where text or an attribute value needs one (& < > " '), else NULL. */
+static inline const char *kh_html_entity(char c)
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&#39;";
+	default:
+		return NULL;
+	}
+}
+
+/*
  * A Content-Range answer "bytes A-B/TOTAL" (digits only, each < 2^53,
  * A <= B < TOTAL). 0, or -EINVAL.
  */

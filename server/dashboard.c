@@ -33,6 +33,7 @@
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/hex.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/severity.h"
 #include "lib/str.h"
@@ -205,25 +206,11 @@ static void putf(struct html *h, const char *fmt, ...)
 static void esc(struct html *h, const char *s)
 {
 	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			put(h, "&amp;");
-			break;
-		case '<':
-			put(h, "&lt;");
-			break;
-		case '>':
-			put(h, "&gt;");
-			break;
-		case '"':
-			put(h, "&quot;");
-			break;
-		case '\'':
-			put(h, "&#39;");
-			break;
-		default:
+		const char *e = kh_html_entity(*s);
+		if (e)
+			put(h, e);
+		else
 			putn(h, (unsigned char)*s < 0x20 || *s == 0x7f ? " " : s, 1);
-		}
 	}
 }
 
@@ -277,21 +264,10 @@ static const char *lq(const struct html *h)
 static int wants_english(const struct kh_http_req *r)
 {
 	char v[4];
-	const char *s = r->accept_language;
 
 	if (kh_api_query(r->query, "lang", v, sizeof(v)) == 0)
 		return strcmp(v, "en") == 0;
-	while (*s) {
-		size_t seg;
-		s += strspn(s, " ,");
-		seg = strcspn(s, ",");
-		if ((s[0] | 32) == 'v' && (s[1] | 32) == 'i' && (!s[2] || strchr("-;, ", s[2])))
-			return 0;
-		if ((s[0] | 32) == 'e' && (s[1] | 32) == 'n' && (!s[2] || strchr("-;, ", s[2])))
-			return !memmem(s, seg, "q=0", 3) || memmem(s, seg, "q=0.", 4);
-		s += seg;
-	}
-	return 0;
+	return kh_http_prefers_english(r->accept_language);
 }
 
 static const char css[] =

@@ -563,6 +563,22 @@ static void test_reason(void)
 	KT_STREQ(kh_http_reason(-1), "Unknown");
 }
 
+/* The pages' language choice and escaping, shared by khiend's pages and the dashboard. */
+static void test_language_and_entities(void)
+{
+	KT_EQ(kh_http_prefers_english(""), 0);
+	KT_EQ(kh_http_prefers_english("en-US,en;q=0.9"), 1);
+	KT_EQ(kh_http_prefers_english("vi-VN,vi;q=0.9,en;q=0.8"), 0);
+	KT_EQ(kh_http_prefers_english("fr, EN;q=0.5, vi;q=0.4"), 1);
+	KT_EQ(kh_http_prefers_english("en;q=0, vi"), 0);
+	KT_EQ(kh_http_prefers_english("en;q=0.0"), 0);
+	KT_EQ(kh_http_prefers_english("en;q=0.3"), 1);
+	KT_EQ(kh_http_prefers_english("enx, vie"), 0);
+	KT_STREQ(kh_html_entity('<'), "&lt;");
+	KT_STREQ(kh_html_entity('\''), "&#39;");
+	KT_CHECK(kh_html_entity('a') == NULL);
+}
+
 static void test_format_response(void)
 {
 	char buf[512];
@@ -883,6 +899,7 @@ int main(void)
 	KT_RUN(test_bad_args);
 	KT_RUN(test_error_status);
 	KT_RUN(test_reason);
+	KT_RUN(test_language_and_entities);
 	KT_RUN(test_format_response);
 	KT_RUN(test_format_request);
 	KT_RUN(test_format_injection);
