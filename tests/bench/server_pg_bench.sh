@@ -24,20 +24,8 @@ if [ ! -x "$PG_BIN/initdb" ] || ! id postgres >/dev/null 2>&1; then
 fi
 for b in "$SRV" "$LG"; do [ -x "$b" ] || { say "missing $b (make bench builds it)"; exit 2; }; done
 W=$(mktemp -d /tmp/khien-pgbench.XXXXXX)
-PG=$(mktemp -d /tmp/khien-pg.XXXXXX)
-spid=""
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG/data" -m fast stop >/dev/null 2>&1 || true
-	rm -rf "$W" "$PG"
-}
-trap cleanup EXIT
-chown postgres: "$PG" && chmod 755 "$PG"
-runuser -u postgres -- "$PG_BIN/initdb" -D "$PG/data" -U khien --auth=trust -E UTF8 --locale=C \
-	>"$W/initdb.log" 2>&1 || { cat "$W/initdb.log" >&2; exit 1; }
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" -w \
-	-o "-c listen_addresses='' -k $PG -c max_connections=50 -c shared_buffers=256MB" start >/dev/null
-"$PG_BIN/createdb" -h "$PG" -U khien khien
+. "$(dirname "$0")/pg_cluster.sh"
+pg_cluster_start -c shared_buffers=256MB
 say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') in $PG (fsync on, synchronous_commit on)"
 
 RES=$O/bench/server-pg-results.json
